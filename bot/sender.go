@@ -1,0 +1,165 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// PacedSenderConfig configures a PacedSender. Zero rates mean no limit.
+type PacedSenderConfig struct {
+	// GlobalPerSecond caps messages per second over all chats (Telegram: about 30).
+	GlobalPerSecond float64
+	GlobalBurst     int
+	// PerChatPerSecond caps messages per second to one chat (Telegram: about 1, short bursts
+	// tolerated, hence PerChatBurst).
+	PerChatPerSecond float64
+	PerChatBurst     int
+	// Attempts is how often one message is tried (default 5); throttling waits don't count beyond
+	// MaxThrottleWait in total.
+	Attempts int
+	// Backoff is the first pause after a transient failure, doubled each time (default 200ms).
+	Backoff time.Duration
+	// MaxThrottleWait caps the total time spent honouring retry_after for one message (default 2m).
+	MaxThrottleWait time.Duration
+	// OnStopped is called when the person blocked the bot.
+	OnStopped func(ctx context.Context, channel, chatID string)
+	Logger    *slog.Logger
+	Metrics   *Metrics
+}
+
+// PacedSender wraps a channel's Sender: it keeps to the channel's rate limits, waits as long as the
+// channel asks when throttled (429 retry_after), retries transient failures with backoff, gives up
+// at once on messages the channel rejects, and reports people who blocked the bot.
+type PacedSender struct {
+	inner  Sender
+	cfg    PacedSenderConfig
+	global *rate.Limiter
+
+	mu      sync.Mutex
+	perChat map[string]*chatLimiter
+	swept   time.Time
+}
+
+type chatLimiter struct {
+	lim  *rate.Limiter
+	used time.Time
+}
+
+// NewPacedSender wraps inner.
+func NewPacedSender(inner Sender, cfg PacedSenderConfig) *PacedSender {
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 5
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 200 * time.Millisecond
+	}
+	if cfg.MaxThrottleWait <= 0 {
+		cfg.MaxThrottleWait = 2 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p := &PacedSender{inner: inner, cfg: cfg, perChat: map[string]*chatLimiter{}}
+	p.global = limiter(cfg.GlobalPerSecond, cfg.GlobalBurst)
+	return p
+}
+
+func limiter(perSecond float64, burst int) *rate.Limiter {
+	if perSecond <= 0 {
+		return rate.NewLimiter(rate.Inf, 1)
+	}
+	if burst <= 0 {
+		burst = 1
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), burst)
+}
+
+func (p *PacedSender) chat(key string) *rate.Limiter {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Sub(p.swept) > time.Minute {
+		for k, c := range p.perChat {
+			if now.Sub(c.used) > time.Minute {
+				delete(p.perChat, k)
+			}
+		}
+		p.swept = now
+	}
+	c, ok := p.perChat[key]
+	if !ok {
+		c = &chatLimiter{lim: limiter(p.cfg.PerChatPerSecond, p.cfg.PerChatBurst)}
+		p.perChat[key] = c
+	}
+	c.used = now
+	return c.lim
+}
+
+// Send delivers r, pacing and retrying as described on PacedSender.
+func (p *PacedSender) Send(ctx context.Context, r Reply) error {
+	chat := p.chat(r.Channel + ":" + r.ChatID)
+	wait := p.cfg.Backoff
+	var throttled time.Duration
+	for attempt := 1; ; attempt++ {
+		if err := p.global.Wait(ctx); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+		if err := chat.Wait(ctx); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+		err := p.inner.Send(ctx, r)
+		var thr *ThrottledError
+		switch {
+		case err == nil:
+			p.cfg.Metrics.sent("ok")
+			return nil
+		case errors.Is(err, ErrStopped):
+			p.cfg.Metrics.sent("stopped")
+			if p.cfg.OnStopped != nil {
+				p.cfg.OnStopped(ctx, r.Channel, r.ChatID)
+			}
+			return err
+		case errors.Is(err, ErrRejected):
+			p.cfg.Metrics.sent("rejected")
+			p.cfg.Logger.Error("message rejected by channel", "channel", r.Channel, "chat", r.ChatID, "err", err)
+			return err
+		case errors.As(err, &thr):
+			p.cfg.Metrics.sent("throttled")
+			d := max(thr.RetryAfter, time.Second)
+			if throttled+d > p.cfg.MaxThrottleWait {
+				return fmt.Errorf("send to %s:%s: %w", r.Channel, r.ChatID, err)
+			}
+			throttled += d
+			if err := sleep(ctx, d); err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
+			attempt-- // a throttle is not a failure of the message
+		default:
+			p.cfg.Metrics.sent("error")
+			if attempt >= p.cfg.Attempts {
+				return fmt.Errorf("send to %s:%s after %d attempts: %w", r.Channel, r.ChatID, attempt, err)
+			}
+			if err := sleep(ctx, wait); err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
+			wait *= 2
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
