@@ -1,0 +1,298 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/flows"
+)
+
+// memDialogs is an in-memory DialogStore with the same compare-and-set contract as storage/redis;
+// the real store is exercised end to end in cmd/maytinhchoem's tests.
+type memDialogs struct {
+	mu       sync.Mutex
+	data     map[string][]byte
+	version  map[string]int64
+	seen     map[string]bool
+	failLoad int // fail this many Loads
+	// beforeSave runs once before the next Save, to simulate another replica writing in between.
+	beforeSave func()
+}
+
+func newMemDialogs() *memDialogs {
+	return &memDialogs{data: map[string][]byte{}, version: map[string]int64{}, seen: map[string]bool{}}
+}
+
+func (m *memDialogs) Load(ctx context.Context, channel, chatID, updateID string) ([]byte, int64, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failLoad > 0 {
+		m.failLoad--
+		return nil, 0, false, errors.New("connection refused")
+	}
+	k := channel + ":" + chatID
+	return m.data[k], m.version[k], m.seen[channel+":"+updateID], nil
+}
+
+func (m *memDialogs) Save(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string) (bool, error) {
+	if f := m.beforeSave; f != nil {
+		m.beforeSave = nil
+		f()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := channel + ":" + chatID
+	if m.version[k] != version || m.seen[channel+":"+updateID] {
+		return false, nil
+	}
+	m.data[k] = data
+	m.version[k] = version + 1
+	m.seen[channel+":"+updateID] = true
+	return true, nil
+}
+
+func (m *memDialogs) state(t *testing.T, chat string) flows.State {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var st flows.State
+	if b := m.data["test:"+chat]; len(b) > 0 {
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
+}
+
+// countingFlow appends every text to the state's "log" answer and counts its runs; it fails while
+// fail > 0.
+type countingFlow struct {
+	mu   sync.Mutex
+	runs int
+	fail int
+}
+
+func (f *countingFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
+	f.mu.Lock()
+	f.runs++
+	failing := f.fail > 0
+	if failing {
+		f.fail--
+	}
+	f.mu.Unlock()
+	if failing {
+		return flows.State{}, nil, campaign.Errorf(campaign.EUNAVAILABLE, "database down")
+	}
+	if st.Answers == nil {
+		st.Answers = map[string]string{}
+	}
+	st.Answers["log"] += in.Text + ";"
+	return st, []flows.Output{{Text: "got " + in.Text}}, nil
+}
+
+func (f *countingFlow) ErrorReply(lang string, err error) flows.Output {
+	return flows.Output{Text: "sorry:" + campaign.ErrorCode(err)}
+}
+
+func (f *countingFlow) Language(st flows.State, in flows.Input) string { return "vi" }
+
+type recordingSender struct {
+	mu    sync.Mutex
+	sent  []Reply
+	err   error
+	calls int
+}
+
+func (s *recordingSender) Send(ctx context.Context, r Reply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.err != nil {
+		return s.err
+	}
+	s.sent = append(s.sent, r)
+	return nil
+}
+
+func (s *recordingSender) texts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, r := range s.sent {
+		out = append(out, r.Text)
+	}
+	return out
+}
+
+func textInput(chat string, update int, text string) Input {
+	return Input{
+		Input:    flows.Input{Kind: flows.KindText, Text: text},
+		Channel:  "test",
+		ChatID:   chat,
+		UpdateID: strconv.Itoa(update),
+	}
+}
+
+func newTestDispatcher(dialogs DialogStore, flow Flow, sender Sender) *Dispatcher {
+	return NewDispatcher(DispatcherConfig{Flow: flow, Dialogs: dialogs, Sender: sender, Workers: 4, Backoff: time.Millisecond})
+}
+
+func TestDispatcher_Handle(t *testing.T) {
+	t.Run("duplicate update is skipped", func(t *testing.T) {
+		dialogs, flow, sender := newMemDialogs(), &countingFlow{}, &recordingSender{}
+		d := newTestDispatcher(dialogs, flow, sender)
+		ctx := context.Background()
+		for range 3 {
+			if err := d.Handle(ctx, textInput("1", 7, "a")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := dialogs.state(t, "1").Answers["log"]; got != "a;" {
+			t.Errorf("log = %q, want one a", got)
+		}
+		if got := len(sender.texts()); got != 1 {
+			t.Errorf("sent %d replies, want 1", got)
+		}
+	})
+	t.Run("a conflicting save reloads and runs the flow again", func(t *testing.T) {
+		dialogs, flow, sender := newMemDialogs(), &countingFlow{}, &recordingSender{}
+		d := newTestDispatcher(dialogs, flow, sender)
+		ctx := context.Background()
+		if err := d.Handle(ctx, textInput("1", 1, "a")); err != nil {
+			t.Fatal(err)
+		}
+		// Another replica handles update 2 between our load and our save of update 3.
+		dialogs.beforeSave = func() {
+			other := newTestDispatcher(dialogs, &countingFlow{}, &recordingSender{})
+			if err := other.Handle(ctx, textInput("1", 2, "b")); err != nil {
+				t.Error(err)
+			}
+		}
+		if err := d.Handle(ctx, textInput("1", 3, "c")); err != nil {
+			t.Fatal(err)
+		}
+		if got := dialogs.state(t, "1").Answers["log"]; got != "a;b;c;" {
+			t.Errorf("log = %q, want a;b;c; (nothing lost)", got)
+		}
+		if flow.runs != 3 { // a, c (lost the race), c again
+			t.Errorf("flow ran %d times, want 3", flow.runs)
+		}
+		if got := sender.texts(); len(got) != 2 {
+			t.Errorf("replies = %q, want 2 (one per update)", got)
+		}
+	})
+	t.Run("a failing flow keeps the old state and apologises", func(t *testing.T) {
+		dialogs, flow, sender := newMemDialogs(), &countingFlow{}, &recordingSender{}
+		d := newTestDispatcher(dialogs, flow, sender)
+		ctx := context.Background()
+		if err := d.Handle(ctx, textInput("1", 1, "a")); err != nil {
+			t.Fatal(err)
+		}
+		flow.fail = 10
+		if err := d.Handle(ctx, textInput("1", 2, "b")); err != nil {
+			t.Fatal(err)
+		}
+		if got := dialogs.state(t, "1").Answers["log"]; got != "a;" {
+			t.Errorf("log = %q, want the answers before the failure", got)
+		}
+		texts := sender.texts()
+		if len(texts) != 2 || texts[1] != "sorry:unavailable" {
+			t.Errorf("replies = %q, want an apology last", texts)
+		}
+		if flow.runs != 1+3 {
+			t.Errorf("flow ran %d times, want 1 + 3 attempts", flow.runs)
+		}
+	})
+	t.Run("a flow failing once is retried", func(t *testing.T) {
+		dialogs, flow, sender := newMemDialogs(), &countingFlow{fail: 1}, &recordingSender{}
+		d := newTestDispatcher(dialogs, flow, sender)
+		if err := d.Handle(context.Background(), textInput("1", 1, "a")); err != nil {
+			t.Fatal(err)
+		}
+		if got := sender.texts(); len(got) != 1 || got[0] != "got a" {
+			t.Errorf("replies = %q", got)
+		}
+	})
+	t.Run("redis down: error returned, user told once", func(t *testing.T) {
+		dialogs, flow, sender := newMemDialogs(), &countingFlow{}, &recordingSender{}
+		dialogs.failLoad = 100
+		d := newTestDispatcher(dialogs, flow, sender)
+		ctx := context.Background()
+		for range 2 {
+			if err := d.Handle(ctx, textInput("1", 1, "a")); err == nil {
+				t.Fatal("no error while the store is down")
+			}
+		}
+		if got := sender.texts(); len(got) != 1 || got[0] != "sorry:internal" {
+			t.Errorf("replies = %q, want one apology", got)
+		}
+		dialogs.failLoad = 0
+		if err := d.Handle(ctx, textInput("1", 1, "a")); err != nil {
+			t.Fatal(err)
+		}
+		if got := dialogs.state(t, "1").Answers["log"]; got != "a;" {
+			t.Errorf("log = %q after recovery", got)
+		}
+	})
+	t.Run("a pressed button is answered even without output", func(t *testing.T) {
+		dialogs, sender := newMemDialogs(), &recordingSender{}
+		d := newTestDispatcher(dialogs, silentFlow{}, sender)
+		in := Input{Input: flows.Input{Kind: flows.KindCallback, Data: "x"}, Channel: "test", ChatID: "1", UpdateID: "1", CallbackID: "cb1", MessageID: 5}
+		if err := d.Handle(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		if len(sender.sent) != 1 || sender.sent[0].CallbackID != "cb1" || sender.sent[0].Text != "" {
+			t.Errorf("sent = %+v, want one bare callback answer", sender.sent)
+		}
+	})
+}
+
+type silentFlow struct{}
+
+func (silentFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
+	return st, nil, nil
+}
+func (silentFlow) ErrorReply(string, error) flows.Output  { return flows.Output{} }
+func (silentFlow) Language(flows.State, flows.Input) string { return "vi" }
+
+func TestDispatcher_HandleBatch(t *testing.T) {
+	dialogs, flow, sender := newMemDialogs(), &countingFlow{}, &recordingSender{}
+	d := newTestDispatcher(dialogs, flow, sender)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); d.Wait() }()
+	d.Start(ctx)
+	var batch []Input
+	update := 0
+	for i := range 50 {
+		for chat := range 5 {
+			update++
+			batch = append(batch, textInput(strconv.Itoa(chat), update, fmt.Sprint(i)))
+		}
+	}
+	if err := d.HandleBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	// The same batch delivered again (a poller retrying after a crash) changes nothing.
+	if err := d.HandleBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	want := ""
+	for i := range 50 {
+		want += fmt.Sprint(i) + ";"
+	}
+	for chat := range 5 {
+		if got := dialogs.state(t, strconv.Itoa(chat)).Answers["log"]; got != want {
+			t.Errorf("chat %d log = %q, want every answer once, in order", chat, got)
+		}
+	}
+	if got := len(sender.texts()); got != 250 {
+		t.Errorf("sent %d replies, want 250", got)
+	}
+}

@@ -1,0 +1,84 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// ContactStore keeps the people the bot talks to, in the contacts table.
+type ContactStore struct {
+	db *DB
+}
+
+var _ campaign.ContactStore = (*ContactStore)(nil)
+
+// NewContactStore returns a ContactStore over db.
+func NewContactStore(db *DB) *ContactStore {
+	return &ContactStore{db: db}
+}
+
+// UpsertContact creates or updates the contact of c.Channel and c.ExternalID. An empty Role, Name
+// or Language leaves the stored one as it is, so a caller that knows only part of a contact (a
+// chat update carries no role) does not erase the rest; Stopped is stored as given.
+func (s *ContactStore) UpsertContact(ctx context.Context, c campaign.Contact) error {
+	c.Channel = campaign.NormalizeText(c.Channel)
+	c.ExternalID = campaign.NormalizeText(c.ExternalID)
+	if c.Channel == "" || c.ExternalID == "" {
+		return campaign.Errorf(campaign.EINVALID, "contact needs a channel and an external id")
+	}
+	now := s.db.now()
+	_, err := s.db.db.ExecContext(ctx, `
+		INSERT INTO contacts (channel, external_id, name, language, role, stopped, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+		ON CONFLICT (channel, external_id) DO UPDATE SET
+			name       = CASE WHEN EXCLUDED.name = '' THEN contacts.name ELSE EXCLUDED.name END,
+			language   = CASE WHEN EXCLUDED.language = '' THEN contacts.language ELSE EXCLUDED.language END,
+			role       = CASE WHEN EXCLUDED.role = '' THEN contacts.role ELSE EXCLUDED.role END,
+			stopped    = EXCLUDED.stopped,
+			updated_at = EXCLUDED.updated_at`,
+		c.Channel, c.ExternalID, campaign.NormalizeText(c.Name), campaign.NormalizeText(c.Language),
+		campaign.NormalizeText(c.Role), c.Stopped, now)
+	if err != nil {
+		return wrapErr(err, "postgres: upsert contact")
+	}
+	return nil
+}
+
+// SetContactStopped records that a contact blocked (stopped) or unblocked the bot. An unknown
+// contact is created, so a block that arrives before any message is not lost.
+func (s *ContactStore) SetContactStopped(ctx context.Context, channel, externalID string, stopped bool) error {
+	channel, externalID = campaign.NormalizeText(channel), campaign.NormalizeText(externalID)
+	if channel == "" || externalID == "" {
+		return campaign.Errorf(campaign.EINVALID, "contact needs a channel and an external id")
+	}
+	_, err := s.db.db.ExecContext(ctx, `
+		INSERT INTO contacts (channel, external_id, stopped, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $4)
+		ON CONFLICT (channel, external_id) DO UPDATE SET
+			stopped = EXCLUDED.stopped, updated_at = EXCLUDED.updated_at`,
+		channel, externalID, stopped, s.db.now())
+	if err != nil {
+		return wrapErr(err, "postgres: set contact stopped")
+	}
+	return nil
+}
+
+// Contact returns the contact of externalID on channel, or an ENOTFOUND error.
+func (s *ContactStore) Contact(ctx context.Context, channel, externalID string) (campaign.Contact, error) {
+	var c campaign.Contact
+	err := s.db.db.QueryRowxContext(ctx, `
+		SELECT channel, external_id, name, language, role, stopped
+		FROM contacts WHERE channel = $1 AND external_id = $2`,
+		campaign.NormalizeText(channel), campaign.NormalizeText(externalID),
+	).Scan(&c.Channel, &c.ExternalID, &c.Name, &c.Language, &c.Role, &c.Stopped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return campaign.Contact{}, campaign.Errorf(campaign.ENOTFOUND, "contact %s:%s not found", channel, externalID)
+	}
+	if err != nil {
+		return campaign.Contact{}, wrapErr(err, "postgres: contact")
+	}
+	return c, nil
+}

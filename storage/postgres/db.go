@@ -1,0 +1,180 @@
+// Package postgres keeps the campaign's records in PostgreSQL: registrations, students, contacts
+// and the audit log, over sqlx and lib/pq, with the schema as embedded goose migrations.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// Pool settings for a small (2-core) host that runs the bot and PostgreSQL side by side: a few
+// busy connections serve more requests than many waiting ones.
+const (
+	maxOpenConns    = 8
+	maxIdleConns    = 4
+	connMaxLifetime = 30 * time.Minute
+	connMaxIdleTime = 5 * time.Minute
+)
+
+// How long Open waits for a server that is still starting (a container started together with
+// the bot, or the test script's server).
+const (
+	openRetryFor      = 5 * time.Second
+	openFirstBackoff  = 100 * time.Millisecond
+	openMaxBackoff    = time.Second
+	defaultPingWindow = 2 * time.Second
+)
+
+// DB is a pool of connections to the campaign's PostgreSQL database.
+type DB struct {
+	db *sqlx.DB
+
+	// Now returns the current time; every timestamp the stores write comes from it, so tests and
+	// the demo can stand on any day of the campaign. Set it before the stores are used.
+	Now func() time.Time
+}
+
+// Open connects to the database at databaseURL (a postgres:// URL or a lib/pq key=value string)
+// and waits up to a few seconds for the server to answer, so a server that is just starting is
+// tolerated. A malformed URL, an unknown database or refused credentials fail at once.
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	connector, err := pq.NewConnector(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse database URL: %w", err)
+	}
+	sqlDB := sql.OpenDB(connector)
+	sqlDB.SetMaxOpenConns(maxOpenConns)
+	sqlDB.SetMaxIdleConns(maxIdleConns)
+	sqlDB.SetConnMaxLifetime(connMaxLifetime)
+	sqlDB.SetConnMaxIdleTime(connMaxIdleTime)
+	db := &DB{db: sqlx.NewDb(sqlDB, "postgres"), Now: time.Now}
+
+	if err := db.pingWithRetry(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// pingWithRetry pings until the server answers, backing off between tries, for at most
+// openRetryFor or until ctx ends. Only errors that a starting server gives are retried.
+func (db *DB) pingWithRetry(ctx context.Context) error {
+	deadline := time.Now().Add(openRetryFor)
+	backoff := openFirstBackoff
+	for {
+		err := db.db.PingContext(ctx)
+		if err == nil {
+			return nil
+		}
+		if !isTransient(err) || time.Now().Add(backoff).After(deadline) {
+			return wrapErr(err, "postgres: connect")
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return wrapErr(errors.Join(ctx.Err(), err), "postgres: connect")
+		case <-t.C:
+		}
+		backoff = min(2*backoff, openMaxBackoff)
+	}
+}
+
+// Close closes every connection of the pool.
+func (db *DB) Close() error {
+	if err := db.db.Close(); err != nil {
+		return fmt.Errorf("postgres: close: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers, for a readiness probe. When ctx has no deadline a
+// short one is used, so a probe never hangs on a dead server.
+func (db *DB) Ping(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultPingWindow)
+		defer cancel()
+	}
+	if err := db.db.PingContext(ctx); err != nil {
+		return wrapErr(err, "postgres: ping")
+	}
+	return nil
+}
+
+// now returns the clock's time in UTC at the microsecond precision PostgreSQL keeps, so a value
+// written and read back compares equal.
+func (db *DB) now() time.Time {
+	return db.Now().UTC().Truncate(time.Microsecond)
+}
+
+// inTx runs fn in a transaction, committing when it returns nil and rolling back otherwise.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return wrapErr(err, "postgres: begin")
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return wrapErr(err, "postgres: commit")
+	}
+	return nil
+}
+
+// wrapErr wraps a database error with a message. A transient failure (the server is unreachable,
+// restarting or overloaded; a serialization failure or deadlock) is also coded
+// campaign.EUNAVAILABLE so the bot can ask the user to try again; the driver's error stays in the
+// chain for errors.Is and errors.As either way.
+func wrapErr(err error, msg string) error {
+	if isTransient(err) {
+		return fmt.Errorf("%s: %w: %w", msg, campaign.Errorf(campaign.EUNAVAILABLE, "transient database failure"), err)
+	}
+	return fmt.Errorf("%s: %w", msg, err)
+}
+
+// isTransient reports whether err is a failure that may go away when the same request is made
+// again a little later.
+func isTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if pqErr := pq.As(err); pqErr != nil {
+		switch pqErr.Code {
+		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected, pqerror.TooManyConnections,
+			pqerror.AdminShutdown, pqerror.CrashShutdown, pqerror.CannotConnectNow:
+			return true
+		}
+		return pqErr.Code.Class() == pqerror.ClassConnectionException
+	}
+	var netErr net.Error
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr):
+		return true
+	}
+	return false
+}
+
+// isRetryableConflict reports whether a transaction failed only because another one ran at the
+// same time, so running it again is safe for an idempotent write.
+func isRetryableConflict(err error) bool {
+	return pq.As(err, pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected) != nil
+}

@@ -1,0 +1,493 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// Longest texts a registration accepts, in characters: generous for real names and addresses,
+// small enough that a pasted essay is refused rather than stored.
+const (
+	maxNameLen    = 100
+	maxSchoolLen  = 200
+	maxAddressLen = 300
+	maxOtherLen   = 500
+	maxIDLen      = 200 // channel, chat and user ids, idempotency key
+)
+
+// defaultLanguage is the language of a registration that names none.
+const defaultLanguage = "vi"
+
+// e164 matches a phone number in E.164 form: a plus sign and up to 15 digits.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// errKeyRace means another transaction stored a registration with the same idempotency key
+// between this one's look-up and its insert.
+var errKeyRace = errors.New("idempotency key taken by a concurrent submit")
+
+// RegistrationStore keeps the registrations of one campaign, with the students they are for.
+type RegistrationStore struct {
+	db *DB
+	c  *campaign.Campaign
+}
+
+var _ campaign.RegistrationStore = (*RegistrationStore)(nil)
+
+// NewRegistrationStore returns a RegistrationStore for campaign c over db.
+func NewRegistrationStore(db *DB, c *campaign.Campaign) *RegistrationStore {
+	return &RegistrationStore{db: db, c: c}
+}
+
+// SubmitRegistration stores r in one transaction and fills ID, Code, Status, StudentID,
+// PossibleDuplicateOf, CampaignID and the timestamps; texts are stored in NFC with spaces folded.
+//
+// A registration with r.IdempotencyKey that already exists is returned in r instead, with created
+// false, also when two submits of the same key race. Invalid input is refused with an EINVALID
+// error and nothing is stored. A child already registered in the campaign (same folded name, date
+// of birth and ward) is not added twice: the registration is linked to that student and
+// PossibleDuplicateOf lists the earlier codes, for officials to check.
+//
+// Codes are numbered per campaign.RegistrationPrefix without gaps: the counter row is updated
+// inside the transaction, which also makes submits of one prefix take turns.
+func (s *RegistrationStore) SubmitRegistration(ctx context.Context, r *campaign.Registration) (created bool, err error) {
+	if r == nil {
+		return false, campaign.Errorf(campaign.EINVALID, "no registration")
+	}
+	in := normalizeRegistration(*r)
+	if in.IdempotencyKey == "" {
+		return false, campaign.Errorf(campaign.EINVALID, "registration has no idempotency key")
+	}
+	// One retry: a lost race on the idempotency key finds the winner's row the second time, and a
+	// serialization failure or deadlock is safe to run again because the key makes it idempotent.
+	for attempt := 1; ; attempt++ {
+		out := in
+		created, err = s.submit(ctx, &out)
+		if err == nil {
+			*r = out
+			return created, nil
+		}
+		if attempt < 2 && (errors.Is(err, errKeyRace) || isRetryableConflict(err)) {
+			continue
+		}
+		if errors.Is(err, errKeyRace) {
+			return false, fmt.Errorf("postgres: submit registration: %w: %w",
+				campaign.Errorf(campaign.ECONFLICT, "registration is being submitted concurrently"), err)
+		}
+		return false, err
+	}
+}
+
+// submit is one attempt of SubmitRegistration; r is already normalised.
+func (s *RegistrationStore) submit(ctx context.Context, r *campaign.Registration) (created bool, err error) {
+	err = s.db.inTx(ctx, func(tx *sqlx.Tx) error {
+		existing, err := s.byKey(ctx, tx, r.IdempotencyKey)
+		if err == nil {
+			*r = existing
+			return nil
+		}
+		if campaign.ErrorCode(err) != campaign.ENOTFOUND {
+			return err
+		}
+		if err := s.validate(r); err != nil {
+			return err
+		}
+
+		now := s.db.now()
+		var n int64
+		err = tx.QueryRowxContext(ctx, `
+			INSERT INTO code_counters (prefix, last) VALUES ($1, 1)
+			ON CONFLICT (prefix) DO UPDATE SET last = code_counters.last + 1
+			RETURNING last`, s.c.RegistrationPrefix).Scan(&n)
+		if err != nil {
+			return wrapErr(err, "postgres: issue registration code")
+		}
+		code := fmt.Sprintf("%s-%06d", s.c.RegistrationPrefix, n)
+
+		// The counter's row lock is held from here to the commit, so a concurrent registration of
+		// the same child by another parent is seen by this look-up, not missed.
+		studentID, studentName, duplicateOf, err := s.findOrAddStudent(ctx, tx, r, now)
+		if err != nil {
+			return err
+		}
+
+		var id int64
+		err = tx.QueryRowxContext(ctx, `
+			INSERT INTO registrations (
+				campaign_id, code, status, channel, chat_id, user_id, language,
+				parent_name, parent_phone, student_id, level, grade, school, ward_code, address,
+				circumstances, circumstance_other, device_situation, needs,
+				idempotency_key, possible_duplicate_of, consent_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+				$19, $20, $21, $22, $23, $23)
+			ON CONFLICT (idempotency_key) DO NOTHING
+			RETURNING id`,
+			s.c.ID, code, campaign.StatusSubmitted, r.Channel, r.ChatID, r.UserID, r.Language,
+			r.ParentName, r.ParentPhone, studentID, r.Level, r.Grade, r.School, r.WardCode, r.Address,
+			toStrings(r.Circumstances), r.CircumstanceOther, r.DeviceSituation, toStrings(r.Needs),
+			r.IdempotencyKey, toStrings(duplicateOf), r.ConsentAt, now,
+		).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errKeyRace
+		}
+		if err != nil {
+			return wrapErr(err, "postgres: insert registration")
+		}
+
+		actorID := r.UserID
+		if actorID == "" {
+			actorID = r.ChatID
+		}
+		err = insertAudit(ctx, tx, campaign.AuditEntry{
+			At:      now,
+			Actor:   r.Channel + ":" + actorID,
+			Action:  "registration.create",
+			Subject: code,
+			After: registrationAudit{
+				Code: code, Ward: r.WardCode, Level: r.Level, Grade: r.Grade,
+				Status: campaign.StatusSubmitted, PossibleDuplicate: len(duplicateOf) > 0,
+			},
+		})
+		if err != nil {
+			return err
+		}
+
+		r.ID, r.Code, r.Status, r.RejectReason = id, code, campaign.StatusSubmitted, ""
+		r.CampaignID, r.StudentID, r.StudentName = s.c.ID, studentID, studentName
+		r.PossibleDuplicateOf = duplicateOf
+		r.CreatedAt, r.UpdatedAt = now, now
+		created = true
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return created, nil
+}
+
+// registrationAudit is what the audit log keeps of a new registration: nothing that names or
+// locates a family.
+type registrationAudit struct {
+	Code              string                      `json:"code"`
+	Ward              string                      `json:"ward"`
+	Level             campaign.SchoolLevel        `json:"level"`
+	Grade             int                         `json:"grade"`
+	Status            campaign.RegistrationStatus `json:"status"`
+	PossibleDuplicate bool                        `json:"possible_duplicate"`
+}
+
+// findOrAddStudent returns the earliest student of the campaign with r's folded name, date of
+// birth and ward, with the codes of its registrations, or adds a new student.
+func (s *RegistrationStore) findOrAddStudent(ctx context.Context, tx *sqlx.Tx, r *campaign.Registration, now time.Time) (id int64, fullName string, duplicateOf []string, err error) {
+	nameKey := campaign.Fold(r.StudentName)
+	birthDate := r.BirthDate.Format(campaign.DateLayout)
+	err = tx.QueryRowxContext(ctx, `
+		SELECT id, full_name FROM students
+		WHERE campaign_id = $1 AND name_key = $2 AND birth_date = $3 AND ward_code = $4
+		ORDER BY id LIMIT 1`,
+		s.c.ID, nameKey, birthDate, r.WardCode).Scan(&id, &fullName)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		err = tx.QueryRowxContext(ctx, `
+			INSERT INTO students (campaign_id, full_name, name_key, birth_date, ward_code, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			s.c.ID, r.StudentName, nameKey, birthDate, r.WardCode, now).Scan(&id)
+		if err != nil {
+			return 0, "", nil, wrapErr(err, "postgres: insert student")
+		}
+		return id, r.StudentName, nil, nil
+	case err != nil:
+		return 0, "", nil, wrapErr(err, "postgres: find student")
+	}
+	var codes pq.StringArray
+	err = tx.QueryRowxContext(ctx,
+		`SELECT coalesce(array_agg(code ORDER BY id), '{}') FROM registrations WHERE student_id = $1`,
+		id).Scan(&codes)
+	if err != nil {
+		return 0, "", nil, wrapErr(err, "postgres: find duplicate registrations")
+	}
+	return id, fullName, fromStrings[string](codes), nil
+}
+
+// normalizeRegistration returns r with every text in NFC with spaces folded, the lists without
+// repeats and the dates in the forms stored.
+func normalizeRegistration(r campaign.Registration) campaign.Registration {
+	n := campaign.NormalizeText
+	r.CampaignID, r.Channel, r.ChatID, r.UserID = n(r.CampaignID), n(r.Channel), n(r.ChatID), n(r.UserID)
+	r.Language = n(r.Language)
+	if r.Language == "" {
+		r.Language = defaultLanguage
+	}
+	r.ParentName, r.ParentPhone, r.StudentName = n(r.ParentName), n(r.ParentPhone), n(r.StudentName)
+	r.Level = campaign.SchoolLevel(n(string(r.Level)))
+	r.School, r.WardCode, r.Address = n(r.School), n(r.WardCode), n(r.Address)
+	r.CircumstanceOther = n(r.CircumstanceOther)
+	r.DeviceSituation = campaign.DeviceSituation(n(string(r.DeviceSituation)))
+	r.IdempotencyKey = n(r.IdempotencyKey)
+	r.Circumstances = uniqueNormalized(r.Circumstances)
+	r.Needs = uniqueNormalized(r.Needs)
+	if !r.BirthDate.IsZero() {
+		// The date the caller meant, whatever the zone of the value it holds it in.
+		y, m, d := r.BirthDate.Date()
+		r.BirthDate = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	if !r.ConsentAt.IsZero() {
+		r.ConsentAt = r.ConsentAt.UTC().Truncate(time.Microsecond)
+	}
+	return r
+}
+
+// uniqueNormalized returns the normalised values of in without repeats, in their first order, or
+// nil when none is left.
+func uniqueNormalized[T ~string](in []T) []T {
+	var out []T
+	for _, v := range in {
+		v = T(campaign.NormalizeText(string(v)))
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// validate checks a normalised registration against the campaign.
+func (s *RegistrationStore) validate(r *campaign.Registration) error {
+	invalid := func(format string, args ...any) error {
+		return campaign.Errorf(campaign.EINVALID, "registration: "+format, args...)
+	}
+	if r.CampaignID != "" && r.CampaignID != s.c.ID {
+		return invalid("campaign %q is not %q", r.CampaignID, s.c.ID)
+	}
+	for _, f := range []struct {
+		name  string
+		value string
+		max   int
+	}{
+		{"channel", r.Channel, maxIDLen},
+		{"chat id", r.ChatID, maxIDLen},
+		{"parent name", r.ParentName, maxNameLen},
+		{"student name", r.StudentName, maxNameLen},
+		{"school", r.School, maxSchoolLen},
+		{"address", r.Address, maxAddressLen},
+	} {
+		if f.value == "" {
+			return invalid("%s is required", f.name)
+		}
+		if utf8.RuneCountInString(f.value) > f.max {
+			return invalid("%s is longer than %d characters", f.name, f.max)
+		}
+	}
+	if utf8.RuneCountInString(r.UserID) > maxIDLen || utf8.RuneCountInString(r.IdempotencyKey) > maxIDLen {
+		return invalid("user id or idempotency key is longer than %d characters", maxIDLen)
+	}
+	if utf8.RuneCountInString(r.CircumstanceOther) > maxOtherLen {
+		return invalid("circumstance text is longer than %d characters", maxOtherLen)
+	}
+	if !e164.MatchString(r.ParentPhone) {
+		return invalid("parent phone %q is not in E.164 form", r.ParentPhone)
+	}
+	if r.BirthDate.IsZero() {
+		return invalid("birth date is required")
+	}
+	if r.BirthDate.After(s.db.now()) {
+		return invalid("birth date %s is in the future", r.BirthDate.Format(campaign.DateLayout))
+	}
+	if _, ok := s.c.Ward(r.WardCode); !ok {
+		return invalid("ward %q is not in campaign %s", r.WardCode, s.c.ID)
+	}
+	if _, _, ok := r.Level.Grades(); !ok {
+		return invalid("unknown school level %q", r.Level)
+	}
+	if !r.Level.HasGrade(r.Grade) {
+		return invalid("grade %d is not in level %s", r.Grade, r.Level)
+	}
+	for _, c := range r.Circumstances {
+		if !slices.Contains(campaign.Circumstances, c) {
+			return invalid("unknown circumstance %q", c)
+		}
+	}
+	if slices.Contains(r.Circumstances, campaign.CircumstanceOther) && r.CircumstanceOther == "" {
+		return invalid("circumstance %q needs a text", campaign.CircumstanceOther)
+	}
+	if !slices.Contains(campaign.DeviceSituations, r.DeviceSituation) {
+		return invalid("unknown device situation %q", r.DeviceSituation)
+	}
+	if len(r.Needs) == 0 {
+		return invalid("at least one need is required")
+	}
+	for _, need := range r.Needs {
+		if !slices.Contains(campaign.Needs, need) {
+			return invalid("unknown need %q", need)
+		}
+	}
+	if r.ConsentAt.IsZero() {
+		return invalid("the parent's consent is required")
+	}
+	return nil
+}
+
+// RegistrationsByChat lists the campaign's registrations made from one chat, newest first.
+func (s *RegistrationStore) RegistrationsByChat(ctx context.Context, channel, chatID string) ([]campaign.Registration, error) {
+	var rows []registrationRow
+	err := s.db.db.SelectContext(ctx, &rows, selectRegistrations+`
+		WHERE r.campaign_id = $1 AND r.channel = $2 AND r.chat_id = $3
+		ORDER BY r.created_at DESC, r.id DESC`,
+		s.c.ID, campaign.NormalizeText(channel), campaign.NormalizeText(chatID))
+	if err != nil {
+		return nil, wrapErr(err, "postgres: registrations by chat")
+	}
+	out := make([]campaign.Registration, 0, len(rows))
+	for _, row := range rows {
+		reg, err := row.registration()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, reg)
+	}
+	return out, nil
+}
+
+// ByCode returns the campaign's registration with the given code, or an ENOTFOUND error.
+func (s *RegistrationStore) ByCode(ctx context.Context, code string) (campaign.Registration, error) {
+	return s.one(ctx, s.db.db, "code", selectRegistrations+`WHERE r.campaign_id = $1 AND r.code = $2`,
+		s.c.ID, campaign.NormalizeText(code))
+}
+
+// byKey returns the registration with the given idempotency key, of any campaign, since the key is
+// unique across them.
+func (s *RegistrationStore) byKey(ctx context.Context, q sqlx.QueryerContext, key string) (campaign.Registration, error) {
+	return s.one(ctx, q, "idempotency key", selectRegistrations+`WHERE r.idempotency_key = $1`, key)
+}
+
+// one returns the single registration query selects, or an ENOTFOUND error naming what.
+func (s *RegistrationStore) one(ctx context.Context, q sqlx.QueryerContext, what, query string, args ...any) (campaign.Registration, error) {
+	var row registrationRow
+	err := sqlx.GetContext(ctx, q, &row, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return campaign.Registration{}, campaign.Errorf(campaign.ENOTFOUND, "no registration with that %s", what)
+	}
+	if err != nil {
+		return campaign.Registration{}, wrapErr(err, "postgres: registration by "+what)
+	}
+	return row.registration()
+}
+
+// Count returns how many registrations the campaign has.
+func (s *RegistrationStore) Count(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.db.GetContext(ctx, &n, `SELECT count(*) FROM registrations WHERE campaign_id = $1`, s.c.ID); err != nil {
+		return 0, wrapErr(err, "postgres: count registrations")
+	}
+	return n, nil
+}
+
+// selectRegistrations reads registrationRow columns; a WHERE clause follows it.
+const selectRegistrations = `
+	SELECT r.id, r.code, r.status, r.reject_reason, r.campaign_id, r.channel, r.chat_id, r.user_id,
+		r.language, r.parent_name, r.parent_phone, r.student_id, s.full_name,
+		to_char(s.birth_date, 'YYYY-MM-DD') AS birth_date, r.level, r.grade, r.school, r.ward_code,
+		r.address, r.circumstances, r.circumstance_other, r.device_situation, r.needs,
+		r.idempotency_key, r.possible_duplicate_of, r.consent_at, r.created_at, r.updated_at
+	FROM registrations r JOIN students s ON s.id = r.student_id
+	`
+
+// registrationRow is a registration as selectRegistrations reads it.
+type registrationRow struct {
+	ID                  int64          `db:"id"`
+	Code                string         `db:"code"`
+	Status              string         `db:"status"`
+	RejectReason        string         `db:"reject_reason"`
+	CampaignID          string         `db:"campaign_id"`
+	Channel             string         `db:"channel"`
+	ChatID              string         `db:"chat_id"`
+	UserID              string         `db:"user_id"`
+	Language            string         `db:"language"`
+	ParentName          string         `db:"parent_name"`
+	ParentPhone         string         `db:"parent_phone"`
+	StudentID           int64          `db:"student_id"`
+	StudentName         string         `db:"full_name"`
+	BirthDate           string         `db:"birth_date"`
+	Level               string         `db:"level"`
+	Grade               int            `db:"grade"`
+	School              string         `db:"school"`
+	WardCode            string         `db:"ward_code"`
+	Address             string         `db:"address"`
+	Circumstances       pq.StringArray `db:"circumstances"`
+	CircumstanceOther   string         `db:"circumstance_other"`
+	DeviceSituation     string         `db:"device_situation"`
+	Needs               pq.StringArray `db:"needs"`
+	IdempotencyKey      string         `db:"idempotency_key"`
+	PossibleDuplicateOf pq.StringArray `db:"possible_duplicate_of"`
+	ConsentAt           time.Time      `db:"consent_at"`
+	CreatedAt           time.Time      `db:"created_at"`
+	UpdatedAt           time.Time      `db:"updated_at"`
+}
+
+// registration converts the row to the domain type, with times in UTC.
+func (row registrationRow) registration() (campaign.Registration, error) {
+	birthDate, err := time.Parse(campaign.DateLayout, row.BirthDate)
+	if err != nil {
+		return campaign.Registration{}, fmt.Errorf("postgres: registration %s: birth date: %w", row.Code, err)
+	}
+	return campaign.Registration{
+		ID:                  row.ID,
+		Code:                row.Code,
+		Status:              campaign.RegistrationStatus(row.Status),
+		RejectReason:        row.RejectReason,
+		CampaignID:          row.CampaignID,
+		Channel:             row.Channel,
+		ChatID:              row.ChatID,
+		UserID:              row.UserID,
+		Language:            row.Language,
+		ParentName:          row.ParentName,
+		ParentPhone:         row.ParentPhone,
+		StudentID:           row.StudentID,
+		StudentName:         row.StudentName,
+		BirthDate:           birthDate,
+		Level:               campaign.SchoolLevel(row.Level),
+		Grade:               row.Grade,
+		School:              row.School,
+		WardCode:            row.WardCode,
+		Address:             row.Address,
+		Circumstances:       fromStrings[campaign.Circumstance](row.Circumstances),
+		CircumstanceOther:   row.CircumstanceOther,
+		DeviceSituation:     campaign.DeviceSituation(row.DeviceSituation),
+		Needs:               fromStrings[campaign.Need](row.Needs),
+		IdempotencyKey:      row.IdempotencyKey,
+		PossibleDuplicateOf: fromStrings[string](row.PossibleDuplicateOf),
+		ConsentAt:           row.ConsentAt.UTC(),
+		CreatedAt:           row.CreatedAt.UTC(),
+		UpdatedAt:           row.UpdatedAt.UTC(),
+	}, nil
+}
+
+// toStrings returns in as a text[] parameter; an empty list is '{}', never NULL.
+func toStrings[T ~string](in []T) pq.StringArray {
+	out := make(pq.StringArray, len(in))
+	for i, v := range in {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// fromStrings converts a text[] column, returning nil for an empty array.
+func fromStrings[T ~string](in []string) []T {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]T, len(in))
+	for i, v := range in {
+		out[i] = T(v)
+	}
+	return out
+}

@@ -1,0 +1,399 @@
+// Package redis keeps the bot's short-lived state in Redis: each chat's dialog
+// as versioned bytes written with compare-and-set, the de-duplication marks of
+// handled updates, the long-polling offset, and named locks.
+//
+// Handling one chat update costs at most two round trips: one Load (dialog,
+// version and the update's seen mark, in one script) and one Save (compare the
+// version, write, refresh the TTL and mark the update seen, in one script).
+// Scripts run with EVALSHA and fall back to EVAL once after Redis lost its
+// script cache; LoadScripts spares even that first fallback.
+//
+// Key layout, every key starting with Options.Prefix (default "mtce:"):
+//
+//	<prefix>dlg:<channel>:<chatID>     hash {v: version, d: dialog bytes}, expires DialogTTL after the last save
+//	<prefix>seen:<channel>:<updateID>  "1", expires SeenTTL after the update was handled
+//	<prefix>offset:<botKey>            the long-polling offset, a decimal integer, no expiry
+//	<prefix>lock:<name>                the random token of the lock holder, expires with the lock
+//
+// The scripts touch a dialog key and a seen key together, which live in
+// different hash slots: the store needs a single Redis (standalone or behind
+// Sentinel), not Redis Cluster.
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Defaults used when the matching Options field is zero.
+const (
+	// DefaultPrefix starts every key when Options.Prefix is empty.
+	DefaultPrefix = "mtce:"
+	// DefaultDialogTTL outlives the bot's own idle expiry of a dialog.
+	DefaultDialogTTL = 37 * 24 * time.Hour
+	// DefaultSeenTTL outlives Telegram's redelivery of an unacknowledged update.
+	DefaultSeenTTL = 48 * time.Hour
+)
+
+// ErrInvalidKey is returned when a channel, chat id, update id, bot key or
+// lock name cannot be made into a key of the documented layout.
+var ErrInvalidKey = errors.New("redis: invalid key part")
+
+// ErrLockLost is returned by an unlock func when the lock had already expired
+// or passed to another holder, so the work it guarded may have overlapped.
+var ErrLockLost = errors.New("redis: lock lost")
+
+// Options configures a Store; zero fields take the defaults.
+type Options struct {
+	// Prefix starts every key, so several deployments or tests can share one Redis.
+	Prefix string
+	// DialogTTL is how long a dialog survives after its last save. It only
+	// collects garbage: the bot decides idle expiry from a timestamp inside the data.
+	DialogTTL time.Duration
+	// SeenTTL is how long a handled update id is remembered.
+	SeenTTL time.Duration
+}
+
+// Store is the Redis-backed dialog, de-duplication, offset and lock store.
+// It is safe for concurrent use.
+type Store struct {
+	client    goredis.UniversalClient
+	prefix    string
+	dialogTTL time.Duration
+	seenTTL   time.Duration
+}
+
+// New returns a Store over client; the client stays owned by the caller.
+func New(client goredis.UniversalClient, opts Options) *Store {
+	s := &Store{
+		client:    client,
+		prefix:    opts.Prefix,
+		dialogTTL: opts.DialogTTL,
+		seenTTL:   opts.SeenTTL,
+	}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.dialogTTL <= 0 {
+		s.dialogTTL = DefaultDialogTTL
+	}
+	if s.seenTTL <= 0 {
+		s.seenTTL = DefaultSeenTTL
+	}
+	return s
+}
+
+// loadScript reads a dialog and, when KEYS[2] is given, whether the update was
+// already handled. Missing hash fields come back as nil.
+var loadScript = goredis.NewScript(`
+local r = redis.call('HMGET', KEYS[1], 'v', 'd')
+local seen = 0
+if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 1 then seen = 1 end
+return {r[1], r[2], seen}
+`)
+
+// saveScript is the compare-and-set of a dialog. ARGV: expected version,
+// data, dialog TTL in ms, seen TTL in ms. Returns 1 saved, 0 version
+// mismatch, -1 update already handled. Versions are compared as the decimal
+// strings HINCRBY writes, so no Lua float ever rounds them.
+var saveScript = goredis.NewScript(`
+if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local v = redis.call('HGET', KEYS[1], 'v') or '0'
+if v ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'd', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if #KEYS > 1 then redis.call('SET', KEYS[2], '1', 'PX', ARGV[4]) end
+return 1
+`)
+
+// setOffsetScript stores ARGV[1] only when it is greater than the stored
+// offset. Both are canonical decimal integers compared exactly as strings.
+var setOffsetScript = goredis.NewScript(`
+local function less(a, b)
+  local an, bn = a:sub(1, 1) == '-', b:sub(1, 1) == '-'
+  if an ~= bn then return an end
+  if an then a, b = b:sub(2), a:sub(2) end
+  if #a ~= #b then return #a < #b end
+  return a < b
+end
+local cur = redis.call('GET', KEYS[1])
+if cur and not less(cur, ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`)
+
+// unlockScript deletes the lock only while it still holds our token.
+var unlockScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// LoadScripts puts the store's scripts into Redis's script cache, so that even
+// the first Load and Save after a start are a single EVALSHA. Optional: without
+// it the first call of each script falls back to EVAL once.
+func (s *Store) LoadScripts(ctx context.Context) error {
+	for _, sc := range []*goredis.Script{loadScript, saveScript, setOffsetScript, unlockScript} {
+		if err := sc.Load(ctx, s.client).Err(); err != nil {
+			return fmt.Errorf("redis: load scripts: %w", err)
+		}
+	}
+	return nil
+}
+
+// Load returns the chat's dialog bytes and version (nil and 0 when there is
+// none; an emptied dialog reads as nil with its version) and whether updateID
+// was already handled on channel. An empty updateID skips that check.
+// It is one round trip.
+func (s *Store) Load(ctx context.Context, channel, chatID, updateID string) (data []byte, version int64, seen bool, err error) {
+	keys, err := s.dialogKeys(channel, chatID, updateID)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("redis: load dialog %s:%s: %w", channel, chatID, err)
+	}
+	res, err := loadScript.Run(ctx, s.client, keys).Slice()
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("redis: load dialog %s:%s: %w", channel, chatID, err)
+	}
+	if len(res) != 3 {
+		return nil, 0, false, fmt.Errorf("redis: load dialog %s:%s: unexpected reply %v", channel, chatID, res)
+	}
+	if v, ok := res[0].(string); ok {
+		version, err = strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("redis: load dialog %s:%s: version: %w", channel, chatID, err)
+		}
+	}
+	if d, ok := res[1].(string); ok && d != "" {
+		data = []byte(d)
+	}
+	seen = res[2] == int64(1)
+	return data, version, seen, nil
+}
+
+// Save writes data as the chat's dialog if its stored version still equals
+// version (0 when Load found none), making it version+1 and refreshing the
+// TTL, and marks updateID (unless empty) as handled, all atomically in one
+// round trip. It returns saved=false and changes nothing when the version
+// moved on or another worker already handled updateID.
+//
+// Empty data is stored as an empty dialog rather than deleting the key: the
+// version must only ever grow, because a reset to 0 would let a writer that
+// loaded before the reset win its compare-and-set with a stale version. Only
+// DialogTTL expiry, long after any writer has finished, forgets a version.
+func (s *Store) Save(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string) (saved bool, err error) {
+	if version < 0 {
+		return false, fmt.Errorf("redis: save dialog %s:%s: negative version %d", channel, chatID, version)
+	}
+	keys, err := s.dialogKeys(channel, chatID, updateID)
+	if err != nil {
+		return false, fmt.Errorf("redis: save dialog %s:%s: %w", channel, chatID, err)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	res, err := saveScript.Run(ctx, s.client, keys,
+		strconv.FormatInt(version, 10), data, s.dialogTTL.Milliseconds(), s.seenTTL.Milliseconds()).Int64()
+	if err != nil {
+		return false, fmt.Errorf("redis: save dialog %s:%s: %w", channel, chatID, err)
+	}
+	return res == 1, nil
+}
+
+// MarkSeen records updateID as handled on channel, for updates that carry no
+// chat, and reports whether this call was the first to do so.
+func (s *Store) MarkSeen(ctx context.Context, channel, updateID string) (first bool, err error) {
+	if err := checkChannel(channel); err != nil {
+		return false, fmt.Errorf("redis: mark seen %s:%s: %w", channel, updateID, err)
+	}
+	if updateID == "" {
+		return false, fmt.Errorf("redis: mark seen %s: empty update id: %w", channel, ErrInvalidKey)
+	}
+	first, err = s.client.SetNX(ctx, s.seenKey(channel, updateID), "1", s.seenTTL).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis: mark seen %s:%s: %w", channel, updateID, err)
+	}
+	return first, nil
+}
+
+// Offset returns the stored long-polling offset of botKey, 0 when none.
+func (s *Store) Offset(ctx context.Context, botKey string) (int64, error) {
+	if botKey == "" {
+		return 0, fmt.Errorf("redis: get offset: empty bot key: %w", ErrInvalidKey)
+	}
+	v, err := s.client.Get(ctx, s.prefix+"offset:"+botKey).Int64()
+	if errors.Is(err, goredis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("redis: get offset %s: %w", botKey, err)
+	}
+	return v, nil
+}
+
+// SetOffset raises botKey's offset to offset; a smaller value is ignored, so
+// a slow replica can never move the offset back and replay updates.
+func (s *Store) SetOffset(ctx context.Context, botKey string, offset int64) error {
+	if botKey == "" {
+		return fmt.Errorf("redis: set offset: empty bot key: %w", ErrInvalidKey)
+	}
+	err := setOffsetScript.Run(ctx, s.client, []string{s.prefix + "offset:" + botKey}, strconv.FormatInt(offset, 10)).Err()
+	if err != nil {
+		return fmt.Errorf("redis: set offset %s: %w", botKey, err)
+	}
+	return nil
+}
+
+// TryLock takes the named lock for ttl if nobody holds it. When ok, unlock
+// releases it, but only while it is still ours; it returns ErrLockLost when
+// the lock had expired or passed on. ttl must be at least a millisecond.
+func (s *Store) TryLock(ctx context.Context, name string, ttl time.Duration) (unlock func(context.Context) error, ok bool, err error) {
+	if name == "" {
+		return nil, false, fmt.Errorf("redis: lock: empty name: %w", ErrInvalidKey)
+	}
+	if ttl < time.Millisecond {
+		return nil, false, fmt.Errorf("redis: lock %s: ttl %v below 1ms", name, ttl)
+	}
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, false, fmt.Errorf("redis: lock %s: token: %w", name, err)
+	}
+	token := hex.EncodeToString(raw[:])
+	key := s.prefix + "lock:" + name
+	ok, err = s.client.SetNX(ctx, key, token, ttl).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("redis: lock %s: %w", name, err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	unlock = func(ctx context.Context) error {
+		n, err := unlockScript.Run(ctx, s.client, []string{key}, token).Int64()
+		if err != nil {
+			return fmt.Errorf("redis: unlock %s: %w", name, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("redis: unlock %s: %w", name, ErrLockLost)
+		}
+		return nil
+	}
+	return unlock, true, nil
+}
+
+// scanCount is the SCAN COUNT hint and so the size of one HGET pipeline.
+const scanCount = 200
+
+// Dialogs calls fn once for each dialog of channel, with nil data for an
+// emptied dialog, in no particular order. It walks the keys with SCAN, so
+// dialogs saved or expiring meanwhile may or may not be seen; each chat is
+// passed at most once. An error from fn stops the walk and is returned as is.
+func (s *Store) Dialogs(ctx context.Context, channel string, fn func(chatID string, data []byte) error) error {
+	if err := checkChannel(channel); err != nil {
+		return fmt.Errorf("redis: scan dialogs %s: %w", channel, err)
+	}
+	keyPrefix := s.prefix + "dlg:" + channel + ":"
+	pattern := escapeGlob(keyPrefix) + "*"
+	done := make(map[string]struct{})
+	var cursor uint64
+	for {
+		keys, next, err := s.client.Scan(ctx, cursor, pattern, scanCount).Result()
+		if err != nil {
+			return fmt.Errorf("redis: scan dialogs %s: %w", channel, err)
+		}
+		fresh := keys[:0]
+		for _, k := range keys {
+			if _, ok := done[k]; !ok {
+				done[k] = struct{}{}
+				fresh = append(fresh, k)
+			}
+		}
+		if len(fresh) > 0 {
+			cmds := make([]*goredis.StringCmd, len(fresh))
+			_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+				for i, k := range fresh {
+					cmds[i] = p.HGet(ctx, k, "d")
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, goredis.Nil) {
+				return fmt.Errorf("redis: read dialogs %s: %w", channel, err)
+			}
+			for i, k := range fresh {
+				d, err := cmds[i].Result()
+				if errors.Is(err, goredis.Nil) {
+					continue // expired between SCAN and HGET
+				}
+				if err != nil {
+					return fmt.Errorf("redis: read dialog %s: %w", k, err)
+				}
+				var data []byte
+				if d != "" {
+					data = []byte(d)
+				}
+				if err := fn(strings.TrimPrefix(k, keyPrefix), data); err != nil {
+					return err
+				}
+			}
+		}
+		cursor = next
+		if cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// Ping checks that Redis answers, for readiness probes.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: ping: %w", err)
+	}
+	return nil
+}
+
+// dialogKeys returns the dialog key and, when updateID is set, the seen key.
+func (s *Store) dialogKeys(channel, chatID, updateID string) ([]string, error) {
+	if err := checkChannel(channel); err != nil {
+		return nil, err
+	}
+	if chatID == "" {
+		return nil, fmt.Errorf("empty chat id: %w", ErrInvalidKey)
+	}
+	dlg := s.prefix + "dlg:" + channel + ":" + chatID
+	if updateID == "" {
+		return []string{dlg}, nil
+	}
+	return []string{dlg, s.seenKey(channel, updateID)}, nil
+}
+
+func (s *Store) seenKey(channel, updateID string) string {
+	return s.prefix + "seen:" + channel + ":" + updateID
+}
+
+// checkChannel rejects channels that would make key prefixes ambiguous: with
+// a ':' inside, channel "a" would also scan the dialogs of channel "a:b".
+func checkChannel(channel string) error {
+	if channel == "" || strings.Contains(channel, ":") {
+		return fmt.Errorf("channel %q must be non-empty and without ':': %w", channel, ErrInvalidKey)
+	}
+	return nil
+}
+
+// escapeGlob quotes the characters SCAN MATCH treats as pattern syntax.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
