@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -234,21 +235,31 @@ func (d *Dispatcher) runFlow(ctx context.Context, sess flows.Session, st flows.S
 		next flows.State
 		outs []flows.Output
 	)
-	err := d.retry(ctx, func() error {
-		var err error
+	err := d.retry(ctx, func() (err error) {
+		defer func() {
+			// A bug in one flow step must not take every chat down with it: the user gets the
+			// apology, the dialog stays as it was, and the stack goes to the log.
+			if p := recover(); p != nil {
+				d.log.Error("flow panicked", "channel", in.Channel, "chat", in.ChatID, "panic", p, "stack", string(debug.Stack()))
+				err = errPanic
+			}
+		}()
 		next, outs, err = d.cfg.Flow.Handle(ctx, sess, st, in.Input)
 		return err
 	})
 	return next, outs, err
 }
 
+// errPanic stands for a flow step that panicked; it is not retried.
+var errPanic = errors.New("bot: flow panicked")
+
 // retry runs op up to Attempts times with doubling pauses.
 func (d *Dispatcher) retry(ctx context.Context, op func() error) error {
 	wait := d.cfg.Backoff
 	var err error
 	for attempt := 1; ; attempt++ {
-		if err = op(); err == nil {
-			return nil
+		if err = op(); err == nil || errors.Is(err, errPanic) {
+			return err
 		}
 		if attempt >= d.cfg.Attempts || ctx.Err() != nil {
 			return err

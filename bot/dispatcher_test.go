@@ -296,3 +296,24 @@ func TestDispatcher_HandleBatch(t *testing.T) {
 		t.Errorf("sent %d replies, want 250", got)
 	}
 }
+
+type panickingFlow struct{ silentFlow }
+
+func (panickingFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
+	var m map[string]string
+	m["boom"] = "x" // a nil-map write, the kind of bug a flow step can have
+	return st, nil, nil
+}
+
+func (panickingFlow) ErrorReply(string, error) flows.Output { return flows.Output{Text: "sorry"} }
+
+func TestDispatcher_HandleRecoversFromPanic(t *testing.T) {
+	dialogs, sender := newMemDialogs(), &recordingSender{}
+	d := newTestDispatcher(dialogs, panickingFlow{}, sender)
+	if err := d.Handle(context.Background(), textInput("1", 1, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if got := sender.texts(); len(got) != 1 || got[0] != "sorry" {
+		t.Errorf("replies = %q, want the apology", got)
+	}
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/bot/telegram"
+	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/flows"
+	"github.com/thuduc/maytinhchoem/storage/postgres"
+	redisstore "github.com/thuduc/maytinhchoem/storage/redis"
+)
+
+// appDeps is what an app is built from; serve, demo, loadtest and the tests each provide them.
+type appDeps struct {
+	cfg      config
+	campaign *campaign.Campaign
+	db       *postgres.DB
+	redis    goredis.UniversalClient
+	now      func() time.Time
+	logger   *slog.Logger
+	workers  int
+}
+
+// app is the running bot: a channel adapter feeding a dispatcher.
+type app struct {
+	deps       appDeps
+	registry   *prometheus.Registry
+	dialogs    *redisstore.Store
+	contacts   *postgres.ContactStore
+	regs       *postgres.RegistrationStore
+	engine     *flows.Engine
+	adapter    *telegram.Adapter
+	sender     *bot.PacedSender
+	dispatcher *bot.Dispatcher
+}
+
+// loadCampaign returns the campaign of CAMPAIGN_FILE, or the embedded default.
+func loadCampaign(cfg config) (*campaign.Campaign, error) {
+	if cfg.CampaignFile == "" {
+		return campaign.Default(), nil
+	}
+	c, err := campaign.LoadFile(cfg.CampaignFile)
+	if err != nil {
+		return nil, fmt.Errorf("CAMPAIGN_FILE: %w", err)
+	}
+	return c, nil
+}
+
+func newLogger(cfg config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// newApp wires the bot together and connects to Telegram (or the emulator).
+func newApp(ctx context.Context, d appDeps) (*app, error) {
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.logger == nil {
+		d.logger = slog.Default()
+	}
+	a := &app{deps: d, registry: prometheus.NewRegistry()}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := bot.NewMetrics(a.registry)
+
+	d.db.Now = d.now
+	a.dialogs = redisstore.New(d.redis, redisstore.Options{Prefix: d.cfg.RedisPrefix})
+	a.contacts = postgres.NewContactStore(d.db)
+	a.regs = postgres.NewRegistrationStore(d.db, d.campaign)
+	engine, err := flows.NewEngine(flows.Config{
+		Campaign:      d.campaign,
+		Registrations: a.regs,
+		Contacts:      a.contacts,
+		Now:           d.now,
+		IdleExpiry:    d.cfg.IdleExpiry,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.engine = engine
+
+	a.adapter, err = telegram.New(ctx, telegram.Config{
+		Token:  d.cfg.TelegramToken,
+		APIURL: d.cfg.TelegramAPIURL,
+		Logger: d.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	markStopped := func(ctx context.Context, channel, chatID string) {
+		if err := a.contacts.SetContactStopped(ctx, channel, chatID, true); err != nil {
+			d.logger.Error("mark contact stopped", "chat", chatID, "err", err)
+		}
+	}
+	a.adapter.OnBlocked(func(chatID string) { markStopped(context.WithoutCancel(ctx), telegram.Channel, chatID) })
+	a.sender = bot.NewPacedSender(a.adapter, bot.PacedSenderConfig{
+		GlobalPerSecond:  d.cfg.RateGlobal,
+		GlobalBurst:      int(max(d.cfg.RateGlobal, 1)),
+		PerChatPerSecond: d.cfg.RatePerChat,
+		PerChatBurst:     3,
+		OnStopped:        markStopped,
+		Logger:           d.logger,
+		Metrics:          metrics,
+	})
+	a.dispatcher = bot.NewDispatcher(bot.DispatcherConfig{
+		Flow:    engine,
+		Dialogs: a.dialogs,
+		Sender:  a.sender,
+		Logger:  d.logger,
+		Workers: d.workers,
+		Metrics: metrics,
+	})
+	return a, nil
+}
+
+// setCommands publishes the command menu in Vietnamese and English.
+func (a *app) setCommands(ctx context.Context) error {
+	cmds := map[string][]telegram.Command{}
+	for _, lang := range []string{"vi", "en"} {
+		for _, c := range a.engine.Commands(lang) {
+			cmds[lang] = append(cmds[lang], telegram.Command{Name: c.Name, Description: c.Description})
+		}
+	}
+	return a.adapter.SetCommands(ctx, cmds)
+}
+
+// run handles updates until ctx is done: by long polling, or by webhook on the HTTP server.
+func (a *app) run(ctx context.Context, httpAddr string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.dispatcher.Start(ctx)
+	defer a.dispatcher.Wait()
+	defer a.adapter.Close()
+	if err := a.setCommands(ctx); err != nil {
+		a.deps.logger.Warn("setMyCommands failed; the command menu may be stale", "err", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := errors.Join(a.deps.db.Ping(rctx), a.dialogs.Ping(rctx)); err != nil {
+			a.deps.logger.Warn("not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+
+	errc := make(chan error, 2)
+	if a.deps.cfg.TelegramMode == "webhook" {
+		u, err := url.Parse(a.deps.cfg.WebhookURL)
+		if err != nil {
+			return fmt.Errorf("WEBHOOK_URL: %w", err)
+		}
+		path := u.Path
+		if path == "" {
+			path = "/"
+		}
+		mux.Handle("POST "+path, a.adapter.WebhookHandler(a.deps.cfg.WebhookSecret, a.dispatcher.HandleOne))
+	}
+	var srv *http.Server
+	if httpAddr != "" {
+		ln, err := net.Listen("tcp", httpAddr)
+		if err != nil {
+			return fmt.Errorf("HTTP_ADDR %s: %w", httpAddr, err)
+		}
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second}
+		a.deps.logger.Info("http listening", "addr", ln.Addr().String())
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http server: %w", err)
+			}
+		}()
+	}
+	if a.deps.cfg.TelegramMode == "webhook" {
+		if err := a.adapter.SetWebhook(ctx, a.deps.cfg.WebhookURL, a.deps.cfg.WebhookSecret); err != nil {
+			return fmt.Errorf("setWebhook: %w", err)
+		}
+		a.deps.logger.Info("webhook set", "url", a.deps.cfg.WebhookURL)
+	} else {
+		go func() { errc <- a.adapter.Poll(ctx, a.dialogs, a.dispatcher.HandleBatch) }()
+		a.deps.logger.Info("polling for updates", "bot", a.adapter.Username())
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	if srv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+	}
+	return err
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// config is everything the bot reads from its environment. The README's configuration table lists
+// the same variables; keep the two together.
+type config struct {
+	TelegramToken  string        `env:"TELEGRAM_TOKEN"`
+	TelegramAPIURL string        `env:"TELEGRAM_API_URL" envDefault:"https://api.telegram.org"`
+	TelegramMode   string        `env:"TELEGRAM_MODE" envDefault:"polling"`
+	WebhookURL     string        `env:"WEBHOOK_URL"`
+	WebhookSecret  string        `env:"WEBHOOK_SECRET"`
+	HTTPAddr       string        `env:"HTTP_ADDR" envDefault:":8080"`
+	DatabaseURL    string        `env:"DATABASE_URL"`
+	RedisURL       string        `env:"REDIS_URL"`
+	RedisPrefix    string        `env:"REDIS_KEY_PREFIX" envDefault:"mtce:"`
+	AdminIDs       string        `env:"ADMIN_TELEGRAM_IDS"`
+	CampaignFile   string        `env:"CAMPAIGN_FILE"`
+	IdleExpiry     time.Duration `env:"DIALOG_IDLE_EXPIRY" envDefault:"168h"`
+	RateGlobal     float64       `env:"SEND_RATE_GLOBAL" envDefault:"30"`
+	RatePerChat    float64       `env:"SEND_RATE_PER_CHAT" envDefault:"1"`
+	LogLevel       string        `env:"LOG_LEVEL" envDefault:"info"`
+
+	admins []int64
+}
+
+var webhookSecretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+// loadConfig reads the environment through getenv. Settings that are malformed are reported all at
+// once, each by its variable's name.
+func loadConfig(getenv func(string) string) (config, error) {
+	var cfg config
+	params, err := env.GetFieldParams(&cfg)
+	if err != nil {
+		return cfg, err
+	}
+	vars := map[string]string{}
+	for _, p := range params {
+		if v := getenv(p.Key); v != "" {
+			vars[p.Key] = v
+		}
+	}
+	if err := env.ParseWithOptions(&cfg, env.Options{Environment: vars}); err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	if u, err := url.Parse(cfg.TelegramAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("TELEGRAM_API_URL", "must be an http(s) URL, got %q", cfg.TelegramAPIURL)
+	}
+	switch cfg.TelegramMode {
+	case "polling", "webhook":
+	default:
+		bad("TELEGRAM_MODE", "must be polling or webhook, got %q", cfg.TelegramMode)
+	}
+	if cfg.IdleExpiry < time.Minute {
+		bad("DIALOG_IDLE_EXPIRY", "must be at least 1m, got %s", cfg.IdleExpiry)
+	}
+	if cfg.RateGlobal < 0 || cfg.RatePerChat < 0 {
+		bad("SEND_RATE_GLOBAL/SEND_RATE_PER_CHAT", "must not be negative")
+	}
+	switch cfg.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "must be debug, info, warn or error, got %q", cfg.LogLevel)
+	}
+	for _, f := range strings.FieldsFunc(cfg.AdminIDs, func(r rune) bool { return r == ',' || r == ' ' }) {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || id <= 0 {
+			bad("ADMIN_TELEGRAM_IDS", "must be numeric Telegram user ids separated by commas, got %q", f)
+			continue
+		}
+		cfg.admins = append(cfg.admins, id)
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// validateServe checks what production needs on top of loadConfig.
+func (cfg config) validateServe() error {
+	var errs []error
+	missing := func(name, value string) {
+		if value == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	missing("TELEGRAM_TOKEN", cfg.TelegramToken)
+	missing("DATABASE_URL", cfg.DatabaseURL)
+	missing("REDIS_URL", cfg.RedisURL)
+	if cfg.TelegramToken != "" && !strings.Contains(cfg.TelegramToken, ":") {
+		errs = append(errs, fmt.Errorf("TELEGRAM_TOKEN: does not look like a bot token (<id>:<secret>)"))
+	}
+	if cfg.DatabaseURL != "" {
+		if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, fmt.Errorf("DATABASE_URL: must be a postgres:// URL"))
+		}
+	}
+	if cfg.RedisURL != "" {
+		if u, err := url.Parse(cfg.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			errs = append(errs, fmt.Errorf("REDIS_URL: must be a redis:// or rediss:// URL"))
+		}
+	}
+	if cfg.TelegramMode == "webhook" {
+		missing("WEBHOOK_URL", cfg.WebhookURL)
+		missing("WEBHOOK_SECRET", cfg.WebhookSecret)
+		if cfg.WebhookURL != "" {
+			if u, err := url.Parse(cfg.WebhookURL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+				errs = append(errs, fmt.Errorf("WEBHOOK_URL: must be an https URL Telegram can reach"))
+			}
+		}
+		if cfg.WebhookSecret != "" && !webhookSecretPattern.MatchString(cfg.WebhookSecret) {
+			errs = append(errs, fmt.Errorf("WEBHOOK_SECRET: must be 1-256 characters of A-Z, a-z, 0-9, _ and -"))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
+	"github.com/thuduc/maytinhchoem/storage/postgres"
+)
+
+const demoToken = "100000001:demo-token-not-secret"
+
+// runDemo runs the whole bot on this machine: the Telegram emulator with its chat page, Redis
+// in-process unless REDIS_URL is set, and a private PostgreSQL cluster unless DATABASE_URL is set.
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "where the chat page and the emulated Bot API listen")
+	dataDir := fs.String("data", ".data/demo-postgres", "folder of the demo's private PostgreSQL cluster (when DATABASE_URL is not set)")
+	date := fs.String("date", "", "stand on this campaign day (YYYY-MM-DD, the campaign's time zone) instead of today")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	camp, err := loadCampaign(cfg)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if *date != "" {
+		day, err := time.ParseInLocation("2006-01-02", *date, camp.Location)
+		if err != nil {
+			return fmt.Errorf("-date: want YYYY-MM-DD, got %q", *date)
+		}
+		offset := day.Sub(camp.Day(time.Now()))
+		now = func() time.Time { return time.Now().Add(offset) }
+	}
+
+	// The emulator and its chat page.
+	emu := telegramtest.New(telegramtest.Options{Token: demoToken})
+	defer emu.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("-addr %s: %w (is another demo running?)", *addr, err)
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("chat page server", "err", err)
+		}
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	cfg.TelegramToken = demoToken
+	cfg.TelegramAPIURL = "http://" + ln.Addr().String()
+	cfg.TelegramMode = "polling"
+
+	// Redis.
+	var rdb *goredis.Client
+	if cfg.RedisURL != "" {
+		if rdb, err = openRedis(ctx, cfg.RedisURL); err != nil {
+			return err
+		}
+	} else {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("in-process redis: %w", err)
+		}
+		defer mr.Close()
+		// miniredis only ages keys when told to: tell it every second so TTLs expire for real.
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					mr.FastForward(time.Second)
+				}
+			}
+		}()
+		rdb = goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+		logger.Info("redis in-process (miniredis); set REDIS_URL to use a server")
+	}
+	defer rdb.Close()
+
+	// PostgreSQL.
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		fmt.Fprintf(stdout, "Starting a private PostgreSQL cluster in %s ...\n", *dataDir)
+		cluster, err := startPGCluster(ctx, *dataDir)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := cluster.Stop(); err != nil {
+				logger.Error("stopping the demo's PostgreSQL", "err", err)
+			} else {
+				fmt.Fprintln(stdout, "PostgreSQL stopped.")
+			}
+		}()
+		dbURL = cluster.URL()
+	}
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db); err != nil {
+		return err
+	}
+
+	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger, now: now})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nmaytinhchoem demo (%s), today is %s\n", camp.Name.VI, now().In(camp.Location).Format("02/01/2006"))
+	fmt.Fprintf(stdout, "Open http://%s in a browser and talk to the bot as a parent. Ctrl+C stops.\n\n", ln.Addr())
+	return a.run(ctx, "")
+}

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lib/pq"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
+	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/storage/postgres"
+)
+
+// loadStep is one thing a simulated parent does, and how many bot messages (sent or edited) answer it.
+type loadStep struct {
+	text    string // typed text, or
+	press   string // callback data of a button on the latest bot message that has it, or
+	contact bool   // share one's own contact
+	replies int
+}
+
+// parentScript is a whole registration: 17 updates, as a parent on a phone would send them.
+var parentScript = []loadStep{
+	{text: "/start dangky", replies: 1},
+	{press: "r:consent:yes", replies: 1},
+	{text: "Nguyễn Thị Lan", replies: 1},
+	{contact: true, replies: 2},
+	{text: "Trần Minh Khang", replies: 1},
+	{text: "5/9/2012", replies: 1},
+	{press: "r:level:primary", replies: 1},
+	{press: "r:grade:3", replies: 1},
+	{text: "Trường Tiểu học Linh Trung", replies: 1},
+	{text: "linh trung", replies: 1},
+	{text: "12 đường số 5, khu phố 3", replies: 1},
+	{press: "r:circumstances:poor", replies: 1},
+	{press: "r:circumstances:!done", replies: 1},
+	{press: "r:device_situation:none", replies: 1},
+	{press: "r:needs:tablet", replies: 1},
+	{press: "r:needs:!done", replies: 1},
+	{press: "r:review:submit", replies: 1},
+}
+
+// roundTrips counts Redis round trips: one per command or pipeline sent.
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (h *roundTrips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (h *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// loadResult is what a load test measured.
+type loadResult struct {
+	Parents, Updates   int
+	Elapsed            time.Duration
+	UpdatesPerSecond   float64
+	P50, P99, Max      time.Duration
+	RedisPerUpdate     float64
+	Registrations      int
+	DistinctCodes      int
+	ExactlyOnce        bool
+	EmulatorRejections int
+}
+
+// runLoadtest simulates parents completing registrations at once through the emulator against
+// real Redis and PostgreSQL, and prints throughput, latency and Redis round trips per update.
+func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	parents := fs.Int("parents", 1000, "simulated parents registering at once")
+	workers := fs.Int("workers", 64, "chats handled at once by the dispatcher")
+	dbURL := fs.String("db", firstNonEmpty(getenv("TEST_DATABASE_URL"), getenv("DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"PostgreSQL server; a scratch database is made on it and dropped afterwards")
+	redisURL := fs.String("redis", firstNonEmpty(getenv("TEST_REDIS_URL"), getenv("REDIS_URL"), "redis://127.0.0.1:6379/0"),
+		"Redis server; keys go under a scratch prefix, deleted afterwards")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *parents < 1 {
+		return fmt.Errorf("-parents must be at least 1")
+	}
+	res, err := loadtest(ctx, loadOptions{Parents: *parents, Workers: *workers, ServerURL: *dbURL, RedisURL: *redisURL, Log: stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "parents:            %d (%d updates each, %d in all)\n", res.Parents, len(parentScript), res.Updates)
+	fmt.Fprintf(stdout, "elapsed:            %s\n", res.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "updates per second: %.0f\n", res.UpdatesPerSecond)
+	fmt.Fprintf(stdout, "update -> reply:    p50 %s, p99 %s, max %s\n", res.P50.Round(10*time.Microsecond), res.P99.Round(10*time.Microsecond), res.Max.Round(10*time.Microsecond))
+	fmt.Fprintf(stdout, "redis round trips:  %.2f per update\n", res.RedisPerUpdate)
+	fmt.Fprintf(stdout, "registrations:      %d stored, %d distinct codes, exactly once: %v\n", res.Registrations, res.DistinctCodes, res.ExactlyOnce)
+	if !res.ExactlyOnce {
+		return fmt.Errorf("registrations were not stored exactly once")
+	}
+	return nil
+}
+
+type loadOptions struct {
+	Parents, Workers    int
+	ServerURL, RedisURL string
+	Log                 io.Writer
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
+	var res loadResult
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	scratch := "mtce_loadtest_" + hex.EncodeToString(suffix)
+
+	// A scratch database, dropped afterwards.
+	admin, err := sql.Open("postgres", o.ServerURL)
+	if err != nil {
+		return res, fmt.Errorf("-db: %w", err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(scratch)); err != nil {
+		return res, fmt.Errorf("create scratch database (is PostgreSQL running? bash scripts/test starts it): %w", err)
+	}
+	defer func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(scratch)+" WITH (FORCE)")
+	}()
+	u, err := url.Parse(o.ServerURL)
+	if err != nil {
+		return res, err
+	}
+	u.Path = "/" + scratch
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		return res, err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db); err != nil {
+		return res, err
+	}
+
+	// Redis, with every command counted.
+	rdb, err := openRedis(ctx, o.RedisURL)
+	if err != nil {
+		return res, err
+	}
+	defer rdb.Close()
+	prefix := scratch + ":"
+	defer func() {
+		var keys []string
+		iter := rdb.Scan(context.Background(), 0, prefix+"*", 1000).Iterator()
+		for iter.Next(context.Background()) {
+			keys = append(keys, iter.Val())
+			if len(keys) == 1000 {
+				rdb.Unlink(context.Background(), keys...)
+				keys = keys[:0]
+			}
+		}
+		if len(keys) > 0 {
+			rdb.Unlink(context.Background(), keys...)
+		}
+	}()
+	trips := &roundTrips{}
+	rdb.AddHook(trips)
+
+	// The emulator, without flood limits: this measures the bot, not Telegram's pacing.
+	events := &chatEvents{chans: map[int64]chan telegramtest.BotMessageEvent{}}
+	var (
+		latMu     sync.Mutex
+		latencies []time.Duration
+	)
+	emu := telegramtest.New(telegramtest.Options{
+		Token:  demoToken,
+		Limits: telegramtest.Limits{Disabled: true},
+		OnBotMessage: func(ev telegramtest.BotMessageEvent) {
+			if ev.SinceUpdate > 0 {
+				latMu.Lock()
+				latencies = append(latencies, ev.SinceUpdate)
+				latMu.Unlock()
+			}
+			events.deliver(ev)
+		},
+	})
+	defer emu.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		return res, err
+	}
+	cfg.TelegramToken = demoToken
+	cfg.TelegramAPIURL = "http://" + ln.Addr().String()
+	cfg.RedisPrefix = prefix
+	cfg.RateGlobal, cfg.RatePerChat = 0, 0
+	cfg.LogLevel = "warn"
+	appCtx, stopApp := context.WithCancel(ctx)
+	defer stopApp()
+	a, err := newApp(appCtx, appDeps{cfg: cfg, campaign: campaign.Default(), db: db, redis: rdb, logger: newLogger(cfg, o.Log), workers: o.Workers})
+	if err != nil {
+		return res, err
+	}
+	appDone := make(chan error, 1)
+	go func() { appDone <- a.run(appCtx, "") }()
+
+	// Wait until the bot polls, so its start-up is not counted.
+	for emu.Metrics().Calls["getUpdates"] == 0 && emu.Metrics().Calls["deleteWebhook"] == 0 {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case err := <-appDone:
+			return res, fmt.Errorf("bot stopped: %w", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	tripsBefore := trips.n.Load()
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, o.Parents)
+	for i := range o.Parents {
+		user := telegramtest.User{ID: int64(5_000_000 + i), FirstName: "Phụ huynh", LanguageCode: "vi"}
+		chat := emu.AddChat(user)
+		ch := events.register(chat)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := simulateParent(ctx, emu, chat, user, ch); err != nil {
+				errs <- fmt.Errorf("parent %d: %w", user.ID, err)
+			}
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	close(errs)
+	var failures []error
+	for err := range errs {
+		failures = append(failures, err)
+	}
+	res.Parents = o.Parents
+	res.Updates = o.Parents * len(parentScript)
+	res.UpdatesPerSecond = float64(res.Updates) / res.Elapsed.Seconds()
+	res.RedisPerUpdate = float64(trips.n.Load()-tripsBefore) / float64(res.Updates)
+	latMu.Lock()
+	slices.Sort(latencies)
+	if n := len(latencies); n > 0 {
+		res.P50 = latencies[n*50/100]
+		res.P99 = latencies[min(n-1, n*99/100)]
+		res.Max = latencies[n-1]
+	}
+	latMu.Unlock()
+	stopApp()
+	<-appDone
+
+	if err := db.Ping(ctx); err != nil {
+		return res, err
+	}
+	res.Registrations, err = a.regs.Count(ctx)
+	if err != nil {
+		return res, err
+	}
+	codes := map[string]bool{}
+	for i := range o.Parents {
+		regs, err := a.regs.RegistrationsByChat(ctx, "telegram", fmt.Sprint(5_000_000+i))
+		if err != nil {
+			return res, err
+		}
+		for _, r := range regs {
+			codes[r.Code] = true
+		}
+	}
+	res.DistinctCodes = len(codes)
+	res.EmulatorRejections = len(emu.RejectedCalls())
+	res.ExactlyOnce = len(failures) == 0 && res.Registrations == o.Parents && res.DistinctCodes == o.Parents
+	if len(failures) > 0 {
+		return res, fmt.Errorf("%d parents failed, first: %w", len(failures), failures[0])
+	}
+	return res, nil
+}
+
+// chatEvents routes the emulator's bot-message events to each simulated parent.
+type chatEvents struct {
+	mu    sync.Mutex
+	chans map[int64]chan telegramtest.BotMessageEvent
+}
+
+func (e *chatEvents) register(chat int64) chan telegramtest.BotMessageEvent {
+	ch := make(chan telegramtest.BotMessageEvent, 64)
+	e.mu.Lock()
+	e.chans[chat] = ch
+	e.mu.Unlock()
+	return ch
+}
+
+func (e *chatEvents) deliver(ev telegramtest.BotMessageEvent) {
+	e.mu.Lock()
+	ch := e.chans[ev.ChatID]
+	e.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- ev:
+		default:
+		}
+	}
+}
+
+// simulateParent walks parentScript, waiting for the bot's answer to each step.
+func simulateParent(ctx context.Context, emu *telegramtest.Server, chat int64, user telegramtest.User, events <-chan telegramtest.BotMessageEvent) error {
+	for i, step := range parentScript {
+		switch {
+		case step.text != "":
+			emu.SendText(chat, user, step.text)
+		case step.contact:
+			emu.SendContact(chat, user, "+84912345678", user.ID)
+		case step.press != "":
+			msgID, ok := findButton(emu.Messages(chat), step.press)
+			if !ok {
+				return fmt.Errorf("step %d: no button %q; last message: %q", i, step.press, lastText(emu.Messages(chat)))
+			}
+			if _, err := emu.PressButton(chat, user, msgID, step.press); err != nil {
+				return fmt.Errorf("step %d: %w", i, err)
+			}
+		}
+		for range step.replies {
+			select {
+			case <-events:
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(30 * time.Second):
+				return fmt.Errorf("step %d: no reply in 30s; last message: %q", i, lastText(emu.Messages(chat)))
+			}
+		}
+	}
+	if last := lastText(emu.Messages(chat)); !strings.Contains(last, "TD-") {
+		return fmt.Errorf("no registration code in the last message %q", last)
+	}
+	return nil
+}
+
+func findButton(msgs []telegramtest.Message, data string) (int, bool) {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		for _, row := range msgs[i].InlineKeyboard {
+			for _, b := range row {
+				if b.CallbackData == data {
+					return msgs[i].MessageID, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+func lastText(msgs []telegramtest.Message) string {
+	if len(msgs) == 0 {
+		return ""
+	}
+	return msgs[len(msgs)-1].Text
+}

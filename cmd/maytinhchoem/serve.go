@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/thuduc/maytinhchoem/storage/postgres"
+)
+
+// runServe is production: every setting from the environment, a missing or malformed one named at
+// start.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.validateServe(); err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	logger := newLogger(cfg, stderr)
+	camp, err := loadCampaign(cfg)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db); err != nil {
+		return err
+	}
+	rdb, err := openRedis(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger})
+	if err != nil {
+		return err
+	}
+	logger.Info("maytinhchoem serving", "campaign", camp.ID, "mode", cfg.TelegramMode)
+	return a.run(ctx, cfg.HTTPAddr)
+}
+
+// openRedis connects to REDIS_URL, waiting a little for a server that is just starting.
+func openRedis(ctx context.Context, redisURL string) (*goredis.Client, error) {
+	opt, err := goredis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opt.DialTimeout = 3 * time.Second
+	opt.ReadTimeout = 3 * time.Second
+	opt.WriteTimeout = 3 * time.Second
+	rdb := goredis.NewClient(opt)
+	var pingErr error
+	for i := 0; i < 10; i++ {
+		if pingErr = rdb.Ping(ctx).Err(); pingErr == nil {
+			return rdb, nil
+		}
+		select {
+		case <-ctx.Done():
+			rdb.Close()
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	rdb.Close()
+	return nil, fmt.Errorf("REDIS_URL: cannot reach Redis: %w", pingErr)
+}
+
+// runMigrate applies the database migrations and exits.
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	url := getenv("DATABASE_URL")
+	if url == "" {
+		return fmt.Errorf("DATABASE_URL is required")
+	}
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+// runHealthcheck asks the bot serving on HTTP_ADDR whether it is ready; containers without a shell
+// use it as their health check.
+func runHealthcheck(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	addr := getenv("HTTP_ADDR")
+	if addr == "" {
+		addr = ":8080"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s", resp.Status)
+	}
+	fmt.Fprintln(stdout, "ready")
+	return nil
+}
