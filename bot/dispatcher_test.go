@@ -259,7 +259,7 @@ type silentFlow struct{}
 func (silentFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
 	return st, nil, nil
 }
-func (silentFlow) ErrorReply(string, error) flows.Output  { return flows.Output{} }
+func (silentFlow) ErrorReply(string, error) flows.Output    { return flows.Output{} }
 func (silentFlow) Language(flows.State, flows.Input) string { return "vi" }
 
 func TestDispatcher_HandleBatch(t *testing.T) {
