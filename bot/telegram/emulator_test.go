@@ -1,0 +1,462 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
+	"github.com/thuduc/maytinhchoem/flows"
+)
+
+// The tests in this file run the real library against the Bot API emulator, which holds every call
+// against the official description of the Bot API.
+
+var lan = telegramtest.User{ID: 5550001, FirstName: "Lan", LastName: "Nguyễn", LanguageCode: "vi"}
+
+// emulated starts the emulator and an Adapter connected to it. The emulator must find no call
+// the adapter got wrong by the end of the test.
+func emulated(t *testing.T, opts telegramtest.Options) (*telegramtest.Server, *Adapter) {
+	t.Helper()
+	opts.Token = testToken
+	if opts.BotUsername == "" {
+		opts.BotUsername = "maytinh_bot"
+	}
+	emu := telegramtest.New(opts)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(func() {
+		emu.Close()
+		srv.Close()
+	})
+	a, err := New(context.Background(), testConfig(t, srv.URL))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(a.Close)
+	t.Cleanup(func() {
+		if unknown := emu.UnknownParams(); len(unknown) > 0 {
+			t.Errorf("parameters the Bot API does not know: %v", unknown)
+		}
+	})
+	return emu, a
+}
+
+// checkRejected fails the test for calls the emulator refused, but those whose description
+// contains one of allowed.
+func checkRejected(t *testing.T, emu *telegramtest.Server, allowed ...string) {
+	t.Helper()
+	for _, rc := range emu.RejectedCalls() {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || strings.Contains(rc.Description, a)
+		}
+		if !ok {
+			t.Errorf("emulator refused %s: %d %s %v", rc.Method, rc.Code, rc.Description, rc.Params)
+		}
+	}
+}
+
+// inbox collects what Poll hands over.
+type inbox struct {
+	ch chan bot.Input
+}
+
+func (b *inbox) handle(_ context.Context, batch []bot.Input) error {
+	for _, in := range batch {
+		b.ch <- in
+	}
+	return nil
+}
+
+func (b *inbox) next(t *testing.T) bot.Input {
+	t.Helper()
+	select {
+	case in := <-b.ch:
+		return in
+	case <-time.After(10 * time.Second):
+		t.Fatal("no input came")
+		return bot.Input{}
+	}
+}
+
+func wait(t *testing.T, emu *telegramtest.Server, chatID int64, n int) []telegramtest.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msgs, err := emu.WaitForMessages(ctx, chatID, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
+
+// A conversation through the emulator: a command with a payload, inline buttons pressed and
+// ticked in place, a contact shared through a request_contact keyboard that is then removed.
+func TestEmulator_conversation(t *testing.T) {
+	emu, a := emulated(t, telegramtest.Options{Limits: telegramtest.Limits{Disabled: true}})
+	box := &inbox{ch: make(chan bot.Input, 16)}
+	startPoll(t, a, newMemOffsets(), box.handle)
+	ctx := context.Background()
+	chat := emu.AddChat(lan)
+	send := func(o flows.Output, edit int, callback string) {
+		t.Helper()
+		r := bot.Reply{Output: o, Channel: Channel, ChatID: fmt.Sprint(chat), EditMessageID: edit, CallbackID: callback}
+		if err := a.Send(ctx, r); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+
+	emu.SendText(chat, lan, "/start reg-2021")
+	in := box.next(t)
+	if in.Kind != flows.KindCommand || in.Command != "start" || in.Args != "reg-2021" || in.UserID != "5550001" ||
+		in.ChatID != "5550001" || in.ClientLanguage != "vi" || in.Channel != "telegram" {
+		t.Fatalf("start input = %+v", in)
+	}
+
+	subjects := [][]flows.Button{{{Text: "Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
+	send(flows.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: subjects}, 0, "")
+	msgs := wait(t, emu, chat, 1)
+	question := msgs[0]
+	if got := question.Buttons(); !reflect.DeepEqual(got, []string{"Toán", "Văn", "Xong"}) {
+		t.Fatalf("buttons = %v", got)
+	}
+
+	if _, err := emu.PressButton(chat, lan, question.MessageID, "subj:math"); err != nil {
+		t.Fatal(err)
+	}
+	in = box.next(t)
+	if in.Kind != flows.KindCallback || in.Data != "subj:math" || in.MessageID != question.MessageID || in.CallbackID == "" {
+		t.Fatalf("callback input = %+v", in)
+	}
+	ticked := [][]flows.Button{{{Text: "✓ Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
+	send(flows.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: ticked, EditPressed: true, Notice: "Đã chọn Toán"}, in.MessageID, in.CallbackID)
+	msgs = emu.Messages(chat)
+	if len(msgs) != 1 || !msgs[0].Edited || msgs[0].Buttons()[0] != "✓ Toán" {
+		t.Fatalf("after the edit: %+v", msgs)
+	}
+	answers := emu.CallbackAnswers(chat)
+	if len(answers) != 1 || answers[0].Text != "Đã chọn Toán" {
+		t.Fatalf("callback answers = %+v", answers)
+	}
+
+	// The same press again: Telegram says "not modified", which is success.
+	if _, err := emu.PressButton(chat, lan, question.MessageID, "subj:math"); err != nil {
+		t.Fatal(err)
+	}
+	in = box.next(t)
+	send(flows.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: ticked, EditPressed: true}, in.MessageID, in.CallbackID)
+	if n := len(emu.Messages(chat)); n != 1 {
+		t.Fatalf("%d messages after a press that changed nothing, want 1", n)
+	}
+
+	send(flows.Output{Text: "Cho xin số điện thoại", Keyboard: [][]flows.KeyButton{{{Text: "📱 Gửi số", RequestContact: true}}}}, 0, "")
+	if kb := emu.CurrentKeyboard(chat); len(kb) != 1 || !kb[0][0].RequestContact {
+		t.Fatalf("keyboard = %+v", kb)
+	}
+	if m, _ := emu.LastMessage(chat); !m.OneTimeKeyboard {
+		t.Errorf("keyboard is not one-time: %+v", m)
+	}
+	emu.SendContact(chat, lan, "84901234567", lan.ID)
+	in = box.next(t)
+	if in.Kind != flows.KindContact || in.Contact == nil || in.Contact.Phone != "84901234567" || in.Contact.UserID != in.UserID {
+		t.Fatalf("contact input = %+v", in)
+	}
+	send(flows.Output{Text: "Cảm ơn!", RemoveKeyboard: true}, 0, "")
+	if kb := emu.CurrentKeyboard(chat); kb != nil {
+		t.Errorf("keyboard still shown: %+v", kb)
+	}
+	if m, _ := emu.LastMessage(chat); !m.RemoveKeyboard {
+		t.Errorf("last message did not remove the keyboard: %+v", m)
+	}
+
+	emu.SendSticker(chat, lan)
+	if in = box.next(t); in.Kind != flows.KindOther {
+		t.Errorf("sticker input = %+v", in)
+	}
+	emu.SendPhoto(chat, lan)
+	if in = box.next(t); in.Kind != flows.KindOther {
+		t.Errorf("photo input = %+v", in)
+	}
+	emu.SendText(chat, lan, "Linh Trung")
+	text := box.next(t)
+	if _, err := emu.EditText(chat, lan, text.MessageID, "Linh Tây"); err != nil {
+		t.Fatal(err)
+	}
+	if in = box.next(t); in.Kind != flows.KindEdited || in.Text != "Linh Tây" || in.MessageID != text.MessageID {
+		t.Errorf("edited input = %+v", in)
+	}
+	// Only the edit that changed nothing was refused, and Send took that as success.
+	checkRejected(t, emu, "message is not modified")
+}
+
+func TestEmulator_Send(t *testing.T) {
+	long := strings.Repeat("Phường Linh Trung, Thủ Đức: 12 em cần máy 😀\n", 120) // over 4096 UTF-16 units
+	tests := []struct {
+		name  string
+		setup func(emu *telegramtest.Server, chat int64)
+		reply flows.Output
+		check func(t *testing.T, msgs []telegramtest.Message, err error)
+	}{
+		{
+			name:  "long text in parts, buttons on the last",
+			reply: flows.Output{Text: long, Inline: [][]flows.Button{{{Text: "Tiếp", Data: "next"}}}},
+			check: func(t *testing.T, msgs []telegramtest.Message, err error) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(msgs) != 2 {
+					t.Fatalf("%d messages, want 2", len(msgs))
+				}
+				if msgs[0].InlineKeyboard != nil || len(msgs[1].Buttons()) != 1 {
+					t.Errorf("buttons: first %v, last %v", msgs[0].Buttons(), msgs[1].Buttons())
+				}
+				if got := msgs[0].Text + "\n" + msgs[1].Text; got != strings.TrimSpace(long) {
+					t.Errorf("parts do not add up to the text")
+				}
+			},
+		},
+		{
+			name:  "blocked bot is stopped",
+			setup: func(emu *telegramtest.Server, chat int64) { emu.Block(chat) },
+			reply: flows.Output{Text: "Nhắc nhở"},
+			check: func(t *testing.T, msgs []telegramtest.Message, err error) {
+				if !errors.Is(err, bot.ErrStopped) {
+					t.Errorf("err = %v, want ErrStopped", err)
+				}
+			},
+		},
+		{
+			name:  "flood limit is a ThrottledError",
+			reply: flows.Output{Text: "x"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emu, a := emulated(t, telegramtest.Options{})
+			chat := emu.AddChat(lan)
+			if tt.setup != nil {
+				tt.setup(emu, chat)
+			}
+			r := bot.Reply{Output: tt.reply, Channel: Channel, ChatID: fmt.Sprint(chat)}
+			if tt.check == nil { // the flood case: send until Telegram asks to wait
+				var err error
+				for i := 0; i < 10 && err == nil; i++ {
+					err = a.Send(context.Background(), r)
+				}
+				var te *bot.ThrottledError
+				if !errors.As(err, &te) || te.RetryAfter < time.Second {
+					t.Errorf("err = %v, want a ThrottledError of a second or more", err)
+				}
+				checkRejected(t, emu)
+				return
+			}
+			err := a.Send(context.Background(), r)
+			tt.check(t, emu.Messages(chat), err)
+			checkRejected(t, emu)
+		})
+	}
+}
+
+func TestEmulator_SendDocument(t *testing.T) {
+	emu, a := emulated(t, telegramtest.Options{})
+	chat := emu.AddChat(lan)
+	data := []byte("phuong,can,da_nhan\nLinh Trung,12,7\n")
+	if err := a.SendDocument(context.Background(), fmt.Sprint(chat), "tien-do.csv", data, "Tiến độ ngày 7/9"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SendPhoto(context.Background(), fmt.Sprint(chat), "bieu-do.png", []byte("\x89PNG\r\n\x1a\n"), ""); err != nil {
+		t.Fatal(err)
+	}
+	msgs := emu.Messages(chat)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	if msgs[0].Document != "tien-do.csv" || string(msgs[0].FileData) != string(data) || msgs[0].Caption != "Tiến độ ngày 7/9" {
+		t.Errorf("document = %+v", msgs[0])
+	}
+	if msgs[1].Photo != "bieu-do.png" {
+		t.Errorf("photo = %+v", msgs[1])
+	}
+	emu.Block(chat)
+	if err := a.SendDocument(context.Background(), fmt.Sprint(chat), "x.csv", data, ""); !errors.Is(err, bot.ErrStopped) {
+		t.Errorf("upload to a blocked chat: %v, want ErrStopped", err)
+	}
+	checkRejected(t, emu)
+}
+
+func TestEmulator_Poll(t *testing.T) {
+	t.Run("a restart with the same store does not deliver confirmed updates again", func(t *testing.T) {
+		emu, first := emulated(t, telegramtest.Options{})
+		chat := emu.AddChat(lan)
+		store := newMemOffsets()
+		rec := &recorder{}
+		stop := startPoll(t, first, store, rec.handle)
+		emu.SendText(chat, lan, "một")
+		emu.SendText(chat, lan, "hai")
+		waitFor(t, "two updates", func() bool { return rec.count() == 2 })
+		waitFor(t, "the offset", func() bool { return store.get(first.OffsetKey()) > 0 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		first.Close()
+
+		emu.SendText(chat, lan, "ba") // while no bot is polling
+		second, err := New(context.Background(), testConfig(t, apiURLOf(t, first)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer second.Close()
+		rec2 := &recorder{}
+		stop = startPoll(t, second, store, rec2.handle)
+		waitFor(t, "the update sent while down", func() bool { return rec2.count() == 1 })
+		emu.SendText(chat, lan, "bốn")
+		waitFor(t, "the next update", func() bool { return rec2.count() == 2 })
+		_ = stop()
+		all := append(rec.all(), rec2.all()...)
+		var texts []string
+		for _, s := range all {
+			texts = append(texts, s[strings.Index(s, ":")+1:])
+		}
+		if got := strings.Join(texts, ","); got != "một,hai,ba,bốn" {
+			t.Errorf("handled %s", got)
+		}
+		if emu.PendingUpdates() != 0 {
+			t.Errorf("%d updates left unconfirmed", emu.PendingUpdates())
+		}
+		checkRejected(t, emu)
+	})
+
+	t.Run("a failing handle gets the same batch again", func(t *testing.T) {
+		emu, a := emulated(t, telegramtest.Options{})
+		chat := emu.AddChat(lan)
+		emu.SendText(chat, lan, "x")
+		emu.SendText(chat, lan, "y")
+		rec := &recorder{fail: 2}
+		store := newMemOffsets()
+		stop := startPoll(t, a, store, rec.handle)
+		waitFor(t, "three tries", func() bool { return rec.count() == 6 })
+		waitFor(t, "the offset", func() bool { return store.get(a.OffsetKey()) > 0 })
+		_ = stop()
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for i, b := range rec.batches {
+			if !reflect.DeepEqual(b, rec.batches[0]) {
+				t.Errorf("batch %d = %v, want %v", i, b, rec.batches[0])
+			}
+		}
+	})
+
+	t.Run("a user blocking the bot goes to OnBlocked", func(t *testing.T) {
+		emu, a := emulated(t, telegramtest.Options{})
+		chat := emu.AddChat(lan)
+		var mu sync.Mutex
+		var blocked []string
+		a.OnBlocked(func(chatID string) {
+			mu.Lock()
+			blocked = append(blocked, chatID)
+			mu.Unlock()
+		})
+		rec := &recorder{}
+		stop := startPoll(t, a, newMemOffsets(), rec.handle)
+		raw, _ := json.Marshal(map[string]any{"my_chat_member": map[string]any{
+			"chat": map[string]any{"id": chat, "type": "private", "first_name": "Lan"},
+			"from": map[string]any{"id": chat, "is_bot": false, "first_name": "Lan"}, "date": 1631000000,
+			"old_chat_member": map[string]any{"user": map[string]any{"id": 123456, "is_bot": true, "first_name": "Bot"}, "status": "member"},
+			"new_chat_member": map[string]any{"user": map[string]any{"id": 123456, "is_bot": true, "first_name": "Bot"}, "status": "kicked", "until_date": 0},
+		}})
+		if _, err := emu.InjectRaw(raw); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "OnBlocked", func() bool { mu.Lock(); defer mu.Unlock(); return len(blocked) == 1 })
+		_ = stop()
+		if blocked[0] != fmt.Sprint(chat) || rec.count() != 0 {
+			t.Errorf("blocked %v, handled %v", blocked, rec.all())
+		}
+	})
+}
+
+// apiURLOf is the API URL an Adapter was configured with.
+func apiURLOf(t *testing.T, a *Adapter) string {
+	t.Helper()
+	return strings.TrimSuffix(strings.ReplaceAll(a.endpoint, "%%", "%"), "/bot%s/%s")
+}
+
+func TestEmulator_Webhook(t *testing.T) {
+	emu, a := emulated(t, telegramtest.Options{WebhookBackoff: 5 * time.Millisecond, WebhookAttempts: 3})
+	chat := emu.AddChat(lan)
+	got := make(chan bot.Input, 4)
+	hook := httptest.NewServer(a.WebhookHandler(testSecret, func(_ context.Context, in bot.Input) error {
+		got <- in
+		return nil
+	}))
+	defer hook.Close()
+	wrong := 0
+	var wrongMu sync.Mutex
+	impostor := httptest.NewServer(a.WebhookHandler("another_secret", func(context.Context, bot.Input) error {
+		wrongMu.Lock()
+		wrong++
+		wrongMu.Unlock()
+		return nil
+	}))
+	defer impostor.Close()
+
+	if err := a.SetWebhook(context.Background(), hook.URL+"/telegram", testSecret); err != nil {
+		t.Fatal(err)
+	}
+	emu.SendText(chat, lan, "/status")
+	select {
+	case in := <-got:
+		if in.Command != "status" || in.ChatID != fmt.Sprint(chat) {
+			t.Errorf("webhook input = %+v", in)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no update through the webhook")
+	}
+
+	// A handler with another secret refuses the deliveries: handle is never called.
+	if err := a.SetWebhook(context.Background(), impostor.URL+"/telegram", testSecret); err != nil {
+		t.Fatal(err)
+	}
+	emu.SendText(chat, lan, "x")
+	waitFor(t, "deliveries given up", func() bool { return emu.Metrics().WebhookDropped == 1 })
+	wrongMu.Lock()
+	if wrong != 0 {
+		t.Errorf("handle called %d times with the wrong secret", wrong)
+	}
+	wrongMu.Unlock()
+
+	if err := a.DeleteWebhook(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkRejected(t, emu)
+}
+
+func TestEmulator_SetCommands(t *testing.T) {
+	emu, a := emulated(t, telegramtest.Options{})
+	vi := []Command{{Name: "start", Description: "Bắt đầu"}, {Name: "dangky", Description: "Đăng ký cho con"}}
+	en := []Command{{Name: "start", Description: "Start"}, {Name: "dangky", Description: "Register a child"}}
+	if err := a.SetCommands(context.Background(), map[string][]Command{"vi": vi, "en": en}); err != nil {
+		t.Fatal(err)
+	}
+	want := func(list []Command) []telegramtest.BotCommand {
+		var out []telegramtest.BotCommand
+		for _, c := range list {
+			out = append(out, telegramtest.BotCommand{Command: c.Name, Description: c.Description})
+		}
+		return out
+	}
+	for lang, list := range map[string][]Command{"vi": vi, "en": en, "": vi} {
+		if got := emu.Commands(lang); !reflect.DeepEqual(got, want(list)) {
+			t.Errorf("commands %q = %+v, want %+v", lang, got, want(list))
+		}
+	}
+	checkRejected(t, emu)
+}

@@ -1,0 +1,453 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/flows"
+)
+
+func TestAdapter_Send(t *testing.T) {
+	inline := [][]flows.Button{{{Text: "Có", Data: "yes"}, {Text: "Không", Data: "no"}}}
+	inlineJSON := `{"inline_keyboard":[[{"text":"Có","callback_data":"yes"},{"text":"Không","callback_data":"no"}]]}`
+	longText := strings.Repeat("Dòng thứ nhất của danh sách phường\n", 150) // 5250 characters
+	reply := func(o flows.Output) bot.Reply { return bot.Reply{Output: o, Channel: "telegram", ChatID: "5550001"} }
+
+	// want lists the calls expected, as method and the form fields checked (others are ignored).
+	type call struct {
+		method string
+		form   map[string]string
+	}
+	tests := []struct {
+		name    string
+		reply   bot.Reply
+		answer  func(c apiCall) (int, string)
+		want    []call
+		check   func(t *testing.T, calls []apiCall)
+		wantErr func(err error) bool
+	}{
+		{
+			name:  "plain text",
+			reply: reply(flows.Output{Text: "Xin chào <b>bạn</b>"}),
+			want: []call{{"sendMessage", map[string]string{
+				"chat_id": "5550001", "text": "Xin chào <b>bạn</b>", "parse_mode": "", "reply_markup": "",
+			}}},
+		},
+		{
+			name:  "inline keyboard",
+			reply: reply(flows.Output{Text: "Bạn có máy tính?", Inline: inline}),
+			want:  []call{{"sendMessage", map[string]string{"text": "Bạn có máy tính?", "reply_markup": inlineJSON}}},
+		},
+		{
+			name: "reply keyboard with request_contact",
+			reply: reply(flows.Output{Text: "Chia sẻ số điện thoại", Keyboard: [][]flows.KeyButton{
+				{{Text: "📱 Gửi số của tôi", RequestContact: true}}, {{Text: "Huỷ"}},
+			}}),
+			want: []call{{"sendMessage", map[string]string{"reply_markup": `{"keyboard":[[{"text":"📱 Gửi số của tôi","request_contact":true}],[{"text":"Huỷ"}]],"resize_keyboard":true,"one_time_keyboard":true}`}}},
+		},
+		{
+			name:  "remove keyboard",
+			reply: reply(flows.Output{Text: "Cảm ơn", RemoveKeyboard: true}),
+			want:  []call{{"sendMessage", map[string]string{"reply_markup": `{"remove_keyboard":true}`}}},
+		},
+		{
+			name: "button press answered first with the notice, then edited in place",
+			reply: bot.Reply{Output: flows.Output{Text: "Chọn: ✓ Toán", Inline: inline, EditPressed: true, Notice: "Đã chọn"},
+				ChatID: "5550001", EditMessageID: 20, CallbackID: "cb-1"},
+			want: []call{
+				{"answerCallbackQuery", map[string]string{"callback_query_id": "cb-1", "text": "Đã chọn"}},
+				{"editMessageText", map[string]string{"chat_id": "5550001", "message_id": "20", "text": "Chọn: ✓ Toán", "reply_markup": inlineJSON}},
+			},
+		},
+		{
+			name:   "message is not modified is success",
+			reply:  bot.Reply{Output: flows.Output{Text: "Chọn", Inline: inline, EditPressed: true}, ChatID: "5550001", EditMessageID: 20},
+			answer: failOn("editMessageText", 400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message", 0),
+			want:   []call{{"editMessageText", nil}},
+		},
+		{
+			name:   "message that cannot be edited is sent anew",
+			reply:  bot.Reply{Output: flows.Output{Text: "Chọn", Inline: inline, EditPressed: true}, ChatID: "5550001", EditMessageID: 20},
+			answer: failOn("editMessageText", 400, "Bad Request: message can't be edited", 0),
+			want:   []call{{"editMessageText", nil}, {"sendMessage", map[string]string{"text": "Chọn", "reply_markup": inlineJSON}}},
+		},
+		{
+			name:  "edit without EditPressed sends a new message",
+			reply: bot.Reply{Output: flows.Output{Text: "Chọn", Inline: inline}, ChatID: "5550001", EditMessageID: 20},
+			want:  []call{{"sendMessage", nil}},
+		},
+		{
+			name:   "failed answer to a button press is not fatal",
+			reply:  bot.Reply{Output: flows.Output{Text: "Tiếp"}, ChatID: "5550001", CallbackID: "old"},
+			answer: failOn("answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired or query ID is invalid", 0),
+			want:   []call{{"answerCallbackQuery", nil}, {"sendMessage", map[string]string{"text": "Tiếp"}}},
+		},
+		{
+			name:  "a reply with no text only answers the button press",
+			reply: bot.Reply{Output: flows.Output{Notice: "OK"}, ChatID: "5550001", CallbackID: "cb-2"},
+			want:  []call{{"answerCallbackQuery", map[string]string{"text": "OK"}}},
+		},
+		{
+			name:  "long text is split at line breaks, buttons on the last part",
+			reply: reply(flows.Output{Text: longText, Inline: inline}),
+			check: func(t *testing.T, calls []apiCall) {
+				if len(calls) != 2 {
+					t.Fatalf("%d calls, want 2", len(calls))
+				}
+				var joined []string
+				for i, c := range calls {
+					text := c.Form.Get("text")
+					if n := utf16Len(text); n > 4096 {
+						t.Errorf("part %d is %d UTF-16 units", i, n)
+					}
+					if strings.HasSuffix(text, "phườn") {
+						t.Errorf("part %d was cut inside a line", i)
+					}
+					joined = append(joined, text)
+				}
+				if got, want := strings.Join(joined, "\n"), strings.TrimSpace(longText); got != want {
+					t.Errorf("parts do not add up to the text")
+				}
+				if calls[0].Form.Get("reply_markup") != "" {
+					t.Errorf("first part has buttons: %s", calls[0].Form.Get("reply_markup"))
+				}
+				if calls[1].Form.Get("reply_markup") != inlineJSON {
+					t.Errorf("last part buttons = %s", calls[1].Form.Get("reply_markup"))
+				}
+			},
+		},
+		{
+			name:    "callback data over 64 bytes is refused without calling the API",
+			reply:   reply(flows.Output{Text: "x", Inline: [][]flows.Button{{{Text: "a", Data: strings.Repeat("đ", 32) + "x"}}}}),
+			want:    []call{},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+		},
+		{
+			name:    "empty callback data is refused",
+			reply:   reply(flows.Output{Text: "x", Inline: [][]flows.Button{{{Text: "a"}}}}),
+			want:    []call{},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+		},
+		{
+			name:    "inline buttons and a reply keyboard on one message are refused",
+			reply:   reply(flows.Output{Text: "x", Inline: inline, Keyboard: [][]flows.KeyButton{{{Text: "k"}}}}),
+			want:    []call{},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+		},
+		{
+			name:    "chat id that is not a number is refused",
+			reply:   bot.Reply{Output: flows.Output{Text: "x"}, ChatID: "abc"},
+			want:    []call{},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+		},
+		{
+			name:   "429 is a ThrottledError with retry_after",
+			reply:  reply(flows.Output{Text: "x"}),
+			answer: failOn("sendMessage", 429, "Too Many Requests: retry after 7", 7),
+			want:   []call{{"sendMessage", nil}},
+			wantErr: func(err error) bool {
+				var te *bot.ThrottledError
+				return errors.As(err, &te) && te.RetryAfter == 7*time.Second && errors.Is(err, bot.ErrThrottled)
+			},
+		},
+		{
+			name:    "403 means the user stopped the bot",
+			reply:   reply(flows.Output{Text: "x"}),
+			answer:  failOn("sendMessage", 403, "Forbidden: bot was blocked by the user", 0),
+			want:    []call{{"sendMessage", nil}},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrStopped) && !errors.Is(err, bot.ErrRejected) },
+		},
+		{
+			name:   "400 is rejected",
+			reply:  reply(flows.Output{Text: "x"}),
+			answer: failOn("sendMessage", 400, "Bad Request: chat not found", 0),
+			want:   []call{{"sendMessage", nil}},
+			wantErr: func(err error) bool {
+				return errors.Is(err, bot.ErrRejected) && strings.Contains(err.Error(), "chat not found")
+			},
+		},
+		{
+			name:   "5xx is transient",
+			reply:  reply(flows.Output{Text: "x"}),
+			answer: failOn("sendMessage", 502, "Bad Gateway", 0),
+			want:   []call{{"sendMessage", nil}},
+			wantErr: func(err error) bool {
+				return err != nil && !errors.Is(err, bot.ErrRejected) && !errors.Is(err, bot.ErrStopped) && !errors.Is(err, bot.ErrThrottled)
+			},
+		},
+		{
+			name:  "an HTML 413 from a proxy is rejected",
+			reply: reply(flows.Output{Text: "x"}),
+			answer: func(c apiCall) (int, string) {
+				if c.Method == "sendMessage" {
+					return http.StatusRequestEntityTooLarge, "<html>413 Request Entity Too Large</html>"
+				}
+				return 0, ""
+			},
+			want:    []call{{"sendMessage", nil}},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+		},
+		{
+			name:    "a reply for another channel is refused",
+			reply:   bot.Reply{Output: flows.Output{Text: "x"}, Channel: "zalo", ChatID: "5550001"},
+			want:    []call{},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+		},
+		{
+			name:  "a long notice is cut to Telegram's 200 characters",
+			reply: bot.Reply{Output: flows.Output{Notice: strings.Repeat("😀", 150)}, ChatID: "5550001", CallbackID: "cb-3"},
+			want:  []call{{"answerCallbackQuery", map[string]string{"text": strings.Repeat("😀", 99) + "…"}}},
+		},
+		{
+			name:  "an HTML error page is transient",
+			reply: reply(flows.Output{Text: "x"}),
+			answer: func(c apiCall) (int, string) {
+				if c.Method == "sendMessage" {
+					return http.StatusBadGateway, "<html>502 Bad Gateway</html>"
+				}
+				return 0, ""
+			},
+			want: []call{{"sendMessage", nil}},
+			wantErr: func(err error) bool {
+				return err != nil && strings.Contains(err.Error(), "HTTP 502") && !errors.Is(err, bot.ErrRejected)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAPI(t, nil)
+			a := newTestAdapter(t, f)
+			f.setReply(tt.answer)
+			err := a.Send(context.Background(), tt.reply)
+			if tt.wantErr == nil && err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if tt.wantErr != nil && !tt.wantErr(err) {
+				t.Fatalf("Send error %v (%T) is not the one expected", err, err)
+			}
+			calls := f.Calls("sendMessage", "editMessageText", "answerCallbackQuery")
+			if tt.check != nil {
+				tt.check(t, calls)
+				return
+			}
+			if len(calls) != len(tt.want) {
+				t.Fatalf("calls %v, want %v", methods(calls), tt.want)
+			}
+			for i, w := range tt.want {
+				if calls[i].Method != w.method {
+					t.Errorf("call %d is %s, want %s", i, calls[i].Method, w.method)
+				}
+				for k, v := range w.form {
+					if got := calls[i].Form.Get(k); !sameJSONOrText(got, v) {
+						t.Errorf("call %d %s = %q, want %q", i, k, got, v)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestAdapter_Send_networkErrorHidesToken(t *testing.T) {
+	f := newFakeAPI(t, nil)
+	a := newTestAdapter(t, f)
+	f.server.Close()
+	err := a.Send(context.Background(), bot.Reply{Output: flows.Output{Text: "x"}, ChatID: "1"})
+	if err == nil {
+		t.Fatal("no error from a closed server")
+	}
+	if strings.Contains(err.Error(), testToken) {
+		t.Errorf("error shows the token: %v", err)
+	}
+	if errors.Is(err, bot.ErrRejected) || errors.Is(err, bot.ErrStopped) {
+		t.Errorf("network error %v is not transient", err)
+	}
+}
+
+func TestAdapter_Send_contextCancelled(t *testing.T) {
+	f := newFakeAPI(t, nil)
+	a := newTestAdapter(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := a.Send(ctx, bot.Reply{Output: flows.Output{Text: "x"}, ChatID: "1"})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestAdapter_SendDocument(t *testing.T) {
+	tests := []struct {
+		name    string
+		method  string
+		send    func(a *Adapter) error
+		answer  func(c apiCall) (int, string)
+		check   func(t *testing.T, calls []apiCall)
+		wantErr func(err error) bool
+	}{
+		{
+			name:   "document with caption",
+			method: "sendDocument",
+			send: func(a *Adapter) error {
+				return a.SendDocument(context.Background(), "5550001", "bao-cao.csv", []byte("phuong,so may\n"), "Báo cáo ngày")
+			},
+			check: func(t *testing.T, calls []apiCall) {
+				c := calls[0]
+				if c.Files["document"] != "phuong,so may\n" || c.Names["document"] != "bao-cao.csv" {
+					t.Errorf("file = %q named %q", c.Files["document"], c.Names["document"])
+				}
+				if c.Form.Get("caption") != "Báo cáo ngày" || c.Form.Get("chat_id") != "5550001" {
+					t.Errorf("form = %v", c.Form)
+				}
+			},
+		},
+		{
+			name:   "photo",
+			method: "sendPhoto",
+			send: func(a *Adapter) error {
+				return a.SendPhoto(context.Background(), "5550001", "chart.png", []byte("\x89PNG"), "")
+			},
+			check: func(t *testing.T, calls []apiCall) {
+				if calls[0].Files["photo"] != "\x89PNG" {
+					t.Errorf("photo = %q", calls[0].Files["photo"])
+				}
+			},
+		},
+		{
+			name:   "caption over 1024 characters follows as a message",
+			method: "sendDocument",
+			send: func(a *Adapter) error {
+				return a.SendDocument(context.Background(), "5550001", "r.csv", []byte("x"), strings.Repeat("chữ ", 300))
+			},
+			check: func(t *testing.T, calls []apiCall) {
+				if len(calls) != 2 || calls[0].Form.Get("caption") != "" || calls[1].Method != "sendMessage" {
+					t.Errorf("calls = %v", methods(calls))
+				}
+			},
+		},
+		{
+			// The library leaves the error code out of upload errors: the HTTP status stands in.
+			name:   "403 on upload means stopped",
+			method: "sendDocument",
+			send: func(a *Adapter) error {
+				return a.SendDocument(context.Background(), "5550001", "r.csv", []byte("x"), "")
+			},
+			answer:  failOn("sendDocument", 403, "Forbidden: bot was blocked by the user", 0),
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrStopped) },
+		},
+		{
+			name:   "429 on upload is throttled",
+			method: "sendPhoto",
+			send:   func(a *Adapter) error { return a.SendPhoto(context.Background(), "5550001", "p.png", []byte("x"), "") },
+			answer: failOn("sendPhoto", 429, "Too Many Requests: retry after 3", 3),
+			wantErr: func(err error) bool {
+				var te *bot.ThrottledError
+				return errors.As(err, &te) && te.RetryAfter == 3*time.Second
+			},
+		},
+		{
+			name:   "400 on upload is rejected",
+			method: "sendDocument",
+			send: func(a *Adapter) error {
+				return a.SendDocument(context.Background(), "5550001", "r.csv", []byte("x"), "")
+			},
+			answer:  failOn("sendDocument", 400, "Bad Request: file must be non-empty", 0),
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+		},
+		{
+			name:    "empty file is refused without a call",
+			method:  "sendDocument",
+			send:    func(a *Adapter) error { return a.SendDocument(context.Background(), "5550001", "r.csv", nil, "") },
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+			check: func(t *testing.T, calls []apiCall) {
+				if len(calls) != 0 {
+					t.Errorf("calls = %v", methods(calls))
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAPI(t, nil)
+			a := newTestAdapter(t, f)
+			f.setReply(tt.answer)
+			err := tt.send(a)
+			if tt.wantErr == nil && err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			if tt.wantErr != nil && !tt.wantErr(err) {
+				t.Fatalf("error %v (%T) is not the one expected", err, err)
+			}
+			calls := f.Calls("sendDocument", "sendPhoto", "sendMessage")
+			if tt.check != nil {
+				tt.check(t, calls)
+			} else if len(calls) != 1 || calls[0].Method != tt.method {
+				t.Errorf("calls = %v, want one %s", methods(calls), tt.method)
+			}
+		})
+	}
+}
+
+func TestSplitText(t *testing.T) {
+	tests := []struct {
+		name  string
+		text  string
+		limit int
+		want  []string
+	}{
+		{"fits", "một hai", 10, []string{"một hai"}},
+		{"empty", "  \n ", 10, nil},
+		{"at line break", "aaaa bbb\ncccc dd", 10, []string{"aaaa bbb", "cccc dd"}},
+		{"at space when the line break is early", "a\nbbbb cccc dddd", 10, []string{"a\nbbbb", "cccc dddd"}},
+		{"hard", "abcdefghijklmnopqrstuvwxyz", 10, []string{"abcdefghij", "klmnopqrst", "uvwxyz"}},
+		{"surrogate pair is never split", "aaaaaaaaa😀b", 10, []string{"aaaaaaaaa", "😀b"}},
+		{"emoji count two units", "😀😀😀😀😀😀", 10, []string{"😀😀😀😀😀", "😀"}},
+		{"vietnamese letters count one", "Đức Đức Đức", 7, []string{"Đức Đức", "Đức"}},
+		{"blank lines dropped", "aaaaaaaaa\n\n\n\n\n\n\n\n\n\n\n\nbbb", 10, []string{"aaaaaaaaa", "bbb"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := splitText(tt.text, tt.limit)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("splitText(%q, %d) = %q, want %q", tt.text, tt.limit, got, tt.want)
+			}
+			for _, p := range got {
+				if utf16Len(p) > tt.limit {
+					t.Errorf("part %q over the limit", p)
+				}
+			}
+		})
+	}
+}
+
+// failOn answers method with a Bot API error and everything else with success.
+func failOn(method string, code int, desc string, retryAfter int) func(c apiCall) (int, string) {
+	return func(c apiCall) (int, string) {
+		if c.Method == method {
+			return apiErr(code, desc, retryAfter)
+		}
+		return 0, ""
+	}
+}
+
+func methods(calls []apiCall) []string {
+	out := make([]string, len(calls))
+	for i, c := range calls {
+		out[i] = c.Method
+	}
+	return out
+}
+
+// sameJSONOrText compares two JSON documents by value, anything else as text.
+func sameJSONOrText(got, want string) bool {
+	var g, w any
+	if json.Unmarshal([]byte(got), &g) == nil && json.Unmarshal([]byte(want), &w) == nil {
+		return reflect.DeepEqual(g, w)
+	}
+	return got == want
+}
