@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -51,7 +52,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	if err := env.ParseWithOptions(&cfg, env.Options{Environment: vars}); err != nil {
-		return cfg, fmt.Errorf("configuration: %w", err)
+		return cfg, fmt.Errorf("configuration: %w", nameVariables(err))
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -122,6 +123,32 @@ func (cfg config) validateServe() error {
 		if cfg.WebhookSecret != "" && !webhookSecretPattern.MatchString(cfg.WebhookSecret) {
 			errs = append(errs, fmt.Errorf("WEBHOOK_SECRET: must be 1-256 characters of A-Z, a-z, 0-9, _ and -"))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// nameVariables rewrites the env library's parse errors, which name struct fields, to name the
+// environment variable and the value it could not read.
+func nameVariables(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	keys := map[string]string{}
+	t := reflect.TypeFor[config]()
+	for i := range t.NumField() {
+		if k := t.Field(i).Tag.Get("env"); k != "" {
+			keys[t.Field(i).Name] = k
+		}
+	}
+	var errs []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) && keys[pe.Name] != "" {
+			errs = append(errs, fmt.Errorf("%s: cannot read it as a %s: %w", keys[pe.Name], pe.Type, pe.Err))
+			continue
+		}
+		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
 }
