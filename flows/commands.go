@@ -1,0 +1,205 @@
+package flows
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// command runs a /command. Commands work at any step; those that do not end the form ask the
+// current question again afterwards.
+func (c *turn) command() error {
+	args := strings.TrimSpace(c.in.Args)
+	switch c.in.Command {
+	case "start":
+		return c.start(args)
+	case "status":
+		return c.status()
+	case "cancel":
+		c.cancel()
+		return nil
+	case "help":
+		c.help()
+		return nil
+	case "lang":
+		switch lang := strings.ToLower(args); lang {
+		case langVI, langEN:
+			return c.setLang(lang)
+		}
+		c.chooseLang()
+		return nil
+	}
+	c.say(c.t("common.unknown_command", "Command", clip(c.in.Command, 32)))
+	c.resume("")
+	return nil
+}
+
+// start greets, follows a deep-link payload, or offers to go on with a form in progress.
+func (c *turn) start(payload string) error {
+	if payload != "" {
+		for _, d := range c.e.deepLinks {
+			if payload == d.payload || (d.prefix && strings.HasPrefix(payload, d.payload)) {
+				return d.handle(c, payload)
+			}
+		}
+		c.say(c.t("common.deeplink_unknown"))
+	}
+	if f := c.form(); f != nil {
+		c.offerResume(f)
+		return nil
+	}
+	c.welcome()
+	return nil
+}
+
+// offerResume tells where the form in progress stands and offers to go on or start again.
+func (c *turn) offerResume(f *form) {
+	where := c.t(f.reviewLabel)
+	if fld := f.field(c.st.Step); fld != nil {
+		where = c.t(fld.label)
+	}
+	c.out = append(c.out, Output{
+		Text: c.t("common.in_progress", "Step", where),
+		Inline: [][]Button{{
+			{Text: c.t("common.btn_resume"), Data: "g:resume"},
+			{Text: c.t("common.btn_restart"), Data: "g:restart"},
+		}},
+	})
+}
+
+// cancel leaves the form at once; the message says how to start again.
+func (c *turn) cancel() {
+	if c.form() == nil {
+		c.say(c.t("common.cancel_idle"))
+		return
+	}
+	c.toIdle()
+	c.say(c.t("common.cancelled"))
+}
+
+// help explains the current question and asks it again, or explains the bot.
+func (c *turn) help() {
+	f := c.form()
+	if f == nil {
+		c.say(c.t("common.help_idle"))
+		return
+	}
+	c.st.Misses = 0
+	if fld := f.field(c.st.Step); fld != nil {
+		c.say(c.t(fld.help))
+	} else {
+		c.say(c.t(f.reviewHelp))
+	}
+	c.resume("")
+}
+
+// resume asks the current question of the form in progress again, if there is one, with reason
+// (if any) before it.
+func (c *turn) resume(reason string) {
+	if f := c.form(); f != nil {
+		c.reask(f, reason)
+	}
+}
+
+func (c *turn) chooseLang() {
+	c.out = append(c.out, Output{
+		Text: c.t("lang.choose"),
+		Inline: [][]Button{{
+			{Text: c.t("lang.btn_vi"), Data: "g:lang:vi"},
+			{Text: c.t("lang.btn_en"), Data: "g:lang:en"},
+		}},
+	})
+}
+
+// setLang keeps the chosen language in the state and the contact, then shows the current
+// question (or the greeting) in it.
+func (c *turn) setLang(lang string) error {
+	if c.e.cfg.Contacts != nil {
+		err := c.e.cfg.Contacts.UpsertContact(c.ctx, campaign.Contact{
+			Channel: c.sess.Channel, ExternalID: c.sess.ChatID, Name: c.in.UserName, Language: lang,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	c.st.Lang = lang
+	c.lang = lang
+	c.say(c.t("lang.set"))
+	if c.form() != nil {
+		c.resume("")
+	} else {
+		c.welcome()
+	}
+	return nil
+}
+
+// callback runs a pressed inline button. Buttons of the main menu start with "g:"; a form's
+// buttons carry the form's prefix and the step they belong to, so a button left over from an
+// earlier question is never applied to the current one.
+func (c *turn) callback() error {
+	data := c.in.Data
+	if rest, ok := strings.CutPrefix(data, "g:"); ok {
+		return c.globalCallback(rest)
+	}
+	prefix, rest, _ := strings.Cut(data, ":")
+	step, value, _ := strings.Cut(rest, ":")
+	f := c.e.formWithPrefix(prefix)
+	if f == nil || c.form() != f || step != c.st.Step {
+		c.stale()
+		return nil
+	}
+	return c.formCallback(f, value)
+}
+
+func (c *turn) globalCallback(action string) error {
+	switch action {
+	case "register":
+		return c.startOrOffer(c.e.forms[0])
+	case "status":
+		return c.status()
+	case "lang:vi":
+		return c.setLang(langVI)
+	case "lang:en":
+		return c.setLang(langEN)
+	case "resume":
+		if c.form() == nil {
+			c.say(c.t("common.resume_none"))
+			c.welcome()
+			return nil
+		}
+		c.st.Misses = 0
+		c.resume("")
+		return nil
+	case "restart":
+		f := c.form()
+		if f == nil {
+			f = c.e.forms[0]
+		} else {
+			c.say(c.t("common.restarted"))
+		}
+		return c.startForm(f)
+	}
+	c.stale()
+	return nil
+}
+
+// stale answers a button that no longer applies: a polite note and the current question.
+func (c *turn) stale() {
+	c.notice = c.t("common.stale")
+	if c.form() == nil {
+		c.say(c.t("common.stale_idle"))
+		return
+	}
+	c.resume(c.notice)
+}
+
+// clip shortens s to at most n characters, for echoing what a user typed.
+func clip(s string, n int) string {
+	s = cleanText(s)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

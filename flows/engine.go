@@ -1,0 +1,349 @@
+package flows
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// Config is what an Engine needs from the outside.
+type Config struct {
+	Campaign      *campaign.Campaign
+	Registrations campaign.RegistrationStore
+	Contacts      campaign.ContactStore // may be nil: the chosen language then lives only in State
+	Now           func() time.Time      // the clock; time.Now when nil
+	// IdleExpiry is how long an untouched form is kept; an older one is dropped and the user told.
+	// Default 7 days.
+	IdleExpiry time.Duration
+	// NewKey returns a new idempotency key for a form; default 16 random bytes in hex.
+	NewKey func() string
+}
+
+// DefaultIdleExpiry is how long an untouched form is kept when Config.IdleExpiry is zero.
+const DefaultIdleExpiry = 7 * 24 * time.Hour
+
+// Command is a bot command with its description, for a channel's command menu.
+type Command struct {
+	Name        string
+	Description string
+}
+
+// Engine runs the conversations. It holds no per-chat data: everything a chat needs is in its
+// State, so one Engine serves every chat concurrently.
+type Engine struct {
+	cfg       Config
+	cat       *catalog
+	forms     []*form
+	deepLinks []deepLink
+	// observe, when set (by tests), sees every message id looked up and the lookup's error.
+	observe func(id string, err error)
+}
+
+// NewEngine checks cfg, fills its defaults and loads the messages.
+func NewEngine(cfg Config) (*Engine, error) {
+	if cfg.Campaign == nil {
+		return nil, errors.New("flows: Config.Campaign is required")
+	}
+	if cfg.Registrations == nil {
+		return nil, errors.New("flows: Config.Registrations is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.IdleExpiry <= 0 {
+		cfg.IdleExpiry = DefaultIdleExpiry
+	}
+	if cfg.NewKey == nil {
+		cfg.NewKey = randomKey
+	}
+	cat, err := loadCatalog(localeFS)
+	if err != nil {
+		return nil, fmt.Errorf("flows: %w", err)
+	}
+	e := &Engine{cfg: cfg, cat: cat}
+	reg := registrationForm(cfg.Campaign)
+	e.forms = []*form{reg}
+	// Later flows add their own payloads here (staff invitation codes, donor links...).
+	e.deepLinks = []deepLink{
+		{payload: "dangky", handle: func(c *turn, _ string) error { return c.startOrOffer(reg) }},
+		{payload: "register", handle: func(c *turn, _ string) error { return c.startOrOffer(reg) }},
+	}
+	for _, w := range cfg.Campaign.Wards {
+		if d := reg.data(stepWard, w.Code); len(d) > maxCallbackData {
+			return nil, fmt.Errorf("flows: ward code %q makes callback data longer than %d bytes", w.Code, maxCallbackData)
+		}
+	}
+	return e, nil
+}
+
+func randomKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// maxCallbackData is the most bytes an inline button's data may hold (Telegram's limit).
+const maxCallbackData = 64
+
+// deepLink handles a /start payload: an exact payload, or a prefix when prefix is set.
+type deepLink struct {
+	payload string
+	prefix  bool
+	handle  func(c *turn, payload string) error
+}
+
+// Language is the language to talk in: st.Lang when chosen with /lang, else English for users whose
+// app is in English, else Vietnamese.
+func (e *Engine) Language(st State, in Input) string {
+	switch st.Lang {
+	case langVI, langEN:
+		return st.Lang
+	}
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(in.ClientLanguage)), "en") {
+		return langEN
+	}
+	return langVI
+}
+
+// Commands lists the bot's commands with descriptions in lang, for the channel's command menu.
+func (e *Engine) Commands(lang string) []Command {
+	return []Command{
+		{Name: "start", Description: e.text(lang, "cmd.start", nil)},
+		{Name: "status", Description: e.text(lang, "cmd.status", nil)},
+		{Name: "cancel", Description: e.text(lang, "cmd.cancel", nil)},
+		{Name: "help", Description: e.text(lang, "cmd.help", nil)},
+		{Name: "lang", Description: e.text(lang, "cmd.lang", nil)},
+	}
+}
+
+// ErrorReply is the polite message for an error that Handle (or the bot) returned, in lang. It
+// depends only on the error's code (campaign.ErrorCode), never on its text.
+func (e *Engine) ErrorReply(lang string, err error) Output {
+	id := "err.temporary"
+	switch campaign.ErrorCode(err) {
+	case campaign.ENOTFOUND:
+		id = "err.not_found"
+	case campaign.EINVALID:
+		id = "err.invalid"
+	case campaign.EUNAUTHORIZED:
+		id = "err.unauthorized"
+	case campaign.ECONFLICT:
+		id = "err.conflict"
+	}
+	return Output{Text: e.text(lang, id, nil)}
+}
+
+func (e *Engine) text(lang, id string, data map[string]any) string {
+	s, err := e.cat.text(lang, id, data)
+	if e.observe != nil {
+		e.observe(id, err)
+	}
+	return s
+}
+
+func (e *Engine) formNamed(name string) *form {
+	for _, f := range e.forms {
+		if f.name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+func (e *Engine) formWithPrefix(prefix string) *form {
+	for _, f := range e.forms {
+		if f.prefix == prefix {
+			return f
+		}
+	}
+	return nil
+}
+
+// Handle runs one input against a chat's state and returns the next state and the messages to
+// send. It returns an error only when a store failed: the caller then keeps the old state, so
+// nothing the user entered is lost, and sends ErrorReply.
+func (e *Engine) Handle(ctx context.Context, sess Session, st State, in Input) (State, []Output, error) {
+	c := &turn{e: e, ctx: ctx, sess: sess, in: in, now: e.cfg.Now()}
+	next := st
+	next.Answers = maps.Clone(st.Answers) // the caller's old state must stay as it was
+	if next.Answers == nil {
+		// A state read back from storage has no map when it had no answers (omitempty).
+		next.Answers = map[string]string{}
+	}
+	c.st = &next
+	c.lang = e.Language(next, in)
+	if err := c.run(); err != nil {
+		return st, nil, err
+	}
+	c.finish(st)
+	return next, c.out, nil
+}
+
+// turn is the handling of one input.
+type turn struct {
+	e    *Engine
+	ctx  context.Context
+	sess Session
+	in   Input
+	st   *State
+	lang string
+	now  time.Time
+	out  []Output
+	// lead is a line put before the next question (e.g. which ward a typed name matched).
+	lead string
+	// notice is the toast for a pressed button.
+	notice string
+}
+
+// t returns message id in the turn's language; kv are template data as "Key", value pairs.
+func (c *turn) t(id string, kv ...any) string {
+	return c.e.text(c.lang, id, dataOf(kv))
+}
+
+// say adds a plain message.
+func (c *turn) say(text string) {
+	c.out = append(c.out, Output{Text: text})
+}
+
+// form returns the form in progress, nil when idle.
+func (c *turn) form() *form {
+	if c.st.Flow == "" {
+		return nil
+	}
+	return c.e.formNamed(c.st.Flow)
+}
+
+func (c *turn) run() error {
+	if c.st.Flow != "" && c.form() == nil {
+		c.toIdle() // a flow this version does not know (a state saved by another version)
+	}
+	if c.form() != nil && !c.st.UpdatedAt.IsZero() && c.now.Sub(c.st.UpdatedAt) > c.e.cfg.IdleExpiry {
+		days := max(1, int(c.e.cfg.IdleExpiry/(24*time.Hour)))
+		c.toIdle()
+		c.say(c.t("common.expired", "Count", days))
+		if c.in.Kind == KindCommand {
+			return c.command()
+		}
+		c.welcome()
+		return nil
+	}
+	switch c.in.Kind {
+	case KindCommand:
+		return c.command()
+	case KindCallback:
+		return c.callback()
+	}
+	if f := c.form(); f != nil {
+		return c.formInput(f)
+	}
+	if c.in.Kind == KindEdited {
+		c.say(c.t("common.edited_idle"))
+		return nil
+	}
+	c.welcome()
+	return nil
+}
+
+// finish stamps the state and makes sure a reply keyboard from a question that is no longer
+// asked goes away.
+func (c *turn) finish(old State) {
+	if c.st.Flow == "" {
+		c.toIdle()
+	} else if c.st.StartedAt.IsZero() {
+		c.st.StartedAt = c.now
+	}
+	c.st.UpdatedAt = c.now
+	if c.notice != "" && c.in.Kind == KindCallback && len(c.out) > 0 && c.out[0].Notice == "" {
+		c.out[0].Notice = c.notice
+	}
+	if c.e.showsKeyboard(old) && !c.e.showsKeyboard(*c.st) {
+		c.removeKeyboard()
+	}
+}
+
+// showsKeyboard reports whether a reply keyboard may be on the user's screen in state st.
+func (e *Engine) showsKeyboard(st State) bool {
+	f := e.formNamed(st.Flow)
+	if f == nil {
+		return false
+	}
+	fld := f.field(st.Step)
+	return fld != nil && fld.kind == kindPhone
+}
+
+// removeKeyboard sets RemoveKeyboard on the first plain message (a message cannot carry inline
+// buttons and a keyboard change at once), adding a short one when there is none.
+func (c *turn) removeKeyboard() {
+	for i, o := range c.out {
+		if o.Keyboard != nil {
+			return // a new keyboard replaces the old one
+		}
+		if len(o.Inline) == 0 && !o.EditPressed {
+			c.out[i].RemoveKeyboard = true
+			return
+		}
+	}
+	c.out = append([]Output{{Text: c.t("common.ok"), RemoveKeyboard: true}}, c.out...)
+}
+
+// lastPrefix marks answers kept between forms (to offer the parent's name and phone again).
+const lastPrefix = "last."
+
+// toIdle ends any form, keeping the language and the answers worth offering again.
+func (c *turn) toIdle() {
+	var keep map[string]string
+	for k, v := range c.st.Answers {
+		if strings.HasPrefix(k, lastPrefix) {
+			if keep == nil {
+				keep = map[string]string{}
+			}
+			keep[k] = v
+		}
+	}
+	*c.st = State{Lang: c.st.Lang, Answers: keep, UpdatedAt: c.st.UpdatedAt}
+}
+
+// startForm begins f afresh with a new idempotency key.
+func (c *turn) startForm(f *form) error {
+	c.toIdle()
+	c.st.Flow = f.name
+	c.st.IdempotencyKey = c.e.cfg.NewKey()
+	c.st.StartedAt = c.now
+	if c.st.Answers == nil {
+		c.st.Answers = map[string]string{}
+	}
+	return c.advance(f)
+}
+
+// startOrOffer starts f, or, when a form is in progress, asks whether to go on with it or start
+// again: answers are never dropped silently.
+func (c *turn) startOrOffer(f *form) error {
+	if cur := c.form(); cur != nil {
+		c.offerResume(cur)
+		return nil
+	}
+	return c.startForm(f)
+}
+
+// welcome is the greeting with the main choices.
+func (c *turn) welcome() {
+	other := langEN
+	if c.lang == langEN {
+		other = langVI
+	}
+	c.out = append(c.out, Output{
+		Text: c.t("common.welcome", "Campaign", c.e.cfg.Campaign.Name.In(c.lang)),
+		Inline: [][]Button{
+			{{Text: c.t("common.btn_register"), Data: "g:register"}},
+			{{Text: c.t("common.btn_status"), Data: "g:status"}},
+			{{Text: c.t("common.btn_lang_other"), Data: "g:lang:" + other}},
+		},
+	})
+}

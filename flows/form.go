@@ -1,0 +1,661 @@
+package flows
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// fieldKind says how a field is asked and answered.
+type fieldKind int
+
+const (
+	kindText   fieldKind = iota // typed text, checked by parse
+	kindChoice                  // one of options: a button, or typed and matched (or parsed)
+	kindMulti                   // several of options, ticked in place, then "done"
+	kindPhone                   // a number typed or shared as a contact, asked with a reply keyboard
+	kindWard                    // one of the campaign's wards: paged buttons, or typed and matched
+)
+
+// option is one choice of a choice or multi-choice field.
+type option struct {
+	value string
+	label string         // message id of its button text
+	data  map[string]any // template data of label
+	words string         // message id of other words ("a|b|c") that choose it when typed; "" for none
+}
+
+// field is one question of a form. Fields are data: the form engine asks them in order, checks
+// the answers and re-asks with the reason when an answer is refused.
+type field struct {
+	name   string // the step's name and the answer's key
+	kind   fieldKind
+	label  string // message id: the field's name on the review
+	prompt string // message id: the question
+	help   string // message id: what /help says at this step
+	// promptData is the prompt's template data.
+	promptData func(c *turn) map[string]any
+	// options are the choices of kindChoice and kindMulti fields.
+	options func(c *turn) []option
+	columns int // buttons per row
+	// parse checks a typed answer and returns what to store; for kindChoice it replaces matching
+	// the typed text with the options.
+	parse func(c *turn, text string) (string, error)
+	// display shows a stored answer to the user; the answer itself when nil.
+	display func(c *turn, value string) string
+	// needed says whether the field is asked given the other answers; always when nil.
+	needed func(answers map[string]string) bool
+	// clears lists answers that no longer hold once this field changes (the grade, after the level).
+	clears []string
+	// fixed fields are not offered for editing on the review (consent).
+	fixed bool
+	// minPicks is the fewest choices of a kindMulti field; noneReason is the message when fewer.
+	minPicks   int
+	noneReason string
+	// extra adds inline rows under the question.
+	extra func(c *turn, f *form) [][]Button
+	// control handles the field's own "!" button values; handled is false for values it does not know.
+	control func(c *turn, f *form, value string) (handled bool, err error)
+	// accepted runs after a valid answer is stored; stop ends the form's progress (consent declined).
+	accepted func(c *turn, value string) (stop bool)
+}
+
+func (fld *field) show(c *turn, value string) string {
+	if fld.display != nil {
+		return fld.display(c, value)
+	}
+	return value
+}
+
+func (fld *field) isNeeded(answers map[string]string) bool {
+	return fld.needed == nil || fld.needed(answers)
+}
+
+// form is a flow made of fields, ending in a review with edit buttons and a submit.
+type form struct {
+	name   string // State.Flow
+	prefix string // first part of its buttons' data
+	fields []*field
+	// Message ids of the review.
+	reviewLabel, reviewTitle, reviewHint, reviewHelp, submitLabel string
+	// submit sends the reviewed answers.
+	submit func(c *turn, f *form) error
+}
+
+func (f *form) field(name string) *field {
+	for _, fld := range f.fields {
+		if fld.name == name {
+			return fld
+		}
+	}
+	return nil
+}
+
+// data is the callback data of a button of step: "<prefix>:<step>:<value>".
+func (f *form) data(step, value string) string {
+	return f.prefix + ":" + step + ":" + value
+}
+
+// firstMissing is the first needed field without an answer, nil when the form is complete.
+func (f *form) firstMissing(answers map[string]string) *field {
+	for _, fld := range f.fields {
+		if fld.isNeeded(answers) && answers[fld.name] == "" {
+			return fld
+		}
+	}
+	return nil
+}
+
+// Button values that are not answers. They start with "!", which no answer value does.
+const (
+	ctlHelp   = "!help"
+	ctlCancel = "!cancel"
+	ctlRetry  = "!retry"
+	ctlKeep   = "!keep"
+	ctlDone   = "!done"
+	ctlPage   = "!p="
+)
+
+// The review step and its button values.
+const (
+	stepReview   = "review"
+	reviewSubmit = "submit"
+	reviewEdit   = "edit."
+)
+
+// missesBeforeHelp is the miss on which help and cancel are offered beside the question.
+const missesBeforeHelp = 3
+
+// draftKey keeps the choices of a multi-choice question until "done", so leaving the question
+// (or keeping the old answer when editing) does not change the answer.
+func draftKey(name string) string { return "~" + name }
+
+// formInput handles a message (not a command or button) while a form is in progress.
+func (c *turn) formInput(f *form) error {
+	fld := f.field(c.st.Step)
+	if fld == nil && c.st.Step != stepReview {
+		return c.advance(f) // a step this version does not know: ask what is missing
+	}
+	switch c.in.Kind {
+	case KindEdited:
+		c.reask(f, c.t("common.edited"))
+		return nil
+	case KindText:
+		if strings.TrimSpace(c.in.Text) == "" {
+			break
+		}
+		if fld == nil {
+			c.miss(f, refuse("common.use_buttons"), false)
+			return nil
+		}
+		return c.answerText(f, fld, c.in.Text)
+	case KindContact:
+		if fld != nil && fld.kind == kindPhone && c.in.Contact != nil {
+			if c.in.Contact.UserID == "" || c.in.Contact.UserID != c.in.UserID {
+				c.miss(f, refuse("reg.err.contact_not_own"), false)
+				return nil
+			}
+			return c.answerText(f, fld, c.in.Contact.Phone)
+		}
+	}
+	c.miss(f, refuse("common.need_text"), false)
+	return nil
+}
+
+func (c *turn) answerText(f *form, fld *field, text string) error {
+	switch fld.kind {
+	case kindMulti:
+		return c.typedMulti(f, fld, text)
+	case kindWard:
+		return c.typedWard(f, fld, text)
+	case kindChoice:
+		if fld.parse == nil {
+			if o, ok := c.matchOption(fld.options(c), text); ok {
+				return c.accept(f, fld, o.value)
+			}
+			c.miss(f, refuse("common.use_buttons"), false)
+			return nil
+		}
+	}
+	v, err := fld.parse(c, text)
+	if err != nil {
+		c.miss(f, err, false)
+		return nil
+	}
+	return c.accept(f, fld, v)
+}
+
+// formCallback handles a button of the current step.
+func (c *turn) formCallback(f *form, value string) error {
+	fld := f.field(c.st.Step)
+	switch value {
+	case ctlHelp:
+		c.help()
+		return nil
+	case ctlRetry:
+		c.st.Misses = 0
+		c.reask(f, "")
+		return nil
+	case ctlCancel:
+		c.cancel()
+		return nil
+	case ctlKeep:
+		if fld != nil && c.st.Editing && c.st.Answers[fld.name] != "" {
+			delete(c.st.Answers, draftKey(fld.name))
+			return c.advance(f)
+		}
+	}
+	if fld == nil {
+		if c.st.Step == stepReview {
+			return c.reviewCallback(f, value)
+		}
+		c.stale()
+		return nil
+	}
+	if fld.control != nil && strings.HasPrefix(value, "!") {
+		if handled, err := fld.control(c, f, value); handled {
+			return err
+		}
+	}
+	switch fld.kind {
+	case kindChoice:
+		if o, ok := findOption(fld.options(c), value); ok {
+			c.notice = c.t("common.chosen", "Label", withoutSymbols(c.e.text(c.lang, o.label, o.data)))
+			return c.accept(f, fld, o.value)
+		}
+	case kindMulti:
+		if value == ctlDone {
+			return c.finishMulti(f, fld, true)
+		}
+		if _, ok := findOption(fld.options(c), value); ok {
+			c.toggle(fld, value)
+			c.ask(f, fld, "", true)
+			return nil
+		}
+	case kindWard:
+		if p, ok := strings.CutPrefix(value, ctlPage); ok {
+			if n, err := strconv.Atoi(p); err == nil && n >= 0 {
+				c.st.Page = n
+				c.ask(f, fld, "", true)
+				return nil
+			}
+		}
+		if w, ok := c.e.cfg.Campaign.Ward(value); ok {
+			c.notice = c.t("common.chosen", "Label", w.DisplayName(c.lang))
+			return c.accept(f, fld, w.Code)
+		}
+	}
+	c.stale()
+	return nil
+}
+
+// accept stores a valid answer and moves on.
+func (c *turn) accept(f *form, fld *field, value string) error {
+	c.st.Answers[fld.name] = value
+	delete(c.st.Answers, draftKey(fld.name))
+	for _, k := range fld.clears {
+		delete(c.st.Answers, k)
+	}
+	for _, g := range f.fields {
+		if !g.isNeeded(c.st.Answers) {
+			delete(c.st.Answers, g.name)
+		}
+	}
+	c.st.Misses = 0
+	if fld.accepted != nil && fld.accepted(c, value) {
+		return nil
+	}
+	return c.advance(f)
+}
+
+// advance asks the first question still unanswered, or shows the review when none is. While
+// editing from the review that is the review again, unless the change made another answer
+// needed (a new level needs a new grade).
+func (c *turn) advance(f *form) error {
+	c.st.Page = 0
+	c.st.Misses = 0
+	if next := f.firstMissing(c.st.Answers); next != nil {
+		c.st.Step = next.name
+		c.ask(f, next, "", false)
+		return nil
+	}
+	c.st.Step = stepReview
+	c.st.Editing = false
+	c.showReview(f, "")
+	return nil
+}
+
+// miss counts a refused answer and asks again with the reason.
+func (c *turn) miss(f *form, err error, edit bool) {
+	c.st.Misses++
+	c.reaskEdit(f, c.reason(err), edit)
+}
+
+// reason is the message for a refused answer.
+func (c *turn) reason(err error) string {
+	var inv *invalid
+	if errors.As(err, &inv) {
+		return c.e.text(c.lang, inv.ID, inv.Data)
+	}
+	return c.t("common.use_buttons")
+}
+
+// reask asks the current step again, with reason before it when not "".
+func (c *turn) reask(f *form, reason string) { c.reaskEdit(f, reason, false) }
+
+func (c *turn) reaskEdit(f *form, reason string, edit bool) {
+	if fld := f.field(c.st.Step); fld != nil {
+		c.ask(f, fld, reason, edit)
+		return
+	}
+	c.showReview(f, reason)
+}
+
+// ask sends the question of fld with its buttons; edit re-draws the message whose button was
+// pressed instead (ticks, pages).
+func (c *turn) ask(f *form, fld *field, reason string, edit bool) {
+	var b strings.Builder
+	for _, s := range []string{c.lead, reason} {
+		if s != "" {
+			b.WriteString(s)
+			b.WriteString("\n\n")
+		}
+	}
+	c.lead = ""
+	current := c.st.Answers[fld.name]
+	if c.st.Editing && current != "" {
+		b.WriteString(c.t("common.current", "Value", fld.show(c, current)))
+		b.WriteString("\n")
+	}
+	var pd map[string]any
+	if fld.promptData != nil {
+		pd = fld.promptData(c)
+	}
+	b.WriteString(c.e.text(c.lang, fld.prompt, pd))
+	o := Output{Text: b.String(), EditPressed: edit}
+	switch fld.kind {
+	case kindChoice:
+		o.Inline = c.optionRows(f, fld, nil)
+	case kindMulti:
+		o.Inline = c.optionRows(f, fld, c.selection(fld))
+		o.Inline = append(o.Inline, []Button{{Text: c.t("common.btn_done"), Data: f.data(fld.name, ctlDone)}})
+	case kindWard:
+		o.Inline = c.wardRows(f, fld)
+	case kindPhone:
+		o.Keyboard = [][]KeyButton{{{Text: c.t("reg.phone.share"), RequestContact: true}}}
+		prefill := c.st.Answers[lastPrefix+fld.name]
+		if c.st.Editing && current != "" {
+			prefill = current
+		}
+		if prefill != "" {
+			// Pressing it sends the number as text, which is checked like a typed one.
+			o.Keyboard = append(o.Keyboard, []KeyButton{{Text: phoneDisplay(prefill)}})
+		}
+	}
+	if fld.extra != nil {
+		o.Inline = append(o.Inline, fld.extra(c, f)...)
+	}
+	if c.st.Editing && current != "" && o.Keyboard == nil {
+		o.Inline = append(o.Inline, []Button{{Text: c.t("common.btn_keep"), Data: f.data(fld.name, ctlKeep)}})
+	}
+	stuck := c.st.Misses >= missesBeforeHelp
+	if stuck && o.Keyboard == nil {
+		o.Inline = append(o.Inline, c.stuckRow(f))
+	}
+	c.out = append(c.out, o)
+	if stuck && o.Keyboard != nil {
+		// A message has either a reply keyboard or inline buttons: the offer goes on its own.
+		c.out = append(c.out, Output{Text: c.t("common.stuck"), Inline: [][]Button{c.stuckRow(f)}})
+	}
+}
+
+// stuckRow offers help, cancelling or trying again, after repeated misses.
+func (c *turn) stuckRow(f *form) []Button {
+	return []Button{
+		{Text: c.t("common.btn_help"), Data: f.data(c.st.Step, ctlHelp)},
+		{Text: c.t("common.btn_cancel"), Data: f.data(c.st.Step, ctlCancel)},
+		{Text: c.t("common.btn_retry"), Data: f.data(c.st.Step, ctlRetry)},
+	}
+}
+
+// optionRows lays out a field's options as buttons, ticking those in ticked.
+func (c *turn) optionRows(f *form, fld *field, ticked []string) [][]Button {
+	var buttons []Button
+	for _, o := range fld.options(c) {
+		text := c.e.text(c.lang, o.label, o.data)
+		if slices.Contains(ticked, o.value) {
+			text = c.t("common.ticked", "Label", text)
+		}
+		buttons = append(buttons, Button{Text: text, Data: f.data(fld.name, o.value)})
+	}
+	return grid(buttons, fld.columns)
+}
+
+// grid lays buttons out in rows of n (1 when n < 1).
+func grid(buttons []Button, n int) [][]Button {
+	n = max(n, 1)
+	var rows [][]Button
+	for len(buttons) > 0 {
+		k := min(n, len(buttons))
+		rows = append(rows, buttons[:k:k])
+		buttons = buttons[k:]
+	}
+	return rows
+}
+
+func findOption(opts []option, value string) (option, bool) {
+	for _, o := range opts {
+		if o.value == value {
+			return o, true
+		}
+	}
+	return option{}, false
+}
+
+// matchOption finds the option a typed text names: its button text (without emoji or a
+// parenthesis) or one of its words, in any language, regardless of accents and case.
+func (c *turn) matchOption(opts []option, text string) (option, bool) {
+	q := choiceKey(text)
+	if q == "" {
+		return option{}, false
+	}
+	for _, o := range opts {
+		for _, lang := range []string{langVI, langEN} {
+			cands := []string{c.e.text(lang, o.label, o.data)}
+			if o.words != "" {
+				cands = append(cands, strings.Split(c.e.text(lang, o.words, nil), "|")...)
+			}
+			for _, cand := range cands {
+				if choiceKey(cand) == q {
+					return o, true
+				}
+			}
+		}
+	}
+	return option{}, false
+}
+
+// choiceKey reduces a button text or typed answer to what matters for matching: folded, without
+// leading symbols, a trailing parenthesis or closing punctuation.
+func choiceKey(s string) string {
+	if len(s) > 200 {
+		return ""
+	}
+	s = campaign.Fold(cleanText(s))
+	if i := strings.Index(s, "("); i > 0 {
+		s = s[:i]
+	}
+	return strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// withoutSymbols drops the emoji a button text starts with, to quote it in a notice.
+func withoutSymbols(s string) string {
+	return strings.TrimLeftFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// selection is what is ticked on a multi-choice question: the draft, else the stored answer.
+func (c *turn) selection(fld *field) []string {
+	v, ok := c.st.Answers[draftKey(fld.name)]
+	if !ok {
+		v = c.st.Answers[fld.name]
+	}
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// setSelection keeps sel as the draft, in the options' order.
+func (c *turn) setSelection(fld *field, sel []string) {
+	var ordered []string
+	for _, o := range fld.options(c) {
+		if slices.Contains(sel, o.value) {
+			ordered = append(ordered, o.value)
+		}
+	}
+	c.st.Answers[draftKey(fld.name)] = strings.Join(ordered, ",")
+}
+
+func (c *turn) toggle(fld *field, value string) {
+	sel := c.selection(fld)
+	if i := slices.Index(sel, value); i >= 0 {
+		sel = slices.Delete(sel, i, i+1)
+	} else {
+		sel = append(sel, value)
+	}
+	c.setSelection(fld, sel)
+}
+
+// typedMulti ticks the options named in a typed list ("hộ nghèo, khác"); "xong" finishes.
+func (c *turn) typedMulti(f *form, fld *field, text string) error {
+	done := option{value: ctlDone, label: "common.btn_done", words: "common.done_words"}
+	sel := c.selection(fld)
+	picked, finish := false, false
+	for _, tok := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == '\n' }) {
+		if _, ok := c.matchOption([]option{done}, tok); ok {
+			finish = true
+			continue
+		}
+		o, ok := c.matchOption(fld.options(c), tok)
+		if !ok {
+			c.miss(f, refuse("common.use_buttons"), false)
+			return nil
+		}
+		if !slices.Contains(sel, o.value) {
+			sel = append(sel, o.value)
+			picked = true
+		}
+	}
+	if picked {
+		c.setSelection(fld, sel)
+	}
+	if finish {
+		return c.finishMulti(f, fld, false)
+	}
+	c.ask(f, fld, "", false)
+	return nil
+}
+
+// finishMulti stores the ticked options when there are enough.
+func (c *turn) finishMulti(f *form, fld *field, edit bool) error {
+	sel := c.selection(fld)
+	if len(sel) < fld.minPicks {
+		c.st.Misses++
+		r := c.t(fld.noneReason)
+		if edit {
+			c.notice = r
+		}
+		c.ask(f, fld, r, edit)
+		return nil
+	}
+	return c.accept(f, fld, strings.Join(sel, ","))
+}
+
+// Wards are offered wardsPerPage at a time, two per row; a typed name matching more than
+// maxWardChoices wards asks for more of the name.
+const (
+	wardsPerPage   = 8
+	maxWardChoices = 10
+)
+
+// wardPage is the page of wards shown (clamped) and the number of pages.
+func (c *turn) wardPage() (page, pages int) {
+	n := len(c.e.cfg.Campaign.Wards)
+	pages = max(1, (n+wardsPerPage-1)/wardsPerPage)
+	page = min(max(c.st.Page, 0), pages-1)
+	c.st.Page = page
+	return page, pages
+}
+
+func (c *turn) wardRows(f *form, fld *field) [][]Button {
+	page, pages := c.wardPage()
+	wards := c.e.cfg.Campaign.Wards
+	end := min((page+1)*wardsPerPage, len(wards))
+	var buttons []Button
+	for _, w := range wards[page*wardsPerPage : end] {
+		buttons = append(buttons, Button{Text: w.ShortName, Data: f.data(fld.name, w.Code)})
+	}
+	rows := grid(buttons, 2)
+	var nav []Button
+	if page > 0 {
+		nav = append(nav, Button{Text: c.t("reg.ward.prev"), Data: f.data(fld.name, ctlPage+strconv.Itoa(page-1))})
+	}
+	if page < pages-1 {
+		nav = append(nav, Button{Text: c.t("reg.ward.next"), Data: f.data(fld.name, ctlPage+strconv.Itoa(page+1))})
+	}
+	if nav != nil {
+		rows = append(rows, nav)
+	}
+	return rows
+}
+
+// typedWard matches a typed ward name: one match is taken (and said), several are offered as
+// buttons, none or too many show the list.
+func (c *turn) typedWard(f *form, fld *field, text string) error {
+	var matches []campaign.Ward
+	if len(text) <= 200 {
+		matches = c.e.cfg.Campaign.MatchWards(cleanText(text))
+	}
+	query := clip(text, 40)
+	switch {
+	case len(matches) == 1:
+		c.lead = c.t("reg.ward.chosen", "Ward", matches[0].DisplayName(c.lang))
+		return c.accept(f, fld, matches[0].Code)
+	case len(matches) == 0:
+		c.st.Misses++
+		c.st.Page = 0
+		c.ask(f, fld, c.t("reg.err.ward_not_found", "Query", query), false)
+	case len(matches) > maxWardChoices:
+		c.st.Page = 0
+		c.ask(f, fld, c.t("reg.ward.too_many", "Query", query, "Count", len(matches)), false)
+	default:
+		var buttons []Button
+		for _, w := range matches {
+			buttons = append(buttons, Button{Text: w.ShortName, Data: f.data(fld.name, w.Code)})
+		}
+		rows := grid(buttons, 2)
+		rows = append(rows, []Button{{Text: c.t("reg.ward.all"), Data: f.data(fld.name, ctlPage+"0")}})
+		c.out = append(c.out, Output{Text: c.t("reg.ward.several", "Count", len(matches), "Query", query), Inline: rows})
+	}
+	return nil
+}
+
+// showReview lists every answer with a button to edit each and one to submit.
+func (c *turn) showReview(f *form, reason string) {
+	var b strings.Builder
+	for _, s := range []string{c.lead, reason} {
+		if s != "" {
+			b.WriteString(s)
+			b.WriteString("\n\n")
+		}
+	}
+	c.lead = ""
+	b.WriteString(c.t(f.reviewTitle))
+	var edits []Button
+	for _, fld := range f.fields {
+		v := c.st.Answers[fld.name]
+		if fld.fixed || v == "" {
+			continue
+		}
+		label := c.t(fld.label)
+		b.WriteString("\n")
+		b.WriteString(c.t("common.line", "Label", label, "Value", fld.show(c, v)))
+		edits = append(edits, Button{Text: c.t("common.btn_edit", "Field", label), Data: f.data(stepReview, reviewEdit+fld.name)})
+	}
+	b.WriteString("\n\n")
+	b.WriteString(c.t(f.reviewHint))
+	rows := grid(edits, 2)
+	rows = append(rows, []Button{{Text: c.t(f.submitLabel), Data: f.data(stepReview, reviewSubmit)}})
+	if c.st.Misses >= missesBeforeHelp {
+		rows = append(rows, c.stuckRow(f))
+	}
+	c.out = append(c.out, Output{Text: b.String(), Inline: rows})
+}
+
+// reviewCallback submits or starts editing one answer.
+func (c *turn) reviewCallback(f *form, value string) error {
+	if value == reviewSubmit {
+		return f.submit(c, f)
+	}
+	if name, ok := strings.CutPrefix(value, reviewEdit); ok {
+		if fld := f.field(name); fld != nil && !fld.fixed && c.st.Answers[fld.name] != "" {
+			c.st.Step = fld.name
+			c.st.Editing = true
+			c.st.Misses = 0
+			c.st.Page = 0
+			if fld.kind == kindWard {
+				c.st.Page = slices.IndexFunc(c.e.cfg.Campaign.Wards, func(w campaign.Ward) bool {
+					return w.Code == c.st.Answers[fld.name]
+				}) / wardsPerPage
+			}
+			c.ask(f, fld, "", false)
+			return nil
+		}
+	}
+	c.stale()
+	return nil
+}

@@ -1,0 +1,387 @@
+package flows
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// A golden file records a scripted conversation: each input, the replies (text and buttons) and
+// the state after it. Regenerate with `go test ./flows -update` and read the diff.
+type goldenFile struct {
+	Flow     string       `json:"flow"`
+	Scenario string       `json:"scenario"`
+	Turns    []goldenTurn `json:"turns"`
+}
+
+type goldenTurn struct {
+	Input  string         `json:"input"`
+	Output []goldenOutput `json:"output"`
+	State  State          `json:"state"`
+}
+
+type goldenOutput struct {
+	Text           string     `json:"text"`
+	Inline         [][]string `json:"inline,omitempty"`   // "text => data"
+	Keyboard       [][]string `json:"keyboard,omitempty"` // "text", "text (contact)"
+	RemoveKeyboard bool       `json:"remove_keyboard,omitempty"`
+	EditPressed    bool       `json:"edit_pressed,omitempty"`
+	Notice         string     `json:"notice,omitempty"`
+}
+
+func goldenTurnOf(in Input, out []Output, st State) goldenTurn {
+	g := goldenTurn{Input: describe(in), State: st}
+	for _, o := range out {
+		gout := goldenOutput{Text: o.Text, RemoveKeyboard: o.RemoveKeyboard, EditPressed: o.EditPressed, Notice: o.Notice}
+		for _, row := range o.Inline {
+			var r []string
+			for _, b := range row {
+				r = append(r, b.Text+" => "+b.Data)
+			}
+			gout.Inline = append(gout.Inline, r)
+		}
+		for _, row := range o.Keyboard {
+			var r []string
+			for _, k := range row {
+				s := k.Text
+				if k.RequestContact {
+					s += " (contact)"
+				}
+				r = append(r, s)
+			}
+			gout.Keyboard = append(gout.Keyboard, r)
+		}
+		g.Output = append(g.Output, gout)
+	}
+	return g
+}
+
+// scenario is a scripted conversation of one flow; run may turn c.record off while it sets up.
+type scenario struct {
+	flow, name string
+	run        func(c *chat)
+}
+
+func scenarios() []scenario {
+	s := []scenario{
+		{FlowRegistration, "happy_path_vi", func(c *chat) {
+			c.send(cmd("start"))
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(text("nguyễn thị lan"))
+			c.send(contact("84912345678", c.userID))
+			c.send(text("Trần Minh Khang"))
+			c.send(text("5/9/2012"))
+			c.send(press("r:level:primary"))
+			c.send(press("r:grade:3"))
+			c.send(text("Trường Tiểu học Linh Trung"))
+			c.send(text("linh trung"))
+			c.send(text("12 đường số 5, khu phố 3"))
+			c.send(press("r:circumstances:poor"))
+			c.send(press("r:circumstances:orphan_one_covid"))
+			c.send(press("r:circumstances:other"))
+			c.send(press("r:circumstances:!done"))
+			c.send(text("Mẹ mất việc do dịch, nhà có 3 con đi học"))
+			c.send(press("r:device_situation:shares_phone"))
+			c.send(press("r:needs:tablet"))
+			c.send(press("r:needs:sim_4g"))
+			c.send(press("r:needs:!done"))
+			c.send(press("r:review:submit"))
+			c.send(cmd("status"))
+		}},
+		{FlowRegistration, "happy_path_en", func(c *chat) {
+			c.clientLang = "en-US"
+			c.send(cmd("start"))
+			c.send(press("g:register"))
+			c.send(text("I agree"))
+			c.send(text("Nguyen Thi Lan"))
+			c.send(text("+84 912345678"))
+			c.send(text("Tran Minh Khang"))
+			c.send(text("2009-03-17"))
+			c.send(text("middle school"))
+			c.send(text("7A"))
+			c.send(text("Linh Trung Lower Secondary School"))
+			c.send(press("r:ward:!p=1"))
+			c.send(press("r:ward:!p=2"))
+			c.send(press("r:ward:!p=1"))
+			c.send(press("r:ward:26824"))
+			c.send(text("45/2 Street 9, Quarter 1"))
+			c.send(text("near-poor household, covid hardship"))
+			c.send(text("Family hit hard by Covid-19, done"))
+			c.send(press("r:device_situation:none"))
+			c.send(text("laptop; usb wi-fi"))
+			c.send(press("r:needs:!done"))
+			c.send(press("r:review:submit"))
+		}},
+		{FlowRegistration, "consent_declined", func(c *chat) {
+			c.send(cmd("start", "dangky"))
+			c.send(press("r:consent:no"))
+			c.send(cmd("status"))
+		}},
+		{FlowRegistration, "cancel_midway", func(c *chat) {
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(text("Nguyễn Thị Lan"))
+			c.send(cmd("cancel"))
+			c.send(cmd("cancel"))
+			c.send(press("r:phone:!help"))
+		}},
+		{FlowRegistration, "help_each_step", func(c *chat) {
+			c.send(cmd("help"))
+			c.send(press("g:register"))
+			answers := []Input{
+				press("r:consent:yes"), text("Nguyễn Thị Lan"), text("0912 345 678"), text("Trần Minh Khang"),
+				text("05/09/2012"), press("r:level:upper_secondary"), press("r:grade:10"), text("THPT Tam Phú"),
+				text("tam phu"), text("8 Tô Ngọc Vân"), press("r:circumstances:poor"), press("r:circumstances:!done"),
+				press("r:device_situation:broken"), press("r:needs:laptop"), press("r:needs:!done"),
+			}
+			for _, a := range answers {
+				c.send(cmd("help"))
+				c.send(a)
+			}
+			c.send(cmd("help"))
+		}},
+		{FlowRegistration, "expiry", func(c *chat) {
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(text("Nguyễn Thị Lan"))
+			c.now = c.now.Add(8 * 24 * time.Hour)
+			c.send(text("0912 345 678"))
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.now = c.now.Add(7*24*time.Hour + time.Minute)
+			c.send(cmd("status"))
+		}},
+		{FlowRegistration, "start_in_progress", func(c *chat) {
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(text("Nguyễn Thị Lan"))
+			c.send(text("0912 345 678"))
+			c.send(cmd("start"))
+			c.send(press("g:resume"))
+			c.send(cmd("start", "dangky"))
+			c.send(press("g:register"))
+			c.send(press("g:restart"))
+			c.send(press("g:resume"))
+		}},
+		{FlowRegistration, "stale_button", func(c *chat) {
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(press("r:consent:yes"))
+			c.send(text("Nguyễn Thị Lan"))
+			c.send(text("0912 345 678"))
+			c.send(text("Trần Minh Khang"))
+			c.send(text("05/09/2012"))
+			c.send(press("r:level:primary"))
+			c.send(press("r:grade:3"))
+			c.send(press("r:level:upper_secondary"))
+			c.send(press("r:school:poor"))
+			c.send(press("x:y:z"))
+			c.send(press("g:nonsense"))
+			c.send(cmd("cancel"))
+			c.send(press("r:review:submit"))
+		}},
+		{FlowRegistration, "deep_links", func(c *chat) {
+			c.send(cmd("start", "staff-XYZ"))
+			c.send(cmd("start", "register"))
+			c.send(cmd("frobnicate"))
+		}},
+		{FlowRegistration, "language", func(c *chat) {
+			c.send(cmd("lang"))
+			c.send(press("g:lang:en"))
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(text("Nguyễn Thị Lan"))
+			c.send(cmd("lang", "vi"))
+			c.send(cmd("lang", "xx"))
+			c.send(press("g:lang:en"))
+		}},
+		{FlowRegistration, "third_miss", func(c *chat) {
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(text("Lan"))
+			c.send(text("Lan 2"))
+			c.send(text("🙂🙂"))
+			c.send(press("r:parent_name:!help"))
+			c.send(text("x"))
+			c.send(text("x"))
+			c.send(text("x"))
+			c.send(press("r:parent_name:!retry"))
+			c.send(text("Nguyễn Thị Lan"))
+			c.send(text("028 3896 1234"))
+			c.send(text("0123456789"))
+			c.send(contact("84912345678", "999"))
+			c.send(press("r:phone:!cancel"))
+		}},
+		{FlowRegistration, "ward_search", func(c *chat) {
+			c.record = false
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(text("Nguyễn Thị Lan"))
+			c.send(text("0912 345 678"))
+			c.send(text("Trần Minh Khang"))
+			c.send(text("05/09/2012"))
+			c.send(press("r:level:primary"))
+			c.send(press("r:grade:3"))
+			c.record = true
+			c.send(text("Trường Tiểu học Bình Chiểu"))
+			c.send(text("xyz"))
+			c.send(text("an"))
+			c.send(text("binh"))
+			c.send(press("r:ward:!p=0"))
+			c.send(press("r:ward:!p=4"))
+			c.send(text("P. Bình Chiểu"))
+		}},
+		{FlowRegistration, "another_child", func(c *chat) {
+			c.record = false
+			c.toReview()
+			c.regs.duplicateOf = []string{"TD-000999"}
+			c.record = true
+			c.send(press("r:review:submit"))
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(press("r:parent_name:!last"))
+			c.send(text("0912 345 678"))
+			c.send(cmd("status"))
+		}},
+		{FlowRegistration, "submit_failures", func(c *chat) {
+			c.record = false
+			c.toReview()
+			c.record = true
+			c.regs.submitErr = campaign.Errorf(campaign.EINVALID, "ward code unknown")
+			c.send(press("r:review:submit"))
+			c.regs.submitErr = nil
+			c.send(text("gửi"))
+			c.send(press("r:review:submit"))
+		}},
+		{FlowRegistration, "other_inputs", func(c *chat) {
+			c.send(other())
+			c.send(edited())
+			c.send(press("g:register"))
+			c.send(other())
+			c.send(press("r:consent:yes"))
+			c.send(text("   "))
+			c.send(edited())
+			c.send(contact("84912345678", c.userID))
+		}},
+	}
+	edits := []struct {
+		field string
+		steps []Input
+	}{
+		{stepParentName, []Input{text("Lê Văn Bình")}},
+		{stepPhone, []Input{text("0987 654 321")}},
+		{stepStudentName, []Input{text("Trần Minh Khôi")}},
+		{stepBirthDate, []Input{text("1/1/2011")}},
+		{stepLevel, []Input{press("r:level:lower_secondary"), press("r:grade:6")}},
+		{stepGrade, []Input{text("11"), text("4")}},
+		{stepSchool, []Input{press("r:school:!keep")}},
+		{stepWard, []Input{text("Thảo Điền")}},
+		{stepAddress, []Input{text("99 Nguyễn Văn Bá")}},
+		{stepCircumstances, []Input{press("r:circumstances:other"), press("r:circumstances:poor"), press("r:circumstances:!done"), press("r:circumstances:near_poor"), press("r:circumstances:!done")}},
+		{stepOtherText, []Input{text("Nhà thuê trọ, cha bệnh")}},
+		{stepDeviceSituation, []Input{press("r:device_situation:none")}},
+		{stepNeeds, []Input{press("r:needs:laptop"), press("r:needs:!done"), press("r:needs:smartphone"), press("r:needs:!done")}},
+	}
+	for _, ed := range edits {
+		s = append(s, scenario{FlowRegistration, "edit_" + ed.field, func(c *chat) {
+			c.record = false
+			c.toReview()
+			c.record = true
+			c.send(press("r:review:edit." + ed.field))
+			for _, in := range ed.steps {
+				c.send(in)
+			}
+		}})
+	}
+	return s
+}
+
+func TestGolden(t *testing.T) {
+	for _, sc := range scenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			c := newChat(t)
+			c.record = true
+			sc.run(c)
+			got, err := json.MarshalIndent(goldenFile{Flow: sc.flow, Scenario: sc.name, Turns: c.turns}, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			path := filepath.Join("testdata", sc.flow, sc.name+".json")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./flows -update to write it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from the conversation; run go test ./flows -update and read the diff.\n%s", path, firstDiff(string(want), string(got)))
+			}
+		})
+	}
+}
+
+// TestGoldenCoverage fails when a flow has no golden file, or a golden file no scenario.
+func TestGoldenCoverage(t *testing.T) {
+	c := newChat(t)
+	known := map[string]bool{}
+	for _, sc := range scenarios() {
+		known[filepath.Join(sc.flow, sc.name+".json")] = true
+	}
+	for _, f := range c.e.forms {
+		files, _ := filepath.Glob(filepath.Join("testdata", f.name, "*.json"))
+		if len(files) == 0 {
+			t.Errorf("flow %q has no golden file in testdata/%s/", f.name, f.name)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
+	for _, p := range files {
+		rel, _ := filepath.Rel("testdata", p)
+		if !known[rel] {
+			t.Errorf("golden file %s has no scenario", p)
+		}
+	}
+	if len(files) == 0 && !*update {
+		t.Error(errors.New("no golden files"))
+	}
+}
+
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a != b {
+			return "line " + itoa(i+1) + ":\n- " + a + "\n+ " + b
+		}
+	}
+	return ""
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,352 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// fakeRegistrations is an in-memory campaign.RegistrationStore.
+type fakeRegistrations struct {
+	mu   sync.Mutex
+	regs []campaign.Registration
+	// submitErr and listErr, when set, are returned instead of doing the work.
+	submitErr, listErr error
+	// duplicateOf is put in PossibleDuplicateOf of new registrations.
+	duplicateOf []string
+	submits     int
+	now         func() time.Time
+}
+
+func (s *fakeRegistrations) SubmitRegistration(_ context.Context, r *campaign.Registration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.submits++
+	if s.submitErr != nil {
+		return false, s.submitErr
+	}
+	for _, old := range s.regs {
+		if old.IdempotencyKey == r.IdempotencyKey {
+			*r = old
+			return false, nil
+		}
+	}
+	r.ID = int64(len(s.regs) + 1)
+	r.Code = fmt.Sprintf("TD-%06d", r.ID)
+	r.Status = campaign.StatusSubmitted
+	r.StudentID = r.ID
+	r.PossibleDuplicateOf = s.duplicateOf
+	r.CreatedAt, r.UpdatedAt = s.now(), s.now()
+	s.regs = append(s.regs, *r)
+	return true, nil
+}
+
+func (s *fakeRegistrations) RegistrationsByChat(_ context.Context, channel, chatID string) ([]campaign.Registration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listErr != nil {
+		return nil, s.listErr
+	}
+	var out []campaign.Registration
+	for _, r := range slices.Backward(s.regs) {
+		if r.Channel == channel && r.ChatID == chatID {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// fakeContacts records upserted contacts.
+type fakeContacts struct {
+	mu       sync.Mutex
+	contacts []campaign.Contact
+	err      error
+}
+
+func (s *fakeContacts) UpsertContact(_ context.Context, c campaign.Contact) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.contacts = append(s.contacts, c)
+	return nil
+}
+
+func (s *fakeContacts) SetContactStopped(context.Context, string, string, bool) error { return nil }
+
+// testStart is the day the conversations in tests happen: mid-campaign, 9:00 in Thủ Đức.
+var testStart = time.Date(2021, 9, 10, 9, 0, 0, 0, time.FixedZone("ICT", 7*3600))
+
+// chat is a scripted conversation with an Engine, checking the invariants of every reply.
+type chat struct {
+	t          *testing.T
+	e          *Engine
+	regs       *fakeRegistrations
+	contacts   *fakeContacts
+	sess       Session
+	st         State
+	now        time.Time
+	clientLang string
+	userID     string
+	keys       int
+	// ids collects the message ids looked up during the last input.
+	ids []string
+	// turns records the conversation for golden files.
+	turns  []goldenTurn
+	record bool
+}
+
+func newChat(t *testing.T) *chat {
+	t.Helper()
+	c := &chat{t: t, now: testStart, clientLang: "vi", userID: "1001", sess: Session{Channel: "telegram", ChatID: "1001"}}
+	c.regs = &fakeRegistrations{now: func() time.Time { return c.now }}
+	c.contacts = &fakeContacts{}
+	e, err := NewEngine(Config{
+		Campaign:      campaign.Default(),
+		Registrations: c.regs,
+		Contacts:      c.contacts,
+		Now:           func() time.Time { return c.now },
+		NewKey: func() string {
+			c.keys++
+			return fmt.Sprintf("key-%d", c.keys)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.observe = func(id string, err error) {
+		c.ids = append(c.ids, id)
+		if err != nil {
+			t.Errorf("message %q: %v", id, err)
+		}
+	}
+	c.e = e
+	return c
+}
+
+// Inputs.
+func text(s string) Input  { return Input{Kind: KindText, Text: s} }
+func press(d string) Input { return Input{Kind: KindCallback, Data: d} }
+func cmd(name string, args ...string) Input {
+	a := strings.Join(args, " ")
+	t := "/" + name
+	if a != "" {
+		t += " " + a
+	}
+	return Input{Kind: KindCommand, Command: name, Args: a, Text: t}
+}
+func contact(phone, userID string) Input {
+	return Input{Kind: KindContact, Contact: &SharedContact{Phone: phone, UserID: userID, Name: "Lan"}}
+}
+func other() Input  { return Input{Kind: KindOther} }
+func edited() Input { return Input{Kind: KindEdited, Text: "sửa"} }
+
+// send runs one input, checks the replies' invariants and returns them.
+func (c *chat) send(in Input) []Output {
+	c.t.Helper()
+	out, err := c.trySend(in)
+	if err != nil {
+		c.t.Fatalf("Handle(%s): %v", describe(in), err)
+	}
+	return out
+}
+
+func (c *chat) trySend(in Input) ([]Output, error) {
+	c.t.Helper()
+	if in.UserID == "" {
+		in.UserID = c.userID
+	}
+	if in.ClientLanguage == "" {
+		in.ClientLanguage = c.clientLang
+	}
+	c.ids = nil
+	old := c.st
+	next, out, err := c.e.Handle(context.Background(), c.sess, c.st, in)
+	if err != nil {
+		if !statesEqual(next, old) {
+			c.t.Errorf("Handle(%s) failed but changed the state", describe(in))
+		}
+		return nil, err
+	}
+	checkOutputs(c.t, c.e, in, old, next, out)
+	// The bot keeps the state as JSON between inputs; every test goes through that round trip, so a
+	// field that does not survive it (a nil map after omitempty, say) shows up here.
+	stored, err := json.Marshal(next)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.st = State{}
+	if err := json.Unmarshal(stored, &c.st); err != nil {
+		c.t.Fatal(err)
+	}
+	if c.record {
+		c.turns = append(c.turns, goldenTurnOf(in, out, next))
+	}
+	return out, nil
+}
+
+func statesEqual(a, b State) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+// checkOutputs holds every reply to the rules of the channels and the design.
+func checkOutputs(t *testing.T, e *Engine, in Input, old, next State, out []Output) {
+	t.Helper()
+	if len(out) == 0 {
+		t.Errorf("%s: no reply", describe(in))
+	}
+	removed := false
+	for _, o := range out {
+		if o.Text == "" || !utf8.ValidString(o.Text) {
+			t.Errorf("%s: empty or invalid text %q", describe(in), o.Text)
+		}
+		if n := len(utf16.Encode([]rune(o.Text))); n > 4096 {
+			t.Errorf("%s: message of %d UTF-16 units: %.80q", describe(in), n, o.Text)
+		}
+		if len(o.Inline) > 0 && (o.Keyboard != nil || o.RemoveKeyboard) {
+			t.Errorf("%s: a message with inline buttons and a keyboard change", describe(in))
+		}
+		if utf8.RuneCountInString(o.Notice) > 200 {
+			t.Errorf("%s: notice longer than a button acknowledgement allows: %q", describe(in), o.Notice)
+		}
+		if o.EditPressed && in.Kind != KindCallback {
+			t.Errorf("%s: EditPressed without a pressed button", describe(in))
+		}
+		for _, row := range o.Inline {
+			if len(row) == 0 {
+				t.Errorf("%s: empty row of buttons", describe(in))
+			}
+			for _, b := range row {
+				if b.Text == "" || b.Data == "" || len(b.Data) > maxCallbackData {
+					t.Errorf("%s: bad button %+v (%d bytes)", describe(in), b, len(b.Data))
+				}
+			}
+		}
+		removed = removed || o.RemoveKeyboard || o.Keyboard != nil
+	}
+	if e.showsKeyboard(old) && !e.showsKeyboard(next) && !removed {
+		t.Errorf("%s: left the phone question without removing its keyboard", describe(in))
+	}
+	if next.Flow != "" {
+		f := e.formNamed(next.Flow)
+		if f == nil || (f.field(next.Step) == nil && next.Step != stepReview) {
+			t.Errorf("%s: state at unknown step %q/%q", describe(in), next.Flow, next.Step)
+		}
+		if next.IdempotencyKey == "" || next.StartedAt.IsZero() {
+			t.Errorf("%s: form without key or start time: %+v", describe(in), next)
+		}
+	} else if next.Step != "" || next.Misses != 0 || next.Editing || next.IdempotencyKey != "" {
+		t.Errorf("%s: idle state with form fields: %+v", describe(in), next)
+	}
+}
+
+func describe(in Input) string {
+	switch in.Kind {
+	case KindText:
+		return "text " + clip(in.Text, 60)
+	case KindCommand:
+		return in.Text
+	case KindCallback:
+		return "press " + in.Data
+	case KindContact:
+		if in.Contact == nil {
+			return "contact <nil>"
+		}
+		return "contact " + in.Contact.Phone + " of user " + in.Contact.UserID
+	}
+	return string(in.Kind)
+}
+
+func dump(out []Output) string {
+	var b strings.Builder
+	for _, o := range out {
+		fmt.Fprintf(&b, "\n---\n%s", o.Text)
+		for _, row := range o.Inline {
+			b.WriteString("\n")
+			for _, btn := range row {
+				fmt.Fprintf(&b, "[%s|%s] ", btn.Text, btn.Data)
+			}
+		}
+		for _, row := range o.Keyboard {
+			b.WriteString("\n")
+			for _, k := range row {
+				fmt.Fprintf(&b, "{%s contact=%v} ", k.Text, k.RequestContact)
+			}
+		}
+	}
+	return b.String()
+}
+
+// allText joins the texts of out.
+func allText(out []Output) string {
+	var s []string
+	for _, o := range out {
+		s = append(s, o.Text)
+	}
+	return strings.Join(s, "\n")
+}
+
+// msg is message id in lang with data, as the engine writes it.
+func msg(e *Engine, lang, id string, kv ...any) string {
+	s, err := e.cat.text(lang, id, dataOf(kv))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// happyInputs fill a registration up to the review with typical answers.
+func (c *chat) happyInputs() []Input {
+	return []Input{
+		press("g:register"),
+		press("r:consent:yes"),
+		text("Nguyễn Thị Lan"),
+		contact("84912345678", c.userID),
+		text("Trần Minh Khang"),
+		text("05/09/2012"),
+		press("r:level:primary"),
+		press("r:grade:3"),
+		text("Trường Tiểu học Linh Trung"),
+		text("linh trung"),
+		text("12 đường số 5, khu phố 3"),
+		press("r:circumstances:poor"),
+		press("r:circumstances:other"),
+		press("r:circumstances:!done"),
+		text("Cha mất việc do dịch"),
+		press("r:device_situation:shares_phone"),
+		press("r:needs:laptop"),
+		press("r:needs:!done"),
+	}
+}
+
+// toStep answers typical answers until the form asks step.
+func (c *chat) toStep(step string) []Output {
+	c.t.Helper()
+	var out []Output
+	for _, in := range c.happyInputs() {
+		if c.st.Flow == FlowRegistration && c.st.Step == step {
+			return out
+		}
+		out = c.send(in)
+	}
+	if c.st.Step != step {
+		c.t.Fatalf("never reached step %q: %+v\n%s", step, c.st, dump(out))
+	}
+	return out
+}
+
+// toReview fills the registration up to the review.
+func (c *chat) toReview() []Output {
+	c.t.Helper()
+	return c.toStep(stepReview)
+}

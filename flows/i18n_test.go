@@ -1,0 +1,210 @@
+package flows
+
+import (
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// messageID is what a message id looks like in the code; every other string literal is not one.
+var messageID = regexp.MustCompile(`^(common|reg|status|lang|cmd|err)\.[a-z0-9_]+(\.[a-z0-9_]+)*$`)
+
+// idsInCode returns the message ids written in the package's (non-test) Go files. Ids are only
+// ever written whole, as literals (no "reg." + name), so this finds them all.
+func idsInCode(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err == nil && messageID.MatchString(s) {
+				ids[s] = fset.Position(lit.Pos()).String()
+			}
+			return true
+		})
+	}
+	if len(ids) < 50 {
+		t.Fatalf("found only %d message ids in the code; is the pattern right?", len(ids))
+	}
+	return ids
+}
+
+func TestMessagesInCodeExistInEveryLocale(t *testing.T) {
+	cat, err := loadCatalog(localeFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := idsInCode(t)
+	for id, pos := range code {
+		for _, lang := range []string{langVI, langEN} {
+			if _, ok := slices.BinarySearch(cat.ids[lang], id); !ok {
+				t.Errorf("%s: message %q is missing in locales/%s", pos, id, lang)
+			}
+		}
+	}
+	for _, id := range cat.ids[langVI] {
+		if _, ok := code[id]; !ok {
+			t.Errorf("message %q in the locales is used nowhere in the code", id)
+		}
+	}
+}
+
+// rawLocale reads locales/<lang>/*.json as id -> string or plural forms.
+func rawLocale(t *testing.T, lang string) map[string]any {
+	t.Helper()
+	files, _ := fs.Glob(localeFS, "locales/"+lang+"/*.json")
+	out := map[string]any{}
+	for _, f := range files {
+		b, err := fs.ReadFile(localeFS, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+var templateVar = regexp.MustCompile(`\{\{\s*\.([A-Za-z]+)\s*\}\}`)
+
+func vars(s string) []string {
+	var v []string
+	for _, m := range templateVar.FindAllStringSubmatch(s, -1) {
+		v = append(v, m[1])
+	}
+	slices.Sort(v)
+	return slices.Compact(v)
+}
+
+// TestLocalesAgree checks that both languages have the same ids, the same template variables in
+// each message, and "one" and "other" forms wherever a count is used.
+func TestLocalesAgree(t *testing.T) {
+	vi, en := rawLocale(t, langVI), rawLocale(t, langEN)
+	for id, v := range vi {
+		e, ok := en[id]
+		if !ok {
+			t.Errorf("%q is in vi and not in en", id)
+			continue
+		}
+		forms := func(x any) map[string]string {
+			switch x := x.(type) {
+			case string:
+				return map[string]string{"other": x}
+			case map[string]any:
+				m := map[string]string{}
+				for k, s := range x {
+					m[k], _ = s.(string)
+				}
+				return m
+			}
+			t.Errorf("%q: unexpected value %T", id, x)
+			return nil
+		}
+		fv, fe := forms(v), forms(e)
+		var all []string
+		for _, m := range []map[string]string{fv, fe} {
+			for form, s := range m {
+				if strings.TrimSpace(s) == "" {
+					t.Errorf("%q: empty %s form", id, form)
+				}
+				all = append(all, strings.Join(vars(s), ","))
+			}
+			if slices.Contains(vars(m["other"]), "Count") && (m["one"] == "" || m["other"] == "") {
+				t.Errorf("%q uses a count but lacks a one or other form: %v", id, m)
+			}
+		}
+		for _, a := range all {
+			if a != all[0] {
+				t.Errorf("%q: languages or forms use different template fields: %q", id, all)
+				break
+			}
+		}
+	}
+	for id := range en {
+		if _, ok := vi[id]; !ok {
+			t.Errorf("%q is in en and not in vi", id)
+		}
+	}
+}
+
+// TestLoadCatalogRefuses checks that a locale lacking an id, or an id given twice, stops the
+// engine from starting.
+func TestLoadCatalogRefuses(t *testing.T) {
+	tests := map[string]fstest.MapFS{
+		"en lacks an id": {
+			"locales/vi/a.json": {Data: []byte(`{"a.x": "X", "a.y": "Y"}`)},
+			"locales/en/a.json": {Data: []byte(`{"a.x": "X"}`)},
+		},
+		"vi lacks an id": {
+			"locales/vi/a.json": {Data: []byte(`{"a.x": "X"}`)},
+			"locales/en/a.json": {Data: []byte(`{"a.x": "X", "a.y": "Y"}`)},
+		},
+		"id twice": {
+			"locales/vi/a.json": {Data: []byte(`{"a.x": "X"}`)},
+			"locales/vi/b.json": {Data: []byte(`{"a.x": "X"}`)},
+			"locales/en/a.json": {Data: []byte(`{"a.x": "X"}`)},
+		},
+		"no English": {
+			"locales/vi/a.json": {Data: []byte(`{"a.x": "X"}`)},
+		},
+		"bad json": {
+			"locales/vi/a.json": {Data: []byte(`{"a.x": `)},
+			"locales/en/a.json": {Data: []byte(`{"a.x": "X"}`)},
+		},
+	}
+	for name, fsys := range tests {
+		if _, err := loadCatalog(fsys); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+	ok := fstest.MapFS{
+		"locales/vi/a.json": {Data: []byte(`{"a.n": {"one": "{{.Count}} hồ sơ", "other": "{{.Count}} hồ sơ"}}`)},
+		"locales/en/a.json": {Data: []byte(`{"a.n": {"one": "{{.Count}} record", "other": "{{.Count}} records"}}`)},
+	}
+	cat, err := loadCatalog(ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		lang  string
+		count int
+		want  string
+	}{{"vi", 1, "1 hồ sơ"}, {"vi", 3, "3 hồ sơ"}, {"en", 1, "1 record"}, {"en", 3, "3 records"}, {"fr", 3, "3 hồ sơ"}} {
+		if got, err := cat.text(tt.lang, "a.n", map[string]any{"Count": tt.count}); err != nil || got != tt.want {
+			t.Errorf("text(%s, %d) = %q, %v; want %q", tt.lang, tt.count, got, err, tt.want)
+		}
+	}
+	if got, err := cat.text("vi", "a.missing", nil); err == nil || got != "a.missing" {
+		t.Errorf("missing message: %q, %v", got, err)
+	}
+}

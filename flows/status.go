@@ -1,0 +1,56 @@
+package flows
+
+import (
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// statusShown is how many registrations /status lists, newest first; a message stays short on a
+// cheap phone and far under the 4096-character limit.
+const statusShown = 8
+
+var statusLabels = map[campaign.RegistrationStatus]string{
+	campaign.StatusSubmitted: "status.submitted",
+	campaign.StatusVerified:  "status.verified",
+	campaign.StatusRejected:  "status.rejected",
+	campaign.StatusAllocated: "status.allocated",
+	campaign.StatusDelivered: "status.delivered",
+}
+
+// status lists the chat's registrations, then asks the current question again if a form is in
+// progress.
+func (c *turn) status() error {
+	regs, err := c.e.cfg.Registrations.RegistrationsByChat(c.ctx, c.sess.Channel, c.sess.ChatID)
+	if err != nil {
+		return err
+	}
+	if len(regs) == 0 {
+		c.say(c.t("status.none"))
+	} else {
+		text := c.t("status.count", "Count", len(regs))
+		for i, r := range regs {
+			if i == statusShown {
+				text += "\n" + c.t("status.more", "Count", len(regs)-statusShown)
+				break
+			}
+			text += "\n" + c.t("status.line", "Code", r.Code, "Name", clip(r.StudentName, 100), "Status", c.statusText(r))
+		}
+		c.say(text)
+	}
+	c.resume("")
+	return nil
+}
+
+// statusText says where a registration stands, with the reason of a refusal.
+func (c *turn) statusText(r campaign.Registration) string {
+	id, ok := statusLabels[r.Status]
+	if !ok {
+		return c.t("status.unknown")
+	}
+	if r.Status == campaign.StatusRejected {
+		if r.RejectReason == "" {
+			return c.t("status.rejected_no_reason")
+		}
+		return c.t(id, "Reason", clip(r.RejectReason, 150))
+	}
+	return c.t(id)
+}
