@@ -446,7 +446,12 @@ func TestServe_BlockedUserIsMarkedStopped(t *testing.T) {
 	p := h.parent(1005, "vi")
 	p.say("/start", 1)
 	h.emu.Block(p.chat)
-	h.emu.SendText(p.chat, p.user, "/help")
+	// An update that reaches the bot without unblocking it (writing would unblock, as on Telegram):
+	// the bot's reply gets 403 "blocked by the user".
+	update := fmt.Sprintf(`{"message":{"message_id":77,"date":1631260800,"chat":{"id":%d,"type":"private"},"from":{"id":%d,"is_bot":false,"first_name":"Lan"},"text":"/help","entities":[{"type":"bot_command","offset":0,"length":5}]}}`, p.chat, p.user.ID)
+	if _, err := h.emu.InjectRaw([]byte(update)); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		c, err := postgres.NewContactStore(h.db).Contact(context.Background(), "telegram", "1005")
@@ -460,26 +465,61 @@ func TestServe_BlockedUserIsMarkedStopped(t *testing.T) {
 
 func TestServe_BadInputsStoreNothing(t *testing.T) {
 	h := newHarness(t, nil)
-	p := h.parent(1006, "vi")
-	p.say("/start dangky", 1)
-	p.press("r:consent:yes", 1)
-	p.say("Nguyễn Thị Lan", 1)
-	tests := []struct{ name, input string }{
-		{"a phone that is no mobile", "0123456789"},
-		{"empty after trimming", "   "},
-		{"10,000 characters", strings.Repeat("9", 10000)},
-		{"emoji", "😀😀😀"},
-		{"SQL-looking text", "'; DROP TABLE registrations;--"},
+	tests := []struct {
+		name, input, want string
+		// setup walks the form to the question the input answers.
+		setup func(p *parent)
+	}{
+		{"a phone that is no mobile", "0123456789", "không phải số di động", toPhone},
+		{"empty after trimming", "   ", "Số điện thoại", toPhone},
+		{"10,000 characters", strings.Repeat("9", 10000), "Số điện thoại", toPhone},
+		{"emoji as a name", "😀😀😀", "biểu tượng", toStudentName},
+		{"SQL-looking name", "Robert'); DROP TABLE students;--", "Họ và tên của con", toStudentName},
+		{"a birth date in the future", "01/01/2099", "tương lai", toBirthDate},
+		{"grade 11 with tiểu học", "11", "lớp 1", toGrade},
 	}
-	for _, tt := range tests {
-		reply := p.say(tt.input, 1)
-		if !strings.Contains(strings.ToLower(reply.Text), "số điện thoại") {
-			t.Errorf("%s: reply %q does not re-ask the phone", tt.name, reply.Text)
-		}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := h.parent(int64(2000+i), "vi")
+			tt.setup(p)
+			reply := p.say(tt.input, 1)
+			if !strings.Contains(reply.Text, tt.want) {
+				t.Errorf("reply %q lacks %q", reply.Text, tt.want)
+			}
+		})
 	}
 	if n := h.count(); n != 0 {
 		t.Errorf("registrations = %d, want 0", n)
 	}
+	// A name typed in decomposed (NFD) form is taken, and stored composed (NFC).
+	p := h.parent(2100, "vi")
+	toStudentName(p)
+	if reply := p.say("Nguye\u0302\u0303n Va\u0306n An", 1); !strings.Contains(reply.Text, "Ngày sinh") {
+		t.Errorf("an NFD name was not accepted: %q", reply.Text)
+	}
+}
+
+func toPhone(p *parent) {
+	p.say("/start dangky", 1)
+	p.press("r:consent:yes", 1)
+	p.say("Nguyễn Thị Lan", 1)
+}
+
+func toStudentName(p *parent) {
+	toPhone(p)
+	p.h.emu.SendContact(p.chat, p.user, "+84912345678", p.user.ID)
+	p.waitNew(2)
+}
+
+func toBirthDate(p *parent) {
+	toStudentName(p)
+	p.say("Trần Minh Khang", 1)
+}
+
+func toGrade(p *parent) {
+	toBirthDate(p)
+	p.say("05/09/2012", 1)
+	p.press("r:level:primary", 1)
 }
 
 func TestServe_ConfigurationErrorsNameTheSetting(t *testing.T) {
