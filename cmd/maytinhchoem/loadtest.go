@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -95,8 +97,20 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		"PostgreSQL server; a scratch database is made on it and dropped afterwards")
 	redisURL := fs.String("redis", firstNonEmpty(getenv("TEST_REDIS_URL"), getenv("REDIS_URL"), "redis://127.0.0.1:6379/0"),
 		"Redis server; keys go under a scratch prefix, deleted afterwards")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *parents < 1 {
 		return fmt.Errorf("-parents must be at least 1")

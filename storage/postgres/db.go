@@ -23,8 +23,8 @@ import (
 // Pool settings for a small (2-core) host that runs the bot and PostgreSQL side by side: a few
 // busy connections serve more requests than many waiting ones.
 const (
-	maxOpenConns    = 8
-	maxIdleConns    = 4
+	maxOpenConns    = 16
+	maxIdleConns    = 8
 	connMaxLifetime = 30 * time.Minute
 	connMaxIdleTime = 5 * time.Minute
 )
@@ -177,4 +177,10 @@ func isTransient(err error) bool {
 // same time, so running it again is safe for an idempotent write.
 func isRetryableConflict(err error) bool {
 	return pq.As(err, pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected) != nil
+}
+
+// isAlreadyThere reports whether a CREATE ... IF NOT EXISTS lost a race with another session
+// creating the same object (PostgreSQL can then report a unique violation or a duplicate).
+func isAlreadyThere(err error) bool {
+	return pq.As(err, pqerror.UniqueViolation, pqerror.DuplicateTable, pqerror.DuplicateObject) != nil
 }

@@ -103,7 +103,7 @@ func TestMigrate(t *testing.T) {
 	}
 
 	t.Run("tables exist", func(t *testing.T) {
-		for _, table := range []string{"contacts", "students", "registrations", "code_counters", "audit_log"} {
+		for _, table := range []string{"contacts", "students", "registrations", "audit_log"} {
 			var exists bool
 			if err := replicas[0].SQLX().Get(&exists, "SELECT to_regclass($1) IS NOT NULL", table); err != nil {
 				t.Fatalf("look for %s: %v", table, err)

@@ -116,11 +116,11 @@ func TestRegistrationStore_SubmitRegistration(t *testing.T) {
 		if got := countRows(t, db, "students"); got != 1 {
 			t.Errorf("%d students, want 1", got)
 		}
-		// The losers gave their numbers back.
+		// Numbers come from a sequence: a loser of the race may leave a gap, never a repeat.
 		next := validRegistration("after the race")
 		next.StudentName = "Lê Thị Hoa"
-		if next = submit(t, s, next); next.Code != "TD-000002" {
-			t.Errorf("next code %q, want TD-000002", next.Code)
+		if next = submit(t, s, next); next.Code <= "TD-000001" {
+			t.Errorf("next code %q, want one after TD-000001", next.Code)
 		}
 	})
 
@@ -225,6 +225,30 @@ func TestRegistrationStore_SubmitRegistration(t *testing.T) {
 					t.Errorf("flagged as a duplicate of %v (student %d, first %d)", r.PossibleDuplicateOf, r.StudentID, first.StudentID)
 				}
 			})
+		}
+	})
+
+	t.Run("two replicas numbering their first submits at once", func(t *testing.T) {
+		t.Parallel()
+		db := newDB(t)
+		var wg sync.WaitGroup
+		codes := make([]string, 8)
+		for i := range codes {
+			// Each store is a replica that has not made the code sequence yet.
+			s := postgres.NewRegistrationStore(db, c)
+			wg.Go(func() {
+				r := validRegistration(fmt.Sprintf("replica-%d", i))
+				r.StudentName = fmt.Sprintf("Nguyễn Văn %c", 'A'+i)
+				if _, err := s.SubmitRegistration(t.Context(), &r); err != nil {
+					t.Errorf("submit %d: %v", i, err)
+				}
+				codes[i] = r.Code
+			})
+		}
+		wg.Wait()
+		slices.Sort(codes)
+		if got := slices.Compact(slices.Clone(codes)); len(got) != len(codes) || codes[0] != "TD-000001" {
+			t.Errorf("codes = %v, want 8 distinct from TD-000001", codes)
 		}
 	})
 

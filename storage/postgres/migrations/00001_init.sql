@@ -74,10 +74,8 @@ CREATE INDEX registrations_student_idx ON registrations (student_id);
 
 -- The last number issued per code prefix. The row is updated inside the submit transaction, so a
 -- rolled-back submit gives its number back and codes stay gap-free.
-CREATE TABLE code_counters (
-    prefix text   PRIMARY KEY,
-    last   bigint NOT NULL
-);
+-- Registration codes come from one sequence per prefix, made on first use
+-- (registration_code_<prefix>): see RegistrationStore.
 
 CREATE TABLE audit_log (
     id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -93,7 +91,6 @@ CREATE INDEX audit_log_actor_at_idx ON audit_log (actor, at);
 
 -- +goose Down
 DROP TABLE audit_log;
-DROP TABLE code_counters;
 DROP TABLE registrations;
 DROP TABLE students;
 DROP TABLE contacts;
