@@ -61,14 +61,15 @@ func newHarness(t *testing.T, extraEnv map[string]string) *harness {
 	dbURL := postgrestest.NewDatabaseURL(t)
 	_, prefix := redistest.New(t)
 	h := &harness{t: t, emu: emu, emuURL: srv.URL, logs: &syncBuffer{}, env: map[string]string{
-		"TELEGRAM_TOKEN":   demoToken,
-		"TELEGRAM_API_URL": srv.URL,
-		"DATABASE_URL":     dbURL,
-		"REDIS_URL":        redisURL(),
-		"REDIS_KEY_PREFIX": prefix,
-		"HTTP_ADDR":        "127.0.0.1:0",
-		"SEND_RATE_GLOBAL": "0",
-		"LOG_LEVEL":        "debug",
+		"TELEGRAM_TOKEN":     demoToken,
+		"TELEGRAM_API_URL":   srv.URL,
+		"DATABASE_URL":       dbURL,
+		"REDIS_URL":          redisURL(),
+		"REDIS_KEY_PREFIX":   prefix,
+		"HTTP_ADDR":          "127.0.0.1:0",
+		"SEND_RATE_GLOBAL":   "0",
+		"SEND_RATE_PER_CHAT": "0", // pacing has its own tests; here it would only slow the chat down
+		"LOG_LEVEL":          "debug",
 	}}
 	for k, v := range extraEnv {
 		h.env[k] = v
