@@ -78,6 +78,8 @@ type Campaign struct {
 	Wards              []Ward
 
 	wardByCode map[string]int
+	// wardFolds holds each ward's folded short and full name, for MatchWards.
+	wardFolds [][2]string
 }
 
 type fileMilestone struct {
@@ -213,6 +215,7 @@ func Parse(b []byte, dir fs.FS) (*Campaign, error) {
 			c.Wards[i].ShortName = c.Wards[i].Name
 		}
 		c.wardByCode[w.Code] = i
+		c.wardFolds = append(c.wardFolds, [2]string{Fold(c.Wards[i].ShortName), Fold(c.Wards[i].Name)})
 	}
 	return c, nil
 }

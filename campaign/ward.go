@@ -26,9 +26,14 @@ func (c *Campaign) MatchWards(input string) []Ward {
 	}
 	var exact, partial []Ward
 	words := strings.Fields(q)
-	for _, w := range c.Wards {
-		short := Fold(w.ShortName)
-		if short == q || Fold(w.Name) == q {
+	for i, w := range c.Wards {
+		var short, full string
+		if i < len(c.wardFolds) {
+			short, full = c.wardFolds[i][0], c.wardFolds[i][1]
+		} else { // a Campaign built by hand rather than by Parse
+			short, full = Fold(w.ShortName), Fold(w.Name)
+		}
+		if short == q || full == q {
 			exact = append(exact, w)
 			continue
 		}

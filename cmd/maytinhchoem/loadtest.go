@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -97,6 +98,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		"PostgreSQL server; a scratch database is made on it and dropped afterwards")
 	redisURL := fs.String("redis", firstNonEmpty(getenv("TEST_REDIS_URL"), getenv("REDIS_URL"), "redis://127.0.0.1:6379/0"),
 		"Redis server; keys go under a scratch prefix, deleted afterwards")
+	think := fs.Duration("think", 0, "each parent pauses a random time up to this before every answer, as people do (0: answer at once, all parents in lockstep)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -115,11 +117,11 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	if *parents < 1 {
 		return fmt.Errorf("-parents must be at least 1")
 	}
-	res, err := loadtest(ctx, loadOptions{Parents: *parents, Workers: *workers, ServerURL: *dbURL, RedisURL: *redisURL, Log: stderr})
+	res, err := loadtest(ctx, loadOptions{Parents: *parents, Workers: *workers, Think: *think, ServerURL: *dbURL, RedisURL: *redisURL, Log: stderr})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "parents:            %d (%d updates each, %d in all)\n", res.Parents, len(parentScript), res.Updates)
+	fmt.Fprintf(stdout, "parents:            %d (%d updates each, %d in all), think time up to %s\n", res.Parents, len(parentScript), res.Updates, *think)
 	fmt.Fprintf(stdout, "elapsed:            %s\n", res.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "updates per second: %.0f\n", res.UpdatesPerSecond)
 	fmt.Fprintf(stdout, "update -> reply:    p50 %s, p99 %s, max %s\n", res.P50.Round(10*time.Microsecond), res.P99.Round(10*time.Microsecond), res.Max.Round(10*time.Microsecond))
@@ -133,6 +135,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 
 type loadOptions struct {
 	Parents, Workers    int
+	Think               time.Duration
 	ServerURL, RedisURL string
 	Log                 io.Writer
 }
@@ -149,7 +152,7 @@ func firstNonEmpty(values ...string) string {
 func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 	var res loadResult
 	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
+	_, _ = crand.Read(suffix)
 	scratch := "mtce_loadtest_" + hex.EncodeToString(suffix)
 
 	// A scratch database, dropped afterwards.
@@ -270,7 +273,7 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := simulateParent(ctx, emu, chat, user, ch); err != nil {
+			if err := simulateParent(ctx, emu, chat, user, ch, o.Think); err != nil {
 				errs <- fmt.Errorf("parent %d: %w", user.ID, err)
 			}
 		}()
@@ -350,8 +353,11 @@ func (e *chatEvents) deliver(ev telegramtest.BotMessageEvent) {
 }
 
 // simulateParent walks parentScript, waiting for the bot's answer to each step.
-func simulateParent(ctx context.Context, emu *telegramtest.Server, chat int64, user telegramtest.User, events <-chan telegramtest.BotMessageEvent) error {
+func simulateParent(ctx context.Context, emu *telegramtest.Server, chat int64, user telegramtest.User, events <-chan telegramtest.BotMessageEvent, think time.Duration) error {
 	for i, step := range parentScript {
+		if think > 0 {
+			time.Sleep(rand.N(think))
+		}
 		switch {
 		case step.text != "":
 			emu.SendText(chat, user, step.text)

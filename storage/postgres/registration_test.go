@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -482,4 +483,21 @@ func BenchmarkRegistrationStore_SubmitRegistration(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func BenchmarkRegistrationStore_SubmitRegistrationParallel(b *testing.B) {
+	db := newDB(b)
+	s := postgres.NewRegistrationStore(db, campaign.Default())
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			r := validRegistration(fmt.Sprintf("bench-%d", i))
+			r.StudentName = fmt.Sprintf("Nguyễn Văn %d", i)
+			if _, err := s.SubmitRegistration(b.Context(), &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
