@@ -158,8 +158,11 @@ func newAdapter(ctx context.Context, cfg Config) (*Adapter, error) {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: longest, // a long poll answers only when updates come or it times out
 		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   32,
-		ForceAttemptHTTP2:     true,
+		// As many idle connections as the dispatcher sends at once, so a busy minute reuses
+		// connections instead of opening and closing one per message.
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 256,
+		ForceAttemptHTTP2:   true,
 	}
 	// Each call also carries its own deadline; this one is the backstop, above the longest call.
 	a.http = &http.Client{Transport: a.transport, Timeout: 3*a.httpTimeout + longest}

@@ -33,8 +33,14 @@ type loadStep struct {
 	text    string // typed text, or
 	press   string // callback data of a button on the latest bot message that has it, or
 	contact bool   // share one's own contact
+	child   bool   // type this parent's child's name
+	birth   bool   // type this parent's child's birth date
 	replies int
 }
+
+// givenNames make the simulated children distinct (with the birth dates), as real ones are.
+var givenNames = []string{"An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hoa", "Hùng", "Khang",
+	"Lan", "Linh", "Long", "Mai", "Minh", "Nam", "Ngọc", "Phúc", "Quân", "Thảo", "Trang", "Tú", "Việt", "Yến"}
 
 // parentScript is a whole registration: 17 updates, as a parent on a phone would send them.
 var parentScript = []loadStep{
@@ -42,8 +48,8 @@ var parentScript = []loadStep{
 	{press: "r:consent:yes", replies: 1},
 	{text: "Nguyễn Thị Lan", replies: 1},
 	{contact: true, replies: 2},
-	{text: "Trần Minh Khang", replies: 1},
-	{text: "5/9/2012", replies: 1},
+	{child: true, replies: 1}, // each parent's own child: a name...
+	{birth: true, replies: 1}, // ...and a birth date, so no two are possible duplicates
 	{press: "r:level:primary", replies: 1},
 	{press: "r:grade:3", replies: 1},
 	{text: "Trường Tiểu học Linh Trung", replies: 1},
@@ -92,13 +98,13 @@ type loadResult struct {
 func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	parents := fs.Int("parents", 1000, "simulated parents registering at once")
+	parents := fs.Int("parents", 300, "simulated parents registering at once")
 	workers := fs.Int("workers", 64, "chats handled at once by the dispatcher")
 	dbURL := fs.String("db", firstNonEmpty(getenv("TEST_DATABASE_URL"), getenv("DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server; a scratch database is made on it and dropped afterwards")
 	redisURL := fs.String("redis", firstNonEmpty(getenv("TEST_REDIS_URL"), getenv("REDIS_URL"), "redis://127.0.0.1:6379/0"),
 		"Redis server; keys go under a scratch prefix, deleted afterwards")
-	think := fs.Duration("think", 0, "each parent pauses a random time up to this before every answer, as people do (0: answer at once, all parents in lockstep)")
+	think := fs.Duration("think", 200*time.Millisecond, "each parent pauses a random time up to this before every answer, as people do (0: answer at once, every parent in lockstep, which measures capacity)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -363,6 +369,11 @@ func simulateParent(ctx context.Context, emu *telegramtest.Server, chat int64, u
 			emu.SendText(chat, user, step.text)
 		case step.contact:
 			emu.SendContact(chat, user, "+84912345678", user.ID)
+		case step.child:
+			emu.SendText(chat, user, "Trần Văn "+givenNames[int(user.ID)%len(givenNames)])
+		case step.birth:
+			n := int(user.ID) / len(givenNames)
+			emu.SendText(chat, user, fmt.Sprintf("%d/%d/%d", 1+n%28, 1+(n/28)%12, 2008+(n/336)%6))
 		case step.press != "":
 			msgID, ok := findButton(emu.Messages(chat), step.press)
 			if !ok {

@@ -126,22 +126,6 @@ func (db *DB) now() time.Time {
 	return db.Now().UTC().Truncate(time.Microsecond)
 }
 
-// inTx runs fn in a transaction, committing when it returns nil and rolling back otherwise.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return wrapErr(err, "postgres: begin")
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return wrapErr(err, "postgres: commit")
-	}
-	return nil
-}
-
 // wrapErr wraps a database error with a message. A transient failure (the server is unreachable,
 // restarting or overloaded; a serialization failure or deadlock) is also coded
 // campaign.EUNAVAILABLE so the bot can ask the user to try again; the driver's error stays in the

@@ -97,7 +97,8 @@ func (s *RegistrationStore) SubmitRegistration(ctx context.Context, r *campaign.
 	}
 }
 
-// submit is one attempt of SubmitRegistration; r is already normalised.
+// submit is one attempt of SubmitRegistration; r is already normalised. The work is done by the
+// submit_registration function (migration 00002) in one round trip.
 func (s *RegistrationStore) submit(ctx context.Context, r *campaign.Registration) (created bool, err error) {
 	if err := s.validate(r); err != nil {
 		// A retried submit of a stored registration is not refused for rules added since.
@@ -111,141 +112,54 @@ func (s *RegistrationStore) submit(ctx context.Context, r *campaign.Registration
 	if err != nil {
 		return false, err
 	}
-
-	err = s.db.inTx(ctx, func(tx *sqlx.Tx) error {
-		existing, err := s.byKey(ctx, tx, r.IdempotencyKey)
-		if err == nil {
-			*r = existing
-			return nil
-		}
-		if campaign.ErrorCode(err) != campaign.ENOTFOUND {
-			return err
-		}
-		now := s.db.now()
-		// Registrations of what may be the same child take turns from here to the commit, so the
-		// second one sees the first in the look-up below and is flagged, not missed.
-		childKey := s.c.ID + "|" + campaign.Fold(r.StudentName) + "|" + r.BirthDate.Format(campaign.DateLayout) + "|" + r.WardCode
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, childKey); err != nil {
-			return wrapErr(err, "postgres: lock child")
-		}
-		studentID, studentName, duplicateOf, err := s.findOrAddStudent(ctx, tx, r, now)
-		if err != nil {
-			return err
-		}
-		// nextval neither blocks nor rolls back: submits never queue on the numbering.
-		var n int64
-		if err := tx.QueryRowxContext(ctx, `SELECT nextval($1::regclass)`, seq).Scan(&n); err != nil {
-			return wrapErr(err, "postgres: issue registration code")
-		}
-		code := fmt.Sprintf("%s-%06d", s.c.RegistrationPrefix, n)
-
-		var id int64
-		err = tx.QueryRowxContext(ctx, `
-			INSERT INTO registrations (
-				campaign_id, code, status, channel, chat_id, user_id, language,
-				parent_name, parent_phone, student_id, level, grade, school, ward_code, address,
-				circumstances, circumstance_other, device_situation, needs,
-				idempotency_key, possible_duplicate_of, consent_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-				$19, $20, $21, $22, $23, $23)
-			ON CONFLICT (idempotency_key) DO NOTHING
-			RETURNING id`,
-			s.c.ID, code, campaign.StatusSubmitted, r.Channel, r.ChatID, r.UserID, r.Language,
-			r.ParentName, r.ParentPhone, studentID, r.Level, r.Grade, r.School, r.WardCode, r.Address,
-			toStrings(r.Circumstances), r.CircumstanceOther, r.DeviceSituation, toStrings(r.Needs),
-			r.IdempotencyKey, toStrings(duplicateOf), r.ConsentAt, now,
-		).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errKeyRace
-		}
-		if err != nil {
-			return wrapErr(err, "postgres: insert registration")
-		}
-
-		// The parent becomes a contact the campaign can write to about this registration.
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO contacts (channel, external_id, name, language, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $5)
-			ON CONFLICT (channel, external_id) DO UPDATE
-			SET name = EXCLUDED.name, language = EXCLUDED.language, stopped = false, updated_at = EXCLUDED.updated_at`,
-			r.Channel, r.ChatID, r.ParentName, r.Language, now)
-		if err != nil {
-			return wrapErr(err, "postgres: record contact")
-		}
-
-		actorID := r.UserID
-		if actorID == "" {
-			actorID = r.ChatID
-		}
-		err = insertAudit(ctx, tx, campaign.AuditEntry{
-			At:      now,
-			Actor:   r.Channel + ":" + actorID,
-			Action:  "registration.create",
-			Subject: code,
-			After: registrationAudit{
-				Code: code, Ward: r.WardCode, Level: r.Level, Grade: r.Grade,
-				Status: campaign.StatusSubmitted, PossibleDuplicate: len(duplicateOf) > 0,
-			},
-		})
-		if err != nil {
-			return err
-		}
-
-		r.ID, r.Code, r.Status, r.RejectReason = id, code, campaign.StatusSubmitted, ""
-		r.CampaignID, r.StudentID, r.StudentName = s.c.ID, studentID, studentName
-		r.PossibleDuplicateOf = duplicateOf
-		r.CreatedAt, r.UpdatedAt = now, now
-		created = true
-		return nil
-	})
-	if err != nil {
-		return false, err
-	}
-	return created, nil
-}
-
-// registrationAudit is what the audit log keeps of a new registration: nothing that names or
-// locates a family.
-type registrationAudit struct {
-	Code              string                      `json:"code"`
-	Ward              string                      `json:"ward"`
-	Level             campaign.SchoolLevel        `json:"level"`
-	Grade             int                         `json:"grade"`
-	Status            campaign.RegistrationStatus `json:"status"`
-	PossibleDuplicate bool                        `json:"possible_duplicate"`
-}
-
-// findOrAddStudent returns the earliest student of the campaign with r's folded name, date of
-// birth and ward, with the codes of its registrations, or adds a new student.
-func (s *RegistrationStore) findOrAddStudent(ctx context.Context, tx *sqlx.Tx, r *campaign.Registration, now time.Time) (id int64, fullName string, duplicateOf []string, err error) {
+	now := s.db.now()
 	nameKey := campaign.Fold(r.StudentName)
 	birthDate := r.BirthDate.Format(campaign.DateLayout)
-	err = tx.QueryRowxContext(ctx, `
-		SELECT id, full_name FROM students
-		WHERE campaign_id = $1 AND name_key = $2 AND birth_date = $3 AND ward_code = $4
-		ORDER BY id LIMIT 1`,
-		s.c.ID, nameKey, birthDate, r.WardCode).Scan(&id, &fullName)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		err = tx.QueryRowxContext(ctx, `
-			INSERT INTO students (campaign_id, full_name, name_key, birth_date, ward_code, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			s.c.ID, r.StudentName, nameKey, birthDate, r.WardCode, now).Scan(&id)
-		if err != nil {
-			return 0, "", nil, wrapErr(err, "postgres: insert student")
+	actorID := r.UserID
+	if actorID == "" {
+		actorID = r.ChatID
+	}
+	var (
+		out struct {
+			Created     bool           `db:"o_created"`
+			ID          sql.NullInt64  `db:"o_id"`
+			Code        sql.NullString `db:"o_code"`
+			StudentID   sql.NullInt64  `db:"o_student_id"`
+			StudentName sql.NullString `db:"o_student_name"`
+			DuplicateOf pq.StringArray `db:"o_duplicate_of"`
 		}
-		return id, r.StudentName, nil, nil
-	case err != nil:
-		return 0, "", nil, wrapErr(err, "postgres: find student")
-	}
-	var codes pq.StringArray
-	err = tx.QueryRowxContext(ctx,
-		`SELECT coalesce(array_agg(code ORDER BY id), '{}') FROM registrations WHERE student_id = $1`,
-		id).Scan(&codes)
+	)
+	err = s.db.db.QueryRowxContext(ctx, `
+		SELECT o_created, o_id, o_code, o_student_id, o_student_name, o_duplicate_of
+		FROM submit_registration($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+			$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+		r.IdempotencyKey, s.c.ID, s.c.RegistrationPrefix, seq,
+		s.c.ID+"|"+nameKey+"|"+birthDate+"|"+r.WardCode,
+		r.StudentName, nameKey, birthDate, r.WardCode,
+		r.Channel, r.ChatID, r.UserID, r.Language,
+		r.ParentName, r.ParentPhone, r.Level, r.Grade, r.School, r.Address,
+		toStrings(r.Circumstances), r.CircumstanceOther, r.DeviceSituation, toStrings(r.Needs),
+		r.ConsentAt, now, r.Channel+":"+actorID,
+	).StructScan(&out)
 	if err != nil {
-		return 0, "", nil, wrapErr(err, "postgres: find duplicate registrations")
+		if pq.As(err, "MT001") != nil {
+			return false, errKeyRace
+		}
+		return false, wrapErr(err, "postgres: submit registration")
 	}
-	return id, fullName, fromStrings[string](codes), nil
+	if !out.Created {
+		existing, err := s.byKey(ctx, s.db.db, r.IdempotencyKey)
+		if err != nil {
+			return false, err
+		}
+		*r = existing
+		return false, nil
+	}
+	r.ID, r.Code, r.Status, r.RejectReason = out.ID.Int64, out.Code.String, campaign.StatusSubmitted, ""
+	r.CampaignID, r.StudentID, r.StudentName = s.c.ID, out.StudentID.Int64, out.StudentName.String
+	r.PossibleDuplicateOf = fromStrings[string](out.DuplicateOf)
+	r.CreatedAt, r.UpdatedAt = now, now
+	return true, nil
 }
 
 // normalizeRegistration returns r with every text in NFC with spaces folded, the lists without
