@@ -58,7 +58,10 @@ func newHarness(t *testing.T, extraEnv map[string]string) *harness {
 	emu := telegramtest.New(telegramtest.Options{Token: demoToken, Limits: telegramtest.Limits{Disabled: true}})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(func() { srv.Close(); emu.Close() })
-	dbURL := postgrestest.NewDatabaseURL(t)
+	dbURL := extraEnv["DATABASE_URL"]
+	if dbURL == "" {
+		dbURL = postgrestest.NewDatabaseURL(t)
+	}
 	_, prefix := redistest.New(t)
 	h := &harness{t: t, emu: emu, emuURL: srv.URL, logs: &syncBuffer{}, env: map[string]string{
 		"TELEGRAM_TOKEN":     demoToken,
