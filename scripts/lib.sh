@@ -15,9 +15,15 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# ensure_go puts a Go toolchain on PATH. go.mod asks for Go 1.26; a Debian Go of 1.21 or newer
-# fetches that toolchain by itself through the module proxy (GOTOOLCHAIN=auto).
+# ensure_go puts a Go toolchain that can build this module (go.mod asks for 1.26) on PATH. A Go of
+# 1.21 or newer fetches the toolchain go.mod names by itself (GOTOOLCHAIN=auto). An older one, such as
+# Debian bookworm's 1.19, cannot; it is then used only to download the toolchain module through the
+# module proxy, which is unpacked into .data/go.
+GO_TOOLCHAIN_VERSION=1.26.8
 ensure_go() {
+  if [ -x .data/go/bin/go ]; then
+    export PATH="$PWD/.data/go/bin:$PATH" # fetched by an earlier run
+  fi
   if ! command -v go >/dev/null 2>&1; then
     if [ -x /usr/local/go/bin/go ]; then
       export PATH="/usr/local/go/bin:$PATH"
@@ -25,6 +31,25 @@ ensure_go() {
       echo "== installing Go from the distribution's packages"
       apt_install golang-go ca-certificates git
     fi
+  fi
+  local minor
+  minor=$(GOTOOLCHAIN=local go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+  if [ "${minor:-0}" -lt 21 ]; then
+    echo "== Go $(GOTOOLCHAIN=local go env GOVERSION) is too old; fetching go$GO_TOOLCHAIN_VERSION through the module proxy"
+    local arch tmp dir
+    case "$(uname -m)" in
+      x86_64) arch=amd64 ;;
+      aarch64|arm64) arch=arm64 ;;
+      *) echo "no Go toolchain for $(uname -m)"; return 1 ;;
+    esac
+    tmp=$(mktemp -d)
+    dir=$(cd "$tmp" && GOMODCACHE="$tmp/mod" GOFLAGS= go mod download -json \
+      "golang.org/toolchain@v0.0.1-go$GO_TOOLCHAIN_VERSION.linux-$arch" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    rm -rf .data/go && mkdir -p .data && cp -r "$dir" .data/go
+    chmod -R u+w "$tmp" .data/go && rm -rf "$tmp"
+    # Module zips keep no executable bits.
+    chmod +x .data/go/bin/* .data/go/pkg/tool/*/*
+    export PATH="$PWD/.data/go/bin:$PATH"
   fi
   export PATH="$(go env GOPATH)/bin:$PATH"
 }
