@@ -98,7 +98,7 @@ type loadResult struct {
 func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	parents := fs.Int("parents", 300, "simulated parents registering at once")
+	parents := fs.Int("parents", 350, "simulated parents registering at once")
 	workers := fs.Int("workers", 64, "chats handled at once by the dispatcher")
 	dbURL := fs.String("db", firstNonEmpty(getenv("TEST_DATABASE_URL"), getenv("DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server; a scratch database is made on it and dropped afterwards")
