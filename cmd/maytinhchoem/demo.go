@@ -14,7 +14,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
-	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
 const demoToken = "100000001:demo-token-not-secret"
@@ -118,14 +117,11 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		}()
 		dbURL = cluster.URL()
 	}
-	db, err := postgres.Open(ctx, dbURL)
+	db, err := openDatabase(ctx, dbURL)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	defer db.Close()
-	if err := postgres.Migrate(ctx, db); err != nil {
-		return err
-	}
 
 	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger, now: now})
 	if err != nil {

@@ -231,22 +231,40 @@ func texts(msgs []telegramtest.Message) []string {
 // registerUntilReview walks the form from /start to the review.
 func (p *parent) registerUntilReview(childName string) telegramtest.Message {
 	p.h.t.Helper()
-	p.say("/start dangky", 1)
-	p.press("r:consent:yes", 1)
-	p.say("Nguyễn Thị Lan", 1)
-	p.h.emu.SendContact(p.chat, p.user, "+84912345678", p.user.ID)
-	p.waitNew(2)
-	p.say(childName, 1)
-	p.say("05/09/2012", 1)
-	p.press("r:level:primary", 1)
-	p.press("r:grade:3", 1)
-	p.say("Trường Tiểu học Linh Trung", 1)
-	p.say("linh trung", 1)
-	p.say("12 đường số 5, khu phố 3", 1)
-	p.press("r:circumstances:poor", 0)
+	toStudentName(p)
+	return p.answerChild(child{name: childName})
+}
+
+// child is what a parent answers about a child, from the name to the needs; empty fields take
+// the values of a primary-school pupil of Linh Trung.
+type child struct {
+	name, birth, level, grade, school, ward, address, circumstance, situation, need string
+}
+
+// answerChild answers from the child's name to the needs and returns the review.
+func (p *parent) answerChild(c child) telegramtest.Message {
+	p.h.t.Helper()
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return v
+	}
+	p.say(c.name, 1)
+	p.say(or(c.birth, "05/09/2012"), 1)
+	p.press("r:level:"+or(c.level, "primary"), 1)
+	if g := or(c.grade, "3"); c.level == "" || c.level == "primary" {
+		p.press("r:grade:"+g, 1)
+	} else {
+		p.say(g, 1) // typed, as the grade may also be
+	}
+	p.say(or(c.school, "Trường Tiểu học Linh Trung"), 1)
+	p.say(or(c.ward, "linh trung"), 1)
+	p.say(or(c.address, "12 đường số 5, khu phố 3"), 1)
+	p.press("r:circumstances:"+or(c.circumstance, "poor"), 0)
 	p.press("r:circumstances:!done", 1)
-	p.press("r:device_situation:none", 1)
-	p.press("r:needs:tablet", 0)
+	p.press("r:device_situation:"+or(c.situation, "none"), 1)
+	p.press("r:needs:"+or(c.need, "tablet"), 0)
 	return p.press("r:needs:!done", 1)
 }
 
@@ -306,18 +324,8 @@ func TestServe_RestartInTheMiddleOfAForm(t *testing.T) {
 	h.emu.SendContact(p.chat, p.user, "0912345678", p.user.ID)
 	h.startBot()
 	p.waitNew(2)
-	p.say("Lê Văn An", 1)
-	p.say("1/1/2010", 1)
-	p.press("r:level:primary", 1)
-	p.press("r:grade:5", 1)
-	p.say("Trường Tiểu học Bình Chiểu", 1)
-	p.say("binh chieu", 1)
-	p.say("34 đường Tô Ngọc Vân", 1)
-	p.press("r:circumstances:near_poor", 0)
-	p.press("r:circumstances:!done", 1)
-	p.press("r:device_situation:broken", 1)
-	p.press("r:needs:laptop", 0)
-	review := p.press("r:needs:!done", 1)
+	review := p.answerChild(child{name: "Lê Văn An", birth: "1/1/2010", grade: "5", school: "Trường Tiểu học Bình Chiểu",
+		ward: "binh chieu", address: "34 đường Tô Ngọc Vân", circumstance: "near_poor", situation: "broken", need: "laptop"})
 	if !strings.Contains(review.Text, "Nguyễn Thị Lan") || !strings.Contains(review.Text, "0912 345 678") {
 		t.Fatalf("answers from before the restart are missing:\n%s", review.Text)
 	}
@@ -339,18 +347,8 @@ func TestServe_TwoAnswersAtOnce(t *testing.T) {
 	if !strings.Contains(got[1].Text, "0987 654 321") {
 		t.Fatalf("replies = %q, want both answers taken in order", texts(got))
 	}
-	p.say("Phạm Văn Bình", 1)
-	p.say("02/03/2008", 1)
-	p.press("r:level:lower_secondary", 1)
-	p.say("8", 1)
-	p.say("THCS Trường Thọ", 1)
-	p.say("truong tho", 1)
-	p.say("5 Đặng Văn Bi", 1)
-	p.press("r:circumstances:covid_hardship", 0)
-	p.press("r:circumstances:!done", 1)
-	p.press("r:device_situation:shares_phone", 1)
-	p.press("r:needs:laptop", 0)
-	p.press("r:needs:!done", 1)
+	p.answerChild(child{name: "Phạm Văn Bình", birth: "02/03/2008", level: "lower_secondary", grade: "8", school: "THCS Trường Thọ",
+		ward: "truong tho", address: "5 Đặng Văn Bi", circumstance: "covid_hardship", situation: "shares_phone", need: "laptop"})
 	// Submit pressed twice in a row (a double tap): one registration.
 	msgs := h.emu.Messages(p.chat)
 	id, _ := findButton(msgs, "r:review:submit")

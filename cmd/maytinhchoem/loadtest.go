@@ -25,7 +25,6 @@ import (
 
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/campaign"
-	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
 // loadStep is one thing a simulated parent does, and how many bot messages (sent or edited) answer it.
@@ -178,14 +177,11 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 		return res, err
 	}
 	u.Path = "/" + scratch
-	db, err := postgres.Open(ctx, u.String())
+	db, err := openDatabase(ctx, u.String())
 	if err != nil {
 		return res, err
 	}
 	defer db.Close()
-	if err := postgres.Migrate(ctx, db); err != nil {
-		return res, err
-	}
 
 	// Redis, with every command counted.
 	rdb, err := openRedis(ctx, o.RedisURL)

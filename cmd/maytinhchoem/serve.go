@@ -34,14 +34,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	db, err := openDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	if err := postgres.Migrate(ctx, db); err != nil {
-		return err
-	}
 	rdb, err := openRedis(ctx, cfg.RedisURL)
 	if err != nil {
 		return err
@@ -92,16 +89,27 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if url == "" {
 		return fmt.Errorf("DATABASE_URL is required")
 	}
-	db, err := postgres.Open(ctx, url)
+	db, err := openDatabase(ctx, url)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	if err := postgres.Migrate(ctx, db); err != nil {
-		return err
-	}
 	fmt.Fprintln(stdout, "migrations applied")
 	return nil
+}
+
+// openDatabase connects to PostgreSQL and applies the migrations (under goose's lock, so replicas
+// starting together migrate once).
+func openDatabase(ctx context.Context, databaseURL string) (*postgres.DB, error) {
+	db, err := postgres.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // runHealthcheck asks the bot serving on HTTP_ADDR whether it is ready; containers without a shell
