@@ -70,3 +70,27 @@ func (e *ThrottledError) Error() string { return "throttled, retry after " + e.R
 
 // Is makes errors.Is(err, ErrThrottled) true.
 func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
+
+// The flows' message types, under bot's name, so that channel adapters depend on bot alone.
+type (
+	// Output is one message for the user; see flows.Output.
+	Output = flows.Output
+	// Button is an inline button; see flows.Button.
+	Button = flows.Button
+	// KeyButton is a reply-keyboard button; see flows.KeyButton.
+	KeyButton = flows.KeyButton
+	// SharedContact is a contact card a user shared; see flows.SharedContact.
+	SharedContact = flows.SharedContact
+	// InputKind says what a user did; see flows.InputKind.
+	InputKind = flows.InputKind
+)
+
+// Kinds of input, as in flows.
+const (
+	KindText     = flows.KindText
+	KindCommand  = flows.KindCommand
+	KindCallback = flows.KindCallback
+	KindContact  = flows.KindContact
+	KindEdited   = flows.KindEdited
+	KindOther    = flows.KindOther
+)

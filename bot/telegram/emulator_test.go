@@ -14,7 +14,6 @@ import (
 
 	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
-	"github.com/thuduc/maytinhchoem/flows"
 )
 
 // The tests in this file run the real library against the Bot API emulator, which holds every call
@@ -106,7 +105,7 @@ func TestEmulator_conversation(t *testing.T) {
 	startPoll(t, a, newMemOffsets(), box.handle)
 	ctx := context.Background()
 	chat := emu.AddChat(lan)
-	send := func(o flows.Output, edit int, callback string) {
+	send := func(o bot.Output, edit int, callback string) {
 		t.Helper()
 		r := bot.Reply{Output: o, Channel: Channel, ChatID: fmt.Sprint(chat), EditMessageID: edit, CallbackID: callback}
 		if err := a.Send(ctx, r); err != nil {
@@ -116,13 +115,13 @@ func TestEmulator_conversation(t *testing.T) {
 
 	emu.SendText(chat, lan, "/start reg-2021")
 	in := box.next(t)
-	if in.Kind != flows.KindCommand || in.Command != "start" || in.Args != "reg-2021" || in.UserID != "5550001" ||
+	if in.Kind != bot.KindCommand || in.Command != "start" || in.Args != "reg-2021" || in.UserID != "5550001" ||
 		in.ChatID != "5550001" || in.ClientLanguage != "vi" || in.Channel != "telegram" {
 		t.Fatalf("start input = %+v", in)
 	}
 
-	subjects := [][]flows.Button{{{Text: "Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
-	send(flows.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: subjects}, 0, "")
+	subjects := [][]bot.Button{{{Text: "Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
+	send(bot.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: subjects}, 0, "")
 	msgs := wait(t, emu, chat, 1)
 	question := msgs[0]
 	if got := question.Buttons(); !reflect.DeepEqual(got, []string{"Toán", "Văn", "Xong"}) {
@@ -133,11 +132,11 @@ func TestEmulator_conversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	in = box.next(t)
-	if in.Kind != flows.KindCallback || in.Data != "subj:math" || in.MessageID != question.MessageID || in.CallbackID == "" {
+	if in.Kind != bot.KindCallback || in.Data != "subj:math" || in.MessageID != question.MessageID || in.CallbackID == "" {
 		t.Fatalf("callback input = %+v", in)
 	}
-	ticked := [][]flows.Button{{{Text: "✓ Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
-	send(flows.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: ticked, EditPressed: true, Notice: "Đã chọn Toán"}, in.MessageID, in.CallbackID)
+	ticked := [][]bot.Button{{{Text: "✓ Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
+	send(bot.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: ticked, EditPressed: true, Notice: "Đã chọn Toán"}, in.MessageID, in.CallbackID)
 	msgs = emu.Messages(chat)
 	if len(msgs) != 1 || !msgs[0].Edited || msgs[0].Buttons()[0] != "✓ Toán" {
 		t.Fatalf("after the edit: %+v", msgs)
@@ -152,12 +151,12 @@ func TestEmulator_conversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	in = box.next(t)
-	send(flows.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: ticked, EditPressed: true}, in.MessageID, in.CallbackID)
+	send(bot.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: ticked, EditPressed: true}, in.MessageID, in.CallbackID)
 	if n := len(emu.Messages(chat)); n != 1 {
 		t.Fatalf("%d messages after a press that changed nothing, want 1", n)
 	}
 
-	send(flows.Output{Text: "Cho xin số điện thoại", Keyboard: [][]flows.KeyButton{{{Text: "📱 Gửi số", RequestContact: true}}}}, 0, "")
+	send(bot.Output{Text: "Cho xin số điện thoại", Keyboard: [][]bot.KeyButton{{{Text: "📱 Gửi số", RequestContact: true}}}}, 0, "")
 	if kb := emu.CurrentKeyboard(chat); len(kb) != 1 || !kb[0][0].RequestContact {
 		t.Fatalf("keyboard = %+v", kb)
 	}
@@ -166,10 +165,10 @@ func TestEmulator_conversation(t *testing.T) {
 	}
 	emu.SendContact(chat, lan, "84901234567", lan.ID)
 	in = box.next(t)
-	if in.Kind != flows.KindContact || in.Contact == nil || in.Contact.Phone != "84901234567" || in.Contact.UserID != in.UserID {
+	if in.Kind != bot.KindContact || in.Contact == nil || in.Contact.Phone != "84901234567" || in.Contact.UserID != in.UserID {
 		t.Fatalf("contact input = %+v", in)
 	}
-	send(flows.Output{Text: "Cảm ơn!", RemoveKeyboard: true}, 0, "")
+	send(bot.Output{Text: "Cảm ơn!", RemoveKeyboard: true}, 0, "")
 	if kb := emu.CurrentKeyboard(chat); kb != nil {
 		t.Errorf("keyboard still shown: %+v", kb)
 	}
@@ -178,11 +177,11 @@ func TestEmulator_conversation(t *testing.T) {
 	}
 
 	emu.SendSticker(chat, lan)
-	if in = box.next(t); in.Kind != flows.KindOther {
+	if in = box.next(t); in.Kind != bot.KindOther {
 		t.Errorf("sticker input = %+v", in)
 	}
 	emu.SendPhoto(chat, lan)
-	if in = box.next(t); in.Kind != flows.KindOther {
+	if in = box.next(t); in.Kind != bot.KindOther {
 		t.Errorf("photo input = %+v", in)
 	}
 	emu.SendText(chat, lan, "Linh Trung")
@@ -190,7 +189,7 @@ func TestEmulator_conversation(t *testing.T) {
 	if _, err := emu.EditText(chat, lan, text.MessageID, "Linh Tây"); err != nil {
 		t.Fatal(err)
 	}
-	if in = box.next(t); in.Kind != flows.KindEdited || in.Text != "Linh Tây" || in.MessageID != text.MessageID {
+	if in = box.next(t); in.Kind != bot.KindEdited || in.Text != "Linh Tây" || in.MessageID != text.MessageID {
 		t.Errorf("edited input = %+v", in)
 	}
 	// Only the edit that changed nothing was refused, and Send took that as success.
@@ -202,12 +201,12 @@ func TestEmulator_Send(t *testing.T) {
 	tests := []struct {
 		name  string
 		setup func(emu *telegramtest.Server, chat int64)
-		reply flows.Output
+		reply bot.Output
 		check func(t *testing.T, msgs []telegramtest.Message, err error)
 	}{
 		{
 			name:  "long text in parts, buttons on the last",
-			reply: flows.Output{Text: long, Inline: [][]flows.Button{{{Text: "Tiếp", Data: "next"}}}},
+			reply: bot.Output{Text: long, Inline: [][]bot.Button{{{Text: "Tiếp", Data: "next"}}}},
 			check: func(t *testing.T, msgs []telegramtest.Message, err error) {
 				if err != nil {
 					t.Fatal(err)
@@ -226,7 +225,7 @@ func TestEmulator_Send(t *testing.T) {
 		{
 			name:  "blocked bot is stopped",
 			setup: func(emu *telegramtest.Server, chat int64) { emu.Block(chat) },
-			reply: flows.Output{Text: "Nhắc nhở"},
+			reply: bot.Output{Text: "Nhắc nhở"},
 			check: func(t *testing.T, msgs []telegramtest.Message, err error) {
 				if !errors.Is(err, bot.ErrStopped) {
 					t.Errorf("err = %v, want ErrStopped", err)
@@ -235,7 +234,7 @@ func TestEmulator_Send(t *testing.T) {
 		},
 		{
 			name:  "flood limit is a ThrottledError",
-			reply: flows.Output{Text: "x"},
+			reply: bot.Output{Text: "x"},
 		},
 	}
 	for _, tt := range tests {

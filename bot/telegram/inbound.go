@@ -10,7 +10,6 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/thuduc/maytinhchoem/bot"
-	"github.com/thuduc/maytinhchoem/flows"
 )
 
 // ParseUpdate maps one Bot API Update, as JSON, to an Input. ok is false for updates the bot does
@@ -75,14 +74,14 @@ func (a *Adapter) fromMessage(in bot.Input, m *tgbotapi.Message, edited bool) (b
 	setSender(&in, m.From)
 	switch {
 	case edited:
-		in.Kind = flows.KindEdited
+		in.Kind = bot.KindEdited
 		in.Text = m.Text
 		if in.Text == "" {
 			in.Text = m.Caption
 		}
 	case m.Contact != nil:
-		in.Kind = flows.KindContact
-		c := &flows.SharedContact{
+		in.Kind = bot.KindContact
+		c := &bot.SharedContact{
 			Phone: m.Contact.PhoneNumber,
 			Name:  strings.TrimSpace(m.Contact.FirstName + " " + m.Contact.LastName),
 		}
@@ -92,14 +91,14 @@ func (a *Adapter) fromMessage(in bot.Input, m *tgbotapi.Message, edited bool) (b
 		in.Contact = c
 	case m.Text != "":
 		in.Text = m.Text
-		in.Kind = flows.KindText
+		in.Kind = bot.KindText
 		if cmd, args, ok := a.parseCommand(m.Text, m.Entities); ok {
-			in.Kind = flows.KindCommand
+			in.Kind = bot.KindCommand
 			in.Command, in.Args = cmd, args
 		}
 	default:
 		// A photo, sticker, voice note, document, location...: the flows only say what they expect.
-		in.Kind = flows.KindOther
+		in.Kind = bot.KindOther
 		in.Text = m.Caption
 	}
 	return in, true
@@ -120,7 +119,7 @@ func (a *Adapter) fromCallback(in bot.Input, q *tgbotapi.CallbackQuery) (bot.Inp
 		return bot.Input{}, false
 	}
 	setSender(&in, q.From)
-	in.Kind = flows.KindCallback
+	in.Kind = bot.KindCallback
 	in.Data = q.Data
 	in.CallbackID = q.ID
 	return in, true

@@ -9,7 +9,6 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/thuduc/maytinhchoem/bot"
-	"github.com/thuduc/maytinhchoem/flows"
 )
 
 // Telegram's limits on what a bot sends.
@@ -64,7 +63,7 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 }
 
 // validateOutput finds what Telegram would refuse before anything is sent.
-func validateOutput(o flows.Output) error {
+func validateOutput(o bot.Output) error {
 	for _, row := range o.Inline {
 		for _, b := range row {
 			if b.Text == "" {
@@ -114,7 +113,7 @@ func (a *Adapter) answerCallback(ctx context.Context, id, notice string) {
 
 // editText replaces the pressed message's text and inline buttons. edited is false (with no error)
 // when the message cannot be edited (too old, deleted, not a text) and a new one must be sent.
-func (a *Adapter) editText(ctx context.Context, chatID int64, messageID int, text string, inline [][]flows.Button) (edited bool, err error) {
+func (a *Adapter) editText(ctx context.Context, chatID int64, messageID int, text string, inline [][]bot.Button) (edited bool, err error) {
 	cfg := tgbotapi.NewEditMessageText(chatID, messageID, text)
 	if len(inline) > 0 {
 		markup := inlineMarkup(inline)
@@ -138,7 +137,7 @@ func (a *Adapter) editText(ctx context.Context, chatID int64, messageID int, tex
 
 // sendText sends o.Text, split into parts Telegram takes, the reply keyboard change on the first
 // part and the inline buttons on the last.
-func (a *Adapter) sendText(ctx context.Context, chatID int64, o flows.Output) error {
+func (a *Adapter) sendText(ctx context.Context, chatID int64, o bot.Output) error {
 	parts := splitText(o.Text, maxTextUnits)
 	for i, part := range parts {
 		msg := tgbotapi.NewMessage(chatID, part)
@@ -161,7 +160,7 @@ func (a *Adapter) sendText(ctx context.Context, chatID int64, o flows.Output) er
 	return nil
 }
 
-func inlineMarkup(rows [][]flows.Button) tgbotapi.InlineKeyboardMarkup {
+func inlineMarkup(rows [][]bot.Button) tgbotapi.InlineKeyboardMarkup {
 	markup := tgbotapi.InlineKeyboardMarkup{InlineKeyboard: make([][]tgbotapi.InlineKeyboardButton, 0, len(rows))}
 	for _, row := range rows {
 		if len(row) == 0 {
@@ -176,7 +175,7 @@ func inlineMarkup(rows [][]flows.Button) tgbotapi.InlineKeyboardMarkup {
 	return markup
 }
 
-func replyKeyboard(rows [][]flows.KeyButton) tgbotapi.ReplyKeyboardMarkup {
+func replyKeyboard(rows [][]bot.KeyButton) tgbotapi.ReplyKeyboardMarkup {
 	keyboard := make([][]tgbotapi.KeyboardButton, 0, len(rows))
 	for _, row := range rows {
 		if len(row) == 0 {
@@ -235,7 +234,7 @@ func (a *Adapter) sendFile(ctx context.Context, method, chatID, name string, dat
 	if err != nil || rest == "" {
 		return err
 	}
-	return a.sendText(ctx, id, flows.Output{Text: rest})
+	return a.sendText(ctx, id, bot.Output{Text: rest})
 }
 
 // truncateUnits shortens s to at most limit UTF-16 units, ending it with "…" when cut.

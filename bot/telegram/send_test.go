@@ -11,14 +11,13 @@ import (
 	"time"
 
 	"github.com/thuduc/maytinhchoem/bot"
-	"github.com/thuduc/maytinhchoem/flows"
 )
 
 func TestAdapter_Send(t *testing.T) {
-	inline := [][]flows.Button{{{Text: "Có", Data: "yes"}, {Text: "Không", Data: "no"}}}
+	inline := [][]bot.Button{{{Text: "Có", Data: "yes"}, {Text: "Không", Data: "no"}}}
 	inlineJSON := `{"inline_keyboard":[[{"text":"Có","callback_data":"yes"},{"text":"Không","callback_data":"no"}]]}`
 	longText := strings.Repeat("Dòng thứ nhất của danh sách phường\n", 150) // 5250 characters
-	reply := func(o flows.Output) bot.Reply { return bot.Reply{Output: o, Channel: "telegram", ChatID: "5550001"} }
+	reply := func(o bot.Output) bot.Reply { return bot.Reply{Output: o, Channel: "telegram", ChatID: "5550001"} }
 
 	// want lists the calls expected, as method and the form fields checked (others are ignored).
 	type call struct {
@@ -35,31 +34,31 @@ func TestAdapter_Send(t *testing.T) {
 	}{
 		{
 			name:  "plain text",
-			reply: reply(flows.Output{Text: "Xin chào <b>bạn</b>"}),
+			reply: reply(bot.Output{Text: "Xin chào <b>bạn</b>"}),
 			want: []call{{"sendMessage", map[string]string{
 				"chat_id": "5550001", "text": "Xin chào <b>bạn</b>", "parse_mode": "", "reply_markup": "",
 			}}},
 		},
 		{
 			name:  "inline keyboard",
-			reply: reply(flows.Output{Text: "Bạn có máy tính?", Inline: inline}),
+			reply: reply(bot.Output{Text: "Bạn có máy tính?", Inline: inline}),
 			want:  []call{{"sendMessage", map[string]string{"text": "Bạn có máy tính?", "reply_markup": inlineJSON}}},
 		},
 		{
 			name: "reply keyboard with request_contact",
-			reply: reply(flows.Output{Text: "Chia sẻ số điện thoại", Keyboard: [][]flows.KeyButton{
+			reply: reply(bot.Output{Text: "Chia sẻ số điện thoại", Keyboard: [][]bot.KeyButton{
 				{{Text: "📱 Gửi số của tôi", RequestContact: true}}, {{Text: "Huỷ"}},
 			}}),
 			want: []call{{"sendMessage", map[string]string{"reply_markup": `{"keyboard":[[{"text":"📱 Gửi số của tôi","request_contact":true}],[{"text":"Huỷ"}]],"resize_keyboard":true,"one_time_keyboard":true}`}}},
 		},
 		{
 			name:  "remove keyboard",
-			reply: reply(flows.Output{Text: "Cảm ơn", RemoveKeyboard: true}),
+			reply: reply(bot.Output{Text: "Cảm ơn", RemoveKeyboard: true}),
 			want:  []call{{"sendMessage", map[string]string{"reply_markup": `{"remove_keyboard":true}`}}},
 		},
 		{
 			name: "button press answered first with the notice, then edited in place",
-			reply: bot.Reply{Output: flows.Output{Text: "Chọn: ✓ Toán", Inline: inline, EditPressed: true, Notice: "Đã chọn"},
+			reply: bot.Reply{Output: bot.Output{Text: "Chọn: ✓ Toán", Inline: inline, EditPressed: true, Notice: "Đã chọn"},
 				ChatID: "5550001", EditMessageID: 20, CallbackID: "cb-1"},
 			want: []call{
 				{"answerCallbackQuery", map[string]string{"callback_query_id": "cb-1", "text": "Đã chọn"}},
@@ -68,35 +67,35 @@ func TestAdapter_Send(t *testing.T) {
 		},
 		{
 			name:   "message is not modified is success",
-			reply:  bot.Reply{Output: flows.Output{Text: "Chọn", Inline: inline, EditPressed: true}, ChatID: "5550001", EditMessageID: 20},
+			reply:  bot.Reply{Output: bot.Output{Text: "Chọn", Inline: inline, EditPressed: true}, ChatID: "5550001", EditMessageID: 20},
 			answer: failOn("editMessageText", 400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message", 0),
 			want:   []call{{"editMessageText", nil}},
 		},
 		{
 			name:   "message that cannot be edited is sent anew",
-			reply:  bot.Reply{Output: flows.Output{Text: "Chọn", Inline: inline, EditPressed: true}, ChatID: "5550001", EditMessageID: 20},
+			reply:  bot.Reply{Output: bot.Output{Text: "Chọn", Inline: inline, EditPressed: true}, ChatID: "5550001", EditMessageID: 20},
 			answer: failOn("editMessageText", 400, "Bad Request: message can't be edited", 0),
 			want:   []call{{"editMessageText", nil}, {"sendMessage", map[string]string{"text": "Chọn", "reply_markup": inlineJSON}}},
 		},
 		{
 			name:  "edit without EditPressed sends a new message",
-			reply: bot.Reply{Output: flows.Output{Text: "Chọn", Inline: inline}, ChatID: "5550001", EditMessageID: 20},
+			reply: bot.Reply{Output: bot.Output{Text: "Chọn", Inline: inline}, ChatID: "5550001", EditMessageID: 20},
 			want:  []call{{"sendMessage", nil}},
 		},
 		{
 			name:   "failed answer to a button press is not fatal",
-			reply:  bot.Reply{Output: flows.Output{Text: "Tiếp"}, ChatID: "5550001", CallbackID: "old"},
+			reply:  bot.Reply{Output: bot.Output{Text: "Tiếp"}, ChatID: "5550001", CallbackID: "old"},
 			answer: failOn("answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired or query ID is invalid", 0),
 			want:   []call{{"answerCallbackQuery", nil}, {"sendMessage", map[string]string{"text": "Tiếp"}}},
 		},
 		{
 			name:  "a reply with no text only answers the button press",
-			reply: bot.Reply{Output: flows.Output{Notice: "OK"}, ChatID: "5550001", CallbackID: "cb-2"},
+			reply: bot.Reply{Output: bot.Output{Notice: "OK"}, ChatID: "5550001", CallbackID: "cb-2"},
 			want:  []call{{"answerCallbackQuery", map[string]string{"text": "OK"}}},
 		},
 		{
 			name:  "long text is split at line breaks, buttons on the last part",
-			reply: reply(flows.Output{Text: longText, Inline: inline}),
+			reply: reply(bot.Output{Text: longText, Inline: inline}),
 			check: func(t *testing.T, calls []apiCall) {
 				if len(calls) != 2 {
 					t.Fatalf("%d calls, want 2", len(calls))
@@ -125,31 +124,31 @@ func TestAdapter_Send(t *testing.T) {
 		},
 		{
 			name:    "callback data over 64 bytes is refused without calling the API",
-			reply:   reply(flows.Output{Text: "x", Inline: [][]flows.Button{{{Text: "a", Data: strings.Repeat("đ", 32) + "x"}}}}),
+			reply:   reply(bot.Output{Text: "x", Inline: [][]bot.Button{{{Text: "a", Data: strings.Repeat("đ", 32) + "x"}}}}),
 			want:    []call{},
 			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
 		},
 		{
 			name:    "empty callback data is refused",
-			reply:   reply(flows.Output{Text: "x", Inline: [][]flows.Button{{{Text: "a"}}}}),
+			reply:   reply(bot.Output{Text: "x", Inline: [][]bot.Button{{{Text: "a"}}}}),
 			want:    []call{},
 			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
 		},
 		{
 			name:    "inline buttons and a reply keyboard on one message are refused",
-			reply:   reply(flows.Output{Text: "x", Inline: inline, Keyboard: [][]flows.KeyButton{{{Text: "k"}}}}),
+			reply:   reply(bot.Output{Text: "x", Inline: inline, Keyboard: [][]bot.KeyButton{{{Text: "k"}}}}),
 			want:    []call{},
 			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
 		},
 		{
 			name:    "chat id that is not a number is refused",
-			reply:   bot.Reply{Output: flows.Output{Text: "x"}, ChatID: "abc"},
+			reply:   bot.Reply{Output: bot.Output{Text: "x"}, ChatID: "abc"},
 			want:    []call{},
 			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
 		},
 		{
 			name:   "429 is a ThrottledError with retry_after",
-			reply:  reply(flows.Output{Text: "x"}),
+			reply:  reply(bot.Output{Text: "x"}),
 			answer: failOn("sendMessage", 429, "Too Many Requests: retry after 7", 7),
 			want:   []call{{"sendMessage", nil}},
 			wantErr: func(err error) bool {
@@ -159,14 +158,14 @@ func TestAdapter_Send(t *testing.T) {
 		},
 		{
 			name:    "403 means the user stopped the bot",
-			reply:   reply(flows.Output{Text: "x"}),
+			reply:   reply(bot.Output{Text: "x"}),
 			answer:  failOn("sendMessage", 403, "Forbidden: bot was blocked by the user", 0),
 			want:    []call{{"sendMessage", nil}},
 			wantErr: func(err error) bool { return errors.Is(err, bot.ErrStopped) && !errors.Is(err, bot.ErrRejected) },
 		},
 		{
 			name:   "400 is rejected",
-			reply:  reply(flows.Output{Text: "x"}),
+			reply:  reply(bot.Output{Text: "x"}),
 			answer: failOn("sendMessage", 400, "Bad Request: chat not found", 0),
 			want:   []call{{"sendMessage", nil}},
 			wantErr: func(err error) bool {
@@ -175,7 +174,7 @@ func TestAdapter_Send(t *testing.T) {
 		},
 		{
 			name:   "5xx is transient",
-			reply:  reply(flows.Output{Text: "x"}),
+			reply:  reply(bot.Output{Text: "x"}),
 			answer: failOn("sendMessage", 502, "Bad Gateway", 0),
 			want:   []call{{"sendMessage", nil}},
 			wantErr: func(err error) bool {
@@ -184,7 +183,7 @@ func TestAdapter_Send(t *testing.T) {
 		},
 		{
 			name:  "an HTML 413 from a proxy is rejected",
-			reply: reply(flows.Output{Text: "x"}),
+			reply: reply(bot.Output{Text: "x"}),
 			answer: func(c apiCall) (int, string) {
 				if c.Method == "sendMessage" {
 					return http.StatusRequestEntityTooLarge, "<html>413 Request Entity Too Large</html>"
@@ -196,18 +195,18 @@ func TestAdapter_Send(t *testing.T) {
 		},
 		{
 			name:    "a reply for another channel is refused",
-			reply:   bot.Reply{Output: flows.Output{Text: "x"}, Channel: "zalo", ChatID: "5550001"},
+			reply:   bot.Reply{Output: bot.Output{Text: "x"}, Channel: "zalo", ChatID: "5550001"},
 			want:    []call{},
 			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
 		},
 		{
 			name:  "a long notice is cut to Telegram's 200 characters",
-			reply: bot.Reply{Output: flows.Output{Notice: strings.Repeat("😀", 150)}, ChatID: "5550001", CallbackID: "cb-3"},
+			reply: bot.Reply{Output: bot.Output{Notice: strings.Repeat("😀", 150)}, ChatID: "5550001", CallbackID: "cb-3"},
 			want:  []call{{"answerCallbackQuery", map[string]string{"text": strings.Repeat("😀", 99) + "…"}}},
 		},
 		{
 			name:  "an HTML error page is transient",
-			reply: reply(flows.Output{Text: "x"}),
+			reply: reply(bot.Output{Text: "x"}),
 			answer: func(c apiCall) (int, string) {
 				if c.Method == "sendMessage" {
 					return http.StatusBadGateway, "<html>502 Bad Gateway</html>"
@@ -258,7 +257,7 @@ func TestAdapter_Send_networkErrorHidesToken(t *testing.T) {
 	f := newFakeAPI(t, nil)
 	a := newTestAdapter(t, f)
 	f.server.Close()
-	err := a.Send(context.Background(), bot.Reply{Output: flows.Output{Text: "x"}, ChatID: "1"})
+	err := a.Send(context.Background(), bot.Reply{Output: bot.Output{Text: "x"}, ChatID: "1"})
 	if err == nil {
 		t.Fatal("no error from a closed server")
 	}
@@ -275,7 +274,7 @@ func TestAdapter_Send_contextCancelled(t *testing.T) {
 	a := newTestAdapter(t, f)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := a.Send(ctx, bot.Reply{Output: flows.Output{Text: "x"}, ChatID: "1"})
+	err := a.Send(ctx, bot.Reply{Output: bot.Output{Text: "x"}, ChatID: "1"})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
