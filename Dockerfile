@@ -1,4 +1,4 @@
-# Multi-stage build: a static binary on a distroless base, run as a non-root user.
+# Multi-stage build: a static binary on an empty base image, run as a non-root user.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -6,10 +6,11 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/maytinhchoem ./cmd/maytinhchoem
 
-FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/maytinhchoem /usr/local/bin/maytinhchoem
-USER nonroot:nonroot
+FROM scratch
+# CA certificates for the Bot API over https; time zones are built into the binary.
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/maytinhchoem /maytinhchoem
+USER 65532:65532
 EXPOSE 8080
-HEALTHCHECK NONE
-ENTRYPOINT ["/usr/local/bin/maytinhchoem"]
+ENTRYPOINT ["/maytinhchoem"]
 CMD ["serve"]

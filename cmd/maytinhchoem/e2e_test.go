@@ -55,7 +55,13 @@ func (s *syncBuffer) String() string {
 
 func newHarness(t *testing.T, extraEnv map[string]string) *harness {
 	t.Helper()
-	emu := telegramtest.New(telegramtest.Options{Token: demoToken, Limits: telegramtest.Limits{Disabled: true}})
+	return newHarnessWithLimits(t, telegramtest.Limits{Disabled: true}, extraEnv)
+}
+
+// newHarnessWithLimits is newHarness with the emulator enforcing limits (flood control).
+func newHarnessWithLimits(t *testing.T, limits telegramtest.Limits, extraEnv map[string]string) *harness {
+	t.Helper()
+	emu := telegramtest.New(telegramtest.Options{Token: demoToken, Limits: limits})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(func() { srv.Close(); emu.Close() })
 	dbURL := extraEnv["DATABASE_URL"]
@@ -565,5 +571,28 @@ func TestLoadtest_StoresEveryRegistrationOnce(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestServe_FloodControlIsHonoured(t *testing.T) {
+	// Telegram allows about one message a second in a chat. The bot's own pacing is off here, so
+	// the emulator answers 429 with retry_after, and the bot must wait and send again.
+	h := newHarnessWithLimits(t, telegramtest.Limits{GlobalPerSecond: 30, GlobalBurst: 30, PerChatPerSecond: 1, PerChatBurst: 1}, nil)
+	p := h.parent(4001, "vi")
+	for range 3 {
+		h.emu.SendText(p.chat, p.user, "/help")
+	}
+	got := p.waitNew(3)
+	for i, m := range got {
+		if m.Text != got[0].Text || m.Text == "" {
+			t.Errorf("reply %d = %q, want the same help three times", i, m.Text)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(h.emu.Messages(p.chat)); n != 3 {
+		t.Errorf("%d messages in the chat, want 3 (none lost, none repeated)", n)
+	}
+	if h.emu.Metrics().TooManyRequests == 0 {
+		t.Error("the emulator never answered 429: the test did not test flood control")
 	}
 }
