@@ -233,13 +233,7 @@ func registrationForm(camp *campaign.Campaign) *form {
 			name: stepCircumstances, kind: kindMulti, columns: 1, minPicks: 1,
 			noneReason: "reg.err.circumstances_none",
 			label:      "reg.circumstances.label", prompt: "reg.circumstances.prompt", help: "reg.circumstances.help",
-			options: func(*turn) []option {
-				var opts []option
-				for _, v := range campaign.Circumstances {
-					opts = append(opts, option{value: string(v), label: circumstanceLabels[v]})
-				}
-				return opts
-			},
+			options: enumOptions(campaign.Circumstances, circumstanceLabels),
 			display: func(c *turn, v string) string {
 				return c.listLabels(v, func(s string) string { return circumstanceLabels[campaign.Circumstance(s)] })
 			},
@@ -254,32 +248,31 @@ func registrationForm(camp *campaign.Campaign) *form {
 		{
 			name: stepDeviceSituation, kind: kindChoice, columns: 1,
 			label: "reg.device_situation.label", prompt: "reg.device_situation.prompt", help: "reg.device_situation.help",
-			options: func(*turn) []option {
-				var opts []option
-				for _, v := range campaign.DeviceSituations {
-					opts = append(opts, option{value: string(v), label: situationLabels[v]})
-				}
-				return opts
-			},
+			options: enumOptions(campaign.DeviceSituations, situationLabels),
 			display: func(c *turn, v string) string { return c.t(situationLabels[campaign.DeviceSituation(v)]) },
 		},
 		{
 			name: stepNeeds, kind: kindMulti, columns: 2, minPicks: 1,
 			noneReason: "reg.err.needs_none",
 			label:      "reg.needs.label", prompt: "reg.needs.prompt", help: "reg.needs.help",
-			options: func(*turn) []option {
-				var opts []option
-				for _, v := range campaign.Needs {
-					opts = append(opts, option{value: string(v), label: needLabels[v]})
-				}
-				return opts
-			},
+			options: enumOptions(campaign.Needs, needLabels),
 			display: func(c *turn, v string) string {
 				return c.listLabels(v, func(s string) string { return needLabels[campaign.Need(s)] })
 			},
 		},
 	}
 	return f
+}
+
+// enumOptions offers the values of a domain enumeration, in its order, by their message ids.
+func enumOptions[T ~string](values []T, labels map[T]string) func(*turn) []option {
+	return func(*turn) []option {
+		opts := make([]option, 0, len(values))
+		for _, v := range values {
+			opts = append(opts, option{value: string(v), label: labels[v]})
+		}
+		return opts
+	}
 }
 
 // listLabels shows a stored list ("poor,other") by the labels of its values.

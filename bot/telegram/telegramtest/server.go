@@ -242,6 +242,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// waitLocked releases s.mu until something changes, the timer fires, the request ends or the
+// emulator closes, then takes s.mu again; expired is true for anything but a change.
+func (s *Server) waitLocked(r *http.Request, timer *time.Timer) (expired bool) {
+	changed := s.changed
+	s.mu.Unlock()
+	defer s.mu.Lock()
+	select {
+	case <-changed:
+		return false
+	case <-timer.C:
+	case <-r.Context().Done():
+	case <-s.closed:
+	}
+	return true
+}
+
 // notify wakes every waiter; call with s.mu held.
 func (s *Server) notify() {
 	close(s.changed)

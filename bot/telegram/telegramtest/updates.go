@@ -108,18 +108,7 @@ func (s *Server) getUpdates(r *http.Request, p *callParams) (any, *apiError) {
 		if len(out) > 0 || expired {
 			return out, nil
 		}
-		changed := s.changed
-		s.mu.Unlock()
-		select {
-		case <-changed:
-		case <-timer.C:
-			expired = true
-		case <-r.Context().Done():
-			expired = true
-		case <-s.closed:
-			expired = true
-		}
-		s.mu.Lock()
+		expired = s.waitLocked(r, timer)
 	}
 }
 

@@ -187,18 +187,7 @@ func (s *Server) pageChanges(r *http.Request, chatID, since int64, wait time.Dur
 		if ok || expired {
 			return out
 		}
-		changed := s.changed
-		s.mu.Unlock()
-		select {
-		case <-changed:
-		case <-timer.C:
-			expired = true
-		case <-r.Context().Done():
-			expired = true
-		case <-s.closed:
-			expired = true
-		}
-		s.mu.Lock()
+		expired = s.waitLocked(r, timer)
 	}
 }
 
