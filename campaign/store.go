@@ -1,6 +1,9 @@
 package campaign
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // RegistrationStore keeps registrations.
 type RegistrationStore interface {
@@ -23,4 +26,21 @@ type ContactStore interface {
 // AuditLog records who saw or changed what.
 type AuditLog interface {
 	Audit(ctx context.Context, e AuditEntry) error
+}
+
+// StaffStore keeps staff and their invitations.
+type StaffStore interface {
+	// CreateInvitation stores an invitation for role (and ward, for ward roles) that expires at
+	// expires, and returns its code, which is stored only as a hash. The code fits a Telegram
+	// /start payload: at most 64 characters of A-Z a-z 0-9 _ -.
+	CreateInvitation(ctx context.Context, role Role, wardCode string, createdBy string, expires time.Time) (code string, err error)
+	// RedeemInvitation binds the invitation's role to the staff member, once: a used, expired or
+	// revoked invitation, or an unknown code, is an ENOTFOUND error and changes nothing.
+	RedeemInvitation(ctx context.Context, code string, who Staff) (Staff, error)
+	// StaffMember returns the active role of an account, ENOTFOUND when it has none.
+	StaffMember(ctx context.Context, channel, externalID string) (Staff, error)
+	// ListStaff lists active staff.
+	ListStaff(ctx context.Context) ([]Staff, error)
+	// RevokeStaff removes an account's role; revoking nobody is ENOTFOUND.
+	RevokeStaff(ctx context.Context, channel, externalID, by string) error
 }

@@ -1,0 +1,89 @@
+package campaign
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDeviceState_Move(t *testing.T) {
+	allowed := map[[2]DeviceState]bool{
+		{DevicePledged, DeviceReceived}:    true,
+		{DeviceReceived, DeviceChecking}:   true,
+		{DeviceChecking, DeviceReady}:      true,
+		{DeviceChecking, DeviceNeedsParts}: true,
+		{DeviceChecking, DeviceUnusable}:   true,
+		{DeviceNeedsParts, DeviceChecking}: true,
+		{DeviceNeedsParts, DeviceUnusable}: true,
+		{DeviceReady, DeviceAllocated}:     true,
+		{DeviceReady, DeviceChecking}:      true,
+		{DeviceAllocated, DeviceDelivered}: true,
+		{DeviceAllocated, DeviceReady}:     true,
+		{DeviceDelivered, DeviceReturned}:  true,
+		{DeviceReturned, DeviceChecking}:   true,
+	}
+	// Every pair of states, allowed and refused.
+	for _, from := range DeviceStates {
+		for _, to := range DeviceStates {
+			err := from.Move(to)
+			want := allowed[[2]DeviceState{from, to}]
+			if (err == nil) != want {
+				t.Errorf("%s -> %s: err = %v, want allowed=%v", from, to, err, want)
+			}
+			if err != nil {
+				if ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), string(from)) {
+					t.Errorf("%s -> %s: error %v should be invalid and name the state", from, to, err)
+				}
+			}
+		}
+	}
+	if err := DeviceState("lost").Move(DeviceReady); err == nil {
+		t.Error("an unknown state moved")
+	}
+	if err := DeviceReady.Move("lost"); err == nil {
+		t.Error("moved to an unknown state")
+	}
+	if err := DeviceUnusable.Move(DeviceChecking); err == nil || !strings.Contains(err.Error(), "cannot change") {
+		t.Errorf("unusable is final: %v", err)
+	}
+}
+
+func TestCheckOutcome(t *testing.T) {
+	all := func(t DeviceType) map[CheckItem]bool {
+		m := map[CheckItem]bool{}
+		for _, c := range Checklist(t) {
+			m[c] = true
+		}
+		return m
+	}
+	laptop := all(DeviceLaptop)
+	if got := CheckOutcome(DeviceLaptop, laptop); got != DeviceReady {
+		t.Errorf("all passed = %s", got)
+	}
+	laptop[CheckCharger] = false
+	if got := CheckOutcome(DeviceLaptop, laptop); got != DeviceNeedsParts {
+		t.Errorf("no charger = %s", got)
+	}
+	laptop[CheckPowersOn] = false
+	if got := CheckOutcome(DeviceLaptop, laptop); got != DeviceUnusable {
+		t.Errorf("dead = %s", got)
+	}
+	desktop := Checklist(DeviceDesktop)
+	if desktop[len(desktop)-1] != CheckKeyboardMouse {
+		t.Errorf("desktop checklist lacks keyboard and mouse: %v", desktop)
+	}
+	if tablet := Checklist(DeviceTablet); tablet[len(tablet)-1] != CheckBattery {
+		t.Errorf("tablet checklist lacks the battery: %v", tablet)
+	}
+}
+
+func TestItemKind_IsDevice(t *testing.T) {
+	for _, k := range ItemKinds {
+		want := k == ItemLaptop || k == ItemDesktop || k == ItemTablet || k == ItemSmartphone
+		if k.IsDevice() != want {
+			t.Errorf("%s.IsDevice() = %v", k, k.IsDevice())
+		}
+	}
+	if !DonorBusiness.HasContactPerson() || DonorIndividual.HasContactPerson() {
+		t.Error("HasContactPerson wrong")
+	}
+}

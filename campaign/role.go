@@ -1,0 +1,92 @@
+package campaign
+
+import "slices"
+
+// Role is what a staff member does in the campaign. Parents and donors have no role.
+type Role string
+
+// Staff roles, given by invitation (admins are named in the configuration instead).
+const (
+	RoleCityOfficial    Role = "city_official"    // UBND / Ủy ban MTTQ of the city
+	RoleEducationOffice Role = "education_office" // Phòng Giáo dục và Đào tạo
+	RoleWardOfficial    Role = "ward_official"    // UBND phường
+	RoleWomensUnion     Role = "womens_union"     // Hội LHPN of a ward
+	RoleVolunteer       Role = "volunteer"        // Youth Union (Đoàn thanh niên) volunteer
+	RoleCultureInfo     Role = "culture_info"     // Phòng Văn hóa và Thông tin
+	RoleAdmin           Role = "admin"            // ADMIN_TELEGRAM_IDS; never stored from an invitation
+)
+
+// StaffRoles lists the roles an invitation can give, in the order they are offered.
+var StaffRoles = []Role{RoleCityOfficial, RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleVolunteer, RoleCultureInfo}
+
+// Valid reports whether r is a role an invitation can give.
+func (r Role) Valid() bool { return slices.Contains(StaffRoles, r) }
+
+// NeedsWard reports whether the role works within one ward.
+func (r Role) NeedsWard() bool { return r == RoleWardOfficial || r == RoleWomensUnion }
+
+// Action is something only staff may do.
+type Action string
+
+// Staff actions; Authorize says who may do each.
+const (
+	ActionInvite        Action = "staff.invite"    // create an invitation
+	ActionManageStaff   Action = "staff.manage"    // list and revoke staff
+	ActionIntake        Action = "device.intake"   // take devices in and check them
+	ActionRecordMoney   Action = "money.record"    // record money received and devices bought
+	ActionViewPledges   Action = "pledge.view_all" // see every donor's pledges
+	ActionViewDevices   Action = "device.view_all" // see the device pipeline
+	ActionVerify        Action = "registration.verify"
+	ActionViewChildData Action = "registration.view" // a child's full record
+)
+
+// permissions says which roles may take each action. Admins may take every action.
+var permissions = map[Action][]Role{
+	ActionInvite:        {},
+	ActionManageStaff:   {},
+	ActionIntake:        {RoleVolunteer, RoleCityOfficial},
+	ActionRecordMoney:   {RoleCityOfficial},
+	ActionViewPledges:   {RoleCityOfficial, RoleVolunteer},
+	ActionViewDevices:   {RoleCityOfficial, RoleEducationOffice, RoleVolunteer},
+	ActionVerify:        {RoleEducationOffice, RoleWardOfficial, RoleWomensUnion},
+	ActionViewChildData: {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial, RoleWomensUnion},
+}
+
+// Staff is a person acting with a role; WardCode is set for ward roles.
+type Staff struct {
+	Channel    string
+	ExternalID string
+	Name       string
+	Role       Role
+	WardCode   string
+}
+
+// Authorize is the one place that decides whether staff may take an action, and for ward roles,
+// whether wardCode (the ward of the record acted on; "" for city-wide actions) is theirs. It returns
+// an EUNAUTHORIZED error that names the action, never the reason's details, for the bot to turn into
+// a polite refusal and an audit row.
+func Authorize(s Staff, a Action, wardCode string) error {
+	allowed, known := permissions[a]
+	if !known {
+		return Errorf(EUNAUTHORIZED, "unknown action %s", a)
+	}
+	if s.Role == RoleAdmin {
+		return nil
+	}
+	if !slices.Contains(allowed, s.Role) {
+		return Errorf(EUNAUTHORIZED, "%s may not %s", roleOrNone(s.Role), a)
+	}
+	if s.Role.NeedsWard() {
+		if wardCode == "" || wardCode != s.WardCode {
+			return Errorf(EUNAUTHORIZED, "%s of ward %s may not %s in ward %q", s.Role, s.WardCode, a, wardCode)
+		}
+	}
+	return nil
+}
+
+func roleOrNone(r Role) string {
+	if r == "" {
+		return "a person without a role"
+	}
+	return string(r)
+}
