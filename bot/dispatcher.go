@@ -298,10 +298,24 @@ func (d *Dispatcher) send(ctx context.Context, in Input, outs []flows.Output) {
 	if len(outs) == 0 && in.CallbackID != "" {
 		outs = []flows.Output{{}}
 	}
-	for i, o := range outs {
+	answered := false
+	for _, o := range outs {
 		r := Reply{Output: o, Channel: in.Channel, ChatID: in.ChatID}
-		if i == 0 {
+		if o.To != nil {
+			// A message for someone else: it neither answers the button nor edits anything.
+			r.ChatID, r.Output.To, r.EditPressed = o.To.ChatID, nil, false
+			if o.To.Channel != "" && o.To.Channel != in.Channel {
+				d.log.Error("flow addressed another channel; not sent", "from", in.Channel, "to", o.To.Channel)
+				continue
+			}
+			if err := d.cfg.Sender.Send(ctx, r); err != nil {
+				d.log.Warn("send to another chat failed", "channel", in.Channel, "chat", r.ChatID, "err", err)
+			}
+			continue
+		}
+		if !answered {
 			r.CallbackID = in.CallbackID
+			answered = true
 		}
 		if o.EditPressed && in.Kind == flows.KindCallback {
 			r.EditMessageID = in.MessageID

@@ -315,3 +315,32 @@ func TestDispatcher_HandleRecoversFromPanic(t *testing.T) {
 		t.Errorf("replies = %q, want the apology", got)
 	}
 }
+
+type notifyingFlow struct{ silentFlow }
+
+func (notifyingFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
+	return st, []flows.Output{
+		{Text: "to the donor", To: &flows.Session{ChatID: "99"}},
+		{Text: "to you"},
+		{Text: "elsewhere", To: &flows.Session{Channel: "zalo", ChatID: "98"}},
+	}, nil
+}
+
+func TestDispatcher_SendsToAnotherChat(t *testing.T) {
+	dialogs, sender := newMemDialogs(), &recordingSender{}
+	d := newTestDispatcher(dialogs, notifyingFlow{}, sender)
+	in := Input{Input: flows.Input{Kind: flows.KindCallback, Data: "x"}, Channel: "test", ChatID: "1", UpdateID: "1", CallbackID: "cb", MessageID: 3}
+	if err := d.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if len(sender.sent) != 2 {
+		t.Fatalf("sent %+v, want 2 (the other channel's message is not sent)", sender.sent)
+	}
+	donor, user := sender.sent[0], sender.sent[1]
+	if donor.ChatID != "99" || donor.CallbackID != "" || donor.To != nil || donor.Text != "to the donor" {
+		t.Errorf("donor message = %+v", donor)
+	}
+	if user.ChatID != "1" || user.CallbackID != "cb" {
+		t.Errorf("user message = %+v, want the button answered with it", user)
+	}
+}

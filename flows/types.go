@@ -53,6 +53,9 @@ type Output struct {
 	EditPressed bool
 	// Notice is a short text for the button-press acknowledgement (a toast), if any.
 	Notice string
+	// To, when set, sends the message to another chat of the same channel instead of the user's
+	// (a donor told that their pledge was received, say). It never edits a message there.
+	To *Session
 }
 
 // Button is an inline button.
