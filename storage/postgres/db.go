@@ -1,5 +1,6 @@
-// Package postgres keeps the campaign's records in PostgreSQL: registrations, students, contacts
-// and the audit log, over sqlx and lib/pq, with the schema as embedded goose migrations.
+// Package postgres keeps the campaign's records in PostgreSQL: registrations, students, contacts,
+// staff and their invitations, pledges, devices, stock, money and the audit log, over sqlx and
+// lib/pq, with the schema as embedded goose migrations.
 package postgres
 
 import (

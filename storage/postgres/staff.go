@@ -1,0 +1,496 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// invitationCodeBytes is the randomness of an invitation code: 192 bits, which nobody guesses.
+// In base64 RawURLEncoding it is 32 characters of A-Z a-z 0-9 _ -, so it fits Telegram's /start
+// deep-link payload (at most 64 characters of that alphabet) with room to spare.
+const invitationCodeBytes = 24
+
+// maxInvitationCodeLen is the longest text RedeemInvitation hashes; anything longer is no code of
+// ours (Telegram allows 64 characters in a /start payload).
+const maxInvitationCodeLen = 64
+
+// redeemAttempts bounds the retries of a redemption that lost a race on the account's one active
+// role (the same person redeeming two invitations at once) or hit a deadlock.
+const redeemAttempts = 3
+
+// errNoOpenInvitation is the message of every failed redemption: whether the code was unknown,
+// used, expired or revoked is for the log only.
+const errNoOpenInvitation = "no open invitation with that code"
+
+// StaffStore keeps staff and their invitations, in the staff and invitations tables, and keeps
+// the role and ward of the staff's contacts in step.
+type StaffStore struct {
+	db *DB
+}
+
+var _ campaign.StaffStore = (*StaffStore)(nil)
+
+// NewStaffStore returns a StaffStore over db.
+func NewStaffStore(db *DB) *StaffStore {
+	return &StaffStore{db: db}
+}
+
+// Invitation is an invitation to join the staff, without its code, which is never stored.
+type Invitation struct {
+	ID        int64
+	Role      campaign.Role
+	WardCode  string // "" for city-wide roles
+	CreatedBy string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time // zero until redeemed
+	UsedBy    string    // channel:external_id of who redeemed it
+	RevokedAt time.Time // zero unless revoked
+}
+
+// CreateInvitation stores an invitation for role, in wardCode for a ward role, that expires at
+// expires, and returns its code: 32 characters of A-Z a-z 0-9 _ - from crypto/rand, which fit a
+// Telegram /start payload. Only the code's SHA-256 is stored, and the audit row (staff.invite)
+// records the role, ward and expiry, never the code.
+//
+// An invalid role, a ward role without a ward, a city role with one, or an expiry that is not
+// after the clock's now is an EINVALID error. The ward is not checked against the campaign's
+// wards: the store does not know the campaign, the caller does.
+func (s *StaffStore) CreateInvitation(ctx context.Context, role campaign.Role, wardCode string, createdBy string, expires time.Time) (string, error) {
+	role = campaign.Role(campaign.NormalizeText(string(role)))
+	wardCode = campaign.NormalizeText(wardCode)
+	createdBy = campaign.NormalizeText(createdBy)
+	if err := validateStaffRole(role, wardCode); err != nil {
+		return "", err
+	}
+	if createdBy == "" {
+		return "", campaign.Errorf(campaign.EINVALID, "invitation: the inviter is required")
+	}
+	now := s.db.now()
+	expires = expires.UTC().Truncate(time.Microsecond)
+	if !expires.After(now) {
+		return "", campaign.Errorf(campaign.EINVALID, "invitation: expiry %s is not in the future", expires.Format(time.RFC3339))
+	}
+
+	code := newInvitationCode()
+	hash := sha256.Sum256([]byte(code))
+	err := s.inTx(ctx, "create invitation", func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.QueryRowxContext(ctx, `
+			INSERT INTO invitations (code_hash, role, ward_code, created_by, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING id`,
+			hash[:], role, nullIfEmpty(wardCode), createdBy, now, expires,
+		).Scan(&id)
+		if err != nil {
+			return wrapErr(err, "postgres: create invitation")
+		}
+		return insertAudit(ctx, tx, campaign.AuditEntry{
+			At: now, Actor: createdBy, Action: string(campaign.ActionInvite), Subject: invitationSubject(id),
+			After: struct {
+				Role    campaign.Role `json:"role"`
+				Ward    string        `json:"ward,omitempty"`
+				Expires time.Time     `json:"expires"`
+			}{role, wardCode, expires},
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	return code, nil
+}
+
+// newInvitationCode returns a fresh random code. crypto/rand.Read never fails (since Go 1.24 it
+// crashes the program instead of returning an error), so there is no error to handle.
+func newInvitationCode() string {
+	b := make([]byte, invitationCodeBytes)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// RedeemInvitation binds the role of the invitation with code to who, once, in one transaction:
+// the invitation is marked used by a conditional update, so of two people redeeming one code at
+// once exactly one succeeds; an earlier active role of the account is deactivated (the new
+// invitation replaces it); the staff row is inserted; the contact's role and ward are set; and
+// the join is audited (staff.join). who gives the account and name; its Role and WardCode are
+// ignored, the invitation decides them.
+//
+// An unknown, used, expired or revoked code is an ENOTFOUND error with the same message for
+// all four (the wrapping text says which, for the log), and nothing changes.
+func (s *StaffStore) RedeemInvitation(ctx context.Context, code string, who campaign.Staff) (campaign.Staff, error) {
+	code = campaign.NormalizeText(code)
+	who.Channel = campaign.NormalizeText(who.Channel)
+	who.ExternalID = campaign.NormalizeText(who.ExternalID)
+	who.Name = truncateRunes(campaign.NormalizeText(who.Name), maxNameLen)
+	if err := validateAccount(who.Channel, who.ExternalID); err != nil {
+		return campaign.Staff{}, err
+	}
+	if code == "" || len(code) > maxInvitationCodeLen {
+		return campaign.Staff{}, fmt.Errorf("postgres: redeem invitation: malformed code: %w",
+			campaign.Errorf(campaign.ENOTFOUND, errNoOpenInvitation))
+	}
+	hash := sha256.Sum256([]byte(code))
+	for attempt := 1; ; attempt++ {
+		bound, err := s.redeem(ctx, hash[:], who)
+		if err != nil && attempt < redeemAttempts && (isRetryableConflict(err) || isActiveRoleRace(err)) {
+			continue
+		}
+		if isActiveRoleRace(err) {
+			return campaign.Staff{}, fmt.Errorf("postgres: redeem invitation: %w: %w",
+				campaign.Errorf(campaign.ECONFLICT, "the account is being given another role at the same time"), err)
+		}
+		return bound, err
+	}
+}
+
+// redeem is one attempt of RedeemInvitation.
+func (s *StaffStore) redeem(ctx context.Context, hash []byte, who campaign.Staff) (campaign.Staff, error) {
+	now := s.db.now()
+	account := who.Channel + ":" + who.ExternalID
+	var bound campaign.Staff
+	err := s.inTx(ctx, "redeem invitation", func(tx *sqlx.Tx) error {
+		// Under READ COMMITTED a second redeemer of the same row waits for the first's row lock,
+		// then re-checks the WHERE clause against the committed row, finds it used and updates
+		// nothing.
+		var (
+			invitationID int64
+			role         string
+			ward         sql.NullString
+		)
+		err := tx.QueryRowxContext(ctx, `
+			UPDATE invitations SET used_at = $2, used_by = $3
+			WHERE code_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+			RETURNING id, role, ward_code`,
+			hash, now, account,
+		).Scan(&invitationID, &role, &ward)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("postgres: redeem invitation: %s code: %w",
+				s.whyNotOpen(ctx, tx, hash, now), campaign.Errorf(campaign.ENOTFOUND, errNoOpenInvitation))
+		}
+		if err != nil {
+			return wrapErr(err, "postgres: redeem invitation")
+		}
+
+		var previous []staffRole
+		err = sqlx.SelectContext(ctx, tx, &previous, `
+			UPDATE staff SET active = false, revoked_at = $3, revoked_by = $4, updated_at = $3
+			WHERE channel = $1 AND external_id = $2 AND active
+			RETURNING role, ward_code`,
+			who.Channel, who.ExternalID, now, invitationSubject(invitationID))
+		if err != nil {
+			return wrapErr(err, "postgres: redeem invitation: replace the earlier role")
+		}
+
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO staff (channel, external_id, name, role, ward_code, invitation_id, active, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, true, $7, $7)`,
+			who.Channel, who.ExternalID, who.Name, role, ward, invitationID, now)
+		if err != nil {
+			return wrapErr(err, "postgres: redeem invitation: bind the role")
+		}
+
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO contacts (channel, external_id, name, role, ward_code, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6)
+			ON CONFLICT (channel, external_id) DO UPDATE SET
+				name       = CASE WHEN EXCLUDED.name = '' THEN contacts.name ELSE EXCLUDED.name END,
+				role       = EXCLUDED.role,
+				ward_code  = EXCLUDED.ward_code,
+				updated_at = EXCLUDED.updated_at`,
+			who.Channel, who.ExternalID, who.Name, role, ward, now)
+		if err != nil {
+			return wrapErr(err, "postgres: redeem invitation: contact")
+		}
+
+		bound = campaign.Staff{Channel: who.Channel, ExternalID: who.ExternalID, Name: who.Name,
+			Role: campaign.Role(role), WardCode: ward.String}
+		entry := campaign.AuditEntry{
+			At: now, Actor: account, Action: "staff.join", Subject: staffSubject(who.Channel, who.ExternalID),
+			After: struct {
+				Role       campaign.Role `json:"role"`
+				Ward       string        `json:"ward,omitempty"`
+				Invitation int64         `json:"invitation"`
+			}{bound.Role, bound.WardCode, invitationID},
+		}
+		if len(previous) > 0 {
+			entry.Before = previous[0].audit()
+		}
+		return insertAudit(ctx, tx, entry)
+	})
+	if err != nil {
+		return campaign.Staff{}, err
+	}
+	return bound, nil
+}
+
+// whyNotOpen says, for the log, why no open invitation has hash at now.
+func (s *StaffStore) whyNotOpen(ctx context.Context, tx *sqlx.Tx, hash []byte, now time.Time) string {
+	var used, revoked, expired bool
+	err := tx.QueryRowxContext(ctx, `
+		SELECT used_at IS NOT NULL, revoked_at IS NOT NULL, expires_at <= $2
+		FROM invitations WHERE code_hash = $1`, hash, now,
+	).Scan(&used, &revoked, &expired)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "unknown"
+	case err != nil:
+		return "unchecked"
+	case used:
+		return "used"
+	case revoked:
+		return "revoked"
+	case expired:
+		return "expired"
+	}
+	return "contended" // opened by a transaction that has since rolled back: try again
+}
+
+// isActiveRoleRace reports whether err is the account's one-active-role index refusing a second
+// active row, which happens when one person redeems two invitations at the same moment; the
+// redemption that lost runs again and replaces the winner's role.
+func isActiveRoleRace(err error) bool {
+	pqErr := pq.As(err, pqerror.UniqueViolation)
+	return pqErr != nil && pqErr.Constraint == "staff_active_account_idx"
+}
+
+// StaffMember returns the active role of the account externalID on channel, or an ENOTFOUND
+// error when it has none.
+func (s *StaffStore) StaffMember(ctx context.Context, channel, externalID string) (campaign.Staff, error) {
+	var row staffRow
+	err := s.db.db.GetContext(ctx, &row, selectStaff+`WHERE active AND channel = $1 AND external_id = $2`,
+		campaign.NormalizeText(channel), campaign.NormalizeText(externalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return campaign.Staff{}, campaign.Errorf(campaign.ENOTFOUND, "%s:%s has no staff role", channel, externalID)
+	}
+	if err != nil {
+		return campaign.Staff{}, wrapErr(err, "postgres: staff member")
+	}
+	return row.staff(), nil
+}
+
+// ListStaff lists the active staff by role (in the order of campaign.StaffRoles), ward and name.
+func (s *StaffStore) ListStaff(ctx context.Context) ([]campaign.Staff, error) {
+	var rows []staffRow
+	err := s.db.db.SelectContext(ctx, &rows, selectStaff+`
+		WHERE active
+		ORDER BY array_position($1::text[], role), ward_code NULLS FIRST, name, id`,
+		toStrings(campaign.StaffRoles))
+	if err != nil {
+		return nil, wrapErr(err, "postgres: list staff")
+	}
+	out := make([]campaign.Staff, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, row.staff())
+	}
+	return out, nil
+}
+
+// RevokeStaff removes the active role of the account externalID on channel, clears the role and
+// ward of its contact and audits the revocation (staff.revoke) as by. An account without an
+// active role is an ENOTFOUND error.
+func (s *StaffStore) RevokeStaff(ctx context.Context, channel, externalID, by string) error {
+	channel, externalID, by = campaign.NormalizeText(channel), campaign.NormalizeText(externalID), campaign.NormalizeText(by)
+	if err := validateAccount(channel, externalID); err != nil {
+		return err
+	}
+	if by == "" {
+		return campaign.Errorf(campaign.EINVALID, "staff: the revoker is required")
+	}
+	now := s.db.now()
+	return s.inTx(ctx, "revoke staff", func(tx *sqlx.Tx) error {
+		var revoked []staffRole
+		err := sqlx.SelectContext(ctx, tx, &revoked, `
+			UPDATE staff SET active = false, revoked_at = $3, revoked_by = $4, updated_at = $3
+			WHERE channel = $1 AND external_id = $2 AND active
+			RETURNING role, ward_code`,
+			channel, externalID, now, by)
+		if err != nil {
+			return wrapErr(err, "postgres: revoke staff")
+		}
+		if len(revoked) == 0 {
+			return campaign.Errorf(campaign.ENOTFOUND, "%s:%s has no staff role", channel, externalID)
+		}
+		// The staff table is the truth about roles given by invitation; the contact follows it.
+		_, err = tx.ExecContext(ctx, `
+			UPDATE contacts SET role = '', ward_code = NULL, updated_at = $3
+			WHERE channel = $1 AND external_id = $2`,
+			channel, externalID, now)
+		if err != nil {
+			return wrapErr(err, "postgres: revoke staff: contact")
+		}
+		return insertAudit(ctx, tx, campaign.AuditEntry{
+			At: now, Actor: by, Action: "staff.revoke", Subject: staffSubject(channel, externalID),
+			Before: revoked[0].audit(),
+		})
+	})
+}
+
+// RevokeInvitation withdraws the invitation id, so its code can no longer be redeemed, and audits
+// it (staff.invite_revoke) as by. An unknown, used or already revoked invitation is an ENOTFOUND
+// error; an expired one may still be revoked, which changes nothing but the record.
+func (s *StaffStore) RevokeInvitation(ctx context.Context, id int64, by string) error {
+	by = campaign.NormalizeText(by)
+	if by == "" {
+		return campaign.Errorf(campaign.EINVALID, "invitation: the revoker is required")
+	}
+	now := s.db.now()
+	return s.inTx(ctx, "revoke invitation", func(tx *sqlx.Tx) error {
+		var revoked []staffRole
+		err := sqlx.SelectContext(ctx, tx, &revoked, `
+			UPDATE invitations SET revoked_at = $2, revoked_by = $3
+			WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL
+			RETURNING role, ward_code`,
+			id, now, by)
+		if err != nil {
+			return wrapErr(err, "postgres: revoke invitation")
+		}
+		if len(revoked) == 0 {
+			return campaign.Errorf(campaign.ENOTFOUND, "no open invitation %d", id)
+		}
+		return insertAudit(ctx, tx, campaign.AuditEntry{
+			At: now, Actor: by, Action: "staff.invite_revoke", Subject: invitationSubject(id),
+			Before: revoked[0].audit(),
+		})
+	})
+}
+
+// Invitations lists the open invitations (not used, revoked or expired), oldest first.
+func (s *StaffStore) Invitations(ctx context.Context) ([]Invitation, error) {
+	var rows []struct {
+		ID        int64          `db:"id"`
+		Role      string         `db:"role"`
+		WardCode  sql.NullString `db:"ward_code"`
+		CreatedBy string         `db:"created_by"`
+		CreatedAt time.Time      `db:"created_at"`
+		ExpiresAt time.Time      `db:"expires_at"`
+		UsedAt    sql.NullTime   `db:"used_at"`
+		UsedBy    sql.NullString `db:"used_by"`
+		RevokedAt sql.NullTime   `db:"revoked_at"`
+	}
+	err := s.db.db.SelectContext(ctx, &rows, `
+		SELECT id, role, ward_code, created_by, created_at, expires_at, used_at, used_by, revoked_at
+		FROM invitations
+		WHERE used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+		ORDER BY created_at, id`, s.db.now())
+	if err != nil {
+		return nil, wrapErr(err, "postgres: invitations")
+	}
+	out := make([]Invitation, 0, len(rows))
+	for _, r := range rows {
+		inv := Invitation{ID: r.ID, Role: campaign.Role(r.Role), WardCode: r.WardCode.String,
+			CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), UsedBy: r.UsedBy.String}
+		if r.UsedAt.Valid {
+			inv.UsedAt = r.UsedAt.Time.UTC()
+		}
+		if r.RevokedAt.Valid {
+			inv.RevokedAt = r.RevokedAt.Time.UTC()
+		}
+		out = append(out, inv)
+	}
+	return out, nil
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise.
+func (s *StaffStore) inTx(ctx context.Context, what string, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return wrapErr(err, "postgres: "+what+": begin")
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return wrapErr(err, "postgres: "+what+": commit")
+	}
+	return nil
+}
+
+// validateStaffRole checks that role can be given by invitation, with a ward exactly when it is a
+// ward role.
+func validateStaffRole(role campaign.Role, wardCode string) error {
+	switch {
+	case !role.Valid():
+		return campaign.Errorf(campaign.EINVALID, "invitation: %q is not a staff role", role)
+	case role.NeedsWard() && wardCode == "":
+		return campaign.Errorf(campaign.EINVALID, "invitation: role %s needs a ward", role)
+	case !role.NeedsWard() && wardCode != "":
+		return campaign.Errorf(campaign.EINVALID, "invitation: role %s is city-wide and takes no ward", role)
+	case utf8.RuneCountInString(wardCode) > maxIDLen:
+		return campaign.Errorf(campaign.EINVALID, "invitation: ward code is longer than %d characters", maxIDLen)
+	}
+	return nil
+}
+
+// validateAccount checks a normalised channel and external id.
+func validateAccount(channel, externalID string) error {
+	if channel == "" || externalID == "" {
+		return campaign.Errorf(campaign.EINVALID, "staff: an account needs a channel and an external id")
+	}
+	if utf8.RuneCountInString(channel) > maxIDLen || utf8.RuneCountInString(externalID) > maxIDLen {
+		return campaign.Errorf(campaign.EINVALID, "staff: channel or external id is longer than %d characters", maxIDLen)
+	}
+	return nil
+}
+
+// selectStaff reads staffRow columns; a WHERE clause follows it.
+const selectStaff = `SELECT channel, external_id, name, role, ward_code FROM staff `
+
+// staffRow is a staff member as selectStaff reads it.
+type staffRow struct {
+	Channel    string         `db:"channel"`
+	ExternalID string         `db:"external_id"`
+	Name       string         `db:"name"`
+	Role       string         `db:"role"`
+	WardCode   sql.NullString `db:"ward_code"`
+}
+
+func (row staffRow) staff() campaign.Staff {
+	return campaign.Staff{Channel: row.Channel, ExternalID: row.ExternalID, Name: row.Name,
+		Role: campaign.Role(row.Role), WardCode: row.WardCode.String}
+}
+
+// staffRole is the role and ward an UPDATE ... RETURNING hands back, for the audit.
+type staffRole struct {
+	Role     string         `db:"role"`
+	WardCode sql.NullString `db:"ward_code"`
+}
+
+// audit is the role as the audit log records it.
+func (r staffRole) audit() any {
+	return struct {
+		Role string `json:"role"`
+		Ward string `json:"ward,omitempty"`
+	}{r.Role, r.WardCode.String}
+}
+
+// invitationSubject is the audit subject of an invitation.
+func invitationSubject(id int64) string { return "invitation:" + strconv.FormatInt(id, 10) }
+
+// staffSubject is the audit subject of a staff account.
+func staffSubject(channel, externalID string) string { return "staff:" + channel + ":" + externalID }
+
+// nullIfEmpty stores "" as SQL NULL.
+func nullIfEmpty(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// truncateRunes returns s cut to at most n characters.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
