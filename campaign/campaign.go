@@ -76,6 +76,8 @@ type Campaign struct {
 	Start, End         time.Time
 	Milestones         []Milestone
 	Wards              []Ward
+	// Software lists the learning software volunteers install, by school level.
+	Software map[SchoolLevel][]string
 
 	wardByCode map[string]int
 	// wardFolds holds each ward's folded short and full name, for MatchWards.
@@ -90,18 +92,19 @@ type fileMilestone struct {
 }
 
 type file struct {
-	ID                 string          `json:"id"`
-	Name               Text            `json:"name"`
-	City               Text            `json:"city"`
-	Organizer          Text            `json:"organizer"`
-	RegistrationPrefix string          `json:"registration_prefix"`
-	TargetStudents     int             `json:"target_students"`
-	TimeZone           string          `json:"time_zone"`
-	Start              string          `json:"start"`
-	End                string          `json:"end"`
-	Milestones         []fileMilestone `json:"milestones"`
-	Wards              []Ward          `json:"wards"`
-	WardsCSV           string          `json:"wards_csv"`
+	ID                 string                   `json:"id"`
+	Name               Text                     `json:"name"`
+	City               Text                     `json:"city"`
+	Organizer          Text                     `json:"organizer"`
+	RegistrationPrefix string                   `json:"registration_prefix"`
+	TargetStudents     int                      `json:"target_students"`
+	TimeZone           string                   `json:"time_zone"`
+	Start              string                   `json:"start"`
+	End                string                   `json:"end"`
+	Milestones         []fileMilestone          `json:"milestones"`
+	Wards              []Ward                   `json:"wards"`
+	WardsCSV           string                   `json:"wards_csv"`
+	Software           map[SchoolLevel][]string `json:"software"`
 }
 
 // Default returns the embedded default campaign, Thủ Đức City, September 2021.
@@ -184,6 +187,13 @@ func Parse(b []byte, dir fs.FS) (*Campaign, error) {
 			}
 		}
 		c.Milestones = append(c.Milestones, ms)
+	}
+	c.Software = map[SchoolLevel][]string{}
+	for level, apps := range f.Software {
+		if _, _, ok := level.Grades(); !ok {
+			return nil, fmt.Errorf("software: unknown school level %q", level)
+		}
+		c.Software[level] = apps
 	}
 	c.Wards = f.Wards
 	if f.WardsCSV != "" {

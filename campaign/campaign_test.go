@@ -37,6 +37,11 @@ func TestDefault(t *testing.T) {
 			t.Errorf("milestone %s = %v %v, want %s", key, m.Date, ok, date)
 		}
 	}
+	for _, level := range SchoolLevels {
+		if len(c.Software[level]) == 0 {
+			t.Errorf("no learning software listed for %s", level)
+		}
+	}
 	if h, _ := c.Milestone("handover"); h.End.Format(DateLayout) != "2021-09-30" {
 		t.Errorf("handover ends %v", h.End)
 	}
@@ -62,6 +67,7 @@ func TestLoadFile(t *testing.T) {
 		{"no wards", `{"id":"y","name":{"vi":"Y"},"registration_prefix":"Y","start":"2022-01-01","end":"2022-01-31"}`, "no wards"},
 		{"unknown field", `{"id":"y","nme":{"vi":"Y"}}`, "unknown field"},
 		{"bad zone", `{"id":"y","name":{"vi":"Y"},"registration_prefix":"Y","time_zone":"Mars/Base","start":"2022-01-01","end":"2022-01-31","wards":[{"code":"1","name":"A"}]}`, "time_zone"},
+		{"unknown software level", `{"id":"y","name":{"vi":"Y"},"registration_prefix":"Y","start":"2022-01-01","end":"2022-01-31","software":{"college":["x"]},"wards":[{"code":"1","name":"A"}]}`, "software"},
 		{"duplicate ward", `{"id":"y","name":{"vi":"Y"},"registration_prefix":"Y","start":"2022-01-01","end":"2022-01-31","wards":[{"code":"1","name":"A"},{"code":"1","name":"B"}]}`, "twice"},
 	}
 	for _, tt := range tests {
