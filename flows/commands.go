@@ -16,12 +16,24 @@ func (c *turn) command() error {
 		return c.start(args)
 	case "status":
 		return c.status()
+	case "pledge":
+		return c.startPledge()
+	case "pledges":
+		return c.pledges()
 	case "cancel":
 		c.cancel()
 		return nil
 	case "help":
 		c.help()
 		return nil
+	case "whoami":
+		return c.whoami()
+	case "invite":
+		return c.invite(args)
+	case "staff":
+		return c.staffList()
+	case "revoke":
+		return c.revokeCommand(args)
 	case "lang":
 		switch lang := strings.ToLower(args); lang {
 		case langVI, langEN:
@@ -37,6 +49,9 @@ func (c *turn) command() error {
 
 // start greets, follows a deep-link payload, or offers to go on with a form in progress.
 func (c *turn) start(payload string) error {
+	if c.inStaffFlow() {
+		c.toIdle() // a half-made invitation or revocation is a few taps, not worth an offer to resume
+	}
 	if payload != "" {
 		for _, d := range c.e.deepLinks {
 			if payload == d.payload || (d.prefix && strings.HasPrefix(payload, d.payload)) {
@@ -70,19 +85,33 @@ func (c *turn) offerResume(f *form) {
 
 // cancel leaves the form at once; the message says how to start again.
 func (c *turn) cancel() {
+	if c.inStaffFlow() {
+		c.toIdle()
+		c.say(c.t("staff.cancelled"))
+		return
+	}
 	if c.form() == nil {
 		c.say(c.t("common.cancel_idle"))
 		return
 	}
+	done := c.t("common.cancelled")
+	if c.st.Flow == FlowPledge {
+		done = c.t("pledge.cancelled")
+	}
 	c.toIdle()
-	c.say(c.t("common.cancelled"))
+	c.say(done)
 }
 
 // help explains the current question and asks it again, or explains the bot.
 func (c *turn) help() {
 	f := c.form()
+	if f == nil && c.inStaffFlow() {
+		c.say(c.t("staff.help_step"))
+		c.resume("")
+		return
+	}
 	if f == nil {
-		c.say(c.t("common.help_idle"))
+		c.say(c.helpIdle())
 		return
 	}
 	c.st.Misses = 0
@@ -99,6 +128,8 @@ func (c *turn) help() {
 func (c *turn) resume(reason string) {
 	if f := c.form(); f != nil {
 		c.reask(f, reason)
+	} else if c.inStaffFlow() {
+		c.staffAsk(reason, false)
 	}
 }
 
@@ -126,7 +157,7 @@ func (c *turn) setLang(lang string) error {
 	c.st.Lang = lang
 	c.lang = lang
 	c.say(c.t("lang.set"))
-	if c.form() != nil {
+	if c.form() != nil || c.inStaffFlow() {
 		c.resume("")
 	} else {
 		c.welcome()
@@ -141,6 +172,9 @@ func (c *turn) callback() error {
 	data := c.in.Data
 	if rest, ok := strings.CutPrefix(data, "g:"); ok {
 		return c.globalCallback(rest)
+	}
+	if rest, ok := strings.CutPrefix(data, staffPrefix+":"); ok {
+		return c.staffCallback(rest)
 	}
 	prefix, rest, _ := strings.Cut(data, ":")
 	step, value, _ := strings.Cut(rest, ":")
@@ -158,6 +192,10 @@ func (c *turn) globalCallback(action string) error {
 		return c.startOrOffer(c.e.forms[0])
 	case "status":
 		return c.status()
+	case "pledge":
+		return c.startPledge()
+	case "pledges":
+		return c.pledges()
 	case "lang:vi":
 		return c.setLang(langVI)
 	case "lang:en":
@@ -187,7 +225,7 @@ func (c *turn) globalCallback(action string) error {
 // stale answers a button that no longer applies: a polite note and the current question.
 func (c *turn) stale() {
 	c.notice = c.t("common.stale")
-	if c.form() == nil {
+	if c.form() == nil && !c.inStaffFlow() {
 		c.say(c.t("common.stale_idle"))
 		return
 	}

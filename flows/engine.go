@@ -24,7 +24,27 @@ type Config struct {
 	IdleExpiry time.Duration
 	// NewKey returns a new idempotency key for a form; default 16 random bytes in hex.
 	NewKey func() string
+	// Staff keeps staff roles and invitations; nil turns the staff commands off (they say so).
+	Staff campaign.StaffStore
+	// Audit records refused staff commands; may be nil.
+	Audit campaign.AuditLog
+	// Admins are the account ids of administrators (ADMIN_TELEGRAM_IDS): "12345" matches that
+	// user id on any channel, "telegram:12345" only on that channel.
+	Admins []string
+	// BotUsername makes invitation links, https://t.me/<BotUsername>?start=inv_<code>; required
+	// with Staff.
+	BotUsername string
+	// InvitationTTL is how long an invitation link works; default 72 hours.
+	InvitationTTL time.Duration
+	// Pledges keeps donors' pledges; nil turns /pledge and /pledges off (they say so).
+	Pledges campaign.PledgeStore
+	// MoneyCeiling (VND) is the pledged sum above which the donor is asked to confirm it;
+	// default DefaultMoneyCeiling.
+	MoneyCeiling int64
 }
+
+// DefaultInvitationTTL is how long an invitation link works when Config.InvitationTTL is zero.
+const DefaultInvitationTTL = 72 * time.Hour
 
 // DefaultIdleExpiry is how long an untouched form is kept when Config.IdleExpiry is zero.
 const DefaultIdleExpiry = 7 * 24 * time.Hour
@@ -63,6 +83,17 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.NewKey == nil {
 		cfg.NewKey = randomKey
 	}
+	if cfg.MoneyCeiling <= 0 {
+		cfg.MoneyCeiling = DefaultMoneyCeiling
+	}
+	if cfg.InvitationTTL <= 0 {
+		cfg.InvitationTTL = DefaultInvitationTTL
+	}
+	cfg.BotUsername = strings.TrimPrefix(strings.TrimSpace(cfg.BotUsername), "@")
+	if cfg.Staff != nil && !botUsername.MatchString(cfg.BotUsername) {
+		return nil, fmt.Errorf("flows: Config.BotUsername %q is not a bot username; invitation links need it", cfg.BotUsername)
+	}
+	cfg.Admins = cleanAdmins(cfg.Admins)
 	cat, err := loadCatalog(localeFS)
 	if err != nil {
 		return nil, fmt.Errorf("flows: %w", err)
@@ -74,11 +105,17 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.deepLinks = []deepLink{
 		{payload: "dangky", handle: func(c *turn, _ string) error { return c.startOrOffer(reg) }},
 		{payload: "register", handle: func(c *turn, _ string) error { return c.startOrOffer(reg) }},
+		{payload: invitePrefix, prefix: true, handle: func(c *turn, p string) error {
+			return c.redeem(strings.TrimPrefix(p, invitePrefix))
+		}},
 	}
 	for _, w := range cfg.Campaign.Wards {
 		if d := reg.data(stepWard, w.Code); len(d) > maxCallbackData {
 			return nil, fmt.Errorf("flows: ward code %q makes callback data longer than %d bytes", w.Code, maxCallbackData)
 		}
+	}
+	if err := e.addPledgeFlow(); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -113,14 +150,15 @@ func (e *Engine) Language(st State, in Input) string {
 }
 
 // Commands lists the bot's commands with descriptions in lang, for the channel's command menu.
+// Staff commands (/invite, /staff, /revoke, /whoami) are typed and left out, to keep it short.
 func (e *Engine) Commands(lang string) []Command {
-	return []Command{
+	return e.withPledgeCommands([]Command{
 		{Name: "start", Description: e.text(lang, "cmd.start", nil)},
 		{Name: "status", Description: e.text(lang, "cmd.status", nil)},
 		{Name: "cancel", Description: e.text(lang, "cmd.cancel", nil)},
 		{Name: "help", Description: e.text(lang, "cmd.help", nil)},
 		{Name: "lang", Description: e.text(lang, "cmd.lang", nil)},
-	}
+	}, lang)
 }
 
 // ErrorReply is the polite message for an error that Handle (or the bot) returned, in lang. It
@@ -221,7 +259,9 @@ func (c *turn) form() *form {
 }
 
 func (c *turn) run() error {
-	if c.st.Flow != "" && c.form() == nil {
+	if c.st.Flow == FlowStaff {
+		c.expireStaff()
+	} else if c.st.Flow != "" && c.form() == nil {
 		c.toIdle() // a flow this version does not know (a state saved by another version)
 	}
 	if c.form() != nil && !c.st.UpdatedAt.IsZero() && c.now.Sub(c.st.UpdatedAt) > c.e.cfg.IdleExpiry {
@@ -242,6 +282,9 @@ func (c *turn) run() error {
 	}
 	if f := c.form(); f != nil {
 		return c.formInput(f)
+	}
+	if c.inStaffFlow() {
+		return c.staffInput()
 	}
 	if c.in.Kind == KindEdited {
 		c.say(c.t("common.edited_idle"))
@@ -338,12 +381,14 @@ func (c *turn) welcome() {
 	if c.lang == langEN {
 		other = langVI
 	}
-	c.out = append(c.out, Output{
+	o := Output{
 		Text: c.t("common.welcome", "Campaign", c.e.cfg.Campaign.Name.In(c.lang)),
 		Inline: [][]Button{
 			{{Text: c.t("common.btn_register"), Data: "g:register"}},
 			{{Text: c.t("common.btn_status"), Data: "g:status"}},
 			{{Text: c.t("common.btn_lang_other"), Data: "g:lang:" + other}},
 		},
-	})
+	}
+	c.pledgeWelcome(&o)
+	c.out = append(c.out, o)
 }

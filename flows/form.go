@@ -552,20 +552,26 @@ func (c *turn) wardPage() (page, pages int) {
 }
 
 func (c *turn) wardRows(f *form, fld *field) [][]Button {
+	return c.wardPageRows(func(v string) string { return f.data(fld.name, v) })
+}
+
+// wardPageRows lays out the shown page of wards, two per row, with previous/next buttons; data
+// makes a button's callback data from a ward code or a page control.
+func (c *turn) wardPageRows(data func(value string) string) [][]Button {
 	page, pages := c.wardPage()
 	wards := c.e.cfg.Campaign.Wards
 	end := min((page+1)*wardsPerPage, len(wards))
 	var buttons []Button
 	for _, w := range wards[page*wardsPerPage : end] {
-		buttons = append(buttons, Button{Text: w.ShortName, Data: f.data(fld.name, w.Code)})
+		buttons = append(buttons, Button{Text: w.ShortName, Data: data(w.Code)})
 	}
 	rows := grid(buttons, 2)
 	var nav []Button
 	if page > 0 {
-		nav = append(nav, Button{Text: c.t("reg.ward.prev"), Data: f.data(fld.name, ctlPage+strconv.Itoa(page-1))})
+		nav = append(nav, Button{Text: c.t("reg.ward.prev"), Data: data(ctlPage + strconv.Itoa(page-1))})
 	}
 	if page < pages-1 {
-		nav = append(nav, Button{Text: c.t("reg.ward.next"), Data: f.data(fld.name, ctlPage+strconv.Itoa(page+1))})
+		nav = append(nav, Button{Text: c.t("reg.ward.next"), Data: data(ctlPage + strconv.Itoa(page+1))})
 	}
 	if nav != nil {
 		rows = append(rows, nav)
@@ -593,15 +599,21 @@ func (c *turn) typedWard(f *form, fld *field, text string) error {
 		c.st.Page = 0
 		c.ask(f, fld, c.t("reg.ward.too_many", "Query", query, "Count", len(matches)), false)
 	default:
-		var buttons []Button
-		for _, w := range matches {
-			buttons = append(buttons, Button{Text: w.ShortName, Data: f.data(fld.name, w.Code)})
-		}
-		rows := grid(buttons, 2)
-		rows = append(rows, []Button{{Text: c.t("reg.ward.all"), Data: f.data(fld.name, ctlPage+"0")}})
-		c.out = append(c.out, Output{Text: c.t("reg.ward.several", "Count", len(matches), "Query", query), Inline: rows})
+		c.out = append(c.out, c.wardChoices(matches, query, func(v string) string { return f.data(fld.name, v) }))
 	}
 	return nil
+}
+
+// wardChoices offers the wards a typed name matched, and the whole list; data makes a button's
+// callback data from a ward code or a page control.
+func (c *turn) wardChoices(matches []campaign.Ward, query string, data func(value string) string) Output {
+	var buttons []Button
+	for _, w := range matches {
+		buttons = append(buttons, Button{Text: w.ShortName, Data: data(w.Code)})
+	}
+	rows := grid(buttons, 2)
+	rows = append(rows, []Button{{Text: c.t("reg.ward.all"), Data: data(ctlPage + "0")}})
+	return Output{Text: c.t("reg.ward.several", "Count", len(matches), "Query", query), Inline: rows}
 }
 
 // showReview lists every answer with a button to edit each and one to submit.

@@ -304,7 +304,8 @@ func scenarios() []scenario {
 			}
 		}})
 	}
-	return s
+	s = append(s, pledgeScenarios()...)
+	return append(s, staffScenarios()...)
 }
 
 func TestGolden(t *testing.T) {
@@ -346,10 +347,14 @@ func TestGoldenCoverage(t *testing.T) {
 	for _, sc := range scenarios() {
 		known[filepath.Join(sc.flow, sc.name+".json")] = true
 	}
+	flows := []string{FlowStaff}
 	for _, f := range c.e.forms {
-		files, _ := filepath.Glob(filepath.Join("testdata", f.name, "*.json"))
+		flows = append(flows, f.name)
+	}
+	for _, name := range flows {
+		files, _ := filepath.Glob(filepath.Join("testdata", name, "*.json"))
 		if len(files) == 0 {
-			t.Errorf("flow %q has no golden file in testdata/%s/", f.name, f.name)
+			t.Errorf("flow %q has no golden file in testdata/%s/", name, name)
 		}
 	}
 	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*.json"))

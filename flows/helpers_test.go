@@ -92,7 +92,10 @@ type chat struct {
 	t          *testing.T
 	e          *Engine
 	regs       *fakeRegistrations
+	pledges    *fakePledges
 	contacts   *fakeContacts
+	staff      *fakeStaff
+	audit      *fakeAudit
 	sess       Session
 	st         State
 	now        time.Time
@@ -108,19 +111,38 @@ type chat struct {
 
 func newChat(t *testing.T) *chat {
 	t.Helper()
+	return newChatWith(t, nil)
+}
+
+// newChatWith is newChat with changes to the engine's Config (nil for none). Chats have a staff
+// store and an audit log, with testAdmin as the one administrator.
+func newChatWith(t *testing.T, change func(*Config)) *chat {
+	t.Helper()
 	c := &chat{t: t, now: testStart, clientLang: "vi", userID: "1001", sess: Session{Channel: "telegram", ChatID: "1001"}}
 	c.regs = &fakeRegistrations{now: func() time.Time { return c.now }}
+	c.pledges = &fakePledges{now: func() time.Time { return c.now }}
 	c.contacts = &fakeContacts{}
-	e, err := NewEngine(Config{
+	c.staff = newFakeStaff(func() time.Time { return c.now })
+	c.audit = &fakeAudit{}
+	cfg := Config{
 		Campaign:      campaign.Default(),
 		Registrations: c.regs,
+		Pledges:       c.pledges,
 		Contacts:      c.contacts,
 		Now:           func() time.Time { return c.now },
 		NewKey: func() string {
 			c.keys++
 			return fmt.Sprintf("key-%d", c.keys)
 		},
-	})
+		Staff:       c.staff,
+		Audit:       c.audit,
+		Admins:      []string{testAdmin},
+		BotUsername: testBot,
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	e, err := NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +259,11 @@ func checkOutputs(t *testing.T, e *Engine, in Input, old, next State, out []Outp
 	if e.showsKeyboard(old) && !e.showsKeyboard(next) && !removed {
 		t.Errorf("%s: left the phone question without removing its keyboard", describe(in))
 	}
-	if next.Flow != "" {
+	if next.Flow == FlowStaff {
+		if !slices.Contains(staffSteps, next.Step) || next.Misses != 0 || next.Editing {
+			t.Errorf("%s: staff flow at unknown step %q: %+v", describe(in), next.Step, next)
+		}
+	} else if next.Flow != "" {
 		f := e.formNamed(next.Flow)
 		if f == nil || (f.field(next.Step) == nil && next.Step != stepReview) {
 			t.Errorf("%s: state at unknown step %q/%q", describe(in), next.Flow, next.Step)

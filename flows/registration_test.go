@@ -570,7 +570,7 @@ func TestCommands(t *testing.T) {
 			t.Errorf("command %+v / %+v", c, en[i])
 		}
 	}
-	if !slices.Equal(names, []string{"start", "status", "cancel", "help", "lang"}) {
+	if !slices.Equal(names, []string{"start", "status", "pledge", "pledges", "cancel", "help", "lang"}) {
 		t.Errorf("commands %v", names)
 	}
 	if vi[0].Description == en[0].Description {

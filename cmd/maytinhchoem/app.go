@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,8 @@ type app struct {
 	dialogs    *redisstore.Store
 	contacts   *postgres.ContactStore
 	regs       *postgres.RegistrationStore
+	staff      *postgres.StaffStore
+	pledges    *postgres.PledgeStore
 	engine     *flows.Engine
 	adapter    *telegram.Adapter
 	sender     *bot.PacedSender
@@ -81,18 +84,7 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	a.dialogs = redisstore.New(d.redis, redisstore.Options{Prefix: d.cfg.RedisPrefix})
 	a.contacts = postgres.NewContactStore(d.db)
 	a.regs = postgres.NewRegistrationStore(d.db, d.campaign)
-	engine, err := flows.NewEngine(flows.Config{
-		Campaign:      d.campaign,
-		Registrations: a.regs,
-		Contacts:      a.contacts,
-		Now:           d.now,
-		IdleExpiry:    d.cfg.IdleExpiry,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.engine = engine
-
+	var err error
 	a.adapter, err = telegram.New(ctx, telegram.Config{
 		Token:  d.cfg.TelegramToken,
 		APIURL: d.cfg.TelegramAPIURL,
@@ -101,6 +93,31 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	admins := make([]string, len(d.cfg.admins))
+	for i, id := range d.cfg.admins {
+		admins[i] = telegram.Channel + ":" + strconv.FormatInt(id, 10)
+	}
+	a.staff = postgres.NewStaffStore(d.db)
+	a.pledges = postgres.NewPledgeStore(d.db)
+	engine, err := flows.NewEngine(flows.Config{
+		Campaign:      d.campaign,
+		Registrations: a.regs,
+		Contacts:      a.contacts,
+		Now:           d.now,
+		IdleExpiry:    d.cfg.IdleExpiry,
+		Staff:         a.staff,
+		Audit:         postgres.NewAuditLog(d.db),
+		Admins:        admins,
+		BotUsername:   a.adapter.Username(),
+		InvitationTTL: d.cfg.InvitationTTL,
+		Pledges:       a.pledges,
+		MoneyCeiling:  d.cfg.MoneyCeiling,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.engine = engine
+
 	markStopped := func(ctx context.Context, channel, chatID string) {
 		if err := a.contacts.SetContactStopped(ctx, channel, chatID, true); err != nil {
 			d.logger.Error("mark contact stopped", "chat", chatID, "err", err)

@@ -31,6 +31,8 @@ type config struct {
 	RateGlobal     float64       `env:"SEND_RATE_GLOBAL" envDefault:"30"`
 	RatePerChat    float64       `env:"SEND_RATE_PER_CHAT" envDefault:"1"`
 	LogLevel       string        `env:"LOG_LEVEL" envDefault:"info"`
+	InvitationTTL  time.Duration `env:"INVITATION_TTL" envDefault:"72h"`
+	MoneyCeiling   int64         `env:"MONEY_CONFIRM_ABOVE_VND" envDefault:"100000000"`
 
 	admins []int64
 }
@@ -71,6 +73,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if cfg.RateGlobal < 0 || cfg.RatePerChat < 0 {
 		bad("SEND_RATE_GLOBAL/SEND_RATE_PER_CHAT", "must not be negative")
+	}
+	if cfg.InvitationTTL < time.Minute {
+		bad("INVITATION_TTL", "must be at least 1m, got %s", cfg.InvitationTTL)
+	}
+	if cfg.MoneyCeiling < 1 {
+		bad("MONEY_CONFIRM_ABOVE_VND", "must be a positive amount of VND, got %d", cfg.MoneyCeiling)
 	}
 	switch cfg.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -18,6 +18,9 @@ import (
 
 const demoToken = "100000001:demo-token-not-secret"
 
+// demoAdmin is the chat page's person acting as administrator unless ADMIN_TELEGRAM_IDS says otherwise.
+const demoAdmin = 1
+
 // runDemo runs the whole bot on this machine: the Telegram emulator with its chat page, Redis
 // in-process unless REDIS_URL is set, and a private PostgreSQL cluster unless DATABASE_URL is set.
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -66,6 +69,10 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
+	if len(cfg.admins) == 0 {
+		// Someone has to invite the staff: in the demo, person 1 of the chat page is the administrator.
+		cfg.admins = []int64{demoAdmin}
+	}
 	cfg.TelegramToken = demoToken
 	cfg.TelegramAPIURL = "http://" + ln.Addr().String()
 	cfg.TelegramMode = "polling"
@@ -128,6 +135,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	fmt.Fprintf(stdout, "\nmaytinhchoem demo (%s), today is %s\n", camp.Name.VI, now().In(camp.Location).Format("02/01/2006"))
-	fmt.Fprintf(stdout, "Open http://%s in a browser and talk to the bot as a parent. Ctrl+C stops.\n\n", ln.Addr())
+	fmt.Fprintf(stdout, "Open http://%s in a browser and talk to the bot as a parent or a donor. Ctrl+C stops.\n", ln.Addr())
+	fmt.Fprintf(stdout, "Administrators (they invite staff with /invite): %v; http://%s/?user=%d acts as the first.\n\n", cfg.admins, ln.Addr(), cfg.admins[0])
 	return a.run(ctx, "")
 }

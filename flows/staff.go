@@ -1,0 +1,729 @@
+package flows
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// FlowStaff is the State.Flow of an administrator choosing an invitation's role and ward, or
+// confirming a revocation. It is a few taps, not a form: no review, no idempotency key, and it is
+// dropped without a word after staffFlowExpiry or when /start is sent.
+const FlowStaff = "staff"
+
+// Steps of the staff flow; the answers are kept under staffStepRole (the role being invited or
+// revoked) and under answerTarget and answerName (who is being revoked).
+const (
+	staffStepRole    = "role"
+	staffStepWard    = "ward"
+	staffStepConfirm = "confirm"
+)
+
+// staffSteps are the steps a State of FlowStaff may be at.
+var staffSteps = []string{staffStepRole, staffStepWard, staffStepConfirm}
+
+const (
+	// staffPrefix starts the callback data of staff buttons: "s:<step>:<value>".
+	staffPrefix = "s"
+	// staffRevoke is the step of the revoke buttons of /staff, "s:revoke:<channel>:<id>": they
+	// start a confirmation from any state, so they are not tied to a step.
+	staffRevoke  = "revoke"
+	answerTarget = "target"
+	answerName   = "name"
+	confirmYes   = "yes"
+	confirmNo    = "no"
+	invitePrefix = "inv_"
+	auditRefused = "auth.refused"
+	// staffListed is how many people /staff lists, to stay far under 4096 characters.
+	staffListed = 25
+	// staffNameMax and staffButtonName are the characters of a name shown in a line and on a button.
+	staffNameMax    = 40
+	staffButtonName = 24
+
+	// staffFlowExpiry is how long a half-made invitation or revocation waits for its next tap.
+	staffFlowExpiry = time.Hour
+)
+
+var (
+	// startPayload is what Telegram accepts after /start in a deep link.
+	startPayload = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	// botUsername is what a Telegram bot's username looks like (without "@").
+	botUsername = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{3,31}$`)
+	// accountID is an account id typed after /revoke.
+	accountID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
+)
+
+// roleLabels are the message ids of each role's name and of other words that name it when typed.
+var roleLabels = map[campaign.Role][2]string{
+	campaign.RoleCityOfficial:    {"staff.role.city_official", "staff.role.city_official_words"},
+	campaign.RoleEducationOffice: {"staff.role.education_office", "staff.role.education_office_words"},
+	campaign.RoleWardOfficial:    {"staff.role.ward_official", "staff.role.ward_official_words"},
+	campaign.RoleWomensUnion:     {"staff.role.womens_union", "staff.role.womens_union_words"},
+	campaign.RoleVolunteer:       {"staff.role.volunteer", "staff.role.volunteer_words"},
+	campaign.RoleCultureInfo:     {"staff.role.culture_info", "staff.role.culture_info_words"},
+}
+
+// staffCommands are the typed staff commands and the action each needs, for the /help line.
+// They are not in Commands: the public menu stays short for parents.
+var staffCommands = []struct {
+	name   string
+	action campaign.Action
+}{
+	{"invite", campaign.ActionInvite},
+	{"staff", campaign.ActionManageStaff},
+	{"revoke", campaign.ActionManageStaff},
+}
+
+// cleanAdmins trims the configured administrator ids and drops empty ones.
+func cleanAdmins(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (c *turn) inStaffFlow() bool { return c.st.Flow == FlowStaff }
+
+// expireStaff drops a staff flow that is old or at a step this version does not know.
+func (c *turn) expireStaff() {
+	known := false
+	for _, s := range staffSteps {
+		known = known || s == c.st.Step
+	}
+	if !known || c.now.Sub(c.st.UpdatedAt) > staffFlowExpiry {
+		c.toIdle()
+	}
+}
+
+// enterStaff starts the staff flow at step, dropping an earlier one.
+func (c *turn) enterStaff(step string) {
+	c.toIdle()
+	c.st.Flow = FlowStaff
+	c.st.Step = step
+	c.st.StartedAt = c.now
+	if c.st.Answers == nil {
+		c.st.Answers = map[string]string{}
+	}
+}
+
+// isAdmin reports whether the sender is named in Config.Admins.
+func (c *turn) isAdmin() bool {
+	if c.in.UserID == "" {
+		return false
+	}
+	for _, a := range c.e.cfg.Admins {
+		if ch, id, ok := strings.Cut(a, ":"); ok {
+			if ch == c.sess.Channel && id == c.in.UserID {
+				return true
+			}
+		} else if a == c.in.UserID {
+			return true
+		}
+	}
+	return false
+}
+
+// actor names the sender in audit rows and as the maker of invitations and revocations.
+func (c *turn) actor() string {
+	id := c.in.UserID
+	if id == "" {
+		id = c.sess.ChatID
+	}
+	return c.sess.Channel + ":" + id
+}
+
+// whoIs is the sender as staff: an administrator, a staff member found by this chat, or someone
+// without a role (Role "").
+func (c *turn) whoIs() (campaign.Staff, error) {
+	me := campaign.Staff{Channel: c.sess.Channel, ExternalID: c.sess.ChatID, Name: c.in.UserName}
+	if c.isAdmin() {
+		me.Role = campaign.RoleAdmin
+		return me, nil
+	}
+	if c.e.cfg.Staff == nil {
+		return me, nil
+	}
+	s, err := c.e.cfg.Staff.StaffMember(c.ctx, c.sess.Channel, c.sess.ChatID)
+	switch campaign.ErrorCode(err) {
+	case "":
+		return s, nil
+	case campaign.ENOTFOUND:
+		return me, nil
+	}
+	return campaign.Staff{}, fmt.Errorf("look up staff member: %w", err)
+}
+
+// authorize is the one place the staff flows ask whether the sender may take action (on a record
+// of ward; "" for city-wide actions), through campaign.Authorize. On refusal it has replied
+// politely, written an "auth.refused" audit row and left any staff flow; err is a store failure.
+func (c *turn) authorize(action campaign.Action, ward string) (campaign.Staff, bool, error) {
+	who, err := c.whoIs()
+	if err != nil {
+		return campaign.Staff{}, false, err
+	}
+	if campaign.Authorize(who, action, ward) == nil {
+		return who, true, nil
+	}
+	if c.e.cfg.Audit != nil {
+		after := map[string]string{"role": string(who.Role), "ward": ward}
+		if who.WardCode != "" {
+			after["own_ward"] = who.WardCode
+		}
+		err := c.e.cfg.Audit.Audit(c.ctx, campaign.AuditEntry{
+			At: c.now, Actor: c.actor(), Action: auditRefused, Subject: string(action), After: after,
+		})
+		if err != nil {
+			return campaign.Staff{}, false, fmt.Errorf("audit refused %s: %w", action, err)
+		}
+	}
+	// Only the role and the ward are said, never the refusal's own text.
+	otherWard := who.WardCode
+	who.WardCode = ward
+	switch {
+	case who.Role == "":
+		c.say(c.t("staff.refused"))
+	case who.Role.NeedsWard() && campaign.Authorize(who, action, ward) == nil:
+		c.say(c.t("staff.refused_ward", "Ward", c.wardName(otherWard)))
+	default:
+		c.say(c.t("staff.refused_role", "Role", c.roleName(who.Role)))
+	}
+	if c.inStaffFlow() {
+		c.toIdle()
+	}
+	c.resume("")
+	return campaign.Staff{}, false, nil
+}
+
+// staffOff answers that staff commands are off when no StaffStore is configured.
+func (c *turn) staffOff() bool {
+	if c.e.cfg.Staff != nil {
+		return false
+	}
+	c.say(c.t("staff.unavailable"))
+	c.resume("")
+	return true
+}
+
+// formBusy refuses to start a staff flow while a registration is in progress: a State holds one
+// flow, and a parent's answers are never replaced by an administrator's taps.
+func (c *turn) formBusy() bool {
+	if c.form() == nil {
+		return false
+	}
+	c.say(c.t("staff.finish_form"))
+	c.resume("")
+	return true
+}
+
+func (c *turn) roleName(r campaign.Role) string {
+	if r == campaign.RoleAdmin {
+		return c.t("staff.role.admin")
+	}
+	if l, ok := roleLabels[r]; ok {
+		return c.t(l[0])
+	}
+	return string(r)
+}
+
+func (c *turn) wardName(code string) string {
+	if w, ok := c.e.cfg.Campaign.Ward(code); ok {
+		return w.DisplayName(c.lang)
+	}
+	return code
+}
+
+// roleOptions are the roles an invitation can give, as choices.
+func roleOptions() []option {
+	opts := make([]option, 0, len(campaign.StaffRoles))
+	for _, r := range campaign.StaffRoles {
+		opts = append(opts, option{value: string(r), label: roleLabels[r][0], words: roleLabels[r][1]})
+	}
+	return opts
+}
+
+// parseRole reads a role from the start of typed text ("cán bộ phường linh trung",
+// "womens_union thao dien") and returns what follows it (a ward's name).
+func (c *turn) parseRole(text string) (campaign.Role, string, bool) {
+	words := strings.Fields(text)
+	for n := len(words); n > 0; n-- {
+		head := strings.Join(words[:n], " ")
+		if r := campaign.Role(head); r.Valid() {
+			return r, strings.Join(words[n:], " "), true
+		}
+		if o, ok := c.matchOption(roleOptions(), head); ok {
+			return campaign.Role(o.value), strings.Join(words[n:], " "), true
+		}
+	}
+	return "", "", false
+}
+
+// paragraphs joins the parts that are not empty with blank lines.
+func paragraphs(parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, "\n\n")
+}
+
+func staffData(step, value string) string { return staffPrefix + ":" + step + ":" + value }
+
+// staffAsk asks the staff flow's current question again, with reason (if any) before it.
+func (c *turn) staffAsk(reason string, edit bool) {
+	switch c.st.Step {
+	case staffStepRole:
+		c.askRole(reason)
+	case staffStepWard:
+		c.askWard(reason, edit)
+	case staffStepConfirm:
+		c.askConfirm(reason)
+	}
+}
+
+func (c *turn) cancelRow(step string) []Button {
+	return []Button{{Text: c.t("common.btn_cancel"), Data: staffData(step, ctlCancel)}}
+}
+
+func (c *turn) askRole(reason string) {
+	var buttons []Button
+	for _, o := range roleOptions() {
+		buttons = append(buttons, Button{Text: c.t(o.label), Data: staffData(staffStepRole, o.value)})
+	}
+	rows := append(grid(buttons, 1), c.cancelRow(staffStepRole))
+	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("staff.invite.role_prompt")), Inline: rows})
+}
+
+func (c *turn) askWard(reason string, edit bool) {
+	page, pages := c.wardPage()
+	lead := c.lead
+	c.lead = ""
+	text := c.t("staff.invite.ward_prompt", "Role", c.roleName(campaign.Role(c.st.Answers[staffStepRole])), "Page", page+1, "Pages", pages)
+	rows := c.wardPageRows(func(v string) string { return staffData(staffStepWard, v) })
+	rows = append(rows, c.cancelRow(staffStepWard))
+	c.out = append(c.out, Output{Text: paragraphs(lead, reason, text), Inline: rows, EditPressed: edit})
+}
+
+func (c *turn) askConfirm(reason string) {
+	a := c.st.Answers
+	text := c.t("staff.revoke.confirm", "Name", a[answerName], "Role", c.roleName(campaign.Role(a[staffStepRole])))
+	c.out = append(c.out, Output{Text: paragraphs(reason, text), Inline: [][]Button{{
+		{Text: c.t("staff.revoke.btn_yes"), Data: staffData(staffStepConfirm, confirmYes)},
+		{Text: c.t("staff.revoke.btn_no"), Data: staffData(staffStepConfirm, confirmNo)},
+	}}})
+}
+
+// staffInput handles a message (not a command or button) in the staff flow.
+func (c *turn) staffInput() error {
+	switch c.in.Kind {
+	case KindEdited:
+		c.staffAsk(c.t("common.edited_idle"), false)
+		return nil
+	case KindText:
+		text := strings.TrimSpace(c.in.Text)
+		if text == "" {
+			break
+		}
+		if c.st.Step == staffStepConfirm {
+			c.staffAsk(c.t("common.use_buttons"), false)
+			return nil
+		}
+		if _, ok, err := c.authorize(campaign.ActionInvite, ""); !ok {
+			return err
+		}
+		if c.st.Step == staffStepWard {
+			return c.staffTypedWard(text)
+		}
+		if r, rest, ok := c.parseRole(text); ok {
+			return c.chooseRole(r, rest)
+		}
+		c.askRole(c.t("staff.invite.role_unknown", "Query", clip(text, 40)))
+		return nil
+	}
+	c.staffAsk(c.t("common.need_text"), false)
+	return nil
+}
+
+// staffCallback runs a pressed staff button; data is what follows "s:".
+func (c *turn) staffCallback(data string) error {
+	step, value, _ := strings.Cut(data, ":")
+	action := campaign.ActionInvite
+	switch step {
+	case staffStepRole, staffStepWard, staffStepConfirm:
+		if !c.inStaffFlow() || c.st.Step != step {
+			c.stale()
+			return nil
+		}
+		if step == staffStepConfirm {
+			action = campaign.ActionManageStaff
+		}
+	case staffRevoke:
+		action = campaign.ActionManageStaff
+	default:
+		c.stale()
+		return nil
+	}
+	if c.staffOff() {
+		return nil
+	}
+	if _, ok, err := c.authorize(action, ""); !ok {
+		return err
+	}
+	if value == ctlCancel && c.inStaffFlow() {
+		c.cancel()
+		return nil
+	}
+	switch step {
+	case staffStepRole:
+		if r := campaign.Role(value); r.Valid() {
+			c.notice = c.t("common.chosen", "Label", c.roleName(r))
+			return c.chooseRole(r, "")
+		}
+	case staffStepWard:
+		if p, ok := strings.CutPrefix(value, ctlPage); ok {
+			if n, err := strconv.Atoi(p); err == nil && n >= 0 {
+				c.st.Page = n
+				c.askWard("", true)
+				return nil
+			}
+		}
+		if w, ok := c.e.cfg.Campaign.Ward(value); ok {
+			c.notice = c.t("common.chosen", "Label", w.DisplayName(c.lang))
+			return c.createInvitation(campaign.Role(c.st.Answers[staffStepRole]), w.Code)
+		}
+	case staffRevoke:
+		if channel, id, ok := strings.Cut(value, ":"); ok && channel != "" && accountID.MatchString(id) {
+			return c.startRevoke(channel, id)
+		}
+	case staffStepConfirm:
+		switch value {
+		case confirmYes:
+			return c.revokeConfirmed()
+		case confirmNo:
+			name := c.st.Answers[answerName]
+			c.toIdle()
+			c.say(c.t("staff.revoke.kept", "Name", name))
+			return nil
+		}
+	}
+	c.stale()
+	return nil
+}
+
+// invite is /invite [role [ward]]: it asks what it was not told, then makes the link.
+func (c *turn) invite(args string) error {
+	if c.staffOff() {
+		return nil
+	}
+	if _, ok, err := c.authorize(campaign.ActionInvite, ""); !ok {
+		return err
+	}
+	if c.formBusy() {
+		return nil
+	}
+	c.enterStaff(staffStepRole)
+	if args == "" {
+		c.askRole("")
+		return nil
+	}
+	r, rest, ok := c.parseRole(args)
+	if !ok {
+		c.askRole(c.t("staff.invite.role_unknown", "Query", clip(args, 40)))
+		return nil
+	}
+	return c.chooseRole(r, rest)
+}
+
+// chooseRole keeps the role and asks its ward (or matches the typed ward), or makes the link
+// for a city-wide role.
+func (c *turn) chooseRole(r campaign.Role, ward string) error {
+	c.st.Answers[staffStepRole] = string(r)
+	if !r.NeedsWard() {
+		return c.createInvitation(r, "")
+	}
+	c.st.Step = staffStepWard
+	c.st.Page = 0
+	if ward == "" {
+		c.askWard("", false)
+		return nil
+	}
+	return c.staffTypedWard(ward)
+}
+
+// staffTypedWard matches a typed ward name as the registration does: one match makes the link,
+// several are offered, none or too many show the list.
+func (c *turn) staffTypedWard(text string) error {
+	var matches []campaign.Ward
+	if len(text) <= 200 {
+		matches = c.e.cfg.Campaign.MatchWards(cleanText(text))
+	}
+	query := clip(text, 40)
+	switch {
+	case len(matches) == 1:
+		c.lead = c.t("reg.ward.chosen", "Ward", matches[0].DisplayName(c.lang))
+		return c.createInvitation(campaign.Role(c.st.Answers[staffStepRole]), matches[0].Code)
+	case len(matches) == 0:
+		c.st.Page = 0
+		c.askWard(c.t("reg.err.ward_not_found", "Query", query), false)
+	case len(matches) > maxWardChoices:
+		c.st.Page = 0
+		c.askWard(c.t("reg.ward.too_many", "Query", query, "Count", len(matches)), false)
+	default:
+		c.out = append(c.out, c.wardChoices(matches, query, func(v string) string { return staffData(staffStepWard, v) }))
+	}
+	return nil
+}
+
+// createInvitation stores an invitation and gives the administrator its link. A store error is
+// returned with the state unchanged, so pressing the button again tries again.
+func (c *turn) createInvitation(r campaign.Role, ward string) error {
+	if !r.Valid() || (r.NeedsWard() && ward == "") {
+		c.toIdle() // a state from another version
+		c.stale()
+		return nil
+	}
+	if !r.NeedsWard() {
+		ward = ""
+	}
+	expires := c.now.Add(c.e.cfg.InvitationTTL)
+	code, err := c.e.cfg.Staff.CreateInvitation(c.ctx, r, ward, c.actor(), expires)
+	if err != nil {
+		return fmt.Errorf("create invitation: %w", err)
+	}
+	payload := invitePrefix + code
+	if !startPayload.MatchString(payload) {
+		// The code is a secret: only its length goes to the log.
+		return campaign.Errorf(campaign.EINTERNAL, "an invitation code of %d bytes does not fit a /start payload", len(code))
+	}
+	link := "https://t.me/" + c.e.cfg.BotUsername + "?start=" + payload
+	loc := c.e.cfg.Campaign.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	when := expires.In(loc).Format("02/01/2006 15:04")
+	var text string
+	if ward != "" {
+		text = c.t("staff.invite.link_ward", "Role", c.roleName(r), "Ward", c.wardName(ward), "Link", link, "Expires", when)
+	} else {
+		text = c.t("staff.invite.link", "Role", c.roleName(r), "Link", link, "Expires", when)
+	}
+	lead := c.lead
+	c.lead = ""
+	c.toIdle()
+	c.say(paragraphs(lead, text))
+	return nil
+}
+
+// redeem binds the role of invitation code to this chat (from the deep link /start inv_<code>),
+// then goes on with a form in progress.
+func (c *turn) redeem(code string) error {
+	if c.staffOff() {
+		return nil
+	}
+	if c.in.UserID != "" && c.in.UserID != c.sess.ChatID {
+		// In a group every member would share the role bound to the chat.
+		c.say(c.t("staff.redeem.private_only"))
+		c.resume("")
+		return nil
+	}
+	who := campaign.Staff{Channel: c.sess.Channel, ExternalID: c.sess.ChatID, Name: c.in.UserName}
+	var s campaign.Staff
+	var err error = campaign.Errorf(campaign.ENOTFOUND, "empty invitation code")
+	if code != "" {
+		s, err = c.e.cfg.Staff.RedeemInvitation(c.ctx, code, who)
+	}
+	switch {
+	case campaign.ErrorCode(err) == campaign.ENOTFOUND:
+		c.say(c.t("staff.redeem.invalid"))
+	case err != nil:
+		return fmt.Errorf("redeem invitation: %w", err)
+	case s.WardCode != "":
+		c.say(c.t("staff.redeem.welcome_ward", "Role", c.roleName(s.Role), "Ward", c.wardName(s.WardCode)))
+	default:
+		c.say(c.t("staff.redeem.welcome", "Role", c.roleName(s.Role)))
+	}
+	c.resume("")
+	return nil
+}
+
+// whoami says the sender's role and the staff commands it allows.
+func (c *turn) whoami() error {
+	if c.staffOff() {
+		return nil
+	}
+	who, err := c.whoIs()
+	if err != nil {
+		return err
+	}
+	switch {
+	case who.Role == campaign.RoleAdmin:
+		c.say(paragraphs(c.t("staff.whoami.admin"), c.staffHelpLine(who)))
+	case who.Role == "":
+		c.say(c.t("staff.whoami.none"))
+	case who.WardCode != "":
+		c.say(paragraphs(c.t("staff.whoami.role_ward", "Role", c.roleName(who.Role), "Ward", c.wardName(who.WardCode)), c.staffHelpLine(who)))
+	default:
+		c.say(paragraphs(c.t("staff.whoami.role", "Role", c.roleName(who.Role)), c.staffHelpLine(who)))
+	}
+	c.resume("")
+	return nil
+}
+
+// staffHelpLine lists the staff commands s may use, "" for someone without a role.
+func (c *turn) staffHelpLine(s campaign.Staff) string {
+	if s.Role == "" {
+		return ""
+	}
+	var names []string
+	for _, sc := range staffCommands {
+		if campaign.Authorize(s, sc.action, s.WardCode) == nil {
+			names = append(names, "/"+sc.name)
+		}
+	}
+	names = append(names, "/whoami")
+	return c.t("staff.help_line", "Commands", strings.Join(names, ", "))
+}
+
+// helpIdle is /help outside a form: the public help, and the staff commands for staff. A failed
+// staff look-up only leaves the staff line out: help must always answer.
+func (c *turn) helpIdle() string {
+	text := c.t("common.help_idle")
+	if c.e.cfg.Staff == nil {
+		return text
+	}
+	who, err := c.whoIs()
+	if err != nil {
+		return text
+	}
+	return paragraphs(text, c.staffHelpLine(who))
+}
+
+// staffList is /staff: the active staff, each with a button to revoke their role.
+func (c *turn) staffList() error {
+	if c.staffOff() {
+		return nil
+	}
+	if _, ok, err := c.authorize(campaign.ActionManageStaff, ""); !ok {
+		return err
+	}
+	return c.showStaff()
+}
+
+func (c *turn) showStaff() error {
+	list, err := c.e.cfg.Staff.ListStaff(c.ctx)
+	if err != nil {
+		return fmt.Errorf("list staff: %w", err)
+	}
+	if len(list) == 0 {
+		c.say(c.t("staff.list.none"))
+		c.resume("")
+		return nil
+	}
+	lines := []string{c.t("staff.list.title", "Count", len(list))}
+	var buttons []Button
+	for i, s := range list {
+		if i == staffListed {
+			lines = append(lines, c.t("staff.list.more", "Count", len(list)-staffListed))
+			break
+		}
+		name := c.staffName(s)
+		ref := s.ExternalID
+		if s.Channel != c.sess.Channel {
+			ref = s.Channel + ":" + s.ExternalID
+		}
+		if s.WardCode != "" {
+			lines = append(lines, c.t("staff.list.line_ward", "Name", name, "Role", c.roleName(s.Role), "Ward", c.wardName(s.WardCode), "ID", clip(ref, 60)))
+		} else {
+			lines = append(lines, c.t("staff.list.line", "Name", name, "Role", c.roleName(s.Role), "ID", clip(ref, 60)))
+		}
+		// An id too long for a button's data can still be revoked by typing /revoke.
+		if d := staffData(staffRevoke, s.Channel+":"+s.ExternalID); len(d) <= maxCallbackData {
+			buttons = append(buttons, Button{Text: c.t("staff.btn_revoke", "Name", clip(name, staffButtonName)), Data: d})
+		}
+	}
+	c.out = append(c.out, Output{Text: strings.Join(lines, "\n"), Inline: grid(buttons, 2)})
+	c.resume("")
+	return nil
+}
+
+func (c *turn) staffName(s campaign.Staff) string {
+	if n := clip(s.Name, staffNameMax); n != "" {
+		return n
+	}
+	return c.t("staff.name_unknown")
+}
+
+// revokeCommand is /revoke <id> (this channel) or /revoke <channel>:<id>; without an id it lists
+// the staff.
+func (c *turn) revokeCommand(args string) error {
+	if c.staffOff() {
+		return nil
+	}
+	if _, ok, err := c.authorize(campaign.ActionManageStaff, ""); !ok {
+		return err
+	}
+	if args == "" {
+		return c.showStaff()
+	}
+	channel, id, ok := strings.Cut(args, ":")
+	if !ok {
+		channel, id = c.sess.Channel, args
+	}
+	if channel == "" || !accountID.MatchString(id) {
+		c.say(c.t("staff.revoke.usage"))
+		c.resume("")
+		return nil
+	}
+	return c.startRevoke(channel, id)
+}
+
+// startRevoke asks to confirm revoking the role of an account.
+func (c *turn) startRevoke(channel, id string) error {
+	if c.formBusy() {
+		return nil
+	}
+	s, err := c.e.cfg.Staff.StaffMember(c.ctx, channel, id)
+	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+		if c.inStaffFlow() {
+			c.toIdle()
+		}
+		c.say(c.t("staff.revoke.gone"))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up staff member: %w", err)
+	}
+	c.enterStaff(staffStepConfirm)
+	c.st.Answers[answerTarget] = channel + ":" + id
+	c.st.Answers[answerName] = c.staffName(s)
+	c.st.Answers[staffStepRole] = string(s.Role)
+	c.askConfirm("")
+	return nil
+}
+
+// revokeConfirmed removes the role. The person is not told: the bot does not yet send to other
+// chats, and the administrator is reminded of that.
+func (c *turn) revokeConfirmed() error {
+	channel, id, _ := strings.Cut(c.st.Answers[answerTarget], ":")
+	name := c.st.Answers[answerName]
+	err := c.e.cfg.Staff.RevokeStaff(c.ctx, channel, id, c.actor())
+	switch campaign.ErrorCode(err) {
+	case "":
+		c.toIdle()
+		c.say(c.t("staff.revoke.done", "Name", name))
+	case campaign.ENOTFOUND:
+		c.toIdle()
+		c.say(c.t("staff.revoke.gone"))
+	default:
+		return fmt.Errorf("revoke staff: %w", err)
+	}
+	return nil
+}
