@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/thuduc/maytinhchoem/storage/postgres"
+)
+
+var invitePayload = regexp.MustCompile(`https://t\.me/maytinhchoem_bot\?start=(inv_[A-Za-z0-9_-]+)`)
+
+// invite has admin create an invitation for role and returns its /start payload.
+func invite(t *testing.T, admin *parent, role string) string {
+	t.Helper()
+	admin.say("/invite", 1)
+	link := admin.press("s:role:"+role, 1)
+	m := invitePayload.FindStringSubmatch(link.Text)
+	if m == nil || len(m[1]) > 64 {
+		t.Fatalf("no invitation link in %q", link.Text)
+	}
+	return m[1]
+}
+
+func TestServe_StaffInvitations(t *testing.T) {
+	h := newHarness(t, map[string]string{"ADMIN_TELEGRAM_IDS": "5001"})
+	admin := h.parent(5001, "vi")
+	payload := invite(t, admin, "volunteer")
+
+	volunteer := h.parent(5002, "vi")
+	if got := volunteer.say("/start "+payload, 1); !strings.Contains(got.Text, "Tình nguyện viên") {
+		t.Fatalf("redeeming = %q, want the volunteer role", got.Text)
+	}
+	if got := volunteer.say("/whoami", 1); !strings.Contains(got.Text, "Tình nguyện viên") {
+		t.Errorf("/whoami = %q", got.Text)
+	}
+	// The link is single-use.
+	other := h.parent(5003, "vi")
+	if got := other.say("/start "+payload, 1); !strings.Contains(got.Text, "không còn dùng được") {
+		t.Errorf("second use of a link = %q, want a refusal", got.Text)
+	}
+	if got := other.say("/whoami", 1); strings.Contains(got.Text, "Tình nguyện viên") {
+		t.Errorf("a used link gave a role: %q", got.Text)
+	}
+	// A parent cannot invite; the refusal is polite and audited.
+	parentUser := h.parent(5004, "vi")
+	if got := parentUser.say("/invite", 1); !strings.Contains(got.Text, "cán bộ") {
+		t.Errorf("/invite by a parent = %q, want a polite refusal", got.Text)
+	}
+	entries, err := postgres.NewAuditLog(h.db).Entries(context.Background(), "staff.invite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, e := range entries {
+		if e.Action == "auth.refused" && e.Actor == "telegram:5004" {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Errorf("audit rows for the refused /invite = %d, want 1 (entries %+v)", refused, entries)
+	}
+	// The admin sees and can revoke the volunteer.
+	if got := admin.say("/staff", 1); !strings.Contains(got.Text, "Tình nguyện viên") {
+		t.Errorf("/staff = %q", got.Text)
+	}
+	if rej := h.emu.RejectedCalls(); len(rej) > 0 {
+		t.Errorf("the emulator refused calls: %+v", rej)
+	}
+}
+
+func TestServe_DonorPledge(t *testing.T) {
+	h := newHarness(t, nil)
+	donor := h.parent(6001, "vi")
+	donor.say("/start", 1)
+	donor.press("g:pledge", 1)
+	donor.press("p:donor_kind:individual", 1)
+	donor.say("nguyễn văn an", 1)
+	h.emu.SendContact(donor.chat, donor.user, "+84912345678", donor.user.ID)
+	donor.waitNew(2)
+	donor.press("p:item_kind:laptop", 1)
+	donor.press("p:item_condition:used", 1)
+	donor.press("p:item_quantity:2", 1)
+	donor.press("p:item_complete:yes", 1)
+	donor.press("p:items:more", 1)
+	donor.press("p:item_kind:money", 1)
+	donor.say("5tr", 1)
+	donor.press("p:items:done", 1)
+	donor.press("p:delivery:front", 1)
+	review := donor.press("p:thanks:public", 1)
+	if !strings.Contains(review.Text, "5.000.000 đ") || !strings.Contains(review.Text, "Laptop") {
+		t.Fatalf("review = %q", review.Text)
+	}
+	done := donor.press("p:review:submit", 1)
+	if !strings.Contains(done.Text, "PL-000001") {
+		t.Fatalf("submit = %q, want the code PL-000001", done.Text)
+	}
+	list := donor.say("/pledges", 1)
+	if !strings.Contains(list.Text, "PL-000001") || !strings.Contains(list.Text, "Laptop") {
+		t.Errorf("/pledges = %q", list.Text)
+	}
+	p, err := postgres.NewPledgeStore(h.db).PledgeByCode(context.Background(), "PL-000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.DonorName != "Nguyễn Văn An" || len(p.Items) != 2 || p.Items[1].Amount != 5_000_000 || p.ChatID != "6001" {
+		t.Errorf("stored pledge = %+v", p)
+	}
+}
