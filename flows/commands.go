@@ -34,6 +34,16 @@ func (c *turn) command() error {
 		return c.staffList()
 	case "revoke":
 		return c.revokeCommand(args)
+	case "intake":
+		return c.startIntake(args)
+	case "myintake":
+		return c.myIntake()
+	case "device":
+		return c.deviceCommand(args)
+	case "money":
+		return c.moneyCommand(args)
+	case "buy":
+		return c.buyCommand(args)
 	case "lang":
 		switch lang := strings.ToLower(args); lang {
 		case langVI, langEN:
@@ -97,6 +107,9 @@ func (c *turn) cancel() {
 	done := c.t("common.cancelled")
 	if c.st.Flow == FlowPledge {
 		done = c.t("pledge.cancelled")
+	}
+	if c.st.Flow == FlowIntake || c.st.Flow == FlowMoney {
+		done = c.t("intake.cancelled")
 	}
 	c.toIdle()
 	c.say(done)
@@ -172,6 +185,9 @@ func (c *turn) callback() error {
 	data := c.in.Data
 	if rest, ok := strings.CutPrefix(data, "g:"); ok {
 		return c.globalCallback(rest)
+	}
+	if handled, err := c.intakeCallback(data); handled {
+		return err
 	}
 	if rest, ok := strings.CutPrefix(data, staffPrefix+":"); ok {
 		return c.staffCallback(rest)

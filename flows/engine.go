@@ -41,6 +41,11 @@ type Config struct {
 	// MoneyCeiling (VND) is the pledged sum above which the donor is asked to confirm it;
 	// default DefaultMoneyCeiling.
 	MoneyCeiling int64
+	// Devices keeps devices and counted stock; nil turns /intake, /myintake and /device off (they
+	// say so).
+	Devices campaign.DeviceStore
+	// Money keeps money received and devices bought with it; nil turns /money and /buy off.
+	Money campaign.MoneyStore
 }
 
 // DefaultInvitationTTL is how long an invitation link works when Config.InvitationTTL is zero.
@@ -117,6 +122,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err := e.addPledgeFlow(); err != nil {
 		return nil, err
 	}
+	e.addIntakeFlows()
 	return e, nil
 }
 

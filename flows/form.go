@@ -182,6 +182,9 @@ func (c *turn) answerText(f *form, fld *field, text string) error {
 		}
 	}
 	v, err := fld.parse(c, text)
+	if inv := (*invalid)(nil); err != nil && !errors.As(err, &inv) {
+		return err // a store failed while checking (a pledge code looked up): the state is kept
+	}
 	if err != nil {
 		c.miss(f, err, false)
 		return nil

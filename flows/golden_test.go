@@ -37,12 +37,16 @@ type goldenOutput struct {
 	RemoveKeyboard bool       `json:"remove_keyboard,omitempty"`
 	EditPressed    bool       `json:"edit_pressed,omitempty"`
 	Notice         string     `json:"notice,omitempty"`
+	To             string     `json:"to,omitempty"` // "channel:chat" of a message to another chat
 }
 
 func goldenTurnOf(in Input, out []Output, st State) goldenTurn {
 	g := goldenTurn{Input: describe(in), State: st}
 	for _, o := range out {
 		gout := goldenOutput{Text: o.Text, RemoveKeyboard: o.RemoveKeyboard, EditPressed: o.EditPressed, Notice: o.Notice}
+		if o.To != nil {
+			gout.To = o.To.Channel + ":" + o.To.ChatID
+		}
 		for _, row := range o.Inline {
 			var r []string
 			for _, b := range row {
@@ -305,6 +309,7 @@ func scenarios() []scenario {
 		}})
 	}
 	s = append(s, pledgeScenarios()...)
+	s = append(s, intakeScenarios()...)
 	return append(s, staffScenarios()...)
 }
 
@@ -347,7 +352,7 @@ func TestGoldenCoverage(t *testing.T) {
 	for _, sc := range scenarios() {
 		known[filepath.Join(sc.flow, sc.name+".json")] = true
 	}
-	flows := []string{FlowStaff}
+	flows := []string{FlowStaff, FlowIntake, FlowMoney}
 	for _, f := range c.e.forms {
 		flows = append(flows, f.name)
 	}

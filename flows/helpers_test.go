@@ -96,6 +96,8 @@ type chat struct {
 	contacts   *fakeContacts
 	staff      *fakeStaff
 	audit      *fakeAudit
+	devices    *fakeDevices
+	money      *fakeMoney
 	sess       Session
 	st         State
 	now        time.Time
@@ -124,6 +126,8 @@ func newChatWith(t *testing.T, change func(*Config)) *chat {
 	c.contacts = &fakeContacts{}
 	c.staff = newFakeStaff(func() time.Time { return c.now })
 	c.audit = &fakeAudit{}
+	c.devices = newFakeDevices(func() time.Time { return c.now })
+	c.money = &fakeMoney{devices: c.devices}
 	cfg := Config{
 		Campaign:      campaign.Default(),
 		Registrations: c.regs,

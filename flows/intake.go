@@ -1,0 +1,1096 @@
+package flows
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// FlowIntake is the State.Flow of a volunteer taking in a device (checked, cleaned, software
+// installed) or counted stock (SIMs, USB Wi-Fi, internet packages), from a pledge or as a walk-in gift.
+const FlowIntake = "intake"
+
+// Steps of the intake, in the order they are asked; each is also the answer's key.
+const (
+	stepIntakeSource    = "source"    // a pledge code, or sourceWalkIn
+	stepIntakeKind      = "kind"      // an item kind other than money
+	stepIntakeQuantity  = "quantity"  // stock
+	stepIntakeMonths    = "months"    // internet packages
+	stepIntakeBrand     = "brand"     // devices: brand and model, free text
+	stepIntakeSerial    = "serial"    // serial or IMEI, or intakeSkip
+	stepIntakeCondition = "condition" // new or used
+	stepIntakeChecks    = "checks"    // the checklist points that passed, or intakeSkip for none
+	stepIntakeWiped     = "wiped"
+	stepIntakeCleaned   = "cleaned"
+	stepIntakeParts     = "parts"    // parts added, or intakeSkip
+	stepIntakeSoftware  = "software" // a school level, or softwareNone
+	stepIntakeOutcome   = "outcome"  // ready, needs_parts or unusable
+)
+
+// Answers of the intake that are not questions, and values of its choices.
+const (
+	// answerPromised keeps what the pledge promised, "kind=quantity=months,...", for the kind and
+	// quantity buttons.
+	answerPromised = "promised"
+	// answerCheckedKind is the kind the checklist was answered for: another kind has other points.
+	answerCheckedKind = "checked_kind"
+	sourceWalkIn      = "walkin"
+	intakeSkip        = "-" // no serial, no part added, no point passed
+	intakeYes         = "yes"
+	intakeNo          = "no"
+	softwareNone      = "none"
+	// intakeAfterPrefix starts the buttons under a saved intake: "ia:next:<source>", "ia:done".
+	intakeAfterPrefix = "ia"
+	// devicePrefix starts the buttons of /device: "dv:mv:<label>:<from>:<to>" offers a move,
+	// "dv:ok:..." confirms it, "dv:no:<label>" keeps the device as it is. They carry the state
+	// the device was in, so a button pressed after the device moved is stale.
+	devicePrefix = "dv"
+)
+
+// Limits of the intake.
+const (
+	brandMin = 2
+	brandMax = 100
+	partsMin = 2
+	partsMax = 200
+	// myIntakeShown is how many devices /myintake lists, newest first.
+	myIntakeShown = 20
+)
+
+var (
+	// pledgeCodeTyped is a pledge code as typed: "PL-000045", "pl-45", "PL 45", "pl45".
+	pledgeCodeTyped = regexp.MustCompile(`^PL[-\s]?0*(\d{1,9})$`)
+	// serialTyped is a serial number or an IMEI.
+	serialTyped = regexp.MustCompile(`^[A-Z0-9][A-Z0-9 ./-]{2,39}$`)
+	// deviceLabelTyped is a device label as typed after /device: "TB-000123", "tb-123".
+	deviceLabelTyped = regexp.MustCompile(`^TB[-\s]?0*(\d{1,9})$`)
+)
+
+// Message ids by value.
+var (
+	checkLabels = map[campaign.CheckItem]string{
+		campaign.CheckPowersOn:      "intake.check.powers_on",
+		campaign.CheckConnects:      "intake.check.connects",
+		campaign.CheckCharger:       "intake.check.charger",
+		campaign.CheckCables:        "intake.check.cables",
+		campaign.CheckCamera:        "intake.check.camera",
+		campaign.CheckMicrophone:    "intake.check.microphone",
+		campaign.CheckKeyboardMouse: "intake.check.keyboard_mouse",
+		campaign.CheckBattery:       "intake.check.battery",
+	}
+	outcomeLabels = map[campaign.DeviceState]string{
+		campaign.DeviceReady:      "intake.outcome.ready",
+		campaign.DeviceNeedsParts: "intake.outcome.needs_parts",
+		campaign.DeviceUnusable:   "intake.outcome.unusable",
+	}
+	outcomes         = []campaign.DeviceState{campaign.DeviceReady, campaign.DeviceNeedsParts, campaign.DeviceUnusable}
+	intakeStateNames = map[campaign.DeviceState]string{
+		campaign.DevicePledged:    "intake.state.pledged",
+		campaign.DeviceReceived:   "intake.state.received",
+		campaign.DeviceChecking:   "intake.state.checking",
+		campaign.DeviceReady:      "intake.state.ready",
+		campaign.DeviceNeedsParts: "intake.state.needs_parts",
+		campaign.DeviceUnusable:   "intake.state.unusable",
+		campaign.DeviceAllocated:  "intake.state.allocated",
+		campaign.DeviceDelivered:  "intake.state.delivered",
+		campaign.DeviceReturned:   "intake.state.returned",
+	}
+	// kindNouns are the item kinds counted in a sentence ("1 laptop", "500 SIM 4G").
+	kindNouns = map[campaign.ItemKind]string{
+		campaign.ItemLaptop:          "intake.noun.laptop",
+		campaign.ItemDesktop:         "intake.noun.desktop",
+		campaign.ItemTablet:          "intake.noun.tablet",
+		campaign.ItemSmartphone:      "intake.noun.smartphone",
+		campaign.ItemSIM4G:           "intake.noun.sim_4g",
+		campaign.ItemUSBWiFi:         "intake.noun.usb_wifi",
+		campaign.ItemInternetPackage: "intake.noun.internet_package",
+	}
+)
+
+// addIntakeFlows adds the intake form when devices are kept and the money form when money is.
+func (e *Engine) addIntakeFlows() {
+	if e.cfg.Devices != nil {
+		e.forms = append(e.forms, intakeForm(e.cfg.Campaign))
+	}
+	if e.cfg.Money != nil {
+		e.forms = append(e.forms, moneyForm())
+	}
+}
+
+// devicesOff says device intake is not available here (no store configured), and asks the
+// current question again; it reports whether it did.
+func (c *turn) devicesOff() bool {
+	if c.e.cfg.Devices != nil {
+		return false
+	}
+	c.say(c.t("intake.unavailable"))
+	c.resume("")
+	return true
+}
+
+// intakeCallback runs the buttons of the intake that are not a form question's: those under a
+// saved intake and those of /device. handled is false for other buttons.
+func (c *turn) intakeCallback(data string) (handled bool, err error) {
+	prefix, rest, _ := strings.Cut(data, ":")
+	switch prefix {
+	case intakeAfterPrefix:
+		return true, c.intakeAfter(rest)
+	case devicePrefix:
+		return true, c.deviceCallback(rest)
+	}
+	return false, nil
+}
+
+// intakeForm is the form a volunteer fills in for each device or batch of stock taken in.
+func intakeForm(camp *campaign.Campaign) *form {
+	f := &form{
+		name:        FlowIntake,
+		prefix:      "i",
+		reviewLabel: "intake.review.label",
+		reviewTitle: "intake.review.title",
+		reviewHint:  "intake.review.hint",
+		reviewHelp:  "intake.review.help",
+		submitLabel: "intake.review.submit",
+		submit:      (*turn).submitIntake,
+	}
+	kind := func(a map[string]string) campaign.ItemKind { return campaign.ItemKind(a[stepIntakeKind]) }
+	device := func(a map[string]string) bool { return kind(a).IsDevice() }
+	stock := func(a map[string]string) bool { return kind(a) != "" && !kind(a).IsDevice() }
+	yesNo := func(*turn) []option {
+		return []option{
+			{value: intakeYes, label: "intake.yes", words: "intake.yes_words"},
+			{value: intakeNo, label: "intake.no", words: "intake.no_words"},
+		}
+	}
+	showYesNo := func(c *turn, v string) string {
+		if v == intakeYes {
+			return withoutSymbols(c.t("intake.yes"))
+		}
+		return withoutSymbols(c.t("intake.no"))
+	}
+	skipShown := func(id string) func(*turn, string) string {
+		return func(c *turn, v string) string {
+			if v == intakeSkip {
+				return withoutSymbols(c.t(id))
+			}
+			return v
+		}
+	}
+	count := func(most int, formatID, rangeID string) func(*turn, string) (string, error) {
+		return func(_ *turn, s string) (string, error) {
+			n, err := parseCount(s, most, formatID, rangeID)
+			if err != nil {
+				return "", err
+			}
+			return strconv.Itoa(n), nil
+		}
+	}
+	walkIn := []option{{value: sourceWalkIn, label: "intake.source.walkin", words: "intake.source.walkin_words"}}
+	f.fields = []*field{
+		{
+			name: stepIntakeSource, kind: kindChoice, columns: 1,
+			label: "intake.source.label", prompt: "intake.source.prompt", help: "intake.source.help",
+			options: func(*turn) []option { return walkIn },
+			parse: func(c *turn, s string) (string, error) {
+				if o, ok := c.matchOption(walkIn, s); ok {
+					return o.value, nil
+				}
+				p, err := c.lookupPledge(s)
+				if err != nil {
+					return "", err
+				}
+				if err := c.pledgeSource(p); err != nil {
+					return "", err
+				}
+				return p.Code, nil
+			},
+			display: func(c *turn, v string) string {
+				if v == sourceWalkIn {
+					return withoutSymbols(c.t("intake.source.walkin"))
+				}
+				return v
+			},
+			accepted: func(c *turn, v string) bool {
+				if v == sourceWalkIn {
+					delete(c.st.Answers, answerPromised)
+				}
+				if k := c.st.Answers[stepIntakeKind]; k != "" && !slices.Contains(c.intakeKinds(), campaign.ItemKind(k)) {
+					delete(c.st.Answers, stepIntakeKind) // the new pledge did not promise it: ask again
+				}
+				return false
+			},
+		},
+		{
+			name: stepIntakeKind, kind: kindChoice, columns: 2,
+			label: "intake.kind.label", prompt: "intake.kind.prompt", help: "intake.kind.help",
+			options: func(c *turn) []option {
+				var opts []option
+				for _, k := range c.intakeKinds() {
+					opts = append(opts, option{value: string(k), label: itemKindLabels[k][0], words: itemKindLabels[k][1]})
+				}
+				return opts
+			},
+			display: func(c *turn, v string) string { return c.kindName(campaign.ItemKind(v)) },
+			accepted: func(c *turn, v string) bool {
+				// Another type has another checklist, and its outcome follows from it.
+				if c.st.Answers[answerCheckedKind] != v {
+					delete(c.st.Answers, stepIntakeChecks)
+					delete(c.st.Answers, stepIntakeOutcome)
+					delete(c.st.Answers, answerCheckedKind)
+				}
+				return false
+			},
+		},
+		{
+			name: stepIntakeQuantity, kind: kindChoice, columns: 4, needed: stock,
+			label: "intake.quantity.label", prompt: "intake.quantity.prompt", help: "intake.quantity.help",
+			promptData: func(c *turn) map[string]any {
+				return map[string]any{"Kind": c.kindName(kind(c.st.Answers)), "Max": c.count(stockQuantityMax)}
+			},
+			options: func(c *turn) []option {
+				quick := []int{1, 10, 50, 100}
+				if p, ok := c.promised(kind(c.st.Answers)); ok && !slices.Contains(quick, p.quantity) {
+					quick = append([]int{p.quantity}, quick...)
+				}
+				var opts []option
+				for _, n := range quick {
+					opts = append(opts, option{value: strconv.Itoa(n), label: "intake.quantity.button", data: map[string]any{"N": n}})
+				}
+				return opts
+			},
+			parse: count(stockQuantityMax, "intake.err.quantity_format", "intake.err.quantity_range"),
+		},
+		{
+			name: stepIntakeMonths, kind: kindChoice, columns: 4,
+			label: "intake.months.label", prompt: "intake.months.prompt", help: "intake.months.help",
+			needed: func(a map[string]string) bool { return kind(a) == campaign.ItemInternetPackage },
+			options: func(c *turn) []option {
+				quick := []int{1, 3, 6, 12}
+				if p, ok := c.promised(campaign.ItemInternetPackage); ok && p.months > 0 && !slices.Contains(quick, p.months) {
+					quick = append([]int{p.months}, quick...)
+				}
+				var opts []option
+				for _, n := range quick {
+					opts = append(opts, option{value: strconv.Itoa(n), label: "intake.months.button", data: map[string]any{"Count": n}})
+				}
+				return opts
+			},
+			parse: count(monthsMax, "intake.err.months_format", "intake.err.months_range"),
+		},
+		{
+			name: stepIntakeBrand, kind: kindText, needed: device,
+			label: "intake.brand.label", prompt: "intake.brand.prompt", help: "intake.brand.help",
+			promptData: func(c *turn) map[string]any { return map[string]any{"Kind": c.kindName(kind(c.st.Answers))} },
+			parse:      func(_ *turn, s string) (string, error) { return parseFreeText(s, brandMin, brandMax) },
+		},
+		{
+			name: stepIntakeSerial, kind: kindChoice, columns: 1, needed: device,
+			label: "intake.serial.label", prompt: "intake.serial.prompt", help: "intake.serial.help",
+			options: func(*turn) []option {
+				return []option{{value: intakeSkip, label: "intake.serial.skip", words: "intake.serial.skip_words"}}
+			},
+			parse: func(c *turn, s string) (string, error) {
+				if _, ok := c.matchOption([]option{{value: intakeSkip, label: "intake.serial.skip", words: "intake.serial.skip_words"}}, s); ok {
+					return intakeSkip, nil
+				}
+				return parseSerial(s)
+			},
+			display: skipShown("intake.serial.none"),
+		},
+		{
+			name: stepIntakeCondition, kind: kindChoice, columns: 2, needed: device,
+			label: "intake.condition.label", prompt: "intake.condition.prompt", help: "intake.condition.help",
+			options: func(*turn) []option {
+				return []option{
+					{value: condNew, label: "intake.condition.new", words: "intake.condition.new_words"},
+					{value: condUsed, label: "intake.condition.used", words: "intake.condition.used_words"},
+				}
+			},
+			display: func(c *turn, v string) string {
+				if v == condUsed {
+					return withoutSymbols(c.t("intake.condition.used"))
+				}
+				return withoutSymbols(c.t("intake.condition.new"))
+			},
+		},
+		{
+			name: stepIntakeChecks, kind: kindMulti, columns: 2, needed: device,
+			label: "intake.checks.label", prompt: "intake.checks.prompt", help: "intake.checks.help",
+			promptData: func(c *turn) map[string]any { return map[string]any{"Kind": c.kindName(kind(c.st.Answers))} },
+			options: func(c *turn) []option {
+				var opts []option
+				for _, it := range campaign.Checklist(campaign.DeviceType(kind(c.st.Answers))) {
+					opts = append(opts, option{value: string(it), label: checkLabels[it]})
+				}
+				return opts
+			},
+			display: func(c *turn, v string) string {
+				if v == intakeSkip {
+					return c.t("intake.checks.none")
+				}
+				return c.listLabels(v, func(s string) string { return checkLabels[campaign.CheckItem(s)] })
+			},
+			accepted: func(c *turn, v string) bool {
+				if v == "" {
+					c.st.Answers[stepIntakeChecks] = intakeSkip // nothing passed is an answer too
+				}
+				c.st.Answers[answerCheckedKind] = c.st.Answers[stepIntakeKind]
+				delete(c.st.Answers, stepIntakeOutcome) // proposed anew from the checklist
+				return false
+			},
+		},
+		{
+			name: stepIntakeWiped, kind: kindChoice, columns: 2, needed: device, options: yesNo, display: showYesNo,
+			label: "intake.wiped.label", prompt: "intake.wiped.prompt", help: "intake.wiped.help",
+			accepted: func(c *turn, v string) bool {
+				if v == intakeNo && c.st.Answers[stepIntakeOutcome] == string(campaign.DeviceReady) {
+					delete(c.st.Answers, stepIntakeOutcome)
+					c.lead = c.t("intake.outcome.reask_wipe")
+				}
+				return false
+			},
+		},
+		{
+			name: stepIntakeCleaned, kind: kindChoice, columns: 2, needed: device, options: yesNo, display: showYesNo,
+			label: "intake.cleaned.label", prompt: "intake.cleaned.prompt", help: "intake.cleaned.help",
+		},
+		{
+			name: stepIntakeParts, kind: kindChoice, columns: 1, needed: device,
+			label: "intake.parts.label", prompt: "intake.parts.prompt", help: "intake.parts.help",
+			options: func(*turn) []option {
+				return []option{{value: intakeSkip, label: "intake.parts.none", words: "intake.parts.none_words"}}
+			},
+			parse: func(c *turn, s string) (string, error) {
+				if _, ok := c.matchOption([]option{{value: intakeSkip, label: "intake.parts.none", words: "intake.parts.none_words"}}, s); ok {
+					return intakeSkip, nil
+				}
+				return parseFreeText(s, partsMin, partsMax)
+			},
+			display: skipShown("intake.parts.none"),
+		},
+		{
+			name: stepIntakeSoftware, kind: kindChoice, columns: 1, needed: device,
+			label: "intake.software.label", prompt: "intake.software.prompt", help: "intake.software.help",
+			options: func(*turn) []option {
+				var opts []option
+				for _, l := range campaign.SchoolLevels {
+					opts = append(opts, option{value: string(l), label: levelLabels[l][0], words: levelLabels[l][1]})
+				}
+				return append(opts, option{value: softwareNone, label: "intake.software.none", words: "intake.software.none_words"})
+			},
+			display: func(c *turn, v string) string {
+				if v == softwareNone {
+					return withoutSymbols(c.t("intake.software.none"))
+				}
+				return c.t("intake.software.shown", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", c.apps(campaign.SchoolLevel(v)))
+			},
+			accepted: func(c *turn, v string) bool {
+				if v != softwareNone {
+					c.lead = c.t("intake.software.installed", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", c.apps(campaign.SchoolLevel(v)))
+				}
+				return false
+			},
+		},
+		{
+			name: stepIntakeOutcome, kind: kindChoice, columns: 1, needed: device,
+			label: "intake.outcome.label", prompt: "intake.outcome.prompt", help: "intake.outcome.help",
+			promptData: func(c *turn) map[string]any {
+				warn := ""
+				if c.st.Answers[stepIntakeWiped] != intakeYes {
+					warn = "\n" + c.t("intake.outcome.wipe_warning")
+				}
+				return map[string]any{"Proposed": c.outcomeName(c.proposedOutcome()), "Warn": warn}
+			},
+			options: func(c *turn) []option {
+				proposed := c.proposedOutcome()
+				var opts []option
+				for _, s := range outcomes {
+					mark := ""
+					if s == proposed {
+						mark = "👉 "
+					}
+					opts = append(opts, option{value: string(s), label: outcomeLabels[s], data: map[string]any{"Mark": mark}})
+				}
+				return opts
+			},
+			display: func(c *turn, v string) string { return c.outcomeName(campaign.DeviceState(v)) },
+			accepted: func(c *turn, v string) bool {
+				if v != string(campaign.DeviceReady) || c.st.Answers[stepIntakeWiped] == intakeYes {
+					return false
+				}
+				// Ready means a student can be given it: another family's data must be gone.
+				delete(c.st.Answers, stepIntakeOutcome)
+				c.st.Misses++
+				c.notice = ""
+				c.ask(f, f.field(stepIntakeOutcome), c.t("intake.err.ready_not_wiped"), false)
+				return true
+			},
+		},
+	}
+	return f
+}
+
+// parseSerial checks a serial number or IMEI: 3-40 letters, digits, spaces and . / -, kept in
+// upper case.
+func parseSerial(s string) (string, error) {
+	if len(s) > 200 {
+		return "", refuse("intake.err.serial_format")
+	}
+	v := strings.ToUpper(cleanText(s))
+	if v == "" {
+		return "", refuse("common.need_text")
+	}
+	if !serialTyped.MatchString(v) {
+		return "", refuse("intake.err.serial_format")
+	}
+	return v, nil
+}
+
+// parsePledgeCode reads a typed pledge code, in any case, and writes it as the store does.
+func parsePledgeCode(s string) (string, bool) {
+	if len(s) > 64 {
+		return "", false
+	}
+	m := pledgeCodeTyped.FindStringSubmatch(strings.ToUpper(cleanText(s)))
+	if m == nil {
+		return "", false
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n <= 0 {
+		return "", false
+	}
+	return fmt.Sprintf("PL-%06d", n), true
+}
+
+// parseDeviceLabel reads a typed device label, in any case, and writes it as the store does.
+func parseDeviceLabel(s string) (string, bool) {
+	if len(s) > 64 {
+		return "", false
+	}
+	m := deviceLabelTyped.FindStringSubmatch(strings.ToUpper(cleanText(s)))
+	if m == nil {
+		return "", false
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n <= 0 {
+		return "", false
+	}
+	return fmt.Sprintf("TB-%06d", n), true
+}
+
+// lookupPledge finds the pledge a typed code names. An unknown or mistyped code is a refusal
+// (an *invalid); any other error is a store failure.
+func (c *turn) lookupPledge(s string) (campaign.Pledge, error) {
+	code, ok := parsePledgeCode(s)
+	if !ok {
+		return campaign.Pledge{}, refuse("intake.err.code_format", "Query", clip(s, 30))
+	}
+	if c.e.cfg.Pledges == nil {
+		return campaign.Pledge{}, refuse("intake.err.code_unknown", "Code", code)
+	}
+	p, err := c.e.cfg.Pledges.PledgeByCode(c.ctx, code)
+	switch campaign.ErrorCode(err) {
+	case "":
+		return p, nil
+	case campaign.ENOTFOUND:
+		return campaign.Pledge{}, refuse("intake.err.code_unknown", "Code", code)
+	}
+	return campaign.Pledge{}, fmt.Errorf("look up pledge %s: %w", code, err)
+}
+
+// pledgeSource checks that things can be taken in against pledge p, keeps what it promised and
+// shows it before the next question.
+func (c *turn) pledgeSource(p campaign.Pledge) error {
+	if p.Status == campaign.PledgeCancelled {
+		return refuse("intake.err.pledge_cancelled", "Code", p.Code)
+	}
+	var parts []string
+	for _, k := range campaign.ItemKinds {
+		if k == campaign.ItemMoney {
+			continue
+		}
+		quantity, months := 0, 0
+		for _, it := range p.Items {
+			if it.Kind == k {
+				quantity += it.Quantity
+				months = max(months, it.Months)
+			}
+		}
+		if quantity > 0 {
+			parts = append(parts, string(k)+"="+strconv.Itoa(quantity)+"="+strconv.Itoa(months))
+		}
+	}
+	if len(parts) == 0 {
+		return refuse("intake.err.pledge_money_only", "Code", p.Code)
+	}
+	c.st.Answers[answerPromised] = strings.Join(parts, ",")
+	var lines []string
+	for i, it := range p.Items {
+		if i == maxPledgeItems {
+			break
+		}
+		lines = append(lines, "• "+c.itemText(it))
+	}
+	name := clip(p.DonorName, 60)
+	if name == "" {
+		name = "—"
+	}
+	c.lead = c.t("intake.source.found", "Code", p.Code, "Donor", name, "Items", strings.Join(lines, "\n"))
+	return nil
+}
+
+// promise is what a pledge promised of one kind.
+type promise struct {
+	kind             campaign.ItemKind
+	quantity, months int
+}
+
+// promises reads answerPromised.
+func (c *turn) promises() []promise {
+	var out []promise
+	for _, part := range strings.Split(c.st.Answers[answerPromised], ",") {
+		f := strings.Split(part, "=")
+		if len(f) != 3 {
+			continue
+		}
+		q, err1 := strconv.Atoi(f[1])
+		m, err2 := strconv.Atoi(f[2])
+		if err1 == nil && err2 == nil {
+			out = append(out, promise{kind: campaign.ItemKind(f[0]), quantity: q, months: m})
+		}
+	}
+	return out
+}
+
+func (c *turn) promised(k campaign.ItemKind) (promise, bool) {
+	for _, p := range c.promises() {
+		if p.kind == k {
+			return p, true
+		}
+	}
+	return promise{}, false
+}
+
+// intakeKinds are the kinds that can be taken in: what the pledge promised, or any but money.
+func (c *turn) intakeKinds() []campaign.ItemKind {
+	var kinds []campaign.ItemKind
+	if src := c.st.Answers[stepIntakeSource]; src != "" && src != sourceWalkIn {
+		for _, p := range c.promises() {
+			kinds = append(kinds, p.kind)
+		}
+		if len(kinds) > 0 {
+			return kinds
+		}
+	}
+	for _, k := range campaign.ItemKinds {
+		if k != campaign.ItemMoney {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// passedChecks is the checklist as answered.
+func (c *turn) passedChecks() map[campaign.CheckItem]bool {
+	passed := map[campaign.CheckItem]bool{}
+	for _, s := range strings.Split(c.st.Answers[stepIntakeChecks], ",") {
+		if s != "" && s != intakeSkip {
+			passed[campaign.CheckItem(s)] = true
+		}
+	}
+	return passed
+}
+
+func (c *turn) proposedOutcome() campaign.DeviceState {
+	return campaign.CheckOutcome(campaign.DeviceType(c.st.Answers[stepIntakeKind]), c.passedChecks())
+}
+
+func (c *turn) outcomeName(s campaign.DeviceState) string {
+	return withoutSymbols(c.t(outcomeLabels[s], "Mark", ""))
+}
+
+func (c *turn) stateName(s campaign.DeviceState) string {
+	if id, ok := intakeStateNames[s]; ok {
+		return c.t(id)
+	}
+	return string(s)
+}
+
+// apps lists the learning software of a school level, from the campaign.
+func (c *turn) apps(l campaign.SchoolLevel) string {
+	list := c.e.cfg.Campaign.Software[l]
+	if len(list) == 0 {
+		return c.t("intake.software.no_list")
+	}
+	return strings.Join(list, ", ")
+}
+
+// startIntake is /intake [code]: a new intake, from a pledge when a code is given (or source is
+// sourceWalkIn), or an offer to go on with the form in progress.
+func (c *turn) startIntake(source string) error {
+	if c.devicesOff() {
+		return nil
+	}
+	if _, ok, err := c.authorize(campaign.ActionIntake, ""); !ok {
+		return err
+	}
+	if cur := c.form(); cur != nil {
+		// As /start does: the form in progress is offered, never dropped.
+		if cur.name != FlowIntake {
+			c.say(c.t("staff.finish_form"))
+		}
+		c.offerResume(cur)
+		return nil
+	}
+	f := c.e.formNamed(FlowIntake)
+	c.toIdle()
+	c.st.Flow = f.name
+	c.st.IdempotencyKey = c.e.cfg.NewKey()
+	c.st.StartedAt = c.now
+	if c.st.Answers == nil {
+		c.st.Answers = map[string]string{}
+	}
+	switch source {
+	case "":
+	case sourceWalkIn:
+		c.st.Answers[stepIntakeSource] = sourceWalkIn
+	default:
+		p, err := c.lookupPledge(source)
+		if err == nil {
+			err = c.pledgeSource(p)
+		}
+		var inv *invalid
+		switch {
+		case errors.As(err, &inv):
+			c.lead = c.reason(err)
+			c.st.Misses++
+		case err != nil:
+			return err
+		default:
+			c.st.Answers[stepIntakeSource] = p.Code
+		}
+	}
+	misses := c.st.Misses
+	err := c.advance(c.e.formNamed(FlowIntake))
+	c.st.Misses = misses
+	return err
+}
+
+// intakeAfter runs the buttons under a saved intake: another device or batch from the same
+// source, or done.
+func (c *turn) intakeAfter(rest string) error {
+	action, source, _ := strings.Cut(rest, ":")
+	switch action {
+	case "next":
+		if source == "" {
+			source = sourceWalkIn
+		}
+		return c.startIntake(source)
+	case "done":
+		c.say(c.t("intake.finished"))
+		c.resume("")
+		return nil
+	}
+	c.stale()
+	return nil
+}
+
+// submitIntake saves the reviewed intake: a device with its check, or counted stock.
+func (c *turn) submitIntake(f *form) error {
+	if f.firstMissing(c.st.Answers) != nil {
+		return c.advance(f)
+	}
+	a := c.st.Answers
+	kind := campaign.ItemKind(a[stepIntakeKind])
+	if kind.IsDevice() && a[stepIntakeOutcome] == string(campaign.DeviceReady) && a[stepIntakeWiped] != intakeYes {
+		delete(a, stepIntakeOutcome) // a state from another version
+		return c.advance(f)
+	}
+	by, ok, err := c.authorize(campaign.ActionIntake, "")
+	if !ok {
+		return err
+	}
+	// The pledge is read before the store is written: once it is written, nothing may fail.
+	var donor *campaign.Pledge
+	code := a[stepIntakeSource]
+	if code == sourceWalkIn {
+		code = ""
+	} else {
+		p, err := c.lookupPledge(code)
+		var inv *invalid
+		if errors.As(err, &inv) {
+			delete(a, stepIntakeSource)
+			c.lead = c.reason(err)
+			return c.advance(f)
+		}
+		if err != nil {
+			return err
+		}
+		donor = &p
+	}
+	source := code
+	if source == "" {
+		source = sourceWalkIn
+	}
+	var saved string
+	quantity, months := 1, 0
+	if kind.IsDevice() {
+		d := c.intakeDevice(code, by)
+		err := c.e.cfg.Devices.IntakeDevice(c.ctx, &d, by)
+		if campaign.ErrorCode(err) == campaign.EINVALID {
+			c.st.Misses = 0
+			c.showReview(f, c.t("intake.err.refused", "Code", codeOrWalkIn(c, code), "Kind", c.kindName(kind)))
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("intake device: %w", err)
+		}
+		saved = c.t("intake.saved", "Label", d.Label, "Kind", c.kindName(kind), "State", c.stateName(d.State))
+	} else {
+		quantity, _ = strconv.Atoi(a[stepIntakeQuantity])
+		months, _ = strconv.Atoi(a[stepIntakeMonths])
+		err := c.e.cfg.Devices.ReceiveStock(c.ctx, code, kind, quantity, months, by)
+		if campaign.ErrorCode(err) == campaign.EINVALID {
+			c.st.Misses = 0
+			c.showReview(f, c.t("intake.err.refused", "Code", codeOrWalkIn(c, code), "Kind", c.kindName(kind)))
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("receive stock: %w", err)
+		}
+		saved = c.t("intake.stock_saved", "What", c.receivedText(c.lang, kind, quantity, months), "Source", codeOrWalkIn(c, code))
+	}
+	c.toIdle()
+	next := c.t("intake.btn_next_walkin")
+	if code != "" {
+		next = c.t("intake.btn_next")
+	}
+	var rows [][]Button
+	if d := intakeAfterPrefix + ":next:" + source; len(d) <= maxCallbackData {
+		rows = append(rows, []Button{{Text: next, Data: d}})
+	}
+	rows = append(rows, []Button{{Text: c.t("intake.btn_done"), Data: intakeAfterPrefix + ":done"}})
+	c.out = append(c.out, Output{Text: saved, Inline: rows})
+	if donor != nil {
+		c.tellDonor(*donor, "intake.donor.received", func(lang string) string {
+			return c.receivedText(lang, kind, quantity, months)
+		})
+	}
+	return nil
+}
+
+func codeOrWalkIn(c *turn, code string) string {
+	if code == "" {
+		return withoutSymbols(c.t("intake.source.walkin"))
+	}
+	return code
+}
+
+// intakeDevice builds the device taken in from the answers. The first word of the brand and
+// model is the brand.
+func (c *turn) intakeDevice(code string, by campaign.Staff) campaign.Device {
+	a := c.st.Answers
+	brand, model, _ := strings.Cut(campaign.NormalizeText(a[stepIntakeBrand]), " ")
+	d := campaign.Device{
+		Type:       campaign.DeviceType(a[stepIntakeKind]),
+		State:      campaign.DeviceState(a[stepIntakeOutcome]),
+		PledgeCode: code,
+		Brand:      brand,
+		Model:      model,
+		Used:       a[stepIntakeCondition] == condUsed,
+		Checks:     map[campaign.CheckItem]bool{},
+		Wiped:      a[stepIntakeWiped] == intakeYes,
+		Cleaned:    a[stepIntakeCleaned] == intakeYes,
+		CheckedBy:  by.Channel + ":" + by.ExternalID,
+	}
+	if s := a[stepIntakeSerial]; s != intakeSkip {
+		d.Serial = s
+	}
+	if p := a[stepIntakeParts]; p != intakeSkip {
+		d.PartsAdded = campaign.NormalizeText(p)
+	}
+	if l := a[stepIntakeSoftware]; l != softwareNone {
+		d.SoftwareLevel = campaign.SchoolLevel(l)
+	}
+	passed := c.passedChecks()
+	for _, it := range campaign.Checklist(d.Type) {
+		d.Checks[it] = passed[it]
+	}
+	return d
+}
+
+// receivedText is what was received, counted, in lang: "1 laptop", "100 internet packages of 6 months".
+func (c *turn) receivedText(lang string, k campaign.ItemKind, quantity, months int) string {
+	id, ok := kindNouns[k]
+	if !ok {
+		return string(k)
+	}
+	return c.e.text(lang, id, map[string]any{"Count": quantity, "Months": months})
+}
+
+// tellDonor sends the donor of p, in their chat and language, message id with What. A donor on
+// another channel is not sent to (the bot sends within one channel); /pledges shows it to them.
+func (c *turn) tellDonor(p campaign.Pledge, id string, what func(lang string) string) {
+	if p.ChatID == "" || (p.Channel != "" && p.Channel != c.sess.Channel) {
+		return
+	}
+	lang := p.Language
+	if lang != langEN {
+		lang = langVI
+	}
+	c.out = append(c.out, Output{
+		To:   &Session{Channel: c.sess.Channel, ChatID: p.ChatID},
+		Text: c.e.text(lang, id, map[string]any{"Code": p.Code, "What": what(lang)}),
+	})
+}
+
+// myIntake is /myintake: the devices the sender took in, newest first.
+func (c *turn) myIntake() error {
+	if c.devicesOff() {
+		return nil
+	}
+	by, ok, err := c.authorize(campaign.ActionIntake, "")
+	if !ok {
+		return err
+	}
+	list, err := c.e.cfg.Devices.DevicesCheckedBy(c.ctx, by, myIntakeShown)
+	if err != nil {
+		return fmt.Errorf("devices checked by: %w", err)
+	}
+	if len(list) == 0 {
+		c.say(c.t("intake.mine.none"))
+		c.resume("")
+		return nil
+	}
+	list = list[:min(len(list), myIntakeShown)]
+	lines := []string{c.t("intake.mine.title", "Count", len(list))}
+	for _, d := range list {
+		lines = append(lines, c.t("intake.mine.line", "Label", d.Label, "Kind", c.kindName(campaign.ItemKind(d.Type)),
+			"State", c.stateName(d.State), "Date", d.CreatedAt.In(c.e.cfg.Campaign.Location).Format(dateShownAs)))
+	}
+	c.say(strings.Join(lines, "\n"))
+	c.resume("")
+	return nil
+}
+
+// deviceCommand is /device <label> [state]: the device and the states it may move to.
+func (c *turn) deviceCommand(args string) error {
+	if c.devicesOff() {
+		return nil
+	}
+	if _, ok, err := c.authorize(campaign.ActionIntake, ""); !ok {
+		return err
+	}
+	words := strings.Fields(args)
+	label, ok := "", len(words) > 0
+	if ok {
+		label, ok = parseDeviceLabel(words[0])
+	}
+	if !ok {
+		c.say(c.t("intake.device.usage"))
+		c.resume("")
+		return nil
+	}
+	d, found, err := c.device(label)
+	if !found {
+		return err
+	}
+	if len(words) > 1 {
+		typed := strings.Join(words[1:], " ")
+		next, ok := c.matchState(typed)
+		if !ok {
+			c.say(c.t("intake.device.state_unknown", "Query", clip(typed, 40)))
+			c.showDevice(d)
+			c.resume("")
+			return nil
+		}
+		if err := d.State.Move(next); err != nil {
+			c.say(c.moveRefusal(d, next))
+			c.resume("")
+			return nil
+		}
+		c.confirmMove(d, next)
+		c.resume("")
+		return nil
+	}
+	c.showDevice(d)
+	c.resume("")
+	return nil
+}
+
+// device finds a device; when there is none it has said so (found false, err nil).
+func (c *turn) device(label string) (campaign.Device, bool, error) {
+	d, err := c.e.cfg.Devices.DeviceByLabel(c.ctx, label)
+	switch campaign.ErrorCode(err) {
+	case "":
+		return d, true, nil
+	case campaign.ENOTFOUND:
+		c.say(c.t("intake.device.unknown", "Label", label))
+		c.resume("")
+		return d, false, nil
+	}
+	return d, false, fmt.Errorf("device %s: %w", label, err)
+}
+
+// matchState finds the device state a typed text names: its value or its name in any language.
+func (c *turn) matchState(text string) (campaign.DeviceState, bool) {
+	if s := campaign.DeviceState(strings.ToLower(strings.TrimSpace(text))); s.Valid() {
+		return s, true
+	}
+	var opts []option
+	for _, s := range campaign.DeviceStates {
+		opts = append(opts, option{value: string(s), label: intakeStateNames[s]})
+	}
+	if o, ok := c.matchOption(opts, text); ok {
+		return campaign.DeviceState(o.value), true
+	}
+	return "", false
+}
+
+func deviceData(action, label string, values ...string) string {
+	return devicePrefix + ":" + action + ":" + strings.Join(append([]string{label}, values...), ":")
+}
+
+// showDevice shows a device with a button for each state it may move to.
+func (c *turn) showDevice(d campaign.Device) {
+	source := c.t("intake.device.walkin")
+	switch {
+	case d.PledgeCode != "":
+		source = d.PledgeCode
+	case d.MoneyID > 0:
+		source = c.t("intake.device.bought", "ID", d.MoneyID)
+	}
+	model := strings.TrimSpace(d.Brand + " " + d.Model)
+	kind := strings.TrimSpace(c.kindName(campaign.ItemKind(d.Type)) + " " + clip(model, brandMax))
+	text := c.t("intake.device.card", "Label", d.Label, "Kind", kind, "State", c.stateName(d.State), "Source", source)
+	var buttons []Button
+	for _, s := range campaign.DeviceStates {
+		if !d.State.CanMove(s) {
+			continue
+		}
+		if data := deviceData("mv", d.Label, string(d.State), string(s)); len(data) <= maxCallbackData {
+			buttons = append(buttons, Button{Text: c.t("intake.device.btn_move", "State", c.stateName(s)), Data: data})
+		}
+	}
+	if len(buttons) == 0 {
+		text += "\n" + c.t("intake.device.final")
+	}
+	c.out = append(c.out, Output{Text: text, Inline: grid(buttons, 1)})
+}
+
+// confirmMove asks to confirm moving d to next.
+func (c *turn) confirmMove(d campaign.Device, next campaign.DeviceState) {
+	yes := deviceData("ok", d.Label, string(d.State), string(next))
+	no := deviceData("no", d.Label)
+	if len(yes) > maxCallbackData || len(no) > maxCallbackData {
+		c.say(c.t("intake.device.usage"))
+		return
+	}
+	c.out = append(c.out, Output{
+		Text: c.t("intake.device.confirm", "Label", d.Label, "From", c.stateName(d.State), "To", c.stateName(next)),
+		Inline: [][]Button{{
+			{Text: c.t("intake.device.btn_yes"), Data: yes},
+			{Text: c.t("intake.device.btn_no"), Data: no},
+		}},
+	})
+}
+
+// moveRefusal says in words why d cannot move to next.
+func (c *turn) moveRefusal(d campaign.Device, next campaign.DeviceState) string {
+	var allowed []string
+	for _, s := range campaign.DeviceStates {
+		if d.State.CanMove(s) {
+			allowed = append(allowed, c.stateName(s))
+		}
+	}
+	switch {
+	case len(allowed) == 0:
+		return c.t("intake.device.move_final", "Label", d.Label, "State", c.stateName(d.State))
+	case d.State.CanMove(next):
+		// The transition is allowed, so the store refused for another reason (the device's record).
+		return c.t("intake.device.move_refused", "Label", d.Label, "To", c.stateName(next))
+	}
+	return c.t("intake.device.move_invalid", "Label", d.Label, "State", c.stateName(d.State),
+		"To", c.stateName(next), "Allowed", strings.Join(allowed, ", "))
+}
+
+// deviceCallback runs a /device button; rest is what follows "dv:".
+func (c *turn) deviceCallback(rest string) error {
+	action, args, _ := strings.Cut(rest, ":")
+	parts := strings.Split(args, ":")
+	if c.devicesOff() {
+		return nil
+	}
+	by, ok, err := c.authorize(campaign.ActionIntake, "")
+	if !ok {
+		return err
+	}
+	label := parts[0]
+	if action == "no" && len(parts) == 1 {
+		c.say(c.t("intake.device.kept", "Label", label))
+		c.resume("")
+		return nil
+	}
+	if (action != "mv" && action != "ok") || len(parts) != 3 {
+		c.stale()
+		return nil
+	}
+	from, to := campaign.DeviceState(parts[1]), campaign.DeviceState(parts[2])
+	d, found, err := c.device(label)
+	if !found {
+		return err
+	}
+	if d.State != from || !from.CanMove(to) {
+		// The device moved since the button was sent.
+		c.notice = c.t("common.stale")
+		c.say(c.t("intake.device.changed", "Label", d.Label))
+		c.showDevice(d)
+		c.resume("")
+		return nil
+	}
+	if action == "mv" {
+		c.notice = c.t("common.chosen", "Label", c.stateName(to))
+		c.confirmMove(d, to)
+		c.resume("")
+		return nil
+	}
+	moved, err := c.e.cfg.Devices.MoveDevice(c.ctx, label, to, by, "")
+	switch campaign.ErrorCode(err) {
+	case "":
+	case campaign.EINVALID:
+		c.say(c.moveRefusal(d, to))
+		c.resume("")
+		return nil
+	case campaign.ENOTFOUND:
+		c.say(c.t("intake.device.unknown", "Label", label))
+		c.resume("")
+		return nil
+	default:
+		return fmt.Errorf("move device %s: %w", label, err)
+	}
+	if moved.Label == "" {
+		moved = d
+		moved.State = to
+	}
+	c.say(c.t("intake.device.moved", "Label", moved.Label, "From", c.stateName(from), "To", c.stateName(moved.State)))
+	c.resume("")
+	return nil
+}
+
+// intakeCommands are the intake and money commands s may use, for the staff help line; only
+// those whose store is configured.
+func (c *turn) intakeCommands(s campaign.Staff) []string {
+	var names []string
+	if c.e.cfg.Devices != nil && campaign.Authorize(s, campaign.ActionIntake, s.WardCode) == nil {
+		names = append(names, "/intake", "/myintake", "/device")
+	}
+	if c.e.cfg.Money != nil && campaign.Authorize(s, campaign.ActionRecordMoney, s.WardCode) == nil {
+		names = append(names, "/money", "/buy")
+	}
+	return names
+}

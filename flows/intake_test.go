@@ -1,0 +1,682 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// fakeDevices is an in-memory campaign.DeviceStore. It refuses more devices of a kind than a
+// pledge promised, as the real store does.
+type fakeDevices struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	devices []campaign.Device
+	stock   []fakeStock
+	// pledges, when set, is where pledge codes are checked.
+	pledges *fakePledges
+	// intakeErr, moveErr and lookupErr are returned instead of doing the work.
+	intakeErr, moveErr, lookupErr error
+	intakes                       int
+}
+
+type fakeStock struct {
+	pledge           string
+	kind             campaign.ItemKind
+	quantity, months int
+	by               string
+}
+
+func newFakeDevices(now func() time.Time) *fakeDevices { return &fakeDevices{now: now} }
+
+func (s *fakeDevices) promised(code string, k campaign.ItemKind) (int, bool) {
+	if s.pledges == nil {
+		return 0, false
+	}
+	p, err := s.pledges.PledgeByCode(context.Background(), code)
+	if err != nil {
+		return 0, false
+	}
+	n := 0
+	for _, it := range p.Items {
+		if it.Kind == k {
+			n += it.Quantity
+		}
+	}
+	return n, true
+}
+
+func (s *fakeDevices) add(d *campaign.Device) {
+	d.ID = int64(len(s.devices) + 123)
+	d.Label = fmt.Sprintf("TB-%06d", d.ID)
+	d.CreatedAt, d.UpdatedAt = s.now(), s.now()
+	s.devices = append(s.devices, *d)
+}
+
+func (s *fakeDevices) IntakeDevice(_ context.Context, d *campaign.Device, by campaign.Staff) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intakes++
+	if s.intakeErr != nil {
+		return s.intakeErr
+	}
+	if d.PledgeCode != "" {
+		n, ok := s.promised(d.PledgeCode, campaign.ItemKind(d.Type))
+		taken := 0
+		for _, old := range s.devices {
+			if old.PledgeCode == d.PledgeCode && old.Type == d.Type {
+				taken++
+			}
+		}
+		if !ok || taken >= n {
+			return campaign.Errorf(campaign.EINVALID, "pledge %s has no more %ss to receive", d.PledgeCode, d.Type)
+		}
+	}
+	if d.State == campaign.DeviceReady && !d.Wiped {
+		return campaign.Errorf(campaign.EINVALID, "ready without a wipe")
+	}
+	d.CheckedBy = by.Channel + ":" + by.ExternalID
+	s.add(d)
+	return nil
+}
+
+func (s *fakeDevices) MoveDevice(_ context.Context, label string, next campaign.DeviceState, _ campaign.Staff, _ string) (campaign.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.moveErr != nil {
+		return campaign.Device{}, s.moveErr
+	}
+	for i, d := range s.devices {
+		if d.Label == label {
+			if err := d.State.Move(next); err != nil {
+				return campaign.Device{}, err
+			}
+			s.devices[i].State = next
+			return s.devices[i], nil
+		}
+	}
+	return campaign.Device{}, campaign.Errorf(campaign.ENOTFOUND, "device %s", label)
+}
+
+func (s *fakeDevices) DeviceByLabel(_ context.Context, label string) (campaign.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lookupErr != nil {
+		return campaign.Device{}, s.lookupErr
+	}
+	for _, d := range s.devices {
+		if d.Label == label {
+			return d, nil
+		}
+	}
+	return campaign.Device{}, campaign.Errorf(campaign.ENOTFOUND, "device %s", label)
+}
+
+func (s *fakeDevices) DevicesCheckedBy(_ context.Context, by campaign.Staff, limit int) ([]campaign.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []campaign.Device
+	for _, d := range slices.Backward(s.devices) {
+		if d.CheckedBy == by.Channel+":"+by.ExternalID && len(out) < limit {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeDevices) ReceiveStock(_ context.Context, code string, kind campaign.ItemKind, quantity, months int, by campaign.Staff) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code != "" {
+		n, ok := s.promised(code, kind)
+		got := 0
+		for _, st := range s.stock {
+			if st.pledge == code && st.kind == kind {
+				got += st.quantity
+			}
+		}
+		if !ok || got+quantity > n {
+			return campaign.Errorf(campaign.EINVALID, "pledge %s has fewer %s to receive", code, kind)
+		}
+	}
+	s.stock = append(s.stock, fakeStock{code, kind, quantity, months, by.Channel + ":" + by.ExternalID})
+	return nil
+}
+
+// fakeMoney is an in-memory campaign.MoneyStore; purchases add devices to its fakeDevices.
+type fakeMoney struct {
+	mu      sync.Mutex
+	devices *fakeDevices
+	records []campaign.MoneyRecord
+	err     error
+}
+
+func (s *fakeMoney) RecordMoney(_ context.Context, code string, amount int64, note string, by campaign.Staff) (campaign.MoneyRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return campaign.MoneyRecord{}, s.err
+	}
+	r := campaign.MoneyRecord{ID: int64(len(s.records) + 1), PledgeCode: code, Amount: amount, Note: note, RecordedBy: by.Channel + ":" + by.ExternalID}
+	s.records = append(s.records, r)
+	return r, nil
+}
+
+func (s *fakeMoney) RecordPurchase(_ context.Context, id int64, devices []campaign.Device, cost int64, _ campaign.Staff) ([]campaign.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id < 1 || int(id) > len(s.records) {
+		return nil, campaign.Errorf(campaign.ENOTFOUND, "money %d", id)
+	}
+	r := &s.records[id-1]
+	if r.Spent+cost > r.Amount {
+		return nil, campaign.Errorf(campaign.EINVALID, "money %d has %d left, not %d", id, r.Amount-r.Spent, cost)
+	}
+	r.Spent += cost
+	s.devices.mu.Lock()
+	defer s.devices.mu.Unlock()
+	out := make([]campaign.Device, 0, len(devices))
+	for _, d := range devices {
+		s.devices.add(&d)
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (s *fakeMoney) MoneyTotals(context.Context) (int64, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var received, spent int64
+	for _, r := range s.records {
+		received += r.Amount
+		spent += r.Spent
+	}
+	return received, spent, nil
+}
+
+// Staff and donors of the intake tests.
+const (
+	volunteerID = "7001"
+	officialID  = "7002"
+	donorChat   = "5005"
+)
+
+// withIntakeStores gives the chat's engine its device and money stores (the default chat has
+// none, so the other flows' tests see the staff help without the intake commands).
+func (c *chat) withIntakeStores() *chat {
+	c.t.Helper()
+	cfg := c.e.cfg
+	cfg.Devices, cfg.Money = c.devices, c.money
+	e, err := NewEngine(cfg)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	e.observe = c.e.observe
+	c.e = e
+	return c
+}
+
+// withDonor makes the chat's pledge store hold PL-000045 from donorChat: 2 used laptops, 500 SIMs
+// and 5 million đồng, and the device store check codes against it.
+func (c *chat) withDonor(lang string) *chat {
+	c.withIntakeStores()
+	c.pledges.mu.Lock()
+	c.pledges.pledges = append(c.pledges.pledges, campaign.Pledge{
+		ID: 45, Code: "PL-000045", Status: campaign.PledgeOpen, Channel: "telegram", ChatID: donorChat, Language: lang,
+		DonorKind: campaign.DonorIndividual, DonorName: "Nguyễn Văn An",
+		Items: []campaign.PledgeItem{
+			{Kind: campaign.ItemLaptop, Quantity: 2, Used: true, Complete: true},
+			{Kind: campaign.ItemSIM4G, Quantity: 500},
+			{Kind: campaign.ItemMoney, Amount: 5_000_000},
+		},
+	}, campaign.Pledge{
+		ID: 46, Code: "PL-000046", Status: campaign.PledgeOpen, Channel: "telegram", ChatID: "5006", Language: "vi",
+		DonorKind: campaign.DonorIndividual, DonorName: "Lê Thị Hoa",
+		Items: []campaign.PledgeItem{{Kind: campaign.ItemMoney, Amount: 1_000_000}},
+	})
+	c.pledges.mu.Unlock()
+	c.devices.pledges = c.pledges
+	c.staff.add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
+	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	return c
+}
+
+// laptopInputs take in one used laptop from PL-000045, every check passed, up to the review.
+func laptopInputs() []Input {
+	return []Input{
+		cmd("intake"), text("pl-45"), press("i:kind:laptop"), text("Dell Latitude E7450"), text("5cg1234xyz"),
+		press("i:condition:used"),
+		press("i:checks:powers_on"), press("i:checks:connects"), press("i:checks:charger"), press("i:checks:cables"),
+		press("i:checks:camera"), press("i:checks:microphone"), press("i:checks:battery"), press("i:checks:!done"),
+		press("i:wiped:yes"), press("i:cleaned:yes"), press("i:parts:-"), press("i:software:lower_secondary"),
+		press("i:outcome:ready"),
+	}
+}
+
+// intakeScenarios are the golden conversations of the intake, /device, /money and /buy.
+func intakeScenarios() []scenario {
+	return []scenario{
+		{FlowIntake, "pledge_laptop_ready", func(c *chat) {
+			c.withDonor("vi").as(volunteerID)
+			for _, in := range laptopInputs() {
+				c.send(in)
+			}
+			c.send(press("i:review:submit"))
+			c.send(press("i:review:submit"))
+			c.send(press("ia:next:PL-000045"))
+			c.send(press("ia:done"))
+		}},
+		{FlowIntake, "walkin_tablet_parts", func(c *chat) {
+			c.withDonor("vi").as(volunteerID)
+			c.clientLang = "en"
+			c.send(cmd("intake"))
+			c.send(press("i:source:walkin"))
+			c.send(press("i:kind:tablet"))
+			c.send(text("Samsung Galaxy Tab A7"))
+			c.send(press("i:serial:-"))
+			c.send(press("i:condition:used"))
+			c.send(press("i:checks:powers_on"))
+			c.send(press("i:checks:connects"))
+			c.send(press("i:checks:connects"))
+			c.send(press("i:checks:!done"))
+			c.send(press("i:wiped:no"))
+			c.send(press("i:cleaned:yes"))
+			c.send(text("new charger"))
+			c.send(press("i:software:primary"))
+			c.send(press("i:outcome:ready"))
+			c.send(press("i:outcome:needs_parts"))
+			c.send(press("i:review:edit.wiped"))
+			c.send(press("i:wiped:yes"))
+			c.send(press("i:review:submit"))
+		}},
+		{FlowIntake, "pledge_stock", func(c *chat) {
+			c.withDonor("en").as(volunteerID)
+			c.send(cmd("intake", "PL-000045"))
+			c.send(press("i:kind:sim_4g"))
+			c.send(text("600"))
+			c.send(press("i:quantity:500"))
+			c.send(press("i:review:submit"))
+			c.send(press("i:review:edit.quantity"))
+			c.send(press("i:quantity:500"))
+			c.send(press("i:review:submit"))
+		}},
+		{FlowIntake, "store_refuses_laptop", func(c *chat) {
+			c.withDonor("vi").as(volunteerID)
+			c.record = false
+			for range 2 {
+				for _, in := range laptopInputs() {
+					c.send(in)
+				}
+				c.send(press("i:review:submit"))
+			}
+			for _, in := range laptopInputs() {
+				c.send(in)
+			}
+			c.record = true
+			c.send(press("i:review:submit"))
+			c.send(press("i:review:edit.source"))
+			c.send(press("i:source:walkin"))
+			c.send(press("i:review:submit"))
+		}},
+		{FlowIntake, "parent_refused", func(c *chat) {
+			c.withIntakeStores()
+			c.send(cmd("intake"))
+			c.send(cmd("myintake"))
+			c.send(cmd("money", "PL-000045", "5tr"))
+		}},
+		{FlowIntake, "form_in_progress", func(c *chat) {
+			c.withDonor("vi").as(volunteerID)
+			c.send(press("g:register"))
+			c.send(press("r:consent:yes"))
+			c.send(cmd("intake"))
+			c.send(press("g:resume"))
+			c.send(cmd("cancel"))
+			c.send(cmd("intake", "PL-999"))
+			c.send(text("PL-000046"))
+			c.send(text("PL-000045"))
+			c.send(cmd("intake"))
+			c.send(press("i:source:walkin"))
+			c.send(cmd("cancel"))
+		}},
+		{FlowIntake, "myintake", func(c *chat) {
+			c.withDonor("vi").as(volunteerID)
+			c.send(cmd("myintake"))
+			c.record = false
+			for _, in := range laptopInputs() {
+				c.send(in)
+			}
+			c.send(press("i:review:submit"))
+			c.now = c.now.Add(26 * time.Hour)
+			c.send(cmd("intake", "pl-45"))
+			c.send(press("i:kind:laptop"))
+			for _, in := range laptopInputs()[3:] {
+				c.send(in)
+			}
+			c.send(press("i:review:submit"))
+			c.record = true
+			c.send(cmd("myintake"))
+		}},
+		{FlowIntake, "device_moves", func(c *chat) {
+			c.withDonor("vi").as(volunteerID)
+			c.record = false
+			for _, in := range laptopInputs() {
+				c.send(in)
+			}
+			c.send(press("i:review:submit"))
+			c.record = true
+			c.send(cmd("device"))
+			c.send(cmd("device", "tb-999"))
+			c.send(cmd("device", "tb-123"))
+			c.send(press("dv:mv:TB-000123:ready:allocated"))
+			c.send(press("dv:ok:TB-000123:ready:allocated"))
+			c.send(press("dv:ok:TB-000123:ready:allocated"))
+			c.send(cmd("device", "TB-000123", "unusable"))
+			c.send(cmd("device", "TB-000123", "đã trao"))
+			c.send(press("dv:no:TB-000123"))
+			c.devices.moveErr = campaign.Errorf(campaign.EINVALID, "no")
+			c.send(press("dv:mv:TB-000123:allocated:delivered"))
+			c.send(press("dv:ok:TB-000123:allocated:delivered"))
+		}},
+		{FlowMoney, "money_received", func(c *chat) {
+			c.withDonor("vi").as(officialID)
+			c.send(cmd("money"))
+			c.send(cmd("money", "PL-000045", "5tr", "chuyển khoản 12/9"))
+			c.send(press("m:review:submit"))
+			c.send(cmd("money"))
+		}},
+		{FlowMoney, "money_bad_amount", func(c *chat) {
+			c.withDonor("en").as(officialID)
+			c.send(cmd("money", "PL-000045", "năm triệu"))
+			c.send(text("5"))
+			c.send(text("5,5 triệu"))
+			c.send(press("m:note:-"))
+			c.send(press("m:review:submit"))
+		}},
+		{FlowMoney, "buy_over_balance", func(c *chat) {
+			c.withDonor("vi").as(officialID)
+			c.record = false
+			c.send(cmd("money", "PL-000045", "10tr"))
+			c.send(press("m:review:submit"))
+			c.record = true
+			c.send(cmd("buy", "1", "laptop", "3", "12tr"))
+			c.send(cmd("buy", "1", "máy tính bảng", "2", "6tr"))
+			c.send(cmd("buy", "1", "laptop", "1", "5tr"))
+			c.send(cmd("buy", "9", "laptop", "1", "1tr"))
+			c.send(cmd("buy", "1", "tủ lạnh", "1", "1tr"))
+			c.send(cmd("buy"))
+			c.send(cmd("money"))
+			c.as(volunteerID)
+			c.send(cmd("device", "TB-000124"))
+		}},
+	}
+}
+
+// findTo returns the message sent to another chat, if any.
+func findTo(out []Output) (Output, bool) {
+	for _, o := range out {
+		if o.To != nil {
+			return o, true
+		}
+	}
+	return Output{}, false
+}
+
+func TestIntake_LaptopFromPledge(t *testing.T) {
+	c := newChat(t).withDonor("en").as(volunteerID)
+	for _, in := range laptopInputs() {
+		c.send(in)
+	}
+	if c.st.Step != stepReview {
+		t.Fatalf("at %q, want the review", c.st.Step)
+	}
+	out := c.send(press("i:review:submit"))
+	wantText(t, out, "TB-000123")
+	to, ok := findTo(out)
+	if !ok || to.To.ChatID != donorChat || to.To.Channel != "telegram" {
+		t.Fatalf("no message to the donor:%s", dump(out))
+	}
+	if want := "PL-000045: we have received 1 laptop. Thank you!"; to.Text != want {
+		t.Errorf("donor told %q, want %q", to.Text, want)
+	}
+	d := c.devices.devices[0]
+	if d.Brand != "Dell" || d.Model != "Latitude E7450" || d.Serial != "5CG1234XYZ" || !d.Used || !d.Wiped || !d.Cleaned ||
+		d.State != campaign.DeviceReady || d.SoftwareLevel != campaign.LevelLowerSecondary || d.PledgeCode != "PL-000045" ||
+		d.CheckedBy != "telegram:"+volunteerID || !d.Checks[campaign.CheckBattery] || len(d.Checks) != 7 {
+		t.Errorf("stored %+v", d)
+	}
+	if c.st.Flow != "" {
+		t.Errorf("still in %q after saving", c.st.Flow)
+	}
+}
+
+func TestIntake_Reasks(t *testing.T) {
+	long := strings.Repeat("Dell ", 2000)
+	tests := []struct {
+		name  string
+		setup []Input
+		in    Input
+		want  string // message id of the reason
+		data  []any
+	}{
+		{"unknown pledge code", []Input{cmd("intake")}, text("PL-000999"), "intake.err.code_unknown", []any{"Code", "PL-000999"}},
+		{"not a code", []Input{cmd("intake")}, text("hello"), "intake.err.code_format", []any{"Query", "hello"}},
+		{"money-only pledge", []Input{cmd("intake")}, text("pl-46"), "intake.err.pledge_money_only", []any{"Code", "PL-000046"}},
+		{"empty brand", []Input{cmd("intake"), press("i:source:walkin"), press("i:kind:laptop")}, text(" \u200b "), "common.need_text", nil},
+		{"10,000-char brand", []Input{cmd("intake"), press("i:source:walkin"), press("i:kind:laptop")}, text(long), "reg.err.text_long", []any{"Max", brandMax}},
+		{"bad serial", []Input{cmd("intake"), press("i:source:walkin"), press("i:kind:laptop"), text("HP 240 G8")}, text("#!"), "intake.err.serial_format", nil},
+		{"bad quantity", []Input{cmd("intake"), press("i:source:walkin"), press("i:kind:usb_wifi")}, text("nhiều"), "intake.err.quantity_format", nil},
+		{"ready without wipe", append(walkInLaptopTo(stepIntakeWiped), press("i:wiped:no"), press("i:cleaned:yes"), press("i:parts:-"), press("i:software:none")),
+			press("i:outcome:ready"), "intake.err.ready_not_wiped", nil},
+		{"ready typed without wipe", append(walkInLaptopTo(stepIntakeWiped), press("i:wiped:no"), press("i:cleaned:yes"), press("i:parts:-"), press("i:software:none")),
+			text("sẵn sàng"), "intake.err.ready_not_wiped", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newChat(t).withDonor("vi").as(volunteerID)
+			for _, in := range tt.setup {
+				c.send(in)
+			}
+			before := c.st
+			out := c.send(tt.in)
+			wantText(t, out, msg(c.e, "vi", tt.want, tt.data...))
+			if c.st.Step != before.Step || c.st.Misses != before.Misses+1 {
+				t.Errorf("state %+v, want step %q re-asked with a miss", c.st, before.Step)
+			}
+			for k, v := range before.Answers {
+				if c.st.Answers[k] != v && !strings.HasPrefix(k, "~") {
+					t.Errorf("answer %s changed from %q to %q", k, v, c.st.Answers[k])
+				}
+			}
+		})
+	}
+}
+
+// walkInLaptopTo answers a walk-in laptop's questions until step.
+func walkInLaptopTo(step string) []Input {
+	all := []struct {
+		step string
+		in   Input
+	}{
+		{stepIntakeSource, cmd("intake")}, {stepIntakeKind, press("i:source:walkin")}, {stepIntakeBrand, press("i:kind:laptop")},
+		{stepIntakeSerial, text("HP 240 G8")}, {stepIntakeCondition, press("i:serial:-")}, {stepIntakeChecks, press("i:condition:new")},
+		{stepIntakeWiped, press("i:checks:!done")},
+	}
+	var ins []Input
+	for _, a := range all {
+		ins = append(ins, a.in)
+		if a.step == step {
+			break
+		}
+	}
+	return ins
+}
+
+func TestIntake_StoreErrorsKeepState(t *testing.T) {
+	c := newChat(t).withDonor("vi").as(volunteerID)
+	for _, in := range laptopInputs() {
+		c.send(in)
+	}
+	c.devices.intakeErr = errors.New("connection reset")
+	before := c.st
+	if _, err := c.trySend(press("i:review:submit")); err == nil {
+		t.Fatal("a store failure was not returned")
+	}
+	if !statesEqual(before, c.st) {
+		t.Errorf("state changed: %+v", c.st)
+	}
+	c.devices.intakeErr = nil
+	out := c.send(press("i:review:submit"))
+	wantText(t, out, "TB-000123")
+
+	// A failing pledge look-up while typing a code is returned too, not taken as a wrong code.
+	c.send(cmd("intake"))
+	failing := &failingPledges{fakePledges: c.pledges}
+	c.e.cfg.Pledges = failing
+	if _, err := c.trySend(text("PL-000045")); err == nil {
+		t.Error("a failing pledge look-up was taken as an answer")
+	}
+}
+
+type failingPledges struct{ *fakePledges }
+
+func (failingPledges) PledgeByCode(context.Context, string) (campaign.Pledge, error) {
+	return campaign.Pledge{}, errors.New("timeout")
+}
+
+func TestIntake_RefusedWritesAudit(t *testing.T) {
+	c := newChat(t).withDonor("vi").as("3003")
+	for _, in := range []Input{cmd("intake"), cmd("myintake"), cmd("device", "TB-000123"), cmd("money"), cmd("buy", "1 laptop 1 1tr"), press("dv:ok:TB-000123:ready:allocated")} {
+		out := c.send(in)
+		wantText(t, out, msg(c.e, "vi", "staff.refused"))
+	}
+	if n := len(c.audit.refused()); n != 6 {
+		t.Errorf("%d audit rows, want 6", n)
+	}
+	// A volunteer may not record money.
+	c.as(volunteerID)
+	out := c.send(cmd("money", "PL-000045 5tr"))
+	wantText(t, out, msg(c.e, "vi", "staff.refused_role", "Role", msg(c.e, "vi", "staff.role.volunteer")))
+	if c.st.Flow != "" {
+		t.Errorf("refused but in flow %q", c.st.Flow)
+	}
+}
+
+func TestIntake_Unavailable(t *testing.T) {
+	c := newChat(t).as(volunteerID)
+	c.staff.add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
+	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	for _, in := range []Input{cmd("intake"), cmd("myintake"), cmd("device", "TB-000123")} {
+		wantText(t, c.send(in), msg(c.e, "vi", "intake.unavailable"))
+	}
+	c.as(officialID)
+	for _, in := range []Input{cmd("money"), cmd("buy", "1 laptop 1 1tr")} {
+		wantText(t, c.send(in), msg(c.e, "vi", "intake.money.unavailable"))
+	}
+}
+
+func TestIntake_KindChangeClearsChecks(t *testing.T) {
+	c := newChat(t).withDonor("vi").as(volunteerID)
+	for _, in := range walkInLaptopTo(stepIntakeWiped) {
+		c.send(in)
+	}
+	for _, in := range []Input{press("i:wiped:yes"), press("i:cleaned:yes"), press("i:parts:-"), press("i:software:none"), press("i:outcome:unusable")} {
+		c.send(in)
+	}
+	c.send(press("i:review:edit.kind"))
+	out := c.send(press("i:kind:desktop"))
+	if c.st.Step != stepIntakeChecks {
+		t.Fatalf("at %q after a new type, want the checklist again:%s", c.st.Step, dump(out))
+	}
+	if !slices.Contains(buttonData(out), "i:checks:keyboard_mouse") {
+		t.Errorf("desktop checklist lacks keyboard and mouse:%s", dump(out))
+	}
+	c.send(press("i:checks:!done"))
+	if c.st.Step != stepIntakeOutcome {
+		t.Errorf("at %q, want the outcome asked again", c.st.Step)
+	}
+}
+
+func TestParsePledgeAndDeviceCodes(t *testing.T) {
+	for in, want := range map[string]string{"PL-000045": "PL-000045", "pl-45": "PL-000045", "PL 45": "PL-000045", "pl45": "PL-000045", "PL-0": "", "PX-45": "", "": ""} {
+		if got, _ := parsePledgeCode(in); got != want {
+			t.Errorf("parsePledgeCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"TB-000123": "TB-000123", "tb-123": "TB-000123", "TB123": "TB-000123", "TB-": ""} {
+		if got, _ := parseDeviceLabel(in); got != want {
+			t.Errorf("parseDeviceLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMoney_Reasks(t *testing.T) {
+	tests := []struct {
+		args string
+		step string
+		want string
+		data []any
+	}{
+		{"PL-000999 5tr", stepMoneyCode, "intake.err.code_unknown", []any{"Code", "PL-000999"}},
+		{"PL-000045 abc", stepMoneyAmount, "intake.err.money_format", []any{"Query", "abc"}},
+		{"PL-000045 500", stepMoneyAmount, "intake.err.money_small", []any{"Amount", "500 đ"}},
+		{"PL-000045", stepMoneyAmount, "intake.money.amount_prompt", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			c := newChat(t).withDonor("vi").as(officialID)
+			out := c.send(cmd("money", tt.args))
+			if c.st.Flow != FlowMoney || c.st.Step != tt.step {
+				t.Fatalf("state %+v, want %s", c.st, tt.step)
+			}
+			wantText(t, out, msg(c.e, "vi", tt.want, tt.data...))
+		})
+	}
+	// What was right is kept while the rest is asked.
+	c := newChat(t).withDonor("vi").as(officialID)
+	c.send(cmd("money", "PL-000999 5tr ghi chú"))
+	if c.st.Answers[stepMoneyAmount] != "5000000" || c.st.Answers[stepMoneyNote] != "ghi chú" {
+		t.Errorf("answers %v", c.st.Answers)
+	}
+}
+
+func TestIntakeButtonsFit(t *testing.T) {
+	f := intakeForm(campaign.Default())
+	for _, fld := range f.fields {
+		if d := f.data(stepReview, reviewEdit+fld.name); len(d) > maxCallbackData {
+			t.Errorf("%s: %d bytes", d, len(d))
+		}
+	}
+	for _, k := range campaign.ItemKinds {
+		for _, it := range campaign.Checklist(campaign.DeviceType(k)) {
+			if d := f.data(stepIntakeChecks, string(it)); len(d) > maxCallbackData {
+				t.Errorf("%s: %d bytes", d, len(d))
+			}
+		}
+	}
+	for _, from := range campaign.DeviceStates {
+		for _, to := range campaign.DeviceStates {
+			if d := deviceData("ok", "TB-999999999", string(from), string(to)); len(d) > maxCallbackData {
+				t.Errorf("%s: %d bytes", d, len(d))
+			}
+		}
+	}
+}
+
+func TestIntake_StaffHelp(t *testing.T) {
+	c := newChat(t).withDonor("vi").as(officialID)
+	wantText(t, c.send(cmd("whoami")), "/intake, /myintake, /device, /money, /buy, /whoami")
+	c.as(volunteerID)
+	wantText(t, c.send(cmd("help")), "/intake, /myintake, /device, /whoami")
+	for _, cm := range c.e.Commands(langVI) {
+		if slices.Contains([]string{"intake", "myintake", "device", "money", "buy"}, cm.Name) {
+			t.Errorf("%s in the public menu", cm.Name)
+		}
+	}
+}
