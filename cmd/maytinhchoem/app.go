@@ -112,6 +112,8 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		InvitationTTL: d.cfg.InvitationTTL,
 		Pledges:       a.pledges,
 		MoneyCeiling:  d.cfg.MoneyCeiling,
+		Devices:       postgres.NewDeviceStore(d.db),
+		Money:         postgres.NewMoneyStore(d.db),
 	})
 	if err != nil {
 		return nil, err

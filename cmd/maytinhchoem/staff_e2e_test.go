@@ -108,3 +108,87 @@ func TestServe_DonorPledge(t *testing.T) {
 		t.Errorf("stored pledge = %+v", p)
 	}
 }
+
+// pledgeLaptops has donor pledge n used laptops, brought to the Front, and returns the code.
+func pledgeLaptops(t *testing.T, donor *parent, n string) string {
+	t.Helper()
+	donor.say("/pledge", 1)
+	donor.press("p:donor_kind:individual", 1)
+	donor.say("Nguyễn Văn An", 1)
+	donor.h.emu.SendContact(donor.chat, donor.user, "+84912345678", donor.user.ID)
+	donor.waitNew(2)
+	donor.press("p:item_kind:laptop", 1)
+	donor.press("p:item_condition:used", 1)
+	donor.press("p:item_quantity:"+n, 1)
+	donor.press("p:item_complete:yes", 1)
+	donor.press("p:items:done", 1)
+	donor.press("p:delivery:front", 1)
+	donor.press("p:thanks:public", 1)
+	done := donor.press("p:review:submit", 1)
+	code := regexp.MustCompile(`PL-\d{6}`).FindString(done.Text)
+	if code == "" {
+		t.Fatalf("no pledge code in %q", done.Text)
+	}
+	return code
+}
+
+func TestServe_PledgeThroughIntakeToReady(t *testing.T) {
+	h := newHarness(t, map[string]string{"ADMIN_TELEGRAM_IDS": "7001"})
+	donor := h.parent(7002, "vi")
+	code := pledgeLaptops(t, donor, "1")
+
+	admin := h.parent(7001, "vi")
+	volunteer := h.parent(7003, "vi")
+	volunteer.say("/start "+invite(t, admin, "volunteer"), 1)
+
+	// A donor has no business in the intake.
+	if got := donor.say("/intake", 1); strings.Contains(got.Text, "Mã phiếu") {
+		t.Errorf("a donor was let into /intake: %q", got.Text)
+	}
+
+	volunteer.say("/intake", 1)
+	volunteer.say(strings.ToLower(code), 1)
+	volunteer.press("i:kind:laptop", 1)
+	volunteer.say("Dell Latitude E7450", 1)
+	volunteer.press("i:serial:-", 1)
+	volunteer.press("i:condition:used", 1)
+	for _, item := range []string{"powers_on", "connects", "charger", "cables", "camera", "microphone", "battery"} {
+		volunteer.press("i:checks:"+item, 0)
+	}
+	volunteer.press("i:checks:!done", 1)
+	volunteer.press("i:wiped:yes", 1)
+	volunteer.press("i:cleaned:yes", 1)
+	volunteer.press("i:parts:-", 1)
+	volunteer.press("i:software:primary", 1)
+	volunteer.press("i:outcome:ready", 1)
+	saved := volunteer.press("i:review:submit", 1)
+	label := regexp.MustCompile(`TB-\d{6}`).FindString(saved.Text)
+	if label == "" {
+		t.Fatalf("no device label in %q", saved.Text)
+	}
+	// The donor is told, in their own chat.
+	if got := donor.waitNew(1); !strings.Contains(got[0].Text, code) {
+		t.Errorf("the donor was told %q, want their pledge %s", got[0].Text, code)
+	}
+	d, err := postgres.NewDeviceStore(h.db).DeviceByLabel(context.Background(), label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != "ready" || d.PledgeCode != code || !d.Wiped || d.SoftwareLevel != "primary" {
+		t.Errorf("stored device = %+v", d)
+	}
+	if got := volunteer.say("/myintake", 1); !strings.Contains(got.Text, label) {
+		t.Errorf("/myintake = %q, want %s", got.Text, label)
+	}
+	if got := donor.say("/pledges", 1); !strings.Contains(got.Text, code) || !strings.Contains(got.Text, "sẵn sàng") {
+		t.Errorf("/pledges = %q, want the device ready", got.Text)
+	}
+	// The pledge promised one laptop, and it has been received in full.
+	p, err := postgres.NewPledgeStore(h.db).PledgeByCode(context.Background(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != "received" {
+		t.Errorf("pledge status = %s, want received", p.Status)
+	}
+}
