@@ -235,6 +235,7 @@ func (d *Dispatcher) runFlow(ctx context.Context, sess flows.Session, st flows.S
 		next flows.State
 		outs []flows.Output
 	)
+	in.Input.UpdateID = in.UpdateID
 	err := d.retry(ctx, func() (err error) {
 		defer func() {
 			// A bug in one flow step must not take every chat down with it: the user gets the

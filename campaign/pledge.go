@@ -127,6 +127,8 @@ type Device struct {
 	SoftwareLevel SchoolLevel
 	Note          string
 	CheckedBy     string // "<channel>:<id>" of the volunteer
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// IdempotencyKey makes IntakeDevice safe to repeat: a second intake with it writes nothing.
+	IdempotencyKey string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }

@@ -82,7 +82,8 @@ type DeviceStore interface {
 	// IntakeDevice records a device taken in, from a pledge (d.PledgeCode) or as a walk-in gift
 	// (no code), with its check: it fills ID, Label (e.g. TB-000123) and the timestamps, stores
 	// the state d.State (ready, needs parts or unusable), and moves the pledge to partly or fully
-	// received. by is the volunteer.
+	// received. by is the volunteer. An intake with a d.IdempotencyKey already stored fills d with
+	// that device and writes nothing; an empty key is never de-duplicated.
 	IntakeDevice(ctx context.Context, d *Device, by Staff) error
 	// MoveDevice moves a device to next when DeviceState.Move allows it, with an audit row;
 	// otherwise it returns that EINVALID error and changes nothing.
@@ -92,8 +93,9 @@ type DeviceStore interface {
 	// DevicesCheckedBy lists the devices a volunteer took in, newest first.
 	DevicesCheckedBy(ctx context.Context, by Staff, limit int) ([]Device, error)
 	// ReceiveStock records counted stock (SIMs, USB Wi-Fi, packages with their months) received,
-	// against a pledge or as a walk-in gift (pledgeCode "").
-	ReceiveStock(ctx context.Context, pledgeCode string, kind ItemKind, quantity, months int, by Staff) error
+	// against a pledge or as a walk-in gift (pledgeCode ""). A call repeated with the same key
+	// returns the first result and writes nothing; an empty key is never de-duplicated.
+	ReceiveStock(ctx context.Context, pledgeCode string, kind ItemKind, quantity, months int, key string, by Staff) error
 }
 
 // MoneyRecord is money received against a pledge.
@@ -104,18 +106,22 @@ type MoneyRecord struct {
 	Spent      int64 // VND spent on devices bought with it
 	Note       string
 	RecordedBy string
-	CreatedAt  time.Time
+	// IdempotencyKey is the key RecordMoney was called with, "" when none.
+	IdempotencyKey string
+	CreatedAt      time.Time
 }
 
 // MoneyStore keeps money received and what was bought with it. Amounts are whole VND in int64:
 // totals never drift.
 type MoneyStore interface {
-	// RecordMoney records money received against a pledge.
-	RecordMoney(ctx context.Context, pledgeCode string, amount int64, note string, by Staff) (MoneyRecord, error)
+	// RecordMoney records money received against a pledge. A call repeated with the same key
+	// returns the first result and writes nothing; an empty key is never de-duplicated.
+	RecordMoney(ctx context.Context, pledgeCode string, amount int64, note, key string, by Staff) (MoneyRecord, error)
 	// RecordPurchase records devices bought with a money record for cost VND in all: each enters
 	// the pipeline as a new device, received, linked to the money. Spending more than is left is
-	// EINVALID.
-	RecordPurchase(ctx context.Context, moneyID int64, devices []Device, cost int64, by Staff) ([]Device, error)
+	// EINVALID. A call repeated with the same key returns the first result and writes nothing; an
+	// empty key is never de-duplicated.
+	RecordPurchase(ctx context.Context, moneyID int64, devices []Device, cost int64, key string, by Staff) ([]Device, error)
 	// MoneyTotals returns all money received and spent.
 	MoneyTotals(ctx context.Context) (received, spent int64, err error)
 }

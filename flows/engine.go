@@ -359,6 +359,25 @@ func (c *turn) toIdle() {
 	*c.st = State{Lang: c.st.Lang, Answers: keep, UpdatedAt: c.st.UpdatedAt}
 }
 
+// formKey returns the idempotency key of the form in progress, giving it one when a state saved
+// without one has none. A step run again for the same input from the same state gets the same
+// key, so the store writes once.
+func (c *turn) formKey() string {
+	if c.st.IdempotencyKey == "" {
+		c.st.IdempotencyKey = c.e.cfg.NewKey()
+	}
+	return c.st.IdempotencyKey
+}
+
+// updateKey returns an idempotency key for a write made by one update outside a form:
+// "<channel>:<chat>:<update id>", or "" (no de-duplication) when the update has no id.
+func (c *turn) updateKey() string {
+	if c.in.UpdateID == "" {
+		return ""
+	}
+	return c.sess.Channel + ":" + c.sess.ChatID + ":" + c.in.UpdateID
+}
+
 // startForm begins f afresh with a new idempotency key.
 func (c *turn) startForm(f *form) error {
 	c.toIdle()

@@ -737,10 +737,13 @@ func (c *turn) submitIntake(f *form) error {
 	if source == "" {
 		source = sourceWalkIn
 	}
+	// One key per form: a device or a batch of stock. "Next device" starts a form with a new key.
+	key := c.formKey()
 	var saved string
 	quantity, months := 1, 0
 	if kind.IsDevice() {
 		d := c.intakeDevice(code, by)
+		d.IdempotencyKey = key
 		err := c.e.cfg.Devices.IntakeDevice(c.ctx, &d, by)
 		if campaign.ErrorCode(err) == campaign.EINVALID {
 			c.st.Misses = 0
@@ -754,7 +757,7 @@ func (c *turn) submitIntake(f *form) error {
 	} else {
 		quantity, _ = strconv.Atoi(a[stepIntakeQuantity])
 		months, _ = strconv.Atoi(a[stepIntakeMonths])
-		err := c.e.cfg.Devices.ReceiveStock(c.ctx, code, kind, quantity, months, by)
+		err := c.e.cfg.Devices.ReceiveStock(c.ctx, code, kind, quantity, months, key, by)
 		if campaign.ErrorCode(err) == campaign.EINVALID {
 			c.st.Misses = 0
 			c.showReview(f, c.t("intake.err.refused", "Code", codeOrWalkIn(c, code), "Kind", c.kindName(kind)))

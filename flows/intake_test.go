@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +15,7 @@ import (
 )
 
 // fakeDevices is an in-memory campaign.DeviceStore. It refuses more devices of a kind than a
-// pledge promised, as the real store does.
+// pledge promised and writes once per idempotency key, as the real store does.
 type fakeDevices struct {
 	mu      sync.Mutex
 	now     func() time.Time
@@ -32,6 +33,7 @@ type fakeStock struct {
 	kind             campaign.ItemKind
 	quantity, months int
 	by               string
+	key              string
 }
 
 func newFakeDevices(now func() time.Time) *fakeDevices { return &fakeDevices{now: now} }
@@ -66,6 +68,14 @@ func (s *fakeDevices) IntakeDevice(_ context.Context, d *campaign.Device, by cam
 	s.intakes++
 	if s.intakeErr != nil {
 		return s.intakeErr
+	}
+	if d.IdempotencyKey != "" {
+		for _, old := range s.devices {
+			if old.IdempotencyKey == d.IdempotencyKey {
+				*d = old
+				return nil
+			}
+		}
 	}
 	if d.PledgeCode != "" {
 		n, ok := s.promised(d.PledgeCode, campaign.ItemKind(d.Type))
@@ -131,9 +141,12 @@ func (s *fakeDevices) DevicesCheckedBy(_ context.Context, by campaign.Staff, lim
 	return out, nil
 }
 
-func (s *fakeDevices) ReceiveStock(_ context.Context, code string, kind campaign.ItemKind, quantity, months int, by campaign.Staff) error {
+func (s *fakeDevices) ReceiveStock(_ context.Context, code string, kind campaign.ItemKind, quantity, months int, key string, by campaign.Staff) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if key != "" && slices.ContainsFunc(s.stock, func(st fakeStock) bool { return st.key == key }) {
+		return nil
+	}
 	if code != "" {
 		n, ok := s.promised(code, kind)
 		got := 0
@@ -146,32 +159,44 @@ func (s *fakeDevices) ReceiveStock(_ context.Context, code string, kind campaign
 			return campaign.Errorf(campaign.EINVALID, "pledge %s has fewer %s to receive", code, kind)
 		}
 	}
-	s.stock = append(s.stock, fakeStock{code, kind, quantity, months, by.Channel + ":" + by.ExternalID})
+	s.stock = append(s.stock, fakeStock{code, kind, quantity, months, by.Channel + ":" + by.ExternalID, key})
 	return nil
 }
 
-// fakeMoney is an in-memory campaign.MoneyStore; purchases add devices to its fakeDevices.
+// fakeMoney is an in-memory campaign.MoneyStore; purchases add devices to its fakeDevices. It
+// writes once per idempotency key, as the real store does.
 type fakeMoney struct {
 	mu      sync.Mutex
 	devices *fakeDevices
 	records []campaign.MoneyRecord
-	err     error
+	// purchases are the devices bought under each idempotency key.
+	purchases map[string][]campaign.Device
+	err       error
 }
 
-func (s *fakeMoney) RecordMoney(_ context.Context, code string, amount int64, note string, by campaign.Staff) (campaign.MoneyRecord, error) {
+func (s *fakeMoney) RecordMoney(_ context.Context, code string, amount int64, note, key string, by campaign.Staff) (campaign.MoneyRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return campaign.MoneyRecord{}, s.err
 	}
-	r := campaign.MoneyRecord{ID: int64(len(s.records) + 1), PledgeCode: code, Amount: amount, Note: note, RecordedBy: by.Channel + ":" + by.ExternalID}
+	if i := slices.IndexFunc(s.records, func(r campaign.MoneyRecord) bool { return key != "" && r.IdempotencyKey == key }); i >= 0 {
+		return s.records[i], nil
+	}
+	r := campaign.MoneyRecord{
+		ID: int64(len(s.records) + 1), PledgeCode: code, Amount: amount, Note: note,
+		RecordedBy: by.Channel + ":" + by.ExternalID, IdempotencyKey: key,
+	}
 	s.records = append(s.records, r)
 	return r, nil
 }
 
-func (s *fakeMoney) RecordPurchase(_ context.Context, id int64, devices []campaign.Device, cost int64, _ campaign.Staff) ([]campaign.Device, error) {
+func (s *fakeMoney) RecordPurchase(_ context.Context, id int64, devices []campaign.Device, cost int64, key string, _ campaign.Staff) ([]campaign.Device, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if bought, ok := s.purchases[key]; ok && key != "" {
+		return slices.Clone(bought), nil
+	}
 	if id < 1 || int(id) > len(s.records) {
 		return nil, campaign.Errorf(campaign.ENOTFOUND, "money %d", id)
 	}
@@ -186,6 +211,12 @@ func (s *fakeMoney) RecordPurchase(_ context.Context, id int64, devices []campai
 	for _, d := range devices {
 		s.devices.add(&d)
 		out = append(out, d)
+	}
+	if key != "" {
+		if s.purchases == nil {
+			s.purchases = map[string][]campaign.Device{}
+		}
+		s.purchases[key] = slices.Clone(out)
 	}
 	return out, nil
 }
@@ -679,4 +710,114 @@ func TestIntake_StaffHelp(t *testing.T) {
 			t.Errorf("%s in the public menu", cm.Name)
 		}
 	}
+}
+
+// rerun runs in twice from the same state, as the dispatcher does when saving the dialog after the
+// first run lost a race (or the process died before the save), checks that both runs gave the
+// same state and replies, and keeps the state.
+func (c *chat) rerun(in Input) []Output {
+	c.t.Helper()
+	if in.UserID == "" {
+		in.UserID = c.userID
+	}
+	if in.ClientLanguage == "" {
+		in.ClientLanguage = c.clientLang
+	}
+	old := c.st
+	first, out1, err := c.e.Handle(context.Background(), c.sess, old, in)
+	if err != nil {
+		c.t.Fatalf("Handle(%s): %v", describe(in), err)
+	}
+	second, out2, err := c.e.Handle(context.Background(), c.sess, old, in)
+	if err != nil {
+		c.t.Fatalf("Handle(%s) again: %v", describe(in), err)
+	}
+	checkOutputs(c.t, c.e, in, old, second, out2)
+	if !statesEqual(first, second) {
+		c.t.Errorf("Handle(%s) again gave state\n%+v\nthe first run gave\n%+v", describe(in), second, first)
+	}
+	if allText(out1) != allText(out2) {
+		c.t.Errorf("Handle(%s) again replied:%s\nthe first run replied:%s", describe(in), dump(out2), dump(out1))
+	}
+	c.st = second
+	return out2
+}
+
+func TestIntake_RerunWritesOnce(t *testing.T) {
+	t.Run("device", func(t *testing.T) {
+		c := newChat(t).withDonor("vi").as(volunteerID)
+		for _, in := range laptopInputs() {
+			c.send(in)
+		}
+		key := c.st.IdempotencyKey
+		if key == "" {
+			t.Fatal("the intake form has no idempotency key")
+		}
+		wantText(t, c.rerun(press("i:review:submit")), "TB-000123")
+		if n := len(c.devices.devices); n != 1 || c.devices.devices[0].IdempotencyKey != key {
+			t.Fatalf("%d devices %+v; want one with key %q", n, c.devices.devices, key)
+		}
+		// The next device is a new form with a new key, and a device of its own.
+		c.send(press("ia:next:PL-000045"))
+		if c.st.IdempotencyKey == "" || c.st.IdempotencyKey == key {
+			t.Fatalf("next device has key %q, the first had %q", c.st.IdempotencyKey, key)
+		}
+		c.send(press("i:kind:laptop"))
+		for _, in := range laptopInputs()[3:] {
+			c.send(in)
+		}
+		wantText(t, c.rerun(press("i:review:submit")), "TB-000124")
+		if n := len(c.devices.devices); n != 2 {
+			t.Errorf("%d devices, want 2", n)
+		}
+	})
+
+	t.Run("stock", func(t *testing.T) {
+		c := newChat(t).withDonor("en").as(volunteerID)
+		c.send(cmd("intake", "PL-000045"))
+		c.send(press("i:kind:sim_4g"))
+		c.send(press("i:quantity:500")) // all that was pledged: a second batch would be refused
+		c.rerun(press("i:review:submit"))
+		if n := len(c.devices.stock); n != 1 || c.devices.stock[0].key == "" {
+			t.Errorf("stock %+v; want one batch with a key", c.devices.stock)
+		}
+	})
+
+	t.Run("money", func(t *testing.T) {
+		c := newChat(t).withDonor("vi").as(officialID)
+		c.send(cmd("money", "PL-000045", "5tr"))
+		key := c.st.IdempotencyKey
+		c.rerun(press("m:review:submit"))
+		if n := len(c.money.records); n != 1 || c.money.records[0].IdempotencyKey != key || key == "" {
+			t.Fatalf("money records %+v; want one with key %q", c.money.records, key)
+		}
+		// Another /money is another form, key and record.
+		c.send(cmd("money", "PL-000045", "1tr"))
+		c.rerun(press("m:review:submit"))
+		if n := len(c.money.records); n != 2 || c.money.records[1].IdempotencyKey == key {
+			t.Errorf("money records %+v; want two with different keys", c.money.records)
+		}
+	})
+
+	t.Run("buy", func(t *testing.T) {
+		c := newChat(t).withDonor("vi").as(officialID)
+		c.send(cmd("money", "PL-000045", "10tr"))
+		c.send(press("m:review:submit"))
+		buy := cmd("buy", "1", "laptop", "2", "6tr")
+		buy.UpdateID = "9001"
+		wantText(t, c.rerun(buy), "TB-000123, TB-000124")
+		if r := c.money.records[0]; r.Spent != 6_000_000 || len(c.devices.devices) != 2 {
+			t.Fatalf("spent %d, %d devices; want 6,000,000 and 2", r.Spent, len(c.devices.devices))
+		}
+		if _, ok := c.money.purchases["telegram:"+officialID+":9001"]; !ok {
+			t.Errorf("purchases keyed %v, want telegram:%s:9001", slices.Collect(maps.Keys(c.money.purchases)), officialID)
+		}
+		// The same command in another update is another purchase.
+		buy.UpdateID = "9002"
+		buy.Args = "1 laptop 1 3tr"
+		c.rerun(buy)
+		if r := c.money.records[0]; r.Spent != 9_000_000 || len(c.devices.devices) != 3 {
+			t.Errorf("spent %d, %d devices; want 9,000,000 and 3", r.Spent, len(c.devices.devices))
+		}
+	})
 }

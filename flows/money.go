@@ -221,7 +221,7 @@ func (c *turn) submitMoney(f *form) error {
 	if note == intakeSkip {
 		note = ""
 	}
-	rec, err := c.e.cfg.Money.RecordMoney(c.ctx, p.Code, amount, note, by)
+	rec, err := c.e.cfg.Money.RecordMoney(c.ctx, p.Code, amount, note, c.formKey(), by)
 	if campaign.ErrorCode(err) == campaign.EINVALID {
 		c.st.Misses = 0
 		c.showReview(f, c.t("intake.money.refused", "Code", p.Code))
@@ -256,7 +256,8 @@ func (c *turn) buyCommand(args string) error {
 	for i := range devices {
 		devices[i] = campaign.Device{Type: campaign.DeviceType(kind), State: campaign.DeviceReceived, MoneyID: id}
 	}
-	got, err := c.e.cfg.Money.RecordPurchase(c.ctx, id, devices, cost, by)
+	// /buy has no form, so its key is the update's: the same update run again buys nothing more.
+	got, err := c.e.cfg.Money.RecordPurchase(c.ctx, id, devices, cost, c.updateKey(), by)
 	switch campaign.ErrorCode(err) {
 	case "":
 	case campaign.EINVALID:

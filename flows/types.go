@@ -29,6 +29,9 @@ type Input struct {
 	ClientLanguage string
 	// UserName is the sender's display name on the channel, if any.
 	UserName string
+	// UpdateID identifies the update on its channel, "" when unknown. The same update run again
+	// carries the same id, so a one-line command keys its write with it.
+	UpdateID string
 }
 
 // SharedContact is a contact card a user shared.

@@ -50,6 +50,10 @@ func NewDeviceStore(db *DB) *DeviceStore {
 // unknown or cancelled, pledged no device of the type, or has had all of them taken in already:
 // the volunteer then takes it in as a walk-in gift. Devices bought with money enter through
 // MoneyStore.RecordPurchase instead, so d.MoneyID must be 0.
+//
+// When a device with d.IdempotencyKey is stored, d is filled with it (as it is now) and nothing is
+// written: no device, event, audit row or pledge status. Intakes of one key take turns on an
+// advisory lock, so concurrent ones write once. An empty key is never de-duplicated.
 func (s *DeviceStore) IntakeDevice(ctx context.Context, d *campaign.Device, by campaign.Staff) error {
 	if d == nil {
 		return campaign.Errorf(campaign.EINVALID, "no device")
@@ -70,6 +74,9 @@ func (s *DeviceStore) IntakeDevice(ctx context.Context, d *campaign.Device, by c
 	if in.MoneyID != 0 {
 		return campaign.Errorf(campaign.EINVALID, "device: a device bought with money is recorded with its purchase")
 	}
+	if err := validateKey("device", in.IdempotencyKey); err != nil {
+		return err
+	}
 	seq, err := s.seq.ensure(ctx)
 	if err != nil {
 		return err
@@ -81,6 +88,20 @@ func (s *DeviceStore) IntakeDevice(ctx context.Context, d *campaign.Device, by c
 		return wrapErr(err, "postgres: intake device")
 	}
 	defer func() { _ = tx.Rollback() }()
+
+	if in.IdempotencyKey != "" {
+		if err := lockKey(ctx, tx, "device", in.IdempotencyKey); err != nil {
+			return err
+		}
+		existing, err := oneDevice(ctx, tx, "idempotency key", selectDevices+`WHERE d.idempotency_key = $1`, in.IdempotencyKey)
+		if err == nil {
+			*d = existing
+			return nil
+		}
+		if campaign.ErrorCode(err) != campaign.ENOTFOUND {
+			return err
+		}
+	}
 
 	var pledgeID sql.NullInt64
 	var status campaign.PledgeStatus
@@ -106,7 +127,7 @@ func (s *DeviceStore) IntakeDevice(ctx context.Context, d *campaign.Device, by c
 		pledgeID, status = sql.NullInt64{Int64: id, Valid: true}, current
 	}
 
-	stored, err := insertDevices(ctx, tx, seq, pledgeID, sql.NullInt64{}, []campaign.Device{in}, now)
+	stored, err := insertDevices(ctx, tx, seq, deviceOrigin{pledge: pledgeID}, []campaign.Device{in}, now)
 	if err != nil {
 		return err
 	}
@@ -191,9 +212,14 @@ func validateDevice(d campaign.Device) error {
 	return nil
 }
 
-// insertDevices inserts normalised, valid devices from one pledge or money record (or neither),
+// deviceOrigin is where devices come from: a pledge, a money record and its purchase, or neither.
+type deviceOrigin struct {
+	pledge, money, purchase sql.NullInt64
+}
+
+// insertDevices inserts normalised, valid devices of one origin with their idempotency keys,
 // labelled in their order from the label sequence seq, and returns them as stored.
-func insertDevices(ctx context.Context, tx *sqlx.Tx, seq string, pledgeID, moneyID sql.NullInt64, ds []campaign.Device, now time.Time) ([]campaign.Device, error) {
+func insertDevices(ctx context.Context, tx *sqlx.Tx, seq string, origin deviceOrigin, ds []campaign.Device, now time.Time) ([]campaign.Device, error) {
 	var labels []string
 	err := tx.SelectContext(ctx, &labels, `
 		SELECT format_code($1, n) FROM (SELECT nextval($2::regclass) AS n FROM generate_series(1, $3)) s
@@ -206,7 +232,7 @@ func insertDevices(ctx context.Context, tx *sqlx.Tx, seq string, pledgeID, money
 	brands, models, serials := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
 	used, wiped, cleaned := make(pq.BoolArray, n), make(pq.BoolArray, n), make(pq.BoolArray, n)
 	checks, parts, levels := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
-	notes, checkedBy := make(pq.StringArray, n), make(pq.StringArray, n)
+	notes, checkedBy, keys := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
 	out := make([]campaign.Device, n)
 	for i, d := range ds {
 		c := []byte("{}")
@@ -219,25 +245,27 @@ func insertDevices(ctx context.Context, tx *sqlx.Tx, seq string, pledgeID, money
 		brands[i], models[i], serials[i] = d.Brand, d.Model, d.Serial
 		used[i], wiped[i], cleaned[i] = d.Used, d.Wiped, d.Cleaned
 		checks[i], parts[i], levels[i] = string(c), d.PartsAdded, string(d.SoftwareLevel)
-		notes[i], checkedBy[i] = d.Note, d.CheckedBy
+		notes[i], checkedBy[i], keys[i] = d.Note, d.CheckedBy, d.IdempotencyKey
 		d.Label, d.CreatedAt, d.UpdatedAt = labels[i], now, now
-		d.MoneyID = moneyID.Int64
+		d.MoneyID = origin.money.Int64
 		out[i] = d
 	}
 	var ids []int64
 	err = tx.SelectContext(ctx, &ids, `
-		INSERT INTO devices (label, type, state, pledge_id, money_id, brand, model, serial, used, checks,
-			wiped, cleaned, parts_added, software_level, note, checked_by, created_at, updated_at)
-		SELECT u.label, u.type, u.state, $1, $2, u.brand, u.model, u.serial, u.used, u.checks::jsonb,
-			u.wiped, u.cleaned, u.parts, u.level, u.note, u.checked_by, $3, $3
+		INSERT INTO devices (label, type, state, pledge_id, money_id, purchase_id, brand, model, serial, used,
+			checks, wiped, cleaned, parts_added, software_level, note, checked_by, idempotency_key,
+			created_at, updated_at)
+		SELECT u.label, u.type, u.state, $1, $2, $18, u.brand, u.model, u.serial, u.used, u.checks::jsonb,
+			u.wiped, u.cleaned, u.parts, u.level, u.note, u.checked_by, nullif(u.key, ''), $3, $3
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::boolean[],
-			$11::text[], $12::boolean[], $13::boolean[], $14::text[], $15::text[], $16::text[], $17::text[])
+			$11::text[], $12::boolean[], $13::boolean[], $14::text[], $15::text[], $16::text[], $17::text[],
+			$19::text[])
 			WITH ORDINALITY AS u (label, type, state, brand, model, serial, used, checks, wiped, cleaned,
-				parts, level, note, checked_by, position)
+				parts, level, note, checked_by, key, position)
 		ORDER BY u.position
 		RETURNING id`,
-		pledgeID, moneyID, now, pq.StringArray(labels), types, states, brands, models, serials, used, checks,
-		wiped, cleaned, parts, levels, notes, checkedBy)
+		origin.pledge, origin.money, now, pq.StringArray(labels), types, states, brands, models, serials, used, checks,
+		wiped, cleaned, parts, levels, notes, checkedBy, origin.purchase, keys)
 	if err != nil {
 		return nil, wrapErr(err, "postgres: insert devices")
 	}
@@ -389,7 +417,10 @@ func oneDevice(ctx context.Context, q sqlx.QueryerContext, what, query string, a
 // exist, not be cancelled and have pledged kind, and quantity may not exceed what is left of it:
 // stock beyond the pledge is taken in as a walk-in gift (pledgeCode ""). Months are 1 to 36 for
 // internet packages and 0 for anything else.
-func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind campaign.ItemKind, quantity, months int, by campaign.Staff) error {
+//
+// When stock with key was received already, nothing is written and the call succeeds, as the first
+// did; calls of one key take turns on an advisory lock. An empty key is never de-duplicated.
+func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind campaign.ItemKind, quantity, months int, key string, by campaign.Staff) error {
 	actor, err := staffActor(by)
 	if err != nil {
 		return err
@@ -407,6 +438,9 @@ func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind 
 	if err := validateMonths(kind, months); err != nil {
 		return invalid("%v", err)
 	}
+	if err := validateKey("stock", key); err != nil {
+		return err
+	}
 	pledgeCode = normalizeCode(pledgeCode)
 	now := s.db.now()
 	tx, err := s.db.db.BeginTxx(ctx, nil)
@@ -414,6 +448,20 @@ func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind 
 		return wrapErr(err, "postgres: receive stock")
 	}
 	defer func() { _ = tx.Rollback() }()
+
+	if key != "" {
+		if err := lockKey(ctx, tx, "stock", key); err != nil {
+			return err
+		}
+		var done bool
+		err := tx.QueryRowxContext(ctx, `SELECT EXISTS (SELECT 1 FROM stock WHERE idempotency_key = $1)`, key).Scan(&done)
+		if err != nil {
+			return wrapErr(err, "postgres: receive stock: idempotency key")
+		}
+		if done {
+			return nil
+		}
+	}
 
 	var pledgeID sql.NullInt64
 	var status campaign.PledgeStatus
@@ -440,9 +488,9 @@ func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind 
 	}
 	var stockID int64
 	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO stock (pledge_id, kind, quantity, months, received_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		pledgeID, kind, quantity, months, actor, now).Scan(&stockID)
+		INSERT INTO stock (pledge_id, kind, quantity, months, received_by, idempotency_key, created_at)
+		VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7) RETURNING id`,
+		pledgeID, kind, quantity, months, actor, key, now).Scan(&stockID)
 	if err != nil {
 		return wrapErr(err, "postgres: receive stock")
 	}
@@ -468,7 +516,8 @@ func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind 
 const selectDevices = `
 	SELECT d.id, d.label, d.type, d.state, coalesce(p.code, '') AS pledge_code,
 		coalesce(d.money_id, 0) AS money_id, d.brand, d.model, d.serial, d.used, d.checks, d.wiped,
-		d.cleaned, d.parts_added, d.software_level, d.note, d.checked_by, d.created_at, d.updated_at
+		d.cleaned, d.parts_added, d.software_level, d.note, d.checked_by,
+		coalesce(d.idempotency_key, '') AS idempotency_key, d.created_at, d.updated_at
 	FROM devices d LEFT JOIN pledges p ON p.id = d.pledge_id
 	`
 
@@ -491,6 +540,7 @@ type deviceRow struct {
 	SoftwareLevel string    `db:"software_level"`
 	Note          string    `db:"note"`
 	CheckedBy     string    `db:"checked_by"`
+	Key           string    `db:"idempotency_key"`
 	CreatedAt     time.Time `db:"created_at"`
 	UpdatedAt     time.Time `db:"updated_at"`
 }
@@ -505,24 +555,45 @@ func (row deviceRow) device() (campaign.Device, error) {
 		checks = nil
 	}
 	return campaign.Device{
-		ID:            row.ID,
-		Label:         row.Label,
-		Type:          campaign.DeviceType(row.Type),
-		State:         campaign.DeviceState(row.State),
-		PledgeCode:    row.PledgeCode,
-		MoneyID:       row.MoneyID,
-		Brand:         row.Brand,
-		Model:         row.Model,
-		Serial:        row.Serial,
-		Used:          row.Used,
-		Checks:        checks,
-		Wiped:         row.Wiped,
-		Cleaned:       row.Cleaned,
-		PartsAdded:    row.PartsAdded,
-		SoftwareLevel: campaign.SchoolLevel(row.SoftwareLevel),
-		Note:          row.Note,
-		CheckedBy:     row.CheckedBy,
-		CreatedAt:     row.CreatedAt.UTC(),
-		UpdatedAt:     row.UpdatedAt.UTC(),
+		ID:             row.ID,
+		Label:          row.Label,
+		Type:           campaign.DeviceType(row.Type),
+		State:          campaign.DeviceState(row.State),
+		PledgeCode:     row.PledgeCode,
+		MoneyID:        row.MoneyID,
+		Brand:          row.Brand,
+		Model:          row.Model,
+		Serial:         row.Serial,
+		Used:           row.Used,
+		Checks:         checks,
+		Wiped:          row.Wiped,
+		Cleaned:        row.Cleaned,
+		PartsAdded:     row.PartsAdded,
+		SoftwareLevel:  campaign.SchoolLevel(row.SoftwareLevel),
+		Note:           row.Note,
+		CheckedBy:      row.CheckedBy,
+		IdempotencyKey: row.Key,
+		CreatedAt:      row.CreatedAt.UTC(),
+		UpdatedAt:      row.UpdatedAt.UTC(),
 	}, nil
+}
+
+// validateKey refuses an idempotency key longer than the other ids this package stores.
+func validateKey(what, key string) error {
+	if utf8.RuneCountInString(key) > maxIDLen {
+		return campaign.Errorf(campaign.EINVALID, "%s: idempotency key is longer than %d characters", what, maxIDLen)
+	}
+	return nil
+}
+
+// lockKey takes a transaction-scoped advisory lock on an idempotency key of one kind of write
+// (device, stock, money, purchase), so that calls with the key take turns: each looks the key up
+// after it holds the lock, in a fresh READ COMMITTED snapshot, and finds what an earlier one
+// committed. The key is checked before any row lock is taken, always in that order, so these
+// locks add no deadlock.
+func lockKey(ctx context.Context, tx *sqlx.Tx, kind, key string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, kind+":"+key); err != nil {
+		return wrapErr(err, "postgres: lock idempotency key")
+	}
+	return nil
 }

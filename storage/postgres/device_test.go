@@ -245,6 +245,121 @@ func TestDeviceStore_IntakeDevice(t *testing.T) {
 	})
 }
 
+func TestDeviceStore_IntakeDevice_idempotencyKey(t *testing.T) {
+	t.Parallel()
+
+	// laptop is a checked, ready laptop from code with the given key.
+	laptop := func(code, key string) campaign.Device {
+		return campaign.Device{
+			Type: campaign.DeviceLaptop, State: campaign.DeviceReady, PledgeCode: code, Brand: "Dell",
+			Checks: allChecksPassed(campaign.DeviceLaptop), Wiped: true, IdempotencyKey: key,
+		}
+	}
+
+	t.Run("same key returns the first device and writes nothing", func(t *testing.T) {
+		t.Parallel()
+		db := newDB(t)
+		pledges, devices := postgres.NewPledgeStore(db), postgres.NewDeviceStore(db)
+		p := submitPledge(t, pledges, validPledge("two laptops"))
+		first := intake(t, devices, laptop(p.Code, "intake-1"))
+		if first.IdempotencyKey != "intake-1" {
+			t.Errorf("key %q, want intake-1", first.IdempotencyKey)
+		}
+		second := intake(t, devices, laptop(p.Code, "intake-2")) // the pledge's last laptop
+		counts := map[string]int{}
+		for _, table := range []string{"devices", "device_events", "audit_log"} {
+			counts[table] = countRows(t, db, table)
+		}
+		status := pledgeStatus(t, pledges, p.Code)
+
+		// Run again, as the dispatcher does after a lost save: the pledge has no laptop left, and
+		// what is sent differs, yet the first device comes back.
+		again := laptop(p.Code, "intake-1")
+		again.Brand = "Lenovo"
+		if err := devices.IntakeDevice(t.Context(), &again, volunteer); err != nil {
+			t.Fatalf("IntakeDevice again: %v", err)
+		}
+		if !reflect.DeepEqual(again, first) {
+			t.Errorf("again =\n%+v\nwant the first\n%+v", again, first)
+		}
+		for table, want := range counts {
+			if got := countRows(t, db, table); got != want {
+				t.Errorf("%d rows in %s, want %d", got, table, want)
+			}
+		}
+		if got := pledgeStatus(t, pledges, p.Code); got != status {
+			t.Errorf("pledge status %s, want %s", got, status)
+		}
+		if got, err := devices.DeviceByLabel(t.Context(), second.Label); err != nil || got.IdempotencyKey != "intake-2" {
+			t.Errorf("DeviceByLabel(%s) = %+v, %v", second.Label, got, err)
+		}
+		// A repeat uses no label number.
+		if next := intake(t, devices, laptop("", "intake-3")); next.Label != "TB-000003" {
+			t.Errorf("next label %s, want TB-000003", next.Label)
+		}
+	})
+
+	t.Run("concurrent intakes of one key make one device", func(t *testing.T) {
+		t.Parallel()
+		db := newDB(t)
+		pledges, devices := postgres.NewPledgeStore(db), postgres.NewDeviceStore(db)
+		p := submitPledge(t, pledges, validPledge("racing"))
+		const n = 10
+		var wg sync.WaitGroup
+		results := make([]campaign.Device, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				results[i] = laptop(p.Code, "racing")
+				errs[i] = devices.IntakeDevice(t.Context(), &results[i], volunteer)
+			})
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("intake %d: %v", i, errs[i])
+			}
+			if !reflect.DeepEqual(results[i], results[0]) {
+				t.Errorf("intake %d gave\n%+v\nintake 0 gave\n%+v", i, results[i], results[0])
+			}
+		}
+		for table, want := range map[string]int{"devices": 1, "device_events": 3, "audit_log": 2} { // pledge.create, device.intake
+			if got := countRows(t, db, table); got != want {
+				t.Errorf("%d rows in %s, want %d", got, table, want)
+			}
+		}
+		if got := pledgeStatus(t, pledges, p.Code); got != campaign.PledgePartly {
+			t.Errorf("pledge status %s, want partly", got)
+		}
+	})
+
+	t.Run("different keys, or none, make separate devices", func(t *testing.T) {
+		t.Parallel()
+		db := newDB(t)
+		devices := postgres.NewDeviceStore(db)
+		a := intake(t, devices, laptop("", "a"))
+		b := intake(t, devices, laptop("", "b"))
+		c := intake(t, devices, laptop("", ""))
+		d := intake(t, devices, laptop("", ""))
+		labels := []string{a.Label, b.Label, c.Label, d.Label}
+		if want := []string{"TB-000001", "TB-000002", "TB-000003", "TB-000004"}; !reflect.DeepEqual(labels, want) {
+			t.Errorf("labels %v, want %v", labels, want)
+		}
+		if c.IdempotencyKey != "" || countRows(t, db, "devices") != 4 {
+			t.Errorf("key %q, %d devices; want none and 4", c.IdempotencyKey, countRows(t, db, "devices"))
+		}
+	})
+
+	t.Run("key too long refused", func(t *testing.T) {
+		t.Parallel()
+		db := newDB(t)
+		d := laptop("", strings.Repeat("k", 201))
+		if err := postgres.NewDeviceStore(db).IntakeDevice(t.Context(), &d, volunteer); campaign.ErrorCode(err) != campaign.EINVALID {
+			t.Errorf("IntakeDevice: %v, want EINVALID", err)
+		}
+	})
+}
+
 func TestDeviceStore_MoveDevice(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
@@ -413,7 +528,7 @@ func TestDeviceStore_ReceiveStock(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := countRows(t, db, "stock")
-			err := devices.ReceiveStock(t.Context(), tc.pledge, tc.kind, tc.quantity, tc.months, volunteer)
+			err := devices.ReceiveStock(t.Context(), tc.pledge, tc.kind, tc.quantity, tc.months, "", volunteer)
 			if code := campaign.ErrorCode(err); code != tc.wantErr {
 				t.Errorf("ReceiveStock: %v (code %q), want %q", err, code, tc.wantErr)
 			}
@@ -444,6 +559,66 @@ func TestDeviceStore_ReceiveStock(t *testing.T) {
 	}
 }
 
+func TestDeviceStore_ReceiveStock_idempotencyKey(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	pledges, devices := postgres.NewPledgeStore(db), postgres.NewDeviceStore(db)
+	p := validPledge("stock")
+	p.Items = []campaign.PledgeItem{{Kind: campaign.ItemSIM4G, Quantity: 10}}
+	p = submitPledge(t, pledges, p)
+	receive := func(code string, quantity int, key string) error {
+		return devices.ReceiveStock(t.Context(), code, campaign.ItemSIM4G, quantity, 0, key, volunteer)
+	}
+	if err := receive(p.Code, 6, "sims-1"); err != nil {
+		t.Fatal(err)
+	}
+	audits := countRows(t, db, "audit_log")
+
+	// Six more would be more than pledged: a repeat is not another batch.
+	if err := receive(p.Code, 6, "sims-1"); err != nil {
+		t.Errorf("same key again: %v", err)
+	}
+	if got := countRows(t, db, "stock"); got != 1 {
+		t.Errorf("%d stock rows, want 1", got)
+	}
+
+	const n = 10
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = receive(p.Code, 4, "sims-2") })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("concurrent receive %d: %v", i, err)
+		}
+	}
+	if got := countRows(t, db, "stock"); got != 2 {
+		t.Errorf("%d stock rows after 10 concurrent receives of one key, want 2", got)
+	}
+	if got := countRows(t, db, "audit_log"); got != audits+1 {
+		t.Errorf("%d audit rows, want %d", got, audits+1)
+	}
+	if got := pledgeStatus(t, pledges, p.Code); got != campaign.PledgeReceived {
+		t.Errorf("pledge status %s, want received", got)
+	}
+
+	// Different keys, or none, are separate batches.
+	for _, key := range []string{"walk-in-1", "walk-in-2", "", ""} {
+		if err := receive("", 100, key); err != nil {
+			t.Fatalf("walk-in %q: %v", key, err)
+		}
+	}
+	var keys []string
+	if err := db.SQLX().Select(&keys, `SELECT coalesce(idempotency_key, '') FROM stock ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"sims-1", "sims-2", "walk-in-1", "walk-in-2", "", ""}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("stock keys %q, want %q", keys, want)
+	}
+}
+
 // TestPledgeStatus walks a pledge from pledged through partly to received as its devices, stock
 // and money arrive.
 func TestPledgeStatus(t *testing.T) {
@@ -464,18 +639,18 @@ func TestPledgeStatus(t *testing.T) {
 			return devices.IntakeDevice(t.Context(), &campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceUnusable, PledgeCode: p.Code}, volunteer)
 		}, campaign.PledgePartly},
 		{"all SIMs", func() error {
-			return devices.ReceiveStock(t.Context(), p.Code, campaign.ItemSIM4G, 10, 0, volunteer)
+			return devices.ReceiveStock(t.Context(), p.Code, campaign.ItemSIM4G, 10, 0, "", volunteer)
 		}, campaign.PledgePartly},
 		{"part of the money", func() error {
-			_, err := money.RecordMoney(t.Context(), p.Code, 4_999_999, "", official)
+			_, err := money.RecordMoney(t.Context(), p.Code, 4_999_999, "", "", official)
 			return err
 		}, campaign.PledgePartly},
 		{"the last đồng", func() error {
-			_, err := money.RecordMoney(t.Context(), p.Code, 1, "", official)
+			_, err := money.RecordMoney(t.Context(), p.Code, 1, "", "", official)
 			return err
 		}, campaign.PledgeReceived},
 		{"more money than pledged", func() error {
-			_, err := money.RecordMoney(t.Context(), p.Code, 1_000_000, "", official)
+			_, err := money.RecordMoney(t.Context(), p.Code, 1_000_000, "", "", official)
 			return err
 		}, campaign.PledgeReceived},
 	} {

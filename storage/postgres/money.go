@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
@@ -30,7 +32,11 @@ func NewMoneyStore(db *DB) *MoneyStore {
 // transaction with the pledge's new status and an audit row "money.record". The pledge must exist,
 // not be cancelled and have pledged money; more than pledged is accepted, since a donor who gives
 // more is not turned away. amount is 1 to 1,000 billion VND.
-func (s *MoneyStore) RecordMoney(ctx context.Context, pledgeCode string, amount int64, note string, by campaign.Staff) (campaign.MoneyRecord, error) {
+//
+// When money with key was recorded already, that record is returned (as it is now) and nothing is
+// written: no row, audit or pledge status. Calls of one key take turns on an advisory lock, so
+// concurrent ones write once. An empty key is never de-duplicated.
+func (s *MoneyStore) RecordMoney(ctx context.Context, pledgeCode string, amount int64, note, key string, by campaign.Staff) (campaign.MoneyRecord, error) {
 	actor, err := staffActor(by)
 	if err != nil {
 		return campaign.MoneyRecord{}, err
@@ -48,12 +54,28 @@ func (s *MoneyStore) RecordMoney(ctx context.Context, pledgeCode string, amount 
 	if utf8.RuneCountInString(note) > maxOtherLen {
 		return campaign.MoneyRecord{}, invalid("note is longer than %d characters", maxOtherLen)
 	}
+	if err := validateKey("money", key); err != nil {
+		return campaign.MoneyRecord{}, err
+	}
 	now := s.db.now()
 	tx, err := s.db.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return campaign.MoneyRecord{}, wrapErr(err, "postgres: record money")
 	}
 	defer func() { _ = tx.Rollback() }()
+
+	if key != "" {
+		if err := lockKey(ctx, tx, "money", key); err != nil {
+			return campaign.MoneyRecord{}, err
+		}
+		existing, err := oneMoney(ctx, tx, "idempotency key", `m.idempotency_key = $1`, key)
+		if err == nil {
+			return existing, nil
+		}
+		if campaign.ErrorCode(err) != campaign.ENOTFOUND {
+			return campaign.MoneyRecord{}, err
+		}
+	}
 
 	pledgeID, status, err := lockPledge(ctx, tx, pledgeCode)
 	if err != nil {
@@ -69,11 +91,13 @@ func (s *MoneyStore) RecordMoney(ctx context.Context, pledgeCode string, amount 
 	if !pledgedMoney {
 		return campaign.MoneyRecord{}, invalid("pledge %s pledged no money", pledgeCode)
 	}
-	m := campaign.MoneyRecord{PledgeCode: pledgeCode, Amount: amount, Note: note, RecordedBy: actor, CreatedAt: now}
+	m := campaign.MoneyRecord{
+		PledgeCode: pledgeCode, Amount: amount, Note: note, RecordedBy: actor, IdempotencyKey: key, CreatedAt: now,
+	}
 	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO money (pledge_id, amount, note, recorded_by, created_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		pledgeID, amount, note, actor, now).Scan(&m.ID)
+		INSERT INTO money (pledge_id, amount, note, recorded_by, idempotency_key, created_at)
+		VALUES ($1, $2, $3, $4, nullif($5, ''), $6) RETURNING id`,
+		pledgeID, amount, note, actor, key, now).Scan(&m.ID)
 	if err != nil {
 		return campaign.MoneyRecord{}, wrapErr(err, "postgres: record money")
 	}
@@ -95,12 +119,16 @@ func (s *MoneyStore) RecordMoney(ctx context.Context, pledgeCode string, amount 
 
 // RecordPurchase records devices bought for cost VND in all with the money record moneyID, in one
 // transaction with the money row locked, so purchases made at the same moment never spend more
-// than was received: spent grows by cost, and each device enters the pipeline labelled, received,
-// linked to the money, with the event "→ received" and one audit row "money.purchase" (subject the
-// pledge's code). Of each device only Type, Brand, Model, Serial, Used and Note are kept: it has
-// not been checked yet. A cost over what is left is an EINVALID error and writes nothing; an
-// unknown money record is ENOTFOUND.
-func (s *MoneyStore) RecordPurchase(ctx context.Context, moneyID int64, devices []campaign.Device, cost int64, by campaign.Staff) ([]campaign.Device, error) {
+// than was received: spent grows by cost, a purchases row keeps the cost and key, and each device
+// enters the pipeline labelled, received, linked to the money and the purchase, with the event
+// "→ received" and one audit row "money.purchase" (subject the pledge's code). Of each device only
+// Type, Brand, Model, Serial, Used and Note are kept: it has not been checked yet. A cost over what
+// is left is an EINVALID error and writes nothing; an unknown money record is ENOTFOUND.
+//
+// When a purchase with key was recorded already, its devices are returned (as they are now) and
+// nothing is written: spent, devices, events and audit stay as they are. Calls of one key take
+// turns on an advisory lock, so concurrent ones spend once. An empty key is never de-duplicated.
+func (s *MoneyStore) RecordPurchase(ctx context.Context, moneyID int64, devices []campaign.Device, cost int64, key string, by campaign.Staff) ([]campaign.Device, error) {
 	actor, err := staffActor(by)
 	if err != nil {
 		return nil, err
@@ -113,6 +141,9 @@ func (s *MoneyStore) RecordPurchase(ctx context.Context, moneyID int64, devices 
 	}
 	if len(devices) == 0 || len(devices) > maxDeviceQuantity {
 		return nil, invalid("%d devices; 1 to %d", len(devices), maxDeviceQuantity)
+	}
+	if err := validateKey("purchase", key); err != nil {
+		return nil, err
 	}
 	bought := make([]campaign.Device, len(devices))
 	for i, d := range devices {
@@ -136,6 +167,20 @@ func (s *MoneyStore) RecordPurchase(ctx context.Context, moneyID int64, devices 
 	}
 	defer func() { _ = tx.Rollback() }()
 
+	if key != "" {
+		if err := lockKey(ctx, tx, "purchase", key); err != nil {
+			return nil, err
+		}
+		var purchaseID int64
+		err := tx.QueryRowxContext(ctx, `SELECT id FROM purchases WHERE idempotency_key = $1`, key).Scan(&purchaseID)
+		if err == nil {
+			return purchasedDevices(ctx, tx, purchaseID)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, wrapErr(err, "postgres: record purchase: idempotency key")
+		}
+	}
+
 	var amount, spent int64
 	var pledgeCode string
 	err = tx.QueryRowxContext(ctx, `
@@ -153,7 +198,19 @@ func (s *MoneyStore) RecordPurchase(ctx context.Context, moneyID int64, devices 
 	if _, err := tx.ExecContext(ctx, `UPDATE money SET spent = spent + $2 WHERE id = $1`, moneyID, cost); err != nil {
 		return nil, wrapErr(err, "postgres: record purchase: spend")
 	}
-	stored, err := insertDevices(ctx, tx, seq, sql.NullInt64{}, sql.NullInt64{Int64: moneyID, Valid: true}, bought, now)
+	var purchaseID int64
+	err = tx.QueryRowxContext(ctx, `
+		INSERT INTO purchases (money_id, cost, bought_by, idempotency_key, created_at)
+		VALUES ($1, $2, $3, nullif($4, ''), $5) RETURNING id`,
+		moneyID, cost, actor, key, now).Scan(&purchaseID)
+	if err != nil {
+		return nil, wrapErr(err, "postgres: record purchase")
+	}
+	origin := deviceOrigin{
+		money:    sql.NullInt64{Int64: moneyID, Valid: true},
+		purchase: sql.NullInt64{Int64: purchaseID, Valid: true},
+	}
+	stored, err := insertDevices(ctx, tx, seq, origin, bought, now)
 	if err != nil {
 		return nil, err
 	}
@@ -180,8 +237,31 @@ func (s *MoneyStore) RecordPurchase(ctx context.Context, moneyID int64, devices 
 	return stored, nil
 }
 
+// purchasedDevices returns the devices a purchase bought, in the order they were bought.
+func purchasedDevices(ctx context.Context, tx *sqlx.Tx, purchaseID int64) ([]campaign.Device, error) {
+	var rows []deviceRow
+	err := tx.SelectContext(ctx, &rows, selectDevices+`WHERE d.purchase_id = $1 ORDER BY d.id`, purchaseID)
+	if err != nil {
+		return nil, wrapErr(err, "postgres: purchased devices")
+	}
+	out := make([]campaign.Device, 0, len(rows))
+	for _, row := range rows {
+		d, err := row.device()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
 // MoneyByID returns a money record, or an ENOTFOUND error.
 func (s *MoneyStore) MoneyByID(ctx context.Context, id int64) (campaign.MoneyRecord, error) {
+	return oneMoney(ctx, s.db.db, "id", `m.id = $1`, id)
+}
+
+// oneMoney returns the money record the condition where selects, or an ENOTFOUND error naming what.
+func oneMoney(ctx context.Context, q sqlx.QueryerContext, what, where string, args ...any) (campaign.MoneyRecord, error) {
 	var row struct {
 		ID         int64     `db:"id"`
 		PledgeCode string    `db:"code"`
@@ -189,20 +269,22 @@ func (s *MoneyStore) MoneyByID(ctx context.Context, id int64) (campaign.MoneyRec
 		Spent      int64     `db:"spent"`
 		Note       string    `db:"note"`
 		RecordedBy string    `db:"recorded_by"`
+		Key        string    `db:"idempotency_key"`
 		CreatedAt  time.Time `db:"created_at"`
 	}
-	err := s.db.db.GetContext(ctx, &row, `
-		SELECT m.id, p.code, m.amount, m.spent, m.note, m.recorded_by, m.created_at
-		FROM money m JOIN pledges p ON p.id = m.pledge_id WHERE m.id = $1`, id)
+	err := sqlx.GetContext(ctx, q, &row, `
+		SELECT m.id, p.code, m.amount, m.spent, m.note, m.recorded_by,
+			coalesce(m.idempotency_key, '') AS idempotency_key, m.created_at
+		FROM money m JOIN pledges p ON p.id = m.pledge_id WHERE `+where, args...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return campaign.MoneyRecord{}, campaign.Errorf(campaign.ENOTFOUND, "no money record %d", id)
+		return campaign.MoneyRecord{}, campaign.Errorf(campaign.ENOTFOUND, "no money record with that %s", what)
 	}
 	if err != nil {
-		return campaign.MoneyRecord{}, wrapErr(err, "postgres: money by id")
+		return campaign.MoneyRecord{}, wrapErr(err, "postgres: money by "+what)
 	}
 	return campaign.MoneyRecord{
 		ID: row.ID, PledgeCode: row.PledgeCode, Amount: row.Amount, Spent: row.Spent, Note: row.Note,
-		RecordedBy: row.RecordedBy, CreatedAt: row.CreatedAt.UTC(),
+		RecordedBy: row.RecordedBy, IdempotencyKey: row.Key, CreatedAt: row.CreatedAt.UTC(),
 	}, nil
 }
 

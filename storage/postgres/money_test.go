@@ -21,7 +21,7 @@ func TestMoneyStore_RecordMoney(t *testing.T) {
 	noMoney = submitPledge(t, pledges, noMoney)
 
 	t.Run("recorded", func(t *testing.T) {
-		m, err := money.RecordMoney(t.Context(), strings.ToLower(p.Code), 2_000_000, " chuyển khoản  Vietcombank ", official)
+		m, err := money.RecordMoney(t.Context(), strings.ToLower(p.Code), 2_000_000, " chuyển khoản  Vietcombank ", "", official)
 		if err != nil {
 			t.Fatalf("RecordMoney: %v", err)
 		}
@@ -58,7 +58,7 @@ func TestMoneyStore_RecordMoney(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := countRows(t, db, "money")
-			m, err := money.RecordMoney(t.Context(), tc.pledge, tc.amount, "", tc.by)
+			m, err := money.RecordMoney(t.Context(), tc.pledge, tc.amount, "", "", tc.by)
 			if code := campaign.ErrorCode(err); code != tc.wantErr {
 				t.Errorf("RecordMoney: %v (code %q), want %q", err, code, tc.wantErr)
 			}
@@ -78,7 +78,7 @@ func TestMoneyStore_RecordPurchase(t *testing.T) {
 		db := newDB(t)
 		money := postgres.NewMoneyStore(db)
 		p := submitPledge(t, postgres.NewPledgeStore(db), validPledge("money"))
-		m, err := money.RecordMoney(t.Context(), p.Code, amount, "", official)
+		m, err := money.RecordMoney(t.Context(), p.Code, amount, "", "", official)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func TestMoneyStore_RecordPurchase(t *testing.T) {
 		bought, err := money.RecordPurchase(t.Context(), m.ID, []campaign.Device{
 			{Type: campaign.DeviceTablet, Brand: "Samsung", Model: "Galaxy Tab A7 Lite"},
 			{Type: campaign.DeviceTablet, Brand: "Samsung", Model: "Galaxy Tab A7 Lite", State: campaign.DeviceReady, Wiped: true},
-		}, 7_000_000, official)
+		}, 7_000_000, "", official)
 		if err != nil {
 			t.Fatalf("RecordPurchase: %v", err)
 		}
@@ -128,7 +128,7 @@ func TestMoneyStore_RecordPurchase(t *testing.T) {
 			t.Errorf("audit after %v", after)
 		}
 		// What is left can still be spent, to the last đồng.
-		if _, err := money.RecordPurchase(t.Context(), m.ID, []campaign.Device{{Type: campaign.DeviceSmartphone}}, 3_000_000, official); err != nil {
+		if _, err := money.RecordPurchase(t.Context(), m.ID, []campaign.Device{{Type: campaign.DeviceSmartphone}}, 3_000_000, "", official); err != nil {
 			t.Errorf("spending the rest: %v", err)
 		}
 	})
@@ -136,7 +136,7 @@ func TestMoneyStore_RecordPurchase(t *testing.T) {
 	t.Run("over the balance refused, nothing written", func(t *testing.T) {
 		t.Parallel()
 		db, money, m := newMoney(t, 5_000_000)
-		if _, err := money.RecordPurchase(t.Context(), m.ID, []campaign.Device{{Type: campaign.DeviceLaptop}}, 4_000_000, official); err != nil {
+		if _, err := money.RecordPurchase(t.Context(), m.ID, []campaign.Device{{Type: campaign.DeviceLaptop}}, 4_000_000, "", official); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
@@ -153,7 +153,7 @@ func TestMoneyStore_RecordPurchase(t *testing.T) {
 			{"unknown money record", 999, []campaign.Device{{Type: campaign.DeviceLaptop}}, 1000, campaign.ENOTFOUND},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				bought, err := money.RecordPurchase(t.Context(), tc.id, tc.devices, tc.cost, official)
+				bought, err := money.RecordPurchase(t.Context(), tc.id, tc.devices, tc.cost, "", official)
 				if code := campaign.ErrorCode(err); code != tc.wantErr {
 					t.Errorf("RecordPurchase: %v (code %q), want %q", err, code, tc.wantErr)
 				}
@@ -180,7 +180,7 @@ func TestMoneyStore_RecordPurchase(t *testing.T) {
 		errs := make([]error, n)
 		for i := range n {
 			wg.Go(func() {
-				_, errs[i] = money.RecordPurchase(t.Context(), m.ID, []campaign.Device{{Type: campaign.DeviceTablet}}, 3_000_000, official)
+				_, errs[i] = money.RecordPurchase(t.Context(), m.ID, []campaign.Device{{Type: campaign.DeviceTablet}}, 3_000_000, "", official)
 			})
 		}
 		wg.Wait()
@@ -204,6 +204,219 @@ func TestMoneyStore_RecordPurchase(t *testing.T) {
 	})
 }
 
+func TestMoneyStore_RecordMoney_idempotencyKey(t *testing.T) {
+	t.Parallel()
+
+	t.Run("same key returns the first record and writes nothing", func(t *testing.T) {
+		t.Parallel()
+		db := newDB(t)
+		money := postgres.NewMoneyStore(db)
+		p := submitPledge(t, postgres.NewPledgeStore(db), validPledge("money"))
+		first, err := money.RecordMoney(t.Context(), p.Code, 2_000_000, "lần 1", "money-1", official)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.IdempotencyKey != "money-1" {
+			t.Errorf("key %q, want money-1", first.IdempotencyKey)
+		}
+		audits := countRows(t, db, "audit_log")
+		again, err := money.RecordMoney(t.Context(), p.Code, 9_000_000, "", "money-1", official)
+		if err != nil {
+			t.Fatalf("RecordMoney again: %v", err)
+		}
+		if !reflect.DeepEqual(again, first) {
+			t.Errorf("again = %+v, want the first %+v", again, first)
+		}
+		if got, err := money.MoneyByID(t.Context(), first.ID); err != nil || !reflect.DeepEqual(got, first) {
+			t.Errorf("MoneyByID = %+v, %v; want %+v", got, err, first)
+		}
+		if countRows(t, db, "money") != 1 || countRows(t, db, "audit_log") != audits {
+			t.Errorf("%d money rows, %d audit rows; want 1, %d", countRows(t, db, "money"), countRows(t, db, "audit_log"), audits)
+		}
+		if received, _, _ := money.MoneyTotals(t.Context()); received != 2_000_000 {
+			t.Errorf("received %d, want 2,000,000", received)
+		}
+	})
+
+	t.Run("concurrent records of one key make one", func(t *testing.T) {
+		t.Parallel()
+		db := newDB(t)
+		money := postgres.NewMoneyStore(db)
+		p := submitPledge(t, postgres.NewPledgeStore(db), validPledge("money"))
+		const n = 10
+		var wg sync.WaitGroup
+		results := make([]campaign.MoneyRecord, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				results[i], errs[i] = money.RecordMoney(t.Context(), p.Code, 1_000_000, "", "racing", official)
+			})
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("record %d: %v", i, errs[i])
+			}
+			if !reflect.DeepEqual(results[i], results[0]) {
+				t.Errorf("record %d = %+v, record 0 = %+v", i, results[i], results[0])
+			}
+		}
+		if got := countRows(t, db, "money"); got != 1 {
+			t.Errorf("%d money rows, want 1", got)
+		}
+		if got := countRows(t, db, "audit_log"); got != 2 { // pledge.create, money.record
+			t.Errorf("%d audit rows, want 2", got)
+		}
+	})
+
+	t.Run("different keys, or none, make separate records", func(t *testing.T) {
+		t.Parallel()
+		db := newDB(t)
+		money := postgres.NewMoneyStore(db)
+		p := submitPledge(t, postgres.NewPledgeStore(db), validPledge("money"))
+		var ids []int64
+		for _, key := range []string{"a", "b", "", ""} {
+			m, err := money.RecordMoney(t.Context(), p.Code, 1_000_000, "", key, official)
+			if err != nil {
+				t.Fatalf("RecordMoney(%q): %v", key, err)
+			}
+			ids = append(ids, m.ID)
+		}
+		if want := []int64{1, 2, 3, 4}; !reflect.DeepEqual(ids, want) {
+			t.Errorf("ids %v, want %v", ids, want)
+		}
+		if received, _, _ := money.MoneyTotals(t.Context()); received != 4_000_000 {
+			t.Errorf("received %d, want 4,000,000", received)
+		}
+	})
+}
+
+func TestMoneyStore_RecordPurchase_idempotencyKey(t *testing.T) {
+	t.Parallel()
+
+	// newMoney returns a store with a money record of 10 million đồng.
+	newMoney := func(t *testing.T) (*postgres.DB, *postgres.MoneyStore, campaign.MoneyRecord) {
+		t.Helper()
+		db := newDB(t)
+		money := postgres.NewMoneyStore(db)
+		p := validPledge("money")
+		p.Items = []campaign.PledgeItem{{Kind: campaign.ItemMoney, Amount: 10_000_000}}
+		p = submitPledge(t, postgres.NewPledgeStore(db), p)
+		m, err := money.RecordMoney(t.Context(), p.Code, 10_000_000, "", "", official)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, money, m
+	}
+	tablets := func(n int) []campaign.Device {
+		ds := make([]campaign.Device, n)
+		for i := range ds {
+			ds[i] = campaign.Device{Type: campaign.DeviceTablet, Brand: "Samsung"}
+		}
+		return ds
+	}
+	spent := func(t *testing.T, money *postgres.MoneyStore, id int64) int64 {
+		t.Helper()
+		m, err := money.MoneyByID(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Spent
+	}
+
+	t.Run("same key returns the first devices and spends once", func(t *testing.T) {
+		t.Parallel()
+		db, money, m := newMoney(t)
+		first, err := money.RecordPurchase(t.Context(), m.ID, tablets(2), 6_000_000, "buy-1", official)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int{}
+		for _, table := range []string{"devices", "device_events", "audit_log", "purchases"} {
+			counts[table] = countRows(t, db, table)
+		}
+		// Six million more would be more than is left: a repeat is not another purchase.
+		again, err := money.RecordPurchase(t.Context(), m.ID, tablets(2), 6_000_000, "buy-1", official)
+		if err != nil {
+			t.Fatalf("RecordPurchase again: %v", err)
+		}
+		if !reflect.DeepEqual(again, first) {
+			t.Errorf("again =\n%+v\nwant the first\n%+v", again, first)
+		}
+		if got := spent(t, money, m.ID); got != 6_000_000 {
+			t.Errorf("spent %d, want 6,000,000", got)
+		}
+		for table, want := range counts {
+			if got := countRows(t, db, table); got != want {
+				t.Errorf("%d rows in %s, want %d", got, table, want)
+			}
+		}
+		if counts["purchases"] != 1 || counts["devices"] != 2 {
+			t.Errorf("%d purchases, %d devices; want 1, 2", counts["purchases"], counts["devices"])
+		}
+	})
+
+	t.Run("concurrent purchases of one key spend once", func(t *testing.T) {
+		t.Parallel()
+		db, money, m := newMoney(t)
+		const n = 10
+		var wg sync.WaitGroup
+		results := make([][]campaign.Device, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				results[i], errs[i] = money.RecordPurchase(t.Context(), m.ID, tablets(1), 3_000_000, "racing", official)
+			})
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("purchase %d: %v", i, errs[i])
+			}
+			if !reflect.DeepEqual(results[i], results[0]) {
+				t.Errorf("purchase %d gave %+v, purchase 0 gave %+v", i, results[i], results[0])
+			}
+		}
+		if got := spent(t, money, m.ID); got != 3_000_000 {
+			t.Errorf("spent %d, want 3,000,000", got)
+		}
+		for table, want := range map[string]int{"purchases": 1, "devices": 1, "device_events": 1} {
+			if got := countRows(t, db, table); got != want {
+				t.Errorf("%d rows in %s, want %d", got, table, want)
+			}
+		}
+		if _, total, _ := money.MoneyTotals(t.Context()); total != 3_000_000 {
+			t.Errorf("total spent %d, want 3,000,000", total)
+		}
+	})
+
+	t.Run("different keys, or none, are separate purchases", func(t *testing.T) {
+		t.Parallel()
+		db, money, m := newMoney(t)
+		var labels []string
+		for _, key := range []string{"a", "b", "", ""} {
+			bought, err := money.RecordPurchase(t.Context(), m.ID, tablets(1), 2_000_000, key, official)
+			if err != nil {
+				t.Fatalf("RecordPurchase(%q): %v", key, err)
+			}
+			labels = append(labels, bought[0].Label)
+		}
+		if want := []string{"TB-000001", "TB-000002", "TB-000003", "TB-000004"}; !reflect.DeepEqual(labels, want) {
+			t.Errorf("labels %v, want %v", labels, want)
+		}
+		if got := spent(t, money, m.ID); got != 8_000_000 {
+			t.Errorf("spent %d, want 8,000,000", got)
+		}
+		// A new key is a new purchase, refused when it is more than is left.
+		if _, err := money.RecordPurchase(t.Context(), m.ID, tablets(1), 3_000_000, "c", official); campaign.ErrorCode(err) != campaign.EINVALID {
+			t.Errorf("over the balance with a new key: %v, want EINVALID", err)
+		}
+		if got := countRows(t, db, "purchases"); got != 4 {
+			t.Errorf("%d purchases, want 4", got)
+		}
+	})
+}
+
 func TestMoneyStore_MoneyTotals(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
@@ -220,16 +433,16 @@ func TestMoneyStore_MoneyTotals(t *testing.T) {
 	p = submitPledge(t, pledges, p)
 	var ids []int64
 	for _, amount := range []int64{999_999_999_999, 1, 333_333_333_333} {
-		m, err := money.RecordMoney(t.Context(), p.Code, amount, "", official)
+		m, err := money.RecordMoney(t.Context(), p.Code, amount, "", "", official)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, m.ID)
 	}
-	if _, err := money.RecordPurchase(t.Context(), ids[0], []campaign.Device{{Type: campaign.DeviceLaptop}}, 123_456_789_011, official); err != nil {
+	if _, err := money.RecordPurchase(t.Context(), ids[0], []campaign.Device{{Type: campaign.DeviceLaptop}}, 123_456_789_011, "", official); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := money.RecordPurchase(t.Context(), ids[1], []campaign.Device{{Type: campaign.DeviceSmartphone}}, 1, official); err != nil {
+	if _, err := money.RecordPurchase(t.Context(), ids[1], []campaign.Device{{Type: campaign.DeviceSmartphone}}, 1, "", official); err != nil {
 		t.Fatal(err)
 	}
 	received, spent, err = money.MoneyTotals(t.Context())
@@ -247,12 +460,12 @@ func BenchmarkMoneyStore_RecordPurchase(b *testing.B) {
 	p := validPledge("bench")
 	p.Items = []campaign.PledgeItem{{Kind: campaign.ItemMoney, Amount: 1_000_000_000_000}}
 	p = submitPledge(b, postgres.NewPledgeStore(db), p)
-	m, err := money.RecordMoney(b.Context(), p.Code, 1_000_000_000_000, "", official)
+	m, err := money.RecordMoney(b.Context(), p.Code, 1_000_000_000_000, "", "", official)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := money.RecordPurchase(b.Context(), m.ID, []campaign.Device{{Type: campaign.DeviceTablet}}, 1_000, official); err != nil {
+		if _, err := money.RecordPurchase(b.Context(), m.ID, []campaign.Device{{Type: campaign.DeviceTablet}}, 1_000, "", official); err != nil {
 			b.Fatal(err)
 		}
 	}
