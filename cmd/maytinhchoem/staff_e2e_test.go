@@ -192,3 +192,57 @@ func TestServe_PledgeThroughIntakeToReady(t *testing.T) {
 		t.Errorf("pledge status = %s, want received", p.Status)
 	}
 }
+
+func TestServe_MoneyAndDevicesBoughtWithIt(t *testing.T) {
+	h := newHarness(t, map[string]string{"ADMIN_TELEGRAM_IDS": "8001"})
+	donor := h.parent(8002, "vi")
+	donor.say("/pledge", 1)
+	donor.press("p:donor_kind:business", 1)
+	donor.say("Công ty ABC", 1)
+	donor.say("Trần Thị Bích", 1)
+	h.emu.SendContact(donor.chat, donor.user, "+84987654321", donor.user.ID)
+	donor.waitNew(2)
+	donor.press("p:item_kind:money", 1)
+	donor.say("10 triệu", 1)
+	donor.press("p:items:done", 1)
+	donor.press("p:delivery:front", 1)
+	donor.press("p:thanks:anonymous", 1)
+	code := regexp.MustCompile(`PL-\d{6}`).FindString(donor.press("p:review:submit", 1).Text)
+
+	admin := h.parent(8001, "vi")
+	official := h.parent(8003, "vi")
+	official.say("/start "+invite(t, admin, "city_official"), 1)
+
+	official.say("/money "+code+" 10tr chuyển khoản", 1)
+	saved := official.press("m:review:submit", 1)
+	if !strings.Contains(saved.Text, "10.000.000 đ") {
+		t.Fatalf("money saved = %q", saved.Text)
+	}
+	if got := donor.waitNew(1); !strings.Contains(got[0].Text, "10.000.000 đ") {
+		t.Errorf("the donor was told %q", got[0].Text)
+	}
+	money := regexp.MustCompile(`#(\d+)`).FindStringSubmatch(saved.Text)
+	if money == nil {
+		t.Fatalf("no money id in %q", saved.Text)
+	}
+	if got := official.say("/buy "+money[1]+" laptop 3 12tr", 1); !strings.Contains(got.Text, "không còn đủ") {
+		t.Errorf("overspending = %q, want a refusal", got.Text)
+	}
+	bought := official.say("/buy "+money[1]+" tablet 2 6tr", 1)
+	if n := len(regexp.MustCompile(`TB-\d{6}`).FindAllString(bought.Text, -1)); n != 2 {
+		t.Errorf("/buy = %q, want two device labels", bought.Text)
+	}
+	received, spent, err := postgres.NewMoneyStore(h.db).MoneyTotals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if received != 10_000_000 || spent != 6_000_000 {
+		t.Errorf("totals = %d received, %d spent; want 10,000,000 and 6,000,000", received, spent)
+	}
+	// A volunteer may not record money.
+	volunteer := h.parent(8004, "vi")
+	volunteer.say("/start "+invite(t, admin, "volunteer"), 1)
+	if got := volunteer.say("/money "+code+" 1tr", 1); strings.Contains(got.Text, "Ghi nhận tiền") {
+		t.Errorf("a volunteer was let record money: %q", got.Text)
+	}
+}
