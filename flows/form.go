@@ -2,6 +2,7 @@ package flows
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -673,4 +674,24 @@ func (c *turn) reviewCallback(f *form, value string) error {
 	}
 	c.stale()
 	return nil
+}
+
+// submitOnce stores a reviewed form through submit with the form's idempotency key (set into *key,
+// and chosen now if the form has none yet), so a retried submit gets the first record back. A
+// store that finds the record invalid shows the review again with the message invalidID
+// (submitted false, no error); any other failure is returned, the state kept.
+func (c *turn) submitOnce(f *form, key *string, invalidID string, submit func() error) (submitted bool, err error) {
+	if *key == "" {
+		c.st.IdempotencyKey = c.e.cfg.NewKey()
+		*key = c.st.IdempotencyKey
+	}
+	if err := submit(); err != nil {
+		if campaign.ErrorCode(err) == campaign.EINVALID {
+			c.st.Misses = 0
+			c.showReview(f, c.t(invalidID))
+			return false, nil
+		}
+		return false, fmt.Errorf("submit %s: %w", f.name, err)
+	}
+	return true, nil
 }

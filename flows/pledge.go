@@ -951,17 +951,12 @@ func (c *turn) submitPledge(f *form) error {
 	if !ok {
 		return c.advance(f)
 	}
-	if p.IdempotencyKey == "" {
-		c.st.IdempotencyKey = c.e.cfg.NewKey()
-		p.IdempotencyKey = c.st.IdempotencyKey
-	}
-	if _, err := c.e.cfg.Pledges.SubmitPledge(c.ctx, &p); err != nil {
-		if campaign.ErrorCode(err) == campaign.EINVALID {
-			c.st.Misses = 0
-			c.showReview(f, c.t("pledge.submit_invalid"))
-			return nil
-		}
-		return fmt.Errorf("submit pledge: %w", err)
+	submitted, err := c.submitOnce(f, &p.IdempotencyKey, "pledge.submit_invalid", func() error {
+		_, err := c.e.cfg.Pledges.SubmitPledge(c.ctx, &p)
+		return err
+	})
+	if !submitted || err != nil {
+		return err
 	}
 	c.toIdle()
 	if c.st.Answers == nil {

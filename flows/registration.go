@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -344,17 +343,12 @@ func (c *turn) submitRegistration(f *form) error {
 	if !ok {
 		return c.advance(f)
 	}
-	if r.IdempotencyKey == "" {
-		c.st.IdempotencyKey = c.e.cfg.NewKey()
-		r.IdempotencyKey = c.st.IdempotencyKey
-	}
-	if _, err := c.e.cfg.Registrations.SubmitRegistration(c.ctx, &r); err != nil {
-		if campaign.ErrorCode(err) == campaign.EINVALID {
-			c.st.Misses = 0
-			c.showReview(f, c.t("reg.submit_invalid"))
-			return nil
-		}
-		return fmt.Errorf("submit registration: %w", err)
+	submitted, err := c.submitOnce(f, &r.IdempotencyKey, "reg.submit_invalid", func() error {
+		_, err := c.e.cfg.Registrations.SubmitRegistration(c.ctx, &r)
+		return err
+	})
+	if !submitted || err != nil {
+		return err
 	}
 	parent, phone := c.st.Answers[stepParentName], c.st.Answers[stepPhone]
 	c.toIdle()

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -188,4 +189,24 @@ func withBinaryParameters(databaseURL string) string {
 	q.Set("binary_parameters", "yes")
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// textField is a text a record is validated on: its name for the message and its longest length.
+type textField struct {
+	name  string
+	value string
+	max   int
+}
+
+// checkTexts returns, through invalid, the first field that is too long, or empty when required.
+func checkTexts(invalid func(format string, args ...any) error, required bool, fields ...textField) error {
+	for _, f := range fields {
+		if required && f.value == "" {
+			return invalid("%s is required", f.name)
+		}
+		if utf8.RuneCountInString(f.value) > f.max {
+			return invalid("%s is longer than %d characters", f.name, f.max)
+		}
+	}
+	return nil
 }

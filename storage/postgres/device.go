@@ -185,20 +185,14 @@ func validateDevice(d campaign.Device) error {
 	if !slices.Contains(campaign.DeviceTypes, d.Type) {
 		return invalid("unknown device type %q", d.Type)
 	}
-	for _, f := range []struct {
-		name  string
-		value string
-		max   int
-	}{
-		{"brand", d.Brand, maxDeviceTextLen},
-		{"model", d.Model, maxDeviceTextLen},
-		{"serial", d.Serial, maxDeviceTextLen},
-		{"parts added", d.PartsAdded, maxPartsLen},
-		{"note", d.Note, maxOtherLen},
-	} {
-		if utf8.RuneCountInString(f.value) > f.max {
-			return invalid("%s is longer than %d characters", f.name, f.max)
-		}
+	if err := checkTexts(invalid, false,
+		textField{"brand", d.Brand, maxDeviceTextLen},
+		textField{"model", d.Model, maxDeviceTextLen},
+		textField{"serial", d.Serial, maxDeviceTextLen},
+		textField{"parts added", d.PartsAdded, maxPartsLen},
+		textField{"note", d.Note, maxOtherLen},
+	); err != nil {
+		return err
 	}
 	checklist := campaign.Checklist(d.Type)
 	for item := range d.Checks {

@@ -259,22 +259,13 @@ func (s *PledgeStore) validate(p *campaign.Pledge) error {
 	invalid := func(format string, args ...any) error {
 		return campaign.Errorf(campaign.EINVALID, "pledge: "+format, args...)
 	}
-	for _, f := range []struct {
-		name  string
-		value string
-		max   int
-	}{
-		{"channel", p.Channel, maxIDLen},
-		{"chat id", p.ChatID, maxIDLen},
-		{"donor name", p.DonorName, maxNameLen},
-		{"phone", p.Phone, maxNameLen},
-	} {
-		if f.value == "" {
-			return invalid("%s is required", f.name)
-		}
-		if utf8.RuneCountInString(f.value) > f.max {
-			return invalid("%s is longer than %d characters", f.name, f.max)
-		}
+	if err := checkTexts(invalid, true,
+		textField{"channel", p.Channel, maxIDLen},
+		textField{"chat id", p.ChatID, maxIDLen},
+		textField{"donor name", p.DonorName, maxNameLen},
+		textField{"phone", p.Phone, maxNameLen},
+	); err != nil {
+		return err
 	}
 	if utf8.RuneCountInString(p.UserID) > maxIDLen || utf8.RuneCountInString(p.IdempotencyKey) > maxIDLen {
 		return invalid("user id or idempotency key is longer than %d characters", maxIDLen)

@@ -211,24 +211,15 @@ func (s *RegistrationStore) validate(r *campaign.Registration) error {
 	if r.CampaignID != "" && r.CampaignID != s.c.ID {
 		return invalid("campaign %q is not %q", r.CampaignID, s.c.ID)
 	}
-	for _, f := range []struct {
-		name  string
-		value string
-		max   int
-	}{
-		{"channel", r.Channel, maxIDLen},
-		{"chat id", r.ChatID, maxIDLen},
-		{"parent name", r.ParentName, maxNameLen},
-		{"student name", r.StudentName, maxNameLen},
-		{"school", r.School, maxSchoolLen},
-		{"address", r.Address, maxAddressLen},
-	} {
-		if f.value == "" {
-			return invalid("%s is required", f.name)
-		}
-		if utf8.RuneCountInString(f.value) > f.max {
-			return invalid("%s is longer than %d characters", f.name, f.max)
-		}
+	if err := checkTexts(invalid, true,
+		textField{"channel", r.Channel, maxIDLen},
+		textField{"chat id", r.ChatID, maxIDLen},
+		textField{"parent name", r.ParentName, maxNameLen},
+		textField{"student name", r.StudentName, maxNameLen},
+		textField{"school", r.School, maxSchoolLen},
+		textField{"address", r.Address, maxAddressLen},
+	); err != nil {
+		return err
 	}
 	if utf8.RuneCountInString(r.UserID) > maxIDLen || utf8.RuneCountInString(r.IdempotencyKey) > maxIDLen {
 		return invalid("user id or idempotency key is longer than %d characters", maxIDLen)
