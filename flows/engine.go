@@ -380,6 +380,13 @@ func (c *turn) updateKey() string {
 
 // startForm begins f afresh with a new idempotency key.
 func (c *turn) startForm(f *form) error {
+	c.openForm(f)
+	return c.advance(f)
+}
+
+// openForm makes f the form in progress, empty, with a new idempotency key; the caller asks its
+// first question (after prefilling answers, if it has any).
+func (c *turn) openForm(f *form) {
 	c.toIdle()
 	c.st.Flow = f.name
 	c.st.IdempotencyKey = c.e.cfg.NewKey()
@@ -387,7 +394,21 @@ func (c *turn) startForm(f *form) error {
 	if c.st.Answers == nil {
 		c.st.Answers = map[string]string{}
 	}
-	return c.advance(f)
+}
+
+// offerFormInProgress, when a form other than the one a staff command would start is in
+// progress, says to finish it first and offers to go on or start again; it reports whether it did.
+// A form is never dropped silently.
+func (c *turn) offerFormInProgress(next string) bool {
+	cur := c.form()
+	if cur == nil {
+		return false
+	}
+	if cur.name != next {
+		c.say(c.t("staff.finish_form"))
+	}
+	c.offerResume(cur)
+	return true
 }
 
 // startOrOffer starts f, or, when a form is in progress, asks whether to go on with it or start

@@ -639,22 +639,11 @@ func (c *turn) startIntake(source string) error {
 	if _, ok, err := c.authorize(campaign.ActionIntake, ""); !ok {
 		return err
 	}
-	if cur := c.form(); cur != nil {
-		// As /start does: the form in progress is offered, never dropped.
-		if cur.name != FlowIntake {
-			c.say(c.t("staff.finish_form"))
-		}
-		c.offerResume(cur)
+	if c.offerFormInProgress(FlowIntake) {
 		return nil
 	}
 	f := c.e.formNamed(FlowIntake)
-	c.toIdle()
-	c.st.Flow = f.name
-	c.st.IdempotencyKey = c.e.cfg.NewKey()
-	c.st.StartedAt = c.now
-	if c.st.Answers == nil {
-		c.st.Answers = map[string]string{}
-	}
+	c.openForm(f)
 	switch source {
 	case "":
 	case sourceWalkIn:

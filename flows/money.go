@@ -129,21 +129,11 @@ func (c *turn) moneyCommand(args string) error {
 		c.resume("")
 		return nil
 	}
-	if cur := c.form(); cur != nil {
-		if cur.name != FlowMoney {
-			c.say(c.t("staff.finish_form"))
-		}
-		c.offerResume(cur)
+	if c.offerFormInProgress(FlowMoney) {
 		return nil
 	}
 	f := c.e.formNamed(FlowMoney)
-	c.toIdle()
-	c.st.Flow = f.name
-	c.st.IdempotencyKey = c.e.cfg.NewKey()
-	c.st.StartedAt = c.now
-	if c.st.Answers == nil {
-		c.st.Answers = map[string]string{}
-	}
+	c.openForm(f)
 	var reasons []string
 	words := strings.Fields(args)
 	p, err := c.lookupPledge(words[0])
