@@ -78,6 +78,8 @@ type Campaign struct {
 	Wards              []Ward
 	// Software lists the learning software volunteers install, by school level.
 	Software map[SchoolLevel][]string
+	// PriorityRules score registrations (see Priority) and say who matching leaves out.
+	PriorityRules PriorityRules
 
 	wardByCode map[string]int
 	// wardFolds holds each ward's folded short and full name, for MatchWards.
@@ -105,6 +107,7 @@ type file struct {
 	Wards              []Ward                   `json:"wards"`
 	WardsCSV           string                   `json:"wards_csv"`
 	Software           map[SchoolLevel][]string `json:"software"`
+	Priority           *filePriority            `json:"priority"`
 }
 
 // Default returns the embedded default campaign, Thủ Đức City, September 2021.
@@ -194,6 +197,9 @@ func Parse(b []byte, dir fs.FS) (*Campaign, error) {
 			return nil, fmt.Errorf("software: unknown school level %q", level)
 		}
 		c.Software[level] = apps
+	}
+	if c.PriorityRules, err = parsePriority(f.Priority); err != nil {
+		return nil, fmt.Errorf("priority: %w", err)
 	}
 	c.Wards = f.Wards
 	if f.WardsCSV != "" {
