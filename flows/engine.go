@@ -347,12 +347,9 @@ const lastPrefix = "last."
 
 // toIdle ends any form, keeping the language and the answers worth offering again.
 func (c *turn) toIdle() {
-	var keep map[string]string
+	keep := map[string]string{} // never nil: the next form writes into it
 	for k, v := range c.st.Answers {
 		if strings.HasPrefix(k, lastPrefix) {
-			if keep == nil {
-				keep = map[string]string{}
-			}
 			keep[k] = v
 		}
 	}
@@ -391,9 +388,6 @@ func (c *turn) openForm(f *form) {
 	c.st.Flow = f.name
 	c.st.IdempotencyKey = c.e.cfg.NewKey()
 	c.st.StartedAt = c.now
-	if c.st.Answers == nil {
-		c.st.Answers = map[string]string{}
-	}
 }
 
 // offerFormInProgress, when a form other than the one a staff command would start is in

@@ -959,9 +959,6 @@ func (c *turn) submitPledge(f *form) error {
 		return err
 	}
 	c.toIdle()
-	if c.st.Answers == nil {
-		c.st.Answers = map[string]string{}
-	}
 	c.st.Answers[lastPrefix+stepPhone] = p.Phone
 	var next string
 	switch p.Delivery {

@@ -352,9 +352,6 @@ func (c *turn) submitRegistration(f *form) error {
 	}
 	parent, phone := c.st.Answers[stepParentName], c.st.Answers[stepPhone]
 	c.toIdle()
-	if c.st.Answers == nil {
-		c.st.Answers = map[string]string{}
-	}
 	c.st.Answers[lastPrefix+stepParentName] = parent
 	c.st.Answers[lastPrefix+stepPhone] = phone
 	text := c.t("reg.submitted", "Code", r.Code, "Student", r.StudentName, "Phone", phoneDisplay(r.ParentPhone))

@@ -108,9 +108,6 @@ func (c *turn) enterStaff(step string) {
 	c.st.Flow = FlowStaff
 	c.st.Step = step
 	c.st.StartedAt = c.now
-	if c.st.Answers == nil {
-		c.st.Answers = map[string]string{}
-	}
 }
 
 // isAdmin reports whether the sender is named in Config.Admins.
