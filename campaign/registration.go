@@ -103,8 +103,10 @@ type Registration struct {
 	ID     int64
 	Code   string // e.g. TD-000123
 	Status RegistrationStatus
-	// RejectReason is set when Status is StatusRejected.
+	// RejectReason is set when Status is StatusRejected: the reason's text for RejectOther.
 	RejectReason string
+	// RejectCode is the reason officials chose when Status is StatusRejected.
+	RejectCode RejectReason
 
 	CampaignID string
 	// Channel and ChatID identify the parent's chat, where the parent hears of progress.

@@ -38,6 +38,10 @@ const (
 	ActionViewDevices   Action = "device.view_all" // see the device pipeline
 	ActionVerify        Action = "registration.verify"
 	ActionViewChildData Action = "registration.view" // a child's full record
+	ActionAllocate      Action = "registration.allocate"
+	ActionDeliver       Action = "delivery.deliver"
+	ActionExport        Action = "data.export" // ward roles: their ward only
+	ActionFind          Action = "data.find"   // each record found is then checked on its own
 )
 
 // permissions says which roles may take each action. Admins may take every action.
@@ -50,6 +54,10 @@ var permissions = map[Action][]Role{
 	ActionViewDevices:   {RoleCityOfficial, RoleEducationOffice, RoleVolunteer},
 	ActionVerify:        {RoleEducationOffice, RoleWardOfficial, RoleWomensUnion},
 	ActionViewChildData: {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial, RoleWomensUnion},
+	ActionAllocate:      {RoleEducationOffice, RoleCityOfficial},
+	ActionDeliver:       {RoleVolunteer, RoleCityOfficial},
+	ActionExport:        {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial},
+	ActionFind:          {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleVolunteer},
 }
 
 // Staff is a person acting with a role; WardCode is set for ward roles.

@@ -44,6 +44,16 @@ func (c *turn) command() error {
 		return c.moneyCommand(args)
 	case "buy":
 		return c.buyCommand(args)
+	case "verify":
+		return c.verifyCommand(args)
+	case "allocate":
+		return c.allocateCommand(args)
+	case "deliveries":
+		return c.deliveriesCommand(args)
+	case "find":
+		return c.findCommand(args)
+	case "export":
+		return c.exportCommand(args)
 	case "lang":
 		switch lang := strings.ToLower(args); lang {
 		case langVI, langEN:
@@ -59,7 +69,7 @@ func (c *turn) command() error {
 
 // start greets, follows a deep-link payload, or offers to go on with a form in progress.
 func (c *turn) start(payload string) error {
-	if c.inStaffFlow() {
+	if c.inStaffFlow() || c.inCaseFlow() {
 		c.toIdle() // a half-made invitation or revocation is a few taps, not worth an offer to resume
 	}
 	if payload != "" {
@@ -95,6 +105,11 @@ func (c *turn) offerResume(f *form) {
 
 // cancel leaves the form at once; the message says how to start again.
 func (c *turn) cancel() {
+	if c.inCaseFlow() {
+		c.toIdle()
+		c.say(c.t("case.cancelled"))
+		return
+	}
 	if c.inStaffFlow() {
 		c.toIdle()
 		c.say(c.t("staff.cancelled"))
@@ -123,6 +138,11 @@ func (c *turn) help() {
 		c.resume("")
 		return
 	}
+	if f == nil && c.inCaseFlow() {
+		c.say(c.t("case.help_step"))
+		c.resume("")
+		return
+	}
 	if f == nil {
 		c.say(c.helpIdle())
 		return
@@ -143,6 +163,8 @@ func (c *turn) resume(reason string) {
 		c.reask(f, reason)
 	} else if c.inStaffFlow() {
 		c.staffAsk(reason, false)
+	} else if c.inCaseFlow() {
+		c.caseAsk(reason)
 	}
 }
 
@@ -170,7 +192,7 @@ func (c *turn) setLang(lang string) error {
 	c.st.Lang = lang
 	c.lang = lang
 	c.say(c.t("lang.set"))
-	if c.form() != nil || c.inStaffFlow() {
+	if c.form() != nil || c.inStaffFlow() || c.inCaseFlow() {
 		c.resume("")
 	} else {
 		c.welcome()
@@ -191,6 +213,9 @@ func (c *turn) callback() error {
 	}
 	if rest, ok := strings.CutPrefix(data, staffPrefix+":"); ok {
 		return c.staffCallback(rest)
+	}
+	if handled, err := c.caseCallback(data); handled {
+		return err
 	}
 	prefix, rest, _ := strings.Cut(data, ":")
 	step, value, _ := strings.Cut(rest, ":")
@@ -241,7 +266,7 @@ func (c *turn) globalCallback(action string) error {
 // stale answers a button that no longer applies: a polite note and the current question.
 func (c *turn) stale() {
 	c.notice = c.t("common.stale")
-	if c.form() == nil && !c.inStaffFlow() {
+	if c.form() == nil && !c.inStaffFlow() && !c.inCaseFlow() {
 		c.say(c.t("common.stale_idle"))
 		return
 	}

@@ -46,7 +46,20 @@ type Config struct {
 	Devices campaign.DeviceStore
 	// Money keeps money received and devices bought with it; nil turns /money and /buy off.
 	Money campaign.MoneyStore
+	// Cases keeps verification, allocation and delivery; nil turns /verify, /allocate and
+	// /deliveries off (they say so).
+	Cases campaign.CaseStore
+	// Find looks records up for /find; nil turns /find off. /find also uses Pledges and Devices.
+	Find campaign.FindStore
+	// Exporter writes /export files; nil turns /export off.
+	Exporter campaign.Exporter
+	// ConfirmAfter is how long after a hand-over a delivery becomes final without the parent's
+	// "Đã nhận" (the parent is told); default DefaultConfirmAfter.
+	ConfirmAfter time.Duration
 }
+
+// DefaultConfirmAfter is Config.ConfirmAfter when zero.
+const DefaultConfirmAfter = 7 * 24 * time.Hour
 
 // DefaultInvitationTTL is how long an invitation link works when Config.InvitationTTL is zero.
 const DefaultInvitationTTL = 72 * time.Hour
@@ -90,6 +103,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	if cfg.MoneyCeiling <= 0 {
 		cfg.MoneyCeiling = DefaultMoneyCeiling
+	}
+	if cfg.ConfirmAfter <= 0 {
+		cfg.ConfirmAfter = DefaultConfirmAfter
 	}
 	if cfg.InvitationTTL <= 0 {
 		cfg.InvitationTTL = DefaultInvitationTTL
@@ -267,6 +283,8 @@ func (c *turn) form() *form {
 func (c *turn) run() error {
 	if c.st.Flow == FlowStaff {
 		c.expireStaff()
+	} else if c.st.Flow == FlowCase {
+		c.expireCase()
 	} else if c.st.Flow != "" && c.form() == nil {
 		c.toIdle() // a flow this version does not know (a state saved by another version)
 	}
@@ -291,6 +309,9 @@ func (c *turn) run() error {
 	}
 	if c.inStaffFlow() {
 		return c.staffInput()
+	}
+	if c.inCaseFlow() {
+		return c.caseInput()
 	}
 	if c.in.Kind == KindEdited {
 		c.say(c.t("common.edited_idle"))

@@ -310,6 +310,9 @@ func scenarios() []scenario {
 	}
 	s = append(s, pledgeScenarios()...)
 	s = append(s, intakeScenarios()...)
+	s = append(s, verifyScenarios()...)
+	s = append(s, allocScenarios()...)
+	s = append(s, findScenarios()...)
 	return append(s, staffScenarios()...)
 }
 
@@ -352,7 +355,7 @@ func TestGoldenCoverage(t *testing.T) {
 	for _, sc := range scenarios() {
 		known[filepath.Join(sc.flow, sc.name+".json")] = true
 	}
-	flows := []string{FlowStaff, FlowIntake, FlowMoney}
+	flows := []string{FlowStaff, FlowIntake, FlowMoney, goldenVerify, goldenAllocate, goldenDeliver, goldenFind}
 	for _, f := range c.e.forms {
 		flows = append(flows, f.name)
 	}

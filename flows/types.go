@@ -29,6 +29,9 @@ type Input struct {
 	ClientLanguage string
 	// UserName is the sender's display name on the channel, if any.
 	UserName string
+	// PhotoID is the channel's file id of a photo sent (the largest size), "" when none; the
+	// input's Kind is then KindOther and Text its caption.
+	PhotoID string
 	// UpdateID identifies the update on its channel, "" when unknown. The same update run again
 	// carries the same id, so a one-line command keys its write with it.
 	UpdateID string
@@ -59,6 +62,20 @@ type Output struct {
 	// To, when set, sends the message to another chat of the same channel instead of the user's
 	// (a donor told that their pledge was received, say). It never edits a message there.
 	To *Session
+	// File, when set, sends a file (a document, or a photo by the channel's file id) with Text
+	// as its caption instead of a text message; Inline, Keyboard and EditPressed are ignored.
+	File *File
+}
+
+// File is a file to send.
+type File struct {
+	// Path is a file on disk to upload, removed after the send when Remove is set. Name is the
+	// name the recipient sees.
+	Path   string
+	Name   string
+	Remove bool
+	// PhotoID re-sends a photo the channel already has (a delivery's proof), instead of Path.
+	PhotoID string
 }
 
 // Button is an inline button.

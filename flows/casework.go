@@ -1,0 +1,145 @@
+package flows
+
+import (
+	"strings"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// FlowCase is the State.Flow while someone is typing a text that belongs to a record: an official
+// writing a reject reason or a question for a parent, a parent answering it, a volunteer writing
+// the recipient's name or sending the proof photo. It is a single question, not a form: the step
+// says what is being typed and the answers hold the record's code. Each file owns its steps, named
+// "<owner>.<what>" (verify.go "v.", allocate.go "a.", deliver.go "d.", parent side "h.").
+const FlowCase = "case"
+
+// caseFlowExpiry is how long a staff member's case question waits; a parent answering officials
+// has Config.IdleExpiry, as a form does.
+const caseFlowExpiry = 2 * time.Hour
+
+// caseStep is one question of FlowCase.
+type caseStep struct {
+	// ask asks the question again, with reason (may be "") before it.
+	ask func(c *turn, reason string)
+	// input takes a typed message (text, or a photo with PhotoID) at this step.
+	input func(c *turn) error
+	// parent marks a step a parent is at (it expires like a form).
+	parent bool
+}
+
+// caseStepNamed returns the step of FlowCase named step; each file answers for its own steps.
+func caseStepNamed(step string) (caseStep, bool) {
+	owner, _, _ := strings.Cut(step, ".")
+	switch owner {
+	case "v":
+		return verifyStep(step)
+	case "a":
+		return allocStep(step)
+	case "d":
+		return deliverStep(step)
+	case "h":
+		return parentStep(step)
+	}
+	return caseStep{}, false
+}
+
+func (c *turn) inCaseFlow() bool { return c.st.Flow == FlowCase }
+
+// enterCase starts FlowCase at step with answers (the record's code and the like), dropping any
+// earlier staff or case flow. Callers check first that no form is in progress (formBusy).
+func (c *turn) enterCase(step string, answers map[string]string) {
+	c.toIdle()
+	c.st.Flow = FlowCase
+	c.st.Step = step
+	c.st.StartedAt = c.now
+	for k, v := range answers {
+		c.st.Answers[k] = v
+	}
+}
+
+// expireCase drops a case question that is old or at a step this version does not know.
+func (c *turn) expireCase() {
+	s, ok := caseStepNamed(c.st.Step)
+	limit := caseFlowExpiry
+	if s.parent {
+		limit = c.e.cfg.IdleExpiry
+	}
+	if !ok || c.now.Sub(c.st.UpdatedAt) > limit {
+		c.toIdle()
+	}
+}
+
+// caseAsk asks the current case question again.
+func (c *turn) caseAsk(reason string) {
+	if s, ok := caseStepNamed(c.st.Step); ok {
+		s.ask(c, reason)
+		return
+	}
+	c.toIdle()
+	if reason != "" {
+		c.say(reason)
+	}
+}
+
+// caseInput handles a message (not a command or button) in FlowCase.
+func (c *turn) caseInput() error {
+	s, ok := caseStepNamed(c.st.Step)
+	if !ok {
+		c.toIdle()
+		c.welcome()
+		return nil
+	}
+	if c.in.Kind == KindEdited {
+		s.ask(c, c.t("common.edited_idle"))
+		return nil
+	}
+	return s.input(c)
+}
+
+// caseCallback runs the buttons of the case work; handled is false for other buttons.
+func (c *turn) caseCallback(data string) (handled bool, err error) {
+	prefix, rest, _ := strings.Cut(data, ":")
+	switch prefix {
+	case verifyPrefix:
+		return true, c.verifyCallback(rest)
+	case allocPrefix:
+		return true, c.allocCallback(rest)
+	case deliverPrefix:
+		return true, c.deliverCallback(rest)
+	case parentPrefix:
+		return true, c.parentCallback(rest)
+	case exportPrefix:
+		return true, c.exportCallback(rest)
+	}
+	return false, nil
+}
+
+// casesOff says the case work is not available here (no store configured) and asks the current
+// question again; it reports whether it did.
+func (c *turn) casesOff() bool {
+	if c.e.cfg.Cases != nil {
+		return false
+	}
+	c.say(c.t("case.unavailable"))
+	c.resume("")
+	return true
+}
+
+// auditView writes an audit row for something seen or sent (a child's record, an export).
+func (c *turn) auditView(action, subject string, after any) error {
+	if c.e.cfg.Audit == nil {
+		return nil
+	}
+	return c.e.cfg.Audit.Audit(c.ctx, campaign.AuditEntry{
+		At: c.now, Actor: c.actor(), Action: action, Subject: subject, After: after,
+	})
+}
+
+// phoneFor shows a phone number in full to roles that need it, masked to the others.
+func phoneFor(who campaign.Staff, e164 string) string {
+	if campaign.SeesPhones(who.Role) {
+		return e164
+	}
+	return campaign.MaskPhone(e164)
+}
