@@ -281,6 +281,10 @@ func chooseType(requested, fit []DeviceType, pool map[DeviceType][]ReadyDevice) 
 	return "", false, false
 }
 
+// SortByPriority sorts candidates in the order Match serves them: most points first, then no
+// device at all before sharing a phone before a broken device, then earlier registration, then code.
+func SortByPriority(cs []Candidate) { slices.SortFunc(cs, compareCandidates) }
+
 // situationRank orders device situations for ties: no device first, an unknown one last.
 func situationRank(s DeviceSituation) int {
 	if i := slices.Index(DeviceSituations, s); i >= 0 {

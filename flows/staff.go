@@ -69,13 +69,20 @@ var roleLabels = map[campaign.Role][2]string{
 
 // staffCommands are the typed staff commands and the action each needs, for the /help line.
 // They are not in Commands: the public menu stays short for parents.
+// on says whether the command's store is configured (nil: always).
 var staffCommands = []struct {
 	name   string
 	action campaign.Action
+	on     func(Config) bool
 }{
-	{"invite", campaign.ActionInvite},
-	{"staff", campaign.ActionManageStaff},
-	{"revoke", campaign.ActionManageStaff},
+	{"invite", campaign.ActionInvite, nil},
+	{"staff", campaign.ActionManageStaff, nil},
+	{"revoke", campaign.ActionManageStaff, nil},
+	{"verify", campaign.ActionVerify, func(c Config) bool { return c.Cases != nil }},
+	{"allocate", campaign.ActionAllocate, func(c Config) bool { return c.Cases != nil }},
+	{"deliveries", campaign.ActionDeliver, func(c Config) bool { return c.Cases != nil }},
+	{"find", campaign.ActionFind, func(c Config) bool { return c.Find != nil }},
+	{"export", campaign.ActionExport, func(c Config) bool { return c.Exporter != nil }},
 }
 
 // cleanAdmins trims the configured administrator ids and drops empty ones.
@@ -581,7 +588,7 @@ func (c *turn) staffHelpLine(s campaign.Staff) string {
 	}
 	var names []string
 	for _, sc := range staffCommands {
-		if campaign.Authorize(s, sc.action, s.WardCode) == nil {
+		if (sc.on == nil || sc.on(c.e.cfg)) && campaign.Authorize(s, sc.action, s.WardCode) == nil {
 			names = append(names, "/"+sc.name)
 		}
 	}
