@@ -38,6 +38,14 @@ type Reply struct {
 }
 
 // Sender sends replies on a channel.
+//
+// A Reply whose File has Remove set hands a temporary file over, to be removed once the reply is
+// done with for good: sent, or failed in a way no retry follows. Only the Sender that runs the
+// retries knows when that is, so PacedSender removes the file when its Send returns, whatever the
+// outcome; a channel adapter never does (PacedSender may call it again for the same Reply), and a
+// caller that sends without a PacedSender removes the file itself. The Dispatcher removes the
+// files of outputs it never hands to its Sender. One file sent in several replies carries Remove
+// on the last one only.
 type Sender interface {
 	Send(ctx context.Context, r Reply) error
 }
@@ -79,6 +87,8 @@ type (
 	Button = flows.Button
 	// KeyButton is a reply-keyboard button; see flows.KeyButton.
 	KeyButton = flows.KeyButton
+	// File is a file a reply sends; see flows.File.
+	File = flows.File
 	// SharedContact is a contact card a user shared; see flows.SharedContact.
 	SharedContact = flows.SharedContact
 	// InputKind says what a user did; see flows.InputKind.

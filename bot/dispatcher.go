@@ -199,11 +199,13 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			// Keep the old state: everything entered so far stays; tell the user to send again.
 			d.log.Error("flow failed", "channel", in.Channel, "chat", in.ChatID, "update", in.UpdateID, "err", flowErr)
 			next = st
+			d.discard(outs)
 			outs = []flows.Output{d.cfg.Flow.ErrorReply(d.cfg.Flow.Language(st, in.Input), flowErr)}
 			result = "flow_error"
 		}
 		encoded, err := json.Marshal(next)
 		if err != nil {
+			d.discard(outs)
 			return fmt.Errorf("encode dialog: %w", err)
 		}
 		var saved bool
@@ -213,12 +215,15 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			return err
 		})
 		if err != nil {
+			d.discard(outs)
 			d.apologize(ctx, in, st, err)
 			return fmt.Errorf("save dialog %s:%s: %w", in.Channel, in.ChatID, err)
 		}
 		if !saved {
 			// Another replica handled this chat (or this very update) since we loaded: load again.
-			// The flow's writes are idempotent, so running it again doubles nothing.
+			// The flow's writes are idempotent, so running it again doubles nothing; what it said
+			// this time is dropped, with any file it made for it.
+			d.discard(outs)
 			if conflicts >= 10 {
 				return fmt.Errorf("dialog %s:%s: too many conflicting saves", in.Channel, in.ChatID)
 			}
@@ -246,6 +251,10 @@ func (d *Dispatcher) runFlow(ctx context.Context, sess flows.Session, st flows.S
 			}
 		}()
 		next, outs, err = d.cfg.Flow.Handle(ctx, sess, st, in.Input)
+		if err != nil {
+			d.discard(outs)
+			outs = nil
+		}
 		return err
 	})
 	return next, outs, err
@@ -294,12 +303,14 @@ func (d *Dispatcher) apologize(ctx context.Context, in Input, st flows.State, ca
 	d.send(ctx, in, []flows.Output{out})
 }
 
-// send delivers the outputs in order; the first one answers a pressed button.
+// send delivers the outputs in order; the first one answers a pressed button. Once the user
+// turns out to have blocked the bot, the rest of their outputs are dropped, but messages to other
+// chats still go.
 func (d *Dispatcher) send(ctx context.Context, in Input, outs []flows.Output) {
 	if len(outs) == 0 && in.CallbackID != "" {
 		outs = []flows.Output{{}}
 	}
-	answered := false
+	answered, stopped := false, false
 	for _, o := range outs {
 		r := Reply{Output: o, Channel: in.Channel, ChatID: in.ChatID}
 		if o.To != nil {
@@ -307,11 +318,16 @@ func (d *Dispatcher) send(ctx context.Context, in Input, outs []flows.Output) {
 			r.ChatID, r.Output.To, r.EditPressed = o.To.ChatID, nil, false
 			if o.To.Channel != "" && o.To.Channel != in.Channel {
 				d.log.Error("flow addressed another channel; not sent", "from", in.Channel, "to", o.To.Channel)
+				d.discard([]flows.Output{o})
 				continue
 			}
 			if err := d.cfg.Sender.Send(ctx, r); err != nil {
 				d.log.Warn("send to another chat failed", "channel", in.Channel, "chat", r.ChatID, "err", err)
 			}
+			continue
+		}
+		if stopped {
+			d.discard([]flows.Output{o})
 			continue
 		}
 		if !answered {
@@ -323,9 +339,15 @@ func (d *Dispatcher) send(ctx context.Context, in Input, outs []flows.Output) {
 		}
 		if err := d.cfg.Sender.Send(ctx, r); err != nil {
 			d.log.Warn("send failed", "channel", in.Channel, "chat", in.ChatID, "err", err)
-			if errors.Is(err, ErrStopped) {
-				return
-			}
+			stopped = errors.Is(err, ErrStopped)
 		}
+	}
+}
+
+// discard removes the temporary files of outputs that will never be handed to the Sender (see
+// Sender); those that are, the Sender removes once it is done with them.
+func (d *Dispatcher) discard(outs []flows.Output) {
+	for _, o := range outs {
+		removeFile(d.log, o.File)
 	}
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/thuduc/maytinhchoem/flows"
 )
 
 // PacedSenderConfig configures a PacedSender. Zero rates mean no limit.
@@ -101,8 +105,10 @@ func (p *PacedSender) chat(key string) *rate.Limiter {
 	return c.lim
 }
 
-// Send delivers r, pacing and retrying as described on PacedSender.
+// Send delivers r, pacing and retrying as described on PacedSender. When it returns, r is done
+// with for good, so a File marked Remove is removed then (see Sender), never between attempts.
 func (p *PacedSender) Send(ctx context.Context, r Reply) error {
+	defer removeFile(p.cfg.Logger, r.File)
 	chat := p.chat(r.Channel + ":" + r.ChatID)
 	wait := p.cfg.Backoff
 	var throttled time.Duration
@@ -161,5 +167,16 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// removeFile removes a reply's temporary file, if it is one. A file already gone is no error: a
+// send that failed because the file was missing still ends here.
+func removeFile(log *slog.Logger, f *flows.File) {
+	if f == nil || !f.Remove || f.Path == "" {
+		return
+	}
+	if err := os.Remove(f.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("remove a sent file", "path", f.Path, "err", err)
 	}
 }

@@ -111,6 +111,8 @@ func (c *turn) caseCallback(data string) (handled bool, err error) {
 		return true, c.parentCallback(rest)
 	case exportPrefix:
 		return true, c.exportCallback(rest)
+	case findPrefix:
+		return true, c.findCallback(rest)
 	}
 	return false, nil
 }

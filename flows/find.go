@@ -1,4 +1,267 @@
 package flows
 
-// findCommand is /find.
-func (c *turn) findCommand(string) error { c.say(c.t("case.unavailable")); return nil }
+import (
+	"strings"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// findPrefix starts the buttons of /find's result lists: "f:<code>" opens one record.
+const findPrefix = "f"
+
+// findListed is how many registrations and pledges a phone search lists.
+const findListed = 10
+
+// findCommand is /find <code or phone>: a registration, pledge, device or delivery by its code,
+// or the registrations and pledges made with a phone number, within the sender's scope. Each
+// record found is checked on its own (a ward official finds only their ward's children); a record
+// outside the scope is refused like any staff action, and audited.
+func (c *turn) findCommand(args string) error {
+	if c.e.cfg.Find == nil {
+		c.say(c.t("case.unavailable"))
+		c.resume("")
+		return nil
+	}
+	who, ok, err := c.authorizeOwn(campaign.ActionFind)
+	if !ok {
+		return err
+	}
+	query := strings.TrimSpace(args)
+	if query == "" {
+		c.say(c.t("find.usage"))
+		c.resume("")
+		return nil
+	}
+	if err := c.auditView("data.find", "", map[string]any{"query": maskedQuery(query)}); err != nil {
+		return err
+	}
+	if err := c.find(who, query); err != nil {
+		return err
+	}
+	c.resume("")
+	return nil
+}
+
+// findCallback opens a record listed by a phone search; data is its code.
+func (c *turn) findCallback(code string) error {
+	if c.e.cfg.Find == nil {
+		c.stale()
+		return nil
+	}
+	who, ok, err := c.authorizeOwn(campaign.ActionFind)
+	if !ok {
+		return err
+	}
+	return c.find(who, code)
+}
+
+// find shows what query names.
+func (c *turn) find(who campaign.Staff, query string) error {
+	if code, ok := parseRegistrationCode(c.e.cfg.Campaign, query); ok {
+		return c.findRegistration(who, code)
+	}
+	if code, ok := parsePledgeCode(query); ok {
+		return c.findPledge(who, code)
+	}
+	if label, ok := parseDeviceLabel(query); ok {
+		return c.findDevice(label)
+	}
+	if code, ok := parseCode("GH", query); ok {
+		return c.findDelivery(who, code)
+	}
+	if phone, err := parsePhone(query); err == nil {
+		return c.findPhone(who, phone)
+	}
+	c.say(c.t("find.unknown", "Query", clip(query, 40)))
+	return nil
+}
+
+// findRegistration shows a child's record to those who may see it.
+func (c *turn) findRegistration(who campaign.Staff, code string) error {
+	if c.e.cfg.Cases == nil {
+		r, err := c.e.cfg.Find.RegistrationByCode(c.ctx, code)
+		if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+			c.say(c.t("find.not_found", "Code", code))
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return c.showFoundRegistration(who, campaign.Case{Registration: r})
+	}
+	k, err := c.e.cfg.Cases.CaseByCode(c.ctx, code)
+	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+		c.say(c.t("find.not_found", "Code", code))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return c.showFoundRegistration(who, k)
+}
+
+// showFoundRegistration shows k in full after checking the sender may see its ward's children.
+// Only those who may verify it get the decision buttons.
+func (c *turn) showFoundRegistration(who campaign.Staff, k campaign.Case) error {
+	if _, ok, err := c.authorize(campaign.ActionViewChildData, k.WardCode); !ok {
+		return err
+	}
+	if err := c.showCase(who, k, "", false); err != nil {
+		return err
+	}
+	if campaign.Authorize(who, campaign.ActionVerify, k.WardCode) != nil {
+		c.out[len(c.out)-1].Inline = nil
+	}
+	return nil
+}
+
+// findPledge shows a pledge to those who may see donors' pledges.
+func (c *turn) findPledge(who campaign.Staff, code string) error {
+	if c.e.cfg.Pledges == nil {
+		c.say(c.t("case.unavailable"))
+		return nil
+	}
+	p, err := c.e.cfg.Pledges.PledgeByCode(c.ctx, code)
+	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+		c.say(c.t("find.not_found", "Code", code))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, ok, err := c.authorize(campaign.ActionViewPledges, p.WardCode); !ok {
+		return err
+	}
+	if err := c.auditView("donor.view", p.Code, map[string]any{"role": who.Role}); err != nil {
+		return err
+	}
+	donor := p.DonorName
+	if p.ContactPerson != "" {
+		donor += " (" + p.ContactPerson + ")"
+	}
+	c.say(paragraphs(
+		c.pledgeBlock(campaign.PledgeProgress{Pledge: p}),
+		c.t("find.pledge.donor", "Name", donor, "Phone", phoneFor(who, p.Phone)),
+	))
+	return nil
+}
+
+// findDevice shows a device to those who may see the pipeline.
+func (c *turn) findDevice(label string) error {
+	if c.e.cfg.Devices == nil {
+		c.say(c.t("case.unavailable"))
+		return nil
+	}
+	if _, ok, err := c.authorize(campaign.ActionViewDevices, ""); !ok {
+		return err
+	}
+	d, found, err := c.device(label)
+	if !found {
+		return err
+	}
+	c.showDevice(d)
+	if campaign.Authorize(c.mustWho(), campaign.ActionIntake, "") != nil {
+		c.out[len(c.out)-1].Inline = nil // only volunteers move devices
+	}
+	return nil
+}
+
+// mustWho is the sender as staff, or nobody when the look-up fails (then nothing is allowed).
+func (c *turn) mustWho() campaign.Staff {
+	who, err := c.whoIs()
+	if err != nil {
+		return campaign.Staff{}
+	}
+	return who
+}
+
+// findDelivery shows a delivery to volunteers and to officials of its ward.
+func (c *turn) findDelivery(who campaign.Staff, code string) error {
+	if c.e.cfg.Cases == nil {
+		c.say(c.t("case.unavailable"))
+		return nil
+	}
+	d, err := c.e.cfg.Cases.DeliveryByCode(c.ctx, code)
+	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+		c.say(c.t("find.not_found", "Code", code))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	action := campaign.ActionViewChildData
+	if who.Role == campaign.RoleVolunteer {
+		action = campaign.ActionDeliver
+	}
+	if _, ok, err := c.authorize(action, d.WardCode); !ok {
+		return err
+	}
+	if err := c.auditView("delivery.view", d.Code, map[string]any{"role": who.Role}); err != nil {
+		return err
+	}
+	what := d.DeviceLabel
+	if what == "" {
+		what = c.t("find.delivery.connectivity")
+	}
+	c.say(c.t("find.delivery.card", "Code", d.Code, "Registration", d.RegistrationCode, "Device", what,
+		"Ward", c.wardName(d.WardCode), "Status", c.t(deliveryStatusLabels[d.Status]), "Attempts", d.Attempts))
+	return nil
+}
+
+// deliveryStatusLabels name the delivery statuses.
+var deliveryStatusLabels = map[campaign.DeliveryStatus]string{
+	campaign.DeliveryPending:   "find.delivery.pending",
+	campaign.DeliveryDelivered: "find.delivery.delivered",
+	campaign.DeliveryConfirmed: "find.delivery.confirmed",
+}
+
+// findPhone lists the registrations and pledges made with a phone number that the sender may see.
+func (c *turn) findPhone(who campaign.Staff, phone string) error {
+	regs, pledges, err := c.e.cfg.Find.FindByPhone(c.ctx, phone, findListed)
+	if err != nil {
+		return err
+	}
+	var lines []string
+	var buttons []Button
+	hidden := 0
+	for _, r := range regs {
+		if campaign.Authorize(who, campaign.ActionViewChildData, r.WardCode) != nil {
+			hidden++
+			continue
+		}
+		lines = append(lines, c.t("find.phone.registration", "Code", r.Code, "Ward", c.wardName(r.WardCode),
+			"Status", c.t(caseStatusLabels[r.Status])))
+		buttons = append(buttons, Button{Text: r.Code, Data: findPrefix + ":" + r.Code})
+	}
+	for _, p := range pledges {
+		if campaign.Authorize(who, campaign.ActionViewPledges, p.WardCode) != nil {
+			hidden++
+			continue
+		}
+		lines = append(lines, c.t("find.phone.pledge", "Code", p.Code, "Date", p.CreatedAt.In(c.e.cfg.Campaign.Location).Format(dateShownAs)))
+		buttons = append(buttons, Button{Text: p.Code, Data: findPrefix + ":" + p.Code})
+	}
+	shown := phoneFor(who, phone)
+	if len(lines) == 0 {
+		if hidden > 0 {
+			c.say(c.t("find.phone.outside", "Phone", shown, "Count", hidden))
+		} else {
+			c.say(c.t("find.phone.none", "Phone", shown))
+		}
+		return nil
+	}
+	text := c.t("find.phone.title", "Phone", shown) + "\n" + strings.Join(lines, "\n")
+	if hidden > 0 {
+		text += "\n" + c.t("find.phone.hidden", "Count", hidden)
+	}
+	c.out = append(c.out, Output{Text: text, Inline: grid(buttons, 3)})
+	return nil
+}
+
+// maskedQuery is a search as the audit log keeps it: a phone number masked, codes as they are.
+func maskedQuery(q string) string {
+	if phone, err := parsePhone(q); err == nil {
+		return campaign.MaskPhone(phone)
+	}
+	return clip(q, 40)
+}

@@ -63,12 +63,8 @@ const (
 )
 
 var (
-	// pledgeCodeTyped is a pledge code as typed: "PL-000045", "pl-45", "PL 45", "pl45".
-	pledgeCodeTyped = regexp.MustCompile(`^PL[-\s]?0*(\d{1,9})$`)
 	// serialTyped is a serial number or an IMEI.
 	serialTyped = regexp.MustCompile(`^[A-Z0-9][A-Z0-9 ./-]{2,39}$`)
-	// deviceLabelTyped is a device label as typed after /device: "TB-000123", "tb-123".
-	deviceLabelTyped = regexp.MustCompile(`^TB[-\s]?0*(\d{1,9})$`)
 )
 
 // Message ids by value.
@@ -452,36 +448,10 @@ func parseSerial(s string) (string, error) {
 }
 
 // parsePledgeCode reads a typed pledge code, in any case, and writes it as the store does.
-func parsePledgeCode(s string) (string, bool) {
-	if len(s) > 64 {
-		return "", false
-	}
-	m := pledgeCodeTyped.FindStringSubmatch(strings.ToUpper(cleanText(s)))
-	if m == nil {
-		return "", false
-	}
-	n, err := strconv.Atoi(m[1])
-	if err != nil || n <= 0 {
-		return "", false
-	}
-	return fmt.Sprintf("PL-%06d", n), true
-}
+func parsePledgeCode(s string) (string, bool) { return parseCode("PL", s) }
 
 // parseDeviceLabel reads a typed device label, in any case, and writes it as the store does.
-func parseDeviceLabel(s string) (string, bool) {
-	if len(s) > 64 {
-		return "", false
-	}
-	m := deviceLabelTyped.FindStringSubmatch(strings.ToUpper(cleanText(s)))
-	if m == nil {
-		return "", false
-	}
-	n, err := strconv.Atoi(m[1])
-	if err != nil || n <= 0 {
-		return "", false
-	}
-	return fmt.Sprintf("TB-%06d", n), true
-}
+func parseDeviceLabel(s string) (string, bool) { return parseCode("TB", s) }
 
 // lookupPledge finds the pledge a typed code names. An unknown or mistyped code is a refusal
 // (an *invalid); any other error is a store failure.

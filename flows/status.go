@@ -10,6 +10,7 @@ const statusShown = 8
 
 var statusLabels = map[campaign.RegistrationStatus]string{
 	campaign.StatusSubmitted: "status.submitted",
+	campaign.StatusNeedsInfo: "status.needs_info",
 	campaign.StatusVerified:  "status.verified",
 	campaign.StatusRejected:  "status.rejected",
 	campaign.StatusAllocated: "status.allocated",
@@ -27,14 +28,19 @@ func (c *turn) status() error {
 		c.say(c.t("status.none"))
 	} else {
 		text := c.t("status.count", "Count", len(regs))
+		var replies [][]Button
 		for i, r := range regs {
 			if i == statusShown {
 				text += "\n" + c.t("status.more", "Count", len(regs)-statusShown)
 				break
 			}
 			text += "\n" + c.t("status.line", "Code", r.Code, "Name", clip(r.StudentName, 100), "Status", c.statusText(r))
+			if r.Status == campaign.StatusNeedsInfo && c.e.cfg.Cases != nil {
+				// Officials asked a question: the answer is one tap away here too.
+				replies = append(replies, []Button{{Text: c.t("status.btn_reply", "Code", r.Code), Data: verifyData("reply", r.Code)}})
+			}
 		}
-		c.say(text)
+		c.out = append(c.out, Output{Text: text, Inline: replies})
 	}
 	c.resume("")
 	return nil
@@ -47,10 +53,10 @@ func (c *turn) statusText(r campaign.Registration) string {
 		return c.t("status.unknown")
 	}
 	if r.Status == campaign.StatusRejected {
-		if r.RejectReason == "" {
+		if r.RejectReason == "" && r.RejectCode == "" {
 			return c.t("status.rejected_no_reason")
 		}
-		return c.t(id, "Reason", clip(r.RejectReason, 150))
+		return c.t(id, "Reason", c.rejectText(r))
 	}
 	return c.t(id)
 }

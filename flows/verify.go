@@ -1,12 +1,599 @@
 package flows
 
-// verifyPrefix starts the callback data of /verify's buttons.
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// verifyPrefix starts the callback data of verification buttons: "v:<action>:<code>[:<value>]".
+// Officials press ok, no (then rj:<code>:<reason>), ask and skip; a parent presses reply.
 const verifyPrefix = "v"
 
-// verifyStep returns FlowCase's verification steps ("v.*").
-func verifyStep(string) (caseStep, bool) { return caseStep{}, false }
+// Verification steps of FlowCase; the answer answerCaseCode holds the registration's code.
+const (
+	stepVerifyReason   = "v.reason"   // an official types the reason of a refusal ("other")
+	stepVerifyQuestion = "v.question" // an official types a question for the parent
+	stepVerifyAnswer   = "v.answer"   // the parent types the answer
+	answerCaseCode     = "code"
+	// answerVerifySkip keeps the codes an official put aside with "Để sau", kept between turns
+	// (the "last." prefix survives toIdle) so /verify shows the next one; at most verifySkipMax.
+	answerVerifySkip = lastPrefix + "verify_skip"
+	verifySkipMax    = 30
+)
 
-// verifyCommand is /verify.
-func (c *turn) verifyCommand(string) error { c.say(c.t("case.unavailable")); return nil }
+// Lengths of what officials and parents type about a registration.
+const (
+	reasonMin   = 3
+	reasonMax   = 300
+	questionMin = 5
+	questionMax = 500
+	answerMin   = 2
+	answerMax   = 1000
+	// duplicatesShown is how many possible duplicates a case lists.
+	duplicatesShown = 5
+	// notesShown is how many of the latest questions and answers a case shows.
+	notesShown = 4
+)
 
-func (c *turn) verifyCallback(string) error { c.stale(); return nil }
+// Message ids by value.
+var (
+	rejectLabels = map[campaign.RejectReason]string{
+		campaign.RejectNotInArea:   "verify.reject.not_in_area",
+		campaign.RejectHasDevice:   "verify.reject.has_device",
+		campaign.RejectDuplicate:   "verify.reject.duplicate",
+		campaign.RejectNotEligible: "verify.reject.not_eligible",
+		campaign.RejectOther:       "verify.reject.other",
+	}
+	caseStatusLabels = map[campaign.RegistrationStatus]string{
+		campaign.StatusSubmitted: "verify.status.submitted",
+		campaign.StatusNeedsInfo: "verify.status.needs_info",
+		campaign.StatusVerified:  "verify.status.verified",
+		campaign.StatusRejected:  "verify.status.rejected",
+		campaign.StatusAllocated: "verify.status.allocated",
+		campaign.StatusDelivered: "verify.status.delivered",
+	}
+)
+
+// verifyStep returns FlowCase's verification steps.
+func verifyStep(step string) (caseStep, bool) {
+	switch step {
+	case stepVerifyReason:
+		return caseStep{ask: (*turn).askRejectText, input: (*turn).rejectTextInput}, true
+	case stepVerifyQuestion:
+		return caseStep{ask: (*turn).askQuestion, input: (*turn).questionInput}, true
+	case stepVerifyAnswer:
+		return caseStep{ask: (*turn).askAnswer, input: (*turn).answerInput, parent: true}, true
+	}
+	return caseStep{}, false
+}
+
+// verifyScope is the ward whose registrations who verifies: their own for ward roles, every
+// ward ("") for the others.
+func verifyScope(who campaign.Staff) string {
+	if who.Role.NeedsWard() {
+		return who.WardCode
+	}
+	return ""
+}
+
+// verifyCommand is /verify [code]: the next pending registration in the sender's scope, or the
+// one named.
+func (c *turn) verifyCommand(args string) error {
+	if c.casesOff() || c.formBusy() {
+		return nil
+	}
+	who, ok, err := c.authorizeOwn(campaign.ActionVerify)
+	if !ok {
+		return err
+	}
+	if c.inCaseFlow() {
+		c.toIdle()
+	}
+	if args != "" {
+		code, valid := parseRegistrationCode(c.e.cfg.Campaign, args)
+		if !valid {
+			c.say(c.t("verify.bad_code", "Query", clip(args, 30)))
+			return nil
+		}
+		return c.showCaseCode(who, code)
+	}
+	return c.nextCase(who, "")
+}
+
+// authorizeOwn authorizes an action over the sender's own scope: their ward for ward roles,
+// the whole campaign for the others.
+func (c *turn) authorizeOwn(action campaign.Action) (campaign.Staff, bool, error) {
+	who, err := c.whoIs()
+	if err != nil {
+		return campaign.Staff{}, false, err
+	}
+	return c.authorize(action, who.WardCode)
+}
+
+// nextCase shows the next pending registration in who's scope, with lead (may be "") before it.
+func (c *turn) nextCase(who campaign.Staff, lead string) error {
+	skip := splitList(c.st.Answers[answerVerifySkip])
+	cases, err := c.e.cfg.Cases.PendingCases(c.ctx, verifyScope(who), skip, 2)
+	if err != nil {
+		return err
+	}
+	if len(cases) == 0 {
+		text := c.t("verify.none")
+		if len(skip) > 0 {
+			text = c.t("verify.none_skipped", "Count", len(skip))
+			delete(c.st.Answers, answerVerifySkip) // the next /verify starts over with those
+		}
+		c.say(paragraphs(lead, text))
+		return nil
+	}
+	return c.showCase(who, cases[0], lead, len(cases) > 1)
+}
+
+// showCaseCode shows one registration named by code, within who's scope.
+func (c *turn) showCaseCode(who campaign.Staff, code string) error {
+	k, err := c.e.cfg.Cases.CaseByCode(c.ctx, code)
+	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+		c.say(c.t("verify.not_found", "Code", code))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, ok, err := c.authorize(campaign.ActionVerify, k.WardCode); !ok {
+		return err
+	}
+	return c.showCase(who, k, "", false)
+}
+
+// showCase shows a registration in full with its priority, duplicates and notes, and the
+// decision buttons when it is pending. Seeing a child's full record is audited.
+func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more bool) error {
+	if err := c.auditView("registration.view", k.Code, map[string]any{"role": who.Role, "status": k.Status}); err != nil {
+		return fmt.Errorf("audit view of %s: %w", k.Code, err)
+	}
+	score := c.e.cfg.Campaign.Priority(k.Registration)
+	lines := []string{
+		c.t("verify.case.title", "Code", k.Code, "Status", c.t(caseStatusLabels[k.Status])),
+		c.t("verify.case.student", "Name", k.StudentName, "Birth", k.BirthDate.Format("02/01/2006")),
+		c.t("verify.case.school", "Grade", k.Grade, "Level", c.t(levelLabels[k.Level][0]), "School", k.School),
+		c.t("verify.case.address", "Ward", c.wardName(k.WardCode), "Address", k.Address),
+		c.t("verify.case.parent", "Name", k.ParentName, "Phone", phoneFor(who, k.ParentPhone)),
+		c.t("verify.case.circumstances", "List", c.circumstancesText(k.Registration)),
+		c.t("verify.case.situation", "Situation", c.t(situationLabels[k.DeviceSituation])),
+		c.t("verify.case.needs", "List", c.listLabels(joinEnum(k.Needs), func(s string) string { return needLabels[campaign.Need(s)] })),
+		c.t("verify.case.priority", "Points", score.Points, "Why", c.scoreText(score)),
+	}
+	if k.Status == campaign.StatusRejected {
+		lines = append(lines, c.t("verify.case.rejected", "Reason", c.rejectText(k.Registration)))
+	}
+	if len(k.Duplicates) > 0 {
+		var dups []string
+		for i, d := range k.Duplicates {
+			if i == duplicatesShown {
+				dups = append(dups, "…")
+				break
+			}
+			dups = append(dups, c.t("verify.case.duplicate", "Code", d.Code, "Status", c.t(caseStatusLabels[d.Status])))
+		}
+		lines = append(lines, c.t("verify.case.duplicates", "List", strings.Join(dups, ", ")))
+	}
+	if k.AlreadyHelped {
+		lines = append(lines, c.t("verify.case.helped"))
+	}
+	notes := k.Notes
+	if len(notes) > notesShown {
+		notes = notes[len(notes)-notesShown:]
+	}
+	for _, n := range notes {
+		id := "verify.case.question"
+		if n.Answer {
+			id = "verify.case.answer"
+		}
+		lines = append(lines, c.t(id, "Text", clip(n.Text, 300), "At", n.At.In(c.e.cfg.Campaign.Location).Format("02/01 15:04")))
+	}
+	o := Output{Text: paragraphs(lead, strings.Join(lines, "\n"))}
+	if k.Status == campaign.StatusSubmitted {
+		o.Inline = [][]Button{
+			{{Text: c.t("verify.btn_approve"), Data: verifyData("ok", k.Code)}, {Text: c.t("verify.btn_reject"), Data: verifyData("no", k.Code)}},
+			{{Text: c.t("verify.btn_ask"), Data: verifyData("ask", k.Code)}, {Text: c.t("verify.btn_skip"), Data: verifyData("skip", k.Code)}},
+		}
+		if more {
+			o.Text += "\n\n" + c.t("verify.more")
+		}
+	}
+	c.out = append(c.out, o)
+	return nil
+}
+
+func verifyData(parts ...string) string { return verifyPrefix + ":" + strings.Join(parts, ":") }
+
+// verifyCallback runs a verification button; data is what follows "v:".
+func (c *turn) verifyCallback(data string) error {
+	parts := strings.Split(data, ":")
+	if len(parts) < 2 || !registrationCodeShape(parts[1]) {
+		c.stale()
+		return nil
+	}
+	action, code := parts[0], parts[1]
+	if c.casesOff() {
+		return nil
+	}
+	if action == "reply" {
+		return c.startAnswer(code)
+	}
+	k, err := c.e.cfg.Cases.CaseByCode(c.ctx, code)
+	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+		c.stale()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	who, ok, err := c.authorize(campaign.ActionVerify, k.WardCode)
+	if !ok {
+		return err
+	}
+	if k.Status != campaign.StatusSubmitted {
+		c.notice = c.t("verify.already_decided_notice")
+		c.say(c.t("verify.already_decided", "Code", code, "Status", c.t(caseStatusLabels[k.Status])))
+		return nil
+	}
+	switch action {
+	case "ok":
+		return c.decide(who, campaign.Decision{Code: code, Verdict: campaign.VerdictApprove, Key: c.updateKey()})
+	case "no":
+		c.askRejectReason(code)
+		return nil
+	case "rj":
+		if len(parts) != 3 || !slices.Contains(campaign.RejectReasons, campaign.RejectReason(parts[2])) {
+			break
+		}
+		r := campaign.RejectReason(parts[2])
+		if r == campaign.RejectOther {
+			if c.formBusy() {
+				return nil
+			}
+			c.enterCase(stepVerifyReason, map[string]string{answerCaseCode: code})
+			c.st.IdempotencyKey = c.e.cfg.NewKey()
+			c.askRejectText("")
+			return nil
+		}
+		return c.decide(who, campaign.Decision{Code: code, Verdict: campaign.VerdictReject, Reason: r, Key: c.updateKey()})
+	case "ask":
+		if c.formBusy() {
+			return nil
+		}
+		c.enterCase(stepVerifyQuestion, map[string]string{answerCaseCode: code})
+		c.st.IdempotencyKey = c.e.cfg.NewKey()
+		c.askQuestion("")
+		return nil
+	case "skip":
+		skip := splitList(c.st.Answers[answerVerifySkip])
+		if !slices.Contains(skip, code) {
+			skip = append(skip, code)
+		}
+		if len(skip) > verifySkipMax {
+			skip = skip[len(skip)-verifySkipMax:]
+		}
+		c.st.Answers[answerVerifySkip] = strings.Join(skip, ",")
+		c.notice = c.t("verify.skipped_notice")
+		return c.nextCase(who, "")
+	case "back":
+		if c.inCaseFlow() {
+			c.toIdle()
+		}
+		return c.showCase(who, k, "", false)
+	}
+	c.stale()
+	return nil
+}
+
+// askRejectReason offers the reasons of a refusal as buttons.
+func (c *turn) askRejectReason(code string) {
+	var rows [][]Button
+	for _, r := range campaign.RejectReasons {
+		rows = append(rows, []Button{{Text: c.t(rejectLabels[r]), Data: verifyData("rj", code, string(r))}})
+	}
+	rows = append(rows, []Button{{Text: c.t("verify.btn_back"), Data: verifyData("back", code)}})
+	c.out = append(c.out, Output{Text: c.t("verify.reject.prompt", "Code", code), Inline: rows})
+}
+
+// askRejectText asks for the reason of a refusal "for another reason".
+func (c *turn) askRejectText(reason string) {
+	code := c.st.Answers[answerCaseCode]
+	c.out = append(c.out, Output{
+		Text:   paragraphs(reason, c.t("verify.reject.other_prompt", "Code", code, "Max", reasonMax)),
+		Inline: [][]Button{{{Text: c.t("verify.btn_back"), Data: verifyData("back", code)}}},
+	})
+}
+
+// askQuestion asks for the question to send the parent.
+func (c *turn) askQuestion(reason string) {
+	code := c.st.Answers[answerCaseCode]
+	c.out = append(c.out, Output{
+		Text:   paragraphs(reason, c.t("verify.ask.prompt", "Code", code, "Max", questionMax)),
+		Inline: [][]Button{{{Text: c.t("verify.btn_back"), Data: verifyData("back", code)}}},
+	})
+}
+
+// typedText reads the text typed at a case step, or re-asks with the reason; ok is false then.
+func (c *turn) typedText(minLen, maxLen int, ask func(*turn, string)) (string, bool) {
+	if c.in.Kind != KindText {
+		ask(c, c.t("common.need_text"))
+		return "", false
+	}
+	s, err := parseFreeText(c.in.Text, minLen, maxLen)
+	if err != nil {
+		ask(c, c.reason(err))
+		return "", false
+	}
+	return s, true
+}
+
+// rejectTextInput takes the typed reason of a refusal.
+func (c *turn) rejectTextInput() error {
+	text, ok := c.typedText(reasonMin, reasonMax, (*turn).askRejectText)
+	if !ok {
+		return nil
+	}
+	return c.decideTyped(campaign.Decision{Verdict: campaign.VerdictReject, Reason: campaign.RejectOther, Text: text})
+}
+
+// questionInput takes the typed question for the parent.
+func (c *turn) questionInput() error {
+	text, ok := c.typedText(questionMin, questionMax, (*turn).askQuestion)
+	if !ok {
+		return nil
+	}
+	return c.decideTyped(campaign.Decision{Verdict: campaign.VerdictAskInfo, Text: text})
+}
+
+// decideTyped completes a decision typed at a case step: it checks the sender may still decide
+// on the registration, then decides with the step's key.
+func (c *turn) decideTyped(d campaign.Decision) error {
+	d.Code = c.st.Answers[answerCaseCode]
+	d.Key = c.st.IdempotencyKey
+	k, err := c.e.cfg.Cases.CaseByCode(c.ctx, d.Code)
+	if err != nil {
+		if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+			c.toIdle()
+			c.say(c.t("verify.not_found", "Code", d.Code))
+			return nil
+		}
+		return err
+	}
+	who, ok, err := c.authorize(campaign.ActionVerify, k.WardCode)
+	if !ok {
+		return err
+	}
+	return c.decide(who, d)
+}
+
+// decide applies a decision, tells the parent in their language and shows the next case.
+func (c *turn) decide(who campaign.Staff, d campaign.Decision) error {
+	reg, err := c.e.cfg.Cases.Decide(c.ctx, d, who)
+	switch campaign.ErrorCode(err) {
+	case "":
+	case campaign.ECONFLICT:
+		if c.inCaseFlow() {
+			c.toIdle()
+		}
+		c.say(c.t("verify.conflict", "Code", d.Code))
+		return c.nextCase(who, "")
+	case campaign.EINVALID:
+		// The store refused what the bot let through: say so and ask again; nothing is lost.
+		c.caseAsk(c.t("err.invalid"))
+		return nil
+	default:
+		return err
+	}
+	if c.inCaseFlow() {
+		c.toIdle()
+	}
+	var done string
+	lang := langOf(reg.Language)
+	to := &Session{Channel: reg.Channel, ChatID: reg.ChatID}
+	switch d.Verdict {
+	case campaign.VerdictApprove:
+		done = c.t("verify.done.approved", "Code", reg.Code)
+		c.out = append(c.out, Output{To: to, Text: c.e.text(lang, "verify.parent.approved", map[string]any{"Code": reg.Code})})
+	case campaign.VerdictReject:
+		done = c.t("verify.done.rejected", "Code", reg.Code, "Reason", c.rejectText(reg))
+		c.out = append(c.out, Output{To: to, Text: c.e.text(lang, "verify.parent.rejected", map[string]any{
+			"Code": reg.Code, "Reason": c.rejectTextIn(lang, reg)})})
+	case campaign.VerdictAskInfo:
+		done = c.t("verify.done.asked", "Code", reg.Code)
+		c.out = append(c.out, Output{To: to,
+			Text:   c.e.text(lang, "verify.parent.question", map[string]any{"Code": reg.Code, "Question": d.Text}),
+			Inline: [][]Button{{{Text: c.e.text(lang, "verify.btn_reply", nil), Data: verifyData("reply", reg.Code)}}},
+		})
+	}
+	return c.nextCase(who, done)
+}
+
+// rejectText is the reason of a refusal in the turn's language.
+func (c *turn) rejectText(r campaign.Registration) string { return c.rejectTextIn(c.lang, r) }
+
+// rejectTextIn is the reason of a refusal in lang: the typed text for "other", else the reason's name.
+func (c *turn) rejectTextIn(lang string, r campaign.Registration) string {
+	if r.RejectCode == campaign.RejectOther || r.RejectCode == "" {
+		if r.RejectReason != "" {
+			return clip(r.RejectReason, 150)
+		}
+	}
+	if id, ok := rejectLabels[r.RejectCode]; ok {
+		return withoutSymbols(c.e.text(lang, id, nil))
+	}
+	return c.e.text(lang, "verify.reject.unknown", nil)
+}
+
+// startAnswer is the parent's "Trả lời" under a question from officials: it asks for the answer.
+func (c *turn) startAnswer(code string) error {
+	waiting, err := c.e.cfg.Cases.WaitingForInfo(c.ctx, Session{Channel: c.sess.Channel, ChatID: c.sess.ChatID}.campaign())
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(waiting, code) {
+		c.notice = c.t("common.stale")
+		c.say(c.t("verify.answer.not_waiting", "Code", code))
+		c.resume("")
+		return nil
+	}
+	if c.form() != nil {
+		// The registration form in progress stays; the answer can wait until it is sent.
+		c.say(c.t("verify.answer.finish_form", "Code", code))
+		c.resume("")
+		return nil
+	}
+	c.enterCase(stepVerifyAnswer, map[string]string{answerCaseCode: code})
+	c.st.IdempotencyKey = c.e.cfg.NewKey()
+	c.askAnswer("")
+	return nil
+}
+
+// askAnswer asks the parent for the answer to officials' question.
+func (c *turn) askAnswer(reason string) {
+	c.say(paragraphs(reason, c.t("verify.answer.prompt", "Code", c.st.Answers[answerCaseCode], "Max", answerMax)))
+}
+
+// answerInput takes the parent's answer and sends it to the official who asked.
+func (c *turn) answerInput() error {
+	text, ok := c.typedText(answerMin, answerMax, (*turn).askAnswer)
+	if !ok {
+		return nil
+	}
+	code := c.st.Answers[answerCaseCode]
+	reg, askedBy, err := c.e.cfg.Cases.AnswerInfo(c.ctx, code, Session{Channel: c.sess.Channel, ChatID: c.sess.ChatID}.campaign(), text, c.st.IdempotencyKey)
+	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+		c.toIdle()
+		c.say(c.t("verify.answer.not_waiting", "Code", code))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.toIdle()
+	c.say(c.t("verify.answer.thanks", "Code", reg.Code))
+	if channel, id, ok := strings.Cut(askedBy, ":"); ok && channel == c.sess.Channel && id != "" {
+		// Staff talk to the bot in private chats, where the chat id is the account id.
+		c.out = append(c.out, Output{
+			To:     &Session{Channel: channel, ChatID: id},
+			Text:   c.e.text(langVI, "verify.answer.to_official", map[string]any{"Code": reg.Code, "Answer": text}),
+			Inline: [][]Button{{{Text: c.e.text(langVI, "verify.btn_open", nil), Data: verifyData("back", reg.Code)}}},
+		})
+	}
+	return nil
+}
+
+// campaign converts a flows session to the domain's.
+func (s Session) campaign() campaign.Session {
+	return campaign.Session{Channel: s.Channel, ChatID: s.ChatID}
+}
+
+// circumstancesText lists a registration's circumstances, with the text of "other".
+func (c *turn) circumstancesText(r campaign.Registration) string {
+	var names []string
+	for _, k := range r.Circumstances {
+		name := withoutSymbols(c.t(circumstanceLabels[k]))
+		if k == campaign.CircumstanceOther && r.CircumstanceOther != "" {
+			name += ": " + clip(r.CircumstanceOther, 200)
+		}
+		names = append(names, name)
+	}
+	return strings.Join(names, "; ")
+}
+
+// scoreText explains a priority score in the turn's language: "Mồ côi cha hoặc mẹ do Covid-19 +50; Hộ nghèo +30".
+func (c *turn) scoreText(s campaign.Score) string {
+	if len(s.Reasons) == 0 {
+		return c.t("verify.case.no_points")
+	}
+	return s.Explain(c.lang, func(key string) string {
+		var id string
+		r := campaign.Reason{Key: key}
+		if k, ok := r.Circumstance(); ok {
+			id = circumstanceLabels[k]
+		} else if sit, ok := r.Situation(); ok {
+			id = situationLabels[sit]
+		}
+		if id == "" {
+			return ""
+		}
+		return withoutSymbols(c.t(id))
+	})
+}
+
+// joinEnum joins enumeration values with commas, as answers keep them.
+func joinEnum[T ~string](vs []T) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ",")
+}
+
+// splitList splits a comma-separated answer, "" giving none.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// langOf is a stored language, Vietnamese when unknown.
+func langOf(lang string) string {
+	if lang == langEN {
+		return langEN
+	}
+	return langVI
+}
+
+// registrationCodeShape reports whether s looks like a registration code in callback data.
+func registrationCodeShape(s string) bool {
+	if len(s) < 3 || len(s) > 24 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseRegistrationCode reads a registration code as typed: "TD-000123", "td-123", "TD 123",
+// "td123", with the campaign's prefix.
+func parseRegistrationCode(camp *campaign.Campaign, s string) (string, bool) {
+	return parseCode(camp.RegistrationPrefix, s)
+}
+
+// parseCode reads "<prefix>-<number>" as typed (any case, "-", " " or nothing between, leading
+// zeros optional) and writes it the way codes are stored: the prefix, "-", six digits at least.
+func parseCode(prefix, s string) (string, bool) {
+	if len(s) > 64 {
+		return "", false
+	}
+	s = strings.ToUpper(cleanText(s))
+	rest, ok := strings.CutPrefix(s, strings.ToUpper(prefix))
+	if !ok {
+		return "", false
+	}
+	rest = strings.TrimLeft(rest, "- ")
+	if rest == "" || len(rest) > 9 {
+		return "", false
+	}
+	n := 0
+	for _, r := range rest {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+		n = n*10 + int(r-'0')
+	}
+	if n == 0 {
+		return "", false
+	}
+	return fmt.Sprintf("%s-%06d", strings.ToUpper(prefix), n), true
+}

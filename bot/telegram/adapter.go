@@ -33,8 +33,9 @@ type Config struct {
 	Token string
 	// APIURL is where the Bot API lives; requests go to <APIURL>/bot<token>/<method>.
 	APIURL string
-	// HTTPTimeout bounds one ordinary Bot API call; a long poll may take PollTimeout longer, and a
-	// file upload three times as long.
+	// HTTPTimeout bounds one ordinary Bot API call; a long poll may take PollTimeout longer, a file
+	// upload of bytes three times as long, and an upload from disk three times as long plus a
+	// second for every 128 KiB of the file.
 	HTTPTimeout time.Duration
 	// PollTimeout is how many seconds one getUpdates call waits for updates (Telegram's "timeout").
 	// It is a count of seconds, not a time.Duration, because that is what the Bot API takes.
@@ -58,6 +59,7 @@ type Adapter struct {
 	endpoint    string // a format for fmt.Sprintf(endpoint, token, method), as the library wants
 	username    string
 	http        *http.Client
+	upload      *http.Client // for uploads from disk, which only their context bounds
 	transport   *http.Transport
 	ctx         context.Context
 	cancel      context.CancelFunc
@@ -166,6 +168,9 @@ func newAdapter(ctx context.Context, cfg Config) (*Adapter, error) {
 	}
 	// Each call also carries its own deadline; this one is the backstop, above the longest call.
 	a.http = &http.Client{Transport: a.transport, Timeout: 3*a.httpTimeout + longest}
+	// A file of tens of MB on a slow uplink outlasts that backstop; its call's deadline grows with
+	// the file instead.
+	a.upload = &http.Client{Transport: a.transport}
 	a.ctx, a.cancel = context.WithCancel(ctx)
 	return a, nil
 }
@@ -220,12 +225,17 @@ func (a *Adapter) call(ctx context.Context, timeout time.Duration, method string
 
 // callResult is call that also returns the library's response.
 func (a *Adapter) callResult(ctx context.Context, timeout time.Duration, method string, fn func(api *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error)) (*tgbotapi.APIResponse, error) {
+	return a.callWith(ctx, a.http, timeout, method, fn)
+}
+
+// callWith is callResult over the given client.
+func (a *Adapter) callWith(ctx context.Context, base *http.Client, timeout time.Duration, method string, fn func(api *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error)) (*tgbotapi.APIResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	stop := context.AfterFunc(a.ctx, cancel)
 	defer stop()
 
-	client := &callClient{base: a.http, ctx: ctx, token: a.token}
+	client := &callClient{base: base, ctx: ctx, token: a.token}
 	// A BotAPI is three strings and a client: one per call is how a context reaches the request.
 	api := &tgbotapi.BotAPI{Token: a.token, Client: client}
 	api.SetAPIEndpoint(a.endpoint)

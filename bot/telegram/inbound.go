@@ -97,11 +97,25 @@ func (a *Adapter) fromMessage(in bot.Input, m *tgbotapi.Message, edited bool) (b
 			in.Command, in.Args = cmd, args
 		}
 	default:
-		// A photo, sticker, voice note, document, location...: the flows only say what they expect.
+		// A photo, sticker, voice note, document, location...: the flows only say what they expect,
+		// but take a photo's file_id, which a volunteer's proof of delivery is.
 		in.Kind = bot.KindOther
 		in.Text = m.Caption
+		in.PhotoID = largestPhoto(m.Photo)
 	}
 	return in, true
+}
+
+// largestPhoto is the file_id of the largest of a photo's sizes, "" when there are none. Telegram
+// lists them smallest first, but the size is what counts.
+func largestPhoto(sizes []tgbotapi.PhotoSize) string {
+	id, area := "", -1
+	for _, p := range sizes {
+		if p.FileID != "" && p.Width*p.Height >= area {
+			id, area = p.FileID, p.Width*p.Height
+		}
+	}
+	return id
 }
 
 func (a *Adapter) fromCallback(in bot.Input, q *tgbotapi.CallbackQuery) (bot.Input, bool) {

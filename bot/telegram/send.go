@@ -24,7 +24,8 @@ var _ bot.Sender = (*Adapter)(nil)
 // Send sends r: one message (several when the text is over Telegram's 4096 characters, split at
 // line breaks, the buttons under the last), or an edit of the pressed message when r asks for one.
 // A button press in r.CallbackID is answered first with r.Notice, so the user's spinner stops; a
-// failed answer is only logged. A Reply with no text only answers the button press.
+// failed answer is only logged. A Reply with no text only answers the button press. A Reply with a
+// File sends the file instead, with the text as its caption (see sendFileReply).
 //
 // A Telegram message carries one reply_markup: inline buttons together with a new reply keyboard
 // are refused unless the text is long enough to be split (the keyboard goes with the first part);
@@ -48,6 +49,9 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 	}
 	if r.CallbackID != "" {
 		a.answerCallback(ctx, r.CallbackID, r.Notice)
+	}
+	if r.File != nil {
+		return a.sendFileReply(ctx, chatID, r.Output)
 	}
 	if strings.TrimSpace(r.Text) == "" {
 		return nil
@@ -73,6 +77,9 @@ func validateOutput(o bot.Output) error {
 				return rejected("callback data %q is %d bytes, Telegram takes 1 to %d", b.Data, n, maxCallbackBytes)
 			}
 		}
+	}
+	if o.File != nil {
+		return validateFile(o.File) // a file reply has no reply keyboard: Keyboard is ignored
 	}
 	for _, row := range o.Keyboard {
 		for _, b := range row {

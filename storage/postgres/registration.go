@@ -327,7 +327,7 @@ func (s *RegistrationStore) Count(ctx context.Context) (int, error) {
 
 // selectRegistrations reads registrationRow columns; a WHERE clause follows it.
 const selectRegistrations = `
-	SELECT r.id, r.code, r.status, r.reject_reason, r.campaign_id, r.channel, r.chat_id, r.user_id,
+	SELECT r.id, r.code, r.status, r.reject_reason, r.reject_code, r.campaign_id, r.channel, r.chat_id, r.user_id,
 		r.language, r.parent_name, r.parent_phone, r.student_id, s.full_name,
 		to_char(s.birth_date, 'YYYY-MM-DD') AS birth_date, r.level, r.grade, r.school, r.ward_code,
 		r.address, r.circumstances, r.circumstance_other, r.device_situation, r.needs,
@@ -341,6 +341,7 @@ type registrationRow struct {
 	Code                string         `db:"code"`
 	Status              string         `db:"status"`
 	RejectReason        string         `db:"reject_reason"`
+	RejectCode          string         `db:"reject_code"`
 	CampaignID          string         `db:"campaign_id"`
 	Channel             string         `db:"channel"`
 	ChatID              string         `db:"chat_id"`
@@ -378,6 +379,7 @@ func (row registrationRow) registration() (campaign.Registration, error) {
 		Code:                row.Code,
 		Status:              campaign.RegistrationStatus(row.Status),
 		RejectReason:        row.RejectReason,
+		RejectCode:          campaign.RejectReason(row.RejectCode),
 		CampaignID:          row.CampaignID,
 		Channel:             row.Channel,
 		ChatID:              row.ChatID,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -125,6 +126,7 @@ func (s *Server) send(p *callParams, method string, fill func(e *entry) *apiErro
 		s.mu.Unlock()
 		return nil, err
 	}
+	s.storeUploads(e)
 	s.addEntry(c, e)
 	if k := e.markup; k != nil && (k.reply != nil || k.remove) {
 		c.keyboard = nil
@@ -170,7 +172,8 @@ func (s *Server) sendMessage(_ *http.Request, p *callParams) (any, *apiError) {
 	})
 }
 
-// sendFile answers sendPhoto and sendDocument: the file comes as an upload or as a file_id or URL.
+// sendFile answers sendPhoto and sendDocument: the file comes as an upload, or as the file_id of a
+// file the emulator knows (uploaded by the bot or sent by a person) or an http(s) URL.
 func (s *Server) sendFile(field string) methodHandler {
 	method := "sendPhoto"
 	if field == "document" {
@@ -181,16 +184,21 @@ func (s *Server) sendFile(field string) methodHandler {
 			if err := s.fillCaption(e, p); err != nil {
 				return err
 			}
-			ref := &fileRef{name: p.values[field]}
+			var ref *fileRef
 			if up := p.files[field]; up != nil {
-				ref = &fileRef{name: up.Name, mimeType: up.ContentType, data: up.Data}
+				if len(up.Data) == 0 {
+					return badRequest("file must be non-empty")
+				}
+				ref = &fileRef{kind: field, name: up.Name, mimeType: up.ContentType, data: up.Data}
+				if ref.name == "" {
+					ref.name = field
+				}
+			} else {
+				var err *apiError
+				if ref, err = s.fileByReference(field, strings.TrimSpace(p.values[field])); err != nil {
+					return err
+				}
 			}
-			if ref.name == "" {
-				ref.name = field
-			}
-			s.mu.Lock()
-			ref.fileID = s.storeFile(ref)
-			s.mu.Unlock()
 			if field == "photo" {
 				e.photo = ref
 			} else {
@@ -201,19 +209,54 @@ func (s *Server) sendFile(field string) methodHandler {
 	}
 }
 
-// storeFile gives a file its file_id and keeps uploads for the chat page; call with s.mu held.
-func (s *Server) storeFile(ref *fileRef) string {
-	if f, ok := s.files[ref.name]; ok { // sent again by file_id
-		ref.data, ref.mimeType = f.data, f.contentType
-		return ref.name
+// fileByReference finds what a file_id or URL names, as Telegram would: an unknown file_id is
+// refused, and so is the file_id of a photo sent as a document or the other way round. A URL,
+// which Telegram would download, becomes a new file without content.
+func (s *Server) fileByReference(kind, ref string) (*fileRef, *apiError) {
+	if u, err := url.Parse(ref); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return &fileRef{kind: kind, name: ref}, nil
 	}
-	s.nextFileID++
-	id := fmt.Sprintf("EMU%06dAAQ", s.nextFileID)
-	if ref.data != nil {
-		s.files[id] = &storedFile{name: ref.name, contentType: ref.mimeType, data: ref.data}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.files[ref]
+	switch {
+	case f == nil:
+		return nil, badRequest("wrong file identifier/HTTP URL specified")
+	case f.kind != kind:
+		return nil, badRequest("type of file mismatch")
 	}
-	return id
+	return &fileRef{fileID: f.id, kind: f.kind, name: f.name, mimeType: f.contentType, data: f.data}, nil
 }
+
+// storeUploads gives the new files of a message about to be sent their file_ids; call with s.mu
+// held, once the call has passed every check, so that a refused upload leaves nothing behind.
+func (s *Server) storeUploads(e *entry) {
+	for _, ref := range []*fileRef{e.photo, e.document} {
+		if ref != nil && ref.fileID == "" {
+			s.storeFile(ref)
+		}
+	}
+}
+
+// storeFile gives a new file its file_id and keeps it, so that the bot may send it again by that
+// id and the chat page may show it; call with s.mu held. A photo is also known by the file_id of
+// its small size, which messages list first.
+func (s *Server) storeFile(ref *fileRef) {
+	s.nextFileID++
+	prefix := "EMUDOC"
+	if ref.kind == "photo" {
+		prefix = "EMUPHOTO"
+	}
+	ref.fileID = fmt.Sprintf("%s%06dAAQ", prefix, s.nextFileID)
+	f := &storedFile{id: ref.fileID, kind: ref.kind, name: ref.name, contentType: ref.mimeType, data: ref.data}
+	s.files[f.id] = f
+	if ref.kind == "photo" {
+		s.files[smallPhotoID(f.id)] = f
+	}
+}
+
+// smallPhotoID is the file_id of the small size of a photo.
+func smallPhotoID(id string) string { return id + "-s" }
 
 func (s *Server) fillCaption(e *entry, p *callParams) *apiError {
 	caption, ok := p.values["caption"]

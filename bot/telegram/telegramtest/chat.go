@@ -50,7 +50,8 @@ type entry struct {
 // fileRef is a photo or document in a message.
 type fileRef struct {
 	fileID   string
-	name     string // the uploaded file name, or the file_id or URL it was sent by
+	kind     string // "photo" or "document"
+	name     string // the file name, or the URL it was sent by
 	mimeType string
 	data     []byte
 }
@@ -126,7 +127,7 @@ func (s *Server) wireMessage(c *chatState, e *entry) *wireMessage {
 	}
 	if e.photo != nil {
 		m.Photo = []wirePhotoSize{
-			{FileID: e.photo.fileID + "-s", FileUniqueID: e.photo.fileID + "s", Width: 90, Height: 90},
+			{FileID: smallPhotoID(e.photo.fileID), FileUniqueID: e.photo.fileID + "s", Width: 90, Height: 90},
 			{FileID: e.photo.fileID, FileUniqueID: e.photo.fileID + "m", Width: 800, Height: 800, FileSize: len(e.photo.data)},
 		}
 	}
@@ -161,10 +162,10 @@ func publicMessage(chatID int64, e *entry) Message {
 		m.ForceReply = k.forceReply
 	}
 	if e.photo != nil {
-		m.Photo, m.FileData = e.photo.name, e.photo.data
+		m.Photo, m.FileID, m.FileData = e.photo.name, e.photo.fileID, e.photo.data
 	}
 	if e.document != nil {
-		m.Document, m.FileData = e.document.name, e.document.data
+		m.Document, m.FileID, m.FileData = e.document.name, e.document.fileID, e.document.data
 	}
 	if e.contact != nil {
 		m.Contact = e.contact.PhoneNumber

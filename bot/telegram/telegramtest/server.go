@@ -137,11 +137,14 @@ type pendingUpdate struct {
 	raw    json.RawMessage
 }
 
-// storedFile is a file the bot uploaded, kept so the chat page can show it.
+// storedFile is a file the emulator knows by its file_id: one the bot uploaded or sent by URL, or
+// one a person sent. The bot may send it again by that id, and the chat page shows it.
 type storedFile struct {
+	id          string
+	kind        string // "photo" or "document": Telegram refuses a file_id sent as the other
 	name        string
 	contentType string
-	data        []byte
+	data        []byte // nil for a file sent by URL
 }
 
 // New builds an emulator. It panics when Options.Spec or Options.SpecFile is given and cannot be

@@ -48,11 +48,15 @@ type Message struct {
 	// RemoveKeyboard is true when the message removed the reply keyboard.
 	RemoveKeyboard bool
 	ForceReply     bool
-	// Photo is the uploaded file name of a photo, or the file_id or URL it was sent by.
+	// Photo is the file name of a photo, or the URL it was sent by.
 	Photo string
-	// Document is the uploaded file name of a document, or the file_id or URL it was sent by.
+	// Document is the file name of a document, or the URL it was sent by.
 	Document string
-	// FileData is the content of an uploaded photo or document.
+	// FileID is the file_id of the photo (its largest size) or document, by which the bot may send
+	// it again; a file sent by file_id keeps the id it was sent by.
+	FileID string
+	// FileData is the content of the photo or document, sent by upload or by file_id; nil for one
+	// sent by URL.
 	FileData []byte
 	// Sticker is the file_id of a sticker.
 	Sticker string

@@ -1,11 +1,17 @@
 package telegramtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
 	"maps"
+	"net/http"
 	"slices"
 	"time"
 )
@@ -66,20 +72,46 @@ func (s *Server) SendContact(chatID int64, user User, phone string, contactUserI
 	})
 }
 
-// SendPhoto sends a photo from the person.
+// SendPhoto sends a photo from the person, a small generated JPEG without a caption. Its sizes'
+// file_ids are known to the emulator, so the bot may send the photo on by them.
 func (s *Server) SendPhoto(chatID int64, user User) (updateID int64) {
+	return s.SendPhotoWith(chatID, user, "", nil)
+}
+
+// SendPhotoWith sends a photo from the person with a caption; data is the image (JPEG or PNG), or
+// nil for a generated one. Its sizes' file_ids are known to the emulator, as SendPhoto's.
+func (s *Server) SendPhotoWith(chatID int64, user User, caption string, data []byte) (updateID int64) {
 	return s.userMessage(chatID, user, func(e *entry) {
-		s.nextFileID++
-		e.photo = &fileRef{fileID: fmt.Sprintf("EMUPHOTO%06d", s.nextFileID), name: "photo.jpg", mimeType: "image/jpeg"}
+		if data == nil {
+			data = placeholderPhoto(s.nextFileID + 1)
+		}
+		e.caption, e.html = caption, html.EscapeString(caption)
+		e.photo = &fileRef{kind: "photo", name: "photo.jpg", mimeType: http.DetectContentType(data), data: data}
+		s.storeFile(e.photo)
 	})
 }
 
-// SendDocument sends a document from the person.
+// SendDocument sends a document from the person, without content; its file_id is known to the
+// emulator.
 func (s *Server) SendDocument(chatID int64, user User, fileName string) (updateID int64) {
 	return s.userMessage(chatID, user, func(e *entry) {
-		s.nextFileID++
-		e.document = &fileRef{fileID: fmt.Sprintf("EMUDOC%06d", s.nextFileID), name: fileName, mimeType: "application/octet-stream"}
+		e.document = &fileRef{kind: "document", name: fileName, mimeType: "application/octet-stream"}
+		s.storeFile(e.document)
 	})
+}
+
+// placeholderPhoto draws a small JPEG whose colour changes with n, so that photos differ.
+func placeholderPhoto(n int64) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 160, 120))
+	c := color.RGBA{R: uint8(60 + n*47%160), G: uint8(90 + n*83%140), B: uint8(120 + n*29%120), A: 255}
+	draw.Draw(img, img.Bounds(), &image.Uniform{C: c}, image.Point{}, draw.Src)
+	// A lighter band, as a stand-in for a device on a table.
+	draw.Draw(img, image.Rect(40, 40, 120, 90), &image.Uniform{C: color.RGBA{R: 235, G: 235, B: 235, A: 255}}, image.Point{}, draw.Src)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+		panic(fmt.Sprintf("telegramtest: draw a photo: %v", err)) // writing to memory does not fail
+	}
+	return buf.Bytes()
 }
 
 // SendSticker sends a sticker from the person.
