@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ type memDialogs struct {
 	version  map[string]int64
 	seen     map[string]bool
 	failLoad int // fail this many Loads
+	failSave int // fail this many Saves
 	// beforeSave runs once before the next Save, to simulate another replica writing in between.
 	beforeSave func()
 }
@@ -48,6 +51,10 @@ func (m *memDialogs) Save(ctx context.Context, channel, chatID string, version i
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failSave > 0 {
+		m.failSave--
+		return false, errors.New("connection refused")
+	}
 	k := channel + ":" + chatID
 	if m.version[k] != version || m.seen[channel+":"+updateID] {
 		return false, nil
@@ -343,4 +350,149 @@ func TestDispatcher_SendsToAnotherChat(t *testing.T) {
 	if user.ChatID != "1" || user.CallbackID != "cb" {
 		t.Errorf("user message = %+v, want the button answered with it", user)
 	}
+}
+
+// fileFlow makes a new file at every run and replies with it, as an export does; shape, when
+// set, builds the outputs around the file instead.
+type fileFlow struct {
+	silentFlow
+	dir   string
+	fail  error
+	shape func(file *flows.File) []flows.Output
+
+	mu   sync.Mutex
+	made []string
+}
+
+func (f *fileFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
+	f.mu.Lock()
+	path := filepath.Join(f.dir, fmt.Sprintf("run-%d.xlsx", len(f.made)+1))
+	f.made = append(f.made, path)
+	f.mu.Unlock()
+	if err := os.WriteFile(path, []byte("PK"), 0o600); err != nil {
+		return st, nil, err
+	}
+	file := &flows.File{Path: path, Name: "export.xlsx", Remove: true}
+	outs := []flows.Output{{Text: "export", File: file}}
+	if f.shape != nil {
+		outs = f.shape(file)
+	}
+	return st, outs, f.fail
+}
+
+// stoppingSender fails every reply to chat "1" as blocked and records the others.
+type stoppingSender struct{ recordingSender }
+
+func (s *stoppingSender) Send(ctx context.Context, r Reply) error {
+	if r.ChatID == "1" {
+		return fmt.Errorf("send: %w", ErrStopped)
+	}
+	return s.recordingSender.Send(ctx, r)
+}
+
+// The Dispatcher removes the files of outputs it never hands to the Sender; those it hands over
+// are the Sender's to remove (PacedSender does, once no retry follows).
+func TestDispatcher_RemovesFilesNeverSent(t *testing.T) {
+	exists := func(path string) bool { _, err := os.Stat(path); return err == nil }
+	t.Run("a conflicting save drops the first run's file and sends the second's", func(t *testing.T) {
+		dialogs, sender := newMemDialogs(), &recordingSender{}
+		flow := &fileFlow{dir: t.TempDir()}
+		d := newTestDispatcher(dialogs, flow, sender)
+		ctx := context.Background()
+		dialogs.beforeSave = func() {
+			other := newTestDispatcher(dialogs, &countingFlow{}, &recordingSender{})
+			if err := other.Handle(ctx, textInput("1", 1, "b")); err != nil {
+				t.Error(err)
+			}
+		}
+		if err := d.Handle(ctx, textInput("1", 2, "export")); err != nil {
+			t.Fatal(err)
+		}
+		if len(flow.made) != 2 {
+			t.Fatalf("flow ran %d times, want 2", len(flow.made))
+		}
+		if exists(flow.made[0]) {
+			t.Error("the dropped run's file is still there")
+		}
+		if len(sender.sent) != 1 || sender.sent[0].File == nil || sender.sent[0].File.Path != flow.made[1] {
+			t.Fatalf("sent = %+v, want the second run's file", sender.sent)
+		}
+		if !exists(flow.made[1]) {
+			t.Error("the Dispatcher removed a file it handed to the Sender")
+		}
+	})
+	t.Run("a failing flow's files are removed", func(t *testing.T) {
+		dialogs, sender := newMemDialogs(), &recordingSender{}
+		flow := &fileFlow{dir: t.TempDir(), fail: campaign.Errorf(campaign.EUNAVAILABLE, "database down")}
+		d := newTestDispatcher(dialogs, flow, sender)
+		if err := d.Handle(context.Background(), textInput("1", 1, "export")); err != nil {
+			t.Fatal(err)
+		}
+		if len(flow.made) != 3 {
+			t.Fatalf("flow ran %d times, want 3 attempts", len(flow.made))
+		}
+		for _, p := range flow.made {
+			if exists(p) {
+				t.Errorf("%s is still there", filepath.Base(p))
+			}
+		}
+		if len(sender.sent) != 1 || sender.sent[0].File != nil {
+			t.Errorf("sent = %+v, want the apology alone", sender.sent)
+		}
+	})
+	t.Run("a failed save drops the file", func(t *testing.T) {
+		dialogs, sender := newMemDialogs(), &recordingSender{}
+		dialogs.failSave = 100
+		flow := &fileFlow{dir: t.TempDir()}
+		d := newTestDispatcher(dialogs, flow, sender)
+		if err := d.Handle(context.Background(), textInput("1", 1, "export")); err == nil {
+			t.Fatal("no error while the store is down")
+		}
+		if len(flow.made) != 1 || exists(flow.made[0]) {
+			t.Errorf("made %v, want one file, removed", flow.made)
+		}
+		for _, r := range sender.sent {
+			if r.File != nil {
+				t.Errorf("sent a file: %+v", r)
+			}
+		}
+	})
+	t.Run("a file for another channel is dropped", func(t *testing.T) {
+		dialogs, sender := newMemDialogs(), &recordingSender{}
+		flow := &fileFlow{dir: t.TempDir(), shape: func(file *flows.File) []flows.Output {
+			return []flows.Output{{Text: "x", File: file, To: &flows.Session{Channel: "zalo", ChatID: "9"}}}
+		}}
+		d := newTestDispatcher(dialogs, flow, sender)
+		if err := d.Handle(context.Background(), textInput("1", 1, "export")); err != nil {
+			t.Fatal(err)
+		}
+		if len(sender.sent) != 0 || exists(flow.made[0]) {
+			t.Errorf("sent %d, file there: %v; want nothing sent and the file gone", len(sender.sent), exists(flow.made[0]))
+		}
+	})
+	t.Run("once the user blocked the bot, their files are dropped, others still get theirs", func(t *testing.T) {
+		dialogs, sender := newMemDialogs(), &stoppingSender{}
+		dir := t.TempDir()
+		second := filepath.Join(dir, "second.xlsx")
+		if err := os.WriteFile(second, []byte("PK"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		flow := &fileFlow{dir: dir, shape: func(file *flows.File) []flows.Output {
+			return []flows.Output{
+				{Text: "done"},
+				{Text: "export", File: &flows.File{Path: second, Remove: true}},
+				{Text: "the donor's copy", File: file, To: &flows.Session{ChatID: "99"}},
+			}
+		}}
+		d := newTestDispatcher(dialogs, flow, sender)
+		if err := d.Handle(context.Background(), textInput("1", 1, "export")); err != nil {
+			t.Fatal(err)
+		}
+		if exists(second) {
+			t.Error("the blocked user's file is still there")
+		}
+		if len(sender.sent) != 1 || sender.sent[0].ChatID != "99" || sender.sent[0].File.Path != flow.made[0] || !exists(flow.made[0]) {
+			t.Errorf("sent = %+v, want the donor's file, handed over", sender.sent)
+		}
+	})
 }

@@ -3,6 +3,9 @@ package bot
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -92,5 +95,68 @@ func TestPacedSender_RateLimits(t *testing.T) {
 	cancel()
 	if err := p.Send(ctx, Reply{Channel: "test", ChatID: "1"}); err == nil {
 		t.Error("a cancelled send returned no error")
+	}
+}
+
+// existsSender notes, at every attempt, whether the reply's file is still there, and returns the
+// scripted errors in turn.
+type existsSender struct {
+	scriptedSender
+	there []bool
+}
+
+func (s *existsSender) Send(ctx context.Context, r Reply) error {
+	_, err := os.Stat(r.File.Path)
+	s.mu.Lock()
+	s.there = append(s.there, err == nil)
+	s.mu.Unlock()
+	return s.scriptedSender.Send(ctx, r)
+}
+
+func TestPacedSender_RemovesFile(t *testing.T) {
+	tests := []struct {
+		name     string
+		errs     []error
+		remove   bool
+		cancel   bool
+		attempts int
+		wantKept bool
+	}{
+		{name: "after success", remove: true, attempts: 1},
+		{name: "not without Remove", remove: false, attempts: 1, wantKept: true},
+		{name: "after a throttle and success, not between", errs: []error{&ThrottledError{RetryAfter: time.Millisecond}}, remove: true, attempts: 2},
+		{name: "after transient errors and success, not between", errs: []error{errors.New("eof"), errors.New("eof")}, remove: true, attempts: 3},
+		{name: "after giving up", errs: []error{errors.New("1"), errors.New("2"), errors.New("3")}, remove: true, attempts: 3},
+		{name: "after a rejection", errs: []error{ErrRejected}, remove: true, attempts: 1},
+		{name: "after the person blocked the bot", errs: []error{ErrStopped}, remove: true, attempts: 1},
+		{name: "when cancelled before sending", remove: true, cancel: true, attempts: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "export.xlsx")
+			if err := os.WriteFile(path, []byte("PK"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			inner := &existsSender{scriptedSender: scriptedSender{errs: tt.errs}}
+			// A second is the shortest throttle wait; this test's throttle case takes it.
+			p := NewPacedSender(inner, PacedSenderConfig{Attempts: 3, Backoff: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.cancel {
+				cancel()
+			}
+			defer cancel()
+			_ = p.Send(ctx, Reply{Output: flows.Output{Text: "báo cáo", File: &flows.File{Path: path, Name: "a.xlsx", Remove: tt.remove}}, Channel: "test", ChatID: "1"})
+			if len(inner.there) != tt.attempts {
+				t.Fatalf("%d attempts, want %d", len(inner.there), tt.attempts)
+			}
+			for i, there := range inner.there {
+				if !there {
+					t.Errorf("file gone at attempt %d", i+1)
+				}
+			}
+			if _, err := os.Stat(path); (err == nil) != tt.wantKept {
+				t.Errorf("file kept = %v, want %v", err == nil, tt.wantKept)
+			}
+		})
 	}
 }

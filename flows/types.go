@@ -63,14 +63,16 @@ type Output struct {
 	// (a donor told that their pledge was received, say). It never edits a message there.
 	To *Session
 	// File, when set, sends a file (a document, or a photo by the channel's file id) with Text
-	// as its caption instead of a text message; Inline, Keyboard and EditPressed are ignored.
+	// as its caption instead of a text message. Inline buttons go with the file; a keyboard
+	// change goes with it when there are none; EditPressed is ignored.
 	File *File
 }
 
 // File is a file to send.
 type File struct {
-	// Path is a file on disk to upload, removed after the send when Remove is set. Name is the
-	// name the recipient sees.
+	// Path is a file on disk to upload, removed once the reply is done for good when Remove is
+	// set (see bot.Sender). Name is the name the recipient sees. A flow writes a fresh file on
+	// each run: the bot may discard a run's outputs, and their files with them.
 	Path   string
 	Name   string
 	Remove bool

@@ -13,6 +13,9 @@
 //   - GetUpdates decodes a whole batch at once, so one update the library cannot decode would stall
 //     polling forever: updates are decoded one by one and the undecodable ones skipped.
 //   - WebhookConfig has no secret_token: setWebhook is sent with MakeRequest.
+//   - FilePath uploads under the file's full path as its name: a file reply is streamed through a
+//     FileReader over the open file, under the name the flow chose, on an HTTP client without the
+//     overall timeout (the call's deadline grows with the file instead).
 //
 // Telegram types never leave this package.
 package telegram

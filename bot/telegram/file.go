@@ -34,16 +34,20 @@ func validateFile(f *bot.File) error {
 // sendFileReply sends o.File with o.Text as its caption and o.Inline under it: a file on disk as
 // a document named File.Name (sendDocument), or a photo Telegram already has by its file_id
 // (sendPhoto). A text over Telegram's 1024-character caption goes first as ordinary messages, the
-// inline buttons under the last, and the file follows without a caption.
+// inline buttons under the last, and the file follows without a caption. A reply keyboard change
+// (Keyboard, RemoveKeyboard) goes with the file when no inline buttons do, so that the engine's
+// keyboard removal, which may land on a file reply, is not lost; EditPressed does not apply.
 //
 // The file on disk is streamed from an open handle, never read whole: exports run to tens of MB.
 // It is opened before anything goes out, so a file that is missing, unreadable, empty, a directory
 // or over Telegram's 50 MB is refused with bot.ErrRejected, a failure no retry mends, and the
 // text of a long caption is not sent without its file. Removing the file is not the adapter's
-// business: a caller may send the same Reply again after a 429 (see bot.Sender).
+// business: a caller may send the same Reply again after a 429 (see bot.Sender). Such a retry
+// sends a long caption's text again, as it does the first parts of a long text: PacedSender's
+// per-chat pacing keeps 429s rare.
 func (a *Adapter) sendFileReply(ctx context.Context, chatID int64, o bot.Output) error {
 	f := o.File
-	caption, inline := strings.TrimSpace(o.Text), o.Inline
+	caption := strings.TrimSpace(o.Text)
 	method, client, timeout := "sendPhoto", a.http, a.httpTimeout
 	var media tgbotapi.RequestFileData = tgbotapi.FileID(f.PhotoID)
 	if f.Path != "" {
@@ -62,14 +66,21 @@ func (a *Adapter) sendFileReply(ctx context.Context, chatID int64, o bot.Output)
 		timeout = 3*a.httpTimeout + time.Duration(size/uploadBytesPerSecond)*time.Second
 	}
 	if utf16Len(caption) > maxCaptionUnits {
-		if err := a.sendText(ctx, chatID, bot.Output{Text: caption, Inline: inline}); err != nil {
+		text := bot.Output{Text: caption, Inline: o.Inline, Keyboard: o.Keyboard, RemoveKeyboard: o.RemoveKeyboard}
+		if err := a.sendText(ctx, chatID, text); err != nil {
 			return err
 		}
-		caption, inline = "", nil
+		caption = ""
+		o.Inline, o.Keyboard, o.RemoveKeyboard = nil, nil, false
 	}
 	var markup any
-	if len(inline) > 0 {
-		markup = inlineMarkup(inline)
+	switch {
+	case len(o.Inline) > 0:
+		markup = inlineMarkup(o.Inline)
+	case len(o.Keyboard) > 0:
+		markup = replyKeyboard(o.Keyboard)
+	case o.RemoveKeyboard:
+		markup = tgbotapi.NewRemoveKeyboard(false)
 	}
 	var c tgbotapi.Chattable
 	if method == "sendDocument" {

@@ -67,7 +67,14 @@ func TestAdapter_ParseUpdate(t *testing.T) {
 			in.Text = "Phường Linh Tây"
 		})},
 		{file: "photo.json", want: with(lan(bot.KindOther, "700010", 21), func(in *bot.Input) {
-			in.Text = "giấy xác nhận"
+			in.Text, in.PhotoID = "giấy xác nhận", "AgAD2"
+		})},
+		{file: "photo_largest_first.json", want: with(lan(bot.KindOther, "700016", 27), func(in *bot.Input) {
+			in.PhotoID = "AgAD-big" // the largest size, wherever it is listed
+		})},
+		// An edited caption is not a new photo: no PhotoID, so it cannot count as a second proof.
+		{file: "edited_caption.json", want: with(lan(bot.KindEdited, "700017", 21), func(in *bot.Input) {
+			in.Text = "giấy xác nhận (đã sửa)"
 		})},
 		{file: "sticker.json", want: lan(bot.KindOther, "700011", 22)},
 		{file: "voice.json", want: lan(bot.KindOther, "700012", 23)},

@@ -78,15 +78,15 @@ func validateOutput(o bot.Output) error {
 			}
 		}
 	}
-	if o.File != nil {
-		return validateFile(o.File) // a file reply has no reply keyboard: Keyboard is ignored
-	}
 	for _, row := range o.Keyboard {
 		for _, b := range row {
 			if b.Text == "" {
 				return rejected("keyboard button has no text")
 			}
 		}
+	}
+	if o.File != nil {
+		return validateFile(o.File)
 	}
 	keyboardChange := len(o.Keyboard) > 0 || o.RemoveKeyboard
 	if strings.TrimSpace(o.Text) == "" && (len(o.Inline) > 0 || keyboardChange) {

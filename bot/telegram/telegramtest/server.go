@@ -16,6 +16,10 @@
 //   - Only sending methods are flood-limited (see Limits); 400, 401 and 404 answers are the bot's
 //     mistakes and are kept for RejectedCalls, while 403, 409 and 429 are counted in Metrics only.
 //   - Parameters the description does not know are accepted and listed by UnknownParams.
+//   - Files: what the bot uploads (once the call succeeds) and what a person sends get file_ids
+//     the bot may send again, a photo by either of its sizes. Other file_ids are refused with
+//     "wrong file identifier/HTTP URL specified", a photo's sent as a document or the reverse with
+//     "type of file mismatch"; http(s) URLs are taken without being fetched.
 //   - A person who writes to the bot unblocks it, as Telegram's "Restart" button does.
 //   - Times: message dates come from Options.Now (the campaign's calendar); flood limits refill on
 //     Limits.Now; latencies (UpdateArrived, OnBotMessage) are wall-clock.

@@ -53,7 +53,7 @@ type Message struct {
 	// Document is the file name of a document, or the URL it was sent by.
 	Document string
 	// FileID is the file_id of the photo (its largest size) or document, by which the bot may send
-	// it again; a file sent by file_id keeps the id it was sent by.
+	// it again; a file sent again by file_id keeps its id.
 	FileID string
 	// FileData is the content of the photo or document, sent by upload or by file_id; nil for one
 	// sent by URL.

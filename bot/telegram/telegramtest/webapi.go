@@ -3,7 +3,9 @@ package telegramtest
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,14 +32,19 @@ func (p pagePerson) user() (User, error) {
 	return withDefaults(p.User, User{ID: p.User, FirstName: strings.TrimSpace(p.Name), LanguageCode: lang}), nil
 }
 
-// pageAction is what the chat page posts: a text, a shared phone, or a button press.
+// pageAction is what the chat page posts: a text, a shared phone, a button press, or a photo
+// (Photo, base64 in JSON, with Text as its caption).
 type pageAction struct {
 	pagePerson
 	Text      string `json:"text"`
 	Phone     string `json:"phone"`
 	MessageID int    `json:"message_id"`
 	Data      string `json:"data"`
+	Photo     []byte `json:"photo"`
 }
+
+// maxPagePhotoBytes is Telegram's limit on a photo.
+const maxPagePhotoBytes = 10 << 20
 
 type pageButton struct {
 	Text           string `json:"text"`
@@ -48,7 +55,7 @@ type pageButton struct {
 
 type pageFile struct {
 	Name string `json:"name"`
-	URL  string `json:"url,omitempty"`
+	URL  string `json:"url,omitempty"` // shown inline; a document's link adds download=1
 }
 
 type pageMessage struct {
@@ -84,8 +91,11 @@ type pageUpdate struct {
 //	POST /api/send     {"user","lang","name","text"}
 //	POST /api/contact  {"user","lang","name","phone"}
 //	POST /api/press    {"user","lang","name","message_id","data"}
+//	POST /api/photo    {"user","lang","name","photo","text"}   photo: a JPEG or PNG in base64, or
+//	                   empty for a generated one; text: its caption
 //	GET  /api/messages?user=ID&since=CURSOR&wait=SECONDS   changes after the cursor, long-polled
-//	GET  /api/file?id=FILE_ID                   a photo or document the bot uploaded
+//	GET  /api/file?id=FILE_ID[&download=1]      a photo or document with content, by any of its
+//	                                            file_ids; download=1 saves it under its name
 func (s *Server) serveUserAPI(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	queryPerson := func() pagePerson {
@@ -105,7 +115,7 @@ func (s *Server) serveUserAPI(w http.ResponseWriter, r *http.Request) {
 			"user":    map[string]any{"id": u.ID, "first_name": u.FirstName, "language_code": u.LanguageCode},
 			"bot":     map[string]any{"username": s.botUser.Username, "first_name": s.botUser.FirstName},
 		})
-	case "/api/send", "/api/contact", "/api/press":
+	case "/api/send", "/api/contact", "/api/press", "/api/photo":
 		s.servePageAction(w, r)
 	case "/api/messages":
 		id, _ := strconv.ParseInt(q.Get("user"), 10, 64)
@@ -120,7 +130,7 @@ func (s *Server) serveUserAPI(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		f := s.files[q.Get("id")]
 		s.mu.Unlock()
-		if f == nil {
+		if f == nil || len(f.data) == 0 {
 			http.NotFound(w, r)
 			return
 		}
@@ -128,8 +138,15 @@ func (s *Server) serveUserAPI(w http.ResponseWriter, r *http.Request) {
 		if ct == "" || ct == "application/octet-stream" {
 			ct = http.DetectContentType(f.data)
 		}
+		disposition := "inline"
+		if q.Get("download") == "1" {
+			disposition = "attachment"
+		}
+		// FormatMediaType encodes a name that is not ASCII ("Báo cáo.xlsx") as RFC 2231 asks.
 		w.Header().Set("Content-Type", ct)
-		w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", f.name))
+		w.Header().Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": f.name}))
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
 		_, _ = w.Write(f.data)
 	default:
 		pageError(w, http.StatusNotFound, "not found")
@@ -141,8 +158,12 @@ func (s *Server) servePageAction(w http.ResponseWriter, r *http.Request) {
 		pageError(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
+	limit := int64(1 << 20)
+	if r.URL.Path == "/api/photo" {
+		limit = maxPagePhotoBytes*4/3 + 1<<20 // base64 and the rest of the JSON
+	}
 	var a pageAction
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&a); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(&a); err != nil {
 		pageError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
 		return
 	}
@@ -171,6 +192,20 @@ func (s *Server) servePageAction(w http.ResponseWriter, r *http.Request) {
 			pageError(w, http.StatusBadRequest, err.Error())
 			return
 		}
+	case "/api/photo":
+		var data []byte
+		if len(a.Photo) > 0 {
+			if ct := http.DetectContentType(a.Photo); ct != "image/jpeg" && ct != "image/png" {
+				pageError(w, http.StatusBadRequest, "photo must be a JPEG or PNG, not "+ct)
+				return
+			}
+			if len(a.Photo) > maxPagePhotoBytes {
+				pageError(w, http.StatusBadRequest, "photo is over 10 MB")
+				return
+			}
+			data = a.Photo
+		}
+		id = s.SendPhotoWith(u.ID, u, strings.TrimSpace(a.Text), data)
 	}
 	writeJSON(w, map[string]int64{"update_id": id})
 }
@@ -246,8 +281,8 @@ func (s *Server) pageMessage(e *entry) pageMessage {
 			return nil
 		}
 		f := &pageFile{Name: ref.name}
-		if s.files[ref.fileID] != nil {
-			f.URL = "/api/file?id=" + ref.fileID
+		if stored := s.files[ref.fileID]; stored != nil && len(stored.data) > 0 {
+			f.URL = "/api/file?id=" + url.QueryEscape(ref.fileID)
 		}
 		return f
 	}
