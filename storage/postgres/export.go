@@ -1,0 +1,471 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// ExportSource reads the rows of the officials' exports, one streaming query per sheet: rows go to
+// the exporter as PostgreSQL sends them, so an export of the whole city never sits in memory. It
+// is the export package's Source; the field keys and value types are that package's columns,
+// kept in step by the export tests, as storage does not import export.
+type ExportSource struct {
+	db *DB
+	c  *campaign.Campaign
+}
+
+// NewExportSource returns the export rows of campaign c over db.
+func NewExportSource(db *DB, c *campaign.Campaign) *ExportSource {
+	return &ExportSource{db: db, c: c}
+}
+
+// Origins of a device, the values of export.OriginPledge, export.OriginPurchase and
+// export.OriginWalkIn.
+const (
+	originPledge   = "pledge"
+	originPurchase = "purchase"
+	originWalkIn   = "walk_in"
+)
+
+// Rows calls fn with each row of sheet that f chooses, oldest first, with the values of fields in
+// their order. Registrations and deliveries are those of the campaign; pledges and devices have no
+// campaign of their own and all are listed. f.WardCode keeps registrations and deliveries of
+// children of the ward, pledges brought to the ward office, and devices allocated to a child of
+// the ward or, when not allocated, brought to its office. f.Status keeps registrations of that
+// status and the deliveries of such registrations. f.From and f.To bound created_at (for
+// deliveries allocated_at). A field this source does not know is an EINVALID error, before any
+// query runs.
+func (s *ExportSource) Rows(ctx context.Context, sheet campaign.ExportSheet, fields []string, f campaign.ExportFilter, fn func(row []any) error) error {
+	var err error
+	switch sheet {
+	case campaign.SheetRegistrations:
+		err = streamRows(ctx, s.db, sheet, s.registrationsQuery(f), s.registrationFields(), fields, fn)
+	case campaign.SheetPledges:
+		err = streamRows(ctx, s.db, sheet, pledgesQuery(f), s.pledgeFields(), fields, fn)
+	case campaign.SheetDevices:
+		err = streamRows(ctx, s.db, sheet, devicesQuery(f), s.deviceFields(), fields, fn)
+	case campaign.SheetDeliveries:
+		err = streamRows(ctx, s.db, sheet, s.deliveriesQuery(f), s.deliveryFields(), fields, fn)
+	default:
+		return campaign.Errorf(campaign.EINVALID, "export: unknown sheet %q", sheet)
+	}
+	return err
+}
+
+// query is a SELECT and its arguments.
+type query struct {
+	sql  string
+	args []any
+}
+
+// where collects a query's conditions and numbers their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add adds a condition in which ? stands for arg.
+func (w *where) add(cond string, arg any) {
+	w.args = append(w.args, arg)
+	w.conds = append(w.conds, strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1))
+}
+
+// period adds the filter's bounds on the time column col.
+func (w *where) period(col string, f campaign.ExportFilter) {
+	if !f.From.IsZero() {
+		w.add(col+" >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		w.add(col+" < ?", f.To)
+	}
+}
+
+// query returns the SELECT with the conditions and the order.
+func (w *where) query(sel, order string) query {
+	q := sel
+	if len(w.conds) > 0 {
+		q += "\nWHERE " + strings.Join(w.conds, " AND ")
+	}
+	return query{sql: q + "\nORDER BY " + order, args: w.args}
+}
+
+// streamRows runs q and calls fn with each row's values of fields, read from the row struct T by
+// the getters. The row and the struct are reused from one row to the next.
+func streamRows[T any](ctx context.Context, db *DB, sheet campaign.ExportSheet, q query, getters map[string]func(*T) any, fields []string, fn func([]any) error) error {
+	get := make([]func(*T) any, len(fields))
+	for i, k := range fields {
+		g, ok := getters[k]
+		if !ok {
+			return campaign.Errorf(campaign.EINVALID, "export: sheet %s has no field %q", sheet, k)
+		}
+		get[i] = g
+	}
+	rows, err := db.db.QueryxContext(ctx, q.sql, q.args...)
+	if err != nil {
+		return wrapErr(err, "postgres: export "+string(sheet))
+	}
+	defer rows.Close()
+	var rec T
+	row := make([]any, len(fields))
+	for rows.Next() {
+		if err := rows.StructScan(&rec); err != nil {
+			return wrapErr(err, "postgres: export "+string(sheet))
+		}
+		for i, g := range get {
+			row[i] = g(&rec)
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return wrapErr(err, "postgres: export "+string(sheet))
+	}
+	return nil
+}
+
+// wardName returns the ward's name in the campaign, or "" for a code it does not know.
+func (s *ExportSource) wardName(code string) string {
+	if w, ok := s.c.Ward(code); ok {
+		return w.Name
+	}
+	return ""
+}
+
+// staffName is SQL that names the staff member an actor column ("telegram:12345") holds, as the
+// person gave their name on joining; an actor who is no staff ("system", a parent) stays as is.
+// Officials read names; the ids mean nothing to them.
+func staffName(col string) string {
+	return `coalesce((SELECT nullif(st.name, '') FROM staff st
+		WHERE st.channel = split_part(` + col + `, ':', 1)
+		  AND st.external_id = substr(` + col + `, strpos(` + col + `, ':') + 1)
+		ORDER BY st.active DESC, st.id DESC LIMIT 1), ` + col + `)`
+}
+
+// exportDeviceOrigin is SQL that says where the device d came from, "" when there is none.
+const exportDeviceOrigin = `CASE WHEN d.id IS NULL THEN ''
+		WHEN d.pledge_id IS NOT NULL THEN '` + originPledge + `'
+		WHEN d.money_id IS NOT NULL THEN '` + originPurchase + `'
+		ELSE '` + originWalkIn + `' END`
+
+// nullTime returns a nullable timestamp as a time, zero for NULL.
+func nullTime(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time
+}
+
+type exportRegistration struct {
+	Code              string         `db:"code"`
+	Status            string         `db:"status"`
+	RejectCode        string         `db:"reject_code"`
+	RejectText        string         `db:"reject_reason"`
+	WardCode          string         `db:"ward_code"`
+	StudentName       string         `db:"student_name"`
+	BirthDate         time.Time      `db:"birth_date"`
+	Level             string         `db:"level"`
+	Grade             int64          `db:"grade"`
+	School            string         `db:"school"`
+	Address           string         `db:"address"`
+	ParentName        string         `db:"parent_name"`
+	ParentPhone       string         `db:"parent_phone"`
+	Circumstances     pq.StringArray `db:"circumstances"`
+	CircumstanceOther string         `db:"circumstance_other"`
+	DeviceSituation   string         `db:"device_situation"`
+	Needs             pq.StringArray `db:"needs"`
+	Duplicates        pq.StringArray `db:"possible_duplicate_of"`
+	CreatedAt         time.Time      `db:"created_at"`
+	DecidedBy         string         `db:"decided_by"`
+	DecidedAt         sql.NullTime   `db:"decided_at"`
+}
+
+func (s *ExportSource) registrationsQuery(f campaign.ExportFilter) query {
+	var w where
+	w.add("r.campaign_id = ?", s.c.ID)
+	if f.WardCode != "" {
+		w.add("r.ward_code = ?", f.WardCode)
+	}
+	if f.Status != "" {
+		w.add("r.status = ?", string(f.Status))
+	}
+	w.period("r.created_at", f)
+	return w.query(`
+		SELECT r.code, r.status, r.reject_code, r.reject_reason, r.ward_code, s.full_name AS student_name,
+			s.birth_date, r.level, r.grade, r.school, r.address, r.parent_name, r.parent_phone,
+			r.circumstances, r.circumstance_other, r.device_situation, r.needs, r.possible_duplicate_of,
+			r.created_at, `+staffName("r.decided_by")+` AS decided_by, r.decided_at
+		FROM registrations r
+		JOIN students s ON s.id = r.student_id`, "r.id")
+}
+
+func (s *ExportSource) registrationFields() map[string]func(*exportRegistration) any {
+	return map[string]func(*exportRegistration) any{
+		"code":                func(r *exportRegistration) any { return r.Code },
+		"status":              func(r *exportRegistration) any { return r.Status },
+		"reject_code":         func(r *exportRegistration) any { return r.RejectCode },
+		"reject_text":         func(r *exportRegistration) any { return r.RejectText },
+		"ward_code":           func(r *exportRegistration) any { return r.WardCode },
+		"ward_name":           func(r *exportRegistration) any { return s.wardName(r.WardCode) },
+		"student_name":        func(r *exportRegistration) any { return r.StudentName },
+		"birth_date":          func(r *exportRegistration) any { return r.BirthDate },
+		"level":               func(r *exportRegistration) any { return r.Level },
+		"grade":               func(r *exportRegistration) any { return r.Grade },
+		"school":              func(r *exportRegistration) any { return r.School },
+		"address":             func(r *exportRegistration) any { return r.Address },
+		"parent_name":         func(r *exportRegistration) any { return r.ParentName },
+		"parent_phone":        func(r *exportRegistration) any { return r.ParentPhone },
+		"circumstances":       func(r *exportRegistration) any { return []string(r.Circumstances) },
+		"circumstance_other":  func(r *exportRegistration) any { return r.CircumstanceOther },
+		"device_situation":    func(r *exportRegistration) any { return r.DeviceSituation },
+		"needs":               func(r *exportRegistration) any { return []string(r.Needs) },
+		"possible_duplicates": func(r *exportRegistration) any { return []string(r.Duplicates) },
+		"created_at":          func(r *exportRegistration) any { return r.CreatedAt },
+		"decided_by":          func(r *exportRegistration) any { return r.DecidedBy },
+		"decided_at":          func(r *exportRegistration) any { return nullTime(r.DecidedAt) },
+	}
+}
+
+type exportPledge struct {
+	Code          string       `db:"code"`
+	Status        string       `db:"status"`
+	DonorKind     string       `db:"donor_kind"`
+	DonorName     string       `db:"donor_name"`
+	ContactPerson string       `db:"contact_person"`
+	Phone         string       `db:"phone"`
+	Items         []byte       `db:"items"`
+	MoneyPledged  int64        `db:"money_pledged"`
+	MoneyReceived int64        `db:"money_received"`
+	Delivery      string       `db:"delivery"`
+	WardCode      string       `db:"ward_code"`
+	PickupAddress string       `db:"pickup_address"`
+	PickupDate    sql.NullTime `db:"pickup_date"`
+	Anonymous     bool         `db:"anonymous"`
+	CreatedAt     time.Time    `db:"created_at"`
+}
+
+func pledgesQuery(f campaign.ExportFilter) query {
+	var w where
+	if f.WardCode != "" {
+		w.add("p.ward_code = ?", f.WardCode)
+	}
+	w.period("p.created_at", f)
+	return w.query(`
+		SELECT p.code, p.status, p.donor_kind, p.donor_name, p.contact_person, p.phone,
+			coalesce((SELECT json_agg(json_build_object('kind', i.kind, 'quantity', i.quantity,
+					'used', i.used, 'complete', i.complete, 'months', i.months, 'amount', i.amount)
+					ORDER BY i.position)
+				FROM pledge_items i WHERE i.pledge_id = p.id), '[]') AS items,
+			coalesce((SELECT sum(i.amount) FROM pledge_items i WHERE i.pledge_id = p.id), 0)::bigint AS money_pledged,
+			coalesce((SELECT sum(m.amount) FROM money m WHERE m.pledge_id = p.id), 0)::bigint AS money_received,
+			p.delivery, p.ward_code, p.pickup_address, p.pickup_date, p.anonymous, p.created_at
+		FROM pledges p`, "p.id")
+}
+
+// pledgeItemJSON is a line of a pledge as the pledges query aggregates it.
+type pledgeItemJSON struct {
+	Kind     campaign.ItemKind `json:"kind"`
+	Quantity int               `json:"quantity"`
+	Used     bool              `json:"used"`
+	Complete bool              `json:"complete"`
+	Months   int               `json:"months"`
+	Amount   int64             `json:"amount"`
+}
+
+func (s *ExportSource) pledgeFields() map[string]func(*exportPledge) any {
+	return map[string]func(*exportPledge) any{
+		"code":           func(p *exportPledge) any { return p.Code },
+		"status":         func(p *exportPledge) any { return p.Status },
+		"donor_kind":     func(p *exportPledge) any { return p.DonorKind },
+		"donor_name":     func(p *exportPledge) any { return p.DonorName },
+		"contact_person": func(p *exportPledge) any { return p.ContactPerson },
+		"phone":          func(p *exportPledge) any { return p.Phone },
+		"items":          func(p *exportPledge) any { return decodeItems(p.Items) },
+		"money_pledged":  func(p *exportPledge) any { return p.MoneyPledged },
+		"money_received": func(p *exportPledge) any { return p.MoneyReceived },
+		"delivery":       func(p *exportPledge) any { return p.Delivery },
+		"ward_code":      func(p *exportPledge) any { return p.WardCode },
+		"ward_name":      func(p *exportPledge) any { return s.wardName(p.WardCode) },
+		"pickup_address": func(p *exportPledge) any { return p.PickupAddress },
+		"pickup_date":    func(p *exportPledge) any { return nullTime(p.PickupDate) },
+		"anonymous":      func(p *exportPledge) any { return p.Anonymous },
+		"created_at":     func(p *exportPledge) any { return p.CreatedAt },
+	}
+}
+
+// decodeItems reads the pledges query's items. The JSON is built by the query itself, so it
+// cannot be malformed short of a bug; such a pledge shows no items rather than failing the export.
+func decodeItems(b []byte) []campaign.PledgeItem {
+	var lines []pledgeItemJSON
+	if err := json.Unmarshal(b, &lines); err != nil {
+		return nil
+	}
+	items := make([]campaign.PledgeItem, len(lines))
+	for i, l := range lines {
+		items[i] = campaign.PledgeItem{Kind: l.Kind, Quantity: l.Quantity, Used: l.Used, Complete: l.Complete, Months: l.Months, Amount: l.Amount}
+	}
+	return items
+}
+
+type exportDevice struct {
+	Label            string    `db:"label"`
+	Type             string    `db:"type"`
+	State            string    `db:"state"`
+	Brand            string    `db:"brand"`
+	Model            string    `db:"model"`
+	Serial           string    `db:"serial"`
+	Used             bool      `db:"used"`
+	PledgeCode       string    `db:"pledge_code"`
+	Origin           string    `db:"origin"`
+	SoftwareLevel    string    `db:"software_level"`
+	CheckedBy        string    `db:"checked_by"`
+	RegistrationCode string    `db:"registration_code"`
+	WardCode         string    `db:"ward_code"`
+	CreatedAt        time.Time `db:"created_at"`
+	UpdatedAt        time.Time `db:"updated_at"`
+}
+
+// deviceWard is SQL for the ward a device belongs to: its child's, else the ward office its
+// pledge was brought to.
+const deviceWard = `coalesce(r.ward_code, nullif(p.ward_code, ''))`
+
+func devicesQuery(f campaign.ExportFilter) query {
+	var w where
+	if f.WardCode != "" {
+		w.add(deviceWard+" = ?", f.WardCode)
+	}
+	w.period("d.created_at", f)
+	return w.query(`
+		SELECT d.label, d.type, d.state, d.brand, d.model, d.serial, d.used,
+			coalesce(p.code, mp.code, '') AS pledge_code, `+exportDeviceOrigin+` AS origin,
+			d.software_level, `+staffName("d.checked_by")+` AS checked_by,
+			coalesce(r.code, '') AS registration_code, coalesce(`+deviceWard+`, '') AS ward_code,
+			d.created_at, d.updated_at
+		FROM devices d
+		LEFT JOIN pledges p ON p.id = d.pledge_id
+		LEFT JOIN money m ON m.id = d.money_id
+		LEFT JOIN pledges mp ON mp.id = m.pledge_id
+		LEFT JOIN registrations r ON r.id = d.allocated_registration_id`, "d.id")
+}
+
+func (s *ExportSource) deviceFields() map[string]func(*exportDevice) any {
+	return map[string]func(*exportDevice) any{
+		"label":             func(d *exportDevice) any { return d.Label },
+		"type":              func(d *exportDevice) any { return d.Type },
+		"state":             func(d *exportDevice) any { return d.State },
+		"brand":             func(d *exportDevice) any { return d.Brand },
+		"model":             func(d *exportDevice) any { return d.Model },
+		"serial":            func(d *exportDevice) any { return d.Serial },
+		"used":              func(d *exportDevice) any { return d.Used },
+		"pledge_code":       func(d *exportDevice) any { return d.PledgeCode },
+		"origin":            func(d *exportDevice) any { return d.Origin },
+		"software_level":    func(d *exportDevice) any { return d.SoftwareLevel },
+		"checked_by":        func(d *exportDevice) any { return d.CheckedBy },
+		"registration_code": func(d *exportDevice) any { return d.RegistrationCode },
+		"ward_code":         func(d *exportDevice) any { return d.WardCode },
+		"ward_name":         func(d *exportDevice) any { return s.wardName(d.WardCode) },
+		"created_at":        func(d *exportDevice) any { return d.CreatedAt },
+		"updated_at":        func(d *exportDevice) any { return d.UpdatedAt },
+	}
+}
+
+type exportDelivery struct {
+	Code             string         `db:"code"`
+	Status           string         `db:"status"`
+	RegistrationCode string         `db:"registration_code"`
+	StudentName      string         `db:"student_name"`
+	Level            string         `db:"level"`
+	Grade            int64          `db:"grade"`
+	WardCode         string         `db:"ward_code"`
+	Handover         string         `db:"handover"`
+	DeviceLabel      string         `db:"device_label"`
+	DeviceType       string         `db:"device_type"`
+	Stock            pq.StringArray `db:"stock"`
+	PledgeCode       string         `db:"pledge_code"`
+	Origin           string         `db:"origin"`
+	DonorName        string         `db:"donor_name"`
+	DonorAnonymous   bool           `db:"donor_anonymous"`
+	AllocatedBy      string         `db:"allocated_by"`
+	AllocatedAt      time.Time      `db:"allocated_at"`
+	Attempts         int64          `db:"attempts"`
+	LastFailure      string         `db:"last_failure"`
+	LastFailureNote  string         `db:"last_failure_note"`
+	Volunteer        string         `db:"volunteer"`
+	RecipientName    string         `db:"recipient_name"`
+	HasPhoto         bool           `db:"has_photo"`
+	DeliveredAt      sql.NullTime   `db:"delivered_at"`
+	ConfirmedAt      sql.NullTime   `db:"confirmed_at"`
+	AutoConfirmed    bool           `db:"auto_confirmed"`
+}
+
+func (s *ExportSource) deliveriesQuery(f campaign.ExportFilter) query {
+	var w where
+	w.add("r.campaign_id = ?", s.c.ID)
+	if f.WardCode != "" {
+		w.add("r.ward_code = ?", f.WardCode)
+	}
+	if f.Status != "" {
+		w.add("r.status = ?", string(f.Status))
+	}
+	w.period("g.allocated_at", f)
+	// The donor of a device bought with money is the donor of that money: the chain officials
+	// report to donors runs through it.
+	return w.query(`
+		SELECT g.code, g.status, r.code AS registration_code, s.full_name AS student_name, r.level,
+			r.grade, r.ward_code, g.handover, coalesce(d.label, '') AS device_label,
+			coalesce(d.type, '') AS device_type, g.stock,
+			coalesce(p.code, mp.code, '') AS pledge_code, `+exportDeviceOrigin+` AS origin,
+			coalesce(p.donor_name, mp.donor_name, '') AS donor_name,
+			coalesce(p.anonymous, mp.anonymous, false) AS donor_anonymous,
+			`+staffName("g.allocated_by")+` AS allocated_by, g.allocated_at, g.attempts,
+			g.last_failure, g.last_failure_note, `+staffName("g.volunteer")+` AS volunteer,
+			g.recipient_name, g.photo_id <> '' AS has_photo, g.delivered_at, g.confirmed_at,
+			g.auto_confirmed
+		FROM deliveries g
+		JOIN registrations r ON r.id = g.registration_id
+		JOIN students s ON s.id = r.student_id
+		LEFT JOIN devices d ON d.id = g.device_id
+		LEFT JOIN pledges p ON p.id = d.pledge_id
+		LEFT JOIN money m ON m.id = d.money_id
+		LEFT JOIN pledges mp ON mp.id = m.pledge_id`, "g.id")
+}
+
+func (s *ExportSource) deliveryFields() map[string]func(*exportDelivery) any {
+	return map[string]func(*exportDelivery) any{
+		"code":              func(d *exportDelivery) any { return d.Code },
+		"status":            func(d *exportDelivery) any { return d.Status },
+		"registration_code": func(d *exportDelivery) any { return d.RegistrationCode },
+		"student_name":      func(d *exportDelivery) any { return d.StudentName },
+		"level":             func(d *exportDelivery) any { return d.Level },
+		"grade":             func(d *exportDelivery) any { return d.Grade },
+		"ward_code":         func(d *exportDelivery) any { return d.WardCode },
+		"ward_name":         func(d *exportDelivery) any { return s.wardName(d.WardCode) },
+		"handover":          func(d *exportDelivery) any { return d.Handover },
+		"device_label":      func(d *exportDelivery) any { return d.DeviceLabel },
+		"device_type":       func(d *exportDelivery) any { return d.DeviceType },
+		"stock":             func(d *exportDelivery) any { return []string(d.Stock) },
+		"pledge_code":       func(d *exportDelivery) any { return d.PledgeCode },
+		"origin":            func(d *exportDelivery) any { return d.Origin },
+		"donor_name":        func(d *exportDelivery) any { return d.DonorName },
+		"donor_anonymous":   func(d *exportDelivery) any { return d.DonorAnonymous },
+		"allocated_by":      func(d *exportDelivery) any { return d.AllocatedBy },
+		"allocated_at":      func(d *exportDelivery) any { return d.AllocatedAt },
+		"attempts":          func(d *exportDelivery) any { return d.Attempts },
+		"last_failure":      func(d *exportDelivery) any { return d.LastFailure },
+		"last_failure_note": func(d *exportDelivery) any { return d.LastFailureNote },
+		"volunteer":         func(d *exportDelivery) any { return d.Volunteer },
+		"recipient_name":    func(d *exportDelivery) any { return d.RecipientName },
+		"has_photo":         func(d *exportDelivery) any { return d.HasPhoto },
+		"delivered_at":      func(d *exportDelivery) any { return nullTime(d.DeliveredAt) },
+		"confirmed_at":      func(d *exportDelivery) any { return nullTime(d.ConfirmedAt) },
+		"auto_confirmed":    func(d *exportDelivery) any { return d.AutoConfirmed },
+	}
+}
