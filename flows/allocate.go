@@ -1,12 +1,666 @@
 package flows
 
-// allocPrefix starts the callback data of /allocate's buttons.
+import (
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// allocPrefix starts the callback data of /allocate's buttons: "a:t:<tag>:<n>" ticks or unticks
+// line n, "a:ok:<tag>" confirms the ticked lines and "a:no:<tag>" drops the proposal. The tag
+// names the proposal (it comes from its idempotency key), so a button of an older proposal is
+// stale instead of acting on the newer one.
 const allocPrefix = "a"
 
+// The allocation's FlowCase step and its answers.
+const (
+	// allocStepReview is an official looking at a proposal, ticking lines and confirming.
+	allocStepReview = "a.review"
+	// allocLinePrefix keeps line n of the proposal under "a.<n>" (1-based):
+	// code|label|type|stock|points|level|grade|ward|reasons|score (see allocLine).
+	allocLinePrefix = "a."
+	// allocAnswerSel is the ticked lines, "1,2,4".
+	allocAnswerSel = "a.sel"
+	// allocAnswerMore counts the allocations proposed beyond those shown.
+	allocAnswerMore = "a.more"
+	// allocAnswerSkips counts the children left waiting by reason, "no_fitting_device=3,...".
+	allocAnswerSkips = "a.skips"
+	// allocAnswerReady counts the ready devices; allocAnswerStock the stock, "sim_4g=10,...".
+	allocAnswerReady = "a.ready"
+	allocAnswerStock = "a.stock"
+)
+
+const (
+	// allocShown is how many allocations a proposal shows: one message on a phone, each line
+	// with its own toggle.
+	allocShown = 10
+	// allocExplainMax bounds a line's explanation of points, so ten lines stay one message.
+	allocExplainMax = 120
+)
+
+// Message ids by value.
+var (
+	allocReasonLabels = map[campaign.MatchReason]string{
+		campaign.MatchTypeRequested:    "alloc.reason.type_requested",
+		campaign.MatchLevelFit:         "alloc.reason.level_fit",
+		campaign.MatchSameWard:         "alloc.reason.same_ward",
+		campaign.MatchConnectivityOnly: "alloc.reason.connectivity_only",
+	}
+	// allocSkipOrder is the order the reasons children wait are listed in: what more devices
+	// would solve first.
+	allocSkipOrder  = []campaign.SkipReason{campaign.SkipNoFittingDevice, campaign.SkipNoStock, campaign.SkipAlreadyHelped, campaign.SkipNothingAsked, campaign.SkipServed, campaign.SkipRejected, campaign.SkipDuplicate}
+	allocSkipLabels = map[campaign.SkipReason]string{
+		campaign.SkipNoFittingDevice: "alloc.skip.no_fitting_device",
+		campaign.SkipNoStock:         "alloc.skip.no_stock",
+		campaign.SkipAlreadyHelped:   "alloc.skip.already_helped",
+		campaign.SkipNothingAsked:    "alloc.skip.nothing_asked",
+		campaign.SkipServed:          "alloc.skip.served",
+		campaign.SkipRejected:        "alloc.skip.rejected",
+		campaign.SkipDuplicate:       "alloc.skip.duplicate",
+	}
+)
+
+// allocLine is one proposed allocation with what the official is shown about the child.
+type allocLine struct {
+	alloc campaign.Allocation
+	level campaign.SchoolLevel
+	grade int
+	ward  string
+	score campaign.Score
+}
+
+// encode writes the line as an answer; ok is false when a value holds a separator (a code or
+// label no store makes), and such a line is not offered.
+func (l allocLine) encode() (string, bool) {
+	a := l.alloc
+	var stock, reasons, score []string
+	for _, k := range a.Stock {
+		stock = append(stock, string(k))
+	}
+	for _, r := range a.Reasons {
+		reasons = append(reasons, string(r))
+	}
+	for _, r := range l.score.Reasons {
+		score = append(score, r.Key+"="+strconv.Itoa(r.Points))
+	}
+	fields := []string{a.Code, a.DeviceLabel, string(a.DeviceType), strings.Join(stock, "+"), strconv.Itoa(a.Points),
+		string(l.level), strconv.Itoa(l.grade), l.ward, strings.Join(reasons, "+"), strings.Join(score, "+")}
+	for _, f := range fields[:3] {
+		if strings.ContainsAny(f, "|+=,") {
+			return "", false
+		}
+	}
+	if a.Code == "" || strings.ContainsAny(l.ward, "|+=,") {
+		return "", false
+	}
+	return strings.Join(fields, "|"), true
+}
+
+// decodeAllocLine reads an answer written by encode.
+func decodeAllocLine(s string) (allocLine, bool) {
+	f := strings.Split(s, "|")
+	if len(f) != 10 || f[0] == "" {
+		return allocLine{}, false
+	}
+	points, err1 := strconv.Atoi(f[4])
+	grade, err2 := strconv.Atoi(f[6])
+	if err1 != nil || err2 != nil {
+		return allocLine{}, false
+	}
+	l := allocLine{
+		alloc: campaign.Allocation{Code: f[0], DeviceLabel: f[1], DeviceType: campaign.DeviceType(f[2]), Points: points},
+		level: campaign.SchoolLevel(f[5]), grade: grade, ward: f[7],
+		score: campaign.Score{Points: points},
+	}
+	for _, k := range splitNonEmpty(f[3], "+") {
+		l.alloc.Stock = append(l.alloc.Stock, campaign.StockKind(k))
+	}
+	for _, r := range splitNonEmpty(f[8], "+") {
+		l.alloc.Reasons = append(l.alloc.Reasons, campaign.MatchReason(r))
+	}
+	for _, r := range splitNonEmpty(f[9], "+") {
+		key, pts, ok := strings.Cut(r, "=")
+		n, err := strconv.Atoi(pts)
+		if !ok || err != nil {
+			return allocLine{}, false
+		}
+		l.score.Reasons = append(l.score.Reasons, campaign.Reason{Key: key, Points: n})
+	}
+	return l, true
+}
+
+func splitNonEmpty(s, sep string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, sep)
+}
+
+// allocTag names a proposal in its buttons: a short hash of its idempotency key.
+func allocTag(key string) string {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+func allocData(action, tag string, n ...int) string {
+	d := allocPrefix + ":" + action + ":" + tag
+	for _, i := range n {
+		d += ":" + strconv.Itoa(i)
+	}
+	return d
+}
+
 // allocStep returns FlowCase's allocation steps ("a.*").
-func allocStep(string) (caseStep, bool) { return caseStep{}, false }
+func allocStep(step string) (caseStep, bool) {
+	if step != allocStepReview {
+		return caseStep{}, false
+	}
+	return caseStep{
+		ask: func(c *turn, reason string) { c.allocShow(reason, false) },
+		input: func(c *turn) error {
+			c.allocShow(c.t("common.use_buttons"), false)
+			return nil
+		},
+	}, true
+}
 
-// allocateCommand is /allocate.
-func (c *turn) allocateCommand(string) error { c.say(c.t("case.unavailable")); return nil }
+// allocateCommand is /allocate: the proposal of who gets which ready device and stock, highest
+// priority first, for the official to tick and confirm.
+func (c *turn) allocateCommand(string) error {
+	if c.casesOff() {
+		return nil
+	}
+	if _, ok, err := c.authorize(campaign.ActionAllocate, ""); !ok {
+		return err
+	}
+	if c.formBusy() {
+		return nil
+	}
+	p, err := c.e.cfg.Cases.Proposal(c.ctx)
+	if err != nil {
+		return fmt.Errorf("allocation proposal: %w", err)
+	}
+	allocs, skips := campaign.Match(p.Candidates, p.Supply, c.e.cfg.Campaign.MatchRules())
+	answers := map[string]string{
+		allocAnswerSkips: allocCountSkips(skips),
+		allocAnswerReady: strconv.Itoa(len(distinctLabels(p.Supply.Devices))),
+		allocAnswerStock: allocCountStock(p.Supply.Stock),
+	}
+	if len(allocs) == 0 {
+		if c.inCaseFlow() && c.st.Step == allocStepReview {
+			c.toIdle() // an older proposal is not to be confirmed after this one said there is nothing
+		}
+		c.say(c.allocNothing(len(p.Candidates), answers))
+		c.resume("")
+		return nil
+	}
+	candidates := map[string]campaign.Candidate{}
+	for _, cand := range p.Candidates {
+		if _, seen := candidates[cand.Code]; !seen {
+			candidates[cand.Code] = cand
+		}
+	}
+	n := 0
+	for _, a := range allocs {
+		if n == allocShown {
+			break
+		}
+		cand := candidates[a.Code]
+		grade, err := c.allocGrade(a.Code)
+		if err != nil {
+			return err
+		}
+		line := allocLine{alloc: a, level: cand.Level, grade: grade, ward: cand.WardCode, score: cand.Score}
+		if line.score.Points != a.Points {
+			line.score = campaign.Score{Points: a.Points}
+		}
+		enc, ok := line.encode()
+		if !ok {
+			continue
+		}
+		n++
+		answers[allocLinePrefix+strconv.Itoa(n)] = enc
+	}
+	answers[allocAnswerMore] = strconv.Itoa(len(allocs) - n)
+	sel := make([]string, n)
+	for i := range n {
+		sel[i] = strconv.Itoa(i + 1)
+	}
+	answers[allocAnswerSel] = strings.Join(sel, ",")
+	c.enterCase(allocStepReview, answers)
+	c.st.IdempotencyKey = c.e.cfg.NewKey()
+	c.allocShow("", false)
+	return nil
+}
 
-func (c *turn) allocCallback(string) error { c.stale(); return nil }
+// allocGrade looks up a child's grade, which the proposal does not carry; 0 when the record is
+// gone (the confirmation then reports it as stale).
+func (c *turn) allocGrade(code string) (int, error) {
+	cs, err := c.e.cfg.Cases.CaseByCode(c.ctx, code)
+	switch campaign.ErrorCode(err) {
+	case "":
+		return cs.Grade, nil
+	case campaign.ENOTFOUND:
+		return 0, nil
+	}
+	return 0, fmt.Errorf("registration %s: %w", code, err)
+}
+
+func distinctLabels(devices []campaign.ReadyDevice) []string {
+	var labels []string
+	for _, d := range devices {
+		labels = append(labels, d.Label)
+	}
+	slices.Sort(labels)
+	return slices.Compact(labels)
+}
+
+// allocCountSkips counts the children left waiting by reason, in allocSkipOrder.
+func allocCountSkips(skips []campaign.Skip) string {
+	counts := map[campaign.SkipReason]int{}
+	for _, s := range skips {
+		counts[s.Reason]++
+	}
+	var parts []string
+	for _, r := range allocSkipOrder {
+		if counts[r] > 0 {
+			parts = append(parts, string(r)+"="+strconv.Itoa(counts[r]))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// allocCountStock writes the stock left, by kind in StockKinds' order.
+func allocCountStock(stock map[campaign.StockKind]int) string {
+	var parts []string
+	for _, k := range campaign.StockKinds {
+		if stock[k] > 0 {
+			parts = append(parts, string(k)+"="+strconv.Itoa(stock[k]))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// allocCounts reads "key=n,key=n".
+func allocCounts(s string) ([]string, []int) {
+	var keys []string
+	var counts []int
+	for _, part := range splitNonEmpty(s, ",") {
+		k, v, _ := strings.Cut(part, "=")
+		n, err := strconv.Atoi(v)
+		if err == nil && n > 0 {
+			keys = append(keys, k)
+			counts = append(counts, n)
+		}
+	}
+	return keys, counts
+}
+
+// allocSummary says how many children still wait and why, and what is ready.
+func (c *turn) allocSummary(a map[string]string) string {
+	var lines []string
+	keys, counts := allocCounts(a[allocAnswerSkips])
+	waiting := 0
+	var why []string
+	for i, k := range keys {
+		waiting += counts[i]
+		label, ok := allocSkipLabels[campaign.SkipReason(k)]
+		if !ok {
+			continue
+		}
+		why = append(why, c.t("alloc.skip_count", "Reason", c.t(label), "Count", counts[i]))
+	}
+	if waiting > 0 {
+		lines = append(lines, c.t("alloc.waiting", "Count", waiting, "Why", strings.Join(why, "; ")))
+	}
+	ready, _ := strconv.Atoi(a[allocAnswerReady])
+	lines = append(lines, c.t("alloc.ready", "Count", ready))
+	keys, counts = allocCounts(a[allocAnswerStock])
+	var stock []string
+	for i, k := range keys {
+		stock = append(stock, c.kindName(campaign.ItemKind(k))+" "+c.count(counts[i]))
+	}
+	if len(stock) > 0 {
+		lines = append(lines, c.t("alloc.stock", "List", strings.Join(stock, ", ")))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// allocNothing says why nothing can be allocated, with the summary.
+func (c *turn) allocNothing(candidates int, a map[string]string) string {
+	if candidates == 0 {
+		return c.t("alloc.no_children")
+	}
+	ready, _ := strconv.Atoi(a[allocAnswerReady])
+	if ready == 0 && a[allocAnswerStock] == "" {
+		return paragraphs(c.t("alloc.no_supply"), c.allocSummary(a))
+	}
+	return paragraphs(c.t("alloc.none_matched"), c.allocSummary(a))
+}
+
+// allocLines reads the proposal kept in the state; ok is false for a state this version cannot
+// read.
+func (c *turn) allocLines() ([]allocLine, bool) {
+	var lines []allocLine
+	for i := 1; ; i++ {
+		v, found := c.st.Answers[allocLinePrefix+strconv.Itoa(i)]
+		if !found {
+			break
+		}
+		l, ok := decodeAllocLine(v)
+		if !ok {
+			return nil, false
+		}
+		lines = append(lines, l)
+	}
+	return lines, len(lines) > 0
+}
+
+// allocSelected reads which of n lines are ticked.
+func (c *turn) allocSelected(n int) []bool {
+	sel := make([]bool, n)
+	for _, s := range splitNonEmpty(c.st.Answers[allocAnswerSel], ",") {
+		if i, err := strconv.Atoi(s); err == nil && i >= 1 && i <= n {
+			sel[i-1] = true
+		}
+	}
+	return sel
+}
+
+func (c *turn) setAllocSelected(sel []bool) {
+	var parts []string
+	for i, on := range sel {
+		if on {
+			parts = append(parts, strconv.Itoa(i+1))
+		}
+	}
+	c.st.Answers[allocAnswerSel] = strings.Join(parts, ",")
+}
+
+// allocShow shows the proposal kept in the state with its toggles, with reason (if any) before
+// it; edit redraws the message whose button was pressed.
+func (c *turn) allocShow(reason string, edit bool) {
+	lines, ok := c.allocLines()
+	if !ok {
+		c.toIdle()
+		c.say(paragraphs(reason, c.t("alloc.gone")))
+		return
+	}
+	sel := c.allocSelected(len(lines))
+	tag := allocTag(c.st.IdempotencyKey)
+	text := []string{c.t("alloc.title", "Count", len(lines))}
+	var toggles []Button
+	picked := 0
+	for i, l := range lines {
+		mark := "⬜"
+		if sel[i] {
+			mark = "✅"
+			picked++
+		}
+		text = append(text, c.allocLineText(i+1, mark, l))
+		toggles = append(toggles, Button{Text: c.t("alloc.btn_toggle", "Mark", mark, "N", i+1, "Code", l.alloc.Code), Data: allocData("t", tag, i+1)})
+	}
+	body := strings.Join(text, "\n\n")
+	more, _ := strconv.Atoi(c.st.Answers[allocAnswerMore])
+	var tail []string
+	tail = append(tail, c.allocSummary(c.st.Answers))
+	if more > 0 {
+		tail = append(tail, c.t("alloc.more", "Count", more))
+	}
+	rows := grid(toggles, 2)
+	if picked > 0 {
+		rows = append(rows, []Button{{Text: c.t("alloc.btn_confirm", "Count", picked), Data: allocData("ok", tag)}})
+	}
+	rows = append(rows, []Button{{Text: c.t("common.btn_cancel"), Data: allocData("no", tag)}})
+	c.out = append(c.out, Output{Text: paragraphs(reason, body, strings.Join(tail, "\n")), Inline: rows, EditPressed: edit})
+}
+
+// allocLineText is line n of the proposal.
+func (c *turn) allocLineText(n int, mark string, l allocLine) string {
+	why := clip(l.score.Explain(c.lang, c.allocScoreLabel), allocExplainMax)
+	if why == "" {
+		why = "—"
+	}
+	var reasons []string
+	for _, r := range l.alloc.Reasons {
+		if id, ok := allocReasonLabels[r]; ok {
+			reasons = append(reasons, c.t(id))
+		}
+	}
+	what := c.e.allocWhat(c.lang, l.alloc.DeviceLabel, l.alloc.DeviceType, l.alloc.Stock)
+	if len(reasons) > 0 {
+		what += " · " + strings.Join(reasons, ", ")
+	}
+	return c.t("alloc.line", "N", n, "Mark", mark, "Code", l.alloc.Code, "Level", c.e.allocLevelGrade(c.lang, l.level, l.grade),
+		"Ward", c.e.allocWardName(c.lang, l.ward), "Points", l.alloc.Points, "Why", why, "What", what)
+}
+
+// allocScoreLabel names a priority reason (a circumstance or a device situation) for Explain.
+func (c *turn) allocScoreLabel(key string) string {
+	r := campaign.Reason{Key: key}
+	if k, ok := r.Circumstance(); ok {
+		return c.t(circumstanceLabels[k])
+	}
+	if s, ok := r.Situation(); ok {
+		return c.t(situationLabels[s])
+	}
+	return ""
+}
+
+// allocWhat is a device with its label and the stock added, "TB-000003 (Laptop) + SIM 4G", in
+// lang; the label is left out when "".
+func (e *Engine) allocWhat(lang, label string, t campaign.DeviceType, stock []campaign.StockKind) string {
+	var parts []string
+	if t != "" {
+		name := e.allocKindName(lang, campaign.ItemKind(t))
+		if label != "" {
+			name = e.text(lang, "alloc.device", map[string]any{"Label": label, "Type": name})
+		}
+		parts = append(parts, name)
+	}
+	for _, k := range stock {
+		parts = append(parts, e.allocKindName(lang, campaign.ItemKind(k)))
+	}
+	return strings.Join(parts, " + ")
+}
+
+// allocKindName is an item kind's name in lang without its emoji.
+func (e *Engine) allocKindName(lang string, k campaign.ItemKind) string {
+	l, ok := itemKindLabels[k]
+	if !ok {
+		return string(k)
+	}
+	return withoutSymbols(e.text(lang, l[0], nil))
+}
+
+// allocLevelName is a school level in a few words ("THCS", "lower secondary").
+func (e *Engine) allocLevelName(lang string, l campaign.SchoolLevel) string {
+	if id, ok := levelWords[l]; ok {
+		return e.text(lang, id, nil)
+	}
+	return e.text(lang, "pledge.level.unknown", nil)
+}
+
+// allocLevelGrade is a school level and grade ("THCS lớp 7"); the level alone when the grade is
+// not known.
+func (e *Engine) allocLevelGrade(lang string, l campaign.SchoolLevel, grade int) string {
+	if grade <= 0 {
+		return e.allocLevelName(lang, l)
+	}
+	return e.text(lang, "alloc.level_grade", map[string]any{"Level": e.allocLevelName(lang, l), "Grade": grade})
+}
+
+// allocWardName is a ward's name in lang; an unknown code is shown as it is.
+func (e *Engine) allocWardName(lang, code string) string {
+	if w, ok := e.cfg.Campaign.Ward(code); ok {
+		return w.DisplayName(lang)
+	}
+	if code == "" {
+		return "—"
+	}
+	return code
+}
+
+// authorizeOrDrop is authorize (city-wide) for a button of the case work. A refusal (a role
+// revoked since the question was asked) also drops the case question, instead of asking it
+// again under the refusal; a form in progress is kept.
+func (c *turn) authorizeOrDrop(action campaign.Action) (campaign.Staff, bool, error) {
+	if !c.inCaseFlow() {
+		return c.authorize(action, "")
+	}
+	saved := *c.st
+	saved.Answers = maps.Clone(saved.Answers)
+	c.toIdle()
+	who, ok, err := c.authorize(action, "")
+	if ok {
+		*c.st = saved
+	}
+	return who, ok, err
+}
+
+// allocCallback runs a button of a proposal; rest is what follows "a:".
+func (c *turn) allocCallback(rest string) error {
+	action, args, _ := strings.Cut(rest, ":")
+	tag, n, _ := strings.Cut(args, ":")
+	if !c.inCaseFlow() || c.st.Step != allocStepReview || tag != allocTag(c.st.IdempotencyKey) {
+		c.allocStale()
+		return nil
+	}
+	if c.casesOff() {
+		return nil
+	}
+	who, ok, err := c.authorizeOrDrop(campaign.ActionAllocate)
+	if !ok {
+		return err
+	}
+	lines, ok := c.allocLines()
+	if !ok {
+		c.toIdle()
+		c.say(c.t("alloc.gone"))
+		return nil
+	}
+	switch action {
+	case "t":
+		i, err := strconv.Atoi(n)
+		if err != nil || i < 1 || i > len(lines) {
+			break
+		}
+		sel := c.allocSelected(len(lines))
+		sel[i-1] = !sel[i-1]
+		c.setAllocSelected(sel)
+		if sel[i-1] {
+			c.notice = c.t("alloc.notice_on", "Code", lines[i-1].alloc.Code)
+		} else {
+			c.notice = c.t("alloc.notice_off", "Code", lines[i-1].alloc.Code)
+		}
+		c.allocShow("", true)
+		return nil
+	case "ok":
+		return c.allocConfirm(lines, who)
+	case "no":
+		c.toIdle()
+		c.say(c.t("alloc.cancelled"))
+		return nil
+	}
+	c.allocStale()
+	return nil
+}
+
+// allocStale answers a proposal's button that no longer applies: the proposal was confirmed,
+// dropped or replaced.
+func (c *turn) allocStale() {
+	c.notice = c.t("common.stale")
+	c.say(c.t("alloc.stale"))
+	c.resume("")
+}
+
+// allocConfirm makes the ticked allocations real, reports what was made and what had changed,
+// and asks each family where to receive the device. A store error is returned with the state
+// (and its idempotency key) kept, so pressing again writes once.
+func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
+	sel := c.allocSelected(len(lines))
+	var picked []campaign.Allocation
+	for i, l := range lines {
+		if sel[i] {
+			picked = append(picked, l.alloc)
+		}
+	}
+	if len(picked) == 0 {
+		c.allocShow(c.t("alloc.none_selected"), false)
+		return nil
+	}
+	made, stale, err := c.e.cfg.Cases.ConfirmAllocations(c.ctx, picked, c.formKey(), who)
+	switch campaign.ErrorCode(err) {
+	case "":
+	case campaign.ECONFLICT:
+		c.toIdle()
+		c.say(c.t("alloc.conflict"))
+		return nil
+	default:
+		return fmt.Errorf("confirm allocations: %w", err)
+	}
+	c.toIdle()
+	var parts []string
+	if len(made) > 0 {
+		list := []string{c.t("alloc.done", "Count", len(made))}
+		for _, d := range made {
+			list = append(list, c.t("alloc.done_line", "Reg", d.RegistrationCode, "What",
+				c.e.allocWhat(c.lang, d.DeviceLabel, d.DeviceType, d.Stock), "Code", d.Code))
+		}
+		parts = append(parts, strings.Join(list, "\n"))
+	}
+	if len(stale) > 0 {
+		parts = append(parts, c.t("alloc.stale_items", "Count", len(stale), "Codes", strings.Join(stale, ", ")))
+	}
+	if len(made) == 0 && len(stale) == 0 {
+		parts = append(parts, c.t("alloc.none_made"))
+	}
+	told, notTold := 0, 0
+	var toParents []Output
+	for _, d := range made {
+		o, ok := c.allocParentMessage(d)
+		if !ok {
+			notTold++
+			continue
+		}
+		told++
+		toParents = append(toParents, o)
+	}
+	if told > 0 {
+		parts = append(parts, c.t("alloc.parents_told", "Count", told))
+	}
+	if notTold > 0 {
+		parts = append(parts, c.t("alloc.parents_not_told", "Count", notTold))
+	}
+	c.say(paragraphs(parts...))
+	c.out = append(c.out, toParents...)
+	return nil
+}
+
+// allocParentMessage tells a family, in their language, that their child was allocated a device
+// and asks where to receive it. ok is false when the parent's chat cannot be reached from here.
+func (c *turn) allocParentMessage(d campaign.Delivery) (Output, bool) {
+	to := c.deliverTo(d.Parent)
+	if to == nil {
+		return Output{}, false
+	}
+	lang := deliverLang(d.ParentLanguage)
+	o := Output{To: to, Text: c.e.text(lang, "parent.allocated", map[string]any{
+		"Campaign": c.e.cfg.Campaign.Name.In(lang), "Reg": d.RegistrationCode,
+		"What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Code": d.Code,
+	})}
+	home, school := parentData(parentHome, d.Code), parentData(parentSchool, d.Code)
+	if len(home) <= maxCallbackData && len(school) <= maxCallbackData {
+		o.Inline = [][]Button{{
+			{Text: c.e.text(lang, "parent.btn_home", nil), Data: home},
+			{Text: c.e.text(lang, "parent.btn_school", nil), Data: school},
+		}}
+	}
+	return o, true
+}

@@ -1,21 +1,644 @@
 package flows
 
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
 // Callback prefixes of deliveries: deliverPrefix for volunteers' buttons, parentPrefix for the
 // parent's (where to receive, "Đã nhận", answering officials).
+//
+// Volunteers: "d:ok:<code>" delivered, "d:fail:<code>" could not deliver; then, at the step they
+// belong to, "d:rp:<code>" (the parent received it), "d:skip:<code>" (no photo),
+// "d:fr:<code>:<reason>" and "d:x:<code>" (cancel). Parents: "h:home:<code>", "h:school:<code>",
+// "h:got:<code>". Every button carries its delivery's code, so a button of another delivery is
+// never applied to the one in progress.
 const (
 	deliverPrefix = "d"
 	parentPrefix  = "h"
 )
 
-// deliverStep returns FlowCase's volunteer steps ("d.*").
-func deliverStep(string) (caseStep, bool) { return caseStep{}, false }
+// FlowCase steps of a volunteer, and their answers.
+const (
+	deliverStepRecipient = "d.recipient" // the recipient's name, typed
+	deliverStepPhoto     = "d.photo"     // an optional photo as proof
+	deliverStepFail      = "d.fail"      // why the delivery failed, buttons
+	deliverStepFailNote  = "d.failnote"  // a short note for "other"
+	// deliverAnswerCode is the delivery's code; deliverAnswerParent the parent's name, offered
+	// as the recipient; deliverAnswerRecipient the name given; deliverAnswerPhoto a photo sent
+	// before the name.
+	deliverAnswerCode      = "d.code"
+	deliverAnswerParent    = "d.parent"
+	deliverAnswerRecipient = "d.name"
+	deliverAnswerPhoto     = "d.photo_id"
+)
 
-// parentStep returns FlowCase's parent steps ("h.*").
+// Button actions.
+const (
+	deliverDone      = "ok"
+	deliverFail      = "fail"
+	deliverByParent  = "rp"
+	deliverSkipPhoto = "skip"
+	deliverReason    = "fr"
+	deliverCancel    = "x"
+	parentHome       = "home"
+	parentSchool     = "school"
+	parentReceived   = "got"
+)
+
+const (
+	// deliverListed is how many open deliveries /deliveries shows, one message each.
+	deliverListed = 10
+	// deliverCodeMax is the longest delivery code the buttons carry, so that the longest of them,
+	// "d:fr:<code>:wrong_address", stays within Telegram's 64 bytes. The store's codes are
+	// GH-000012; a longer one can still be seen in the list, not pressed.
+	deliverCodeMax = maxCallbackData - len("d:fr::wrong_address")
+	// Limits of a failure's note.
+	failNoteMin = 2
+	failNoteMax = 200
+)
+
+// Message ids by value.
+var (
+	failReasonLabels = map[campaign.FailReason][3]string{ // button, typed words, in a sentence
+		campaign.FailNotHome:      {"deliver.fail.not_home", "deliver.fail.not_home_words", "deliver.reason.not_home"},
+		campaign.FailWrongAddress: {"deliver.fail.wrong_address", "deliver.fail.wrong_address_words", "deliver.reason.wrong_address"},
+		campaign.FailOther:        {"deliver.fail.other", "deliver.fail.other_words", "deliver.reason.other"},
+	}
+	deliverStatusNames = map[campaign.DeliveryStatus]string{
+		campaign.DeliveryPending:   "deliver.status.pending",
+		campaign.DeliveryDelivered: "deliver.status.delivered",
+		campaign.DeliveryConfirmed: "deliver.status.confirmed",
+	}
+)
+
+func deliverData(action, code string, values ...string) string {
+	return deliverPrefix + ":" + strings.Join(append([]string{action, code}, values...), ":")
+}
+
+func parentData(action, code string) string { return parentPrefix + ":" + action + ":" + code }
+
+// deliverLang is a stored language as one the bot talks in.
+func deliverLang(lang string) string {
+	if lang == langEN {
+		return langEN
+	}
+	return langVI
+}
+
+// deliverTo addresses a message to another chat of this channel; nil when the chat is on another
+// channel (the bot sends within one) or unknown.
+func (c *turn) deliverTo(s campaign.Session) *Session {
+	if s.ChatID == "" || (s.Channel != "" && s.Channel != c.sess.Channel) {
+		return nil
+	}
+	return &Session{Channel: c.sess.Channel, ChatID: s.ChatID}
+}
+
+// deliverStep returns FlowCase's volunteer steps ("d.*").
+func deliverStep(step string) (caseStep, bool) {
+	switch step {
+	case deliverStepRecipient:
+		return caseStep{ask: (*turn).deliverAskRecipient, input: (*turn).deliverRecipientInput}, true
+	case deliverStepPhoto:
+		return caseStep{ask: (*turn).deliverAskPhoto, input: (*turn).deliverPhotoInput}, true
+	case deliverStepFail:
+		return caseStep{ask: (*turn).deliverAskFail, input: (*turn).deliverFailInput}, true
+	case deliverStepFailNote:
+		return caseStep{ask: (*turn).deliverAskFailNote, input: (*turn).deliverFailNoteInput}, true
+	}
+	return caseStep{}, false
+}
+
+// parentStep returns FlowCase's parent steps ("h.*"). The parent's choices about a delivery are
+// buttons that carry the delivery's code, so they need no step.
 func parentStep(string) (caseStep, bool) { return caseStep{}, false }
 
-// deliveriesCommand is /deliveries.
-func (c *turn) deliveriesCommand(string) error { c.say(c.t("case.unavailable")); return nil }
+// deliveriesCommand is /deliveries: the open deliveries, those with failed attempts first, one
+// message each with "delivered" and "could not deliver" buttons.
+func (c *turn) deliveriesCommand(string) error {
+	if c.casesOff() {
+		return nil
+	}
+	who, ok, err := c.authorize(campaign.ActionDeliver, "")
+	if !ok {
+		return err
+	}
+	list, err := c.e.cfg.Cases.OpenDeliveries(c.ctx, "", deliverListed)
+	if err != nil {
+		return fmt.Errorf("open deliveries: %w", err)
+	}
+	if len(list) == 0 {
+		c.say(c.t("deliver.list.none"))
+		c.resume("")
+		return nil
+	}
+	list = list[:min(len(list), deliverListed)]
+	codes := make([]string, len(list))
+	for i, d := range list {
+		codes[i] = d.Code
+	}
+	// The cards show children's names, addresses and parents' phones: who saw them is kept.
+	if err := c.auditView("delivery.view", strings.Join(codes, ","), map[string]any{"codes": codes}); err != nil {
+		return fmt.Errorf("audit delivery view: %w", err)
+	}
+	c.say(c.t("deliver.list.title", "Count", len(list)))
+	for _, d := range list {
+		o := Output{Text: c.deliverCard(d, who)}
+		if d.Code != "" && len(d.Code) <= deliverCodeMax {
+			o.Inline = [][]Button{{
+				{Text: c.t("deliver.btn_done"), Data: deliverData(deliverDone, d.Code)},
+				{Text: c.t("deliver.btn_fail"), Data: deliverData(deliverFail, d.Code)},
+			}}
+		}
+		c.out = append(c.out, o)
+	}
+	c.resume("")
+	return nil
+}
 
-func (c *turn) deliverCallback(string) error { c.stale(); return nil }
+// deliverCard is what a volunteer needs to hand a delivery over.
+func (c *turn) deliverCard(d campaign.Delivery, who campaign.Staff) string {
+	where := c.t("deliver.where.home", "Address", orDash(clip(d.Address, addressMax)))
+	if d.Handover == campaign.HandoverSchool {
+		where = c.t("deliver.where.school", "School", orDash(clip(d.School, schoolMax)))
+	}
+	lines := []string{c.t("deliver.card", "Code", d.Code, "Ward", c.e.allocWardName(c.lang, d.WardCode), "Where", where,
+		"Student", orDash(clip(d.StudentName, nameMax)), "Level", c.e.allocLevelGrade(c.lang, d.Level, d.Grade),
+		"Parent", orDash(clip(d.ParentName, nameMax)), "Phone", orDash(phoneFor(who, d.ParentPhone)),
+		"What", c.e.allocWhat(c.lang, d.DeviceLabel, d.DeviceType, d.Stock))}
+	if d.Attempts > 0 {
+		reason := c.t("deliver.fail.unknown")
+		if l, ok := failReasonLabels[d.LastFailure]; ok {
+			reason = c.t(l[2])
+		}
+		lines = append(lines, c.t("deliver.card_attempts", "Count", d.Attempts, "Reason", reason))
+	}
+	return strings.Join(lines, "\n")
+}
 
-func (c *turn) parentCallback(string) error { c.stale(); return nil }
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// deliverCallback runs a volunteer's button; rest is what follows "d:".
+func (c *turn) deliverCallback(rest string) error {
+	action, args, _ := strings.Cut(rest, ":")
+	code, value, _ := strings.Cut(args, ":")
+	if code == "" || len(code) > deliverCodeMax {
+		c.deliverStale()
+		return nil
+	}
+	switch action {
+	case deliverDone, deliverFail:
+		return c.deliverStart(action, code)
+	}
+	step := map[string]string{deliverByParent: deliverStepRecipient, deliverSkipPhoto: deliverStepPhoto, deliverReason: deliverStepFail}[action]
+	inStep := c.inCaseFlow() && c.st.Answers[deliverAnswerCode] == code && strings.HasPrefix(c.st.Step, "d.")
+	if !inStep || (step != "" && c.st.Step != step) || (step == "" && action != deliverCancel) {
+		c.deliverStale()
+		return nil
+	}
+	if action == deliverCancel {
+		c.toIdle()
+		c.say(c.t("deliver.cancelled", "Code", code))
+		return nil
+	}
+	if c.casesOff() {
+		return nil
+	}
+	switch action {
+	case deliverByParent:
+		name := c.st.Answers[deliverAnswerParent]
+		if name == "" {
+			c.deliverStale()
+			return nil
+		}
+		c.notice = c.t("common.chosen", "Label", name)
+		return c.deliverRecipient(name)
+	case deliverSkipPhoto:
+		c.notice = c.t("common.chosen", "Label", withoutSymbols(c.t("deliver.btn_skip")))
+		return c.deliverMark("")
+	}
+	// deliverReason
+	reason := campaign.FailReason(value)
+	l, ok := failReasonLabels[reason]
+	if !ok {
+		c.deliverStale()
+		return nil
+	}
+	c.notice = c.t("common.chosen", "Label", withoutSymbols(c.t(l[0])))
+	return c.deliverFailReason(reason)
+}
+
+// deliverStale answers a volunteer's button that no longer applies.
+func (c *turn) deliverStale() {
+	if c.form() != nil || c.inStaffFlow() || c.inCaseFlow() {
+		c.stale()
+		return
+	}
+	c.notice = c.t("common.stale")
+	c.say(c.t("deliver.stale"))
+}
+
+// deliverStart begins recording a hand-over (action deliverDone) or a failed attempt
+// (deliverFail) of the delivery code, once it is known to be still open.
+func (c *turn) deliverStart(action, code string) error {
+	if c.casesOff() {
+		return nil
+	}
+	if _, ok, err := c.authorizeOrDrop(campaign.ActionDeliver); !ok {
+		return err
+	}
+	if c.formBusy() {
+		return nil
+	}
+	d, err := c.e.cfg.Cases.DeliveryByCode(c.ctx, code)
+	switch campaign.ErrorCode(err) {
+	case "":
+	case campaign.ENOTFOUND:
+		c.say(c.t("deliver.gone", "Code", code))
+		c.resume("")
+		return nil
+	default:
+		return fmt.Errorf("delivery %s: %w", code, err)
+	}
+	if d.Status != campaign.DeliveryPending {
+		c.say(c.t("deliver.not_open", "Code", d.Code, "Status", c.deliverStatus(d.Status)))
+		c.resume("")
+		return nil
+	}
+	step := deliverStepRecipient
+	if action == deliverFail {
+		step = deliverStepFail
+	}
+	c.enterCase(step, map[string]string{deliverAnswerCode: d.Code, deliverAnswerParent: clip(d.ParentName, nameMax)})
+	// One key per attempt to record: a retried save writes once, a new press makes a new record.
+	c.st.IdempotencyKey = c.e.cfg.NewKey()
+	c.caseAsk("")
+	return nil
+}
+
+func (c *turn) deliverStatus(s campaign.DeliveryStatus) string {
+	if id, ok := deliverStatusNames[s]; ok {
+		return c.t(id)
+	}
+	return string(s)
+}
+
+func (c *turn) deliverCode() string { return c.st.Answers[deliverAnswerCode] }
+
+func (c *turn) deliverCancelRow() []Button {
+	return []Button{{Text: c.t("common.btn_cancel"), Data: deliverData(deliverCancel, c.deliverCode())}}
+}
+
+func (c *turn) deliverAskRecipient(reason string) {
+	code := c.deliverCode()
+	var rows [][]Button
+	if name := c.st.Answers[deliverAnswerParent]; name != "" {
+		rows = append(rows, []Button{{Text: c.t("deliver.btn_parent", "Name", clip(name, staffButtonName)), Data: deliverData(deliverByParent, code)}})
+	}
+	rows = append(rows, c.deliverCancelRow())
+	prompt := c.t("deliver.recipient.prompt", "Code", code)
+	if c.st.Answers[deliverAnswerPhoto] != "" {
+		prompt = c.t("deliver.recipient.photo_kept", "Code", code)
+	}
+	c.out = append(c.out, Output{Text: paragraphs(reason, prompt), Inline: rows})
+}
+
+// deliverRecipientInput takes the recipient's name; a photo sent first is kept for the proof.
+func (c *turn) deliverRecipientInput() error {
+	if c.in.PhotoID != "" {
+		c.st.Answers[deliverAnswerPhoto] = c.in.PhotoID
+		if strings.TrimSpace(c.in.Text) == "" {
+			c.deliverAskRecipient("")
+			return nil
+		}
+		// A caption is read as the name.
+	} else if c.in.Kind != KindText {
+		c.deliverAskRecipient(c.t("common.need_text"))
+		return nil
+	}
+	name, err := parseRecipient(c.in.Text)
+	if err != nil {
+		c.deliverAskRecipient(c.reason(err))
+		return nil
+	}
+	return c.deliverRecipient(name)
+}
+
+// deliverRecipient keeps the recipient's name and asks for the photo, or records the hand-over
+// when the photo came first.
+func (c *turn) deliverRecipient(name string) error {
+	c.st.Answers[deliverAnswerRecipient] = name
+	if photo := c.st.Answers[deliverAnswerPhoto]; photo != "" {
+		return c.deliverMark(photo)
+	}
+	c.st.Step = deliverStepPhoto
+	c.deliverAskPhoto("")
+	return nil
+}
+
+// parseRecipient checks the name of who received a device: parseName's rules, except that one
+// word is enough (the person at the door may give only a first name). parseName refuses a single
+// word only after every other check has passed, so its other reasons stand as they are.
+func parseRecipient(s string) (string, error) {
+	v, err := parseName(s)
+	var inv *invalid
+	if !errors.As(err, &inv) || inv.ID != "reg.err.name_one_word" {
+		return v, err
+	}
+	v = cleanText(s)
+	if v == strings.ToLower(v) || v == strings.ToUpper(v) {
+		v = norm.NFC.String(cases.Title(language.Vietnamese).String(v))
+	}
+	return v, nil
+}
+
+func (c *turn) deliverAskPhoto(reason string) {
+	code := c.deliverCode()
+	c.out = append(c.out, Output{
+		Text: paragraphs(reason, c.t("deliver.photo.prompt", "Code", code, "Name", c.st.Answers[deliverAnswerRecipient])),
+		Inline: [][]Button{
+			{{Text: c.t("deliver.btn_skip"), Data: deliverData(deliverSkipPhoto, code)}},
+			c.deliverCancelRow(),
+		},
+	})
+}
+
+// deliverPhotoInput takes the proof photo, or the skip word.
+func (c *turn) deliverPhotoInput() error {
+	switch {
+	case c.in.PhotoID != "":
+		return c.deliverMark(c.in.PhotoID)
+	case c.in.Kind == KindText:
+		skip := []option{{value: deliverSkipPhoto, label: "deliver.btn_skip", words: "deliver.skip_words"}}
+		if _, ok := c.matchOption(skip, c.in.Text); ok {
+			return c.deliverMark("")
+		}
+		c.deliverAskPhoto(c.t("deliver.photo.text"))
+	default:
+		c.deliverAskPhoto(c.t("deliver.photo.not_photo"))
+	}
+	return nil
+}
+
+// deliverMark records the hand-over, confirms it to the volunteer and asks the parent to
+// confirm. The key is the state's, so a save retried after a store error writes once.
+func (c *turn) deliverMark(photoID string) error {
+	code, name := c.deliverCode(), c.st.Answers[deliverAnswerRecipient]
+	if name == "" {
+		c.st.Step = deliverStepRecipient // a state from another version
+		c.deliverAskRecipient("")
+		return nil
+	}
+	who, ok, err := c.authorizeOrDrop(campaign.ActionDeliver)
+	if !ok {
+		return err
+	}
+	d, err := c.e.cfg.Cases.MarkDelivered(c.ctx, code, name, photoID, c.formKey(), who)
+	if done, err := c.deliverRefused(code, err, "mark delivered"); done {
+		return err
+	}
+	c.toIdle()
+	if photoID != "" {
+		c.say(c.t("deliver.done_photo", "Code", code, "Name", name))
+	} else {
+		c.say(c.t("deliver.done", "Code", code, "Name", name))
+	}
+	if d.Code == "" {
+		d.Code = code
+	}
+	if to := c.deliverTo(d.Parent); to != nil {
+		lang := deliverLang(d.ParentLanguage)
+		o := Output{To: to, Text: c.e.text(lang, "parent.delivered", map[string]any{
+			"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Name": name, "Count": c.e.confirmDays(),
+		})}
+		if data := parentData(parentReceived, d.Code); len(data) <= maxCallbackData {
+			o.Inline = [][]Button{{{Text: c.e.text(lang, "parent.btn_received", nil), Data: data}}}
+		}
+		c.out = append(c.out, o)
+	}
+	return nil
+}
+
+// deliverRefused turns a store's answer to a volunteer's save into a reply: done is true when the
+// save did not happen, with err the failure to return (nil when the volunteer was told why).
+func (c *turn) deliverRefused(code string, err error, what string) (done bool, _ error) {
+	switch campaign.ErrorCode(err) {
+	case "":
+		return false, nil
+	case campaign.ECONFLICT:
+		c.toIdle()
+		c.say(c.t("deliver.conflict", "Code", code))
+		return true, nil
+	case campaign.ENOTFOUND:
+		c.toIdle()
+		c.say(c.t("deliver.gone", "Code", code))
+		return true, nil
+	}
+	return true, fmt.Errorf("%s %s: %w", what, code, err)
+}
+
+// confirmDays is Config.ConfirmAfter in whole days, at least 1.
+func (e *Engine) confirmDays() int {
+	return max(1, int(e.cfg.ConfirmAfter/(24*time.Hour)))
+}
+
+func failReasonOptions() []option {
+	var opts []option
+	for _, r := range campaign.FailReasons {
+		opts = append(opts, option{value: string(r), label: failReasonLabels[r][0], words: failReasonLabels[r][1]})
+	}
+	return opts
+}
+
+func (c *turn) deliverAskFail(reason string) {
+	code := c.deliverCode()
+	var rows [][]Button
+	for _, o := range failReasonOptions() {
+		rows = append(rows, []Button{{Text: c.t(o.label), Data: deliverData(deliverReason, code, o.value)}})
+	}
+	rows = append(rows, c.deliverCancelRow())
+	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("deliver.fail.prompt", "Code", code)), Inline: rows})
+}
+
+// deliverFailInput matches a typed reason against the buttons.
+func (c *turn) deliverFailInput() error {
+	if c.in.Kind == KindText {
+		if o, ok := c.matchOption(failReasonOptions(), c.in.Text); ok {
+			return c.deliverFailReason(campaign.FailReason(o.value))
+		}
+	}
+	c.deliverAskFail(c.t("common.use_buttons"))
+	return nil
+}
+
+// deliverFailReason records a failed attempt, or asks for a note when the reason is "other".
+func (c *turn) deliverFailReason(r campaign.FailReason) error {
+	if r == campaign.FailOther {
+		c.st.Step = deliverStepFailNote
+		c.deliverAskFailNote("")
+		return nil
+	}
+	return c.deliverMarkFailed(r, "")
+}
+
+func (c *turn) deliverAskFailNote(reason string) {
+	c.out = append(c.out, Output{
+		Text:   paragraphs(reason, c.t("deliver.failnote.prompt", "Code", c.deliverCode(), "Max", failNoteMax)),
+		Inline: [][]Button{c.deliverCancelRow()},
+	})
+}
+
+func (c *turn) deliverFailNoteInput() error {
+	if c.in.Kind != KindText {
+		c.deliverAskFailNote(c.t("common.need_text"))
+		return nil
+	}
+	note, err := parseFreeText(c.in.Text, failNoteMin, failNoteMax)
+	if err != nil {
+		c.deliverAskFailNote(c.reason(err))
+		return nil
+	}
+	return c.deliverMarkFailed(campaign.FailOther, note)
+}
+
+// deliverMarkFailed records a failed attempt: the delivery goes back to the list. A parent who
+// was not at home is told the volunteer came and will call.
+func (c *turn) deliverMarkFailed(r campaign.FailReason, note string) error {
+	code := c.deliverCode()
+	who, ok, err := c.authorizeOrDrop(campaign.ActionDeliver)
+	if !ok {
+		return err
+	}
+	d, err := c.e.cfg.Cases.MarkFailed(c.ctx, code, r, note, c.formKey(), who)
+	if done, err := c.deliverRefused(code, err, "mark failed"); done {
+		return err
+	}
+	c.toIdle()
+	if d.Code == "" {
+		d.Code = code
+	}
+	c.say(c.t("deliver.failed", "Code", d.Code, "Reason", c.t(failReasonLabels[r][2]), "Count", max(d.Attempts, 1)))
+	if r != campaign.FailNotHome {
+		return nil
+	}
+	if to := c.deliverTo(d.Parent); to != nil {
+		lang := deliverLang(d.ParentLanguage)
+		c.out = append(c.out, Output{To: to, Text: c.e.text(lang, "parent.not_home", map[string]any{
+			"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock),
+		})})
+	}
+	return nil
+}
+
+// parentCallback runs a parent's button about a delivery; rest is what follows "h:".
+func (c *turn) parentCallback(rest string) error {
+	action, code, _ := strings.Cut(rest, ":")
+	if code == "" || (action != parentHome && action != parentSchool && action != parentReceived) {
+		c.stale()
+		return nil
+	}
+	if c.casesOff() {
+		return nil
+	}
+	parent := campaign.Session{Channel: c.sess.Channel, ChatID: c.sess.ChatID}
+	if action == parentReceived {
+		return c.parentReceived(code, parent)
+	}
+	h := campaign.HandoverHome
+	if action == parentSchool {
+		h = campaign.HandoverSchool
+	}
+	d, err := c.e.cfg.Cases.SetHandover(c.ctx, code, parent, h)
+	switch campaign.ErrorCode(err) {
+	case "":
+	case campaign.ENOTFOUND, campaign.ECONFLICT:
+		c.say(c.t("parent.handover.closed", "Code", code))
+		c.resume("")
+		return nil
+	default:
+		return fmt.Errorf("set handover %s: %w", code, err)
+	}
+	if h == campaign.HandoverSchool {
+		c.notice = c.t("common.chosen", "Label", withoutSymbols(c.t("parent.btn_school")))
+		c.say(c.t("parent.handover.school", "Code", code, "School", orDash(clip(d.School, schoolMax))))
+	} else {
+		c.notice = c.t("common.chosen", "Label", withoutSymbols(c.t("parent.btn_home")))
+		c.say(c.t("parent.handover.home", "Code", code))
+	}
+	c.resume("")
+	return nil
+}
+
+// parentReceived records the parent's "Đã nhận" and tells the donor, once.
+func (c *turn) parentReceived(code string, parent campaign.Session) error {
+	d, already, err := c.e.cfg.Cases.ConfirmDelivery(c.ctx, code, parent)
+	switch campaign.ErrorCode(err) {
+	case "":
+	case campaign.ENOTFOUND, campaign.ECONFLICT:
+		c.say(c.t("parent.received.not_found", "Code", code))
+		c.resume("")
+		return nil
+	default:
+		return fmt.Errorf("confirm delivery %s: %w", code, err)
+	}
+	if already {
+		c.say(c.t("parent.received.already", "Code", code))
+		c.resume("")
+		return nil
+	}
+	c.notice = c.t("common.chosen", "Label", withoutSymbols(c.t("parent.btn_received")))
+	c.say(c.t("parent.received.thanks", "Code", code))
+	if d.Donor != nil {
+		if to := c.deliverTo(*d.Donor); to != nil {
+			c.out = append(c.out, c.e.donorReached(d, *to))
+		}
+	}
+	c.resume("")
+	return nil
+}
+
+// donorReached tells a donor that a device of their pledge reached a student: the school level
+// and the ward only, never the child's name or code.
+func (e *Engine) donorReached(d campaign.Delivery, to Session) Output {
+	lang := deliverLang(d.DonorLanguage)
+	return Output{To: &to, Text: e.text(lang, "deliver.donor.reached", map[string]any{
+		"What":  e.allocWhat(lang, "", d.DeviceType, nil),
+		"Level": e.allocLevelName(lang, d.Level),
+		"Ward":  e.allocWardName(lang, d.WardCode),
+	})}
+}
+
+// DeliveryFinalized returns the messages to send when d became final without the parent's
+// "Đã nhận" (CaseStore.FinalizeDeliveries, Config.ConfirmAfter after the hand-over): a short note
+// to the parent and, when the device came from a pledge, the donor's news (school level and ward
+// only). Each has Output.To set to the chat, with its channel; a chat without an id is left out.
+func (e *Engine) DeliveryFinalized(d campaign.Delivery) []Output {
+	var out []Output
+	if d.Parent.ChatID != "" {
+		lang := deliverLang(d.ParentLanguage)
+		out = append(out, Output{
+			To: &Session{Channel: d.Parent.Channel, ChatID: d.Parent.ChatID},
+			Text: e.text(lang, "parent.auto_confirmed", map[string]any{
+				"Code": d.Code, "What": e.allocWhat(lang, "", d.DeviceType, d.Stock), "Count": e.confirmDays(),
+			}),
+		})
+	}
+	if d.Donor != nil && d.Donor.ChatID != "" {
+		out = append(out, e.donorReached(d, Session{Channel: d.Donor.Channel, ChatID: d.Donor.ChatID}))
+	}
+	return out
+}

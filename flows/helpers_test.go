@@ -98,6 +98,7 @@ type chat struct {
 	audit      *fakeAudit
 	devices    *fakeDevices
 	money      *fakeMoney
+	cases      *fakeCases
 	sess       Session
 	st         State
 	now        time.Time
@@ -109,6 +110,8 @@ type chat struct {
 	// turns records the conversation for golden files.
 	turns  []goldenTurn
 	record bool
+	// others keeps the states of the other chats a scenario talks in (see become).
+	others map[string]State
 }
 
 func newChat(t *testing.T) *chat {
@@ -117,7 +120,8 @@ func newChat(t *testing.T) *chat {
 }
 
 // newChatWith is newChat with changes to the engine's Config (nil for none). Chats have a staff
-// store and an audit log, with testAdmin as the one administrator.
+// store and an audit log, with testAdmin as the one administrator, and the case work's store
+// (Config.Cases and Config.Find, c.cases).
 func newChatWith(t *testing.T, change func(*Config)) *chat {
 	t.Helper()
 	c := &chat{t: t, now: testStart, clientLang: "vi", userID: "1001", sess: Session{Channel: "telegram", ChatID: "1001"}}
@@ -128,6 +132,7 @@ func newChatWith(t *testing.T, change func(*Config)) *chat {
 	c.audit = &fakeAudit{}
 	c.devices = newFakeDevices(func() time.Time { return c.now })
 	c.money = &fakeMoney{devices: c.devices}
+	c.cases = newFakeCases(func() time.Time { return c.now }, campaign.Default(), c.regs, c.devices, c.pledges)
 	cfg := Config{
 		Campaign:      campaign.Default(),
 		Registrations: c.regs,
@@ -142,10 +147,13 @@ func newChatWith(t *testing.T, change func(*Config)) *chat {
 		Audit:       c.audit,
 		Admins:      []string{testAdmin},
 		BotUsername: testBot,
+		Cases:       c.cases,
+		Find:        c.cases,
 	}
 	if change != nil {
 		change(&cfg)
 	}
+	c.cases.camp = cfg.Campaign
 	e, err := NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +275,10 @@ func checkOutputs(t *testing.T, e *Engine, in Input, old, next State, out []Outp
 		if !slices.Contains(staffSteps, next.Step) || next.Misses != 0 || next.Editing {
 			t.Errorf("%s: staff flow at unknown step %q: %+v", describe(in), next.Step, next)
 		}
+	} else if next.Flow == FlowCase {
+		if _, ok := caseStepNamed(next.Step); !ok || next.Editing || next.StartedAt.IsZero() {
+			t.Errorf("%s: case flow at unknown step %q: %+v", describe(in), next.Step, next)
+		}
 	} else if next.Flow != "" {
 		f := e.formNamed(next.Flow)
 		if f == nil || (f.field(next.Step) == nil && next.Step != stepReview) {
@@ -379,4 +391,20 @@ func (c *chat) toStep(step string) []Output {
 func (c *chat) toReview() []Output {
 	c.t.Helper()
 	return c.toStep(stepReview)
+}
+
+// become makes the chat the private chat of user id, in app language lang ("" keeps it): the
+// state of the chat left is kept and the one of the chat joined taken up, so a scenario can
+// have an official, a volunteer and a parent each talk in their own chat.
+func (c *chat) become(id, lang string) *chat {
+	if c.others == nil {
+		c.others = map[string]State{}
+	}
+	c.others[c.sess.ChatID] = c.st
+	c.st = c.others[id]
+	c.as(id)
+	if lang != "" {
+		c.clientLang = lang
+	}
+	return c
 }

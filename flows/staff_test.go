@@ -514,12 +514,12 @@ func TestStaff_Whoami(t *testing.T) {
 	c.as(testAdmin)
 	out := c.send(cmd("whoami"))
 	wantText(t, out, msg(c.e, langVI, "staff.whoami.admin"))
-	wantText(t, out, "/invite, /staff, /revoke, /whoami")
+	wantText(t, out, "/invite, /staff, /revoke, /verify, /allocate, /deliveries, /find, /whoami")
 	c.as("6006")
 	c.staff.add("6006", "Đỗ An", campaign.RoleCityOfficial, "")
 	c.clientLang = "en"
 	out = c.send(cmd("whoami"))
-	if allText(out) != msg(c.e, langEN, "staff.whoami.role", "Role", "City official (People's Committee / Fatherland Front)")+"\n\n"+msg(c.e, langEN, "staff.help_line", "Commands", "/whoami") {
+	if allText(out) != msg(c.e, langEN, "staff.whoami.role", "Role", "City official (People's Committee / Fatherland Front)")+"\n\n"+msg(c.e, langEN, "staff.help_line", "Commands", "/allocate, /deliveries, /find, /whoami") {
 		t.Errorf("city official:%s", dump(out))
 	}
 	c.staff.lookupErr = errors.New("timeout")
@@ -536,7 +536,7 @@ func TestStaff_Help(t *testing.T) {
 	}
 	c.as("6006")
 	c.staff.add("6006", "Đỗ An", campaign.RoleWomensUnion, wardTD)
-	if out := c.send(cmd("help")); allText(out) != idle+"\n\n"+msg(c.e, langVI, "staff.help_line", "Commands", "/whoami") {
+	if out := c.send(cmd("help")); allText(out) != idle+"\n\n"+msg(c.e, langVI, "staff.help_line", "Commands", "/verify, /find, /whoami") {
 		t.Errorf("women's union:%s", dump(out))
 	}
 	c.staff.lookupErr = errors.New("timeout")
@@ -544,7 +544,7 @@ func TestStaff_Help(t *testing.T) {
 		t.Errorf("help when the store fails:%s", dump(out))
 	}
 	c.as(testAdmin)
-	wantText(t, c.send(cmd("help")), "/invite, /staff, /revoke, /whoami")
+	wantText(t, c.send(cmd("help")), "/invite, /staff, /revoke, /verify, /allocate, /deliveries, /find, /whoami")
 	c.send(cmd("invite"))
 	out := c.send(cmd("help"))
 	if len(out) != 2 || out[0].Text != msg(c.e, langVI, "staff.help_step") || c.st.Step != staffStepRole {

@@ -1,0 +1,753 @@
+package flows
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// fakeCases is an in-memory campaign.CaseStore and campaign.FindStore over the chat's other fakes:
+// registrations live in the fakeRegistrations (so /status shows what officials decided), devices
+// and received stock in the fakeDevices, donors in the fakePledges. It keeps the contracts of
+// campaign/casework.go as storage/postgres does: statuses move as there, a key applied before
+// returns the record as it is, a record no longer in the state asked for is ECONFLICT, one of
+// another chat ENOTFOUND, and each change writes an audit row (kept in audit).
+//
+// Lock order: fakeCases, then fakeRegistrations, then fakeDevices, then fakePledges.
+type fakeCases struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	camp    *campaign.Campaign
+	regs    *fakeRegistrations
+	devices *fakeDevices
+	pledges *fakePledges
+
+	notes      map[string][]campaign.Note // by registration code
+	deliveries []campaign.Delivery
+	// deviceWard is the ward where a device is kept, by label (the device store does not say).
+	deviceWard map[string]string
+	// helped holds children a programme helped before, as helpedKey(name, birth date).
+	helped map[string]bool
+	// stockTaken counts the stock deliveries took, by kind.
+	stockTaken map[campaign.StockKind]int
+	// applied remembers the keys applied: "<what>|<key>|<code>".
+	applied map[string]bool
+	audit   []campaign.AuditEntry
+
+	// errs, by method name ("ConfirmAllocations"), are returned instead of doing the work.
+	errs map[string]error
+	// calls counts the calls by method name; keys lists the idempotency keys passed, by method.
+	calls map[string]int
+	keys  map[string][]string
+}
+
+func newFakeCases(now func() time.Time, camp *campaign.Campaign, regs *fakeRegistrations, devices *fakeDevices, pledges *fakePledges) *fakeCases {
+	return &fakeCases{
+		now: now, camp: camp, regs: regs, devices: devices, pledges: pledges,
+		notes: map[string][]campaign.Note{}, deviceWard: map[string]string{}, helped: map[string]bool{},
+		stockTaken: map[campaign.StockKind]int{}, applied: map[string]bool{},
+		errs: map[string]error{}, calls: map[string]int{}, keys: map[string][]string{},
+	}
+}
+
+var (
+	_ campaign.CaseStore = (*fakeCases)(nil)
+	_ campaign.FindStore = (*fakeCases)(nil)
+)
+
+// call counts a call of method and returns its injected error, if any. s.mu is held.
+func (s *fakeCases) call(method string, key ...string) error {
+	s.calls[method]++
+	s.keys[method] = append(s.keys[method], key...)
+	return s.errs[method]
+}
+
+// fail makes method return err (nil to stop failing).
+func (s *fakeCases) fail(method string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		delete(s.errs, method)
+		return
+	}
+	s.errs[method] = err
+}
+
+func (s *fakeCases) callCount(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[method]
+}
+
+func (s *fakeCases) keysOf(method string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.keys[method])
+}
+
+func (s *fakeCases) auditActions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, e := range s.audit {
+		out = append(out, e.Action+" "+e.Subject)
+	}
+	return out
+}
+
+func normCode(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
+
+func helpedKey(name string, birth time.Time) string {
+	return campaign.Fold(name) + "|" + birth.Format(time.DateOnly)
+}
+
+// addRegistration stores r as the registration store would (code, student, timestamps), keeping
+// r.Status (submitted when empty), and returns it.
+func (s *fakeCases) addRegistration(r campaign.Registration) campaign.Registration {
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	r.ID = int64(len(s.regs.regs) + 1)
+	if r.Code == "" {
+		r.Code = fmt.Sprintf("TD-%06d", r.ID)
+	}
+	if r.Status == "" {
+		r.Status = campaign.StatusSubmitted
+	}
+	r.StudentID = r.ID
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = s.regs.now().Add(time.Duration(r.ID) * time.Minute)
+	}
+	r.UpdatedAt = r.CreatedAt
+	s.regs.regs = append(s.regs.regs, r)
+	return r
+}
+
+// addReadyDevice takes in a ready device of type t (from pledgeCode, "" for a walk-in gift) kept
+// in ward, and returns its label.
+func (s *fakeCases) addReadyDevice(t campaign.DeviceType, ward, pledgeCode string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.devices.mu.Lock()
+	defer s.devices.mu.Unlock()
+	d := campaign.Device{Type: t, State: campaign.DeviceReady, PledgeCode: pledgeCode, Brand: "Dell", Wiped: true, Cleaned: true}
+	s.devices.add(&d)
+	s.deviceWard[d.Label] = ward
+	return d.Label
+}
+
+// addStock receives n of kind as a walk-in gift.
+func (s *fakeCases) addStock(kind campaign.StockKind, n int) {
+	s.devices.mu.Lock()
+	defer s.devices.mu.Unlock()
+	s.devices.stock = append(s.devices.stock, fakeStock{kind: campaign.ItemKind(kind), quantity: n})
+}
+
+// delivery returns a delivery by code (the zero Delivery when none).
+func (s *fakeCases) delivery(code string) campaign.Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.deliveryPtr(code); d != nil {
+		return *d
+	}
+	return campaign.Delivery{}
+}
+
+// registration returns a registration by code (the zero Registration when none).
+func (s *fakeCases) registration(code string) campaign.Registration {
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	for _, r := range s.regs.regs {
+		if r.Code == code {
+			return r
+		}
+	}
+	return campaign.Registration{}
+}
+
+func (s *fakeCases) device(label string) campaign.Device {
+	s.devices.mu.Lock()
+	defer s.devices.mu.Unlock()
+	for _, d := range s.devices.devices {
+		if d.Label == label {
+			return d
+		}
+	}
+	return campaign.Device{}
+}
+
+// reg finds a registration; s.regs.mu is held.
+func (s *fakeCases) reg(code string) *campaign.Registration {
+	for i := range s.regs.regs {
+		if s.regs.regs[i].Code == code {
+			return &s.regs.regs[i]
+		}
+	}
+	return nil
+}
+
+// dev finds a device; s.devices.mu is held.
+func (s *fakeCases) dev(label string) *campaign.Device {
+	for i := range s.devices.devices {
+		if s.devices.devices[i].Label == label {
+			return &s.devices.devices[i]
+		}
+	}
+	return nil
+}
+
+func (s *fakeCases) deliveryPtr(code string) *campaign.Delivery {
+	for i := range s.deliveries {
+		if s.deliveries[i].Code == code {
+			return &s.deliveries[i]
+		}
+	}
+	return nil
+}
+
+func (s *fakeCases) record(actor, action, subject string, before, after any) {
+	s.audit = append(s.audit, campaign.AuditEntry{At: s.now(), Actor: actor, Action: action, Subject: subject, Before: before, After: after})
+}
+
+func staffActorOf(by campaign.Staff) string { return by.Channel + ":" + by.ExternalID }
+
+// applyKey reports whether key was applied to code for what before; "" never was.
+func (s *fakeCases) keyApplied(what, key, code string) bool {
+	return key != "" && s.applied[what+"|"+key+"|"+code]
+}
+
+func (s *fakeCases) applyKey(what, key, code string) {
+	if key != "" {
+		s.applied[what+"|"+key+"|"+code] = true
+	}
+}
+
+// alreadyHelped: the child, by folded name and birth date, has a delivered registration, or is in
+// helped. s.regs.mu is held.
+func (s *fakeCases) alreadyHelped(r campaign.Registration) bool {
+	k := helpedKey(r.StudentName, r.BirthDate)
+	if s.helped[k] {
+		return true
+	}
+	for _, o := range s.regs.regs {
+		if o.Status == campaign.StatusDelivered && helpedKey(o.StudentName, o.BirthDate) == k {
+			return true
+		}
+	}
+	return false
+}
+
+// caseOf is r as officials see it; s.regs.mu is held.
+func (s *fakeCases) caseOf(r campaign.Registration) campaign.Case {
+	k := campaign.Case{Registration: r, Notes: slices.Clone(s.notes[r.Code]), AlreadyHelped: s.alreadyHelped(r)}
+	for _, o := range s.regs.regs {
+		if o.Code != r.Code && campaign.Fold(o.StudentName) == campaign.Fold(r.StudentName) &&
+			o.BirthDate.Equal(r.BirthDate) && o.WardCode == r.WardCode {
+			k.Duplicates = append(k.Duplicates, o)
+		}
+	}
+	slices.SortStableFunc(k.Duplicates, func(a, b campaign.Registration) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return k
+}
+
+// PendingCases implements campaign.CaseStore.
+func (s *fakeCases) PendingCases(_ context.Context, wardCode string, skip []string, limit int) ([]campaign.Case, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("PendingCases"); err != nil {
+		return nil, err
+	}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	var cands []campaign.Candidate
+	byCode := map[string]campaign.Registration{}
+	for _, r := range s.regs.regs {
+		if r.Status != campaign.StatusSubmitted || (wardCode != "" && r.WardCode != wardCode) || slices.Contains(skip, r.Code) {
+			continue
+		}
+		byCode[r.Code] = r
+		cands = append(cands, s.camp.Candidate(r, false))
+	}
+	campaign.SortByPriority(cands)
+	if limit <= 0 {
+		limit = 20 // as storage/postgres
+	}
+	out := []campaign.Case{}
+	for _, c := range cands {
+		if len(out) >= limit {
+			break
+		}
+		out = append(out, s.caseOf(byCode[c.Code]))
+	}
+	return out, nil
+}
+
+// CaseByCode implements campaign.CaseStore.
+func (s *fakeCases) CaseByCode(_ context.Context, code string) (campaign.Case, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("CaseByCode"); err != nil {
+		return campaign.Case{}, err
+	}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	r := s.reg(normCode(code))
+	if r == nil {
+		return campaign.Case{}, campaign.Errorf(campaign.ENOTFOUND, "no registration %s", code)
+	}
+	return s.caseOf(*r), nil
+}
+
+// Decide implements campaign.CaseStore.
+func (s *fakeCases) Decide(_ context.Context, d campaign.Decision, by campaign.Staff) (campaign.Registration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("Decide", d.Key); err != nil {
+		return campaign.Registration{}, err
+	}
+	code, text := normCode(d.Code), campaign.NormalizeText(d.Text)
+	next := campaign.StatusVerified
+	switch d.Verdict {
+	case campaign.VerdictApprove:
+	case campaign.VerdictReject:
+		if !slices.Contains(campaign.RejectReasons, d.Reason) || (d.Reason == campaign.RejectOther && text == "") {
+			return campaign.Registration{}, campaign.Errorf(campaign.EINVALID, "decision: reason %q, text %q", d.Reason, text)
+		}
+		next = campaign.StatusRejected
+	case campaign.VerdictAskInfo:
+		if text == "" {
+			return campaign.Registration{}, campaign.Errorf(campaign.EINVALID, "decision: a question is required")
+		}
+		next = campaign.StatusNeedsInfo
+	default:
+		return campaign.Registration{}, campaign.Errorf(campaign.EINVALID, "decision: unknown verdict %q", d.Verdict)
+	}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	r := s.reg(code)
+	if r == nil {
+		return campaign.Registration{}, campaign.Errorf(campaign.ENOTFOUND, "no registration %s", code)
+	}
+	if s.keyApplied("decide", d.Key, code) {
+		return *r, nil
+	}
+	if r.Status != campaign.StatusSubmitted {
+		return campaign.Registration{}, campaign.Errorf(campaign.ECONFLICT, "registration %s is %s", code, r.Status)
+	}
+	before := r.Status
+	r.Status, r.UpdatedAt = next, s.now()
+	if next == campaign.StatusRejected {
+		r.RejectCode = d.Reason
+		if d.Reason == campaign.RejectOther {
+			r.RejectReason = text
+		}
+	}
+	if next == campaign.StatusNeedsInfo {
+		s.notes[code] = append(s.notes[code], campaign.Note{At: s.now(), Actor: staffActorOf(by), Text: text})
+	}
+	s.applyKey("decide", d.Key, code)
+	s.record(staffActorOf(by), "registration."+string(d.Verdict), code, map[string]any{"status": before}, map[string]any{"status": next})
+	return *r, nil
+}
+
+// AnswerInfo implements campaign.CaseStore.
+func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.Session, text, key string) (campaign.Registration, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("AnswerInfo", key); err != nil {
+		return campaign.Registration{}, "", err
+	}
+	code, text = normCode(code), campaign.NormalizeText(text)
+	if parent.Channel == "" || parent.ChatID == "" || text == "" {
+		return campaign.Registration{}, "", campaign.Errorf(campaign.EINVALID, "answer: no chat or no text")
+	}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	notWaiting := campaign.Errorf(campaign.ENOTFOUND, "registration %s of this chat is not waiting for an answer", code)
+	r := s.reg(code)
+	if r == nil {
+		return campaign.Registration{}, "", campaign.Errorf(campaign.ENOTFOUND, "no registration %s", code)
+	}
+	if r.Channel != parent.Channel || r.ChatID != parent.ChatID {
+		return campaign.Registration{}, "", notWaiting
+	}
+	if !s.keyApplied("answer", key, code) {
+		if r.Status != campaign.StatusNeedsInfo {
+			return campaign.Registration{}, "", notWaiting
+		}
+		actor := parent.Channel + ":" + parent.ChatID
+		s.notes[code] = append(s.notes[code], campaign.Note{At: s.now(), Actor: actor, Answer: true, Text: text})
+		r.Status, r.UpdatedAt = campaign.StatusSubmitted, s.now()
+		s.applyKey("answer", key, code)
+		s.record(actor, "registration.answer", code, map[string]any{"status": campaign.StatusNeedsInfo}, map[string]any{"status": campaign.StatusSubmitted})
+	}
+	askedBy := ""
+	for _, n := range s.notes[code] {
+		if !n.Answer {
+			askedBy = n.Actor
+		}
+	}
+	return *r, askedBy, nil
+}
+
+// WaitingForInfo implements campaign.CaseStore.
+func (s *fakeCases) WaitingForInfo(_ context.Context, parent campaign.Session) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("WaitingForInfo"); err != nil {
+		return nil, err
+	}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	codes := []string{}
+	for _, r := range s.regs.regs {
+		if r.Channel == parent.Channel && r.ChatID == parent.ChatID && r.Status == campaign.StatusNeedsInfo {
+			codes = append(codes, r.Code)
+		}
+	}
+	return codes, nil
+}
+
+// stockLeft counts the stock received less what deliveries took; s.devices.mu is held.
+func (s *fakeCases) stockLeft() map[campaign.StockKind]int {
+	left := map[campaign.StockKind]int{}
+	for _, st := range s.devices.stock {
+		left[campaign.StockKind(st.kind)] += st.quantity
+	}
+	for _, k := range campaign.StockKinds {
+		left[k] -= s.stockTaken[k]
+	}
+	return left
+}
+
+// Proposal implements campaign.CaseStore.
+func (s *fakeCases) Proposal(context.Context) (campaign.Proposal, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("Proposal"); err != nil {
+		return campaign.Proposal{}, err
+	}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	s.devices.mu.Lock()
+	defer s.devices.mu.Unlock()
+	var p campaign.Proposal
+	for _, r := range s.regs.regs {
+		if r.Status == campaign.StatusVerified {
+			p.Candidates = append(p.Candidates, s.camp.Candidate(r, s.alreadyHelped(r)))
+		}
+	}
+	for _, d := range s.devices.devices {
+		if d.State == campaign.DeviceReady {
+			p.Supply.Devices = append(p.Supply.Devices, campaign.ReadyDevice{Label: d.Label, Type: d.Type, WardCode: s.deviceWard[d.Label]})
+		}
+	}
+	p.Supply.Stock = s.stockLeft()
+	return p, nil
+}
+
+// ConfirmAllocations implements campaign.CaseStore: each allocation on its own, stale when its
+// registration is no longer verified, its device no longer ready or its stock gone.
+func (s *fakeCases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocation, key string, by campaign.Staff) ([]campaign.Delivery, []string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("ConfirmAllocations", key); err != nil {
+		return nil, nil, err
+	}
+	for _, a := range allocs {
+		if normCode(a.Code) == "" || (a.DeviceLabel == "" && len(a.Stock) == 0) {
+			return nil, nil, campaign.Errorf(campaign.EINVALID, "allocation of %q: neither a device nor stock", a.Code)
+		}
+		for j, k := range a.Stock {
+			if !slices.Contains(campaign.StockKinds, k) || slices.Contains(a.Stock[:j], k) {
+				return nil, nil, campaign.Errorf(campaign.EINVALID, "allocation of %s: stock %v", a.Code, a.Stock)
+			}
+		}
+	}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	s.devices.mu.Lock()
+	defer s.devices.mu.Unlock()
+	var made []campaign.Delivery
+	var stale []string
+	for _, a := range allocs {
+		code := normCode(a.Code)
+		r := s.reg(code)
+		if r == nil {
+			stale = append(stale, code)
+			continue
+		}
+		if s.keyApplied("allocate", key, code) {
+			for _, d := range s.deliveries {
+				if d.RegistrationCode == code {
+					made = append(made, d)
+				}
+			}
+			continue
+		}
+		var dev *campaign.Device
+		if a.DeviceLabel != "" {
+			dev = s.dev(normCode(a.DeviceLabel))
+			if dev == nil || dev.State != campaign.DeviceReady {
+				stale = append(stale, code)
+				continue
+			}
+		}
+		left := s.stockLeft()
+		if r.Status != campaign.StatusVerified || slices.ContainsFunc(a.Stock, func(k campaign.StockKind) bool { return left[k] <= 0 }) {
+			stale = append(stale, code)
+			continue
+		}
+		d := campaign.Delivery{
+			ID: int64(len(s.deliveries) + 12), Status: campaign.DeliveryPending, RegistrationCode: code,
+			StudentName: r.StudentName, Level: r.Level, Grade: r.Grade, School: r.School, WardCode: r.WardCode,
+			Address: r.Address, ParentName: r.ParentName, ParentPhone: r.ParentPhone,
+			Parent: campaign.Session{Channel: r.Channel, ChatID: r.ChatID}, ParentLanguage: r.Language,
+			Handover: campaign.HandoverHome, Stock: slices.Clone(a.Stock),
+			AllocatedBy: staffActorOf(by), AllocatedAt: s.now(),
+		}
+		d.Code = fmt.Sprintf("GH-%06d", d.ID)
+		if dev != nil {
+			d.DeviceLabel, d.DeviceType = dev.Label, dev.Type
+			dev.State, dev.UpdatedAt = campaign.DeviceAllocated, s.now()
+			if dev.PledgeCode != "" && s.pledges != nil {
+				s.pledges.mu.Lock()
+				for _, p := range s.pledges.pledges {
+					if p.Code == dev.PledgeCode && p.ChatID != "" {
+						d.Donor = &campaign.Session{Channel: p.Channel, ChatID: p.ChatID}
+						d.DonorLanguage = p.Language
+					}
+				}
+				s.pledges.mu.Unlock()
+			}
+		}
+		for _, k := range a.Stock {
+			s.stockTaken[k]++
+		}
+		r.Status, r.UpdatedAt = campaign.StatusAllocated, s.now()
+		s.deliveries = append(s.deliveries, d)
+		s.applyKey("allocate", key, code)
+		s.record(staffActorOf(by), "allocation.confirm", code, map[string]any{"status": campaign.StatusVerified}, map[string]any{"delivery": d.Code})
+		made = append(made, d)
+	}
+	return made, stale, nil
+}
+
+// SetHandover implements campaign.CaseStore.
+func (s *fakeCases) SetHandover(_ context.Context, code string, parent campaign.Session, h campaign.Handover) (campaign.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("SetHandover"); err != nil {
+		return campaign.Delivery{}, err
+	}
+	if h != campaign.HandoverHome && h != campaign.HandoverSchool {
+		return campaign.Delivery{}, campaign.Errorf(campaign.EINVALID, "handover: unknown place %q", h)
+	}
+	d := s.deliveryPtr(normCode(code))
+	if d == nil || d.Parent != parent || d.Status != campaign.DeliveryPending {
+		return campaign.Delivery{}, campaign.Errorf(campaign.ENOTFOUND, "no pending delivery %s for this chat", code)
+	}
+	if d.Handover != h {
+		s.record(parent.Channel+":"+parent.ChatID, "delivery.handover", d.Code, map[string]any{"handover": d.Handover}, map[string]any{"handover": h})
+		d.Handover = h
+	}
+	return *d, nil
+}
+
+// OpenDeliveries implements campaign.CaseStore.
+func (s *fakeCases) OpenDeliveries(_ context.Context, wardCode string, limit int) ([]campaign.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("OpenDeliveries"); err != nil {
+		return nil, err
+	}
+	var out []campaign.Delivery
+	for _, d := range s.deliveries {
+		if d.Status == campaign.DeliveryPending && (wardCode == "" || d.WardCode == wardCode) {
+			out = append(out, d)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b campaign.Delivery) int {
+		failed := func(d campaign.Delivery) int {
+			if d.Attempts > 0 {
+				return 0
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(failed(a), failed(b)), strings.Compare(a.WardCode, b.WardCode),
+			a.AllocatedAt.Compare(b.AllocatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	if limit <= 0 {
+		limit = 20 // as storage/postgres
+	}
+	return out[:min(len(out), limit)], nil
+}
+
+// DeliveryByCode implements campaign.CaseStore.
+func (s *fakeCases) DeliveryByCode(_ context.Context, code string) (campaign.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("DeliveryByCode"); err != nil {
+		return campaign.Delivery{}, err
+	}
+	if d := s.deliveryPtr(normCode(code)); d != nil {
+		return *d, nil
+	}
+	return campaign.Delivery{}, campaign.Errorf(campaign.ENOTFOUND, "no delivery %s", code)
+}
+
+// MarkDelivered implements campaign.CaseStore.
+func (s *fakeCases) MarkDelivered(_ context.Context, code, recipient, photoID, key string, by campaign.Staff) (campaign.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("MarkDelivered", key); err != nil {
+		return campaign.Delivery{}, err
+	}
+	code, recipient = normCode(code), campaign.NormalizeText(recipient)
+	if recipient == "" {
+		return campaign.Delivery{}, campaign.Errorf(campaign.EINVALID, "delivery: no recipient")
+	}
+	d := s.deliveryPtr(code)
+	if d == nil {
+		return campaign.Delivery{}, campaign.Errorf(campaign.ENOTFOUND, "no delivery %s", code)
+	}
+	if s.keyApplied("deliver", key, code) {
+		return *d, nil
+	}
+	if d.Status != campaign.DeliveryPending {
+		return campaign.Delivery{}, campaign.Errorf(campaign.ECONFLICT, "delivery %s is %s", code, d.Status)
+	}
+	d.Status, d.RecipientName, d.PhotoID, d.Volunteer, d.DeliveredAt = campaign.DeliveryDelivered, recipient, photoID, staffActorOf(by), s.now()
+	s.regs.mu.Lock()
+	if r := s.reg(d.RegistrationCode); r != nil {
+		r.Status, r.UpdatedAt = campaign.StatusDelivered, s.now()
+	}
+	s.regs.mu.Unlock()
+	if d.DeviceLabel != "" {
+		s.devices.mu.Lock()
+		if dev := s.dev(d.DeviceLabel); dev != nil {
+			dev.State, dev.UpdatedAt = campaign.DeviceDelivered, s.now()
+		}
+		s.devices.mu.Unlock()
+	}
+	s.applyKey("deliver", key, code)
+	s.record(staffActorOf(by), "delivery.delivered", code, map[string]any{"status": campaign.DeliveryPending}, map[string]any{"photo": photoID != ""})
+	return *d, nil
+}
+
+// MarkFailed implements campaign.CaseStore.
+func (s *fakeCases) MarkFailed(_ context.Context, code string, reason campaign.FailReason, note, key string, by campaign.Staff) (campaign.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("MarkFailed", key); err != nil {
+		return campaign.Delivery{}, err
+	}
+	if !slices.Contains(campaign.FailReasons, reason) {
+		return campaign.Delivery{}, campaign.Errorf(campaign.EINVALID, "delivery: unknown failure reason %q", reason)
+	}
+	code = normCode(code)
+	d := s.deliveryPtr(code)
+	if d == nil {
+		return campaign.Delivery{}, campaign.Errorf(campaign.ENOTFOUND, "no delivery %s", code)
+	}
+	if s.keyApplied("fail", key, code) {
+		return *d, nil
+	}
+	if d.Status != campaign.DeliveryPending {
+		return campaign.Delivery{}, campaign.Errorf(campaign.ECONFLICT, "delivery %s is %s", code, d.Status)
+	}
+	d.Attempts++
+	d.LastFailure = reason
+	s.applyKey("fail", key, code)
+	s.record(staffActorOf(by), "delivery.failed", code, map[string]any{"attempts": d.Attempts - 1}, map[string]any{"reason": reason, "note": note})
+	return *d, nil
+}
+
+// ConfirmDelivery implements campaign.CaseStore.
+func (s *fakeCases) ConfirmDelivery(_ context.Context, code string, parent campaign.Session) (campaign.Delivery, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("ConfirmDelivery"); err != nil {
+		return campaign.Delivery{}, false, err
+	}
+	d := s.deliveryPtr(normCode(code))
+	if d == nil || d.Parent != parent || d.Status == campaign.DeliveryPending {
+		return campaign.Delivery{}, false, campaign.Errorf(campaign.ENOTFOUND, "no delivered delivery %s for this chat", code)
+	}
+	if d.Status == campaign.DeliveryConfirmed {
+		return *d, true, nil
+	}
+	d.Status, d.ConfirmedAt = campaign.DeliveryConfirmed, s.now()
+	s.record(parent.Channel+":"+parent.ChatID, "delivery.confirmed", d.Code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryConfirmed})
+	return *d, false, nil
+}
+
+// FinalizeDeliveries implements campaign.CaseStore.
+func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time) ([]campaign.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("FinalizeDeliveries"); err != nil {
+		return nil, err
+	}
+	out := []campaign.Delivery{}
+	for i := range s.deliveries {
+		d := &s.deliveries[i]
+		if d.Status == campaign.DeliveryDelivered && d.DeliveredAt.Before(cutoff) {
+			d.Status, d.ConfirmedAt, d.AutoConfirmed = campaign.DeliveryConfirmed, s.now(), true
+			s.record("system", "delivery.auto_confirmed", d.Code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryConfirmed})
+			out = append(out, *d)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b campaign.Delivery) int { return a.DeliveredAt.Compare(b.DeliveredAt) })
+	return out, nil
+}
+
+// RegistrationByCode implements campaign.FindStore.
+func (s *fakeCases) RegistrationByCode(_ context.Context, code string) (campaign.Registration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("RegistrationByCode"); err != nil {
+		return campaign.Registration{}, err
+	}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	if r := s.reg(normCode(code)); r != nil {
+		return *r, nil
+	}
+	return campaign.Registration{}, campaign.Errorf(campaign.ENOTFOUND, "no registration %s", code)
+}
+
+// FindByPhone implements campaign.FindStore.
+func (s *fakeCases) FindByPhone(_ context.Context, phone string, limit int) ([]campaign.Registration, []campaign.Pledge, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("FindByPhone"); err != nil {
+		return nil, nil, err
+	}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	var regs []campaign.Registration
+	for _, r := range slices.Backward(s.regs.regs) {
+		if r.ParentPhone == phone && len(regs) < limit {
+			regs = append(regs, r)
+		}
+	}
+	var pledges []campaign.Pledge
+	if s.pledges != nil {
+		s.pledges.mu.Lock()
+		for _, p := range slices.Backward(s.pledges.pledges) {
+			if p.Phone == phone && len(pledges) < limit {
+				pledges = append(pledges, p)
+			}
+		}
+		s.pledges.mu.Unlock()
+	}
+	return regs, pledges, nil
+}
