@@ -65,7 +65,11 @@ func (c *turn) exportCallback(data string) error {
 
 // export writes the file and sends it, audited with the filter and the rows sent.
 func (c *turn) export(who campaign.Staff, f campaign.ExportFilter, format campaign.ExportFormat) error {
+	lead := ""
 	if who.Role.NeedsWard() {
+		if f.WardCode != "" && f.WardCode != who.WardCode {
+			lead = c.t("export.own_ward_only", "Ward", c.wardName(who.WardCode))
+		}
 		f.WardCode = who.WardCode // a ward official's export holds only their ward
 	}
 	f.ShowPhones = campaign.SeesPhones(who.Role)
@@ -90,6 +94,9 @@ func (c *turn) export(who campaign.Staff, f campaign.ExportFilter, format campai
 	scope := c.t("export.scope_all")
 	if f.WardCode != "" {
 		scope = c.wardName(f.WardCode)
+	}
+	if lead != "" {
+		c.say(lead)
 	}
 	c.out = append(c.out, Output{
 		Text: c.t("export.caption", "Scope", scope,

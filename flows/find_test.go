@@ -1,3 +1,226 @@
 package flows
 
-func findScenarios() []scenario { return nil }
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// fakeExporter writes a small file per export and remembers what it was asked.
+type fakeExporter struct {
+	mu      sync.Mutex
+	dir     string
+	calls   []campaign.ExportFilter
+	formats []campaign.ExportFormat
+	err     error
+}
+
+func (x *fakeExporter) Export(_ context.Context, f campaign.ExportFilter, format campaign.ExportFormat) (campaign.ExportFile, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.err != nil {
+		return campaign.ExportFile{}, x.err
+	}
+	x.calls = append(x.calls, f)
+	x.formats = append(x.formats, format)
+	name := "td-export." + string(format)
+	if f.WardCode != "" {
+		name = "td-" + f.WardCode + "-export." + string(format)
+	}
+	path := filepath.Join(x.dir, name)
+	if err := os.WriteFile(path, []byte("data"), 0o600); err != nil {
+		return campaign.ExportFile{}, err
+	}
+	return campaign.ExportFile{Path: path, Name: name, Rows: map[campaign.ExportSheet]int{
+		campaign.SheetRegistrations: 4, campaign.SheetPledges: 1, campaign.SheetDevices: 3, campaign.SheetDeliveries: 0,
+	}}, nil
+}
+
+// newFindChat is a chat with pending registrations, a pledge and an exporter.
+func newFindChat(t *testing.T) (*chat, *fakeExporter) {
+	c := newChat(t)
+	return c, c.withFind()
+}
+
+// withFind gives the chat pending registrations, a pledge and an exporter.
+func (c *chat) withFind() *fakeExporter {
+	x := &fakeExporter{dir: c.t.TempDir()}
+	c.e.cfg.Exporter = x
+	c.withPending()
+	c.pledges.mu.Lock()
+	c.pledges.pledges = append(c.pledges.pledges, campaign.Pledge{
+		ID: 45, Code: "PL-000045", Status: campaign.PledgeOpen, Channel: "telegram", ChatID: donorChat, Language: "vi",
+		DonorKind: campaign.DonorBusiness, DonorName: "Công ty An Phát", ContactPerson: "Nguyễn Văn An", Phone: "+84912345601",
+		Items: []campaign.PledgeItem{{Kind: campaign.ItemLaptop, Quantity: 2, Used: true, Complete: true}},
+		Delivery: campaign.DeliverToFront, CreatedAt: testStart,
+	})
+	c.pledges.mu.Unlock()
+	c.staff.add(cultureID, "Võ Văn Hóa", campaign.RoleCultureInfo, "")
+	return x
+}
+
+func findScenarios() []scenario {
+	return []scenario{
+		{goldenFind, "find_by_code_and_phone", func(c *chat) {
+			c.withFind()
+			c.become(wardOffID, "vi")
+			c.send(cmd("find"))
+			c.send(cmd("find", "td-2"))
+			c.send(cmd("find", "TD-000003"))
+			c.send(cmd("find", "0912 345 601"))
+			c.send(press("f:TD-000001"))
+			c.send(cmd("find", "PL-45"))
+			c.send(cmd("find", "xyz"))
+			c.become(officialID, "vi")
+			c.send(cmd("find", "0912345601"))
+			c.send(press("f:PL-000045"))
+			c.become("3101", "vi")
+			c.send(cmd("find", "TD-000001"))
+		}},
+		{goldenFind, "export", func(c *chat) {
+			c.withFind()
+			c.become(officialID, "vi")
+			c.send(cmd("export"))
+			c.send(press("x:xlsx"))
+			c.send(cmd("export", "csv phuong linh trung status verified from 1/9 to 20/9"))
+			c.send(cmd("export", "phuong xyz"))
+			c.send(cmd("export", "from 20/9 to 1/9"))
+			c.become(wardOffID, "en")
+			c.send(cmd("export", "ward Thảo Điền"))
+			c.become(volunteerID, "vi")
+			c.send(cmd("export"))
+		}},
+	}
+}
+
+func TestFind_ScopeOfEveryRole(t *testing.T) {
+	for _, tt := range []struct {
+		who, query string
+		shown      string // text that shows the record was shown, "" when refused
+	}{
+		{wardOffID, "TD-000001", "📋 Hồ sơ TD-000001"},
+		{wardTDID, "TD-000001", ""},
+		{eduID, "TD-000001", "📋 Hồ sơ TD-000001"},
+		{officialID, "TD-000003", "📋 Hồ sơ TD-000003"},
+		{volunteerID, "TD-000001", ""},
+		{cultureID, "TD-000001", ""},
+		{"3101", "TD-000001", ""},
+		{officialID, "PL-000045", "Công ty An Phát"},
+		{volunteerID, "PL-000045", "Công ty An Phát"},
+		{wardOffID, "PL-000045", ""},
+	} {
+		c, _ := newFindChat(t)
+		c.become(tt.who, "vi")
+		out := c.send(cmd("find", tt.query))
+		text := allText(out)
+		if tt.shown != "" && !strings.Contains(text, tt.shown) {
+			t.Errorf("%s /find %s: not shown:%s", tt.who, tt.query, dump(out))
+		}
+		if tt.shown == "" && (strings.Contains(text, tt.query) && strings.Contains(text, "Nguyễn Thị Lan") || strings.Contains(text, "Công ty")) {
+			t.Errorf("%s /find %s: shown out of scope:%s", tt.who, tt.query, dump(out))
+		}
+		if tt.shown == "" && len(c.audit.refused()) != 1 {
+			t.Errorf("%s /find %s: %d refusals audited, want 1", tt.who, tt.query, len(c.audit.refused()))
+		}
+	}
+}
+
+func TestFind_OnlyVerifiersGetDecisionButtons(t *testing.T) {
+	c, _ := newFindChat(t)
+	c.become(officialID, "vi")
+	if data := buttonData(c.send(cmd("find", "TD-000001"))); len(data) != 0 {
+		t.Errorf("a city official got buttons %q", data)
+	}
+	c.become(wardOffID, "vi")
+	if data := buttonData(c.send(cmd("find", "TD-000001"))); len(data) != 4 {
+		t.Errorf("a ward official got buttons %q, want the four decisions", data)
+	}
+}
+
+func TestFind_PhoneSearchIsScopedMaskedAndAudited(t *testing.T) {
+	c, _ := newFindChat(t)
+	c.become(wardTDID, "vi")
+	out := c.send(cmd("find", "0912345601"))
+	text := allText(out)
+	// TD-000001 is Linh Trung's, outside Thảo Điền; the pledge is the city's business.
+	if strings.Contains(text, "TD-000001") || strings.Contains(text, "PL-000045") || !strings.Contains(text, "ngoài phạm vi") {
+		t.Errorf("ward official of Thảo Điền:%s", dump(out))
+	}
+	c.become(eduID, "vi")
+	text = allText(c.send(cmd("find", "0912345601")))
+	if !strings.Contains(text, "TD-000001") || strings.Contains(text, "+84912345601") || !strings.Contains(text, campaign.MaskPhone("+84912345601")) {
+		t.Errorf("education office:\n%s", text)
+	}
+	var searches []campaign.AuditEntry
+	for _, e := range c.audit.entries {
+		if e.Action == "data.find" {
+			searches = append(searches, e)
+		}
+	}
+	if len(searches) != 2 || searches[1].Actor != "telegram:"+eduID ||
+		searches[1].After.(map[string]any)["query"] != campaign.MaskPhone("+84912345601") {
+		t.Errorf("searches audited = %+v, want two with the phone masked", searches)
+	}
+}
+
+func TestExport_WardOfficialGetsOnlyTheirWard(t *testing.T) {
+	c, x := newFindChat(t)
+	c.become(wardOffID, "vi")
+	out := c.send(cmd("export", "ward Thảo Điền csv"))
+	if len(x.calls) != 1 || x.calls[0].WardCode != wardLT || !x.calls[0].ShowPhones || x.formats[0] != campaign.FormatCSV {
+		t.Fatalf("export asked = %+v %v", x.calls, x.formats)
+	}
+	var file *File
+	for _, o := range out {
+		if o.File != nil {
+			file = o.File
+		}
+	}
+	if file == nil || !file.Remove || file.Name != "td-"+wardLT+"-export.csv" {
+		t.Fatalf("file sent = %+v", file)
+	}
+	if _, err := os.Stat(file.Path); err != nil {
+		t.Errorf("the file to send is not there: %v", err)
+	}
+	var exports []campaign.AuditEntry
+	for _, e := range c.audit.entries {
+		if e.Action == "data.export" {
+			exports = append(exports, e)
+		}
+	}
+	if len(exports) != 1 || exports[0].Subject != file.Name || exports[0].After.(map[string]any)["ward"] != wardLT {
+		t.Errorf("export audited = %+v", exports)
+	}
+}
+
+func TestExport_CityFiltersAndMaskedPhones(t *testing.T) {
+	c, x := newFindChat(t)
+	c.become(officialID, "vi")
+	c.send(cmd("export", "phuong Linh Trung status verified from 1/9 to 20/9"))
+	loc := campaign.Default().Location
+	want := campaign.ExportFilter{
+		WardCode: wardLT, Status: campaign.StatusVerified,
+		From: time.Date(2021, 9, 1, 0, 0, 0, 0, loc), To: time.Date(2021, 9, 21, 0, 0, 0, 0, loc),
+	}
+	if len(x.calls) != 1 || x.calls[0].WardCode != want.WardCode || x.calls[0].Status != want.Status ||
+		!x.calls[0].From.Equal(want.From) || !x.calls[0].To.Equal(want.To) || x.calls[0].ShowPhones {
+		t.Errorf("filter = %+v, want %+v", x.calls, want)
+	}
+	for _, bad := range []string{"phuong xyz", "status maybe", "from 31/2", "to", "from 20/9 to 1/9", "bogus"} {
+		out := c.send(cmd("export", bad))
+		if len(x.calls) != 1 || !strings.Contains(allText(out), "Cách dùng: /export") {
+			t.Errorf("/export %s:%s", bad, dump(out))
+		}
+	}
+	x.err = errors.New("disk full")
+	if _, err := c.trySend(press("x:xlsx")); err == nil {
+		t.Error("an export failure was not returned")
+	}
+}

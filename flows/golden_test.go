@@ -37,7 +37,8 @@ type goldenOutput struct {
 	RemoveKeyboard bool       `json:"remove_keyboard,omitempty"`
 	EditPressed    bool       `json:"edit_pressed,omitempty"`
 	Notice         string     `json:"notice,omitempty"`
-	To             string     `json:"to,omitempty"` // "channel:chat" of a message to another chat
+	To             string     `json:"to,omitempty"`   // "channel:chat" of a message to another chat
+	File           string     `json:"file,omitempty"` // the name of a file sent, or "photo:<id>"
 }
 
 func goldenTurnOf(in Input, out []Output, st State) goldenTurn {
@@ -46,6 +47,12 @@ func goldenTurnOf(in Input, out []Output, st State) goldenTurn {
 		gout := goldenOutput{Text: o.Text, RemoveKeyboard: o.RemoveKeyboard, EditPressed: o.EditPressed, Notice: o.Notice}
 		if o.To != nil {
 			gout.To = o.To.Channel + ":" + o.To.ChatID
+		}
+		if o.File != nil {
+			gout.File = o.File.Name
+			if o.File.PhotoID != "" {
+				gout.File = "photo:" + o.File.PhotoID
+			}
 		}
 		for _, row := range o.Inline {
 			var r []string

@@ -236,7 +236,10 @@ func (c *turn) verifyCallback(data string) error {
 	if !ok {
 		return err
 	}
-	if k.Status != campaign.StatusSubmitted {
+	// A decision goes to the store even when the registration is no longer pending: the same
+	// update run again (its key) returns the first decision, anything else is a conflict. The
+	// other buttons only make sense on a pending registration.
+	if k.Status != campaign.StatusSubmitted && action != "ok" && action != "rj" && action != "back" {
 		c.notice = c.t("verify.already_decided_notice")
 		c.say(c.t("verify.already_decided", "Code", code, "Status", c.t(caseStatusLabels[k.Status])))
 		return nil
