@@ -83,6 +83,8 @@ func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
 type (
 	// Output is one message for the user; see flows.Output.
 	Output = flows.Output
+	// Session is a chat on a channel; see flows.Session.
+	Session = flows.Session
 	// Button is an inline button; see flows.Button.
 	Button = flows.Button
 	// KeyButton is a reply-keyboard button; see flows.KeyButton.

@@ -1,4 +1,5 @@
-// Package jobs will hold the bot's scheduled work on robfig/cron, one file per job (daily summary,
-// milestones, reminders, final report, broadcast), each a type whose Run(ctx) returns a result that
-// is logged. It is empty until the daily-progress issue; the folder keeps the layout of DESIGN.md.
+// Package jobs holds the bot's scheduled work, one file per job, each a type whose Run(ctx)
+// returns a result that the caller logs (the nyaruka/mailroom way). Jobs read and write through
+// the campaign's stores and send through a bot.Sender; their texts come from the flows engine,
+// passed in as functions, so that every user-facing word stays in flows/locales.
 package jobs

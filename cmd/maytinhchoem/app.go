@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,7 +20,9 @@ import (
 	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/bot/telegram"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/export"
 	"github.com/thuduc/maytinhchoem/flows"
+	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	redisstore "github.com/thuduc/maytinhchoem/storage/redis"
 )
@@ -44,6 +47,8 @@ type app struct {
 	regs       *postgres.RegistrationStore
 	staff      *postgres.StaffStore
 	pledges    *postgres.PledgeStore
+	cases      *postgres.CaseStore
+	exporter   *export.Exporter
 	engine     *flows.Engine
 	adapter    *telegram.Adapter
 	sender     *bot.PacedSender
@@ -99,6 +104,10 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	}
 	a.staff = postgres.NewStaffStore(d.db)
 	a.pledges = postgres.NewPledgeStore(d.db)
+	a.cases = postgres.NewCaseStore(d.db, d.campaign)
+	a.exporter = export.New(postgres.NewExportSource(d.db, d.campaign), export.Options{
+		Dir: d.cfg.ExportDir, Now: d.now, Location: d.campaign.Location,
+	})
 	engine, err := flows.NewEngine(flows.Config{
 		Campaign:      d.campaign,
 		Registrations: a.regs,
@@ -114,6 +123,10 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		MoneyCeiling:  d.cfg.MoneyCeiling,
 		Devices:       postgres.NewDeviceStore(d.db),
 		Money:         postgres.NewMoneyStore(d.db),
+		Cases:         a.cases,
+		Find:          postgres.NewFindStore(d.db, d.campaign),
+		Exporter:      a.exporter,
+		ConfirmAfter:  d.cfg.ConfirmAfter,
 	})
 	if err != nil {
 		return nil, err
@@ -217,6 +230,9 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		go func() { errc <- a.adapter.Poll(ctx, a.dialogs, a.dispatcher.HandleBatch) }()
 		a.deps.logger.Info("polling for updates", "bot", a.adapter.Username())
 	}
+	var jobs sync.WaitGroup
+	jobs.Go(func() { a.runFinalizer(ctx) })
+	defer jobs.Wait()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -229,4 +245,33 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		_ = srv.Shutdown(sctx)
 	}
 	return err
+}
+
+// finalizeEvery is how often deliveries past DELIVERY_CONFIRM_AFTER are made final.
+const finalizeEvery = 10 * time.Minute
+
+// runFinalizer makes deliveries final when the parent never pressed "Đã nhận", now and then every
+// finalizeEvery, until ctx is done. Each delivery is finalized once by the store, so several bot
+// processes may run it side by side.
+func (a *app) runFinalizer(ctx context.Context) {
+	job := &jobs.FinalizeDeliveries{
+		Cases: a.cases, Notices: a.engine.DeliveryFinalized, Sender: a.sender,
+		Now: a.deps.now, After: a.deps.cfg.ConfirmAfter,
+	}
+	tick := time.NewTicker(finalizeEvery)
+	defer tick.Stop()
+	for {
+		res, err := job.Run(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.deps.logger.Error("finalize deliveries", "err", err)
+		case res.Finalized > 0 || len(res.Failed) > 0:
+			a.deps.logger.Info("finalize deliveries", "finalized", res.Finalized, "sent", res.Sent, "failed", res.Failed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -33,6 +33,8 @@ type config struct {
 	LogLevel       string        `env:"LOG_LEVEL" envDefault:"info"`
 	InvitationTTL  time.Duration `env:"INVITATION_TTL" envDefault:"72h"`
 	MoneyCeiling   int64         `env:"MONEY_CONFIRM_ABOVE_VND" envDefault:"100000000"`
+	ConfirmAfter   time.Duration `env:"DELIVERY_CONFIRM_AFTER" envDefault:"168h"`
+	ExportDir      string        `env:"EXPORT_DIR"`
 
 	admins []int64
 }
@@ -76,6 +78,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if cfg.InvitationTTL < time.Minute {
 		bad("INVITATION_TTL", "must be at least 1m, got %s", cfg.InvitationTTL)
+	}
+	if cfg.ConfirmAfter < time.Hour {
+		bad("DELIVERY_CONFIRM_AFTER", "must be at least 1h, got %s", cfg.ConfirmAfter)
 	}
 	if cfg.MoneyCeiling < 1 {
 		bad("MONEY_CONFIRM_ABOVE_VND", "must be a positive amount of VND, got %d", cfg.MoneyCeiling)
