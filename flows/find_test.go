@@ -58,7 +58,7 @@ func (c *chat) withFind() *fakeExporter {
 	c.pledges.pledges = append(c.pledges.pledges, campaign.Pledge{
 		ID: 45, Code: "PL-000045", Status: campaign.PledgeOpen, Channel: "telegram", ChatID: donorChat, Language: "vi",
 		DonorKind: campaign.DonorBusiness, DonorName: "Công ty An Phát", ContactPerson: "Nguyễn Văn An", Phone: "+84912345601",
-		Items: []campaign.PledgeItem{{Kind: campaign.ItemLaptop, Quantity: 2, Used: true, Complete: true}},
+		Items:    []campaign.PledgeItem{{Kind: campaign.ItemLaptop, Quantity: 2, Used: true, Complete: true}},
 		Delivery: campaign.DeliverToFront, CreatedAt: testStart,
 	})
 	c.pledges.mu.Unlock()
