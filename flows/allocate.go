@@ -162,7 +162,8 @@ func allocStep(step string) (caseStep, bool) {
 		return caseStep{}, false
 	}
 	return caseStep{
-		ask: func(c *turn, reason string) { c.allocShow(reason, false) },
+		help: "case.help_buttons",
+		ask:  func(c *turn, reason string) { c.allocShow(reason, false) },
 		input: func(c *turn) error {
 			c.allocShow(c.t("common.use_buttons"), false)
 			return nil

@@ -26,6 +26,8 @@ type caseStep struct {
 	input func(c *turn) error
 	// parent marks a step a parent is at (it expires like a form).
 	parent bool
+	// help is the message /help says at this step; "" for the general "type the text" one.
+	help string
 }
 
 // caseStepNamed returns the step of FlowCase named step; each file answers for its own steps.

@@ -139,7 +139,11 @@ func (c *turn) help() {
 		return
 	}
 	if f == nil && c.inCaseFlow() {
-		c.say(c.t("case.help_step"))
+		help := c.t("case.help_step")
+		if s, ok := caseStepNamed(c.st.Step); ok && s.help != "" {
+			help = c.t(s.help)
+		}
+		c.say(help)
 		c.resume("")
 		return
 	}

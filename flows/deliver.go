@@ -111,7 +111,7 @@ func deliverStep(step string) (caseStep, bool) {
 	case deliverStepPhoto:
 		return caseStep{ask: (*turn).deliverAskPhoto, input: (*turn).deliverPhotoInput}, true
 	case deliverStepFail:
-		return caseStep{ask: (*turn).deliverAskFail, input: (*turn).deliverFailInput}, true
+		return caseStep{ask: (*turn).deliverAskFail, input: (*turn).deliverFailInput, help: "case.help_buttons"}, true
 	case deliverStepFailNote:
 		return caseStep{ask: (*turn).deliverAskFailNote, input: (*turn).deliverFailNoteInput}, true
 	}
