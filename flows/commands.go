@@ -54,6 +54,8 @@ func (c *turn) command() error {
 		return c.findCommand(args)
 	case "export":
 		return c.exportCommand(args)
+	case "summary":
+		return c.summaryCommand()
 	case "lang":
 		switch lang := strings.ToLower(args); lang {
 		case langVI, langEN:

@@ -53,6 +53,10 @@ type Config struct {
 	Find campaign.FindStore
 	// Exporter writes /export files; nil turns /export off.
 	Exporter campaign.Exporter
+	// Progress counts the campaign's figures for /summary; nil turns it off.
+	Progress campaign.ProgressStore
+	// Chart draws the summary's chart; nil sends the summary as text only.
+	Chart ChartFunc
 	// ConfirmAfter is how long after a hand-over a delivery becomes final without the parent's
 	// "Đã nhận" (the parent is told); default DefaultConfirmAfter.
 	ConfirmAfter time.Duration

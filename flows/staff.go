@@ -83,6 +83,7 @@ var staffCommands = []struct {
 	{"deliveries", campaign.ActionDeliver, func(c Config) bool { return c.Cases != nil }},
 	{"find", campaign.ActionFind, func(c Config) bool { return c.Find != nil }},
 	{"export", campaign.ActionExport, func(c Config) bool { return c.Exporter != nil }},
+	{"summary", campaign.ActionViewProgress, func(c Config) bool { return c.Progress != nil }},
 }
 
 // cleanAdmins trims the configured administrator ids and drops empty ones.

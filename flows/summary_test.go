@@ -1,0 +1,130 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// fakeProgress returns fixed figures, settled for the campaign, and remembers the scopes asked.
+type fakeProgress struct {
+	camp   *campaign.Campaign
+	scopes []string
+	err    error
+}
+
+func (s *fakeProgress) Progress(_ context.Context, at time.Time, ward string) (campaign.Progress, error) {
+	s.scopes = append(s.scopes, ward)
+	if s.err != nil {
+		return campaign.Progress{}, s.err
+	}
+	p := campaign.Progress{
+		At: at, WardCode: ward,
+		Registrations: campaign.RegistrationCounts{Total: 2950, NewToday: 45, Verified: 2400, Rejected: 120, Pending: 430},
+		Pledges: campaign.PledgeCounts{Pledges: 120, Devices: map[campaign.DeviceType]int{campaign.DeviceLaptop: 800, campaign.DeviceTablet: 300},
+			MoneyPledged: 1_250_000_000, MoneyReceived: 900_000_000, SIMs: 2000, Packages: 500},
+		Devices:   campaign.DevicePipeline{Received: 1500, InWork: 200, Ready: 300, Unusable: 0, Allocated: 60, Delivered: 940},
+		Delivered: 940,
+	}
+	for i, w := range s.camp.Wards {
+		if ward != "" && w.Code != ward {
+			continue
+		}
+		p.Wards = append(p.Wards, campaign.WardProgress{Code: w.Code, Registered: 100 + i, Verified: 80 + i, Delivered: 30 + 2*i})
+	}
+	p.Settle(s.camp)
+	return p, nil
+}
+
+func TestSummary_CityAndWardScopes(t *testing.T) {
+	progress := &fakeProgress{camp: campaign.Default()}
+	c := newChatWith(t, func(cfg *Config) { cfg.Progress = progress })
+	c.now = time.Date(2021, 9, 20, 10, 0, 0, 0, time.UTC) // 17:00 in Thủ Đức
+	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
+	c.become(officialID, "vi")
+	text := allText(c.send(cmd("summary")))
+	for _, want := range []string{
+		"ngày 20/30 của chiến dịch", "Đăng ký: 2.950 / 3.200 em  ▓▓▓▓▓▓▓▓▓░ 92%",
+		"mới hôm nay 45 · đã duyệt 2.400 · không duyệt 120 · chờ xác minh 430",
+		"800 Laptop", "1.250.000.000 đ", "900.000.000 đ", "sẵn sàng 300",
+		"Hôm nay: Trao tặng thiết bị", "Mốc tiếp theo: Báo cáo tổng kết (01/10, còn 11 ngày)",
+		"… và 24 phường khác",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("city summary lacks %q:\n%s", want, text)
+		}
+	}
+	// The plan: 2,400 verified spread over 17-30/9, 4 of 14 days by the 20th.
+	planned := campaign.Default().PlannedDeliveries(c.now, 2400)
+	if !strings.Contains(text, "Đã trao: 940 / kế hoạch "+campaign.FormatVND(int64(planned))[:len(campaign.FormatVND(int64(planned)))-len(" đ")]) {
+		t.Errorf("the plan %d is not in:\n%s", planned, text)
+	}
+	// The widest gap first: the last ward of the file has the widest (80+i − (30+2i) shrinks with i).
+	first := campaign.Default().Wards[0]
+	if i := strings.Index(text, "1. "+first.Name+": 50 em"); i < 0 {
+		t.Errorf("the first ward line is not %s with a gap of 50:\n%s", first.Name, text)
+	}
+	if n := utf8.RuneCountInString(text); n > 3500 {
+		t.Errorf("the summary is %d characters", n)
+	}
+	c.become(wardOffID, "en")
+	text = allText(c.send(cmd("summary")))
+	if progress.scopes[1] != wardLT || !strings.Contains(text, "Linh Trung Ward") || strings.Contains(text, "/ 3,200") ||
+		!strings.Contains(text, "Registrations: 2,950") {
+		t.Errorf("ward summary (scope %q):\n%s", progress.scopes[1], text)
+	}
+	c.become("3101", "vi")
+	c.send(cmd("summary"))
+	if len(progress.scopes) != 2 || len(c.audit.refused()) != 1 {
+		t.Errorf("a parent got a summary: scopes %q, refusals %d", progress.scopes, len(c.audit.refused()))
+	}
+}
+
+func TestSummary_ChartAndFailures(t *testing.T) {
+	progress := &fakeProgress{camp: campaign.Default()}
+	dir := t.TempDir()
+	var drawn []string
+	c := newChatWith(t, func(cfg *Config) {
+		cfg.Progress = progress
+		cfg.Chart = func(_ context.Context, p campaign.Progress, lang string) (string, error) {
+			drawn = append(drawn, lang+" "+p.Date.Format("2006-01-02"))
+			path := filepath.Join(dir, "chart.png")
+			return path, os.WriteFile(path, []byte("png"), 0o600)
+		}
+	})
+	c.now = time.Date(2021, 9, 20, 10, 0, 0, 0, time.UTC)
+	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.become(officialID, "vi")
+	out := c.send(cmd("summary"))
+	if len(out) != 2 || out[1].File == nil || out[1].File.Name != "tien-do-20210920.png" || !out[1].File.Remove ||
+		len(drawn) != 1 || drawn[0] != "vi 2021-09-20" {
+		t.Errorf("summary with a chart:%s (drawn %q)", dump(out), drawn)
+	}
+	progress.err = errors.New("timeout")
+	if _, err := c.trySend(cmd("summary")); err == nil {
+		t.Error("a store failure was not returned")
+	}
+}
+
+func TestSummary_BeforeAndAfterTheWindow(t *testing.T) {
+	progress := &fakeProgress{camp: campaign.Default()}
+	c := newChatWith(t, func(cfg *Config) { cfg.Progress = progress })
+	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.become(officialID, "vi")
+	c.now = time.Date(2021, 8, 29, 17, 0, 0, 0, time.UTC) // 30/8 00:00 in Thủ Đức
+	if text := allText(c.send(cmd("summary"))); !strings.Contains(text, "còn 2 ngày đến khi chiến dịch bắt đầu") {
+		t.Errorf("before the window:\n%s", text)
+	}
+	c.now = time.Date(2021, 10, 2, 3, 0, 0, 0, time.UTC)
+	if text := allText(c.send(cmd("summary"))); !strings.Contains(text, "chiến dịch đã kết thúc") || !strings.Contains(text, "Đã qua mọi mốc") {
+		t.Errorf("after the window:\n%s", text)
+	}
+}
