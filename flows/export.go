@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -196,12 +197,7 @@ func (c *turn) matchOneWard(query string) (string, bool) {
 }
 
 func validStatus(s campaign.RegistrationStatus) bool {
-	for _, v := range campaign.RegistrationStatuses {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(campaign.RegistrationStatuses, s)
 }
 
 // parseExportDate reads "20/9", "20/9/2021" or "2021-09-20"; a date without a year is in now's year.
