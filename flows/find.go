@@ -64,7 +64,7 @@ func (c *turn) find(who campaign.Staff, query string) error {
 		return c.findPledge(who, code)
 	}
 	if label, ok := parseDeviceLabel(query); ok {
-		return c.findDevice(label)
+		return c.findDevice(who, label)
 	}
 	if code, ok := parseCode("GH", query); ok {
 		return c.findDelivery(who, code)
@@ -103,7 +103,7 @@ func (c *turn) findRegistration(who campaign.Staff, code string) error {
 // showFoundRegistration shows k in full after checking the sender may see its ward's children.
 // Only those who may verify it get the decision buttons.
 func (c *turn) showFoundRegistration(who campaign.Staff, k campaign.Case) error {
-	if _, ok, err := c.authorize(campaign.ActionViewChildData, k.WardCode); !ok {
+	if _, ok, err := c.authorizeAs(who, campaign.ActionViewChildData, k.WardCode); !ok {
 		return err
 	}
 	if err := c.showCase(who, k, "", false); err != nil {
@@ -129,7 +129,7 @@ func (c *turn) findPledge(who campaign.Staff, code string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok, err := c.authorize(campaign.ActionViewPledges, p.WardCode); !ok {
+	if _, ok, err := c.authorizeAs(who, campaign.ActionViewPledges, p.WardCode); !ok {
 		return err
 	}
 	if err := c.auditView("donor.view", p.Code, map[string]any{"role": who.Role}); err != nil {
@@ -147,12 +147,12 @@ func (c *turn) findPledge(who campaign.Staff, code string) error {
 }
 
 // findDevice shows a device to those who may see the pipeline.
-func (c *turn) findDevice(label string) error {
+func (c *turn) findDevice(who campaign.Staff, label string) error {
 	if c.e.cfg.Devices == nil {
 		c.say(c.t("case.unavailable"))
 		return nil
 	}
-	if _, ok, err := c.authorize(campaign.ActionViewDevices, ""); !ok {
+	if _, ok, err := c.authorizeAs(who, campaign.ActionViewDevices, ""); !ok {
 		return err
 	}
 	d, found, err := c.device(label)
@@ -160,19 +160,10 @@ func (c *turn) findDevice(label string) error {
 		return err
 	}
 	c.showDevice(d)
-	if campaign.Authorize(c.mustWho(), campaign.ActionIntake, "") != nil {
+	if campaign.Authorize(who, campaign.ActionIntake, "") != nil {
 		c.out[len(c.out)-1].Inline = nil // only volunteers move devices
 	}
 	return nil
-}
-
-// mustWho is the sender as staff, or nobody when the look-up fails (then nothing is allowed).
-func (c *turn) mustWho() campaign.Staff {
-	who, err := c.whoIs()
-	if err != nil {
-		return campaign.Staff{}
-	}
-	return who
 }
 
 // findDelivery shows a delivery to volunteers and to officials of its ward.
@@ -193,7 +184,7 @@ func (c *turn) findDelivery(who campaign.Staff, code string) error {
 	if who.Role == campaign.RoleVolunteer {
 		action = campaign.ActionDeliver
 	}
-	if _, ok, err := c.authorize(action, d.WardCode); !ok {
+	if _, ok, err := c.authorizeAs(who, action, d.WardCode); !ok {
 		return err
 	}
 	if err := c.auditView("delivery.view", d.Code, map[string]any{"role": who.Role}); err != nil {

@@ -173,6 +173,12 @@ func (c *turn) authorize(action campaign.Action, ward string) (campaign.Staff, b
 	if err != nil {
 		return campaign.Staff{}, false, err
 	}
+	return c.authorizeAs(who, action, ward)
+}
+
+// authorizeAs is authorize for a sender already looked up with whoIs in this turn, so a command
+// that checks several records asks the staff store once.
+func (c *turn) authorizeAs(who campaign.Staff, action campaign.Action, ward string) (campaign.Staff, bool, error) {
 	if campaign.Authorize(who, action, ward) == nil {
 		return who, true, nil
 	}

@@ -110,7 +110,7 @@ func (c *turn) authorizeOwn(action campaign.Action) (campaign.Staff, bool, error
 	if err != nil {
 		return campaign.Staff{}, false, err
 	}
-	return c.authorize(action, who.WardCode)
+	return c.authorizeAs(who, action, who.WardCode)
 }
 
 // nextCase shows the next pending registration in who's scope, with lead (may be "") before it.
@@ -142,7 +142,7 @@ func (c *turn) showCaseCode(who campaign.Staff, code string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok, err := c.authorize(campaign.ActionVerify, k.WardCode); !ok {
+	if _, ok, err := c.authorizeAs(who, campaign.ActionVerify, k.WardCode); !ok {
 		return err
 	}
 	return c.showCase(who, k, "", false)
