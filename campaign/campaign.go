@@ -80,6 +80,8 @@ type Campaign struct {
 	Software map[SchoolLevel][]string
 	// PriorityRules score registrations (see Priority) and say who matching leaves out.
 	PriorityRules PriorityRules
+	// Schedule says when the jobs run (DefaultSchedule unless the file says otherwise).
+	Schedule Schedule
 
 	wardByCode map[string]int
 	// wardFolds holds each ward's folded short and full name, for MatchWards.
@@ -108,6 +110,7 @@ type file struct {
 	WardsCSV           string                   `json:"wards_csv"`
 	Software           map[SchoolLevel][]string `json:"software"`
 	Priority           *filePriority            `json:"priority"`
+	Schedule           *fileSchedule            `json:"schedule"`
 }
 
 // Default returns the embedded default campaign, Thủ Đức City, September 2021.
@@ -200,6 +203,9 @@ func Parse(b []byte, dir fs.FS) (*Campaign, error) {
 	}
 	if c.PriorityRules, err = parsePriority(f.Priority); err != nil {
 		return nil, fmt.Errorf("priority: %w", err)
+	}
+	if c.Schedule, err = parseSchedule(f.Schedule); err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
 	}
 	c.Wards = f.Wards
 	if f.WardsCSV != "" {
