@@ -88,6 +88,10 @@ type SchedulerConfig struct {
 	Logger *slog.Logger
 	// OnTime is how late a run may start and still not count as a catch-up; DefaultOnTime when 0.
 	OnTime time.Duration
+	// Poll, when set, replaces cron's timer, which waits on the real clock, by a check of RunDue
+	// at Now every Poll: for a shifted clock, such as the demo standing on a campaign date. Keep it
+	// well under OnTime, or runs come out marked late.
+	Poll time.Duration
 }
 
 type scheduledJob struct {
@@ -106,6 +110,8 @@ type Scheduler struct {
 	mu      sync.Mutex
 	running sync.WaitGroup
 	stopped bool
+	// poll stops the Poll loop.
+	poll context.CancelFunc
 }
 
 // NewScheduler returns a Scheduler with no jobs.
@@ -154,7 +160,25 @@ func (s *Scheduler) Start(ctx context.Context) []Outcome {
 	out := s.RunDue(ctx, s.cfg.Now())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped || s.cron != nil {
+	if s.stopped || s.cron != nil || s.poll != nil {
+		return out
+	}
+	if s.cfg.Poll > 0 {
+		pctx, cancel := context.WithCancel(ctx)
+		s.poll = cancel
+		s.running.Go(func() {
+			t := time.NewTicker(s.cfg.Poll)
+			defer t.Stop()
+			for {
+				select {
+				case <-pctx.Done():
+					return
+				case <-t.C:
+					s.RunDue(ctx, s.cfg.Now())
+				}
+			}
+		})
+		context.AfterFunc(ctx, s.Stop)
 		return out
 	}
 	c := cron.New(cron.WithLocation(s.cfg.Location))
@@ -174,9 +198,13 @@ func (s *Scheduler) Stop() {
 	s.mu.Lock()
 	s.stopped = true
 	c := s.cron
+	poll := s.poll
 	s.mu.Unlock()
 	if c != nil {
 		<-c.Stop().Done()
+	}
+	if poll != nil {
+		poll()
 	}
 	s.running.Wait()
 }

@@ -325,3 +325,32 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// The demo stands on a campaign date: its clock is shifted, so cron's real-time timer would never
+// fire at the demo's 17:00. With Poll the scheduler follows the injected clock.
+func TestScheduler_PollFollowsShiftedClock(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runs := postgres.NewJobRunStore(postgrestest.NewDB(t))
+	c := newCounter()
+	offset := utc("2021-09-20T09:59:59.8Z").Sub(time.Now()) // 16:59:59.8 local on the 20th
+	now := func() time.Time { return time.Now().Add(offset) }
+	s := jobs.NewScheduler(jobs.SchedulerConfig{Location: saigon, Runs: runs, Now: now, Logger: quietLogger(), Poll: 20 * time.Millisecond})
+	if err := s.Add(jobs.Job{Name: "summary", Spec: "0 17 * * *", Run: c.run}); err != nil {
+		t.Fatal(err)
+	}
+	if out := s.Start(ctx); len(out) != 0 {
+		t.Fatalf("ran before 17:00: %+v", out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for c.total() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // a few more polls: none may run it again
+	s.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.runs["2021-09-20"] != 1 || c.late["2021-09-20"] {
+		t.Errorf("runs = %v, late = %v; want one on-time run on 2021-09-20", c.runs, c.late)
+	}
+}
