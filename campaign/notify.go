@@ -172,7 +172,8 @@ type SubscriptionStore interface {
 	// Subscribed reports whether the account is subscribed.
 	Subscribed(ctx context.Context, channel, externalID string) (bool, error)
 	// Subscribers lists the subscribers who are still active staff and have not blocked the bot,
-	// ordered by channel and id.
+	// ordered by channel and id. Administrators are configured, not stored as staff: their rows
+	// come back as stored (Role admin, no ward), for the caller to check against its configuration.
 	Subscribers(ctx context.Context) ([]Subscriber, error)
 }
 
@@ -208,11 +209,12 @@ type Recipient struct {
 // Broadcast is an announcement to an audience, sent through the outbox.
 type Broadcast struct {
 	ID int64
-	// Code is how staff name it, "TB-000012" style: the prefix is BroadcastPrefix.
+	// Code is how staff name it, "BC-000012": the prefix is BroadcastPrefix.
 	Code     string
 	Audience Audience
 	// Texts is the message by language ("vi", "en"): the official's text under a header in the
-	// recipient's language. A recipient whose language is missing gets "vi".
+	// recipient's language. A recipient whose language is missing gets "vi". Each is at most
+	// 4,096 characters, what one Telegram message holds.
 	Texts map[string]string
 	// By is the official who sent it ("telegram:123"), and where to report progress.
 	ByChannel, ByChatID string
@@ -263,7 +265,8 @@ type PledgeAwaiting struct {
 // ReminderStore finds who needs a reminder.
 type ReminderStore interface {
 	// PledgesAwaiting lists the pledges made before before that pledged devices and had none
-	// received, and are not cancelled, with their donor's chat.
+	// received, and are not cancelled, with their donor's chat; donors who blocked the bot are
+	// left out. A pledge stays listed until a device arrives: the caller keys its reminder.
 	PledgesAwaiting(ctx context.Context, before time.Time) ([]PledgeAwaiting, error)
 	// PendingVerifications counts the registrations waiting for a verdict by ward code
 	// (submitted, not waiting for a parent's answer).
