@@ -11,7 +11,8 @@ import (
 // writing a reject reason or a question for a parent, a parent answering it, a volunteer writing
 // the recipient's name or sending the proof photo. It is a single question, not a form: the step
 // says what is being typed and the answers hold the record's code. Each file owns its steps, named
-// "<owner>.<what>" (verify.go "v.", allocate.go "a.", deliver.go "d.", parent side "h.").
+// "<owner>.<what>" (verify.go "v.", allocate.go "a.", deliver.go "d.", parent side "h.",
+// broadcast.go "b.").
 const FlowCase = "case"
 
 // caseFlowExpiry is how long a staff member's case question waits; a parent answering officials
@@ -42,6 +43,8 @@ func caseStepNamed(step string) (caseStep, bool) {
 		return deliverStep(step)
 	case "h":
 		return parentStep(step)
+	case broadcastPrefix:
+		return broadcastStep(step)
 	}
 	return caseStep{}, false
 }
@@ -115,6 +118,8 @@ func (c *turn) caseCallback(data string) (handled bool, err error) {
 		return true, c.exportCallback(rest)
 	case findPrefix:
 		return true, c.findCallback(rest)
+	case broadcastPrefix:
+		return true, c.broadcastCallback(rest)
 	}
 	return false, nil
 }

@@ -56,6 +56,12 @@ func (c *turn) command() error {
 		return c.exportCommand(args)
 	case "summary":
 		return c.summaryCommand()
+	case "subscribe":
+		return c.subscribeCommand()
+	case "unsubscribe":
+		return c.unsubscribeCommand()
+	case "broadcast":
+		return c.broadcastCommand(args)
 	case "lang":
 		switch lang := strings.ToLower(args); lang {
 		case langVI, langEN:
@@ -107,6 +113,11 @@ func (c *turn) offerResume(f *form) {
 
 // cancel leaves the form at once; the message says how to start again.
 func (c *turn) cancel() {
+	if c.inBroadcast() {
+		c.toIdle()
+		c.say(c.t("broadcast.cancelled"))
+		return
+	}
 	if c.inCaseFlow() {
 		c.toIdle()
 		c.say(c.t("case.cancelled"))

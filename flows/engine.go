@@ -60,6 +60,14 @@ type Config struct {
 	// ConfirmAfter is how long after a hand-over a delivery becomes final without the parent's
 	// "Đã nhận" (the parent is told); default DefaultConfirmAfter.
 	ConfirmAfter time.Duration
+	// Subscriptions keeps who gets the daily summary and the milestones; nil turns /subscribe and
+	// /unsubscribe off (they say so).
+	Subscriptions campaign.SubscriptionStore
+	// Broadcasts records announcements and queues their messages; nil turns /broadcast off.
+	Broadcasts campaign.BroadcastStore
+	// OnQueued, when set, is called after a broadcast queued its messages, to wake the outbox's
+	// sender.
+	OnQueued func()
 }
 
 // DefaultConfirmAfter is Config.ConfirmAfter when zero.

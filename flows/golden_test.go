@@ -320,6 +320,7 @@ func scenarios() []scenario {
 	s = append(s, verifyScenarios()...)
 	s = append(s, allocScenarios()...)
 	s = append(s, findScenarios()...)
+	s = append(s, broadcastScenarios()...)
 	return append(s, staffScenarios()...)
 }
 
@@ -362,7 +363,7 @@ func TestGoldenCoverage(t *testing.T) {
 	for _, sc := range scenarios() {
 		known[filepath.Join(sc.flow, sc.name+".json")] = true
 	}
-	flows := []string{FlowStaff, FlowIntake, FlowMoney, goldenVerify, goldenAllocate, goldenDeliver, goldenFind}
+	flows := []string{FlowStaff, FlowIntake, FlowMoney, goldenVerify, goldenAllocate, goldenDeliver, goldenFind, goldenBroadcast}
 	for _, f := range c.e.forms {
 		flows = append(flows, f.name)
 	}

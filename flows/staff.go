@@ -600,6 +600,7 @@ func (c *turn) staffHelpLine(s campaign.Staff) string {
 		}
 	}
 	names = append(names, c.intakeCommands(s)...)
+	names = append(names, c.notifyCommands(s)...)
 	names = append(names, "/whoami")
 	return c.t("staff.help_line", "Commands", strings.Join(names, ", "))
 }
