@@ -41,6 +41,15 @@ func (c *turn) subscribeCommand() error {
 	if !ok {
 		return err
 	}
+	// The summaries are written in the language this chat is answered in: the contact keeps it.
+	if c.e.cfg.Contacts != nil {
+		err := c.e.cfg.Contacts.UpsertContact(c.ctx, campaign.Contact{
+			Channel: c.sess.Channel, ExternalID: c.sess.ChatID, Name: c.in.UserName, Language: c.lang,
+		})
+		if err != nil {
+			return fmt.Errorf("subscribe: keep the language: %w", err)
+		}
+	}
 	created, err := c.e.cfg.Subscriptions.Subscribe(c.ctx, who)
 	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)

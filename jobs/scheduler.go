@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,6 +18,10 @@ import (
 // DefaultOnTime is how long after its scheduled time a run still counts as on time. The cron
 // timer calls back a few milliseconds after the time; anything later than this is a catch-up.
 const DefaultOnTime = time.Minute
+
+// RetryEvery is how often a scheduler on cron's timer looks again for due runs whose claim
+// failed, such as one whose time came while the database was unreachable.
+const RetryEvery = time.Minute
 
 // finishTimeout bounds recording a run's end, which is done even when the scheduler is stopping
 // so that a finished run never looks like one that died.
@@ -112,6 +117,9 @@ type Scheduler struct {
 	stopped bool
 	// poll stops the Poll loop.
 	poll context.CancelFunc
+	// decided holds the runs (job and key) whose claim was settled, by this process or another,
+	// so that the timer and the Poll loop do not ask the database about them again.
+	decided map[[2]string]bool
 }
 
 // NewScheduler returns a Scheduler with no jobs.
@@ -187,6 +195,9 @@ func (s *Scheduler) Start(ctx context.Context) []Outcome {
 			s.runDue(ctx, s.cfg.Now(), []*scheduledJob{j})
 		}))
 	}
+	// A run whose claim failed at its time (the database was away) is tried again every
+	// minute while its CatchUp rule allows; runs already decided cost nothing.
+	c.Schedule(cron.Every(RetryEvery), cron.FuncJob(func() { s.RunDue(ctx, s.cfg.Now()) }))
 	s.cron = c
 	c.Start()
 	context.AfterFunc(ctx, s.Stop)
@@ -258,6 +269,9 @@ func (s *Scheduler) RunDue(ctx context.Context, now time.Time) []Outcome {
 
 func (s *Scheduler) runDue(ctx context.Context, now time.Time, jobs []*scheduledJob) []Outcome {
 	ticks := s.due(now, jobs)
+	s.mu.Lock()
+	ticks = slices.DeleteFunc(ticks, func(t Tick) bool { return s.decided[[2]string{t.Job, t.Key}] })
+	s.mu.Unlock()
 	out := make([]Outcome, len(ticks))
 	ran := make([]bool, len(ticks))
 	var wg sync.WaitGroup
@@ -295,9 +309,17 @@ func (s *Scheduler) run(ctx context.Context, j *scheduledJob, t Tick) (Outcome, 
 	log := s.cfg.Logger.With("job", t.Job, "key", t.Key, "scheduled_for", t.ScheduledFor, "late", t.Late)
 	claimed, err := s.cfg.Runs.Claim(ctx, t.Job, t.Key, t.ScheduledFor, t.Late)
 	if err != nil {
-		log.Error("job: claim failed, run skipped", "err", err)
+		if ctx.Err() == nil {
+			log.Error("job: claim failed, run skipped", "err", err)
+		}
 		return Outcome{}, false
 	}
+	s.mu.Lock()
+	if s.decided == nil {
+		s.decided = map[[2]string]bool{}
+	}
+	s.decided[[2]string{t.Job, t.Key}] = true
+	s.mu.Unlock()
 	if !claimed {
 		log.Debug("job: run claimed elsewhere")
 		return Outcome{}, false

@@ -333,7 +333,7 @@ func TestScheduler_PollFollowsShiftedClock(t *testing.T) {
 	defer cancel()
 	runs := postgres.NewJobRunStore(postgrestest.NewDB(t))
 	c := newCounter()
-	offset := utc("2021-09-20T09:59:59.8Z").Sub(time.Now()) // 16:59:59.8 local on the 20th
+	offset := time.Until(utc("2021-09-20T09:59:59.8Z")) // 16:59:59.8 local on the 20th
 	now := func() time.Time { return time.Now().Add(offset) }
 	s := jobs.NewScheduler(jobs.SchedulerConfig{Location: saigon, Runs: runs, Now: now, Logger: quietLogger(), Poll: 20 * time.Millisecond})
 	if err := s.Add(jobs.Job{Name: "summary", Spec: "0 17 * * *", Run: c.run}); err != nil {

@@ -36,23 +36,36 @@ type appDeps struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	workers  int
+	// schedulerPoll, when set, makes the scheduler follow now by polling (a shifted clock).
+	schedulerPoll time.Duration
 }
 
 // app is the running bot: a channel adapter feeding a dispatcher.
 type app struct {
-	deps       appDeps
-	registry   *prometheus.Registry
-	dialogs    *redisstore.Store
-	contacts   *postgres.ContactStore
-	regs       *postgres.RegistrationStore
-	staff      *postgres.StaffStore
-	pledges    *postgres.PledgeStore
-	cases      *postgres.CaseStore
-	exporter   *export.Exporter
-	engine     *flows.Engine
-	adapter    *telegram.Adapter
-	sender     *bot.PacedSender
-	dispatcher *bot.Dispatcher
+	deps      appDeps
+	registry  *prometheus.Registry
+	dialogs   *redisstore.Store
+	contacts  *postgres.ContactStore
+	regs      *postgres.RegistrationStore
+	staff     *postgres.StaffStore
+	pledges   *postgres.PledgeStore
+	cases     *postgres.CaseStore
+	exporter  *export.Exporter
+	progress  *postgres.ProgressStore
+	reminders *postgres.ReminderStore
+	// subscriptions and broadcasts are what /subscribe and /broadcast keep.
+	subscriptions *postgres.SubscriptionStore
+	broadcasts    *postgres.BroadcastStore
+	jobRuns       *postgres.JobRunStore
+	outbox        *postgres.Outbox
+	outboxSender  *jobs.OutboxSender
+	scheduler     *jobs.Scheduler
+	// broadcastReport tells officials when their broadcast is sent.
+	broadcastReport *jobs.BroadcastReport
+	engine          *flows.Engine
+	adapter         *telegram.Adapter
+	sender          *bot.PacedSender
+	dispatcher      *bot.Dispatcher
 }
 
 // loadCampaign returns the campaign of CAMPAIGN_FILE, or the embedded default.
@@ -108,6 +121,12 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	a.exporter = export.New(postgres.NewExportSource(d.db, d.campaign), export.Options{
 		Dir: d.cfg.ExportDir, Now: d.now, Location: d.campaign.Location,
 	})
+	a.progress = postgres.NewProgressStore(d.db, d.campaign)
+	a.reminders = postgres.NewReminderStore(d.db, d.campaign)
+	a.subscriptions = postgres.NewSubscriptionStore(d.db)
+	a.broadcasts = postgres.NewBroadcastStore(d.db, d.campaign)
+	a.jobRuns = postgres.NewJobRunStore(d.db)
+	a.outbox = postgres.NewOutbox(d.db)
 	engine, err := flows.NewEngine(flows.Config{
 		Campaign:      d.campaign,
 		Registrations: a.regs,
@@ -127,6 +146,11 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		Find:          postgres.NewFindStore(d.db, d.campaign),
 		Exporter:      a.exporter,
 		ConfirmAfter:  d.cfg.ConfirmAfter,
+		Progress:      a.progress,
+		Chart:         chartFunc(d.campaign, a.reminders),
+		Subscriptions: a.subscriptions,
+		Broadcasts:    a.broadcasts,
+		OnQueued:      func() { a.outboxSender.Notify() }, // set below, before any update is handled
 	})
 	if err != nil {
 		return nil, err
@@ -148,6 +172,17 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		Logger:           d.logger,
 		Metrics:          metrics,
 	})
+	// Broadcasts, summaries and reminders leave through the outbox, drained at the pace the
+	// dialogs' replies share.
+	report := &jobs.BroadcastReport{Broadcasts: a.broadcasts, Messages: engine, Outbox: a.outbox,
+		Notify: func() { a.outboxSender.Notify() }, Language: a.contactLanguage, Logger: d.logger}
+	a.broadcastReport = report
+	a.outboxSender = jobs.NewOutboxSender(jobs.OutboxSenderConfig{
+		Outbox: a.outbox, Sender: a.sender, Now: d.now, Logger: d.logger, OnSettled: report.Settled,
+	})
+	if a.scheduler, err = a.newScheduler(); err != nil {
+		return nil, fmt.Errorf("campaign schedule: %w", err)
+	}
 	a.dispatcher = bot.NewDispatcher(bot.DispatcherConfig{
 		Flow:    engine,
 		Dialogs: a.dialogs,
@@ -230,9 +265,7 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		go func() { errc <- a.adapter.Poll(ctx, a.dialogs, a.dispatcher.HandleBatch) }()
 		a.deps.logger.Info("polling for updates", "bot", a.adapter.Username())
 	}
-	var jobs sync.WaitGroup
-	jobs.Go(func() { a.runFinalizer(ctx) })
-	defer jobs.Wait()
+	defer a.runJobs(ctx)()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -245,6 +278,34 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		_ = srv.Shutdown(sctx)
 	}
 	return err
+}
+
+// runJobs starts what works in the background: the finalizer, the outbox sender and, unless
+// JOBS=false, the scheduler, which first catches up on the runs missed today. The function it
+// returns waits for them once ctx is done.
+func (a *app) runJobs(ctx context.Context) (wait func()) {
+	var background sync.WaitGroup
+	background.Go(func() { a.runFinalizer(ctx) })
+	background.Go(func() { a.outboxSender.Run(ctx) })
+	if a.deps.cfg.JobsEnabled {
+		for _, o := range a.scheduler.Start(ctx) {
+			a.deps.logger.Info("caught up a missed run", "job", o.Job, "key", o.Key, "scheduled_for", o.ScheduledFor, "err", o.Err)
+		}
+	}
+	return func() {
+		a.scheduler.Stop()
+		background.Wait()
+		a.broadcastReport.Wait() // checks the last sends started
+	}
+}
+
+// contactLanguage is the language of a chat's contact, "" when unknown.
+func (a *app) contactLanguage(ctx context.Context, channel, chatID string) string {
+	c, err := a.contacts.Contact(ctx, channel, chatID)
+	if err != nil {
+		return ""
+	}
+	return c.Language
 }
 
 // finalizeEvery is how often deliveries past DELIVERY_CONFIRM_AFTER are made final.

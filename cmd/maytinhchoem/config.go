@@ -35,6 +35,8 @@ type config struct {
 	MoneyCeiling   int64         `env:"MONEY_CONFIRM_ABOVE_VND" envDefault:"100000000"`
 	ConfirmAfter   time.Duration `env:"DELIVERY_CONFIRM_AFTER" envDefault:"168h"`
 	ExportDir      string        `env:"EXPORT_DIR"`
+	ReportsDir     string        `env:"REPORTS_DIR"`
+	JobsEnabled    bool          `env:"JOBS" envDefault:"true"`
 
 	admins []int64
 }

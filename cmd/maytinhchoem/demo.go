@@ -14,6 +14,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
+	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
 const demoToken = "100000001:demo-token-not-secret"
@@ -28,7 +30,8 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "where the chat page and the emulated Bot API listen")
 	dataDir := fs.String("data", ".data/demo-postgres", "folder of the demo's private PostgreSQL cluster (when DATABASE_URL is not set)")
-	date := fs.String("date", "", "stand on this campaign day (YYYY-MM-DD, the campaign's time zone) instead of today")
+	date := fs.String("date", "", "stand on this campaign day (YYYY-MM-DD, keeping the time of day, or YYYY-MM-DDTHH:MM; the campaign's time zone) instead of now")
+	seedStudents := fs.Int("seed", 0, "fill an empty demo database with a realistic campaign of this many students, as it stands at -date")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,13 +45,19 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	now := time.Now
+	shifted := false
 	if *date != "" {
-		day, err := time.ParseInLocation("2006-01-02", *date, camp.Location)
+		clock := time.Now().In(camp.Location).Format("15:04:05")
+		at, err := parseCampaignTime(camp, *date, clock)
 		if err != nil {
-			return fmt.Errorf("-date: want YYYY-MM-DD, got %q", *date)
+			return fmt.Errorf("-date: %w", err)
 		}
-		offset := day.Sub(camp.Day(time.Now()))
+		offset := time.Until(at)
 		now = func() time.Time { return time.Now().Add(offset) }
+		shifted = true
+	}
+	if *seedStudents < 0 {
+		return fmt.Errorf("-seed: want a number of students, got %d", *seedStudents)
 	}
 
 	// The emulator and its chat page.
@@ -129,12 +138,31 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("database: %w", err)
 	}
 	defer db.Close()
+	if *seedStudents > 0 {
+		fmt.Fprintf(stdout, "Seeding %d students as the campaign stands on %s ...\n", *seedStudents, now().In(camp.Location).Format("02/01/2006 15:04"))
+		res, err := postgres.Seed(ctx, db, camp, postgres.SeedOptions{Students: *seedStudents, Seed: 1, Now: now()})
+		switch {
+		case campaign.ErrorCode(err) == campaign.ECONFLICT:
+			fmt.Fprintln(stdout, "The demo database has records already; -seed left it as it is.")
+		case err != nil:
+			return fmt.Errorf("-seed: %w", err)
+		default:
+			fmt.Fprintf(stdout, "Seeded %d registrations, %d pledges, %d devices and %d deliveries in %s.\n",
+				res.Registrations, res.Pledges, res.Devices, res.Deliveries, res.Elapsed.Round(time.Millisecond))
+		}
+	}
 
-	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger, now: now})
+	// On a shifted clock cron's timer, which waits on the real one, would never see the demo's
+	// 17:00: the scheduler polls the demo's clock instead.
+	var poll time.Duration
+	if shifted {
+		poll = 5 * time.Second
+	}
+	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger, now: now, schedulerPoll: poll})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nmaytinhchoem demo (%s), today is %s\n", camp.Name.VI, now().In(camp.Location).Format("02/01/2006"))
+	fmt.Fprintf(stdout, "\nmaytinhchoem demo (%s), it is %s\n", camp.Name.VI, now().In(camp.Location).Format("15:04 02/01/2006"))
 	fmt.Fprintf(stdout, "Open http://%s in a browser and talk to the bot as a parent or a donor. Ctrl+C stops.\n", ln.Addr())
 	fmt.Fprintf(stdout, "Administrators (they invite staff with /invite): %v; http://%s/?user=%d acts as the first.\n\n", cfg.admins, ln.Addr(), cfg.admins[0])
 	return a.run(ctx, "")

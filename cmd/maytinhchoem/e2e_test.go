@@ -34,6 +34,8 @@ type harness struct {
 	logs   *syncBuffer
 	// startCount counts the bot's starts; each publishes three command lists.
 	startCount int
+	// clk is the time the bot stands on; the real clock when zero.
+	clk clock
 }
 
 type syncBuffer struct {
@@ -61,6 +63,12 @@ func newHarness(t *testing.T, extraEnv map[string]string) *harness {
 // newHarnessWithLimits is newHarness with the emulator enforcing limits (flood control).
 func newHarnessWithLimits(t *testing.T, limits telegramtest.Limits, extraEnv map[string]string) *harness {
 	t.Helper()
+	return newHarnessAt(t, limits, clock{}, extraEnv)
+}
+
+// newHarnessAt is newHarnessWithLimits with the bot standing on clk.
+func newHarnessAt(t *testing.T, limits telegramtest.Limits, clk clock, extraEnv map[string]string) *harness {
+	t.Helper()
 	emu := telegramtest.New(telegramtest.Options{Token: demoToken, Limits: limits})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(func() { srv.Close(); emu.Close() })
@@ -69,7 +77,7 @@ func newHarnessWithLimits(t *testing.T, limits telegramtest.Limits, extraEnv map
 		dbURL = postgrestest.NewDatabaseURL(t)
 	}
 	_, prefix := redistest.New(t)
-	h := &harness{t: t, emu: emu, emuURL: srv.URL, logs: &syncBuffer{}, env: map[string]string{
+	h := &harness{t: t, emu: emu, emuURL: srv.URL, logs: &syncBuffer{}, clk: clk, env: map[string]string{
 		"TELEGRAM_TOKEN":     demoToken,
 		"TELEGRAM_API_URL":   srv.URL,
 		"DATABASE_URL":       dbURL,
@@ -114,7 +122,7 @@ func (h *harness) startBot() {
 	h.stop = cancel
 	h.done = make(chan error, 1)
 	go func() {
-		h.done <- run(ctx, []string{"serve"}, func(k string) string { return h.env[k] }, io.Discard, h.logs)
+		h.done <- serveWith(ctx, nil, func(k string) string { return h.env[k] }, io.Discard, h.logs, h.clk)
 	}()
 	// Ready when the bot has published its commands (it does that before polling or webhooks).
 	deadline := time.Now().Add(20 * time.Second)

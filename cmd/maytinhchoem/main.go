@@ -1,6 +1,7 @@
 // Command maytinhchoem is the "Sóng và máy tính cho em" campaign bot: `serve` runs it in
 // production, `demo` runs it on this machine with a Telegram emulator and a chat page, `migrate`
-// prepares the database, and `loadtest` measures it. All wiring of the project happens here.
+// prepares the database, `summary` prints a day's progress, `seed` fills a database with a
+// realistic campaign, and `loadtest` measures it. All wiring of the project happens here.
 package main
 
 import (
@@ -31,6 +32,8 @@ Usage:
   maytinhchoem demo [flags]      run the bot on this machine with a Telegram emulator and a chat page
   maytinhchoem serve             run the bot in production (settings from the environment, see README)
   maytinhchoem migrate           apply database migrations to DATABASE_URL and exit
+  maytinhchoem summary [flags]   print a day's progress summary and write its chart, sending nothing
+  maytinhchoem seed [flags]      fill an empty DATABASE_URL with a realistic campaign (tests, benchmarks, demo)
   maytinhchoem loadtest [flags]  simulate parents registering at once and print throughput and latency
   maytinhchoem healthcheck       exit 0 when the serving bot on HTTP_ADDR is ready (for containers)
   maytinhchoem help              show this text
@@ -54,6 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, rest, getenv, stdout, stderr)
+	case "summary":
+		return runSummary(ctx, rest, getenv, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, getenv, stdout)
 	case "help", "-h", "--help":

@@ -17,6 +17,17 @@ import (
 // runServe is production: every setting from the environment, a missing or malformed one named at
 // start.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return serveWith(ctx, args, getenv, stdout, stderr, clock{})
+}
+
+// clock is the time a served bot stands on: the real one in production; tests stand on a
+// campaign date, polled like the demo's (see jobs.SchedulerConfig.Poll).
+type clock struct {
+	now  func() time.Time
+	poll time.Duration
+}
+
+func serveWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, clk clock) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
@@ -44,7 +55,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer rdb.Close()
-	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger})
+	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger, now: clk.now, schedulerPoll: clk.poll})
 	if err != nil {
 		return err
 	}

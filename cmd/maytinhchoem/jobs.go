@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/bot/telegram"
+	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chart"
+	"github.com/thuduc/maytinhchoem/jobs"
+)
+
+// reportsDir is where the jobs keep the charts and workbooks they send (REPORTS_DIR): private to
+// the bot, since a final report's workbook holds children's data. Bot processes that share a
+// database must share this folder too (one host, or a shared volume): the process that sends a
+// message may not be the one that wrote its file.
+func (a *app) reportsDir() string {
+	if a.deps.cfg.ReportsDir != "" {
+		return a.deps.cfg.ReportsDir
+	}
+	return filepath.Join(os.TempDir(), "maytinhchoem-reports")
+}
+
+// keepAdmin keeps a subscriber whose stored role is admin only while ADMIN_TELEGRAM_IDS names them.
+func (a *app) keepAdmin(s campaign.Subscriber) bool {
+	if s.Role != campaign.RoleAdmin {
+		return true
+	}
+	if s.Channel != telegram.Channel {
+		return false
+	}
+	id, err := strconv.ParseInt(s.ExternalID, 10, 64)
+	return err == nil && slices.Contains(a.deps.cfg.admins, id)
+}
+
+// hourKey keys a run made several times a day by its local hour.
+func hourKey(t time.Time) string { return t.Format("2006-01-02T15") }
+
+// withinHour catches up a missed hourly run while its hour lasts.
+func withinHour(scheduledFor, now time.Time) bool { return now.Sub(scheduledFor) < time.Hour }
+
+// newScheduler builds the scheduler with every job of the campaign's schedule. Each job sends
+// through the outbox, keyed so that whatever runs twice (two processes, a retry) queues once.
+func (a *app) newScheduler() (*jobs.Scheduler, error) {
+	c := a.deps.campaign
+	sched := c.Schedule
+	dir := a.reportsDir()
+	drawChart := func(w io.Writer, p campaign.Progress, days []chart.Day, lang string) error {
+		return chart.Render(w, c, p, days, chart.Options{Lang: lang})
+	}
+	notify := a.outboxSender.Notify
+	s := jobs.NewScheduler(jobs.SchedulerConfig{
+		Location: c.Location, Runs: a.jobRuns, Now: a.deps.now, Logger: a.deps.logger, Poll: a.deps.schedulerPoll,
+	})
+	summary := &jobs.DailySummary{
+		Campaign: c, Progress: a.progress, Subscribers: a.subscriptions, Days: a.reminders.DeliveriesByDay,
+		Messages: a.engine, Outbox: a.outbox, Notify: notify, Dir: dir, KeepAdmin: a.keepAdmin, Chart: drawChart,
+	}
+	milestones := &jobs.Milestones{
+		Campaign: c, Progress: a.progress, Subscribers: a.subscriptions, Messages: a.engine, Outbox: a.outbox,
+		Notify: notify, Exporter: a.exporter, Dir: dir, KeepAdmin: a.keepAdmin,
+	}
+	morning := &jobs.MorningCount{Reminders: a.reminders, Messages: a.engine, Outbox: a.outbox, Notify: notify, KeepAdmin: a.keepAdmin, Location: c.Location}
+	forms := &jobs.FormReminders{
+		Channel: telegram.Channel, Dialogs: a.dialogs, Messages: a.engine, After: sched.FormReminderAfter,
+		Outbox: a.outbox, Notify: notify, Now: a.deps.now,
+	}
+	pledges := &jobs.PledgeReminders{
+		Reminders: a.reminders, After: sched.PledgeReminderAfter, Messages: a.engine, Outbox: a.outbox, Notify: notify, Now: a.deps.now,
+	}
+	until := jobs.Until(sched.CatchUpUntil)
+	for _, j := range []jobs.Job{
+		{Name: "daily_summary", Spec: sched.Summary, Run: runOf(summary.Run), CatchUp: until},
+		{Name: "milestones", Spec: sched.Milestones, Run: runOf(milestones.Run), CatchUp: until},
+		{Name: "morning_count", Spec: sched.Morning, Run: runOf(morning.Run), CatchUp: until},
+		{Name: "form_reminders", Spec: sched.Reminders, Run: runOf(forms.Run), Key: hourKey, CatchUp: withinHour},
+		{Name: "pledge_reminders", Spec: sched.Reminders, Run: runOf(pledges.Run), Key: hourKey, CatchUp: withinHour},
+	} {
+		if err := s.Add(j); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// runOf adapts a job type's Run, whatever its result, to jobs.Job.Run.
+func runOf[R any](run func(context.Context, jobs.Tick) (R, error)) func(context.Context, jobs.Tick) (any, error) {
+	return func(ctx context.Context, t jobs.Tick) (any, error) { return run(ctx, t) }
+}

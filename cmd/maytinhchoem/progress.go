@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chart"
+	"github.com/thuduc/maytinhchoem/flows"
+	"github.com/thuduc/maytinhchoem/storage/postgres"
+)
+
+// parseCampaignTime reads a moment of the campaign given as "2021-09-20" (at clock on that day)
+// or "2021-09-20T16:58" / "2021-09-20 16:58", in the campaign's time zone.
+func parseCampaignTime(c *campaign.Campaign, s, clock string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if len(s) == len("2006-01-02") {
+		s += "T" + clock
+	}
+	s = strings.Replace(s, " ", "T", 1)
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, c.Location); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("want YYYY-MM-DD or YYYY-MM-DDTHH:MM (%s time), got %q", c.Location, s)
+}
+
+// summaryClock is the local time of day of the daily summary ("17:00"), read from the campaign's
+// spec when it is the usual "M H * * *"; "17:00" otherwise.
+func summaryClock(c *campaign.Campaign) string {
+	f := strings.Fields(c.Schedule.Summary)
+	if len(f) == 5 {
+		var m, h int
+		if _, err := fmt.Sscanf(f[0]+" "+f[1], "%d %d", &m, &h); err == nil && f[0] != "*" && f[1] != "*" {
+			return fmt.Sprintf("%02d:%02d", h, m)
+		}
+	}
+	return "17:00"
+}
+
+// chartDays turns the store's daily counts into the chart's.
+func chartDays(counts []campaign.DayCount) []chart.Day {
+	days := make([]chart.Day, len(counts))
+	for i, d := range counts {
+		days[i] = chart.Day{Date: d.Date, Delivered: d.Count}
+	}
+	return days
+}
+
+// renderChart draws the summary chart of p into w, counting the deliveries per day from rs.
+func renderChart(ctx context.Context, w io.Writer, c *campaign.Campaign, rs campaign.ReminderStore, p campaign.Progress, lang string) error {
+	counts, err := rs.DeliveriesByDay(ctx, p.WardCode, p.At)
+	if err != nil {
+		return fmt.Errorf("deliveries by day: %w", err)
+	}
+	return chart.Render(w, c, p, chartDays(counts), chart.Options{Lang: lang})
+}
+
+// chartFunc is /summary's chart: a temporary PNG the sender removes once it is sent.
+func chartFunc(c *campaign.Campaign, rs campaign.ReminderStore) flows.ChartFunc {
+	return func(ctx context.Context, p campaign.Progress, lang string) (string, error) {
+		f, err := os.CreateTemp("", "tien-do-*.png")
+		if err != nil {
+			return "", err
+		}
+		err = renderChart(ctx, f, c, rs, p, lang)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(f.Name())
+			return "", err
+		}
+		return f.Name(), nil
+	}
+}
+
+// runSummary prints one day's summary as the daily job would send it, and writes its chart,
+// without sending anything: `maytinhchoem summary --date 2021-09-20`.
+func runSummary(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	date := fs.String("date", "", "the day to report on, YYYY-MM-DD (at the summary's hour) or YYYY-MM-DDTHH:MM, campaign time zone; today when empty")
+	ward := fs.String("ward", "", "a ward's code: that ward's summary instead of the city's")
+	lang := fs.String("lang", "vi", "language of the text and chart: vi or en")
+	png := fs.String("png", "", "where to write the chart (default tien-do-<date>[-<ward>].png in the current folder); \"-\" for none")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *lang != "vi" && *lang != "en" {
+		return fmt.Errorf("-lang: want vi or en, got %q", *lang)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is required: the summary counts the campaign's database")
+	}
+	camp, err := loadCampaign(cfg)
+	if err != nil {
+		return err
+	}
+	at := time.Now()
+	if *date != "" {
+		if at, err = parseCampaignTime(camp, *date, summaryClock(camp)); err != nil {
+			return fmt.Errorf("-date: %w", err)
+		}
+	}
+	if *ward != "" {
+		if _, ok := camp.Ward(*ward); !ok {
+			return fmt.Errorf("-ward: the campaign has no ward %q", *ward)
+		}
+	}
+	db, err := openDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	engine, err := flows.NewEngine(flows.Config{
+		Campaign: camp, Registrations: postgres.NewRegistrationStore(db, camp), Now: func() time.Time { return at },
+	})
+	if err != nil {
+		return err
+	}
+	p, err := postgres.NewProgressStore(db, camp).Progress(ctx, at, *ward)
+	if err != nil {
+		return fmt.Errorf("progress: %w", err)
+	}
+	fmt.Fprintln(stdout, engine.SummaryText(*lang, p))
+	if *png == "-" {
+		return nil
+	}
+	path := *png
+	if path == "" {
+		path = "tien-do-" + p.Date.Format("2006-01-02")
+		if *ward != "" {
+			path += "-" + *ward
+		}
+		path += ".png"
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tien-do-*.png")
+	if err != nil {
+		return fmt.Errorf("-png: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	err = renderChart(ctx, tmp, camp, postgres.NewReminderStore(db, camp), p, *lang)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("-png: %w", err)
+	}
+	fmt.Fprintf(stderr, "chart written to %s\n", path)
+	return nil
+}
+
+// runSeed fills an empty database with a realistic campaign: `maytinhchoem seed --students N`.
+func runSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	students := fs.Int("students", 3200, "students, each registered once")
+	devices := fs.Int("devices", 0, "devices taken in (0: 3 for every 10 students)")
+	pledges := fs.Int("pledges", 0, "pledges (0: one for every 20 students)")
+	seed := fs.Int64("seed", 1, "the same seed and options give the same data")
+	date := fs.String("date", "", "the moment the data stands on, YYYY-MM-DD or YYYY-MM-DDTHH:MM in the campaign's time zone (default: now)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *students < 1 {
+		return fmt.Errorf("-students: want at least 1, got %d", *students)
+	}
+	if *devices < 0 || *pledges < 0 {
+		return errors.New("-devices and -pledges must not be negative")
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is required: seed fills that database")
+	}
+	camp, err := loadCampaign(cfg)
+	if err != nil {
+		return err
+	}
+	var at time.Time
+	if *date != "" {
+		if at, err = parseCampaignTime(camp, *date, summaryClock(camp)); err != nil {
+			return fmt.Errorf("-date: %w", err)
+		}
+	}
+	db, err := openDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	res, err := postgres.Seed(ctx, db, camp, postgres.SeedOptions{Students: *students, Devices: *devices, Pledges: *pledges, Seed: *seed, Now: at})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded in %s: %d students, %d registrations, %d contacts, %d pledges (%d items), %d money records, %d devices, %d deliveries, %d stock rows\n",
+		res.Elapsed.Round(time.Millisecond), res.Students, res.Registrations, res.Contacts, res.Pledges, res.PledgeItems,
+		res.Money, res.Devices, res.Deliveries, res.Stock)
+	return nil
+}
