@@ -216,9 +216,10 @@ func (e *Engine) MilestoneText(lang string, ev campaign.MilestoneEvent, p campai
 var remindedForms = []string{FlowRegistration, FlowPledge}
 
 // FormReminder reads a chat's stored dialog (json.Marshal of its State, as the bot saves it) and,
-// when a registration or pledge form was left at least after ago, is not expired
-// (Config.IdleExpiry) and was not reminded, returns a reminder in the chat's language with the
-// buttons to go on or start again. Key is when the form started, in Unix seconds.
+// when a registration or pledge form was left at least after ago and is not expired
+// (Config.IdleExpiry), returns a reminder in the chat's language with the buttons to go on or
+// start again. Key is when the form started, in Unix seconds: the job queues one reminder per
+// key, so a form is reminded once however often this says it is due.
 func (e *Engine) FormReminder(dialog []byte, now time.Time, after time.Duration) (campaign.Notice, bool) {
 	var st State
 	if len(dialog) == 0 || json.Unmarshal(dialog, &st) != nil {
@@ -229,7 +230,7 @@ func (e *Engine) FormReminder(dialog []byte, now time.Time, after time.Duration)
 		known = known || st.Flow == name
 	}
 	f := e.formNamed(st.Flow)
-	if !known || f == nil || st.Reminded || st.UpdatedAt.IsZero() {
+	if !known || f == nil || st.UpdatedAt.IsZero() {
 		return campaign.Notice{}, false
 	}
 	idle := now.Sub(st.UpdatedAt)

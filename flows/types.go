@@ -112,8 +112,6 @@ type State struct {
 	// StartedAt and UpdatedAt are when the form started and when the user last answered.
 	StartedAt time.Time `json:"started_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
-	// Reminded is set once a reminder about an unfinished form was sent.
-	Reminded bool `json:"reminded,omitempty"`
 }
 
 // Session is what a flow knows of the chat it talks in.

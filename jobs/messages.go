@@ -18,7 +18,7 @@ type Messages interface {
 	// campaign's report, and says a workbook follows when withWorkbook is set.
 	MilestoneText(lang string, ev campaign.MilestoneEvent, p campaign.Progress, withWorkbook bool) string
 	// FormReminder reads a chat's stored dialog (as the bot keeps it) and, when it holds a form
-	// left unfinished for at least after at now, not yet reminded and not expired, returns the
+	// left unfinished for at least after at now, and not expired, returns the
 	// reminder with Key set to tell this form from the chat's later ones.
 	FormReminder(dialog []byte, now time.Time, after time.Duration) (campaign.Notice, bool)
 	// PledgeReminder asks a donor about a pledge none of whose devices arrived.

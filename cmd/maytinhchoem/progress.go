@@ -20,17 +20,17 @@ import (
 // parseCampaignTime reads a moment of the campaign given as "2021-09-20" (at clock on that day)
 // or "2021-09-20T16:58" / "2021-09-20 16:58", in the campaign's time zone.
 func parseCampaignTime(c *campaign.Campaign, s, clock string) (time.Time, error) {
-	s = strings.TrimSpace(s)
+	given := strings.TrimSpace(s)
+	s = strings.Replace(given, " ", "T", 1)
 	if len(s) == len("2006-01-02") {
 		s += "T" + clock
 	}
-	s = strings.Replace(s, " ", "T", 1)
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
 		if t, err := time.ParseInLocation(layout, s, c.Location); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("want YYYY-MM-DD or YYYY-MM-DDTHH:MM (%s time), got %q", c.Location, s)
+	return time.Time{}, fmt.Errorf("want YYYY-MM-DD or YYYY-MM-DDTHH:MM (%s time), got %q", c.Location, given)
 }
 
 // summaryClock is the local time of day of the daily summary ("17:00"), read from the campaign's
