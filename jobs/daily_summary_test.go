@@ -316,7 +316,7 @@ func TestDailySummary_ChartFailureKeepsText(t *testing.T) {
 }
 
 // TestDailySummary_ThroughTelegram sends the queued summary through the Bot API emulator, as the
-// bot's OutboxSender does: each official gets the text, then the chart as a PNG document.
+// bot's OutboxSender does: each official gets the text, then the chart as a photo.
 func TestDailySummary_ThroughTelegram(t *testing.T) {
 	r := newOutboxRig(t, 3)
 	var subs []campaign.Subscriber
@@ -347,7 +347,7 @@ func TestDailySummary_ThroughTelegram(t *testing.T) {
 			t.Errorf("chat %d: first message %q", chat, got[0].Text)
 		}
 		doc := got[1]
-		if doc.Document != "tien-do-20210920.png" || !strings.HasPrefix(doc.Caption, "[vi] chart 2021-09-20") {
+		if doc.Method != "sendPhoto" || !strings.HasPrefix(doc.Caption, "[vi] chart 2021-09-20") {
 			t.Errorf("chat %d: second message %+v", chat, doc)
 		}
 		cfg, err := png.DecodeConfig(bytes.NewReader(doc.FileData))

@@ -32,8 +32,8 @@ func validateFile(f *bot.File) error {
 }
 
 // sendFileReply sends o.File with o.Text as its caption and o.Inline under it: a file on disk as
-// a document named File.Name (sendDocument), or a photo Telegram already has by its file_id
-// (sendPhoto). A text over Telegram's 1024-character caption goes first as ordinary messages, the
+// a document named File.Name (sendDocument) or, for a PNG or JPEG image of at most 10 MB (a
+// chart), as a photo (sendPhoto), or a photo Telegram already has by its file_id (sendPhoto). A text over Telegram's 1024-character caption goes first as ordinary messages, the
 // inline buttons under the last, and the file follows without a caption. A reply keyboard change
 // (Keyboard, RemoveKeyboard) goes with the file when no inline buttons do, so that the engine's
 // keyboard removal, which may land on a file reply, is not lost; EditPressed does not apply.
@@ -63,6 +63,10 @@ func (a *Adapter) sendFileReply(ctx context.Context, chatID int64, o bot.Output)
 		}
 		media = tgbotapi.FileReader{Name: name, Reader: file}
 		method, client = "sendDocument", a.upload
+		if isPhotoName(name) && size <= maxPhotoBytes {
+			// A chart shows in the chat at once, with no download on a cheap phone.
+			method = "sendPhoto"
+		}
 		timeout = 3*a.httpTimeout + time.Duration(size/uploadBytesPerSecond)*time.Second
 	}
 	if utf16Len(caption) > maxCaptionUnits {
@@ -96,6 +100,18 @@ func (a *Adapter) sendFileReply(ctx context.Context, chatID int64, o bot.Output)
 		return api.Request(c)
 	})
 	return err
+}
+
+// maxPhotoBytes is Telegram's limit on a photo upload; a bigger image goes as a document.
+const maxPhotoBytes = 10 << 20
+
+// isPhotoName reports whether a file sent under name is an image Telegram shows as a photo.
+func isPhotoName(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".png", ".jpg", ".jpeg":
+		return true
+	}
+	return false
 }
 
 // openUpload opens a file to upload and returns its size; what Telegram would refuse, or what

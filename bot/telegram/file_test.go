@@ -141,6 +141,20 @@ func TestEmulator_SendFile(t *testing.T) {
 			},
 		},
 		{
+			name: "an image goes as a photo, shown in the chat without a download",
+			out: func(path string) bot.Output {
+				return bot.Output{Text: "Biểu đồ tiến độ", File: &bot.File{Path: path, Name: "tien-do-20210920.PNG"}}
+			},
+			check: func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(msgs) != 1 || msgs[0].Method != "sendPhoto" || msgs[0].Caption != "Biểu đồ tiến độ" || !bytes.Equal(msgs[0].FileData, export) {
+					t.Errorf("messages = %+v", msgs)
+				}
+			},
+		},
+		{
 			name: "caption of exactly 1024 UTF-16 units stays a caption",
 			out: func(path string) bot.Output {
 				return bot.Output{Text: fits, Inline: buttons, File: &bot.File{Path: path, Name: "a.xlsx"}}
