@@ -25,13 +25,18 @@ type JobRun struct {
 	Error string
 }
 
+// MaxRunAttempts is how many times a run that keeps failing is claimed before it is given up.
+const MaxRunAttempts = 5
+
 // JobRunStore records the runs of scheduled jobs, so that of several bot processes sharing one
 // database exactly one runs each job for each key.
 type JobRunStore interface {
 	// Claim records that the run (job, key) starts now and reports whether this caller got it:
-	// false when any process claimed the same run before, whether it finished or not. A claimed
-	// run is never handed out again, so a process dying during a run means the run is lost
-	// rather than done twice: for jobs that message people, twice is the worse failure.
+	// false when any process claimed the same run before, unless that run finished with an error,
+	// which is handed out again up to MaxRunAttempts claims in all (the jobs queue their messages
+	// under unique keys, so a retry repeats nothing that went). A run still going, or whose
+	// process died during it, is never handed out again: the run is lost rather than done twice,
+	// for jobs that message people the worse failure.
 	Claim(ctx context.Context, job, key string, scheduledFor time.Time, late bool) (claimed bool, err error)
 	// Finish records how a claimed run ended: result (stored as JSON) when runErr is nil,
 	// runErr's text otherwise.

@@ -328,7 +328,7 @@ func (s *Scheduler) run(ctx context.Context, j *scheduledJob, t Tick) (Outcome, 
 	res, runErr := safeRun(ctx, j.Run, t)
 	took := time.Since(started)
 	if runErr != nil {
-		log.Error("job failed", "took", took, "err", runErr)
+		log.Error("job failed; tried again while its catch-up time lasts", "took", took, "err", runErr)
 	} else {
 		log.Info("job done", "took", took, "result", res)
 	}
@@ -337,6 +337,12 @@ func (s *Scheduler) run(ctx context.Context, j *scheduledJob, t Tick) (Outcome, 
 	defer cancel()
 	if err := s.cfg.Runs.Finish(fctx, t.Job, t.Key, res, runErr); err != nil {
 		log.Error("job: recording the run failed", "err", err)
+	} else if runErr != nil {
+		// The failed run may be claimed again (campaign.MaxRunAttempts): the timer's retry or
+		// the next poll asks the database about it once more.
+		s.mu.Lock()
+		delete(s.decided, [2]string{t.Job, t.Key})
+		s.mu.Unlock()
 	}
 	return Outcome{Tick: t, Result: res, Err: runErr}, true
 }

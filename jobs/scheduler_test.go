@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
@@ -290,7 +291,7 @@ func TestScheduler_FailingJobDoesNotStopOthers(t *testing.T) {
 	}
 	logMu.Lock()
 	defer logMu.Unlock()
-	if !strings.Contains(logs.String(), `msg="job failed" job=broken key=2021-09-20`) ||
+	if !strings.Contains(logs.String(), `msg="job failed; tried again while its catch-up time lasts" job=broken key=2021-09-20`) ||
 		!strings.Contains(logs.String(), `err="no officials to tell"`) ||
 		!strings.Contains(logs.String(), `msg="job done" job=fine`) {
 		t.Errorf("log:\n%s", logs.String())
@@ -352,5 +353,47 @@ func TestScheduler_PollFollowsShiftedClock(t *testing.T) {
 	defer c.mu.Unlock()
 	if c.runs["2021-09-20"] != 1 || c.late["2021-09-20"] {
 		t.Errorf("runs = %v, late = %v; want one on-time run on 2021-09-20", c.runs, c.late)
+	}
+}
+
+// A run that fails (the database was away) is claimed again by the next look, by this process or
+// another, while its catch-up time lasts, and given up after campaign.MaxRunAttempts claims.
+func TestScheduler_FailedRunIsRetried(t *testing.T) {
+	ctx := context.Background()
+	runs := postgres.NewJobRunStore(postgrestest.NewDB(t))
+	var calls, flakyCalls atomic.Int32
+	flaky := jobs.Job{Name: "summary", Spec: "0 17 * * *", CatchUp: jobs.Until("21:00"),
+		Run: func(context.Context, jobs.Tick) (any, error) {
+			if flakyCalls.Add(1) <= 2 {
+				return nil, errors.New("database away")
+			}
+			return "sent", nil
+		}}
+	broken := jobs.Job{Name: "broken", Spec: "0 17 * * *", CatchUp: jobs.Until("21:00"),
+		Run: func(context.Context, jobs.Tick) (any, error) { calls.Add(1); return nil, errors.New("always") }}
+	a := newScheduler(t, runs, nil, flaky, broken)
+	b := newScheduler(t, runs, nil, flaky, broken)
+	at := utc("2021-09-20T10:00:05Z")
+	for i := range 10 {
+		s := a
+		if i%2 == 1 {
+			s = b // the other process takes its turn
+		}
+		s.RunDue(ctx, at.Add(time.Duration(i)*time.Minute))
+	}
+	if n := flakyCalls.Load(); n != 3 {
+		t.Errorf("the flaky job ran %d times, want 3 (two failures, then done)", n)
+	}
+	last, _, err := runs.LastRun(ctx, "summary")
+	if err != nil || last.Error != "" || string(last.Result) != `"sent"` || !last.Late {
+		t.Errorf("stored run = %+v, %v", last, err)
+	}
+	if n := calls.Load(); n != campaign.MaxRunAttempts {
+		t.Errorf("the broken job ran %d times, want %d", n, campaign.MaxRunAttempts)
+	}
+	// After 21:00 nothing is tried again, whatever the attempts left.
+	flakyCalls.Store(0)
+	if out := a.RunDue(ctx, utc("2021-09-20T14:30:00Z")); len(out) != 0 {
+		t.Errorf("ran after the deadline: %+v", out)
 	}
 }

@@ -35,7 +35,8 @@ var _ campaign.JobRunStore = (*JobRunStore)(nil)
 // NewJobRunStore returns a JobRunStore over db.
 func NewJobRunStore(db *DB) *JobRunStore { return &JobRunStore{db: db} }
 
-// Claim inserts the run's row and reports whether this call inserted it.
+// Claim inserts the run's row, or takes over the row of a run that failed, and reports whether
+// this call got the run.
 //
 // The unique (job, run_key) is the guarantee: it holds across transactions, processes and any
 // other writer of job_runs, so a run is claimed once whatever happens. The transaction-scoped
@@ -55,11 +56,16 @@ func (s *JobRunStore) Claim(ctx context.Context, job, key string, scheduledFor t
 			"job:"+job+":"+key); err != nil {
 			return wrapErr(err, "postgres: claim job run: lock")
 		}
+		// A run that finished with an error is taken over again, up to MaxRunAttempts claims; one
+		// still going, or one that died without finishing, is not (see campaign.JobRunStore).
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO job_runs (job, run_key, scheduled_for, started_at, late)
 			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (job, run_key) DO NOTHING`,
-			job, key, scheduledFor.UTC(), s.db.now(), late)
+			ON CONFLICT (job, run_key) DO UPDATE SET
+				started_at = EXCLUDED.started_at, late = EXCLUDED.late, finished_at = NULL,
+				result = NULL, error = '', attempts = job_runs.attempts + 1
+			WHERE job_runs.finished_at IS NOT NULL AND job_runs.error <> '' AND job_runs.attempts < $6`,
+			job, key, scheduledFor.UTC(), s.db.now(), late, campaign.MaxRunAttempts)
 		if err != nil {
 			return wrapErr(err, "postgres: claim job run")
 		}

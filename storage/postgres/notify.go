@@ -506,8 +506,10 @@ func (s *ReminderStore) PendingVerifications(ctx context.Context) (map[string]in
 // or the children of one ward, up to and including until's local day, oldest first. Days without
 // a hand-over are absent: the caller fills them in when it draws a chart.
 //
-// Only deliveries whose registration is delivered are counted, which is exactly what
-// ProgressStore counts as delivered, so the days add up to Progress.Delivered at until.
+// It sums the counters of migration 00011 (deliveries with a hand-over time, which is set in the
+// same transaction as the registration's status delivered), so the days add up to what
+// ProgressStore counts as delivered. A registration's ward is read when its delivery changes:
+// no path moves a registration to another ward after its hand-over.
 func (s *ReminderStore) DeliveriesByDay(ctx context.Context, wardCode string, until time.Time) ([]campaign.DayCount, error) {
 	ward := campaign.NormalizeText(wardCode)
 	if ward != "" {
@@ -520,12 +522,12 @@ func (s *ReminderStore) DeliveriesByDay(ctx context.Context, wardCode string, un
 		Day   string `db:"day"`
 		Count int    `db:"n"`
 	}
+	// The counters of migration 00011, by quarter of an hour: local midnight always starts one.
 	err := s.db.db.SelectContext(ctx, &rows, `
-		SELECT to_char(dl.delivered_at AT TIME ZONE $2, 'YYYY-MM-DD') AS day, count(*) AS n
-		FROM deliveries dl JOIN registrations r ON r.id = dl.registration_id
-		WHERE r.campaign_id = $1 AND r.status = 'delivered' AND dl.delivered_at < $3
-		  AND ($4::text = '' OR r.ward_code = $4)
-		GROUP BY 1 ORDER BY 1`,
+		SELECT to_char(slot AT TIME ZONE $2, 'YYYY-MM-DD') AS day, sum(n) AS n
+		FROM delivery_counts
+		WHERE campaign_id = $1 AND slot < $3 AND ($4::text = '' OR ward_code = $4)
+		GROUP BY 1 HAVING sum(n) <> 0 ORDER BY 1`,
 		s.c.ID, s.c.Location.String(), end.UTC(), ward)
 	if err != nil {
 		return nil, wrapErr(err, "postgres: deliveries by day")

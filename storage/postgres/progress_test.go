@@ -573,4 +573,18 @@ func BenchmarkProgress(b *testing.B) {
 			}
 		})
 	}
+	// What the daily summary job reads for one scope: the figures and the chart's deliveries per day.
+	rs := postgres.NewReminderStore(db, c)
+	for _, bc := range []struct{ name, ward string }{{"summary_city", ""}, {"summary_ward", busiest}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Progress(ctx, progressNow, bc.ward); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := rs.DeliveriesByDay(ctx, bc.ward, progressNow); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -1031,15 +1031,21 @@ const (
 	UPDATE pledges SET status = next.status, updated_at = next.at
 	FROM next WHERE pledges.id = next.pledge_id AND pledges.status <> 'cancelled' AND next.status <> 'pledged'`
 
-	// seedRecount counts registrations and devices into the progress counters (migration 00008)
-	// when their triggers were off, as the migration counts the rows it finds.
+	// seedRecount counts registrations, devices and deliveries into the progress counters
+	// (migrations 00008 and 00011) when their triggers were off, as the migrations count the rows
+	// they find.
 	seedRecount = `
 	DELETE FROM registration_counts;
 	INSERT INTO registration_counts (campaign_id, ward_code, status, stripe, n)
 	SELECT campaign_id, ward_code, status, 0, count(*) FROM registrations GROUP BY campaign_id, ward_code, status;
 	DELETE FROM device_counts;
 	INSERT INTO device_counts (state, stripe, n)
-	SELECT state, 0, count(*) FROM devices GROUP BY state`
+	SELECT state, 0, count(*) FROM devices GROUP BY state;
+	DELETE FROM delivery_counts;
+	INSERT INTO delivery_counts (campaign_id, ward_code, slot, stripe, n)
+	SELECT r.campaign_id, r.ward_code, delivery_slot(dl.delivered_at), 0, count(*)
+	FROM deliveries dl JOIN registrations r ON r.id = dl.registration_id
+	WHERE dl.delivered_at IS NOT NULL GROUP BY 1, 2, 3`
 
 	// seedDonorContacts makes each donor a contact, as a pledge does. Donors' chats
 	// (2000000000 + n) are not parents' (1000000000 + n, n at most ten million).
