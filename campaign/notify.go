@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,6 +41,21 @@ var DefaultSchedule = Schedule{
 	CatchUpUntil:        "21:00",
 	FormReminderAfter:   24 * time.Hour,
 	PledgeReminderAfter: 7 * 24 * time.Hour,
+}
+
+// SummaryAt reads the local time of day of a daily summary spec "M H * * *" as "17:00"; ok is
+// false for any other spec (several hours, some weekdays), which has no single time to name.
+func (s Schedule) SummaryAt() (string, bool) {
+	f := strings.Fields(s.Summary)
+	if len(f) != 5 || f[2] != "*" || f[3] != "*" || f[4] != "*" {
+		return "", false
+	}
+	m, errM := strconv.Atoi(f[0])
+	h, errH := strconv.Atoi(f[1])
+	if errM != nil || errH != nil || m < 0 || m > 59 || h < 0 || h > 23 {
+		return "", false
+	}
+	return fmt.Sprintf("%02d:%02d", h, m), true
 }
 
 // fileSchedule is "schedule" in a campaign file. The summary may be given as an hour ("17:00")

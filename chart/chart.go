@@ -52,6 +52,15 @@ type Day struct {
 	Delivered int
 }
 
+// DaysOf turns the store's deliveries per day (campaign.ReminderStore.DeliveriesByDay) into Days.
+func DaysOf(counts []campaign.DayCount) []Day {
+	days := make([]Day, len(counts))
+	for i, c := range counts {
+		days[i] = Day{Date: c.Date, Delivered: c.Count}
+	}
+	return days
+}
+
 // dpi makes one vg point one pixel, so every length in this package reads as pixels.
 const dpi = 72
 

@@ -63,7 +63,7 @@ func (c *turn) subscribeCommand() error {
 	if err := c.auditView(auditSubscribe, c.sess.Channel+":"+c.sess.ChatID, map[string]any{"role": who.Role, "ward": who.WardCode}); err != nil {
 		return fmt.Errorf("audit subscription: %w", err)
 	}
-	if at, ok := dailyAt(c.e.cfg.Campaign.Schedule.Summary); ok {
+	if at, ok := c.e.cfg.Campaign.Schedule.SummaryAt(); ok {
 		c.say(c.t("notify.subscribe.done_at", "Scope", scope, "At", at))
 	} else {
 		c.say(c.t("notify.subscribe.done", "Scope", scope))
@@ -106,21 +106,6 @@ func (c *turn) notifyCommands(s campaign.Staff) []string {
 		names = append(names, "/broadcast")
 	}
 	return names
-}
-
-// dailyAt reads the hour of a daily cron spec "M H * * *" as "17:00"; ok is false for any other
-// spec (several hours, some weekdays...).
-func dailyAt(spec string) (string, bool) {
-	f := strings.Fields(spec)
-	if len(f) != 5 || f[2] != "*" || f[3] != "*" || f[4] != "*" {
-		return "", false
-	}
-	m, errM := strconv.Atoi(f[0])
-	h, errH := strconv.Atoi(f[1])
-	if errM != nil || errH != nil || m < 0 || m > 59 || h < 0 || h > 23 {
-		return "", false
-	}
-	return fmt.Sprintf("%02d:%02d", h, m), true
 }
 
 // scopeName is the city's name for "", else the ward's.

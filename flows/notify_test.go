@@ -73,8 +73,8 @@ func TestSubscribe_ScheduleWithoutOneHour(t *testing.T) {
 		{"0 9-20 * * *", "", false}, {"0 17 * * 1", "", false}, {"*/5 * * * *", "", false},
 		{"0 24 * * *", "", false}, {"60 1 * * *", "", false}, {"0 17 * *", "", false}, {"", "", false},
 	} {
-		if got, ok := dailyAt(tt.spec); got != tt.want || ok != tt.ok {
-			t.Errorf("dailyAt(%q) = %q, %v", tt.spec, got, ok)
+		if got, ok := (campaign.Schedule{Summary: tt.spec}).SummaryAt(); got != tt.want || ok != tt.ok {
+			t.Errorf("SummaryAt(%q) = %q, %v", tt.spec, got, ok)
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
-	"github.com/thuduc/maytinhchoem/chart"
 )
 
 // DailySummary sends each subscriber the day's progress summary: the text /summary shows, then
@@ -41,9 +40,9 @@ type DailySummary struct {
 	// KeepAdmin is asked about every subscriber and drops those it returns false for: the wiring
 	// drops stored admins no longer named in the configuration. nil keeps everyone.
 	KeepAdmin func(campaign.Subscriber) bool
-	// Chart draws the summary's chart as PNG (chart.Render with the campaign); nil sends the text
-	// alone.
-	Chart func(w io.Writer, p campaign.Progress, days []chart.Day, lang string) error
+	// Chart draws the summary's chart as PNG from the figures and the deliveries per day (the
+	// wiring passes chart.Render); nil sends the text alone.
+	Chart func(w io.Writer, p campaign.Progress, days []campaign.DayCount, lang string) error
 	// Keep is how long the reports directory keeps a file; KeepReports when 0.
 	Keep time.Duration
 }
@@ -118,7 +117,7 @@ func (j *DailySummary) Run(ctx context.Context, t Tick) (SummaryResult, error) {
 		chartPath     string // "" when there is no chart
 	}
 	editions := map[[2]string]*edition{}
-	days := map[string][]chart.Day{} // by scope, for the charts in each language
+	days := map[string][]campaign.DayCount{} // by scope, for the charts in each language
 	var chartErrs []error
 	fileName := "tien-do-" + day.Format("20060102") + ".png"
 	batch := "summary:" + date
@@ -170,7 +169,7 @@ func (j *DailySummary) Run(ctx context.Context, t Tick) (SummaryResult, error) {
 // queued messages name, and two processes drawing at once each rename a complete file into
 // place. days caches the deliveries by day of each scope, counted up to until.
 func (j *DailySummary) chartFile(ctx context.Context, date, scope, lang string, p campaign.Progress, until time.Time,
-	days map[string][]chart.Day) (path string, drawn bool, err error) {
+	days map[string][]campaign.DayCount) (path string, drawn bool, err error) {
 	name := "city"
 	if scope != "" {
 		name = "ward-" + fileNamePart(scope)
@@ -181,13 +180,9 @@ func (j *DailySummary) chartFile(ctx context.Context, date, scope, lang string, 
 	}
 	scopeDays, ok := days[scope]
 	if !ok && j.Days != nil {
-		counts, err := j.Days(ctx, scope, until)
-		if err != nil {
+		var err error
+		if scopeDays, err = j.Days(ctx, scope, until); err != nil {
 			return "", false, fmt.Errorf("daily summary: deliveries by day of %q: %w", scope, err)
-		}
-		scopeDays = make([]chart.Day, len(counts))
-		for i, c := range counts {
-			scopeDays[i] = chart.Day{Date: c.Date, Delivered: c.Count}
 		}
 		days[scope] = scopeDays
 	}

@@ -55,8 +55,8 @@ func newDailySummary(c *campaign.Campaign, box campaign.Outbox, dir string, subs
 	return &jobs.DailySummary{
 		Campaign: c, Progress: progress, Subscribers: &fakeSubscriptions{subs: subs}, Days: days.DeliveriesByDay,
 		Messages: fakeMessages{}, Outbox: box, Notify: n.notify, Dir: dir,
-		Chart: func(w io.Writer, p campaign.Progress, days []chart.Day, lang string) error {
-			return chart.Render(w, c, p, days, chart.Options{Width: chartW, Height: chartH, Lang: lang})
+		Chart: func(w io.Writer, p campaign.Progress, days []campaign.DayCount, lang string) error {
+			return chart.Render(w, c, p, chart.DaysOf(days), chart.Options{Width: chartW, Height: chartH, Lang: lang})
 		},
 	}, progress, n
 }
@@ -300,7 +300,7 @@ func TestDailySummary_ChartFailureKeepsText(t *testing.T) {
 	db := newTestDB(t)
 	job, _, _ := newDailySummary(c, db.outbox(), t.TempDir(), summarySubscribers())
 	draw := job.Chart
-	job.Chart = func(w io.Writer, p campaign.Progress, days []chart.Day, lang string) error {
+	job.Chart = func(w io.Writer, p campaign.Progress, days []campaign.DayCount, lang string) error {
 		if p.WardCode != "" {
 			return errors.New("out of memory")
 		}

@@ -50,8 +50,8 @@ func (a *app) newScheduler() (*jobs.Scheduler, error) {
 	c := a.deps.campaign
 	sched := c.Schedule
 	dir := a.reportsDir()
-	drawChart := func(w io.Writer, p campaign.Progress, days []chart.Day, lang string) error {
-		return chart.Render(w, c, p, days, chart.Options{Lang: lang})
+	drawChart := func(w io.Writer, p campaign.Progress, days []campaign.DayCount, lang string) error {
+		return chart.Render(w, c, p, chart.DaysOf(days), chart.Options{Lang: lang})
 	}
 	notify := a.outboxSender.Notify
 	s := jobs.NewScheduler(jobs.SchedulerConfig{

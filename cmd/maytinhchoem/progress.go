@@ -33,26 +33,12 @@ func parseCampaignTime(c *campaign.Campaign, s, clock string) (time.Time, error)
 	return time.Time{}, fmt.Errorf("want YYYY-MM-DD or YYYY-MM-DDTHH:MM (%s time), got %q", c.Location, given)
 }
 
-// summaryClock is the local time of day of the daily summary ("17:00"), read from the campaign's
-// spec when it is the usual "M H * * *"; "17:00" otherwise.
+// summaryClock is the local time of day of the daily summary, "17:00" when the spec names none.
 func summaryClock(c *campaign.Campaign) string {
-	f := strings.Fields(c.Schedule.Summary)
-	if len(f) == 5 {
-		var m, h int
-		if _, err := fmt.Sscanf(f[0]+" "+f[1], "%d %d", &m, &h); err == nil && f[0] != "*" && f[1] != "*" {
-			return fmt.Sprintf("%02d:%02d", h, m)
-		}
+	if at, ok := c.Schedule.SummaryAt(); ok {
+		return at
 	}
 	return "17:00"
-}
-
-// chartDays turns the store's daily counts into the chart's.
-func chartDays(counts []campaign.DayCount) []chart.Day {
-	days := make([]chart.Day, len(counts))
-	for i, d := range counts {
-		days[i] = chart.Day{Date: d.Date, Delivered: d.Count}
-	}
-	return days
 }
 
 // renderChart draws the summary chart of p into w, counting the deliveries per day from rs.
@@ -61,7 +47,7 @@ func renderChart(ctx context.Context, w io.Writer, c *campaign.Campaign, rs camp
 	if err != nil {
 		return fmt.Errorf("deliveries by day: %w", err)
 	}
-	return chart.Render(w, c, p, chartDays(counts), chart.Options{Lang: lang})
+	return chart.Render(w, c, p, chart.DaysOf(counts), chart.Options{Lang: lang})
 }
 
 // chartFunc is /summary's chart: a temporary PNG the sender removes once it is sent.
