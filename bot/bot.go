@@ -2,40 +2,15 @@ package bot
 
 import (
 	"context"
-	"errors"
-	"time"
 
-	"github.com/thuduc/maytinhchoem/flows"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
-// Input is one update from a user on a channel.
-type Input struct {
-	flows.Input
-	// Channel names the channel ("telegram").
-	Channel string
-	// UpdateID identifies the update on its channel; a repeated delivery carries the same id.
-	UpdateID string
-	// ChatID is where replies go.
-	ChatID string
-	// MessageID is the channel's id of the message the input came with, or of the message whose
-	// button was pressed (for callbacks), so a reply can edit it.
-	MessageID int
-	// CallbackID identifies a button press that must be acknowledged.
-	CallbackID string
-	// Received is when the adapter got the update.
-	Received time.Time
-}
+// Input is one update from a person on a channel; see chat.Update.
+type Input = chat.Update
 
-// Reply is one message to send to a chat.
-type Reply struct {
-	flows.Output
-	Channel string
-	ChatID  string
-	// EditMessageID is the message to edit instead of sending a new one (0: send new).
-	EditMessageID int
-	// CallbackID, when set, is acknowledged with the Reply's Notice (or silently).
-	CallbackID string
-}
+// Reply is one message to send to a chat; see chat.Reply.
+type Reply = chat.Reply
 
 // Sender sends replies on a channel.
 //
@@ -58,51 +33,24 @@ type DialogStore interface {
 	Save(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string) (saved bool, err error)
 }
 
-// Errors a Sender returns, grouped by what the caller does next.
+// Errors a Sender returns, grouped by what the caller does next; see chat.
 var (
-	// ErrStopped means the person blocked the bot: stop messaging them.
-	ErrStopped = errors.New("bot: contact stopped the bot")
-	// ErrThrottled means the channel asked to slow down and retrying in time did not help.
-	ErrThrottled = errors.New("bot: throttled")
-	// ErrRejected means the channel refused the message as it is: retrying it will not help.
-	ErrRejected = errors.New("bot: message rejected")
+	ErrStopped     = chat.ErrStopped
+	ErrUnreachable = chat.ErrUnreachable
+	ErrThrottled   = chat.ErrThrottled
+	ErrRejected    = chat.ErrRejected
 )
 
-// ThrottledError is returned by a channel adapter when the channel asks to wait before retrying.
-type ThrottledError struct {
-	RetryAfter time.Duration
-}
-
-// Error implements error.
-func (e *ThrottledError) Error() string { return "throttled, retry after " + e.RetryAfter.String() }
-
-// Is makes errors.Is(err, ErrThrottled) true.
-func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
-
-// The flows' message types, under bot's name, so that channel adapters depend on bot alone.
+// The exchange's types under bot's name, for the dispatcher's callers.
 type (
-	// Output is one message for the user; see flows.Output.
-	Output = flows.Output
-	// Session is a chat on a channel; see flows.Session.
-	Session = flows.Session
-	// Button is an inline button; see flows.Button.
-	Button = flows.Button
-	// KeyButton is a reply-keyboard button; see flows.KeyButton.
-	KeyButton = flows.KeyButton
-	// File is a file a reply sends; see flows.File.
-	File = flows.File
-	// SharedContact is a contact card a user shared; see flows.SharedContact.
-	SharedContact = flows.SharedContact
-	// InputKind says what a user did; see flows.InputKind.
-	InputKind = flows.InputKind
-)
-
-// Kinds of input, as in flows.
-const (
-	KindText     = flows.KindText
-	KindCommand  = flows.KindCommand
-	KindCallback = flows.KindCallback
-	KindContact  = flows.KindContact
-	KindEdited   = flows.KindEdited
-	KindOther    = flows.KindOther
+	// ThrottledError asks to wait before retrying; see chat.ThrottledError.
+	ThrottledError = chat.ThrottledError
+	// Output is one message for a person; see chat.Output.
+	Output = chat.Output
+	// Session is a chat on a channel; see chat.Address.
+	Session = chat.Address
+	// Button is one choice offered with a message; see chat.Button.
+	Button = chat.Button
+	// File is a file a reply sends; see chat.File.
+	File = chat.File
 )

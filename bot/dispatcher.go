@@ -240,7 +240,6 @@ func (d *Dispatcher) runFlow(ctx context.Context, sess flows.Session, st flows.S
 		next flows.State
 		outs []flows.Output
 	)
-	in.Input.UpdateID = in.UpdateID
 	err := d.retry(ctx, func() (err error) {
 		defer func() {
 			// A bug in one flow step must not take every chat down with it: the user gets the
@@ -303,26 +302,24 @@ func (d *Dispatcher) apologize(ctx context.Context, in Input, st flows.State, ca
 	d.send(ctx, in, []flows.Output{out})
 }
 
-// send delivers the outputs in order; the first one answers a pressed button. Once the user
+// send delivers the outputs in order; the first one answers a pressed button. Once the person
 // turns out to have blocked the bot, the rest of their outputs are dropped, but messages to other
-// chats still go.
+// people still go, each on that person's own channel (the Sender routes by Reply.Channel).
 func (d *Dispatcher) send(ctx context.Context, in Input, outs []flows.Output) {
-	if len(outs) == 0 && in.CallbackID != "" {
+	if len(outs) == 0 && in.AckID != "" {
 		outs = []flows.Output{{}}
 	}
 	answered, stopped := false, false
 	for _, o := range outs {
 		r := Reply{Output: o, Channel: in.Channel, ChatID: in.ChatID}
 		if o.To != nil {
-			// A message for someone else: it neither answers the button nor edits anything.
-			r.ChatID, r.Output.To, r.EditPressed = o.To.ChatID, nil, false
-			if o.To.Channel != "" && o.To.Channel != in.Channel {
-				d.log.Error("flow addressed another channel; not sent", "from", in.Channel, "to", o.To.Channel)
-				d.discard([]flows.Output{o})
-				continue
+			// A message for someone else: it neither answers the button nor replaces anything.
+			r.Channel, r.ChatID, r.Output.To, r.Replace = o.To.Channel, o.To.ChatID, nil, false
+			if r.Channel == "" {
+				r.Channel = in.Channel
 			}
 			if err := d.cfg.Sender.Send(ctx, r); err != nil {
-				d.log.Warn("send to another chat failed", "channel", in.Channel, "chat", r.ChatID, "err", err)
+				d.log.Warn("send to another chat failed", "channel", r.Channel, "chat", r.ChatID, "err", err)
 			}
 			continue
 		}
@@ -331,15 +328,15 @@ func (d *Dispatcher) send(ctx context.Context, in Input, outs []flows.Output) {
 			continue
 		}
 		if !answered {
-			r.CallbackID = in.CallbackID
+			r.AckID = in.AckID
 			answered = true
 		}
-		if o.EditPressed && in.Kind == flows.KindCallback {
-			r.EditMessageID = in.MessageID
+		if o.Replace && in.Kind == flows.KindChoice {
+			r.ReplaceID = in.MessageID
 		}
 		if err := d.cfg.Sender.Send(ctx, r); err != nil {
 			d.log.Warn("send failed", "channel", in.Channel, "chat", in.ChatID, "err", err)
-			stopped = errors.Is(err, ErrStopped)
+			stopped = errors.Is(err, ErrStopped) || errors.Is(err, ErrUnreachable)
 		}
 	}
 }

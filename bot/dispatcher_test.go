@@ -140,10 +140,9 @@ func (s *recordingSender) texts() []string {
 
 func textInput(chat string, update int, text string) Input {
 	return Input{
-		Input:    flows.Input{Kind: flows.KindText, Text: text},
-		Channel:  "test",
-		ChatID:   chat,
-		UpdateID: strconv.Itoa(update),
+		Input:   flows.Input{Kind: flows.KindText, Text: text, UpdateID: strconv.Itoa(update)},
+		Channel: "test",
+		ChatID:  chat,
 	}
 }
 
@@ -251,11 +250,11 @@ func TestDispatcher_Handle(t *testing.T) {
 	t.Run("a pressed button is answered even without output", func(t *testing.T) {
 		dialogs, sender := newMemDialogs(), &recordingSender{}
 		d := newTestDispatcher(dialogs, silentFlow{}, sender)
-		in := Input{Input: flows.Input{Kind: flows.KindCallback, Data: "x"}, Channel: "test", ChatID: "1", UpdateID: "1", CallbackID: "cb1", MessageID: 5}
+		in := Input{Input: flows.Input{Kind: flows.KindChoice, Data: "x", UpdateID: "1"}, Channel: "test", ChatID: "1", AckID: "cb1", MessageID: "5"}
 		if err := d.Handle(context.Background(), in); err != nil {
 			t.Fatal(err)
 		}
-		if len(sender.sent) != 1 || sender.sent[0].CallbackID != "cb1" || sender.sent[0].Text != "" {
+		if len(sender.sent) != 1 || sender.sent[0].AckID != "cb1" || sender.sent[0].Text != "" {
 			t.Errorf("sent = %+v, want one bare callback answer", sender.sent)
 		}
 	})
@@ -336,18 +335,24 @@ func (notifyingFlow) Handle(ctx context.Context, sess flows.Session, st flows.St
 func TestDispatcher_SendsToAnotherChat(t *testing.T) {
 	dialogs, sender := newMemDialogs(), &recordingSender{}
 	d := newTestDispatcher(dialogs, notifyingFlow{}, sender)
-	in := Input{Input: flows.Input{Kind: flows.KindCallback, Data: "x"}, Channel: "test", ChatID: "1", UpdateID: "1", CallbackID: "cb", MessageID: 3}
+	in := Input{Input: flows.Input{Kind: flows.KindChoice, Data: "x", UpdateID: "1"}, Channel: "test", ChatID: "1", AckID: "cb", MessageID: "3"}
 	if err := d.Handle(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
-	if len(sender.sent) != 2 {
-		t.Fatalf("sent %+v, want 2 (the other channel's message is not sent)", sender.sent)
+	if len(sender.sent) != 3 {
+		t.Fatalf("sent %+v, want 3", sender.sent)
 	}
-	donor, user := sender.sent[0], sender.sent[1]
-	if donor.ChatID != "99" || donor.CallbackID != "" || donor.To != nil || donor.Text != "to the donor" {
+	donor, user, other := sender.sent[0], sender.sent[1], sender.sent[2]
+	if other.Channel != "zalo" || other.ChatID != "98" || other.AckID != "" || other.To != nil {
+		t.Errorf("message to a person on another channel = %+v, want it sent on that channel", other)
+	}
+	if donor.Channel != "test" {
+		t.Errorf("a message to another chat without a channel went on %q, want the sender's", donor.Channel)
+	}
+	if donor.ChatID != "99" || donor.AckID != "" || donor.To != nil || donor.Text != "to the donor" {
 		t.Errorf("donor message = %+v", donor)
 	}
-	if user.ChatID != "1" || user.CallbackID != "cb" {
+	if user.ChatID != "1" || user.AckID != "cb" {
 		t.Errorf("user message = %+v, want the button answered with it", user)
 	}
 }
@@ -457,7 +462,7 @@ func TestDispatcher_RemovesFilesNeverSent(t *testing.T) {
 			}
 		}
 	})
-	t.Run("a file for another channel is dropped", func(t *testing.T) {
+	t.Run("a file for a person on another channel goes on that channel", func(t *testing.T) {
 		dialogs, sender := newMemDialogs(), &recordingSender{}
 		flow := &fileFlow{dir: t.TempDir(), shape: func(file *flows.File) []flows.Output {
 			return []flows.Output{{Text: "x", File: file, To: &flows.Session{Channel: "zalo", ChatID: "9"}}}
@@ -466,8 +471,9 @@ func TestDispatcher_RemovesFilesNeverSent(t *testing.T) {
 		if err := d.Handle(context.Background(), textInput("1", 1, "export")); err != nil {
 			t.Fatal(err)
 		}
-		if len(sender.sent) != 0 || exists(flow.made[0]) {
-			t.Errorf("sent %d, file there: %v; want nothing sent and the file gone", len(sender.sent), exists(flow.made[0]))
+		if len(sender.sent) != 1 || sender.sent[0].Channel != "zalo" || sender.sent[0].ChatID != "9" || sender.sent[0].AckID != "" ||
+			sender.sent[0].File == nil || !exists(flow.made[0]) {
+			t.Errorf("sent %+v, file there: %v; want it sent to zalo:9 and the file handed over", sender.sent, exists(flow.made[0]))
 		}
 	})
 	t.Run("once the user blocked the bot, their files are dropped, others still get theirs", func(t *testing.T) {

@@ -419,7 +419,7 @@ func (c *turn) allocShow(reason string, edit bool) {
 		rows = append(rows, []Button{{Text: c.t("alloc.btn_confirm", "Count", picked), Data: allocData("ok", tag)}})
 	}
 	rows = append(rows, []Button{{Text: c.t("common.btn_cancel"), Data: allocData("no", tag)}})
-	c.out = append(c.out, Output{Text: paragraphs(reason, body, strings.Join(tail, "\n")), Inline: rows, EditPressed: edit})
+	c.out = append(c.out, Output{Text: paragraphs(reason, body, strings.Join(tail, "\n")), Buttons: rows, Replace: edit})
 }
 
 // allocLineText is line n of the proposal.
@@ -657,8 +657,8 @@ func (c *turn) allocParentMessage(d campaign.Delivery) (Output, bool) {
 		"What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Code": d.Code,
 	})}
 	home, school := parentData(parentHome, d.Code), parentData(parentSchool, d.Code)
-	if len(home) <= maxCallbackData && len(school) <= maxCallbackData {
-		o.Inline = [][]Button{{
+	if len(home) <= maxData && len(school) <= maxData {
+		o.Buttons = [][]Button{{
 			{Text: c.e.text(lang, "parent.btn_home", nil), Data: home},
 			{Text: c.e.text(lang, "parent.btn_school", nil), Data: school},
 		}}

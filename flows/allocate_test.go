@@ -32,7 +32,7 @@ const (
 //     a tablet), TD-000003 (near-poor, broken device; THPT, Linh Trung, asks for a laptop),
 //     TD-000004 (Covid hardship; primary, asks for a tablet: none is left for it) and TD-000005
 //     (helped before by another programme).
-func (c *chat) withCases(donorLang string) *chat {
+func (c *convo) withCases(donorLang string) *convo {
 	c.t.Helper()
 	c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
 	c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
@@ -98,7 +98,7 @@ func dataWith(t *testing.T, out []Output, prefix string) string {
 // allocateAll has the education official confirm the whole proposal: GH-000012 (TD-000001,
 // TB-000123 from the pledge, with the SIM), GH-000013 (TD-000002, the tablet), GH-000014
 // (TD-000003, the walk-in laptop). The chat is left as the official's.
-func (c *chat) allocateAll() []Output {
+func (c *convo) allocateAll() []Output {
 	c.t.Helper()
 	c.become(eduID, "vi")
 	out := c.send(cmd("allocate"))
@@ -106,7 +106,7 @@ func (c *chat) allocateAll() []Output {
 }
 
 // deliver has the volunteer record the hand-over of code to the parent, without a photo.
-func (c *chat) deliver(code string) {
+func (c *convo) deliver(code string) {
 	c.t.Helper()
 	c.become(volunteerID, "vi")
 	c.send(press("d:ok:" + code))
@@ -118,7 +118,7 @@ func (c *chat) deliver(code string) {
 // (testdata/deliver): volunteers and parents.
 func allocScenarios() []scenario {
 	return []scenario{
-		{goldenAllocate, "confirm_part", func(c *chat) {
+		{goldenAllocate, "confirm_part", func(c *convo) {
 			c.withCases("vi").become(eduID, "vi")
 			c.send(cmd("allocate"))
 			tag := allocTag(c.st.IdempotencyKey)
@@ -130,7 +130,7 @@ func allocScenarios() []scenario {
 			c.send(press("a:ok:" + tag))
 			c.send(cmd("allocate"))
 		}},
-		{goldenAllocate, "stale_items", func(c *chat) {
+		{goldenAllocate, "stale_items", func(c *convo) {
 			c.withCases("vi").become(eduID, "vi")
 			out := c.send(cmd("allocate"))
 			// Meanwhile the tablet was sent back for checking, and TD-000003 was refused.
@@ -142,7 +142,7 @@ func allocScenarios() []scenario {
 			c.regs.mu.Unlock()
 			c.send(press(dataWith(c.t, out, "a:ok:")))
 		}},
-		{goldenAllocate, "nothing_to_allocate", func(c *chat) {
+		{goldenAllocate, "nothing_to_allocate", func(c *convo) {
 			c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
 			c.become(eduID, "vi")
 			c.send(cmd("allocate"))
@@ -159,7 +159,7 @@ func allocScenarios() []scenario {
 			c.cases.addStock(campaign.StockUSBWiFi, 5)
 			c.send(cmd("allocate"))
 		}},
-		{goldenAllocate, "refused_roles", func(c *chat) {
+		{goldenAllocate, "refused_roles", func(c *convo) {
 			c.withCases("vi")
 			c.become("1001", "vi").send(cmd("allocate"))
 			c.become(volunteerID, "vi").send(cmd("allocate"))
@@ -169,7 +169,7 @@ func allocScenarios() []scenario {
 			c.become(wardOffID, "vi").send(cmd("deliveries"))
 			c.become("1001", "en").send(cmd("deliveries"))
 		}},
-		{goldenAllocate, "official_english", func(c *chat) {
+		{goldenAllocate, "official_english", func(c *convo) {
 			c.withCases("en").become(eduID, "en")
 			out := c.send(cmd("allocate"))
 			c.send(cmd("help"))
@@ -177,7 +177,7 @@ func allocScenarios() []scenario {
 			out = c.send(cmd("allocate"))
 			c.send(press(dataWith(c.t, out, "a:ok:")))
 		}},
-		{goldenDeliver, "parent_chooses_school", func(c *chat) {
+		{goldenDeliver, "parent_chooses_school", func(c *convo) {
 			c.withCases("vi")
 			c.record = false
 			c.allocateAll()
@@ -191,7 +191,7 @@ func allocScenarios() []scenario {
 			c.become(volunteerID, "vi")
 			c.send(cmd("deliveries"))
 		}},
-		{goldenDeliver, "delivered_with_photo", func(c *chat) {
+		{goldenDeliver, "delivered_with_photo", func(c *convo) {
 			c.withCases("vi")
 			c.record = false
 			c.allocateAll()
@@ -207,7 +207,7 @@ func allocScenarios() []scenario {
 			c.send(Input{Kind: KindOther, PhotoID: "AgACAgUAAxkBAAIBQ2photo"})
 			c.send(cmd("deliveries"))
 		}},
-		{goldenDeliver, "delivered_without_photo", func(c *chat) {
+		{goldenDeliver, "delivered_without_photo", func(c *convo) {
 			c.withCases("vi")
 			c.record = false
 			c.allocateAll()
@@ -221,7 +221,7 @@ func allocScenarios() []scenario {
 			c.send(press("d:skip:GH-000014"))
 			c.send(press("d:ok:GH-000014"))
 		}},
-		{goldenDeliver, "failed_then_listed", func(c *chat) {
+		{goldenDeliver, "failed_then_listed", func(c *convo) {
 			c.withCases("vi")
 			c.record = false
 			c.allocateAll()
@@ -236,7 +236,7 @@ func allocScenarios() []scenario {
 			c.send(text("Hẻm sâu, xe không vào được; hẹn gặp ở đầu hẻm"))
 			c.send(cmd("deliveries"))
 		}},
-		{goldenDeliver, "parent_received_twice", func(c *chat) {
+		{goldenDeliver, "parent_received_twice", func(c *convo) {
 			c.withCases("vi")
 			c.record = false
 			c.allocateAll()
@@ -248,7 +248,7 @@ func allocScenarios() []scenario {
 			c.become(parentB, "en")
 			c.send(press("h:got:GH-000012"))
 		}},
-		{goldenDeliver, "volunteer_english", func(c *chat) {
+		{goldenDeliver, "volunteer_english", func(c *convo) {
 			c.withCases("en")
 			c.record = false
 			c.allocateAll()
@@ -351,7 +351,7 @@ func TestAllocate_Refused(t *testing.T) {
 }
 
 // roleNameOf is a role's name in Vietnamese, as a refusal says it.
-func (c *chat) roleNameOf(r campaign.Role) string {
+func (c *convo) roleNameOf(r campaign.Role) string {
 	return msg(c.e, langVI, roleLabels[r][0])
 }
 
@@ -382,7 +382,7 @@ func TestAllocate_TenLinesAndShortData(t *testing.T) {
 	}
 	toggles := 0
 	for _, d := range buttonData(out) {
-		if len(d) > maxCallbackData {
+		if len(d) > maxData {
 			t.Errorf("%q is %d bytes", d, len(d))
 		}
 		if strings.HasPrefix(d, "a:t:") {
@@ -400,8 +400,8 @@ func TestAllocate_TenLinesAndShortData(t *testing.T) {
 	}
 	// Unticking a line edits the message in place.
 	out = c.send(press(dataWith(t, out, "a:t:")))
-	if len(out) != 1 || !out[0].EditPressed || c.st.Answers[allocAnswerSel] != "2,3,4,5,6,7,8,9,10" ||
-		!strings.Contains(out[0].Text, "1. ⬜ TD-000001") || out[0].Notice != msg(c.e, langVI, "alloc.notice_off", "Code", "TD-000001") {
+	if len(out) != 1 || !out[0].Replace || c.st.Answers[allocAnswerSel] != "2,3,4,5,6,7,8,9,10" ||
+		!strings.Contains(out[0].Text, "1. ⬜ TD-000001") || out[0].Ack != msg(c.e, langVI, "alloc.notice_off", "Code", "TD-000001") {
 		t.Errorf("toggle: %+v%s", c.st.Answers, dump(out))
 	}
 	if !slices.Contains(buttonData(out), "a:ok:"+allocTag(strings.Repeat("k", 300))) || !strings.Contains(dump(out), "Xác nhận 9 em") {
@@ -561,7 +561,7 @@ func TestAllocate_OlderProposalIsStale(t *testing.T) {
 		t.Fatalf("key %q", c.st.IdempotencyKey)
 	}
 	out := c.send(press(dataWith(t, old, "a:ok:")))
-	if !strings.HasPrefix(allText(out), msg(c.e, langVI, "alloc.stale")) || out[0].Notice != msg(c.e, langVI, "common.stale") {
+	if !strings.HasPrefix(allText(out), msg(c.e, langVI, "alloc.stale")) || out[0].Ack != msg(c.e, langVI, "common.stale") {
 		t.Errorf("old proposal's confirm:%s", dump(out))
 	}
 	if n := c.cases.callCount("ConfirmAllocations"); n != 0 || c.st.Step != allocStepReview {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -43,8 +43,8 @@ const (
 	auditBroadcast = "broadcast"
 )
 
-// bcTextMax is the longest text a broadcast takes, in UTF-16 units as Telegram counts: with its
-// header it stays under a message's 4,096.
+// bcTextMax is the longest text a broadcast takes, in characters: with its one-line header it stays
+// one message where flows can (messageMax); a channel with shorter messages splits it.
 const bcTextMax = 3500
 
 // audienceLabels are the message ids of each audience's button and of its name in a sentence.
@@ -171,7 +171,7 @@ func (c *turn) askAudience(reason string) {
 		buttons = append(buttons, Button{Text: c.t(audienceLabels[k][0]), Data: broadcastData(bcAudience, string(k))})
 	}
 	rows := append(grid(buttons, 2), []Button{{Text: c.t("common.btn_cancel"), Data: broadcastData(bcAudience, ctlCancel)}})
-	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("broadcast.audience_prompt")), Inline: rows})
+	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("broadcast.audience_prompt")), Buttons: rows})
 }
 
 func audienceOptions() []option {
@@ -243,9 +243,9 @@ func (c *turn) askBroadcastWard(reason string, edit bool) {
 	rows := c.wardPageRows(func(v string) string { return broadcastData("ward", v) })
 	rows = append(rows, []Button{{Text: c.t("common.btn_cancel"), Data: broadcastData("ward", ctlCancel)}})
 	c.out = append(c.out, Output{
-		Text:        paragraphs(lead, reason, c.t("broadcast.ward_prompt", "Page", page+1, "Pages", pages)),
-		Inline:      rows,
-		EditPressed: edit,
+		Text:    paragraphs(lead, reason, c.t("broadcast.ward_prompt", "Page", page+1, "Pages", pages)),
+		Buttons: rows,
+		Replace: edit,
 	})
 }
 
@@ -322,9 +322,9 @@ func (c *turn) askBroadcastText(reason string) {
 	if cur := c.st.Answers[bcAnswerText]; cur != "" {
 		c.say(cur)
 		o.Text = paragraphs(lead, reason, c.t("broadcast.text_current"))
-		o.Inline = [][]Button{{{Text: c.t("common.btn_keep"), Data: broadcastData("text", ctlKeep)}}}
+		o.Buttons = [][]Button{{{Text: c.t("common.btn_keep"), Data: broadcastData("text", ctlKeep)}}}
 	}
-	o.Inline = append(o.Inline, []Button{{Text: c.t("common.btn_cancel"), Data: broadcastData("text", ctlCancel)}})
+	o.Buttons = append(o.Buttons, []Button{{Text: c.t("common.btn_cancel"), Data: broadcastData("text", ctlCancel)}})
 	c.out = append(c.out, o)
 }
 
@@ -340,7 +340,7 @@ func (c *turn) broadcastTextInput() error {
 		c.askBroadcastText(c.t("broadcast.err.empty"))
 		return nil
 	}
-	if n := len(utf16.Encode([]rune(body))); n > bcTextMax {
+	if n := utf8.RuneCountInString(body); n > bcTextMax {
 		c.askBroadcastText(c.t("broadcast.err.too_long", "Length", c.count(n), "Max", c.count(bcTextMax)))
 		return nil
 	}
@@ -396,7 +396,7 @@ func (c *turn) askPreview(reason string) {
 	if n <= 0 {
 		c.out = append(c.out, Output{
 			Text: paragraphs(lead, reason, c.t("broadcast.nobody", "Audience", c.audienceName(a))),
-			Inline: [][]Button{
+			Buttons: [][]Button{
 				{{Text: c.t("broadcast.btn_audience"), Data: broadcastData("prev", bcAudience)}},
 				{{Text: c.t("common.btn_cancel"), Data: broadcastData("prev", ctlCancel)}},
 			},
@@ -409,7 +409,7 @@ func (c *turn) askPreview(reason string) {
 	c.say(c.e.broadcastTexts(c.st.Answers[bcAnswerText])[c.lang])
 	c.out = append(c.out, Output{
 		Text: paragraphs(reason, c.t("broadcast.preview", "Count", n, "N", c.count(n), "Audience", c.audienceName(a))),
-		Inline: [][]Button{
+		Buttons: [][]Button{
 			{{Text: c.t("broadcast.btn_send"), Data: broadcastData("prev", bcSend)}},
 			{{Text: c.t("broadcast.btn_edit"), Data: broadcastData("prev", bcEdit)}, {Text: c.t("broadcast.btn_audience"), Data: broadcastData("prev", bcAudience)}},
 			{{Text: c.t("common.btn_cancel"), Data: broadcastData("prev", ctlCancel)}},
@@ -508,8 +508,8 @@ func (c *turn) sendBroadcast() error {
 	}
 	c.toIdle()
 	o := Output{Text: c.t("broadcast.queued", "Code", b.Code, "Count", b.Recipients, "N", c.count(b.Recipients), "Audience", c.audienceName(a))}
-	if d := broadcastData(bcProgress, b.Code); b.Code != "" && len(d) <= maxCallbackData {
-		o.Inline = [][]Button{{{Text: c.t("broadcast.btn_progress"), Data: d}}}
+	if d := broadcastData(bcProgress, b.Code); b.Code != "" && len(d) <= maxData {
+		o.Buttons = [][]Button{{{Text: c.t("broadcast.btn_progress"), Data: d}}}
 	}
 	c.out = append(c.out, o)
 	return nil
@@ -539,8 +539,8 @@ func (c *turn) showBroadcastProgress(code string) error {
 		"At", p.CreatedAt.In(loc).Format("15:04 02/01"), "Sent", c.count(p.Sent), "Total", c.count(p.Recipients),
 		"Bar", campaign.ProgressBar(p.Sent, p.Recipients, 10), "Queued", c.count(p.Queued), "Failed", c.count(p.Failed),
 		"Stopped", c.count(p.Stopped), "State", state)}
-	if d := broadcastData(bcProgress, p.Code); !p.Done() && len(d) <= maxCallbackData {
-		o.Inline = [][]Button{{{Text: c.t("broadcast.btn_progress"), Data: d}}}
+	if d := broadcastData(bcProgress, p.Code); !p.Done() && len(d) <= maxData {
+		o.Buttons = [][]Button{{{Text: c.t("broadcast.btn_progress"), Data: d}}}
 	}
 	c.out = append(c.out, o)
 	c.resume("")

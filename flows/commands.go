@@ -104,7 +104,7 @@ func (c *turn) offerResume(f *form) {
 	}
 	c.out = append(c.out, Output{
 		Text: c.t("common.in_progress", "Step", where),
-		Inline: [][]Button{{
+		Buttons: [][]Button{{
 			{Text: c.t("common.btn_resume"), Data: "g:resume"},
 			{Text: c.t("common.btn_restart"), Data: "g:restart"},
 		}},
@@ -188,7 +188,7 @@ func (c *turn) resume(reason string) {
 func (c *turn) chooseLang() {
 	c.out = append(c.out, Output{
 		Text: c.t("lang.choose"),
-		Inline: [][]Button{{
+		Buttons: [][]Button{{
 			{Text: c.t("lang.btn_vi"), Data: "g:lang:vi"},
 			{Text: c.t("lang.btn_en"), Data: "g:lang:en"},
 		}},

@@ -60,7 +60,7 @@ const (
 	// deliverCodeMax is the longest delivery code the buttons carry, so that the longest of them,
 	// "d:fr:<code>:wrong_address", stays within Telegram's 64 bytes. The store's codes are
 	// GH-000012; a longer one can still be seen in the list, not pressed.
-	deliverCodeMax = maxCallbackData - len("d:fr::wrong_address")
+	deliverCodeMax = maxData - len("d:fr::wrong_address")
 	// Limits of a failure's note.
 	failNoteMin = 2
 	failNoteMax = 200
@@ -154,7 +154,7 @@ func (c *turn) deliveriesCommand(string) error {
 	for _, d := range list {
 		o := Output{Text: c.deliverCard(d, who)}
 		if d.Code != "" && len(d.Code) <= deliverCodeMax {
-			o.Inline = [][]Button{{
+			o.Buttons = [][]Button{{
 				{Text: c.t("deliver.btn_done"), Data: deliverData(deliverDone, d.Code)},
 				{Text: c.t("deliver.btn_fail"), Data: deliverData(deliverFail, d.Code)},
 			}}
@@ -314,7 +314,7 @@ func (c *turn) deliverAskRecipient(reason string) {
 	if c.st.Answers[deliverAnswerPhoto] != "" {
 		prompt = c.t("deliver.recipient.photo_kept", "Code", code)
 	}
-	c.out = append(c.out, Output{Text: paragraphs(reason, prompt), Inline: rows})
+	c.out = append(c.out, Output{Text: paragraphs(reason, prompt), Buttons: rows})
 }
 
 // deliverRecipientInput takes the recipient's name; a photo sent first is kept for the proof.
@@ -370,7 +370,7 @@ func (c *turn) deliverAskPhoto(reason string) {
 	code := c.deliverCode()
 	c.out = append(c.out, Output{
 		Text: paragraphs(reason, c.t("deliver.photo.prompt", "Code", code, "Name", c.st.Answers[deliverAnswerRecipient])),
-		Inline: [][]Button{
+		Buttons: [][]Button{
 			{{Text: c.t("deliver.btn_skip"), Data: deliverData(deliverSkipPhoto, code)}},
 			c.deliverCancelRow(),
 		},
@@ -425,8 +425,8 @@ func (c *turn) deliverMark(photoID string) error {
 		o := Output{To: to, Text: c.e.text(lang, "parent.delivered", map[string]any{
 			"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Name": name, "Count": c.e.confirmDays(),
 		})}
-		if data := parentData(parentReceived, d.Code); len(data) <= maxCallbackData {
-			o.Inline = [][]Button{{{Text: c.e.text(lang, "parent.btn_received", nil), Data: data}}}
+		if data := parentData(parentReceived, d.Code); len(data) <= maxData {
+			o.Buttons = [][]Button{{{Text: c.e.text(lang, "parent.btn_received", nil), Data: data}}}
 		}
 		c.out = append(c.out, o)
 	}
@@ -471,7 +471,7 @@ func (c *turn) deliverAskFail(reason string) {
 		rows = append(rows, []Button{{Text: c.t(o.label), Data: deliverData(deliverReason, code, o.value)}})
 	}
 	rows = append(rows, c.deliverCancelRow())
-	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("deliver.fail.prompt", "Code", code)), Inline: rows})
+	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("deliver.fail.prompt", "Code", code)), Buttons: rows})
 }
 
 // deliverFailInput matches a typed reason against the buttons.
@@ -497,8 +497,8 @@ func (c *turn) deliverFailReason(r campaign.FailReason) error {
 
 func (c *turn) deliverAskFailNote(reason string) {
 	c.out = append(c.out, Output{
-		Text:   paragraphs(reason, c.t("deliver.failnote.prompt", "Code", c.deliverCode(), "Max", failNoteMax)),
-		Inline: [][]Button{c.deliverCancelRow()},
+		Text:    paragraphs(reason, c.t("deliver.failnote.prompt", "Code", c.deliverCode(), "Max", failNoteMax)),
+		Buttons: [][]Button{c.deliverCancelRow()},
 	})
 }
 

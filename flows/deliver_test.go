@@ -22,7 +22,7 @@ func toOthers(out []Output) map[string][]string {
 }
 
 // allocated is a chat where the three deliveries of allocateAll wait, talking as the volunteer.
-func allocated(t *testing.T) *chat {
+func allocated(t *testing.T) *convo {
 	t.Helper()
 	c := newChat(t).withCases("vi")
 	c.allocateAll()
@@ -109,7 +109,7 @@ func TestDeliveries_LongCodeHasNoButtons(t *testing.T) {
 	c.cases.deliveries = append(c.cases.deliveries, campaign.Delivery{Code: long, Status: campaign.DeliveryPending, WardCode: wardLT})
 	c.cases.mu.Unlock()
 	out := c.send(cmd("deliveries"))
-	if len(out) != 2 || len(out[1].Inline) != 0 || !strings.Contains(out[1].Text, long) {
+	if len(out) != 2 || len(out[1].Buttons) != 0 || !strings.Contains(out[1].Text, long) {
 		t.Errorf("long code:%s", dump(out))
 	}
 }
@@ -427,7 +427,7 @@ func TestDeliver_LongestCodeFits(t *testing.T) {
 	c.cases.mu.Unlock()
 	// checkOutputs holds every button to 64 bytes; the longest is the wrong-address reason.
 	out := c.send(press("d:fail:" + code))
-	if d := "d:fr:" + code + ":wrong_address"; len(d) != maxCallbackData || !slices.Contains(buttonData(out), d) {
+	if d := "d:fr:" + code + ":wrong_address"; len(d) != maxData || !slices.Contains(buttonData(out), d) {
 		t.Errorf("%q (%d bytes) not offered:%s", d, len(d), dump(out))
 	}
 	c.send(press("d:x:" + code))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // Config is what an Engine needs from the outside.
@@ -143,8 +144,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}},
 	}
 	for _, w := range cfg.Campaign.Wards {
-		if d := reg.data(stepWard, w.Code); len(d) > maxCallbackData {
-			return nil, fmt.Errorf("flows: ward code %q makes callback data longer than %d bytes", w.Code, maxCallbackData)
+		if d := reg.data(stepWard, w.Code); len(d) > maxData {
+			return nil, fmt.Errorf("flows: ward code %q makes button data longer than %d bytes", w.Code, maxData)
 		}
 	}
 	if err := e.addPledgeFlow(); err != nil {
@@ -160,8 +161,12 @@ func randomKey() string {
 	return hex.EncodeToString(b)
 }
 
-// maxCallbackData is the most bytes an inline button's data may hold (Telegram's limit).
-const maxCallbackData = 64
+// maxData is the most bytes a button's data may hold: what every channel carries back.
+const maxData = chat.MaxDataBytes
+
+// messageMax is the most characters flows put in one message, a screenful or two on a cheap
+// phone. A channel whose limit is lower (Zalo: 2,000) splits a longer one at its line breaks.
+const messageMax = 4000
 
 // deepLink handles a /start payload: an exact payload, or a prefix when prefix is set.
 type deepLink struct {
@@ -313,7 +318,7 @@ func (c *turn) run() error {
 	switch c.in.Kind {
 	case KindCommand:
 		return c.command()
-	case KindCallback:
+	case KindChoice:
 		return c.callback()
 	}
 	if f := c.form(); f != nil {
@@ -342,15 +347,15 @@ func (c *turn) finish(old State) {
 		c.st.StartedAt = c.now
 	}
 	c.st.UpdatedAt = c.now
-	if c.notice != "" && c.in.Kind == KindCallback && len(c.out) > 0 && c.out[0].Notice == "" {
-		c.out[0].Notice = c.notice
+	if c.notice != "" && c.in.Kind == KindChoice && len(c.out) > 0 && c.out[0].Ack == "" {
+		c.out[0].Ack = c.notice
 	}
 	if c.e.showsKeyboard(old) && !c.e.showsKeyboard(*c.st) {
 		c.removeKeyboard()
 	}
 }
 
-// showsKeyboard reports whether a reply keyboard may be on the user's screen in state st.
+// showsKeyboard reports whether a request for the phone may be on the person's screen in state st.
 func (e *Engine) showsKeyboard(st State) bool {
 	f := e.formNamed(st.Flow)
 	if f == nil {
@@ -360,19 +365,20 @@ func (e *Engine) showsKeyboard(st State) bool {
 	return fld != nil && fld.kind == kindPhone
 }
 
-// removeKeyboard sets RemoveKeyboard on the first plain message (a message cannot carry inline
-// buttons and a keyboard change at once), adding a short one when there is none.
+// removeKeyboard ends the request for the phone on the first message without choices, adding a
+// short one (an Aside, which channels with nothing to take away leave out) when there is none:
+// the end of the request travels on a message of its own kind on some channels.
 func (c *turn) removeKeyboard() {
 	for i, o := range c.out {
-		if o.Keyboard != nil {
-			return // a new keyboard replaces the old one
+		if o.AskContact != nil {
+			return // a new request replaces the old one
 		}
-		if len(o.Inline) == 0 && !o.EditPressed {
-			c.out[i].RemoveKeyboard = true
+		if len(o.Buttons) == 0 && !o.Replace && o.To == nil && o.File == nil {
+			c.out[i].EndContactRequest = true
 			return
 		}
 	}
-	c.out = append([]Output{{Text: c.t("common.ok"), RemoveKeyboard: true}}, c.out...)
+	c.out = append([]Output{{Text: c.t("common.ok"), EndContactRequest: true, Aside: true}}, c.out...)
 }
 
 // lastPrefix marks answers kept between forms (to offer the parent's name and phone again).
@@ -456,7 +462,7 @@ func (c *turn) welcome() {
 	}
 	o := Output{
 		Text: c.t("common.welcome", "Campaign", c.e.cfg.Campaign.Name.In(c.lang)),
-		Inline: [][]Button{
+		Buttons: [][]Button{
 			{{Text: c.t("common.btn_register"), Data: "g:register"}},
 			{{Text: c.t("common.btn_status"), Data: "g:status"}},
 			{{Text: c.t("common.btn_lang_other"), Data: "g:lang:" + other}},

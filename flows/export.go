@@ -29,7 +29,7 @@ func (c *turn) exportCommand(args string) error {
 	if strings.TrimSpace(args) == "" {
 		c.out = append(c.out, Output{
 			Text: c.t("export.choose"),
-			Inline: [][]Button{{
+			Buttons: [][]Button{{
 				{Text: c.t("export.btn_xlsx"), Data: exportPrefix + ":" + string(campaign.FormatXLSX)},
 				{Text: c.t("export.btn_csv"), Data: exportPrefix + ":" + string(campaign.FormatCSV)},
 			}},

@@ -110,7 +110,7 @@ func (c *turn) showFoundRegistration(who campaign.Staff, k campaign.Case) error 
 		return err
 	}
 	if campaign.Authorize(who, campaign.ActionVerify, k.WardCode) != nil {
-		c.out[len(c.out)-1].Inline = nil
+		c.out[len(c.out)-1].Buttons = nil
 	}
 	return nil
 }
@@ -161,7 +161,7 @@ func (c *turn) findDevice(who campaign.Staff, label string) error {
 	}
 	c.showDevice(d)
 	if campaign.Authorize(who, campaign.ActionIntake, "") != nil {
-		c.out[len(c.out)-1].Inline = nil // only volunteers move devices
+		c.out[len(c.out)-1].Buttons = nil // only volunteers move devices
 	}
 	return nil
 }
@@ -245,7 +245,7 @@ func (c *turn) findPhone(who campaign.Staff, phone string) error {
 	if hidden > 0 {
 		text += "\n" + c.t("find.phone.hidden", "Count", hidden)
 	}
-	c.out = append(c.out, Output{Text: text, Inline: grid(buttons, 3)})
+	c.out = append(c.out, Output{Text: text, Buttons: grid(buttons, 3)})
 	return nil
 }
 

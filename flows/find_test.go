@@ -44,13 +44,13 @@ func (x *fakeExporter) Export(_ context.Context, f campaign.ExportFilter, format
 }
 
 // newFindChat is a chat with pending registrations, a pledge and an exporter.
-func newFindChat(t *testing.T) (*chat, *fakeExporter) {
+func newFindChat(t *testing.T) (*convo, *fakeExporter) {
 	c := newChat(t)
 	return c, c.withFind()
 }
 
 // withFind gives the chat pending registrations, a pledge and an exporter.
-func (c *chat) withFind() *fakeExporter {
+func (c *convo) withFind() *fakeExporter {
 	x := &fakeExporter{dir: c.t.TempDir()}
 	c.e.cfg.Exporter = x
 	c.withPending()
@@ -68,7 +68,7 @@ func (c *chat) withFind() *fakeExporter {
 
 func findScenarios() []scenario {
 	return []scenario{
-		{goldenFind, "find_by_code_and_phone", func(c *chat) {
+		{goldenFind, "find_by_code_and_phone", func(c *convo) {
 			c.withFind()
 			c.become(wardOffID, "vi")
 			c.send(cmd("find"))
@@ -84,7 +84,7 @@ func findScenarios() []scenario {
 			c.become("3101", "vi")
 			c.send(cmd("find", "TD-000001"))
 		}},
-		{goldenFind, "export", func(c *chat) {
+		{goldenFind, "export", func(c *convo) {
 			c.withFind()
 			c.become(officialID, "vi")
 			c.send(cmd("export"))

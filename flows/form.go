@@ -340,40 +340,40 @@ func (c *turn) ask(f *form, fld *field, reason string, edit bool) {
 		pd = fld.promptData(c)
 	}
 	b.WriteString(c.e.text(c.lang, fld.prompt, pd))
-	o := Output{Text: b.String(), EditPressed: edit}
+	o := Output{Text: b.String(), Replace: edit}
 	switch fld.kind {
 	case kindChoice:
-		o.Inline = c.optionRows(f, fld, nil)
+		o.Buttons = c.optionRows(f, fld, nil)
 	case kindMulti:
-		o.Inline = c.optionRows(f, fld, c.selection(fld))
-		o.Inline = append(o.Inline, []Button{{Text: c.t("common.btn_done"), Data: f.data(fld.name, ctlDone)}})
+		o.Buttons = c.optionRows(f, fld, c.selection(fld))
+		o.Buttons = append(o.Buttons, []Button{{Text: c.t("common.btn_done"), Data: f.data(fld.name, ctlDone)}})
 	case kindWard:
-		o.Inline = c.wardRows(f, fld)
+		o.Buttons = c.wardRows(f, fld)
 	case kindPhone:
-		o.Keyboard = [][]KeyButton{{{Text: c.t("reg.phone.share"), RequestContact: true}}}
+		o.AskContact = &ContactRequest{Label: c.t("reg.phone.share")}
 		prefill := c.st.Answers[lastPrefix+fld.name]
 		if c.st.Editing && current != "" {
 			prefill = current
 		}
 		if prefill != "" {
-			// Pressing it sends the number as text, which is checked like a typed one.
-			o.Keyboard = append(o.Keyboard, []KeyButton{{Text: phoneDisplay(prefill)}})
+			// Sending it sends the number as text, which is checked like a typed one.
+			o.AskContact.Suggestions = []string{phoneDisplay(prefill)}
 		}
 	}
 	if fld.extra != nil {
-		o.Inline = append(o.Inline, fld.extra(c, f)...)
+		o.Buttons = append(o.Buttons, fld.extra(c, f)...)
 	}
-	if c.st.Editing && current != "" && o.Keyboard == nil {
-		o.Inline = append(o.Inline, []Button{{Text: c.t("common.btn_keep"), Data: f.data(fld.name, ctlKeep)}})
+	if c.st.Editing && current != "" && o.AskContact == nil {
+		o.Buttons = append(o.Buttons, []Button{{Text: c.t("common.btn_keep"), Data: f.data(fld.name, ctlKeep)}})
 	}
 	stuck := c.st.Misses >= missesBeforeHelp
-	if stuck && o.Keyboard == nil {
-		o.Inline = append(o.Inline, c.stuckRow(f))
+	if stuck && o.AskContact == nil {
+		o.Buttons = append(o.Buttons, c.stuckRow(f))
 	}
 	c.out = append(c.out, o)
-	if stuck && o.Keyboard != nil {
-		// A message has either a reply keyboard or inline buttons: the offer goes on its own.
-		c.out = append(c.out, Output{Text: c.t("common.stuck"), Inline: [][]Button{c.stuckRow(f)}})
+	if stuck && o.AskContact != nil {
+		// The request for the phone stays alone with its question; the offer of help follows.
+		c.out = append(c.out, Output{Text: c.t("common.stuck"), Buttons: [][]Button{c.stuckRow(f)}})
 	}
 }
 
@@ -617,7 +617,7 @@ func (c *turn) wardChoices(matches []campaign.Ward, query string, data func(valu
 	}
 	rows := grid(buttons, 2)
 	rows = append(rows, []Button{{Text: c.t("reg.ward.all"), Data: data(ctlPage + "0")}})
-	return Output{Text: c.t("reg.ward.several", "Count", len(matches), "Query", query), Inline: rows}
+	return Output{Text: c.t("reg.ward.several", "Count", len(matches), "Query", query), Buttons: rows}
 }
 
 // showReview lists every answer with a button to edit each and one to submit.
@@ -649,7 +649,7 @@ func (c *turn) showReview(f *form, reason string) {
 	if c.st.Misses >= missesBeforeHelp {
 		rows = append(rows, c.stuckRow(f))
 	}
-	c.out = append(c.out, Output{Text: b.String(), Inline: rows})
+	c.out = append(c.out, Output{Text: b.String(), Buttons: rows})
 }
 
 // reviewCallback submits or starts editing one answer.

@@ -31,22 +31,23 @@ type goldenTurn struct {
 }
 
 type goldenOutput struct {
-	Text           string     `json:"text"`
-	Inline         [][]string `json:"inline,omitempty"`   // "text => data"
-	Keyboard       [][]string `json:"keyboard,omitempty"` // "text", "text (contact)"
-	RemoveKeyboard bool       `json:"remove_keyboard,omitempty"`
-	EditPressed    bool       `json:"edit_pressed,omitempty"`
-	Notice         string     `json:"notice,omitempty"`
-	To             string     `json:"to,omitempty"`   // "channel:chat" of a message to another chat
-	File           string     `json:"file,omitempty"` // the name of a file sent, or "photo:<id>"
+	Text              string     `json:"text"`
+	Buttons           [][]string `json:"buttons,omitempty"`     // "text => data"
+	AskContact        []string   `json:"ask_contact,omitempty"` // the button's label, then suggestions
+	EndContactRequest bool       `json:"end_contact_request,omitempty"`
+	Aside             bool       `json:"aside,omitempty"`
+	Replace           bool       `json:"replace,omitempty"`
+	Ack               string     `json:"ack,omitempty"`
+	To                string     `json:"to,omitempty"`   // "channel:chat" of a message to another chat
+	File              string     `json:"file,omitempty"` // the name of a file sent, or "photo:<id>"
 }
 
 func goldenTurnOf(in Input, out []Output, st State) goldenTurn {
 	g := goldenTurn{Input: describe(in), State: st}
 	for _, o := range out {
-		gout := goldenOutput{Text: o.Text, RemoveKeyboard: o.RemoveKeyboard, EditPressed: o.EditPressed, Notice: o.Notice}
+		gout := goldenOutput{Text: o.Text, EndContactRequest: o.EndContactRequest, Aside: o.Aside, Replace: o.Replace, Ack: o.Ack}
 		if o.To != nil {
-			gout.To = o.To.Channel + ":" + o.To.ChatID
+			gout.To = o.To.String()
 		}
 		if o.File != nil {
 			gout.File = o.File.Name
@@ -54,23 +55,15 @@ func goldenTurnOf(in Input, out []Output, st State) goldenTurn {
 				gout.File = "photo:" + o.File.PhotoID
 			}
 		}
-		for _, row := range o.Inline {
+		for _, row := range o.Buttons {
 			var r []string
 			for _, b := range row {
 				r = append(r, b.Text+" => "+b.Data)
 			}
-			gout.Inline = append(gout.Inline, r)
+			gout.Buttons = append(gout.Buttons, r)
 		}
-		for _, row := range o.Keyboard {
-			var r []string
-			for _, k := range row {
-				s := k.Text
-				if k.RequestContact {
-					s += " (contact)"
-				}
-				r = append(r, s)
-			}
-			gout.Keyboard = append(gout.Keyboard, r)
+		if c := o.AskContact; c != nil {
+			gout.AskContact = append([]string{c.Label}, c.Suggestions...)
 		}
 		g.Output = append(g.Output, gout)
 	}
@@ -80,12 +73,12 @@ func goldenTurnOf(in Input, out []Output, st State) goldenTurn {
 // scenario is a scripted conversation of one flow; run may turn c.record off while it sets up.
 type scenario struct {
 	flow, name string
-	run        func(c *chat)
+	run        func(c *convo)
 }
 
 func scenarios() []scenario {
 	s := []scenario{
-		{FlowRegistration, "happy_path_vi", func(c *chat) {
+		{FlowRegistration, "happy_path_vi", func(c *convo) {
 			c.send(cmd("start"))
 			c.send(press("g:register"))
 			c.send(press("r:consent:yes"))
@@ -110,7 +103,7 @@ func scenarios() []scenario {
 			c.send(press("r:review:submit"))
 			c.send(cmd("status"))
 		}},
-		{FlowRegistration, "happy_path_en", func(c *chat) {
+		{FlowRegistration, "happy_path_en", func(c *convo) {
 			c.clientLang = "en-US"
 			c.send(cmd("start"))
 			c.send(press("g:register"))
@@ -134,12 +127,12 @@ func scenarios() []scenario {
 			c.send(press("r:needs:!done"))
 			c.send(press("r:review:submit"))
 		}},
-		{FlowRegistration, "consent_declined", func(c *chat) {
+		{FlowRegistration, "consent_declined", func(c *convo) {
 			c.send(cmd("start", "dangky"))
 			c.send(press("r:consent:no"))
 			c.send(cmd("status"))
 		}},
-		{FlowRegistration, "cancel_midway", func(c *chat) {
+		{FlowRegistration, "cancel_midway", func(c *convo) {
 			c.send(press("g:register"))
 			c.send(press("r:consent:yes"))
 			c.send(text("Nguyễn Thị Lan"))
@@ -147,7 +140,7 @@ func scenarios() []scenario {
 			c.send(cmd("cancel"))
 			c.send(press("r:phone:!help"))
 		}},
-		{FlowRegistration, "help_each_step", func(c *chat) {
+		{FlowRegistration, "help_each_step", func(c *convo) {
 			c.send(cmd("help"))
 			c.send(press("g:register"))
 			answers := []Input{
@@ -162,7 +155,7 @@ func scenarios() []scenario {
 			}
 			c.send(cmd("help"))
 		}},
-		{FlowRegistration, "expiry", func(c *chat) {
+		{FlowRegistration, "expiry", func(c *convo) {
 			c.send(press("g:register"))
 			c.send(press("r:consent:yes"))
 			c.send(text("Nguyễn Thị Lan"))
@@ -173,7 +166,7 @@ func scenarios() []scenario {
 			c.now = c.now.Add(7*24*time.Hour + time.Minute)
 			c.send(cmd("status"))
 		}},
-		{FlowRegistration, "start_in_progress", func(c *chat) {
+		{FlowRegistration, "start_in_progress", func(c *convo) {
 			c.send(press("g:register"))
 			c.send(press("r:consent:yes"))
 			c.send(text("Nguyễn Thị Lan"))
@@ -185,7 +178,7 @@ func scenarios() []scenario {
 			c.send(press("g:restart"))
 			c.send(press("g:resume"))
 		}},
-		{FlowRegistration, "stale_button", func(c *chat) {
+		{FlowRegistration, "stale_button", func(c *convo) {
 			c.send(press("g:register"))
 			c.send(press("r:consent:yes"))
 			c.send(press("r:consent:yes"))
@@ -202,12 +195,12 @@ func scenarios() []scenario {
 			c.send(cmd("cancel"))
 			c.send(press("r:review:submit"))
 		}},
-		{FlowRegistration, "deep_links", func(c *chat) {
+		{FlowRegistration, "deep_links", func(c *convo) {
 			c.send(cmd("start", "staff-XYZ"))
 			c.send(cmd("start", "register"))
 			c.send(cmd("frobnicate"))
 		}},
-		{FlowRegistration, "language", func(c *chat) {
+		{FlowRegistration, "language", func(c *convo) {
 			c.send(cmd("lang"))
 			c.send(press("g:lang:en"))
 			c.send(press("g:register"))
@@ -217,7 +210,7 @@ func scenarios() []scenario {
 			c.send(cmd("lang", "xx"))
 			c.send(press("g:lang:en"))
 		}},
-		{FlowRegistration, "third_miss", func(c *chat) {
+		{FlowRegistration, "third_miss", func(c *convo) {
 			c.send(press("g:register"))
 			c.send(press("r:consent:yes"))
 			c.send(text("Lan"))
@@ -234,7 +227,7 @@ func scenarios() []scenario {
 			c.send(contact("84912345678", "999"))
 			c.send(press("r:phone:!cancel"))
 		}},
-		{FlowRegistration, "ward_search", func(c *chat) {
+		{FlowRegistration, "ward_search", func(c *convo) {
 			c.record = false
 			c.send(press("g:register"))
 			c.send(press("r:consent:yes"))
@@ -253,7 +246,7 @@ func scenarios() []scenario {
 			c.send(press("r:ward:!p=4"))
 			c.send(text("P. Bình Chiểu"))
 		}},
-		{FlowRegistration, "another_child", func(c *chat) {
+		{FlowRegistration, "another_child", func(c *convo) {
 			c.record = false
 			c.toReview()
 			c.regs.duplicateOf = []string{"TD-000999"}
@@ -265,7 +258,7 @@ func scenarios() []scenario {
 			c.send(text("0912 345 678"))
 			c.send(cmd("status"))
 		}},
-		{FlowRegistration, "submit_failures", func(c *chat) {
+		{FlowRegistration, "submit_failures", func(c *convo) {
 			c.record = false
 			c.toReview()
 			c.record = true
@@ -275,7 +268,7 @@ func scenarios() []scenario {
 			c.send(text("gửi"))
 			c.send(press("r:review:submit"))
 		}},
-		{FlowRegistration, "other_inputs", func(c *chat) {
+		{FlowRegistration, "other_inputs", func(c *convo) {
 			c.send(other())
 			c.send(edited())
 			c.send(press("g:register"))
@@ -305,7 +298,7 @@ func scenarios() []scenario {
 		{stepNeeds, []Input{press("r:needs:laptop"), press("r:needs:!done"), press("r:needs:smartphone"), press("r:needs:!done")}},
 	}
 	for _, ed := range edits {
-		s = append(s, scenario{FlowRegistration, "edit_" + ed.field, func(c *chat) {
+		s = append(s, scenario{FlowRegistration, "edit_" + ed.field, func(c *convo) {
 			c.record = false
 			c.toReview()
 			c.record = true

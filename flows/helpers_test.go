@@ -9,10 +9,10 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // fakeRegistrations is an in-memory campaign.RegistrationStore.
@@ -87,8 +87,8 @@ func (s *fakeContacts) SetContactStopped(context.Context, string, string, bool) 
 // testStart is the day the conversations in tests happen: mid-campaign, 9:00 in Thủ Đức.
 var testStart = time.Date(2021, 9, 10, 9, 0, 0, 0, time.FixedZone("ICT", 7*3600))
 
-// chat is a scripted conversation with an Engine, checking the invariants of every reply.
-type chat struct {
+// convo is a scripted conversation with an Engine, checking the invariants of every reply.
+type convo struct {
 	t          *testing.T
 	e          *Engine
 	regs       *fakeRegistrations
@@ -114,7 +114,7 @@ type chat struct {
 	others map[string]State
 }
 
-func newChat(t *testing.T) *chat {
+func newChat(t *testing.T) *convo {
 	t.Helper()
 	return newChatWith(t, nil)
 }
@@ -122,9 +122,9 @@ func newChat(t *testing.T) *chat {
 // newChatWith is newChat with changes to the engine's Config (nil for none). Chats have a staff
 // store and an audit log, with testAdmin as the one administrator, and the case work's store
 // (Config.Cases and Config.Find, c.cases).
-func newChatWith(t *testing.T, change func(*Config)) *chat {
+func newChatWith(t *testing.T, change func(*Config)) *convo {
 	t.Helper()
-	c := &chat{t: t, now: testStart, clientLang: "vi", userID: "1001", sess: Session{Channel: "telegram", ChatID: "1001"}}
+	c := &convo{t: t, now: testStart, clientLang: "vi", userID: "1001", sess: Session{Channel: "telegram", ChatID: "1001"}}
 	c.regs = &fakeRegistrations{now: func() time.Time { return c.now }}
 	c.pledges = &fakePledges{now: func() time.Time { return c.now }}
 	c.contacts = &fakeContacts{}
@@ -170,7 +170,7 @@ func newChatWith(t *testing.T, change func(*Config)) *chat {
 
 // Inputs.
 func text(s string) Input  { return Input{Kind: KindText, Text: s} }
-func press(d string) Input { return Input{Kind: KindCallback, Data: d} }
+func press(d string) Input { return Input{Kind: KindChoice, Data: d} }
 func cmd(name string, args ...string) Input {
 	a := strings.Join(args, " ")
 	t := "/" + name
@@ -186,7 +186,7 @@ func other() Input  { return Input{Kind: KindOther} }
 func edited() Input { return Input{Kind: KindEdited, Text: "sửa"} }
 
 // send runs one input, checks the replies' invariants and returns them.
-func (c *chat) send(in Input) []Output {
+func (c *convo) send(in Input) []Output {
 	c.t.Helper()
 	out, err := c.trySend(in)
 	if err != nil {
@@ -195,7 +195,7 @@ func (c *chat) send(in Input) []Output {
 	return out
 }
 
-func (c *chat) trySend(in Input) ([]Output, error) {
+func (c *convo) trySend(in Input) ([]Output, error) {
 	c.t.Helper()
 	if in.UserID == "" {
 		in.UserID = c.userID
@@ -244,29 +244,32 @@ func checkOutputs(t *testing.T, e *Engine, in Input, old, next State, out []Outp
 		if o.Text == "" || !utf8.ValidString(o.Text) {
 			t.Errorf("%s: empty or invalid text %q", describe(in), o.Text)
 		}
-		if n := len(utf16.Encode([]rune(o.Text))); n > 4096 {
-			t.Errorf("%s: message of %d UTF-16 units: %.80q", describe(in), n, o.Text)
+		if n := utf8.RuneCountInString(o.Text); n > messageMax && o.To == nil && o.File == nil {
+			t.Errorf("%s: message of %d characters: %.80q", describe(in), n, o.Text)
 		}
-		if len(o.Inline) > 0 && (o.Keyboard != nil || o.RemoveKeyboard) {
-			t.Errorf("%s: a message with inline buttons and a keyboard change", describe(in))
+		if len(o.Buttons) > 0 && (o.AskContact != nil || o.EndContactRequest) {
+			t.Errorf("%s: a message with choices and a request for the phone (or its end)", describe(in))
 		}
-		if utf8.RuneCountInString(o.Notice) > 200 {
-			t.Errorf("%s: notice longer than a button acknowledgement allows: %q", describe(in), o.Notice)
+		if o.Aside && (!o.EndContactRequest || len(o.Buttons) > 0 || o.File != nil) {
+			t.Errorf("%s: an aside that does more than end the request for the phone: %+v", describe(in), o)
 		}
-		if o.EditPressed && in.Kind != KindCallback {
-			t.Errorf("%s: EditPressed without a pressed button", describe(in))
+		if utf8.RuneCountInString(o.Ack) > 200 {
+			t.Errorf("%s: notice longer than a button acknowledgement allows: %q", describe(in), o.Ack)
 		}
-		for _, row := range o.Inline {
+		if o.Replace && in.Kind != KindChoice {
+			t.Errorf("%s: Replace without a pressed button", describe(in))
+		}
+		for _, row := range o.Buttons {
 			if len(row) == 0 {
 				t.Errorf("%s: empty row of buttons", describe(in))
 			}
 			for _, b := range row {
-				if b.Text == "" || b.Data == "" || len(b.Data) > maxCallbackData {
+				if b.Text == "" || b.Data == "" || len(b.Data) > chat.MaxDataBytes {
 					t.Errorf("%s: bad button %+v (%d bytes)", describe(in), b, len(b.Data))
 				}
 			}
 		}
-		removed = removed || o.RemoveKeyboard || o.Keyboard != nil
+		removed = removed || o.EndContactRequest || o.AskContact != nil
 	}
 	if e.showsKeyboard(old) && !e.showsKeyboard(next) && !removed {
 		t.Errorf("%s: left the phone question without removing its keyboard", describe(in))
@@ -298,7 +301,7 @@ func describe(in Input) string {
 		return "text " + clip(in.Text, 60)
 	case KindCommand:
 		return in.Text
-	case KindCallback:
+	case KindChoice:
 		return "press " + in.Data
 	case KindContact:
 		if in.Contact == nil {
@@ -313,17 +316,14 @@ func dump(out []Output) string {
 	var b strings.Builder
 	for _, o := range out {
 		fmt.Fprintf(&b, "\n---\n%s", o.Text)
-		for _, row := range o.Inline {
+		for _, row := range o.Buttons {
 			b.WriteString("\n")
 			for _, btn := range row {
 				fmt.Fprintf(&b, "[%s|%s] ", btn.Text, btn.Data)
 			}
 		}
-		for _, row := range o.Keyboard {
-			b.WriteString("\n")
-			for _, k := range row {
-				fmt.Fprintf(&b, "{%s contact=%v} ", k.Text, k.RequestContact)
-			}
+		if k := o.AskContact; k != nil {
+			fmt.Fprintf(&b, "\n{contact: %s} %q", k.Label, k.Suggestions)
 		}
 	}
 	return b.String()
@@ -348,7 +348,7 @@ func msg(e *Engine, lang, id string, kv ...any) string {
 }
 
 // happyInputs fill a registration up to the review with typical answers.
-func (c *chat) happyInputs() []Input {
+func (c *convo) happyInputs() []Input {
 	return []Input{
 		press("g:register"),
 		press("r:consent:yes"),
@@ -372,7 +372,7 @@ func (c *chat) happyInputs() []Input {
 }
 
 // toStep answers typical answers until the form asks step.
-func (c *chat) toStep(step string) []Output {
+func (c *convo) toStep(step string) []Output {
 	c.t.Helper()
 	var out []Output
 	for _, in := range c.happyInputs() {
@@ -388,7 +388,7 @@ func (c *chat) toStep(step string) []Output {
 }
 
 // toReview fills the registration up to the review.
-func (c *chat) toReview() []Output {
+func (c *convo) toReview() []Output {
 	c.t.Helper()
 	return c.toStep(stepReview)
 }
@@ -396,7 +396,7 @@ func (c *chat) toReview() []Output {
 // become makes the chat the private chat of user id, in app language lang ("" keeps it): the
 // state of the chat left is kept and the one of the chat joined taken up, so a scenario can
 // have an official, a volunteer and a parent each talk in their own chat.
-func (c *chat) become(id, lang string) *chat {
+func (c *convo) become(id, lang string) *convo {
 	if c.others == nil {
 		c.others = map[string]State{}
 	}

@@ -733,11 +733,11 @@ func (c *turn) submitIntake(f *form) error {
 		next = c.t("intake.btn_next")
 	}
 	var rows [][]Button
-	if d := intakeAfterPrefix + ":next:" + source; len(d) <= maxCallbackData {
+	if d := intakeAfterPrefix + ":next:" + source; len(d) <= maxData {
 		rows = append(rows, []Button{{Text: next, Data: d}})
 	}
 	rows = append(rows, []Button{{Text: c.t("intake.btn_done"), Data: intakeAfterPrefix + ":done"}})
-	c.out = append(c.out, Output{Text: saved, Inline: rows})
+	c.out = append(c.out, Output{Text: saved, Buttons: rows})
 	if donor != nil {
 		c.tellDonor(*donor, "intake.donor.received", func(lang string) string {
 			return c.receivedText(lang, kind, quantity, months)
@@ -935,27 +935,27 @@ func (c *turn) showDevice(d campaign.Device) {
 		if !d.State.CanMove(s) {
 			continue
 		}
-		if data := deviceData("mv", d.Label, string(d.State), string(s)); len(data) <= maxCallbackData {
+		if data := deviceData("mv", d.Label, string(d.State), string(s)); len(data) <= maxData {
 			buttons = append(buttons, Button{Text: c.t("intake.device.btn_move", "State", c.stateName(s)), Data: data})
 		}
 	}
 	if len(buttons) == 0 {
 		text += "\n" + c.t("intake.device.final")
 	}
-	c.out = append(c.out, Output{Text: text, Inline: grid(buttons, 1)})
+	c.out = append(c.out, Output{Text: text, Buttons: grid(buttons, 1)})
 }
 
 // confirmMove asks to confirm moving d to next.
 func (c *turn) confirmMove(d campaign.Device, next campaign.DeviceState) {
 	yes := deviceData("ok", d.Label, string(d.State), string(next))
 	no := deviceData("no", d.Label)
-	if len(yes) > maxCallbackData || len(no) > maxCallbackData {
+	if len(yes) > maxData || len(no) > maxData {
 		c.say(c.t("intake.device.usage"))
 		return
 	}
 	c.out = append(c.out, Output{
 		Text: c.t("intake.device.confirm", "Label", d.Label, "From", c.stateName(d.State), "To", c.stateName(next)),
-		Inline: [][]Button{{
+		Buttons: [][]Button{{
 			{Text: c.t("intake.device.btn_yes"), Data: yes},
 			{Text: c.t("intake.device.btn_no"), Data: no},
 		}},

@@ -241,7 +241,7 @@ const (
 
 // withIntakeStores gives the chat's engine its device and money stores (the default chat has
 // none, so the other flows' tests see the staff help without the intake commands).
-func (c *chat) withIntakeStores() *chat {
+func (c *convo) withIntakeStores() *convo {
 	c.t.Helper()
 	cfg := c.e.cfg
 	cfg.Devices, cfg.Money = c.devices, c.money
@@ -256,7 +256,7 @@ func (c *chat) withIntakeStores() *chat {
 
 // withDonor makes the chat's pledge store hold PL-000045 from donorChat: 2 used laptops, 500 SIMs
 // and 5 million đồng, and the device store check codes against it.
-func (c *chat) withDonor(lang string) *chat {
+func (c *convo) withDonor(lang string) *convo {
 	c.withIntakeStores()
 	c.pledges.mu.Lock()
 	c.pledges.pledges = append(c.pledges.pledges, campaign.Pledge{
@@ -294,7 +294,7 @@ func laptopInputs() []Input {
 // intakeScenarios are the golden conversations of the intake, /device, /money and /buy.
 func intakeScenarios() []scenario {
 	return []scenario{
-		{FlowIntake, "pledge_laptop_ready", func(c *chat) {
+		{FlowIntake, "pledge_laptop_ready", func(c *convo) {
 			c.withDonor("vi").as(volunteerID)
 			for _, in := range laptopInputs() {
 				c.send(in)
@@ -304,7 +304,7 @@ func intakeScenarios() []scenario {
 			c.send(press("ia:next:PL-000045"))
 			c.send(press("ia:done"))
 		}},
-		{FlowIntake, "walkin_tablet_parts", func(c *chat) {
+		{FlowIntake, "walkin_tablet_parts", func(c *convo) {
 			c.withDonor("vi").as(volunteerID)
 			c.clientLang = "en"
 			c.send(cmd("intake"))
@@ -327,7 +327,7 @@ func intakeScenarios() []scenario {
 			c.send(press("i:wiped:yes"))
 			c.send(press("i:review:submit"))
 		}},
-		{FlowIntake, "pledge_stock", func(c *chat) {
+		{FlowIntake, "pledge_stock", func(c *convo) {
 			c.withDonor("en").as(volunteerID)
 			c.send(cmd("intake", "PL-000045"))
 			c.send(press("i:kind:sim_4g"))
@@ -338,7 +338,7 @@ func intakeScenarios() []scenario {
 			c.send(press("i:quantity:500"))
 			c.send(press("i:review:submit"))
 		}},
-		{FlowIntake, "store_refuses_laptop", func(c *chat) {
+		{FlowIntake, "store_refuses_laptop", func(c *convo) {
 			c.withDonor("vi").as(volunteerID)
 			c.record = false
 			for range 2 {
@@ -356,13 +356,13 @@ func intakeScenarios() []scenario {
 			c.send(press("i:source:walkin"))
 			c.send(press("i:review:submit"))
 		}},
-		{FlowIntake, "parent_refused", func(c *chat) {
+		{FlowIntake, "parent_refused", func(c *convo) {
 			c.withIntakeStores()
 			c.send(cmd("intake"))
 			c.send(cmd("myintake"))
 			c.send(cmd("money", "PL-000045", "5tr"))
 		}},
-		{FlowIntake, "form_in_progress", func(c *chat) {
+		{FlowIntake, "form_in_progress", func(c *convo) {
 			c.withDonor("vi").as(volunteerID)
 			c.send(press("g:register"))
 			c.send(press("r:consent:yes"))
@@ -376,7 +376,7 @@ func intakeScenarios() []scenario {
 			c.send(press("i:source:walkin"))
 			c.send(cmd("cancel"))
 		}},
-		{FlowIntake, "myintake", func(c *chat) {
+		{FlowIntake, "myintake", func(c *convo) {
 			c.withDonor("vi").as(volunteerID)
 			c.send(cmd("myintake"))
 			c.record = false
@@ -394,7 +394,7 @@ func intakeScenarios() []scenario {
 			c.record = true
 			c.send(cmd("myintake"))
 		}},
-		{FlowIntake, "device_moves", func(c *chat) {
+		{FlowIntake, "device_moves", func(c *convo) {
 			c.withDonor("vi").as(volunteerID)
 			c.record = false
 			for _, in := range laptopInputs() {
@@ -415,14 +415,14 @@ func intakeScenarios() []scenario {
 			c.send(press("dv:mv:TB-000123:allocated:delivered"))
 			c.send(press("dv:ok:TB-000123:allocated:delivered"))
 		}},
-		{FlowMoney, "money_received", func(c *chat) {
+		{FlowMoney, "money_received", func(c *convo) {
 			c.withDonor("vi").as(officialID)
 			c.send(cmd("money"))
 			c.send(cmd("money", "PL-000045", "5tr", "chuyển khoản 12/9"))
 			c.send(press("m:review:submit"))
 			c.send(cmd("money"))
 		}},
-		{FlowMoney, "money_bad_amount", func(c *chat) {
+		{FlowMoney, "money_bad_amount", func(c *convo) {
 			c.withDonor("en").as(officialID)
 			c.send(cmd("money", "PL-000045", "năm triệu"))
 			c.send(text("5"))
@@ -430,7 +430,7 @@ func intakeScenarios() []scenario {
 			c.send(press("m:note:-"))
 			c.send(press("m:review:submit"))
 		}},
-		{FlowMoney, "buy_over_balance", func(c *chat) {
+		{FlowMoney, "buy_over_balance", func(c *convo) {
 			c.withDonor("vi").as(officialID)
 			c.record = false
 			c.send(cmd("money", "PL-000045", "10tr"))
@@ -680,20 +680,20 @@ func TestMoney_Reasks(t *testing.T) {
 func TestIntakeButtonsFit(t *testing.T) {
 	f := intakeForm(campaign.Default())
 	for _, fld := range f.fields {
-		if d := f.data(stepReview, reviewEdit+fld.name); len(d) > maxCallbackData {
+		if d := f.data(stepReview, reviewEdit+fld.name); len(d) > maxData {
 			t.Errorf("%s: %d bytes", d, len(d))
 		}
 	}
 	for _, k := range campaign.ItemKinds {
 		for _, it := range campaign.Checklist(campaign.DeviceType(k)) {
-			if d := f.data(stepIntakeChecks, string(it)); len(d) > maxCallbackData {
+			if d := f.data(stepIntakeChecks, string(it)); len(d) > maxData {
 				t.Errorf("%s: %d bytes", d, len(d))
 			}
 		}
 	}
 	for _, from := range campaign.DeviceStates {
 		for _, to := range campaign.DeviceStates {
-			if d := deviceData("ok", "TB-999999999", string(from), string(to)); len(d) > maxCallbackData {
+			if d := deviceData("ok", "TB-999999999", string(from), string(to)); len(d) > maxData {
 				t.Errorf("%s: %d bytes", d, len(d))
 			}
 		}
@@ -715,7 +715,7 @@ func TestIntake_StaffHelp(t *testing.T) {
 // rerun runs in twice from the same state, as the dispatcher does when saving the dialog after the
 // first run lost a race (or the process died before the save), checks that both runs gave the
 // same state and replies, and keeps the state.
-func (c *chat) rerun(in Input) []Output {
+func (c *convo) rerun(in Input) []Output {
 	c.t.Helper()
 	if in.UserID == "" {
 		in.UserID = c.userID

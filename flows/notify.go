@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -17,8 +17,9 @@ const (
 	auditUnsubscribe = "subscription.delete"
 )
 
-// captionMax is the most UTF-16 units a file's caption may have (Telegram's limit).
-const captionMax = 1024
+// captionMax is the most characters of a file's caption: a line or two under a chart. (A channel
+// whose captions are shorter sends a longer one as a message of its own.)
+const captionMax = 1000
 
 // subscriptionsOff says /subscribe and /unsubscribe are not available here (no store configured)
 // and asks the current question again; it reports whether it did.
@@ -126,20 +127,20 @@ func (e *Engine) talk(lang string) *turn {
 func (e *Engine) ChartCaption(lang string, p campaign.Progress) string {
 	c := e.talk(lang)
 	s := c.t("notify.chart_caption", "Scope", c.scopeName(p.WardCode), "Date", p.Date.Format("02/01/2006"))
-	return cutUTF16(s, captionMax)
+	return cutRunes(s, captionMax)
 }
 
-// cutUTF16 shortens s to at most n UTF-16 units (how Telegram counts), ending it with "…".
-func cutUTF16(s string, n int) string {
-	if len(utf16.Encode([]rune(s))) <= n {
+// cutRunes shortens s to at most n characters, ending it with "…".
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	units := 0
-	for i, r := range s {
-		units += utf16.RuneLen(r)
-		if units > n-1 {
+	runes := 0
+	for i := range s {
+		if runes == n-1 {
 			return s[:i] + "…"
 		}
+		runes++
 	}
 	return s
 }

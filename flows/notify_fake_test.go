@@ -179,7 +179,7 @@ type notifyFakes struct {
 // withNotify gives the chat's engine a subscription store, a broadcast store and an OnQueued
 // hook, and the staff of the broadcast tests: a city official, a culture office member, a ward
 // official of Linh Trung and an education official.
-func (c *chat) withNotify() *notifyFakes {
+func (c *convo) withNotify() *notifyFakes {
 	c.t.Helper()
 	f := &notifyFakes{
 		subs: &fakeSubscriptions{now: func() time.Time { return c.now }, subs: map[string]campaign.Subscriber{}},
@@ -198,7 +198,7 @@ func (c *chat) withNotify() *notifyFakes {
 }
 
 // rebuild replaces the chat's engine by one made with cfg, keeping the message checks.
-func (c *chat) rebuild(cfg Config) {
+func (c *convo) rebuild(cfg Config) {
 	c.t.Helper()
 	e, err := NewEngine(cfg)
 	if err != nil {

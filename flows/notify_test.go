@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -187,12 +187,12 @@ func TestChartCaption(t *testing.T) {
 			t.Errorf("ChartCaption(%s, %q) = %q", tt.lang, tt.ward, got)
 		}
 	}
-	long := strings.Repeat("😀", 600)
-	if got := cutUTF16(long, captionMax); len(utf16.Encode([]rune(got))) > captionMax || !strings.HasSuffix(got, "…") {
-		t.Errorf("cutUTF16 left %d units", len(utf16.Encode([]rune(got))))
+	long := strings.Repeat("😀", 1200)
+	if got := cutRunes(long, captionMax); utf8.RuneCountInString(got) != captionMax || !strings.HasSuffix(got, "…") {
+		t.Errorf("cutRunes left %d characters", utf8.RuneCountInString(got))
 	}
-	if got := cutUTF16("ngắn", captionMax); got != "ngắn" {
-		t.Errorf("cutUTF16 changed a short text: %q", got)
+	if got := cutRunes("ngắn", captionMax); got != "ngắn" {
+		t.Errorf("cutRunes changed a short text: %q", got)
 	}
 }
 
@@ -263,14 +263,14 @@ func TestMilestoneText(t *testing.T) {
 		if strings.Contains(without, book) || !strings.Contains(without, summary) {
 			t.Errorf("%s final report without the workbook:\n%s", lang, without)
 		}
-		if n := len(utf16.Encode([]rune(with))); n > 4096 {
-			t.Errorf("%s final report of %d units", lang, n)
+		if n := utf8.RuneCountInString(with); n > messageMax {
+			t.Errorf("%s final report of %d characters", lang, n)
 		}
 	}
 }
 
 // reminderDialog sends inputs in c (a form left half-way) and returns the dialog as the bot stores it.
-func reminderDialog(t *testing.T, c *chat, inputs ...Input) []byte {
+func reminderDialog(t *testing.T, c *convo, inputs ...Input) []byte {
 	t.Helper()
 	for _, in := range inputs {
 		c.send(in)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -84,9 +84,6 @@ const (
 	orgNameMax        = 150
 	// pledgesShown is how many pledges /pledges lists, newest first.
 	pledgesShown = 5
-	// pledgeMessageMax is the UTF-16 length at which /pledges starts another message (Telegram
-	// allows 4096).
-	pledgeMessageMax = 3500
 )
 
 // Message ids of the pledge's choices, by value.
@@ -153,8 +150,8 @@ func (e *Engine) addPledgeFlow() error {
 	pf := pledgeForm(e.cfg.Campaign, e.cfg.MoneyCeiling)
 	e.forms = append(e.forms, pf)
 	for _, w := range e.cfg.Campaign.Wards {
-		if d := pf.data(stepWard, w.Code); len(d) > maxCallbackData {
-			return fmt.Errorf("flows: ward code %q makes callback data longer than %d bytes", w.Code, maxCallbackData)
+		if d := pf.data(stepWard, w.Code); len(d) > maxData {
+			return fmt.Errorf("flows: ward code %q makes callback data longer than %d bytes", w.Code, maxData)
 		}
 	}
 	return nil
@@ -185,7 +182,7 @@ func (c *turn) pledgeWelcome(o *Output) {
 		return
 	}
 	o.Text += "\n" + c.t("pledge.welcome")
-	o.Inline = slices.Insert(o.Inline, min(1, len(o.Inline)), []Button{{Text: c.t("pledge.btn_start"), Data: "g:pledge"}})
+	o.Buttons = slices.Insert(o.Buttons, min(1, len(o.Buttons)), []Button{{Text: c.t("pledge.btn_start"), Data: "g:pledge"}})
 }
 
 // withPledgeCommands puts the pledge commands after /status in a command menu, when pledges are
@@ -979,7 +976,7 @@ func (c *turn) submitPledge(f *form) error {
 	}
 	c.out = append(c.out, Output{
 		Text: c.t("pledge.submitted", "Name", clip(name, nameMax), "Code", p.Code, "Next", next),
-		Inline: [][]Button{
+		Buttons: [][]Button{
 			{{Text: c.t("pledge.btn_list"), Data: "g:pledges"}},
 			{{Text: c.t("pledge.btn_another"), Data: "g:pledge"}},
 		},
@@ -1000,8 +997,8 @@ func (c *turn) pledges() error {
 	}
 	if len(list) == 0 {
 		c.out = append(c.out, Output{
-			Text:   c.t("pledge.list.none"),
-			Inline: [][]Button{{{Text: c.t("pledge.btn_start"), Data: "g:pledge"}}},
+			Text:    c.t("pledge.list.none"),
+			Buttons: [][]Button{{{Text: c.t("pledge.btn_start"), Data: "g:pledge"}}},
 		})
 		c.resume("")
 		return nil
@@ -1014,10 +1011,10 @@ func (c *turn) pledges() error {
 		}
 		blocks = append(blocks, c.pledgeBlock(p))
 	}
-	// Blocks are packed into messages that stay well under Telegram's 4096 characters.
+	// Blocks are packed into messages of at most messageMax characters.
 	var cur string
 	for _, b := range blocks {
-		if cur != "" && utf16Len(cur)+utf16Len(b)+2 > pledgeMessageMax {
+		if cur != "" && utf8.RuneCountInString(cur)+utf8.RuneCountInString(b)+2 > messageMax {
 			c.say(cur)
 			cur = ""
 		}
@@ -1029,15 +1026,6 @@ func (c *turn) pledges() error {
 	c.say(cur)
 	c.resume("")
 	return nil
-}
-
-// utf16Len is the length of s as Telegram counts it.
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
 }
 
 // localDate is t's calendar date in loc, at midnight UTC (how dates are kept in answers).

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -101,7 +101,7 @@ var (
 func inputs(parts ...[]Input) []Input { return slices.Concat(parts...) }
 
 // pledgeTo sends ins until the pledge asks step (or all are sent), and fails when it never does.
-func (c *chat) pledgeTo(ins []Input, step string) []Output {
+func (c *convo) pledgeTo(ins []Input, step string) []Output {
 	c.t.Helper()
 	var out []Output
 	for _, in := range ins {
@@ -124,7 +124,7 @@ func pledgeReviewInputs() []Input {
 
 func pledgeScenarios() []scenario {
 	s := []scenario{
-		{FlowPledge, "pledge_individual_vi", func(c *chat) {
+		{FlowPledge, "pledge_individual_vi", func(c *convo) {
 			c.send(cmd("start"))
 			c.send(press("g:pledge"))
 			c.send(press("p:donor_kind:individual"))
@@ -143,7 +143,7 @@ func pledgeScenarios() []scenario {
 			c.send(press("p:review:submit"))
 			c.send(cmd("pledges"))
 		}},
-		{FlowPledge, "pledge_business_pickup", func(c *chat) {
+		{FlowPledge, "pledge_business_pickup", func(c *convo) {
 			c.send(cmd("start", "ungho"))
 			c.send(text("doanh nghiệp"))
 			c.send(text("Công ty TNHH ABC & Cộng sự"))
@@ -166,7 +166,7 @@ func pledgeScenarios() []scenario {
 			c.send(press("p:review:submit"))
 			c.send(cmd("pledges"))
 		}},
-		{FlowPledge, "pledge_en", func(c *chat) {
+		{FlowPledge, "pledge_en", func(c *convo) {
 			c.clientLang = "en-US"
 			c.send(cmd("start"))
 			c.send(cmd("pledge"))
@@ -184,7 +184,7 @@ func pledgeScenarios() []scenario {
 			c.send(press("p:review:submit"))
 			c.send(cmd("pledges"))
 		}},
-		{FlowPledge, "pledge_parts_declined", func(c *chat) {
+		{FlowPledge, "pledge_parts_declined", func(c *convo) {
 			c.record = false
 			for _, in := range pledgeIndividual {
 				c.send(in)
@@ -201,7 +201,7 @@ func pledgeScenarios() []scenario {
 			c.send(text("không"))
 			c.send(press("p:items:done"))
 		}},
-		{FlowPledge, "pledge_money_ceiling", func(c *chat) {
+		{FlowPledge, "pledge_money_ceiling", func(c *convo) {
 			c.record = false
 			for _, in := range pledgeIndividual {
 				c.send(in)
@@ -217,7 +217,7 @@ func pledgeScenarios() []scenario {
 			c.send(press("p:item_confirm:yes"))
 			c.send(press("p:items:done"))
 		}},
-		{FlowPledge, "pledge_stale_buttons", func(c *chat) {
+		{FlowPledge, "pledge_stale_buttons", func(c *convo) {
 			c.send(press("g:pledge"))
 			c.send(press("p:item_kind:laptop"))
 			c.send(press("p:donor_kind:individual"))
@@ -232,7 +232,7 @@ func pledgeScenarios() []scenario {
 			c.send(press("p:items:!rm=7=laptop|used|2|complete"))
 			c.send(press("p:review:submit"))
 		}},
-		{FlowPledge, "pledge_cancel_midway", func(c *chat) {
+		{FlowPledge, "pledge_cancel_midway", func(c *convo) {
 			c.send(cmd("pledges"))
 			c.send(cmd("start", "pledge"))
 			c.send(press("p:donor_kind:organisation"))
@@ -241,7 +241,7 @@ func pledgeScenarios() []scenario {
 			c.send(press("p:contact_name:!help"))
 			c.send(cmd("pledges"))
 		}},
-		{FlowPledge, "pledge_items_remove", func(c *chat) {
+		{FlowPledge, "pledge_items_remove", func(c *convo) {
 			c.record = false
 			for _, in := range inputs(pledgeIndividual, pledgeLaptops) {
 				c.send(in)
@@ -280,7 +280,7 @@ func pledgeScenarios() []scenario {
 		}},
 	}
 	for _, ed := range edits {
-		s = append(s, scenario{FlowPledge, "pledge_edit_" + ed.name, func(c *chat) {
+		s = append(s, scenario{FlowPledge, "pledge_edit_" + ed.name, func(c *convo) {
 			c.record = false
 			c.pledgeTo(pledgeReviewInputs(), stepReview)
 			c.record = true
@@ -408,8 +408,8 @@ func TestPledgeSubmitted(t *testing.T) {
 	}
 	// The phone is offered on the next pledge's keyboard.
 	out = c.pledgeTo(pledgeBusiness, stepPhone)
-	if kb := out[len(out)-1].Keyboard; len(kb) != 2 || kb[1][0].Text != "0912 345 678" {
-		t.Errorf("keyboard %+v", kb)
+	if kb := out[len(out)-1].AskContact; kb == nil || len(kb.Suggestions) != 1 || kb.Suggestions[0] != "0912 345 678" {
+		t.Errorf("request for the phone %+v", kb)
 	}
 }
 
@@ -616,8 +616,8 @@ func TestPledgesListLongAndOld(t *testing.T) {
 		t.Errorf("ids %v\n%s", c.ids, dump(out))
 	}
 	for _, o := range out {
-		if n := len(utf16.Encode([]rune(o.Text))); n > pledgeMessageMax {
-			t.Errorf("message of %d units", n)
+		if n := utf8.RuneCountInString(o.Text); n > messageMax {
+			t.Errorf("message of %d characters", n)
 		}
 	}
 	if !strings.Contains(out[0].Text, "PL-000051") {
@@ -628,7 +628,7 @@ func TestPledgesListLongAndOld(t *testing.T) {
 func TestPledgesEmptyAndFailing(t *testing.T) {
 	c := newChat(t)
 	out := c.send(cmd("pledges"))
-	if !slices.Contains(c.ids, "pledge.list.none") || out[0].Inline[0][0].Data != "g:pledge" {
+	if !slices.Contains(c.ids, "pledge.list.none") || out[0].Buttons[0][0].Data != "g:pledge" {
 		t.Errorf("empty list:\n%s", dump(out))
 	}
 	c.pledgeTo(pledgeIndividual, stepItemKind)
@@ -674,7 +674,7 @@ func TestPledgesUnavailable(t *testing.T) {
 func TestPledgeWelcomeAndCommands(t *testing.T) {
 	c := newChat(t)
 	out := c.send(cmd("start"))
-	if out[0].Inline[1][0].Data != "g:pledge" || !slices.Contains(c.ids, "pledge.welcome") {
+	if out[0].Buttons[1][0].Data != "g:pledge" || !slices.Contains(c.ids, "pledge.welcome") {
 		t.Errorf("welcome:\n%s", dump(out))
 	}
 	if out := c.send(cmd("help")); !strings.Contains(allText(out), "/pledges") {
@@ -730,7 +730,7 @@ func TestPledgeButtonsFit(t *testing.T) {
 		}
 	}
 	for _, d := range data {
-		if len(d) > maxCallbackData {
+		if len(d) > maxData {
 			t.Errorf("%q is %d bytes", d, len(d))
 		}
 	}
@@ -753,8 +753,8 @@ func TestPledgeLongestReviewFits(t *testing.T) {
 		}
 		ins = append(ins, press("p:items:done"), press("p:delivery:pickup"), text(strings.Repeat("Ữ", addressMax)), text("15/09/2021"), press("p:thanks:public"))
 		out := c.pledgeTo(ins, stepReview)
-		if n := len(utf16.Encode([]rune(out[len(out)-1].Text))); n > 4096 {
-			t.Errorf("%s review of %d units", lang, n)
+		if n := utf8.RuneCountInString(out[len(out)-1].Text); n > messageMax {
+			t.Errorf("%s review of %d characters", lang, n)
 		}
 		out = c.send(press("p:review:submit"))
 		if c.st.Flow != "" {
@@ -784,7 +784,7 @@ func TestPledgeRandomWalk(t *testing.T) {
 		for range 300 {
 			var buttons []Button
 			for _, o := range out {
-				for _, row := range o.Inline {
+				for _, row := range o.Buttons {
 					buttons = append(buttons, row...)
 				}
 			}

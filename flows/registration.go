@@ -359,7 +359,7 @@ func (c *turn) submitRegistration(f *form) error {
 		// Other families' codes are not shown: officials look into it.
 		text += "\n\n" + c.t("reg.duplicate")
 	}
-	c.out = append(c.out, Output{Text: text, Inline: [][]Button{
+	c.out = append(c.out, Output{Text: text, Buttons: [][]Button{
 		{{Text: c.t("reg.btn_another"), Data: "g:register"}},
 		{{Text: c.t("common.btn_status"), Data: "g:status"}},
 	}})

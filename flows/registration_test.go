@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -174,7 +174,7 @@ func TestAcceptedAnswersAreNormalised(t *testing.T) {
 func TestThirdMissOffersHelpAndCancel(t *testing.T) {
 	hasStuckRow := func(out []Output, step string) bool {
 		for _, o := range out {
-			for _, row := range o.Inline {
+			for _, row := range o.Buttons {
 				var data []string
 				for _, b := range row {
 					data = append(data, b.Data)
@@ -240,7 +240,7 @@ func TestSubmitFailureKeepsState(t *testing.T) {
 		c.regs.submitErr = err
 		old := c.st
 		oldAnswers := maps.Clone(c.st.Answers)
-		next, out, got := c.e.Handle(context.Background(), c.sess, c.st, Input{Kind: KindCallback, Data: "r:review:submit", UserID: c.userID})
+		next, out, got := c.e.Handle(context.Background(), c.sess, c.st, Input{Kind: KindChoice, Data: "r:review:submit", UserID: c.userID})
 		if !errors.Is(got, err) || out != nil {
 			t.Fatalf("Handle = %v, %v; want the store's error", got, out)
 		}
@@ -319,7 +319,7 @@ func TestSubmitInvalidGoesBackToReview(t *testing.T) {
 	c.toReview()
 	c.regs.submitErr = campaign.Errorf(campaign.EINVALID, "ward")
 	out := c.send(press("r:review:submit"))
-	if c.st.Step != stepReview || !slices.Contains(c.ids, "reg.submit_invalid") || len(out[0].Inline) == 0 {
+	if c.st.Step != stepReview || !slices.Contains(c.ids, "reg.submit_invalid") || len(out[0].Buttons) == 0 {
 		t.Errorf("%+v\n%s", c.st, dump(out))
 	}
 }
@@ -437,7 +437,7 @@ func TestButtonsFit(t *testing.T) {
 		}
 	}
 	for _, d := range data {
-		if len(d) > maxCallbackData {
+		if len(d) > maxData {
 			t.Errorf("%q is %d bytes", d, len(d))
 		}
 	}
@@ -480,7 +480,7 @@ func TestLongestMessagesFit(t *testing.T) {
 		if c.st.Step != stepReview {
 			t.Fatalf("%+v", c.st)
 		}
-		n := len(utf16.Encode([]rune(out[0].Text)))
+		n := utf8.RuneCountInString(out[0].Text)
 		t.Logf("%s: longest review is %d characters", lang, n)
 		// Misses and an invalid submit add their lines on top.
 		c.regs.submitErr = campaign.Errorf(campaign.EINVALID, "x")
@@ -498,7 +498,7 @@ func TestLongestMessagesFit(t *testing.T) {
 			})
 		}
 		out = c.send(cmd("status"))
-		t.Logf("%s: longest status is %d characters", lang, len(utf16.Encode([]rune(out[0].Text))))
+		t.Logf("%s: longest status is %d characters", lang, utf8.RuneCountInString(out[0].Text))
 	}
 }
 
@@ -616,7 +616,7 @@ func TestLangIsSavedInStateAndContact(t *testing.T) {
 	if len(c.contacts.contacts) != 1 || c.contacts.contacts[0] != (campaign.Contact{Channel: "telegram", ExternalID: "1001", Language: "en"}) {
 		t.Errorf("contacts %+v", c.contacts.contacts)
 	}
-	if !strings.Contains(allText(out), msg(c.e, langEN, "reg.phone.prompt")) || out[len(out)-1].Keyboard == nil {
+	if !strings.Contains(allText(out), msg(c.e, langEN, "reg.phone.prompt")) || out[len(out)-1].AskContact == nil {
 		t.Errorf("question not asked again in English:\n%s", dump(out))
 	}
 	c.contacts.err = campaign.Errorf(campaign.EUNAVAILABLE, "down")
@@ -744,7 +744,7 @@ func TestRandomWalk(t *testing.T) {
 			// Mostly press a button of the last reply, as people do.
 			var buttons []Button
 			for _, o := range out {
-				for _, row := range o.Inline {
+				for _, row := range o.Buttons {
 					buttons = append(buttons, row...)
 				}
 			}
@@ -787,7 +787,7 @@ func FuzzHandleText(f *testing.F) {
 			c.send(in)
 		}
 		c.send(text(s))
-		c.send(Input{Kind: KindCallback, Data: s})
+		c.send(Input{Kind: KindChoice, Data: s})
 		c.send(Input{Kind: KindCommand, Command: "start", Args: s, Text: "/start " + s})
 	})
 }
@@ -800,7 +800,7 @@ func TestConcurrentChats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inputs := (&chat{userID: "u"}).happyInputs()
+	inputs := (&convo{userID: "u"}).happyInputs()
 	inputs = append(inputs, press("r:review:submit"))
 	errs := make(chan error, 20)
 	for i := range 20 {

@@ -310,7 +310,7 @@ func (c *turn) askRole(reason string) {
 		buttons = append(buttons, Button{Text: c.t(o.label), Data: staffData(staffStepRole, o.value)})
 	}
 	rows := append(grid(buttons, 1), c.cancelRow(staffStepRole))
-	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("staff.invite.role_prompt")), Inline: rows})
+	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("staff.invite.role_prompt")), Buttons: rows})
 }
 
 func (c *turn) askWard(reason string, edit bool) {
@@ -320,13 +320,13 @@ func (c *turn) askWard(reason string, edit bool) {
 	text := c.t("staff.invite.ward_prompt", "Role", c.roleName(campaign.Role(c.st.Answers[staffStepRole])), "Page", page+1, "Pages", pages)
 	rows := c.wardPageRows(func(v string) string { return staffData(staffStepWard, v) })
 	rows = append(rows, c.cancelRow(staffStepWard))
-	c.out = append(c.out, Output{Text: paragraphs(lead, reason, text), Inline: rows, EditPressed: edit})
+	c.out = append(c.out, Output{Text: paragraphs(lead, reason, text), Buttons: rows, Replace: edit})
 }
 
 func (c *turn) askConfirm(reason string) {
 	a := c.st.Answers
 	text := c.t("staff.revoke.confirm", "Name", a[answerName], "Role", c.roleName(campaign.Role(a[staffStepRole])))
-	c.out = append(c.out, Output{Text: paragraphs(reason, text), Inline: [][]Button{{
+	c.out = append(c.out, Output{Text: paragraphs(reason, text), Buttons: [][]Button{{
 		{Text: c.t("staff.revoke.btn_yes"), Data: staffData(staffStepConfirm, confirmYes)},
 		{Text: c.t("staff.revoke.btn_no"), Data: staffData(staffStepConfirm, confirmNo)},
 	}}})
@@ -658,11 +658,11 @@ func (c *turn) showStaff() error {
 			lines = append(lines, c.t("staff.list.line", "Name", name, "Role", c.roleName(s.Role), "ID", clip(ref, 60)))
 		}
 		// An id too long for a button's data can still be revoked by typing /revoke.
-		if d := staffData(staffRevoke, s.Channel+":"+s.ExternalID); len(d) <= maxCallbackData {
+		if d := staffData(staffRevoke, s.Channel+":"+s.ExternalID); len(d) <= maxData {
 			buttons = append(buttons, Button{Text: c.t("staff.btn_revoke", "Name", clip(name, staffButtonName)), Data: d})
 		}
 	}
-	c.out = append(c.out, Output{Text: strings.Join(lines, "\n"), Inline: grid(buttons, 2)})
+	c.out = append(c.out, Output{Text: strings.Join(lines, "\n"), Buttons: grid(buttons, 2)})
 	c.resume("")
 	return nil
 }

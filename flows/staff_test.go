@@ -166,7 +166,7 @@ func (a *fakeAudit) refused() []campaign.AuditEntry {
 }
 
 // as makes the chat a private chat with user id.
-func (c *chat) as(id string) *chat {
+func (c *convo) as(id string) *convo {
 	c.userID = id
 	c.sess.ChatID = id
 	return c
@@ -193,7 +193,7 @@ func linkCode(t *testing.T, out []Output) string {
 func buttonData(out []Output) []string {
 	var d []string
 	for _, o := range out {
-		for _, row := range o.Inline {
+		for _, row := range o.Buttons {
 			for _, b := range row {
 				d = append(d, b.Data)
 			}
@@ -246,7 +246,7 @@ func TestStaff_InviteCityRole(t *testing.T) {
 func buttonLabels(out []Output) []string {
 	var l []string
 	for _, o := range out {
-		for _, row := range o.Inline {
+		for _, row := range o.Buttons {
 			for _, b := range row {
 				l = append(l, b.Text)
 			}
@@ -266,7 +266,7 @@ func TestStaff_InviteWardRole(t *testing.T) {
 		t.Fatalf("ward buttons %q", d)
 	}
 	out = c.send(press("s:ward:!p=1"))
-	if !out[0].EditPressed || c.st.Page != 1 {
+	if !out[0].Replace || c.st.Page != 1 {
 		t.Errorf("page flip: %+v %s", c.st, dump(out))
 	}
 	out = c.send(text("xyz"))
@@ -763,7 +763,7 @@ func TestNewEngine_Staff(t *testing.T) {
 	}
 	// The longest staff button data fits Telegram's 64 bytes.
 	for _, r := range campaign.StaffRoles {
-		if d := staffData(staffStepRole, string(r)); len(d) > maxCallbackData {
+		if d := staffData(staffStepRole, string(r)); len(d) > maxData {
 			t.Errorf("%s: %d bytes", d, len(d))
 		}
 	}
@@ -772,12 +772,12 @@ func TestNewEngine_Staff(t *testing.T) {
 // staffScenarios are the golden conversations of the staff commands (testdata/staff/).
 func staffScenarios() []scenario {
 	return []scenario{
-		{FlowStaff, "invite_city", func(c *chat) {
+		{FlowStaff, "invite_city", func(c *convo) {
 			c.as(testAdmin)
 			c.send(cmd("invite"))
 			c.send(press("s:role:city_official"))
 		}},
-		{FlowStaff, "invite_ward", func(c *chat) {
+		{FlowStaff, "invite_ward", func(c *convo) {
 			c.as(testAdmin)
 			c.clientLang = "en"
 			c.send(cmd("invite"))
@@ -787,7 +787,7 @@ func staffScenarios() []scenario {
 			c.send(press("s:ward:26797"))
 			c.send(cmd("invite", "ward official thao dien"))
 		}},
-		{FlowStaff, "redeem", func(c *chat) {
+		{FlowStaff, "redeem", func(c *convo) {
 			c.as(testAdmin)
 			c.record = false
 			code := linkCode(c.t, c.send(cmd("invite", "phường linh trung")))
@@ -799,12 +799,12 @@ func staffScenarios() []scenario {
 			c.send(cmd("help"))
 			c.send(cmd("start", "inv_"+code))
 		}},
-		{FlowStaff, "refused", func(c *chat) {
+		{FlowStaff, "refused", func(c *convo) {
 			c.send(cmd("invite"))
 			c.send(cmd("staff"))
 			c.send(press("s:revoke:telegram:5555"))
 		}},
-		{FlowStaff, "list_revoke", func(c *chat) {
+		{FlowStaff, "list_revoke", func(c *convo) {
 			c.as(testAdmin)
 			c.staff.add("5555", "Nguyễn Văn Nam", campaign.RoleWardOfficial, wardLT)
 			c.staff.add("6666", "Lê Thị Hoa", campaign.RoleVolunteer, "")

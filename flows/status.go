@@ -40,7 +40,7 @@ func (c *turn) status() error {
 				replies = append(replies, []Button{{Text: c.t("status.btn_reply", "Code", r.Code), Data: verifyData("reply", r.Code)}})
 			}
 		}
-		c.out = append(c.out, Output{Text: text, Inline: replies})
+		c.out = append(c.out, Output{Text: text, Buttons: replies})
 	}
 	c.resume("")
 	return nil

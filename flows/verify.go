@@ -196,7 +196,7 @@ func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more b
 	}
 	o := Output{Text: paragraphs(lead, strings.Join(lines, "\n"))}
 	if k.Status == campaign.StatusSubmitted {
-		o.Inline = [][]Button{
+		o.Buttons = [][]Button{
 			{{Text: c.t("verify.btn_approve"), Data: verifyData("ok", k.Code)}, {Text: c.t("verify.btn_reject"), Data: verifyData("no", k.Code)}},
 			{{Text: c.t("verify.btn_ask"), Data: verifyData("ask", k.Code)}, {Text: c.t("verify.btn_skip"), Data: verifyData("skip", k.Code)}},
 		}
@@ -301,15 +301,15 @@ func (c *turn) askRejectReason(code string) {
 		rows = append(rows, []Button{{Text: c.t(rejectLabels[r]), Data: verifyData("rj", code, string(r))}})
 	}
 	rows = append(rows, []Button{{Text: c.t("verify.btn_back"), Data: verifyData("back", code)}})
-	c.out = append(c.out, Output{Text: c.t("verify.reject.prompt", "Code", code), Inline: rows})
+	c.out = append(c.out, Output{Text: c.t("verify.reject.prompt", "Code", code), Buttons: rows})
 }
 
 // askRejectText asks for the reason of a refusal "for another reason".
 func (c *turn) askRejectText(reason string) {
 	code := c.st.Answers[answerCaseCode]
 	c.out = append(c.out, Output{
-		Text:   paragraphs(reason, c.t("verify.reject.other_prompt", "Code", code, "Max", reasonMax)),
-		Inline: [][]Button{{{Text: c.t("verify.btn_back"), Data: verifyData("back", code)}}},
+		Text:    paragraphs(reason, c.t("verify.reject.other_prompt", "Code", code, "Max", reasonMax)),
+		Buttons: [][]Button{{{Text: c.t("verify.btn_back"), Data: verifyData("back", code)}}},
 	})
 }
 
@@ -317,8 +317,8 @@ func (c *turn) askRejectText(reason string) {
 func (c *turn) askQuestion(reason string) {
 	code := c.st.Answers[answerCaseCode]
 	c.out = append(c.out, Output{
-		Text:   paragraphs(reason, c.t("verify.ask.prompt", "Code", code, "Max", questionMax)),
-		Inline: [][]Button{{{Text: c.t("verify.btn_back"), Data: verifyData("back", code)}}},
+		Text:    paragraphs(reason, c.t("verify.ask.prompt", "Code", code, "Max", questionMax)),
+		Buttons: [][]Button{{{Text: c.t("verify.btn_back"), Data: verifyData("back", code)}}},
 	})
 }
 
@@ -410,8 +410,8 @@ func (c *turn) decide(who campaign.Staff, d campaign.Decision) error {
 	case campaign.VerdictAskInfo:
 		done = c.t("verify.done.asked", "Code", reg.Code)
 		c.out = append(c.out, Output{To: to,
-			Text:   c.e.text(lang, "verify.parent.question", map[string]any{"Code": reg.Code, "Question": d.Text}),
-			Inline: [][]Button{{{Text: c.e.text(lang, "verify.btn_reply", nil), Data: verifyData("reply", reg.Code)}}},
+			Text:    c.e.text(lang, "verify.parent.question", map[string]any{"Code": reg.Code, "Question": d.Text}),
+			Buttons: [][]Button{{{Text: c.e.text(lang, "verify.btn_reply", nil), Data: verifyData("reply", reg.Code)}}},
 		})
 	}
 	return c.nextCase(who, done)
@@ -435,7 +435,7 @@ func (c *turn) rejectTextIn(lang string, r campaign.Registration) string {
 
 // startAnswer is the parent's "Trả lời" under a question from officials: it asks for the answer.
 func (c *turn) startAnswer(code string) error {
-	waiting, err := c.e.cfg.Cases.WaitingForInfo(c.ctx, Session{Channel: c.sess.Channel, ChatID: c.sess.ChatID}.campaign())
+	waiting, err := c.e.cfg.Cases.WaitingForInfo(c.ctx, domainSession(c.sess))
 	if err != nil {
 		return err
 	}
@@ -469,7 +469,7 @@ func (c *turn) answerInput() error {
 		return nil
 	}
 	code := c.st.Answers[answerCaseCode]
-	reg, askedBy, err := c.e.cfg.Cases.AnswerInfo(c.ctx, code, Session{Channel: c.sess.Channel, ChatID: c.sess.ChatID}.campaign(), text, c.st.IdempotencyKey)
+	reg, askedBy, err := c.e.cfg.Cases.AnswerInfo(c.ctx, code, domainSession(c.sess), text, c.st.IdempotencyKey)
 	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
 		c.toIdle()
 		c.say(c.t("verify.answer.not_waiting", "Code", code))
@@ -483,16 +483,16 @@ func (c *turn) answerInput() error {
 	if channel, id, ok := strings.Cut(askedBy, ":"); ok && channel == c.sess.Channel && id != "" {
 		// Staff talk to the bot in private chats, where the chat id is the account id.
 		c.out = append(c.out, Output{
-			To:     &Session{Channel: channel, ChatID: id},
-			Text:   c.e.text(langVI, "verify.answer.to_official", map[string]any{"Code": reg.Code, "Answer": text}),
-			Inline: [][]Button{{{Text: c.e.text(langVI, "verify.btn_open", nil), Data: verifyData("back", reg.Code)}}},
+			To:      &Session{Channel: channel, ChatID: id},
+			Text:    c.e.text(langVI, "verify.answer.to_official", map[string]any{"Code": reg.Code, "Answer": text}),
+			Buttons: [][]Button{{{Text: c.e.text(langVI, "verify.btn_open", nil), Data: verifyData("back", reg.Code)}}},
 		})
 	}
 	return nil
 }
 
-// campaign converts a flows session to the domain's.
-func (s Session) campaign() campaign.Session {
+// domainSession converts a flows session to the domain's.
+func domainSession(s Session) campaign.Session {
 	return campaign.Session{Channel: s.Channel, ChatID: s.ChatID}
 }
 

@@ -30,7 +30,7 @@ const (
 // both parents, no device: 64 points, registered later), TD-000003 (Thảo Điền, near-poor) and
 // TD-000004 (Linh Trung, other, a possible duplicate of TD-000001). Parents' chats are
 // 3101-3104; the parent of TD-000002 uses English.
-func (c *chat) withPending() *chat {
+func (c *convo) withPending() *convo {
 	c.t.Helper()
 	c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
 	c.staff.add(womenID, "Trương Thị Hội", campaign.RoleWomensUnion, wardLT)
@@ -70,7 +70,7 @@ func (c *chat) withPending() *chat {
 
 func verifyScenarios() []scenario {
 	return []scenario{
-		{goldenVerify, "approve_reject_ask", func(c *chat) {
+		{goldenVerify, "approve_reject_ask", func(c *convo) {
 			c.withPending().become(wardOffID, "vi")
 			c.send(cmd("verify"))
 			c.send(press("v:ok:TD-000002"))
@@ -88,7 +88,7 @@ func verifyScenarios() []scenario {
 			c.become(wardOffID, "vi")
 			c.send(press("v:back:TD-000004"))
 		}},
-		{goldenVerify, "reject_other_and_conflict", func(c *chat) {
+		{goldenVerify, "reject_other_and_conflict", func(c *convo) {
 			c.withPending().become(womenID, "vi")
 			c.send(cmd("verify", "td-4"))
 			c.send(press("v:no:TD-000004"))
@@ -105,7 +105,7 @@ func verifyScenarios() []scenario {
 			c.send(press("v:skip:TD-000001"))
 			c.send(cmd("verify"))
 		}},
-		{goldenVerify, "scope_and_refusals", func(c *chat) {
+		{goldenVerify, "scope_and_refusals", func(c *convo) {
 			c.withPending()
 			c.become("3101", "vi")
 			c.send(cmd("verify"))
@@ -298,11 +298,11 @@ func TestVerify_CallbackDataFits(t *testing.T) {
 	out := c.send(cmd("verify"))
 	out = append(out, c.send(press("v:no:TD-000002"))...)
 	for _, d := range buttonData(out) {
-		if len(d) > maxCallbackData {
+		if len(d) > maxData {
 			t.Errorf("callback data %q is %d bytes", d, len(d))
 		}
 	}
-	if long := verifyData("rj", "TD-123456789", string(campaign.RejectNotEligible)); len(long) > maxCallbackData {
+	if long := verifyData("rj", "TD-123456789", string(campaign.RejectNotEligible)); len(long) > maxData {
 		t.Errorf("the longest reject data is %d bytes", len(long))
 	}
 }

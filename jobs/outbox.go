@@ -316,7 +316,7 @@ func reply(m campaign.OutboxMessage) bot.Reply {
 		for i, b := range row {
 			out[i] = bot.Button{Text: b.Text, Data: b.Data}
 		}
-		r.Inline = append(r.Inline, out)
+		r.Buttons = append(r.Buttons, out)
 	}
 	if m.FilePath != "" {
 		r.File = &bot.File{Path: m.FilePath, Name: m.FileName}

@@ -17,7 +17,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 )
 
-// Channel is the name of this channel in bot.Input and bot.Reply.
+// Channel is the name of this channel in chat.Update and chat.Reply.
 const Channel = "telegram"
 
 // Defaults used when the matching Config field is zero.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 func TestNew(t *testing.T) {
@@ -124,7 +124,7 @@ func TestAdapter_Close_abortsLongPoll(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() {
-				done <- a.Poll(context.Background(), newMemOffsets(), func(context.Context, []bot.Input) error { return nil })
+				done <- a.Poll(context.Background(), newMemOffsets(), func(context.Context, []chat.Update) error { return nil })
 			}()
 			waitFor(t, "a long poll", func() bool { return len(f.Calls("getUpdates")) > 0 })
 			if how == "Close" {

@@ -21,7 +21,7 @@ type Command struct {
 
 // SetCommands sets the command menu for each language code in commands ("vi", "en"), and the
 // DefaultCommandsLanguage list again without a language as the default (a "" key, when present,
-// is the default instead). Invalid names or descriptions wrap bot.ErrRejected before any call.
+// is the default instead). Invalid names or descriptions wrap chat.ErrRejected before any call.
 func (a *Adapter) SetCommands(ctx context.Context, commands map[string][]Command) error {
 	langs := make([]string, 0, len(commands))
 	for lang, list := range commands {

@@ -1,5 +1,5 @@
 // Package telegram is the Telegram channel of the bot: it turns Bot API updates (long polling or
-// webhook) into bot.Inputs and bot.Replies into Bot API calls, over go-telegram-bot-api v5.5.1.
+// webhook) into chat.Updates and chat.Replies into Bot API calls, over go-telegram-bot-api v5.5.1.
 //
 // The library has not changed since 2021, so this package works around its gaps:
 //   - It has no context support: every call builds a throw-away BotAPI whose HTTPClient attaches

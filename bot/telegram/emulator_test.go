@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // The tests in this file run the real library against the Bot API emulator, which holds every call
@@ -65,24 +66,24 @@ func checkRejected(t *testing.T, emu *telegramtest.Server, allowed ...string) {
 
 // inbox collects what Poll hands over.
 type inbox struct {
-	ch chan bot.Input
+	ch chan chat.Update
 }
 
-func (b *inbox) handle(_ context.Context, batch []bot.Input) error {
+func (b *inbox) handle(_ context.Context, batch []chat.Update) error {
 	for _, in := range batch {
 		b.ch <- in
 	}
 	return nil
 }
 
-func (b *inbox) next(t *testing.T) bot.Input {
+func (b *inbox) next(t *testing.T) chat.Update {
 	t.Helper()
 	select {
 	case in := <-b.ch:
 		return in
 	case <-time.After(10 * time.Second):
 		t.Fatal("no input came")
-		return bot.Input{}
+		return chat.Update{}
 	}
 }
 
@@ -101,95 +102,95 @@ func wait(t *testing.T, emu *telegramtest.Server, chatID int64, n int) []telegra
 // ticked in place, a contact shared through a request_contact keyboard that is then removed.
 func TestEmulator_conversation(t *testing.T) {
 	emu, a := emulated(t, telegramtest.Options{Limits: telegramtest.Limits{Disabled: true}})
-	box := &inbox{ch: make(chan bot.Input, 16)}
+	box := &inbox{ch: make(chan chat.Update, 16)}
 	startPoll(t, a, newMemOffsets(), box.handle)
 	ctx := context.Background()
-	chat := emu.AddChat(lan)
-	send := func(o bot.Output, edit int, callback string) {
+	cid := emu.AddChat(lan)
+	send := func(o chat.Output, edit string, callback string) {
 		t.Helper()
-		r := bot.Reply{Output: o, Channel: Channel, ChatID: fmt.Sprint(chat), EditMessageID: edit, CallbackID: callback}
+		r := chat.Reply{Output: o, Channel: Channel, ChatID: fmt.Sprint(cid), ReplaceID: edit, AckID: callback}
 		if err := a.Send(ctx, r); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
 	}
 
-	emu.SendText(chat, lan, "/start reg-2021")
+	emu.SendText(cid, lan, "/start reg-2021")
 	in := box.next(t)
-	if in.Kind != bot.KindCommand || in.Command != "start" || in.Args != "reg-2021" || in.UserID != "5550001" ||
+	if in.Kind != chat.KindCommand || in.Command != "start" || in.Args != "reg-2021" || in.UserID != "5550001" ||
 		in.ChatID != "5550001" || in.ClientLanguage != "vi" || in.Channel != "telegram" {
 		t.Fatalf("start input = %+v", in)
 	}
 
-	subjects := [][]bot.Button{{{Text: "Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
-	send(bot.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: subjects}, 0, "")
-	msgs := wait(t, emu, chat, 1)
+	subjects := [][]chat.Button{{{Text: "Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
+	send(chat.Output{Text: "Con học môn gì? (chọn nhiều)", Buttons: subjects}, "", "")
+	msgs := wait(t, emu, cid, 1)
 	question := msgs[0]
 	if got := question.Buttons(); !reflect.DeepEqual(got, []string{"Toán", "Văn", "Xong"}) {
 		t.Fatalf("buttons = %v", got)
 	}
 
-	if _, err := emu.PressButton(chat, lan, question.MessageID, "subj:math"); err != nil {
+	if _, err := emu.PressButton(cid, lan, question.MessageID, "subj:math"); err != nil {
 		t.Fatal(err)
 	}
 	in = box.next(t)
-	if in.Kind != bot.KindCallback || in.Data != "subj:math" || in.MessageID != question.MessageID || in.CallbackID == "" {
+	if in.Kind != chat.KindChoice || in.Data != "subj:math" || in.MessageID != strconv.Itoa(question.MessageID) || in.AckID == "" {
 		t.Fatalf("callback input = %+v", in)
 	}
-	ticked := [][]bot.Button{{{Text: "✓ Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
-	send(bot.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: ticked, EditPressed: true, Notice: "Đã chọn Toán"}, in.MessageID, in.CallbackID)
-	msgs = emu.Messages(chat)
+	ticked := [][]chat.Button{{{Text: "✓ Toán", Data: "subj:math"}, {Text: "Văn", Data: "subj:lit"}}, {{Text: "Xong", Data: "subj:done"}}}
+	send(chat.Output{Text: "Con học môn gì? (chọn nhiều)", Buttons: ticked, Replace: true, Ack: "Đã chọn Toán"}, in.MessageID, in.AckID)
+	msgs = emu.Messages(cid)
 	if len(msgs) != 1 || !msgs[0].Edited || msgs[0].Buttons()[0] != "✓ Toán" {
 		t.Fatalf("after the edit: %+v", msgs)
 	}
-	answers := emu.CallbackAnswers(chat)
+	answers := emu.CallbackAnswers(cid)
 	if len(answers) != 1 || answers[0].Text != "Đã chọn Toán" {
 		t.Fatalf("callback answers = %+v", answers)
 	}
 
 	// The same press again: Telegram says "not modified", which is success.
-	if _, err := emu.PressButton(chat, lan, question.MessageID, "subj:math"); err != nil {
+	if _, err := emu.PressButton(cid, lan, question.MessageID, "subj:math"); err != nil {
 		t.Fatal(err)
 	}
 	in = box.next(t)
-	send(bot.Output{Text: "Con học môn gì? (chọn nhiều)", Inline: ticked, EditPressed: true}, in.MessageID, in.CallbackID)
-	if n := len(emu.Messages(chat)); n != 1 {
+	send(chat.Output{Text: "Con học môn gì? (chọn nhiều)", Buttons: ticked, Replace: true}, in.MessageID, in.AckID)
+	if n := len(emu.Messages(cid)); n != 1 {
 		t.Fatalf("%d messages after a press that changed nothing, want 1", n)
 	}
 
-	send(bot.Output{Text: "Cho xin số điện thoại", Keyboard: [][]bot.KeyButton{{{Text: "📱 Gửi số", RequestContact: true}}}}, 0, "")
-	if kb := emu.CurrentKeyboard(chat); len(kb) != 1 || !kb[0][0].RequestContact {
+	send(chat.Output{Text: "Cho xin số điện thoại", AskContact: &chat.ContactRequest{Label: "📱 Gửi số"}}, "", "")
+	if kb := emu.CurrentKeyboard(cid); len(kb) != 1 || !kb[0][0].RequestContact {
 		t.Fatalf("keyboard = %+v", kb)
 	}
-	if m, _ := emu.LastMessage(chat); !m.OneTimeKeyboard {
+	if m, _ := emu.LastMessage(cid); !m.OneTimeKeyboard {
 		t.Errorf("keyboard is not one-time: %+v", m)
 	}
-	emu.SendContact(chat, lan, "84901234567", lan.ID)
+	emu.SendContact(cid, lan, "84901234567", lan.ID)
 	in = box.next(t)
-	if in.Kind != bot.KindContact || in.Contact == nil || in.Contact.Phone != "84901234567" || in.Contact.UserID != in.UserID {
+	if in.Kind != chat.KindContact || in.Contact == nil || in.Contact.Phone != "84901234567" || in.Contact.UserID != in.UserID {
 		t.Fatalf("contact input = %+v", in)
 	}
-	send(bot.Output{Text: "Cảm ơn!", RemoveKeyboard: true}, 0, "")
-	if kb := emu.CurrentKeyboard(chat); kb != nil {
+	send(chat.Output{Text: "Cảm ơn!", EndContactRequest: true}, "", "")
+	if kb := emu.CurrentKeyboard(cid); kb != nil {
 		t.Errorf("keyboard still shown: %+v", kb)
 	}
-	if m, _ := emu.LastMessage(chat); !m.RemoveKeyboard {
+	if m, _ := emu.LastMessage(cid); !m.RemoveKeyboard {
 		t.Errorf("last message did not remove the keyboard: %+v", m)
 	}
 
-	emu.SendSticker(chat, lan)
-	if in = box.next(t); in.Kind != bot.KindOther {
+	emu.SendSticker(cid, lan)
+	if in = box.next(t); in.Kind != chat.KindOther {
 		t.Errorf("sticker input = %+v", in)
 	}
-	emu.SendPhoto(chat, lan)
-	if in = box.next(t); in.Kind != bot.KindOther {
+	emu.SendPhoto(cid, lan)
+	if in = box.next(t); in.Kind != chat.KindOther {
 		t.Errorf("photo input = %+v", in)
 	}
-	emu.SendText(chat, lan, "Linh Trung")
+	emu.SendText(cid, lan, "Linh Trung")
 	text := box.next(t)
-	if _, err := emu.EditText(chat, lan, text.MessageID, "Linh Tây"); err != nil {
+	if _, err := emu.EditText(cid, lan, atoi(t, text.MessageID), "Linh Tây"); err != nil {
 		t.Fatal(err)
 	}
-	if in = box.next(t); in.Kind != bot.KindEdited || in.Text != "Linh Tây" || in.MessageID != text.MessageID {
+	if in = box.next(t); in.Kind != chat.KindEdited || in.Text != "Linh Tây" || in.MessageID != text.MessageID {
 		t.Errorf("edited input = %+v", in)
 	}
 	// Only the edit that changed nothing was refused, and Send took that as success.
@@ -200,13 +201,13 @@ func TestEmulator_Send(t *testing.T) {
 	long := strings.Repeat("Phường Linh Trung, Thủ Đức: 12 em cần máy 😀\n", 120) // over 4096 UTF-16 units
 	tests := []struct {
 		name  string
-		setup func(emu *telegramtest.Server, chat int64)
-		reply bot.Output
+		setup func(emu *telegramtest.Server, cid int64)
+		reply chat.Output
 		check func(t *testing.T, msgs []telegramtest.Message, err error)
 	}{
 		{
 			name:  "long text in parts, buttons on the last",
-			reply: bot.Output{Text: long, Inline: [][]bot.Button{{{Text: "Tiếp", Data: "next"}}}},
+			reply: chat.Output{Text: long, Buttons: [][]chat.Button{{{Text: "Tiếp", Data: "next"}}}},
 			check: func(t *testing.T, msgs []telegramtest.Message, err error) {
 				if err != nil {
 					t.Fatal(err)
@@ -224,33 +225,33 @@ func TestEmulator_Send(t *testing.T) {
 		},
 		{
 			name:  "blocked bot is stopped",
-			setup: func(emu *telegramtest.Server, chat int64) { emu.Block(chat) },
-			reply: bot.Output{Text: "Nhắc nhở"},
+			setup: func(emu *telegramtest.Server, cid int64) { emu.Block(cid) },
+			reply: chat.Output{Text: "Nhắc nhở"},
 			check: func(t *testing.T, msgs []telegramtest.Message, err error) {
-				if !errors.Is(err, bot.ErrStopped) {
+				if !errors.Is(err, chat.ErrStopped) {
 					t.Errorf("err = %v, want ErrStopped", err)
 				}
 			},
 		},
 		{
 			name:  "flood limit is a ThrottledError",
-			reply: bot.Output{Text: "x"},
+			reply: chat.Output{Text: "x"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, a := emulated(t, telegramtest.Options{})
-			chat := emu.AddChat(lan)
+			cid := emu.AddChat(lan)
 			if tt.setup != nil {
-				tt.setup(emu, chat)
+				tt.setup(emu, cid)
 			}
-			r := bot.Reply{Output: tt.reply, Channel: Channel, ChatID: fmt.Sprint(chat)}
+			r := chat.Reply{Output: tt.reply, Channel: Channel, ChatID: fmt.Sprint(cid)}
 			if tt.check == nil { // the flood case: send until Telegram asks to wait
 				var err error
 				for i := 0; i < 10 && err == nil; i++ {
 					err = a.Send(context.Background(), r)
 				}
-				var te *bot.ThrottledError
+				var te *chat.ThrottledError
 				if !errors.As(err, &te) || te.RetryAfter < time.Second {
 					t.Errorf("err = %v, want a ThrottledError of a second or more", err)
 				}
@@ -258,7 +259,7 @@ func TestEmulator_Send(t *testing.T) {
 				return
 			}
 			err := a.Send(context.Background(), r)
-			tt.check(t, emu.Messages(chat), err)
+			tt.check(t, emu.Messages(cid), err)
 			checkRejected(t, emu)
 		})
 	}
@@ -266,15 +267,15 @@ func TestEmulator_Send(t *testing.T) {
 
 func TestEmulator_SendDocument(t *testing.T) {
 	emu, a := emulated(t, telegramtest.Options{})
-	chat := emu.AddChat(lan)
+	cid := emu.AddChat(lan)
 	data := []byte("phuong,can,da_nhan\nLinh Trung,12,7\n")
-	if err := a.SendDocument(context.Background(), fmt.Sprint(chat), "tien-do.csv", data, "Tiến độ ngày 7/9"); err != nil {
+	if err := a.SendDocument(context.Background(), fmt.Sprint(cid), "tien-do.csv", data, "Tiến độ ngày 7/9"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.SendPhoto(context.Background(), fmt.Sprint(chat), "bieu-do.png", []byte("\x89PNG\r\n\x1a\n"), ""); err != nil {
+	if err := a.SendPhoto(context.Background(), fmt.Sprint(cid), "bieu-do.png", []byte("\x89PNG\r\n\x1a\n"), ""); err != nil {
 		t.Fatal(err)
 	}
-	msgs := emu.Messages(chat)
+	msgs := emu.Messages(cid)
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages", len(msgs))
 	}
@@ -284,8 +285,8 @@ func TestEmulator_SendDocument(t *testing.T) {
 	if msgs[1].Photo != "bieu-do.png" {
 		t.Errorf("photo = %+v", msgs[1])
 	}
-	emu.Block(chat)
-	if err := a.SendDocument(context.Background(), fmt.Sprint(chat), "x.csv", data, ""); !errors.Is(err, bot.ErrStopped) {
+	emu.Block(cid)
+	if err := a.SendDocument(context.Background(), fmt.Sprint(cid), "x.csv", data, ""); !errors.Is(err, chat.ErrStopped) {
 		t.Errorf("upload to a blocked chat: %v, want ErrStopped", err)
 	}
 	checkRejected(t, emu)
@@ -294,12 +295,12 @@ func TestEmulator_SendDocument(t *testing.T) {
 func TestEmulator_Poll(t *testing.T) {
 	t.Run("a restart with the same store does not deliver confirmed updates again", func(t *testing.T) {
 		emu, first := emulated(t, telegramtest.Options{})
-		chat := emu.AddChat(lan)
+		cid := emu.AddChat(lan)
 		store := newMemOffsets()
 		rec := &recorder{}
 		stop := startPoll(t, first, store, rec.handle)
-		emu.SendText(chat, lan, "một")
-		emu.SendText(chat, lan, "hai")
+		emu.SendText(cid, lan, "một")
+		emu.SendText(cid, lan, "hai")
 		waitFor(t, "two updates", func() bool { return rec.count() == 2 })
 		waitFor(t, "the offset", func() bool { return store.get(first.OffsetKey()) > 0 })
 		if err := stop(); err != nil {
@@ -307,7 +308,7 @@ func TestEmulator_Poll(t *testing.T) {
 		}
 		first.Close()
 
-		emu.SendText(chat, lan, "ba") // while no bot is polling
+		emu.SendText(cid, lan, "ba") // while no bot is polling
 		second, err := New(context.Background(), testConfig(t, apiURLOf(t, first)))
 		if err != nil {
 			t.Fatal(err)
@@ -316,7 +317,7 @@ func TestEmulator_Poll(t *testing.T) {
 		rec2 := &recorder{}
 		stop = startPoll(t, second, store, rec2.handle)
 		waitFor(t, "the update sent while down", func() bool { return rec2.count() == 1 })
-		emu.SendText(chat, lan, "bốn")
+		emu.SendText(cid, lan, "bốn")
 		waitFor(t, "the next update", func() bool { return rec2.count() == 2 })
 		_ = stop()
 		all := append(rec.all(), rec2.all()...)
@@ -335,9 +336,9 @@ func TestEmulator_Poll(t *testing.T) {
 
 	t.Run("a failing handle gets the same batch again", func(t *testing.T) {
 		emu, a := emulated(t, telegramtest.Options{})
-		chat := emu.AddChat(lan)
-		emu.SendText(chat, lan, "x")
-		emu.SendText(chat, lan, "y")
+		cid := emu.AddChat(lan)
+		emu.SendText(cid, lan, "x")
+		emu.SendText(cid, lan, "y")
 		rec := &recorder{fail: 2}
 		store := newMemOffsets()
 		stop := startPoll(t, a, store, rec.handle)
@@ -355,7 +356,7 @@ func TestEmulator_Poll(t *testing.T) {
 
 	t.Run("a user blocking the bot goes to OnBlocked", func(t *testing.T) {
 		emu, a := emulated(t, telegramtest.Options{})
-		chat := emu.AddChat(lan)
+		cid := emu.AddChat(lan)
 		var mu sync.Mutex
 		var blocked []string
 		a.OnBlocked(func(chatID string) {
@@ -366,8 +367,8 @@ func TestEmulator_Poll(t *testing.T) {
 		rec := &recorder{}
 		stop := startPoll(t, a, newMemOffsets(), rec.handle)
 		raw, _ := json.Marshal(map[string]any{"my_chat_member": map[string]any{
-			"chat": map[string]any{"id": chat, "type": "private", "first_name": "Lan"},
-			"from": map[string]any{"id": chat, "is_bot": false, "first_name": "Lan"}, "date": 1631000000,
+			"chat": map[string]any{"id": cid, "type": "private", "first_name": "Lan"},
+			"from": map[string]any{"id": cid, "is_bot": false, "first_name": "Lan"}, "date": 1631000000,
 			"old_chat_member": map[string]any{"user": map[string]any{"id": 123456, "is_bot": true, "first_name": "Bot"}, "status": "member"},
 			"new_chat_member": map[string]any{"user": map[string]any{"id": 123456, "is_bot": true, "first_name": "Bot"}, "status": "kicked", "until_date": 0},
 		}})
@@ -376,7 +377,7 @@ func TestEmulator_Poll(t *testing.T) {
 		}
 		waitFor(t, "OnBlocked", func() bool { mu.Lock(); defer mu.Unlock(); return len(blocked) == 1 })
 		_ = stop()
-		if blocked[0] != fmt.Sprint(chat) || rec.count() != 0 {
+		if blocked[0] != fmt.Sprint(cid) || rec.count() != 0 {
 			t.Errorf("blocked %v, handled %v", blocked, rec.all())
 		}
 	})
@@ -390,16 +391,16 @@ func apiURLOf(t *testing.T, a *Adapter) string {
 
 func TestEmulator_Webhook(t *testing.T) {
 	emu, a := emulated(t, telegramtest.Options{WebhookBackoff: 5 * time.Millisecond, WebhookAttempts: 3})
-	chat := emu.AddChat(lan)
-	got := make(chan bot.Input, 4)
-	hook := httptest.NewServer(a.WebhookHandler(testSecret, func(_ context.Context, in bot.Input) error {
+	cid := emu.AddChat(lan)
+	got := make(chan chat.Update, 4)
+	hook := httptest.NewServer(a.WebhookHandler(testSecret, func(_ context.Context, in chat.Update) error {
 		got <- in
 		return nil
 	}))
 	defer hook.Close()
 	wrong := 0
 	var wrongMu sync.Mutex
-	impostor := httptest.NewServer(a.WebhookHandler("another_secret", func(context.Context, bot.Input) error {
+	impostor := httptest.NewServer(a.WebhookHandler("another_secret", func(context.Context, chat.Update) error {
 		wrongMu.Lock()
 		wrong++
 		wrongMu.Unlock()
@@ -410,10 +411,10 @@ func TestEmulator_Webhook(t *testing.T) {
 	if err := a.SetWebhook(context.Background(), hook.URL+"/telegram", testSecret); err != nil {
 		t.Fatal(err)
 	}
-	emu.SendText(chat, lan, "/status")
+	emu.SendText(cid, lan, "/status")
 	select {
 	case in := <-got:
-		if in.Command != "status" || in.ChatID != fmt.Sprint(chat) {
+		if in.Command != "status" || in.ChatID != fmt.Sprint(cid) {
 			t.Errorf("webhook input = %+v", in)
 		}
 	case <-time.After(10 * time.Second):
@@ -424,7 +425,7 @@ func TestEmulator_Webhook(t *testing.T) {
 	if err := a.SetWebhook(context.Background(), impostor.URL+"/telegram", testSecret); err != nil {
 		t.Fatal(err)
 	}
-	emu.SendText(chat, lan, "x")
+	emu.SendText(cid, lan, "x")
 	waitFor(t, "deliveries given up", func() bool { return emu.Metrics().WebhookDropped == 1 })
 	wrongMu.Lock()
 	if wrong != 0 {
@@ -458,4 +459,14 @@ func TestEmulator_SetCommands(t *testing.T) {
 		}
 	}
 	checkRejected(t, emu)
+}
+
+// atoi reads a message id the adapter gave as a string.
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("message id %q: %v", s, err)
+	}
+	return n
 }

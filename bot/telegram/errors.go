@@ -10,10 +10,10 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
-// apiError is a refusal by the Bot API. It unwraps to bot.ErrStopped or bot.ErrRejected when the
+// apiError is a refusal by the Bot API. It unwraps to chat.ErrStopped or chat.ErrRejected when the
 // caller must not retry, and to nothing when a retry may help (5xx).
 type apiError struct {
 	method string
@@ -29,9 +29,9 @@ func (e *apiError) Error() string {
 func (e *apiError) Unwrap() error { return e.kind }
 
 // classify turns an error of the library into what the caller of a Sender acts on:
-//   - 429: *bot.ThrottledError with Telegram's retry_after;
-//   - 403 (blocked, kicked, deactivated user): wraps bot.ErrStopped;
-//   - other 4xx: wraps bot.ErrRejected, resending the same will not help;
+//   - 429: *chat.ThrottledError with Telegram's retry_after;
+//   - 403 (blocked, kicked, deactivated user): wraps chat.ErrStopped;
+//   - other 4xx: wraps chat.ErrRejected, resending the same will not help;
 //   - 5xx, network errors, answers that are not the Bot API's: a plain error, the caller may retry
 //     (but a 4xx page from a proxy is rejected, and its 429 throttled).
 //
@@ -52,9 +52,9 @@ func classify(method string, status int, err error) error {
 		// No Bot API answer: a network error, or a page from a proxy in front of the API.
 		switch {
 		case status == http.StatusTooManyRequests:
-			return &bot.ThrottledError{RetryAfter: time.Second}
+			return &chat.ThrottledError{RetryAfter: time.Second}
 		case status >= 400 && status < 500 && status != http.StatusRequestTimeout:
-			return fmt.Errorf("telegram: %s: HTTP %d: %w: %w", method, status, err, bot.ErrRejected)
+			return fmt.Errorf("telegram: %s: HTTP %d: %w: %w", method, status, err, chat.ErrRejected)
 		case status != 0 && status != http.StatusOK:
 			return fmt.Errorf("telegram: %s: HTTP %d: %w", method, status, err)
 		}
@@ -65,14 +65,14 @@ func classify(method string, status int, err error) error {
 		code = status // the library leaves the code out of upload errors
 	}
 	if code == http.StatusTooManyRequests || te.RetryAfter > 0 {
-		return &bot.ThrottledError{RetryAfter: time.Duration(max(te.RetryAfter, 1)) * time.Second}
+		return &chat.ThrottledError{RetryAfter: time.Duration(max(te.RetryAfter, 1)) * time.Second}
 	}
 	ae := &apiError{method: method, code: code, desc: te.Message}
 	switch {
 	case code == http.StatusForbidden:
-		ae.kind = bot.ErrStopped
+		ae.kind = chat.ErrStopped
 	case code >= 400 && code < 500:
-		ae.kind = bot.ErrRejected
+		ae.kind = chat.ErrRejected
 	}
 	return ae
 }
@@ -83,7 +83,7 @@ func errorCode(err error) int {
 	if errors.As(err, &ae) {
 		return ae.code
 	}
-	var te *bot.ThrottledError
+	var te *chat.ThrottledError
 	if errors.As(err, &te) {
 		return http.StatusTooManyRequests
 	}
@@ -98,5 +98,5 @@ func descriptionHas(err error, s string) bool {
 
 // rejected makes a programming error found before calling the API (callback data too long...).
 func rejected(format string, args ...any) error {
-	return fmt.Errorf("telegram: %s: %w", fmt.Sprintf(format, args...), bot.ErrRejected)
+	return fmt.Errorf("telegram: %s: %w", fmt.Sprintf(format, args...), chat.ErrRejected)
 }

@@ -10,7 +10,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 const (
@@ -21,7 +21,7 @@ const (
 )
 
 // validateFile finds a file reply that names no file, or two.
-func validateFile(f *bot.File) error {
+func validateFile(f *chat.File) error {
 	switch {
 	case f.Path == "" && f.PhotoID == "":
 		return rejected("a file reply names no file")
@@ -31,21 +31,21 @@ func validateFile(f *bot.File) error {
 	return nil
 }
 
-// sendFileReply sends o.File with o.Text as its caption and o.Inline under it: a file on disk as
+// sendFileReply sends o.File with o.Text as its caption and o.Buttons under it: a file on disk as
 // a document named File.Name (sendDocument) or, for a PNG or JPEG image of at most 10 MB (a
 // chart), as a photo (sendPhoto), or a photo Telegram already has by its file_id (sendPhoto). A text over Telegram's 1024-character caption goes first as ordinary messages, the
 // inline buttons under the last, and the file follows without a caption. A reply keyboard change
-// (Keyboard, RemoveKeyboard) goes with the file when no inline buttons do, so that the engine's
-// keyboard removal, which may land on a file reply, is not lost; EditPressed does not apply.
+// (AskContact, EndContactRequest) goes with the file when no inline buttons do, so that the engine's
+// keyboard removal, which may land on a file reply, is not lost; Replace does not apply.
 //
 // The file on disk is streamed from an open handle, never read whole: exports run to tens of MB.
 // It is opened before anything goes out, so a file that is missing, unreadable, empty, a directory
-// or over Telegram's 50 MB is refused with bot.ErrRejected, a failure no retry mends, and the
+// or over Telegram's 50 MB is refused with chat.ErrRejected, a failure no retry mends, and the
 // text of a long caption is not sent without its file. Removing the file is not the adapter's
 // business: a caller may send the same Reply again after a 429 (see bot.Sender). Such a retry
 // sends a long caption's text again, as it does the first parts of a long text: PacedSender's
 // per-chat pacing keeps 429s rare.
-func (a *Adapter) sendFileReply(ctx context.Context, chatID int64, o bot.Output) error {
+func (a *Adapter) sendFileReply(ctx context.Context, chatID int64, o chat.Output) error {
 	f := o.File
 	caption := strings.TrimSpace(o.Text)
 	method, client, timeout := "sendPhoto", a.http, a.httpTimeout
@@ -70,20 +70,20 @@ func (a *Adapter) sendFileReply(ctx context.Context, chatID int64, o bot.Output)
 		timeout = 3*a.httpTimeout + time.Duration(size/uploadBytesPerSecond)*time.Second
 	}
 	if utf16Len(caption) > maxCaptionUnits {
-		text := bot.Output{Text: caption, Inline: o.Inline, Keyboard: o.Keyboard, RemoveKeyboard: o.RemoveKeyboard}
+		text := chat.Output{Text: caption, Buttons: o.Buttons, AskContact: o.AskContact, EndContactRequest: o.EndContactRequest}
 		if err := a.sendText(ctx, chatID, text); err != nil {
 			return err
 		}
 		caption = ""
-		o.Inline, o.Keyboard, o.RemoveKeyboard = nil, nil, false
+		o.Buttons, o.AskContact, o.EndContactRequest = nil, nil, false
 	}
 	var markup any
 	switch {
-	case len(o.Inline) > 0:
-		markup = inlineMarkup(o.Inline)
-	case len(o.Keyboard) > 0:
-		markup = replyKeyboard(o.Keyboard)
-	case o.RemoveKeyboard:
+	case len(o.Buttons) > 0:
+		markup = inlineMarkup(o.Buttons)
+	case o.AskContact != nil:
+		markup = replyKeyboard(o.AskContact)
+	case o.EndContactRequest:
 		markup = tgbotapi.NewRemoveKeyboard(false)
 	}
 	var c tgbotapi.Chattable
@@ -115,16 +115,16 @@ func isPhotoName(name string) bool {
 }
 
 // openUpload opens a file to upload and returns its size; what Telegram would refuse, or what
-// cannot be read at all, is bot.ErrRejected.
+// cannot be read at all, is chat.ErrRejected.
 func openUpload(path string) (*os.File, int64, error) {
 	file, err := os.Open(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("telegram: sendDocument: %w: %w", err, bot.ErrRejected)
+		return nil, 0, fmt.Errorf("telegram: sendDocument: %w: %w", err, chat.ErrRejected)
 	}
 	info, err := file.Stat()
 	if err != nil {
 		file.Close()
-		return nil, 0, fmt.Errorf("telegram: sendDocument: %w: %w", err, bot.ErrRejected)
+		return nil, 0, fmt.Errorf("telegram: sendDocument: %w: %w", err, chat.ErrRejected)
 	}
 	var problem string
 	switch {

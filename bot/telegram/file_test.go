@@ -22,6 +22,7 @@ import (
 
 	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // tempFile writes data to a new file in the test's directory and returns its path.
@@ -57,7 +58,7 @@ func randomBytes(n int) []byte {
 // with a caption and buttons to accept or refuse the proof.
 func TestEmulator_PhotoInAndOut(t *testing.T) {
 	emu, a := emulated(t, telegramtest.Options{Limits: telegramtest.Limits{Disabled: true}})
-	box := &inbox{ch: make(chan bot.Input, 4)}
+	box := &inbox{ch: make(chan chat.Update, 4)}
 	startPoll(t, a, newMemOffsets(), box.handle)
 	volunteer := telegramtest.User{ID: 5550007, FirstName: "Tuấn", LanguageCode: "vi"}
 	official := emu.AddChat(lan)
@@ -65,7 +66,7 @@ func TestEmulator_PhotoInAndOut(t *testing.T) {
 
 	emu.SendPhotoWith(volunteer.ID, volunteer, "Đã giao máy cho em Hùng", proof)
 	in := box.next(t)
-	if in.Kind != bot.KindOther || in.Text != "Đã giao máy cho em Hùng" || in.PhotoID == "" || in.ChatID != "5550007" {
+	if in.Kind != chat.KindOther || in.Text != "Đã giao máy cho em Hùng" || in.PhotoID == "" || in.ChatID != "5550007" {
 		t.Fatalf("photo input = %+v", in)
 	}
 	emu.SendText(volunteer.ID, volunteer, "xong")
@@ -73,11 +74,11 @@ func TestEmulator_PhotoInAndOut(t *testing.T) {
 		t.Errorf("a text carries PhotoID %q", in.PhotoID)
 	}
 
-	buttons := [][]bot.Button{{{Text: "Xác nhận", Data: "proof:ok:7"}, {Text: "Từ chối", Data: "proof:no:7"}}}
-	r := bot.Reply{Channel: Channel, ChatID: fmt.Sprint(official), Output: bot.Output{
-		Text:   "Bằng chứng giao máy #7 từ Tuấn",
-		Inline: buttons,
-		File:   &bot.File{PhotoID: in.PhotoID},
+	buttons := [][]chat.Button{{{Text: "Xác nhận", Data: "proof:ok:7"}, {Text: "Từ chối", Data: "proof:no:7"}}}
+	r := chat.Reply{Channel: Channel, ChatID: fmt.Sprint(official), Output: chat.Output{
+		Text:    "Bằng chứng giao máy #7 từ Tuấn",
+		Buttons: buttons,
+		File:    &chat.File{PhotoID: in.PhotoID},
 	}}
 	if err := a.Send(context.Background(), r); err != nil {
 		t.Fatal(err)
@@ -95,8 +96,8 @@ func TestEmulator_PhotoInAndOut(t *testing.T) {
 	}
 
 	// A file_id Telegram never gave out is the bot's mistake: rejected, not retried.
-	r.File = &bot.File{PhotoID: "AgACAgIAAxkBAAIBmade-up"}
-	if err := a.Send(context.Background(), r); !errors.Is(err, bot.ErrRejected) {
+	r.File = &chat.File{PhotoID: "AgACAgIAAxkBAAIBmade-up"}
+	if err := a.Send(context.Background(), r); !errors.Is(err, chat.ErrRejected) {
 		t.Errorf("unknown photo: err = %v, want ErrRejected", err)
 	}
 	checkRejected(t, emu, "wrong file identifier/HTTP URL specified")
@@ -107,19 +108,19 @@ func TestEmulator_PhotoInAndOut(t *testing.T) {
 
 func TestEmulator_SendFile(t *testing.T) {
 	export := randomBytes(3 << 20) // an export of a few MB, uploaded from disk
-	buttons := [][]bot.Button{{{Text: "Xuất lại", Data: "export:again"}}}
+	buttons := [][]chat.Button{{{Text: "Xuất lại", Data: "export:again"}}}
 	// 1024 UTF-16 units, 1000 characters: each emoji counts twice, as Telegram counts.
 	fits := strings.Repeat("😀", 24) + strings.Repeat("a", 976)
 	tests := []struct {
 		name  string
-		out   func(path string) bot.Output
+		out   func(path string) chat.Output
 		check func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error)
 	}{
 		{
 			name: "document with caption and buttons",
-			out: func(path string) bot.Output {
-				return bot.Output{Text: "  Danh sách đã duyệt, ngày 07/09  ", Inline: buttons,
-					File: &bot.File{Path: path, Name: "Đã duyệt 07-09.xlsx", Remove: true}}
+			out: func(path string) chat.Output {
+				return chat.Output{Text: "  Danh sách đã duyệt, ngày 07/09  ", Buttons: buttons,
+					File: &chat.File{Path: path, Name: "Đã duyệt 07-09.xlsx", Remove: true}}
 			},
 			check: func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error) {
 				if err != nil {
@@ -142,8 +143,8 @@ func TestEmulator_SendFile(t *testing.T) {
 		},
 		{
 			name: "an image goes as a photo, shown in the chat without a download",
-			out: func(path string) bot.Output {
-				return bot.Output{Text: "Biểu đồ tiến độ", File: &bot.File{Path: path, Name: "tien-do-20210920.PNG"}}
+			out: func(path string) chat.Output {
+				return chat.Output{Text: "Biểu đồ tiến độ", File: &chat.File{Path: path, Name: "tien-do-20210920.PNG"}}
 			},
 			check: func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error) {
 				if err != nil {
@@ -156,8 +157,8 @@ func TestEmulator_SendFile(t *testing.T) {
 		},
 		{
 			name: "caption of exactly 1024 UTF-16 units stays a caption",
-			out: func(path string) bot.Output {
-				return bot.Output{Text: fits, Inline: buttons, File: &bot.File{Path: path, Name: "a.xlsx"}}
+			out: func(path string) chat.Output {
+				return chat.Output{Text: fits, Buttons: buttons, File: &chat.File{Path: path, Name: "a.xlsx"}}
 			},
 			check: func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error) {
 				if err != nil {
@@ -170,8 +171,8 @@ func TestEmulator_SendFile(t *testing.T) {
 		},
 		{
 			name: "longer caption goes first as text with the buttons, the file after without",
-			out: func(path string) bot.Output {
-				return bot.Output{Text: fits + "!", Inline: buttons, File: &bot.File{Path: path, Name: "a.xlsx"}}
+			out: func(path string) chat.Output {
+				return chat.Output{Text: fits + "!", Buttons: buttons, File: &chat.File{Path: path, Name: "a.xlsx"}}
 			},
 			check: func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error) {
 				if err != nil {
@@ -191,7 +192,7 @@ func TestEmulator_SendFile(t *testing.T) {
 		},
 		{
 			name: "without a name the file's own name is used",
-			out:  func(path string) bot.Output { return bot.Output{File: &bot.File{Path: path}} },
+			out:  func(path string) chat.Output { return chat.Output{File: &chat.File{Path: path}} },
 			check: func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error) {
 				if err != nil {
 					t.Fatal(err)
@@ -203,11 +204,11 @@ func TestEmulator_SendFile(t *testing.T) {
 		},
 		{
 			name: "a missing file is refused before anything is sent, even a long caption",
-			out: func(path string) bot.Output {
-				return bot.Output{Text: strings.Repeat("chữ ", 400), File: &bot.File{Path: path + ".gone", Name: "a.xlsx", Remove: true}}
+			out: func(path string) chat.Output {
+				return chat.Output{Text: strings.Repeat("chữ ", 400), File: &chat.File{Path: path + ".gone", Name: "a.xlsx", Remove: true}}
 			},
 			check: func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error) {
-				if !errors.Is(err, bot.ErrRejected) || !errors.Is(err, os.ErrNotExist) {
+				if !errors.Is(err, chat.ErrRejected) || !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("err = %v, want ErrRejected wrapping ErrNotExist", err)
 				}
 				if len(msgs) != 0 || emu.Calls("sendMessage")+emu.Calls("sendDocument") != 0 {
@@ -217,22 +218,22 @@ func TestEmulator_SendFile(t *testing.T) {
 		},
 		{
 			name: "a directory is refused",
-			out: func(path string) bot.Output {
-				return bot.Output{File: &bot.File{Path: filepath.Dir(path), Name: "a.xlsx"}}
+			out: func(path string) chat.Output {
+				return chat.Output{File: &chat.File{Path: filepath.Dir(path), Name: "a.xlsx"}}
 			},
 			check: func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error) {
-				if !errors.Is(err, bot.ErrRejected) || emu.Calls("sendDocument") != 0 {
+				if !errors.Is(err, chat.ErrRejected) || emu.Calls("sendDocument") != 0 {
 					t.Errorf("err = %v, %d calls", err, emu.Calls("sendDocument"))
 				}
 			},
 		},
 		{
 			name: "a file and a photo at once is refused",
-			out: func(path string) bot.Output {
-				return bot.Output{File: &bot.File{Path: path, PhotoID: "AgAD"}}
+			out: func(path string) chat.Output {
+				return chat.Output{File: &chat.File{Path: path, PhotoID: "AgAD"}}
 			},
 			check: func(t *testing.T, emu *telegramtest.Server, msgs []telegramtest.Message, err error) {
-				if !errors.Is(err, bot.ErrRejected) || len(msgs) != 0 {
+				if !errors.Is(err, chat.ErrRejected) || len(msgs) != 0 {
 					t.Errorf("err = %v, %d messages", err, len(msgs))
 				}
 			},
@@ -241,11 +242,11 @@ func TestEmulator_SendFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, a := emulated(t, telegramtest.Options{Limits: telegramtest.Limits{Disabled: true}})
-			chat := emu.AddChat(lan)
+			cid := emu.AddChat(lan)
 			path := tempFile(t, "export.xlsx", export)
-			r := bot.Reply{Channel: Channel, ChatID: fmt.Sprint(chat), Output: tt.out(path)}
+			r := chat.Reply{Channel: Channel, ChatID: fmt.Sprint(cid), Output: tt.out(path)}
 			err := a.Send(context.Background(), r)
-			tt.check(t, emu, emu.Messages(chat), err)
+			tt.check(t, emu, emu.Messages(cid), err)
 			if !exists(path) {
 				t.Error("the adapter removed the file: only the caller knows no retry follows")
 			}
@@ -257,26 +258,26 @@ func TestEmulator_SendFile(t *testing.T) {
 // A keyboard removal the engine put on a file reply goes with the file, unless inline buttons do.
 func TestEmulator_SendFileRemovesKeyboard(t *testing.T) {
 	emu, a := emulated(t, telegramtest.Options{Limits: telegramtest.Limits{Disabled: true}})
-	chat := emu.AddChat(lan)
-	send := func(o bot.Output) {
+	cid := emu.AddChat(lan)
+	send := func(o chat.Output) {
 		t.Helper()
-		if err := a.Send(context.Background(), bot.Reply{Channel: Channel, ChatID: fmt.Sprint(chat), Output: o}); err != nil {
+		if err := a.Send(context.Background(), chat.Reply{Channel: Channel, ChatID: fmt.Sprint(cid), Output: o}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	keyboard := bot.Output{Text: "Số điện thoại?", Keyboard: [][]bot.KeyButton{{{Text: "Chia sẻ số", RequestContact: true}}}}
+	keyboard := chat.Output{Text: "Số điện thoại?", AskContact: &chat.ContactRequest{Label: "Chia sẻ số"}}
 	send(keyboard)
-	send(bot.Output{Text: "Báo cáo", RemoveKeyboard: true, File: &bot.File{Path: tempFile(t, "a.xlsx", []byte("PK")), Name: "a.xlsx"}})
-	if kb := emu.CurrentKeyboard(chat); kb != nil {
+	send(chat.Output{Text: "Báo cáo", EndContactRequest: true, File: &chat.File{Path: tempFile(t, "a.xlsx", []byte("PK")), Name: "a.xlsx"}})
+	if kb := emu.CurrentKeyboard(cid); kb != nil {
 		t.Errorf("keyboard still shown: %+v", kb)
 	}
-	if m, _ := emu.LastMessage(chat); m.Method != "sendDocument" || !m.RemoveKeyboard {
+	if m, _ := emu.LastMessage(cid); m.Method != "sendDocument" || !m.RemoveKeyboard {
 		t.Errorf("file = %s, removes keyboard: %v", m.Method, m.RemoveKeyboard)
 	}
 	send(keyboard)
-	send(bot.Output{Text: "Báo cáo", RemoveKeyboard: true, Inline: [][]bot.Button{{{Text: "Xuất lại", Data: "x"}}},
-		File: &bot.File{Path: tempFile(t, "b.xlsx", []byte("PK")), Name: "b.xlsx"}})
-	if m, _ := emu.LastMessage(chat); len(m.Buttons()) != 1 || m.RemoveKeyboard {
+	send(chat.Output{Text: "Báo cáo", EndContactRequest: true, Buttons: [][]chat.Button{{{Text: "Xuất lại", Data: "x"}}},
+		File: &chat.File{Path: tempFile(t, "b.xlsx", []byte("PK")), Name: "b.xlsx"}})
+	if m, _ := emu.LastMessage(cid); len(m.Buttons()) != 1 || m.RemoveKeyboard {
 		t.Errorf("inline buttons should win the one reply_markup: %+v", m)
 	}
 	checkRejected(t, emu)
@@ -291,7 +292,9 @@ type attempt struct {
 // spySender stands between the PacedSender and the adapter: it notes whether the file is still
 // there at each attempt and what came back.
 type spySender struct {
-	inner      bot.Sender
+	inner interface {
+		Send(context.Context, chat.Reply) error
+	}
 	path       string
 	afterError func(error)
 
@@ -299,7 +302,7 @@ type spySender struct {
 	attempts []attempt
 }
 
-func (s *spySender) Send(ctx context.Context, r bot.Reply) error {
+func (s *spySender) Send(ctx context.Context, r chat.Reply) error {
 	there := exists(s.path)
 	err := s.inner.Send(ctx, r)
 	s.mu.Lock()
@@ -335,7 +338,7 @@ func TestEmulator_FileRemovedWhenDone(t *testing.T) {
 	data := randomBytes(64 << 10)
 	tests := []struct {
 		name       string
-		setup      func(emu *telegramtest.Server, chat int64) (chatID string)
+		setup      func(emu *telegramtest.Server, cid int64) (chatID string)
 		remove     bool
 		wantErr    error
 		wantSent   bool
@@ -348,29 +351,29 @@ func TestEmulator_FileRemovedWhenDone(t *testing.T) {
 			name:       "refused by Telegram",
 			setup:      func(*telegramtest.Server, int64) string { return "424242" },
 			remove:     true,
-			wantErr:    bot.ErrRejected,
+			wantErr:    chat.ErrRejected,
 			wantReject: "chat not found",
 		},
 		{
 			name:    "bot blocked",
-			setup:   func(emu *telegramtest.Server, chat int64) string { emu.Block(chat); return fmt.Sprint(chat) },
+			setup:   func(emu *telegramtest.Server, cid int64) string { emu.Block(cid); return fmt.Sprint(cid) },
 			remove:  true,
-			wantErr: bot.ErrStopped,
+			wantErr: chat.ErrStopped,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, a := emulated(t, telegramtest.Options{Limits: telegramtest.Limits{Disabled: true}})
-			chat := emu.AddChat(lan)
-			chatID := fmt.Sprint(chat)
+			cid := emu.AddChat(lan)
+			chatID := fmt.Sprint(cid)
 			if tt.setup != nil {
-				chatID = tt.setup(emu, chat)
+				chatID = tt.setup(emu, cid)
 			}
 			path := tempFile(t, "bao-cao.xlsx", data)
 			spy := &spySender{inner: a, path: path}
 			p := bot.NewPacedSender(spy, bot.PacedSenderConfig{Attempts: 3, Backoff: time.Millisecond, Logger: quietLog(t)})
-			err := p.Send(context.Background(), bot.Reply{Channel: Channel, ChatID: chatID, Output: bot.Output{
-				Text: "Báo cáo", File: &bot.File{Path: path, Name: "Báo cáo.xlsx", Remove: tt.remove},
+			err := p.Send(context.Background(), chat.Reply{Channel: Channel, ChatID: chatID, Output: chat.Output{
+				Text: "Báo cáo", File: &chat.File{Path: path, Name: "Báo cáo.xlsx", Remove: tt.remove},
 			}})
 			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -381,7 +384,7 @@ func TestEmulator_FileRemovedWhenDone(t *testing.T) {
 			if exists(path) != tt.wantKept {
 				t.Errorf("file there after Send: %v, want %v", exists(path), tt.wantKept)
 			}
-			msgs := emu.Messages(chat)
+			msgs := emu.Messages(cid)
 			if tt.wantSent != (len(msgs) == 1) || tt.wantSent && !bytes.Equal(msgs[0].FileData, data) {
 				t.Errorf("emulator has %d messages, want sent: %v", len(msgs), tt.wantSent)
 			}
@@ -398,20 +401,20 @@ func TestEmulator_FileRemovedWhenDone(t *testing.T) {
 		// second is throttled until the clock moves on.
 		flood := &clock{now: testNow}
 		emu, a := emulated(t, telegramtest.Options{Limits: telegramtest.Limits{PerChatPerSecond: 1, PerChatBurst: 1, Now: flood.Now}})
-		chat := emu.AddChat(lan)
-		if err := a.Send(context.Background(), bot.Reply{Channel: Channel, ChatID: fmt.Sprint(chat), Output: bot.Output{Text: "Đang xuất báo cáo…"}}); err != nil {
+		cid := emu.AddChat(lan)
+		if err := a.Send(context.Background(), chat.Reply{Channel: Channel, ChatID: fmt.Sprint(cid), Output: chat.Output{Text: "Đang xuất báo cáo…"}}); err != nil {
 			t.Fatal(err)
 		}
 		path := tempFile(t, "bao-cao.xlsx", data)
 		spy := &spySender{inner: a, path: path, afterError: func(error) { flood.Add(2 * time.Second) }}
 		p := bot.NewPacedSender(spy, bot.PacedSenderConfig{Attempts: 3, Backoff: time.Millisecond, Logger: quietLog(t)})
-		err := p.Send(context.Background(), bot.Reply{Channel: Channel, ChatID: fmt.Sprint(chat), Output: bot.Output{
-			Text: "Báo cáo", File: &bot.File{Path: path, Name: "Báo cáo.xlsx", Remove: true},
+		err := p.Send(context.Background(), chat.Reply{Channel: Channel, ChatID: fmt.Sprint(cid), Output: chat.Output{
+			Text: "Báo cáo", File: &chat.File{Path: path, Name: "Báo cáo.xlsx", Remove: true},
 		}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var te *bot.ThrottledError
+		var te *chat.ThrottledError
 		if len(spy.attempts) != 2 || !errors.As(spy.attempts[0].err, &te) || spy.attempts[1].err != nil {
 			t.Fatalf("attempts = %+v, want a 429 then success", spy.attempts)
 		}
@@ -421,7 +424,7 @@ func TestEmulator_FileRemovedWhenDone(t *testing.T) {
 		if exists(path) {
 			t.Error("file still there after the reply was sent")
 		}
-		msgs := emu.Messages(chat)
+		msgs := emu.Messages(cid)
 		if len(msgs) != 2 || msgs[1].Document != "Báo cáo.xlsx" || !bytes.Equal(msgs[1].FileData, data) {
 			t.Errorf("messages = %d, last %q", len(msgs), msgs[len(msgs)-1].Document)
 		}
@@ -433,14 +436,14 @@ func TestEmulator_FileRemovedWhenDone(t *testing.T) {
 
 	t.Run("a missing file fails once, for good", func(t *testing.T) {
 		emu, a := emulated(t, telegramtest.Options{})
-		chat := emu.AddChat(lan)
+		cid := emu.AddChat(lan)
 		path := filepath.Join(t.TempDir(), "gone.xlsx")
 		spy := &spySender{inner: a, path: path}
 		p := bot.NewPacedSender(spy, bot.PacedSenderConfig{Attempts: 5, Backoff: time.Millisecond, Logger: quietLog(t)})
-		err := p.Send(context.Background(), bot.Reply{Channel: Channel, ChatID: fmt.Sprint(chat), Output: bot.Output{
-			Text: "Báo cáo", File: &bot.File{Path: path, Name: "a.xlsx", Remove: true},
+		err := p.Send(context.Background(), chat.Reply{Channel: Channel, ChatID: fmt.Sprint(cid), Output: chat.Output{
+			Text: "Báo cáo", File: &chat.File{Path: path, Name: "a.xlsx", Remove: true},
 		}})
-		if !errors.Is(err, bot.ErrRejected) {
+		if !errors.Is(err, chat.ErrRejected) {
 			t.Errorf("err = %v, want ErrRejected", err)
 		}
 		if len(spy.attempts) != 1 || emu.Calls("sendDocument") != 0 {
@@ -499,8 +502,8 @@ func TestAdapter_SendFileStreams(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	err = a.Send(context.Background(), bot.Reply{Channel: Channel, ChatID: "5550001", Output: bot.Output{
-		File: &bot.File{Path: path, Name: "Ảnh giao máy.zip"},
+	err = a.Send(context.Background(), chat.Reply{Channel: Channel, ChatID: "5550001", Output: chat.Output{
+		File: &chat.File{Path: path, Name: "Ảnh giao máy.zip"},
 	}})
 	runtime.ReadMemStats(&after)
 	if err != nil {

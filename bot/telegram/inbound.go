@@ -9,19 +9,19 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // ParseUpdate maps one Bot API Update, as JSON, to an Input. ok is false for updates the bot does
 // not act on (channel posts, inline queries, a user blocking the bot, which goes to OnBlocked,
 // updates without a chat). err is set only when raw is not JSON of an update.
-func (a *Adapter) ParseUpdate(raw []byte) (in bot.Input, ok bool, err error) {
+func (a *Adapter) ParseUpdate(raw []byte) (in chat.Update, ok bool, err error) {
 	u, err := decodeUpdate(raw)
 	if err != nil {
-		return bot.Input{}, false, err
+		return chat.Update{}, false, err
 	}
 	if u == nil {
-		return bot.Input{}, false, nil
+		return chat.Update{}, false, nil
 	}
 	in, ok = a.toInput(u)
 	return in, ok, nil
@@ -46,12 +46,9 @@ func decodeUpdate(raw []byte) (*tgbotapi.Update, error) {
 }
 
 // toInput maps an update; see ParseUpdate. It never panics on missing parts.
-func (a *Adapter) toInput(u *tgbotapi.Update) (bot.Input, bool) {
-	in := bot.Input{
-		Channel:  Channel,
-		UpdateID: strconv.Itoa(u.UpdateID),
-		Received: a.now(),
-	}
+func (a *Adapter) toInput(u *tgbotapi.Update) (chat.Update, bool) {
+	in := chat.Update{Channel: Channel, Received: a.now()}
+	in.UpdateID = strconv.Itoa(u.UpdateID)
 	switch {
 	case u.Message != nil:
 		return a.fromMessage(in, u.Message, false)
@@ -62,26 +59,26 @@ func (a *Adapter) toInput(u *tgbotapi.Update) (bot.Input, bool) {
 	case u.MyChatMember != nil:
 		a.noteMembership(u.MyChatMember)
 	}
-	return bot.Input{}, false
+	return chat.Update{}, false
 }
 
-func (a *Adapter) fromMessage(in bot.Input, m *tgbotapi.Message, edited bool) (bot.Input, bool) {
+func (a *Adapter) fromMessage(in chat.Update, m *tgbotapi.Message, edited bool) (chat.Update, bool) {
 	if m.Chat == nil || m.Chat.ID == 0 || !a.chatAllowed(m.Chat) {
-		return bot.Input{}, false
+		return chat.Update{}, false
 	}
 	in.ChatID = strconv.FormatInt(m.Chat.ID, 10)
-	in.MessageID = m.MessageID
+	in.MessageID = strconv.Itoa(m.MessageID)
 	setSender(&in, m.From)
 	switch {
 	case edited:
-		in.Kind = bot.KindEdited
+		in.Kind = chat.KindEdited
 		in.Text = m.Text
 		if in.Text == "" {
 			in.Text = m.Caption
 		}
 	case m.Contact != nil:
-		in.Kind = bot.KindContact
-		c := &bot.SharedContact{
+		in.Kind = chat.KindContact
+		c := &chat.Contact{
 			Phone: m.Contact.PhoneNumber,
 			Name:  strings.TrimSpace(m.Contact.FirstName + " " + m.Contact.LastName),
 		}
@@ -91,15 +88,15 @@ func (a *Adapter) fromMessage(in bot.Input, m *tgbotapi.Message, edited bool) (b
 		in.Contact = c
 	case m.Text != "":
 		in.Text = m.Text
-		in.Kind = bot.KindText
+		in.Kind = chat.KindText
 		if cmd, args, ok := a.parseCommand(m.Text, m.Entities); ok {
-			in.Kind = bot.KindCommand
+			in.Kind = chat.KindCommand
 			in.Command, in.Args = cmd, args
 		}
 	default:
 		// A photo, sticker, voice note, document, location...: the flows only say what they expect,
 		// but take a photo's file_id, which a volunteer's proof of delivery is.
-		in.Kind = bot.KindOther
+		in.Kind = chat.KindOther
 		in.Text = m.Caption
 		in.PhotoID = largestPhoto(m.Photo)
 	}
@@ -118,24 +115,24 @@ func largestPhoto(sizes []tgbotapi.PhotoSize) string {
 	return id
 }
 
-func (a *Adapter) fromCallback(in bot.Input, q *tgbotapi.CallbackQuery) (bot.Input, bool) {
+func (a *Adapter) fromCallback(in chat.Update, q *tgbotapi.CallbackQuery) (chat.Update, bool) {
 	switch {
 	case q.Message != nil && q.Message.Chat != nil && q.Message.Chat.ID != 0:
 		if !a.chatAllowed(q.Message.Chat) {
-			return bot.Input{}, false
+			return chat.Update{}, false
 		}
 		in.ChatID = strconv.FormatInt(q.Message.Chat.ID, 10)
-		in.MessageID = q.Message.MessageID
+		in.MessageID = strconv.Itoa(q.Message.MessageID)
 	case q.From != nil && q.From.ID != 0:
 		// The message is gone or was sent inline: the user's private chat has the user's id.
 		in.ChatID = strconv.FormatInt(q.From.ID, 10)
 	default:
-		return bot.Input{}, false
+		return chat.Update{}, false
 	}
 	setSender(&in, q.From)
-	in.Kind = bot.KindCallback
+	in.Kind = chat.KindChoice
 	in.Data = q.Data
-	in.CallbackID = q.ID
+	in.AckID = q.ID
 	return in, true
 }
 
@@ -162,7 +159,7 @@ func (a *Adapter) chatAllowed(c *tgbotapi.Chat) bool {
 	return true
 }
 
-func setSender(in *bot.Input, from *tgbotapi.User) {
+func setSender(in *chat.Update, from *tgbotapi.User) {
 	if from == nil || from.ID == 0 {
 		return
 	}

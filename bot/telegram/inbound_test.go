@@ -4,93 +4,92 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/thuduc/maytinhchoem/bot"
-	"github.com/thuduc/maytinhchoem/flows"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 func TestAdapter_ParseUpdate(t *testing.T) {
-	lan := func(kind bot.InputKind, updateID string, messageID int) bot.Input {
-		return bot.Input{
-			Input:     flows.Input{Kind: kind, UserID: "5550001", UserName: "Lan"},
+	lan := func(kind chat.InputKind, updateID string, messageID int) chat.Update {
+		return chat.Update{
+			Input:     chat.Input{Kind: kind, UserID: "5550001", UserName: "Lan", UpdateID: updateID},
 			Channel:   "telegram",
-			UpdateID:  updateID,
 			ChatID:    "5550001",
-			MessageID: messageID,
+			MessageID: strconv.Itoa(messageID),
 			Received:  testNow,
 		}
 	}
-	with := func(in bot.Input, edit func(*bot.Input)) bot.Input { edit(&in); return in }
+	with := func(in chat.Update, edit func(*chat.Update)) chat.Update { edit(&in); return in }
 
 	tests := []struct {
 		file    string
-		want    bot.Input
+		want    chat.Update
 		ignored bool
 		wantErr bool
 		blocked []string // chats reported to OnBlocked
 	}{
-		{file: "text.json", want: with(lan(bot.KindText, "700001", 11), func(in *bot.Input) {
+		{file: "text.json", want: with(lan(chat.KindText, "700001", 11), func(in *chat.Update) {
 			in.Text = "Phường Linh Trung"
 			in.UserName = "Lan Nguyễn"
 			in.ClientLanguage = "vi"
 		})},
-		{file: "start_payload.json", want: with(lan(bot.KindCommand, "700002", 12), func(in *bot.Input) {
+		{file: "start_payload.json", want: with(lan(chat.KindCommand, "700002", 12), func(in *chat.Update) {
 			in.Text, in.Command, in.Args = "/start donor-42", "start", "donor-42"
 			in.ClientLanguage = "en-US"
 		})},
-		{file: "command_at_bot.json", want: with(lan(bot.KindCommand, "700003", 13), func(in *bot.Input) {
+		{file: "command_at_bot.json", want: with(lan(chat.KindCommand, "700003", 13), func(in *chat.Update) {
 			in.Text, in.Command, in.Args = "/Status@MayTinh_Bot  đơn số 7", "status", "đơn số 7"
 		})},
-		{file: "command_other_bot.json", want: with(lan(bot.KindText, "700004", 14), func(in *bot.Input) {
+		{file: "command_other_bot.json", want: with(lan(chat.KindText, "700004", 14), func(in *chat.Update) {
 			in.Text = "/start@other_bot"
 		})},
-		{file: "contact_own.json", want: with(lan(bot.KindContact, "700005", 15), func(in *bot.Input) {
-			in.Contact = &bot.SharedContact{Phone: "84901234567", UserID: "5550001", Name: "Lan Nguyễn"}
+		{file: "contact_own.json", want: with(lan(chat.KindContact, "700005", 15), func(in *chat.Update) {
+			in.Contact = &chat.Contact{Phone: "84901234567", UserID: "5550001", Name: "Lan Nguyễn"}
 			in.ClientLanguage = "vi"
 		})},
-		{file: "contact_other.json", want: with(lan(bot.KindContact, "700006", 16), func(in *bot.Input) {
-			in.Contact = &bot.SharedContact{Phone: "+84 912 000 111", UserID: "", Name: "Bà Tư"}
+		{file: "contact_other.json", want: with(lan(chat.KindContact, "700006", 16), func(in *chat.Update) {
+			in.Contact = &chat.Contact{Phone: "+84 912 000 111", UserID: "", Name: "Bà Tư"}
 		})},
-		{file: "callback.json", want: with(lan(bot.KindCallback, "700007", 20), func(in *bot.Input) {
-			in.Data, in.CallbackID = "ward:linh-trung", "4382bfdwdsb323b2d9"
+		{file: "callback.json", want: with(lan(chat.KindChoice, "700007", 20), func(in *chat.Update) {
+			in.Data, in.AckID = "ward:linh-trung", "4382bfdwdsb323b2d9"
 			in.UserName, in.ClientLanguage = "Lan Nguyễn", "vi"
 		})},
-		{file: "callback_no_message.json", want: bot.Input{
-			Input:    flows.Input{Kind: bot.KindCallback, Data: "pledge:yes", UserID: "5550002", UserName: "Minh", ClientLanguage: "en"},
-			Channel:  "telegram",
-			UpdateID: "700008", ChatID: "5550002", CallbackID: "q-no-msg", Received: testNow,
+		{file: "callback_no_message.json", want: chat.Update{
+			Input:   chat.Input{Kind: chat.KindChoice, Data: "pledge:yes", UserID: "5550002", UserName: "Minh", ClientLanguage: "en", UpdateID: "700008"},
+			Channel: "telegram",
+			ChatID:  "5550002", AckID: "q-no-msg", Received: testNow,
 		}},
-		{file: "edited.json", want: with(lan(bot.KindEdited, "700009", 11), func(in *bot.Input) {
+		{file: "edited.json", want: with(lan(chat.KindEdited, "700009", 11), func(in *chat.Update) {
 			in.Text = "Phường Linh Tây"
 		})},
-		{file: "photo.json", want: with(lan(bot.KindOther, "700010", 21), func(in *bot.Input) {
+		{file: "photo.json", want: with(lan(chat.KindOther, "700010", 21), func(in *chat.Update) {
 			in.Text, in.PhotoID = "giấy xác nhận", "AgAD2"
 		})},
-		{file: "photo_largest_first.json", want: with(lan(bot.KindOther, "700016", 27), func(in *bot.Input) {
+		{file: "photo_largest_first.json", want: with(lan(chat.KindOther, "700016", 27), func(in *chat.Update) {
 			in.PhotoID = "AgAD-big" // the largest size, wherever it is listed
 		})},
 		// An edited caption is not a new photo: no PhotoID, so it cannot count as a second proof.
-		{file: "edited_caption.json", want: with(lan(bot.KindEdited, "700017", 21), func(in *bot.Input) {
+		{file: "edited_caption.json", want: with(lan(chat.KindEdited, "700017", 21), func(in *chat.Update) {
 			in.Text = "giấy xác nhận (đã sửa)"
 		})},
-		{file: "sticker.json", want: lan(bot.KindOther, "700011", 22)},
-		{file: "voice.json", want: lan(bot.KindOther, "700012", 23)},
-		{file: "document.json", want: lan(bot.KindOther, "700013", 24)},
-		{file: "location.json", want: lan(bot.KindOther, "700014", 25)},
-		{file: "no_text.json", want: lan(bot.KindOther, "700015", 26)},
+		{file: "sticker.json", want: lan(chat.KindOther, "700011", 22)},
+		{file: "voice.json", want: lan(chat.KindOther, "700012", 23)},
+		{file: "document.json", want: lan(chat.KindOther, "700013", 24)},
+		{file: "location.json", want: lan(chat.KindOther, "700014", 25)},
+		{file: "no_text.json", want: lan(chat.KindOther, "700015", 26)},
 		{file: "my_chat_member_kicked.json", ignored: true, blocked: []string{"5550001"}},
 		{file: "my_chat_member_unblocked.json", ignored: true},
 		{file: "channel_post.json", ignored: true},
 		{file: "inline_query.json", ignored: true},
 		{file: "group_message.json", ignored: true},
-		{file: "garbage_unknown_fields.json", want: with(lan(bot.KindText, "700021", 31), func(in *bot.Input) {
+		{file: "garbage_unknown_fields.json", want: with(lan(chat.KindText, "700021", 31), func(in *chat.Update) {
 			in.Text = "xin chào"
 		})},
 		{file: "garbage_no_chat.json", ignored: true},
-		{file: "garbage_bad_entity.json", want: with(lan(bot.KindCommand, "700023", 33), func(in *bot.Input) {
+		{file: "garbage_bad_entity.json", want: with(lan(chat.KindCommand, "700023", 33), func(in *chat.Update) {
 			in.Text, in.Command = "/help", "help"
 		})},
 		{file: "garbage_wrong_types.json", ignored: true},

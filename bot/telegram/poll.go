@@ -11,7 +11,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // OffsetStore keeps the long-polling offset across restarts; storage/redis implements it.
@@ -41,7 +41,7 @@ func (a *Adapter) OffsetKey() string { return "telegram:" + a.username }
 // de-duplicates by update id), and only then is the offset stored and the batch confirmed to
 // Telegram. Errors of the Bot API or the store are logged and retried with a capped exponential
 // backoff; Poll returns an error only when the token is rejected.
-func (a *Adapter) Poll(ctx context.Context, offsets OffsetStore, handle func(ctx context.Context, batch []bot.Input) error) error {
+func (a *Adapter) Poll(ctx context.Context, offsets OffsetStore, handle func(ctx context.Context, batch []chat.Update) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(a.ctx, cancel)
@@ -120,7 +120,7 @@ func (a *Adapter) Poll(ctx context.Context, offsets OffsetStore, handle func(ctx
 }
 
 // handleBatch gives batch to handle until it succeeds; false when ctx ended first.
-func (a *Adapter) handleBatch(ctx context.Context, batch []bot.Input, handle func(context.Context, []bot.Input) error) bool {
+func (a *Adapter) handleBatch(ctx context.Context, batch []chat.Update, handle func(context.Context, []chat.Update) error) bool {
 	wait := newBackoff(a.backoffMin, a.backoffMax)
 	for {
 		err := handle(ctx, batch)
@@ -141,7 +141,7 @@ func (a *Adapter) handleBatch(ctx context.Context, batch []bot.Input, handle fun
 // getUpdates long-polls once and maps the updates. next is one past the highest update id seen,
 // or offset when none came. Updates are decoded one by one: the library's GetUpdates would fail the
 // whole batch, and so stall polling forever, on one update it cannot decode.
-func (a *Adapter) getUpdates(ctx context.Context, offset int64) (batch []bot.Input, next int64, err error) {
+func (a *Adapter) getUpdates(ctx context.Context, offset int64) (batch []chat.Update, next int64, err error) {
 	params := tgbotapi.Params{}
 	if offset != 0 {
 		params["offset"] = strconv.FormatInt(offset, 10)
@@ -195,7 +195,7 @@ func fatalPollError(err error) bool {
 
 // retryWait is the pause after err: Telegram's retry_after when it gave one, else the backoff.
 func (a *Adapter) retryWait(b *backoff, err error) time.Duration {
-	var te *bot.ThrottledError
+	var te *chat.ThrottledError
 	if errors.As(err, &te) {
 		return te.RetryAfter
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // updateQueue is Telegram's side of getUpdates: updates wait until a call with a higher offset
@@ -82,7 +82,7 @@ type recorder struct {
 	fail    int        // fail this many calls first
 }
 
-func (r *recorder) handle(_ context.Context, batch []bot.Input) error {
+func (r *recorder) handle(_ context.Context, batch []chat.Update) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ids := make([]string, len(batch))
@@ -110,7 +110,7 @@ func (r *recorder) all() []string {
 func (r *recorder) count() int { return len(r.all()) }
 
 // startPoll runs Poll until the returned stop is called; stop returns Poll's result.
-func startPoll(t *testing.T, a *Adapter, store OffsetStore, h func(context.Context, []bot.Input) error) (stop func() error) {
+func startPoll(t *testing.T, a *Adapter, store OffsetStore, h func(context.Context, []chat.Update) error) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -8,7 +8,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // Telegram's limits on what a bot sends.
@@ -19,24 +19,22 @@ const (
 	maxNoticeUnits   = 200  // UTF-16 units of a callback answer's text
 )
 
-var _ bot.Sender = (*Adapter)(nil)
-
 // Send sends r: one message (several when the text is over Telegram's 4096 characters, split at
 // line breaks, the buttons under the last), or an edit of the pressed message when r asks for one.
-// A button press in r.CallbackID is answered first with r.Notice, so the user's spinner stops; a
+// A button press in r.AckID is answered first with r.Ack, so the user's spinner stops; a
 // failed answer is only logged. A Reply with no text only answers the button press. A Reply with a
 // File sends the file instead, with the text as its caption (see sendFileReply).
 //
 // A Telegram message carries one reply_markup: inline buttons together with a new reply keyboard
 // are refused unless the text is long enough to be split (the keyboard goes with the first part);
-// with RemoveKeyboard the inline buttons win and the removal is dropped, which is harmless as reply
+// with EndContactRequest the inline buttons win and the removal is dropped, which is harmless as reply
 // keyboards are sent one-time.
 //
-// Send does not wait or retry: a 429 comes back as *bot.ThrottledError, a blocked bot wraps
-// bot.ErrStopped, a message Telegram refuses (or that cannot be sent as it is, such as callback
-// data over 64 bytes, found before calling the API) wraps bot.ErrRejected, and other errors
+// Send does not wait or retry: a 429 comes back as *chat.ThrottledError, a blocked bot wraps
+// chat.ErrStopped, a message Telegram refuses (or that cannot be sent as it is, such as callback
+// data over 64 bytes, found before calling the API) wraps chat.ErrRejected, and other errors
 // (network, 5xx) are plain so the caller may retry.
-func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
+func (a *Adapter) Send(ctx context.Context, r chat.Reply) error {
 	if r.Channel != "" && r.Channel != Channel {
 		return rejected("reply for channel %q", r.Channel)
 	}
@@ -47,8 +45,8 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 	if err := validateOutput(r.Output); err != nil {
 		return err
 	}
-	if r.CallbackID != "" {
-		a.answerCallback(ctx, r.CallbackID, r.Notice)
+	if r.AckID != "" {
+		a.answerCallback(ctx, r.AckID, r.Ack)
 	}
 	if r.File != nil {
 		return a.sendFileReply(ctx, chatID, r.Output)
@@ -56,9 +54,9 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 	if strings.TrimSpace(r.Text) == "" {
 		return nil
 	}
-	if r.EditMessageID != 0 && r.EditPressed && len(r.Keyboard) == 0 && !r.RemoveKeyboard &&
-		utf16Len(r.Text) <= maxTextUnits {
-		edited, err := a.editText(ctx, chatID, r.EditMessageID, r.Text, r.Inline)
+	if messageID, err := strconv.Atoi(r.ReplaceID); err == nil && messageID != 0 && r.Replace &&
+		r.AskContact == nil && !r.EndContactRequest && utf16Len(r.Text) <= maxTextUnits {
+		edited, err := a.editText(ctx, chatID, messageID, r.Text, r.Buttons)
 		if edited || err != nil {
 			return err
 		}
@@ -67,8 +65,8 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 }
 
 // validateOutput finds what Telegram would refuse before anything is sent.
-func validateOutput(o bot.Output) error {
-	for _, row := range o.Inline {
+func validateOutput(o chat.Output) error {
+	for _, row := range o.Buttons {
 		for _, b := range row {
 			if b.Text == "" {
 				return rejected("inline button with data %q has no text", b.Data)
@@ -78,21 +76,24 @@ func validateOutput(o bot.Output) error {
 			}
 		}
 	}
-	for _, row := range o.Keyboard {
-		for _, b := range row {
-			if b.Text == "" {
-				return rejected("keyboard button has no text")
+	if c := o.AskContact; c != nil {
+		if strings.TrimSpace(c.Label) == "" {
+			return rejected("a request for the phone has no button text")
+		}
+		for _, s := range c.Suggestions {
+			if strings.TrimSpace(s) == "" {
+				return rejected("a suggested answer has no text")
 			}
 		}
 	}
 	if o.File != nil {
 		return validateFile(o.File)
 	}
-	keyboardChange := len(o.Keyboard) > 0 || o.RemoveKeyboard
-	if strings.TrimSpace(o.Text) == "" && (len(o.Inline) > 0 || keyboardChange) {
+	keyboardChange := o.AskContact != nil || o.EndContactRequest
+	if strings.TrimSpace(o.Text) == "" && (len(o.Buttons) > 0 || keyboardChange) {
 		return rejected("a message with buttons needs a text")
 	}
-	if len(o.Inline) > 0 && len(o.Keyboard) > 0 && len(splitText(o.Text, maxTextUnits)) < 2 {
+	if len(o.Buttons) > 0 && o.AskContact != nil && len(splitText(o.Text, maxTextUnits)) < 2 {
 		// One message carries one reply_markup: inline buttons or a reply keyboard, not both.
 		return rejected("a message cannot carry both inline buttons and a reply keyboard")
 	}
@@ -120,7 +121,7 @@ func (a *Adapter) answerCallback(ctx context.Context, id, notice string) {
 
 // editText replaces the pressed message's text and inline buttons. edited is false (with no error)
 // when the message cannot be edited (too old, deleted, not a text) and a new one must be sent.
-func (a *Adapter) editText(ctx context.Context, chatID int64, messageID int, text string, inline [][]bot.Button) (edited bool, err error) {
+func (a *Adapter) editText(ctx context.Context, chatID int64, messageID int, text string, inline [][]chat.Button) (edited bool, err error) {
 	cfg := tgbotapi.NewEditMessageText(chatID, messageID, text)
 	if len(inline) > 0 {
 		markup := inlineMarkup(inline)
@@ -144,17 +145,17 @@ func (a *Adapter) editText(ctx context.Context, chatID int64, messageID int, tex
 
 // sendText sends o.Text, split into parts Telegram takes, the reply keyboard change on the first
 // part and the inline buttons on the last.
-func (a *Adapter) sendText(ctx context.Context, chatID int64, o bot.Output) error {
+func (a *Adapter) sendText(ctx context.Context, chatID int64, o chat.Output) error {
 	parts := splitText(o.Text, maxTextUnits)
 	for i, part := range parts {
 		msg := tgbotapi.NewMessage(chatID, part)
 		first, last := i == 0, i == len(parts)-1
 		switch {
-		case last && len(o.Inline) > 0:
-			msg.ReplyMarkup = inlineMarkup(o.Inline)
-		case first && len(o.Keyboard) > 0:
-			msg.ReplyMarkup = replyKeyboard(o.Keyboard)
-		case first && o.RemoveKeyboard:
+		case last && len(o.Buttons) > 0:
+			msg.ReplyMarkup = inlineMarkup(o.Buttons)
+		case first && o.AskContact != nil:
+			msg.ReplyMarkup = replyKeyboard(o.AskContact)
+		case first && o.EndContactRequest:
 			msg.ReplyMarkup = tgbotapi.NewRemoveKeyboard(false)
 		}
 		err := a.call(ctx, a.httpTimeout, "sendMessage", func(api *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error) {
@@ -167,7 +168,7 @@ func (a *Adapter) sendText(ctx context.Context, chatID int64, o bot.Output) erro
 	return nil
 }
 
-func inlineMarkup(rows [][]bot.Button) tgbotapi.InlineKeyboardMarkup {
+func inlineMarkup(rows [][]chat.Button) tgbotapi.InlineKeyboardMarkup {
 	markup := tgbotapi.InlineKeyboardMarkup{InlineKeyboard: make([][]tgbotapi.InlineKeyboardButton, 0, len(rows))}
 	for _, row := range rows {
 		if len(row) == 0 {
@@ -182,17 +183,12 @@ func inlineMarkup(rows [][]bot.Button) tgbotapi.InlineKeyboardMarkup {
 	return markup
 }
 
-func replyKeyboard(rows [][]bot.KeyButton) tgbotapi.ReplyKeyboardMarkup {
-	keyboard := make([][]tgbotapi.KeyboardButton, 0, len(rows))
-	for _, row := range rows {
-		if len(row) == 0 {
-			continue
-		}
-		buttons := make([]tgbotapi.KeyboardButton, 0, len(row))
-		for _, b := range row {
-			buttons = append(buttons, tgbotapi.KeyboardButton{Text: b.Text, RequestContact: b.RequestContact})
-		}
-		keyboard = append(keyboard, buttons)
+// replyKeyboard asks for the phone with Telegram's one-time reply keyboard: the request_contact
+// button first, then each suggested answer on a row of its own (pressing one sends its text).
+func replyKeyboard(c *chat.ContactRequest) tgbotapi.ReplyKeyboardMarkup {
+	keyboard := [][]tgbotapi.KeyboardButton{{{Text: c.Label, RequestContact: true}}}
+	for _, s := range c.Suggestions {
+		keyboard = append(keyboard, []tgbotapi.KeyboardButton{{Text: s}})
 	}
 	return tgbotapi.ReplyKeyboardMarkup{Keyboard: keyboard, ResizeKeyboard: true, OneTimeKeyboard: true}
 }
@@ -241,7 +237,7 @@ func (a *Adapter) sendFile(ctx context.Context, method, chatID, name string, dat
 	if err != nil || rest == "" {
 		return err
 	}
-	return a.sendText(ctx, id, bot.Output{Text: rest})
+	return a.sendText(ctx, id, chat.Output{Text: rest})
 }
 
 // truncateUnits shortens s to at most limit UTF-16 units, ending it with "…" when cut.

@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 func TestAdapter_Send(t *testing.T) {
-	inline := [][]bot.Button{{{Text: "Có", Data: "yes"}, {Text: "Không", Data: "no"}}}
+	inline := [][]chat.Button{{{Text: "Có", Data: "yes"}, {Text: "Không", Data: "no"}}}
 	inlineJSON := `{"inline_keyboard":[[{"text":"Có","callback_data":"yes"},{"text":"Không","callback_data":"no"}]]}`
 	longText := strings.Repeat("Dòng thứ nhất của danh sách phường\n", 150) // 5250 characters
-	reply := func(o bot.Output) bot.Reply { return bot.Reply{Output: o, Channel: "telegram", ChatID: "5550001"} }
+	reply := func(o chat.Output) chat.Reply { return chat.Reply{Output: o, Channel: "telegram", ChatID: "5550001"} }
 
 	// want lists the calls expected, as method and the form fields checked (others are ignored).
 	type call struct {
@@ -26,7 +26,7 @@ func TestAdapter_Send(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		reply   bot.Reply
+		reply   chat.Reply
 		answer  func(c apiCall) (int, string)
 		want    []call
 		check   func(t *testing.T, calls []apiCall)
@@ -34,32 +34,32 @@ func TestAdapter_Send(t *testing.T) {
 	}{
 		{
 			name:  "plain text",
-			reply: reply(bot.Output{Text: "Xin chào <b>bạn</b>"}),
+			reply: reply(chat.Output{Text: "Xin chào <b>bạn</b>"}),
 			want: []call{{"sendMessage", map[string]string{
 				"chat_id": "5550001", "text": "Xin chào <b>bạn</b>", "parse_mode": "", "reply_markup": "",
 			}}},
 		},
 		{
 			name:  "inline keyboard",
-			reply: reply(bot.Output{Text: "Bạn có máy tính?", Inline: inline}),
+			reply: reply(chat.Output{Text: "Bạn có máy tính?", Buttons: inline}),
 			want:  []call{{"sendMessage", map[string]string{"text": "Bạn có máy tính?", "reply_markup": inlineJSON}}},
 		},
 		{
 			name: "reply keyboard with request_contact",
-			reply: reply(bot.Output{Text: "Chia sẻ số điện thoại", Keyboard: [][]bot.KeyButton{
-				{{Text: "📱 Gửi số của tôi", RequestContact: true}}, {{Text: "Huỷ"}},
+			reply: reply(chat.Output{Text: "Chia sẻ số điện thoại", AskContact: &chat.ContactRequest{
+				Label: "📱 Gửi số của tôi", Suggestions: []string{"Huỷ"},
 			}}),
 			want: []call{{"sendMessage", map[string]string{"reply_markup": `{"keyboard":[[{"text":"📱 Gửi số của tôi","request_contact":true}],[{"text":"Huỷ"}]],"resize_keyboard":true,"one_time_keyboard":true}`}}},
 		},
 		{
 			name:  "remove keyboard",
-			reply: reply(bot.Output{Text: "Cảm ơn", RemoveKeyboard: true}),
+			reply: reply(chat.Output{Text: "Cảm ơn", EndContactRequest: true}),
 			want:  []call{{"sendMessage", map[string]string{"reply_markup": `{"remove_keyboard":true}`}}},
 		},
 		{
 			name: "button press answered first with the notice, then edited in place",
-			reply: bot.Reply{Output: bot.Output{Text: "Chọn: ✓ Toán", Inline: inline, EditPressed: true, Notice: "Đã chọn"},
-				ChatID: "5550001", EditMessageID: 20, CallbackID: "cb-1"},
+			reply: chat.Reply{Output: chat.Output{Text: "Chọn: ✓ Toán", Buttons: inline, Replace: true, Ack: "Đã chọn"},
+				ChatID: "5550001", ReplaceID: "20", AckID: "cb-1"},
 			want: []call{
 				{"answerCallbackQuery", map[string]string{"callback_query_id": "cb-1", "text": "Đã chọn"}},
 				{"editMessageText", map[string]string{"chat_id": "5550001", "message_id": "20", "text": "Chọn: ✓ Toán", "reply_markup": inlineJSON}},
@@ -67,35 +67,35 @@ func TestAdapter_Send(t *testing.T) {
 		},
 		{
 			name:   "message is not modified is success",
-			reply:  bot.Reply{Output: bot.Output{Text: "Chọn", Inline: inline, EditPressed: true}, ChatID: "5550001", EditMessageID: 20},
+			reply:  chat.Reply{Output: chat.Output{Text: "Chọn", Buttons: inline, Replace: true}, ChatID: "5550001", ReplaceID: "20"},
 			answer: failOn("editMessageText", 400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message", 0),
 			want:   []call{{"editMessageText", nil}},
 		},
 		{
 			name:   "message that cannot be edited is sent anew",
-			reply:  bot.Reply{Output: bot.Output{Text: "Chọn", Inline: inline, EditPressed: true}, ChatID: "5550001", EditMessageID: 20},
+			reply:  chat.Reply{Output: chat.Output{Text: "Chọn", Buttons: inline, Replace: true}, ChatID: "5550001", ReplaceID: "20"},
 			answer: failOn("editMessageText", 400, "Bad Request: message can't be edited", 0),
 			want:   []call{{"editMessageText", nil}, {"sendMessage", map[string]string{"text": "Chọn", "reply_markup": inlineJSON}}},
 		},
 		{
-			name:  "edit without EditPressed sends a new message",
-			reply: bot.Reply{Output: bot.Output{Text: "Chọn", Inline: inline}, ChatID: "5550001", EditMessageID: 20},
+			name:  "edit without Replace sends a new message",
+			reply: chat.Reply{Output: chat.Output{Text: "Chọn", Buttons: inline}, ChatID: "5550001", ReplaceID: "20"},
 			want:  []call{{"sendMessage", nil}},
 		},
 		{
 			name:   "failed answer to a button press is not fatal",
-			reply:  bot.Reply{Output: bot.Output{Text: "Tiếp"}, ChatID: "5550001", CallbackID: "old"},
+			reply:  chat.Reply{Output: chat.Output{Text: "Tiếp"}, ChatID: "5550001", AckID: "old"},
 			answer: failOn("answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired or query ID is invalid", 0),
 			want:   []call{{"answerCallbackQuery", nil}, {"sendMessage", map[string]string{"text": "Tiếp"}}},
 		},
 		{
 			name:  "a reply with no text only answers the button press",
-			reply: bot.Reply{Output: bot.Output{Notice: "OK"}, ChatID: "5550001", CallbackID: "cb-2"},
+			reply: chat.Reply{Output: chat.Output{Ack: "OK"}, ChatID: "5550001", AckID: "cb-2"},
 			want:  []call{{"answerCallbackQuery", map[string]string{"text": "OK"}}},
 		},
 		{
 			name:  "long text is split at line breaks, buttons on the last part",
-			reply: reply(bot.Output{Text: longText, Inline: inline}),
+			reply: reply(chat.Output{Text: longText, Buttons: inline}),
 			check: func(t *testing.T, calls []apiCall) {
 				if len(calls) != 2 {
 					t.Fatalf("%d calls, want 2", len(calls))
@@ -124,66 +124,66 @@ func TestAdapter_Send(t *testing.T) {
 		},
 		{
 			name:    "callback data over 64 bytes is refused without calling the API",
-			reply:   reply(bot.Output{Text: "x", Inline: [][]bot.Button{{{Text: "a", Data: strings.Repeat("đ", 32) + "x"}}}}),
+			reply:   reply(chat.Output{Text: "x", Buttons: [][]chat.Button{{{Text: "a", Data: strings.Repeat("đ", 32) + "x"}}}}),
 			want:    []call{},
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrRejected) },
 		},
 		{
 			name:    "empty callback data is refused",
-			reply:   reply(bot.Output{Text: "x", Inline: [][]bot.Button{{{Text: "a"}}}}),
+			reply:   reply(chat.Output{Text: "x", Buttons: [][]chat.Button{{{Text: "a"}}}}),
 			want:    []call{},
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrRejected) },
 		},
 		{
 			name:    "inline buttons and a reply keyboard on one message are refused",
-			reply:   reply(bot.Output{Text: "x", Inline: inline, Keyboard: [][]bot.KeyButton{{{Text: "k"}}}}),
+			reply:   reply(chat.Output{Text: "x", Buttons: inline, AskContact: &chat.ContactRequest{Label: "k"}}),
 			want:    []call{},
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrRejected) },
 		},
 		{
 			name:    "chat id that is not a number is refused",
-			reply:   bot.Reply{Output: bot.Output{Text: "x"}, ChatID: "abc"},
+			reply:   chat.Reply{Output: chat.Output{Text: "x"}, ChatID: "abc"},
 			want:    []call{},
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrRejected) },
 		},
 		{
 			name:   "429 is a ThrottledError with retry_after",
-			reply:  reply(bot.Output{Text: "x"}),
+			reply:  reply(chat.Output{Text: "x"}),
 			answer: failOn("sendMessage", 429, "Too Many Requests: retry after 7", 7),
 			want:   []call{{"sendMessage", nil}},
 			wantErr: func(err error) bool {
-				var te *bot.ThrottledError
-				return errors.As(err, &te) && te.RetryAfter == 7*time.Second && errors.Is(err, bot.ErrThrottled)
+				var te *chat.ThrottledError
+				return errors.As(err, &te) && te.RetryAfter == 7*time.Second && errors.Is(err, chat.ErrThrottled)
 			},
 		},
 		{
 			name:    "403 means the user stopped the bot",
-			reply:   reply(bot.Output{Text: "x"}),
+			reply:   reply(chat.Output{Text: "x"}),
 			answer:  failOn("sendMessage", 403, "Forbidden: bot was blocked by the user", 0),
 			want:    []call{{"sendMessage", nil}},
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrStopped) && !errors.Is(err, bot.ErrRejected) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrStopped) && !errors.Is(err, chat.ErrRejected) },
 		},
 		{
 			name:   "400 is rejected",
-			reply:  reply(bot.Output{Text: "x"}),
+			reply:  reply(chat.Output{Text: "x"}),
 			answer: failOn("sendMessage", 400, "Bad Request: chat not found", 0),
 			want:   []call{{"sendMessage", nil}},
 			wantErr: func(err error) bool {
-				return errors.Is(err, bot.ErrRejected) && strings.Contains(err.Error(), "chat not found")
+				return errors.Is(err, chat.ErrRejected) && strings.Contains(err.Error(), "chat not found")
 			},
 		},
 		{
 			name:   "5xx is transient",
-			reply:  reply(bot.Output{Text: "x"}),
+			reply:  reply(chat.Output{Text: "x"}),
 			answer: failOn("sendMessage", 502, "Bad Gateway", 0),
 			want:   []call{{"sendMessage", nil}},
 			wantErr: func(err error) bool {
-				return err != nil && !errors.Is(err, bot.ErrRejected) && !errors.Is(err, bot.ErrStopped) && !errors.Is(err, bot.ErrThrottled)
+				return err != nil && !errors.Is(err, chat.ErrRejected) && !errors.Is(err, chat.ErrStopped) && !errors.Is(err, chat.ErrThrottled)
 			},
 		},
 		{
 			name:  "an HTML 413 from a proxy is rejected",
-			reply: reply(bot.Output{Text: "x"}),
+			reply: reply(chat.Output{Text: "x"}),
 			answer: func(c apiCall) (int, string) {
 				if c.Method == "sendMessage" {
 					return http.StatusRequestEntityTooLarge, "<html>413 Request Entity Too Large</html>"
@@ -191,22 +191,22 @@ func TestAdapter_Send(t *testing.T) {
 				return 0, ""
 			},
 			want:    []call{{"sendMessage", nil}},
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrRejected) },
 		},
 		{
 			name:    "a reply for another channel is refused",
-			reply:   bot.Reply{Output: bot.Output{Text: "x"}, Channel: "zalo", ChatID: "5550001"},
+			reply:   chat.Reply{Output: chat.Output{Text: "x"}, Channel: "zalo", ChatID: "5550001"},
 			want:    []call{},
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrRejected) },
 		},
 		{
 			name:  "a long notice is cut to Telegram's 200 characters",
-			reply: bot.Reply{Output: bot.Output{Notice: strings.Repeat("😀", 150)}, ChatID: "5550001", CallbackID: "cb-3"},
+			reply: chat.Reply{Output: chat.Output{Ack: strings.Repeat("😀", 150)}, ChatID: "5550001", AckID: "cb-3"},
 			want:  []call{{"answerCallbackQuery", map[string]string{"text": strings.Repeat("😀", 99) + "…"}}},
 		},
 		{
 			name:  "an HTML error page is transient",
-			reply: reply(bot.Output{Text: "x"}),
+			reply: reply(chat.Output{Text: "x"}),
 			answer: func(c apiCall) (int, string) {
 				if c.Method == "sendMessage" {
 					return http.StatusBadGateway, "<html>502 Bad Gateway</html>"
@@ -215,7 +215,7 @@ func TestAdapter_Send(t *testing.T) {
 			},
 			want: []call{{"sendMessage", nil}},
 			wantErr: func(err error) bool {
-				return err != nil && strings.Contains(err.Error(), "HTTP 502") && !errors.Is(err, bot.ErrRejected)
+				return err != nil && strings.Contains(err.Error(), "HTTP 502") && !errors.Is(err, chat.ErrRejected)
 			},
 		},
 	}
@@ -257,14 +257,14 @@ func TestAdapter_Send_networkErrorHidesToken(t *testing.T) {
 	f := newFakeAPI(t, nil)
 	a := newTestAdapter(t, f)
 	f.server.Close()
-	err := a.Send(context.Background(), bot.Reply{Output: bot.Output{Text: "x"}, ChatID: "1"})
+	err := a.Send(context.Background(), chat.Reply{Output: chat.Output{Text: "x"}, ChatID: "1"})
 	if err == nil {
 		t.Fatal("no error from a closed server")
 	}
 	if strings.Contains(err.Error(), testToken) {
 		t.Errorf("error shows the token: %v", err)
 	}
-	if errors.Is(err, bot.ErrRejected) || errors.Is(err, bot.ErrStopped) {
+	if errors.Is(err, chat.ErrRejected) || errors.Is(err, chat.ErrStopped) {
 		t.Errorf("network error %v is not transient", err)
 	}
 }
@@ -274,7 +274,7 @@ func TestAdapter_Send_contextCancelled(t *testing.T) {
 	a := newTestAdapter(t, f)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := a.Send(ctx, bot.Reply{Output: bot.Output{Text: "x"}, ChatID: "1"})
+	err := a.Send(ctx, chat.Reply{Output: chat.Output{Text: "x"}, ChatID: "1"})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
@@ -337,7 +337,7 @@ func TestAdapter_SendDocument(t *testing.T) {
 				return a.SendDocument(context.Background(), "5550001", "r.csv", []byte("x"), "")
 			},
 			answer:  failOn("sendDocument", 403, "Forbidden: bot was blocked by the user", 0),
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrStopped) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrStopped) },
 		},
 		{
 			name:   "429 on upload is throttled",
@@ -345,7 +345,7 @@ func TestAdapter_SendDocument(t *testing.T) {
 			send:   func(a *Adapter) error { return a.SendPhoto(context.Background(), "5550001", "p.png", []byte("x"), "") },
 			answer: failOn("sendPhoto", 429, "Too Many Requests: retry after 3", 3),
 			wantErr: func(err error) bool {
-				var te *bot.ThrottledError
+				var te *chat.ThrottledError
 				return errors.As(err, &te) && te.RetryAfter == 3*time.Second
 			},
 		},
@@ -356,13 +356,13 @@ func TestAdapter_SendDocument(t *testing.T) {
 				return a.SendDocument(context.Background(), "5550001", "r.csv", []byte("x"), "")
 			},
 			answer:  failOn("sendDocument", 400, "Bad Request: file must be non-empty", 0),
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrRejected) },
 		},
 		{
 			name:    "empty file is refused without a call",
 			method:  "sendDocument",
 			send:    func(a *Adapter) error { return a.SendDocument(context.Background(), "5550001", "r.csv", nil, "") },
-			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) },
+			wantErr: func(err error) bool { return errors.Is(err, chat.ErrRejected) },
 			check: func(t *testing.T, calls []apiCall) {
 				if len(calls) != 0 {
 					t.Errorf("calls = %v", methods(calls))

@@ -12,7 +12,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // Limits of the webhook handler.
@@ -72,7 +72,7 @@ func (a *Adapter) DeleteWebhook(ctx context.Context) error {
 // 200 with an empty body when handle succeeded or the update is of a kind the bot ignores, and 500
 // when handle failed, so Telegram delivers the update again (the bot de-duplicates). It does nothing
 // else, to answer fast. An invalid secret makes every request fail with 401.
-func (a *Adapter) WebhookHandler(secret string, handle func(ctx context.Context, in bot.Input) error) http.Handler {
+func (a *Adapter) WebhookHandler(secret string, handle func(ctx context.Context, in chat.Update) error) http.Handler {
 	if !validSecret(secret) {
 		a.log.Error("telegram: webhook secret is invalid; every update will be refused")
 	}

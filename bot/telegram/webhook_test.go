@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thuduc/maytinhchoem/bot"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 const testSecret = "s3cr3t_T0ken-abc"
@@ -48,9 +48,9 @@ func TestAdapter_WebhookHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := offlineAdapter(t)
-			var got []bot.Input
+			var got []chat.Update
 			var deadline time.Time
-			h := a.WebhookHandler(testSecret, func(ctx context.Context, in bot.Input) error {
+			h := a.WebhookHandler(testSecret, func(ctx context.Context, in chat.Update) error {
 				got = append(got, in)
 				deadline, _ = ctx.Deadline()
 				return tt.handleErr
@@ -85,7 +85,7 @@ func TestAdapter_WebhookHandler(t *testing.T) {
 func TestAdapter_WebhookHandler_invalidSecretRefusesAll(t *testing.T) {
 	a := offlineAdapter(t)
 	called := false
-	h := a.WebhookHandler("", func(context.Context, bot.Input) error { called = true; return nil })
+	h := a.WebhookHandler("", func(context.Context, chat.Update) error { called = true; return nil })
 	req := httptest.NewRequest("POST", "/", strings.NewReader(`{"update_id":1}`))
 	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "")
 	rec := httptest.NewRecorder()
@@ -115,7 +115,7 @@ func TestAdapter_SetWebhook(t *testing.T) {
 			err := a.SetWebhook(context.Background(), tt.url, tt.secret)
 			calls := f.Calls("setWebhook")
 			if tt.wantErr {
-				if !errors.Is(err, bot.ErrRejected) || len(calls) != 0 {
+				if !errors.Is(err, chat.ErrRejected) || len(calls) != 0 {
 					t.Errorf("err = %v, %d calls; want ErrRejected and no call", err, len(calls))
 				}
 				return
@@ -169,7 +169,7 @@ func TestAdapter_SetCommands(t *testing.T) {
 			err := a.SetCommands(context.Background(), tt.commands)
 			calls := f.Calls("setMyCommands")
 			if tt.wantErr {
-				if !errors.Is(err, bot.ErrRejected) || len(calls) != 0 {
+				if !errors.Is(err, chat.ErrRejected) || len(calls) != 0 {
 					t.Errorf("err = %v, %d calls", err, len(calls))
 				}
 				return
