@@ -229,7 +229,7 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			}
 			continue
 		}
-		d.send(ctx, in, outs)
+		d.send(ctx, in, next, outs)
 		return nil
 	}
 }
@@ -299,22 +299,23 @@ func (d *Dispatcher) apologize(ctx context.Context, in Input, st flows.State, ca
 	d.apologized[key] = now
 	d.mu.Unlock()
 	out := d.cfg.Flow.ErrorReply(d.cfg.Flow.Language(st, in.Input), cause)
-	d.send(ctx, in, []flows.Output{out})
+	d.send(ctx, in, st, []flows.Output{out})
 }
 
-// send delivers the outputs in order; the first one answers a pressed button. Once the person
+// send delivers the outputs in order, in the language of st; the first one answers a pressed button. Once the person
 // turns out to have blocked the bot, the rest of their outputs are dropped, but messages to other
 // people still go, each on that person's own channel (the Sender routes by Reply.Channel).
-func (d *Dispatcher) send(ctx context.Context, in Input, outs []flows.Output) {
+func (d *Dispatcher) send(ctx context.Context, in Input, st flows.State, outs []flows.Output) {
 	if len(outs) == 0 && in.AckID != "" {
 		outs = []flows.Output{{}}
 	}
 	answered, stopped := false, false
+	lang := d.cfg.Flow.Language(st, in.Input)
 	for _, o := range outs {
 		r := Reply{Output: o, Channel: in.Channel, ChatID: in.ChatID}
 		if o.To != nil {
 			// A message for someone else: it neither answers the button nor replaces anything.
-			r.Channel, r.ChatID, r.Output.To, r.Replace = o.To.Channel, o.To.ChatID, nil, false
+			r.Channel, r.ChatID, r.Output.To, r.Replace, r.Ack = o.To.Channel, o.To.ChatID, nil, false, ""
 			if r.Channel == "" {
 				r.Channel = in.Channel
 			}
@@ -331,6 +332,7 @@ func (d *Dispatcher) send(ctx context.Context, in Input, outs []flows.Output) {
 			r.AckID = in.AckID
 			answered = true
 		}
+		r.Lang = lang
 		if o.Replace && in.Kind == flows.KindChoice {
 			r.ReplaceID = in.MessageID
 		}

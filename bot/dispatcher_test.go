@@ -352,6 +352,9 @@ func TestDispatcher_SendsToAnotherChat(t *testing.T) {
 	if donor.ChatID != "99" || donor.AckID != "" || donor.To != nil || donor.Text != "to the donor" {
 		t.Errorf("donor message = %+v", donor)
 	}
+	if user.Lang != "vi" || donor.Lang != "" {
+		t.Errorf("languages: to the user %q, to the donor %q; want the user's language on their replies only", user.Lang, donor.Lang)
+	}
 	if user.ChatID != "1" || user.AckID != "cb" {
 		t.Errorf("user message = %+v, want the button answered with it", user)
 	}

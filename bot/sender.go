@@ -33,6 +33,9 @@ type PacedSenderConfig struct {
 	MaxThrottleWait time.Duration
 	// OnStopped is called when the person blocked the bot.
 	OnStopped func(ctx context.Context, channel, chatID string)
+	// OnUnreachable is called when the channel will not carry messages to the person until they
+	// write again (Zalo's 7-day window).
+	OnUnreachable func(ctx context.Context, channel, chatID string)
 	Logger    *slog.Logger
 	Metrics   *Metrics
 }
@@ -131,6 +134,12 @@ func (p *PacedSender) Send(ctx context.Context, r Reply) error {
 				p.cfg.OnStopped(ctx, r.Channel, r.ChatID)
 			}
 			return err
+		case errors.Is(err, ErrUnreachable):
+			p.cfg.Metrics.sent("unreachable")
+			if p.cfg.OnUnreachable != nil {
+				p.cfg.OnUnreachable(ctx, r.Channel, r.ChatID)
+			}
+			return err
 		case errors.Is(err, ErrRejected):
 			p.cfg.Metrics.sent("rejected")
 			p.cfg.Logger.Error("message rejected by channel", "channel", r.Channel, "chat", r.ChatID, "err", err)
@@ -157,6 +166,32 @@ func (p *PacedSender) Send(ctx context.Context, r Reply) error {
 			wait *= 2
 		}
 	}
+}
+
+// Router is a Sender that hands each Reply to the Sender of its channel, so a notice to a person on
+// another channel than the one who caused it goes out on theirs.
+type Router struct {
+	senders map[string]Sender
+}
+
+// NewRouter returns a Router with no channel; Add them before the first Send.
+func NewRouter() *Router { return &Router{senders: map[string]Sender{}} }
+
+// Add makes s the Sender of channel.
+func (r *Router) Add(channel string, s Sender) { r.senders[channel] = s }
+
+// Has says whether channel has a Sender.
+func (r *Router) Has(channel string) bool { _, ok := r.senders[channel]; return ok }
+
+// Send hands reply to its channel's Sender. A channel this bot does not run is refused with
+// ErrRejected (and the reply's temporary file removed): nothing would ever carry it.
+func (r *Router) Send(ctx context.Context, reply Reply) error {
+	s, ok := r.senders[reply.Channel]
+	if !ok {
+		removeFile(slog.Default(), reply.File)
+		return fmt.Errorf("%w: channel %q is not running here", ErrRejected, reply.Channel)
+	}
+	return s.Send(ctx, reply)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -41,20 +42,23 @@ func TestPacedSender_Send(t *testing.T) {
 		wantCalls   int
 		wantStopped bool
 		minElapsed  time.Duration
+		wantUnreach bool
 	}{
-		{"ok", nil, nil, 1, false, 0},
-		{"throttled waits retry_after then succeeds", []error{&ThrottledError{RetryAfter: time.Second}}, nil, 2, false, time.Second},
-		{"transient errors are retried", []error{errors.New("eof"), errors.New("eof")}, nil, 3, false, 0},
-		{"gives up after attempts", []error{errors.New("1"), errors.New("2"), errors.New("3")}, errors.New("x"), 3, false, 0},
-		{"stopped is reported and not retried", []error{ErrStopped}, ErrStopped, 1, true, 0},
-		{"rejected is not retried", []error{ErrRejected}, ErrRejected, 1, false, 0},
+		{"ok", nil, nil, 1, false, 0, false},
+		{"throttled waits retry_after then succeeds", []error{&ThrottledError{RetryAfter: time.Second}}, nil, 2, false, time.Second, false},
+		{"transient errors are retried", []error{errors.New("eof"), errors.New("eof")}, nil, 3, false, 0, false},
+		{"gives up after attempts", []error{errors.New("1"), errors.New("2"), errors.New("3")}, errors.New("x"), 3, false, 0, false},
+		{"stopped is reported and not retried", []error{ErrStopped}, ErrStopped, 1, true, 0, false},
+		{"rejected is not retried", []error{ErrRejected}, ErrRejected, 1, false, 0, false},
+		{"unreachable is reported and not retried", []error{fmt.Errorf("zalo: -230: %w", ErrUnreachable)}, ErrUnreachable, 1, false, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inner := &scriptedSender{errs: tt.errs}
-			stopped := false
+			stopped, unreachable := false, false
 			p := NewPacedSender(inner, PacedSenderConfig{Attempts: 3, Backoff: time.Millisecond,
-				OnStopped: func(ctx context.Context, channel, chatID string) { stopped = channel == "test" && chatID == "1" }})
+				OnStopped:     func(ctx context.Context, channel, chatID string) { stopped = channel == "test" && chatID == "1" },
+				OnUnreachable: func(ctx context.Context, channel, chatID string) { unreachable = channel == "test" && chatID == "1" }})
 			start := time.Now()
 			err := p.Send(context.Background(), reply)
 			switch {
@@ -62,14 +66,14 @@ func TestPacedSender_Send(t *testing.T) {
 				t.Fatalf("err = %v", err)
 			case tt.wantErr != nil && err == nil:
 				t.Fatal("no error")
-			case tt.wantErr == ErrStopped && !errors.Is(err, ErrStopped), tt.wantErr == ErrRejected && !errors.Is(err, ErrRejected):
+			case !errors.Is(err, tt.wantErr) && (tt.wantErr == ErrStopped || tt.wantErr == ErrRejected || tt.wantErr == ErrUnreachable):
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
 			if len(inner.calls) != tt.wantCalls {
 				t.Errorf("calls = %d, want %d", len(inner.calls), tt.wantCalls)
 			}
-			if stopped != tt.wantStopped {
-				t.Errorf("stopped = %v", stopped)
+			if stopped != tt.wantStopped || unreachable != tt.wantUnreach {
+				t.Errorf("stopped = %v, unreachable = %v", stopped, unreachable)
 			}
 			if el := time.Since(start); el < tt.minElapsed {
 				t.Errorf("returned after %s, want at least %s", el, tt.minElapsed)
@@ -158,5 +162,32 @@ func TestPacedSender_RemovesFile(t *testing.T) {
 				t.Errorf("file kept = %v, want %v", err == nil, tt.wantKept)
 			}
 		})
+	}
+}
+
+func TestRouter_Send(t *testing.T) {
+	tg, zl := &scriptedSender{}, &scriptedSender{errs: []error{ErrUnreachable}}
+	r := NewRouter()
+	r.Add("telegram", tg)
+	r.Add("zalo", zl)
+	if err := r.Send(context.Background(), Reply{Channel: "telegram", ChatID: "1", Output: flows.Output{Text: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Send(context.Background(), Reply{Channel: "zalo", ChatID: "2", Output: flows.Output{Text: "b"}}); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("zalo err = %v, want the zalo sender's", err)
+	}
+	if len(tg.calls) != 1 || len(zl.calls) != 1 || !r.Has("zalo") || r.Has("viber") {
+		t.Errorf("calls telegram %d zalo %d", len(tg.calls), len(zl.calls))
+	}
+	file := filepath.Join(t.TempDir(), "a.xlsx")
+	if err := os.WriteFile(file, []byte("PK"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Send(context.Background(), Reply{Channel: "viber", ChatID: "3", Output: flows.Output{Text: "c", File: &flows.File{Path: file, Remove: true}}})
+	if !errors.Is(err, ErrRejected) {
+		t.Errorf("unknown channel: err = %v, want ErrRejected", err)
+	}
+	if _, statErr := os.Stat(file); !os.IsNotExist(statErr) {
+		t.Errorf("the file of a reply no channel carries is still there: %v", statErr)
 	}
 }

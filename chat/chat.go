@@ -162,6 +162,16 @@ type Reply struct {
 	Lang string
 }
 
+// Entry is how a person opens a chat with the bot on a channel and hands it a start payload (an
+// invitation, say): a link that carries the payload (Telegram's t.me deep link), or a link to the
+// chat and the words to send there (Zalo has no payload in its links).
+type Entry struct {
+	Channel string // "telegram"
+	Name    string // what people call the channel: "Telegram", "Zalo"
+	URL     string // the link to open
+	Typed   string // what to send once there, "" when the link carries the payload
+}
+
 // Capabilities are what a channel can show, which decide how its adapter renders an Output. They
 // are documentation and test input: flows never read them.
 type Capabilities struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// allocPrefix starts the callback data of /allocate's buttons: "a:t:<tag>:<n>" ticks or unticks
+// allocPrefix starts the button data of /allocate's buttons: "a:t:<tag>:<n>" ticks or unticks
 // line n, "a:ok:<tag>" confirms the ticked lines and "a:no:<tag>" drops the proposal. The tag
 // names the proposal (it comes from its idempotency key), so a button of an older proposal is
 // stale instead of acting on the newer one.
@@ -525,8 +525,8 @@ func (c *turn) authorizeOrDrop(action campaign.Action) (campaign.Staff, bool, er
 	return who, ok, err
 }
 
-// allocCallback runs a button of a proposal; rest is what follows "a:".
-func (c *turn) allocCallback(rest string) error {
+// allocChoice runs a button of a proposal; rest is what follows "a:".
+func (c *turn) allocChoice(rest string) error {
 	action, args, _ := strings.Cut(rest, ":")
 	tag, n, _ := strings.Cut(args, ":")
 	if !c.inCaseFlow() || c.st.Step != allocStepReview || tag != allocTag(c.st.IdempotencyKey) {

@@ -13,7 +13,7 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// broadcastPrefix starts the callback data of /broadcast's buttons: "b:<step>:<value>" at a step
+// broadcastPrefix starts the button data of /broadcast's buttons: "b:<step>:<value>" at a step
 // of the composition (aud, ward, text, prev), and "b:pr:<code>" (progress), which works at any
 // time.
 const broadcastPrefix = "b"
@@ -423,8 +423,8 @@ func (c *turn) previewInput() error {
 	return nil
 }
 
-// broadcastCallback runs a /broadcast button; rest is what follows "b:".
-func (c *turn) broadcastCallback(rest string) error {
+// broadcastChoice runs a /broadcast button; rest is what follows "b:".
+func (c *turn) broadcastChoice(rest string) error {
 	step, value, _ := strings.Cut(rest, ":")
 	if c.broadcastsOff() {
 		return nil

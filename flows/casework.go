@@ -102,24 +102,24 @@ func (c *turn) caseInput() error {
 	return s.input(c)
 }
 
-// caseCallback runs the buttons of the case work; handled is false for other buttons.
-func (c *turn) caseCallback(data string) (handled bool, err error) {
+// caseChoice runs the buttons of the case work; handled is false for other buttons.
+func (c *turn) caseChoice(data string) (handled bool, err error) {
 	prefix, rest, _ := strings.Cut(data, ":")
 	switch prefix {
 	case verifyPrefix:
-		return true, c.verifyCallback(rest)
+		return true, c.verifyChoice(rest)
 	case allocPrefix:
-		return true, c.allocCallback(rest)
+		return true, c.allocChoice(rest)
 	case deliverPrefix:
-		return true, c.deliverCallback(rest)
+		return true, c.deliverChoice(rest)
 	case parentPrefix:
-		return true, c.parentCallback(rest)
+		return true, c.parentChoice(rest)
 	case exportPrefix:
-		return true, c.exportCallback(rest)
+		return true, c.exportChoice(rest)
 	case findPrefix:
-		return true, c.findCallback(rest)
+		return true, c.findChoice(rest)
 	case broadcastPrefix:
-		return true, c.broadcastCallback(rest)
+		return true, c.broadcastChoice(rest)
 	}
 	return false, nil
 }

@@ -217,21 +217,21 @@ func (c *turn) setLang(lang string) error {
 	return nil
 }
 
-// callback runs a pressed inline button. Buttons of the main menu start with "g:"; a form's
+// choice runs a pressed button. Buttons of the main menu start with "g:"; a form's
 // buttons carry the form's prefix and the step they belong to, so a button left over from an
 // earlier question is never applied to the current one.
-func (c *turn) callback() error {
+func (c *turn) choice() error {
 	data := c.in.Data
 	if rest, ok := strings.CutPrefix(data, "g:"); ok {
-		return c.globalCallback(rest)
+		return c.globalChoice(rest)
 	}
-	if handled, err := c.intakeCallback(data); handled {
+	if handled, err := c.intakeChoice(data); handled {
 		return err
 	}
 	if rest, ok := strings.CutPrefix(data, staffPrefix+":"); ok {
-		return c.staffCallback(rest)
+		return c.staffChoice(rest)
 	}
-	if handled, err := c.caseCallback(data); handled {
+	if handled, err := c.caseChoice(data); handled {
 		return err
 	}
 	prefix, rest, _ := strings.Cut(data, ":")
@@ -241,10 +241,10 @@ func (c *turn) callback() error {
 		c.stale()
 		return nil
 	}
-	return c.formCallback(f, value)
+	return c.formChoice(f, value)
 }
 
-func (c *turn) globalCallback(action string) error {
+func (c *turn) globalChoice(action string) error {
 	switch action {
 	case "register":
 		return c.startOrOffer(c.e.forms[0])

@@ -13,7 +13,7 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// Callback prefixes of deliveries: deliverPrefix for volunteers' buttons, parentPrefix for the
+// Button prefixes of deliveries: deliverPrefix for volunteers' buttons, parentPrefix for the
 // parent's (where to receive, "Đã nhận", answering officials).
 //
 // Volunteers: "d:ok:<code>" delivered, "d:fail:<code>" could not deliver; then, at the step they
@@ -58,7 +58,7 @@ const (
 	// deliverListed is how many open deliveries /deliveries shows, one message each.
 	deliverListed = 10
 	// deliverCodeMax is the longest delivery code the buttons carry, so that the longest of them,
-	// "d:fr:<code>:wrong_address", stays within Telegram's 64 bytes. The store's codes are
+	// "d:fr:<code>:wrong_address", stays within maxData. The store's codes are
 	// GH-000012; a longer one can still be seen in the list, not pressed.
 	deliverCodeMax = maxData - len("d:fr::wrong_address")
 	// Limits of a failure's note.
@@ -192,8 +192,8 @@ func orDash(s string) string {
 	return s
 }
 
-// deliverCallback runs a volunteer's button; rest is what follows "d:".
-func (c *turn) deliverCallback(rest string) error {
+// deliverChoice runs a volunteer's button; rest is what follows "d:".
+func (c *turn) deliverChoice(rest string) error {
 	action, args, _ := strings.Cut(rest, ":")
 	code, value, _ := strings.Cut(args, ":")
 	if code == "" || len(code) > deliverCodeMax {
@@ -544,8 +544,8 @@ func (c *turn) deliverMarkFailed(r campaign.FailReason, note string) error {
 	return nil
 }
 
-// parentCallback runs a parent's button about a delivery; rest is what follows "h:".
-func (c *turn) parentCallback(rest string) error {
+// parentChoice runs a parent's button about a delivery; rest is what follows "h:".
+func (c *turn) parentChoice(rest string) error {
 	action, code, _ := strings.Cut(rest, ":")
 	if code == "" || (action != parentHome && action != parentSchool && action != parentReceived) {
 		c.stale()

@@ -29,12 +29,12 @@ type Config struct {
 	Staff campaign.StaffStore
 	// Audit records refused staff commands; may be nil.
 	Audit campaign.AuditLog
-	// Admins are the account ids of administrators (ADMIN_TELEGRAM_IDS): "12345" matches that
-	// user id on any channel, "telegram:12345" only on that channel.
+	// Admins are the account ids of administrators: "<channel>:<id>" matches that id on that
+	// channel only; a bare "12345" matches it on any channel.
 	Admins []string
-	// BotUsername makes invitation links, https://t.me/<BotUsername>?start=inv_<code>; required
-	// with Staff.
-	BotUsername string
+	// Entries gives, for a start payload, how to reach the bot with it on each channel it runs
+	// on (invitation links); required with Staff. The first entry is the main one.
+	Entries func(payload string) []chat.Entry
 	// InvitationTTL is how long an invitation link works; default 72 hours.
 	InvitationTTL time.Duration
 	// Pledges keeps donors' pledges; nil turns /pledge and /pledges off (they say so).
@@ -123,9 +123,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.InvitationTTL <= 0 {
 		cfg.InvitationTTL = DefaultInvitationTTL
 	}
-	cfg.BotUsername = strings.TrimPrefix(strings.TrimSpace(cfg.BotUsername), "@")
-	if cfg.Staff != nil && !botUsername.MatchString(cfg.BotUsername) {
-		return nil, fmt.Errorf("flows: Config.BotUsername %q is not a bot username; invitation links need it", cfg.BotUsername)
+	if cfg.Staff != nil && (cfg.Entries == nil || len(cfg.Entries(invitePrefix+"x")) == 0) {
+		return nil, errors.New("flows: Config.Entries is required with Staff: invitation links need it")
 	}
 	cfg.Admins = cleanAdmins(cfg.Admins)
 	cat, err := loadCatalog(localeFS)
@@ -275,7 +274,7 @@ type turn struct {
 	out  []Output
 	// lead is a line put before the next question (e.g. which ward a typed name matched).
 	lead string
-	// notice is the toast for a pressed button.
+	// notice acknowledges a pressed button (Output.Ack).
 	notice string
 }
 
@@ -319,7 +318,7 @@ func (c *turn) run() error {
 	case KindCommand:
 		return c.command()
 	case KindChoice:
-		return c.callback()
+		return c.choice()
 	}
 	if f := c.form(); f != nil {
 		return c.formInput(f)

@@ -9,7 +9,7 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// exportPrefix starts the callback data of /export's buttons: "x:xlsx", "x:csv".
+// exportPrefix starts the button data of /export's buttons: "x:xlsx", "x:csv".
 const exportPrefix = "x"
 
 // exportCommand is /export [csv|xlsx] [ward <ward>] [status <status>] [from <date>] [to <date>]:
@@ -50,8 +50,8 @@ func (c *turn) exportCommand(args string) error {
 	return nil
 }
 
-// exportCallback runs a format button of /export.
-func (c *turn) exportCallback(data string) error {
+// exportChoice runs a format button of /export.
+func (c *turn) exportChoice(data string) error {
 	format := campaign.ExportFormat(data)
 	if c.e.cfg.Exporter == nil || (format != campaign.FormatXLSX && format != campaign.FormatCSV) {
 		c.stale()

@@ -42,8 +42,8 @@ func (c *turn) findCommand(args string) error {
 	return nil
 }
 
-// findCallback opens a record listed by a phone search; data is its code.
-func (c *turn) findCallback(code string) error {
+// findChoice opens a record listed by a phone search; data is its code.
+func (c *turn) findChoice(code string) error {
 	if c.e.cfg.Find == nil {
 		c.stale()
 		return nil

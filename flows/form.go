@@ -57,7 +57,7 @@ type field struct {
 	// minPicks is the fewest choices of a kindMulti field; noneReason is the message when fewer.
 	minPicks   int
 	noneReason string
-	// extra adds inline rows under the question.
+	// extra adds rows of buttons under the question.
 	extra func(c *turn, f *form) [][]Button
 	// control handles the field's own "!" button values; handled is false for values it does not know.
 	control func(c *turn, f *form, value string) (handled bool, err error)
@@ -96,7 +96,7 @@ func (f *form) field(name string) *field {
 	return nil
 }
 
-// data is the callback data of a button of step: "<prefix>:<step>:<value>".
+// data is the button data of a button of step: "<prefix>:<step>:<value>".
 func (f *form) data(step, value string) string {
 	return f.prefix + ":" + step + ":" + value
 }
@@ -193,8 +193,8 @@ func (c *turn) answerText(f *form, fld *field, text string) error {
 	return c.accept(f, fld, v)
 }
 
-// formCallback handles a button of the current step.
-func (c *turn) formCallback(f *form, value string) error {
+// formChoice handles a button of the current step.
+func (c *turn) formChoice(f *form, value string) error {
 	fld := f.field(c.st.Step)
 	switch value {
 	case ctlHelp:
@@ -215,7 +215,7 @@ func (c *turn) formCallback(f *form, value string) error {
 	}
 	if fld == nil {
 		if c.st.Step == stepReview {
-			return c.reviewCallback(f, value)
+			return c.reviewChoice(f, value)
 		}
 		c.stale()
 		return nil
@@ -560,7 +560,7 @@ func (c *turn) wardRows(f *form, fld *field) [][]Button {
 }
 
 // wardPageRows lays out the shown page of wards, two per row, with previous/next buttons; data
-// makes a button's callback data from a ward code or a page control.
+// makes a button's button data from a ward code or a page control.
 func (c *turn) wardPageRows(data func(value string) string) [][]Button {
 	page, pages := c.wardPage()
 	wards := c.e.cfg.Campaign.Wards
@@ -609,7 +609,7 @@ func (c *turn) typedWard(f *form, fld *field, text string) error {
 }
 
 // wardChoices offers the wards a typed name matched, and the whole list; data makes a button's
-// callback data from a ward code or a page control.
+// button data from a ward code or a page control.
 func (c *turn) wardChoices(matches []campaign.Ward, query string, data func(value string) string) Output {
 	var buttons []Button
 	for _, w := range matches {
@@ -652,8 +652,8 @@ func (c *turn) showReview(f *form, reason string) {
 	c.out = append(c.out, Output{Text: b.String(), Buttons: rows})
 }
 
-// reviewCallback submits or starts editing one answer.
-func (c *turn) reviewCallback(f *form, value string) error {
+// reviewChoice submits or starts editing one answer.
+func (c *turn) reviewChoice(f *form, value string) error {
 	if value == reviewSubmit {
 		return f.submit(c, f)
 	}

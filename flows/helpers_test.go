@@ -146,7 +146,7 @@ func newChatWith(t *testing.T, change func(*Config)) *convo {
 		Staff:       c.staff,
 		Audit:       c.audit,
 		Admins:      []string{testAdmin},
-		BotUsername: testBot,
+		Entries:     testEntries,
 		Cases:       c.cases,
 		Find:        c.cases,
 	}

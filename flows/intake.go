@@ -129,15 +129,15 @@ func (c *turn) devicesOff() bool {
 	return true
 }
 
-// intakeCallback runs the buttons of the intake that are not a form question's: those under a
+// intakeChoice runs the buttons of the intake that are not a form question's: those under a
 // saved intake and those of /device. handled is false for other buttons.
-func (c *turn) intakeCallback(data string) (handled bool, err error) {
+func (c *turn) intakeChoice(data string) (handled bool, err error) {
 	prefix, rest, _ := strings.Cut(data, ":")
 	switch prefix {
 	case intakeAfterPrefix:
 		return true, c.intakeAfter(rest)
 	case devicePrefix:
-		return true, c.deviceCallback(rest)
+		return true, c.deviceChoice(rest)
 	}
 	return false, nil
 }
@@ -981,8 +981,8 @@ func (c *turn) moveRefusal(d campaign.Device, next campaign.DeviceState) string 
 		"To", c.stateName(next), "Allowed", strings.Join(allowed, ", "))
 }
 
-// deviceCallback runs a /device button; rest is what follows "dv:".
-func (c *turn) deviceCallback(rest string) error {
+// deviceChoice runs a /device button; rest is what follows "dv:".
+func (c *turn) deviceChoice(rest string) error {
 	action, args, _ := strings.Cut(rest, ":")
 	parts := strings.Split(args, ":")
 	if c.devicesOff() {

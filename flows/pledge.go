@@ -151,7 +151,7 @@ func (e *Engine) addPledgeFlow() error {
 	e.forms = append(e.forms, pf)
 	for _, w := range e.cfg.Campaign.Wards {
 		if d := pf.data(stepWard, w.Code); len(d) > maxData {
-			return fmt.Errorf("flows: ward code %q makes callback data longer than %d bytes", w.Code, maxData)
+			return fmt.Errorf("flows: ward code %q makes button data longer than %d bytes", w.Code, maxData)
 		}
 	}
 	return nil

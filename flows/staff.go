@@ -27,7 +27,7 @@ const (
 var staffSteps = []string{staffStepRole, staffStepWard, staffStepConfirm}
 
 const (
-	// staffPrefix starts the callback data of staff buttons: "s:<step>:<value>".
+	// staffPrefix starts the button data of staff buttons: "s:<step>:<value>".
 	staffPrefix = "s"
 	// staffRevoke is the step of the revoke buttons of /staff, "s:revoke:<channel>:<id>": they
 	// start a confirmation from any state, so they are not tied to a step.
@@ -49,10 +49,8 @@ const (
 )
 
 var (
-	// startPayload is what Telegram accepts after /start in a deep link.
+	// startPayload is a start payload every channel carries: letters, digits, _ and -, at most 64.
 	startPayload = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	// botUsername is what a Telegram bot's username looks like (without "@").
-	botUsername = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{3,31}$`)
 	// accountID is an account id typed after /revoke.
 	accountID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 )
@@ -363,8 +361,8 @@ func (c *turn) staffInput() error {
 	return nil
 }
 
-// staffCallback runs a pressed staff button; data is what follows "s:".
-func (c *turn) staffCallback(data string) error {
+// staffChoice runs a pressed staff button; data is what follows "s:".
+func (c *turn) staffChoice(data string) error {
 	step, value, _ := strings.Cut(data, ":")
 	action := campaign.ActionInvite
 	switch step {
@@ -514,7 +512,7 @@ func (c *turn) createInvitation(r campaign.Role, ward string) error {
 		// The code is a secret: only its length goes to the log.
 		return campaign.Errorf(campaign.EINTERNAL, "an invitation code of %d bytes does not fit a /start payload", len(code))
 	}
-	link := "https://t.me/" + c.e.cfg.BotUsername + "?start=" + payload
+	link := c.entryLinks(payload)
 	loc := c.e.cfg.Campaign.Location
 	if loc == nil {
 		loc = time.UTC
@@ -531,6 +529,24 @@ func (c *turn) createInvitation(r campaign.Role, ward string) error {
 	c.toIdle()
 	c.say(paragraphs(lead, text))
 	return nil
+}
+
+// entryLinks writes how to reach the bot with payload: the main channel's link alone when it
+// carries the payload and is the only one, else a line per channel.
+func (c *turn) entryLinks(payload string) string {
+	entries := c.e.cfg.Entries(payload)
+	if len(entries) == 1 && entries[0].Typed == "" {
+		return entries[0].URL
+	}
+	lines := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.Typed == "" {
+			lines = append(lines, c.t("staff.invite.entry", "Name", e.Name, "URL", e.URL))
+		} else {
+			lines = append(lines, c.t("staff.invite.entry_typed", "Name", e.Name, "URL", e.URL, "Typed", e.Typed))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // redeem binds the role of invitation code to this chat (from the deep link /start inv_<code>),

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 const (
@@ -741,27 +742,33 @@ func TestStaff_Unavailable(t *testing.T) {
 	}
 }
 
+// testEntries reaches the test bot on Telegram only, as the goldens were recorded.
+func testEntries(payload string) []chat.Entry {
+	return []chat.Entry{{Channel: "telegram", Name: "Telegram", URL: "https://t.me/" + testBot + "?start=" + payload}}
+}
+
 func TestNewEngine_Staff(t *testing.T) {
 	base := func() Config {
 		return Config{Campaign: campaign.Default(), Registrations: &fakeRegistrations{}, Staff: newFakeStaff(time.Now)}
 	}
-	for _, name := range []string{"", "@", "a b", "x"} {
+	none := func(string) []chat.Entry { return nil }
+	for _, entries := range []func(string) []chat.Entry{nil, none} {
 		cfg := base()
-		cfg.BotUsername = name
+		cfg.Entries = entries
 		if _, err := NewEngine(cfg); err == nil {
-			t.Errorf("BotUsername %q accepted", name)
+			t.Errorf("staff without a way to reach the bot accepted")
 		}
 	}
 	cfg := base()
-	cfg.BotUsername = " @" + testBot
+	cfg.Entries = testEntries
 	e, err := NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.cfg.BotUsername != testBot || e.cfg.InvitationTTL != DefaultInvitationTTL {
-		t.Errorf("defaults %q %v", e.cfg.BotUsername, e.cfg.InvitationTTL)
+	if e.cfg.InvitationTTL != DefaultInvitationTTL {
+		t.Errorf("defaults %v", e.cfg.InvitationTTL)
 	}
-	// The longest staff button data fits Telegram's 64 bytes.
+	// The longest staff button data fits what every channel carries.
 	for _, r := range campaign.StaffRoles {
 		if d := staffData(staffStepRole, string(r)); len(d) > maxData {
 			t.Errorf("%s: %d bytes", d, len(d))

@@ -8,7 +8,7 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// verifyPrefix starts the callback data of verification buttons: "v:<action>:<code>[:<value>]".
+// verifyPrefix starts the button data of verification buttons: "v:<action>:<code>[:<value>]".
 // Officials press ok, no (then rj:<code>:<reason>), ask and skip; a parent presses reply.
 const verifyPrefix = "v"
 
@@ -210,8 +210,8 @@ func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more b
 
 func verifyData(parts ...string) string { return verifyPrefix + ":" + strings.Join(parts, ":") }
 
-// verifyCallback runs a verification button; data is what follows "v:".
-func (c *turn) verifyCallback(data string) error {
+// verifyChoice runs a verification button; data is what follows "v:".
+func (c *turn) verifyChoice(data string) error {
 	parts := strings.Split(data, ":")
 	if len(parts) < 2 || !registrationCodeShape(parts[1]) {
 		c.stale()
@@ -554,7 +554,7 @@ func langOf(lang string) string {
 	return langVI
 }
 
-// registrationCodeShape reports whether s looks like a registration code in callback data.
+// registrationCodeShape reports whether s looks like a registration code in button data.
 func registrationCodeShape(s string) bool {
 	if len(s) < 3 || len(s) > 24 {
 		return false

@@ -299,7 +299,7 @@ func TestVerify_CallbackDataFits(t *testing.T) {
 	out = append(out, c.send(press("v:no:TD-000002"))...)
 	for _, d := range buttonData(out) {
 		if len(d) > maxData {
-			t.Errorf("callback data %q is %d bytes", d, len(d))
+			t.Errorf("button data %q is %d bytes", d, len(d))
 		}
 	}
 	if long := verifyData("rj", "TD-123456789", string(campaign.RejectNotEligible)); len(long) > maxData {

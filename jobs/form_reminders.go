@@ -26,8 +26,9 @@ type DialogScanner interface {
 // written, so the job never races the chat's own updates; Messages.FormReminder may still skip
 // forms its dialog marks as reminded.
 type FormReminders struct {
-	// Channel is the channel whose dialogs are walked ("telegram").
-	Channel  string
+	// Channels are the channels whose dialogs are walked ("telegram", "zalo"); each reminder
+	// goes on the channel its form is on.
+	Channels []string
 	Dialogs  DialogScanner
 	Messages Messages
 	// After is how long a form waits before its reminder (Schedule.FormReminderAfter).
@@ -60,21 +61,27 @@ func (j *FormReminders) Run(ctx context.Context, t Tick) (FormRemindersResult, e
 		now = j.Now()
 	}
 	q := newQueue(j.Outbox)
-	err := j.Dialogs.Dialogs(ctx, j.Channel, func(chatID string, data []byte) error {
-		if data == nil {
-			return nil
-		}
-		res.Scanned++
-		n, ok := j.Messages.FormReminder(data, now, j.After)
-		if !ok {
-			return nil
-		}
-		res.Due++
-		return q.add(ctx, campaign.OutboxMessage{
-			Key:   "form-reminder:" + j.Channel + ":" + chatID + ":" + n.Key,
-			Batch: "form-reminders", Channel: j.Channel, ChatID: chatID, Text: n.Text, Buttons: n.Buttons,
+	var err error
+	for _, channel := range j.Channels {
+		err = j.Dialogs.Dialogs(ctx, channel, func(chatID string, data []byte) error {
+			if data == nil {
+				return nil
+			}
+			res.Scanned++
+			n, ok := j.Messages.FormReminder(data, now, j.After)
+			if !ok {
+				return nil
+			}
+			res.Due++
+			return q.add(ctx, campaign.OutboxMessage{
+				Key:   "form-reminder:" + channel + ":" + chatID + ":" + n.Key,
+				Batch: "form-reminders", Channel: channel, ChatID: chatID, Text: n.Text, Buttons: n.Buttons,
+			})
 		})
-	})
+		if err != nil {
+			break
+		}
+	}
 	if err == nil {
 		err = q.flush(ctx)
 	}

@@ -20,13 +20,20 @@ import (
 // end) and a function that saves a chat's dialog as the bot would.
 func newDialogs(t *testing.T) (*redis.Store, func(chat string, d any)) {
 	t.Helper()
+	store, save := newChannelDialogs(t)
+	return store, func(chat string, d any) { t.Helper(); save("telegram", chat, d) }
+}
+
+// newChannelDialogs is newDialogs whose save names the channel.
+func newChannelDialogs(t *testing.T) (*redis.Store, func(channel, chat string, d any)) {
+	t.Helper()
 	client, prefix := redistest.New(t)
 	store := redis.New(client, redis.Options{Prefix: prefix})
 	ctx := context.Background()
 	if err := store.LoadScripts(ctx); err != nil {
 		t.Fatal(err)
 	}
-	save := func(chat string, d any) {
+	save := func(channel, chat string, d any) {
 		t.Helper()
 		var data []byte
 		if d != nil {
@@ -36,11 +43,11 @@ func newDialogs(t *testing.T) (*redis.Store, func(chat string, d any)) {
 			}
 			data = b
 		}
-		_, version, _, err := store.Load(ctx, "telegram", chat, "")
+		_, version, _, err := store.Load(ctx, channel, chat, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := store.Save(ctx, "telegram", chat, version, data, ""); err != nil || !ok {
+		if ok, err := store.Save(ctx, channel, chat, version, data, ""); err != nil || !ok {
 			t.Fatalf("save dialog %s: %v, %v", chat, ok, err)
 		}
 	}
@@ -62,7 +69,7 @@ func TestFormReminders_OncePerForm(t *testing.T) {
 	clock := now
 	n := &notifications{}
 	job := func() *jobs.FormReminders {
-		return &jobs.FormReminders{Channel: "telegram", Dialogs: dialogs, Messages: fakeMessages{}, After: 24 * time.Hour,
+		return &jobs.FormReminders{Channels: []string{"telegram"}, Dialogs: dialogs, Messages: fakeMessages{}, After: 24 * time.Hour,
 			Outbox: db.outbox(), Notify: n.notify, Now: func() time.Time { return clock }}
 	}
 	a, b := job(), job()
@@ -134,7 +141,7 @@ func TestFormReminders_ManyDialogs(t *testing.T) {
 	}
 	db := newTestDB(t)
 	box := &countingOutbox{Outbox: db.outbox()}
-	job := &jobs.FormReminders{Channel: "telegram", Dialogs: dialogs, Messages: fakeMessages{}, After: 24 * time.Hour,
+	job := &jobs.FormReminders{Channels: []string{"telegram"}, Dialogs: dialogs, Messages: fakeMessages{}, After: 24 * time.Hour,
 		Outbox: box, Now: func() time.Time { return now }}
 	res, err := job.Run(ctx, jobs.Tick{})
 	if err != nil || res.Scanned != 1200 || res.Due != 1200 || res.Queued != 1200 {
@@ -151,20 +158,35 @@ func TestFormReminders_ManyDialogs(t *testing.T) {
 	if _, err := job.Run(ctx, jobs.Tick{}); !errors.Is(err, boom) {
 		t.Errorf("outbox failure: %v", err)
 	}
-	if _, err := (&jobs.FormReminders{Channel: "telegram", Dialogs: dialogs, Messages: fakeMessages{}, Outbox: box}).Run(ctx, jobs.Tick{}); err == nil {
+	if _, err := (&jobs.FormReminders{Channels: []string{"telegram"}, Dialogs: dialogs, Messages: fakeMessages{}, Outbox: box}).Run(ctx, jobs.Tick{}); err == nil {
 		t.Error("After 0 accepted")
 	}
 }
 
-// Dialogs of other channels are not walked: the Redis store keys dialogs by channel.
-func TestFormReminders_OtherChannel(t *testing.T) {
-	dialogs, save := newDialogs(t)
+// Only the channels named are walked (the Redis store keys dialogs by channel), and each
+// reminder goes on the channel of its form.
+func TestFormReminders_Channels(t *testing.T) {
+	dialogs, save := newChannelDialogs(t)
 	now := utc("2021-09-20T03:00:00Z")
-	save("11", formDialog{Form: "registration", Started: now.Add(-30 * time.Hour)})
-	job := &jobs.FormReminders{Channel: "zalo", Dialogs: dialogs, Messages: fakeMessages{}, After: time.Hour,
-		Outbox: newTestDB(t).outbox(), Now: func() time.Time { return now }}
+	save("telegram", "11", formDialog{Form: "registration", Started: now.Add(-30 * time.Hour)})
+	save("zalo", "7213456789012345678", formDialog{Form: "pledge", Started: now.Add(-30 * time.Hour)})
+	db := newTestDB(t)
+	job := &jobs.FormReminders{Channels: []string{"viber"}, Dialogs: dialogs, Messages: fakeMessages{}, After: time.Hour,
+		Outbox: db.outbox(), Now: func() time.Time { return now }}
 	if res, err := job.Run(context.Background(), jobs.Tick{}); err != nil || res != (jobs.FormRemindersResult{}) {
-		t.Errorf("zalo: %+v, %v", res, err)
+		t.Errorf("viber: %+v, %v", res, err)
+	}
+	job.Channels = []string{"telegram", "zalo"}
+	res, err := job.Run(context.Background(), jobs.Tick{})
+	if err != nil || res.Scanned != 2 || res.Queued != 2 {
+		t.Fatalf("telegram and zalo: %+v, %v", res, err)
+	}
+	got := map[string]string{}
+	for _, m := range db.queued() {
+		got[m.Channel+":"+m.ChatID] = m.Text
+	}
+	if got["telegram:11"] != "finish your registration" || got["zalo:7213456789012345678"] != "finish your pledge" {
+		t.Errorf("queued %v, want one reminder on each channel", got)
 	}
 }
 

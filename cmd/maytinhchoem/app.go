@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/bot/telegram"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chat"
 	"github.com/thuduc/maytinhchoem/export"
 	"github.com/thuduc/maytinhchoem/flows"
 	"github.com/thuduc/maytinhchoem/jobs"
@@ -63,9 +63,11 @@ type app struct {
 	// broadcastReport tells officials when their broadcast is sent.
 	broadcastReport *jobs.BroadcastReport
 	engine          *flows.Engine
-	adapter         *telegram.Adapter
-	sender          *bot.PacedSender
-	dispatcher      *bot.Dispatcher
+	// telegram is the Telegram channel, nil when TELEGRAM_TOKEN is not set.
+	telegram *telegram.Adapter
+	// sender hands every message to its channel's paced sender.
+	sender     *bot.Router
+	dispatcher *bot.Dispatcher
 }
 
 // loadCampaign returns the campaign of CAMPAIGN_FILE, or the embedded default.
@@ -103,17 +105,15 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	a.contacts = postgres.NewContactStore(d.db)
 	a.regs = postgres.NewRegistrationStore(d.db, d.campaign)
 	var err error
-	a.adapter, err = telegram.New(ctx, telegram.Config{
-		Token:  d.cfg.TelegramToken,
-		APIURL: d.cfg.TelegramAPIURL,
-		Logger: d.logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	admins := make([]string, len(d.cfg.admins))
-	for i, id := range d.cfg.admins {
-		admins[i] = telegram.Channel + ":" + strconv.FormatInt(id, 10)
+	if d.cfg.telegramOn() {
+		a.telegram, err = telegram.New(ctx, telegram.Config{
+			Token:  d.cfg.TelegramToken,
+			APIURL: d.cfg.TelegramAPIURL,
+			Logger: d.logger,
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	a.staff = postgres.NewStaffStore(d.db)
 	a.pledges = postgres.NewPledgeStore(d.db)
@@ -135,8 +135,8 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		IdleExpiry:    d.cfg.IdleExpiry,
 		Staff:         a.staff,
 		Audit:         postgres.NewAuditLog(d.db),
-		Admins:        admins,
-		BotUsername:   a.adapter.Username(),
+		Admins:        d.cfg.admins,
+		Entries:       a.entries,
 		InvitationTTL: d.cfg.InvitationTTL,
 		Pledges:       a.pledges,
 		MoneyCeiling:  d.cfg.MoneyCeiling,
@@ -159,19 +159,25 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 
 	markStopped := func(ctx context.Context, channel, chatID string) {
 		if err := a.contacts.SetContactStopped(ctx, channel, chatID, true); err != nil {
-			d.logger.Error("mark contact stopped", "chat", chatID, "err", err)
+			d.logger.Error("mark contact stopped", "channel", channel, "chat", chatID, "err", err)
 		}
 	}
-	a.adapter.OnBlocked(func(chatID string) { markStopped(context.WithoutCancel(ctx), telegram.Channel, chatID) })
-	a.sender = bot.NewPacedSender(a.adapter, bot.PacedSenderConfig{
-		GlobalPerSecond:  d.cfg.RateGlobal,
-		GlobalBurst:      int(max(d.cfg.RateGlobal, 1)),
-		PerChatPerSecond: d.cfg.RatePerChat,
-		PerChatBurst:     3,
-		OnStopped:        markStopped,
-		Logger:           d.logger,
-		Metrics:          metrics,
-	})
+	a.sender = bot.NewRouter()
+	paced := func(inner bot.Sender, perSecond float64) *bot.PacedSender {
+		return bot.NewPacedSender(inner, bot.PacedSenderConfig{
+			GlobalPerSecond:  perSecond,
+			GlobalBurst:      int(max(perSecond, 1)),
+			PerChatPerSecond: d.cfg.RatePerChat,
+			PerChatBurst:     3,
+			OnStopped:        markStopped,
+			Logger:           d.logger,
+			Metrics:          metrics,
+		})
+	}
+	if a.telegram != nil {
+		a.telegram.OnBlocked(func(chatID string) { markStopped(context.WithoutCancel(ctx), telegram.Channel, chatID) })
+		a.sender.Add(telegram.Channel, paced(a.telegram, d.cfg.RateGlobal))
+	}
 	// Broadcasts, summaries and reminders leave through the outbox, drained at the pace the
 	// dialogs' replies share.
 	report := &jobs.BroadcastReport{Broadcasts: a.broadcasts, Messages: engine, Outbox: a.outbox,
@@ -194,6 +200,26 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	return a, nil
 }
 
+// channels names the channels this bot runs.
+func (a *app) channels() []string {
+	var out []string
+	if a.telegram != nil {
+		out = append(out, telegram.Channel)
+	}
+	return out
+}
+
+// entries are the ways to reach the bot with a start payload, on each channel it runs (invitation
+// links), Telegram's first.
+func (a *app) entries(payload string) []chat.Entry {
+	var out []chat.Entry
+	if a.telegram != nil {
+		out = append(out, chat.Entry{Channel: telegram.Channel, Name: "Telegram",
+			URL: "https://t.me/" + a.telegram.Username() + "?start=" + payload})
+	}
+	return out
+}
+
 // setCommands publishes the command menu in Vietnamese and English.
 func (a *app) setCommands(ctx context.Context) error {
 	cmds := map[string][]telegram.Command{}
@@ -202,7 +228,7 @@ func (a *app) setCommands(ctx context.Context) error {
 			cmds[lang] = append(cmds[lang], telegram.Command{Name: c.Name, Description: c.Description})
 		}
 	}
-	return a.adapter.SetCommands(ctx, cmds)
+	return a.telegram.SetCommands(ctx, cmds)
 }
 
 // run handles updates until ctx is done: by long polling, or by webhook on the HTTP server.
@@ -211,9 +237,11 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	defer cancel()
 	a.dispatcher.Start(ctx)
 	defer a.dispatcher.Wait()
-	defer a.adapter.Close()
-	if err := a.setCommands(ctx); err != nil {
-		a.deps.logger.Warn("setMyCommands failed; the command menu may be stale", "err", err)
+	if a.telegram != nil {
+		defer a.telegram.Close()
+		if err := a.setCommands(ctx); err != nil {
+			a.deps.logger.Warn("setMyCommands failed; the command menu may be stale", "err", err)
+		}
 	}
 
 	mux := http.NewServeMux()
@@ -231,7 +259,8 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 
 	errc := make(chan error, 2)
-	if a.deps.cfg.TelegramMode == "webhook" {
+	telegramWebhook := a.telegram != nil && a.deps.cfg.TelegramMode == "webhook"
+	if telegramWebhook {
 		u, err := url.Parse(a.deps.cfg.WebhookURL)
 		if err != nil {
 			return fmt.Errorf("WEBHOOK_URL: %w", err)
@@ -240,7 +269,7 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		if path == "" {
 			path = "/"
 		}
-		mux.Handle("POST "+path, a.adapter.WebhookHandler(a.deps.cfg.WebhookSecret, a.dispatcher.HandleOne))
+		mux.Handle("POST "+path, a.telegram.WebhookHandler(a.deps.cfg.WebhookSecret, a.dispatcher.HandleOne))
 	}
 	var srv *http.Server
 	if httpAddr != "" {
@@ -256,14 +285,15 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 			}
 		}()
 	}
-	if a.deps.cfg.TelegramMode == "webhook" {
-		if err := a.adapter.SetWebhook(ctx, a.deps.cfg.WebhookURL, a.deps.cfg.WebhookSecret); err != nil {
+	switch {
+	case telegramWebhook:
+		if err := a.telegram.SetWebhook(ctx, a.deps.cfg.WebhookURL, a.deps.cfg.WebhookSecret); err != nil {
 			return fmt.Errorf("setWebhook: %w", err)
 		}
 		a.deps.logger.Info("webhook set", "url", a.deps.cfg.WebhookURL)
-	} else {
-		go func() { errc <- a.adapter.Poll(ctx, a.dialogs, a.dispatcher.HandleBatch) }()
-		a.deps.logger.Info("polling for updates", "bot", a.adapter.Username())
+	case a.telegram != nil:
+		go func() { errc <- a.telegram.Poll(ctx, a.dialogs, a.dispatcher.HandleBatch) }()
+		a.deps.logger.Info("polling for updates", "bot", a.telegram.Username())
 	}
 	defer a.runJobs(ctx)()
 	var err error

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type config struct {
 	RedisURL       string        `env:"REDIS_URL"`
 	RedisPrefix    string        `env:"REDIS_KEY_PREFIX" envDefault:"mtce:"`
 	AdminIDs       string        `env:"ADMIN_TELEGRAM_IDS"`
+	Admins         string        `env:"ADMINS"`
 	CampaignFile   string        `env:"CAMPAIGN_FILE"`
 	IdleExpiry     time.Duration `env:"DIALOG_IDLE_EXPIRY" envDefault:"168h"`
 	RateGlobal     float64       `env:"SEND_RATE_GLOBAL" envDefault:"30"`
@@ -37,11 +39,43 @@ type config struct {
 	ExportDir      string        `env:"EXPORT_DIR"`
 	ReportsDir     string        `env:"REPORTS_DIR"`
 	JobsEnabled    bool          `env:"JOBS" envDefault:"true"`
+	PublicURL      string        `env:"PUBLIC_URL"`
 
-	admins []int64
+	ZaloAppID        string  `env:"ZALO_APP_ID"`
+	ZaloAppSecret    string  `env:"ZALO_APP_SECRET"`
+	ZaloOASecret     string  `env:"ZALO_OA_SECRET"`
+	ZaloRefreshToken string  `env:"ZALO_REFRESH_TOKEN"`
+	ZaloOAID         string  `env:"ZALO_OA_ID"`
+	ZaloAPIURL       string  `env:"ZALO_API_URL" envDefault:"https://openapi.zalo.me"`
+	ZaloOAuthURL     string  `env:"ZALO_OAUTH_URL" envDefault:"https://oauth.zaloapp.com"`
+	ZaloWebhookPath  string  `env:"ZALO_WEBHOOK_PATH" envDefault:"/zalo/webhook"`
+	ZaloRate         float64 `env:"ZALO_SEND_RATE" envDefault:"50"`
+
+	// admins are the administrators as "channel:id" ("telegram:123", "zalo:4567").
+	admins []string
 }
 
-var webhookSecretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+// telegramOn and zaloOn say which channels this configuration runs.
+func (cfg config) telegramOn() bool { return cfg.TelegramToken != "" }
+func (cfg config) zaloOn() bool     { return cfg.ZaloAppID != "" || cfg.ZaloRefreshToken != "" }
+
+// isAdmin says whether the account id on channel is a configured administrator.
+func (cfg config) isAdmin(channel, id string) bool {
+	return slices.Contains(cfg.admins, channel+":"+id)
+}
+
+var (
+	webhookSecretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	// zaloUserID is an id Zalo gives a person or an OA: digits, beyond 2^53, kept as a string.
+	zaloUserID = regexp.MustCompile(`^[0-9]{1,24}$`)
+)
+
+// addAdmin adds an administrator once.
+func (cfg *config) addAdmin(id string) {
+	if !slices.Contains(cfg.admins, id) {
+		cfg.admins = append(cfg.admins, id)
+	}
+}
 
 // loadConfig reads the environment through getenv. Settings that are malformed are reported all at
 // once, each by its variable's name.
@@ -98,7 +132,44 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("ADMIN_TELEGRAM_IDS", "must be numeric Telegram user ids separated by commas, got %q", f)
 			continue
 		}
-		cfg.admins = append(cfg.admins, id)
+		cfg.addAdmin("telegram:" + strconv.FormatInt(id, 10))
+	}
+	for _, f := range strings.FieldsFunc(cfg.Admins, func(r rune) bool { return r == ',' || r == ' ' }) {
+		channel, id, _ := strings.Cut(f, ":")
+		n, err := strconv.ParseInt(id, 10, 64)
+		switch {
+		case channel != "telegram" && channel != "zalo":
+			bad("ADMINS", "must be channel:id pairs (telegram:123, zalo:4567) separated by commas, got %q", f)
+		case channel == "telegram" && (err != nil || n <= 0):
+			bad("ADMINS", "a Telegram administrator is a numeric user id, got %q", f)
+		case channel == "zalo" && !zaloUserID.MatchString(id):
+			bad("ADMINS", "a Zalo administrator is the numeric id the OA sees (up to 24 digits), got %q", f)
+		default:
+			cfg.addAdmin(channel + ":" + id)
+		}
+	}
+	for name, v := range map[string]string{"ZALO_API_URL": cfg.ZaloAPIURL, "ZALO_OAUTH_URL": cfg.ZaloOAuthURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(name, "must be an http(s) URL, got %q", v)
+		}
+	}
+	if !strings.HasPrefix(cfg.ZaloWebhookPath, "/") || strings.ContainsAny(cfg.ZaloWebhookPath, " ?#{}") {
+		bad("ZALO_WEBHOOK_PATH", "must be a path starting with /, got %q", cfg.ZaloWebhookPath)
+	}
+	if cfg.ZaloRate <= 0 {
+		bad("ZALO_SEND_RATE", "must be a positive number of messages per second, got %v", cfg.ZaloRate)
+	}
+	if cfg.ZaloAppID != "" && !zaloUserID.MatchString(cfg.ZaloAppID) {
+		bad("ZALO_APP_ID", "must be the app's numeric id, got %q", cfg.ZaloAppID)
+	}
+	if cfg.ZaloOAID != "" && !zaloUserID.MatchString(cfg.ZaloOAID) {
+		bad("ZALO_OA_ID", "must be the OA's numeric id, got %q", cfg.ZaloOAID)
+	}
+	if cfg.PublicURL != "" {
+		if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("PUBLIC_URL", "must be the bot's public http(s) URL, got %q", cfg.PublicURL)
+		}
+		cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	}
 	return cfg, errors.Join(errs...)
 }
@@ -111,7 +182,14 @@ func (cfg config) validateServe() error {
 			errs = append(errs, fmt.Errorf("%s is required", name))
 		}
 	}
-	missing("TELEGRAM_TOKEN", cfg.TelegramToken)
+	if !cfg.telegramOn() && !cfg.zaloOn() {
+		errs = append(errs, fmt.Errorf("TELEGRAM_TOKEN or the ZALO_* settings are required: no channel to run"))
+	}
+	if cfg.zaloOn() {
+		missing("ZALO_APP_ID", cfg.ZaloAppID)
+		missing("ZALO_APP_SECRET", cfg.ZaloAppSecret)
+		missing("ZALO_REFRESH_TOKEN", cfg.ZaloRefreshToken)
+	}
 	missing("DATABASE_URL", cfg.DatabaseURL)
 	missing("REDIS_URL", cfg.RedisURL)
 	if cfg.TelegramToken != "" && !strings.Contains(cfg.TelegramToken, ":") {
@@ -127,7 +205,7 @@ func (cfg config) validateServe() error {
 			errs = append(errs, fmt.Errorf("REDIS_URL: must be a redis:// or rediss:// URL"))
 		}
 	}
-	if cfg.TelegramMode == "webhook" {
+	if cfg.telegramOn() && cfg.TelegramMode == "webhook" {
 		missing("WEBHOOK_URL", cfg.WebhookURL)
 		missing("WEBHOOK_SECRET", cfg.WebhookSecret)
 		if cfg.WebhookURL != "" {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -80,7 +81,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}()
 	if len(cfg.admins) == 0 {
 		// Someone has to invite the staff: in the demo, person 1 of the chat page is the administrator.
-		cfg.admins = []int64{demoAdmin}
+		cfg.admins = []string{"telegram:" + strconv.Itoa(demoAdmin)}
 	}
 	cfg.TelegramToken = demoToken
 	cfg.TelegramAPIURL = "http://" + ln.Addr().String()
@@ -164,6 +165,6 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "\nmaytinhchoem demo (%s), it is %s\n", camp.Name.VI, now().In(camp.Location).Format("15:04 02/01/2006"))
 	fmt.Fprintf(stdout, "Open http://%s in a browser and talk to the bot as a parent or a donor. Ctrl+C stops.\n", ln.Addr())
-	fmt.Fprintf(stdout, "Administrators (they invite staff with /invite): %v; http://%s/?user=%d acts as the first.\n\n", cfg.admins, ln.Addr(), cfg.admins[0])
+	fmt.Fprintf(stdout, "Administrators (they invite staff with /invite): %v; http://%s/?user=%d acts as the first.\n\n", cfg.admins, ln.Addr(), demoAdmin)
 	return a.run(ctx, "")
 }

@@ -544,7 +544,12 @@ func TestServe_ConfigurationErrorsNameTheSetting(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"nothing set", map[string]string{}, []string{"TELEGRAM_TOKEN is required", "DATABASE_URL is required", "REDIS_URL is required"}},
+		{"nothing set", map[string]string{}, []string{"TELEGRAM_TOKEN or the ZALO_* settings are required", "DATABASE_URL is required", "REDIS_URL is required"}},
+		{"zalo half set", map[string]string{"ZALO_APP_ID": "1234567890", "DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x"}, []string{"ZALO_APP_SECRET is required", "ZALO_REFRESH_TOKEN is required"}},
+		{"zalo malformed", map[string]string{"ZALO_APP_ID": "app-1", "ZALO_APP_SECRET": "s", "ZALO_REFRESH_TOKEN": "r", "ZALO_API_URL": "openapi", "ZALO_WEBHOOK_PATH": "zalo", "ZALO_SEND_RATE": "0", "DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x"},
+			[]string{"ZALO_APP_ID", "ZALO_API_URL", "ZALO_WEBHOOK_PATH", "ZALO_SEND_RATE"}},
+		{"bad admins", map[string]string{"ADMINS": "telegram:12,viber:3,zalo:abc,42"}, []string{`ADMINS: must be channel:id pairs (telegram:123, zalo:4567) separated by commas, got "viber:3"`, `got "zalo:abc"`, `got "42"`}},
+		{"bad public url", map[string]string{"PUBLIC_URL": "bot.example.org"}, []string{"PUBLIC_URL"}},
 		{"bad mode", map[string]string{"TELEGRAM_MODE": "carrier-pigeon"}, []string{"TELEGRAM_MODE"}},
 		{"webhook without url", map[string]string{"TELEGRAM_TOKEN": "1:a", "DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "TELEGRAM_MODE": "webhook"}, []string{"WEBHOOK_URL is required", "WEBHOOK_SECRET is required"}},
 		{"bad secret", map[string]string{"TELEGRAM_TOKEN": "1:a", "DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "TELEGRAM_MODE": "webhook", "WEBHOOK_URL": "https://example.org/h", "WEBHOOK_SECRET": "has spaces"}, []string{"WEBHOOK_SECRET"}},

@@ -5,11 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"time"
 
-	"github.com/thuduc/maytinhchoem/bot/telegram"
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/chart"
 	"github.com/thuduc/maytinhchoem/jobs"
@@ -26,16 +23,10 @@ func (a *app) reportsDir() string {
 	return filepath.Join(os.TempDir(), "maytinhchoem-reports")
 }
 
-// keepAdmin keeps a subscriber whose stored role is admin only while ADMIN_TELEGRAM_IDS names them.
+// keepAdmin keeps a subscriber whose stored role is admin only while ADMINS (or
+// ADMIN_TELEGRAM_IDS) names them on their channel.
 func (a *app) keepAdmin(s campaign.Subscriber) bool {
-	if s.Role != campaign.RoleAdmin {
-		return true
-	}
-	if s.Channel != telegram.Channel {
-		return false
-	}
-	id, err := strconv.ParseInt(s.ExternalID, 10, 64)
-	return err == nil && slices.Contains(a.deps.cfg.admins, id)
+	return s.Role != campaign.RoleAdmin || a.deps.cfg.isAdmin(s.Channel, s.ExternalID)
 }
 
 // hourKey keys a run made several times a day by its local hour.
@@ -67,7 +58,7 @@ func (a *app) newScheduler() (*jobs.Scheduler, error) {
 	}
 	morning := &jobs.MorningCount{Reminders: a.reminders, Messages: a.engine, Outbox: a.outbox, Notify: notify, KeepAdmin: a.keepAdmin, Location: c.Location}
 	forms := &jobs.FormReminders{
-		Channel: telegram.Channel, Dialogs: a.dialogs, Messages: a.engine, After: sched.FormReminderAfter,
+		Channels: a.channels(), Dialogs: a.dialogs, Messages: a.engine, After: sched.FormReminderAfter,
 		Outbox: a.outbox, Notify: notify, Now: a.deps.now,
 	}
 	pledges := &jobs.PledgeReminders{

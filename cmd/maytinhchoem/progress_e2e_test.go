@@ -81,7 +81,7 @@ func (h *harness) secondProcess(clk clock) {
 	h.t.Cleanup(func() {
 		cancel()
 		wait()
-		a.adapter.Close()
+		a.telegram.Close()
 		rdb.Close()
 		db.Close()
 	})
