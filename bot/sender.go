@@ -36,8 +36,8 @@ type PacedSenderConfig struct {
 	// OnUnreachable is called when the channel will not carry messages to the person until they
 	// write again (Zalo's 7-day window).
 	OnUnreachable func(ctx context.Context, channel, chatID string)
-	Logger    *slog.Logger
-	Metrics   *Metrics
+	Logger        *slog.Logger
+	Metrics       *Metrics
 }
 
 // PacedSender wraps a channel's Sender: it keeps to the channel's rate limits, waits as long as the

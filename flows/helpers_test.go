@@ -143,12 +143,12 @@ func newChatWith(t *testing.T, change func(*Config)) *convo {
 			c.keys++
 			return fmt.Sprintf("key-%d", c.keys)
 		},
-		Staff:       c.staff,
-		Audit:       c.audit,
-		Admins:      []string{testAdmin},
-		Entries:     testEntries,
-		Cases:       c.cases,
-		Find:        c.cases,
+		Staff:   c.staff,
+		Audit:   c.audit,
+		Admins:  []string{testAdmin},
+		Entries: testEntries,
+		Cases:   c.cases,
+		Find:    c.cases,
 	}
 	if change != nil {
 		change(&cfg)
