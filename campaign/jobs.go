@@ -49,14 +49,17 @@ type JobRunStore interface {
 type OutboxStatus string
 
 // The states of an outbox message. A message goes pending -> sending (claimed by one sender,
-// under a lease) -> sent, failed or stopped; a failed attempt that may succeed later goes back
-// to pending with a later NotBefore.
+// under a lease) -> sent, failed, stopped or unreachable; a failed attempt that may succeed later
+// goes back to pending with a later NotBefore.
 const (
 	OutboxPending OutboxStatus = "pending"
 	OutboxSending OutboxStatus = "sending"
 	OutboxSent    OutboxStatus = "sent"
 	OutboxFailed  OutboxStatus = "failed"
 	OutboxStopped OutboxStatus = "stopped"
+	// OutboxUnreachable: the channel would not carry it to the person now (outside Zalo's 7-day
+	// window), which reports count apart from failures.
+	OutboxUnreachable OutboxStatus = "unreachable"
 )
 
 // OutboxButton is an inline button under an outbox message.
@@ -120,6 +123,9 @@ type Outbox interface {
 	// MarkStopped records that the person blocked the bot; the chat's other pending messages are
 	// stopped with it, as each would only meet the same refusal.
 	MarkStopped(ctx context.Context, m OutboxMessage) error
+	// MarkUnreachable records that the channel would not carry m to the person now (they have
+	// not written within the channel's window); the chat's other messages stay as they are.
+	MarkUnreachable(ctx context.Context, m OutboxMessage, reason string) error
 	// BatchProgress counts a batch's messages by where they stand; queued counts those pending
 	// or being sent.
 	BatchProgress(ctx context.Context, batch string) (queued, sent, failed, stopped int, err error)

@@ -249,6 +249,9 @@ func (b Broadcast) Batch() string { return "broadcast:" + b.Code }
 type BroadcastProgress struct {
 	Broadcast
 	Queued, Sent, Failed, Stopped int
+	// Unreachable counts the messages the channel would not carry because the person was out of
+	// its window (Zalo's 7 days without writing); they are final, not counted in Failed.
+	Unreachable int
 }
 
 // Done reports whether no message is left to send.

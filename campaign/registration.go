@@ -153,6 +153,9 @@ type Contact struct {
 	Language   string
 	Role       string // "" for parents and donors
 	Stopped    bool   // the person blocked the bot
+	// Unreachable is set while a channel will not carry messages to the person until they write
+	// again (Zalo's 7-day window); unlike Stopped, they did not refuse the bot.
+	Unreachable bool
 }
 
 // AuditEntry records who saw or changed what.

@@ -538,7 +538,7 @@ func (c *turn) showBroadcastProgress(code string) error {
 	o := Output{Text: c.t("broadcast.progress", "Code", p.Code, "Audience", c.audienceName(p.Audience),
 		"At", p.CreatedAt.In(loc).Format("15:04 02/01"), "Sent", c.count(p.Sent), "Total", c.count(p.Recipients),
 		"Bar", campaign.ProgressBar(p.Sent, p.Recipients, 10), "Queued", c.count(p.Queued), "Failed", c.count(p.Failed),
-		"Stopped", c.count(p.Stopped), "State", state)}
+		"Stopped", c.count(p.Stopped), "Unreachable", c.count(p.Unreachable), "State", state)}
 	if d := broadcastData(bcProgress, p.Code); !p.Done() && len(d) <= maxData {
 		o.Buttons = [][]Button{{{Text: c.t("broadcast.btn_progress"), Data: d}}}
 	}

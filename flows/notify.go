@@ -277,5 +277,5 @@ func (e *Engine) MorningCount(lang string, pending int, wardCode string) campaig
 func (e *Engine) BroadcastDone(lang string, p campaign.BroadcastProgress) string {
 	c := e.talk(lang)
 	return c.t("broadcast.done", "Code", p.Code, "Sent", c.count(p.Sent), "Total", c.count(p.Recipients),
-		"Bar", campaign.ProgressBar(p.Sent, p.Recipients, 10), "Failed", c.count(p.Failed), "Stopped", c.count(p.Stopped))
+		"Bar", campaign.ProgressBar(p.Sent, p.Recipients, 10), "Failed", c.count(p.Failed), "Stopped", c.count(p.Stopped), "Unreachable", c.count(p.Unreachable))
 }

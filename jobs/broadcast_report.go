@@ -79,7 +79,7 @@ func (j *BroadcastReport) Settled(m campaign.OutboxMessage, status campaign.Outb
 		return
 	}
 	switch status {
-	case campaign.OutboxSent, campaign.OutboxFailed, campaign.OutboxStopped:
+	case campaign.OutboxSent, campaign.OutboxFailed, campaign.OutboxStopped, campaign.OutboxUnreachable:
 	default:
 		return // pending again for a retry: the broadcast is not done
 	}

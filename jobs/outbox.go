@@ -175,18 +175,23 @@ func (s *OutboxSender) SendDue(ctx context.Context) int {
 	for _, k := range order {
 		chat := byChat[k]
 		wg.Go(func() {
-			stopped := false
+			var ended campaign.OutboxStatus
+			var endedBy error
 			for i, m := range chat {
 				if ctx.Err() != nil {
 					s.release(ctx, chat[i:])
 					return
 				}
-				if stopped {
-					// The person blocked the bot a moment ago: the rest would meet the same 403.
-					s.settle(ctx, m, nil, campaign.OutboxStopped)
+				if ended != "" {
+					// The person blocked the bot, or is out of the channel's window, a moment ago:
+					// the rest of this batch would meet the same answer.
+					s.settle(ctx, m, endedBy, ended)
 					continue
 				}
-				stopped = s.sendOne(ctx, sendCtx, m) == campaign.OutboxStopped
+				switch st, err := s.sendOne(ctx, sendCtx, m); st {
+				case campaign.OutboxStopped, campaign.OutboxUnreachable:
+					ended, endedBy = st, err
+				}
 			}
 		})
 	}
@@ -229,8 +234,9 @@ func (s *OutboxSender) release(ctx context.Context, msgs []campaign.OutboxMessag
 	}
 }
 
-// sendOne sends m, records the outcome and returns it; "" when the outcome is unknown.
-func (s *OutboxSender) sendOne(ctx, sendCtx context.Context, m campaign.OutboxMessage) campaign.OutboxStatus {
+// sendOne sends m, records the outcome and returns it with the send's error; "" when the outcome
+// is unknown.
+func (s *OutboxSender) sendOne(ctx, sendCtx context.Context, m campaign.OutboxMessage) (campaign.OutboxStatus, error) {
 	err := s.cfg.Sender.Send(sendCtx, reply(m))
 	var status campaign.OutboxStatus
 	switch {
@@ -243,19 +249,21 @@ func (s *OutboxSender) sendOne(ctx, sendCtx context.Context, m campaign.OutboxMe
 			s.cfg.OnStopped(bctx, m.Channel, m.ChatID)
 			cancel()
 		}
+	case errors.Is(err, bot.ErrUnreachable):
+		status = campaign.OutboxUnreachable
 	case errors.Is(err, bot.ErrRejected):
 		status = campaign.OutboxFailed
 	case sendCtx.Err() != nil:
 		// Cut off by the end of the grace period: whether the channel got it is unknown, so the
 		// message is left to its lease, after which another sender tries it.
 		s.log(m).Warn("outbox: send cut off by shutdown; retried after the lease", "err", err)
-		return ""
+		return "", err
 	case m.Attempts < s.cfg.MaxAttempts:
 		status = campaign.OutboxPending
 	default:
 		status = campaign.OutboxFailed
 	}
-	return s.settle(ctx, m, err, status)
+	return s.settle(ctx, m, err, status), err
 }
 
 func (s *OutboxSender) log(m campaign.OutboxMessage) *slog.Logger {
@@ -272,6 +280,13 @@ func (s *OutboxSender) settle(ctx context.Context, m campaign.OutboxMessage, sen
 		err = s.cfg.Outbox.MarkSent(bctx, m)
 	case campaign.OutboxStopped:
 		err = s.cfg.Outbox.MarkStopped(bctx, m)
+	case campaign.OutboxUnreachable:
+		reason := "not reachable on the channel until they write"
+		if sendErr != nil {
+			reason = sendErr.Error()
+		}
+		s.log(m).Info("outbox: person not reachable on the channel now; counted, not retried", "err", sendErr)
+		err = s.cfg.Outbox.MarkUnreachable(bctx, m, reason)
 	case campaign.OutboxPending:
 		retryAt := s.cfg.Now().Add(s.backoff(m.Attempts, sendErr))
 		s.log(m).Warn("outbox: send failed, will retry", "err", sendErr, "retry_at", retryAt)

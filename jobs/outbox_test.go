@@ -256,11 +256,12 @@ func TestOutboxSender_RestartLosesAndRepeatsNothing(t *testing.T) {
 
 // TestOutboxSender_RetriesAndGivesUp checks the outcomes that do not come from Telegram's
 // answers to a good message: a transient failure retried until it succeeds, one retried until
-// the attempts run out, and a message the channel rejects.
+// the attempts run out, a message the channel rejects, and two to a person out of the channel's
+// window (tried once, both settled unreachable, never retried).
 func TestOutboxSender_RetriesAndGivesUp(t *testing.T) {
 	ctx := context.Background()
 	box := postgres.NewOutbox(postgrestest.NewDB(t))
-	flaky := &flakySender{fails: map[string]int{"1": 2, "2": 100}, rejects: map[string]bool{"3": true}}
+	flaky := &flakySender{fails: map[string]int{"1": 2, "2": 100}, rejects: map[string]bool{"3": true}, unreachable: map[string]bool{"5": true}}
 	var settledMu sync.Mutex
 	var settled []string
 	s := jobs.NewOutboxSender(jobs.OutboxSenderConfig{Outbox: box, Sender: flaky, Logger: slog.New(slog.DiscardHandler),
@@ -274,6 +275,8 @@ func TestOutboxSender_RetriesAndGivesUp(t *testing.T) {
 	for _, chat := range []string{"1", "2", "3", "4"} {
 		msgs = append(msgs, campaign.OutboxMessage{Key: "k" + chat, Batch: "b", Channel: "telegram", ChatID: chat, Text: "hi " + chat})
 	}
+	msgs = append(msgs, campaign.OutboxMessage{Key: "k5a", Batch: "b", Channel: "zalo", ChatID: "5", Text: "hi 5"},
+		campaign.OutboxMessage{Key: "k5b", Batch: "b", Channel: "zalo", ChatID: "5", Text: "again 5"})
 	if _, err := box.Enqueue(ctx, msgs); err != nil {
 		t.Fatal(err)
 	}
@@ -285,30 +288,43 @@ func TestOutboxSender_RetriesAndGivesUp(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	q, sent, failed, stopped, err := box.BatchProgress(ctx, "b")
-	if err != nil || q != 0 || sent != 2 || failed != 2 || stopped != 0 {
+	if err != nil || q != 0 || sent != 2 || failed != 4 || stopped != 0 { // failed counts the unreachable
 		t.Errorf("progress = %d queued, %d sent, %d failed, %d stopped, %v", q, sent, failed, stopped, err)
 	}
 	slices.Sort(settled)
-	want := []string{"1@1:pending", "1@2:pending", "1@3:sent", "2@1:pending", "2@2:pending", "2@3:failed", "3@1:failed", "4@1:sent"}
+	want := []string{"1@1:pending", "1@2:pending", "1@3:sent", "2@1:pending", "2@2:pending", "2@3:failed", "3@1:failed", "4@1:sent",
+		"5@1:unreachable", "5@1:unreachable"}
 	if !slices.Equal(settled, want) {
 		t.Errorf("settled %v, want %v", settled, want)
 	}
 	if got := flaky.delivered(); !slices.Equal(got, []string{"1", "4"}) {
 		t.Errorf("delivered to %v", got)
 	}
+	if flaky.tried["5"] != 1 {
+		t.Errorf("the person out of the window was tried %d times, want once", flaky.tried["5"])
+	}
 }
 
 // flakySender fails a chat's first sends, or rejects them.
 type flakySender struct {
-	mu      sync.Mutex
-	fails   map[string]int
-	rejects map[string]bool
-	sent    []string
+	mu          sync.Mutex
+	fails       map[string]int
+	rejects     map[string]bool
+	unreachable map[string]bool
+	tried       map[string]int
+	sent        []string
 }
 
 func (f *flakySender) Send(_ context.Context, r bot.Reply) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.tried == nil {
+		f.tried = map[string]int{}
+	}
+	f.tried[r.ChatID]++
+	if f.unreachable[r.ChatID] {
+		return fmt.Errorf("zalo: -230 outside the 7-day window: %w", bot.ErrUnreachable)
+	}
 	if f.rejects[r.ChatID] {
 		return fmt.Errorf("400 Bad Request: chat not found: %w", bot.ErrRejected)
 	}

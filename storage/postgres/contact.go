@@ -22,7 +22,8 @@ func NewContactStore(db *DB) *ContactStore {
 
 // UpsertContact creates or updates the contact of c.Channel and c.ExternalID. An empty Role, Name
 // or Language leaves the stored one as it is, so a caller that knows only part of a contact (a
-// chat update carries no role) does not erase the rest; Stopped is stored as given.
+// chat update carries no role) does not erase the rest; Stopped is stored as given. Unreachable
+// is not written here: only SetContactUnreachable changes it.
 func (s *ContactStore) UpsertContact(ctx context.Context, c campaign.Contact) error {
 	c.Channel = campaign.NormalizeText(c.Channel)
 	c.ExternalID = campaign.NormalizeText(c.ExternalID)
@@ -66,14 +67,44 @@ func (s *ContactStore) SetContactStopped(ctx context.Context, channel, externalI
 	return nil
 }
 
+// SetContactUnreachable records whether the channel refuses to carry messages to a contact until
+// they write again (Zalo's 7-day window). true stamps the time it was first found so, keeping an
+// earlier stamp, and creates an unknown contact as SetContactStopped does; false clears it. Either
+// way a contact already in that state is not written, so calling it on every message is cheap.
+func (s *ContactStore) SetContactUnreachable(ctx context.Context, channel, externalID string, unreachable bool) error {
+	channel, externalID = campaign.NormalizeText(channel), campaign.NormalizeText(externalID)
+	if channel == "" || externalID == "" {
+		return campaign.Errorf(campaign.EINVALID, "contact needs a channel and an external id")
+	}
+	var err error
+	if unreachable {
+		_, err = s.db.db.ExecContext(ctx, `
+			INSERT INTO contacts (channel, external_id, unreachable_since, created_at, updated_at)
+			VALUES ($1, $2, $3, $3, $3)
+			ON CONFLICT (channel, external_id) DO UPDATE SET
+				unreachable_since = EXCLUDED.unreachable_since, updated_at = EXCLUDED.updated_at
+			WHERE contacts.unreachable_since IS NULL`,
+			channel, externalID, s.db.now())
+	} else {
+		_, err = s.db.db.ExecContext(ctx, `
+			UPDATE contacts SET unreachable_since = NULL, updated_at = $3
+			WHERE channel = $1 AND external_id = $2 AND unreachable_since IS NOT NULL`,
+			channel, externalID, s.db.now())
+	}
+	if err != nil {
+		return wrapErr(err, "postgres: set contact unreachable")
+	}
+	return nil
+}
+
 // Contact returns the contact of externalID on channel, or an ENOTFOUND error.
 func (s *ContactStore) Contact(ctx context.Context, channel, externalID string) (campaign.Contact, error) {
 	var c campaign.Contact
 	err := s.db.db.QueryRowxContext(ctx, `
-		SELECT channel, external_id, name, language, role, stopped
+		SELECT channel, external_id, name, language, role, stopped, unreachable_since IS NOT NULL
 		FROM contacts WHERE channel = $1 AND external_id = $2`,
 		campaign.NormalizeText(channel), campaign.NormalizeText(externalID),
-	).Scan(&c.Channel, &c.ExternalID, &c.Name, &c.Language, &c.Role, &c.Stopped)
+	).Scan(&c.Channel, &c.ExternalID, &c.Name, &c.Language, &c.Role, &c.Stopped, &c.Unreachable)
 	if errors.Is(err, sql.ErrNoRows) {
 		return campaign.Contact{}, campaign.Errorf(campaign.ENOTFOUND, "contact %s:%s not found", channel, externalID)
 	}

@@ -400,32 +400,64 @@ func (o *Outbox) MarkStopped(ctx context.Context, m campaign.OutboxMessage) erro
 	})
 }
 
-// BatchProgress counts the batch's messages by status.
+// MarkUnreachable records that the channel would not carry m because its person is out of the
+// channel's window (Zalo's 7 days without writing to the OA): m ends in status 'unreachable',
+// final, with reason kept as its last error. Like MarkFailed it applies only while m is still
+// under the claim that returned it (campaign.ErrLeaseLost otherwise). The chat's other pending
+// messages are left pending, unlike MarkStopped's: the person may write again before they are due.
+func (o *Outbox) MarkUnreachable(ctx context.Context, m campaign.OutboxMessage, reason string) error {
+	return o.finish(ctx, "mark unreachable", m, `status = 'unreachable', last_error = $4`,
+		truncateRunes(reason, maxOutboxError))
+}
+
+// BatchProgress counts the batch's messages by status. Messages settled as unreachable are
+// counted in failed, which is what they are to a caller that knows only these four counts; the
+// broadcast's progress (BroadcastStore.BroadcastProgress) tells them apart.
 func (o *Outbox) BatchProgress(ctx context.Context, batch string) (queued, sent, failed, stopped int, err error) {
+	c, err := o.batchCounts(ctx, batch)
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	return c.queued, c.sent, c.failed + c.unreachable, c.stopped, nil
+}
+
+// outboxUnreachable is the status MarkUnreachable gives a message.
+const outboxUnreachable campaign.OutboxStatus = "unreachable"
+
+// batchCounts is where a batch's messages stand; queued counts those pending or being sent.
+type batchCounts struct {
+	queued, sent, failed, stopped, unreachable int
+}
+
+// batchCounts counts the batch's messages by status.
+func (o *Outbox) batchCounts(ctx context.Context, batch string) (batchCounts, error) {
+	var c batchCounts
 	rows, err := o.db.db.QueryContext(ctx, `SELECT status, count(*) FROM outbox WHERE batch = $1 GROUP BY status`, batch)
 	if err != nil {
-		return 0, 0, 0, 0, wrapErr(err, "postgres: batch progress")
+		return c, wrapErr(err, "postgres: batch progress")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var status string
 		var n int
 		if err := rows.Scan(&status, &n); err != nil {
-			return 0, 0, 0, 0, wrapErr(err, "postgres: batch progress")
+			return batchCounts{}, wrapErr(err, "postgres: batch progress")
 		}
 		switch campaign.OutboxStatus(status) {
 		case campaign.OutboxPending, campaign.OutboxSending:
-			queued += n
+			c.queued += n
 		case campaign.OutboxSent:
-			sent += n
+			c.sent += n
 		case campaign.OutboxFailed:
-			failed += n
+			c.failed += n
 		case campaign.OutboxStopped:
-			stopped += n
+			c.stopped += n
+		case outboxUnreachable:
+			c.unreachable += n
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, 0, 0, 0, wrapErr(err, "postgres: batch progress")
+		return batchCounts{}, wrapErr(err, "postgres: batch progress")
 	}
-	return queued, sent, failed, stopped, nil
+	return c, nil
 }

@@ -373,18 +373,19 @@ func (s *BroadcastStore) validateBroadcast(b campaign.Broadcast) (campaign.Broad
 }
 
 // BroadcastProgress returns the broadcast with code (in any case) and the outbox counts of its
-// batch: Queued is pending and being sent. An unknown code is an ENOTFOUND error.
+// batch: Queued is pending and being sent; Unreachable, out of the channel's window, is apart from
+// Failed. An unknown code is an ENOTFOUND error.
 func (s *BroadcastStore) BroadcastProgress(ctx context.Context, code string) (campaign.BroadcastProgress, error) {
 	b, err := s.one(ctx, s.db.db, "code", `WHERE code = $1`, normalizeCode(code))
 	if err != nil {
 		return campaign.BroadcastProgress{}, err
 	}
-	p := campaign.BroadcastProgress{Broadcast: b}
-	p.Queued, p.Sent, p.Failed, p.Stopped, err = NewOutbox(s.db).BatchProgress(ctx, b.Batch())
+	c, err := NewOutbox(s.db).batchCounts(ctx, b.Batch())
 	if err != nil {
 		return campaign.BroadcastProgress{}, err
 	}
-	return p, nil
+	return campaign.BroadcastProgress{Broadcast: b, Queued: c.queued, Sent: c.sent, Failed: c.failed,
+		Stopped: c.stopped, Unreachable: c.unreachable}, nil
 }
 
 // one returns the broadcast that where (a WHERE clause of broadcasts) selects, or an ENOTFOUND

@@ -1,6 +1,9 @@
 // Package redis keeps the bot's short-lived state in Redis: each chat's dialog
 // as versioned bytes written with compare-and-set, the de-duplication marks of
-// handled updates, the long-polling offset, and named locks.
+// handled updates, the long-polling offset, and named locks (Store); a channel
+// adapter's menus and last interactions (ChannelState); and the durable queue
+// between a webhook and the handling of its events (Inbox). ChannelState and
+// Inbox take their keys from their callers and are described with them.
 //
 // Handling one chat update costs at most two round trips: one Load (dialog,
 // version and the update's seen mark, in one script) and one Save (compare the
@@ -8,7 +11,7 @@
 // Scripts run with EVALSHA and fall back to EVAL once after Redis lost its
 // script cache; LoadScripts spares even that first fallback.
 //
-// Key layout, every key starting with Options.Prefix (default "mtce:"):
+// Store's key layout, every key starting with Options.Prefix (default "mtce:"):
 //
 //	<prefix>dlg:<channel>:<chatID>     hash {v: version, d: dialog bytes}, expires DialogTTL after the last save
 //	<prefix>seen:<channel>:<updateID>  "1", expires SeenTTL after the update was handled
