@@ -94,13 +94,22 @@ func deliverLang(lang string) string {
 	return langVI
 }
 
-// deliverTo addresses a message to another chat of this channel; nil when the chat is on another
-// channel (the bot sends within one) or unknown.
+// deliverTo addresses a message to another person, on their own channel (this one when the record
+// does not say); nil when the chat is unknown.
 func (c *turn) deliverTo(s campaign.Session) *Session {
-	if s.ChatID == "" || (s.Channel != "" && s.Channel != c.sess.Channel) {
+	return c.addressOf(s.Channel, s.ChatID)
+}
+
+// addressOf is where a message to the person of channel and chatID goes: their channel, or this
+// one for a record that does not name it; nil when there is no chat.
+func (c *turn) addressOf(channel, chatID string) *Session {
+	if chatID == "" {
 		return nil
 	}
-	return &Session{Channel: c.sess.Channel, ChatID: s.ChatID}
+	if channel == "" {
+		channel = c.sess.Channel
+	}
+	return &Session{Channel: channel, ChatID: chatID}
 }
 
 // deliverStep returns FlowCase's volunteer steps ("d.*").

@@ -795,10 +795,11 @@ func (c *turn) receivedText(lang string, k campaign.ItemKind, quantity, months i
 	return c.e.text(lang, id, map[string]any{"Count": quantity, "Months": months})
 }
 
-// tellDonor sends the donor of p, in their chat and language, message id with What. A donor on
-// another channel is not sent to (the bot sends within one channel); /pledges shows it to them.
+// tellDonor sends the donor of p, in their chat (on their channel) and language, message id with
+// What.
 func (c *turn) tellDonor(p campaign.Pledge, id string, what func(lang string) string) {
-	if p.ChatID == "" || (p.Channel != "" && p.Channel != c.sess.Channel) {
+	to := c.addressOf(p.Channel, p.ChatID)
+	if to == nil {
 		return
 	}
 	lang := p.Language
@@ -806,7 +807,7 @@ func (c *turn) tellDonor(p campaign.Pledge, id string, what func(lang string) st
 		lang = langVI
 	}
 	c.out = append(c.out, Output{
-		To:   &Session{Channel: c.sess.Channel, ChatID: p.ChatID},
+		To:   to,
 		Text: c.e.text(lang, id, map[string]any{"Code": p.Code, "What": what(lang)}),
 	})
 }

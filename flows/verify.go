@@ -480,7 +480,7 @@ func (c *turn) answerInput() error {
 	}
 	c.toIdle()
 	c.say(c.t("verify.answer.thanks", "Code", reg.Code))
-	if channel, id, ok := strings.Cut(askedBy, ":"); ok && channel == c.sess.Channel && id != "" {
+	if channel, id, ok := strings.Cut(askedBy, ":"); ok && channel != "" && id != "" {
 		// Staff talk to the bot in private chats, where the chat id is the account id.
 		c.out = append(c.out, Output{
 			To:      &Session{Channel: channel, ChatID: id},

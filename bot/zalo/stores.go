@@ -25,8 +25,11 @@ type RecordStore interface {
 type MenuStore interface {
 	// SetMenu stores data as chatID's menu for ttl, replacing any earlier one.
 	SetMenu(ctx context.Context, chatID string, data []byte, ttl time.Duration) error
-	// TakeMenu returns chatID's menu and removes it, nil when there is none.
-	TakeMenu(ctx context.Context, chatID string) ([]byte, error)
+	// TakeMenu returns the menu chatID had when the event eventID first asked (nil when none),
+	// removing it then: a later event gets nothing, while eventID asking again (Zalo delivered
+	// it twice, or its handling failed and it is offered again) gets the same answer, so a
+	// duplicate neither maps differently nor takes the next question's menu.
+	TakeMenu(ctx context.Context, chatID, eventID string) ([]byte, error)
 	// ClearMenu removes chatID's menu, if any.
 	ClearMenu(ctx context.Context, chatID string) error
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/bot/telegram"
+	"github.com/thuduc/maytinhchoem/bot/zalo"
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/chat"
 	"github.com/thuduc/maytinhchoem/export"
@@ -38,6 +39,9 @@ type appDeps struct {
 	workers  int
 	// schedulerPoll, when set, makes the scheduler follow now by polling (a shifted clock).
 	schedulerPoll time.Duration
+	// mount, when set, also registers the channels' routes (the Zalo webhook, file links) on
+	// another server: the demo's, which has no HTTP_ADDR of the bot's own.
+	mount func(pattern string, h http.Handler)
 }
 
 // app is the running bot: a channel adapter feeding a dispatcher.
@@ -65,6 +69,8 @@ type app struct {
 	engine          *flows.Engine
 	// telegram is the Telegram channel, nil when TELEGRAM_TOKEN is not set.
 	telegram *telegram.Adapter
+	// zalo is the Zalo OA channel, nil when the ZALO_* settings are not set.
+	zalo *zaloChannel
 	// sender hands every message to its channel's paced sender.
 	sender     *bot.Router
 	dispatcher *bot.Dispatcher
@@ -115,6 +121,11 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 			return nil, err
 		}
 	}
+	if d.cfg.zaloOn() {
+		if a.zalo, err = a.newZalo(ctx); err != nil {
+			return nil, err
+		}
+	}
 	a.staff = postgres.NewStaffStore(d.db)
 	a.pledges = postgres.NewPledgeStore(d.db)
 	a.cases = postgres.NewCaseStore(d.db, d.campaign)
@@ -162,6 +173,11 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 			d.logger.Error("mark contact stopped", "channel", channel, "chat", chatID, "err", err)
 		}
 	}
+	markUnreachable := func(ctx context.Context, channel, chatID string) {
+		if err := a.contacts.SetContactUnreachable(ctx, channel, chatID, true); err != nil {
+			d.logger.Error("mark contact unreachable", "channel", channel, "chat", chatID, "err", err)
+		}
+	}
 	a.sender = bot.NewRouter()
 	paced := func(inner bot.Sender, perSecond float64) *bot.PacedSender {
 		return bot.NewPacedSender(inner, bot.PacedSenderConfig{
@@ -170,6 +186,7 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 			PerChatPerSecond: d.cfg.RatePerChat,
 			PerChatBurst:     3,
 			OnStopped:        markStopped,
+			OnUnreachable:    markUnreachable,
 			Logger:           d.logger,
 			Metrics:          metrics,
 		})
@@ -177,6 +194,9 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	if a.telegram != nil {
 		a.telegram.OnBlocked(func(chatID string) { markStopped(context.WithoutCancel(ctx), telegram.Channel, chatID) })
 		a.sender.Add(telegram.Channel, paced(a.telegram, d.cfg.RateGlobal))
+	}
+	if a.zalo != nil {
+		a.wireZalo(ctx, paced)
 	}
 	// Broadcasts, summaries and reminders leave through the outbox, drained at the pace the
 	// dialogs' replies share.
@@ -206,6 +226,9 @@ func (a *app) channels() []string {
 	if a.telegram != nil {
 		out = append(out, telegram.Channel)
 	}
+	if a.zalo != nil {
+		out = append(out, zalo.Channel)
+	}
 	return out
 }
 
@@ -216,6 +239,9 @@ func (a *app) entries(payload string) []chat.Entry {
 	if a.telegram != nil {
 		out = append(out, chat.Entry{Channel: telegram.Channel, Name: "Telegram",
 			URL: "https://t.me/" + a.telegram.Username() + "?start=" + payload})
+	}
+	if a.zalo != nil {
+		out = append(out, a.zaloEntry(payload))
 	}
 	return out
 }
@@ -249,7 +275,11 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := errors.Join(a.deps.db.Ping(rctx), a.dialogs.Ping(rctx)); err != nil {
+		err := errors.Join(a.deps.db.Ping(rctx), a.dialogs.Ping(rctx))
+		if a.zalo != nil {
+			err = errors.Join(err, a.zalo.adapter.Ready())
+		}
+		if err != nil {
 			a.deps.logger.Warn("not ready", "err", err)
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
@@ -258,7 +288,7 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	telegramWebhook := a.telegram != nil && a.deps.cfg.TelegramMode == "webhook"
 	if telegramWebhook {
 		u, err := url.Parse(a.deps.cfg.WebhookURL)
@@ -270,6 +300,20 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 			path = "/"
 		}
 		mux.Handle("POST "+path, a.telegram.WebhookHandler(a.deps.cfg.WebhookSecret, a.dispatcher.HandleOne))
+	}
+	if a.zalo != nil {
+		routes := map[string]http.Handler{
+			"POST " + a.deps.cfg.ZaloWebhookPath: a.zalo.adapter.WebhookHandler(a.zalo.inbox),
+			"GET /files/{token}":                 serveFile(a.zalo.files),
+		}
+		for pattern, h := range routes {
+			mux.Handle(pattern, h)
+			if a.deps.mount != nil {
+				a.deps.mount(pattern, h)
+			}
+		}
+		go func() { errc <- a.consumeZalo(ctx) }()
+		a.deps.logger.Info("zalo webhook", "path", a.deps.cfg.ZaloWebhookPath)
 	}
 	var srv *http.Server
 	if httpAddr != "" {
@@ -317,6 +361,9 @@ func (a *app) runJobs(ctx context.Context) (wait func()) {
 	var background sync.WaitGroup
 	background.Go(func() { a.runFinalizer(ctx) })
 	background.Go(func() { a.outboxSender.Run(ctx) })
+	if a.zalo != nil {
+		background.Go(func() { a.sweepFiles(ctx, finalizeEvery) })
+	}
 	if a.deps.cfg.JobsEnabled {
 		for _, o := range a.scheduler.Start(ctx) {
 			a.deps.logger.Info("caught up a missed run", "job", o.Job, "key", o.Key, "scheduled_for", o.ScheduledFor, "err", o.Err)

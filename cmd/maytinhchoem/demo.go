@@ -15,11 +15,20 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
+	"github.com/thuduc/maytinhchoem/bot/zalo/zalotest"
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
 const demoToken = "100000001:demo-token-not-secret"
+
+// The demo's Zalo app and OA, served by the emulator.
+const (
+	demoZaloAppID   = "3066178286528016436"
+	demoZaloSecret  = "demo-zalo-secret-not-secret"
+	demoZaloOAID    = "4318927402956107562"
+	demoZaloWebhook = "/bot/zalo/webhook"
+)
 
 // demoAdmin is the chat page's person acting as administrator unless ADMIN_TELEGRAM_IDS says otherwise.
 const demoAdmin = 1
@@ -61,14 +70,26 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("-seed: want a number of students, got %d", *seedStudents)
 	}
 
-	// The emulator and its chat page.
+	// The emulators and their chat pages: Telegram's at /, Zalo's at /zalo/, both APIs on one
+	// server (their paths do not overlap).
 	emu := telegramtest.New(telegramtest.Options{Token: demoToken})
 	defer emu.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("-addr %s: %w (is another demo running?)", *addr, err)
 	}
-	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+	base := "http://" + ln.Addr().String()
+	zemu := zalotest.New(zalotest.Options{
+		AppID: demoZaloAppID, AppSecret: demoZaloSecret, OAID: demoZaloOAID, Now: now, BaseURL: base,
+		WebhookURL: base + demoZaloWebhook, Logger: logger,
+	})
+	defer zemu.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/", emu)
+	for _, prefix := range []string{"/zalo/", "/v4/", "/v3.0/", "/v2.0/"} {
+		mux.Handle(prefix, zemu)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("chat page server", "err", err)
@@ -84,8 +105,12 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		cfg.admins = []string{"telegram:" + strconv.Itoa(demoAdmin)}
 	}
 	cfg.TelegramToken = demoToken
-	cfg.TelegramAPIURL = "http://" + ln.Addr().String()
+	cfg.TelegramAPIURL = base
 	cfg.TelegramMode = "polling"
+	cfg.ZaloAppID, cfg.ZaloAppSecret, cfg.ZaloOAID = demoZaloAppID, demoZaloSecret, demoZaloOAID
+	cfg.ZaloRefreshToken = zemu.IssueRefreshToken()
+	cfg.ZaloAPIURL, cfg.ZaloOAuthURL, cfg.ZaloWebhookPath = base, base, demoZaloWebhook
+	cfg.PublicURL = base
 
 	// Redis.
 	var rdb *goredis.Client
@@ -159,12 +184,14 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if shifted {
 		poll = 5 * time.Second
 	}
-	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger, now: now, schedulerPoll: poll})
+	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger, now: now, schedulerPoll: poll,
+		mount: func(pattern string, h http.Handler) { mux.Handle(pattern, h) }})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nmaytinhchoem demo (%s), it is %s\n", camp.Name.VI, now().In(camp.Location).Format("15:04 02/01/2006"))
-	fmt.Fprintf(stdout, "Open http://%s in a browser and talk to the bot as a parent or a donor. Ctrl+C stops.\n", ln.Addr())
+	fmt.Fprintf(stdout, "Open http://%s in a browser and talk to the bot as a parent or a donor on Telegram,\n", ln.Addr())
+	fmt.Fprintf(stdout, "or http://%s/zalo/ to do it on Zalo (follow the OA first). Ctrl+C stops.\n", ln.Addr())
 	fmt.Fprintf(stdout, "Administrators (they invite staff with /invite): %v; http://%s/?user=%d acts as the first.\n\n", cfg.admins, ln.Addr(), demoAdmin)
 	return a.run(ctx, "")
 }

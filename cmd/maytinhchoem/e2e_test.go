@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
+	"github.com/thuduc/maytinhchoem/bot/zalo/zalotest"
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
@@ -36,6 +37,8 @@ type harness struct {
 	startCount int
 	// clk is the time the bot stands on; the real clock when zero.
 	clk clock
+	// zemu is the Zalo OA emulator when the bot runs Zalo too (newZaloHarness).
+	zemu *zalotest.Server
 }
 
 type syncBuffer struct {

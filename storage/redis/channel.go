@@ -21,6 +21,7 @@ const InteractionTTL = 8 * 24 * time.Hour
 // Keys, each starting with the prefix given to NewChannelState ("mtce:zalo:<app id>:"):
 //
 //	<prefix>menu:<chatID>  the menu's bytes, expiring with the ttl SetMenu got
+//	<prefix>menutakers:<chatID>  a hash of event id -> the menu that event took, for a day
 //	<prefix>last:<userID>  Unix milliseconds of the last interaction, expiring InteractionTTL after it was stored
 type ChannelState struct {
 	client goredis.UniversalClient
@@ -50,20 +51,37 @@ func (s *ChannelState) SetMenu(ctx context.Context, chatID string, data []byte, 
 	return nil
 }
 
-// TakeMenu returns chatID's menu and removes it in the same command, so a menu is taken once;
-// nil when there is none.
-func (s *ChannelState) TakeMenu(ctx context.Context, chatID string) ([]byte, error) {
-	if chatID == "" {
-		return nil, fmt.Errorf("redis: take menu: empty chat id: %w", ErrInvalidKey)
+// takeMenuScript returns the menu (KEYS[1]) as the event ARGV[1] first found it: what the takers
+// hash (KEYS[2]) remembers for that event, else the menu, removed and remembered for the event
+// ("" when there was none). The hash lives a day (ARGV[2] ms) after its last write.
+var takeMenuScript = goredis.NewScript(`
+local seen = redis.call('HGET', KEYS[2], ARGV[1])
+if seen then return seen end
+local menu = redis.call('GET', KEYS[1]) or ''
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[2], ARGV[1], menu)
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return menu`)
+
+// menuTakersTTL is how long the menu an event took is remembered for its redeliveries.
+const menuTakersTTL = 24 * time.Hour
+
+// TakeMenu returns the menu chatID had when the event eventID first asked for it, removing it
+// then; nil when there was none. The same event asking again gets the same answer (a duplicate
+// or a redelivery maps the same way and leaves the next menu alone); see zalo.MenuStore.
+func (s *ChannelState) TakeMenu(ctx context.Context, chatID, eventID string) ([]byte, error) {
+	if chatID == "" || eventID == "" {
+		return nil, fmt.Errorf("redis: take menu: empty chat or event id: %w", ErrInvalidKey)
 	}
-	data, err := s.client.GetDel(ctx, s.prefix+"menu:"+chatID).Bytes()
-	if errors.Is(err, goredis.Nil) {
-		return nil, nil
-	}
+	keys := []string{s.prefix + "menu:" + chatID, s.prefix + "menutakers:" + chatID}
+	data, err := takeMenuScript.Run(ctx, s.client, keys, eventID, menuTakersTTL.Milliseconds()).Text()
 	if err != nil {
 		return nil, fmt.Errorf("redis: take menu %s: %w", chatID, err)
 	}
-	return data, nil
+	if data == "" {
+		return nil, nil
+	}
+	return []byte(data), nil
 }
 
 // ClearMenu removes chatID's menu, if any.

@@ -26,7 +26,7 @@ func TestChannelState_Menu(t *testing.T) {
 	ctx := t.Context()
 	s, client, prefix := newChannelState(t)
 
-	if got, err := s.TakeMenu(ctx, "c1"); err != nil || got != nil {
+	if got, err := s.TakeMenu(ctx, "c1", "e0"); err != nil || got != nil {
 		t.Errorf("TakeMenu with no menu = %q, %v; want nil, nil", got, err)
 	}
 	if err := s.SetMenu(ctx, "c1", []byte("old"), time.Hour); err != nil {
@@ -39,12 +39,32 @@ func TestChannelState_Menu(t *testing.T) {
 	if err != nil || ttl <= 9*time.Minute || ttl > 10*time.Minute {
 		t.Errorf("menu TTL = %v, %v; want about 10m", ttl, err)
 	}
-	got, err := s.TakeMenu(ctx, "c1")
+	got, err := s.TakeMenu(ctx, "c1", "e1")
 	if err != nil || string(got) != `["Có","Không"]` {
 		t.Errorf("TakeMenu = %q, %v; want the latest menu", got, err)
 	}
-	if got, err := s.TakeMenu(ctx, "c1"); err != nil || got != nil {
-		t.Errorf("second TakeMenu = %q, %v; want nil: a menu is taken once", got, err)
+	if got, err := s.TakeMenu(ctx, "c1", "e2"); err != nil || got != nil {
+		t.Errorf("TakeMenu by a later event = %q, %v; want nil: a menu is taken once", got, err)
+	}
+	// The event that took it, delivered again, gets the same menu and leaves a newer one alone;
+	// the event that took nothing still takes nothing.
+	if err := s.SetMenu(ctx, "c1", []byte("newer"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TakeMenu(ctx, "c1", "e1"); err != nil || string(got) != `["Có","Không"]` {
+		t.Errorf("TakeMenu by the same event again = %q, %v; want the menu it took", got, err)
+	}
+	if got, err := s.TakeMenu(ctx, "c1", "e2"); err != nil || got != nil {
+		t.Errorf("TakeMenu by e2 again = %q, %v; want nil as the first time", got, err)
+	}
+	if got, err := s.TakeMenu(ctx, "c1", "e3"); err != nil || string(got) != "newer" {
+		t.Errorf("TakeMenu by a new event = %q, %v; want the newer menu", got, err)
+	}
+	if ttl, err := client.PTTL(ctx, prefix+"menutakers:c1").Result(); err != nil || ttl < 23*time.Hour {
+		t.Errorf("takers TTL = %v, %v; want about a day", ttl, err)
+	}
+	if _, err := s.TakeMenu(ctx, "c1", ""); !errors.Is(err, redis.ErrInvalidKey) {
+		t.Errorf("TakeMenu without an event = %v", err)
 	}
 
 	// Of many takers at once, one gets the menu.
@@ -54,9 +74,9 @@ func TestChannelState_Menu(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	taken := 0
-	for range 8 {
+	for i := range 8 {
 		wg.Go(func() {
-			if got, err := s.TakeMenu(ctx, "c2"); err == nil && got != nil {
+			if got, err := s.TakeMenu(ctx, "c2", fmt.Sprint("e", i)); err == nil && got != nil {
 				mu.Lock()
 				taken++
 				mu.Unlock()
@@ -77,7 +97,7 @@ func TestChannelState_Menu(t *testing.T) {
 	if err := s.ClearMenu(ctx, "c3"); err != nil {
 		t.Errorf("ClearMenu without a menu = %v", err)
 	}
-	if got, _ := s.TakeMenu(ctx, "c3"); got != nil {
+	if got, _ := s.TakeMenu(ctx, "c3", "e1"); got != nil {
 		t.Errorf("TakeMenu after ClearMenu = %q", got)
 	}
 
