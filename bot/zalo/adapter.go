@@ -79,9 +79,12 @@ type Config struct {
 	// Logger receives what went wrong without being fatal; slog.Default() when nil.
 	Logger *slog.Logger
 
-	// syncEvery is how often the token record is looked at, backoffMin and backoffMax bound
-	// Consume's pauses; tests shorten them.
-	syncEvery, backoffMin, backoffMax time.Duration
+	// SyncEvery is how often the shared token pair is looked at (another replica may have
+	// rotated it; it may be due for a refresh); a minute when zero.
+	SyncEvery time.Duration
+
+	// backoffMin and backoffMax bound Consume's pauses; tests shorten them.
+	backoffMin, backoffMax time.Duration
 }
 
 // Adapter is a Zalo OA: it maps webhook events to chat.Updates and sends chat.Replies through the
@@ -160,7 +163,7 @@ func newAdapter(ctx context.Context, cfg Config) (*Adapter, error) {
 	setDefault(&cfg.WebhookMaxAge, DefaultWebhookMaxAge)
 	setDefault(&cfg.Window, DefaultWindow)
 	setDefault(&cfg.LinkTTL, DefaultLinkTTL)
-	setDefault(&cfg.syncEvery, time.Minute)
+	setDefault(&cfg.SyncEvery, time.Minute)
 	setDefault(&cfg.backoffMin, 500*time.Millisecond)
 	setDefault(&cfg.backoffMax, 30*time.Second)
 	seed := sha256.Sum256([]byte(cfg.RefreshToken))

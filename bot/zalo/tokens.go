@@ -99,7 +99,7 @@ func (a *Adapter) syncTokens(ctx context.Context) error {
 
 // keepTokens runs syncTokens every minute until the Adapter is closed.
 func (a *Adapter) keepTokens() {
-	t := time.NewTicker(a.cfg.syncEvery)
+	t := time.NewTicker(a.cfg.SyncEvery)
 	defer t.Stop()
 	for {
 		select {

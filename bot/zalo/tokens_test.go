@@ -117,7 +117,7 @@ func TestAdapter_refreshesAhead(t *testing.T) {
 }
 
 func TestAdapter_loopRefreshes(t *testing.T) {
-	fx := newFixture(t, func(c *Config) { c.syncEvery = 5 * time.Millisecond })
+	fx := newFixture(t, func(c *Config) { c.SyncEvery = 5 * time.Millisecond })
 	fx.clock.Add(24*time.Hour + time.Minute)
 	deadline := time.Now().Add(5 * time.Second)
 	for fx.zalo.OAuthCalls() < 2 && time.Now().Before(deadline) {

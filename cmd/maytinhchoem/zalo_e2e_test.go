@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/bot/zalo/zalotest"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/flows"
+	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
@@ -415,4 +418,58 @@ func buttonWithPrefix(t *testing.T, m telegramtest.Message, prefix string) strin
 	}
 	t.Fatalf("no button %s… under %q", prefix, m.Text)
 	return ""
+}
+
+// A pledge reminder to a Zalo donor who has not written for more than 7 days: Zalo refuses it
+// (-230), the outbox settles it unreachable (not failed, not retried), the contact is marked not
+// reachable; once the donor writes again they are reachable.
+func TestServe_ZaloReminderOutsideTheWindow(t *testing.T) {
+	h := newZaloHarness(t, zalotest.Options{}, nil)
+	donor := h.zalo("An")
+	pledge := pledgeLaptopsOnZalo(t, donor, "1")
+	ctx := context.Background()
+
+	// Eight days on, for Zalo, the donor last wrote eight days ago.
+	later := time.Now().Add(8 * 24 * time.Hour)
+	if err := h.zemu.SetLastInteraction(donor.id, time.Now().Add(-8*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	engine, err := flows.NewEngine(flows.Config{Campaign: campaign.Default(), Registrations: postgres.NewRegistrationStore(h.db, campaign.Default())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := &jobs.PledgeReminders{Reminders: postgres.NewReminderStore(h.db, campaign.Default()), After: 7 * 24 * time.Hour,
+		Messages: engine, Outbox: postgres.NewOutbox(h.db), Now: func() time.Time { return later }}
+	res, err := job.Run(ctx, jobs.Tick{})
+	if err != nil || res.Queued != 1 {
+		t.Fatalf("pledge reminders: %+v, %v", res, err)
+	}
+	raw, err := sql.Open("postgres", h.env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var status, reason string
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		err := raw.QueryRowContext(ctx, `SELECT status, last_error FROM outbox WHERE key = $1`, "pledge-reminder:"+pledge).Scan(&status, &reason)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status != "pending" && status != "sending" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if status != "unreachable" || !strings.Contains(reason, "-230") {
+		t.Fatalf("the reminder settled %q (%s), want unreachable because of -230", status, reason)
+	}
+	contacts := postgres.NewContactStore(h.db)
+	if c, err := contacts.Contact(ctx, "zalo", donor.id); err != nil || !c.Unreachable {
+		t.Errorf("contact after -230: %+v, %v; want unreachable", c, err)
+	}
+	donor.say("/pledges", 1)
+	if c, err := contacts.Contact(ctx, "zalo", donor.id); err != nil || c.Unreachable {
+		t.Errorf("contact after writing again: %+v, %v; want reachable", c, err)
+	}
 }
