@@ -48,8 +48,8 @@ func uploadType(ext string) (path, field string, limit int64, contentType string
 // document, uploaded to Zalo) and after it (a download link, for a file Zalo does not take: an
 // XLSX workbook, a ZIP, an image over 1 MB or a document over 5 MB). A photo Zalo gave us is sent
 // by its URL; one from another channel cannot be, and only the caption goes. A file that is
-// missing, unreadable or empty, or that needs a link when there are no FileLinks, wraps
-// chat.ErrRejected.
+// missing, unreadable or empty wraps chat.ErrRejected; one that needs a link when there are no
+// FileLinks is replaced by a line saying it cannot be sent on Zalo.
 func (a *Adapter) prepareFile(ctx context.Context, userID string, f *chat.File, lang string) (before, after []outMessage, err error) {
 	switch {
 	case f.Path == "" && f.PhotoID == "":
@@ -93,7 +93,9 @@ func (a *Adapter) prepareFile(ctx context.Context, userID string, f *chat.File, 
 		return []outMessage{{Attachment: &attachment{Type: "file", Payload: payload{Token: id}}}}, nil, nil
 	}
 	if a.cfg.Links == nil {
-		return nil, nil, rejected("%s cannot go on Zalo (PNG or JPEG up to 1 MB, PDF, DOC or DOCX up to 5 MB) and there are no download links", name)
+		// The person asked for it: they are told it cannot come here, never left waiting.
+		a.log.Warn("zalo: a file Zalo cannot carry and no download links (PUBLIC_URL); the person is told", "user", userID, "file", name)
+		return nil, []outMessage{{Text: fmt.Sprintf(words(lang).noLink, name)}}, nil
 	}
 	url, err := a.cfg.Links.Link(ctx, f.Path, name, a.cfg.LinkTTL)
 	if err != nil {

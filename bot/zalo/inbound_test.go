@@ -268,6 +268,29 @@ func TestMenu_match(t *testing.T) {
 	}
 }
 
+// A list of quantities is answered by label only: a typed "3" is the quantity 3 (text for the
+// flow), never the third line.
+func TestMenu_matchNumericLabels(t *testing.T) {
+	m := &menu{Choices: []menuChoice{
+		{Label: "500", Data: "q500"}, {Label: "1", Data: "q1"}, {Label: "10", Data: "q10"},
+		{Label: "50", Data: "q50"}, {Label: "100", Data: "q100"}, {Label: "↩️ Giữ nguyên", Data: "keep"},
+	}}
+	if !m.numeric() {
+		t.Fatal("a list of quantities is not numeric")
+	}
+	for typed, want := range map[string]string{"1": "q1", "10": "q10", " 500 ": "q500", "3": "", "6": "", "số 2": "", "giu nguyen": "keep"} {
+		c, ok := m.match(typed)
+		if got := map[bool]string{true: c.Data, false: ""}[ok]; got != want {
+			t.Errorf("match(%q) = %q, want %q", typed, got, want)
+		}
+	}
+	msgs, _ := textMessages("Bao nhiêu SIM 4G?", []choice{{label: "500", data: "q500"}, {label: "1", data: "q1"}, {label: "10", data: "q10"},
+		{label: "50", data: "q50"}, {label: "100", data: "q100"}, {label: "↩️ Giữ nguyên", data: "keep"}}, "vi")
+	if text := msgs[0].Text; !strings.Contains(text, "• 500\n• 1\n") || strings.Contains(text, "1. 500") || !strings.HasSuffix(text, "gõ một lựa chọn ở trên.") {
+		t.Errorf("a list of quantities shown as:\n%s", text)
+	}
+}
+
 func TestFold(t *testing.T) {
 	tests := map[string]string{
 		"  Phường   Linh-Trung!! ":  "phuong linh trung",

@@ -25,24 +25,37 @@ type menuChoice struct {
 	Text string `json:"text,omitempty"`
 }
 
-// match finds the choice text answers: its number ("3", " 3 ", "3.", "số 3"), or its label typed
-// without regard to case, Vietnamese accents, emoji or punctuation.
+// match finds the choice text answers: its label typed without regard to case, Vietnamese
+// accents, emoji or punctuation, or its number ("3", " 3 ", "3.", "số 3"). A list whose labels
+// are numbers themselves (quantities) is not numbered (see numeric): there a typed number is a
+// label or plain text, never a position, so "3" is never taken as the third line's "10".
 func (m *menu) match(text string) (menuChoice, bool) {
 	typed := fold(text)
 	if typed == "" {
 		return menuChoice{}, false
-	}
-	if n, ok := choiceNumber(typed); ok {
-		if n >= 1 && n <= len(m.Choices) {
-			return m.Choices[n-1], true
-		}
 	}
 	for _, c := range m.Choices {
 		if fold(c.Label) == typed {
 			return c, true
 		}
 	}
+	if n, ok := choiceNumber(typed); ok && !m.numeric() {
+		if n >= 1 && n <= len(m.Choices) {
+			return m.Choices[n-1], true
+		}
+	}
 	return menuChoice{}, false
+}
+
+// numeric reports whether a label of the list is a number, so the list is shown with bullets and
+// answered by label only.
+func (m *menu) numeric() bool {
+	for _, c := range m.Choices {
+		if _, ok := choiceNumber(fold(c.Label)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // choiceNumber reads a folded answer that is only a number, possibly after "so" ("số").

@@ -204,12 +204,24 @@ func textMessages(text string, choices []choice, lang string) ([]outMessage, *me
 	var m *menu
 	if len(choices) > maxButtons {
 		m = &menu{}
-		var list strings.Builder
-		for i, c := range choices {
-			fmt.Fprintf(&list, "%d. %s\n", i+1, c.label)
+		for _, c := range choices {
 			m.Choices = append(m.Choices, menuChoice{Label: c.label, Data: c.data, Text: c.text})
 		}
-		text = text + "\n\n" + strings.TrimSpace(list.String()) + "\n\n" + words(lang).hint
+		// Quantities as labels ("1", "10", "50") would read as positions: such a list has
+		// bullets and is answered by typing the choice.
+		numeric, hint := m.numeric(), words(lang).hint
+		if numeric {
+			hint = words(lang).hintTyped
+		}
+		var list strings.Builder
+		for i, c := range choices {
+			if numeric {
+				fmt.Fprintf(&list, "• %s\n", c.label)
+			} else {
+				fmt.Fprintf(&list, "%d. %s\n", i+1, c.label)
+			}
+		}
+		text = text + "\n\n" + strings.TrimSpace(list.String()) + "\n\n" + hint
 	}
 	parts := splitText(text, maxTextRunes)
 	msgs := make([]outMessage, len(parts))
@@ -245,8 +257,10 @@ func contactMessage(c *chat.ContactRequest, lang, imageURL string) outMessage {
 // wording is the few words the adapter adds of its own.
 type wording struct {
 	hint            string
+	hintTyped       string // for a list answered by typing the choice only
 	contactSubtitle string
 	link            string // a format of the file's name, the URL and how long it works
+	noLink          string // a format of the file's name: it cannot be sent here
 	hours, minutes  string
 }
 
@@ -255,16 +269,20 @@ func words(lang string) wording {
 	if strings.HasPrefix(strings.ToLower(lang), "en") {
 		return wording{
 			hint:            "👉 Reply with the number (e.g. 3) or type the choice.",
+			hintTyped:       "👉 Reply by typing one of the choices above.",
 			contactSubtitle: "Your number is only used to contact you about the child's device.",
 			link:            "📎 %s: %s\n(The link works for %s.)",
+			noLink:          "📎 %s cannot be sent on Zalo. Please ask for it on Telegram, or ask the campaign's administrator.",
 			hours:           "hours",
 			minutes:         "minutes",
 		}
 	}
 	return wording{
 		hint:            "👉 Trả lời bằng số thứ tự (ví dụ: 3) hoặc gõ tên lựa chọn.",
+		hintTyped:       "👉 Trả lời bằng cách gõ một lựa chọn ở trên.",
 		contactSubtitle: "Số điện thoại chỉ dùng để liên hệ với bạn về máy tính cho em.",
 		link:            "📎 %s: %s\n(Liên kết dùng được trong %s.)",
+		noLink:          "📎 Không gửi được tệp %s qua Zalo. Xin lấy tệp qua Telegram hoặc liên hệ quản trị viên chương trình.",
 		hours:           "giờ",
 		minutes:         "phút",
 	}

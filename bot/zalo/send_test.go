@@ -392,10 +392,13 @@ func TestAdapter_Send_files(t *testing.T) {
 			},
 		},
 		{
-			name:    "workbook without links",
+			name:    "workbook without links: the person is told",
 			noLinks: true,
 			file:    func(t *testing.T) *chat.File { return &chat.File{Path: writeFile(t, "export.xlsx", 100)} },
-			wantErr: chat.ErrRejected,
+			want: []call{
+				{"/v3.0/oa/message/cs", captionBody},
+				{"/v3.0/oa/message/cs", `{"recipient":{"user_id":"8312345678901234567"},"message":{"text":"📎 Không gửi được tệp export.xlsx qua Zalo. Xin lấy tệp qua Telegram hoặc liên hệ quản trị viên chương trình."}}`},
+			},
 		},
 		{
 			name:    "missing file",

@@ -25,6 +25,7 @@ import (
 
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
 // loadStep is one thing a simulated parent does, and how many bot messages (sent or edited) answer it.
@@ -105,6 +106,10 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		"Redis server; keys go under a scratch prefix, deleted afterwards")
 	think := fs.Duration("think", 200*time.Millisecond, "each parent pauses a random time up to this before every answer, as people do (0: answer at once, every parent in lockstep, which measures capacity)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	channel := fs.String("channel", "telegram", "telegram, or zalo: the parents register on the Zalo OA emulator, which keeps Zalo's budget of calls a minute")
+	zaloPerMinute := fs.Int("zalo-budget", 4000, "zalo: the emulator's calls a minute per app before -32 (Zalo's is about 4,000)")
+	zaloSendRate := fs.Float64("zalo-send-rate", 0, "zalo: the bot's sends per second on Zalo (ZALO_SEND_RATE; 0 keeps its default)")
+	tokenDays := fs.Int("token-days", 10, "zalo: afterwards, run three replicas this many days on the emulator's clock and count the token refreshes (0: skip)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,6 +126,14 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if *parents < 1 {
 		return fmt.Errorf("-parents must be at least 1")
+	}
+	switch *channel {
+	case "telegram":
+	case "zalo":
+		return printZaloLoad(ctx, stdout, loadOptions{Parents: *parents, Workers: *workers, Think: *think, ServerURL: *dbURL, RedisURL: *redisURL,
+			Log: stderr, ZaloPerMinute: *zaloPerMinute, ZaloSendRate: *zaloSendRate, TokenDays: *tokenDays})
+	default:
+		return fmt.Errorf("-channel: telegram or zalo, got %q", *channel)
 	}
 	res, err := loadtest(ctx, loadOptions{Parents: *parents, Workers: *workers, Think: *think, ServerURL: *dbURL, RedisURL: *redisURL, Log: stderr})
 	if err != nil {
@@ -143,6 +156,33 @@ type loadOptions struct {
 	Think               time.Duration
 	ServerURL, RedisURL string
 	Log                 io.Writer
+	// Zalo's: the emulator's budget of calls a minute, the bot's sends a second (0: its
+	// default), and the days the token replicas run (0: not at all).
+	ZaloPerMinute int
+	ZaloSendRate  float64
+	TokenDays     int
+}
+
+// printZaloLoad runs loadtestZalo and prints what it measured.
+func printZaloLoad(ctx context.Context, stdout io.Writer, o loadOptions) error {
+	res, err := loadtestZalo(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "channel:            zalo (the emulator allows %d calls a minute)\n", o.ZaloPerMinute)
+	fmt.Fprintf(stdout, "parents:            %d (a follow and %d updates each, %d in all), think time up to %s\n", res.Parents, len(zaloParentScript), res.Updates, o.Think)
+	fmt.Fprintf(stdout, "elapsed:            %s\n", res.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "registrations:      %.0f per minute\n", res.PerMinute)
+	fmt.Fprintf(stdout, "update -> answer:   p50 %s, p99 %s, max %s\n", res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.Max.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "OA API calls:       %d (%.1f per registration), %d refused with -32\n", res.APICalls, float64(res.APICalls)/float64(max(res.Parents, 1)), res.Throttled)
+	fmt.Fprintf(stdout, "registrations:      %d stored, exactly once: %v\n", res.Registrations, res.ExactlyOnce)
+	if res.TokenDays > 0 {
+		fmt.Fprintf(stdout, "token refreshes:    %d in %d days across %d replicas (%.2f a day)\n", res.TokenRefreshes, res.TokenDays, res.TokenRefreshReplicas, float64(res.TokenRefreshes)/float64(res.TokenDays))
+	}
+	if !res.ExactlyOnce {
+		return fmt.Errorf("registrations were not stored exactly once")
+	}
+	return nil
 }
 
 func firstNonEmpty(values ...string) string {
@@ -154,58 +194,85 @@ func firstNonEmpty(values ...string) string {
 	return ""
 }
 
-func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
-	var res loadResult
+// scratchEnv is a load test's own database and Redis prefix, removed by cleanup.
+type scratchEnv struct {
+	db      *postgres.DB
+	dbURL   string
+	rdb     *goredis.Client
+	prefix  string
+	trips   *roundTrips
+	cleanup func()
+}
+
+// newScratch makes a scratch database on o.ServerURL and a scratch key prefix on o.RedisURL, with
+// every Redis command counted.
+func newScratch(ctx context.Context, o loadOptions) (*scratchEnv, error) {
 	suffix := make([]byte, 6)
 	_, _ = crand.Read(suffix)
 	scratch := "mtce_loadtest_" + hex.EncodeToString(suffix)
-
-	// A scratch database, dropped afterwards.
+	var undo []func()
+	env := &scratchEnv{cleanup: func() {
+		for _, f := range slices.Backward(undo) {
+			f()
+		}
+	}}
+	fail := func(err error) (*scratchEnv, error) {
+		env.cleanup()
+		return nil, err
+	}
 	admin, err := sql.Open("postgres", o.ServerURL)
 	if err != nil {
-		return res, fmt.Errorf("-db: %w", err)
+		return fail(fmt.Errorf("-db: %w", err))
 	}
-	defer admin.Close()
+	undo = append(undo, func() { admin.Close() })
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(scratch)); err != nil {
-		return res, fmt.Errorf("create scratch database (is PostgreSQL running? bash scripts/test starts it): %w", err)
+		return fail(fmt.Errorf("create scratch database (is PostgreSQL running? bash scripts/test starts it): %w", err))
 	}
-	defer func() {
+	undo = append(undo, func() {
 		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(scratch)+" WITH (FORCE)")
-	}()
+	})
 	u, err := url.Parse(o.ServerURL)
 	if err != nil {
-		return res, err
+		return fail(err)
 	}
 	u.Path = "/" + scratch
-	db, err := openDatabase(ctx, u.String())
-	if err != nil {
-		return res, err
+	env.dbURL = u.String()
+	if env.db, err = openDatabase(ctx, env.dbURL); err != nil {
+		return fail(err)
 	}
-	defer db.Close()
-
-	// Redis, with every command counted.
-	rdb, err := openRedis(ctx, o.RedisURL)
-	if err != nil {
-		return res, err
+	undo = append(undo, func() { env.db.Close() })
+	if env.rdb, err = openRedis(ctx, o.RedisURL); err != nil {
+		return fail(err)
 	}
-	defer rdb.Close()
-	prefix := scratch + ":"
-	defer func() {
+	env.prefix = scratch + ":"
+	undo = append(undo, func() {
 		var keys []string
-		iter := rdb.Scan(context.Background(), 0, prefix+"*", 1000).Iterator()
+		iter := env.rdb.Scan(context.Background(), 0, env.prefix+"*", 1000).Iterator()
 		for iter.Next(context.Background()) {
 			keys = append(keys, iter.Val())
 			if len(keys) == 1000 {
-				rdb.Unlink(context.Background(), keys...)
+				env.rdb.Unlink(context.Background(), keys...)
 				keys = keys[:0]
 			}
 		}
 		if len(keys) > 0 {
-			rdb.Unlink(context.Background(), keys...)
+			env.rdb.Unlink(context.Background(), keys...)
 		}
-	}()
-	trips := &roundTrips{}
-	rdb.AddHook(trips)
+		env.rdb.Close()
+	})
+	env.trips = &roundTrips{}
+	env.rdb.AddHook(env.trips)
+	return env, nil
+}
+
+func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
+	var res loadResult
+	env, err := newScratch(ctx, o)
+	if err != nil {
+		return res, err
+	}
+	defer env.cleanup()
+	db, rdb, prefix, trips := env.db, env.rdb, env.prefix, env.trips
 
 	// The emulator, without flood limits: this measures the bot, not Telegram's pacing.
 	events := &chatEvents{chans: map[int64]chan telegramtest.BotMessageEvent{}}

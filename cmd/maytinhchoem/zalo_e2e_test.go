@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net"
 	"net/http/httptest"
 	"regexp"
@@ -18,6 +20,7 @@ import (
 	"github.com/thuduc/maytinhchoem/flows"
 	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
+	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
 )
 
 // newZaloHarness is newHarness with the Zalo OA emulator beside Telegram's: the bot runs both
@@ -471,5 +474,19 @@ func TestServe_ZaloReminderOutsideTheWindow(t *testing.T) {
 	donor.say("/pledges", 1)
 	if c, err := contacts.Contact(ctx, "zalo", donor.id); err != nil || c.Unreachable {
 		t.Errorf("contact after writing again: %+v, %v; want reachable", c, err)
+	}
+}
+
+func TestLoadtest_Zalo(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"loadtest", "-channel", "zalo", "-parents", "8", "-token-days", "2", "-redis", redisURL(), "-db", postgrestest.ServerURL()},
+		func(string) string { return "" }, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"registrations:      8 stored, exactly once: true", "0 refused with -32", "across 3 replicas", "per minute"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

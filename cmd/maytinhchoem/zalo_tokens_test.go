@@ -90,27 +90,23 @@ func (r *zaloReplicas) hour(i int) []error {
 }
 
 // Three replicas over ten days on the emulator's clock (access tokens live 25 hours, refresh
-// tokens are single-use): every message goes, and the pair is refreshed about once a day in all,
-// never once per replica, and never with a spent refresh token.
+// tokens are single-use), a message an hour from each: every message goes, and the pair is
+// refreshed about once a day in all, never once per replica, and never with a spent refresh token
+// (simulateTokenDays fails on any send error or a replica not ready).
 func TestZaloTokens_ThreeReplicasOverTenDays(t *testing.T) {
-	r := newZaloReplicas(t, 3)
-	for i := range 10 * 24 {
-		for j, err := range r.hour(i) {
-			if err != nil {
-				t.Fatalf("hour %d, replica %d: %v", i, j, err)
-			}
-		}
+	env, err := newScratch(context.Background(), loadOptions{ServerURL: postgrestest.ServerURL(), RedisURL: redisURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.cleanup()
+	n, err := simulateTokenDays(context.Background(), env, 3, 10)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// One exchange of the pasted token, then one refresh an hour before each expiry.
-	if n := r.emu.RefreshCount(); n < 10 || n > 12 {
+	if n < 10 || n > 12 {
 		t.Errorf("%d refreshes over 10 days by 3 replicas, want about 11 (one a day)", n)
 	}
-	for j, a := range r.adapters {
-		if err := a.Ready(); err != nil {
-			t.Errorf("replica %d not ready: %v", j, err)
-		}
-	}
-	t.Logf("token refreshes over 10 days with 3 replicas: %d", r.emu.RefreshCount())
 }
 
 // A refresh token killed mid-run (a person revoked the app): the replicas stop sending with

@@ -46,6 +46,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string, h
 // rateLocked counts a call against the per-minute limit, or answers -32 past it; call with s.mu
 // held.
 func (s *Server) rateLocked() *APIError {
+	s.apiCalls++
 	if s.opts.RatePerMinute < 0 {
 		return nil
 	}
@@ -56,10 +57,19 @@ func (s *Server) rateLocked() *APIError {
 	}
 	s.calls = s.calls[cut:]
 	if len(s.calls) >= s.opts.RatePerMinute {
+		s.throttled++
 		return apiErr(-32, "The app has exceeded its limit of "+strconv.Itoa(s.opts.RatePerMinute)+" requests per minute")
 	}
 	s.calls = append(s.calls, now)
 	return nil
+}
+
+// APICalls is how many Open API calls (the token endpoint aside) the emulator has answered, and
+// Throttled how many of them it refused with -32 for the rate.
+func (s *Server) APICalls() (calls, throttled int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.apiCalls, s.throttled
 }
 
 // FailNext makes the next call to an Open API path (such as "/v3.0/oa/message/cs") answer the

@@ -140,8 +140,10 @@ type Server struct {
 	access       map[string]*accessToken
 	refreshCount int
 
-	calls    []time.Time // Open API calls within the last minute, for the rate limit
-	failNext map[string][]APIError
+	calls     []time.Time // Open API calls within the last minute, for the rate limit
+	apiCalls  int         // Open API calls ever
+	throttled int         // of which refused with -32
+	failNext  map[string][]APIError
 
 	users     map[string]*user
 	userOrder []string

@@ -354,6 +354,9 @@ func TestAPI_RateLimit(t *testing.T) {
 	wantError(t, e.send(t, `{"recipient":{"user_id":"`+u+`"},"message":{"text":"x"}}`), -32, "per minute")
 	e.clock.Advance(time.Minute)
 	e.sendText(t, u, "sau một phút")
+	if calls, throttled := e.emu.APICalls(); calls != 5 || throttled != 1 {
+		t.Errorf("APICalls = %d, %d; want 5 calls, 1 throttled", calls, throttled)
+	}
 }
 
 func TestAPI_FailNext(t *testing.T) {
