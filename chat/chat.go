@@ -175,8 +175,8 @@ type Entry struct {
 // Capabilities are what a channel can show, which decide how its adapter renders an Output. They
 // are documentation and test input: flows never read them.
 type Capabilities struct {
-	// TextLimit is the most characters of one message (Telegram counts UTF-16 units); a longer
-	// text is split.
+	// TextLimit is the most characters of one message, counted as the channel counts them; a
+	// longer text is split.
 	TextLimit int
 	// ButtonsPerMessage is the most buttons under one message, 0 for no limit that flows reach.
 	ButtonsPerMessage int

@@ -451,7 +451,7 @@ func TestButtonsFit(t *testing.T) {
 }
 
 // TestLongestMessagesFit fills every answer to its maximum and checks the review, and a /status
-// of many registrations with long reasons, stay within 4096 characters (UTF-16, as Telegram counts).
+// of many registrations with long reasons, stay within messageMax characters.
 func TestLongestMessagesFit(t *testing.T) {
 	for _, lang := range []string{langVI, langEN} {
 		c := newChat(t)

@@ -38,7 +38,7 @@ const (
 	confirmNo    = "no"
 	invitePrefix = "inv_"
 	auditRefused = "auth.refused"
-	// staffListed is how many people /staff lists, to stay far under 4096 characters.
+	// staffListed is how many people /staff lists, to stay within messageMax.
 	staffListed = 25
 	// staffNameMax and staffButtonName are the characters of a name shown in a line and on a button.
 	staffNameMax    = 40

@@ -210,6 +210,24 @@ func wantText(t *testing.T, out []Output, want string) {
 	}
 }
 
+// With Telegram and Zalo running, the invitation says how to join on each: Telegram's deep link,
+// and on Zalo the OA's link and the line to send there, in the administrator's language.
+func TestStaff_InviteOnEveryChannel(t *testing.T) {
+	for _, lang := range []string{langVI, langEN} {
+		c := newChatWith(t, func(cfg *Config) {
+			cfg.Entries = func(payload string) []chat.Entry {
+				return append(testEntries(payload), chat.Entry{Channel: "zalo", Name: "Zalo", URL: "https://zalo.me/4318927402956107562", Typed: "/start " + payload})
+			}
+		}).as(testAdmin)
+		c.clientLang = lang
+		c.send(cmd("invite"))
+		out := c.send(press("s:role:volunteer"))
+		code := linkCode(t, out)
+		wantText(t, out, msg(c.e, lang, "staff.invite.entry", "Name", "Telegram", "URL", "https://t.me/"+testBot+"?start=inv_"+code))
+		wantText(t, out, msg(c.e, lang, "staff.invite.entry_typed", "Name", "Zalo", "URL", "https://zalo.me/4318927402956107562", "Typed", "/start inv_"+code))
+	}
+}
+
 func TestStaff_InviteCityRole(t *testing.T) {
 	c := newChat(t).as(testAdmin)
 	out := c.send(cmd("invite"))
@@ -635,7 +653,7 @@ func TestStaff_LongList(t *testing.T) {
 	for i := range 40 {
 		c.staff.add(fmt.Sprintf("%d", 1_000_000_000+i), strings.Repeat("Nguyễn Thị Thanh Hương ", 5), campaign.RoleWomensUnion, wardTD)
 	}
-	out := c.send(cmd("staff")) // checkOutputs holds the text to 4096 and the data to 64 bytes
+	out := c.send(cmd("staff")) // checkOutputs holds the text to messageMax and the data to chat.MaxDataBytes
 	wantText(t, out, msg(c.e, langVI, "staff.list.more", "Count", 40-staffListed))
 	if n := len(buttonData(out)); n != staffListed {
 		t.Errorf("%d buttons", n)

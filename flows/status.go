@@ -5,7 +5,7 @@ import (
 )
 
 // statusShown is how many registrations /status lists, newest first; a message stays short on a
-// cheap phone and far under the 4096-character limit.
+// cheap phone and within messageMax.
 const statusShown = 8
 
 var statusLabels = map[campaign.RegistrationStatus]string{

@@ -15,7 +15,7 @@ const summaryWards = 10
 // SummaryText is the daily progress summary of p in lang, as /summary shows it and the daily
 // job sends it: the day of the window, registrations against the target, pledges by kind, the
 // device pipeline, deliveries against the plan, the wards with the widest gaps, and the
-// milestones. It stays far under Telegram's 4096 characters.
+// milestones. It stays within messageMax.
 func (e *Engine) SummaryText(lang string, p campaign.Progress) string {
 	c := &turn{e: e, lang: lang}
 	return c.summaryText(p)

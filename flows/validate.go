@@ -51,8 +51,8 @@ const (
 	addressMax   = 200
 	otherTextMin = 2
 	otherTextMax = 200
-	// inputMax bounds what is even looked at: a message is at most 4096 characters on Telegram,
-	// and refusing early keeps a pasted novel from costing time.
+	// inputMax bounds what is even looked at: no answer the flows ask for is longer, and refusing
+	// early keeps a pasted novel from costing time.
 	inputMax = 4096
 	// Ages that can be in grades 1-12.
 	ageMin = 5

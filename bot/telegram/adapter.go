@@ -178,6 +178,11 @@ func newAdapter(ctx context.Context, cfg Config) (*Adapter, error) {
 // Username is the bot's @username, without the "@".
 func (a *Adapter) Username() string { return a.username }
 
+// DeepLink is the link that opens a chat with the bot and hands it /start payload.
+func (a *Adapter) DeepLink(payload string) string {
+	return "https://t.me/" + a.username + "?start=" + payload
+}
+
 // Close aborts calls in flight and releases idle connections. It may be called more than once.
 func (a *Adapter) Close() {
 	a.cancel()

@@ -238,7 +238,7 @@ func (a *app) entries(payload string) []chat.Entry {
 	var out []chat.Entry
 	if a.telegram != nil {
 		out = append(out, chat.Entry{Channel: telegram.Channel, Name: "Telegram",
-			URL: "https://t.me/" + a.telegram.Username() + "?start=" + payload})
+			URL: a.telegram.DeepLink(payload)})
 	}
 	if a.zalo != nil {
 		out = append(out, a.zaloEntry(payload))

@@ -29,10 +29,7 @@ func TestServe_RegistrationToDeliveryToExport(t *testing.T) {
 	fam := h.parent(9107, "vi")
 
 	// Staff join by invitation; the ward official is of Linh Trung (26800).
-	admin.say("/invite", 1)
-	admin.press("s:role:ward_official", 1)
-	link := admin.press("s:ward:26800", 1)
-	official.say("/start "+invitePayload.FindStringSubmatch(link.Text)[1], 1)
+	official.say("/start "+inviteWard(t, admin, "ward_official", "26800"), 1)
 	edu.say("/start "+invite(t, admin, "education_office"), 1)
 	volunteer.say("/start "+invite(t, admin, "volunteer"), 1)
 	city.say("/start "+invite(t, admin, "city_official"), 1)
@@ -59,22 +56,7 @@ func TestServe_RegistrationToDeliveryToExport(t *testing.T) {
 
 	// A donor's laptop is taken in and checked ready.
 	pledge := pledgeLaptops(t, donor, "1")
-	volunteer.say("/intake", 1)
-	volunteer.say(pledge, 1)
-	volunteer.press("i:kind:laptop", 1)
-	volunteer.say("Dell Latitude E7450", 1)
-	volunteer.press("i:serial:-", 1)
-	volunteer.press("i:condition:used", 1)
-	for _, item := range []string{"powers_on", "connects", "charger", "cables", "camera", "microphone", "battery"} {
-		volunteer.press("i:checks:"+item, 0)
-	}
-	volunteer.press("i:checks:!done", 1)
-	volunteer.press("i:wiped:yes", 1)
-	volunteer.press("i:cleaned:yes", 1)
-	volunteer.press("i:parts:-", 1)
-	volunteer.press("i:software:lower_secondary", 1)
-	volunteer.press("i:outcome:ready", 1)
-	saved := volunteer.press("i:review:submit", 1)
+	saved := intakeReadyLaptop(t, volunteer, pledge)
 	label := regexp.MustCompile(`TB-\d{6}`).FindString(saved.Text)
 	donor.waitNew(1) // told the laptop was received
 
@@ -83,14 +65,7 @@ func TestServe_RegistrationToDeliveryToExport(t *testing.T) {
 	if !strings.Contains(proposal.Text, code) || !strings.Contains(proposal.Text, label) {
 		t.Fatalf("/allocate proposes %q", proposal.Text)
 	}
-	confirm := ""
-	for _, row := range proposal.InlineKeyboard {
-		for _, b := range row {
-			if strings.HasPrefix(b.CallbackData, "a:ok:") {
-				confirm = b.CallbackData
-			}
-		}
-	}
+	confirm := buttonWithPrefix(t, proposal, "a:ok:")
 	edu.press(confirm, 1)
 	ask := fam.waitNew(1)[0]
 	delivery := regexp.MustCompile(`GH-\d{6}`).FindString(buttonsOf(ask))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
@@ -245,4 +246,57 @@ func TestServe_MoneyAndDevicesBoughtWithIt(t *testing.T) {
 	if got := volunteer.say("/money "+code+" 1tr", 1); strings.Contains(got.Text, "Ghi nhận tiền") {
 		t.Errorf("a volunteer was let record money: %q", got.Text)
 	}
+}
+
+// inviteWard has admin invite a ward role of ward and returns the Telegram /start payload.
+func inviteWard(t *testing.T, admin *parent, role, ward string) string {
+	t.Helper()
+	admin.say("/invite", 1)
+	admin.press("s:role:"+role, 1)
+	link := admin.press("s:ward:"+ward, 1)
+	m := invitePayload.FindStringSubmatch(link.Text)
+	if m == nil {
+		t.Fatalf("no invitation link in %q", link.Text)
+	}
+	return m[1]
+}
+
+// intakeReadyLaptop has a volunteer take one laptop of pledge in and check it ready; it returns
+// the message that names the device's label.
+func intakeReadyLaptop(t *testing.T, volunteer *parent, pledge string) telegramtest.Message {
+	t.Helper()
+	volunteer.say("/intake", 1)
+	volunteer.say(pledge, 1)
+	volunteer.press("i:kind:laptop", 1)
+	volunteer.say("Dell Latitude E7450", 1)
+	volunteer.press("i:serial:-", 1)
+	volunteer.press("i:condition:used", 1)
+	for _, item := range []string{"powers_on", "connects", "charger", "cables", "camera", "microphone", "battery"} {
+		volunteer.press("i:checks:"+item, 0)
+	}
+	volunteer.press("i:checks:!done", 1)
+	volunteer.press("i:wiped:yes", 1)
+	volunteer.press("i:cleaned:yes", 1)
+	volunteer.press("i:parts:-", 1)
+	volunteer.press("i:software:lower_secondary", 1)
+	volunteer.press("i:outcome:ready", 1)
+	saved := volunteer.press("i:review:submit", 1)
+	if !regexp.MustCompile(`TB-\d{6}`).MatchString(saved.Text) {
+		t.Fatalf("intake saved %q", saved.Text)
+	}
+	return saved
+}
+
+// buttonWithPrefix is the data of m's first button whose data starts with prefix.
+func buttonWithPrefix(t *testing.T, m telegramtest.Message, prefix string) string {
+	t.Helper()
+	for _, row := range m.InlineKeyboard {
+		for _, b := range row {
+			if strings.HasPrefix(b.CallbackData, prefix) {
+				return b.CallbackData
+			}
+		}
+	}
+	t.Fatalf("no button %s… under %q", prefix, m.Text)
+	return ""
 }

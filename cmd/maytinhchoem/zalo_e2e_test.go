@@ -373,54 +373,18 @@ func TestServe_ZaloOfficialAsksATelegramParent(t *testing.T) {
 	}
 }
 
-// inviteWard has admin invite a ward role of ward and returns the Telegram /start payload.
-func inviteWard(t *testing.T, admin *parent, role, ward string) string {
-	t.Helper()
-	admin.say("/invite", 1)
-	admin.press("s:role:"+role, 1)
-	link := admin.press("s:ward:"+ward, 1)
-	m := invitePayload.FindStringSubmatch(link.Text)
-	if m == nil {
-		t.Fatalf("no invitation link in %q", link.Text)
+func TestLoadtest_Zalo(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"loadtest", "-channel", "zalo", "-parents", "8", "-token-days", "2", "-redis", redisURL(), "-db", postgrestest.ServerURL()},
+		func(string) string { return "" }, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, out.String())
 	}
-	return m[1]
-}
-
-// intakeReadyLaptop has a volunteer take one laptop of pledge in and check it ready.
-func intakeReadyLaptop(t *testing.T, volunteer *parent, pledge string) {
-	t.Helper()
-	volunteer.say("/intake", 1)
-	volunteer.say(pledge, 1)
-	volunteer.press("i:kind:laptop", 1)
-	volunteer.say("Dell Latitude E7450", 1)
-	volunteer.press("i:serial:-", 1)
-	volunteer.press("i:condition:used", 1)
-	for _, item := range []string{"powers_on", "connects", "charger", "cables", "camera", "microphone", "battery"} {
-		volunteer.press("i:checks:"+item, 0)
-	}
-	volunteer.press("i:checks:!done", 1)
-	volunteer.press("i:wiped:yes", 1)
-	volunteer.press("i:cleaned:yes", 1)
-	volunteer.press("i:parts:-", 1)
-	volunteer.press("i:software:lower_secondary", 1)
-	volunteer.press("i:outcome:ready", 1)
-	if saved := volunteer.press("i:review:submit", 1); !regexp.MustCompile(`TB-\d{6}`).MatchString(saved.Text) {
-		t.Fatalf("intake saved %q", saved.Text)
-	}
-}
-
-// buttonWithPrefix is the data of m's first button whose data starts with prefix.
-func buttonWithPrefix(t *testing.T, m telegramtest.Message, prefix string) string {
-	t.Helper()
-	for _, row := range m.InlineKeyboard {
-		for _, b := range row {
-			if strings.HasPrefix(b.CallbackData, prefix) {
-				return b.CallbackData
-			}
+	for _, want := range []string{"registrations:      8 stored, exactly once: true", "0 refused with -32", "across 3 replicas", "per minute"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	t.Fatalf("no button %s… under %q", prefix, m.Text)
-	return ""
 }
 
 // A pledge reminder to a Zalo donor who has not written for more than 7 days: Zalo refuses it
@@ -474,19 +438,5 @@ func TestServe_ZaloReminderOutsideTheWindow(t *testing.T) {
 	donor.say("/pledges", 1)
 	if c, err := contacts.Contact(ctx, "zalo", donor.id); err != nil || c.Unreachable {
 		t.Errorf("contact after writing again: %+v, %v; want reachable", c, err)
-	}
-}
-
-func TestLoadtest_Zalo(t *testing.T) {
-	var out bytes.Buffer
-	err := run(context.Background(), []string{"loadtest", "-channel", "zalo", "-parents", "8", "-token-days", "2", "-redis", redisURL(), "-db", postgrestest.ServerURL()},
-		func(string) string { return "" }, &out, io.Discard)
-	if err != nil {
-		t.Fatalf("loadtest: %v\n%s", err, out.String())
-	}
-	for _, want := range []string{"registrations:      8 stored, exactly once: true", "0 refused with -32", "across 3 replicas", "per minute"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
 	}
 }

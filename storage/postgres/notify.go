@@ -16,8 +16,9 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// maxBroadcastText is the longest text of a broadcast in one language, in characters: what one
-// Telegram message holds, so that every queued message can be sent.
+// maxBroadcastText is the longest text of a broadcast in one language, in characters: a backstop
+// above what /broadcast takes (3,500 and a header line); adapters split a long text as their
+// channel needs.
 const maxBroadcastText = 4096
 
 // SubscriptionStore keeps who gets the daily summary and the milestones, in the subscriptions
