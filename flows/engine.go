@@ -164,7 +164,7 @@ func randomKey() string {
 const maxData = chat.MaxDataBytes
 
 // messageMax is the most characters flows put in one message, a screenful or two on a cheap
-// phone. A channel whose limit is lower (Zalo: 2,000) splits a longer one at its line breaks.
+// phone. A channel whose limit is lower splits a longer one at its line breaks.
 const messageMax = 4000
 
 // deepLink handles a /start payload: an exact payload, or a prefix when prefix is set.
