@@ -33,6 +33,12 @@ type DialogStore interface {
 	Save(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string) (saved bool, err error)
 }
 
+// The lanes the dispatcher and the sender use; see chat.Lane.
+const (
+	chatLaneNotice = chat.LaneNotice
+	chatLaneBulk   = chat.LaneBulk
+)
+
 // Errors a Sender returns, grouped by what the caller does next; see chat.
 var (
 	ErrStopped     = chat.ErrStopped

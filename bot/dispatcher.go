@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/flows"
 )
 
@@ -27,8 +27,8 @@ type DispatcherConfig struct {
 	Dialogs DialogStore
 	Sender  Sender
 	Logger  *slog.Logger
-	// Workers is how many chats are handled at once (default 64). Updates of one chat always go
-	// to the same worker, so they are handled in the order they arrived.
+	// Workers is how many chats are handled at once (default 64). Updates of one chat are handled
+	// one at a time, in the order they arrived.
 	Workers int
 	// Attempts is how often a store operation is tried before the user is told (default 3).
 	Attempts int
@@ -36,7 +36,16 @@ type DispatcherConfig struct {
 	Backoff time.Duration
 	// Metrics, if set, counts updates and measures handling time.
 	Metrics *Metrics
+	// UpdateDeadline bounds loading the dialog, running the flow and saving the dialog for one
+	// update (default DefaultUpdateDeadline; negative for none), so one chat stuck on a slow store
+	// or a hung call holds one of the Workers, and its own updates queued behind it, only that
+	// long. When it runs out the person is asked to send again and the dialog is left as it was.
+	UpdateDeadline time.Duration
 }
+
+// DefaultUpdateDeadline is the UpdateDeadline when none is configured: far above a normal update
+// (milliseconds) and a store's own retries, below the minute after which people give up on a bot.
+const DefaultUpdateDeadline = 30 * time.Second
 
 // Dispatcher turns Inputs into Replies: it skips updates already handled, handles each chat's
 // updates in order, loads the chat's dialog, runs the flow, saves the dialog with a
@@ -44,12 +53,19 @@ type DispatcherConfig struct {
 // dialog's idempotency key, so when a save loses a race and the flow runs again, nothing is written
 // twice.
 type Dispatcher struct {
-	cfg     DispatcherConfig
-	log     *slog.Logger
-	queues  []chan job
-	wg      sync.WaitGroup
+	cfg DispatcherConfig
+	log *slog.Logger
+	wg  sync.WaitGroup
+	// slots holds a token for each chat being handled, Workers at most.
+	slots chan struct{}
+
 	mu      sync.Mutex
 	started bool
+	ctx     context.Context // Start's
+	closed  bool            // Start's ctx ended: nothing more is queued
+	stopped chan struct{}   // closed once closed and every chat's runner has returned
+	// chats holds the updates waiting in each chat that has a runner, in the order they came.
+	chats map[string]*chatQueue
 	// apologized remembers updates whose failure the user was already told about, so a batch
 	// retried while Redis is down does not repeat the apology.
 	apologized map[string]time.Time
@@ -59,6 +75,11 @@ type job struct {
 	ctx  context.Context
 	in   Input
 	done chan error
+}
+
+// chatQueue is the updates of one chat waiting for its runner.
+type chatQueue struct {
+	jobs []job
 }
 
 // NewDispatcher returns a Dispatcher; call Start before Dispatch.
@@ -72,66 +93,99 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 100 * time.Millisecond
 	}
+	if cfg.UpdateDeadline == 0 {
+		cfg.UpdateDeadline = DefaultUpdateDeadline
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Dispatcher{cfg: cfg, log: cfg.Logger, apologized: map[string]time.Time{}}
+	return &Dispatcher{cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.Workers),
+		stopped: make(chan struct{}), chats: map[string]*chatQueue{}, apologized: map[string]time.Time{}}
 }
 
-// Start launches the workers; they stop when ctx is done, after finishing queued inputs' handling
-// attempts (which see the cancelled context).
+// Start lets Dispatch handle inputs until ctx is done; inputs still queued then fail with ctx's
+// error, and those being handled see the cancelled context.
 func (d *Dispatcher) Start(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.started {
 		return
 	}
-	d.started = true
-	d.queues = make([]chan job, d.cfg.Workers)
-	for i := range d.queues {
-		q := make(chan job, 256)
-		d.queues[i] = q
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					// Fail what is still queued so nobody waits forever.
-					for {
-						select {
-						case j := <-q:
-							j.done <- ctx.Err()
-						default:
-							return
-						}
-					}
-				case j := <-q:
-					j.done <- d.Handle(j.ctx, j.in)
-				}
-			}
-		}()
-	}
+	d.started, d.ctx = true, ctx
+	go func() {
+		<-ctx.Done()
+		d.mu.Lock()
+		d.closed = true
+		d.mu.Unlock()
+		d.wg.Wait()
+		close(d.stopped)
+	}()
 }
 
-// Wait blocks until the workers have stopped.
-func (d *Dispatcher) Wait() { d.wg.Wait() }
+// Wait blocks until Start's ctx is done and every input queued was handled or failed.
+func (d *Dispatcher) Wait() { <-d.stopped }
 
-// Dispatch queues in on its chat's worker and returns a channel that receives the result once the
-// input was handled (nil when handled or skipped as a duplicate).
+// Dispatch queues in behind the earlier inputs of its chat and returns a channel that receives
+// the result once the input was handled (nil when handled or skipped as a duplicate).
+//
+// Each chat with inputs waiting has a runner of its own, which handles them one at a time, in the
+// order they came, when one of Workers slots is free. A chat stuck on a slow update (until its
+// UpdateDeadline) thus holds up its own inputs and one slot, and no other chat: with a fixed
+// worker per chat, chosen by a hash, the chats sharing its worker would wait behind it.
 func (d *Dispatcher) Dispatch(ctx context.Context, in Input) <-chan error {
 	done := make(chan error, 1)
-	h := fnv.New32a()
-	h.Write([]byte(in.Channel))
-	h.Write([]byte{0})
-	h.Write([]byte(in.ChatID))
-	q := d.queues[int(h.Sum32()%uint32(len(d.queues)))]
-	select {
-	case q <- job{ctx: ctx, in: in, done: done}:
-	case <-ctx.Done():
-		done <- ctx.Err()
+	key := in.Channel + "\x00" + in.ChatID
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case !d.started:
+		done <- errors.New("bot: Dispatch before Start")
+		return done
+	case d.closed:
+		done <- d.ctx.Err()
+		return done
 	}
+	q := d.chats[key]
+	if q == nil {
+		q = &chatQueue{}
+		d.chats[key] = q
+		d.wg.Add(1)
+		go d.run(key, q)
+	}
+	q.jobs = append(q.jobs, job{ctx: ctx, in: in, done: done})
 	return done
+}
+
+// run handles the inputs of one chat in order until none is waiting.
+func (d *Dispatcher) run(key string, q *chatQueue) {
+	defer d.wg.Done()
+	for {
+		d.mu.Lock()
+		if len(q.jobs) == 0 {
+			delete(d.chats, key)
+			d.mu.Unlock()
+			return
+		}
+		j := q.jobs[0]
+		q.jobs[0] = job{}
+		q.jobs = q.jobs[1:]
+		d.mu.Unlock()
+		select {
+		case d.slots <- struct{}{}:
+		case <-d.ctx.Done():
+			j.done <- d.ctx.Err() // so nobody waits forever
+			continue
+		case <-j.ctx.Done():
+			j.done <- j.ctx.Err()
+			continue
+		}
+		err := d.ctx.Err()
+		if err == nil {
+			err = d.Handle(j.ctx, j.in)
+		}
+		<-d.slots
+		j.done <- err
+	}
 }
 
 // HandleBatch dispatches every input and waits for all of them; it returns the first error, after
@@ -166,6 +220,10 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 		}
 		d.cfg.Metrics.observe(result, time.Since(start))
 	}()
+	// work bounds the handling; the replies go out under ctx, so that replies decided on, with
+	// the dialog saved, are not cut off by the deadline.
+	work, cancel := d.deadline(ctx)
+	defer cancel()
 	sess := flows.Session{Channel: in.Channel, ChatID: in.ChatID}
 	for conflicts := 0; ; conflicts++ {
 		var (
@@ -173,12 +231,17 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			version int64
 			seen    bool
 		)
-		err := d.retry(ctx, func() error {
+		err := d.retry(work, func() error {
 			var err error
-			data, version, seen, err = d.cfg.Dialogs.Load(ctx, in.Channel, in.ChatID, in.UpdateID)
+			data, version, seen, err = d.cfg.Dialogs.Load(work, in.Channel, in.ChatID, in.UpdateID)
 			return err
 		})
 		if err != nil {
+			if overran(work) {
+				result = "deadline"
+				d.giveUp(ctx, in, flows.State{}, err)
+				return nil
+			}
 			d.apologize(ctx, in, flows.State{}, err)
 			return fmt.Errorf("load dialog %s:%s: %w", in.Channel, in.ChatID, err)
 		}
@@ -194,7 +257,14 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 				st = flows.State{}
 			}
 		}
-		next, outs, flowErr := d.runFlow(ctx, sess, st, in)
+		next, outs, flowErr := d.runFlow(work, sess, st, in)
+		if overran(work) {
+			// Also when the flow finished after all: its state is not saved that late.
+			d.discard(outs)
+			result = "deadline"
+			d.giveUp(ctx, in, st, errors.Join(flowErr, context.Cause(work)))
+			return nil
+		}
 		if flowErr != nil {
 			// Keep the old state: everything entered so far stays; tell the user to send again.
 			d.log.Error("flow failed", "channel", in.Channel, "chat", in.ChatID, "update", in.UpdateID, "err", flowErr)
@@ -209,13 +279,18 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			return fmt.Errorf("encode dialog: %w", err)
 		}
 		var saved bool
-		err = d.retry(ctx, func() error {
+		err = d.retry(work, func() error {
 			var err error
-			saved, err = d.cfg.Dialogs.Save(ctx, in.Channel, in.ChatID, version, encoded, in.UpdateID)
+			saved, err = d.cfg.Dialogs.Save(work, in.Channel, in.ChatID, version, encoded, in.UpdateID)
 			return err
 		})
 		if err != nil {
 			d.discard(outs)
+			if overran(work) {
+				result = "deadline"
+				d.giveUp(ctx, in, st, err)
+				return nil
+			}
 			d.apologize(ctx, in, st, err)
 			return fmt.Errorf("save dialog %s:%s: %w", in.Channel, in.ChatID, err)
 		}
@@ -232,6 +307,36 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 		d.send(ctx, in, next, outs)
 		return nil
 	}
+}
+
+// errUpdateDeadline is the cause of an update's handling running out of its UpdateDeadline. It is
+// coded unavailable: the person is asked to try again in a moment, as when a store is down.
+var errUpdateDeadline = campaign.Errorf(campaign.EUNAVAILABLE, "the update ran out of its deadline")
+
+// deadline returns the context an update is handled under: ctx bounded by UpdateDeadline.
+func (d *Dispatcher) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d.cfg.UpdateDeadline < 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, d.cfg.UpdateDeadline, errUpdateDeadline)
+}
+
+// overran reports whether work ended because the update's deadline ran out, rather than because
+// its caller gave up (shutting down, or a webhook request's own deadline).
+func overran(work context.Context) bool {
+	return errors.Is(context.Cause(work), errUpdateDeadline)
+}
+
+// giveUp ends an update that ran out of its deadline as a failed store ends one: the person is
+// asked, once, to send it again, and the dialog is not saved, so it stays as it was with everything
+// entered before. The update counts as handled (Handle returns nil): delivering it again would
+// hold the chat up as long once more, and the person sends it again if it still matters. A form
+// submitted before the deadline is not written twice when they do: its write carries the
+// idempotency key the saved dialog still holds.
+func (d *Dispatcher) giveUp(ctx context.Context, in Input, st flows.State, cause error) {
+	d.log.Error("update ran out of its deadline; the person is asked to send it again",
+		"channel", in.Channel, "chat", in.ChatID, "update", in.UpdateID, "deadline", d.cfg.UpdateDeadline, "err", cause)
+	d.apologize(ctx, in, st, errUpdateDeadline)
 }
 
 // runFlow runs the flow, trying again after a pause when a store it uses failed.
@@ -316,6 +421,7 @@ func (d *Dispatcher) send(ctx context.Context, in Input, st flows.State, outs []
 		if o.To != nil {
 			// A message for someone else: it neither answers the button nor replaces anything.
 			r.Channel, r.ChatID, r.Output.To, r.Replace, r.Ack = o.To.Channel, o.To.ChatID, nil, false, ""
+			r.Lane = chatLaneNotice
 			if r.Channel == "" {
 				r.Channel = in.Channel
 			}
@@ -339,6 +445,12 @@ func (d *Dispatcher) send(ctx context.Context, in Input, st flows.State, outs []
 		if err := d.cfg.Sender.Send(ctx, r); err != nil {
 			d.log.Warn("send failed", "channel", in.Channel, "chat", in.ChatID, "err", err)
 			stopped = errors.Is(err, ErrStopped) || errors.Is(err, ErrUnreachable)
+		}
+	}
+	if !answered && in.AckID != "" && !stopped {
+		// Every output went to other people: the press is still answered, so the spinner stops.
+		if err := d.cfg.Sender.Send(ctx, Reply{Channel: in.Channel, ChatID: in.ChatID, AckID: in.AckID, Lang: lang}); err != nil {
+			d.log.Warn("answer a button press", "channel", in.Channel, "chat", in.ChatID, "err", err)
 		}
 	}
 }

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chat"
 	"github.com/thuduc/maytinhchoem/flows"
 )
 
@@ -352,6 +354,9 @@ func TestDispatcher_SendsToAnotherChat(t *testing.T) {
 	if donor.ChatID != "99" || donor.AckID != "" || donor.To != nil || donor.Text != "to the donor" {
 		t.Errorf("donor message = %+v", donor)
 	}
+	if user.Lane != chat.LaneReply || donor.Lane != chat.LaneNotice || other.Lane != chat.LaneNotice {
+		t.Errorf("lanes: to the user %v, to others %v and %v; want a reply and notices", user.Lane, donor.Lane, other.Lane)
+	}
 	if user.Lang != "vi" || donor.Lang != "" {
 		t.Errorf("languages: to the user %q, to the donor %q; want the user's language on their replies only", user.Lang, donor.Lang)
 	}
@@ -504,4 +509,170 @@ func TestDispatcher_RemovesFilesNeverSent(t *testing.T) {
 			t.Errorf("sent = %+v, want the donor's file, handed over", sender.sent)
 		}
 	})
+}
+
+// stuckFlow is a flow stuck on a store that does not answer: it waits until its context ends (or
+// ignores it and finishes late), then behaves like countingFlow. Texts other than "stuck" go
+// through at once.
+type stuckFlow struct {
+	countingFlow
+	ignoreContext bool
+	late          time.Duration
+}
+
+func (f *stuckFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
+	if in.Text == "stuck" {
+		if f.ignoreContext {
+			time.Sleep(f.late)
+		} else {
+			<-ctx.Done()
+			return flows.State{}, nil, fmt.Errorf("query: %w", ctx.Err())
+		}
+	}
+	return f.countingFlow.Handle(ctx, sess, st, in)
+}
+
+func TestDispatcher_UpdateDeadline(t *testing.T) {
+	newDispatcher := func(flow Flow, dialogs DialogStore, sender Sender) *Dispatcher {
+		return NewDispatcher(DispatcherConfig{Flow: flow, Dialogs: dialogs, Sender: sender, Workers: 1,
+			Backoff: time.Millisecond, UpdateDeadline: 100 * time.Millisecond})
+	}
+
+	for _, tt := range []struct {
+		name string
+		flow *stuckFlow
+	}{
+		{"a flow that honours its context", &stuckFlow{}},
+		{"a flow that finishes after the deadline", &stuckFlow{ignoreContext: true, late: 300 * time.Millisecond}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dialogs, sender := newMemDialogs(), &recordingSender{}
+			d := newDispatcher(tt.flow, dialogs, sender)
+			ctx := context.Background()
+			if err := d.Handle(ctx, textInput("1", 1, "Lan")); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if err := d.Handle(ctx, textInput("1", 2, "stuck")); err != nil {
+				t.Errorf("Handle = %v, want nil: the person was told, delivering it again holds the chat up again", err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("Handle took %v with a deadline of 100ms", d)
+			}
+			if got := sender.texts(); fmt.Sprint(got) != "[got Lan sorry:unavailable]" {
+				t.Errorf("sent %q, want the answer to Lan and one apology", got)
+			}
+			// The dialog stays as it was, and the update is not marked handled.
+			if got := dialogs.state(t, "1").Answers["log"]; got != "Lan;" {
+				t.Errorf("dialog log = %q, want %q", got, "Lan;")
+			}
+			dialogs.mu.Lock()
+			version, seen := dialogs.version["test:1"], dialogs.seen["test:2"]
+			dialogs.mu.Unlock()
+			if version != 1 || seen {
+				t.Errorf("version %d, update seen %v: the dialog was saved", version, seen)
+			}
+		})
+	}
+
+	t.Run("a chat stuck holds the one worker only that long", func(t *testing.T) {
+		dialogs, sender := newMemDialogs(), &recordingSender{}
+		d := newDispatcher(&stuckFlow{}, dialogs, sender)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		d.Start(ctx)
+		start := time.Now()
+		if err := d.HandleBatch(ctx, []Input{textInput("1", 1, "stuck"), textInput("2", 2, "Minh")}); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("the batch took %v behind a chat stuck with a deadline of 100ms", d)
+		}
+		if got := slices.Sorted(slices.Values(sender.texts())); fmt.Sprint(got) != "[got Minh sorry:unavailable]" {
+			t.Errorf("sent %q", got)
+		}
+	})
+
+	t.Run("a chat stuck holds up no other chat", func(t *testing.T) {
+		dialogs, sender := ctxDialogs{newMemDialogs()}, &recordingSender{}
+		// Two workers: with a worker chosen by a hash of the chat, one chat in two would wait.
+		d := NewDispatcher(DispatcherConfig{Flow: &stuckFlow{}, Dialogs: dialogs, Sender: sender, Workers: 2,
+			Backoff: time.Millisecond, UpdateDeadline: time.Minute})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer func() { cancel(); d.Wait() }()
+		d.Start(ctx)
+		stuck := d.Dispatch(ctx, textInput("1", 1, "stuck"))
+		start := time.Now()
+		for i := range 10 {
+			chat := strconv.Itoa(2 + i)
+			if err := <-d.Dispatch(ctx, textInput(chat, 10+i, "Minh")); err != nil {
+				t.Fatalf("chat %s: %v", chat, err)
+			}
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("ten other chats took %v beside a stuck one", d)
+		}
+		select {
+		case err := <-stuck:
+			t.Fatalf("the stuck update finished: %v", err)
+		default:
+		}
+		later := d.Dispatch(ctx, textInput("1", 2, "sau"))
+		cancel()
+		if err := <-stuck; err == nil {
+			t.Error("the stuck update succeeded after its caller gave up")
+		}
+		if err := <-later; err == nil {
+			t.Error("the stuck chat's next update was handled after the Dispatcher stopped")
+		}
+	})
+
+	t.Run("a caller that gives up is not the deadline", func(t *testing.T) {
+		dialogs, sender := ctxDialogs{newMemDialogs()}, &recordingSender{}
+		d := newDispatcher(&stuckFlow{}, dialogs, sender)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		// The caller (a webhook request's own deadline, say) ends first: Handle fails, so the
+		// update comes again.
+		if err := d.Handle(ctx, textInput("1", 1, "stuck")); err == nil {
+			t.Error("Handle = nil, want the caller's error")
+		}
+	})
+}
+
+// ctxDialogs is memDialogs failing, as Redis does, once the context has ended.
+type ctxDialogs struct{ *memDialogs }
+
+func (m ctxDialogs) Load(ctx context.Context, channel, chatID, updateID string) ([]byte, int64, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, false, err
+	}
+	return m.memDialogs.Load(ctx, channel, chatID, updateID)
+}
+
+func (m ctxDialogs) Save(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return m.memDialogs.Save(ctx, channel, chatID, version, data, updateID)
+}
+
+type onlyOthersFlow struct{ silentFlow }
+
+func (onlyOthersFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
+	return st, []flows.Output{{Text: "to the donor", To: &flows.Session{ChatID: "99"}}}, nil
+}
+
+// A press whose every output goes to other people is still answered, once, so its spinner stops.
+func TestDispatcher_AnswersAPressThatOnlyNotifiesOthers(t *testing.T) {
+	dialogs, sender := newMemDialogs(), &recordingSender{}
+	d := newTestDispatcher(dialogs, onlyOthersFlow{}, sender)
+	in := Input{Input: flows.Input{Kind: flows.KindChoice, Data: "x", UpdateID: "1"}, Channel: "test", ChatID: "1", AckID: "cb", MessageID: "3"}
+	if err := d.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if len(sender.sent) != 2 || sender.sent[0].ChatID != "99" || sender.sent[0].AckID != "" ||
+		sender.sent[1].ChatID != "1" || sender.sent[1].AckID != "cb" || sender.sent[1].Text != "" {
+		t.Errorf("sent %+v, want the donor's message, then the press answered alone", sender.sent)
+	}
 }

@@ -15,8 +15,21 @@ import (
 	"github.com/thuduc/maytinhchoem/flows"
 )
 
+// Budget paces one channel account's messages across every process that sends for it (one bot
+// token, one Zalo app); storage/redis.Budget is the one the bot runs on.
+type Budget interface {
+	// Wait blocks until a message to chatID may go, or ctx ends. Bulk messages yield to replies
+	// and notices (see chat.Lane).
+	Wait(ctx context.Context, chatID string, bulk bool) error
+	// Pause holds every message of the account, in every process, for d.
+	Pause(ctx context.Context, d time.Duration) error
+}
+
 // PacedSenderConfig configures a PacedSender. Zero rates mean no limit.
 type PacedSenderConfig struct {
+	// Budget, when set, is the account's budget shared with the other processes, and the rates
+	// below are not used: the account's limits are the Budget's.
+	Budget Budget
 	// GlobalPerSecond caps messages per second over all chats (Telegram: about 30).
 	GlobalPerSecond float64
 	GlobalBurst     int
@@ -40,9 +53,11 @@ type PacedSenderConfig struct {
 	Metrics       *Metrics
 }
 
-// PacedSender wraps a channel's Sender: it keeps to the channel's rate limits, waits as long as the
-// channel asks when throttled (429 retry_after), retries transient failures with backoff, gives up
-// at once on messages the channel rejects, and reports people who blocked the bot.
+// PacedSender wraps a channel's Sender: it keeps to the channel's rate limits (the account's Budget
+// shared by every process, or limits of its own), waits as long as the channel asks when
+// throttled (429 retry_after, which pauses the whole account), retries transient failures with
+// backoff, gives up at once on messages the channel rejects, and reports people who blocked the
+// bot or are out of the channel's reach.
 type PacedSender struct {
 	inner  Sender
 	cfg    PacedSenderConfig
@@ -116,11 +131,8 @@ func (p *PacedSender) Send(ctx context.Context, r Reply) error {
 	wait := p.cfg.Backoff
 	var throttled time.Duration
 	for attempt := 1; ; attempt++ {
-		if err := p.global.Wait(ctx); err != nil {
-			return fmt.Errorf("send: %w", err)
-		}
-		if err := chat.Wait(ctx); err != nil {
-			return fmt.Errorf("send: %w", err)
+		if err := p.wait(ctx, chat, r); err != nil {
+			return err
 		}
 		err := p.inner.Send(ctx, r)
 		var thr *ThrottledError
@@ -151,7 +163,12 @@ func (p *PacedSender) Send(ctx context.Context, r Reply) error {
 				return fmt.Errorf("send to %s:%s: %w", r.Channel, r.ChatID, err)
 			}
 			throttled += d
-			if err := sleep(ctx, d); err != nil {
+			if p.cfg.Budget != nil {
+				// Every process holds back, not only this message; the wait is the Budget's.
+				if err := p.cfg.Budget.Pause(ctx, d); err != nil {
+					p.cfg.Logger.Warn("pause the shared budget", "channel", r.Channel, "err", err)
+				}
+			} else if err := sleep(ctx, d); err != nil {
 				return fmt.Errorf("send: %w", err)
 			}
 			attempt-- // a throttle is not a failure of the message
@@ -192,6 +209,29 @@ func (r *Router) Send(ctx context.Context, reply Reply) error {
 		return fmt.Errorf("%w: channel %q is not running here", ErrRejected, reply.Channel)
 	}
 	return s.Send(ctx, reply)
+}
+
+// wait holds r until the account's budget lets it go: the shared Budget when there is one, else
+// this process's own limiters. When the Budget fails (Redis away) the message is paced by this
+// process's limiters instead, so a message still goes, at a pace that is this process's share.
+func (p *PacedSender) wait(ctx context.Context, chat *rate.Limiter, r Reply) error {
+	if p.cfg.Budget != nil {
+		err := p.cfg.Budget.Wait(ctx, r.ChatID, r.Lane == chatLaneBulk)
+		if err == nil || ctx.Err() != nil {
+			if err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
+			return nil
+		}
+		p.cfg.Logger.Warn("shared budget unavailable; pacing this process alone", "channel", r.Channel, "err", err)
+	}
+	if err := p.global.Wait(ctx); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	if err := chat.Wait(ctx); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/thuduc/maytinhchoem/chat"
 	"github.com/thuduc/maytinhchoem/flows"
 )
 
@@ -189,5 +191,53 @@ func TestRouter_Send(t *testing.T) {
 	}
 	if _, statErr := os.Stat(file); !os.IsNotExist(statErr) {
 		t.Errorf("the file of a reply no channel carries is still there: %v", statErr)
+	}
+}
+
+// fakeBudget records what the PacedSender asks of a shared budget.
+type fakeBudget struct {
+	mu     sync.Mutex
+	waits  []string // "chat bulk"
+	pauses []time.Duration
+	fail   error
+}
+
+func (b *fakeBudget) Wait(ctx context.Context, chatID string, bulk bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waits = append(b.waits, fmt.Sprint(chatID, " ", bulk))
+	return b.fail
+}
+
+func (b *fakeBudget) Pause(ctx context.Context, d time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pauses = append(b.pauses, d)
+	return nil
+}
+
+// With a shared budget, every attempt waits on it (bulk told apart), a 429 pauses the whole
+// account instead of sleeping here, and a budget that fails (Redis away) still lets the message
+// go at this process's own pace.
+func TestPacedSender_SharedBudget(t *testing.T) {
+	budget := &fakeBudget{}
+	inner := &scriptedSender{errs: []error{&ThrottledError{RetryAfter: 3 * time.Second}}}
+	p := NewPacedSender(inner, PacedSenderConfig{Budget: budget, Backoff: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	start := time.Now()
+	if err := p.Send(context.Background(), Reply{Channel: "test", ChatID: "7", Output: flows.Output{Text: "tin"}, Lane: chat.LaneBulk}); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("the sender slept %s itself; the budget's pause is the wait", el)
+	}
+	if !slices.Equal(budget.waits, []string{"7 true", "7 true"}) || !slices.Equal(budget.pauses, []time.Duration{3 * time.Second}) {
+		t.Errorf("waits %q, pauses %v", budget.waits, budget.pauses)
+	}
+	budget.fail = errors.New("redis down")
+	if err := p.Send(context.Background(), Reply{Channel: "test", ChatID: "8", Output: flows.Output{Text: "trả lời"}}); err != nil {
+		t.Errorf("with the budget down: %v, want the message sent", err)
+	}
+	if got := budget.waits[len(budget.waits)-1]; got != "8 false" {
+		t.Errorf("a reply waited as %q, want not bulk", got)
 	}
 }

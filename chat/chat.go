@@ -160,7 +160,22 @@ type Reply struct {
 	// Lang is the language the person is answered in ("vi", "en"; "" when unknown), for the few
 	// words an adapter adds of its own (how to answer a numbered list, say).
 	Lang string
+	// Lane says how urgent the message is, which decides who goes first when the channel's
+	// budget is short.
+	Lane Lane
 }
+
+// Lane is how urgent a message is: a reply to a person in a conversation goes before a notice to
+// someone else, which goes before bulk (broadcasts, reminders, summaries, milestones), so a parent
+// never waits behind a broadcast.
+type Lane int
+
+// The lanes, most urgent first.
+const (
+	LaneReply Lane = iota
+	LaneNotice
+	LaneBulk
+)
 
 // Entry is how a person opens a chat with the bot on a channel and hands it a start payload (an
 // invitation, say): a link that carries the payload (Telegram's t.me deep link), or a link to the

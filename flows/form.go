@@ -525,11 +525,20 @@ func (c *turn) typedMulti(f *form, fld *field, text string) error {
 }
 
 // finishMulti stores the ticked options when there are enough.
+//
+// Too few ticked on a press of «Xong» redraws the pressed question with the reason only when that
+// changes it: the first such miss puts the reason in, and the one that reaches missesBeforeHelp
+// adds the offer of help. Any other press would redraw the message exactly as it is, an edit a
+// channel that edits messages refuses, so the reason is said in a message of its own.
 func (c *turn) finishMulti(f *form, fld *field, edit bool) error {
 	sel := c.selection(fld)
 	if len(sel) < fld.minPicks {
 		c.st.Misses++
 		r := c.t(fld.noneReason)
+		if edit && c.st.Misses != 1 && c.st.Misses != missesBeforeHelp {
+			c.say(r)
+			return nil
+		}
 		if edit {
 			c.notice = r
 		}

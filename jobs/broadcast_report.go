@@ -68,6 +68,9 @@ type BroadcastReport struct {
 	running  sync.WaitGroup
 }
 
+// broadcastReportPrefix starts the key and batch of a broadcast's report to its sender.
+const broadcastReportPrefix = "broadcast-done:"
+
 // Settled is an OutboxSenderConfig.OnSettled: when m is a broadcast's message and settled for
 // good, it looks, in the background, whether the broadcast is done and then queues its report.
 // At most one look per broadcast is under way in a process; messages settling meanwhile make it
@@ -153,7 +156,7 @@ func (j *BroadcastReport) Check(ctx context.Context, code string) (done bool, er
 	if j.Language != nil {
 		lang = language(j.Language(ctx, p.ByChannel, p.ByChatID))
 	}
-	key := "broadcast-done:" + code
+	key := broadcastReportPrefix + code
 	added, err := j.Outbox.Enqueue(ctx, []campaign.OutboxMessage{{Key: key, Batch: key,
 		Channel: p.ByChannel, ChatID: p.ByChatID, Text: j.Messages.BroadcastDone(lang, p)}})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // FinalizeDeliveries makes final the deliveries handed over more than After ago that the parent
@@ -49,7 +50,7 @@ func (j *FinalizeDeliveries) Run(ctx context.Context) (FinalizeResult, error) {
 			if o.To == nil {
 				continue
 			}
-			r := bot.Reply{Output: o, Channel: o.To.Channel, ChatID: o.To.ChatID}
+			r := bot.Reply{Output: o, Channel: o.To.Channel, ChatID: o.To.ChatID, Lane: chat.LaneNotice}
 			r.To = nil
 			if err := j.Sender.Send(ctx, r); err != nil {
 				res.Failed = append(res.Failed, d.Code+": "+err.Error())

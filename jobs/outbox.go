@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chat"
 )
 
 // Defaults of an OutboxSender.
@@ -325,7 +327,13 @@ func (s *OutboxSender) backoff(attempt int, err error) time.Duration {
 // reply makes the bot.Reply of an outbox message. Its file is never marked Remove: the outbox's
 // files belong to the job that queued them (one chart may go to many officials).
 func reply(m campaign.OutboxMessage) bot.Reply {
-	r := bot.Reply{Channel: m.Channel, ChatID: m.ChatID, Output: bot.Output{Text: m.Text}}
+	// The outbox carries bulk (broadcasts, summaries, milestones, reminders): it yields to the
+	// people in a conversation. A broadcast's report to its sender is a notice to one person.
+	lane := chat.LaneBulk
+	if strings.HasPrefix(m.Batch, broadcastReportPrefix) {
+		lane = chat.LaneNotice
+	}
+	r := bot.Reply{Channel: m.Channel, ChatID: m.ChatID, Output: bot.Output{Text: m.Text}, Lane: lane}
 	for _, row := range m.Buttons {
 		out := make([]bot.Button, len(row))
 		for i, b := range row {

@@ -17,6 +17,7 @@ import (
 	"github.com/thuduc/maytinhchoem/bot/telegram"
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chat"
 	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
@@ -300,6 +301,9 @@ func TestOutboxSender_RetriesAndGivesUp(t *testing.T) {
 	if got := flaky.delivered(); !slices.Equal(got, []string{"1", "4"}) {
 		t.Errorf("delivered to %v", got)
 	}
+	if flaky.notBulk != 0 {
+		t.Errorf("%d outbox messages went in another lane than bulk", flaky.notBulk)
+	}
 	if flaky.tried["5"] != 1 {
 		t.Errorf("the person out of the window was tried %d times, want once", flaky.tried["5"])
 	}
@@ -313,6 +317,7 @@ type flakySender struct {
 	unreachable map[string]bool
 	tried       map[string]int
 	sent        []string
+	notBulk     int // messages that came in another lane than bulk
 }
 
 func (f *flakySender) Send(_ context.Context, r bot.Reply) error {
@@ -322,6 +327,9 @@ func (f *flakySender) Send(_ context.Context, r bot.Reply) error {
 		f.tried = map[string]int{}
 	}
 	f.tried[r.ChatID]++
+	if r.Lane != chat.LaneBulk {
+		f.notBulk++
+	}
 	if f.unreachable[r.ChatID] {
 		return fmt.Errorf("zalo: -230 outside the 7-day window: %w", bot.ErrUnreachable)
 	}

@@ -50,6 +50,9 @@ type Config struct {
 
 	// backoffMin and backoffMax bound the waits between retries; tests shorten them.
 	backoffMin, backoffMax time.Duration
+	// busyPoll is how long Poll waits for updates in flight before it asks for more; tests
+	// shorten it.
+	busyPoll time.Duration
 }
 
 // Adapter is a Telegram bot: it maps updates to Inputs and sends Replies. It is safe for concurrent
@@ -70,7 +73,9 @@ type Adapter struct {
 	allowGroups bool
 	backoffMin  time.Duration
 	backoffMax  time.Duration
+	busyPoll    time.Duration
 	onBlocked   atomic.Pointer[func(chatID string)]
+	answers     answeredQueries
 }
 
 // getMeAttempts is how many times New asks getMe before giving up on network errors.
@@ -134,6 +139,7 @@ func newAdapter(ctx context.Context, cfg Config) (*Adapter, error) {
 		allowGroups: cfg.AllowGroups,
 		backoffMin:  cfg.backoffMin,
 		backoffMax:  cfg.backoffMax,
+		busyPoll:    cfg.busyPoll,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -152,6 +158,9 @@ func newAdapter(ctx context.Context, cfg Config) (*Adapter, error) {
 	}
 	if a.backoffMax <= 0 {
 		a.backoffMax = 30 * time.Second
+	}
+	if a.busyPoll <= 0 {
+		a.busyPoll = defaultBusyPoll
 	}
 	longest := time.Duration(a.pollTimeout)*time.Second + a.httpTimeout
 	a.transport = &http.Transport{

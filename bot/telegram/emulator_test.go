@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,14 +148,17 @@ func TestEmulator_conversation(t *testing.T) {
 		t.Fatalf("callback answers = %+v", answers)
 	}
 
-	// The same press again: Telegram says "not modified", which is success.
+	// The same press again unticks it, in place too.
 	if _, err := emu.PressButton(cid, lan, question.MessageID, "subj:math"); err != nil {
 		t.Fatal(err)
 	}
 	in = box.next(t)
-	send(chat.Output{Text: "Con học môn gì? (chọn nhiều)", Buttons: ticked, Replace: true}, in.MessageID, in.AckID)
-	if n := len(emu.Messages(cid)); n != 1 {
-		t.Fatalf("%d messages after a press that changed nothing, want 1", n)
+	send(chat.Output{Text: "Con học môn gì? (chọn nhiều)", Buttons: subjects, Replace: true, Ack: "Đã bỏ Toán"}, in.MessageID, in.AckID)
+	if msgs := emu.Messages(cid); len(msgs) != 1 || msgs[0].Buttons()[0] != "Toán" {
+		t.Fatalf("after the second press: %+v", msgs)
+	}
+	if answers := emu.CallbackAnswers(cid); len(answers) != 2 || answers[1].Text != "Đã bỏ Toán" {
+		t.Fatalf("callback answers = %+v, want one per press", answers)
 	}
 
 	send(chat.Output{Text: "Cho xin số điện thoại", AskContact: &chat.ContactRequest{Label: "📱 Gửi số"}}, "", "")
@@ -193,8 +197,7 @@ func TestEmulator_conversation(t *testing.T) {
 	if in = box.next(t); in.Kind != chat.KindEdited || in.Text != "Linh Tây" || in.MessageID != text.MessageID {
 		t.Errorf("edited input = %+v", in)
 	}
-	// Only the edit that changed nothing was refused, and Send took that as success.
-	checkRejected(t, emu, "message is not modified")
+	checkRejected(t, emu)
 }
 
 func TestEmulator_Send(t *testing.T) {
@@ -469,4 +472,164 @@ func atoi(t *testing.T, s string) int {
 		t.Fatalf("message id %q: %v", s, err)
 	}
 	return n
+}
+
+// Telegram answers 429 to a message sent too fast into one chat; the sender sends the Reply again
+// later, and the press it carries is not answered twice (Telegram would refuse the second answer).
+func TestEmulator_answersAPressOnce(t *testing.T) {
+	emu, a := emulated(t, telegramtest.Options{})
+	box := &inbox{ch: make(chan chat.Update, 4)}
+	startPoll(t, a, newMemOffsets(), box.handle)
+	ctx := context.Background()
+	cid := emu.AddChat(lan)
+	question := chat.Reply{Output: chat.Output{Text: "Chọn phường", Buttons: [][]chat.Button{{{Text: "Linh Trung", Data: "w:26800"}}}},
+		Channel: Channel, ChatID: fmt.Sprint(cid)}
+	if err := a.Send(ctx, question); err != nil {
+		t.Fatal(err)
+	}
+	msg := wait(t, emu, cid, 1)[0]
+	if _, err := emu.PressButton(cid, lan, msg.MessageID, "w:26800"); err != nil {
+		t.Fatal(err)
+	}
+	in := box.next(t)
+	r := chat.Reply{Output: chat.Output{Text: "Đã chọn Linh Trung", Ack: "Linh Trung"}, Channel: Channel, ChatID: in.ChatID, AckID: in.AckID}
+	var te *chat.ThrottledError
+	var err error
+	for i := 0; i < 10 && !errors.As(err, &te); i++ {
+		err = a.Send(ctx, r)
+	}
+	if !errors.As(err, &te) {
+		t.Fatalf("no 429 after 10 messages into one chat: %v", err)
+	}
+	if n := emu.Calls("answerCallbackQuery"); n != 1 {
+		t.Errorf("answerCallbackQuery called %d times, want 1", n)
+	}
+	if answers := emu.CallbackAnswers(cid); len(answers) != 1 || answers[0].Text != "Linh Trung" {
+		t.Errorf("answers = %+v", answers)
+	}
+	checkRejected(t, emu)
+}
+
+// stuckHandler handles updates at once, but the one whose text is "chậm", which it holds until
+// released, 30 seconds at most, or Poll stops (then it is not handled).
+type stuckHandler struct {
+	release chan struct{}
+	mu      sync.Mutex
+	handled []string // "chat:text"
+}
+
+func (h *stuckHandler) handle(ctx context.Context, batch []chat.Update) error {
+	for _, in := range batch {
+		if in.Text == "chậm" {
+			select {
+			case <-h.release:
+			case <-time.After(30 * time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		h.mu.Lock()
+		h.handled = append(h.handled, in.ChatID+":"+in.Text)
+		h.mu.Unlock()
+	}
+	return nil
+}
+
+func (h *stuckHandler) has(s string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Contains(h.handled, s)
+}
+
+func (h *stuckHandler) all() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.handled)
+}
+
+// One chat stuck on a slow update holds up no other chat; its own next update waits behind it,
+// and the offset stored (and confirmed to Telegram) stays at the slow update until it is done.
+func TestEmulator_Poll_slowChat(t *testing.T) {
+	minh := telegramtest.User{ID: 5550002, FirstName: "Minh", LanguageCode: "vi"}
+
+	t.Run("other chats go on", func(t *testing.T) {
+		emu, a := emulated(t, telegramtest.Options{})
+		slow, fast := emu.AddChat(lan), emu.AddChat(minh)
+		h := &stuckHandler{release: make(chan struct{})}
+		store := newMemOffsets()
+		stop := startPoll(t, a, store, h.handle)
+		stuck := emu.SendText(slow, lan, "chậm")
+		emu.SendText(slow, lan, "sau")
+		for i := range 5 {
+			text := fmt.Sprint("nhanh ", i)
+			start := time.Now()
+			emu.SendText(fast, minh, text)
+			waitFor(t, text, func() bool { return h.has(fmt.Sprint(fast, ":", text)) })
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("%q took %v behind the slow chat", text, d)
+			}
+		}
+		if got := h.all(); slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, fmt.Sprint(slow, ":")) }) {
+			t.Errorf("the slow chat's updates were handled while the first was stuck: %v", got)
+		}
+		if got := store.get(a.OffsetKey()); got > stuck {
+			t.Errorf("offset stored %d while update %d is being handled", got, stuck)
+		}
+		if n := emu.PendingUpdates(); n < 2 {
+			t.Errorf("Telegram holds %d updates, want the slow one and those after it", n)
+		}
+
+		close(h.release)
+		last := emu.SendText(fast, minh, "cuối")
+		waitFor(t, "the slow chat", func() bool { return h.has(fmt.Sprint(slow, ":sau")) })
+		waitFor(t, "the offset past every update", func() bool { return store.get(a.OffsetKey()) == last+1 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		var order []string
+		for _, s := range h.all() {
+			if strings.HasPrefix(s, fmt.Sprint(slow, ":")) {
+				order = append(order, s)
+			}
+		}
+		if want := []string{fmt.Sprint(slow, ":chậm"), fmt.Sprint(slow, ":sau")}; !reflect.DeepEqual(order, want) {
+			t.Errorf("the slow chat's updates handled as %v, want %v", order, want)
+		}
+		checkRejected(t, emu)
+	})
+
+	t.Run("a restart gets the update that was in flight again", func(t *testing.T) {
+		emu, first := emulated(t, telegramtest.Options{})
+		slow, fast := emu.AddChat(lan), emu.AddChat(minh)
+		h := &stuckHandler{release: make(chan struct{})}
+		store := newMemOffsets()
+		stop := startPoll(t, first, store, h.handle)
+		stuck := emu.SendText(slow, lan, "chậm")
+		emu.SendText(fast, minh, "nhanh")
+		waitFor(t, "the other chat", func() bool { return h.has(fmt.Sprint(fast, ":nhanh")) })
+		// The poller dies with the slow update in flight.
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		first.Close()
+		if got := store.get(first.OffsetKey()); got != stuck {
+			t.Fatalf("offset stored %d, want %d, the update in flight", got, stuck)
+		}
+
+		second, err := New(context.Background(), testConfig(t, apiURLOf(t, first)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer second.Close()
+		rec := &recorder{}
+		stop = startPoll(t, second, store, rec.handle)
+		waitFor(t, "the updates again", func() bool { return rec.count() == 2 })
+		_ = stop()
+		// The slow update comes again; so does the one handled after it, which the bot's
+		// de-duplication skips. They are of two chats, handled side by side.
+		if got := fmt.Sprint(slices.Sorted(slices.Values(rec.all()))); got != fmt.Sprintf("[%d:chậm %d:nhanh]", stuck, stuck+1) {
+			t.Errorf("second run handled %s", got)
+		}
+		checkRejected(t, emu)
+	})
 }

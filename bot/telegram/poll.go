@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -34,13 +35,32 @@ const pollLimit = 100
 // OffsetKey is the key Poll keeps the offset under in an OffsetStore.
 func (a *Adapter) OffsetKey() string { return "telegram:" + a.username }
 
-// Poll receives updates by long polling until ctx ends, then returns nil. It first deletes any
-// webhook (keeping pending updates) and reads the offset from offsets, so a restart neither loses
-// nor repeats updates. Each batch of mapped Inputs goes to handle, which returns only when every
-// input was handled durably; when it fails the same batch is offered again after a pause (the bot
-// de-duplicates by update id), and only then is the offset stored and the batch confirmed to
-// Telegram. Errors of the Bot API or the store are logged and retried with a capped exponential
-// backoff; Poll returns an error only when the token is rejected.
+// defaultBusyPoll is how long Poll waits for the updates it handed over before asking Telegram
+// for more while some are still being handled: the most a chat's update waits behind another
+// chat's slow one.
+const defaultBusyPoll = 500 * time.Millisecond
+
+// Poll receives updates by long polling until ctx ends, then returns nil once the updates it
+// handed over are done with (handle sees ctx end). It first deletes any webhook (keeping pending
+// updates) and reads the offset from offsets, so a restart neither loses nor repeats updates.
+//
+// Updates go to handle chat by chat: each call carries updates of one chat, in order, and a
+// chat's next call waits for its previous one, while other chats' calls run at the same time, so
+// one chat stuck on a slow update holds up no other. handle returns only when every input was
+// handled durably; when it fails, the same updates are offered again after a pause (the bot
+// de-duplicates by update id), before any later update of that chat.
+//
+// Telegram forgets every update below the offset of a getUpdates call, so Poll never asks with
+// an offset past an update still being handled: the offset, sent and stored, is the lowest
+// update id not yet handled. Telegram keeps answering with those updates at once, so while some
+// are in flight Poll asks again only every defaultBusyPoll (skipping those it has), and after a
+// crash the updates from the stored offset on come again, the handled among them skipped by the
+// bot's de-duplication. A getUpdates answers at most pollLimit updates from that offset, which
+// bounds the updates in flight: when that many wait behind one still being handled (the
+// Dispatcher's deadline per update bounds how long), Poll waits for it.
+//
+// Errors of the Bot API or the store are logged and retried with a capped exponential backoff;
+// Poll returns an error only when the token is rejected.
 func (a *Adapter) Poll(ctx context.Context, offsets OffsetStore, handle func(ctx context.Context, batch []chat.Update) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -84,8 +104,40 @@ func (a *Adapter) Poll(ctx context.Context, offsets OffsetStore, handle func(ctx
 	wait.reset()
 	a.log.Info("telegram: polling", "bot", a.username, "offset", offset)
 
+	p := &poller{a: a, handle: handle, next: offset, inflight: map[int64]bool{}, lanes: map[string]*lane{},
+		changed: make(chan struct{})}
+	stored := offset
+	store := func(ctx context.Context) {
+		from, _ := p.watermark()
+		if from == stored {
+			return
+		}
+		// A failed write is not lost: the next one stores the offset then reached.
+		if err := offsets.SetOffset(ctx, key, from); err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("telegram: store polling offset", "key", key, "offset", from, "err", err)
+			}
+			return
+		}
+		stored = from
+	}
+	defer func() {
+		cancel() // a fatal error ends the handling in flight too
+		p.wg.Wait()
+		// What was handled while stopping is stored too, so a restart does not offer it again.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.httpTimeout)
+		defer cancel()
+		store(ctx)
+	}()
+
 	for {
-		batch, next, err := a.getUpdates(ctx, offset)
+		store(ctx)
+		from, busy := p.watermark()
+		timeout := a.pollTimeout
+		if busy {
+			timeout = 0 // Telegram answers at once with the updates in flight anyway
+		}
+		got, answered, err := a.getUpdates(ctx, from, p.seen(), timeout)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -104,17 +156,161 @@ func (a *Adapter) Poll(ctx context.Context, offsets OffsetStore, handle func(ctx
 			continue
 		}
 		wait.reset()
-		if next <= offset {
-			continue // nothing came before the long poll timed out
+		fresh := p.take(ctx, got)
+		if _, busy := p.watermark(); !busy {
+			continue
 		}
-		if len(batch) > 0 && !a.handleBatch(ctx, batch, handle) {
+		full := answered >= pollLimit && fresh == 0
+		if !p.settle(ctx, a.busyPoll, full) {
 			return nil
 		}
-		offset = next
-		// A failed write is not lost: the next getUpdates confirms the batch to Telegram, and a
-		// later SetOffset stores a higher offset.
-		if err := offsets.SetOffset(ctx, key, offset); err != nil && ctx.Err() == nil {
-			a.log.Warn("telegram: store polling offset", "key", key, "offset", offset, "err", err)
+	}
+}
+
+// fetched is one update getUpdates returned: its id and, when the bot handles its kind, the input.
+type fetched struct {
+	id    int64
+	in    chat.Update
+	input bool
+}
+
+// poller is Poll's bookkeeping: the updates handed over and not yet handled, and one lane per
+// chat that hands its updates to handle in order.
+type poller struct {
+	a      *Adapter
+	handle func(context.Context, []chat.Update) error
+	wg     sync.WaitGroup
+
+	mu sync.Mutex
+	// next is one past the highest update id taken: ids below it were handed over or skipped.
+	next     int64
+	inflight map[int64]bool // taken, not yet handled
+	lanes    map[string]*lane
+	changed  chan struct{} // closed and replaced when an update was handled
+	full     int64         // the update the last full window waited behind, to log it once
+}
+
+// lane holds one chat's updates not yet given to handle; a goroutine runs while it has any.
+type lane struct {
+	queue []fetched
+}
+
+// watermark is the lowest update id not yet handled, the offset to ask and store; busy says
+// whether any update is being handled.
+func (p *poller) watermark() (from int64, busy bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.watermarkLocked(), len(p.inflight) > 0
+}
+
+func (p *poller) watermarkLocked() int64 {
+	from := p.next
+	for id := range p.inflight {
+		from = min(from, id)
+	}
+	return from
+}
+
+// seen is one past the highest update id taken.
+func (p *poller) seen() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.next
+}
+
+// take hands the updates not seen before to their chats' lanes and returns how many there were.
+func (p *poller) take(ctx context.Context, got []fetched) (fresh int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, f := range got {
+		if f.id < p.next {
+			continue // in flight or handled already: Telegram still holds it, as Poll asked
+		}
+		p.next = f.id + 1
+		fresh++
+		if !f.input {
+			continue // nothing to handle
+		}
+		p.inflight[f.id] = true
+		key := "chat:" + f.in.ChatID
+		if f.in.ChatID == "" {
+			key = "update:" + f.in.UpdateID
+		}
+		l := p.lanes[key]
+		if l == nil {
+			l = &lane{}
+			p.lanes[key] = l
+			p.wg.Add(1)
+			go p.run(ctx, key, l)
+		}
+		l.queue = append(l.queue, f)
+	}
+	return fresh
+}
+
+// run gives l's updates to handle, all those waiting at a time, until none is left.
+func (p *poller) run(ctx context.Context, key string, l *lane) {
+	defer p.wg.Done()
+	for {
+		p.mu.Lock()
+		batch := l.queue
+		l.queue = nil
+		if len(batch) == 0 {
+			delete(p.lanes, key)
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		ins := make([]chat.Update, len(batch))
+		for i, f := range batch {
+			ins[i] = f.in
+		}
+		if !p.a.handleBatch(ctx, ins, p.handle) {
+			// Stopping: the updates stay unhandled, so the stored offset stays below them.
+			p.mu.Lock()
+			delete(p.lanes, key)
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Lock()
+		for _, f := range batch {
+			delete(p.inflight, f.id)
+		}
+		close(p.changed)
+		p.changed = make(chan struct{})
+		p.mu.Unlock()
+	}
+}
+
+// settle waits until no update is in flight or d has passed, and reports false when ctx ended.
+// When the last answer was full of updates already taken (a window of pollLimit behind the
+// oldest one in flight), asking again would bring nothing new: it waits for that one instead.
+func (p *poller) settle(ctx context.Context, d time.Duration, full bool) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	p.mu.Lock()
+	start := p.watermarkLocked()
+	if full && p.full != start {
+		p.full = start
+		p.a.log.Warn("telegram: polling waits for an update still being handled", "update", start,
+			"waiting", pollLimit)
+	}
+	p.mu.Unlock()
+	for {
+		p.mu.Lock()
+		busy, moved, changed := len(p.inflight) > 0, p.watermarkLocked() != start, p.changed
+		p.mu.Unlock()
+		if !busy || (full && moved) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-changed:
+		case <-timer.C:
+			if !full {
+				return true
+			}
 		}
 	}
 }
@@ -130,7 +326,7 @@ func (a *Adapter) handleBatch(ctx context.Context, batch []chat.Update, handle f
 		if ctx.Err() != nil {
 			return false
 		}
-		a.log.Warn("telegram: handle updates, retrying the batch", "first", batch[0].UpdateID,
+		a.log.Warn("telegram: handle updates, retrying them", "first", batch[0].UpdateID,
 			"count", len(batch), "err", err)
 		if !sleep(ctx, wait.next()) {
 			return false
@@ -138,31 +334,32 @@ func (a *Adapter) handleBatch(ctx context.Context, batch []chat.Update, handle f
 	}
 }
 
-// getUpdates long-polls once and maps the updates. next is one past the highest update id seen,
-// or offset when none came. Updates are decoded one by one: the library's GetUpdates would fail the
-// whole batch, and so stall polling forever, on one update it cannot decode.
-func (a *Adapter) getUpdates(ctx context.Context, offset int64) (batch []chat.Update, next int64, err error) {
+// getUpdates polls once from offset, waiting up to timeout seconds, and maps the updates not seen
+// before (ids from seen on; those below were mapped when they first came, and mapping one again
+// would run OnBlocked again). answered counts every update of the answer. Updates are decoded one
+// by one: the library's GetUpdates would fail the whole answer, and so stall polling forever, on
+// one update it cannot decode; such an update is returned without an input, to be skipped.
+func (a *Adapter) getUpdates(ctx context.Context, offset, seen int64, timeout int) (got []fetched, answered int, err error) {
 	params := tgbotapi.Params{}
 	if offset != 0 {
 		params["offset"] = strconv.FormatInt(offset, 10)
 	}
 	params.AddNonZero("limit", pollLimit)
-	params.AddNonZero("timeout", a.pollTimeout)
+	params.AddNonZero("timeout", timeout)
 	if err := params.AddInterface("allowed_updates", allowedUpdates); err != nil {
-		return nil, offset, err
+		return nil, 0, err
 	}
-	timeout := time.Duration(a.pollTimeout)*time.Second + a.httpTimeout
-	resp, err := a.callResult(ctx, timeout, "getUpdates", func(api *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error) {
+	wait := time.Duration(timeout)*time.Second + a.httpTimeout
+	resp, err := a.callResult(ctx, wait, "getUpdates", func(api *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error) {
 		return api.MakeRequest("getUpdates", params)
 	})
 	if err != nil {
-		return nil, offset, err
+		return nil, 0, err
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(resp.Result, &raws); err != nil {
-		return nil, offset, fmt.Errorf("telegram: getUpdates: decode result: %w", err)
+		return nil, 0, fmt.Errorf("telegram: getUpdates: decode result: %w", err)
 	}
-	next = offset
 	for _, raw := range raws {
 		var id struct {
 			UpdateID int64 `json:"update_id"`
@@ -171,20 +368,19 @@ func (a *Adapter) getUpdates(ctx context.Context, offset int64) (batch []chat.Up
 			a.log.Warn("telegram: skip an update without an id", "err", err)
 			continue
 		}
-		if id.UpdateID < offset {
-			continue // already confirmed; Telegram should not send it again
+		if id.UpdateID < max(offset, seen) {
+			continue // confirmed, or taken already and still held by Telegram as Poll asked
 		}
-		next = max(next, id.UpdateID+1)
+		f := fetched{id: id.UpdateID}
 		u, err := decodeUpdate(raw)
 		if err != nil || u == nil {
 			a.log.Warn("telegram: skip an undecodable update", "update", id.UpdateID, "err", err)
-			continue
+		} else {
+			f.in, f.input = a.toInput(u)
 		}
-		if in, ok := a.toInput(u); ok {
-			batch = append(batch, in)
-		}
+		got = append(got, f)
 	}
-	return batch, next, nil
+	return got, len(raws), nil
 }
 
 // fatalPollError is an error no wait will cure: the token was revoked.

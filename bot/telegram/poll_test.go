@@ -285,3 +285,45 @@ func TestAdapter_Poll(t *testing.T) {
 		}
 	})
 }
+
+func chatUpdate(id, chatID int, text string) string {
+	return fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":1,"from":{"id":%d,"first_name":"A"},"chat":{"id":%d,"type":"private"},"text":%q}}`, id, id, chatID, chatID, text)
+}
+
+// At most pollLimit updates are in flight from the oldest one not handled: more wait, in
+// Telegram's queue, until it is done.
+func TestAdapter_Poll_boundsUpdatesInFlight(t *testing.T) {
+	q := &updateQueue{}
+	q.push(chatUpdate(1000, 1, "chậm"))
+	for i := 1; i < 150; i++ {
+		q.push(chatUpdate(1000+i, 1+i, "nhanh"))
+	}
+	f := newFakeAPI(t, q.answer)
+	cfg := testConfig(t, f.server.URL)
+	cfg.busyPoll = 20 * time.Millisecond
+	a, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	h := &stuckHandler{release: make(chan struct{})}
+	store := newMemOffsets()
+	stop := startPoll(t, a, store, h.handle)
+	waitFor(t, "the window's other updates", func() bool { return len(h.all()) == pollLimit-1 })
+	time.Sleep(200 * time.Millisecond) // ten busy polls' time
+	if n := len(h.all()); n != pollLimit-1 {
+		t.Errorf("%d updates handled behind the stuck one, want %d", n, pollLimit-1)
+	}
+	if got := store.get(a.OffsetKey()); got != 1000 {
+		t.Errorf("offset stored %d, want 1000, the stuck update", got)
+	}
+	close(h.release)
+	waitFor(t, "every update", func() bool { return len(h.all()) == 150 })
+	waitFor(t, "the offset", func() bool { return store.get(a.OffsetKey()) == 1150 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if calls := len(f.Calls("getUpdates")); calls > 40 {
+		t.Errorf("%d getUpdates calls: a full window should wait, not ask again", calls)
+	}
+}

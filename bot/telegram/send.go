@@ -2,8 +2,11 @@ package telegram
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -109,14 +112,68 @@ func parseChatID(s string) (int64, error) {
 }
 
 // answerCallback acknowledges a button press; a failure is logged, the reply still goes out.
+//
+// A press is answered at most once: Telegram refuses a second answer ("query is too old ... or
+// query ID is invalid"), and a Reply carrying the press comes here again whenever the sender
+// retries it after a 429 or a network error on the message itself, or when the bot apologised
+// for an update it then handled. An answer that failed on the way (network, 5xx, 429) may be
+// tried again; one Telegram refused stays done.
 func (a *Adapter) answerCallback(ctx context.Context, id, notice string) {
+	if !a.answers.claim(id, time.Now()) {
+		return
+	}
 	notice = truncateUnits(notice, maxNoticeUnits)
 	err := a.call(ctx, a.httpTimeout, "answerCallbackQuery", func(api *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error) {
 		return api.Request(tgbotapi.NewCallback(id, notice))
 	})
 	if err != nil {
+		if code := errorCode(err); code == 0 || code == http.StatusTooManyRequests || code >= 500 {
+			a.answers.release(id)
+		}
 		a.log.Warn("telegram: answer button press", "err", err)
 	}
+}
+
+// answerMemory is how long a press is remembered as answered: far longer than Telegram lets a
+// press be answered, and than a reply is retried.
+const answerMemory = time.Hour
+
+// answeredQueries remembers the button presses this process has answered, so each is answered
+// once. Another replica does not know them; a press goes to the replica handling its update, and
+// its retries stay there.
+type answeredQueries struct {
+	mu    sync.Mutex
+	at    map[string]time.Time
+	swept time.Time
+}
+
+// claim reports whether id is not answered yet, and marks it answered.
+func (q *answeredQueries) claim(id string, now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.at == nil {
+		q.at = map[string]time.Time{}
+	}
+	if now.Sub(q.swept) > time.Minute {
+		for k, t := range q.at {
+			if now.Sub(t) > answerMemory {
+				delete(q.at, k)
+			}
+		}
+		q.swept = now
+	}
+	if _, done := q.at[id]; done {
+		return false
+	}
+	q.at[id] = now
+	return true
+}
+
+// release forgets id, after an answer that may not have reached Telegram.
+func (q *answeredQueries) release(id string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.at, id)
 }
 
 // editText replaces the pressed message's text and inline buttons. edited is false (with no error)

@@ -450,3 +450,65 @@ func sameJSONOrText(got, want string) bool {
 	}
 	return got == want
 }
+
+// A Reply that comes again, as PacedSender sends it again after a failure of the message, answers
+// its press only the first time; an answer that failed on the way is tried again.
+func TestAdapter_Send_answersAPressOnce(t *testing.T) {
+	ctx := context.Background()
+	reply := chat.Reply{Output: chat.Output{Text: "Tiếp", Ack: "Đã chọn"}, ChatID: "5550001", AckID: "cb-7"}
+
+	t.Run("the message failed", func(t *testing.T) {
+		failed := false
+		f := newFakeAPI(t, func(c apiCall) (int, string) {
+			if c.Method == "sendMessage" && !failed {
+				failed = true
+				return apiErr(http.StatusBadGateway, "Bad Gateway", 0)
+			}
+			return 0, ""
+		})
+		a := newTestAdapter(t, f)
+		if err := a.Send(ctx, reply); err == nil {
+			t.Fatal("first Send: no error")
+		}
+		if err := a.Send(ctx, reply); err != nil {
+			t.Fatalf("second Send: %v", err)
+		}
+		if got := methods(f.Calls("answerCallbackQuery", "sendMessage")); !reflect.DeepEqual(got, []string{"answerCallbackQuery", "sendMessage", "sendMessage"}) {
+			t.Errorf("calls = %v, want the press answered once", got)
+		}
+	})
+
+	t.Run("the answer failed on the way", func(t *testing.T) {
+		failed := false
+		f := newFakeAPI(t, func(c apiCall) (int, string) {
+			if c.Method == "answerCallbackQuery" && !failed {
+				failed = true
+				return apiErr(http.StatusBadGateway, "Bad Gateway", 0)
+			}
+			if c.Method == "sendMessage" {
+				return apiErr(http.StatusTooManyRequests, "Too Many Requests: retry after 1", 1)
+			}
+			return 0, ""
+		})
+		a := newTestAdapter(t, f)
+		for range 3 {
+			_ = a.Send(ctx, reply)
+		}
+		if got := len(f.Calls("answerCallbackQuery")); got != 2 {
+			t.Errorf("%d answers, want 2: the failed one and one more", got)
+		}
+	})
+
+	t.Run("Telegram refused the answer", func(t *testing.T) {
+		f := newFakeAPI(t, failOn("answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired or query ID is invalid", 0))
+		a := newTestAdapter(t, f)
+		for range 2 {
+			if err := a.Send(ctx, reply); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+		}
+		if got := len(f.Calls("answerCallbackQuery")); got != 1 {
+			t.Errorf("%d answers, want 1", got)
+		}
+	})
+}

@@ -179,8 +179,11 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		}
 	}
 	a.sender = bot.NewRouter()
-	paced := func(inner bot.Sender, perSecond float64) *bot.PacedSender {
+	// paced wraps a channel account's adapter in a sender whose budget is shared, through Redis,
+	// by every process that sends for the same account.
+	paced := func(inner bot.Sender, account string, perSecond float64) *bot.PacedSender {
 		return bot.NewPacedSender(inner, bot.PacedSenderConfig{
+			Budget:           a.budget(account, perSecond),
 			GlobalPerSecond:  perSecond,
 			GlobalBurst:      int(max(perSecond, 1)),
 			PerChatPerSecond: d.cfg.RatePerChat,
@@ -193,7 +196,7 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	}
 	if a.telegram != nil {
 		a.telegram.OnBlocked(func(chatID string) { markStopped(context.WithoutCancel(ctx), telegram.Channel, chatID) })
-		a.sender.Add(telegram.Channel, paced(a.telegram, d.cfg.RateGlobal))
+		a.sender.Add(telegram.Channel, paced(a.telegram, telegram.Channel+":"+a.telegram.Username(), d.cfg.RateGlobal))
 	}
 	if a.zalo != nil {
 		a.wireZalo(ctx, paced)
@@ -210,14 +213,29 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		return nil, fmt.Errorf("campaign schedule: %w", err)
 	}
 	a.dispatcher = bot.NewDispatcher(bot.DispatcherConfig{
-		Flow:    engine,
-		Dialogs: a.dialogs,
-		Sender:  a.sender,
-		Logger:  d.logger,
-		Workers: d.workers,
-		Metrics: metrics,
+		Flow:           engine,
+		Dialogs:        a.dialogs,
+		Sender:         a.sender,
+		Logger:         d.logger,
+		Workers:        d.workers,
+		Metrics:        metrics,
+		UpdateDeadline: d.cfg.UpdateDeadline,
 	})
 	return a, nil
+}
+
+// budget is the sending budget of a channel account ("telegram:<bot>", "zalo:<app id>") in Redis,
+// shared by every process of the bot: perSecond over all chats, SEND_RATE_PER_CHAT to one chat
+// (bursts of 3), bulk yielding half to replies while people are answered. With no limit at all
+// (the load test measuring the bot alone) there is nothing to share and none is made.
+func (a *app) budget(account string, perSecond float64) bot.Budget {
+	if perSecond <= 0 && a.deps.cfg.RatePerChat <= 0 {
+		return nil
+	}
+	return redisstore.NewBudget(a.deps.redis, a.deps.cfg.RedisPrefix+"budget:"+account+":", redisstore.BudgetLimits{
+		PerSecond: perSecond, Burst: int(max(perSecond, 1)),
+		PerChatPerSecond: a.deps.cfg.RatePerChat, PerChatBurst: 3,
+	})
 }
 
 // channels names the channels this bot runs.
@@ -286,9 +304,8 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	telegramWebhook := a.telegram != nil && a.deps.cfg.TelegramMode == "webhook"
 	if telegramWebhook {
 		u, err := url.Parse(a.deps.cfg.WebhookURL)
@@ -315,10 +332,22 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		go func() { errc <- a.consumeZalo(ctx) }()
 		a.deps.logger.Info("zalo webhook", "path", a.deps.cfg.ZaloWebhookPath)
 	}
-	var srv *http.Server
+	var srv, metricsSrv *http.Server
 	if httpAddr != "" {
+		// /metrics listens on METRICS_ADDR, apart from the webhooks' public listener; a process
+		// that serves no HTTP (the demo, the Telegram load test) serves no metrics either.
+		var metricsLn net.Listener
+		if addr := a.deps.cfg.MetricsAddr; addr != "" {
+			var err error
+			if metricsLn, err = net.Listen("tcp", addr); err != nil {
+				return fmt.Errorf("METRICS_ADDR %s: %w", addr, err)
+			}
+		}
 		ln, err := net.Listen("tcp", httpAddr)
 		if err != nil {
+			if metricsLn != nil {
+				metricsLn.Close()
+			}
 			return fmt.Errorf("HTTP_ADDR %s: %w", httpAddr, err)
 		}
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second}
@@ -328,6 +357,17 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 				errc <- fmt.Errorf("http server: %w", err)
 			}
 		}()
+		if metricsLn != nil {
+			metrics := http.NewServeMux()
+			metrics.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+			metricsSrv = &http.Server{Handler: metrics, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+			a.deps.logger.Info("metrics listening", "addr", metricsLn.Addr().String())
+			go func() {
+				if err := metricsSrv.Serve(metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					errc <- fmt.Errorf("metrics server: %w", err)
+				}
+			}()
+		}
 	}
 	switch {
 	case telegramWebhook:
@@ -346,10 +386,12 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	case err = <-errc:
 	}
 	cancel()
-	if srv != nil {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	for _, s := range []*http.Server{srv, metricsSrv} {
+		if s != nil {
+			_ = s.Shutdown(sctx)
+		}
 	}
 	return err
 }

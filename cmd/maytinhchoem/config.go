@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -23,6 +24,7 @@ type config struct {
 	WebhookURL     string        `env:"WEBHOOK_URL"`
 	WebhookSecret  string        `env:"WEBHOOK_SECRET"`
 	HTTPAddr       string        `env:"HTTP_ADDR" envDefault:":8080"`
+	MetricsAddr    string        `env:"METRICS_ADDR"`
 	DatabaseURL    string        `env:"DATABASE_URL"`
 	RedisURL       string        `env:"REDIS_URL"`
 	RedisPrefix    string        `env:"REDIS_KEY_PREFIX" envDefault:"mtce:"`
@@ -39,7 +41,12 @@ type config struct {
 	ExportDir      string        `env:"EXPORT_DIR"`
 	ReportsDir     string        `env:"REPORTS_DIR"`
 	JobsEnabled    bool          `env:"JOBS" envDefault:"true"`
-	PublicURL      string        `env:"PUBLIC_URL"`
+	// DBStatementTimeout and DBLockTimeout bound every statement of the stores, so one stuck
+	// query cannot stall every chat; UpdateDeadline bounds the handling of one update.
+	DBStatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" envDefault:"10s"`
+	DBLockTimeout      time.Duration `env:"DB_LOCK_TIMEOUT" envDefault:"5s"`
+	UpdateDeadline     time.Duration `env:"UPDATE_DEADLINE" envDefault:"30s"`
+	PublicURL          string        `env:"PUBLIC_URL"`
 
 	ZaloAppID        string  `env:"ZALO_APP_ID"`
 	ZaloAppSecret    string  `env:"ZALO_APP_SECRET"`
@@ -115,6 +122,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if cfg.InvitationTTL < time.Minute {
 		bad("INVITATION_TTL", "must be at least 1m, got %s", cfg.InvitationTTL)
 	}
+	if cfg.DBStatementTimeout < 0 || cfg.DBLockTimeout < 0 {
+		bad("DB_STATEMENT_TIMEOUT/DB_LOCK_TIMEOUT", "must not be negative (0: no limit)")
+	}
+	if cfg.UpdateDeadline < time.Second {
+		bad("UPDATE_DEADLINE", "must be at least 1s, got %s", cfg.UpdateDeadline)
+	}
 	if cfg.ConfirmAfter < time.Hour {
 		bad("DELIVERY_CONFIRM_AFTER", "must be at least 1h, got %s", cfg.ConfirmAfter)
 	}
@@ -165,6 +178,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if cfg.ZaloOAID != "" && !zaloUserID.MatchString(cfg.ZaloOAID) {
 		bad("ZALO_OA_ID", "must be the OA's numeric id, got %q", cfg.ZaloOAID)
 	}
+	if addr, set := vars["METRICS_ADDR"]; !set {
+		cfg.MetricsAddr = defaultMetricsAddr
+	} else if addr == "off" {
+		cfg.MetricsAddr = ""
+	}
+	if cfg.MetricsAddr != "" {
+		if err := checkMetricsAddr(cfg.MetricsAddr, cfg.HTTPAddr); err != nil {
+			bad("METRICS_ADDR", "%v", err)
+		}
+	}
 	if cfg.PublicURL != "" {
 		if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("PUBLIC_URL", "must be the bot's public http(s) URL, got %q", cfg.PublicURL)
@@ -172,6 +195,31 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// defaultMetricsAddr is METRICS_ADDR when it is not set; config.MetricsAddr is "" when it is
+// "off" (the environment cannot tell an empty variable from an unset one).
+const defaultMetricsAddr = ":9090"
+
+// checkMetricsAddr checks METRICS_ADDR: a host:port of its own, not the one of HTTP_ADDR, since
+// /metrics is kept off the public listener of the webhooks.
+func checkMetricsAddr(addr, httpAddr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("must be host:port or :port (or off), got %q", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("must end in a port number (0-65535), got %q", addr)
+	}
+	hhost, hport, err := net.SplitHostPort(httpAddr)
+	if err != nil || port != hport || port == "0" {
+		return nil
+	}
+	anyHost := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	if host == hhost || anyHost(host) || anyHost(hhost) {
+		return fmt.Errorf("must not be HTTP_ADDR's address (%q): /metrics has a listener of its own, got %q", httpAddr, addr)
+	}
+	return nil
 }
 
 // validateServe checks what production needs on top of loadConfig.

@@ -107,6 +107,7 @@ func loadtestZalo(ctx context.Context, o loadOptions) (zaloLoadResult, error) {
 	cfg.ZaloAppID, cfg.ZaloAppSecret, cfg.ZaloRefreshToken = "3066178286528016436", "loadtest-secret", emu.IssueRefreshToken()
 	cfg.ZaloAPIURL, cfg.ZaloOAuthURL = emuURL, emuURL
 	cfg.RedisPrefix = env.prefix
+	cfg.MetricsAddr = "" // nothing scrapes a load test; a busy :9090 must not stop it
 	// As on Telegram, the per-chat pacing is left out (simulated parents answer far faster than
 	// people): what is measured is the bot within Zalo's per-app budget.
 	cfg.RatePerChat = 0

@@ -45,7 +45,8 @@ func serveWith(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg.DatabaseURL)
+	db, err := openDatabase(ctx, cfg.DatabaseURL,
+		postgres.WithStatementTimeout(cfg.DBStatementTimeout), postgres.WithLockTimeout(cfg.DBLockTimeout))
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -111,8 +112,8 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 
 // openDatabase connects to PostgreSQL and applies the migrations (under goose's lock, so replicas
 // starting together migrate once).
-func openDatabase(ctx context.Context, databaseURL string) (*postgres.DB, error) {
-	db, err := postgres.Open(ctx, databaseURL)
+func openDatabase(ctx context.Context, databaseURL string, opts ...postgres.Option) (*postgres.DB, error) {
+	db, err := postgres.Open(ctx, databaseURL, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func (a *app) zaloEntry(payload string) chat.Entry {
 }
 
 // wireZalo hooks the OA's follows and unfollows to the contacts and adds its paced sender.
-func (a *app) wireZalo(ctx context.Context, paced func(bot.Sender, float64) *bot.PacedSender) {
+func (a *app) wireZalo(ctx context.Context, paced func(bot.Sender, string, float64) *bot.PacedSender) {
 	z, log := a.zalo, a.deps.logger
 	stopped := func(userID string, stopped bool) {
 		if err := a.contacts.SetContactStopped(context.WithoutCancel(ctx), zalo.Channel, userID, stopped); err != nil {
@@ -84,7 +84,7 @@ func (a *app) wireZalo(ctx context.Context, paced func(bot.Sender, float64) *bot
 	}
 	z.adapter.OnUnfollow(func(userID string) { stopped(userID, true) })
 	z.adapter.OnFollow(func(userID string) { stopped(userID, false) })
-	a.sender.Add(zalo.Channel, paced(z.adapter, a.deps.cfg.ZaloRate))
+	a.sender.Add(zalo.Channel, paced(z.adapter, zalo.Channel+":"+a.deps.cfg.ZaloAppID, a.deps.cfg.ZaloRate))
 }
 
 // consumeZalo hands the OA's events from the inbox to the dispatcher until ctx ends. A person who

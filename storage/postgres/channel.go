@@ -71,6 +71,11 @@ func (s *RecordStore) UpdateRecord(ctx context.Context, key string, fn func(curr
 	}
 	var stored []byte
 	err := runTx(ctx, s.db, nil, "update record", func(tx *sqlx.Tx) error {
+		// The replica holding the lock may be inside a slow fn (an HTTP refresh of a token): wait
+		// for it longer than the pool's lock_timeout lets ordinary statements wait.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '60s'`); err != nil {
+			return wrapErr(err, "postgres: update record: lock timeout")
+		}
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "record:"+key); err != nil {
 			return wrapErr(err, "postgres: update record: lock")
 		}

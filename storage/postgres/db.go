@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -41,39 +42,122 @@ const (
 	defaultPingWindow = 2 * time.Second
 )
 
+// Bounds on one statement of the stores, so that one stuck query (a lock held by a hung
+// transaction, a plan gone wrong) fails, and the bot tells that person to try again, instead of
+// holding a connection, and the chat behind it, for good. A submit takes milliseconds; the
+// heaviest read of the bot (an export of a ward's records) takes a second or two.
+const (
+	DefaultStatementTimeout = 10 * time.Second
+	DefaultLockTimeout      = 5 * time.Second
+)
+
+// The maintenance pool (migrations, the seed generator) is small: one migration or one seed at a
+// time, and the lock goose holds while migrating.
+const (
+	maintenanceOpenConns   = 4
+	maintenanceIdleConns   = 1
+	maintenanceConnMaxIdle = time.Minute
+)
+
 // DB is a pool of connections to the campaign's PostgreSQL database.
 type DB struct {
 	db *sqlx.DB
+	// maintenance reaches the same database without the stores' statement and lock timeouts, for
+	// work that is long by nature: migrations (an index built over a million rows), the seed
+	// generator (a million rows in one transaction, then VACUUM) and exports streaming a city.
+	maintenance *sqlx.DB
 
 	// Now returns the current time; every timestamp the stores write comes from it, so tests and
 	// the demo can stand on any day of the campaign. Set it before the stores are used.
 	Now func() time.Time
 }
 
+// Option changes how Open sets up the pool.
+type Option func(*options)
+
+type options struct {
+	statementTimeout, lockTimeout       time.Duration
+	statementTimeoutSet, lockTimeoutSet bool
+}
+
+// WithStatementTimeout bounds how long one statement of the stores may run (PostgreSQL's
+// statement_timeout; DefaultStatementTimeout when not given, or the URL's statement_timeout when it
+// has one); 0 lifts the bound. A statement that runs longer fails, coded campaign.EUNAVAILABLE.
+func WithStatementTimeout(d time.Duration) Option {
+	return func(o *options) { o.statementTimeout, o.statementTimeoutSet = d, true }
+}
+
+// WithLockTimeout bounds how long one statement waits for a lock a row, a table or an advisory
+// lock is held under (PostgreSQL's lock_timeout; DefaultLockTimeout when not given, or the URL's
+// lock_timeout when it has one); 0 lifts the bound. A wait that lasts longer fails, coded
+// campaign.EUNAVAILABLE.
+func WithLockTimeout(d time.Duration) Option {
+	return func(o *options) { o.lockTimeout, o.lockTimeoutSet = d, true }
+}
+
 // Open connects to the database at databaseURL (a postgres:// URL or a lib/pq key=value string)
 // and waits up to a few seconds for the server to answer, so a server that is just starting is
 // tolerated. A malformed URL, an unknown database or refused credentials fail at once.
 //
+// Every connection of the pool runs with a statement_timeout and a lock_timeout (see
+// WithStatementTimeout and WithLockTimeout), set when it connects, so no statement and no caller
+// can forget them. Migrate and Seed use connections of their own without them.
+//
 // Unless the URL says otherwise, queries send their parameters with binary_parameters=yes, which
 // lets lib/pq run a query with parameters in one round trip instead of two (measured: a submit
 // went from 2.5 to 1.8 ms).
-func Open(ctx context.Context, databaseURL string) (*DB, error) {
-	connector, err := pq.NewConnector(withBinaryParameters(databaseURL))
+func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pq.NewConfig(withBinaryParameters(databaseURL))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse database URL: %w", err)
 	}
+	bounded := cfg.Clone()
+	setTimeout(bounded.Runtime, "statement_timeout", DefaultStatementTimeout, o.statementTimeout, o.statementTimeoutSet)
+	setTimeout(bounded.Runtime, "lock_timeout", DefaultLockTimeout, o.lockTimeout, o.lockTimeoutSet)
+	connector, err := pq.NewConnectorConfig(bounded)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse database URL: %w", err)
+	}
+	unbounded := cfg.Clone()
+	unbounded.Runtime["statement_timeout"], unbounded.Runtime["lock_timeout"] = "0", "0"
+	maintenance, err := pq.NewConnectorConfig(unbounded)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse database URL: %w", err)
+	}
+
 	sqlDB := sql.OpenDB(connector)
 	sqlDB.SetMaxOpenConns(maxOpenConns)
 	sqlDB.SetMaxIdleConns(maxIdleConns)
 	sqlDB.SetConnMaxLifetime(connMaxLifetime)
 	sqlDB.SetConnMaxIdleTime(connMaxIdleTime)
-	db := &DB{db: sqlx.NewDb(sqlDB, "postgres"), Now: time.Now}
+	// Opening a pool connects nothing: the maintenance pool costs a connection only while used.
+	maintDB := sql.OpenDB(maintenance)
+	maintDB.SetMaxOpenConns(maintenanceOpenConns)
+	maintDB.SetMaxIdleConns(maintenanceIdleConns)
+	maintDB.SetConnMaxIdleTime(maintenanceConnMaxIdle)
+	db := &DB{db: sqlx.NewDb(sqlDB, "postgres"), maintenance: sqlx.NewDb(maintDB, "postgres"), Now: time.Now}
 
 	if err := db.pingWithRetry(ctx); err != nil {
 		_ = sqlDB.Close()
+		_ = maintDB.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// setTimeout sets the run-time parameter name to the option's value when it was given, else to
+// def unless the URL set it.
+func setTimeout(runtime map[string]string, name string, def, value time.Duration, given bool) {
+	switch {
+	case given:
+		runtime[name] = strconv.FormatInt(value.Milliseconds(), 10)
+	case runtime[name] == "":
+		runtime[name] = strconv.FormatInt(def.Milliseconds(), 10)
+	}
 }
 
 // pingWithRetry pings until the server answers, backing off between tries, for at most
@@ -102,7 +186,8 @@ func (db *DB) pingWithRetry(ctx context.Context) error {
 
 // Close closes every connection of the pool.
 func (db *DB) Close() error {
-	if err := db.db.Close(); err != nil {
+	err := errors.Join(db.db.Close(), db.maintenance.Close())
+	if err != nil {
 		return fmt.Errorf("postgres: close: %w", err)
 	}
 	return nil
@@ -148,7 +233,9 @@ func isTransient(err error) bool {
 	if pqErr := pq.As(err); pqErr != nil {
 		switch pqErr.Code {
 		case pqerror.TRSerializationFailure, pqerror.TRDeadlockDetected, pqerror.TooManyConnections,
-			pqerror.AdminShutdown, pqerror.CrashShutdown, pqerror.CannotConnectNow:
+			pqerror.AdminShutdown, pqerror.CrashShutdown, pqerror.CannotConnectNow,
+			// statement_timeout and lock_timeout: the server was busy or a lock held too long.
+			pqerror.QueryCanceled, pqerror.LockNotAvailable:
 			return true
 		}
 		return pqErr.Code.Class() == pqerror.ClassConnectionException

@@ -108,7 +108,9 @@ func streamRows[T any](ctx context.Context, db *DB, sheet campaign.ExportSheet, 
 		}
 		get[i] = g
 	}
-	rows, err := db.db.QueryxContext(ctx, q.sql, q.args...)
+	// An export of a whole city streams for as long as it takes (about 1.6 s per 50,000 rows):
+	// it runs without the stores' statement timeout, on the maintenance pool. ctx still bounds it.
+	rows, err := db.maintenance.QueryxContext(ctx, q.sql, q.args...)
 	if err != nil {
 		return wrapErr(err, "postgres: export "+string(sheet))
 	}

@@ -27,7 +27,9 @@ func Migrate(ctx context.Context, db *DB) error {
 	if err != nil {
 		return fmt.Errorf("postgres: migration lock: %w", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, db.db.DB, migrations,
+	// On the maintenance pool: a migration that builds an index over a million rows must not be
+	// cut by the stores' statement timeout.
+	provider, err := goose.NewProvider(goose.DialectPostgres, db.maintenance.DB, migrations,
 		goose.WithSessionLocker(locker),
 		goose.WithDisableGlobalRegistry(true),
 	)

@@ -236,8 +236,11 @@ func TestServer_InlineKeyboardAndCallback(t *testing.T) {
 		t.Fatalf("answerCallbackQuery: %v", err)
 	}
 	e := tgError(t, func() error { _, err := bot.Request(tgbotapi.NewCallback(q.ID, "lần hai")); return err }())
-	if e.Code != 400 || !strings.Contains(e.Message, "query is too old") {
+	if e.Code != 400 || e.Message != "Bad Request: query is too old and response timeout expired or query ID is invalid" {
 		t.Errorf("second answer = %d %q", e.Code, e.Message)
+	}
+	if rc := emu.RejectedCalls(); len(rc) == 0 || rc[len(rc)-1].Method != "answerCallbackQuery" || rc[len(rc)-1].Params["callback_query_id"] != q.ID {
+		t.Errorf("the second answer is not among the rejected calls: %+v", rc)
 	}
 	answers := emu.CallbackAnswers(chatID)
 	if len(answers) != 1 || answers[0].Text != "Đã chọn lớp 7" || answers[0].Data != "grade:7" || answers[0].MessageID != sent.MessageID {
@@ -510,8 +513,11 @@ func TestServer_EditMessage(t *testing.T) {
 	}
 	same := tgbotapi.NewEditMessageTextAndMarkup(chatID, sent.MessageID, "Bước 1/3", kb)
 	e := tgError(t, func() error { _, err := bot.Send(same); return err }())
-	if e.Code != 400 || !strings.HasPrefix(e.Message, "Bad Request: message is not modified") {
+	if e.Code != 400 || e.Message != "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message" {
 		t.Fatalf("identical edit = %d %q", e.Code, e.Message)
+	}
+	if rc := emu.RejectedCalls(); len(rc) != 1 || rc[0].Method != "editMessageText" || rc[0].Code != 400 {
+		t.Errorf("rejected calls = %+v, want the identical edit", rc)
 	}
 	edited, err := bot.Send(tgbotapi.NewEditMessageTextAndMarkup(chatID, sent.MessageID, "Bước 2/3", kb))
 	if err != nil {
