@@ -75,7 +75,9 @@ type Adapter struct {
 	backoffMax  time.Duration
 	busyPoll    time.Duration
 	onBlocked   atomic.Pointer[func(chatID string)]
-	answers     answeredQueries
+	// conflictSince is when getUpdates began to be answered 409 (Unix ns), 0 when it is not.
+	conflictSince atomic.Int64
+	answers       answeredQueries
 }
 
 // getMeAttempts is how many times New asks getMe before giving up on network errors.

@@ -146,6 +146,7 @@ func (a *Adapter) Poll(ctx context.Context, offsets OffsetStore, handle func(ctx
 				return fmt.Errorf("telegram: poll: %w", err)
 			}
 			if errorCode(err) == http.StatusConflict {
+				a.conflictSince.CompareAndSwap(0, a.now().UnixNano())
 				a.log.Warn("telegram: getUpdates conflicts with a webhook or another poller", "err", err)
 			} else {
 				a.log.Warn("telegram: getUpdates", "err", err)
@@ -156,6 +157,7 @@ func (a *Adapter) Poll(ctx context.Context, offsets OffsetStore, handle func(ctx
 			continue
 		}
 		wait.reset()
+		a.conflictSince.Store(0)
 		fresh := p.take(ctx, got)
 		if _, busy := p.watermark(); !busy {
 			continue
@@ -165,6 +167,16 @@ func (a *Adapter) Poll(ctx context.Context, offsets OffsetStore, handle func(ctx
 			return nil
 		}
 	}
+}
+
+// ConflictingSince is when getUpdates began to be answered 409 (a webhook is set, or another
+// process polls with the same token) with no success since; ok is false when it is not.
+func (a *Adapter) ConflictingSince() (since time.Time, ok bool) {
+	ns := a.conflictSince.Load()
+	if ns == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns), true
 }
 
 // fetched is one update getUpdates returned: its id and, when the bot handles its kind, the input.

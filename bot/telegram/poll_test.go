@@ -261,6 +261,33 @@ func TestAdapter_Poll(t *testing.T) {
 		}
 	})
 
+	t.Run("a sustained 409 is reported until a poll succeeds", func(t *testing.T) {
+		conflicting := true
+		var mu sync.Mutex
+		q := &updateQueue{fail: func(int) (int, string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if conflicting {
+				return apiErr(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running", 0)
+			}
+			return 0, ""
+		}}
+		f := newFakeAPI(t, q.answer)
+		a := newTestAdapter(t, f)
+		if _, ok := a.ConflictingSince(); ok {
+			t.Fatal("conflicting before any poll")
+		}
+		stop := startPoll(t, a, newMemOffsets(), (&recorder{}).handle)
+		waitFor(t, "the conflict noted", func() bool { _, ok := a.ConflictingSince(); return ok })
+		mu.Lock()
+		conflicting = false
+		mu.Unlock()
+		waitFor(t, "the conflict cleared", func() bool { _, ok := a.ConflictingSince(); return !ok })
+		if err := stop(); err != nil {
+			t.Errorf("Poll = %v", err)
+		}
+	})
+
 	t.Run("a revoked token ends Poll with an error", func(t *testing.T) {
 		q := &updateQueue{fail: func(int) (int, string) { return apiErr(401, "Unauthorized", 0) }}
 		f := newFakeAPI(t, q.answer)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,6 +72,8 @@ type app struct {
 	telegram *telegram.Adapter
 	// zalo is the Zalo OA channel, nil when the ZALO_* settings are not set.
 	zalo *zaloChannel
+	// leaseTrouble is when this process last failed to hold or renew the poller lease (Unix ns).
+	leaseTrouble atomic.Int64
 	// sender hands every message to its channel's paced sender.
 	sender     *bot.Router
 	dispatcher *bot.Dispatcher
@@ -293,7 +296,7 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		err := errors.Join(a.deps.db.Ping(rctx), a.dialogs.Ping(rctx))
+		err := errors.Join(a.deps.db.Ping(rctx), a.dialogs.Ping(rctx), a.pollerReady())
 		if a.zalo != nil {
 			err = errors.Join(err, a.zalo.adapter.Ready())
 		}
@@ -376,8 +379,7 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		}
 		a.deps.logger.Info("webhook set", "url", a.deps.cfg.WebhookURL)
 	case a.telegram != nil:
-		go func() { errc <- a.telegram.Poll(ctx, a.dialogs, a.dispatcher.HandleBatch) }()
-		a.deps.logger.Info("polling for updates", "bot", a.telegram.Username())
+		go func() { errc <- a.pollAsLeader(ctx) }()
 	}
 	defer a.runJobs(ctx)()
 	var err error

@@ -388,3 +388,52 @@ func TestInbox_PushBeforeGroup(t *testing.T) {
 		t.Errorf("Pull = %q, %v; want the early event", data, err)
 	}
 }
+
+// One process holds the lease; another takes it only when it is released or expires.
+func TestLease_OneHolder(t *testing.T) {
+	client, prefix := redistest.New(t)
+	s := redis.New(client, redis.Options{Prefix: prefix})
+	ctx := t.Context()
+	a, err := s.NewLease("poller", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.NewLease("poller", 300*time.Millisecond)
+	if held, err := a.Hold(ctx); err != nil || !held {
+		t.Fatalf("a takes a free lease: %v, %v", held, err)
+	}
+	if held, _ := b.Hold(ctx); held {
+		t.Fatal("b took a held lease")
+	}
+	// a renews it past its first ttl; b still cannot take it.
+	for range 3 {
+		time.Sleep(150 * time.Millisecond)
+		if held, _ := a.Hold(ctx); !held {
+			t.Fatal("a lost the lease it renewed")
+		}
+		if held, _ := b.Hold(ctx); held {
+			t.Fatal("b took a renewed lease")
+		}
+	}
+	// a stops renewing (it died): b takes over once it expires.
+	time.Sleep(350 * time.Millisecond)
+	if held, _ := b.Hold(ctx); !held {
+		t.Fatal("b did not take an expired lease")
+	}
+	if held, _ := a.Hold(ctx); held {
+		t.Fatal("a came back and took the lease b holds")
+	}
+	// b releases it: a takes it at once.
+	if err := b.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := a.Hold(ctx); !held {
+		t.Fatal("a did not take a released lease")
+	}
+	if err := b.Release(ctx); err != nil { // releasing what one does not hold changes nothing
+		t.Fatal(err)
+	}
+	if held, _ := a.Hold(ctx); !held {
+		t.Fatal("b's second release freed a's lease")
+	}
+}
