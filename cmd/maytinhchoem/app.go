@@ -235,9 +235,13 @@ func (a *app) budget(account string, perSecond float64) bot.Budget {
 	if perSecond <= 0 && a.deps.cfg.RatePerChat <= 0 {
 		return nil
 	}
+	// The budget keeps a tenth under the channel's limits: the channel measures when messages
+	// arrive, and the network's jitter would otherwise push one pair of them over (a 429, which
+	// pauses the whole account).
+	const margin = 0.9
 	return redisstore.NewBudget(a.deps.redis, a.deps.cfg.RedisPrefix+"budget:"+account+":", redisstore.BudgetLimits{
-		PerSecond: perSecond, Burst: int(max(perSecond, 1)),
-		PerChatPerSecond: a.deps.cfg.RatePerChat, PerChatBurst: 3,
+		PerSecond: perSecond * margin, Burst: int(max(perSecond*margin, 1)),
+		PerChatPerSecond: a.deps.cfg.RatePerChat * margin, PerChatBurst: 3,
 	})
 }
 

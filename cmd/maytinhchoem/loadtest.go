@@ -91,6 +91,8 @@ type loadResult struct {
 	DistinctCodes      int
 	ExactlyOnce        bool
 	EmulatorRejections int
+	TooManyRequests    int
+	BroadcastSent      int
 }
 
 // runLoadtest simulates parents completing registrations at once through the emulator against
@@ -109,6 +111,8 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	channel := fs.String("channel", "telegram", "telegram, or zalo: the parents register on the Zalo OA emulator, which keeps Zalo's budget of calls a minute")
 	zaloPerMinute := fs.Int("zalo-budget", 4000, "zalo: the emulator's calls a minute per app before -32 (Zalo's is about 4,000)")
 	zaloSendRate := fs.Float64("zalo-send-rate", 0, "zalo: the bot's sends per second on Zalo (ZALO_SEND_RATE; 0 keeps its default)")
+	limits := fs.Bool("limits", false, "telegram: Telegram's flood limits on, in the emulator and in the bot (30/s, 1/s per chat), as in production")
+	broadcast := fs.Int("broadcast", 0, "telegram: queue a broadcast to this many families (chats of the emulator) as the parents start, to see what it costs them")
 	tokenDays := fs.Int("token-days", 10, "zalo: afterwards, run three replicas this many days on the emulator's clock and count the token refreshes (0: skip)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -135,7 +139,8 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	default:
 		return fmt.Errorf("-channel: telegram or zalo, got %q", *channel)
 	}
-	res, err := loadtest(ctx, loadOptions{Parents: *parents, Workers: *workers, Think: *think, ServerURL: *dbURL, RedisURL: *redisURL, Log: stderr})
+	res, err := loadtest(ctx, loadOptions{Parents: *parents, Workers: *workers, Think: *think, ServerURL: *dbURL, RedisURL: *redisURL, Log: stderr,
+		Limits: *limits, Broadcast: *broadcast})
 	if err != nil {
 		return err
 	}
@@ -144,6 +149,12 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stdout, "updates per second: %.0f\n", res.UpdatesPerSecond)
 	fmt.Fprintf(stdout, "update -> reply:    p50 %s, p99 %s, max %s\n", res.P50.Round(10*time.Microsecond), res.P99.Round(10*time.Microsecond), res.Max.Round(10*time.Microsecond))
 	fmt.Fprintf(stdout, "redis round trips:  %.2f per update\n", res.RedisPerUpdate)
+	if *limits {
+		fmt.Fprintf(stdout, "flood limits:       on (30/s, 1/s per chat); 429 answers: %d\n", res.TooManyRequests)
+	}
+	if *broadcast > 0 {
+		fmt.Fprintf(stdout, "broadcast:          %d families queued, %d sent while the parents registered\n", *broadcast, res.BroadcastSent)
+	}
 	fmt.Fprintf(stdout, "registrations:      %d stored, %d distinct codes, exactly once: %v\n", res.Registrations, res.DistinctCodes, res.ExactlyOnce)
 	if !res.ExactlyOnce {
 		return fmt.Errorf("registrations were not stored exactly once")
@@ -161,6 +172,9 @@ type loadOptions struct {
 	ZaloPerMinute int
 	ZaloSendRate  float64
 	TokenDays     int
+	// Telegram's: flood limits on, and a broadcast to this many families queued at the start.
+	Limits    bool
+	Broadcast int
 }
 
 // printZaloLoad runs loadtestZalo and prints what it measured.
@@ -280,9 +294,10 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 		latMu     sync.Mutex
 		latencies []time.Duration
 	)
+	emuLimits := telegramtest.Limits{Disabled: !o.Limits}
 	emu := telegramtest.New(telegramtest.Options{
 		Token:  demoToken,
-		Limits: telegramtest.Limits{Disabled: true},
+		Limits: emuLimits,
 		OnBotMessage: func(ev telegramtest.BotMessageEvent) {
 			if ev.SinceUpdate > 0 {
 				latMu.Lock()
@@ -309,6 +324,9 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 	cfg.TelegramAPIURL = "http://" + ln.Addr().String()
 	cfg.RedisPrefix = prefix
 	cfg.RateGlobal, cfg.RatePerChat = 0, 0
+	if o.Limits {
+		cfg.RateGlobal, cfg.RatePerChat = 30, 1
+	}
 	cfg.LogLevel = "warn"
 	appCtx, stopApp := context.WithCancel(ctx)
 	defer stopApp()
@@ -332,6 +350,19 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 	time.Sleep(100 * time.Millisecond)
 	tripsBefore := trips.n.Load()
 
+	if o.Broadcast > 0 {
+		// Families to announce to: chats of the emulator, queued as /broadcast queues them.
+		msgs := make([]campaign.OutboxMessage, o.Broadcast)
+		for i := range msgs {
+			chat := emu.AddChat(telegramtest.User{ID: int64(8_000_000 + i), FirstName: "Gia đình", LanguageCode: "vi"})
+			msgs[i] = campaign.OutboxMessage{Key: fmt.Sprintf("loadtest-broadcast:%d", i), Batch: "loadtest-broadcast",
+				Channel: "telegram", ChatID: fmt.Sprint(chat), Text: "📢 Thông báo: lịch trao máy tại phường vào thứ Bảy."}
+		}
+		if _, err := postgres.NewOutbox(db).Enqueue(ctx, msgs); err != nil {
+			return res, err
+		}
+		a.outboxSender.Notify()
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, o.Parents)
@@ -388,6 +419,12 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 	}
 	res.DistinctCodes = len(codes)
 	res.EmulatorRejections = len(emu.RejectedCalls())
+	res.TooManyRequests = emu.Metrics().TooManyRequests
+	if o.Broadcast > 0 {
+		if _, res.BroadcastSent, _, _, err = postgres.NewOutbox(db).BatchProgress(ctx, "loadtest-broadcast"); err != nil {
+			return res, err
+		}
+	}
 	res.ExactlyOnce = len(failures) == 0 && res.Registrations == o.Parents && res.DistinctCodes == o.Parents
 	if len(failures) > 0 {
 		return res, fmt.Errorf("%d parents failed, first: %w", len(failures), failures[0])
