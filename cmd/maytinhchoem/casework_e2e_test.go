@@ -56,7 +56,7 @@ func TestServe_RegistrationToDeliveryToExport(t *testing.T) {
 
 	// A donor's laptop is taken in and checked ready.
 	pledge := pledgeLaptops(t, donor, "1")
-	saved := intakeReadyLaptop(t, volunteer, pledge)
+	saved := intakeReadyLaptop(t, volunteer, pledge, "lower_secondary")
 	label := regexp.MustCompile(`TB-\d{6}`).FindString(saved.Text)
 	donor.waitNew(1) // told the laptop was received
 

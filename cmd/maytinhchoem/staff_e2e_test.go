@@ -147,22 +147,7 @@ func TestServe_PledgeThroughIntakeToReady(t *testing.T) {
 		t.Errorf("a donor was let into /intake: %q", got.Text)
 	}
 
-	volunteer.say("/intake", 1)
-	volunteer.say(strings.ToLower(code), 1)
-	volunteer.press("i:kind:laptop", 1)
-	volunteer.say("Dell Latitude E7450", 1)
-	volunteer.press("i:serial:-", 1)
-	volunteer.press("i:condition:used", 1)
-	for _, item := range []string{"powers_on", "connects", "charger", "cables", "camera", "microphone", "battery"} {
-		volunteer.press("i:checks:"+item, 0)
-	}
-	volunteer.press("i:checks:!done", 1)
-	volunteer.press("i:wiped:yes", 1)
-	volunteer.press("i:cleaned:yes", 1)
-	volunteer.press("i:parts:-", 1)
-	volunteer.press("i:software:primary", 1)
-	volunteer.press("i:outcome:ready", 1)
-	saved := volunteer.press("i:review:submit", 1)
+	saved := intakeReadyLaptop(t, volunteer, strings.ToLower(code), "primary") // the code typed in lower case
 	label := regexp.MustCompile(`TB-\d{6}`).FindString(saved.Text)
 	if label == "" {
 		t.Fatalf("no device label in %q", saved.Text)
@@ -261,9 +246,9 @@ func inviteWard(t *testing.T, admin *parent, role, ward string) string {
 	return m[1]
 }
 
-// intakeReadyLaptop has a volunteer take one laptop of pledge in and check it ready; it returns
-// the message that names the device's label.
-func intakeReadyLaptop(t *testing.T, volunteer *parent, pledge string) telegramtest.Message {
+// intakeReadyLaptop has a volunteer take one laptop of pledge in, with the learning software of
+// level, and check it ready; it returns the message that names the device's label.
+func intakeReadyLaptop(t *testing.T, volunteer *parent, pledge, level string) telegramtest.Message {
 	t.Helper()
 	volunteer.say("/intake", 1)
 	volunteer.say(pledge, 1)
@@ -278,7 +263,7 @@ func intakeReadyLaptop(t *testing.T, volunteer *parent, pledge string) telegramt
 	volunteer.press("i:wiped:yes", 1)
 	volunteer.press("i:cleaned:yes", 1)
 	volunteer.press("i:parts:-", 1)
-	volunteer.press("i:software:lower_secondary", 1)
+	volunteer.press("i:software:"+level, 1)
 	volunteer.press("i:outcome:ready", 1)
 	saved := volunteer.press("i:review:submit", 1)
 	if !regexp.MustCompile(`TB-\d{6}`).MatchString(saved.Text) {

@@ -298,7 +298,7 @@ func TestServe_ChainAcrossChannels(t *testing.T) {
 
 	donor := h.zalo("An")
 	pledge := pledgeLaptopsOnZalo(t, donor, "1")
-	intakeReadyLaptop(t, volunteer, pledge)
+	intakeReadyLaptop(t, volunteer, pledge, "lower_secondary")
 	if told := donor.waitNew(1)[0]; !strings.Contains(told.Text, pledge) {
 		t.Errorf("zalo: the donor was told %q, want the pledge %s", told.Text, pledge)
 	}
