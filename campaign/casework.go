@@ -211,8 +211,10 @@ type CaseStore interface {
 	// another chat, or not yet delivered, is ENOTFOUND.
 	ConfirmDelivery(ctx context.Context, code string, parent Session) (d Delivery, already bool, err error)
 	// FinalizeDeliveries makes final every delivery handed over before cutoff and not confirmed,
-	// as auto-confirmed, and returns them (to tell their donors).
-	FinalizeDeliveries(ctx context.Context, cutoff time.Time) ([]Delivery, error)
+	// as auto-confirmed, and returns them. The messages notices gives for each (to its parent and
+	// donor) are queued in the outbox in the same transaction: a delivery is final exactly when
+	// they are queued. notices may be nil.
+	FinalizeDeliveries(ctx context.Context, cutoff time.Time, notices func(Delivery) []OutboxMessage) ([]Delivery, error)
 }
 
 // FindStore looks records up by code or phone.

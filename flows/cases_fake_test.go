@@ -690,7 +690,7 @@ func (s *fakeCases) ConfirmDelivery(_ context.Context, code string, parent campa
 }
 
 // FinalizeDeliveries implements campaign.CaseStore.
-func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time) ([]campaign.Delivery, error) {
+func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time, _ func(campaign.Delivery) []campaign.OutboxMessage) ([]campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("FinalizeDeliveries"); err != nil {

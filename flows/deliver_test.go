@@ -382,7 +382,7 @@ func TestDeliveryFinalized(t *testing.T) {
 	c.deliver("GH-000012")
 	c.deliver("GH-000014")
 	c.now = c.now.Add(c.e.cfg.ConfirmAfter + time.Hour)
-	done, err := c.cases.FinalizeDeliveries(t.Context(), c.now.Add(-c.e.cfg.ConfirmAfter))
+	done, err := c.cases.FinalizeDeliveries(t.Context(), c.now.Add(-c.e.cfg.ConfirmAfter), nil)
 	if err != nil || len(done) != 2 {
 		t.Fatalf("%d finalized, %v", len(done), err)
 	}

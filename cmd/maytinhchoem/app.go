@@ -407,10 +407,9 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 // returns waits for them once ctx is done.
 func (a *app) runJobs(ctx context.Context) (wait func()) {
 	var background sync.WaitGroup
-	background.Go(func() { a.runFinalizer(ctx) })
 	background.Go(func() { a.outboxSender.Run(ctx) })
 	if a.zalo != nil {
-		background.Go(func() { a.sweepFiles(ctx, finalizeEvery) })
+		background.Go(func() { a.sweepFiles(ctx, sweepEvery) })
 	}
 	if a.deps.cfg.JobsEnabled {
 		for _, o := range a.scheduler.Start(ctx) {
@@ -433,31 +432,5 @@ func (a *app) contactLanguage(ctx context.Context, channel, chatID string) strin
 	return c.Language
 }
 
-// finalizeEvery is how often deliveries past DELIVERY_CONFIRM_AFTER are made final.
-const finalizeEvery = 10 * time.Minute
-
-// runFinalizer makes deliveries final when the parent never pressed "Đã nhận", now and then every
-// finalizeEvery, until ctx is done. Each delivery is finalized once by the store, so several bot
-// processes may run it side by side.
-func (a *app) runFinalizer(ctx context.Context) {
-	job := &jobs.FinalizeDeliveries{
-		Cases: a.cases, Notices: a.engine.DeliveryFinalized, Sender: a.sender,
-		Now: a.deps.now, After: a.deps.cfg.ConfirmAfter,
-	}
-	tick := time.NewTicker(finalizeEvery)
-	defer tick.Stop()
-	for {
-		res, err := job.Run(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			a.deps.logger.Error("finalize deliveries", "err", err)
-		case res.Finalized > 0 || len(res.Failed) > 0:
-			a.deps.logger.Info("finalize deliveries", "finalized", res.Finalized, "sent", res.Sent, "failed", res.Failed)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
+// sweepEvery is how often expired file links are removed.
+const sweepEvery = 10 * time.Minute

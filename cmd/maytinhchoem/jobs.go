@@ -32,6 +32,14 @@ func (a *app) keepAdmin(s campaign.Subscriber) bool {
 // hourKey keys a run made several times a day by its local hour.
 func hourKey(t time.Time) string { return t.Format("2006-01-02T15") }
 
+// minuteKey keys a run made several times an hour by its local minute.
+func minuteKey(t time.Time) string { return t.Format("2006-01-02T15:04") }
+
+// withinTenMinutes catches up a missed ten-minute run until the next one.
+func withinTenMinutes(scheduledFor, now time.Time) bool {
+	return now.Sub(scheduledFor) < 10*time.Minute
+}
+
 // withinHour catches up a missed hourly run while its hour lasts.
 func withinHour(scheduledFor, now time.Time) bool { return now.Sub(scheduledFor) < time.Hour }
 
@@ -64,6 +72,9 @@ func (a *app) newScheduler() (*jobs.Scheduler, error) {
 	pledges := &jobs.PledgeReminders{
 		Reminders: a.reminders, After: sched.PledgeReminderAfter, Messages: a.engine, Outbox: a.outbox, Notify: notify, Now: a.deps.now,
 	}
+	finalize := &jobs.FinalizeDeliveries{
+		Cases: a.cases, Notices: a.engine.DeliveryFinalized, Now: a.deps.now, After: a.deps.cfg.ConfirmAfter, Notify: notify,
+	}
 	until := jobs.Until(sched.CatchUpUntil)
 	for _, j := range []jobs.Job{
 		{Name: "daily_summary", Spec: sched.Summary, Run: runOf(summary.Run), CatchUp: until},
@@ -71,6 +82,8 @@ func (a *app) newScheduler() (*jobs.Scheduler, error) {
 		{Name: "morning_count", Spec: sched.Morning, Run: runOf(morning.Run), CatchUp: until},
 		{Name: "form_reminders", Spec: sched.Reminders, Run: runOf(forms.Run), Key: hourKey, CatchUp: withinHour},
 		{Name: "pledge_reminders", Spec: sched.Reminders, Run: runOf(pledges.Run), Key: hourKey, CatchUp: withinHour},
+		// Deliveries never confirmed by "Đã nhận" become final every ten minutes, night and day.
+		{Name: "finalize_deliveries", Spec: "*/10 * * * *", Run: runOf(finalize.Run), Key: minuteKey, CatchUp: withinTenMinutes},
 	} {
 		if err := s.Add(j); err != nil {
 			return nil, err

@@ -931,8 +931,8 @@ func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent cam
 // before cutoff and not confirmed, with an audit row "delivery.auto_confirmed" by "system" each,
 // all in one statement, and returns them in the order they were handed over. A delivery the parent
 // confirms meanwhile is left to the parent: the update re-checks the status of each row it waits
-// for.
-func (s *CaseStore) FinalizeDeliveries(ctx context.Context, cutoff time.Time) ([]campaign.Delivery, error) {
+// for. The messages notices gives are queued in the outbox in the same transaction.
+func (s *CaseStore) FinalizeDeliveries(ctx context.Context, cutoff time.Time, notices func(campaign.Delivery) []campaign.OutboxMessage) ([]campaign.Delivery, error) {
 	now := s.db.now()
 	var out []campaign.Delivery
 	err := s.inTx(ctx, "finalize deliveries", func(tx *sqlx.Tx) error {
@@ -959,6 +959,14 @@ func (s *CaseStore) FinalizeDeliveries(ctx context.Context, cutoff time.Time) ([
 			return nil
 		}
 		out, err = s.deliveries(ctx, tx, `dl.id = ANY($2) ORDER BY dl.delivered_at, dl.id`, ids)
+		if err != nil || notices == nil {
+			return err
+		}
+		var msgs []campaign.OutboxMessage
+		for _, d := range out {
+			msgs = append(msgs, notices(d)...)
+		}
+		_, err = enqueue(ctx, tx, now, msgs)
 		return err
 	})
 	if err != nil {

@@ -1134,9 +1134,16 @@ func TestCaseStore_FinalizeDeliveries(t *testing.T) {
 	// ds[3] stays pending.
 
 	cutoff := early.DeliveredAt.Add(48 * time.Hour)
-	got, err := w.cases.FinalizeDeliveries(ctx, cutoff)
+	notices := func(d campaign.Delivery) []campaign.OutboxMessage {
+		return []campaign.OutboxMessage{{Key: "final:" + d.Code, Batch: "final", Channel: d.Parent.Channel, ChatID: d.Parent.ChatID, Text: "final " + d.Code}}
+	}
+	got, err := w.cases.FinalizeDeliveries(ctx, cutoff, notices)
 	if err != nil {
 		t.Fatalf("FinalizeDeliveries: %v", err)
+	}
+	// The parent's message is queued with the change, in its transaction.
+	if q, _, _, _, err := postgres.NewOutbox(w.db).BatchProgress(ctx, "final"); err != nil || q != 1 {
+		t.Errorf("outbox after finalizing one delivery: %d queued, %v; want 1", q, err)
 	}
 	if len(got) != 1 || got[0].Code != early.Code || got[0].Status != campaign.DeliveryConfirmed || !got[0].AutoConfirmed ||
 		!got[0].ConfirmedAt.After(late.DeliveredAt) || !got[0].DeliveredAt.Equal(early.DeliveredAt) || got[0].Parent != parentChat {
@@ -1157,13 +1164,13 @@ func TestCaseStore_FinalizeDeliveries(t *testing.T) {
 	}
 
 	before := caseSnapshot(t, w.db)
-	if again, err := w.cases.FinalizeDeliveries(ctx, cutoff); err != nil || len(again) != 0 {
+	if again, err := w.cases.FinalizeDeliveries(ctx, cutoff, notices); err != nil || len(again) != 0 {
 		t.Errorf("FinalizeDeliveries again = %v, %v; want none", deliveryCodes(again), err)
 	}
 	if after := caseSnapshot(t, w.db); after != before {
 		t.Errorf("finalizing again wrote:\nbefore %s\nafter  %s", before, after)
 	}
-	got, err = w.cases.FinalizeDeliveries(ctx, w.clock.Now().Add(time.Hour))
+	got, err = w.cases.FinalizeDeliveries(ctx, w.clock.Now().Add(time.Hour), nil)
 	if err != nil || !slices.Equal(deliveryCodes(got), []string{late.Code}) {
 		t.Errorf("FinalizeDeliveries(later) = %v, %v; want [%s]", deliveryCodes(got), err, late.Code)
 	}

@@ -158,10 +158,20 @@ func NewOutbox(db *DB) *Outbox { return &Outbox{db: db} }
 // Enqueue inserts the messages whose key is new, in one statement, so a list of thousands costs
 // one round trip and a repeated Enqueue of the same list adds nothing.
 func (o *Outbox) Enqueue(ctx context.Context, msgs []campaign.OutboxMessage) (int, error) {
+	return enqueue(ctx, o.db.db, o.db.now(), msgs)
+}
+
+// execer runs a statement on the pool or in a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// enqueue adds msgs to the outbox through ex (the pool, or the transaction of the change that
+// causes them), each key once; it returns how many were new.
+func enqueue(ctx context.Context, ex execer, now time.Time, msgs []campaign.OutboxMessage) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	now := o.db.now()
 	n := len(msgs)
 	keys, batches, channels, chats, texts, buttons := make(pq.StringArray, n), make(pq.StringArray, n),
 		make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
@@ -186,7 +196,7 @@ func (o *Outbox) Enqueue(ctx context.Context, msgs []campaign.OutboxMessage) (in
 		}
 		nextAt[i] = at.Format(time.RFC3339Nano)
 	}
-	res, err := o.db.db.ExecContext(ctx, `
+	res, err := ex.ExecContext(ctx, `
 		INSERT INTO outbox (key, batch, channel, chat_id, text, buttons, file_path, file_name,
 		                    next_at, created_at, updated_at)
 		SELECT k, b, c, ch, t, bt::jsonb, p, fn, na::timestamptz, $10, $10
