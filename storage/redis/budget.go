@@ -41,13 +41,17 @@ type BudgetLimits struct {
 //	pause           set, with a TTL, while the channel asked to wait
 //	interactive     set, with a TTL, while replies and notices are being sent
 type Budget struct {
-	client  goredis.UniversalClient
-	limiter *redis_rate.Limiter
-	prefix  string
-	limits  BudgetLimits
-	account redis_rate.Limit
-	chat    redis_rate.Limit
-	bulk    redis_rate.Limit
+	// bulk lets one bulk message of this process at a time wait on Redis: the others queue here,
+	// so a broadcast of thousands asks Redis about the budget once per message sent, not once per
+	// waiting message per retry.
+	bulkTurn chan struct{}
+	client   goredis.UniversalClient
+	limiter  *redis_rate.Limiter
+	prefix   string
+	limits   BudgetLimits
+	account  redis_rate.Limit
+	chat     redis_rate.Limit
+	bulk     redis_rate.Limit
 }
 
 // NewBudget returns the budget of the account whose keys are under prefix. A zero PerSecond means
@@ -59,7 +63,7 @@ func NewBudget(client goredis.UniversalClient, prefix string, l BudgetLimits) *B
 	if l.InteractiveWindow <= 0 {
 		l.InteractiveWindow = 2 * time.Second
 	}
-	b := &Budget{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix, limits: l}
+	b := &Budget{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix, limits: l, bulkTurn: make(chan struct{}, 1)}
 	b.account = limitOf(l.PerSecond, l.Burst)
 	b.chat = limitOf(l.PerChatPerSecond, l.PerChatBurst)
 	b.bulk = limitOf(l.PerSecond*l.BulkShare, int(math.Ceil(float64(max(l.Burst, 1))*l.BulkShare)))
@@ -96,6 +100,14 @@ const maxBudgetWait = 500 * time.Millisecond
 // account interactive, which keeps bulk to its share. A Redis failure is returned: the caller
 // retries the message as for any failure to send.
 func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
+	if bulk {
+		select {
+		case b.bulkTurn <- struct{}{}:
+			defer func() { <-b.bulkTurn }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	for {
 		pause, interactive, err := b.state(ctx)
 		if err != nil {
