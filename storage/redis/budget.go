@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -45,6 +46,8 @@ type Budget struct {
 	// so a broadcast of thousands asks Redis about the budget once per message sent, not once per
 	// waiting message per retry.
 	bulkTurn chan struct{}
+	// markedAt is when this process last marked the account interactive (Unix ns).
+	markedAt atomic.Int64
 	client   goredis.UniversalClient
 	limiter  *redis_rate.Limiter
 	prefix   string
@@ -154,12 +157,25 @@ func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
 			continue
 		}
 		if !bulk {
-			if err := b.client.Set(ctx, b.prefix+"interactive", 1, b.limits.InteractiveWindow).Err(); err != nil {
-				return fmt.Errorf("redis: budget: mark interactive: %w", err)
-			}
+			return b.markInteractive(ctx)
 		}
 		return nil
 	}
+}
+
+// markInteractive keeps the account marked interactive for InteractiveWindow. The mark is
+// refreshed at most every half window by this process: a reply a second does not cost a Redis
+// round trip each.
+func (b *Budget) markInteractive(ctx context.Context) error {
+	now := time.Now().UnixNano()
+	if last := b.markedAt.Load(); now-last < int64(b.limits.InteractiveWindow/2) {
+		return nil
+	}
+	if err := b.client.Set(ctx, b.prefix+"interactive", 1, b.limits.InteractiveWindow).Err(); err != nil {
+		return fmt.Errorf("redis: budget: mark interactive: %w", err)
+	}
+	b.markedAt.Store(now)
+	return nil
 }
 
 // state reads, in one round trip, how long the account is still paused and whether replies or
