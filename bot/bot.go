@@ -25,19 +25,27 @@ type Sender interface {
 	Send(ctx context.Context, r Reply) error
 }
 
-// DialogStore keeps each chat's dialog as versioned bytes. Load also tells whether an update was
-// already handled; Save is a compare-and-set on the version that also marks the update handled,
-// so handling one update costs two round trips. storage/redis implements it.
+// DialogStore keeps each chat's dialog as versioned bytes, and each step's replies until they are
+// sent. Load also tells whether an update was already handled; SaveStep is a compare-and-set on
+// the version that also marks the update handled and records the step's replies, so handling one
+// update costs two round trips, and one more for each reply sent (RepliesSent). A redelivered
+// update whose replies were not all sent (the process died between the save and the sends) finds
+// them with TakeReplies. storage/redis implements it.
 type DialogStore interface {
 	Load(ctx context.Context, channel, chatID, updateID string) (data []byte, version int64, seen bool, err error)
-	Save(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string) (saved bool, err error)
+	// SaveStep saves the dialog and records count replies, encoded in replies, under updateID,
+	// held by owner for a lease (none when count is 0 or updateID is empty).
+	SaveStep(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string, replies []byte, count int, owner string) (saved bool, err error)
+	// RepliesSent records that owner sent the first n replies of updateID, forgetting them once
+	// all are, and renews its lease; kept is false when owner no longer holds them.
+	RepliesSent(ctx context.Context, channel, updateID, owner string, n int) (kept bool, err error)
+	// TakeReplies hands owner the replies of updateID not all sent, with how many were, once the
+	// lease of the one who held them ran out; busy while it holds; nil replies when none are left.
+	TakeReplies(ctx context.Context, channel, updateID, owner string) (replies []byte, sent int, busy bool, err error)
 }
 
-// The lanes the dispatcher and the sender use; see chat.Lane.
-const (
-	chatLaneNotice = chat.LaneNotice
-	chatLaneBulk   = chat.LaneBulk
-)
+// chatLaneBulk is the lane the sender shares out last; see chat.Lane.
+const chatLaneBulk = chat.LaneBulk
 
 // Errors a Sender returns, grouped by what the caller does next; see chat.
 var (

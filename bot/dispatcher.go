@@ -2,10 +2,12 @@ package bot
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -52,6 +54,10 @@ const DefaultUpdateDeadline = 30 * time.Second
 // compare-and-set on its version and sends the replies. A submit that writes PostgreSQL carries the
 // dialog's idempotency key, so when a save loses a race and the flow runs again, nothing is written
 // twice.
+//
+// Replies are durable: they are recorded with the dialog's save and marked as each is sent, so an
+// update delivered again after the process died between the save and the sends sends the rest of
+// its replies (see DialogStore) instead of being skipped as done.
 type Dispatcher struct {
 	cfg DispatcherConfig
 	log *slog.Logger
@@ -246,8 +252,12 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			return fmt.Errorf("load dialog %s:%s: %w", in.Channel, in.ChatID, err)
 		}
 		if seen {
+			resumed, err := d.resume(ctx, work, in)
 			result = "duplicate"
-			return nil
+			if resumed {
+				result = "resumed"
+			}
+			return err
 		}
 		var st flows.State
 		if len(data) > 0 {
@@ -278,10 +288,16 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			d.discard(outs)
 			return fmt.Errorf("encode dialog: %w", err)
 		}
+		replies := d.plan(in, next, outs)
+		owner, record, err := d.record(in, replies)
+		if err != nil {
+			d.discard(outs)
+			return err
+		}
 		var saved bool
 		err = d.retry(work, func() error {
 			var err error
-			saved, err = d.cfg.Dialogs.Save(work, in.Channel, in.ChatID, version, encoded, in.UpdateID)
+			saved, err = d.cfg.Dialogs.SaveStep(work, in.Channel, in.ChatID, version, encoded, in.UpdateID, record, len(replies), owner)
 			return err
 		})
 		if err != nil {
@@ -304,9 +320,90 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			}
 			continue
 		}
-		d.send(ctx, in, next, outs)
+		d.deliver(ctx, in, replies, 0, owner, false)
 		return nil
 	}
+}
+
+// errRepliesHeld is returned for a redelivered update whose replies another process is still
+// sending: the channel delivers it again later, when they are sent or that process's lease ran out.
+var errRepliesHeld = errors.New("bot: the update's replies are being sent by another process")
+
+// errFileGone is the cause of the apology that replaces a reply whose file is no longer there when
+// the reply is sent again (the process that made it died): the person asks again.
+var errFileGone = campaign.Errorf(campaign.EUNAVAILABLE, "the file of a reply is gone")
+
+// resume sends the rest of the replies of an update handled before whose sends were cut off, and
+// reports whether there were any. A plain duplicate (all sent, or none recorded) does nothing.
+func (d *Dispatcher) resume(ctx, work context.Context, in Input) (bool, error) {
+	if in.UpdateID == "" {
+		return false, nil
+	}
+	owner := rand.Text()
+	var (
+		data []byte
+		sent int
+		busy bool
+	)
+	err := d.retry(work, func() error {
+		var err error
+		data, sent, busy, err = d.cfg.Dialogs.TakeReplies(work, in.Channel, in.UpdateID, owner)
+		return err
+	})
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("take replies %s:%s: %w", in.Channel, in.UpdateID, err)
+	case busy:
+		return false, errRepliesHeld
+	case data == nil:
+		return false, nil
+	}
+	var replies []Reply
+	if err := json.Unmarshal(data, &replies); err != nil || sent > len(replies) {
+		d.log.Error("recorded replies unreadable; dropped", "channel", in.Channel, "chat", in.ChatID, "update", in.UpdateID, "err", err)
+		if _, err := d.cfg.Dialogs.RepliesSent(ctx, in.Channel, in.UpdateID, owner, max(len(replies), sent)); err != nil {
+			d.log.Warn("forget unreadable replies", "channel", in.Channel, "update", in.UpdateID, "err", err)
+		}
+		return false, nil
+	}
+	d.log.Info("sending the rest of a redelivered update's replies", "channel", in.Channel, "chat", in.ChatID,
+		"update", in.UpdateID, "sent", sent, "of", len(replies))
+	d.deliver(ctx, in, replies, sent, owner, true)
+	return true, nil
+}
+
+// plan turns a step's outputs into the replies to send, in order, in the language of st: the first
+// answers a pressed button, and a Replace replaces the message whose button was pressed.
+func (d *Dispatcher) plan(in Input, st flows.State, outs []flows.Output) []Reply {
+	if len(outs) == 0 && in.AckID != "" {
+		outs = []flows.Output{{}}
+	}
+	lang := d.cfg.Flow.Language(st, in.Input)
+	replies := make([]Reply, len(outs))
+	for i, o := range outs {
+		r := Reply{Output: o, Channel: in.Channel, ChatID: in.ChatID, Lang: lang}
+		if i == 0 {
+			r.AckID = in.AckID
+		}
+		if o.Replace && in.Kind == flows.KindChoice {
+			r.ReplaceID = in.MessageID
+		}
+		replies[i] = r
+	}
+	return replies
+}
+
+// record encodes replies to be saved with the dialog, under a fresh owner token; nothing when
+// there are none or the update cannot come again (no id).
+func (d *Dispatcher) record(in Input, replies []Reply) (owner string, data []byte, err error) {
+	if len(replies) == 0 || in.UpdateID == "" {
+		return "", nil, nil
+	}
+	data, err = json.Marshal(replies)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode replies: %w", err)
+	}
+	return rand.Text(), data, nil
 }
 
 // errUpdateDeadline is the cause of an update's handling running out of its UpdateDeadline. It is
@@ -404,55 +501,61 @@ func (d *Dispatcher) apologize(ctx context.Context, in Input, st flows.State, ca
 	d.apologized[key] = now
 	d.mu.Unlock()
 	out := d.cfg.Flow.ErrorReply(d.cfg.Flow.Language(st, in.Input), cause)
-	d.send(ctx, in, st, []flows.Output{out})
+	d.deliver(ctx, in, d.plan(in, st, []flows.Output{out}), 0, "", false)
 }
 
-// send delivers the outputs in order, in the language of st; the first one answers a pressed button. Once the person
-// turns out to have blocked the bot, the rest of their outputs are dropped, but messages to other
-// people still go, each on that person's own channel (the Sender routes by Reply.Channel).
-func (d *Dispatcher) send(ctx context.Context, in Input, st flows.State, outs []flows.Output) {
-	if len(outs) == 0 && in.AckID != "" {
-		outs = []flows.Output{{}}
-	}
-	answered, stopped := false, false
-	lang := d.cfg.Flow.Language(st, in.Input)
-	for _, o := range outs {
-		r := Reply{Output: o, Channel: in.Channel, ChatID: in.ChatID}
-		if o.To != nil {
-			// A message for someone else: it neither answers the button nor replaces anything.
-			r.Channel, r.ChatID, r.Output.To, r.Replace, r.Ack = o.To.Channel, o.To.ChatID, nil, false, ""
-			r.Lane = chatLaneNotice
-			if r.Channel == "" {
-				r.Channel = in.Channel
-			}
-			if err := d.cfg.Sender.Send(ctx, r); err != nil {
-				d.log.Warn("send to another chat failed", "channel", r.Channel, "chat", r.ChatID, "err", err)
-			}
-			continue
-		}
+// deliver sends replies[from:] in order, marking each one sent when they were recorded (owner
+// set). Once the person turns out to have blocked the bot, or to be out of the channel's reach,
+// the rest are dropped. When resumed (the replies of an update handled before), a pressed
+// button's answer is left out (its moment passed) and a reply whose file is gone becomes an
+// apology. A lost lease (another process took the replies over) stops the sends at once.
+func (d *Dispatcher) deliver(ctx context.Context, in Input, replies []Reply, from int, owner string, resumed bool) {
+	stopped := false
+	for i := from; i < len(replies); i++ {
+		r := replies[i]
 		if stopped {
-			d.discard([]flows.Output{o})
+			d.discard([]flows.Output{r.Output})
 			continue
 		}
-		if !answered {
-			r.AckID = in.AckID
-			answered = true
-		}
-		r.Lang = lang
-		if o.Replace && in.Kind == flows.KindChoice {
-			r.ReplaceID = in.MessageID
+		if resumed {
+			r.AckID = ""
+			if f := r.File; f != nil && f.Path != "" && !fileExists(f.Path) {
+				r = Reply{Output: d.cfg.Flow.ErrorReply(r.Lang, errFileGone), Channel: r.Channel, ChatID: r.ChatID, Lang: r.Lang}
+			}
 		}
 		if err := d.cfg.Sender.Send(ctx, r); err != nil {
+			if ctx.Err() != nil && owner != "" {
+				// Shutting down: the replies not sent stay recorded, for the update's redelivery.
+				d.log.Warn("stopped before all replies were sent", "channel", in.Channel, "chat", in.ChatID, "update", in.UpdateID, "sent", i)
+				return
+			}
 			d.log.Warn("send failed", "channel", in.Channel, "chat", in.ChatID, "err", err)
 			stopped = errors.Is(err, ErrStopped) || errors.Is(err, ErrUnreachable)
 		}
-	}
-	if !answered && in.AckID != "" && !stopped {
-		// Every output went to other people: the press is still answered, so the spinner stops.
-		if err := d.cfg.Sender.Send(ctx, Reply{Channel: in.Channel, ChatID: in.ChatID, AckID: in.AckID, Lang: lang}); err != nil {
-			d.log.Warn("answer a button press", "channel", in.Channel, "chat", in.ChatID, "err", err)
+		if owner == "" {
+			continue
+		}
+		n := i + 1
+		if stopped {
+			n = len(replies) // nothing more will go: forget them
+		}
+		kept, err := d.cfg.Dialogs.RepliesSent(ctx, in.Channel, in.UpdateID, owner, n)
+		if err != nil {
+			// The replies stay recorded: a redelivery after the lease may repeat this one.
+			d.log.Warn("mark a reply sent", "channel", in.Channel, "update", in.UpdateID, "err", err)
+		} else if !kept && n < len(replies) {
+			d.log.Warn("replies taken over by another process; stopping", "channel", in.Channel, "update", in.UpdateID, "sent", n)
+			for _, rest := range replies[n:] {
+				d.discard([]flows.Output{rest.Output})
+			}
+			return
 		}
 	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // discard removes the temporary files of outputs that will never be handed to the Sender (see

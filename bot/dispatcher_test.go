@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
-	"github.com/thuduc/maytinhchoem/chat"
 	"github.com/thuduc/maytinhchoem/flows"
 )
 
@@ -29,10 +28,58 @@ type memDialogs struct {
 	failSave int // fail this many Saves
 	// beforeSave runs once before the next Save, to simulate another replica writing in between.
 	beforeSave func()
+	// pending holds each update's replies not all sent, by "channel:update".
+	pending map[string]*memPending
+}
+
+// memPending is an update's recorded replies; held says the owner's lease is live.
+type memPending struct {
+	data        []byte
+	total, sent int
+	owner       string
+	held        bool
 }
 
 func newMemDialogs() *memDialogs {
-	return &memDialogs{data: map[string][]byte{}, version: map[string]int64{}, seen: map[string]bool{}}
+	return &memDialogs{data: map[string][]byte{}, version: map[string]int64{}, seen: map[string]bool{}, pending: map[string]*memPending{}}
+}
+
+func (m *memDialogs) RepliesSent(_ context.Context, channel, updateID, owner string, n int) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pending[channel+":"+updateID]
+	if p == nil || !p.held || p.owner != owner {
+		return false, nil
+	}
+	if n >= p.total {
+		delete(m.pending, channel+":"+updateID)
+	} else {
+		p.sent = n
+	}
+	return true, nil
+}
+
+func (m *memDialogs) TakeReplies(_ context.Context, channel, updateID, owner string) ([]byte, int, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pending[channel+":"+updateID]
+	switch {
+	case p == nil:
+		return nil, 0, false, nil
+	case p.held:
+		return nil, 0, true, nil
+	}
+	p.owner, p.held = owner, true
+	return p.data, p.sent, false, nil
+}
+
+// leaseRunsOut ends the lease on an update's replies, as time does when their sender died.
+func (m *memDialogs) leaseRunsOut(channel, updateID string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.pending[channel+":"+updateID]; p != nil {
+		p.held = false
+	}
 }
 
 func (m *memDialogs) Load(ctx context.Context, channel, chatID, updateID string) ([]byte, int64, bool, error) {
@@ -46,7 +93,7 @@ func (m *memDialogs) Load(ctx context.Context, channel, chatID, updateID string)
 	return m.data[k], m.version[k], m.seen[channel+":"+updateID], nil
 }
 
-func (m *memDialogs) Save(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string) (bool, error) {
+func (m *memDialogs) SaveStep(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string, replies []byte, count int, owner string) (bool, error) {
 	if f := m.beforeSave; f != nil {
 		m.beforeSave = nil
 		f()
@@ -64,6 +111,9 @@ func (m *memDialogs) Save(ctx context.Context, channel, chatID string, version i
 	m.data[k] = data
 	m.version[k] = version + 1
 	m.seen[channel+":"+updateID] = true
+	if count > 0 && updateID != "" {
+		m.pending[channel+":"+updateID] = &memPending{data: replies, total: count, owner: owner, held: true}
+	}
 	return true, nil
 }
 
@@ -324,47 +374,6 @@ func TestDispatcher_HandleRecoversFromPanic(t *testing.T) {
 	}
 }
 
-type notifyingFlow struct{ silentFlow }
-
-func (notifyingFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
-	return st, []flows.Output{
-		{Text: "to the donor", To: &flows.Session{ChatID: "99"}},
-		{Text: "to you"},
-		{Text: "elsewhere", To: &flows.Session{Channel: "zalo", ChatID: "98"}},
-	}, nil
-}
-
-func TestDispatcher_SendsToAnotherChat(t *testing.T) {
-	dialogs, sender := newMemDialogs(), &recordingSender{}
-	d := newTestDispatcher(dialogs, notifyingFlow{}, sender)
-	in := Input{Input: flows.Input{Kind: flows.KindChoice, Data: "x", UpdateID: "1"}, Channel: "test", ChatID: "1", AckID: "cb", MessageID: "3"}
-	if err := d.Handle(context.Background(), in); err != nil {
-		t.Fatal(err)
-	}
-	if len(sender.sent) != 3 {
-		t.Fatalf("sent %+v, want 3", sender.sent)
-	}
-	donor, user, other := sender.sent[0], sender.sent[1], sender.sent[2]
-	if other.Channel != "zalo" || other.ChatID != "98" || other.AckID != "" || other.To != nil {
-		t.Errorf("message to a person on another channel = %+v, want it sent on that channel", other)
-	}
-	if donor.Channel != "test" {
-		t.Errorf("a message to another chat without a channel went on %q, want the sender's", donor.Channel)
-	}
-	if donor.ChatID != "99" || donor.AckID != "" || donor.To != nil || donor.Text != "to the donor" {
-		t.Errorf("donor message = %+v", donor)
-	}
-	if user.Lane != chat.LaneReply || donor.Lane != chat.LaneNotice || other.Lane != chat.LaneNotice {
-		t.Errorf("lanes: to the user %v, to others %v and %v; want a reply and notices", user.Lane, donor.Lane, other.Lane)
-	}
-	if user.Lang != "vi" || donor.Lang != "" {
-		t.Errorf("languages: to the user %q, to the donor %q; want the user's language on their replies only", user.Lang, donor.Lang)
-	}
-	if user.ChatID != "1" || user.AckID != "cb" {
-		t.Errorf("user message = %+v, want the button answered with it", user)
-	}
-}
-
 // fileFlow makes a new file at every run and replies with it, as an export does; shape, when
 // set, builds the outputs around the file instead.
 type fileFlow struct {
@@ -470,21 +479,7 @@ func TestDispatcher_RemovesFilesNeverSent(t *testing.T) {
 			}
 		}
 	})
-	t.Run("a file for a person on another channel goes on that channel", func(t *testing.T) {
-		dialogs, sender := newMemDialogs(), &recordingSender{}
-		flow := &fileFlow{dir: t.TempDir(), shape: func(file *flows.File) []flows.Output {
-			return []flows.Output{{Text: "x", File: file, To: &flows.Session{Channel: "zalo", ChatID: "9"}}}
-		}}
-		d := newTestDispatcher(dialogs, flow, sender)
-		if err := d.Handle(context.Background(), textInput("1", 1, "export")); err != nil {
-			t.Fatal(err)
-		}
-		if len(sender.sent) != 1 || sender.sent[0].Channel != "zalo" || sender.sent[0].ChatID != "9" || sender.sent[0].AckID != "" ||
-			sender.sent[0].File == nil || !exists(flow.made[0]) {
-			t.Errorf("sent %+v, file there: %v; want it sent to zalo:9 and the file handed over", sender.sent, exists(flow.made[0]))
-		}
-	})
-	t.Run("once the user blocked the bot, their files are dropped, others still get theirs", func(t *testing.T) {
+	t.Run("once the user blocked the bot, their files are dropped", func(t *testing.T) {
 		dialogs, sender := newMemDialogs(), &stoppingSender{}
 		dir := t.TempDir()
 		second := filepath.Join(dir, "second.xlsx")
@@ -495,18 +490,18 @@ func TestDispatcher_RemovesFilesNeverSent(t *testing.T) {
 			return []flows.Output{
 				{Text: "done"},
 				{Text: "export", File: &flows.File{Path: second, Remove: true}},
-				{Text: "the donor's copy", File: file, To: &flows.Session{ChatID: "99"}},
+				{Text: "and another", File: file},
 			}
 		}}
 		d := newTestDispatcher(dialogs, flow, sender)
 		if err := d.Handle(context.Background(), textInput("1", 1, "export")); err != nil {
 			t.Fatal(err)
 		}
-		if exists(second) {
-			t.Error("the blocked user's file is still there")
+		if exists(second) || exists(flow.made[0]) {
+			t.Error("a blocked user's file is still there")
 		}
-		if len(sender.sent) != 1 || sender.sent[0].ChatID != "99" || sender.sent[0].File.Path != flow.made[0] || !exists(flow.made[0]) {
-			t.Errorf("sent = %+v, want the donor's file, handed over", sender.sent)
+		if len(sender.sent) != 0 {
+			t.Errorf("sent = %+v to a user who blocked the bot", sender.sent)
 		}
 	})
 }
@@ -650,29 +645,9 @@ func (m ctxDialogs) Load(ctx context.Context, channel, chatID, updateID string) 
 	return m.memDialogs.Load(ctx, channel, chatID, updateID)
 }
 
-func (m ctxDialogs) Save(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string) (bool, error) {
+func (m ctxDialogs) SaveStep(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string, replies []byte, count int, owner string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	return m.memDialogs.Save(ctx, channel, chatID, version, data, updateID)
-}
-
-type onlyOthersFlow struct{ silentFlow }
-
-func (onlyOthersFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
-	return st, []flows.Output{{Text: "to the donor", To: &flows.Session{ChatID: "99"}}}, nil
-}
-
-// A press whose every output goes to other people is still answered, once, so its spinner stops.
-func TestDispatcher_AnswersAPressThatOnlyNotifiesOthers(t *testing.T) {
-	dialogs, sender := newMemDialogs(), &recordingSender{}
-	d := newTestDispatcher(dialogs, onlyOthersFlow{}, sender)
-	in := Input{Input: flows.Input{Kind: flows.KindChoice, Data: "x", UpdateID: "1"}, Channel: "test", ChatID: "1", AckID: "cb", MessageID: "3"}
-	if err := d.Handle(context.Background(), in); err != nil {
-		t.Fatal(err)
-	}
-	if len(sender.sent) != 2 || sender.sent[0].ChatID != "99" || sender.sent[0].AckID != "" ||
-		sender.sent[1].ChatID != "1" || sender.sent[1].AckID != "cb" || sender.sent[1].Text != "" {
-		t.Errorf("sent %+v, want the donor's message, then the press answered alone", sender.sent)
-	}
+	return m.memDialogs.SaveStep(ctx, channel, chatID, version, data, updateID, replies, count, owner)
 }

@@ -172,11 +172,13 @@ type CaseStore interface {
 	// verified, reject rejected with the reason, ask-info needs_info with the question as a note.
 	// A registration that is no longer pending is ECONFLICT (someone else decided first), unless
 	// the decision's Key was applied before: then the registration is returned as it is.
-	Decide(ctx context.Context, d Decision, by Staff) (Registration, error)
+	// notify's messages (to the parent) are queued with the decision.
+	Decide(ctx context.Context, d Decision, by Staff, notify Notify[Registration]) (Registration, error)
 	// AnswerInfo stores the parent's answer to the question on a needs_info registration made
 	// from the chat, and puts it back to submitted. It returns the registration and the actor
 	// who asked. A registration not waiting for an answer, or of another chat, is ENOTFOUND.
-	AnswerInfo(ctx context.Context, code string, parent Session, text, key string) (reg Registration, askedBy string, err error)
+	// notify's messages (to the official who asked) are queued with the answer.
+	AnswerInfo(ctx context.Context, code string, parent Session, text, key string, notify Notify[InfoAnswer]) (reg Registration, askedBy string, err error)
 	// WaitingForInfo lists the codes of the chat's registrations that wait for the parent's answer.
 	WaitingForInfo(ctx context.Context, parent Session) ([]string, error)
 
@@ -189,7 +191,8 @@ type CaseStore interface {
 	// taken and a pending delivery made. An allocation whose registration is no longer verified
 	// or whose device is no longer ready, or whose stock ran out, is skipped and its code
 	// returned in stale. key+code de-duplicates: confirming again returns the same deliveries.
-	ConfirmAllocations(ctx context.Context, allocs []Allocation, key string, by Staff) (made []Delivery, stale []string, err error)
+	// notify's messages for each delivery made (to its family) are queued with it.
+	ConfirmAllocations(ctx context.Context, allocs []Allocation, key string, by Staff, notify Notify[Delivery]) (made []Delivery, stale []string, err error)
 
 	// SetHandover records where the family wants the device, on a pending delivery of the
 	// parent's chat; anything else is ENOTFOUND.
@@ -201,20 +204,29 @@ type CaseStore interface {
 	DeliveryByCode(ctx context.Context, code string) (Delivery, error)
 	// MarkDelivered records the hand-over of a pending delivery: the device and the registration
 	// become delivered. Marking a delivered or confirmed delivery again with the same key
-	// returns it unchanged; otherwise a delivery that is not pending is ECONFLICT.
-	MarkDelivered(ctx context.Context, code, recipient, photoID, key string, by Staff) (Delivery, error)
+	// returns it unchanged; otherwise a delivery that is not pending is ECONFLICT. notify's
+	// messages (to the family) are queued with the hand-over.
+	MarkDelivered(ctx context.Context, code, recipient, photoID, key string, by Staff, notify Notify[Delivery]) (Delivery, error)
 	// MarkFailed records a failed attempt: the delivery stays pending and comes back to the list.
-	// key de-duplicates as in MarkDelivered.
-	MarkFailed(ctx context.Context, code string, reason FailReason, note, key string, by Staff) (Delivery, error)
+	// key de-duplicates as in MarkDelivered; notify's messages are queued with the attempt.
+	MarkFailed(ctx context.Context, code string, reason FailReason, note, key string, by Staff, notify Notify[Delivery]) (Delivery, error)
 	// ConfirmDelivery makes a delivered delivery final on the parent's word, from the parent's
 	// chat. already is true when it was confirmed before (nothing changes then). A delivery of
-	// another chat, or not yet delivered, is ENOTFOUND.
-	ConfirmDelivery(ctx context.Context, code string, parent Session) (d Delivery, already bool, err error)
+	// another chat, or not yet delivered, is ENOTFOUND. notify's messages (to the donor) are
+	// queued with the confirmation, once.
+	ConfirmDelivery(ctx context.Context, code string, parent Session, notify Notify[Delivery]) (d Delivery, already bool, err error)
 	// FinalizeDeliveries makes final every delivery handed over before cutoff and not confirmed,
 	// as auto-confirmed, and returns them. The messages notices gives for each (to its parent and
 	// donor) are queued in the outbox in the same transaction: a delivery is final exactly when
 	// they are queued. notices may be nil.
-	FinalizeDeliveries(ctx context.Context, cutoff time.Time, notices func(Delivery) []OutboxMessage) ([]Delivery, error)
+	FinalizeDeliveries(ctx context.Context, cutoff time.Time, notices Notify[Delivery]) ([]Delivery, error)
+}
+
+// InfoAnswer is a parent's answer to officials' question as AnswerInfo stored it: the registration
+// and the actor ("channel:id") of the question it answers.
+type InfoAnswer struct {
+	Registration Registration
+	AskedBy      string
 }
 
 // FindStore looks records up by code or phone.

@@ -88,6 +88,10 @@ type OutboxMessage struct {
 	FileName string
 	// NotBefore is when the message may go first; zero means at once.
 	NotBefore time.Time
+	// Lane says which messages go first when the budget is short: a notice to one person about
+	// their own case (a decision, a delivery, an answer) before bulk (broadcasts, summaries,
+	// reminders). Empty is bulk.
+	Lane      OutboxLane
 	CreatedAt time.Time
 	Status    OutboxStatus
 	// Attempts counts the claims of the message, this one included. A sender's MarkSent and the
@@ -96,6 +100,22 @@ type OutboxMessage struct {
 	Attempts  int
 	LastError string
 }
+
+// OutboxLane is how urgent an outbox message is: notices are claimed and paced before bulk.
+type OutboxLane string
+
+// The outbox's lanes.
+const (
+	OutboxNotice OutboxLane = "notice"
+	OutboxBulk   OutboxLane = "bulk"
+)
+
+// Notify builds, from a record as a change left it, the messages that change sends to other
+// people: the parent told of an official's decision, the donor of a delivery, the official of a
+// parent's answer. A store queues them in the outbox in the change's own transaction, so they go
+// exactly when the change is kept, and not again when the change is repeated with the same
+// key. A nil Notify sends nothing.
+type Notify[T any] func(T) []OutboxMessage
 
 // ErrLeaseLost is returned when a sender reports on an outbox message whose lease ran out and
 // which another sender claimed since, or which is no longer being sent.
@@ -106,10 +126,11 @@ var ErrLeaseLost = errors.New("outbox: lease lost")
 type Outbox interface {
 	// Enqueue adds messages whose Key is not in the outbox yet and returns how many it added.
 	Enqueue(ctx context.Context, msgs []OutboxMessage) (added int, err error)
-	// Claim takes up to limit messages due now, oldest first, for lease: until the lease ends no
-	// other Claim returns them. A message whose lease ended while it was being sent (its sender
-	// died) is due again.
-	Claim(ctx context.Context, limit int, lease time.Duration) ([]OutboxMessage, error)
+	// Claim takes up to limit messages due now, notices before bulk and oldest first within a
+	// lane, for lease: until the lease ends no other Claim returns them. A message whose lease
+	// ended while it was being sent (its sender died) is due again. lane OutboxNotice takes
+	// notices only; "" takes both.
+	Claim(ctx context.Context, lane OutboxLane, limit int, lease time.Duration) ([]OutboxMessage, error)
 	// Renew extends the leases of claimed messages still being sent, for a sender that is slowed
 	// down (throttled, paced) but alive.
 	Renew(ctx context.Context, msgs []OutboxMessage, lease time.Duration) error

@@ -83,8 +83,9 @@ type DeviceStore interface {
 	// (no code), with its check: it fills ID, Label (e.g. TB-000123) and the timestamps, stores
 	// the state d.State (ready, needs parts or unusable), and moves the pledge to partly or fully
 	// received. by is the volunteer. An intake with a d.IdempotencyKey already stored fills d with
-	// that device and writes nothing; an empty key is never de-duplicated.
-	IntakeDevice(ctx context.Context, d *Device, by Staff) error
+	// that device and writes nothing; an empty key is never de-duplicated. notices (the donor's
+	// news) are queued in the outbox with the intake.
+	IntakeDevice(ctx context.Context, d *Device, by Staff, notices []OutboxMessage) error
 	// MoveDevice moves a device to next when DeviceState.Move allows it, with an audit row;
 	// otherwise it returns that EINVALID error and changes nothing.
 	MoveDevice(ctx context.Context, label string, next DeviceState, by Staff, note string) (Device, error)
@@ -94,8 +95,9 @@ type DeviceStore interface {
 	DevicesCheckedBy(ctx context.Context, by Staff, limit int) ([]Device, error)
 	// ReceiveStock records counted stock (SIMs, USB Wi-Fi, packages with their months) received,
 	// against a pledge or as a walk-in gift (pledgeCode ""). A call repeated with the same key
-	// returns the first result and writes nothing; an empty key is never de-duplicated.
-	ReceiveStock(ctx context.Context, pledgeCode string, kind ItemKind, quantity, months int, key string, by Staff) error
+	// returns the first result and writes nothing; an empty key is never de-duplicated. notices
+	// are queued in the outbox with it.
+	ReceiveStock(ctx context.Context, pledgeCode string, kind ItemKind, quantity, months int, key string, by Staff, notices []OutboxMessage) error
 }
 
 // MoneyRecord is money received against a pledge.
@@ -115,8 +117,9 @@ type MoneyRecord struct {
 // totals never drift.
 type MoneyStore interface {
 	// RecordMoney records money received against a pledge. A call repeated with the same key
-	// returns the first result and writes nothing; an empty key is never de-duplicated.
-	RecordMoney(ctx context.Context, pledgeCode string, amount int64, note, key string, by Staff) (MoneyRecord, error)
+	// returns the first result and writes nothing; an empty key is never de-duplicated. notices
+	// are queued in the outbox with it.
+	RecordMoney(ctx context.Context, pledgeCode string, amount int64, note, key string, by Staff, notices []OutboxMessage) (MoneyRecord, error)
 	// RecordPurchase records devices bought with a money record for cost VND in all: each enters
 	// the pipeline as a new device, received, linked to the money. Spending more than is left is
 	// EINVALID. A call repeated with the same key returns the first result and writes nothing; an

@@ -95,9 +95,6 @@ type Output struct {
 	// Ack is a short acknowledgement of the button press that led to this message ("Đã chọn:
 	// Linh Trung"): a pop-up where the channel has one, else a line of its own.
 	Ack string
-	// To, when set, sends the message to another person (a donor told that their pledge was
-	// received, say), on that person's channel. It never replaces a message there.
-	To *Address
 	// File, when set, sends a file (a document, an image, or a photo by the channel's reference)
 	// with Text as its caption instead of a text message. Buttons go with the file.
 	File *File

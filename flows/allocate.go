@@ -596,7 +596,9 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 		c.allocShow(c.t("alloc.none_selected"), false)
 		return nil
 	}
-	made, stale, err := c.e.cfg.Cases.ConfirmAllocations(c.ctx, picked, c.formKey(), who)
+	made, stale, err := c.e.cfg.Cases.ConfirmAllocations(c.ctx, picked, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
+		return notice(c.noticeKey(c.formKey(), "allocated:"+d.Code), d.Parent, c.allocParentMessage(d))
+	})
 	switch campaign.ErrorCode(err) {
 	case "":
 	case campaign.ECONFLICT:
@@ -622,16 +624,14 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 	if len(made) == 0 && len(stale) == 0 {
 		parts = append(parts, c.t("alloc.none_made"))
 	}
+	c.noticesQueued()
 	told, notTold := 0, 0
-	var toParents []Output
 	for _, d := range made {
-		o, ok := c.allocParentMessage(d)
-		if !ok {
+		if d.Parent.Channel == "" || d.Parent.ChatID == "" {
 			notTold++
 			continue
 		}
 		told++
-		toParents = append(toParents, o)
 	}
 	if told > 0 {
 		parts = append(parts, c.t("alloc.parents_told", "Count", told))
@@ -640,19 +640,14 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 		parts = append(parts, c.t("alloc.parents_not_told", "Count", notTold))
 	}
 	c.say(paragraphs(parts...))
-	c.out = append(c.out, toParents...)
 	return nil
 }
 
 // allocParentMessage tells a family, in their language, that their child was allocated a device
-// and asks where to receive it. ok is false when the parent's chat cannot be reached from here.
-func (c *turn) allocParentMessage(d campaign.Delivery) (Output, bool) {
-	to := c.deliverTo(d.Parent)
-	if to == nil {
-		return Output{}, false
-	}
+// and asks where to receive it.
+func (c *turn) allocParentMessage(d campaign.Delivery) Output {
 	lang := deliverLang(d.ParentLanguage)
-	o := Output{To: to, Text: c.e.text(lang, "parent.allocated", map[string]any{
+	o := Output{Text: c.e.text(lang, "parent.allocated", map[string]any{
 		"Campaign": c.e.cfg.Campaign.Name.In(lang), "Reg": d.RegistrationCode,
 		"What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Code": d.Code,
 	})}
@@ -663,5 +658,5 @@ func (c *turn) allocParentMessage(d campaign.Delivery) (Output, bool) {
 			{Text: c.e.text(lang, "parent.btn_school", nil), Data: school},
 		}}
 	}
-	return o, true
+	return o
 }

@@ -486,18 +486,13 @@ func TestAllocate_RetriedConfirmWritesOnce(t *testing.T) {
 func TestAllocate_ParentsAsked(t *testing.T) {
 	c := newChat(t).withCases("vi")
 	out := c.allocateAll()
-	var toParents []Output
-	for _, o := range out {
-		if o.To != nil {
-			toParents = append(toParents, o)
-		}
-	}
+	toParents := c.notices
 	if len(toParents) != 3 {
-		t.Fatalf("%d messages to parents:%s", len(toParents), dump(out))
+		t.Fatalf("%d messages to parents: %+v", len(toParents), toParents)
 	}
 	b := toParents[1]
-	if *b.To != (Session{Channel: "telegram", ChatID: parentB}) {
-		t.Errorf("to %+v", b.To)
+	if b.Channel != "telegram" || b.ChatID != parentB {
+		t.Errorf("to %s:%s", b.Channel, b.ChatID)
 	}
 	want := msg(c.e, langEN, "parent.allocated", "Campaign", c.e.cfg.Campaign.Name.In(langEN), "Reg", "TD-000002", "What", "Tablet", "Code", "GH-000013")
 	if b.Text != want {
@@ -506,7 +501,7 @@ func TestAllocate_ParentsAsked(t *testing.T) {
 	if strings.Contains(b.Text, "Lê Bảo Ngọc") {
 		t.Error("the child's name is in the parent's message")
 	}
-	if got := buttonData([]Output{b}); !slices.Equal(got, []string{"h:home:GH-000013", "h:school:GH-000013"}) {
+	if got := []string{b.Buttons[0][0].Data, b.Buttons[0][1].Data}; len(b.Buttons) != 1 || !slices.Equal(got, []string{"h:home:GH-000013", "h:school:GH-000013"}) {
 		t.Errorf("buttons %q", got)
 	}
 	if !strings.Contains(toParents[0].Text, "Laptop + SIM 4G") {
@@ -524,11 +519,11 @@ func TestAllocate_ParentOnAnotherChannel(t *testing.T) {
 	c.regs.mu.Unlock()
 	out := c.allocateAll()
 	told := false
-	for _, o := range out {
-		if o.To != nil && o.To.ChatID == parentA {
-			told = o.To.Channel == "zalo"
+	for _, n := range c.notices {
+		if n.ChatID == parentA {
+			told = n.Channel == "zalo"
 			if !told {
-				t.Errorf("the Zalo parent was addressed on %q", o.To.Channel)
+				t.Errorf("the Zalo parent was addressed on %q", n.Channel)
 			}
 		}
 	}

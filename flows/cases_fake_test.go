@@ -45,6 +45,8 @@ type fakeCases struct {
 	// calls counts the calls by method name; keys lists the idempotency keys passed, by method.
 	calls map[string]int
 	keys  map[string][]string
+	// outbox receives the notices the changes queue, as the real store's transaction does.
+	outbox *fakeOutbox
 }
 
 func newFakeCases(now func() time.Time, camp *campaign.Campaign, regs *fakeRegistrations, devices *fakeDevices, pledges *fakePledges) *fakeCases {
@@ -52,7 +54,7 @@ func newFakeCases(now func() time.Time, camp *campaign.Campaign, regs *fakeRegis
 		now: now, camp: camp, regs: regs, devices: devices, pledges: pledges,
 		notes: map[string][]campaign.Note{}, deviceWard: map[string]string{}, helped: map[string]bool{},
 		stockTaken: map[campaign.StockKind]int{}, applied: map[string]bool{},
-		errs: map[string]error{}, calls: map[string]int{}, keys: map[string][]string{},
+		errs: map[string]error{}, calls: map[string]int{}, keys: map[string][]string{}, outbox: &fakeOutbox{},
 	}
 }
 
@@ -306,7 +308,7 @@ func (s *fakeCases) CaseByCode(_ context.Context, code string) (campaign.Case, e
 }
 
 // Decide implements campaign.CaseStore.
-func (s *fakeCases) Decide(_ context.Context, d campaign.Decision, by campaign.Staff) (campaign.Registration, error) {
+func (s *fakeCases) Decide(_ context.Context, d campaign.Decision, by campaign.Staff, notify campaign.Notify[campaign.Registration]) (campaign.Registration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("Decide", d.Key); err != nil {
@@ -354,11 +356,12 @@ func (s *fakeCases) Decide(_ context.Context, d campaign.Decision, by campaign.S
 	}
 	s.applyKey("decide", d.Key, code)
 	s.record(staffActorOf(by), "registration."+string(d.Verdict), code, map[string]any{"status": before}, map[string]any{"status": next})
+	queueNotices(s.outbox, notify, *r)
 	return *r, nil
 }
 
 // AnswerInfo implements campaign.CaseStore.
-func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.Session, text, key string) (campaign.Registration, string, error) {
+func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.Session, text, key string, notify campaign.Notify[campaign.InfoAnswer]) (campaign.Registration, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("AnswerInfo", key); err != nil {
@@ -378,7 +381,8 @@ func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.S
 	if r.Channel != parent.Channel || r.ChatID != parent.ChatID {
 		return campaign.Registration{}, "", notWaiting
 	}
-	if !s.keyApplied("answer", key, code) {
+	applied := s.keyApplied("answer", key, code)
+	if !applied {
 		if r.Status != campaign.StatusNeedsInfo {
 			return campaign.Registration{}, "", notWaiting
 		}
@@ -393,6 +397,9 @@ func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.S
 		if !n.Answer {
 			askedBy = n.Actor
 		}
+	}
+	if !applied {
+		queueNotices(s.outbox, notify, campaign.InfoAnswer{Registration: *r, AskedBy: askedBy})
 	}
 	return *r, askedBy, nil
 }
@@ -455,7 +462,7 @@ func (s *fakeCases) Proposal(context.Context) (campaign.Proposal, error) {
 
 // ConfirmAllocations implements campaign.CaseStore: each allocation on its own, stale when its
 // registration is no longer verified, its device no longer ready or its stock gone.
-func (s *fakeCases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocation, key string, by campaign.Staff) ([]campaign.Delivery, []string, error) {
+func (s *fakeCases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocation, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, []string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("ConfirmAllocations", key); err != nil {
@@ -535,6 +542,7 @@ func (s *fakeCases) ConfirmAllocations(_ context.Context, allocs []campaign.Allo
 		s.deliveries = append(s.deliveries, d)
 		s.applyKey("allocate", key, code)
 		s.record(staffActorOf(by), "allocation.confirm", code, map[string]any{"status": campaign.StatusVerified}, map[string]any{"delivery": d.Code})
+		queueNotices(s.outbox, notify, d)
 		made = append(made, d)
 	}
 	return made, stale, nil
@@ -604,7 +612,7 @@ func (s *fakeCases) DeliveryByCode(_ context.Context, code string) (campaign.Del
 }
 
 // MarkDelivered implements campaign.CaseStore.
-func (s *fakeCases) MarkDelivered(_ context.Context, code, recipient, photoID, key string, by campaign.Staff) (campaign.Delivery, error) {
+func (s *fakeCases) MarkDelivered(_ context.Context, code, recipient, photoID, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("MarkDelivered", key); err != nil {
@@ -639,11 +647,12 @@ func (s *fakeCases) MarkDelivered(_ context.Context, code, recipient, photoID, k
 	}
 	s.applyKey("deliver", key, code)
 	s.record(staffActorOf(by), "delivery.delivered", code, map[string]any{"status": campaign.DeliveryPending}, map[string]any{"photo": photoID != ""})
+	queueNotices(s.outbox, notify, *d)
 	return *d, nil
 }
 
 // MarkFailed implements campaign.CaseStore.
-func (s *fakeCases) MarkFailed(_ context.Context, code string, reason campaign.FailReason, note, key string, by campaign.Staff) (campaign.Delivery, error) {
+func (s *fakeCases) MarkFailed(_ context.Context, code string, reason campaign.FailReason, note, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("MarkFailed", key); err != nil {
@@ -667,11 +676,12 @@ func (s *fakeCases) MarkFailed(_ context.Context, code string, reason campaign.F
 	d.LastFailure = reason
 	s.applyKey("fail", key, code)
 	s.record(staffActorOf(by), "delivery.failed", code, map[string]any{"attempts": d.Attempts - 1}, map[string]any{"reason": reason, "note": note})
+	queueNotices(s.outbox, notify, *d)
 	return *d, nil
 }
 
 // ConfirmDelivery implements campaign.CaseStore.
-func (s *fakeCases) ConfirmDelivery(_ context.Context, code string, parent campaign.Session) (campaign.Delivery, bool, error) {
+func (s *fakeCases) ConfirmDelivery(_ context.Context, code string, parent campaign.Session, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("ConfirmDelivery"); err != nil {
@@ -686,11 +696,12 @@ func (s *fakeCases) ConfirmDelivery(_ context.Context, code string, parent campa
 	}
 	d.Status, d.ConfirmedAt = campaign.DeliveryConfirmed, s.now()
 	s.record(parent.Channel+":"+parent.ChatID, "delivery.confirmed", d.Code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryConfirmed})
+	queueNotices(s.outbox, notify, *d)
 	return *d, false, nil
 }
 
 // FinalizeDeliveries implements campaign.CaseStore.
-func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time, _ func(campaign.Delivery) []campaign.OutboxMessage) ([]campaign.Delivery, error) {
+func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time, notify campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("FinalizeDeliveries"); err != nil {
@@ -702,6 +713,7 @@ func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time, _ fu
 		if d.Status == campaign.DeliveryDelivered && d.DeliveredAt.Before(cutoff) {
 			d.Status, d.ConfirmedAt, d.AutoConfirmed = campaign.DeliveryConfirmed, s.now(), true
 			s.record("system", "delivery.auto_confirmed", d.Code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryConfirmed})
+			queueNotices(s.outbox, notify, *d)
 			out = append(out, *d)
 		}
 	}

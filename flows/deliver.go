@@ -94,24 +94,6 @@ func deliverLang(lang string) string {
 	return langVI
 }
 
-// deliverTo addresses a message to another person, on their own channel (this one when the record
-// does not say); nil when the chat is unknown.
-func (c *turn) deliverTo(s campaign.Session) *Session {
-	return c.addressOf(s.Channel, s.ChatID)
-}
-
-// addressOf is where a message to the person of channel and chatID goes: their channel, or this
-// one for a record that does not name it; nil when there is no chat.
-func (c *turn) addressOf(channel, chatID string) *Session {
-	if chatID == "" {
-		return nil
-	}
-	if channel == "" {
-		channel = c.sess.Channel
-	}
-	return &Session{Channel: channel, ChatID: chatID}
-}
-
 // deliverStep returns FlowCase's volunteer steps ("d.*").
 func deliverStep(step string) (caseStep, bool) {
 	switch step {
@@ -416,30 +398,33 @@ func (c *turn) deliverMark(photoID string) error {
 	if !ok {
 		return err
 	}
-	d, err := c.e.cfg.Cases.MarkDelivered(c.ctx, code, name, photoID, c.formKey(), who)
+	_, err = c.e.cfg.Cases.MarkDelivered(c.ctx, code, name, photoID, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
+		return c.deliveredNotice(d, name)
+	})
 	if done, err := c.deliverRefused(code, err, "mark delivered"); done {
 		return err
 	}
+	c.noticesQueued()
 	c.toIdle()
 	if photoID != "" {
 		c.say(c.t("deliver.done_photo", "Code", code, "Name", name))
 	} else {
 		c.say(c.t("deliver.done", "Code", code, "Name", name))
 	}
-	if d.Code == "" {
-		d.Code = code
-	}
-	if to := c.deliverTo(d.Parent); to != nil {
-		lang := deliverLang(d.ParentLanguage)
-		o := Output{To: to, Text: c.e.text(lang, "parent.delivered", map[string]any{
-			"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Name": name, "Count": c.e.confirmDays(),
-		})}
-		if data := parentData(parentReceived, d.Code); len(data) <= maxData {
-			o.Buttons = [][]Button{{{Text: c.e.text(lang, "parent.btn_received", nil), Data: data}}}
-		}
-		c.out = append(c.out, o)
-	}
 	return nil
+}
+
+// deliveredNotice asks the family of d, in their language, to confirm that name received the
+// device.
+func (c *turn) deliveredNotice(d campaign.Delivery, name string) []campaign.OutboxMessage {
+	lang := deliverLang(d.ParentLanguage)
+	o := Output{Text: c.e.text(lang, "parent.delivered", map[string]any{
+		"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Name": name, "Count": c.e.confirmDays(),
+	})}
+	if data := parentData(parentReceived, d.Code); len(data) <= maxData {
+		o.Buttons = [][]Button{{{Text: c.e.text(lang, "parent.btn_received", nil), Data: data}}}
+	}
+	return notice(c.noticeKey(c.formKey(), "delivered:"+d.Code), d.Parent, o)
 }
 
 // deliverRefused turns a store's answer to a volunteer's save into a reply: done is true when the
@@ -532,24 +517,26 @@ func (c *turn) deliverMarkFailed(r campaign.FailReason, note string) error {
 	if !ok {
 		return err
 	}
-	d, err := c.e.cfg.Cases.MarkFailed(c.ctx, code, r, note, c.formKey(), who)
+	d, err := c.e.cfg.Cases.MarkFailed(c.ctx, code, r, note, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
+		// A parent who was not at home is told the volunteer came and will call.
+		if r != campaign.FailNotHome {
+			return nil
+		}
+		lang := deliverLang(d.ParentLanguage)
+		o := Output{Text: c.e.text(lang, "parent.not_home", map[string]any{
+			"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock),
+		})}
+		return notice(c.noticeKey(c.formKey(), "not-home:"+d.Code), d.Parent, o)
+	})
 	if done, err := c.deliverRefused(code, err, "mark failed"); done {
 		return err
 	}
+	c.noticesQueued()
 	c.toIdle()
 	if d.Code == "" {
 		d.Code = code
 	}
 	c.say(c.t("deliver.failed", "Code", d.Code, "Reason", c.t(failReasonLabels[r][2]), "Count", max(d.Attempts, 1)))
-	if r != campaign.FailNotHome {
-		return nil
-	}
-	if to := c.deliverTo(d.Parent); to != nil {
-		lang := deliverLang(d.ParentLanguage)
-		c.out = append(c.out, Output{To: to, Text: c.e.text(lang, "parent.not_home", map[string]any{
-			"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock),
-		})})
-	}
 	return nil
 }
 
@@ -594,7 +581,10 @@ func (c *turn) parentChoice(rest string) error {
 
 // parentReceived records the parent's "Đã nhận" and tells the donor, once.
 func (c *turn) parentReceived(code string, parent campaign.Session) error {
-	d, already, err := c.e.cfg.Cases.ConfirmDelivery(c.ctx, code, parent)
+	_, already, err := c.e.cfg.Cases.ConfirmDelivery(c.ctx, code, parent, func(d campaign.Delivery) []campaign.OutboxMessage {
+		// Once per delivery: the store calls this only when the delivery becomes confirmed.
+		return c.e.donorReached(d, "notice:reached:"+d.Code)
+	})
 	switch campaign.ErrorCode(err) {
 	case "":
 	case campaign.ENOTFOUND, campaign.ECONFLICT:
@@ -609,45 +599,42 @@ func (c *turn) parentReceived(code string, parent campaign.Session) error {
 		c.resume("")
 		return nil
 	}
+	c.noticesQueued()
 	c.notice = c.t("common.chosen", "Label", withoutSymbols(c.t("parent.btn_received")))
 	c.say(c.t("parent.received.thanks", "Code", code))
-	if d.Donor != nil {
-		if to := c.deliverTo(*d.Donor); to != nil {
-			c.out = append(c.out, c.e.donorReached(d, *to))
-		}
-	}
 	c.resume("")
 	return nil
 }
 
-// donorReached tells a donor that a device of their pledge reached a student: the school level
-// and the ward only, never the child's name or code.
-func (e *Engine) donorReached(d campaign.Delivery, to Session) Output {
+// donorReached tells the donor of d, when the device came from a pledge whose donor has a chat,
+// that it reached a student: the school level and the ward only, never the child's name or code.
+func (e *Engine) donorReached(d campaign.Delivery, key string) []campaign.OutboxMessage {
+	if d.Donor == nil {
+		return nil
+	}
 	lang := deliverLang(d.DonorLanguage)
-	return Output{To: &to, Text: e.text(lang, "deliver.donor.reached", map[string]any{
+	o := Output{Text: e.text(lang, "deliver.donor.reached", map[string]any{
 		"What":  e.allocWhat(lang, "", d.DeviceType, nil),
 		"Level": e.allocLevelName(lang, d.Level),
 		"Ward":  e.allocWardName(lang, d.WardCode),
 	})}
+	return notice(key, *d.Donor, o)
 }
 
-// DeliveryFinalized returns the messages to send when d became final without the parent's
+// DeliveryFinalized returns the messages to queue when d became final without the parent's
 // "Đã nhận" (CaseStore.FinalizeDeliveries, Config.ConfirmAfter after the hand-over): a short note
 // to the parent and, when the device came from a pledge, the donor's news (school level and ward
-// only). Each has Output.To set to the chat, with its channel; a chat without an id is left out.
-func (e *Engine) DeliveryFinalized(d campaign.Delivery) []Output {
-	var out []Output
-	if d.Parent.ChatID != "" {
-		lang := deliverLang(d.ParentLanguage)
-		out = append(out, Output{
-			To: &Session{Channel: d.Parent.Channel, ChatID: d.Parent.ChatID},
-			Text: e.text(lang, "parent.auto_confirmed", map[string]any{
-				"Code": d.Code, "What": e.allocWhat(lang, "", d.DeviceType, d.Stock), "Count": e.confirmDays(),
-			}),
-		})
+// only), each keyed once per delivery and person; a person without a chat is left out.
+func (e *Engine) DeliveryFinalized(d campaign.Delivery) []campaign.OutboxMessage {
+	finalKey := func(to campaign.Session) string {
+		return "delivery-final:" + d.Code + ":" + to.Channel + ":" + to.ChatID
 	}
-	if d.Donor != nil && d.Donor.ChatID != "" {
-		out = append(out, e.donorReached(d, Session{Channel: d.Donor.Channel, ChatID: d.Donor.ChatID}))
+	lang := deliverLang(d.ParentLanguage)
+	out := notice(finalKey(d.Parent), d.Parent, Output{Text: e.text(lang, "parent.auto_confirmed", map[string]any{
+		"Code": d.Code, "What": e.allocWhat(lang, "", d.DeviceType, d.Stock), "Count": e.confirmDays(),
+	})})
+	if d.Donor != nil {
+		out = append(out, e.donorReached(d, finalKey(*d.Donor))...)
 	}
 	return out
 }

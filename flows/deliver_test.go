@@ -10,13 +10,11 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// toOthers returns the messages of out addressed to other chats, by chat id.
-func toOthers(out []Output) map[string][]string {
+// toOthers returns the texts of notices to other chats, by chat id.
+func toOthers(notices []campaign.OutboxMessage) map[string][]string {
 	m := map[string][]string{}
-	for _, o := range out {
-		if o.To != nil {
-			m[o.To.ChatID] = append(m[o.To.ChatID], o.Text)
-		}
+	for _, n := range notices {
+		m[n.ChatID] = append(m[n.ChatID], n.Text)
 	}
 	return m
 }
@@ -135,12 +133,12 @@ func TestDeliver_Delivered(t *testing.T) {
 	if got := c.cases.keysOf("MarkDelivered"); !slices.Equal(got, []string{"key-2"}) {
 		t.Errorf("keys %q", got)
 	}
-	parent := toOthers(out)[parentA]
+	parent := toOthers(c.notices)[parentA]
 	want := msg(c.e, langVI, "parent.delivered", "Code", "GH-000012", "What", "Laptop + SIM 4G", "Name", "Bà Tư", "Count", 7)
 	if len(parent) != 1 || parent[0] != want {
 		t.Errorf("parent told %q, want %q", parent, want)
 	}
-	if !slices.Contains(buttonData(out), "h:got:GH-000012") || c.st.Flow != "" {
+	if !slices.Contains(noticeButtons(c.notices), "h:got:GH-000012") || c.st.Flow != "" {
 		t.Errorf("state %+v%s", c.st, dump(out))
 	}
 }
@@ -206,7 +204,7 @@ func TestDeliver_Conflict(t *testing.T) {
 	c.send(text("Nguyễn Thị Lan"))
 	// Another volunteer recorded it meanwhile.
 	other := campaign.Staff{Channel: "telegram", ExternalID: "7099", Role: campaign.RoleVolunteer}
-	if _, err := c.cases.MarkDelivered(t.Context(), "GH-000012", "Lan", "", "other-key", other); err != nil {
+	if _, err := c.cases.MarkDelivered(t.Context(), "GH-000012", "Lan", "", "other-key", other, nil); err != nil {
 		t.Fatal(err)
 	}
 	out := c.send(press("d:skip:GH-000012"))
@@ -218,11 +216,11 @@ func TestDeliver_Conflict(t *testing.T) {
 	}
 	// A failed attempt on a delivery someone handed over meanwhile.
 	c.send(press("d:fail:GH-000014"))
-	if _, err := c.cases.MarkDelivered(t.Context(), "GH-000014", "Hùng", "", "other-key", other); err != nil {
+	if _, err := c.cases.MarkDelivered(t.Context(), "GH-000014", "Hùng", "", "other-key", other, nil); err != nil {
 		t.Fatal(err)
 	}
 	out = c.send(press("d:fr:GH-000014:not_home"))
-	if allText(out) != msg(c.e, langVI, "deliver.conflict", "Code", "GH-000014") || len(toOthers(out)) != 0 {
+	if allText(out) != msg(c.e, langVI, "deliver.conflict", "Code", "GH-000014") || len(toOthers(c.notices)) != 0 {
 		t.Errorf("fail after hand-over:%s", dump(out))
 	}
 	// Pressing "delivered" on a delivery already handed over says so at once.
@@ -244,12 +242,12 @@ func TestDeliver_Failed(t *testing.T) {
 	if !strings.HasPrefix(allText(out), msg(c.e, langVI, "common.use_buttons")) || c.st.Step != deliverStepFail {
 		t.Errorf("typed text:%s", dump(out))
 	}
-	out = c.send(press("d:fr:GH-000013:not_home"))
+	c.send(press("d:fr:GH-000013:not_home"))
 	d := c.cases.delivery("GH-000013")
 	if d.Status != campaign.DeliveryPending || d.Attempts != 1 || d.LastFailure != campaign.FailNotHome {
 		t.Errorf("delivery %+v", d)
 	}
-	parent := toOthers(out)[parentB]
+	parent := toOthers(c.notices)[parentB]
 	if len(parent) != 1 || parent[0] != msg(c.e, langEN, "parent.not_home", "Code", "GH-000013", "What", "Tablet") {
 		t.Errorf("parent told %q", parent)
 	}
@@ -315,9 +313,10 @@ func TestParent_ReceivedTellsDonorOnce(t *testing.T) {
 	c.deliver("GH-000012")
 	c.deliver("GH-000013")
 	c.become(parentA, "vi")
-	first := c.send(press("h:got:GH-000012"))
+	c.send(press("h:got:GH-000012"))
+	firstNotices := c.notices
 	second := c.send(press("h:got:GH-000012"))
-	donor := toOthers(first)[donorChat]
+	donor := toOthers(firstNotices)[donorChat]
 	want := msg(c.e, langVI, "deliver.donor.reached", "What", "Laptop", "Level", "THCS", "Ward", "Phường Linh Trung")
 	if len(donor) != 1 || donor[0] != want {
 		t.Errorf("donor told %q, want %q", donor, want)
@@ -327,7 +326,7 @@ func TestParent_ReceivedTellsDonorOnce(t *testing.T) {
 			t.Errorf("the donor's message names %q", s)
 		}
 	}
-	if len(toOthers(second)) != 0 || allText(second) != msg(c.e, langVI, "parent.received.already", "Code", "GH-000012") {
+	if len(c.notices) != 0 || allText(second) != msg(c.e, langVI, "parent.received.already", "Code", "GH-000012") {
 		t.Errorf("second press:%s", dump(second))
 	}
 	if d := c.cases.delivery("GH-000012"); d.Status != campaign.DeliveryConfirmed || d.AutoConfirmed {
@@ -336,7 +335,7 @@ func TestParent_ReceivedTellsDonorOnce(t *testing.T) {
 	// A walk-in device has no donor to tell.
 	c.become(parentB, "en")
 	out := c.send(press("h:got:GH-000013"))
-	if len(toOthers(out)) != 0 || allText(out) != msg(c.e, langEN, "parent.received.thanks", "Code", "GH-000013") {
+	if len(toOthers(c.notices)) != 0 || allText(out) != msg(c.e, langEN, "parent.received.thanks", "Code", "GH-000013") {
 		t.Errorf("no donor:%s", dump(out))
 	}
 	// Not yet handed over, or someone else's.
@@ -388,33 +387,33 @@ func TestDeliveryFinalized(t *testing.T) {
 	}
 	out := c.e.DeliveryFinalized(done[0])
 	if len(out) != 2 {
-		t.Fatalf("%d messages:%s", len(out), dump(out))
+		t.Fatalf("%d messages: %+v", len(out), out)
 	}
-	if *out[0].To != (Session{Channel: "telegram", ChatID: parentA}) ||
+	if out[0].Channel != "telegram" || out[0].ChatID != parentA || out[0].Key != "delivery-final:GH-000012:telegram:"+parentA ||
 		out[0].Text != msg(c.e, langVI, "parent.auto_confirmed", "Code", "GH-000012", "What", "Laptop + SIM 4G", "Count", 7) {
 		t.Errorf("parent: %+v", out[0])
 	}
-	if *out[1].To != (Session{Channel: "telegram", ChatID: donorChat}) ||
+	if out[1].Channel != "telegram" || out[1].ChatID != donorChat || out[1].Lane != campaign.OutboxNotice ||
 		out[1].Text != msg(c.e, langVI, "deliver.donor.reached", "What", "Laptop", "Level", "THCS", "Ward", "Phường Linh Trung") {
 		t.Errorf("donor: %+v", out[1])
 	}
 	// A walk-in device: the parent only.
-	if out := c.e.DeliveryFinalized(done[1]); len(out) != 1 || out[0].To.ChatID != parentC {
-		t.Errorf("walk-in:%s", dump(out))
+	if out := c.e.DeliveryFinalized(done[1]); len(out) != 1 || out[0].ChatID != parentC {
+		t.Errorf("walk-in: %+v", out)
 	}
 	// In each one's language, on their own channel.
 	d := done[0]
 	d.ParentLanguage, d.DonorLanguage = "en", "en"
 	d.Parent.Channel, d.Donor = "zalo", &campaign.Session{Channel: "zalo", ChatID: "z-9"}
 	out = c.e.DeliveryFinalized(d)
-	if len(out) != 2 || out[0].To.Channel != "zalo" || out[1].To.ChatID != "z-9" ||
+	if len(out) != 2 || out[0].Channel != "zalo" || out[1].ChatID != "z-9" ||
 		out[0].Text != msg(c.e, langEN, "parent.auto_confirmed", "Code", "GH-000012", "What", "Laptop + 4G SIM", "Count", 7) ||
 		!strings.Contains(out[1].Text, "a lower secondary student in Linh Trung Ward") {
-		t.Errorf("English:%s", dump(out))
+		t.Errorf("English: %+v", out)
 	}
 	// No chat, no message.
 	if out := c.e.DeliveryFinalized(campaign.Delivery{Code: "GH-1"}); len(out) != 0 {
-		t.Errorf("without chats:%s", dump(out))
+		t.Errorf("without chats: %+v", out)
 	}
 }
 
@@ -434,7 +433,7 @@ func TestDeliver_LongestCodeFits(t *testing.T) {
 	c.send(press("d:ok:" + code))
 	c.send(press("d:rp:" + code))
 	out = c.send(press("d:skip:" + code))
-	if !slices.Contains(buttonData(out), "h:got:"+code) {
+	if !slices.Contains(noticeButtons(c.notices), "h:got:"+code) {
 		t.Errorf("parent's button:%s", dump(out))
 	}
 	// One byte more is never pressed.

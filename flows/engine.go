@@ -66,8 +66,8 @@ type Config struct {
 	Subscriptions campaign.SubscriptionStore
 	// Broadcasts records announcements and queues their messages; nil turns /broadcast off.
 	Broadcasts campaign.BroadcastStore
-	// OnQueued, when set, is called after a broadcast queued its messages, to wake the outbox's
-	// sender.
+	// OnQueued, when set, is called after a store call queued messages in the outbox (a
+	// broadcast's, or notices to other people: see notice.go), to wake the outbox's sender.
 	OnQueued func()
 }
 
@@ -372,7 +372,7 @@ func (c *turn) removeKeyboard() {
 		if o.AskContact != nil {
 			return // a new request replaces the old one
 		}
-		if len(o.Buttons) == 0 && !o.Replace && o.To == nil && o.File == nil {
+		if len(o.Buttons) == 0 && !o.Replace && o.File == nil {
 			c.out[i].EndContactRequest = true
 			return
 		}

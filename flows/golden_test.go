@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,12 +43,26 @@ type goldenOutput struct {
 	File              string     `json:"file,omitempty"` // the name of a file sent, or "photo:<id>"
 }
 
-func goldenTurnOf(in Input, out []Output, st State) goldenTurn {
+// goldenTurnOf records a turn: its replies, then the notices it queued to other people, each with
+// "to".
+func goldenTurnOf(in Input, out []Output, notices []campaign.OutboxMessage, st State) goldenTurn {
 	g := goldenTurn{Input: describe(in), State: st}
-	for _, o := range out {
+	out = slices.Clone(out)
+	for _, m := range notices {
+		o := Output{Text: m.Text}
+		for _, row := range m.Buttons {
+			r := make([]Button, len(row))
+			for i, b := range row {
+				r[i] = Button{Text: b.Text, Data: b.Data}
+			}
+			o.Buttons = append(o.Buttons, r)
+		}
+		out = append(out, o)
+	}
+	for i, o := range out {
 		gout := goldenOutput{Text: o.Text, EndContactRequest: o.EndContactRequest, Aside: o.Aside, Replace: o.Replace, Ack: o.Ack}
-		if o.To != nil {
-			gout.To = o.To.String()
+		if k := i - (len(out) - len(notices)); k >= 0 {
+			gout.To = notices[k].Channel + ":" + notices[k].ChatID
 		}
 		if o.File != nil {
 			gout.File = o.File.Name

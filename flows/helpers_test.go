@@ -89,16 +89,19 @@ var testStart = time.Date(2021, 9, 10, 9, 0, 0, 0, time.FixedZone("ICT", 7*3600)
 
 // convo is a scripted conversation with an Engine, checking the invariants of every reply.
 type convo struct {
-	t          *testing.T
-	e          *Engine
-	regs       *fakeRegistrations
-	pledges    *fakePledges
-	contacts   *fakeContacts
-	staff      *fakeStaff
-	audit      *fakeAudit
-	devices    *fakeDevices
-	money      *fakeMoney
-	cases      *fakeCases
+	t        *testing.T
+	e        *Engine
+	regs     *fakeRegistrations
+	pledges  *fakePledges
+	contacts *fakeContacts
+	staff    *fakeStaff
+	audit    *fakeAudit
+	devices  *fakeDevices
+	money    *fakeMoney
+	cases    *fakeCases
+	// outbox is where the fake stores queue their notices; notices holds those of the last input.
+	outbox     *fakeOutbox
+	notices    []campaign.OutboxMessage
 	sess       Session
 	st         State
 	now        time.Time
@@ -133,6 +136,8 @@ func newChatWith(t *testing.T, change func(*Config)) *convo {
 	c.devices = newFakeDevices(func() time.Time { return c.now })
 	c.money = &fakeMoney{devices: c.devices}
 	c.cases = newFakeCases(func() time.Time { return c.now }, campaign.Default(), c.regs, c.devices, c.pledges)
+	c.outbox = &fakeOutbox{}
+	c.devices.outbox, c.cases.outbox = c.outbox, c.outbox
 	cfg := Config{
 		Campaign:      campaign.Default(),
 		Registrations: c.regs,
@@ -206,6 +211,7 @@ func (c *convo) trySend(in Input) ([]Output, error) {
 	c.ids = nil
 	old := c.st
 	next, out, err := c.e.Handle(context.Background(), c.sess, c.st, in)
+	c.notices = c.outbox.take()
 	if err != nil {
 		if !statesEqual(next, old) {
 			c.t.Errorf("Handle(%s) failed but changed the state", describe(in))
@@ -213,6 +219,7 @@ func (c *convo) trySend(in Input) ([]Output, error) {
 		return nil, err
 	}
 	checkOutputs(c.t, c.e, in, old, next, out)
+	checkNotices(c.t, in, c.notices)
 	// The bot keeps the state as JSON between inputs; every test goes through that round trip, so a
 	// field that does not survive it (a nil map after omitempty, say) shows up here.
 	stored, err := json.Marshal(next)
@@ -224,13 +231,34 @@ func (c *convo) trySend(in Input) ([]Output, error) {
 		c.t.Fatal(err)
 	}
 	if c.record {
-		c.turns = append(c.turns, goldenTurnOf(in, out, next))
+		c.turns = append(c.turns, goldenTurnOf(in, out, c.notices, next))
 	}
 	return out, nil
 }
 
 func statesEqual(a, b State) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+// checkNotices holds the notices an input queued to the rules of the channels: a text of a message's
+// length, buttons whose data every channel carries back.
+func checkNotices(t *testing.T, in Input, notices []campaign.OutboxMessage) {
+	t.Helper()
+	for _, m := range notices {
+		if m.Lane != campaign.OutboxNotice || !strings.HasPrefix(m.Key, "notice:") && !strings.HasPrefix(m.Key, "delivery-final:") {
+			t.Errorf("%s: notice %q on lane %q", describe(in), m.Key, m.Lane)
+		}
+		if n := utf8.RuneCountInString(m.Text); n > messageMax || !utf8.ValidString(m.Text) {
+			t.Errorf("%s: notice of %d characters: %.80q", describe(in), n, m.Text)
+		}
+		for _, row := range m.Buttons {
+			for _, b := range row {
+				if b.Text == "" || len(b.Data) > maxData {
+					t.Errorf("%s: notice button %q => %q", describe(in), b.Text, b.Data)
+				}
+			}
+		}
+	}
 }
 
 // checkOutputs holds every reply to the rules of the channels and the design.
@@ -244,7 +272,7 @@ func checkOutputs(t *testing.T, e *Engine, in Input, old, next State, out []Outp
 		if o.Text == "" || !utf8.ValidString(o.Text) {
 			t.Errorf("%s: empty or invalid text %q", describe(in), o.Text)
 		}
-		if n := utf8.RuneCountInString(o.Text); n > messageMax && o.To == nil && o.File == nil {
+		if n := utf8.RuneCountInString(o.Text); n > messageMax && o.File == nil {
 			t.Errorf("%s: message of %d characters: %.80q", describe(in), n, o.Text)
 		}
 		if len(o.Buttons) > 0 && (o.AskContact != nil || o.EndContactRequest) {

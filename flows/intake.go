@@ -700,10 +700,20 @@ func (c *turn) submitIntake(f *form) error {
 	key := c.formKey()
 	var saved string
 	quantity, months := 1, 0
+	if !kind.IsDevice() {
+		quantity, _ = strconv.Atoi(a[stepIntakeQuantity])
+		months, _ = strconv.Atoi(a[stepIntakeMonths])
+	}
+	var news []campaign.OutboxMessage
+	if donor != nil {
+		news = c.donorNews(*donor, c.noticeKey(key, "received:"+donor.Code), "intake.donor.received", func(lang string) string {
+			return c.receivedText(lang, kind, quantity, months)
+		})
+	}
 	if kind.IsDevice() {
 		d := c.intakeDevice(code, by)
 		d.IdempotencyKey = key
-		err := c.e.cfg.Devices.IntakeDevice(c.ctx, &d, by)
+		err := c.e.cfg.Devices.IntakeDevice(c.ctx, &d, by, news)
 		if campaign.ErrorCode(err) == campaign.EINVALID {
 			c.st.Misses = 0
 			c.showReview(f, c.t("intake.err.refused", "Code", codeOrWalkIn(c, code), "Kind", c.kindName(kind)))
@@ -714,9 +724,7 @@ func (c *turn) submitIntake(f *form) error {
 		}
 		saved = c.t("intake.saved", "Label", d.Label, "Kind", c.kindName(kind), "State", c.stateName(d.State))
 	} else {
-		quantity, _ = strconv.Atoi(a[stepIntakeQuantity])
-		months, _ = strconv.Atoi(a[stepIntakeMonths])
-		err := c.e.cfg.Devices.ReceiveStock(c.ctx, code, kind, quantity, months, key, by)
+		err := c.e.cfg.Devices.ReceiveStock(c.ctx, code, kind, quantity, months, key, by, news)
 		if campaign.ErrorCode(err) == campaign.EINVALID {
 			c.st.Misses = 0
 			c.showReview(f, c.t("intake.err.refused", "Code", codeOrWalkIn(c, code), "Kind", c.kindName(kind)))
@@ -738,11 +746,7 @@ func (c *turn) submitIntake(f *form) error {
 	}
 	rows = append(rows, []Button{{Text: c.t("intake.btn_done"), Data: intakeAfterPrefix + ":done"}})
 	c.out = append(c.out, Output{Text: saved, Buttons: rows})
-	if donor != nil {
-		c.tellDonor(*donor, "intake.donor.received", func(lang string) string {
-			return c.receivedText(lang, kind, quantity, months)
-		})
-	}
+	c.noticesQueued()
 	return nil
 }
 
@@ -795,21 +799,15 @@ func (c *turn) receivedText(lang string, k campaign.ItemKind, quantity, months i
 	return c.e.text(lang, id, map[string]any{"Count": quantity, "Months": months})
 }
 
-// tellDonor sends the donor of p, in their chat (on their channel) and language, message id with
-// What.
-func (c *turn) tellDonor(p campaign.Pledge, id string, what func(lang string) string) {
-	to := c.addressOf(p.Channel, p.ChatID)
-	if to == nil {
-		return
-	}
+// donorNews is the notice that tells the donor of p, in their chat (on their channel) and
+// language, message id with What, queued under key with what was received.
+func (c *turn) donorNews(p campaign.Pledge, key, id string, what func(lang string) string) []campaign.OutboxMessage {
 	lang := p.Language
 	if lang != langEN {
 		lang = langVI
 	}
-	c.out = append(c.out, Output{
-		To:   to,
-		Text: c.e.text(lang, id, map[string]any{"Code": p.Code, "What": what(lang)}),
-	})
+	return notice(key, campaign.Session{Channel: p.Channel, ChatID: p.ChatID},
+		Output{Text: c.e.text(lang, id, map[string]any{"Code": p.Code, "What": what(lang)})})
 }
 
 // myIntake is /myintake: the devices the sender took in, newest first.

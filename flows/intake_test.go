@@ -26,6 +26,8 @@ type fakeDevices struct {
 	// intakeErr, moveErr and lookupErr are returned instead of doing the work.
 	intakeErr, moveErr, lookupErr error
 	intakes                       int
+	// outbox receives the notices an intake queues (the donor's news).
+	outbox *fakeOutbox
 }
 
 type fakeStock struct {
@@ -36,7 +38,9 @@ type fakeStock struct {
 	key              string
 }
 
-func newFakeDevices(now func() time.Time) *fakeDevices { return &fakeDevices{now: now} }
+func newFakeDevices(now func() time.Time) *fakeDevices {
+	return &fakeDevices{now: now, outbox: &fakeOutbox{}}
+}
 
 func (s *fakeDevices) promised(code string, k campaign.ItemKind) (int, bool) {
 	if s.pledges == nil {
@@ -62,7 +66,7 @@ func (s *fakeDevices) add(d *campaign.Device) {
 	s.devices = append(s.devices, *d)
 }
 
-func (s *fakeDevices) IntakeDevice(_ context.Context, d *campaign.Device, by campaign.Staff) error {
+func (s *fakeDevices) IntakeDevice(_ context.Context, d *campaign.Device, by campaign.Staff, notices []campaign.OutboxMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.intakes++
@@ -94,6 +98,7 @@ func (s *fakeDevices) IntakeDevice(_ context.Context, d *campaign.Device, by cam
 	}
 	d.CheckedBy = by.Channel + ":" + by.ExternalID
 	s.add(d)
+	s.outbox.queue(notices)
 	return nil
 }
 
@@ -141,7 +146,7 @@ func (s *fakeDevices) DevicesCheckedBy(_ context.Context, by campaign.Staff, lim
 	return out, nil
 }
 
-func (s *fakeDevices) ReceiveStock(_ context.Context, code string, kind campaign.ItemKind, quantity, months int, key string, by campaign.Staff) error {
+func (s *fakeDevices) ReceiveStock(_ context.Context, code string, kind campaign.ItemKind, quantity, months int, key string, by campaign.Staff, notices []campaign.OutboxMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if key != "" && slices.ContainsFunc(s.stock, func(st fakeStock) bool { return st.key == key }) {
@@ -160,6 +165,7 @@ func (s *fakeDevices) ReceiveStock(_ context.Context, code string, kind campaign
 		}
 	}
 	s.stock = append(s.stock, fakeStock{code, kind, quantity, months, by.Channel + ":" + by.ExternalID, key})
+	s.outbox.queue(notices)
 	return nil
 }
 
@@ -174,7 +180,7 @@ type fakeMoney struct {
 	err       error
 }
 
-func (s *fakeMoney) RecordMoney(_ context.Context, code string, amount int64, note, key string, by campaign.Staff) (campaign.MoneyRecord, error) {
+func (s *fakeMoney) RecordMoney(_ context.Context, code string, amount int64, note, key string, by campaign.Staff, notices []campaign.OutboxMessage) (campaign.MoneyRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -188,6 +194,7 @@ func (s *fakeMoney) RecordMoney(_ context.Context, code string, amount int64, no
 		RecordedBy: by.Channel + ":" + by.ExternalID, IdempotencyKey: key,
 	}
 	s.records = append(s.records, r)
+	s.devices.outbox.queue(notices)
 	return r, nil
 }
 
@@ -449,16 +456,6 @@ func intakeScenarios() []scenario {
 	}
 }
 
-// findTo returns the message sent to another chat, if any.
-func findTo(out []Output) (Output, bool) {
-	for _, o := range out {
-		if o.To != nil {
-			return o, true
-		}
-	}
-	return Output{}, false
-}
-
 func TestIntake_LaptopFromPledge(t *testing.T) {
 	c := newChat(t).withDonor("en").as(volunteerID)
 	for _, in := range laptopInputs() {
@@ -469,10 +466,10 @@ func TestIntake_LaptopFromPledge(t *testing.T) {
 	}
 	out := c.send(press("i:review:submit"))
 	wantText(t, out, "TB-000123")
-	to, ok := findTo(out)
-	if !ok || to.To.ChatID != donorChat || to.To.Channel != "telegram" {
-		t.Fatalf("no message to the donor:%s", dump(out))
+	if len(c.notices) != 1 || c.notices[0].ChatID != donorChat || c.notices[0].Channel != "telegram" {
+		t.Fatalf("no message to the donor: %+v", c.notices)
 	}
+	to := c.notices[0]
 	if want := "PL-000045: we have received 1 laptop. Thank you!"; to.Text != want {
 		t.Errorf("donor told %q, want %q", to.Text, want)
 	}

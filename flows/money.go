@@ -211,7 +211,8 @@ func (c *turn) submitMoney(f *form) error {
 	if note == intakeSkip {
 		note = ""
 	}
-	rec, err := c.e.cfg.Money.RecordMoney(c.ctx, p.Code, amount, note, c.formKey(), by)
+	news := c.donorNews(p, c.noticeKey(c.formKey(), "money:"+p.Code), "intake.donor.money", func(string) string { return campaign.FormatVND(amount) })
+	rec, err := c.e.cfg.Money.RecordMoney(c.ctx, p.Code, amount, note, c.formKey(), by, news)
 	if campaign.ErrorCode(err) == campaign.EINVALID {
 		c.st.Misses = 0
 		c.showReview(f, c.t("intake.money.refused", "Code", p.Code))
@@ -221,8 +222,8 @@ func (c *turn) submitMoney(f *form) error {
 		return fmt.Errorf("record money: %w", err)
 	}
 	c.toIdle()
+	c.noticesQueued()
 	c.say(c.t("intake.money.recorded", "Amount", campaign.FormatVND(amount), "Code", p.Code, "ID", rec.ID))
-	c.tellDonor(p, "intake.donor.money", func(string) string { return campaign.FormatVND(amount) })
 	return nil
 }
 

@@ -377,7 +377,9 @@ func (c *turn) decideTyped(d campaign.Decision) error {
 
 // decide applies a decision, tells the parent in their language and shows the next case.
 func (c *turn) decide(who campaign.Staff, d campaign.Decision) error {
-	reg, err := c.e.cfg.Cases.Decide(c.ctx, d, who)
+	reg, err := c.e.cfg.Cases.Decide(c.ctx, d, who, func(reg campaign.Registration) []campaign.OutboxMessage {
+		return c.decisionNotice(d, reg)
+	})
 	switch campaign.ErrorCode(err) {
 	case "":
 	case campaign.ECONFLICT:
@@ -393,28 +395,39 @@ func (c *turn) decide(who campaign.Staff, d campaign.Decision) error {
 	default:
 		return err
 	}
+	c.noticesQueued()
 	if c.inCaseFlow() {
 		c.toIdle()
 	}
 	var done string
-	lang := langOf(reg.Language)
-	to := &Session{Channel: reg.Channel, ChatID: reg.ChatID}
 	switch d.Verdict {
 	case campaign.VerdictApprove:
 		done = c.t("verify.done.approved", "Code", reg.Code)
-		c.out = append(c.out, Output{To: to, Text: c.e.text(lang, "verify.parent.approved", map[string]any{"Code": reg.Code})})
 	case campaign.VerdictReject:
 		done = c.t("verify.done.rejected", "Code", reg.Code, "Reason", c.rejectText(reg))
-		c.out = append(c.out, Output{To: to, Text: c.e.text(lang, "verify.parent.rejected", map[string]any{
-			"Code": reg.Code, "Reason": c.rejectTextIn(lang, reg)})})
 	case campaign.VerdictAskInfo:
 		done = c.t("verify.done.asked", "Code", reg.Code)
-		c.out = append(c.out, Output{To: to,
-			Text:    c.e.text(lang, "verify.parent.question", map[string]any{"Code": reg.Code, "Question": d.Text}),
-			Buttons: [][]Button{{{Text: c.e.text(lang, "verify.btn_reply", nil), Data: verifyData("reply", reg.Code)}}},
-		})
 	}
 	return c.nextCase(who, done)
+}
+
+// decisionNotice is what tells the parent of reg, in their language, of the decision d: approved,
+// refused with the reason, or the officials' question with a button to answer it.
+func (c *turn) decisionNotice(d campaign.Decision, reg campaign.Registration) []campaign.OutboxMessage {
+	lang := langOf(reg.Language)
+	var o Output
+	switch d.Verdict {
+	case campaign.VerdictApprove:
+		o.Text = c.e.text(lang, "verify.parent.approved", map[string]any{"Code": reg.Code})
+	case campaign.VerdictReject:
+		o.Text = c.e.text(lang, "verify.parent.rejected", map[string]any{"Code": reg.Code, "Reason": c.rejectTextIn(lang, reg)})
+	case campaign.VerdictAskInfo:
+		o.Text = c.e.text(lang, "verify.parent.question", map[string]any{"Code": reg.Code, "Question": d.Text})
+		o.Buttons = [][]Button{{{Text: c.e.text(lang, "verify.btn_reply", nil), Data: verifyData("reply", reg.Code)}}}
+	default:
+		return nil
+	}
+	return notice(c.noticeKey(d.Key, "decision:"+reg.Code), campaign.Session{Channel: reg.Channel, ChatID: reg.ChatID}, o)
 }
 
 // rejectText is the reason of a refusal in the turn's language.
@@ -469,7 +482,8 @@ func (c *turn) answerInput() error {
 		return nil
 	}
 	code := c.st.Answers[answerCaseCode]
-	reg, askedBy, err := c.e.cfg.Cases.AnswerInfo(c.ctx, code, domainSession(c.sess), text, c.st.IdempotencyKey)
+	reg, _, err := c.e.cfg.Cases.AnswerInfo(c.ctx, code, domainSession(c.sess), text, c.st.IdempotencyKey,
+		func(a campaign.InfoAnswer) []campaign.OutboxMessage { return c.answerNotice(a, text) })
 	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
 		c.toIdle()
 		c.say(c.t("verify.answer.not_waiting", "Code", code))
@@ -478,17 +492,22 @@ func (c *turn) answerInput() error {
 	if err != nil {
 		return err
 	}
+	c.noticesQueued()
 	c.toIdle()
 	c.say(c.t("verify.answer.thanks", "Code", reg.Code))
-	if channel, id, ok := strings.Cut(askedBy, ":"); ok && channel != "" && id != "" {
-		// Staff talk to the bot in private chats, where the chat id is the account id.
-		c.out = append(c.out, Output{
-			To:      &Session{Channel: channel, ChatID: id},
-			Text:    c.e.text(langVI, "verify.answer.to_official", map[string]any{"Code": reg.Code, "Answer": text}),
-			Buttons: [][]Button{{{Text: c.e.text(langVI, "verify.btn_open", nil), Data: verifyData("back", reg.Code)}}},
-		})
-	}
 	return nil
+}
+
+// answerNotice is what brings the parent's answer to the official who asked the question.
+func (c *turn) answerNotice(a campaign.InfoAnswer, text string) []campaign.OutboxMessage {
+	channel, id, _ := strings.Cut(a.AskedBy, ":")
+	// Staff talk to the bot in private chats, where the chat id is the account id.
+	code := a.Registration.Code
+	o := Output{
+		Text:    c.e.text(langVI, "verify.answer.to_official", map[string]any{"Code": code, "Answer": text}),
+		Buttons: [][]Button{{{Text: c.e.text(langVI, "verify.btn_open", nil), Data: verifyData("back", code)}}},
+	}
+	return notice(c.noticeKey(c.st.IdempotencyKey, "answer:"+code), campaign.Session{Channel: channel, ChatID: id}, o)
 }
 
 // domainSession converts a flows session to the domain's.

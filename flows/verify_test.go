@@ -127,16 +127,20 @@ func TestVerify_DecisionsReachTheStoreOnce(t *testing.T) {
 	c.send(cmd("verify"))
 	in := press("v:ok:TD-000002")
 	in.UpdateID = "77"
-	out := c.send(in)
+	c.send(in)
 	if r := c.cases.registration("TD-000002"); r.Status != campaign.StatusVerified {
 		t.Fatalf("TD-000002 is %s after approval", r.Status)
 	}
-	parent := toOthers(out)["3102"]
+	parent := toOthers(c.notices)["3102"]
 	if len(parent) != 1 || !strings.Contains(parent[0], "has been verified") {
 		t.Errorf("the English parent was told %q", parent)
 	}
-	// The same update run again (a retry after a crash) does not decide twice: the key is the same.
+	// The same update run again (a retry after a crash) does not decide twice, nor tell the parent
+	// twice: the key is the same.
 	c.send(in)
+	if len(c.notices) != 0 {
+		t.Errorf("the retry queued %+v", c.notices)
+	}
 	if keys := c.cases.keysOf("Decide"); len(keys) != 2 || keys[0] != keys[1] || keys[0] != "telegram:"+wardOffID+":77" {
 		t.Errorf("Decide keys = %q, want the update's key twice", keys)
 	}
@@ -227,14 +231,14 @@ func TestVerify_StoreFailureKeepsTheTypedText(t *testing.T) {
 		t.Errorf("state after the failure = %+v", c.st)
 	}
 	c.cases.fail("Decide", nil)
-	out := c.send(text("Xin gửi ảnh giấy chứng tử của cha mẹ"))
+	c.send(text("Xin gửi ảnh giấy chứng tử của cha mẹ"))
 	if r := c.cases.registration("TD-000002"); r.Status != campaign.StatusNeedsInfo {
 		t.Fatalf("status = %s, want needs_info", r.Status)
 	}
 	if keys := c.cases.keysOf("Decide"); len(keys) != 2 || keys[0] != keys[1] {
 		t.Errorf("retried question keys = %q, want one key twice", keys)
 	}
-	q := toOthers(out)["3102"]
+	q := toOthers(c.notices)["3102"]
 	if len(q) != 1 || !strings.Contains(q[0], "death certificate") && !strings.Contains(q[0], "giấy chứng tử") {
 		t.Errorf("the parent got %q", q)
 	}
@@ -250,8 +254,8 @@ func TestVerify_ParentAnswerReachesTheOfficial(t *testing.T) {
 	if c.st.Step != stepVerifyAnswer {
 		t.Fatalf("after Trả lời the parent is at %q:%s", c.st.Step, dump(out))
 	}
-	out = c.send(text("Có, số giấy 123/2021"))
-	official := toOthers(out)[wardOffID]
+	c.send(text("Có, số giấy 123/2021"))
+	official := toOthers(c.notices)[wardOffID]
 	if len(official) != 1 || !strings.Contains(official[0], "Có, số giấy 123/2021") {
 		t.Errorf("the official got %q", official)
 	}

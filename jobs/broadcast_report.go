@@ -157,7 +157,7 @@ func (j *BroadcastReport) Check(ctx context.Context, code string) (done bool, er
 		lang = language(j.Language(ctx, p.ByChannel, p.ByChatID))
 	}
 	key := broadcastReportPrefix + code
-	added, err := j.Outbox.Enqueue(ctx, []campaign.OutboxMessage{{Key: key, Batch: key,
+	added, err := j.Outbox.Enqueue(ctx, []campaign.OutboxMessage{{Key: key, Batch: key, Lane: campaign.OutboxNotice,
 		Channel: p.ByChannel, ChatID: p.ByChatID, Text: j.Messages.BroadcastDone(lang, p)}})
 	if err != nil {
 		return false, fmt.Errorf("broadcast report %s: %w", code, err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
@@ -17,9 +16,9 @@ import (
 // channel refusing for a while, tell nobody twice and lose no message (the outbox retries it).
 type FinalizeDeliveries struct {
 	Cases campaign.CaseStore
-	// Notices returns the messages for an auto-confirmed delivery, each with Output.To set
-	// (flows.Engine.DeliveryFinalized).
-	Notices func(d campaign.Delivery) []bot.Output
+	// Notices returns the messages for an auto-confirmed delivery, keyed once per delivery and
+	// person (flows.Engine.DeliveryFinalized).
+	Notices campaign.Notify[campaign.Delivery]
 	Now     func() time.Time
 	// After is how long after the hand-over a delivery becomes final (CONFIRM_AFTER).
 	After time.Duration
@@ -39,44 +38,14 @@ func (j *FinalizeDeliveries) Run(ctx context.Context, _ Tick) (FinalizeResult, e
 	if j.After <= 0 {
 		return res, errors.New("jobs: FinalizeDeliveries.After must be positive")
 	}
-	done, err := j.Cases.FinalizeDeliveries(ctx, j.Now().Add(-j.After), func(d campaign.Delivery) []campaign.OutboxMessage {
-		var msgs []campaign.OutboxMessage
-		for _, o := range j.Notices(d) {
-			if o.To == nil {
-				continue
-			}
-			msgs = append(msgs, campaign.OutboxMessage{
-				Key:   "delivery-final:" + d.Code + ":" + o.To.Channel + ":" + o.To.ChatID,
-				Batch: "delivery-final", Channel: o.To.Channel, ChatID: o.To.ChatID, Text: o.Text,
-				Buttons: outboxButtons(o.Buttons),
-			})
-		}
-		return msgs
-	})
+	done, err := j.Cases.FinalizeDeliveries(ctx, j.Now().Add(-j.After), j.Notices)
 	if err != nil {
 		return FinalizeResult{}, fmt.Errorf("finalize deliveries: %w", err)
 	}
 	res.Finalized = len(done)
 	for _, d := range done {
-		for _, o := range j.Notices(d) {
-			if o.To != nil {
-				res.Queued++
-			}
-		}
+		res.Queued += len(j.Notices(d))
 	}
 	notify(j.Notify, res.Queued)
 	return res, nil
-}
-
-// outboxButtons keeps a message's buttons in the outbox's form.
-func outboxButtons(rows [][]bot.Button) [][]campaign.OutboxButton {
-	var out [][]campaign.OutboxButton
-	for _, row := range rows {
-		r := make([]campaign.OutboxButton, len(row))
-		for i, b := range row {
-			r[i] = campaign.OutboxButton{Text: b.Text, Data: b.Data}
-		}
-		out = append(out, r)
-	}
-	return out
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
@@ -21,7 +20,7 @@ type finalizingStore struct {
 	err                error
 }
 
-func (s *finalizingStore) FinalizeDeliveries(_ context.Context, cutoff time.Time, notices func(campaign.Delivery) []campaign.OutboxMessage) ([]campaign.Delivery, error) {
+func (s *finalizingStore) FinalizeDeliveries(_ context.Context, cutoff time.Time, notices campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, error) {
 	s.cutoffs = append(s.cutoffs, cutoff)
 	if s.err != nil {
 		return nil, s.err
@@ -40,8 +39,8 @@ func (s *finalizingStore) FinalizeDeliveries(_ context.Context, cutoff time.Time
 	return done, nil
 }
 
-// The parent and the donor of each delivery made final are told through the outbox, on their own
-// channels, keyed so that nothing is queued twice; a later run finds nothing new.
+// The parent and the donor of each delivery made final are told through the outbox, with the
+// change; a later run finds nothing new and queues nothing.
 func TestFinalizeDeliveries_QueuesParentAndDonorOnce(t *testing.T) {
 	now := time.Date(2021, 9, 28, 10, 0, 0, 0, time.UTC)
 	store := &finalizingStore{pending: []campaign.Delivery{
@@ -50,13 +49,16 @@ func TestFinalizeDeliveries_QueuesParentAndDonorOnce(t *testing.T) {
 		{Code: "GH-000002", DeliveredAt: now.Add(-6 * 24 * time.Hour), Parent: campaign.Session{Channel: "telegram", ChatID: "12"}},
 		{Code: "GH-000003", DeliveredAt: now.Add(-9 * 24 * time.Hour), Parent: campaign.Session{Channel: "telegram", ChatID: "13"}},
 	}}
-	notices := func(d campaign.Delivery) []bot.Output {
-		out := []bot.Output{{Text: "final " + d.Code, To: &bot.Session{Channel: d.Parent.Channel, ChatID: d.Parent.ChatID},
-			Buttons: [][]bot.Button{{{Text: "Đã nhận", Data: "h:got:" + d.Code}}}}}
+	// As flows.Engine.DeliveryFinalized: one message a person, keyed by delivery and person.
+	notices := func(d campaign.Delivery) []campaign.OutboxMessage {
+		out := []campaign.OutboxMessage{{Key: "delivery-final:" + d.Code + ":" + d.Parent.Channel + ":" + d.Parent.ChatID,
+			Channel: d.Parent.Channel, ChatID: d.Parent.ChatID, Text: "final " + d.Code, Lane: campaign.OutboxNotice,
+			Buttons: [][]campaign.OutboxButton{{{Text: "Đã nhận", Data: "h:got:" + d.Code}}}}}
 		if d.Donor != nil {
-			out = append(out, bot.Output{Text: "donor " + d.Code, To: &bot.Session{Channel: d.Donor.Channel, ChatID: d.Donor.ChatID}})
+			out = append(out, campaign.OutboxMessage{Key: "delivery-final:" + d.Code + ":" + d.Donor.Channel + ":" + d.Donor.ChatID,
+				Channel: d.Donor.Channel, ChatID: d.Donor.ChatID, Text: "donor " + d.Code, Lane: campaign.OutboxNotice})
 		}
-		return append(out, bot.Output{Text: "no address"}) // left out: it goes to nobody
+		return out
 	}
 	woken := 0
 	job := &FinalizeDeliveries{Cases: store, Notices: notices, Now: func() time.Time { return now }, After: 7 * 24 * time.Hour,
@@ -94,7 +96,7 @@ func TestFinalizeDeliveries_QueuesParentAndDonorOnce(t *testing.T) {
 
 func TestFinalizeDeliveries_Errors(t *testing.T) {
 	store := &finalizingStore{err: errors.New("connection refused")}
-	job := &FinalizeDeliveries{Cases: store, Notices: func(campaign.Delivery) []bot.Output { return nil }, Now: time.Now, After: time.Hour}
+	job := &FinalizeDeliveries{Cases: store, Notices: func(campaign.Delivery) []campaign.OutboxMessage { return nil }, Now: time.Now, After: time.Hour}
 	if _, err := job.Run(context.Background(), Tick{}); !errors.Is(err, store.err) {
 		t.Errorf("store failure = %v", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -67,8 +66,9 @@ type OutboxSenderConfig struct {
 // sender that is stopped finishes the sends it started, within Grace, and gives back the
 // messages it had not started, so a restart neither loses nor repeats anything.
 type OutboxSender struct {
-	cfg    OutboxSenderConfig
-	notify chan struct{}
+	cfg OutboxSenderConfig
+	// wake has a channel for each of Run's loops: one for notices alone, one for everything.
+	wake [2]chan struct{}
 }
 
 // NewOutboxSender returns an OutboxSender; call Run to start it.
@@ -97,25 +97,38 @@ func NewOutboxSender(cfg OutboxSenderConfig) *OutboxSender {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultOutboxGrace
 	}
-	return &OutboxSender{cfg: cfg, notify: make(chan struct{}, 1)}
+	return &OutboxSender{cfg: cfg, wake: [2]chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1)}}
 }
 
 // Notify wakes the sender at once, for a caller that has just enqueued messages.
 func (s *OutboxSender) Notify() {
-	select {
-	case s.notify <- struct{}{}:
-	default: // a wake-up is pending already
+	for _, w := range s.wake {
+		select {
+		case w <- struct{}{}:
+		default: // a wake-up is pending already
+		}
 	}
 }
 
 // Run sends due messages until ctx ends, then returns once the sends under way are recorded.
-// A full batch is followed by the next one at once; otherwise the sender sleeps until Notify or
-// the next poll.
+//
+// It runs two loops. One takes every lane, notices first; the other notices alone, so that a
+// decision's message to a parent queued while the first is busy with a batch of a broadcast
+// (seconds, at the pace bulk gets) goes at once, with the priority the Sender gives its lane.
 func (s *OutboxSender) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.loop(ctx, campaign.OutboxNotice, s.wake[0]) })
+	s.loop(ctx, "", s.wake[1])
+	wg.Wait()
+}
+
+// loop sends lane's due messages until ctx ends. A full batch is followed by the next one at
+// once; otherwise it sleeps until Notify or the next poll.
+func (s *OutboxSender) loop(ctx context.Context, lane campaign.OutboxLane, wake <-chan struct{}) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		n := s.SendDue(ctx)
+		n := s.sendDue(ctx, lane)
 		if ctx.Err() != nil {
 			return
 		}
@@ -126,20 +139,23 @@ func (s *OutboxSender) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.notify:
+		case <-wake:
 		case <-timer.C:
 		}
 	}
 }
 
-// SendDue claims one batch of due messages, sends them and records the outcomes, and returns
-// how many it claimed. Each chat's messages go in the order they were queued, one chat after
-// another's concurrently, so that the Sender's per-chat pace holds up only that chat.
-func (s *OutboxSender) SendDue(ctx context.Context) int {
+// SendDue claims one batch of due messages of every lane, sends them and records the outcomes,
+// and returns how many it claimed. Each chat's messages go in the order they were queued, one
+// chat after another's concurrently, so that the Sender's per-chat pace holds up only that chat.
+func (s *OutboxSender) SendDue(ctx context.Context) int { return s.sendDue(ctx, "") }
+
+// sendDue is SendDue for one lane ("" for all).
+func (s *OutboxSender) sendDue(ctx context.Context, lane campaign.OutboxLane) int {
 	if ctx.Err() != nil {
 		return 0
 	}
-	msgs, err := s.cfg.Outbox.Claim(ctx, s.cfg.Batch, s.cfg.Lease)
+	msgs, err := s.cfg.Outbox.Claim(ctx, lane, s.cfg.Batch, s.cfg.Lease)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.cfg.Logger.Error("outbox: claim failed", "err", err)
@@ -327,10 +343,11 @@ func (s *OutboxSender) backoff(attempt int, err error) time.Duration {
 // reply makes the bot.Reply of an outbox message. Its file is never marked Remove: the outbox's
 // files belong to the job that queued them (one chart may go to many officials).
 func reply(m campaign.OutboxMessage) bot.Reply {
-	// The outbox carries bulk (broadcasts, summaries, milestones, reminders): it yields to the
-	// people in a conversation. A broadcast's report to its sender is a notice to one person.
+	// Bulk (broadcasts, summaries, milestones, reminders) yields to the people in a conversation
+	// and to notices; a notice (a decision, a delivery, a broadcast's report to its sender) yields
+	// only to replies.
 	lane := chat.LaneBulk
-	if strings.HasPrefix(m.Batch, broadcastReportPrefix) {
+	if m.Lane == campaign.OutboxNotice {
 		lane = chat.LaneNotice
 	}
 	r := bot.Reply{Channel: m.Channel, ChatID: m.ChatID, Output: bot.Output{Text: m.Text}, Lane: lane}

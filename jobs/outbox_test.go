@@ -21,6 +21,8 @@ import (
 	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
+	redisstore "github.com/thuduc/maytinhchoem/storage/redis"
+	"github.com/thuduc/maytinhchoem/storage/redis/redistest"
 )
 
 const emulatorToken = "123456:TEST-outbox"
@@ -51,6 +53,13 @@ func newOutboxRig(t *testing.T, chats int) *outboxRig {
 // and an OutboxSender over the shared outbox.
 func (r *outboxRig) sender(stopped func(ctx context.Context, channel, chatID string)) *jobs.OutboxSender {
 	r.t.Helper()
+	return r.senderWith(stopped, nil)
+}
+
+// senderWith is sender with the account's budget shared in Redis, as serve runs it, when budget
+// is set.
+func (r *outboxRig) senderWith(stopped func(ctx context.Context, channel, chatID string), budget bot.Budget) *jobs.OutboxSender {
+	r.t.Helper()
 	a, err := telegram.New(context.Background(), telegram.Config{Token: emulatorToken, APIURL: r.url,
 		HTTPTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -59,7 +68,7 @@ func (r *outboxRig) sender(stopped func(ctx context.Context, channel, chatID str
 	r.t.Cleanup(a.Close)
 	paced := bot.NewPacedSender(a, bot.PacedSenderConfig{
 		GlobalPerSecond: 30, GlobalBurst: 10, PerChatPerSecond: 1, PerChatBurst: 1,
-		OnStopped: stopped, Logger: slog.New(slog.DiscardHandler),
+		OnStopped: stopped, Logger: slog.New(slog.DiscardHandler), Budget: budget,
 	})
 	return jobs.NewOutboxSender(jobs.OutboxSenderConfig{
 		Outbox: r.box, Sender: paced, Logger: slog.New(slog.DiscardHandler),
@@ -350,4 +359,43 @@ func (f *flakySender) delivered() []string {
 	out := slices.Clone(f.sent)
 	slices.Sort(out)
 	return out
+}
+
+// A notice queued while a broadcast drains is claimed at once by the notices' own loop, and the
+// shared budget lets it past the bulk messages waiting their turn: it arrives while most of the
+// broadcast is still queued (before lanes it came after all of it).
+func TestOutboxSender_NoticeDoesNotWaitForBulk(t *testing.T) {
+	r := newOutboxRig(t, 61)
+	family, others := r.chats[60], r.chats[:60]
+	r.chats = others
+	r.enqueue("bc", 300) // 10 seconds at 30 a second
+	r.chats = append(others, family)
+	client, prefix := redistest.New(t)
+	s := r.senderWith(nil, redisstore.NewBudget(client, prefix+"budget:", redisstore.BudgetLimits{
+		PerSecond: 27, Burst: 27, PerChatPerSecond: 0.9, PerChatBurst: 3}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for r.emu.Metrics().Calls["sendMessage"] < 20 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err := r.box.Enqueue(context.Background(), []campaign.OutboxMessage{{Key: "notice:decision:TD-000001:k", Channel: telegram.Channel,
+		ChatID: strconv.FormatInt(family, 10), Text: "✅ Hồ sơ TD-000001 đã được duyệt.", Lane: campaign.OutboxNotice}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Notify()
+	asked := time.Now()
+	for len(r.emu.Messages(family)) == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	queued, sent, _, _, err := r.box.BatchProgress(context.Background(), "bc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if queued < 150 {
+		t.Errorf("the notice arrived after %d of the broadcast's 300 messages were sent (%d still queued); want it before most of them", sent, queued)
+	}
+	t.Logf("the notice arrived with %d of the broadcast sent, %d queued, after %s; 429s %d", sent, queued, time.Since(asked), r.emu.Metrics().TooManyRequests)
 }

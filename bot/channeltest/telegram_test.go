@@ -111,9 +111,10 @@ func (r *telegramRun) conversation(c conversation, seen *visits, n *counts) {
 				reply.File = nil
 			}
 			if b.to != "" {
-				// As the dispatcher does: it neither answers the press nor replaces anything.
+				// A notice to another person, as the outbox sends it: it neither answers the press
+				// nor replaces anything.
 				reply.ChatID = strconv.FormatInt(r.chat(b.to), 10)
-				reply.To, reply.Replace, reply.Ack = nil, false, ""
+				reply.Replace, reply.Ack = false, ""
 			} else {
 				reply.ChatID = strconv.FormatInt(r.chat(""), 10)
 				if !answered {

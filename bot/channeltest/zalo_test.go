@@ -259,8 +259,8 @@ func (r *zaloRun) conversation(c conversation, seen *visits, n *counts) bool {
 				reply.File = &chat.File{PhotoID: b.photo, PhotoChannel: "telegram"}
 			}
 			if b.to != "" {
-				// As the dispatcher does: no ack, no replace, not in the sender's language.
-				reply.To, reply.Replace, reply.Ack, reply.Lang = nil, false, "", ""
+				// A notice, as the outbox sends it: no ack, no replace, not in the sender's language.
+				reply.Replace, reply.Ack, reply.Lang = false, "", ""
 			}
 			reply.ChatID = r.person(b.to)
 			where := fmt.Sprintf("turn %d (%s), output %d", i+1, turn.Input, j+1)

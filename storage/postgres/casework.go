@@ -248,7 +248,7 @@ func (s *CaseStore) registrationsByID(ctx context.Context, q sqlx.QueryerContext
 // An unknown verdict or reason, or RejectOther or ask-info without a text, is EINVALID; an unknown
 // code ENOTFOUND. A registration that is not pending is ECONFLICT, unless d.Key was applied to it
 // before: the registration is then returned as it is and nothing is written.
-func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign.Staff) (campaign.Registration, error) {
+func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign.Staff, notify campaign.Notify[campaign.Registration]) (campaign.Registration, error) {
 	actor, err := staffActor(by)
 	if err != nil {
 		return campaign.Registration{}, err
@@ -337,7 +337,10 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 			}
 		}
 		out, err = s.regs.one(ctx, tx, "code", selectRegistrations+`WHERE r.id = $1`, locked.ID)
-		return err
+		if err != nil || applied {
+			return err
+		}
+		return notifyIn(ctx, tx, now, notify, out)
 	})
 	if err != nil {
 		return campaign.Registration{}, err
@@ -352,7 +355,7 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 // registration and the actor of the last question. A registration of another chat or not waiting
 // for an answer is ENOTFOUND, an empty answer EINVALID. When key was applied to the registration
 // before, it is returned as it is and nothing is written.
-func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign.Session, text, key string) (campaign.Registration, string, error) {
+func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign.Session, text, key string, notify campaign.Notify[campaign.InfoAnswer]) (campaign.Registration, string, error) {
 	parent = normalizeSession(parent)
 	code, text = normalizeCode(code), campaign.NormalizeText(text)
 	if parent.Channel == "" || parent.ChatID == "" {
@@ -415,7 +418,10 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 			return wrapErr(err, "postgres: answer info: asked by")
 		}
 		out, err = s.regs.one(ctx, tx, "code", selectRegistrations+`WHERE r.id = $1`, locked.ID)
-		return err
+		if err != nil || applied {
+			return err
+		}
+		return notifyIn(ctx, tx, now, notify, campaign.InfoAnswer{Registration: out, AskedBy: askedBy})
 	})
 	if err != nil {
 		return campaign.Registration{}, "", err
@@ -527,7 +533,7 @@ func stockLeft(ctx context.Context, q sqlx.QueryerContext, kinds []campaign.Stoc
 // its delivery is returned in made as it is now, and nothing is written; an empty key is never
 // de-duplicated. Malformed allocations are EINVALID before anything is written. On a database
 // error the deliveries made so far are returned with it: they are committed.
-func (s *CaseStore) ConfirmAllocations(ctx context.Context, allocs []campaign.Allocation, key string, by campaign.Staff) ([]campaign.Delivery, []string, error) {
+func (s *CaseStore) ConfirmAllocations(ctx context.Context, allocs []campaign.Allocation, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, []string, error) {
 	actor, err := staffActor(by)
 	if err != nil {
 		return nil, nil, err
@@ -567,7 +573,7 @@ func (s *CaseStore) ConfirmAllocations(ctx context.Context, allocs []campaign.Al
 		)
 		err := s.inTx(ctx, "confirm allocation", func(tx *sqlx.Tx) error {
 			var err error
-			d, ok, err = s.confirmAllocation(ctx, tx, seq, a, key, actor, now)
+			d, ok, err = s.confirmAllocation(ctx, tx, seq, a, key, actor, now, notify)
 			return err
 		})
 		if err != nil {
@@ -585,7 +591,7 @@ func (s *CaseStore) ConfirmAllocations(ctx context.Context, allocs []campaign.Al
 // confirmAllocation is one allocation of ConfirmAllocations; ok is false when it is stale. Locks
 // are taken in one order, registration, device, stock, so concurrent confirmations never wait on
 // each other in a circle.
-func (s *CaseStore) confirmAllocation(ctx context.Context, tx *sqlx.Tx, seq string, a campaign.Allocation, key, actor string, now time.Time) (d campaign.Delivery, ok bool, err error) {
+func (s *CaseStore) confirmAllocation(ctx context.Context, tx *sqlx.Tx, seq string, a campaign.Allocation, key, actor string, now time.Time, notify campaign.Notify[campaign.Delivery]) (d campaign.Delivery, ok bool, err error) {
 	var regID int64
 	var status campaign.RegistrationStatus
 	err = tx.QueryRowxContext(ctx, `SELECT id, status FROM registrations WHERE campaign_id = $1 AND code = $2 FOR UPDATE`,
@@ -680,7 +686,10 @@ func (s *CaseStore) confirmAllocation(ctx context.Context, tx *sqlx.Tx, seq stri
 		return campaign.Delivery{}, false, err
 	}
 	d, err = s.oneDelivery(ctx, tx, "id", `dl.id = $2`, deliveryID)
-	return d, err == nil, err
+	if err != nil {
+		return campaign.Delivery{}, false, err
+	}
+	return d, true, notifyIn(ctx, tx, now, notify, d)
 }
 
 // SetHandover records where the family wants the device, on a pending delivery of the campaign
@@ -744,7 +753,7 @@ func (s *CaseStore) DeliveryByCode(ctx context.Context, code string) (campaign.D
 // delivered, and an audit row "delivery.delivered" records it without the recipient's name. When
 // key was applied to the delivery before, it is returned unchanged; otherwise a delivery that is
 // not pending is ECONFLICT, an unknown one ENOTFOUND.
-func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID, key string, by campaign.Staff) (campaign.Delivery, error) {
+func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	actor, err := staffActor(by)
 	if err != nil {
 		return campaign.Delivery{}, err
@@ -818,7 +827,10 @@ func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID,
 			}
 		}
 		out, err = s.oneDelivery(ctx, tx, "id", `dl.id = $2`, locked.ID)
-		return err
+		if err != nil || applied {
+			return err
+		}
+		return notifyIn(ctx, tx, now, notify, out)
 	})
 	return out, err
 }
@@ -828,7 +840,7 @@ func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID,
 // the delivery stays pending (and comes first in OpenDeliveries), and an audit row
 // "delivery.failed" records the reason (not the note, which may locate the family). The note is
 // optional, for every reason. key de-duplicates as in MarkDelivered.
-func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign.FailReason, note, key string, by campaign.Staff) (campaign.Delivery, error) {
+func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign.FailReason, note, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	actor, err := staffActor(by)
 	if err != nil {
 		return campaign.Delivery{}, err
@@ -877,7 +889,10 @@ func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign
 			}
 		}
 		out, err = s.oneDelivery(ctx, tx, "id", `dl.id = $2`, locked.ID)
-		return err
+		if err != nil || applied {
+			return err
+		}
+		return notifyIn(ctx, tx, now, notify, out)
 	})
 	return out, err
 }
@@ -886,7 +901,7 @@ func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign
 // its registration, with an audit row "delivery.confirmed" by the parent. A confirmed one is
 // returned with already true and nothing written; one of another chat, unknown or still pending
 // is ENOTFOUND.
-func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent campaign.Session) (campaign.Delivery, bool, error) {
+func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent campaign.Session, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, bool, error) {
 	parent = normalizeSession(parent)
 	code = normalizeCode(code)
 	now := s.db.now()
@@ -919,7 +934,10 @@ func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent cam
 			}
 		}
 		out, err = s.oneDelivery(ctx, tx, "id", `dl.id = $2`, locked.ID)
-		return err
+		if err != nil || already {
+			return err
+		}
+		return notifyIn(ctx, tx, now, notify, out)
 	})
 	if err != nil {
 		return campaign.Delivery{}, false, err
@@ -932,7 +950,7 @@ func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent cam
 // all in one statement, and returns them in the order they were handed over. A delivery the parent
 // confirms meanwhile is left to the parent: the update re-checks the status of each row it waits
 // for. The messages notices gives are queued in the outbox in the same transaction.
-func (s *CaseStore) FinalizeDeliveries(ctx context.Context, cutoff time.Time, notices func(campaign.Delivery) []campaign.OutboxMessage) ([]campaign.Delivery, error) {
+func (s *CaseStore) FinalizeDeliveries(ctx context.Context, cutoff time.Time, notices campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, error) {
 	now := s.db.now()
 	var out []campaign.Delivery
 	err := s.inTx(ctx, "finalize deliveries", func(tx *sqlx.Tx) error {

@@ -72,7 +72,7 @@ func (w *caseWork) register(t testing.TB, name string, edit func(*campaign.Regis
 // decide applies a decision by the ward official and fails the test on an error.
 func (w *caseWork) decide(t testing.TB, d campaign.Decision) campaign.Registration {
 	t.Helper()
-	reg, err := w.cases.Decide(t.Context(), d, wardOfficial)
+	reg, err := w.cases.Decide(t.Context(), d, wardOfficial, nil)
 	if err != nil {
 		t.Fatalf("Decide(%+v): %v", d, err)
 	}
@@ -95,7 +95,7 @@ func (w *caseWork) readyDevice(t testing.TB, dt campaign.DeviceType, pledgeCode 
 // receive takes in walk-in stock.
 func (w *caseWork) receive(t testing.TB, kind campaign.ItemKind, quantity, months int) {
 	t.Helper()
-	if err := w.devices.ReceiveStock(t.Context(), "", kind, quantity, months, "", volunteer); err != nil {
+	if err := w.devices.ReceiveStock(t.Context(), "", kind, quantity, months, "", volunteer, nil); err != nil {
 		t.Fatalf("ReceiveStock(%s, %d): %v", kind, quantity, err)
 	}
 }
@@ -103,7 +103,7 @@ func (w *caseWork) receive(t testing.TB, kind campaign.ItemKind, quantity, month
 // allocate confirms one allocation by the official and fails the test unless it was made.
 func (w *caseWork) allocate(t testing.TB, a campaign.Allocation, key string) campaign.Delivery {
 	t.Helper()
-	made, stale, err := w.cases.ConfirmAllocations(t.Context(), []campaign.Allocation{a}, key, official)
+	made, stale, err := w.cases.ConfirmAllocations(t.Context(), []campaign.Allocation{a}, key, official, nil)
 	if err != nil || len(made) != 1 || len(stale) != 0 {
 		t.Fatalf("ConfirmAllocations(%+v) = %d made, stale %v, %v; want it made", a, len(made), stale, err)
 	}
@@ -113,7 +113,7 @@ func (w *caseWork) allocate(t testing.TB, a campaign.Allocation, key string) cam
 // deliver marks a delivery handed over by the volunteer and fails the test on an error.
 func (w *caseWork) deliver(t testing.TB, code, key string) campaign.Delivery {
 	t.Helper()
-	d, err := w.cases.MarkDelivered(t.Context(), code, "Trần Thị Bình", "photo-"+code, key, volunteer)
+	d, err := w.cases.MarkDelivered(t.Context(), code, "Trần Thị Bình", "photo-"+code, key, volunteer, nil)
 	if err != nil {
 		t.Fatalf("MarkDelivered(%s): %v", code, err)
 	}
@@ -302,7 +302,7 @@ func TestCaseStore_PendingCases(t *testing.T) {
 		insertHelpedChild(t, w.db, "hcm-2020", "Lê Thị Hoa", time.Date(2011, 1, 1, 0, 0, 0, 0, time.UTC))
 
 		w.decide(t, campaign.Decision{Code: first.Code, Verdict: campaign.VerdictAskInfo, Text: "Gia đình có giấy xác nhận hộ nghèo không?"})
-		if _, _, err := w.cases.AnswerInfo(ctx, first.Code, parentChat, "Có, số 123/2021", "answer 1"); err != nil {
+		if _, _, err := w.cases.AnswerInfo(ctx, first.Code, parentChat, "Có, số 123/2021", "answer 1", nil); err != nil {
 			t.Fatalf("AnswerInfo: %v", err)
 		}
 
@@ -417,7 +417,7 @@ func TestCaseStore_Decide(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				r := w.register(t, tc.name, nil)
 				tc.d.Code = strings.ToLower(r.Code)
-				got, err := w.cases.Decide(ctx, tc.d, wardOfficial)
+				got, err := w.cases.Decide(ctx, tc.d, wardOfficial, nil)
 				if err != nil {
 					t.Fatalf("Decide: %v", err)
 				}
@@ -467,18 +467,18 @@ func TestCaseStore_Decide(t *testing.T) {
 		ctx := t.Context()
 		r := w.register(t, "Lê Văn Tèo", nil)
 		approve := campaign.Decision{Code: r.Code, Verdict: campaign.VerdictApprove, Key: "update 1"}
-		first, err := w.cases.Decide(ctx, approve, wardOfficial)
+		first, err := w.cases.Decide(ctx, approve, wardOfficial, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		before := caseSnapshot(t, w.db)
-		_, err = w.cases.Decide(ctx, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictReject, Reason: campaign.RejectDuplicate, Key: "update 2"}, otherOfficial)
+		_, err = w.cases.Decide(ctx, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictReject, Reason: campaign.RejectDuplicate, Key: "update 2"}, otherOfficial, nil)
 		wantCode(t, "second decision by another official", err, campaign.ECONFLICT)
-		_, err = w.cases.Decide(ctx, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictApprove}, wardOfficial)
+		_, err = w.cases.Decide(ctx, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictApprove}, wardOfficial, nil)
 		wantCode(t, "the same decision again without a key", err, campaign.ECONFLICT)
 
 		// The button pressed twice: the same key returns the registration as it is.
-		again, err := w.cases.Decide(ctx, approve, wardOfficial)
+		again, err := w.cases.Decide(ctx, approve, wardOfficial, nil)
 		if err != nil {
 			t.Fatalf("Decide with the same key: %v", err)
 		}
@@ -491,7 +491,7 @@ func TestCaseStore_Decide(t *testing.T) {
 		// The key names one registration: it does not apply the decision to another.
 		other := w.register(t, "Lê Văn Tí", nil)
 		before = caseSnapshot(t, w.db)
-		if got, err := w.cases.Decide(ctx, campaign.Decision{Code: other.Code, Verdict: campaign.VerdictApprove, Key: "update 1"}, wardOfficial); err != nil || got.Status != campaign.StatusVerified {
+		if got, err := w.cases.Decide(ctx, campaign.Decision{Code: other.Code, Verdict: campaign.VerdictApprove, Key: "update 1"}, wardOfficial, nil); err != nil || got.Status != campaign.StatusVerified {
 			t.Errorf("the key on another registration: %s, %v; want verified", got.Status, err)
 		}
 		if after := caseSnapshot(t, w.db); after == before {
@@ -541,7 +541,7 @@ func TestCaseStore_Decide(t *testing.T) {
 			{"no code", campaign.Decision{Verdict: campaign.VerdictApprove}, wardOfficial, campaign.EINVALID},
 			{"unknown code", campaign.Decision{Code: "TD-999999", Verdict: campaign.VerdictApprove}, wardOfficial, campaign.ENOTFOUND},
 		} {
-			_, err := w.cases.Decide(ctx, tc.d, tc.by)
+			_, err := w.cases.Decide(ctx, tc.d, tc.by, nil)
 			wantCode(t, tc.name, err, tc.want)
 		}
 		if after := caseSnapshot(t, w.db); after != before {
@@ -557,7 +557,7 @@ func TestCaseStore_AnswerInfo(t *testing.T) {
 	r := w.register(t, "Võ Thị Sáu", nil)
 	other := w.register(t, "Võ Văn Kiệt", nil)
 	w.decide(t, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictAskInfo, Text: "Cháu học trường nào?"})
-	if _, err := w.cases.Decide(ctx, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictAskInfo, Text: "Lần hai?"}, otherOfficial); campaign.ErrorCode(err) != campaign.ECONFLICT {
+	if _, err := w.cases.Decide(ctx, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictAskInfo, Text: "Lần hai?"}, otherOfficial, nil); campaign.ErrorCode(err) != campaign.ECONFLICT {
 		t.Fatalf("a second question while waiting: %v, want ECONFLICT", err)
 	}
 
@@ -576,14 +576,14 @@ func TestCaseStore_AnswerInfo(t *testing.T) {
 		{"empty answer", r.Code, parentChat, "  ", campaign.EINVALID},
 		{"no chat", r.Code, campaign.Session{}, "Trường Linh Trung", campaign.EINVALID},
 	} {
-		_, _, err := w.cases.AnswerInfo(ctx, tc.code, tc.parent, tc.text, "")
+		_, _, err := w.cases.AnswerInfo(ctx, tc.code, tc.parent, tc.text, "", nil)
 		wantCode(t, tc.name, err, tc.want)
 	}
 	if after := caseSnapshot(t, w.db); after != before {
 		t.Errorf("refused answers wrote:\nbefore %s\nafter  %s", before, after)
 	}
 
-	got, askedBy, err := w.cases.AnswerInfo(ctx, strings.ToLower(r.Code), parentChat, "Trường Tiểu học Linh Trung", "answer key")
+	got, askedBy, err := w.cases.AnswerInfo(ctx, strings.ToLower(r.Code), parentChat, "Trường Tiểu học Linh Trung", "answer key", nil)
 	if err != nil {
 		t.Fatalf("AnswerInfo: %v", err)
 	}
@@ -602,7 +602,7 @@ func TestCaseStore_AnswerInfo(t *testing.T) {
 
 	// The same answer sent again (a retried update) writes nothing and says the same.
 	before = caseSnapshot(t, w.db)
-	again, askedAgain, err := w.cases.AnswerInfo(ctx, r.Code, parentChat, "Trường Tiểu học Linh Trung", "answer key")
+	again, askedAgain, err := w.cases.AnswerInfo(ctx, r.Code, parentChat, "Trường Tiểu học Linh Trung", "answer key", nil)
 	if err != nil || !reflect.DeepEqual(again, got) || askedAgain != askedBy {
 		t.Errorf("repeated AnswerInfo = %+v, %q, %v; want the first result", again, askedAgain, err)
 	}
@@ -610,15 +610,15 @@ func TestCaseStore_AnswerInfo(t *testing.T) {
 		t.Errorf("repeated answer wrote:\nbefore %s\nafter  %s", before, after)
 	}
 	// Without the key it is an answer nobody waits for.
-	_, _, err = w.cases.AnswerInfo(ctx, r.Code, parentChat, "Trường Tiểu học Linh Trung", "another key")
+	_, _, err = w.cases.AnswerInfo(ctx, r.Code, parentChat, "Trường Tiểu học Linh Trung", "another key", nil)
 	wantCode(t, "answer when no longer waiting", err, campaign.ENOTFOUND)
 
 	// The registration can be decided again: asked a second time by another official, whom the
 	// next answer names.
-	if _, err := w.cases.Decide(ctx, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictAskInfo, Text: "Lớp mấy?"}, otherOfficial); err != nil {
+	if _, err := w.cases.Decide(ctx, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictAskInfo, Text: "Lớp mấy?"}, otherOfficial, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, askedBy, err := w.cases.AnswerInfo(ctx, r.Code, parentChat, "Lớp 4", ""); err != nil || askedBy != "telegram:8102" {
+	if _, askedBy, err := w.cases.AnswerInfo(ctx, r.Code, parentChat, "Lớp 4", "", nil); err != nil || askedBy != "telegram:8102" {
 		t.Errorf("second answer asked by %q, %v; want telegram:8102", askedBy, err)
 	}
 	k, err := w.cases.CaseByCode(ctx, r.Code)
@@ -709,7 +709,7 @@ func TestCaseStore_ConfirmAllocations(t *testing.T) {
 			{Code: strings.ToLower(child.Code), DeviceLabel: strings.ToLower(laptop.Label), DeviceType: campaign.DeviceLaptop, Stock: []campaign.StockKind{campaign.StockSIM4G}},
 			{Code: connected.Code, Stock: []campaign.StockKind{campaign.StockUSBWiFi}},
 		}
-		made, stale, err := w.cases.ConfirmAllocations(ctx, allocs, "confirm 1", official)
+		made, stale, err := w.cases.ConfirmAllocations(ctx, allocs, "confirm 1", official, nil)
 		if err != nil || len(stale) != 0 || len(made) != 2 {
 			t.Fatalf("ConfirmAllocations = %d made, stale %v, %v", len(made), stale, err)
 		}
@@ -775,7 +775,7 @@ func TestCaseStore_ConfirmAllocations(t *testing.T) {
 
 		// Confirming again with the key returns the same deliveries and writes nothing.
 		before := caseSnapshot(t, w.db)
-		again, stale, err := w.cases.ConfirmAllocations(ctx, allocs, "confirm 1", official)
+		again, stale, err := w.cases.ConfirmAllocations(ctx, allocs, "confirm 1", official, nil)
 		if err != nil || len(stale) != 0 || !reflect.DeepEqual(again, made) {
 			t.Errorf("repeated ConfirmAllocations = %+v, stale %v, %v; want the same deliveries", again, stale, err)
 		}
@@ -783,7 +783,7 @@ func TestCaseStore_ConfirmAllocations(t *testing.T) {
 			t.Errorf("repeated confirmation wrote:\nbefore %s\nafter  %s", before, after)
 		}
 		// Another key finds them allocated already.
-		made, stale, err = w.cases.ConfirmAllocations(ctx, allocs, "confirm 2", official)
+		made, stale, err = w.cases.ConfirmAllocations(ctx, allocs, "confirm 2", official, nil)
 		if err != nil || len(made) != 0 || !slices.Equal(stale, []string{child.Code, connected.Code}) {
 			t.Errorf("ConfirmAllocations with another key = %d made, stale %v, %v; want both stale", len(made), stale, err)
 		}
@@ -819,7 +819,7 @@ func TestCaseStore_ConfirmAllocations(t *testing.T) {
 			{Code: noSIMs.Code, Stock: []campaign.StockKind{campaign.StockSIM4G}},
 			{Code: unknownDevice.Code, DeviceLabel: "TB-999999"},
 			{Code: "TD-999999", DeviceLabel: ready.Label},
-		}, "stale", official)
+		}, "stale", official, nil)
 		if err != nil || len(made) != 0 {
 			t.Fatalf("ConfirmAllocations = %d made, %v; want none made", len(made), err)
 		}
@@ -834,7 +834,7 @@ func TestCaseStore_ConfirmAllocations(t *testing.T) {
 		made, stale, err = w.cases.ConfirmAllocations(ctx, []campaign.Allocation{
 			{Code: noStock.Code, DeviceLabel: ready.Label, Stock: []campaign.StockKind{campaign.StockUSBWiFi}},
 			{Code: brokenDevice.Code, DeviceLabel: ready.Label},
-		}, "", official)
+		}, "", official, nil)
 		if err != nil || !slices.Equal(stale, []string{noStock.Code}) || len(made) != 1 || made[0].RegistrationCode != brokenDevice.Code {
 			t.Errorf("ConfirmAllocations = %v made, stale %v, %v; want the second made", deliveryCodes(made), stale, err)
 		}
@@ -858,7 +858,7 @@ func TestCaseStore_ConfirmAllocations(t *testing.T) {
 			{"stock twice", []campaign.Allocation{{Code: r.Code, Stock: []campaign.StockKind{campaign.StockSIM4G, campaign.StockSIM4G}}}, official},
 			{"no one", []campaign.Allocation{{Code: r.Code, DeviceLabel: ready.Label}}, campaign.Staff{}},
 		} {
-			_, _, err := w.cases.ConfirmAllocations(ctx, tc.allocs, "", tc.by)
+			_, _, err := w.cases.ConfirmAllocations(ctx, tc.allocs, "", tc.by, nil)
 			wantCode(t, tc.name, err, campaign.EINVALID)
 		}
 		if after := caseSnapshot(t, w.db); after != before {
@@ -887,7 +887,7 @@ func TestCaseStore_ConfirmAllocations(t *testing.T) {
 					<-start
 					results[i], _, errs[i] = w.cases.ConfirmAllocations(ctx, []campaign.Allocation{
 						{Code: r.Code, DeviceLabel: device.Label, Stock: []campaign.StockKind{campaign.StockUSBWiFi}},
-					}, fmt.Sprintf("official %d round %d", i, round), official)
+					}, fmt.Sprintf("official %d round %d", i, round), official, nil)
 				})
 			}
 			close(start)
@@ -932,7 +932,7 @@ func TestCaseStore_ConfirmAllocations(t *testing.T) {
 					var ds []campaign.Delivery
 					ds, _, errs[i] = w.cases.ConfirmAllocations(ctx, []campaign.Allocation{
 						{Code: r.Code, Stock: []campaign.StockKind{campaign.StockSIM4G}},
-					}, "", official)
+					}, "", official, nil)
 					made[i] = len(ds)
 				})
 			}
@@ -994,9 +994,9 @@ func TestCaseStore_DeliveryLife(t *testing.T) {
 	}
 
 	// Nobody home: the delivery comes back first in the list.
-	_, err = w.cases.MarkFailed(ctx, d.Code, "raining", "", "", volunteer)
+	_, err = w.cases.MarkFailed(ctx, d.Code, "raining", "", "", volunteer, nil)
 	wantCode(t, "unknown failure reason", err, campaign.EINVALID)
-	failed, err := w.cases.MarkFailed(ctx, d.Code, campaign.FailNotHome, "Gọi không nghe máy", "fail 1", volunteer)
+	failed, err := w.cases.MarkFailed(ctx, d.Code, campaign.FailNotHome, "Gọi không nghe máy", "fail 1", volunteer, nil)
 	if err != nil {
 		t.Fatalf("MarkFailed: %v", err)
 	}
@@ -1008,7 +1008,7 @@ func TestCaseStore_DeliveryLife(t *testing.T) {
 		t.Errorf("failure note %q, %v", note, err)
 	}
 	before = caseSnapshot(t, w.db)
-	if again, err := w.cases.MarkFailed(ctx, d.Code, campaign.FailNotHome, "Gọi không nghe máy", "fail 1", volunteer); err != nil || again.Attempts != 1 {
+	if again, err := w.cases.MarkFailed(ctx, d.Code, campaign.FailNotHome, "Gọi không nghe máy", "fail 1", volunteer, nil); err != nil || again.Attempts != 1 {
 		t.Errorf("repeated MarkFailed: %d attempts, %v; want 1", again.Attempts, err)
 	}
 	if after := caseSnapshot(t, w.db); after != before {
@@ -1025,13 +1025,13 @@ func TestCaseStore_DeliveryLife(t *testing.T) {
 	}
 
 	// The parent cannot confirm what was not handed over.
-	_, _, err = w.cases.ConfirmDelivery(ctx, d.Code, parentChat)
+	_, _, err = w.cases.ConfirmDelivery(ctx, d.Code, parentChat, nil)
 	wantCode(t, "confirming a pending delivery", err, campaign.ENOTFOUND)
 
 	// Handed over.
-	_, err = w.cases.MarkDelivered(ctx, d.Code, "  ", "", "deliver 1", volunteer)
+	_, err = w.cases.MarkDelivered(ctx, d.Code, "  ", "", "deliver 1", volunteer, nil)
 	wantCode(t, "hand-over without a recipient", err, campaign.EINVALID)
-	delivered, err := w.cases.MarkDelivered(ctx, d.Code, "Trần Thị Bình (mẹ)", "AgACAgUAAxkBAAIB", "deliver 1", volunteer)
+	delivered, err := w.cases.MarkDelivered(ctx, d.Code, "Trần Thị Bình (mẹ)", "AgACAgUAAxkBAAIB", "deliver 1", volunteer, nil)
 	if err != nil {
 		t.Fatalf("MarkDelivered: %v", err)
 	}
@@ -1058,41 +1058,41 @@ func TestCaseStore_DeliveryLife(t *testing.T) {
 	}
 
 	before = caseSnapshot(t, w.db)
-	again, err := w.cases.MarkDelivered(ctx, d.Code, "Someone else", "", "deliver 1", volunteer)
+	again, err := w.cases.MarkDelivered(ctx, d.Code, "Someone else", "", "deliver 1", volunteer, nil)
 	if err != nil || !reflect.DeepEqual(again, delivered) {
 		t.Errorf("repeated MarkDelivered = %+v, %v; want it unchanged", again, err)
 	}
 	if after := caseSnapshot(t, w.db); after != before {
 		t.Errorf("repeated hand-over wrote:\nbefore %s\nafter  %s", before, after)
 	}
-	_, err = w.cases.MarkDelivered(ctx, d.Code, "Someone else", "", "deliver 2", volunteer)
+	_, err = w.cases.MarkDelivered(ctx, d.Code, "Someone else", "", "deliver 2", volunteer, nil)
 	wantCode(t, "a second hand-over", err, campaign.ECONFLICT)
-	_, err = w.cases.MarkFailed(ctx, d.Code, campaign.FailWrongAddress, "", "fail 2", volunteer)
+	_, err = w.cases.MarkFailed(ctx, d.Code, campaign.FailWrongAddress, "", "fail 2", volunteer, nil)
 	wantCode(t, "a failure after the hand-over", err, campaign.ECONFLICT)
 	_, err = w.cases.SetHandover(ctx, d.Code, parentChat, campaign.HandoverHome)
 	wantCode(t, "a handover after the hand-over", err, campaign.ENOTFOUND)
-	_, err = w.cases.MarkDelivered(ctx, "GH-999999", "Someone", "", "", volunteer)
+	_, err = w.cases.MarkDelivered(ctx, "GH-999999", "Someone", "", "", volunteer, nil)
 	wantCode(t, "an unknown delivery", err, campaign.ENOTFOUND)
 	if got := open(""); !slices.Equal(got, []string{other.Code}) {
 		t.Errorf("open deliveries after the hand-over = %v, want [%s]", got, other.Code)
 	}
 
 	// The parent presses "Đã nhận".
-	_, _, err = w.cases.ConfirmDelivery(ctx, d.Code, otherChat)
+	_, _, err = w.cases.ConfirmDelivery(ctx, d.Code, otherChat, nil)
 	wantCode(t, "confirming from another chat", err, campaign.ENOTFOUND)
-	confirmed, already, err := w.cases.ConfirmDelivery(ctx, strings.ToLower(d.Code), parentChat)
+	confirmed, already, err := w.cases.ConfirmDelivery(ctx, strings.ToLower(d.Code), parentChat, nil)
 	if err != nil || already || confirmed.Status != campaign.DeliveryConfirmed || confirmed.ConfirmedAt.IsZero() || confirmed.AutoConfirmed {
 		t.Fatalf("ConfirmDelivery = %s at %v (auto %v), already %v, %v", confirmed.Status, confirmed.ConfirmedAt, confirmed.AutoConfirmed, already, err)
 	}
 	before = caseSnapshot(t, w.db)
-	again, already, err = w.cases.ConfirmDelivery(ctx, d.Code, parentChat)
+	again, already, err = w.cases.ConfirmDelivery(ctx, d.Code, parentChat, nil)
 	if err != nil || !already || !reflect.DeepEqual(again, confirmed) {
 		t.Errorf("second ConfirmDelivery = %+v, already %v, %v; want it unchanged, already", again, already, err)
 	}
 	if after := caseSnapshot(t, w.db); after != before {
 		t.Errorf("second confirmation wrote:\nbefore %s\nafter  %s", before, after)
 	}
-	_, err = w.cases.MarkDelivered(ctx, d.Code, "Someone else", "", "deliver 1", volunteer)
+	_, err = w.cases.MarkDelivered(ctx, d.Code, "Someone else", "", "deliver 1", volunteer, nil)
 	if err != nil {
 		t.Errorf("the hand-over's key after the confirmation: %v, want the delivery", err)
 	}
@@ -1126,7 +1126,7 @@ func TestCaseStore_FinalizeDeliveries(t *testing.T) {
 	}
 	early := w.deliver(t, ds[0].Code, "")
 	confirmedEarly := w.deliver(t, ds[1].Code, "")
-	if _, _, err := w.cases.ConfirmDelivery(ctx, confirmedEarly.Code, parentChat); err != nil {
+	if _, _, err := w.cases.ConfirmDelivery(ctx, confirmedEarly.Code, parentChat, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.advance(72 * time.Hour)
@@ -1175,7 +1175,7 @@ func TestCaseStore_FinalizeDeliveries(t *testing.T) {
 		t.Errorf("FinalizeDeliveries(later) = %v, %v; want [%s]", deliveryCodes(got), err, late.Code)
 	}
 	// The parent confirming later finds it final already.
-	if _, already, err := w.cases.ConfirmDelivery(ctx, early.Code, parentChat); err != nil || !already {
+	if _, already, err := w.cases.ConfirmDelivery(ctx, early.Code, parentChat, nil); err != nil || !already {
 		t.Errorf("ConfirmDelivery after the automatic one: already %v, %v", already, err)
 	}
 }
@@ -1276,7 +1276,7 @@ func TestCaseStore_ProposalMatchConfirm(t *testing.T) {
 	if len(allocs) == 0 {
 		t.Fatal("Match allocated nothing from the seeded proposal")
 	}
-	made, stale, err := w.cases.ConfirmAllocations(t.Context(), allocs, "seed", official)
+	made, stale, err := w.cases.ConfirmAllocations(t.Context(), allocs, "seed", official, nil)
 	if err != nil || len(stale) != 0 || len(made) != len(allocs) {
 		t.Errorf("confirming the seeded match: %d made of %d, stale %v, %v", len(made), len(allocs), stale, err)
 	}
@@ -1307,7 +1307,7 @@ func BenchmarkCaseStore_ConfirmAllocation(b *testing.B) {
 	for i := range b.N {
 		made, stale, err := w.cases.ConfirmAllocations(b.Context(), []campaign.Allocation{
 			{Code: codes[i], DeviceLabel: labels[i], Stock: []campaign.StockKind{campaign.StockSIM4G}},
-		}, fmt.Sprintf("bench %d", i), official)
+		}, fmt.Sprintf("bench %d", i), official, nil)
 		if err != nil || len(made) != 1 || len(stale) != 0 {
 			b.Fatalf("allocation %d: %d made, stale %v, %v", i, len(made), stale, err)
 		}

@@ -475,7 +475,7 @@ func TestOutbox_MarkUnreachable(t *testing.T) {
 	if _, err := box.Enqueue(ctx, msgs); err != nil {
 		t.Fatal(err)
 	}
-	got, err := box.Claim(ctx, 10, time.Minute)
+	got, err := box.Claim(ctx, "", 10, time.Minute)
 	if err != nil || len(got) != 3 {
 		t.Fatalf("claimed %d, %v; want 3", len(got), err)
 	}
@@ -513,7 +513,7 @@ func TestOutbox_MarkUnreachable(t *testing.T) {
 
 	// Final: never claimed again. The chat's later message is still pending.
 	clock.Add(2 * time.Hour)
-	again, err := box.Claim(ctx, 10, time.Minute)
+	again, err := box.Claim(ctx, "", 10, time.Minute)
 	if err != nil || len(again) != 1 || again[0].Key != "b9:later" {
 		t.Fatalf("claim after settling = %+v, %v; want only b9:later", again, err)
 	}
@@ -542,7 +542,7 @@ func TestBroadcastStore_BroadcastProgressUnreachable(t *testing.T) {
 	if b.Recipients != 3 {
 		t.Fatalf("recipients = %d, want 3 (the unreachable parent included)", b.Recipients)
 	}
-	msgs, err := w.outbox.Claim(ctx, 10, time.Minute)
+	msgs, err := w.outbox.Claim(ctx, "", 10, time.Minute)
 	if err != nil || len(msgs) != 3 {
 		t.Fatalf("Claim = %d messages, %v; want 3", len(msgs), err)
 	}

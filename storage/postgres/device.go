@@ -54,7 +54,7 @@ func NewDeviceStore(db *DB) *DeviceStore {
 // When a device with d.IdempotencyKey is stored, d is filled with it (as it is now) and nothing is
 // written: no device, event, audit row or pledge status. Intakes of one key take turns on an
 // advisory lock, so concurrent ones write once. An empty key is never de-duplicated.
-func (s *DeviceStore) IntakeDevice(ctx context.Context, d *campaign.Device, by campaign.Staff) error {
+func (s *DeviceStore) IntakeDevice(ctx context.Context, d *campaign.Device, by campaign.Staff, notices []campaign.OutboxMessage) error {
 	if d == nil {
 		return campaign.Errorf(campaign.EINVALID, "no device")
 	}
@@ -149,6 +149,9 @@ func (s *DeviceStore) IntakeDevice(ctx context.Context, d *campaign.Device, by c
 	}
 	err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "device.intake", Subject: out.Label, After: after})
 	if err != nil {
+		return err
+	}
+	if _, err := enqueue(ctx, tx, now, notices); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -414,7 +417,7 @@ func oneDevice(ctx context.Context, q sqlx.QueryerContext, what, query string, a
 //
 // When stock with key was received already, nothing is written and the call succeeds, as the first
 // did; calls of one key take turns on an advisory lock. An empty key is never de-duplicated.
-func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind campaign.ItemKind, quantity, months int, key string, by campaign.Staff) error {
+func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind campaign.ItemKind, quantity, months int, key string, by campaign.Staff, notices []campaign.OutboxMessage) error {
 	actor, err := staffActor(by)
 	if err != nil {
 		return err
@@ -498,6 +501,9 @@ func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind 
 	}
 	err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "stock.receive", Subject: subject, After: after})
 	if err != nil {
+		return err
+	}
+	if _, err := enqueue(ctx, tx, now, notices); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

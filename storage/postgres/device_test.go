@@ -17,7 +17,7 @@ import (
 // intake takes d in by the volunteer and fails the test on an error.
 func intake(t testing.TB, s *postgres.DeviceStore, d campaign.Device) campaign.Device {
 	t.Helper()
-	if err := s.IntakeDevice(t.Context(), &d, volunteer); err != nil {
+	if err := s.IntakeDevice(t.Context(), &d, volunteer, nil); err != nil {
 		t.Fatalf("IntakeDevice(%s from %q): %v", d.Type, d.PledgeCode, err)
 	}
 	return d
@@ -79,7 +79,7 @@ func TestDeviceStore_IntakeDevice(t *testing.T) {
 			PartsAdded: "sạc 65W", SoftwareLevel: campaign.LevelLowerSecondary, Note: "pin còn 80%",
 			CheckedBy: "someone else", // the volunteer taking it in is who checked it
 		}
-		if err := devices.IntakeDevice(t.Context(), &d, volunteer); err != nil {
+		if err := devices.IntakeDevice(t.Context(), &d, volunteer, nil); err != nil {
 			t.Fatalf("IntakeDevice: %v", err)
 		}
 		if d.Label != "TB-000001" || d.ID == 0 || d.PledgeCode != p.Code || d.CheckedBy != "telegram:7001" {
@@ -127,7 +127,7 @@ func TestDeviceStore_IntakeDevice(t *testing.T) {
 			intake(t, devices, campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceNeedsParts, PledgeCode: p.Code})
 		}
 		third := campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceReady, PledgeCode: p.Code}
-		err := devices.IntakeDevice(t.Context(), &third, volunteer)
+		err := devices.IntakeDevice(t.Context(), &third, volunteer, nil)
 		if campaign.ErrorCode(err) != campaign.EINVALID || !strings.Contains(err.Error(), "pledge PL-000001 has no more laptops to receive") {
 			t.Errorf("third laptop: %v", err)
 		}
@@ -153,7 +153,7 @@ func TestDeviceStore_IntakeDevice(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				d := campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceReady, PledgeCode: p.Code}
-				errs[i] = devices.IntakeDevice(t.Context(), &d, volunteer)
+				errs[i] = devices.IntakeDevice(t.Context(), &d, volunteer, nil)
 			})
 		}
 		wg.Wait()
@@ -225,7 +225,7 @@ func TestDeviceStore_IntakeDevice(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				d := tc.d
-				err := devices.IntakeDevice(t.Context(), &d, tc.by)
+				err := devices.IntakeDevice(t.Context(), &d, tc.by, nil)
 				if code := campaign.ErrorCode(err); code != campaign.EINVALID {
 					t.Errorf("IntakeDevice: %v (code %q), want %q", err, code, campaign.EINVALID)
 				}
@@ -276,7 +276,7 @@ func TestDeviceStore_IntakeDevice_idempotencyKey(t *testing.T) {
 		// what is sent differs, yet the first device comes back.
 		again := laptop(p.Code, "intake-1")
 		again.Brand = "Lenovo"
-		if err := devices.IntakeDevice(t.Context(), &again, volunteer); err != nil {
+		if err := devices.IntakeDevice(t.Context(), &again, volunteer, nil); err != nil {
 			t.Fatalf("IntakeDevice again: %v", err)
 		}
 		if !reflect.DeepEqual(again, first) {
@@ -311,7 +311,7 @@ func TestDeviceStore_IntakeDevice_idempotencyKey(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				results[i] = laptop(p.Code, "racing")
-				errs[i] = devices.IntakeDevice(t.Context(), &results[i], volunteer)
+				errs[i] = devices.IntakeDevice(t.Context(), &results[i], volunteer, nil)
 			})
 		}
 		wg.Wait()
@@ -354,7 +354,7 @@ func TestDeviceStore_IntakeDevice_idempotencyKey(t *testing.T) {
 		t.Parallel()
 		db := newDB(t)
 		d := laptop("", strings.Repeat("k", 201))
-		if err := postgres.NewDeviceStore(db).IntakeDevice(t.Context(), &d, volunteer); campaign.ErrorCode(err) != campaign.EINVALID {
+		if err := postgres.NewDeviceStore(db).IntakeDevice(t.Context(), &d, volunteer, nil); campaign.ErrorCode(err) != campaign.EINVALID {
 			t.Errorf("IntakeDevice: %v, want EINVALID", err)
 		}
 	})
@@ -462,7 +462,7 @@ func TestDeviceStore_DevicesCheckedBy(t *testing.T) {
 	}
 	colleague := campaign.Staff{Channel: "telegram", ExternalID: "7002", Role: campaign.RoleVolunteer}
 	theirs := campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceReady}
-	if err := devices.IntakeDevice(t.Context(), &theirs, colleague); err != nil {
+	if err := devices.IntakeDevice(t.Context(), &theirs, colleague, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -528,7 +528,7 @@ func TestDeviceStore_ReceiveStock(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := countRows(t, db, "stock")
-			err := devices.ReceiveStock(t.Context(), tc.pledge, tc.kind, tc.quantity, tc.months, "", volunteer)
+			err := devices.ReceiveStock(t.Context(), tc.pledge, tc.kind, tc.quantity, tc.months, "", volunteer, nil)
 			if code := campaign.ErrorCode(err); code != tc.wantErr {
 				t.Errorf("ReceiveStock: %v (code %q), want %q", err, code, tc.wantErr)
 			}
@@ -567,7 +567,7 @@ func TestDeviceStore_ReceiveStock_idempotencyKey(t *testing.T) {
 	p.Items = []campaign.PledgeItem{{Kind: campaign.ItemSIM4G, Quantity: 10}}
 	p = submitPledge(t, pledges, p)
 	receive := func(code string, quantity int, key string) error {
-		return devices.ReceiveStock(t.Context(), code, campaign.ItemSIM4G, quantity, 0, key, volunteer)
+		return devices.ReceiveStock(t.Context(), code, campaign.ItemSIM4G, quantity, 0, key, volunteer, nil)
 	}
 	if err := receive(p.Code, 6, "sims-1"); err != nil {
 		t.Fatal(err)
@@ -633,24 +633,24 @@ func TestPledgeStatus(t *testing.T) {
 		want campaign.PledgeStatus
 	}{
 		{"first laptop", func() error {
-			return devices.IntakeDevice(t.Context(), &campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceReady, PledgeCode: p.Code}, volunteer)
+			return devices.IntakeDevice(t.Context(), &campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceReady, PledgeCode: p.Code}, volunteer, nil)
 		}, campaign.PledgePartly},
 		{"second laptop, unusable", func() error {
-			return devices.IntakeDevice(t.Context(), &campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceUnusable, PledgeCode: p.Code}, volunteer)
+			return devices.IntakeDevice(t.Context(), &campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceUnusable, PledgeCode: p.Code}, volunteer, nil)
 		}, campaign.PledgePartly},
 		{"all SIMs", func() error {
-			return devices.ReceiveStock(t.Context(), p.Code, campaign.ItemSIM4G, 10, 0, "", volunteer)
+			return devices.ReceiveStock(t.Context(), p.Code, campaign.ItemSIM4G, 10, 0, "", volunteer, nil)
 		}, campaign.PledgePartly},
 		{"part of the money", func() error {
-			_, err := money.RecordMoney(t.Context(), p.Code, 4_999_999, "", "", official)
+			_, err := money.RecordMoney(t.Context(), p.Code, 4_999_999, "", "", official, nil)
 			return err
 		}, campaign.PledgePartly},
 		{"the last đồng", func() error {
-			_, err := money.RecordMoney(t.Context(), p.Code, 1, "", "", official)
+			_, err := money.RecordMoney(t.Context(), p.Code, 1, "", "", official, nil)
 			return err
 		}, campaign.PledgeReceived},
 		{"more money than pledged", func() error {
-			_, err := money.RecordMoney(t.Context(), p.Code, 1_000_000, "", "", official)
+			_, err := money.RecordMoney(t.Context(), p.Code, 1_000_000, "", "", official, nil)
 			return err
 		}, campaign.PledgeReceived},
 	} {
@@ -668,7 +668,7 @@ func BenchmarkDeviceStore_IntakeDevice(b *testing.B) {
 	devices := postgres.NewDeviceStore(db)
 	for b.Loop() {
 		d := campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceReady, Checks: allChecksPassed(campaign.DeviceLaptop)}
-		if err := devices.IntakeDevice(b.Context(), &d, volunteer); err != nil {
+		if err := devices.IntakeDevice(b.Context(), &d, volunteer, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -175,7 +175,7 @@ func enqueue(ctx context.Context, ex execer, now time.Time, msgs []campaign.Outb
 	n := len(msgs)
 	keys, batches, channels, chats, texts, buttons := make(pq.StringArray, n), make(pq.StringArray, n),
 		make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
-	paths, names := make(pq.StringArray, n), make(pq.StringArray, n)
+	paths, names, lanes := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
 	nextAt := make([]string, n)
 	for i, m := range msgs {
 		if m.Key == "" || m.Channel == "" || m.ChatID == "" {
@@ -189,7 +189,14 @@ func enqueue(ctx context.Context, ex execer, now time.Time, msgs []campaign.Outb
 			return 0, fmt.Errorf("postgres: enqueue: buttons of %s: %w", m.Key, err)
 		}
 		keys[i], batches[i], channels[i], chats[i], texts[i], buttons[i] = m.Key, m.Batch, m.Channel, m.ChatID, m.Text, string(b)
-		paths[i], names[i] = m.FilePath, m.FileName
+		paths[i], names[i], lanes[i] = m.FilePath, m.FileName, string(m.Lane)
+		switch m.Lane {
+		case campaign.OutboxNotice, campaign.OutboxBulk:
+		case "":
+			lanes[i] = string(campaign.OutboxBulk)
+		default:
+			return 0, campaign.Errorf(campaign.EINVALID, "outbox message %s has an unknown lane %q", m.Key, m.Lane)
+		}
 		at := now
 		if m.NotBefore.After(now) {
 			at = m.NotBefore.UTC()
@@ -198,13 +205,13 @@ func enqueue(ctx context.Context, ex execer, now time.Time, msgs []campaign.Outb
 	}
 	res, err := ex.ExecContext(ctx, `
 		INSERT INTO outbox (key, batch, channel, chat_id, text, buttons, file_path, file_name,
-		                    next_at, created_at, updated_at)
-		SELECT k, b, c, ch, t, bt::jsonb, p, fn, na::timestamptz, $10, $10
+		                    next_at, lane, created_at, updated_at)
+		SELECT k, b, c, ch, t, bt::jsonb, p, fn, na::timestamptz, l, $11, $11
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-		            $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS m(k, b, c, ch, t, bt, p, fn, na, ord)
+		            $7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY AS m(k, b, c, ch, t, bt, p, fn, na, l, ord)
 		ORDER BY ord
 		ON CONFLICT (key) DO NOTHING`,
-		keys, batches, channels, chats, texts, buttons, paths, names, pq.StringArray(nextAt), now)
+		keys, batches, channels, chats, texts, buttons, paths, names, pq.StringArray(nextAt), lanes, now)
 	if err != nil {
 		return 0, wrapErr(err, "postgres: enqueue")
 	}
@@ -213,6 +220,24 @@ func enqueue(ctx context.Context, ex execer, now time.Time, msgs []campaign.Outb
 		return 0, wrapErr(err, "postgres: enqueue")
 	}
 	return int(added), nil
+}
+
+// laneRank orders lanes as Claim takes them: notices first.
+func laneRank(l campaign.OutboxLane) int {
+	if l == campaign.OutboxNotice {
+		return 0
+	}
+	return 1
+}
+
+// notifyIn queues in tx, the transaction of a change, the messages notify gives for rec as the
+// change left it (see campaign.Notify); a nil notify queues nothing.
+func notifyIn[T any](ctx context.Context, tx execer, now time.Time, notify campaign.Notify[T], rec T) error {
+	if notify == nil {
+		return nil
+	}
+	_, err := enqueue(ctx, tx, now, notify(rec))
+	return err
 }
 
 func nonNilRows(rows [][]campaign.OutboxButton) [][]campaign.OutboxButton {
@@ -232,6 +257,7 @@ type outboxRow struct {
 	Buttons   []byte    `db:"buttons"`
 	FilePath  string    `db:"file_path"`
 	FileName  string    `db:"file_name"`
+	Lane      string    `db:"lane"`
 	Status    string    `db:"status"`
 	Attempts  int       `db:"attempts"`
 	NextAt    time.Time `db:"next_at"`
@@ -242,7 +268,7 @@ type outboxRow struct {
 func (r outboxRow) message() (campaign.OutboxMessage, error) {
 	m := campaign.OutboxMessage{
 		ID: r.ID, Key: r.Key, Batch: r.Batch, Channel: r.Channel, ChatID: r.ChatID, Text: r.Text,
-		FilePath: r.FilePath, FileName: r.FileName, Status: campaign.OutboxStatus(r.Status),
+		FilePath: r.FilePath, FileName: r.FileName, Lane: campaign.OutboxLane(r.Lane), Status: campaign.OutboxStatus(r.Status),
 		Attempts: r.Attempts, NotBefore: r.NextAt.UTC(), LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
 	}
 	if err := json.Unmarshal(r.Buttons, &m.Buttons); err != nil {
@@ -264,9 +290,15 @@ func (r outboxRow) message() (campaign.OutboxMessage, error) {
 // small: a short lease renewed while they wait on the channel's pace, a graceful stop that
 // finishes the sends under way and releases the messages not started, and a fenced MarkSent
 // (see OutboxMessage.Attempts) right after each send.
-func (o *Outbox) Claim(ctx context.Context, limit int, lease time.Duration) ([]campaign.OutboxMessage, error) {
+//
+// Notices come before bulk: a sender busy with a broadcast takes a decision's message to a parent
+// in its next claim, and a sender of notices alone (lane OutboxNotice) takes it at once.
+func (o *Outbox) Claim(ctx context.Context, lane campaign.OutboxLane, limit int, lease time.Duration) ([]campaign.OutboxMessage, error) {
 	if lease <= 0 {
 		return nil, campaign.Errorf(campaign.EINVALID, "an outbox lease must be positive")
+	}
+	if lane != "" && lane != campaign.OutboxNotice && lane != campaign.OutboxBulk {
+		return nil, campaign.Errorf(campaign.EINVALID, "unknown outbox lane %q", lane)
 	}
 	limit = clampLimit(limit, 50, maxOutboxClaim)
 	now := o.db.now()
@@ -274,16 +306,17 @@ func (o *Outbox) Claim(ctx context.Context, limit int, lease time.Duration) ([]c
 	err := o.db.db.SelectContext(ctx, &rows, `
 		WITH due AS (
 			SELECT id FROM outbox
-			WHERE (status = 'pending' AND next_at <= $1) OR (status = 'sending' AND lease_until <= $1)
-			ORDER BY id
+			WHERE ((status = 'pending' AND next_at <= $1) OR (status = 'sending' AND lease_until <= $1))
+			  AND ($4 = '' OR lane = $4)
+			ORDER BY lane = 'bulk', id
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED
 		)
 		UPDATE outbox o SET status = 'sending', lease_until = $3, attempts = o.attempts + 1, updated_at = $1
 		FROM due WHERE o.id = due.id
 		RETURNING o.id, o.key, o.batch, o.channel, o.chat_id, o.text, o.buttons, o.file_path,
-			o.file_name, o.status, o.attempts, o.next_at, o.last_error, o.created_at`,
-		now, limit, now.Add(lease))
+			o.file_name, o.lane, o.status, o.attempts, o.next_at, o.last_error, o.created_at`,
+		now, limit, now.Add(lease), string(lane))
 	if err != nil {
 		return nil, wrapErr(err, "postgres: claim outbox")
 	}
@@ -295,8 +328,14 @@ func (o *Outbox) Claim(ctx context.Context, limit int, lease time.Duration) ([]c
 		}
 		out = append(out, m)
 	}
-	// RETURNING gives no order; a sender keeps one chat's messages in the order they were queued.
-	slices.SortFunc(out, func(a, b campaign.OutboxMessage) int { return cmp.Compare(a.ID, b.ID) })
+	// RETURNING gives no order; a sender keeps one chat's messages in the order they were queued,
+	// its notices first.
+	slices.SortFunc(out, func(a, b campaign.OutboxMessage) int {
+		if c := cmp.Compare(laneRank(a.Lane), laneRank(b.Lane)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 

@@ -154,7 +154,7 @@ func TestOutbox_Enqueue(t *testing.T) {
 	if added, err := box.Enqueue(ctx, again); err != nil || added != 1 {
 		t.Fatalf("second Enqueue = %d, %v; want 1", added, err)
 	}
-	got, err := box.Claim(ctx, 10, time.Minute)
+	got, err := box.Claim(ctx, "", 10, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestOutbox_ClaimConcurrent(t *testing.T) {
 	for range 6 {
 		wg.Go(func() {
 			for {
-				got, err := box.Claim(ctx, 7, time.Minute)
+				got, err := box.Claim(ctx, "", 7, time.Minute)
 				if err != nil {
 					t.Error(err)
 					return
@@ -223,13 +223,13 @@ func TestOutbox_LeaseAndFence(t *testing.T) {
 	if _, err := box.Enqueue(ctx, broadcast("b", 2)); err != nil {
 		t.Fatal(err)
 	}
-	first, err := box.Claim(ctx, 10, 30*time.Second)
+	first, err := box.Claim(ctx, "", 10, 30*time.Second)
 	if err != nil || len(first) != 2 {
 		t.Fatalf("claim = %d, %v", len(first), err)
 	}
 	// Under the lease nobody else gets them.
 	clock.Add(20 * time.Second)
-	if got, _ := box.Claim(ctx, 10, 30*time.Second); len(got) != 0 {
+	if got, _ := box.Claim(ctx, "", 10, 30*time.Second); len(got) != 0 {
 		t.Fatalf("claimed %d messages under a live lease", len(got))
 	}
 	// A renewed lease holds past the first one's end; the other message's lease runs out.
@@ -237,7 +237,7 @@ func TestOutbox_LeaseAndFence(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Add(15 * time.Second)
-	again, err := box.Claim(ctx, 10, 30*time.Second)
+	again, err := box.Claim(ctx, "", 10, 30*time.Second)
 	if err != nil || len(again) != 1 || again[0].ID != first[1].ID || again[0].Attempts != 2 {
 		t.Fatalf("after the lease ran out claimed %+v, %v; want message %d at attempt 2", again, err, first[1].ID)
 	}
@@ -255,7 +255,7 @@ func TestOutbox_LeaseAndFence(t *testing.T) {
 	if err := box.Release(ctx, first[:1]); err != nil {
 		t.Fatal(err)
 	}
-	back, err := box.Claim(ctx, 10, time.Minute)
+	back, err := box.Claim(ctx, "", 10, time.Minute)
 	if err != nil || len(back) != 1 || back[0].ID != first[0].ID || back[0].Attempts != 1 {
 		t.Errorf("after Release claimed %+v, %v", back, err)
 	}
@@ -283,7 +283,7 @@ func TestOutbox_MarkAndProgress(t *testing.T) {
 	if got := progress(); got != [4]int{6, 0, 0, 0} {
 		t.Errorf("progress at start = %v", got)
 	}
-	got, err := box.Claim(ctx, 10, time.Minute)
+	got, err := box.Claim(ctx, "", 10, time.Minute)
 	if err != nil || len(got) != 6 { // "b7:later" is not due yet
 		t.Fatalf("claimed %d, %v", len(got), err)
 	}
@@ -307,11 +307,11 @@ func TestOutbox_MarkAndProgress(t *testing.T) {
 	if got := progress(); got != [4]int{1, 2, 1, 2} {
 		t.Errorf("progress = %v, want queued 1, sent 2, failed 1, stopped 2", got)
 	}
-	if retry, _ := box.Claim(ctx, 10, time.Minute); len(retry) != 0 {
+	if retry, _ := box.Claim(ctx, "", 10, time.Minute); len(retry) != 0 {
 		t.Errorf("a retry came back before its time: %+v", retry)
 	}
 	clock.Add(time.Minute)
-	retry, err := box.Claim(ctx, 10, time.Minute)
+	retry, err := box.Claim(ctx, "", 10, time.Minute)
 	if err != nil || len(retry) != 1 || retry[0].Key != "b7:telegram:1004" || retry[0].Attempts != 2 ||
 		retry[0].LastError != "502 Bad Gateway" {
 		t.Fatalf("retry = %+v, %v", retry, err)

@@ -36,7 +36,7 @@ func NewMoneyStore(db *DB) *MoneyStore {
 // When money with key was recorded already, that record is returned (as it is now) and nothing is
 // written: no row, audit or pledge status. Calls of one key take turns on an advisory lock, so
 // concurrent ones write once. An empty key is never de-duplicated.
-func (s *MoneyStore) RecordMoney(ctx context.Context, pledgeCode string, amount int64, note, key string, by campaign.Staff) (campaign.MoneyRecord, error) {
+func (s *MoneyStore) RecordMoney(ctx context.Context, pledgeCode string, amount int64, note, key string, by campaign.Staff, notices []campaign.OutboxMessage) (campaign.MoneyRecord, error) {
 	actor, err := staffActor(by)
 	if err != nil {
 		return campaign.MoneyRecord{}, err
@@ -109,6 +109,9 @@ func (s *MoneyStore) RecordMoney(ctx context.Context, pledgeCode string, amount 
 		After: map[string]any{"money_id": m.ID, "amount": amount, "pledge_status": status},
 	})
 	if err != nil {
+		return campaign.MoneyRecord{}, err
+	}
+	if _, err := enqueue(ctx, tx, now, notices); err != nil {
 		return campaign.MoneyRecord{}, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -21,7 +21,7 @@ func TestMoneyStore_RecordMoney(t *testing.T) {
 	noMoney = submitPledge(t, pledges, noMoney)
 
 	t.Run("recorded", func(t *testing.T) {
-		m, err := money.RecordMoney(t.Context(), strings.ToLower(p.Code), 2_000_000, " chuyển khoản  Vietcombank ", "", official)
+		m, err := money.RecordMoney(t.Context(), strings.ToLower(p.Code), 2_000_000, " chuyển khoản  Vietcombank ", "", official, nil)
 		if err != nil {
 			t.Fatalf("RecordMoney: %v", err)
 		}
@@ -58,7 +58,7 @@ func TestMoneyStore_RecordMoney(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := countRows(t, db, "money")
-			m, err := money.RecordMoney(t.Context(), tc.pledge, tc.amount, "", "", tc.by)
+			m, err := money.RecordMoney(t.Context(), tc.pledge, tc.amount, "", "", tc.by, nil)
 			if code := campaign.ErrorCode(err); code != tc.wantErr {
 				t.Errorf("RecordMoney: %v (code %q), want %q", err, code, tc.wantErr)
 			}
@@ -78,7 +78,7 @@ func TestMoneyStore_RecordPurchase(t *testing.T) {
 		db := newDB(t)
 		money := postgres.NewMoneyStore(db)
 		p := submitPledge(t, postgres.NewPledgeStore(db), validPledge("money"))
-		m, err := money.RecordMoney(t.Context(), p.Code, amount, "", "", official)
+		m, err := money.RecordMoney(t.Context(), p.Code, amount, "", "", official, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func TestMoneyStore_RecordMoney_idempotencyKey(t *testing.T) {
 		db := newDB(t)
 		money := postgres.NewMoneyStore(db)
 		p := submitPledge(t, postgres.NewPledgeStore(db), validPledge("money"))
-		first, err := money.RecordMoney(t.Context(), p.Code, 2_000_000, "lần 1", "money-1", official)
+		first, err := money.RecordMoney(t.Context(), p.Code, 2_000_000, "lần 1", "money-1", official, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func TestMoneyStore_RecordMoney_idempotencyKey(t *testing.T) {
 			t.Errorf("key %q, want money-1", first.IdempotencyKey)
 		}
 		audits := countRows(t, db, "audit_log")
-		again, err := money.RecordMoney(t.Context(), p.Code, 9_000_000, "", "money-1", official)
+		again, err := money.RecordMoney(t.Context(), p.Code, 9_000_000, "", "money-1", official, nil)
 		if err != nil {
 			t.Fatalf("RecordMoney again: %v", err)
 		}
@@ -249,7 +249,7 @@ func TestMoneyStore_RecordMoney_idempotencyKey(t *testing.T) {
 		errs := make([]error, n)
 		for i := range n {
 			wg.Go(func() {
-				results[i], errs[i] = money.RecordMoney(t.Context(), p.Code, 1_000_000, "", "racing", official)
+				results[i], errs[i] = money.RecordMoney(t.Context(), p.Code, 1_000_000, "", "racing", official, nil)
 			})
 		}
 		wg.Wait()
@@ -276,7 +276,7 @@ func TestMoneyStore_RecordMoney_idempotencyKey(t *testing.T) {
 		p := submitPledge(t, postgres.NewPledgeStore(db), validPledge("money"))
 		var ids []int64
 		for _, key := range []string{"a", "b", "", ""} {
-			m, err := money.RecordMoney(t.Context(), p.Code, 1_000_000, "", key, official)
+			m, err := money.RecordMoney(t.Context(), p.Code, 1_000_000, "", key, official, nil)
 			if err != nil {
 				t.Fatalf("RecordMoney(%q): %v", key, err)
 			}
@@ -302,7 +302,7 @@ func TestMoneyStore_RecordPurchase_idempotencyKey(t *testing.T) {
 		p := validPledge("money")
 		p.Items = []campaign.PledgeItem{{Kind: campaign.ItemMoney, Amount: 10_000_000}}
 		p = submitPledge(t, postgres.NewPledgeStore(db), p)
-		m, err := money.RecordMoney(t.Context(), p.Code, 10_000_000, "", "", official)
+		m, err := money.RecordMoney(t.Context(), p.Code, 10_000_000, "", "", official, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -433,7 +433,7 @@ func TestMoneyStore_MoneyTotals(t *testing.T) {
 	p = submitPledge(t, pledges, p)
 	var ids []int64
 	for _, amount := range []int64{999_999_999_999, 1, 333_333_333_333} {
-		m, err := money.RecordMoney(t.Context(), p.Code, amount, "", "", official)
+		m, err := money.RecordMoney(t.Context(), p.Code, amount, "", "", official, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -460,7 +460,7 @@ func BenchmarkMoneyStore_RecordPurchase(b *testing.B) {
 	p := validPledge("bench")
 	p.Items = []campaign.PledgeItem{{Kind: campaign.ItemMoney, Amount: 1_000_000_000_000}}
 	p = submitPledge(b, postgres.NewPledgeStore(db), p)
-	m, err := money.RecordMoney(b.Context(), p.Code, 1_000_000_000_000, "", "", official)
+	m, err := money.RecordMoney(b.Context(), p.Code, 1_000_000_000_000, "", "", official, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -491,7 +491,7 @@ func TestBroadcastStore_BroadcastProgress(t *testing.T) {
 		t.Errorf("progress before sending = %+v, want the broadcast %+v with 3 queued", p, b)
 	}
 
-	msgs, err := w.outbox.Claim(ctx, 10, time.Minute)
+	msgs, err := w.outbox.Claim(ctx, "", 10, time.Minute)
 	if err != nil || len(msgs) != 4 {
 		t.Fatalf("Claim = %d messages, %v; want 4", len(msgs), err)
 	}
@@ -551,7 +551,7 @@ func TestReminderStore_PledgesAwaiting(t *testing.T) {
 	w.stop(t, "3006")
 	// Stock received is not a device received.
 	stockOnly := pledge("stock only", "3007", "en", laptops(1), sims)
-	if err := w.devices.ReceiveStock(ctx, stockOnly.Code, campaign.ItemSIM4G, 5, 0, "", volunteer); err != nil {
+	if err := w.devices.ReceiveStock(ctx, stockOnly.Code, campaign.ItemSIM4G, 5, 0, "", volunteer, nil); err != nil {
 		t.Fatalf("ReceiveStock: %v", err)
 	}
 

@@ -386,13 +386,13 @@ func TestPledgeStore_PledgesByChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	move(t, devices, delivered.Label, campaign.DeviceDelivered)
-	if err := devices.ReceiveStock(ctx, first.Code, campaign.ItemSIM4G, 4, 0, "", volunteer); err != nil {
+	if err := devices.ReceiveStock(ctx, first.Code, campaign.ItemSIM4G, 4, 0, "", volunteer, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := devices.ReceiveStock(ctx, first.Code, campaign.ItemSIM4G, 2, 0, "", volunteer); err != nil {
+	if err := devices.ReceiveStock(ctx, first.Code, campaign.ItemSIM4G, 2, 0, "", volunteer, nil); err != nil {
 		t.Fatal(err)
 	}
-	m, err := money.RecordMoney(ctx, first.Code, 5_000_000, "", "", official)
+	m, err := money.RecordMoney(ctx, first.Code, 5_000_000, "", "", official, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,11 +401,11 @@ func TestPledgeStore_PledgesByChat(t *testing.T) {
 	}
 	// The second pledge: one tablet needing parts, 20 packages; walk-in gifts count for no pledge.
 	intake(t, devices, campaign.Device{Type: campaign.DeviceTablet, State: campaign.DeviceNeedsParts, PledgeCode: second.Code})
-	if err := devices.ReceiveStock(ctx, second.Code, campaign.ItemInternetPackage, 20, 6, "", volunteer); err != nil {
+	if err := devices.ReceiveStock(ctx, second.Code, campaign.ItemInternetPackage, 20, 6, "", volunteer, nil); err != nil {
 		t.Fatal(err)
 	}
 	intake(t, devices, campaign.Device{Type: campaign.DeviceTablet, State: campaign.DeviceReady})
-	if err := devices.ReceiveStock(ctx, "", campaign.ItemSIM4G, 100, 0, "", volunteer); err != nil {
+	if err := devices.ReceiveStock(ctx, "", campaign.ItemSIM4G, 100, 0, "", volunteer, nil); err != nil {
 		t.Fatal(err)
 	}
 	intake(t, devices, campaign.Device{Type: campaign.DeviceLaptop, State: campaign.DeviceUnusable, PledgeCode: other.Code})

@@ -471,7 +471,7 @@ func TestProgressStore_HandMade(t *testing.T) {
 		}
 	}
 	exec(`UPDATE pledges SET status = 'cancelled' WHERE code = $1`, cancelled.Code)
-	if _, err := money.RecordMoney(ctx, front.Code, 3_000_000, "chuyển khoản", "hand-money", progressStaff); err != nil {
+	if _, err := money.RecordMoney(ctx, front.Code, 3_000_000, "chuyển khoản", "hand-money", progressStaff, nil); err != nil {
 		t.Fatalf("RecordMoney: %v", err)
 	}
 
@@ -480,7 +480,7 @@ func TestProgressStore_HandMade(t *testing.T) {
 	intake := func(pledge string, typ campaign.DeviceType, state campaign.DeviceState) campaign.Device {
 		t.Helper()
 		d := campaign.Device{Type: typ, State: state, PledgeCode: pledge, Brand: "Samsung"}
-		if err := devices.IntakeDevice(ctx, &d, progressStaff); err != nil {
+		if err := devices.IntakeDevice(ctx, &d, progressStaff, nil); err != nil {
 			t.Fatalf("IntakeDevice(%s %s): %v", pledge, typ, err)
 		}
 		return d

@@ -263,7 +263,7 @@ func TestSeed(t *testing.T) {
 			t.Errorf("next pledge %s (%v), want PL-000101", p.Code, err)
 		}
 		d := campaign.Device{Type: campaign.DeviceTablet, State: campaign.DeviceReady}
-		if err := postgres.NewDeviceStore(db).IntakeDevice(t.Context(), &d, progressStaff); err != nil || d.Label != "TB-000601" {
+		if err := postgres.NewDeviceStore(db).IntakeDevice(t.Context(), &d, progressStaff, nil); err != nil || d.Label != "TB-000601" {
 			t.Errorf("next device %s (%v), want TB-000601", d.Label, err)
 		}
 		var next, deliveries int

@@ -15,8 +15,18 @@
 //
 //	<prefix>dlg:<channel>:<chatID>     hash {v: version, d: dialog bytes}, expires DialogTTL after the last save
 //	<prefix>seen:<channel>:<updateID>  "1", expires SeenTTL after the update was handled
+//	<prefix>out:<channel>:<updateID>   hash {r: the update's replies, t: how many, n: how many sent},
+//	                                   from the dialog's save until the last is sent; expires PendingTTL
+//	<prefix>outby:<channel>:<updateID> the token of the sender of those replies, expires ReplyLease
+//	                                   after its last progress
 //	<prefix>offset:<botKey>            the long-polling offset, a decimal integer, no expiry
 //	<prefix>lock:<name>                the random token of the lock holder, expires with the lock
+//
+// Replies are durable (SaveStep, RepliesSent, TakeReplies): a step's replies are written with its
+// dialog in the same script, marked as they are sent, and forgotten once all are. A redelivered
+// update whose replies were not all sent (the process died between the save and the sends) takes
+// the rest over once the sender's lease has run out, instead of being skipped as a duplicate.
+// A message can go twice only when a sender stalls on one send for longer than ReplyLease.
 //
 // The scripts touch a dialog key and a seen key together, which live in
 // different hash slots: the store needs a single Redis (standalone or behind
@@ -44,6 +54,13 @@ const (
 	DefaultDialogTTL = 37 * 24 * time.Hour
 	// DefaultSeenTTL outlives Telegram's redelivery of an unacknowledged update.
 	DefaultSeenTTL = 48 * time.Hour
+	// DefaultPendingTTL is how long replies not all sent wait for their update to come again: a
+	// redelivery comes within minutes (a poller's lease, the inbox's claim, a webhook's retry);
+	// an hour later the person has written again and the old replies would only confuse.
+	DefaultPendingTTL = time.Hour
+	// DefaultReplyLease is how long a sender holds an update's replies after its last progress
+	// before a redelivery of the update may send the rest: well above one paced send.
+	DefaultReplyLease = 30 * time.Second
 )
 
 // ErrInvalidKey is returned when a channel, chat id, update id, bot key or
@@ -63,15 +80,20 @@ type Options struct {
 	DialogTTL time.Duration
 	// SeenTTL is how long a handled update id is remembered.
 	SeenTTL time.Duration
+	// PendingTTL and ReplyLease: see DefaultPendingTTL and DefaultReplyLease.
+	PendingTTL time.Duration
+	ReplyLease time.Duration
 }
 
 // Store is the Redis-backed dialog, de-duplication, offset and lock store.
 // It is safe for concurrent use.
 type Store struct {
-	client    goredis.UniversalClient
-	prefix    string
-	dialogTTL time.Duration
-	seenTTL   time.Duration
+	client     goredis.UniversalClient
+	prefix     string
+	dialogTTL  time.Duration
+	seenTTL    time.Duration
+	pendingTTL time.Duration
+	replyLease time.Duration
 }
 
 // New returns a Store over client; the client stays owned by the caller.
@@ -81,6 +103,9 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 		prefix:    opts.Prefix,
 		dialogTTL: opts.DialogTTL,
 		seenTTL:   opts.SeenTTL,
+
+		pendingTTL: opts.PendingTTL,
+		replyLease: opts.ReplyLease,
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
@@ -90,6 +115,12 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	}
 	if s.seenTTL <= 0 {
 		s.seenTTL = DefaultSeenTTL
+	}
+	if s.pendingTTL <= 0 {
+		s.pendingTTL = DefaultPendingTTL
+	}
+	if s.replyLease <= 0 {
+		s.replyLease = DefaultReplyLease
 	}
 	return s
 }
@@ -104,9 +135,11 @@ return {r[1], r[2], seen}
 `)
 
 // saveScript is the compare-and-set of a dialog. ARGV: expected version,
-// data, dialog TTL in ms, seen TTL in ms. Returns 1 saved, 0 version
-// mismatch, -1 update already handled. Versions are compared as the decimal
-// strings HINCRBY writes, so no Lua float ever rounds them.
+// data, dialog TTL in ms, seen TTL in ms, and with the replies' keys (KEYS[3]
+// and KEYS[4]): the replies, how many, their sender's token, its lease in ms,
+// the pending TTL in ms. Returns 1 saved, 0 version mismatch, -1 update
+// already handled. Versions are compared as the decimal strings HINCRBY
+// writes, so no Lua float ever rounds them.
 var saveScript = goredis.NewScript(`
 if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 local v = redis.call('HGET', KEYS[1], 'v') or '0'
@@ -115,7 +148,37 @@ redis.call('HSET', KEYS[1], 'd', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if #KEYS > 1 then redis.call('SET', KEYS[2], '1', 'PX', ARGV[4]) end
+if #KEYS > 3 then
+  redis.call('HSET', KEYS[3], 'r', ARGV[5], 't', ARGV[6], 'n', 0)
+  redis.call('PEXPIRE', KEYS[3], ARGV[9])
+  redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[8])
+end
 return 1
+`)
+
+// sentScript records that the holder ARGV[1] sent the first ARGV[2] replies
+// (KEYS[1]), renewing its lease (KEYS[2], ARGV[3] ms), and forgets them all
+// once every one is sent. Returns 1, or 0 when the lease is another's or gone.
+var sentScript = goredis.NewScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local total = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
+if tonumber(ARGV[2]) >= total then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'n', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+`)
+
+// takeScript hands the replies not yet sent (KEYS[1]) to ARGV[1] for a lease
+// of ARGV[2] ms (KEYS[2]) when nobody holds them. Returns {0} when there are
+// none, {-1} when another holds them, else {1, replies, sent}.
+var takeScript = goredis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
+local r = redis.call('HMGET', KEYS[1], 'r', 'n')
+return {1, r[1], r[2]}
 `)
 
 // setOffsetScript stores ARGV[1] only when it is greater than the stored
@@ -144,7 +207,7 @@ return 0
 // the first Load and Save after a start are a single EVALSHA. Optional: without
 // it the first call of each script falls back to EVAL once.
 func (s *Store) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*goredis.Script{loadScript, saveScript, setOffsetScript, unlockScript} {
+	for _, sc := range []*goredis.Script{loadScript, saveScript, sentScript, takeScript, setOffsetScript, unlockScript} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
 			return fmt.Errorf("redis: load scripts: %w", err)
 		}
@@ -192,6 +255,14 @@ func (s *Store) Load(ctx context.Context, channel, chatID, updateID string) (dat
 // loaded before the reset win its compare-and-set with a stale version. Only
 // DialogTTL expiry, long after any writer has finished, forgets a version.
 func (s *Store) Save(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string) (saved bool, err error) {
+	return s.SaveStep(ctx, channel, chatID, version, data, updateID, nil, 0, "")
+}
+
+// SaveStep is Save that also records the step's replies, count of them encoded
+// in replies, under updateID, held by owner (a token of the caller's) for
+// ReplyLease: the caller sends them and marks its progress with RepliesSent. No
+// replies (count 0), or no updateID, records nothing.
+func (s *Store) SaveStep(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string, replies []byte, count int, owner string) (saved bool, err error) {
 	if version < 0 {
 		return false, fmt.Errorf("redis: save dialog %s:%s: negative version %d", channel, chatID, version)
 	}
@@ -202,12 +273,64 @@ func (s *Store) Save(ctx context.Context, channel, chatID string, version int64,
 	if data == nil {
 		data = []byte{}
 	}
-	res, err := saveScript.Run(ctx, s.client, keys,
-		strconv.FormatInt(version, 10), data, s.dialogTTL.Milliseconds(), s.seenTTL.Milliseconds()).Int64()
+	args := []any{strconv.FormatInt(version, 10), data, s.dialogTTL.Milliseconds(), s.seenTTL.Milliseconds()}
+	if count > 0 && updateID != "" {
+		if owner == "" {
+			return false, fmt.Errorf("redis: save dialog %s:%s: replies without an owner: %w", channel, chatID, ErrInvalidKey)
+		}
+		keys = append(keys, s.outKey(channel, updateID), s.outByKey(channel, updateID))
+		args = append(args, replies, count, owner, s.replyLease.Milliseconds(), s.pendingTTL.Milliseconds())
+	}
+	res, err := saveScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis: save dialog %s:%s: %w", channel, chatID, err)
 	}
 	return res == 1, nil
+}
+
+// RepliesSent records that owner sent the first n replies of updateID, and
+// forgets them once n reaches their count. kept is false when owner no longer
+// holds them (its lease ran out and a redelivery took them over, or they were
+// forgotten): it should send no more.
+func (s *Store) RepliesSent(ctx context.Context, channel, updateID, owner string, n int) (kept bool, err error) {
+	if err := checkChannel(channel); err != nil || updateID == "" {
+		return false, fmt.Errorf("redis: replies sent %s:%s: %w", channel, updateID, errors.Join(err, ErrInvalidKey))
+	}
+	res, err := sentScript.Run(ctx, s.client, []string{s.outKey(channel, updateID), s.outByKey(channel, updateID)},
+		owner, n, s.replyLease.Milliseconds()).Int64()
+	if err != nil {
+		return false, fmt.Errorf("redis: replies sent %s:%s: %w", channel, updateID, err)
+	}
+	return res == 1, nil
+}
+
+// TakeReplies hands owner the replies of updateID not all sent, for
+// ReplyLease, with how many of them were sent. busy is true when another
+// sender still holds them; nil replies and not busy mean there are none left.
+func (s *Store) TakeReplies(ctx context.Context, channel, updateID, owner string) (replies []byte, sent int, busy bool, err error) {
+	if err := checkChannel(channel); err != nil || updateID == "" || owner == "" {
+		return nil, 0, false, fmt.Errorf("redis: take replies %s:%s: %w", channel, updateID, errors.Join(err, ErrInvalidKey))
+	}
+	res, err := takeScript.Run(ctx, s.client, []string{s.outKey(channel, updateID), s.outByKey(channel, updateID)},
+		owner, s.replyLease.Milliseconds()).Slice()
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("redis: take replies %s:%s: %w", channel, updateID, err)
+	}
+	switch {
+	case len(res) == 1 && res[0] == int64(0):
+		return nil, 0, false, nil
+	case len(res) == 1 && res[0] == int64(-1):
+		return nil, 0, true, nil
+	case len(res) == 3 && res[0] == int64(1):
+		r, _ := res[1].(string)
+		n, _ := res[2].(string)
+		sent, err = strconv.Atoi(n)
+		if err != nil || r == "" {
+			return nil, 0, false, fmt.Errorf("redis: take replies %s:%s: unreadable record %v", channel, updateID, res)
+		}
+		return []byte(r), sent, false, nil
+	}
+	return nil, 0, false, fmt.Errorf("redis: take replies %s:%s: unexpected reply %v", channel, updateID, res)
 }
 
 // MarkSeen records updateID as handled on channel, for updates that carry no
@@ -377,6 +500,14 @@ func (s *Store) dialogKeys(channel, chatID, updateID string) ([]string, error) {
 
 func (s *Store) seenKey(channel, updateID string) string {
 	return s.prefix + "seen:" + channel + ":" + updateID
+}
+
+func (s *Store) outKey(channel, updateID string) string {
+	return s.prefix + "out:" + channel + ":" + updateID
+}
+
+func (s *Store) outByKey(channel, updateID string) string {
+	return s.prefix + "outby:" + channel + ":" + updateID
 }
 
 // checkChannel rejects channels that would make key prefixes ambiguous: with
