@@ -185,10 +185,14 @@ type fakeInbox struct {
 	events  map[string][]byte
 	acked   map[string]bool
 	pulls   int
+	// handed is when each event was last pulled: as the Redis stream's consumer group, an event
+	// pulled and not acknowledged is offered again only claimAfter later.
+	handed     map[string]time.Time
+	claimAfter time.Duration
 }
 
 func newFakeInbox() *fakeInbox {
-	return &fakeInbox{events: map[string][]byte{}, acked: map[string]bool{}}
+	return &fakeInbox{events: map[string][]byte{}, acked: map[string]bool{}, handed: map[string]time.Time{}, claimAfter: 20 * time.Millisecond}
 }
 
 func (b *fakeInbox) Push(ctx context.Context, data []byte) error {
@@ -210,8 +214,10 @@ func (b *fakeInbox) Pull(ctx context.Context, max int, wait time.Duration) ([]st
 	var ids []string
 	var data [][]byte
 	for _, id := range b.ids {
-		if !b.acked[id] && len(ids) < max {
+		at, handed := b.handed[id]
+		if !b.acked[id] && len(ids) < max && (!handed || time.Since(at) >= b.claimAfter) {
 			ids, data = append(ids, id), append(data, b.events[id])
+			b.handed[id] = time.Now()
 		}
 	}
 	b.mu.Unlock()
@@ -547,4 +553,10 @@ func offlineAdapter(t *testing.T) (*Adapter, *fixture) {
 	t.Cleanup(a.Close)
 	fx.a = a
 	return a, fx
+}
+
+func (b *fakeInbox) pullCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pulls
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/chat"
@@ -15,10 +16,14 @@ import (
 // back as a user_send_text with this text, which is how it is told from typed text.
 const choicePrefix = "#c:"
 
-// How Consume pulls events from the inbox.
+// How Consume pulls events from the inbox: up to consumeBatch at a time, waiting up to
+// consumeWait for the first, with at most consumeInFlight being handled; acknowledgements are
+// given up after ackTimeout.
 const (
-	consumeBatch = 100
-	consumeWait  = time.Second
+	consumeBatch    = 100
+	consumeWait     = time.Second
+	consumeInFlight = 200
+	ackTimeout      = 5 * time.Second
 )
 
 // errBadEvent marks an event that cannot be read: delivering it again will not help.
@@ -220,21 +225,39 @@ func (a *Adapter) noteEcho(e *event) {
 }
 
 // Consume handles the events the webhook stored in inbox until ctx ends (or the Adapter is
-// closed), then returns nil. It pulls up to 100 events at a time, maps them with ToUpdate and
-// passes those that are inputs to handle, which returns once they are handled durably; then every
-// event pulled is acknowledged, including those that mapped to nothing or could not be read. When
-// handle or a store fails, nothing is acknowledged (the inbox offers the events again after a
-// while, the bot de-duplicates them; a numbered list maps the same way again, see MenuStore), and
-// Consume pauses with a capped exponential backoff.
-func (a *Adapter) Consume(ctx context.Context, inbox Inbox, handle func(ctx context.Context, batch []chat.Update) error) error {
+// closed), then returns nil once the events in hand are done. It maps each event with ToUpdate, in
+// the order they came, and hands each input to handle, which returns at once with a channel that
+// receives the outcome when the update is handled durably (bot.Dispatcher.Dispatch, which keeps
+// each chat's updates in order). Each event is acknowledged as soon as its own update is handled,
+// so a chat stuck on a slow update (up to the dispatcher's deadline) holds up only its own events,
+// never the next pull: up to consumeInFlight events are in hand at once. Events that map to
+// nothing or cannot be read are acknowledged at once. An event whose handling failed is left
+// unacknowledged: the inbox offers it again after a while (the bot de-duplicates it; a numbered
+// list maps the same way again, see MenuStore). When a store of the mapping fails, the rest of
+// the pull is left for that redelivery and Consume pauses with a capped exponential backoff.
+func (a *Adapter) Consume(ctx context.Context, inbox Inbox, handle func(ctx context.Context, u chat.Update) <-chan error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(a.ctx, cancel)
 	defer stop()
 
+	acks := a.startAcker(inbox)
+	slots := make(chan struct{}, consumeInFlight)
+	var inHand sync.WaitGroup
+	defer func() {
+		inHand.Wait()
+		acks.close()
+	}()
 	wait := &backoff{min: a.cfg.backoffMin, max: a.cfg.backoffMax}
 	for ctx.Err() == nil {
-		ids, data, err := inbox.Pull(ctx, consumeBatch, consumeWait)
+		// Wait for room for one event at least.
+		select {
+		case slots <- struct{}{}:
+			<-slots
+		case <-ctx.Done():
+			continue
+		}
+		ids, data, err := inbox.Pull(ctx, min(consumeBatch, consumeInFlight-len(slots)), consumeWait)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.log.Warn("zalo: pull events from the inbox", "err", err)
@@ -242,41 +265,92 @@ func (a *Adapter) Consume(ctx context.Context, inbox Inbox, handle func(ctx cont
 			}
 			continue
 		}
-		if len(ids) == 0 {
-			continue
-		}
-		batch, err := a.mapBatch(ctx, data[:min(len(data), len(ids))])
-		if err == nil && len(batch) > 0 {
-			err = handle(ctx, batch)
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				a.log.Warn("zalo: handle events; they will be offered again", "events", len(ids), "err", err)
-				sleep(ctx, wait.next())
+		failed := false
+		for k, raw := range data[:min(len(data), len(ids))] {
+			id := ids[k]
+			in, ok, err := a.mapEvent(ctx, raw)
+			switch {
+			case errors.Is(err, errBadEvent):
+				a.log.Warn("zalo: skip an event that cannot be read", "err", err)
+				acks.add(id)
+				continue
+			case err != nil:
+				if ctx.Err() == nil {
+					a.log.Warn("zalo: map events; they will be offered again", "events", len(ids)-k, "err", err)
+				}
+				failed = true
+			case !ok:
+				acks.add(id)
+				continue
 			}
-			continue
+			if failed {
+				break
+			}
+			slots <- struct{}{}
+			done := handle(ctx, in)
+			inHand.Add(1)
+			go func() {
+				defer inHand.Done()
+				err := <-done
+				<-slots
+				if err != nil {
+					if ctx.Err() == nil {
+						a.log.Warn("zalo: handle an event; it will be offered again", "chat", in.ChatID, "err", err)
+					}
+					return
+				}
+				acks.add(id)
+			}()
 		}
-		if err := inbox.Ack(ctx, ids...); err != nil {
-			a.log.Warn("zalo: acknowledge handled events; they will be offered again", "events", len(ids), "err", err)
+		if failed {
+			sleep(ctx, wait.next())
+		} else {
+			wait.reset()
 		}
-		wait.reset()
 	}
 	return nil
 }
 
-// mapBatch maps pulled events; events that cannot be read are logged and left out.
-func (a *Adapter) mapBatch(ctx context.Context, data [][]byte) ([]chat.Update, error) {
-	var batch []chat.Update
-	for _, raw := range data {
-		in, ok, err := a.mapEvent(ctx, raw)
-		switch {
-		case errors.Is(err, errBadEvent):
-			a.log.Warn("zalo: skip an event that cannot be read", "err", err)
-		case err != nil:
-			return nil, err
-		case ok:
-			batch = append(batch, in)
+// acker acknowledges handled events in groups: under load one XACK covers many events.
+type acker struct {
+	ids  chan string
+	done chan struct{}
+}
+
+// startAcker starts acknowledging the ids added to it, until close.
+func (a *Adapter) startAcker(inbox Inbox) *acker {
+	k := &acker{ids: make(chan string, consumeInFlight+consumeBatch), done: make(chan struct{})}
+	go func() {
+		defer close(k.done)
+		for id := range k.ids {
+			group := []string{id}
+		more:
+			for len(group) < consumeBatch {
+				select {
+				case id, ok := <-k.ids:
+					if !ok {
+						break more
+					}
+					group = append(group, id)
+				default:
+					break more
+				}
+			}
+			// Not under Consume's ctx: events handled while it ends are still acknowledged.
+			ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+			if err := inbox.Ack(ctx, group...); err != nil {
+				a.log.Warn("zalo: acknowledge handled events; they will be offered again", "events", len(group), "err", err)
+			}
+			cancel()
 		}
-	}
-	return batch, nil
+	}()
+	return k
+}
+
+func (k *acker) add(id string) { k.ids <- id }
+
+// close acknowledges what was added and stops.
+func (k *acker) close() {
+	close(k.ids)
+	<-k.done
 }

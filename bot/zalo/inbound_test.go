@@ -341,17 +341,20 @@ func TestAdapter_Consume(t *testing.T) {
 		}
 	}
 	var mu sync.Mutex
-	var batches [][]chat.Update
+	var calls []chat.Update
 	failures := 2
-	handle := func(ctx context.Context, batch []chat.Update) error {
+	handle := func(ctx context.Context, u chat.Update) <-chan error {
 		mu.Lock()
 		defer mu.Unlock()
-		batches = append(batches, batch)
+		calls = append(calls, u)
+		done := make(chan error, 1)
 		if failures > 0 {
 			failures--
-			return errors.New("postgres down")
+			done <- errors.New("postgres down")
+		} else {
+			done <- nil
 		}
-		return nil
+		return done
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -374,17 +377,79 @@ func TestAdapter_Consume(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(batches) != 3 {
-		t.Fatalf("handle called %d times, want 3 (two failures, then success)", len(batches))
+	// Both inputs failed once and came again: four calls, and "3" mapped to the same choice each
+	// time (the numbered list taken by the failed attempt maps the same way again).
+	if len(calls) != 4 {
+		t.Fatalf("handle called %d times, want 4 (two failures, then success): %+v", len(calls), calls)
 	}
-	for i, batch := range batches {
-		// The numbered list taken by the failed attempts was put back: "3" maps the same each time.
-		if len(batch) != 2 || batch[0].Kind != chat.KindChoice || batch[0].Data != "c" || batch[1].Text != "xin chào" {
-			t.Errorf("batch %d = %+v", i, batch)
+	choices, texts := 0, 0
+	for _, u := range calls {
+		switch {
+		case u.Kind == chat.KindChoice && u.Data == "c":
+			choices++
+		case u.Text == "xin chào":
+			texts++
+		default:
+			t.Errorf("unexpected update %+v", u)
 		}
+	}
+	if choices != 2 || texts != 2 {
+		t.Errorf("%d choices and %d texts, want 2 of each", choices, texts)
 	}
 	if !strings.Contains(fx.logs.String(), "skip an event that cannot be read") {
 		t.Errorf("garbage not logged:\n%s", fx.logs)
+	}
+}
+
+// A chat stuck on a slow update holds up only its own events: events of other chats pulled after
+// it are handled and acknowledged meanwhile.
+func TestAdapter_Consume_slowChatHoldsUpNoOther(t *testing.T) {
+	a, _ := offlineAdapter(t)
+	inbox := newFakeInbox()
+	inbox.claimAfter = time.Hour
+	_ = inbox.Push(context.Background(), textEvent("slow"))
+	release := make(chan struct{})
+	handled := make(chan string, 10)
+	handle := func(ctx context.Context, u chat.Update) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			if u.Text == "slow" {
+				<-release
+			}
+			handled <- u.Text
+			done <- nil
+		}()
+		return done
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	finished := make(chan error, 1)
+	go func() { finished <- a.Consume(ctx, inbox, handle) }()
+	for inbox.pullCount() < 2 {
+		time.Sleep(time.Millisecond) // the slow event is in hand
+	}
+	for _, text := range []string{"một", "hai"} {
+		_ = inbox.Push(context.Background(), textEvent(text))
+	}
+	for range 2 {
+		select {
+		case got := <-handled:
+			if got == "slow" {
+				t.Fatal("the slow update finished before it was released")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the other events waited for the slow one")
+		}
+	}
+	for inbox.unacked() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for inbox.unacked() != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-finished; err != nil {
+		t.Error(err)
 	}
 }
 
@@ -396,7 +461,12 @@ func TestAdapter_Consume_storeFailure(t *testing.T) {
 	calls := 0
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_ = a.Consume(ctx, inbox, func(ctx context.Context, batch []chat.Update) error { calls++; return nil })
+	_ = a.Consume(ctx, inbox, func(ctx context.Context, u chat.Update) <-chan error {
+		calls++
+		done := make(chan error, 1)
+		done <- nil
+		return done
+	})
 	if calls != 0 || inbox.unacked() != 1 {
 		t.Errorf("with the menu store down: handle called %d times, %d unacknowledged; want 0 and 1", calls, inbox.unacked())
 	}

@@ -87,21 +87,24 @@ func (a *app) wireZalo(ctx context.Context, paced func(bot.Sender, string, float
 	a.sender.Add(zalo.Channel, paced(z.adapter, zalo.Channel+":"+a.deps.cfg.ZaloAppID, a.deps.cfg.ZaloRate))
 }
 
-// consumeZalo hands the OA's events from the inbox to the dispatcher until ctx ends. A person who
-// writes is reachable again, whatever a send outside the window recorded before.
+// consumeZalo hands the OA's events from the inbox to the dispatcher until ctx ends, each event
+// acknowledged once its own update is handled. A person who writes is reachable again, whatever a
+// send outside the window recorded before: the mark is cleared once the update is handled (a
+// no-op write when there is none), and an update whose mark could not be cleared is offered again.
 func (a *app) consumeZalo(ctx context.Context) error {
-	return a.zalo.adapter.Consume(ctx, a.zalo.inbox, func(ctx context.Context, batch []chat.Update) error {
-		seen := map[string]bool{}
-		for _, u := range batch {
-			if seen[u.ChatID] {
-				continue
+	return a.zalo.adapter.Consume(ctx, a.zalo.inbox, func(ctx context.Context, u chat.Update) <-chan error {
+		handled := a.dispatcher.Dispatch(ctx, u)
+		out := make(chan error, 1)
+		go func() {
+			err := <-handled
+			if err == nil {
+				if err = a.contacts.SetContactUnreachable(ctx, zalo.Channel, u.ChatID, false); err != nil {
+					err = fmt.Errorf("zalo: mark %s reachable: %w", u.ChatID, err)
+				}
 			}
-			seen[u.ChatID] = true
-			if err := a.contacts.SetContactUnreachable(ctx, zalo.Channel, u.ChatID, false); err != nil {
-				return fmt.Errorf("zalo: mark %s reachable: %w", u.ChatID, err)
-			}
-		}
-		return a.dispatcher.HandleBatch(ctx, batch)
+			out <- err
+		}()
+		return out
 	})
 }
 
