@@ -65,6 +65,9 @@ func (a *app) pollAsLeader(ctx context.Context) error {
 			return nil
 		case err := <-run.ended():
 			run = nil
+			if ctx.Err() != nil {
+				return nil // shutting down: Poll saw ctx end before this select did
+			}
 			if err != nil {
 				return err
 			}
