@@ -100,6 +100,9 @@ const (
 	FailNotHome      FailReason = "not_home"
 	FailWrongAddress FailReason = "wrong_address"
 	FailOther        FailReason = "other"
+	// FailNotReceived is the parent's word, after a hand-over, that the device never reached
+	// them (CaseStore.ReportNotReceived); volunteers are not offered it.
+	FailNotReceived FailReason = "not_received"
 )
 
 // FailReasons lists the failure reasons in the order they are offered.
@@ -134,13 +137,15 @@ type Delivery struct {
 	DonorLanguage string
 	Attempts      int        // failed attempts so far
 	LastFailure   FailReason // the last failed attempt's reason
-	Volunteer     string     // "<channel>:<id>" of who handed it over
-	RecipientName string
-	PhotoID       string // the channel's file id of the photo taken as proof, "" when none
-	AllocatedBy   string
-	AllocatedAt   time.Time
-	DeliveredAt   time.Time
-	ConfirmedAt   time.Time
+	// LastFailureNote is the volunteer's note on it, or the parent's words when not received.
+	LastFailureNote string
+	Volunteer       string // "<channel>:<id>" of who handed it over
+	RecipientName   string
+	PhotoID         string // the channel's file id of the photo taken as proof, "" when none
+	AllocatedBy     string
+	AllocatedAt     time.Time
+	DeliveredAt     time.Time
+	ConfirmedAt     time.Time
 	// AutoConfirmed is set when the delivery became final because the configured days passed.
 	AutoConfirmed bool
 }
@@ -215,6 +220,13 @@ type CaseStore interface {
 	// another chat, or not yet delivered, is ENOTFOUND. notify's messages (to the donor) are
 	// queued with the confirmation, once.
 	ConfirmDelivery(ctx context.Context, code string, parent Session, notify Notify[Delivery]) (d Delivery, already bool, err error)
+	// ReportNotReceived records the parent's word that a delivery marked delivered never reached
+	// them, with their words: the delivery goes back to pending (first in OpenDeliveries, its
+	// failure FailNotReceived), its device and registration back to allocated, so it is never
+	// made final automatically meanwhile. notify's messages (to the volunteer who marked it) are
+	// queued with it. key de-duplicates; a delivery of another chat, still pending, or already
+	// confirmed (final) is ENOTFOUND.
+	ReportNotReceived(ctx context.Context, code string, parent Session, words, key string, notify Notify[Delivery]) (Delivery, error)
 	// FinalizeDeliveries makes final every delivery handed over before cutoff and not confirmed,
 	// as auto-confirmed, and returns them. The messages notices gives for each (to its parent and
 	// donor) are queued in the outbox in the same transaction: a delivery is final exactly when

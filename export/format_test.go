@@ -26,7 +26,7 @@ func TestLabels_Complete(t *testing.T) {
 	check("device state", deviceStateLabels, strs(campaign.DeviceStates)...)
 	check("stock", stockLabels, strs(campaign.StockKinds)...)
 	check("donor kind", donorKindLabels, strs(campaign.DonorKinds)...)
-	check("fail reason", failReasonLabels, strs(campaign.FailReasons)...)
+	check("fail reason", failReasonLabels, append(strs(campaign.FailReasons), string(campaign.FailNotReceived))...)
 	check("pledge status", pledgeStatusLabels, "pledged", "partly", "received", "cancelled")
 	check("delivery method", deliveryMethodLabels, "ward_office", "front", "pickup")
 	check("delivery status", deliveryStatusLabels, "pending", "delivered", "confirmed")

@@ -116,6 +116,7 @@ var failReasonLabels = map[string]string{
 	string(campaign.FailNotHome):      "Gia đình vắng nhà",
 	string(campaign.FailWrongAddress): "Sai địa chỉ",
 	string(campaign.FailOther):        "Lý do khác",
+	string(campaign.FailNotReceived):  "Phụ huynh báo chưa nhận được",
 }
 
 // Origins of a device, as the Source gives them in the "origin" field.

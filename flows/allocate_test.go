@@ -248,6 +248,27 @@ func allocScenarios() []scenario {
 			c.become(parentB, "en")
 			c.send(press("h:got:GH-000012"))
 		}},
+		{goldenDeliver, "parent_not_received", func(c *convo) {
+			c.withCases("vi")
+			c.record = false
+			c.allocateAll()
+			c.deliver("GH-000012")
+			c.record = true
+			c.become(parentA, "vi")
+			c.send(press("h:miss:GH-000012"))
+			c.send(other())
+			c.send(text("Chưa có ai đến giao, nhà tôi không có ai tên Lan"))
+			c.send(press("h:miss:GH-000012")) // now pending: nothing to reopen
+			c.become(volunteerID, "vi")
+			c.send(cmd("deliveries"))
+			c.send(press("d:ok:GH-000012"))
+			c.send(press("d:rp:GH-000012"))
+			c.send(press("d:skip:GH-000012"))
+			c.become(parentA, "vi")
+			c.send(press("h:got:GH-000012"))
+			c.send(press("h:miss:GH-000012"))
+			c.send(text("thật ra đã nhận"))
+		}},
 		{goldenDeliver, "volunteer_english", func(c *convo) {
 			c.withCases("en")
 			c.record = false

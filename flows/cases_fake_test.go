@@ -700,6 +700,45 @@ func (s *fakeCases) ConfirmDelivery(_ context.Context, code string, parent campa
 	return *d, false, nil
 }
 
+// ReportNotReceived implements campaign.CaseStore.
+func (s *fakeCases) ReportNotReceived(_ context.Context, code string, parent campaign.Session, words, key string, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("ReportNotReceived", key); err != nil {
+		return campaign.Delivery{}, err
+	}
+	code = normCode(code)
+	d := s.deliveryPtr(code)
+	if d == nil || d.Parent != parent {
+		return campaign.Delivery{}, campaign.Errorf(campaign.ENOTFOUND, "no delivery %s for this chat", code)
+	}
+	if s.keyApplied("not_received", key, code) {
+		return *d, nil
+	}
+	if d.Status != campaign.DeliveryDelivered {
+		return campaign.Delivery{}, campaign.Errorf(campaign.ENOTFOUND, "delivery %s is %s", code, d.Status)
+	}
+	d.Status, d.DeliveredAt = campaign.DeliveryPending, time.Time{}
+	d.Attempts++
+	d.LastFailure, d.LastFailureNote = campaign.FailNotReceived, campaign.NormalizeText(words)
+	s.regs.mu.Lock()
+	if r := s.reg(d.RegistrationCode); r != nil {
+		r.Status, r.UpdatedAt = campaign.StatusAllocated, s.now()
+	}
+	s.regs.mu.Unlock()
+	if d.DeviceLabel != "" {
+		s.devices.mu.Lock()
+		if dev := s.dev(d.DeviceLabel); dev != nil && dev.State == campaign.DeviceDelivered {
+			dev.State, dev.UpdatedAt = campaign.DeviceAllocated, s.now()
+		}
+		s.devices.mu.Unlock()
+	}
+	s.applyKey("not_received", key, code)
+	s.record(parent.Channel+":"+parent.ChatID, "delivery.not_received", code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryPending})
+	queueNotices(s.outbox, notify, *d)
+	return *d, nil
+}
+
 // FinalizeDeliveries implements campaign.CaseStore.
 func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time, notify campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, error) {
 	s.mu.Lock()

@@ -19,7 +19,7 @@ import (
 // Volunteers: "d:ok:<code>" delivered, "d:fail:<code>" could not deliver; then, at the step they
 // belong to, "d:rp:<code>" (the parent received it), "d:skip:<code>" (no photo),
 // "d:fr:<code>:<reason>" and "d:x:<code>" (cancel). Parents: "h:home:<code>", "h:school:<code>",
-// "h:got:<code>". Every button carries its delivery's code, so a button of another delivery is
+// "h:got:<code>", "h:miss:<code>" (not received). Every button carries its delivery's code, so a button of another delivery is
 // never applied to the one in progress.
 const (
 	deliverPrefix = "d"
@@ -32,6 +32,7 @@ const (
 	deliverStepPhoto     = "d.photo"     // an optional photo as proof
 	deliverStepFail      = "d.fail"      // why the delivery failed, buttons
 	deliverStepFailNote  = "d.failnote"  // a short note for "other"
+	parentStepMissing    = "h.missing"   // the parent's words on a device that never arrived
 	// deliverAnswerCode is the delivery's code; deliverAnswerParent the parent's name, offered
 	// as the recipient; deliverAnswerRecipient the name given; deliverAnswerPhoto a photo sent
 	// before the name.
@@ -52,6 +53,7 @@ const (
 	parentHome       = "home"
 	parentSchool     = "school"
 	parentReceived   = "got"
+	parentMissing    = "miss"
 )
 
 const (
@@ -110,8 +112,13 @@ func deliverStep(step string) (caseStep, bool) {
 }
 
 // parentStep returns FlowCase's parent steps ("h.*"). The parent's choices about a delivery are
-// buttons that carry the delivery's code, so they need no step.
-func parentStep(string) (caseStep, bool) { return caseStep{}, false }
+// buttons that carry the delivery's code; only "not received" asks for words.
+func parentStep(step string) (caseStep, bool) {
+	if step == parentStepMissing {
+		return caseStep{ask: (*turn).parentAskMissing, input: (*turn).parentMissingInput, parent: true}, true
+	}
+	return caseStep{}, false
+}
 
 // deliveriesCommand is /deliveries: the open deliveries, those with failed attempts first, one
 // message each with "delivered" and "could not deliver" buttons.
@@ -170,6 +177,8 @@ func (c *turn) deliverCard(d campaign.Delivery, who campaign.Staff) string {
 		reason := c.t("deliver.fail.unknown")
 		if l, ok := failReasonLabels[d.LastFailure]; ok {
 			reason = c.t(l[2])
+		} else if d.LastFailure == campaign.FailNotReceived {
+			reason = c.t("deliver.reason.not_received", "Words", orDash(clip(d.LastFailureNote, failNoteMax)))
 		}
 		lines = append(lines, c.t("deliver.card_attempts", "Count", d.Attempts, "Reason", reason))
 	}
@@ -421,8 +430,10 @@ func (c *turn) deliveredNotice(d campaign.Delivery, name string) []campaign.Outb
 	o := Output{Text: c.e.text(lang, "parent.delivered", map[string]any{
 		"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Name": name, "Count": c.e.confirmDays(),
 	})}
-	if data := parentData(parentReceived, d.Code); len(data) <= maxData {
-		o.Buttons = [][]Button{{{Text: c.e.text(lang, "parent.btn_received", nil), Data: data}}}
+	got, miss := parentData(parentReceived, d.Code), parentData(parentMissing, d.Code)
+	if len(got) <= maxData && len(miss) <= maxData {
+		o.Buttons = [][]Button{{{Text: c.e.text(lang, "parent.btn_received", nil), Data: got},
+			{Text: c.e.text(lang, "parent.btn_missing", nil), Data: miss}}}
 	}
 	return notice(c.noticeKey(c.formKey(), "delivered:"+d.Code), d.Parent, o)
 }
@@ -543,7 +554,7 @@ func (c *turn) deliverMarkFailed(r campaign.FailReason, note string) error {
 // parentChoice runs a parent's button about a delivery; rest is what follows "h:".
 func (c *turn) parentChoice(rest string) error {
 	action, code, _ := strings.Cut(rest, ":")
-	if code == "" || (action != parentHome && action != parentSchool && action != parentReceived) {
+	if code == "" || (action != parentHome && action != parentSchool && action != parentReceived && action != parentMissing) {
 		c.stale()
 		return nil
 	}
@@ -551,8 +562,11 @@ func (c *turn) parentChoice(rest string) error {
 		return nil
 	}
 	parent := campaign.Session{Channel: c.sess.Channel, ChatID: c.sess.ChatID}
-	if action == parentReceived {
+	switch action {
+	case parentReceived:
 		return c.parentReceived(code, parent)
+	case parentMissing:
+		return c.parentStartMissing(code)
 	}
 	h := campaign.HandoverHome
 	if action == parentSchool {
@@ -576,6 +590,71 @@ func (c *turn) parentChoice(rest string) error {
 		c.say(c.t("parent.handover.home", "Code", code))
 	}
 	c.resume("")
+	return nil
+}
+
+// parentStartMissing is the parent's "Chưa nhận được" on a delivery marked delivered: it asks
+// what happened. A form in progress stays: the parent finishes or cancels it first.
+func (c *turn) parentStartMissing(code string) error {
+	d, err := c.e.cfg.Cases.DeliveryByCode(c.ctx, code)
+	switch {
+	case campaign.ErrorCode(err) == campaign.ENOTFOUND:
+	case err != nil:
+		return fmt.Errorf("delivery %s: %w", code, err)
+	}
+	if err != nil || d.Parent != (campaign.Session{Channel: c.sess.Channel, ChatID: c.sess.ChatID}) || d.Status != campaign.DeliveryDelivered {
+		// Still on its way, already final, or not this family's: nothing to reopen.
+		c.say(c.t("parent.missing.closed", "Code", code))
+		c.resume("")
+		return nil
+	}
+	if c.form() != nil {
+		c.say(c.t("parent.missing.finish_form", "Code", code))
+		c.resume("")
+		return nil
+	}
+	c.notice = c.t("common.chosen", "Label", withoutSymbols(c.t("parent.btn_missing")))
+	c.enterCase(parentStepMissing, map[string]string{deliverAnswerCode: code})
+	c.st.IdempotencyKey = c.e.cfg.NewKey()
+	c.parentAskMissing("")
+	return nil
+}
+
+// parentAskMissing asks the parent what happened to a device that never arrived.
+func (c *turn) parentAskMissing(reason string) {
+	c.say(paragraphs(reason, c.t("parent.missing.prompt", "Code", c.st.Answers[deliverAnswerCode], "Max", failNoteMax)))
+}
+
+// parentMissingInput takes the parent's words: the delivery is reopened for the volunteers, who
+// are told, and is no longer made final on its own.
+func (c *turn) parentMissingInput() error {
+	words, ok := c.typedText(failNoteMin, failNoteMax, (*turn).parentAskMissing)
+	if !ok {
+		return nil
+	}
+	code := c.st.Answers[deliverAnswerCode]
+	parent := campaign.Session{Channel: c.sess.Channel, ChatID: c.sess.ChatID}
+	_, err := c.e.cfg.Cases.ReportNotReceived(c.ctx, code, parent, words, c.formKey(), func(d campaign.Delivery) []campaign.OutboxMessage {
+		channel, id, _ := strings.Cut(d.Volunteer, ":")
+		// Staff talk to the bot in private chats, where the chat id is the account id.
+		return notice(c.noticeKey(c.formKey(), "not-received:"+d.Code), campaign.Session{Channel: channel, ChatID: id},
+			Output{Text: c.e.text(langVI, "deliver.not_received.volunteer", map[string]any{
+				"Code": d.Code, "What": c.e.allocWhat(langVI, d.DeviceLabel, d.DeviceType, d.Stock),
+				"Name": orDash(clip(d.RecipientName, nameMax)), "Words": words,
+			})})
+	})
+	switch campaign.ErrorCode(err) {
+	case "":
+	case campaign.ENOTFOUND, campaign.ECONFLICT:
+		c.toIdle()
+		c.say(c.t("parent.missing.closed", "Code", code))
+		return nil
+	default:
+		return fmt.Errorf("not received %s: %w", code, err)
+	}
+	c.noticesQueued()
+	c.toIdle()
+	c.say(c.t("parent.missing.reported", "Code", code))
 	return nil
 }
 

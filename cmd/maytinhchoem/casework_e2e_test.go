@@ -87,6 +87,22 @@ func TestServe_RegistrationToDeliveryToExport(t *testing.T) {
 	if !strings.Contains(buttonsOf(got), "h:got:"+delivery) {
 		t.Fatalf("the parent was not asked to confirm: %q", buttonsOf(got))
 	}
+	// The family first says it never arrived: the delivery opens again, the volunteer is told
+	// through the outbox, and hands it over again.
+	fam.press("h:miss:"+delivery, 1)
+	fam.say("Chưa ai đưa máy cho nhà tôi", 1)
+	if note := volunteer.waitNew(1)[0]; !strings.Contains(note.Text, delivery) || !strings.Contains(note.Text, "Chưa ai đưa máy") {
+		t.Errorf("the volunteer was told %q", note.Text)
+	}
+	if reopened := volunteer.say("/deliveries", 2); !strings.Contains(reopened.Text, delivery) || !strings.Contains(reopened.Text, "Chưa ai đưa máy") {
+		t.Errorf("/deliveries after the report = %q", reopened.Text)
+	}
+	volunteer.press("d:ok:"+delivery, 1)
+	volunteer.say("Nguyễn Thị Lan", 1)
+	volunteer.press("d:skip:"+delivery, 1)
+	if again := fam.waitNew(1)[0]; !strings.Contains(buttonsOf(again), "h:got:"+delivery) {
+		t.Fatalf("the parent was not asked again: %q", buttonsOf(again))
+	}
 	fam.press("h:got:"+delivery, 1)
 
 	// The donor is told: level and ward, never the child.

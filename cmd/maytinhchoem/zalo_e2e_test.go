@@ -321,6 +321,19 @@ func TestServe_ChainAcrossChannels(t *testing.T) {
 	if !strings.Contains(zButtons(got), "#c:h:got:"+delivery) {
 		t.Fatalf("zalo: the parent was not asked to confirm: %q %s", got.Text, zButtons(got))
 	}
+	// "Chưa nhận được" from Zalo reopens it; the volunteer on Telegram is told and hands it over
+	// again.
+	fam.press("h:miss:"+delivery, 1)
+	fam.say("Chưa ai đưa máy cho nhà tôi", 1)
+	if note := volunteer.waitNew(1)[0]; !strings.Contains(note.Text, delivery) || !strings.Contains(note.Text, "Chưa ai đưa máy") {
+		t.Errorf("zalo: the volunteer was told %q", note.Text)
+	}
+	volunteer.press("d:ok:"+delivery, 1)
+	volunteer.say("Nguyễn Thị Lan", 1)
+	volunteer.press("d:skip:"+delivery, 1)
+	if again := fam.waitNew(1)[0]; !strings.Contains(zButtons(again), "#c:h:got:"+delivery) {
+		t.Fatalf("zalo: the parent was not asked again: %q %s", again.Text, zButtons(again))
+	}
 	fam.press("h:got:"+delivery, 1)
 	told := donor.waitNew(1)[0]
 	if !strings.Contains(told.Text, "Linh Trung") || strings.Contains(told.Text, "Khang") || strings.Contains(told.Text, code) {

@@ -34,6 +34,7 @@ const (
 	keyAllocate = "allocate"
 	keyDeliver  = "deliver"
 	keyFail     = "fail"
+	keyMissing  = "not_received"
 )
 
 // stockLockKey names the advisory lock that allocations taking stock hold while they count it:
@@ -897,6 +898,87 @@ func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign
 	return out, err
 }
 
+// ReportNotReceived takes a delivered delivery back to pending on the parent's word that it never
+// reached them, in one transaction with the delivery locked: attempts grows by one with the
+// failure not_received and the parent's words as its note, delivered_at is cleared (so the
+// delivery counts as not yet handed over, and FinalizeDeliveries leaves it alone), the device and
+// the registration go back to allocated, and an audit row "delivery.not_received" by the parent
+// records it without the words. The volunteer's record of the hand-over (recipient, photo) stays,
+// for whoever looks into it. When key was applied before, the delivery is returned as it is.
+// The device's move back from delivered to allocated is this case work's own, as allocation's
+// ready to allocated is: it is not among the moves a volunteer may make by hand (campaign.Move).
+func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent campaign.Session, words, key string, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
+	parent = normalizeSession(parent)
+	code, words = normalizeCode(code), campaign.NormalizeText(words)
+	if utf8.RuneCountInString(words) > maxNoteLen {
+		return campaign.Delivery{}, campaign.Errorf(campaign.EINVALID, "not received: words longer than %d characters", maxNoteLen)
+	}
+	if err := validateKey("not received", key); err != nil {
+		return campaign.Delivery{}, err
+	}
+	now := s.db.now()
+	actor := parent.Channel + ":" + parent.ChatID
+	var out campaign.Delivery
+	err := s.inTx(ctx, "not received", func(tx *sqlx.Tx) error {
+		locked, err := s.lockDelivery(ctx, tx, code)
+		if err != nil {
+			return err
+		}
+		if !locked.of(parent) {
+			return campaign.Errorf(campaign.ENOTFOUND, "no delivery %s for this chat", code)
+		}
+		applied, err := caseKeyApplied(ctx, tx, key, keyMissing, code)
+		if err != nil {
+			return err
+		}
+		if !applied {
+			if locked.Status != campaign.DeliveryDelivered {
+				return campaign.Errorf(campaign.ENOTFOUND, "delivery %s is %s, not waiting for the family's word", code, locked.Status)
+			}
+			_, err = tx.ExecContext(ctx, `
+				UPDATE deliveries SET status = 'pending', delivered_at = NULL, attempts = attempts + 1,
+					last_failure = 'not_received', last_failure_note = $2
+				WHERE id = $1`, locked.ID, words)
+			if err != nil {
+				return wrapErr(err, "postgres: not received")
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'allocated', updated_at = $2 WHERE id = $1`,
+				locked.RegistrationID, now)
+			if err != nil {
+				return wrapErr(err, "postgres: not received: registration")
+			}
+			if locked.DeviceID.Valid {
+				_, err = tx.ExecContext(ctx, `UPDATE devices SET state = 'allocated', updated_at = $2 WHERE id = $1 AND state = 'delivered'`,
+					locked.DeviceID, now)
+				if err != nil {
+					return wrapErr(err, "postgres: not received: device")
+				}
+				err = insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{locked.DeviceID.Int64, campaign.DeviceDelivered, campaign.DeviceAllocated, code}})
+				if err != nil {
+					return err
+				}
+			}
+			if err := insertCaseKey(ctx, tx, key, keyMissing, code, now); err != nil {
+				return err
+			}
+			err = insertAudit(ctx, tx, campaign.AuditEntry{
+				At: now, Actor: actor, Action: "delivery.not_received", Subject: code,
+				Before: map[string]any{"status": locked.Status},
+				After:  map[string]any{"status": campaign.DeliveryPending, "attempts": locked.Attempts + 1},
+			})
+			if err != nil {
+				return err
+			}
+		}
+		out, err = s.oneDelivery(ctx, tx, "id", `dl.id = $2`, locked.ID)
+		if err != nil || applied {
+			return err
+		}
+		return notifyIn(ctx, tx, now, notify, out)
+	})
+	return out, err
+}
+
 // ConfirmDelivery makes a delivered delivery final on the parent's word, from the chat parent of
 // its registration, with an audit row "delivery.confirmed" by the parent. A confirmed one is
 // returned with already true and nothing written; one of another chat, unknown or still pending
@@ -1207,8 +1289,8 @@ const selectDeliveries = `
 		r.school, r.ward_code, r.address, r.parent_name, r.parent_phone, r.channel, r.chat_id, r.language,
 		dl.handover, coalesce(d.label, '') AS device_label, coalesce(d.type, '') AS device_type, dl.stock,
 		p.channel AS donor_channel, p.chat_id AS donor_chat_id, coalesce(p.language, '') AS donor_language,
-		dl.attempts, dl.last_failure, dl.volunteer, dl.recipient_name, dl.photo_id, dl.allocated_by,
-		dl.allocated_at, dl.delivered_at, dl.confirmed_at, dl.auto_confirmed
+		dl.attempts, dl.last_failure, dl.last_failure_note, dl.volunteer, dl.recipient_name, dl.photo_id,
+		dl.allocated_by, dl.allocated_at, dl.delivered_at, dl.confirmed_at, dl.auto_confirmed
 	FROM deliveries dl
 	JOIN registrations r ON r.id = dl.registration_id
 	JOIN students s ON s.id = r.student_id
@@ -1242,6 +1324,7 @@ type deliveryRow struct {
 	DonorLanguage    string         `db:"donor_language"`
 	Attempts         int            `db:"attempts"`
 	LastFailure      string         `db:"last_failure"`
+	LastFailureNote  string         `db:"last_failure_note"`
 	Volunteer        string         `db:"volunteer"`
 	RecipientName    string         `db:"recipient_name"`
 	PhotoID          string         `db:"photo_id"`
@@ -1275,6 +1358,7 @@ func (row deliveryRow) delivery() campaign.Delivery {
 		Stock:            fromStrings[campaign.StockKind](row.Stock),
 		Attempts:         row.Attempts,
 		LastFailure:      campaign.FailReason(row.LastFailure),
+		LastFailureNote:  row.LastFailureNote,
 		Volunteer:        row.Volunteer,
 		RecipientName:    row.RecipientName,
 		PhotoID:          row.PhotoID,
