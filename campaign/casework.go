@@ -56,6 +56,16 @@ type Note struct {
 	Actor  string // "<channel>:<id>"; the parent's chat for an answer
 	Answer bool   // false: a question from officials; true: the parent's answer
 	Text   string
+	// PhotoID is the channel's reference to a photo the parent sent as (part of) an answer, ""
+	// when none; PhotoChannel the channel it came from.
+	PhotoID, PhotoChannel string
+}
+
+// Answer is one message of a parent's answer to officials' question: words, a photo (the
+// channel's reference to it), or both.
+type Answer struct {
+	Text                  string
+	PhotoID, PhotoChannel string
 }
 
 // Case is a registration as officials see it while verifying: the record, its notes and what
@@ -179,11 +189,13 @@ type CaseStore interface {
 	// the decision's Key was applied before: then the registration is returned as it is.
 	// notify's messages (to the parent) are queued with the decision.
 	Decide(ctx context.Context, d Decision, by Staff, notify Notify[Registration]) (Registration, error)
-	// AnswerInfo stores the parent's answer to the question on a needs_info registration made
-	// from the chat, and puts it back to submitted. It returns the registration and the actor
-	// who asked. A registration not waiting for an answer, or of another chat, is ENOTFOUND.
+	// AnswerInfo stores a message of the parent's answer to the question on a registration made
+	// from the chat: on a needs_info one it is the answer, and the registration is submitted
+	// again; on one already answered by this chat and not decided or asked again since (the
+	// latest note is this chat's answer) it is added to that answer. It returns the registration
+	// and the actor who asked. Any other registration, or one of another chat, is ENOTFOUND.
 	// notify's messages (to the official who asked) are queued with the answer.
-	AnswerInfo(ctx context.Context, code string, parent Session, text, key string, notify Notify[InfoAnswer]) (reg Registration, askedBy string, err error)
+	AnswerInfo(ctx context.Context, code string, parent Session, a Answer, key string, notify Notify[InfoAnswer]) (reg Registration, askedBy string, err error)
 	// WaitingForInfo lists the codes of the chat's registrations that wait for the parent's answer.
 	WaitingForInfo(ctx context.Context, parent Session) ([]string, error)
 
@@ -239,6 +251,9 @@ type CaseStore interface {
 type InfoAnswer struct {
 	Registration Registration
 	AskedBy      string
+	// Answer is the message stored; More says it was added to an answer given before.
+	Answer Answer
+	More   bool
 }
 
 // FindStore looks records up by code or phone.

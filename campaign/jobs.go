@@ -86,6 +86,9 @@ type OutboxMessage struct {
 	// FileName. The outbox never removes it: one file may go to many people, and a retry needs it.
 	FilePath string
 	FileName string
+	// PhotoID, when set, sends that photo by the channel's reference (a parent's photo for the
+	// official who asked), with Text as its caption; PhotoChannel is the channel it came from.
+	PhotoID, PhotoChannel string
 	// NotBefore is when the message may go first; zero means at once.
 	NotBefore time.Time
 	// Lane says which messages go first when the budget is short: a notice to one person about

@@ -360,16 +360,17 @@ func (s *fakeCases) Decide(_ context.Context, d campaign.Decision, by campaign.S
 	return *r, nil
 }
 
-// AnswerInfo implements campaign.CaseStore.
-func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.Session, text, key string, notify campaign.Notify[campaign.InfoAnswer]) (campaign.Registration, string, error) {
+// AnswerInfo implements campaign.CaseStore: the answer on a needs_info registration, or more of
+// it while this chat's answer is the latest note.
+func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.Session, a campaign.Answer, key string, notify campaign.Notify[campaign.InfoAnswer]) (campaign.Registration, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("AnswerInfo", key); err != nil {
 		return campaign.Registration{}, "", err
 	}
-	code, text = normCode(code), campaign.NormalizeText(text)
-	if parent.Channel == "" || parent.ChatID == "" || text == "" {
-		return campaign.Registration{}, "", campaign.Errorf(campaign.EINVALID, "answer: no chat or no text")
+	code, a.Text = normCode(code), campaign.NormalizeText(a.Text)
+	if parent.Channel == "" || parent.ChatID == "" || (a.Text == "" && a.PhotoID == "") {
+		return campaign.Registration{}, "", campaign.Errorf(campaign.EINVALID, "answer: no chat, or neither words nor a photo")
 	}
 	s.regs.mu.Lock()
 	defer s.regs.mu.Unlock()
@@ -381,16 +382,25 @@ func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.S
 	if r.Channel != parent.Channel || r.ChatID != parent.ChatID {
 		return campaign.Registration{}, "", notWaiting
 	}
+	actor := parent.Channel + ":" + parent.ChatID
 	applied := s.keyApplied("answer", key, code)
+	more := false
 	if !applied {
-		if r.Status != campaign.StatusNeedsInfo {
+		notes := s.notes[code]
+		switch {
+		case r.Status == campaign.StatusNeedsInfo:
+		case r.Status == campaign.StatusSubmitted && len(notes) > 0 && notes[len(notes)-1].Answer && notes[len(notes)-1].Actor == actor:
+			more = true
+		default:
 			return campaign.Registration{}, "", notWaiting
 		}
-		actor := parent.Channel + ":" + parent.ChatID
-		s.notes[code] = append(s.notes[code], campaign.Note{At: s.now(), Actor: actor, Answer: true, Text: text})
-		r.Status, r.UpdatedAt = campaign.StatusSubmitted, s.now()
+		s.notes[code] = append(s.notes[code], campaign.Note{At: s.now(), Actor: actor, Answer: true, Text: a.Text,
+			PhotoID: a.PhotoID, PhotoChannel: a.PhotoChannel})
+		if !more {
+			r.Status, r.UpdatedAt = campaign.StatusSubmitted, s.now()
+			s.record(actor, "registration.answer", code, map[string]any{"status": campaign.StatusNeedsInfo}, map[string]any{"status": campaign.StatusSubmitted})
+		}
 		s.applyKey("answer", key, code)
-		s.record(actor, "registration.answer", code, map[string]any{"status": campaign.StatusNeedsInfo}, map[string]any{"status": campaign.StatusSubmitted})
 	}
 	askedBy := ""
 	for _, n := range s.notes[code] {
@@ -399,7 +409,7 @@ func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.S
 		}
 	}
 	if !applied {
-		queueNotices(s.outbox, notify, campaign.InfoAnswer{Registration: *r, AskedBy: askedBy})
+		queueNotices(s.outbox, notify, campaign.InfoAnswer{Registration: *r, AskedBy: askedBy, Answer: a, More: more})
 	}
 	return *r, askedBy, nil
 }

@@ -314,6 +314,9 @@ func (c *turn) run() error {
 		c.welcome()
 		return nil
 	}
+	if c.inCaseFlow() && c.st.Step == stepVerifyMore && (c.in.Kind == KindCommand || c.in.Kind == KindChoice) {
+		c.toIdle() // starting something else ends an answer to officials
+	}
 	switch c.in.Kind {
 	case KindCommand:
 		return c.command()
@@ -332,6 +335,15 @@ func (c *turn) run() error {
 	if c.in.Kind == KindEdited {
 		c.say(c.t("common.edited_idle"))
 		return nil
+	}
+	return c.idleMessage()
+}
+
+// idleMessage handles a message out of any flow: the answer to officials' open question when
+// the person has one, else the welcome.
+func (c *turn) idleMessage() error {
+	if handled, err := c.answerUnprompted(); handled || err != nil {
+		return err
 	}
 	c.welcome()
 	return nil

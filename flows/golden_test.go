@@ -50,6 +50,9 @@ func goldenTurnOf(in Input, out []Output, notices []campaign.OutboxMessage, st S
 	out = slices.Clone(out)
 	for _, m := range notices {
 		o := Output{Text: m.Text}
+		if m.PhotoID != "" {
+			o.File = &File{PhotoID: m.PhotoID, PhotoChannel: m.PhotoChannel}
+		}
 		for _, row := range m.Buttons {
 			r := make([]Button, len(row))
 			for i, b := range row {

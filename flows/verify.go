@@ -17,6 +17,7 @@ const (
 	stepVerifyReason   = "v.reason"   // an official types the reason of a refusal ("other")
 	stepVerifyQuestion = "v.question" // an official types a question for the parent
 	stepVerifyAnswer   = "v.answer"   // the parent types the answer
+	stepVerifyMore     = "v.more"     // the parent may send more of the answer just given
 	answerCaseCode     = "code"
 	// answerVerifySkip keeps the codes an official put aside with "Để sau", kept between turns
 	// (the "last." prefix survives toIdle) so /verify shows the next one; at most verifySkipMax.
@@ -66,6 +67,8 @@ func verifyStep(step string) (caseStep, bool) {
 		return caseStep{ask: (*turn).askQuestion, input: (*turn).questionInput}, true
 	case stepVerifyAnswer:
 		return caseStep{ask: (*turn).askAnswer, input: (*turn).answerInput, parent: true}, true
+	case stepVerifyMore:
+		return caseStep{ask: (*turn).askMore, input: (*turn).moreInput, parent: true}, true
 	}
 	return caseStep{}, false
 }
@@ -192,7 +195,11 @@ func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more b
 		if n.Answer {
 			id = "verify.case.answer"
 		}
-		lines = append(lines, c.t(id, "Text", clip(n.Text, 300), "At", n.At.In(c.e.cfg.Campaign.Location).Format("02/01 15:04")))
+		text := clip(n.Text, 300)
+		if n.PhotoID != "" {
+			text = strings.TrimSpace(text + " " + c.t("verify.case.photo"))
+		}
+		lines = append(lines, c.t(id, "Text", text, "At", n.At.In(c.e.cfg.Campaign.Location).Format("02/01 15:04")))
 	}
 	o := Output{Text: paragraphs(lead, strings.Join(lines, "\n"))}
 	if k.Status == campaign.StatusSubmitted {
@@ -475,15 +482,87 @@ func (c *turn) askAnswer(reason string) {
 	c.say(paragraphs(reason, c.t("verify.answer.prompt", "Code", c.st.Answers[answerCaseCode], "Max", answerMax)))
 }
 
-// answerInput takes the parent's answer and sends it to the official who asked.
+// answerInput takes the parent's answer (words, or a photo with or without a caption) after
+// "Trả lời" and sends it to the official who asked.
 func (c *turn) answerInput() error {
-	text, ok := c.typedText(answerMin, answerMax, (*turn).askAnswer)
+	a, ok := c.answerMessage((*turn).askAnswer)
+	if !ok {
+		return nil
+	}
+	return c.answerWith(c.st.Answers[answerCaseCode], a, c.st.IdempotencyKey)
+}
+
+// askMore asks for more of an answer given, after a message that cannot be one (a sticker, say).
+func (c *turn) askMore(reason string) {
+	c.say(paragraphs(reason, c.t("verify.answer.more_prompt", "Code", c.st.Answers[answerCaseCode])))
+}
+
+// moreInput takes one more message of the answer just given (the photo asked for, a second line).
+// Once officials have decided or asked again it is no longer part of that answer: it is handled
+// as a message out of any flow (the answer to a new question, or the welcome).
+func (c *turn) moreInput() error {
+	a, ok := c.answerMessage((*turn).askMore)
 	if !ok {
 		return nil
 	}
 	code := c.st.Answers[answerCaseCode]
-	reg, _, err := c.e.cfg.Cases.AnswerInfo(c.ctx, code, domainSession(c.sess), text, c.st.IdempotencyKey,
-		func(a campaign.InfoAnswer) []campaign.OutboxMessage { return c.answerNotice(a, text) })
+	_, err := c.answerStore(code, a, c.updateKey())
+	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+		c.toIdle()
+		return c.idleMessage()
+	}
+	if err != nil {
+		return err
+	}
+	c.say(c.t("verify.answer.more_sent", "Code", code))
+	return nil
+}
+
+// answerUnprompted takes a parent's message out of any flow as the answer to officials' open
+// question on one of their registrations (the oldest), without "Trả lời" being pressed first:
+// whatever the parent sends next is the answer. handled is false when no question is open (or
+// the message is neither words nor a photo).
+func (c *turn) answerUnprompted() (handled bool, err error) {
+	if c.e.cfg.Cases == nil || (c.in.Kind != KindText && !(c.in.Kind == KindOther && c.in.PhotoID != "")) {
+		return false, nil
+	}
+	waiting, err := c.e.cfg.Cases.WaitingForInfo(c.ctx, domainSession(c.sess))
+	if err != nil || len(waiting) == 0 {
+		return false, err
+	}
+	c.st.Answers[answerCaseCode] = waiting[0]
+	a, ok := c.answerMessage((*turn).askAnswer)
+	if !ok {
+		delete(c.st.Answers, answerCaseCode)
+		return true, nil
+	}
+	return true, c.answerWith(waiting[0], a, c.updateKey())
+}
+
+// answerMessage reads the input as a message of an answer: a photo (its caption as words) or
+// typed words; ask asks again, with the reason, when it is neither.
+func (c *turn) answerMessage(ask func(*turn, string)) (campaign.Answer, bool) {
+	if c.in.Kind == KindOther && c.in.PhotoID != "" {
+		a := campaign.Answer{PhotoID: c.in.PhotoID, PhotoChannel: c.sess.Channel}
+		if strings.TrimSpace(c.in.Text) != "" {
+			text, err := parseFreeText(c.in.Text, 1, answerMax)
+			if err != nil {
+				ask(c, c.reason(err))
+				return campaign.Answer{}, false
+			}
+			a.Text = text
+		}
+		return a, true
+	}
+	text, ok := c.typedText(answerMin, answerMax, ask)
+	return campaign.Answer{Text: text}, ok
+}
+
+// answerWith stores the first message of the parent's answer on code and sends it on; the parent
+// then stays at "v.more", so what they send next is added to the answer until they start
+// something else.
+func (c *turn) answerWith(code string, a campaign.Answer, key string) error {
+	reg, err := c.answerStore(code, a, key)
 	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
 		c.toIdle()
 		c.say(c.t("verify.answer.not_waiting", "Code", code))
@@ -492,22 +571,43 @@ func (c *turn) answerInput() error {
 	if err != nil {
 		return err
 	}
-	c.noticesQueued()
-	c.toIdle()
+	c.enterCase(stepVerifyMore, map[string]string{answerCaseCode: reg.Code})
 	c.say(c.t("verify.answer.thanks", "Code", reg.Code))
 	return nil
 }
 
-// answerNotice is what brings the parent's answer to the official who asked the question.
-func (c *turn) answerNotice(a campaign.InfoAnswer, text string) []campaign.OutboxMessage {
+// answerStore stores a message of the answer with its notice to the official who asked.
+func (c *turn) answerStore(code string, a campaign.Answer, key string) (campaign.Registration, error) {
+	reg, _, err := c.e.cfg.Cases.AnswerInfo(c.ctx, code, domainSession(c.sess), a, key,
+		func(ia campaign.InfoAnswer) []campaign.OutboxMessage { return c.answerNotice(ia, key) })
+	if err == nil {
+		c.noticesQueued()
+	}
+	return reg, err
+}
+
+// answerNotice is what brings a message of the parent's answer to the official who asked the
+// question: the words, or the photo with its caption.
+func (c *turn) answerNotice(a campaign.InfoAnswer, key string) []campaign.OutboxMessage {
 	channel, id, _ := strings.Cut(a.AskedBy, ":")
 	// Staff talk to the bot in private chats, where the chat id is the account id.
 	code := a.Registration.Code
+	textID := "verify.answer.to_official"
+	switch {
+	case a.Answer.PhotoID != "":
+		textID = "verify.answer.photo_to_official"
+	case a.More:
+		textID = "verify.answer.more_to_official"
+	}
 	o := Output{
-		Text:    c.e.text(langVI, "verify.answer.to_official", map[string]any{"Code": code, "Answer": text}),
+		Text:    c.e.text(langVI, textID, map[string]any{"Code": code, "Answer": a.Answer.Text}),
 		Buttons: [][]Button{{{Text: c.e.text(langVI, "verify.btn_open", nil), Data: verifyData("back", code)}}},
 	}
-	return notice(c.noticeKey(c.st.IdempotencyKey, "answer:"+code), campaign.Session{Channel: channel, ChatID: id}, o)
+	msgs := notice(c.noticeKey(key, "answer:"+code), campaign.Session{Channel: channel, ChatID: id}, o)
+	for i := range msgs {
+		msgs[i].PhotoID, msgs[i].PhotoChannel = a.Answer.PhotoID, a.Answer.PhotoChannel
+	}
+	return msgs
 }
 
 // domainSession converts a flows session to the domain's.

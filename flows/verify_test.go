@@ -88,6 +88,22 @@ func verifyScenarios() []scenario {
 			c.become(wardOffID, "vi")
 			c.send(press("v:back:TD-000004"))
 		}},
+		{goldenVerify, "answer_without_the_button", func(c *convo) {
+			c.withPending().become(wardOffID, "vi")
+			c.send(cmd("verify", "TD-000004"))
+			c.send(press("v:ask:TD-000004"))
+			c.send(text("Xin gửi ảnh giấy xác nhận hoàn cảnh của gia đình"))
+			// The parent just answers: words, then the photo asked for, then another line.
+			c.become("3104", "vi")
+			c.send(text("Dạ, nhà tôi có giấy xác nhận hộ nghèo"))
+			c.send(Input{Kind: KindOther, PhotoID: "AgACAgUAAxkBAAIBQ2giay", Text: "Giấy xác nhận hộ nghèo 2021"})
+			c.send(Input{Kind: KindOther, PhotoID: "AgACAgUAAxkBAAIBQ3mat-sau"})
+			c.send(other())       // a sticker is not part of an answer
+			c.send(cmd("status")) // something else: the answer is over
+			c.send(text("xin chào"))
+			c.become(wardOffID, "vi")
+			c.send(cmd("verify", "TD-000004"))
+		}},
 		{goldenVerify, "reject_other_and_conflict", func(c *convo) {
 			c.withPending().become(womenID, "vi")
 			c.send(cmd("verify", "td-4"))

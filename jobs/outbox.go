@@ -358,6 +358,9 @@ func reply(m campaign.OutboxMessage) bot.Reply {
 		}
 		r.Buttons = append(r.Buttons, out)
 	}
+	if m.PhotoID != "" {
+		r.File = &bot.File{PhotoID: m.PhotoID, PhotoChannel: m.PhotoChannel}
+	}
 	if m.FilePath != "" {
 		r.File = &bot.File{Path: m.FilePath, Name: m.FileName}
 	}

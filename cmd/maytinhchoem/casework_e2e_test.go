@@ -49,6 +49,19 @@ func TestServe_RegistrationToDeliveryToExport(t *testing.T) {
 	if !strings.Contains(shown.Text, code) || !strings.Contains(shown.Text, "Mồ côi cha hoặc mẹ do Covid-19 +50") {
 		t.Fatalf("/verify shows %q", shown.Text)
 	}
+	// A question first: the parent answers by just sending the photo asked for, which reaches
+	// the official as a photo.
+	official.press("v:ask:"+code, 1)
+	official.say("Xin gửi ảnh giấy xác nhận hộ nghèo", 1)
+	if q := fam.waitNew(1)[0]; !strings.Contains(q.Text, "giấy xác nhận hộ nghèo") {
+		t.Fatalf("the parent was asked %q", q.Text)
+	}
+	h.emu.SendPhoto(fam.chat, fam.user)
+	fam.waitNew(1) // thanks
+	if got := official.waitNew(1)[0]; got.Photo == "" || !strings.Contains(got.Caption, code) {
+		t.Errorf("the official got %+v, want the parent's photo about %s", got, code)
+	}
+	official.say("/verify "+code, 1)
 	official.press("v:ok:"+code, 1)
 	if got := fam.waitNew(1); !strings.Contains(got[0].Text, "đã được xác minh") {
 		t.Errorf("the parent was told %q", got[0].Text)

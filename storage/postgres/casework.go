@@ -158,16 +158,19 @@ func (s *CaseStore) cases(ctx context.Context, q sqlx.QueryerContext, ids []int6
 		Actor          string    `db:"actor"`
 		Answer         bool      `db:"answer"`
 		Body           string    `db:"body"`
+		PhotoID        string    `db:"photo_id"`
+		PhotoChannel   string    `db:"photo_channel"`
 	}
 	err = sqlx.SelectContext(ctx, q, &notes, `
-		SELECT registration_id, at, actor, answer, body FROM registration_notes
+		SELECT registration_id, at, actor, answer, body, photo_id, photo_channel FROM registration_notes
 		WHERE registration_id = ANY($1) ORDER BY registration_id, id`, idList)
 	if err != nil {
 		return nil, wrapErr(err, "postgres: case notes")
 	}
 	for _, n := range notes {
 		k := &out[index[n.RegistrationID]]
-		k.Notes = append(k.Notes, campaign.Note{At: n.At.UTC(), Actor: n.Actor, Answer: n.Answer, Text: n.Body})
+		k.Notes = append(k.Notes, campaign.Note{At: n.At.UTC(), Actor: n.Actor, Answer: n.Answer, Text: n.Body,
+			PhotoID: n.PhotoID, PhotoChannel: n.PhotoChannel})
 	}
 
 	// A second parent's registration of the same child shares the student row; codes in
@@ -349,21 +352,28 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 	return out, nil
 }
 
-// AnswerInfo stores the parent's answer to the officials' question on the campaign's needs_info
-// registration code, made from the chat parent, in one transaction with the registration locked:
-// the answer as a note by "<channel>:<chat>", the registration back to submitted, and an audit
-// row "registration.answer" (without the answer, which may name the family). It returns the
-// registration and the actor of the last question. A registration of another chat or not waiting
-// for an answer is ENOTFOUND, an empty answer EINVALID. When key was applied to the registration
-// before, it is returned as it is and nothing is written.
-func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign.Session, text, key string, notify campaign.Notify[campaign.InfoAnswer]) (campaign.Registration, string, error) {
+// AnswerInfo stores a message of the parent's answer to the officials' question on the
+// campaign's registration code, made from the chat parent, in one transaction with the
+// registration locked: the message (words and/or a photo reference) as a note by
+// "<channel>:<chat>"; on a needs_info registration the registration back to submitted and an
+// audit row "registration.answer" (without the answer, which may name the family); on a
+// submitted one whose latest note is this chat's answer (the parent sends more: a second line, the
+// photo asked for) the note alone, added to that answer. It returns the registration and the actor
+// of the last question. Any other registration, or one of another chat, is ENOTFOUND; an answer
+// with neither words nor a photo, or too long, EINVALID. When key was applied to the
+// registration before, it is returned as it is and nothing is written.
+func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign.Session, a campaign.Answer, key string, notify campaign.Notify[campaign.InfoAnswer]) (campaign.Registration, string, error) {
 	parent = normalizeSession(parent)
-	code, text = normalizeCode(code), campaign.NormalizeText(text)
+	code = normalizeCode(code)
+	a.Text, a.PhotoID, a.PhotoChannel = campaign.NormalizeText(a.Text), campaign.NormalizeText(a.PhotoID), campaign.NormalizeText(a.PhotoChannel)
 	if parent.Channel == "" || parent.ChatID == "" {
 		return campaign.Registration{}, "", campaign.Errorf(campaign.EINVALID, "answer: no parent chat")
 	}
-	if text == "" || utf8.RuneCountInString(text) > maxNoteLen {
-		return campaign.Registration{}, "", campaign.Errorf(campaign.EINVALID, "answer: 1 to %d characters", maxNoteLen)
+	if (a.Text == "" && a.PhotoID == "") || utf8.RuneCountInString(a.Text) > maxNoteLen || utf8.RuneCountInString(a.PhotoID) > maxIDLen {
+		return campaign.Registration{}, "", campaign.Errorf(campaign.EINVALID, "answer: words (at most %d characters) or a photo", maxNoteLen)
+	}
+	if a.PhotoID != "" && a.PhotoChannel == "" {
+		a.PhotoChannel = parent.Channel
 	}
 	if err := validateKey("answer", key); err != nil {
 		return campaign.Registration{}, "", err
@@ -375,6 +385,7 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 	var (
 		out     campaign.Registration
 		askedBy string
+		more    bool
 	)
 	err := s.inTx(ctx, "answer info", func(tx *sqlx.Tx) error {
 		locked, err := s.lockRegistration(ctx, tx, code)
@@ -389,27 +400,48 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 			return err
 		}
 		if !applied {
-			if locked.Status != campaign.StatusNeedsInfo {
+			switch locked.Status {
+			case campaign.StatusNeedsInfo:
+			case campaign.StatusSubmitted:
+				// More of an answer just given: only while this chat's answer is the latest note.
+				var last struct {
+					Actor  string `db:"actor"`
+					Answer bool   `db:"answer"`
+				}
+				err := tx.GetContext(ctx, &last, `
+					SELECT actor, answer FROM registration_notes WHERE registration_id = $1 ORDER BY id DESC LIMIT 1`, locked.ID)
+				if errors.Is(err, sql.ErrNoRows) || (err == nil && (!last.Answer || last.Actor != actor)) {
+					return notWaiting
+				}
+				if err != nil {
+					return wrapErr(err, "postgres: answer info: latest note")
+				}
+				more = true
+			default:
 				return notWaiting
 			}
-			if err := insertNote(ctx, tx, locked.ID, now, actor, true, text); err != nil {
+			if err := insertNotePhoto(ctx, tx, locked.ID, now, actor, true, a.Text, a.PhotoID, a.PhotoChannel); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'submitted', updated_at = $2 WHERE id = $1`,
-				locked.ID, now)
-			if err != nil {
-				return wrapErr(err, "postgres: answer info")
+			if !more {
+				_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'submitted', updated_at = $2 WHERE id = $1`,
+					locked.ID, now)
+				if err != nil {
+					return wrapErr(err, "postgres: answer info")
+				}
 			}
 			if err := insertCaseKey(ctx, tx, key, keyAnswer, code, now); err != nil {
 				return err
 			}
-			err = insertAudit(ctx, tx, campaign.AuditEntry{
-				At: now, Actor: actor, Action: "registration.answer", Subject: code,
-				Before: map[string]any{"status": locked.Status},
-				After:  map[string]any{"status": campaign.StatusSubmitted},
-			})
-			if err != nil {
-				return err
+			if !more {
+				err = insertAudit(ctx, tx, campaign.AuditEntry{
+					At: now, Actor: actor, Action: "registration.answer", Subject: code,
+					Before: map[string]any{"status": locked.Status},
+					After:  map[string]any{"status": campaign.StatusSubmitted},
+				})
+				if err != nil {
+					return err
+				}
 			}
 		}
 		err = tx.GetContext(ctx, &askedBy, `
@@ -422,7 +454,7 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 		if err != nil || applied {
 			return err
 		}
-		return notifyIn(ctx, tx, now, notify, campaign.InfoAnswer{Registration: out, AskedBy: askedBy})
+		return notifyIn(ctx, tx, now, notify, campaign.InfoAnswer{Registration: out, AskedBy: askedBy, Answer: a, More: more})
 	})
 	if err != nil {
 		return campaign.Registration{}, "", err
@@ -1134,9 +1166,15 @@ func (s *CaseStore) lockDelivery(ctx context.Context, tx *sqlx.Tx, code string) 
 
 // insertNote adds a question (answer false) or an answer to a registration's notes.
 func insertNote(ctx context.Context, tx *sqlx.Tx, registrationID int64, at time.Time, actor string, answer bool, body string) error {
+	return insertNotePhoto(ctx, tx, registrationID, at, actor, answer, body, "", "")
+}
+
+// insertNotePhoto is insertNote with a photo the parent sent (its channel's reference).
+func insertNotePhoto(ctx context.Context, tx *sqlx.Tx, registrationID int64, at time.Time, actor string, answer bool, body, photoID, photoChannel string) error {
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO registration_notes (registration_id, at, actor, answer, body) VALUES ($1, $2, $3, $4, $5)`,
-		registrationID, at, actor, answer, body)
+		INSERT INTO registration_notes (registration_id, at, actor, answer, body, photo_id, photo_channel)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		registrationID, at, actor, answer, body, photoID, photoChannel)
 	if err != nil {
 		return wrapErr(err, "postgres: registration note")
 	}

@@ -302,7 +302,7 @@ func TestCaseStore_PendingCases(t *testing.T) {
 		insertHelpedChild(t, w.db, "hcm-2020", "Lê Thị Hoa", time.Date(2011, 1, 1, 0, 0, 0, 0, time.UTC))
 
 		w.decide(t, campaign.Decision{Code: first.Code, Verdict: campaign.VerdictAskInfo, Text: "Gia đình có giấy xác nhận hộ nghèo không?"})
-		if _, _, err := w.cases.AnswerInfo(ctx, first.Code, parentChat, "Có, số 123/2021", "answer 1", nil); err != nil {
+		if _, _, err := w.cases.AnswerInfo(ctx, first.Code, parentChat, campaign.Answer{Text: "Có, số 123/2021"}, "answer 1", nil); err != nil {
 			t.Fatalf("AnswerInfo: %v", err)
 		}
 
@@ -576,14 +576,14 @@ func TestCaseStore_AnswerInfo(t *testing.T) {
 		{"empty answer", r.Code, parentChat, "  ", campaign.EINVALID},
 		{"no chat", r.Code, campaign.Session{}, "Trường Linh Trung", campaign.EINVALID},
 	} {
-		_, _, err := w.cases.AnswerInfo(ctx, tc.code, tc.parent, tc.text, "", nil)
+		_, _, err := w.cases.AnswerInfo(ctx, tc.code, tc.parent, campaign.Answer{Text: tc.text}, "", nil)
 		wantCode(t, tc.name, err, tc.want)
 	}
 	if after := caseSnapshot(t, w.db); after != before {
 		t.Errorf("refused answers wrote:\nbefore %s\nafter  %s", before, after)
 	}
 
-	got, askedBy, err := w.cases.AnswerInfo(ctx, strings.ToLower(r.Code), parentChat, "Trường Tiểu học Linh Trung", "answer key", nil)
+	got, askedBy, err := w.cases.AnswerInfo(ctx, strings.ToLower(r.Code), parentChat, campaign.Answer{Text: "Trường Tiểu học Linh Trung"}, "answer key", nil)
 	if err != nil {
 		t.Fatalf("AnswerInfo: %v", err)
 	}
@@ -602,23 +602,29 @@ func TestCaseStore_AnswerInfo(t *testing.T) {
 
 	// The same answer sent again (a retried update) writes nothing and says the same.
 	before = caseSnapshot(t, w.db)
-	again, askedAgain, err := w.cases.AnswerInfo(ctx, r.Code, parentChat, "Trường Tiểu học Linh Trung", "answer key", nil)
+	again, askedAgain, err := w.cases.AnswerInfo(ctx, r.Code, parentChat, campaign.Answer{Text: "Trường Tiểu học Linh Trung"}, "answer key", nil)
 	if err != nil || !reflect.DeepEqual(again, got) || askedAgain != askedBy {
 		t.Errorf("repeated AnswerInfo = %+v, %q, %v; want the first result", again, askedAgain, err)
 	}
 	if after := caseSnapshot(t, w.db); after != before {
 		t.Errorf("repeated answer wrote:\nbefore %s\nafter  %s", before, after)
 	}
-	// Without the key it is an answer nobody waits for.
-	_, _, err = w.cases.AnswerInfo(ctx, r.Code, parentChat, "Trường Tiểu học Linh Trung", "another key", nil)
-	wantCode(t, "answer when no longer waiting", err, campaign.ENOTFOUND)
+	// More of the answer (the photo asked for) is added while it is the latest note: the
+	// registration stays submitted, with no audit row of its own; another chat cannot add.
+	auditsBefore := len(auditRows(t, w.db, r.Code))
+	more, _, err := w.cases.AnswerInfo(ctx, r.Code, parentChat, campaign.Answer{PhotoID: "AgACAgUAAxkBAAIBQ2photo"}, "another key", nil)
+	if err != nil || more.Status != campaign.StatusSubmitted || len(auditRows(t, w.db, r.Code)) != auditsBefore {
+		t.Errorf("more of the answer = %s, %v; audit rows %d, want %d", more.Status, err, len(auditRows(t, w.db, r.Code)), auditsBefore)
+	}
+	_, _, err = w.cases.AnswerInfo(ctx, r.Code, otherChat, campaign.Answer{Text: "Tôi cũng trả lời"}, "third key", nil)
+	wantCode(t, "more from another chat", err, campaign.ENOTFOUND)
 
 	// The registration can be decided again: asked a second time by another official, whom the
 	// next answer names.
 	if _, err := w.cases.Decide(ctx, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictAskInfo, Text: "Lớp mấy?"}, otherOfficial, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, askedBy, err := w.cases.AnswerInfo(ctx, r.Code, parentChat, "Lớp 4", "", nil); err != nil || askedBy != "telegram:8102" {
+	if _, askedBy, err := w.cases.AnswerInfo(ctx, r.Code, parentChat, campaign.Answer{Text: "Lớp 4"}, "", nil); err != nil || askedBy != "telegram:8102" {
 		t.Errorf("second answer asked by %q, %v; want telegram:8102", askedBy, err)
 	}
 	k, err := w.cases.CaseByCode(ctx, r.Code)
@@ -627,11 +633,19 @@ func TestCaseStore_AnswerInfo(t *testing.T) {
 	}
 	var texts []string
 	for _, n := range k.Notes {
-		texts = append(texts, fmt.Sprintf("%v:%s", n.Answer, n.Text))
+		texts = append(texts, fmt.Sprintf("%v:%s%s", n.Answer, n.Text, n.PhotoID))
 	}
-	if want := []string{"false:Cháu học trường nào?", "true:Trường Tiểu học Linh Trung", "false:Lớp mấy?", "true:Lớp 4"}; !slices.Equal(texts, want) {
+	if want := []string{"false:Cháu học trường nào?", "true:Trường Tiểu học Linh Trung", "true:AgACAgUAAxkBAAIBQ2photo",
+		"false:Lớp mấy?", "true:Lớp 4"}; !slices.Equal(texts, want) {
 		t.Errorf("notes = %v, want %v", texts, want)
 	}
+	if k.Notes[2].PhotoChannel != "telegram" {
+		t.Errorf("the photo's channel = %q, want the parent's", k.Notes[2].PhotoChannel)
+	}
+	// Once officials decided, nothing more is added to the answer.
+	w.decide(t, campaign.Decision{Code: r.Code, Verdict: campaign.VerdictApprove})
+	_, _, err = w.cases.AnswerInfo(ctx, r.Code, parentChat, campaign.Answer{Text: "Thêm nữa"}, "late key", nil)
+	wantCode(t, "more after the decision", err, campaign.ENOTFOUND)
 }
 
 func TestCaseStore_Proposal(t *testing.T) {

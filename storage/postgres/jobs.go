@@ -176,12 +176,13 @@ func enqueue(ctx context.Context, ex execer, now time.Time, msgs []campaign.Outb
 	keys, batches, channels, chats, texts, buttons := make(pq.StringArray, n), make(pq.StringArray, n),
 		make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
 	paths, names, lanes := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
+	photos, photoChannels := make(pq.StringArray, n), make(pq.StringArray, n)
 	nextAt := make([]string, n)
 	for i, m := range msgs {
 		if m.Key == "" || m.Channel == "" || m.ChatID == "" {
 			return 0, campaign.Errorf(campaign.EINVALID, "outbox message %d needs a key, a channel and a chat", i)
 		}
-		if m.Text == "" && m.FilePath == "" {
+		if m.Text == "" && m.FilePath == "" && m.PhotoID == "" {
 			return 0, campaign.Errorf(campaign.EINVALID, "outbox message %s has neither text nor file", m.Key)
 		}
 		b, err := json.Marshal(nonNilRows(m.Buttons))
@@ -190,6 +191,7 @@ func enqueue(ctx context.Context, ex execer, now time.Time, msgs []campaign.Outb
 		}
 		keys[i], batches[i], channels[i], chats[i], texts[i], buttons[i] = m.Key, m.Batch, m.Channel, m.ChatID, m.Text, string(b)
 		paths[i], names[i], lanes[i] = m.FilePath, m.FileName, string(m.Lane)
+		photos[i], photoChannels[i] = m.PhotoID, m.PhotoChannel
 		switch m.Lane {
 		case campaign.OutboxNotice, campaign.OutboxBulk:
 		case "":
@@ -205,13 +207,14 @@ func enqueue(ctx context.Context, ex execer, now time.Time, msgs []campaign.Outb
 	}
 	res, err := ex.ExecContext(ctx, `
 		INSERT INTO outbox (key, batch, channel, chat_id, text, buttons, file_path, file_name,
-		                    next_at, lane, created_at, updated_at)
-		SELECT k, b, c, ch, t, bt::jsonb, p, fn, na::timestamptz, l, $11, $11
+		                    next_at, lane, photo_id, photo_channel, created_at, updated_at)
+		SELECT k, b, c, ch, t, bt::jsonb, p, fn, na::timestamptz, l, ph, pc, $13, $13
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-		            $7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY AS m(k, b, c, ch, t, bt, p, fn, na, l, ord)
+		            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+		     WITH ORDINALITY AS m(k, b, c, ch, t, bt, p, fn, na, l, ph, pc, ord)
 		ORDER BY ord
 		ON CONFLICT (key) DO NOTHING`,
-		keys, batches, channels, chats, texts, buttons, paths, names, pq.StringArray(nextAt), lanes, now)
+		keys, batches, channels, chats, texts, buttons, paths, names, pq.StringArray(nextAt), lanes, photos, photoChannels, now)
 	if err != nil {
 		return 0, wrapErr(err, "postgres: enqueue")
 	}
@@ -258,6 +261,8 @@ type outboxRow struct {
 	FilePath  string    `db:"file_path"`
 	FileName  string    `db:"file_name"`
 	Lane      string    `db:"lane"`
+	PhotoID   string    `db:"photo_id"`
+	PhotoChan string    `db:"photo_channel"`
 	Status    string    `db:"status"`
 	Attempts  int       `db:"attempts"`
 	NextAt    time.Time `db:"next_at"`
@@ -269,6 +274,7 @@ func (r outboxRow) message() (campaign.OutboxMessage, error) {
 	m := campaign.OutboxMessage{
 		ID: r.ID, Key: r.Key, Batch: r.Batch, Channel: r.Channel, ChatID: r.ChatID, Text: r.Text,
 		FilePath: r.FilePath, FileName: r.FileName, Lane: campaign.OutboxLane(r.Lane), Status: campaign.OutboxStatus(r.Status),
+		PhotoID: r.PhotoID, PhotoChannel: r.PhotoChan,
 		Attempts: r.Attempts, NotBefore: r.NextAt.UTC(), LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
 	}
 	if err := json.Unmarshal(r.Buttons, &m.Buttons); err != nil {
@@ -315,7 +321,7 @@ func (o *Outbox) Claim(ctx context.Context, lane campaign.OutboxLane, limit int,
 		UPDATE outbox o SET status = 'sending', lease_until = $3, attempts = o.attempts + 1, updated_at = $1
 		FROM due WHERE o.id = due.id
 		RETURNING o.id, o.key, o.batch, o.channel, o.chat_id, o.text, o.buttons, o.file_path,
-			o.file_name, o.lane, o.status, o.attempts, o.next_at, o.last_error, o.created_at`,
+			o.file_name, o.lane, o.photo_id, o.photo_channel, o.status, o.attempts, o.next_at, o.last_error, o.created_at`,
 		now, limit, now.Add(lease), string(lane))
 	if err != nil {
 		return nil, wrapErr(err, "postgres: claim outbox")
