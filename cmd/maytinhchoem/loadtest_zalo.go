@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/bot/zalo"
 	"github.com/thuduc/maytinhchoem/bot/zalo/zalotest"
-	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/chat"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	redisstore "github.com/thuduc/maytinhchoem/storage/redis"
@@ -58,12 +58,11 @@ var zaloParentScript = []zaloStep{
 
 // zaloLoadResult is what a Zalo load test measured.
 type zaloLoadResult struct {
-	Parents, Updates     int
+	loadCheck
 	Elapsed              time.Duration
 	PerMinute            float64 // registrations completed per minute
 	P50, P99, Max        time.Duration
-	APICalls, Throttled  int
-	Registrations        int
+	Throttled            int
 	ExactlyOnce          bool
 	TokenDays            int
 	TokenRefreshes       int
@@ -71,9 +70,10 @@ type zaloLoadResult struct {
 }
 
 // loadtestZalo has o.Parents follow the OA and register a child each at once, through the Zalo
-// emulator with Zalo's budget of o.ZaloPerMinute calls a minute, the bot pacing its sends at
-// ZALO_SEND_RATE. Then, when o.TokenDays is set, three replicas' adapters run that many days on
-// the emulator's clock to count the token refreshes.
+// emulator with Zalo's budget of o.ZaloPerMinute calls a minute, the bot (in this process, or
+// o.Replicas serve processes behind a round-robin proxy) pacing its sends at ZALO_SEND_RATE. Then,
+// when o.TokenDays is set, three replicas' adapters run that many days on the emulator's clock to
+// count the token refreshes.
 func loadtestZalo(ctx context.Context, o loadOptions) (zaloLoadResult, error) {
 	var res zaloLoadResult
 	env, err := newScratch(ctx, o)
@@ -86,88 +86,141 @@ func loadtestZalo(ctx context.Context, o loadOptions) (zaloLoadResult, error) {
 	if err != nil {
 		return res, err
 	}
-	botLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return res, err
+	emuURL := "http://" + ln.Addr().String()
+	// The webhook is the bot's own HTTP_ADDR, or the proxy in front of the replicas.
+	var (
+		botAddr  string
+		replicas *replicaSet
+		proxy    *roundRobin
+		hookURL  string
+	)
+	if o.Replicas == 0 {
+		if botAddr, err = localAddr(); err != nil {
+			return res, err
+		}
+		hookURL = "http://" + botAddr + "/zalo/webhook"
+	} else {
+		if replicas, err = newReplicaSet(o.Executable, o.Replicas, o.Log); err != nil {
+			return res, err
+		}
+		if proxy, err = startRoundRobin(replicas.addrs()); err != nil {
+			return res, err
+		}
+		defer proxy.Close()
+		hookURL = proxy.URL() + "/zalo/webhook"
 	}
-	botAddr := botLn.Addr().String()
-	botLn.Close() // the bot listens there itself
-	emu := zalotest.New(zalotest.Options{AppSecret: "loadtest-secret", RatePerMinute: o.ZaloPerMinute,
-		WebhookURL: "http://" + botAddr + "/zalo/webhook", BaseURL: "http://" + ln.Addr().String()})
+	emu := zalotest.New(zalotest.Options{AppSecret: "loadtest-secret", RatePerMinute: o.ZaloPerMinute, WebhookURL: hookURL, BaseURL: emuURL})
 	defer emu.Close()
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	cfg, err := loadConfig(func(string) string { return "" })
-	if err != nil {
-		return res, err
+	var (
+		appDone <-chan error
+		stopApp = func() {}
+	)
+	if replicas == nil {
+		cfg, err := loadConfig(func(string) string { return "" })
+		if err != nil {
+			return res, err
+		}
+		cfg.ZaloAppID, cfg.ZaloAppSecret, cfg.ZaloRefreshToken = "3066178286528016436", "loadtest-secret", emu.IssueRefreshToken()
+		cfg.ZaloAPIURL, cfg.ZaloOAuthURL = emuURL, emuURL
+		cfg.RedisPrefix = env.prefix
+		cfg.MetricsAddr = "" // nothing scrapes a load test; a busy :9090 must not stop it
+		// As on Telegram, the per-chat pacing is left out (simulated parents answer far faster than
+		// people): what is measured is the bot within Zalo's per-app budget.
+		cfg.RatePerChat = 0
+		if o.ZaloSendRate > 0 {
+			cfg.ZaloRate = o.ZaloSendRate
+		}
+		if _, appDone, stopApp, err = startInProcess(ctx, cfg, o, env, botAddr); err != nil {
+			return res, err
+		}
+		defer stopApp()
+		if err := waitListening(ctx, botAddr, appDone); err != nil {
+			return res, err
+		}
+	} else {
+		settings := map[string]string{
+			"ZALO_APP_ID": "3066178286528016436", "ZALO_APP_SECRET": "loadtest-secret", "ZALO_REFRESH_TOKEN": emu.IssueRefreshToken(),
+			"ZALO_API_URL": emuURL, "ZALO_OAUTH_URL": emuURL,
+			"DATABASE_URL": env.dbURL, "REDIS_URL": o.RedisURL, "REDIS_KEY_PREFIX": env.prefix,
+			"METRICS_ADDR": "off", "LOG_LEVEL": "info", "SEND_RATE_PER_CHAT": "0",
+		}
+		if o.ZaloSendRate > 0 {
+			settings["ZALO_SEND_RATE"] = strconv.FormatFloat(o.ZaloSendRate, 'f', -1, 64)
+		}
+		defer replicas.stop()
+		if err := replicas.start(ctx, settings); err != nil {
+			return res, err
+		}
 	}
-	emuURL := "http://" + ln.Addr().String()
-	cfg.ZaloAppID, cfg.ZaloAppSecret, cfg.ZaloRefreshToken = "3066178286528016436", "loadtest-secret", emu.IssueRefreshToken()
-	cfg.ZaloAPIURL, cfg.ZaloOAuthURL = emuURL, emuURL
-	cfg.RedisPrefix = env.prefix
-	cfg.MetricsAddr = "" // nothing scrapes a load test; a busy :9090 must not stop it
-	// As on Telegram, the per-chat pacing is left out (simulated parents answer far faster than
-	// people): what is measured is the bot within Zalo's per-app budget.
-	cfg.RatePerChat = 0
-	if o.ZaloSendRate > 0 {
-		cfg.ZaloRate = o.ZaloSendRate
-	}
-	cfg.LogLevel = "warn"
-	appCtx, stopApp := context.WithCancel(ctx)
-	defer stopApp()
-	a, err := newApp(appCtx, appDeps{cfg: cfg, campaign: campaign.Default(), db: env.db, redis: env.rdb, logger: newLogger(cfg, o.Log), workers: o.Workers})
-	if err != nil {
-		return res, err
-	}
-	appDone := make(chan error, 1)
-	go func() { appDone <- a.run(appCtx, botAddr) }()
-	if err := waitListening(ctx, botAddr, appDone); err != nil {
-		return res, err
-	}
+	dis := newDisruptor(o.Parents*(len(zaloParentScript)+1), disruptions(o, replicas)...)
 
+	callsBefore, _ := emu.APICalls()
+	cpuBefore := processCPU()
 	start := time.Now()
 	var (
 		wg        sync.WaitGroup
 		latMu     sync.Mutex
 		latencies []time.Duration
 	)
-	errs := make(chan error, o.Parents)
+	runs := make([]parentRun, o.Parents)
+	users := make([]string, o.Parents)
 	for i := range o.Parents {
+		users[i] = emu.AddUser(fmt.Sprintf("Phụ huynh %d", i))
 		wg.Go(func() {
-			lat, err := simulateZaloParent(ctx, emu, i, o.Think)
+			run, lat := simulateZaloParent(ctx, emu, users[i], i, o.Think, func() { dis.advance(ctx, 1) })
+			dis.advance(ctx, len(zaloParentScript)+1-len(run.sent)) // what a stranded parent never sends
+			runs[i] = run
 			latMu.Lock()
 			latencies = append(latencies, lat...)
 			latMu.Unlock()
-			if err != nil {
-				errs <- fmt.Errorf("parent %d: %w", i, err)
-			}
 		})
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
-	close(errs)
-	var failures []error
-	for err := range errs {
-		failures = append(failures, err)
+	ownCPU := processCPU() - cpuBefore
+	calls, throttled := emu.APICalls()
+	res.APICalls, res.Throttled = calls-callsBefore, throttled
+	res.Parents, res.Exchanges = o.Parents, len(zaloParentScript)+1 // +1: the follow
+	res.P50, res.P99, res.Max = percentiles(latencies)
+
+	var disrupted time.Time
+	res.Disruptions, res.Troubles, disrupted = dis.wait()
+	settle(ctx, disrupted)
+	expect := []int{1} // the greeting that answers the follow
+	for _, step := range zaloParentScript {
+		expect = append(expect, step.replies)
 	}
-	res.Parents, res.Updates = o.Parents, o.Parents*(len(zaloParentScript)+1) // +1: the follow
-	res.PerMinute = float64(o.Parents) / res.Elapsed.Minutes()
-	slices.Sort(latencies)
-	if n := len(latencies); n > 0 {
-		res.P50, res.P99, res.Max = latencies[n*50/100], latencies[min(n-1, n*99/100)], latencies[n-1]
+	for i, run := range runs {
+		var replies []time.Time
+		for _, m := range emu.Messages(users[i]) {
+			replies = append(replies, m.Time)
+		}
+		res.Replies.add(tallyReplies(expect, run.sent, replies))
+		res.UpdatesSent += len(run.sent)
+		res.BotMessages += len(replies)
+		if run.stranded != "" {
+			res.Stranded = append(res.Stranded, fmt.Sprintf("parent %d, %s", i, run.stranded))
+		}
 	}
-	res.APICalls, res.Throttled = emu.APICalls()
-	stopApp()
-	<-appDone
-	if res.Registrations, err = a.regs.Count(ctx); err != nil {
+	res.PerMinute = float64(o.Parents-len(res.Stranded)) / res.Elapsed.Minutes()
+
+	if replicas == nil {
+		res.BotCPU = ownCPU
+		res.CPUOf = "this process, user+system while the parents registered: the bot, the emulator and the parents together"
+		stopApp()
+		<-appDone
+	} else {
+		res.BotCPU = replicas.stop()
+		res.describeReplicas(o, replicas, proxy, ownCPU)
+	}
+	if err := res.countRegistrations(ctx, env, "zalo", users); err != nil {
 		return res, err
 	}
-	res.ExactlyOnce = len(failures) == 0 && res.Registrations == o.Parents
-	if len(failures) > 0 {
-		return res, fmt.Errorf("%d parents failed, first: %w", len(failures), failures[0])
-	}
+	res.ExactlyOnce = res.Registrations == o.Parents && res.DistinctCodes == o.Parents
 	if o.TokenDays > 0 {
 		res.TokenDays, res.TokenRefreshReplicas = o.TokenDays, 3
 		if res.TokenRefreshes, err = simulateTokenDays(ctx, env, res.TokenRefreshReplicas, o.TokenDays); err != nil {
@@ -194,63 +247,101 @@ func waitListening(ctx context.Context, addr string, appDone <-chan error) error
 	}
 }
 
-// simulateZaloParent follows the OA and walks zaloParentScript, waiting for the OA's answers to
-// each step; it returns the time from each update to its last answer.
-func simulateZaloParent(ctx context.Context, emu *zalotest.Server, i int, think time.Duration) ([]time.Duration, error) {
-	user := emu.AddUser(fmt.Sprintf("Phụ huynh %d", i))
-	var lat []time.Duration
-	seen := 0
-	wait := func(step, n int, sent time.Time) error {
-		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		msgs, err := emu.WaitForMessages(wctx, user, seen+n)
-		if err != nil {
-			return fmt.Errorf("step %d: %w", step, err)
+// errNoChoice is a button or numbered choice not (yet) on the OA's messages.
+var errNoChoice = errors.New("no such choice")
+
+// simulateZaloParent has user follow the OA and walk zaloParentScript, waiting for the OA's
+// answers to each step, and returns what they did and the time from each update to its last
+// answer. A parent left without an answer for strandedAfter gives up and is counted as stranded:
+// they do not send again. sentOne is called after each update sent.
+func simulateZaloParent(ctx context.Context, emu *zalotest.Server, user string, i int, think time.Duration, sentOne func()) (parentRun, []time.Duration) {
+	var (
+		run parentRun
+		lat []time.Duration
+	)
+	strand := func(step string, err error) (parentRun, []time.Duration) {
+		last := ""
+		if m, ok := emu.LastMessage(user); ok {
+			last = m.Text
 		}
-		seen = len(msgs)
-		lat = append(lat, msgs[len(msgs)-1].Time.Sub(sent))
-		return nil
+		run.stranded = fmt.Sprintf("%s: %v; last message: %q", step, err, last)
+		return run, lat
 	}
-	sent := time.Now()
-	if _, err := emu.Follow(user); err != nil {
-		return lat, err
+	// wait waits until the OA has sent n messages in all, or the deadline.
+	wait := func(deadline time.Time, n int) ([]zalotest.Message, error) {
+		wctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		return emu.WaitForMessages(wctx, user, n)
 	}
-	if err := wait(-1, 1, sent); err != nil {
-		return lat, err
+	// do sends one update with send and waits for its replies; a send that finds no choice yet
+	// waits for the next message (the answer to the last step, which a message doubled early may
+	// have stood in for) and tries again.
+	do := func(send func([]zalotest.Message) error, replies int) error {
+		deadline := time.Now().Add(strandedAfter)
+		for {
+			msgs := emu.Messages(user)
+			sent := time.Now()
+			err := send(msgs)
+			if errors.Is(err, errNoChoice) {
+				if _, werr := wait(deadline, len(msgs)+1); werr != nil {
+					return fmt.Errorf("%w (%w)", err, werr)
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			run.sent = append(run.sent, sent)
+			sentOne()
+			got, err := wait(deadline, len(msgs)+replies)
+			if err != nil {
+				return fmt.Errorf("no answer within %s", strandedAfter)
+			}
+			lat = append(lat, got[len(got)-1].Time.Sub(sent))
+			return nil
+		}
+	}
+	if err := do(func([]zalotest.Message) error { _, err := emu.Follow(user); return err }, 1); err != nil {
+		return strand("the follow", err)
 	}
 	for n, step := range zaloParentScript {
 		if think > 0 {
 			time.Sleep(rand.N(think))
 		}
-		msgs := emu.Messages(user)
-		sent = time.Now()
-		var err error
-		switch {
-		case step.text != "":
-			_, err = emu.SendText(user, step.text)
-		case step.child:
-			_, err = emu.SendText(user, "Trần Văn "+givenNames[i%len(givenNames)])
-		case step.birth:
-			k := i / len(givenNames)
-			_, err = emu.SendText(user, fmt.Sprintf("%d/%d/%d", 1+k%28, 1+(k/28)%12, 2008+(k/336)%6))
-		case step.info:
-			_, err = emu.SubmitInfo(user, "Lan", "0912345678")
-		case step.tap != "":
-			err = tapChoice(emu, user, msgs, step.tap)
-		case step.pick != "":
-			err = pickNumbered(emu, user, msgs, step.pick)
-		}
+		err := do(func(msgs []zalotest.Message) error {
+			var err error
+			switch {
+			case step.text != "":
+				_, err = emu.SendText(user, step.text)
+			case step.child:
+				_, err = emu.SendText(user, "Trần Văn "+givenNames[i%len(givenNames)])
+			case step.birth:
+				k := i / len(givenNames)
+				_, err = emu.SendText(user, fmt.Sprintf("%d/%d/%d", 1+k%28, 1+(k/28)%12, 2008+(k/336)%6))
+			case step.info:
+				_, err = emu.SubmitInfo(user, "Lan", "0912345678")
+			case step.tap != "":
+				err = tapChoice(emu, user, msgs, step.tap)
+			case step.pick != "":
+				err = pickNumbered(emu, user, msgs, step.pick)
+			}
+			return err
+		}, step.replies)
 		if err != nil {
-			return lat, fmt.Errorf("step %d: %w", n, err)
-		}
-		if err := wait(n, step.replies, sent); err != nil {
-			return lat, err
+			return strand(fmt.Sprintf("step %d", n), err)
 		}
 	}
-	if last := emu.Messages(user); len(last) == 0 || !strings.Contains(last[len(last)-1].Text, "TD-") {
-		return lat, errors.New("no registration code in the last message")
+	// The code may come after a doubled message that stood in for the submit's answer.
+	deadline := time.Now().Add(strandedAfter)
+	for {
+		msgs := emu.Messages(user)
+		if slices.ContainsFunc(msgs, func(m zalotest.Message) bool { return strings.Contains(m.Text, "TD-") }) {
+			return run, lat
+		}
+		if _, err := wait(deadline, len(msgs)+1); err != nil {
+			return strand("the end", fmt.Errorf("no registration code within %s", strandedAfter))
+		}
 	}
-	return lat, nil
 }
 
 // tapChoice taps the query button carrying data on the newest message that has one.
@@ -263,7 +354,7 @@ func tapChoice(emu *zalotest.Server, user string, msgs []zalotest.Message, data 
 			}
 		}
 	}
-	return fmt.Errorf("no button %q", data)
+	return fmt.Errorf("%w: button %q", errNoChoice, data)
 }
 
 // pickNumbered types the number of label in the newest numbered list.
@@ -275,7 +366,7 @@ func pickNumbered(emu *zalotest.Server, user string, msgs []zalotest.Message, la
 			return err
 		}
 	}
-	return fmt.Errorf("no numbered choice %q", label)
+	return fmt.Errorf("%w: numbered %q", errNoChoice, label)
 }
 
 // simulateTokenDays runs replicas Zalo adapters, each with its own database pool over env's
