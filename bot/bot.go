@@ -38,10 +38,13 @@ type DialogStore interface {
 	SaveStep(ctx context.Context, channel, chatID string, version int64, data []byte, updateID string, replies []byte, count int, owner string) (saved bool, err error)
 	// RepliesSent records that owner sent the first n replies of updateID, forgetting them once
 	// all are, and renews its lease; kept is false when owner no longer holds them.
-	RepliesSent(ctx context.Context, channel, updateID, owner string, n int) (kept bool, err error)
+	RepliesSent(ctx context.Context, channel, chatID, updateID, owner string, n int) (kept bool, err error)
 	// TakeReplies hands owner the replies of updateID not all sent, with how many were, once the
 	// lease of the one who held them ran out; busy while it holds; nil replies when none are left.
-	TakeReplies(ctx context.Context, channel, updateID, owner string) (replies []byte, sent int, busy bool, err error)
+	TakeReplies(ctx context.Context, channel, chatID, updateID, owner string) (replies []byte, sent int, busy bool, err error)
+	// DueReplies lists up to limit updates, as {channel, chat id, update id}, whose replies were
+	// not all sent and whose sender's lease ran out.
+	DueReplies(ctx context.Context, limit int) ([][3]string, error)
 }
 
 // chatLaneBulk is the lane the sender shares out last; see chat.Lane.

@@ -10,9 +10,11 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/chat"
 	"github.com/thuduc/maytinhchoem/flows"
 )
 
@@ -38,6 +40,17 @@ type DispatcherConfig struct {
 	Backoff time.Duration
 	// Metrics, if set, counts updates and measures handling time.
 	Metrics *Metrics
+	// AckAfterSave makes Dispatch's result (and HandleOne's, HandleBatch's) come once an update's
+	// dialog and replies are saved, before the replies are sent; the chat's next update still
+	// waits for them, and they are sent under Start's context, not the caller's. The caller (a
+	// webhook's request, the poller's offset, the inbox's acknowledgement) is then not held up by
+	// the channel's pace, nor are replies cut off by its deadline: they are durable (see
+	// DialogStore), and SweepReplies sends those of a process that died. Off, the result comes
+	// after the sends.
+	AckAfterSave bool
+	// ReplyLease is the lease a sender holds on an update's recorded replies, renewed every third
+	// of it while it sends (default DefaultReplyLease; it must match the store's).
+	ReplyLease time.Duration
 	// UpdateDeadline bounds loading the dialog, running the flow and saving the dialog for one
 	// update (default DefaultUpdateDeadline; negative for none), so one chat stuck on a slow store
 	// or a hung call holds one of the Workers, and its own updates queued behind it, only that
@@ -48,6 +61,9 @@ type DispatcherConfig struct {
 // DefaultUpdateDeadline is the UpdateDeadline when none is configured: far above a normal update
 // (milliseconds) and a store's own retries, below the minute after which people give up on a bot.
 const DefaultUpdateDeadline = 30 * time.Second
+
+// DefaultReplyLease is the ReplyLease when none is configured (storage/redis's default).
+const DefaultReplyLease = 10 * time.Second
 
 // Dispatcher turns Inputs into Replies: it skips updates already handled, handles each chat's
 // updates in order, loads the chat's dialog, runs the flow, saves the dialog with a
@@ -101,6 +117,9 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	}
 	if cfg.UpdateDeadline == 0 {
 		cfg.UpdateDeadline = DefaultUpdateDeadline
+	}
+	if cfg.ReplyLease <= 0 {
+		cfg.ReplyLease = DefaultReplyLease
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -186,11 +205,61 @@ func (d *Dispatcher) run(key string, q *chatQueue) {
 			continue
 		}
 		err := d.ctx.Err()
+		var dl *delivery
 		if err == nil {
-			err = d.Handle(j.ctx, j.in)
+			dl, err = d.process(j.ctx, j.in)
 		}
-		<-d.slots
-		j.done <- err
+		<-d.slots // sending waits on the channel's pace, not on a slot
+		if d.cfg.AckAfterSave {
+			j.done <- err
+		}
+		if dl != nil {
+			ctx, cancel := d.sendContext(j.ctx)
+			d.deliver(ctx, j.in, dl)
+			cancel()
+		}
+		if !d.cfg.AckAfterSave {
+			j.done <- err
+		}
+	}
+}
+
+// kindResume marks the input SweepReplies dispatches for an update handled before: it only ever
+// resumes its replies, and is never run through the flow.
+const kindResume chat.InputKind = "bot.resume"
+
+// sendContext is the context replies go out under: ctx's values, ended by Start's context (the
+// process stopping) but not by ctx (a webhook request answered, or its deadline).
+func (d *Dispatcher) sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(d.ctx, cancel)
+	return c, func() { stop(); cancel() }
+}
+
+// SweepReplies sends, every interval until ctx ends, the rest of the replies of updates whose
+// sender's lease ran out (a process killed between saving a step and sending its replies): each
+// is dispatched again in its chat's order, recognised as handled, and its recorded replies taken
+// over (see resume). Every process runs it; the lease gives each update to one.
+func (d *Dispatcher) SweepReplies(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		due, err := d.cfg.Dialogs.DueReplies(ctx, 100)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("list replies left unsent", "err", err)
+			}
+			continue
+		}
+		for _, ref := range due {
+			d.log.Info("resuming the replies of an update whose sender stopped", "channel", ref[0], "chat", ref[1], "update", ref[2])
+			d.Dispatch(ctx, Input{Channel: ref[0], ChatID: ref[1], Input: flows.Input{Kind: kindResume, UpdateID: ref[2]}})
+		}
 	}
 }
 
@@ -215,9 +284,28 @@ func (d *Dispatcher) HandleOne(ctx context.Context, in Input) error {
 	return <-d.Dispatch(ctx, in)
 }
 
-// Handle handles one input now, on the calling goroutine. Callers that need per-chat order use
-// Dispatch instead.
-func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
+// Handle handles one input now, on the calling goroutine, and sends its replies under ctx.
+// Callers that need per-chat order use Dispatch instead.
+func (d *Dispatcher) Handle(ctx context.Context, in Input) error {
+	dl, err := d.process(ctx, in)
+	if dl != nil {
+		d.deliver(ctx, in, dl)
+	}
+	return err
+}
+
+// delivery is what a handled update still has to send: replies[from:], recorded under owner
+// ("" when not recorded); resumed for the replies of an update handled before.
+type delivery struct {
+	replies []Reply
+	from    int
+	owner   string
+	resumed bool
+}
+
+// process handles one input up to its saved dialog and recorded replies, and returns what is
+// left to send.
+func (d *Dispatcher) process(ctx context.Context, in Input) (dl *delivery, err error) {
 	start := time.Now()
 	result := "ok"
 	defer func() {
@@ -246,18 +334,21 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			if overran(work) {
 				result = "deadline"
 				d.giveUp(ctx, in, flows.State{}, err)
-				return nil
+				return nil, nil
 			}
 			d.apologize(ctx, in, flows.State{}, err)
-			return fmt.Errorf("load dialog %s:%s: %w", in.Channel, in.ChatID, err)
+			return nil, fmt.Errorf("load dialog %s:%s: %w", in.Channel, in.ChatID, err)
+		}
+		if !seen && in.Kind == kindResume {
+			return nil, nil // its seen mark is gone: nothing left to resume
 		}
 		if seen {
-			resumed, err := d.resume(ctx, work, in)
+			dl, err := d.resume(work, in)
 			result = "duplicate"
-			if resumed {
+			if dl != nil {
 				result = "resumed"
 			}
-			return err
+			return dl, err
 		}
 		var st flows.State
 		if len(data) > 0 {
@@ -273,7 +364,7 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			d.discard(outs)
 			result = "deadline"
 			d.giveUp(ctx, in, st, errors.Join(flowErr, context.Cause(work)))
-			return nil
+			return nil, nil
 		}
 		if flowErr != nil {
 			// Keep the old state: everything entered so far stays; tell the user to send again.
@@ -286,13 +377,13 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 		encoded, err := json.Marshal(next)
 		if err != nil {
 			d.discard(outs)
-			return fmt.Errorf("encode dialog: %w", err)
+			return nil, fmt.Errorf("encode dialog: %w", err)
 		}
 		replies := d.plan(in, next, outs)
 		owner, record, err := d.record(in, replies)
 		if err != nil {
 			d.discard(outs)
-			return err
+			return nil, err
 		}
 		var saved bool
 		err = d.retry(work, func() error {
@@ -305,10 +396,10 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			if overran(work) {
 				result = "deadline"
 				d.giveUp(ctx, in, st, err)
-				return nil
+				return nil, nil
 			}
 			d.apologize(ctx, in, st, err)
-			return fmt.Errorf("save dialog %s:%s: %w", in.Channel, in.ChatID, err)
+			return nil, fmt.Errorf("save dialog %s:%s: %w", in.Channel, in.ChatID, err)
 		}
 		if !saved {
 			// Another replica handled this chat (or this very update) since we loaded: load again.
@@ -316,12 +407,11 @@ func (d *Dispatcher) Handle(ctx context.Context, in Input) (err error) {
 			// this time is dropped, with any file it made for it.
 			d.discard(outs)
 			if conflicts >= 10 {
-				return fmt.Errorf("dialog %s:%s: too many conflicting saves", in.Channel, in.ChatID)
+				return nil, fmt.Errorf("dialog %s:%s: too many conflicting saves", in.Channel, in.ChatID)
 			}
 			continue
 		}
-		d.deliver(ctx, in, replies, 0, owner, false)
-		return nil
+		return &delivery{replies: replies, owner: owner}, nil
 	}
 }
 
@@ -333,11 +423,11 @@ var errRepliesHeld = errors.New("bot: the update's replies are being sent by ano
 // the reply is sent again (the process that made it died): the person asks again.
 var errFileGone = campaign.Errorf(campaign.EUNAVAILABLE, "the file of a reply is gone")
 
-// resume sends the rest of the replies of an update handled before whose sends were cut off, and
-// reports whether there were any. A plain duplicate (all sent, or none recorded) does nothing.
-func (d *Dispatcher) resume(ctx, work context.Context, in Input) (bool, error) {
+// resume takes over the rest of the replies of an update handled before whose sends were cut
+// off; nil when there are none (a plain duplicate: all sent, or none recorded).
+func (d *Dispatcher) resume(work context.Context, in Input) (*delivery, error) {
 	if in.UpdateID == "" {
-		return false, nil
+		return nil, nil
 	}
 	owner := rand.Text()
 	var (
@@ -347,29 +437,28 @@ func (d *Dispatcher) resume(ctx, work context.Context, in Input) (bool, error) {
 	)
 	err := d.retry(work, func() error {
 		var err error
-		data, sent, busy, err = d.cfg.Dialogs.TakeReplies(work, in.Channel, in.UpdateID, owner)
+		data, sent, busy, err = d.cfg.Dialogs.TakeReplies(work, in.Channel, in.ChatID, in.UpdateID, owner)
 		return err
 	})
 	switch {
 	case err != nil:
-		return false, fmt.Errorf("take replies %s:%s: %w", in.Channel, in.UpdateID, err)
+		return nil, fmt.Errorf("take replies %s:%s: %w", in.Channel, in.UpdateID, err)
 	case busy:
-		return false, errRepliesHeld
+		return nil, errRepliesHeld
 	case data == nil:
-		return false, nil
+		return nil, nil
 	}
 	var replies []Reply
 	if err := json.Unmarshal(data, &replies); err != nil || sent > len(replies) {
 		d.log.Error("recorded replies unreadable; dropped", "channel", in.Channel, "chat", in.ChatID, "update", in.UpdateID, "err", err)
-		if _, err := d.cfg.Dialogs.RepliesSent(ctx, in.Channel, in.UpdateID, owner, max(len(replies), sent)); err != nil {
+		if _, err := d.cfg.Dialogs.RepliesSent(work, in.Channel, in.ChatID, in.UpdateID, owner, max(len(replies), sent)); err != nil {
 			d.log.Warn("forget unreadable replies", "channel", in.Channel, "update", in.UpdateID, "err", err)
 		}
-		return false, nil
+		return nil, nil
 	}
 	d.log.Info("sending the rest of a redelivered update's replies", "channel", in.Channel, "chat", in.ChatID,
 		"update", in.UpdateID, "sent", sent, "of", len(replies))
-	d.deliver(ctx, in, replies, sent, owner, true)
-	return true, nil
+	return &delivery{replies: replies, from: sent, owner: owner, resumed: true}, nil
 }
 
 // plan turns a step's outputs into the replies to send, in order, in the language of st: the first
@@ -501,7 +590,7 @@ func (d *Dispatcher) apologize(ctx context.Context, in Input, st flows.State, ca
 	d.apologized[key] = now
 	d.mu.Unlock()
 	out := d.cfg.Flow.ErrorReply(d.cfg.Flow.Language(st, in.Input), cause)
-	d.deliver(ctx, in, d.plan(in, st, []flows.Output{out}), 0, "", false)
+	d.deliver(ctx, in, &delivery{replies: d.plan(in, st, []flows.Output{out})})
 }
 
 // deliver sends replies[from:] in order, marking each one sent when they were recorded (owner
@@ -509,9 +598,17 @@ func (d *Dispatcher) apologize(ctx context.Context, in Input, st flows.State, ca
 // the rest are dropped. When resumed (the replies of an update handled before), a pressed
 // button's answer is left out (its moment passed) and a reply whose file is gone becomes an
 // apology. A lost lease (another process took the replies over) stops the sends at once.
-func (d *Dispatcher) deliver(ctx context.Context, in Input, replies []Reply, from int, owner string, resumed bool) {
+func (d *Dispatcher) deliver(ctx context.Context, in Input, dl *delivery) {
+	replies, owner, resumed := dl.replies, dl.owner, dl.resumed
+	var sent atomic.Int64
+	sent.Store(int64(dl.from))
+	if owner != "" {
+		renewing, stopRenewing := context.WithCancel(ctx)
+		defer stopRenewing()
+		go d.renewReplies(renewing, in, owner, &sent)
+	}
 	stopped := false
-	for i := from; i < len(replies); i++ {
+	for i := dl.from; i < len(replies); i++ {
 		r := replies[i]
 		if stopped {
 			d.discard([]flows.Output{r.Output})
@@ -539,7 +636,8 @@ func (d *Dispatcher) deliver(ctx context.Context, in Input, replies []Reply, fro
 		if stopped {
 			n = len(replies) // nothing more will go: forget them
 		}
-		kept, err := d.cfg.Dialogs.RepliesSent(ctx, in.Channel, in.UpdateID, owner, n)
+		sent.Store(int64(n))
+		kept, err := d.cfg.Dialogs.RepliesSent(ctx, in.Channel, in.ChatID, in.UpdateID, owner, n)
 		if err != nil {
 			// The replies stay recorded: a redelivery after the lease may repeat this one.
 			d.log.Warn("mark a reply sent", "channel", in.Channel, "update", in.UpdateID, "err", err)
@@ -548,6 +646,25 @@ func (d *Dispatcher) deliver(ctx context.Context, in Input, replies []Reply, fro
 			for _, rest := range replies[n:] {
 				d.discard([]flows.Output{rest.Output})
 			}
+			return
+		}
+	}
+}
+
+// renewReplies renews owner's lease on the update's recorded replies every third of ReplyLease
+// until ctx ends, so a sender held up by the channel's pace keeps them; it stops when the lease
+// turns out lost (another process took them over).
+func (d *Dispatcher) renewReplies(ctx context.Context, in Input, owner string, sent *atomic.Int64) {
+	t := time.NewTicker(d.cfg.ReplyLease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		kept, err := d.cfg.Dialogs.RepliesSent(ctx, in.Channel, in.ChatID, in.UpdateID, owner, int(sent.Load()))
+		if err == nil && !kept {
 			return
 		}
 	}

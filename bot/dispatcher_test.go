@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ type memDialogs struct {
 
 // memPending is an update's recorded replies; held says the owner's lease is live.
 type memPending struct {
+	chatID      string
 	data        []byte
 	total, sent int
 	owner       string
@@ -44,7 +46,7 @@ func newMemDialogs() *memDialogs {
 	return &memDialogs{data: map[string][]byte{}, version: map[string]int64{}, seen: map[string]bool{}, pending: map[string]*memPending{}}
 }
 
-func (m *memDialogs) RepliesSent(_ context.Context, channel, updateID, owner string, n int) (bool, error) {
+func (m *memDialogs) RepliesSent(_ context.Context, channel, _, updateID, owner string, n int) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p := m.pending[channel+":"+updateID]
@@ -54,12 +56,25 @@ func (m *memDialogs) RepliesSent(_ context.Context, channel, updateID, owner str
 	if n >= p.total {
 		delete(m.pending, channel+":"+updateID)
 	} else {
-		p.sent = n
+		p.sent = max(p.sent, n)
 	}
 	return true, nil
 }
 
-func (m *memDialogs) TakeReplies(_ context.Context, channel, updateID, owner string) ([]byte, int, bool, error) {
+func (m *memDialogs) DueReplies(_ context.Context, limit int) ([][3]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out [][3]string
+	for k, p := range m.pending {
+		channel, update, _ := strings.Cut(k, ":")
+		if !p.held && len(out) < limit {
+			out = append(out, [3]string{channel, p.chatID, update})
+		}
+	}
+	return out, nil
+}
+
+func (m *memDialogs) TakeReplies(_ context.Context, channel, _, updateID, owner string) ([]byte, int, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p := m.pending[channel+":"+updateID]
@@ -112,7 +127,7 @@ func (m *memDialogs) SaveStep(ctx context.Context, channel, chatID string, versi
 	m.version[k] = version + 1
 	m.seen[channel+":"+updateID] = true
 	if count > 0 && updateID != "" {
-		m.pending[channel+":"+updateID] = &memPending{data: replies, total: count, owner: owner, held: true}
+		m.pending[channel+":"+updateID] = &memPending{chatID: chatID, data: replies, total: count, owner: owner, held: true}
 	}
 	return true, nil
 }

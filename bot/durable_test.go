@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/thuduc/maytinhchoem/flows"
 )
@@ -128,7 +129,7 @@ func TestDispatcher_LostLeaseStopsTheSends(t *testing.T) {
 		if r.Text == "two" {
 			once.Do(func() {
 				dialogs.leaseRunsOut("test", "7")
-				_, _, _, _ = dialogs.TakeReplies(context.Background(), "test", "7", "other")
+				_, _, _, _ = dialogs.TakeReplies(context.Background(), "test", "1", "7", "other")
 			})
 		}
 	}}
@@ -149,4 +150,75 @@ type hookSender struct {
 func (s *hookSender) Send(ctx context.Context, r Reply) error {
 	s.before(r)
 	return s.recordingSender.Send(ctx, r)
+}
+
+// A process that died after saving a step, whose update the channel never delivers again (a
+// webhook answered once the step was saved): another process's sweeper sends the rest.
+func TestDispatcher_SweeperSendsWhatADeadProcessLeft(t *testing.T) {
+	dialogs := newMemDialogs()
+	ctx, die := context.WithCancel(context.Background())
+	first := &dyingSender{left: 1, die: die}
+	if err := newTestDispatcher(dialogs, threeFlow{}, first).Handle(ctx, pressInput("8")); err != nil {
+		t.Fatal(err)
+	}
+	dialogs.leaseRunsOut("test", "8")
+	second := &recordingSender{}
+	d := newTestDispatcher(dialogs, threeFlow{}, second)
+	run, stop := context.WithCancel(context.Background())
+	d.Start(run)
+	done := make(chan struct{})
+	go func() { d.SweepReplies(run, 5*time.Millisecond); close(done) }()
+	for deadline := time.Now().Add(5 * time.Second); len(second.texts()) < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	<-done
+	d.Wait()
+	if got := second.texts(); !slices.Equal(got, []string{"two", "three"}) {
+		t.Errorf("the sweeper sent %q, want the two replies left", got)
+	}
+	if st := dialogs.state(t, "1"); st.Step != "next" {
+		t.Errorf("dialog %+v: the flow ran again", st)
+	}
+}
+
+// gateSender holds every send until the gate opens.
+type gateSender struct {
+	recordingSender
+	gate chan struct{}
+}
+
+func (s *gateSender) Send(ctx context.Context, r Reply) error {
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.recordingSender.Send(ctx, r)
+}
+
+// With AckAfterSave the caller hears back once the step is saved, before the channel's pace lets
+// the replies go, and the replies are not cut off when the caller's context ends (a webhook
+// request answered).
+func TestDispatcher_AckAfterSave(t *testing.T) {
+	dialogs, sender := newMemDialogs(), &gateSender{gate: make(chan struct{})}
+	d := NewDispatcher(DispatcherConfig{Flow: threeFlow{}, Dialogs: dialogs, Sender: sender, Workers: 4, Backoff: time.Millisecond, AckAfterSave: true})
+	run, stop := context.WithCancel(context.Background())
+	defer func() { stop(); d.Wait() }()
+	d.Start(run)
+	request, answered := context.WithCancel(context.Background())
+	if err := d.HandleOne(request, pressInput("9")); err != nil {
+		t.Fatal(err)
+	}
+	answered()
+	if st := dialogs.state(t, "1"); st.Step != "next" || len(sender.texts()) != 0 {
+		t.Fatalf("after the answer: dialog %+v, sent %q; want saved and nothing sent yet", st, sender.texts())
+	}
+	close(sender.gate)
+	for deadline := time.Now().Add(5 * time.Second); len(sender.texts()) < 3 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := sender.texts(); !slices.Equal(got, []string{"one", "two", "three"}) {
+		t.Errorf("sent %q after the gate opened", got)
+	}
 }

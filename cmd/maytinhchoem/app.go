@@ -223,6 +223,11 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		Workers:        d.workers,
 		Metrics:        metrics,
 		UpdateDeadline: d.cfg.UpdateDeadline,
+		// A webhook is answered, the poller's offset moved and an inbox event acknowledged once
+		// the step is saved with its replies; the replies then go at the channel's pace, and a
+		// process that dies before they are all sent leaves them to another's sweeper.
+		AckAfterSave: true,
+		ReplyLease:   redisstore.DefaultReplyLease,
 	})
 	return a, nil
 }
@@ -313,6 +318,10 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	})
 
 	errc := make(chan error, 4)
+	// loops are the goroutines that hand updates to the dispatcher; they are waited for before
+	// Redis is closed, so a poller gives its lease back on the way out.
+	var loops sync.WaitGroup
+	defer loops.Wait()
 	telegramWebhook := a.telegram != nil && a.deps.cfg.TelegramMode == "webhook"
 	if telegramWebhook {
 		u, err := url.Parse(a.deps.cfg.WebhookURL)
@@ -336,7 +345,7 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 				a.deps.mount(pattern, h)
 			}
 		}
-		go func() { errc <- a.consumeZalo(ctx) }()
+		loops.Go(func() { errc <- a.consumeZalo(ctx) })
 		a.deps.logger.Info("zalo webhook", "path", a.deps.cfg.ZaloWebhookPath)
 	}
 	var srv, metricsSrv *http.Server
@@ -383,8 +392,9 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		}
 		a.deps.logger.Info("webhook set", "url", a.deps.cfg.WebhookURL)
 	case a.telegram != nil:
-		go func() { errc <- a.pollAsLeader(ctx) }()
+		loops.Go(func() { errc <- a.pollAsLeader(ctx) })
 	}
+	loops.Go(func() { a.dispatcher.SweepReplies(ctx, repliesSweepEvery) })
 	defer a.runJobs(ctx)()
 	var err error
 	select {
@@ -401,6 +411,9 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	}
 	return err
 }
+
+// repliesSweepEvery is how often each process looks for replies a dead process left unsent.
+const repliesSweepEvery = 2 * time.Second
 
 // runJobs starts what works in the background: the finalizer, the outbox sender and, unless
 // JOBS=false, the scheduler, which first catches up on the runs missed today. The function it

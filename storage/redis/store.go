@@ -19,14 +19,19 @@
 //	                                   from the dialog's save until the last is sent; expires PendingTTL
 //	<prefix>outby:<channel>:<updateID> the token of the sender of those replies, expires ReplyLease
 //	                                   after its last progress
+//	<prefix>outdue                     sorted set of the updates with replies not all sent, scored by
+//	                                   when their sender's lease runs out (ms, Redis's clock)
 //	<prefix>offset:<botKey>            the long-polling offset, a decimal integer, no expiry
 //	<prefix>lock:<name>                the random token of the lock holder, expires with the lock
 //
 // Replies are durable (SaveStep, RepliesSent, TakeReplies): a step's replies are written with its
 // dialog in the same script, marked as they are sent, and forgotten once all are. A redelivered
 // update whose replies were not all sent (the process died between the save and the sends) takes
-// the rest over once the sender's lease has run out, instead of being skipped as a duplicate.
-// A message can go twice only when a sender stalls on one send for longer than ReplyLease.
+// the rest over once the sender's lease has run out, instead of being skipped as a duplicate; and
+// DueReplies lists such updates, so a sweeper resumes them even when the channel never delivers
+// the update again (a webhook answered once the step was saved). A live sender renews its lease
+// while it waits on the channel's pace, so a message goes twice only when a sender stalls, unable
+// to reach Redis, for longer than ReplyLease.
 //
 // The scripts touch a dialog key and a seen key together, which live in
 // different hash slots: the store needs a single Redis (standalone or behind
@@ -50,17 +55,19 @@ import (
 const (
 	// DefaultPrefix starts every key when Options.Prefix is empty.
 	DefaultPrefix = "mtce:"
-	// DefaultDialogTTL outlives the bot's own idle expiry of a dialog.
-	DefaultDialogTTL = 37 * 24 * time.Hour
+	// DefaultDialogTTL is the bot's default idle expiry of a form (7 days) and DialogTTLMargin: a
+	// form nobody came back to, with what it was given, leaves Redis a day after the bot stopped
+	// offering to continue it. A bot with another idle expiry sets DialogTTLFor(it).
+	DefaultDialogTTL = 8 * 24 * time.Hour
 	// DefaultSeenTTL outlives Telegram's redelivery of an unacknowledged update.
 	DefaultSeenTTL = 48 * time.Hour
 	// DefaultPendingTTL is how long replies not all sent wait for their update to come again: a
 	// redelivery comes within minutes (a poller's lease, the inbox's claim, a webhook's retry);
 	// an hour later the person has written again and the old replies would only confuse.
 	DefaultPendingTTL = time.Hour
-	// DefaultReplyLease is how long a sender holds an update's replies after its last progress
-	// before a redelivery of the update may send the rest: well above one paced send.
-	DefaultReplyLease = 30 * time.Second
+	// DefaultReplyLease is how long a sender holds an update's replies after its last renewal
+	// before another process may send the rest; senders renew it every third of it.
+	DefaultReplyLease = 10 * time.Second
 )
 
 // ErrInvalidKey is returned when a channel, chat id, update id, bot key or
@@ -75,8 +82,10 @@ var ErrLockLost = errors.New("redis: lock lost")
 type Options struct {
 	// Prefix starts every key, so several deployments or tests can share one Redis.
 	Prefix string
-	// DialogTTL is how long a dialog survives after its last save. It only
-	// collects garbage: the bot decides idle expiry from a timestamp inside the data.
+	// DialogTTL is how long a dialog survives after its last save. The bot decides
+	// idle expiry from a timestamp inside the data; this bounds how long the data of a
+	// form nobody finished stays in Redis, so keep it just above the bot's idle expiry
+	// (DialogTTLFor).
 	DialogTTL time.Duration
 	// SeenTTL is how long a handled update id is remembered.
 	SeenTTL time.Duration
@@ -152,33 +161,55 @@ if #KEYS > 3 then
   redis.call('HSET', KEYS[3], 'r', ARGV[5], 't', ARGV[6], 'n', 0)
   redis.call('PEXPIRE', KEYS[3], ARGV[9])
   redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[8])
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[5], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[8]), ARGV[10])
 end
 return 1
 `)
 
 // sentScript records that the holder ARGV[1] sent the first ARGV[2] replies
-// (KEYS[1]), renewing its lease (KEYS[2], ARGV[3] ms), and forgets them all
-// once every one is sent. Returns 1, or 0 when the lease is another's or gone.
+// (KEYS[1]), renewing its lease (KEYS[2], ARGV[3] ms; KEYS[3] the due set,
+// member ARGV[4]), and forgets them all once every one is sent; the count only
+// grows, so a renewal with an older count undoes nothing. Returns 1, or 0 when
+// the lease is another's or gone.
 var sentScript = goredis.NewScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 local total = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
 if tonumber(ARGV[2]) >= total then
   redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[4])
   return 1
 end
-redis.call('HSET', KEYS[1], 'n', ARGV[2])
+if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[1], 'n') or '0') then
+  redis.call('HSET', KEYS[1], 'n', ARGV[2])
+end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[3], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[3]), ARGV[4])
 return 1
 `)
 
 // takeScript hands the replies not yet sent (KEYS[1]) to ARGV[1] for a lease
-// of ARGV[2] ms (KEYS[2]) when nobody holds them. Returns {0} when there are
-// none, {-1} when another holds them, else {1, replies, sent}.
+// of ARGV[2] ms (KEYS[2]; KEYS[3] the due set, member ARGV[3]) when nobody
+// holds them. Returns {0} when there are none, {-1} when another holds them,
+// else {1, replies, sent}.
 var takeScript = goredis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[3])
+  return {0}
+end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[3], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[2]), ARGV[3])
 local r = redis.call('HMGET', KEYS[1], 'r', 'n')
 return {1, r[1], r[2]}
+`)
+
+// dueScript lists up to ARGV[1] members of the due set (KEYS[1]) whose lease
+// ran out by Redis's clock.
+var dueScript = goredis.NewScript(`
+local t = redis.call('TIME')
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', t[1] * 1000 + math.floor(t[2] / 1000), 'LIMIT', 0, tonumber(ARGV[1]))
 `)
 
 // setOffsetScript stores ARGV[1] only when it is greater than the stored
@@ -207,7 +238,7 @@ return 0
 // the first Load and Save after a start are a single EVALSHA. Optional: without
 // it the first call of each script falls back to EVAL once.
 func (s *Store) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*goredis.Script{loadScript, saveScript, sentScript, takeScript, setOffsetScript, unlockScript} {
+	for _, sc := range []*goredis.Script{loadScript, saveScript, sentScript, takeScript, dueScript, setOffsetScript, unlockScript} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
 			return fmt.Errorf("redis: load scripts: %w", err)
 		}
@@ -278,8 +309,9 @@ func (s *Store) SaveStep(ctx context.Context, channel, chatID string, version in
 		if owner == "" {
 			return false, fmt.Errorf("redis: save dialog %s:%s: replies without an owner: %w", channel, chatID, ErrInvalidKey)
 		}
-		keys = append(keys, s.outKey(channel, updateID), s.outByKey(channel, updateID))
-		args = append(args, replies, count, owner, s.replyLease.Milliseconds(), s.pendingTTL.Milliseconds())
+		keys = append(keys, s.outKey(channel, updateID), s.outByKey(channel, updateID), s.prefix+"outdue")
+		args = append(args, replies, count, owner, s.replyLease.Milliseconds(), s.pendingTTL.Milliseconds(),
+			dueMember(channel, chatID, updateID))
 	}
 	res, err := saveScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {
@@ -292,12 +324,12 @@ func (s *Store) SaveStep(ctx context.Context, channel, chatID string, version in
 // forgets them once n reaches their count. kept is false when owner no longer
 // holds them (its lease ran out and a redelivery took them over, or they were
 // forgotten): it should send no more.
-func (s *Store) RepliesSent(ctx context.Context, channel, updateID, owner string, n int) (kept bool, err error) {
+func (s *Store) RepliesSent(ctx context.Context, channel, chatID, updateID, owner string, n int) (kept bool, err error) {
 	if err := checkChannel(channel); err != nil || updateID == "" {
 		return false, fmt.Errorf("redis: replies sent %s:%s: %w", channel, updateID, errors.Join(err, ErrInvalidKey))
 	}
-	res, err := sentScript.Run(ctx, s.client, []string{s.outKey(channel, updateID), s.outByKey(channel, updateID)},
-		owner, n, s.replyLease.Milliseconds()).Int64()
+	res, err := sentScript.Run(ctx, s.client, []string{s.outKey(channel, updateID), s.outByKey(channel, updateID), s.prefix + "outdue"},
+		owner, n, s.replyLease.Milliseconds(), dueMember(channel, chatID, updateID)).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis: replies sent %s:%s: %w", channel, updateID, err)
 	}
@@ -307,12 +339,12 @@ func (s *Store) RepliesSent(ctx context.Context, channel, updateID, owner string
 // TakeReplies hands owner the replies of updateID not all sent, for
 // ReplyLease, with how many of them were sent. busy is true when another
 // sender still holds them; nil replies and not busy mean there are none left.
-func (s *Store) TakeReplies(ctx context.Context, channel, updateID, owner string) (replies []byte, sent int, busy bool, err error) {
+func (s *Store) TakeReplies(ctx context.Context, channel, chatID, updateID, owner string) (replies []byte, sent int, busy bool, err error) {
 	if err := checkChannel(channel); err != nil || updateID == "" || owner == "" {
 		return nil, 0, false, fmt.Errorf("redis: take replies %s:%s: %w", channel, updateID, errors.Join(err, ErrInvalidKey))
 	}
-	res, err := takeScript.Run(ctx, s.client, []string{s.outKey(channel, updateID), s.outByKey(channel, updateID)},
-		owner, s.replyLease.Milliseconds()).Slice()
+	res, err := takeScript.Run(ctx, s.client, []string{s.outKey(channel, updateID), s.outByKey(channel, updateID), s.prefix + "outdue"},
+		owner, s.replyLease.Milliseconds(), dueMember(channel, chatID, updateID)).Slice()
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("redis: take replies %s:%s: %w", channel, updateID, err)
 	}
@@ -331,6 +363,33 @@ func (s *Store) TakeReplies(ctx context.Context, channel, updateID, owner string
 		return []byte(r), sent, false, nil
 	}
 	return nil, 0, false, fmt.Errorf("redis: take replies %s:%s: unexpected reply %v", channel, updateID, res)
+}
+
+// DueReplies lists up to limit updates whose replies were not all sent and
+// whose sender's lease ran out (a process that died, or lost Redis, while
+// sending them), each as {channel, chat id, update id}. Each may be taken over
+// with TakeReplies.
+func (s *Store) DueReplies(ctx context.Context, limit int) ([][3]string, error) {
+	members, err := dueScript.Run(ctx, s.client, []string{s.prefix + "outdue"}, max(limit, 1)).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redis: due replies: %w", err)
+	}
+	out := make([][3]string, 0, len(members))
+	for _, m := range members {
+		parts := strings.SplitN(m, dueSep, 3)
+		if len(parts) != 3 {
+			continue
+		}
+		out = append(out, [3]string{parts[0], parts[1], parts[2]})
+	}
+	return out, nil
+}
+
+// dueSep separates the parts of a due set's member; no channel, chat or update id holds it.
+const dueSep = "\x1f"
+
+func dueMember(channel, chatID, updateID string) string {
+	return channel + dueSep + chatID + dueSep + updateID
 }
 
 // MarkSeen records updateID as handled on channel, for updates that carry no
