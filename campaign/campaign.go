@@ -82,6 +82,9 @@ type Campaign struct {
 	PriorityRules PriorityRules
 	// Schedule says when the jobs run (DefaultSchedule unless the file says otherwise).
 	Schedule Schedule
+	// RetentionMonths is how many months after End personal data is kept (see RetentionEnd);
+	// DefaultRetentionMonths unless the file says otherwise.
+	RetentionMonths int
 
 	wardByCode map[string]int
 	// wardFolds holds each ward's folded short and full name, for MatchWards.
@@ -111,6 +114,7 @@ type file struct {
 	Software           map[SchoolLevel][]string `json:"software"`
 	Priority           *filePriority            `json:"priority"`
 	Schedule           *fileSchedule            `json:"schedule"`
+	RetentionMonths    *int                     `json:"retention_months"`
 }
 
 // Default returns the embedded default campaign, Thủ Đức City, September 2021.
@@ -206,6 +210,15 @@ func Parse(b []byte, dir fs.FS) (*Campaign, error) {
 	}
 	if c.Schedule, err = parseSchedule(f.Schedule); err != nil {
 		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	c.RetentionMonths = DefaultRetentionMonths
+	if f.RetentionMonths != nil {
+		// 0 would erase what a family may still ask about the day after the end; a long period
+		// is the organiser's call, but a typo of years is not.
+		if *f.RetentionMonths < 1 || *f.RetentionMonths > 120 {
+			return nil, fmt.Errorf("retention_months must be 1 to 120, got %d", *f.RetentionMonths)
+		}
+		c.RetentionMonths = *f.RetentionMonths
 	}
 	c.Wards = f.Wards
 	if f.WardsCSV != "" {

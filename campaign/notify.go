@@ -30,6 +30,9 @@ type Schedule struct {
 	// PledgeReminderAfter is how long after a pledge its donor is reminded when none of its
 	// devices were received (7 days).
 	PledgeReminderAfter time.Duration
+	// Retention is when the job that anonymises personal data past the campaign's retention
+	// looks for any ("30 3 * * *": daily, at night).
+	Retention string
 }
 
 // DefaultSchedule is the schedule of a campaign file without "schedule".
@@ -41,6 +44,7 @@ var DefaultSchedule = Schedule{
 	CatchUpUntil:        "21:00",
 	FormReminderAfter:   24 * time.Hour,
 	PledgeReminderAfter: 7 * 24 * time.Hour,
+	Retention:           "30 3 * * *",
 }
 
 // SummaryAt reads the local time of day of a daily summary spec "M H * * *" as "17:00"; ok is
@@ -69,6 +73,7 @@ type fileSchedule struct {
 	CatchUpUntil       string `json:"catch_up_until"`
 	FormReminderHours  int    `json:"form_reminder_hours"`
 	PledgeReminderDays int    `json:"pledge_reminder_days"`
+	Retention          string `json:"retention"`
 }
 
 // parseSchedule fills the defaults in. The cron specs themselves are checked where they are
@@ -92,7 +97,8 @@ func parseSchedule(f *fileSchedule) (Schedule, error) {
 		name string
 		in   string
 		out  *string
-	}{{"summary", f.Summary, &s.Summary}, {"milestones", f.Milestones, &s.Milestones}, {"morning", f.Morning, &s.Morning}, {"reminders", f.Reminders, &s.Reminders}} {
+	}{{"summary", f.Summary, &s.Summary}, {"milestones", f.Milestones, &s.Milestones}, {"morning", f.Morning, &s.Morning},
+		{"reminders", f.Reminders, &s.Reminders}, {"retention", f.Retention, &s.Retention}} {
 		if spec.in == "" {
 			continue
 		}

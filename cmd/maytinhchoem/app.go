@@ -110,7 +110,8 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	metrics := bot.NewMetrics(a.registry)
 
 	d.db.Now = d.now
-	a.dialogs = redisstore.New(d.redis, redisstore.Options{Prefix: d.cfg.RedisPrefix})
+	// A form nobody finished leaves Redis a day after the flow would call it expired.
+	a.dialogs = redisstore.New(d.redis, redisstore.Options{Prefix: d.cfg.RedisPrefix, DialogTTL: redisstore.DialogTTLFor(d.cfg.IdleExpiry)})
 	a.contacts = postgres.NewContactStore(d.db)
 	a.regs = postgres.NewRegistrationStore(d.db, d.campaign)
 	var err error

@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/thuduc/maytinhchoem/bot/zalo"
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/chart"
 	"github.com/thuduc/maytinhchoem/jobs"
+	"github.com/thuduc/maytinhchoem/storage/postgres"
+	redisstore "github.com/thuduc/maytinhchoem/storage/redis"
 )
 
 // reportsDir is where the jobs keep the charts and workbooks they send (REPORTS_DIR): private to
@@ -21,6 +24,22 @@ func (a *app) reportsDir() string {
 		return a.deps.cfg.ReportsDir
 	}
 	return filepath.Join(os.TempDir(), "maytinhchoem-reports")
+}
+
+// retention erases personal data: a family's on request (it is the campaign.Eraser of /mydata
+// and the administrator's erase command) and everyone's once the campaign's retention is over
+// (the retention job), in the database, the dialogs, Zalo's numbered lists and the reports
+// directory.
+func (a *app) retention() *jobs.Retention {
+	chats := map[string]jobs.ChatForgetter{}
+	if a.zalo != nil {
+		// The OA's ChannelState, under the prefix newZalo gives it.
+		chats[zalo.Channel] = redisstore.NewChannelState(a.deps.redis, a.deps.cfg.RedisPrefix+"zalo:"+a.deps.cfg.ZaloAppID+":")
+	}
+	return &jobs.Retention{
+		Campaign: a.deps.campaign, Store: postgres.NewPrivacyStore(a.deps.db, a.deps.campaign), Dialogs: a.dialogs,
+		Chats: chats, Dir: a.reportsDir(), Now: a.deps.now,
+	}
 }
 
 // keepAdmin keeps a subscriber whose stored role is admin only while ADMINS (or
@@ -75,6 +94,7 @@ func (a *app) newScheduler() (*jobs.Scheduler, error) {
 	finalize := &jobs.FinalizeDeliveries{
 		Cases: a.cases, Notices: a.engine.DeliveryFinalized, Now: a.deps.now, After: a.deps.cfg.ConfirmAfter, Notify: notify,
 	}
+	retention := a.retention()
 	until := jobs.Until(sched.CatchUpUntil)
 	for _, j := range []jobs.Job{
 		{Name: "daily_summary", Spec: sched.Summary, Run: runOf(summary.Run), CatchUp: until},
@@ -84,6 +104,9 @@ func (a *app) newScheduler() (*jobs.Scheduler, error) {
 		{Name: "pledge_reminders", Spec: sched.Reminders, Run: runOf(pledges.Run), Key: hourKey, CatchUp: withinHour},
 		// Deliveries never confirmed by "Đã nhận" become final every ten minutes, night and day.
 		{Name: "finalize_deliveries", Spec: "*/10 * * * *", Run: runOf(finalize.Run), Key: minuteKey, CatchUp: withinTenMinutes},
+		// Personal data past the campaign's retention is anonymised at night; a run missed
+		// because the bot was down is made later that day.
+		{Name: "retention", Spec: sched.Retention, Run: runOf(retention.Run), CatchUp: jobs.Until("23:59")},
 	} {
 		if err := s.Add(j); err != nil {
 			return nil, err
