@@ -83,7 +83,7 @@ func (s *CaseStore) PendingCases(ctx context.Context, wardCode string, skip []st
 	err := s.readTx(ctx, "pending cases", func(tx *sqlx.Tx) error {
 		var rows []candidateRow
 		err := tx.SelectContext(ctx, &rows, selectCandidates+`
-			WHERE r.campaign_id = $1 AND r.status = 'submitted' AND ($2::text = '' OR r.ward_code = $2)
+			WHERE r.campaign_id = $1 AND r.status = 'submitted' AND r.erased_at IS NULL AND ($2::text = '' OR r.ward_code = $2)
 				AND r.code <> ALL($3::text[])`,
 			s.c.ID, campaign.NormalizeText(wardCode), skipCodes)
 		if err != nil {
@@ -215,7 +215,7 @@ func (s *CaseStore) cases(ctx context.Context, q sqlx.QueryerContext, ids []int6
 		WHERE c.id = ANY($1) AND EXISTS (
 			SELECT 1 FROM students s2 JOIN registrations r2 ON r2.student_id = s2.id
 			WHERE s2.name_key = s.name_key AND s2.birth_date = s.birth_date
-				AND r2.status = 'delivered' AND r2.id <> c.id)`, idList)
+				AND r2.status = 'delivered' AND r2.id <> c.id AND r2.erased_at IS NULL AND s.erased_at IS NULL)`, idList)
 	if err != nil {
 		return nil, wrapErr(err, "postgres: case already helped")
 	}
@@ -496,7 +496,7 @@ func (s *CaseStore) Proposal(ctx context.Context) (campaign.Proposal, error) {
 				r.device_situation, r.created_at, h.name_key IS NOT NULL AS already_helped
 			FROM registrations r JOIN students s ON s.id = r.student_id
 			LEFT JOIN helped h ON h.name_key = s.name_key AND h.birth_date = s.birth_date
-			WHERE r.campaign_id = $1 AND r.status = 'verified'
+			WHERE r.campaign_id = $1 AND r.status = 'verified' AND r.erased_at IS NULL
 			ORDER BY r.id`, s.c.ID)
 		if err != nil {
 			return wrapErr(err, "postgres: proposal: candidates")
@@ -627,7 +627,7 @@ func (s *CaseStore) ConfirmAllocations(ctx context.Context, allocs []campaign.Al
 func (s *CaseStore) confirmAllocation(ctx context.Context, tx *sqlx.Tx, seq string, a campaign.Allocation, key, actor string, now time.Time, notify campaign.Notify[campaign.Delivery]) (d campaign.Delivery, ok bool, err error) {
 	var regID int64
 	var status campaign.RegistrationStatus
-	err = tx.QueryRowxContext(ctx, `SELECT id, status FROM registrations WHERE campaign_id = $1 AND code = $2 FOR UPDATE`,
+	err = tx.QueryRowxContext(ctx, `SELECT id, status FROM registrations WHERE campaign_id = $1 AND code = $2 AND erased_at IS NULL FOR UPDATE`,
 		s.c.ID, a.Code).Scan(&regID, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return campaign.Delivery{}, false, nil
@@ -770,7 +770,7 @@ func (s *CaseStore) SetHandover(ctx context.Context, code string, parent campaig
 func (s *CaseStore) OpenDeliveries(ctx context.Context, wardCode string, limit int) ([]campaign.Delivery, error) {
 	limit = clampLimit(limit, defaultCaseLimit, maxCaseLimit)
 	return s.deliveries(ctx, s.db.db, `
-		dl.status = 'pending' AND ($2::text = '' OR r.ward_code = $2)
+		dl.status = 'pending' AND r.erased_at IS NULL AND ($2::text = '' OR r.ward_code = $2)
 		ORDER BY dl.attempts > 0 DESC, r.ward_code, dl.allocated_at, dl.id LIMIT $3`,
 		campaign.NormalizeText(wardCode), limit)
 }
@@ -1119,7 +1119,7 @@ type lockedRegistration struct {
 func (s *CaseStore) lockRegistration(ctx context.Context, tx *sqlx.Tx, code string) (lockedRegistration, error) {
 	var r lockedRegistration
 	err := tx.GetContext(ctx, &r, `
-		SELECT id, status, channel, chat_id FROM registrations WHERE campaign_id = $1 AND code = $2 FOR UPDATE`,
+		SELECT id, status, channel, chat_id FROM registrations WHERE campaign_id = $1 AND code = $2 AND erased_at IS NULL FOR UPDATE`,
 		s.c.ID, code)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, campaign.Errorf(campaign.ENOTFOUND, "no registration %s", code)
@@ -1153,7 +1153,7 @@ func (s *CaseStore) lockDelivery(ctx context.Context, tx *sqlx.Tx, code string) 
 	err := tx.GetContext(ctx, &d, `
 		SELECT dl.id, dl.status, dl.handover, dl.attempts, dl.registration_id, dl.device_id, r.channel, r.chat_id
 		FROM deliveries dl JOIN registrations r ON r.id = dl.registration_id
-		WHERE r.campaign_id = $1 AND dl.code = $2
+		WHERE r.campaign_id = $1 AND dl.code = $2 AND r.erased_at IS NULL
 		FOR UPDATE OF dl`, s.c.ID, code)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, campaign.Errorf(campaign.ENOTFOUND, "no delivery %s", code)

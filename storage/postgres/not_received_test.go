@@ -83,3 +83,33 @@ func TestCaseStore_ReportNotReceived(t *testing.T) {
 		t.Errorf("reopening a final delivery = %v, want ENOTFOUND", err)
 	}
 }
+
+// An erased registration leaves the officials' work: it is not pending, not a candidate, its
+// delivery not open, and a decision or a hand-over on its code finds nothing to write into.
+func TestCaseStore_ErasedLeaveTheCaseWork(t *testing.T) {
+	w := newCaseWork(t)
+	ctx := t.Context()
+	pending := w.register(t, "Trần Minh Khang", nil)
+	verified := w.verified(t, "Lê Bảo Ngọc", func(r *campaign.Registration) { r.ChatID = "1002" })
+	allocated := w.verified(t, "Phạm Gia Huy", func(r *campaign.Registration) { r.ChatID = "1003" })
+	d := w.allocate(t, campaign.Allocation{Code: allocated.Code, DeviceLabel: w.readyDevice(t, campaign.DeviceLaptop, "").Label}, "alloc")
+	privacy := postgres.NewPrivacyStore(w.db, w.c)
+	for _, code := range []string{pending.Code, verified.Code, allocated.Code} {
+		if _, err := privacy.EraseRegistration(ctx, code, "telegram:9101", campaign.ErasureFamilyRequest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cases, err := w.cases.PendingCases(ctx, "", nil, 10); err != nil || len(cases) != 0 {
+		t.Errorf("pending cases = %d, %v; want none", len(cases), err)
+	}
+	if p, err := w.cases.Proposal(ctx); err != nil || len(p.Candidates) != 0 {
+		t.Errorf("candidates = %d, %v; want none", len(p.Candidates), err)
+	}
+	if open, err := w.cases.OpenDeliveries(ctx, "", 10); err != nil || len(open) != 0 {
+		t.Errorf("open deliveries = %d, %v; want none", len(open), err)
+	}
+	_, err := w.cases.Decide(ctx, campaign.Decision{Code: pending.Code, Verdict: campaign.VerdictApprove, Key: "k"}, wardOfficial, nil)
+	wantCode(t, "a decision on an erased registration", err, campaign.ENOTFOUND)
+	_, err = w.cases.MarkDelivered(ctx, d.Code, "Người lạ", "", "deliver", volunteer, nil)
+	wantCode(t, "a hand-over of an erased family's delivery", err, campaign.ENOTFOUND)
+}
