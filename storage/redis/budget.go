@@ -42,10 +42,11 @@ type BudgetLimits struct {
 //	pause           set, with a TTL, while the channel asked to wait
 //	interactive     set, with a TTL, while replies and notices are being sent
 type Budget struct {
-	// bulk lets one bulk message of this process at a time wait on Redis: the others queue here,
-	// so a broadcast of thousands asks Redis about the budget once per message sent, not once per
-	// waiting message per retry.
-	bulkTurn chan struct{}
+	// bulkTurn lets one bulk message of this process at a time wait on Redis: the others queue
+	// here, in order, so a broadcast of thousands asks Redis about the budget once per message
+	// sent, not once per waiting message per retry. replyTurn does the same for replies and
+	// notices, which also makes them go in the order they came.
+	bulkTurn, replyTurn chan struct{}
 	// markedAt is when this process last marked the account interactive (Unix ns).
 	markedAt atomic.Int64
 	client   goredis.UniversalClient
@@ -66,7 +67,7 @@ func NewBudget(client goredis.UniversalClient, prefix string, l BudgetLimits) *B
 	if l.InteractiveWindow <= 0 {
 		l.InteractiveWindow = 2 * time.Second
 	}
-	b := &Budget{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix, limits: l, bulkTurn: make(chan struct{}, 1)}
+	b := &Budget{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix, limits: l, bulkTurn: make(chan struct{}, 1), replyTurn: make(chan struct{}, 1)}
 	b.account = limitOf(l.PerSecond, l.Burst)
 	b.chat = limitOf(l.PerChatPerSecond, l.PerChatBurst)
 	b.bulk = limitOf(l.PerSecond*l.BulkShare, int(math.Ceil(float64(max(l.Burst, 1))*l.BulkShare)))
@@ -97,19 +98,30 @@ func limitOf(perSecond float64, burst int) redis_rate.Limit {
 // process is seen soon.
 const maxBudgetWait = 500 * time.Millisecond
 
-// Wait blocks until a message to chatID may go, or ctx ends: while the account is paused; then
-// within the chat's limit, then, for bulk, within the bulk share (all of the budget when nobody
-// has been answered lately), then within the account's limit. Replies and notices mark the
-// account interactive, which keeps bulk to its share. A Redis failure is returned: the caller
-// retries the message as for any failure to send.
+// Wait blocks until a message to chatID may go, or ctx ends: within the chat's limit first (a
+// chat held by its own limit holds up nobody else), then while the account is paused, then, for
+// bulk, within the bulk share (all of the budget when nobody has been answered lately), then
+// within the account's limit. Replies and notices mark the account interactive, which keeps bulk
+// to its share. A Redis failure is returned: the caller retries the message as for any failure to
+// send.
+//
+// The waiters of a process take turns for the account's budget, in the order they came (replies
+// and notices in one line, bulk in another): when many chats wait at once, the message the budget
+// frees goes to the one that waited longest in this process, not to whichever looks first, so no
+// parent loses every race for minutes. Each chat's token is taken once, before its turn.
 func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
+	if err := b.waitFor(ctx, "chat:"+chatID, b.chat); err != nil {
+		return err
+	}
+	turn := b.replyTurn
 	if bulk {
-		select {
-		case b.bulkTurn <- struct{}{}:
-			defer func() { <-b.bulkTurn }()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		turn = b.bulkTurn
+	}
+	select {
+	case turn <- struct{}{}:
+		defer func() { <-turn }()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	for {
 		pause, interactive, err := b.state(ctx)
@@ -118,15 +130,6 @@ func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
 		}
 		if pause > 0 {
 			if err := sleepCtx(ctx, pause); err != nil {
-				return err
-			}
-			continue
-		}
-		if wait, err := b.take(ctx, "chat:"+chatID, b.chat); err != nil || wait > 0 {
-			if err == nil {
-				err = sleepCtx(ctx, wait)
-			}
-			if err != nil {
 				return err
 			}
 			continue
@@ -160,6 +163,22 @@ func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
 			return b.markInteractive(ctx)
 		}
 		return nil
+	}
+}
+
+// waitFor takes one message of limit under key, waiting as long as it says.
+func (b *Budget) waitFor(ctx context.Context, key string, limit redis_rate.Limit) error {
+	for {
+		wait, err := b.take(ctx, key, limit)
+		if err != nil {
+			return err
+		}
+		if wait <= 0 {
+			return nil
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
 	}
 }
 
