@@ -622,7 +622,8 @@ func (d *Dispatcher) deliver(ctx context.Context, in Input, dl *delivery) {
 		}
 		if err := d.cfg.Sender.Send(ctx, r); err != nil {
 			if ctx.Err() != nil && owner != "" {
-				// Shutting down: the replies not sent stay recorded, for the update's redelivery.
+				// Shutting down: the replies not sent stay recorded, for another process's sweeper
+				// (SweepReplies) or the update's redelivery.
 				d.log.Warn("stopped before all replies were sent", "channel", in.Channel, "chat", in.ChatID, "update", in.UpdateID, "sent", i)
 				return
 			}
