@@ -778,7 +778,8 @@ func maskValue(v any, re *regexp.Regexp) (any, bool) {
 //     nothing ties it to the bot any more; searches in the audit log lose their query; case keys
 //     of erased records and published exports are deleted.
 //
-// Before the retention's end it is ECONFLICT and nothing changes. The work runs on the
+// Before the retention's end it is ECONFLICT and nothing changes. A registration made after the
+// campaign's end is kept its RetentionMonths from when it was made. The work runs on the
 // maintenance pool, its statements bounded by 15 minutes rather than the stores' 10 seconds (a
 // campaign of a million registrations takes minutes); registrations locked by someone else
 // meanwhile are skipped, and the next pass erases them. Each record is erased once: a second
@@ -794,6 +795,10 @@ func (s *PrivacyStore) AnonymizeExpired(ctx context.Context) (campaign.Anonymiza
 	if batch <= 0 {
 		batch = defaultErasureBatch
 	}
+	// A registration is kept RetentionMonths after the later of the campaign's end and its own
+	// making: one made after the end (a bot left running past its calendar) keeps its months
+	// too, rather than vanishing the moment it is made.
+	keptSince := now.AddDate(0, -s.c.RetentionMonths, 0)
 	add := func(c campaign.ErasureCounts) {
 		out.Notes += c.Notes
 		out.StudentRows += c.StudentRows
@@ -811,8 +816,8 @@ func (s *PrivacyStore) AnonymizeExpired(ctx context.Context) (campaign.Anonymiza
 		err := s.inTx(ctx, retentionStatementTimeout, "anonymize registrations", func(tx *sqlx.Tx) error {
 			var targets []eraseTarget
 			err := tx.SelectContext(ctx, &targets, selectEraseTargets+`
-				WHERE r.campaign_id = $1 AND r.erased_at IS NULL AND r.id > $2
-				ORDER BY r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED`, s.c.ID, last, batch)
+				WHERE r.campaign_id = $1 AND r.erased_at IS NULL AND r.id > $2 AND r.created_at < $4
+				ORDER BY r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED`, s.c.ID, last, batch, keptSince)
 			if err != nil {
 				return wrapErr(err, "postgres: anonymize registrations")
 			}

@@ -488,6 +488,15 @@ func TestPrivacyStore_AnonymizeExpired(t *testing.T) {
 	if _, err := postgres.NewMoneyStore(w.db).RecordMoney(ctx, business.Code, 5_000_000, "Anh Võ Minh Khang chuyển khoản", "m1", official, nil); err != nil {
 		t.Fatal(err)
 	}
+	// A registration made after the campaign's end (a bot left running past its calendar) keeps
+	// its own months.
+	clock := w.db.Now
+	w.db.Now = func() time.Time { return w.c.RetentionEnd().Add(-time.Hour) }
+	late := w.register(t, "Hồ Thị Muộn", func(r *campaign.Registration) {
+		r.ChatID, r.UserID, r.ParentName, r.ParentPhone = "1009", "1009", "Hồ Văn Muộn", "+84909000111"
+		r.Address, r.School, r.BirthDate = "1 đường Muộn", "Trường Muộn", time.Date(2013, 1, 2, 0, 0, 0, 0, time.UTC)
+	})
+	w.db.Now = clock
 	before := readFigures(t, w.db, w.c)
 
 	store := postgres.NewPrivacyStore(w.db, w.c)
@@ -511,6 +520,9 @@ func TestPrivacyStore_AnonymizeExpired(t *testing.T) {
 	}
 	if res.Registrations != 2 || res.Pledges != 2 || res.Notes != 2 || res.OutboxBlanked == 0 || res.CaseKeys == 0 || res.Audit == 0 {
 		t.Errorf("first pass = %+v", res)
+	}
+	if got, _ := w.regs.ByCode(ctx, late.Code); got.Erased() || got.StudentName != "Hồ Thị Muộn" {
+		t.Errorf("a registration made after the end was erased with the campaign's: %+v", got)
 	}
 	traces := append(slices.Clone(erasedTraces), keptChild, keptParent, keptPhone, "99 Lê Văn Việt",
 		"Đặng Thị Tuyết", "7 Võ Văn Ngân", "Võ Minh Khang", "+84908765432", "telegram:3001", "telegram:3002")
