@@ -65,11 +65,16 @@ func (a *app) pollAsLeader(ctx context.Context) error {
 			return nil
 		case err := <-run.ended():
 			run = nil
-			if ctx.Err() != nil {
-				return nil // shutting down: Poll saw ctx end before this select did
-			}
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
 				return err
+			}
+			// Poll ends without an error only when its context or the adapter's ends: on the way
+			// out, the process's context ends a moment later (the adapter's is its sibling, and
+			// a parent cancels its children one after another).
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
 			}
 			return errors.New("telegram: polling stopped by itself")
 		case <-tick.C:
