@@ -477,15 +477,7 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 		res.BroadcastSent = len(events.between(families, time.Time{}, parentsDone))
 	}
 
-	if replicas == nil {
-		res.BotCPU = ownCPU
-		res.CPUOf = "this process, user+system while the parents registered: the bot, the emulator and the parents together"
-		stopApp()
-		<-appDone
-	} else {
-		res.BotCPU = replicas.stop()
-		res.describeReplicas(o, replicas, proxy, ownCPU)
-	}
+	res.stopBot(o, replicas, proxy, ownCPU, stopApp, appDone)
 	res.TooManyRequests = emu.Metrics().TooManyRequests
 	if proxy != nil {
 		m := emu.Metrics()

@@ -749,6 +749,21 @@ func disruptions(o loadOptions, replicas *replicaSet) []func(context.Context) (s
 	return out
 }
 
+// stopBot stops the bot under load, the in-process app (stopApp, then its end on appDone) or the
+// replicas, and records the CPU it used; ownCPU is this process's CPU while the parents
+// registered.
+func (c *loadCheck) stopBot(o loadOptions, replicas *replicaSet, proxy *roundRobin, ownCPU time.Duration, stopApp func(), appDone <-chan error) {
+	if replicas == nil {
+		c.BotCPU = ownCPU
+		c.CPUOf = "this process, user+system while the parents registered: the bot, the emulator and the parents together"
+		stopApp()
+		<-appDone
+		return
+	}
+	c.BotCPU = replicas.stop()
+	c.describeReplicas(o, replicas, proxy, ownCPU)
+}
+
 // describeReplicas fills in what the replicas were, their CPU's owner, and any that exited by
 // itself; ownCPU is this process's CPU time while the parents registered.
 func (c *loadCheck) describeReplicas(o loadOptions, rs *replicaSet, proxy *roundRobin, ownCPU time.Duration) {

@@ -208,15 +208,7 @@ func loadtestZalo(ctx context.Context, o loadOptions) (zaloLoadResult, error) {
 	}
 	res.PerMinute = float64(o.Parents-len(res.Stranded)) / res.Elapsed.Minutes()
 
-	if replicas == nil {
-		res.BotCPU = ownCPU
-		res.CPUOf = "this process, user+system while the parents registered: the bot, the emulator and the parents together"
-		stopApp()
-		<-appDone
-	} else {
-		res.BotCPU = replicas.stop()
-		res.describeReplicas(o, replicas, proxy, ownCPU)
-	}
+	res.stopBot(o, replicas, proxy, ownCPU, stopApp, appDone)
 	if err := res.countRegistrations(ctx, env, "zalo", users); err != nil {
 		return res, err
 	}

@@ -980,14 +980,20 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 				return wrapErr(err, "postgres: not received: registration")
 			}
 			if locked.DeviceID.Valid {
-				_, err = tx.ExecContext(ctx, `UPDATE devices SET state = 'allocated', updated_at = $2 WHERE id = $1 AND state = 'delivered'`,
+				// Back to allocated only from delivered: a device someone has since moved by hand
+				// (returned, say) stays where it is, with no event claiming otherwise.
+				res, err := tx.ExecContext(ctx, `UPDATE devices SET state = 'allocated', updated_at = $2 WHERE id = $1 AND state = 'delivered'`,
 					locked.DeviceID, now)
 				if err != nil {
 					return wrapErr(err, "postgres: not received: device")
 				}
-				err = insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{locked.DeviceID.Int64, campaign.DeviceDelivered, campaign.DeviceAllocated, code}})
-				if err != nil {
-					return err
+				if moved, err := res.RowsAffected(); err != nil {
+					return wrapErr(err, "postgres: not received: device")
+				} else if moved == 1 {
+					err = insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{locked.DeviceID.Int64, campaign.DeviceDelivered, campaign.DeviceAllocated, code}})
+					if err != nil {
+						return err
+					}
 				}
 			}
 			if err := insertCaseKey(ctx, tx, key, keyMissing, code, now); err != nil {

@@ -460,12 +460,13 @@ func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTa
 	if !thorough && len(deviceIDs) > 0 {
 		// The volunteers' notes on the devices that reached the children: only retention blanks
 		// them whole; a single erasure masks the family's mentions in them below.
-		n, err := exec("device notes", `
+		var n int
+		err := tx.GetContext(ctx, &n, `
 			WITH d AS (UPDATE devices SET note = '' WHERE id = ANY($1) AND note <> '' RETURNING 1),
 			e AS (UPDATE device_events SET note = '' WHERE device_id = ANY($1) AND note <> '' AND note <> ALL($2) RETURNING 1)
 			SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM e)`, deviceIDs, codes)
 		if err != nil {
-			return counts, nil, err
+			return counts, nil, wrapErr(err, "postgres: erase: device notes")
 		}
 		counts.Mentions += n
 	}
@@ -476,33 +477,12 @@ func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTa
 	// The family's chats: deleted from contacts when nothing else ties them, otherwise without
 	// the parent's name. The registrations are already off them, so a registration still on the
 	// chat is another one.
-	tied, err := chatTies(ctx, tx, chats)
+	split, err := splitChats(ctx, tx, chats)
 	if err != nil {
 		return counts, nil, err
 	}
-	freeCh, freeID, tiedCh, tiedID := pq.StringArray{}, pq.StringArray{}, pq.StringArray{}, pq.StringArray{}
-	for _, c := range chats {
-		if tied[c] {
-			tiedCh, tiedID = append(tiedCh, c.Channel), append(tiedID, c.ChatID)
-		} else {
-			freeCh, freeID = append(freeCh, c.Channel), append(freeID, c.ChatID)
-		}
-	}
-	n, err := exec("contacts", `
-		WITH gone AS (
-			DELETE FROM contacts WHERE (channel, external_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-			RETURNING 1
-		), renamed AS (
-			UPDATE contacts SET name = '', updated_at = $6
-			WHERE (channel, external_id) IN (SELECT * FROM unnest($3::text[], $4::text[])) AND name <> '' AND name = ANY($5)
-			RETURNING 1
-		)
-		SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM renamed)`, freeCh, freeID, tiedCh, tiedID, names, now)
-	if err != nil {
-		return counts, nil, err
-	}
-	counts.Contacts = n
-	if err := nobodyContacts(ctx, tx, chats, now); err != nil {
+	tied, freeCh, freeID := split.tied, split.freeCh, split.freeID
+	if counts.Contacts, err = forgetContacts(ctx, tx, split, chats, names, now); err != nil {
 		return counts, nil, err
 	}
 
@@ -573,7 +553,7 @@ func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTa
 	if err != nil {
 		return counts, nil, fmt.Errorf("postgres: erase: mentions: %w", err)
 	}
-	n, err = maskJSON(ctx, tx, re, "audit_log", []string{"before", "after"},
+	n, err := maskJSON(ctx, tx, re, "audit_log", []string{"before", "after"},
 		`(subject = ANY($3) OR action = 'data.find') AND (`+m.cond("before::text", 1, 2)+` OR `+m.cond("after::text", 1, 2)+`)`,
 		m.likes, m.phone, append(codes, labels...))
 	if err != nil {
@@ -621,6 +601,50 @@ func chatTies(ctx context.Context, q sqlx.QueryerContext, chats []campaign.Sessi
 		out[campaign.Session{Channel: r.Channel, ChatID: r.ChatID}] = r.Tied
 	}
 	return out, nil
+}
+
+// chatSplit is the chats of erased records split by whether something else still ties them to
+// the bot (see chatTies), as the array pairs the statements take.
+type chatSplit struct {
+	tied                           map[campaign.Session]bool
+	freeCh, freeID, tiedCh, tiedID pq.StringArray
+}
+
+func splitChats(ctx context.Context, q sqlx.QueryerContext, chats []campaign.Session) (chatSplit, error) {
+	tied, err := chatTies(ctx, q, chats)
+	if err != nil {
+		return chatSplit{}, err
+	}
+	s := chatSplit{tied: tied, freeCh: pq.StringArray{}, freeID: pq.StringArray{}, tiedCh: pq.StringArray{}, tiedID: pq.StringArray{}}
+	for _, c := range chats {
+		if tied[c] {
+			s.tiedCh, s.tiedID = append(s.tiedCh, c.Channel), append(s.tiedID, c.ChatID)
+		} else {
+			s.freeCh, s.freeID = append(s.freeCh, c.Channel), append(s.freeID, c.ChatID)
+		}
+	}
+	return s, nil
+}
+
+// forgetContacts takes the erased people out of contacts: a chat nothing else ties is deleted,
+// a tied one keeps its row without the erased names; then each channel gets the stopped contact
+// of the empty chat (nobodyContacts). It returns how many contact rows changed.
+func forgetContacts(ctx context.Context, tx *sqlx.Tx, s chatSplit, chats []campaign.Session, names pq.StringArray, now time.Time) (int, error) {
+	var n int
+	err := tx.GetContext(ctx, &n, `
+		WITH gone AS (
+			DELETE FROM contacts WHERE (channel, external_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+			RETURNING 1
+		), renamed AS (
+			UPDATE contacts SET name = '', updated_at = $6
+			WHERE (channel, external_id) IN (SELECT * FROM unnest($3::text[], $4::text[])) AND name <> '' AND name = ANY($5)
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM renamed)`, s.freeCh, s.freeID, s.tiedCh, s.tiedID, names, now)
+	if err != nil {
+		return 0, wrapErr(err, "postgres: erase: contacts")
+	}
+	return n, nobodyContacts(ctx, tx, chats, now)
 }
 
 // nobodyContacts makes sure each channel of chats has the stopped contact of the empty chat, which
@@ -935,32 +959,11 @@ func (s *PrivacyStore) anonymizePledges(ctx context.Context, tx *sqlx.Tx, after 
 	if err != nil {
 		return 0, after, 0, wrapErr(err, "postgres: anonymize pledges: tombstones")
 	}
-	tied, err := chatTies(ctx, tx, chats)
+	split, err := splitChats(ctx, tx, chats)
 	if err != nil {
 		return 0, after, 0, err
 	}
-	freeCh, freeID, tiedCh, tiedID := pq.StringArray{}, pq.StringArray{}, pq.StringArray{}, pq.StringArray{}
-	for _, c := range chats {
-		if tied[c] {
-			tiedCh, tiedID = append(tiedCh, c.Channel), append(tiedID, c.ChatID)
-		} else {
-			freeCh, freeID = append(freeCh, c.Channel), append(freeID, c.ChatID)
-		}
-	}
-	err = tx.GetContext(ctx, &contacts, `
-		WITH gone AS (
-			DELETE FROM contacts WHERE (channel, external_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-			RETURNING 1
-		), renamed AS (
-			UPDATE contacts SET name = '', updated_at = $6
-			WHERE (channel, external_id) IN (SELECT * FROM unnest($3::text[], $4::text[])) AND name <> '' AND name = ANY($5)
-			RETURNING 1
-		)
-		SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM renamed)`, freeCh, freeID, tiedCh, tiedID, names, now)
-	if err != nil {
-		return 0, after, 0, wrapErr(err, "postgres: anonymize pledges: contacts")
-	}
-	if err := nobodyContacts(ctx, tx, chats, now); err != nil {
+	if contacts, err = forgetContacts(ctx, tx, split, chats, names, now); err != nil {
 		return 0, after, 0, err
 	}
 	return len(targets), targets[len(targets)-1].ID, contacts, nil

@@ -123,6 +123,9 @@ func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	// shared is whether bulk's share was spent already: like the chat's token, it is taken once,
+	// not again each time the account's budget makes the message wait.
+	shared := !bulk
 	for {
 		pause, interactive, err := b.state(ctx)
 		if err != nil {
@@ -134,7 +137,7 @@ func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
 			}
 			continue
 		}
-		if bulk {
+		if !shared {
 			limit := b.bulk
 			if !interactive {
 				limit = b.account
@@ -148,6 +151,7 @@ func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
 				}
 				continue
 			}
+			shared = true
 		}
 		wait, err := b.take(ctx, "account", b.account)
 		if err != nil {
