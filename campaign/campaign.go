@@ -85,6 +85,14 @@ type Campaign struct {
 	// RetentionMonths is how many months after End personal data is kept (see RetentionEnd);
 	// DefaultRetentionMonths unless the file says otherwise.
 	RetentionMonths int
+	// RegistrationOpen and RegistrationClose are the first and last days families may register
+	// (midnight of each in Location); Start and End unless the file says otherwise.
+	RegistrationOpen, RegistrationClose time.Time
+	// SchoolYearStart is the first day of the school year the campaign equips children for;
+	// children's ages and grades are checked against it, not against today.
+	SchoolYearStart time.Time
+	// Contacts are whom families can reach (see WardOffice).
+	Contacts Contacts
 
 	wardByCode map[string]int
 	// wardFolds holds each ward's folded short and full name, for MatchWards.
@@ -115,6 +123,8 @@ type file struct {
 	Priority           *filePriority            `json:"priority"`
 	Schedule           *fileSchedule            `json:"schedule"`
 	RetentionMonths    *int                     `json:"retention_months"`
+	Contacts           Contacts                 `json:"contacts"`
+	fileCalendar
 }
 
 // Default returns the embedded default campaign, Thủ Đức City, September 2021.
@@ -220,6 +230,10 @@ func Parse(b []byte, dir fs.FS) (*Campaign, error) {
 		}
 		c.RetentionMonths = *f.RetentionMonths
 	}
+	if err := c.parseCalendar(f.fileCalendar); err != nil {
+		return nil, err
+	}
+	c.Contacts = f.Contacts
 	c.Wards = f.Wards
 	if f.WardsCSV != "" {
 		if len(c.Wards) > 0 {
@@ -251,6 +265,9 @@ func Parse(b []byte, dir fs.FS) (*Campaign, error) {
 		}
 		c.wardByCode[w.Code] = i
 		c.wardFolds = append(c.wardFolds, [2]string{Fold(c.Wards[i].ShortName), Fold(c.Wards[i].Name)})
+	}
+	if err := c.checkContacts(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -90,7 +90,10 @@ func registrationForm(camp *campaign.Campaign) *form {
 			name: stepConsent, kind: kindChoice, fixed: true, columns: 2,
 			label: "reg.consent.label", prompt: "reg.consent.prompt", help: "reg.consent.help",
 			promptData: func(c *turn) map[string]any {
-				return map[string]any{"Campaign": camp.Name.In(c.lang), "Organizer": camp.Organizer.In(c.lang)}
+				// The last day kept: RetentionEnd is the first moment past it.
+				kept := camp.RetentionEnd().Add(-time.Nanosecond).In(camp.Location)
+				return map[string]any{"Campaign": camp.Name.In(c.lang), "Organizer": camp.Organizer.In(c.lang),
+					"KeptUntil": kept.Format(dateShownAs), "Months": camp.RetentionMonths}
 			},
 			options: func(*turn) []option {
 				return []option{

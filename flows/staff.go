@@ -624,7 +624,7 @@ func (c *turn) staffHelpLine(s campaign.Staff) string {
 // helpIdle is /help outside a form: the public help, and the staff commands for staff. A failed
 // staff look-up only leaves the staff line out: help must always answer.
 func (c *turn) helpIdle() string {
-	text := c.t("common.help_idle")
+	text := paragraphs(c.t("common.help_idle"), c.contactLines(c.familyWard()))
 	if c.e.cfg.Staff == nil {
 		return text
 	}
