@@ -127,6 +127,16 @@ type file struct {
 	fileCalendar
 }
 
+// DefaultSource returns the embedded default campaign's file and the folder its wards_csv is read
+// from, for a copy with something changed (the load test moves its registration window).
+func DefaultSource() ([]byte, fs.FS) {
+	b, err := defaultFiles.ReadFile("default_thu_duc_2021.json")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return b, defaultFiles
+}
+
 // Default returns the embedded default campaign, Thủ Đức City, September 2021.
 func Default() *Campaign {
 	b, err := defaultFiles.ReadFile("default_thu_duc_2021.json")

@@ -59,6 +59,9 @@ type Note struct {
 	// PhotoID is the channel's reference to a photo the parent sent as (part of) an answer, ""
 	// when none; PhotoChannel the channel it came from.
 	PhotoID, PhotoChannel string
+	// Message is set on a family's own message to officials (MessageStore), which answers no
+	// question; Answer is then true too (the family's words).
+	Message bool
 }
 
 // Answer is one message of a parent's answer to officials' question: words, a photo (the
@@ -79,6 +82,9 @@ type Case struct {
 	// AlreadyHelped is set when the child (same folded name and date of birth) got a device
 	// delivered in this or an earlier campaign.
 	AlreadyHelped bool
+	// MessageAt is when the oldest of the family's messages officials have not handled came;
+	// zero when none waits (see MessageStore).
+	MessageAt time.Time
 }
 
 // Handover is where a family receives a device.

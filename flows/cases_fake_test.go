@@ -47,6 +47,10 @@ type fakeCases struct {
 	keys  map[string][]string
 	// outbox receives the notices the changes queue, as the real store's transaction does.
 	outbox *fakeOutbox
+	// messageAt holds when a family's unhandled message came, by code (talk_fake_test.go).
+	messageAt map[string]time.Time
+	// verifiers are the staff told of a family's message (MessageOfficials).
+	verifiers []campaign.Staff
 }
 
 func newFakeCases(now func() time.Time, camp *campaign.Campaign, regs *fakeRegistrations, devices *fakeDevices, pledges *fakePledges) *fakeCases {
@@ -246,7 +250,7 @@ func (s *fakeCases) alreadyHelped(r campaign.Registration) bool {
 
 // caseOf is r as officials see it; s.regs.mu is held.
 func (s *fakeCases) caseOf(r campaign.Registration) campaign.Case {
-	k := campaign.Case{Registration: r, Notes: slices.Clone(s.notes[r.Code]), AlreadyHelped: s.alreadyHelped(r)}
+	k := campaign.Case{Registration: r, Notes: slices.Clone(s.notes[r.Code]), AlreadyHelped: s.alreadyHelped(r), MessageAt: s.messageAt[r.Code]}
 	for _, o := range s.regs.regs {
 		if o.Code != r.Code && campaign.Fold(o.StudentName) == campaign.Fold(r.StudentName) &&
 			o.BirthDate.Equal(r.BirthDate) && o.WardCode == r.WardCode {
@@ -271,13 +275,21 @@ func (s *fakeCases) PendingCases(_ context.Context, wardCode string, skip []stri
 	var cands []campaign.Candidate
 	byCode := map[string]campaign.Registration{}
 	for _, r := range s.regs.regs {
-		if r.Status != campaign.StatusSubmitted || (wardCode != "" && r.WardCode != wardCode) || slices.Contains(skip, r.Code) {
+		if (r.Status != campaign.StatusSubmitted && s.messageAt[r.Code].IsZero()) || (wardCode != "" && r.WardCode != wardCode) || slices.Contains(skip, r.Code) {
 			continue
 		}
 		byCode[r.Code] = r
 		cands = append(cands, s.camp.Candidate(r, false))
 	}
 	campaign.SortByPriority(cands)
+	// As storage/postgres: a family's message first, oldest first.
+	slices.SortStableFunc(cands, func(a, b campaign.Candidate) int {
+		ma, mb := s.messageAt[a.Code], s.messageAt[b.Code]
+		if ma.IsZero() || mb.IsZero() {
+			return cmp.Compare(btoi(ma.IsZero()), btoi(mb.IsZero()))
+		}
+		return ma.Compare(mb)
+	})
 	if limit <= 0 {
 		limit = 20 // as storage/postgres
 	}
@@ -340,6 +352,7 @@ func (s *fakeCases) Decide(_ context.Context, d campaign.Decision, by campaign.S
 	if s.keyApplied("decide", d.Key, code) {
 		return *r, nil
 	}
+	delete(s.messageAt, code) // deciding handles the family's message too
 	if r.Status != campaign.StatusSubmitted {
 		return campaign.Registration{}, campaign.Errorf(campaign.ECONFLICT, "registration %s is %s", code, r.Status)
 	}

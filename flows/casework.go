@@ -45,6 +45,8 @@ func caseStepNamed(step string) (caseStep, bool) {
 		return parentStep(step)
 	case broadcastPrefix:
 		return broadcastStep(step)
+	case talkPrefix:
+		return talkStep(step)
 	}
 	return caseStep{}, false
 }
@@ -120,6 +122,8 @@ func (c *turn) caseChoice(data string) (handled bool, err error) {
 		return true, c.findChoice(rest)
 	case broadcastPrefix:
 		return true, c.broadcastChoice(rest)
+	case talkPrefix:
+		return true, c.talkChoice(rest)
 	}
 	return false, nil
 }

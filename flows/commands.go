@@ -16,6 +16,8 @@ func (c *turn) command() error {
 		return c.start(args)
 	case "status":
 		return c.status()
+	case "talk":
+		return c.talk()
 	case "pledge":
 		return c.startPledge()
 	case "pledges":
@@ -250,6 +252,8 @@ func (c *turn) globalChoice(action string) error {
 		return c.startOrOffer(c.e.forms[0])
 	case "status":
 		return c.status()
+	case "talk":
+		return c.talk()
 	case "pledge":
 		return c.startPledge()
 	case "pledges":

@@ -9,20 +9,23 @@ import (
 // contactLines names whom a family can reach: the office of ward (when the code is a ward of the
 // campaign) and the campaign's hotline (when the file has one), one line each. Everything the bot
 // tells a family to take elsewhere ("ask the ward", a rejection, /help, /mydata) ends with it.
-func (c *turn) contactLines(ward string) string {
-	camp := c.e.cfg.Campaign
+func (c *turn) contactLines(ward string) string { return c.e.contactLines(c.lang, ward) }
+
+// contactLines is turn.contactLines in lang, for a notice to someone else.
+func (e *Engine) contactLines(lang, ward string) string {
+	camp := e.cfg.Campaign
 	var lines []string
 	if o, ok := camp.WardOffice(ward); ok {
-		lines = append(lines, c.t("contact.office", "Name", o.Name.In(c.lang), "Details", c.officeDetails(o)))
+		lines = append(lines, e.text(lang, "contact.office", map[string]any{"Name": o.Name.In(lang), "Details": officeDetails(lang, o)}))
 	}
 	if h := camp.Contacts.Hotline; h.Phone != "" {
-		lines = append(lines, c.t("contact.hotline", "Name", h.Name.In(c.lang), "Details", c.officeDetails(h)))
+		lines = append(lines, e.text(lang, "contact.hotline", map[string]any{"Name": h.Name.In(lang), "Details": officeDetails(lang, h)}))
 	}
 	return strings.Join(lines, "\n")
 }
 
 // officeDetails joins what is known of an office: address, phone, hours.
-func (c *turn) officeDetails(o campaign.Office) string {
+func officeDetails(lang string, o campaign.Office) string {
 	var parts []string
 	if o.Address != "" {
 		parts = append(parts, o.Address)
@@ -30,7 +33,7 @@ func (c *turn) officeDetails(o campaign.Office) string {
 	if o.Phone != "" {
 		parts = append(parts, "☎️ "+o.Phone)
 	}
-	if h := o.Hours.In(c.lang); h != "" {
+	if h := o.Hours.In(lang); h != "" {
 		parts = append(parts, h)
 	}
 	return strings.Join(parts, " · ")
@@ -44,4 +47,22 @@ func (c *turn) familyWard() string {
 		return ""
 	}
 	return regs[0].WardCode
+}
+
+// registrationOpen reports whether families may begin a registration now; when not, it says so:
+// when registration opens or closed, what to do instead, and whom to reach.
+func (c *turn) registrationOpen() bool {
+	camp := c.e.cfg.Campaign
+	id := ""
+	switch camp.RegistrationPhaseAt(c.now) {
+	case campaign.RegistrationNotYetOpen:
+		id = "reg.window.not_open"
+	case campaign.RegistrationClosed:
+		id = "reg.window.closed"
+	default:
+		return true
+	}
+	c.say(paragraphs(c.t(id, "Open", camp.RegistrationOpen.Format(dateShownAs), "Close", camp.RegistrationClose.Format(dateShownAs)),
+		c.contactLines(c.familyWard())))
+	return false
 }

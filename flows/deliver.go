@@ -604,7 +604,7 @@ func (c *turn) parentStartMissing(code string) error {
 	}
 	if err != nil || d.Parent != (campaign.Session{Channel: c.sess.Channel, ChatID: c.sess.ChatID}) || d.Status != campaign.DeliveryDelivered {
 		// Still on its way, already final, or not this family's: nothing to reopen.
-		c.say(c.t("parent.missing.closed", "Code", code))
+		c.say(paragraphs(c.t("parent.missing.closed", "Code", code), c.contactLines(c.familyWard())))
 		c.resume("")
 		return nil
 	}
@@ -647,7 +647,7 @@ func (c *turn) parentMissingInput() error {
 	case "":
 	case campaign.ENOTFOUND, campaign.ECONFLICT:
 		c.toIdle()
-		c.say(c.t("parent.missing.closed", "Code", code))
+		c.say(paragraphs(c.t("parent.missing.closed", "Code", code), c.contactLines(c.familyWard())))
 		return nil
 	default:
 		return fmt.Errorf("not received %s: %w", code, err)

@@ -50,6 +50,9 @@ type Config struct {
 	// Cases keeps verification, allocation and delivery; nil turns /verify, /allocate and
 	// /deliveries off (they say so).
 	Cases campaign.CaseStore
+	// Messages keeps families' messages to officials ("talk to an official"); nil gives families
+	// the contacts instead.
+	Messages campaign.MessageStore
 	// Find looks records up for /find; nil turns /find off. /find also uses Pledges and Devices.
 	Find campaign.FindStore
 	// Exporter writes /export files; nil turns /export off.
@@ -193,6 +196,7 @@ func (e *Engine) Commands(lang string) []Command {
 	return e.withPledgeCommands([]Command{
 		{Name: "start", Description: e.text(lang, "cmd.start", nil)},
 		{Name: "status", Description: e.text(lang, "cmd.status", nil)},
+		{Name: "talk", Description: e.text(lang, "cmd.talk", nil)},
 		{Name: "cancel", Description: e.text(lang, "cmd.cancel", nil)},
 		{Name: "help", Description: e.text(lang, "cmd.help", nil)},
 		{Name: "lang", Description: e.text(lang, "cmd.lang", nil)},
@@ -345,6 +349,9 @@ func (c *turn) idleMessage() error {
 	if handled, err := c.answerUnprompted(); handled || err != nil {
 		return err
 	}
+	if c.in.Kind == KindText && wantsTalk(c.in.Text) {
+		return c.talk()
+	}
 	c.welcome()
 	return nil
 }
@@ -425,8 +432,15 @@ func (c *turn) updateKey() string {
 	return c.sess.Channel + ":" + c.sess.ChatID + ":" + c.in.UpdateID
 }
 
-// startForm begins f afresh with a new idempotency key.
+// startForm begins f afresh with a new idempotency key. A registration outside the campaign's
+// registration window is not begun: the family is told when it opens or that it has closed, what
+// to do instead and whom to reach, and a form in progress stays as it was. A form begun inside the
+// window may still be sent after it closes (within the form's idle expiry): a parent who started
+// at 23:50 on the last day is not turned away at 00:05.
 func (c *turn) startForm(f *form) error {
+	if f.name == FlowRegistration && !c.registrationOpen() {
+		return nil
+	}
 	c.openForm(f)
 	return c.advance(f)
 }
@@ -475,7 +489,7 @@ func (c *turn) welcome() {
 		Text: c.t("common.welcome", "Campaign", c.e.cfg.Campaign.Name.In(c.lang)),
 		Buttons: [][]Button{
 			{{Text: c.t("common.btn_register"), Data: "g:register"}},
-			{{Text: c.t("common.btn_status"), Data: "g:status"}},
+			{{Text: c.t("common.btn_status"), Data: "g:status"}, {Text: c.t("common.btn_talk"), Data: "g:talk"}},
 			{{Text: c.t("common.btn_lang_other"), Data: "g:lang:" + other}},
 		},
 	}

@@ -148,12 +148,13 @@ func newChatWith(t *testing.T, change func(*Config)) *convo {
 			c.keys++
 			return fmt.Sprintf("key-%d", c.keys)
 		},
-		Staff:   c.staff,
-		Audit:   c.audit,
-		Admins:  []string{testAdmin},
-		Entries: testEntries,
-		Cases:   c.cases,
-		Find:    c.cases,
+		Staff:    c.staff,
+		Audit:    c.audit,
+		Admins:   []string{testAdmin},
+		Entries:  testEntries,
+		Cases:    c.cases,
+		Messages: c.cases,
+		Find:     c.cases,
 	}
 	if change != nil {
 		change(&cfg)

@@ -570,7 +570,7 @@ func TestCommands(t *testing.T) {
 			t.Errorf("command %+v / %+v", c, en[i])
 		}
 	}
-	if !slices.Equal(names, []string{"start", "status", "pledge", "pledges", "cancel", "help", "lang"}) {
+	if !slices.Equal(names, []string{"start", "status", "pledge", "pledges", "talk", "cancel", "help", "lang"}) {
 		t.Errorf("commands %v", names)
 	}
 	if vi[0].Description == en[0].Description {
@@ -654,9 +654,10 @@ func TestExpiry(t *testing.T) {
 	if !strings.Contains(out[0].Text, "7 days") {
 		t.Errorf("expiry message %q", out[0].Text)
 	}
-	// A command after expiry runs as from idle.
+	// A command after expiry runs as from idle (within the registration window).
+	c.now = testStart
 	c.toStep(stepParentName)
-	c.now = c.now.Add(30 * 24 * time.Hour)
+	c.now = c.now.Add(DefaultIdleExpiry + time.Hour)
 	c.send(cmd("start", "dangky"))
 	if c.st.Step != stepConsent || !slices.Contains(c.ids, "common.expired") {
 		t.Errorf("%+v %v", c.st, c.ids)

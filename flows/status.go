@@ -29,16 +29,22 @@ func (c *turn) status() error {
 	} else {
 		text := c.t("status.count", "Count", len(regs))
 		var replies [][]Button
+		refused := false
 		for i, r := range regs {
 			if i == statusShown {
 				text += "\n" + c.t("status.more", "Count", len(regs)-statusShown)
 				break
 			}
 			text += "\n" + c.t("status.line", "Code", r.Code, "Name", clip(r.StudentName, 100), "Status", c.statusText(r))
+			refused = refused || r.Status == campaign.StatusRejected
 			if r.Status == campaign.StatusNeedsInfo && c.e.cfg.Cases != nil {
 				// Officials asked a question: the answer is one tap away here too.
 				replies = append(replies, []Button{{Text: c.t("status.btn_reply", "Code", r.Code), Data: verifyData("reply", r.Code)}})
 			}
+		}
+		if refused {
+			// Whom to ask about a refusal: the newest registration's ward office and the hotline.
+			text = paragraphs(text, c.contactLines(regs[0].WardCode))
 		}
 		c.out = append(c.out, Output{Text: text, Buttons: replies})
 	}

@@ -192,7 +192,9 @@ func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more b
 	}
 	for _, n := range notes {
 		id := "verify.case.question"
-		if n.Answer {
+		if n.Message {
+			id = "verify.case.message"
+		} else if n.Answer {
 			id = "verify.case.answer"
 		}
 		text := clip(n.Text, 300)
@@ -201,7 +203,19 @@ func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more b
 		}
 		lines = append(lines, c.t(id, "Text", text, "At", n.At.In(c.e.cfg.Campaign.Location).Format("02/01 15:04")))
 	}
+	if k.MessageWaiting() {
+		lines = append(lines, c.t("verify.case.message_waiting", "Phone", phoneFor(who, k.ParentPhone)))
+	}
 	o := Output{Text: paragraphs(lead, strings.Join(lines, "\n"))}
+	if k.MessageWaiting() && k.Status != campaign.StatusSubmitted {
+		// Past verification there is nothing to decide: the family's message is read, acted on
+		// (a call, a correction) and marked handled.
+		o.Buttons = [][]Button{{{Text: c.t("verify.btn_handled"), Data: verifyData("seen", k.Code)},
+			{Text: c.t("verify.btn_skip"), Data: verifyData("skip", k.Code)}}}
+		if more {
+			o.Text += "\n\n" + c.t("verify.more")
+		}
+	}
 	if k.Status == campaign.StatusSubmitted {
 		o.Buttons = [][]Button{
 			{{Text: c.t("verify.btn_approve"), Data: verifyData("ok", k.Code)}, {Text: c.t("verify.btn_reject"), Data: verifyData("no", k.Code)}},
@@ -246,7 +260,8 @@ func (c *turn) verifyChoice(data string) error {
 	// A decision goes to the store even when the registration is no longer pending: the same
 	// update run again (its key) returns the first decision, anything else is a conflict. The
 	// other buttons only make sense on a pending registration.
-	if k.Status != campaign.StatusSubmitted && action != "ok" && action != "rj" && action != "back" {
+	messageOnly := k.MessageWaiting() && (action == "seen" || action == "skip")
+	if k.Status != campaign.StatusSubmitted && action != "ok" && action != "rj" && action != "back" && !messageOnly {
 		c.notice = c.t("verify.already_decided_notice")
 		c.say(c.t("verify.already_decided", "Code", code, "Status", c.t(caseStatusLabels[k.Status])))
 		return nil
@@ -296,6 +311,15 @@ func (c *turn) verifyChoice(data string) error {
 			c.toIdle()
 		}
 		return c.showCase(who, k, "", false)
+	case "seen":
+		if c.e.cfg.Messages == nil {
+			break
+		}
+		if err := c.e.cfg.Messages.MessageHandled(c.ctx, code, who); err != nil {
+			return err
+		}
+		c.notice = c.t("verify.handled_notice")
+		return c.nextCase(who, c.t("verify.handled", "Code", code))
 	}
 	c.stale()
 	return nil
@@ -427,7 +451,8 @@ func (c *turn) decisionNotice(d campaign.Decision, reg campaign.Registration) []
 	case campaign.VerdictApprove:
 		o.Text = c.e.text(lang, "verify.parent.approved", map[string]any{"Code": reg.Code})
 	case campaign.VerdictReject:
-		o.Text = c.e.text(lang, "verify.parent.rejected", map[string]any{"Code": reg.Code, "Reason": c.rejectTextIn(lang, reg)})
+		o.Text = paragraphs(c.e.text(lang, "verify.parent.rejected", map[string]any{"Code": reg.Code, "Reason": c.rejectTextIn(lang, reg)}),
+			c.e.contactLines(lang, reg.WardCode))
 	case campaign.VerdictAskInfo:
 		o.Text = c.e.text(lang, "verify.parent.question", map[string]any{"Code": reg.Code, "Question": d.Text})
 		o.Buttons = [][]Button{{{Text: c.e.text(lang, "verify.btn_reply", nil), Data: verifyData("reply", reg.Code)}}}

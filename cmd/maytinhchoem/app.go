@@ -158,6 +158,7 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		Devices:       postgres.NewDeviceStore(d.db),
 		Money:         postgres.NewMoneyStore(d.db),
 		Cases:         a.cases,
+		Messages:      a.cases,
 		Find:          postgres.NewFindStore(d.db, d.campaign),
 		Exporter:      a.exporter,
 		ConfirmAfter:  d.cfg.ConfirmAfter,

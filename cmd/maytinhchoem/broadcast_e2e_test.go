@@ -21,7 +21,7 @@ import (
 // once, and the official is told when it is done.
 func TestServe_BroadcastReachesEveryChatOnce(t *testing.T) {
 	const parents = 60
-	h := newHarnessAt(t, telegramtest.Limits{}, clock{}, map[string]string{
+	h := newHarnessAt(t, telegramtest.Limits{}, campaignClock(), map[string]string{
 		"ADMIN_TELEGRAM_IDS": "9301",
 		// Faster than the emulator's 30 a second overall and 1 a second per chat: it answers 429.
 		"SEND_RATE_GLOBAL": "60", "SEND_RATE_PER_CHAT": "0",
@@ -55,7 +55,7 @@ func TestServe_BroadcastReachesEveryChatOnce(t *testing.T) {
 	}
 	blocked := chats[7]
 	h.emu.Block(blocked.chat)
-	h.secondProcess(clock{})
+	h.secondProcess(h.clk)
 
 	culture.say("/broadcast", 1)
 	culture.press("b:aud:parents", 1)

@@ -66,8 +66,13 @@ func newHarness(t *testing.T, extraEnv map[string]string) *harness {
 // newHarnessWithLimits is newHarness with the emulator enforcing limits (flood control).
 func newHarnessWithLimits(t *testing.T, limits telegramtest.Limits, extraEnv map[string]string) *harness {
 	t.Helper()
-	return newHarnessAt(t, limits, clock{}, extraEnv)
+	return newHarnessAt(t, limits, campaignClock(), extraEnv)
 }
+
+// campaignClock stands the bot on a day of the default campaign's registration window
+// (10 September 2021, 09:00 in Saigon), moving at the real pace: outside the window families are
+// told registration is not open, and children's ages are checked against its school year.
+func campaignClock() clock { return newTestClock(saigonTime("2021-09-10T09:00")).clock() }
 
 // newHarnessAt is newHarnessWithLimits with the bot standing on clk.
 func newHarnessAt(t *testing.T, limits telegramtest.Limits, clk clock, extraEnv map[string]string) *harness {

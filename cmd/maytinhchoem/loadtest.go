@@ -499,8 +499,12 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 // returns the app, the channel its run's end comes on, and a function that stops it.
 func startInProcess(ctx context.Context, cfg config, o loadOptions, env *scratchEnv, httpAddr string) (*app, <-chan error, func(), error) {
 	cfg.LogLevel = "warn"
+	camp, err := loadtestCampaign(time.Now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	appCtx, stop := context.WithCancel(ctx)
-	a, err := newApp(appCtx, appDeps{cfg: cfg, campaign: campaign.Default(), db: env.db, redis: env.rdb, logger: newLogger(cfg, o.Log), workers: o.Workers})
+	a, err := newApp(appCtx, appDeps{cfg: cfg, campaign: camp, db: env.db, redis: env.rdb, logger: newLogger(cfg, o.Log), workers: o.Workers})
 	if err != nil {
 		stop()
 		return nil, nil, nil, err

@@ -48,6 +48,8 @@ type replicaSet struct {
 	exe   string
 	env   []string
 	slots []*replicaSlot
+	// campaignDir holds the load test's campaign file (see writeLoadtestCampaign), removed at stop.
+	campaignDir string
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -116,6 +118,16 @@ func (rs *replicaSet) addrs() []string {
 
 // start starts every replica with settings as its environment and waits until each is ready.
 func (rs *replicaSet) start(ctx context.Context, settings map[string]string) error {
+	if settings["CAMPAIGN_FILE"] == "" {
+		dir, err := os.MkdirTemp("", "loadtest-campaign-")
+		if err != nil {
+			return err
+		}
+		rs.campaignDir = dir
+		if settings["CAMPAIGN_FILE"], err = writeLoadtestCampaign(dir, time.Now()); err != nil {
+			return err
+		}
+	}
 	var err error
 	if rs.env, err = replicaEnv(settings); err != nil {
 		return err
@@ -253,6 +265,9 @@ func (rs *replicaSet) stop() time.Duration {
 		if exited != nil {
 			<-exited
 		}
+	}
+	if rs.campaignDir != "" {
+		_ = os.RemoveAll(rs.campaignDir)
 	}
 	rs.mu.Lock()
 	defer rs.mu.Unlock()

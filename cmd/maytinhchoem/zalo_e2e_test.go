@@ -55,7 +55,7 @@ func newZaloHarness(t *testing.T, opts zalotest.Options, extraEnv map[string]str
 	for k, v := range extraEnv {
 		env[k] = v
 	}
-	h := newHarnessAt(t, telegramtest.Limits{Disabled: true}, clock{}, env)
+	h := newHarnessAt(t, telegramtest.Limits{Disabled: true}, campaignClock(), env)
 	h.zemu = zemu
 	return h
 }

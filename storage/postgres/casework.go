@@ -83,7 +83,8 @@ func (s *CaseStore) PendingCases(ctx context.Context, wardCode string, skip []st
 	err := s.readTx(ctx, "pending cases", func(tx *sqlx.Tx) error {
 		var rows []candidateRow
 		err := tx.SelectContext(ctx, &rows, selectCandidates+`
-			WHERE r.campaign_id = $1 AND r.status = 'submitted' AND r.erased_at IS NULL AND ($2::text = '' OR r.ward_code = $2)
+			WHERE r.campaign_id = $1 AND (r.status = 'submitted' OR r.message_at IS NOT NULL) AND r.erased_at IS NULL
+				AND ($2::text = '' OR r.ward_code = $2)
 				AND r.code <> ALL($3::text[])`,
 			s.c.ID, campaign.NormalizeText(wardCode), skipCodes)
 		if err != nil {
@@ -91,11 +92,28 @@ func (s *CaseStore) PendingCases(ctx context.Context, wardCode string, skip []st
 		}
 		candidates := make([]campaign.Candidate, len(rows))
 		ids := make(map[string]int64, len(rows))
+		messageAt := map[string]time.Time{}
 		for i, row := range rows {
 			candidates[i] = s.c.Candidate(row.registration(), false)
 			ids[row.Code] = row.ID
+			if row.MessageAt.Valid {
+				messageAt[row.Code] = row.MessageAt.Time
+			}
 		}
 		campaign.SortByPriority(candidates)
+		// A family's message waits for nobody's priority: those come first, oldest first.
+		slices.SortStableFunc(candidates, func(a, b campaign.Candidate) int {
+			ma, mb := messageAt[a.Code], messageAt[b.Code]
+			switch {
+			case ma.IsZero() && mb.IsZero():
+				return 0
+			case ma.IsZero():
+				return 1
+			case mb.IsZero():
+				return -1
+			}
+			return ma.Compare(mb)
+		})
 		chosen := make([]int64, 0, min(limit, len(candidates)))
 		for _, c := range candidates[:min(limit, len(candidates))] {
 			chosen = append(chosen, ids[c.Code])
@@ -131,7 +149,7 @@ func (s *CaseStore) CaseByCode(ctx context.Context, code string) (campaign.Case,
 }
 
 // cases loads the registrations with ids, in that order, with their notes, duplicates and
-// AlreadyHelped, in four queries however many there are.
+// AlreadyHelped and whether a family's message waits, in five queries however many there are.
 func (s *CaseStore) cases(ctx context.Context, q sqlx.QueryerContext, ids []int64) ([]campaign.Case, error) {
 	out := make([]campaign.Case, 0, len(ids))
 	if len(ids) == 0 {
@@ -151,18 +169,31 @@ func (s *CaseStore) cases(ctx context.Context, q sqlx.QueryerContext, ids []int6
 		index[id] = len(out)
 		out = append(out, campaign.Case{Registration: reg})
 	}
+	var waiting []struct {
+		ID        int64     `db:"id"`
+		MessageAt time.Time `db:"message_at"`
+	}
+	err = sqlx.SelectContext(ctx, q, &waiting, `
+		SELECT id, message_at FROM registrations WHERE id = ANY($1) AND message_at IS NOT NULL`, idList)
+	if err != nil {
+		return nil, wrapErr(err, "postgres: case messages")
+	}
+	for _, w := range waiting {
+		out[index[w.ID]].MessageAt = w.MessageAt.UTC()
+	}
 
 	var notes []struct {
 		RegistrationID int64     `db:"registration_id"`
 		At             time.Time `db:"at"`
 		Actor          string    `db:"actor"`
 		Answer         bool      `db:"answer"`
+		Message        bool      `db:"message"`
 		Body           string    `db:"body"`
 		PhotoID        string    `db:"photo_id"`
 		PhotoChannel   string    `db:"photo_channel"`
 	}
 	err = sqlx.SelectContext(ctx, q, &notes, `
-		SELECT registration_id, at, actor, answer, body, photo_id, photo_channel FROM registration_notes
+		SELECT registration_id, at, actor, answer, message, body, photo_id, photo_channel FROM registration_notes
 		WHERE registration_id = ANY($1) ORDER BY registration_id, id`, idList)
 	if err != nil {
 		return nil, wrapErr(err, "postgres: case notes")
@@ -170,7 +201,7 @@ func (s *CaseStore) cases(ctx context.Context, q sqlx.QueryerContext, ids []int6
 	for _, n := range notes {
 		k := &out[index[n.RegistrationID]]
 		k.Notes = append(k.Notes, campaign.Note{At: n.At.UTC(), Actor: n.Actor, Answer: n.Answer, Text: n.Body,
-			PhotoID: n.PhotoID, PhotoChannel: n.PhotoChannel})
+			PhotoID: n.PhotoID, PhotoChannel: n.PhotoChannel, Message: n.Message})
 	}
 
 	// A second parent's registration of the same child shares the student row; codes in
@@ -319,7 +350,7 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 			}
 			_, err = tx.ExecContext(ctx, `
 				UPDATE registrations SET status = $2, reject_code = $3, reject_reason = $4, decided_by = $5,
-					decided_at = $6, updated_at = $6
+					decided_at = $6, updated_at = $6, message_at = NULL
 				WHERE id = $1`, locked.ID, next, rejectCode, rejectReason, actor, now)
 			if err != nil {
 				return wrapErr(err, "postgres: decide")
@@ -1268,7 +1299,7 @@ func normalizeSession(s campaign.Session) campaign.Session {
 // selectCandidates reads candidateRow columns without already_helped; a WHERE clause follows it.
 const selectCandidates = `
 	SELECT r.id, r.code, r.status, r.ward_code, r.level, r.needs, r.circumstances, r.device_situation,
-		r.created_at, false AS already_helped
+		r.created_at, false AS already_helped, r.message_at
 	FROM registrations r
 	`
 
@@ -1284,6 +1315,7 @@ type candidateRow struct {
 	Situation     string         `db:"device_situation"`
 	CreatedAt     time.Time      `db:"created_at"`
 	AlreadyHelped bool           `db:"already_helped"`
+	MessageAt     sql.NullTime   `db:"message_at"`
 }
 
 // registration returns the part of a registration the row holds.

@@ -1,0 +1,167 @@
+package flows
+
+import (
+	"strings"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// "Talk to an official" (💬 Nhắn cán bộ phường): a family writes to the staff of their ward about
+// one of their registrations. What they send (words or a photo, as many messages as they like
+// until they press «Xong» or start something else) becomes a note of the registration that the
+// ward's staff see in /verify, where the registration waits until someone marks the message
+// handled or decides the case; each message also reaches the ward's staff at once (campaign.
+// MessageStore). A family without a registration, or a bot without the store, is given the
+// campaign's contacts instead. An open question from officials is answered the usual way (an
+// answer, not a message): answerUnprompted takes the next message first.
+
+// talkPrefix starts the data of the talk buttons: "t:pick:<code>", "t:done".
+const talkPrefix = "t"
+
+// stepTalkMessage is the family typing their message; the answers hold the registration's code.
+const stepTalkMessage = "t.message"
+
+// talkStep returns FlowCase's talk steps.
+func talkStep(step string) (caseStep, bool) {
+	if step == stepTalkMessage {
+		return caseStep{ask: (*turn).askTalk, input: (*turn).talkInput, parent: true, help: "talk.help"}, true
+	}
+	return caseStep{}, false
+}
+
+// talkWords are what a family types to reach a person ("Cho tôi nói chuyện với cán bộ").
+var talkWords = []string{"cán bộ", "can bo", "nói chuyện", "noi chuyen", "gặp người", "người thật", "tổng đài",
+	"official", "talk to", "a person", "human"}
+
+// wantsTalk reports whether a message out of any flow asks for a person.
+func wantsTalk(text string) bool {
+	t := strings.ToLower(text)
+	for _, w := range talkWords {
+		if strings.Contains(t, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// talk begins a message to officials: about the chat's only registration, or the one the family
+// picks; with none, the contacts.
+func (c *turn) talk() error {
+	if c.e.cfg.Messages == nil {
+		c.say(paragraphs(c.t("talk.unavailable"), c.contactLines(c.familyWard())))
+		c.resume("")
+		return nil
+	}
+	if c.formBusy() {
+		return nil
+	}
+	regs, err := c.e.cfg.Registrations.RegistrationsByChat(c.ctx, c.sess.Channel, c.sess.ChatID)
+	if err != nil {
+		return err
+	}
+	if len(regs) == 0 {
+		c.say(paragraphs(c.t("talk.no_registration"), c.contactLines("")))
+		return nil
+	}
+	if len(regs) == 1 {
+		return c.talkAbout(regs[0].Code)
+	}
+	var rows [][]Button
+	for i, r := range regs {
+		if i == statusShown {
+			break
+		}
+		rows = append(rows, []Button{{Text: c.t("talk.pick_button", "Code", r.Code, "Name", clip(r.StudentName, 40)),
+			Data: talkPrefix + ":pick:" + r.Code}})
+	}
+	c.out = append(c.out, Output{Text: c.t("talk.pick"), Buttons: rows})
+	return nil
+}
+
+// talkAbout asks for the message about the registration code.
+func (c *turn) talkAbout(code string) error {
+	if c.formBusy() {
+		return nil
+	}
+	c.enterCase(stepTalkMessage, map[string]string{answerCaseCode: code})
+	c.askTalk("")
+	return nil
+}
+
+// askTalk asks for the message, naming whom it goes to.
+func (c *turn) askTalk(reason string) {
+	code := c.st.Answers[answerCaseCode]
+	c.out = append(c.out, Output{
+		Text:    paragraphs(reason, c.t("talk.prompt", "Code", code, "Max", answerMax)),
+		Buttons: [][]Button{{{Text: c.t("talk.btn_done"), Data: talkPrefix + ":done"}}},
+	})
+}
+
+// talkInput sends one message (words, or a photo with its caption) to the ward's staff; the
+// family stays at the step, so what they send next goes too, until «Xong».
+func (c *turn) talkInput() error {
+	m, ok := c.answerMessage((*turn).askTalk)
+	if !ok {
+		return nil
+	}
+	code := c.st.Answers[answerCaseCode]
+	key := c.updateKey()
+	_, err := c.e.cfg.Messages.MessageOfficials(c.ctx, code, domainSession(c.sess), m, key,
+		func(fm campaign.FamilyMessage) []campaign.OutboxMessage { return c.talkNotices(fm, key) })
+	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
+		// Erased or withdrawn meanwhile: nothing to attach the message to.
+		c.toIdle()
+		c.say(paragraphs(c.t("talk.gone", "Code", code), c.contactLines("")))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.noticesQueued()
+	c.out = append(c.out, Output{
+		Text:    c.t("talk.sent", "Code", code),
+		Buttons: [][]Button{{{Text: c.t("talk.btn_done"), Data: talkPrefix + ":done"}}},
+	})
+	return nil
+}
+
+// talkNotices tell each of the ward's verifying staff of a family's message, with the button
+// that opens the case.
+func (c *turn) talkNotices(fm campaign.FamilyMessage, key string) []campaign.OutboxMessage {
+	code := fm.Registration.Code
+	textID := "talk.to_official"
+	if fm.Message.PhotoID != "" {
+		textID = "talk.photo_to_official"
+	}
+	var msgs []campaign.OutboxMessage
+	for _, s := range fm.Staff {
+		o := Output{
+			Text: c.e.text(langVI, textID, map[string]any{"Code": code, "Ward": c.wardName(fm.Registration.WardCode),
+				"Text": fm.Message.Text}),
+			Buttons: [][]Button{{{Text: c.e.text(langVI, "verify.btn_open", nil), Data: verifyData("back", code)}}},
+		}
+		for _, m := range notice(c.noticeKey(key, "message:"+code+":"+s.Channel+":"+s.ExternalID),
+			campaign.Session{Channel: s.Channel, ChatID: s.ExternalID}, o) {
+			m.PhotoID, m.PhotoChannel = fm.Message.PhotoID, fm.Message.PhotoChannel
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs
+}
+
+// talkChoice runs the talk buttons; data is what follows "t:".
+func (c *turn) talkChoice(data string) error {
+	action, code, _ := strings.Cut(data, ":")
+	switch {
+	case action == "pick" && registrationCodeShape(code):
+		return c.talkAbout(code)
+	case action == "done":
+		if c.inCaseFlow() && c.st.Step == stepTalkMessage {
+			c.toIdle()
+		}
+		c.say(paragraphs(c.t("talk.done"), c.contactLines(c.familyWard())))
+		return nil
+	}
+	c.stale()
+	return nil
+}

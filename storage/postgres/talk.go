@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+var _ campaign.MessageStore = (*CaseStore)(nil)
+
+// keyMessage is the case_keys kind of a family's message to officials.
+const keyMessage = "message"
+
+// MessageOfficials adds the family's message to the registration's notes, marks the registration
+// as waiting for officials (message_at keeps the oldest unhandled message's time) and queues the
+// notices to the ward's staff, in one transaction; see campaign.MessageStore.
+func (s *CaseStore) MessageOfficials(ctx context.Context, code string, parent campaign.Session, m campaign.Answer, key string, notify campaign.Notify[campaign.FamilyMessage]) (campaign.Registration, error) {
+	code = normalizeCode(code)
+	parent = normalizeSession(parent)
+	actor := parent.Channel + ":" + parent.ChatID
+	now := s.db.now()
+	var out campaign.Registration
+	err := s.inTx(ctx, "message officials", func(tx *sqlx.Tx) error {
+		locked, err := s.lockRegistration(ctx, tx, code)
+		if err != nil {
+			return err
+		}
+		if locked.Channel != parent.Channel || locked.ChatID != parent.ChatID {
+			return campaign.Errorf(campaign.ENOTFOUND, "no registration %s of this chat", code)
+		}
+		applied, err := caseKeyApplied(ctx, tx, key, keyMessage, code)
+		if err != nil || applied {
+			if err == nil {
+				out, err = s.regs.one(ctx, tx, "code", selectRegistrations+`WHERE r.id = $1`, locked.ID)
+			}
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO registration_notes (registration_id, at, actor, answer, message, body, photo_id, photo_channel)
+			VALUES ($1, $2, $3, true, true, $4, $5, $6)`,
+			locked.ID, now, actor, m.Text, m.PhotoID, m.PhotoChannel)
+		if err != nil {
+			return wrapErr(err, "postgres: family message")
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE registrations SET message_at = coalesce(message_at, $2) WHERE id = $1`, locked.ID, now)
+		if err != nil {
+			return wrapErr(err, "postgres: family message")
+		}
+		if err := insertCaseKey(ctx, tx, key, keyMessage, code, now); err != nil {
+			return err
+		}
+		// Who wrote and when; the words stay in the note, which erasure removes.
+		err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "registration.message", Subject: code})
+		if err != nil {
+			return err
+		}
+		if out, err = s.regs.one(ctx, tx, "code", selectRegistrations+`WHERE r.id = $1`, locked.ID); err != nil {
+			return err
+		}
+		staff, err := wardVerifiers(ctx, tx, out.WardCode)
+		if err != nil {
+			return err
+		}
+		return notifyIn(ctx, tx, now, notify, campaign.FamilyMessage{Registration: out, Message: m, Staff: staff})
+	})
+	if err != nil {
+		return campaign.Registration{}, err
+	}
+	return out, nil
+}
+
+// wardVerifiers are the active staff who verify the ward's registrations; when the ward has none
+// yet, the city officials and the education office, so that a message always reaches someone.
+func wardVerifiers(ctx context.Context, tx *sqlx.Tx, ward string) ([]campaign.Staff, error) {
+	var rows []struct {
+		Channel    string `db:"channel"`
+		ExternalID string `db:"external_id"`
+		Name       string `db:"name"`
+		Role       string `db:"role"`
+		WardCode   string `db:"ward_code"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		SELECT channel, external_id, name, role, coalesce(ward_code, '') AS ward_code FROM staff
+		WHERE active AND (
+			(role IN ('ward_official', 'womens_union') AND ward_code = $1)
+			OR (role IN ('city_official', 'education_office') AND NOT EXISTS (
+				SELECT 1 FROM staff w WHERE w.active AND w.role IN ('ward_official', 'womens_union') AND w.ward_code = $1)))
+		ORDER BY id`, ward)
+	if err != nil {
+		return nil, wrapErr(err, "postgres: ward verifiers")
+	}
+	out := make([]campaign.Staff, len(rows))
+	for i, r := range rows {
+		out[i] = campaign.Staff{Channel: r.Channel, ExternalID: r.ExternalID, Name: r.Name, Role: campaign.Role(r.Role), WardCode: r.WardCode}
+	}
+	return out, nil
+}
+
+// MessageHandled clears the registration's mark of a message waiting for officials, for staff
+// who may verify its ward; see campaign.MessageStore.
+func (s *CaseStore) MessageHandled(ctx context.Context, code string, by campaign.Staff) error {
+	code = normalizeCode(code)
+	now := s.db.now()
+	return s.inTx(ctx, "message handled", func(tx *sqlx.Tx) error {
+		locked, err := s.lockRegistration(ctx, tx, code)
+		if err != nil {
+			return err
+		}
+		var ward string
+		if err := tx.GetContext(ctx, &ward, `SELECT ward_code FROM registrations WHERE id = $1`, locked.ID); err != nil {
+			return wrapErr(err, "postgres: message handled")
+		}
+		if err := campaign.Authorize(by, campaign.ActionVerify, ward); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE registrations SET message_at = NULL WHERE id = $1 AND message_at IS NOT NULL`, locked.ID)
+		if err != nil {
+			return wrapErr(err, "postgres: message handled")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // handled already: a second press changes nothing
+		}
+		return insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: by.Channel + ":" + by.ExternalID,
+			Action: "registration.message_handled", Subject: code})
+	})
+}
