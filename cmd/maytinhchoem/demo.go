@@ -35,13 +35,20 @@ const demoAdmin = 1
 
 // runDemo runs the whole bot on this machine: the Telegram emulator with its chat page, Redis
 // in-process unless REDIS_URL is set, and a private PostgreSQL cluster unless DATABASE_URL is set.
+//
+// The demo stands on a day inside the campaign's registration window unless -date says otherwise
+// (see demoDay): a demo of a past campaign would otherwise refuse every family that tries it. When
+// that day is not today, the whole bot runs on a shifted clock; both chat pages say which day it is
+// and whether registration is open on it (see demoNote).
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "where the chat page and the emulated Bot API listen")
 	dataDir := fs.String("data", ".data/demo-postgres", "folder of the demo's private PostgreSQL cluster (when DATABASE_URL is not set)")
-	date := fs.String("date", "", "stand on this campaign day (YYYY-MM-DD, keeping the time of day, or YYYY-MM-DDTHH:MM; the campaign's time zone) instead of now")
-	seedStudents := fs.Int("seed", 0, "fill an empty demo database with a realistic campaign of this many students, as it stands at -date")
+	date := fs.String("date", "", "stand on this campaign day (YYYY-MM-DD, keeping the time of day, or YYYY-MM-DDTHH:MM; the campaign's time zone), "+
+		"even one outside the registration window; default: now when registration is open today, "+
+		"else the window's first day plus a third of its length (Thủ Đức 2021: 2021-09-10) at today's time of day")
+	seedStudents := fs.Int("seed", 0, "fill an empty demo database with a realistic campaign of this many students, as it stands on the demo's day")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,25 +61,34 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	now := time.Now
-	shifted := false
+	realNow := time.Now()
+	at, why := demoDay(camp, realNow), "today: registration is open"
 	if *date != "" {
-		clock := time.Now().In(camp.Location).Format("15:04:05")
-		at, err := parseCampaignTime(camp, *date, clock)
-		if err != nil {
+		clock := realNow.In(camp.Location).Format("15:04:05")
+		if at, err = parseCampaignTime(camp, *date, clock); err != nil {
 			return fmt.Errorf("-date: %w", err)
 		}
-		offset := time.Until(at)
+		why = "-date"
+	} else if !at.Equal(realNow) {
+		why = "today is outside the registration window"
+	}
+	now := time.Now
+	shifted := false
+	if *date != "" || !at.Equal(realNow) {
+		offset := at.Sub(realNow)
 		now = func() time.Time { return time.Now().Add(offset) }
 		shifted = true
 	}
+	note := demoNote(camp, at)
+	logger.Info("demo day", "day", at.In(camp.Location).Format("2006-01-02 15:04"), "because", why,
+		"registration_open", camp.RegistrationPhaseAt(at) == campaign.RegistrationIsOpen)
 	if *seedStudents < 0 {
 		return fmt.Errorf("-seed: want a number of students, got %d", *seedStudents)
 	}
 
 	// The emulators and their chat pages: Telegram's at /, Zalo's at /zalo/, both APIs on one
 	// server (their paths do not overlap).
-	emu := telegramtest.New(telegramtest.Options{Token: demoToken})
+	emu := telegramtest.New(telegramtest.Options{Token: demoToken, Now: now, PageNote: note})
 	defer emu.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -81,7 +97,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	base := "http://" + ln.Addr().String()
 	zemu := zalotest.New(zalotest.Options{
 		AppID: demoZaloAppID, AppSecret: demoZaloSecret, OAID: demoZaloOAID, Now: now, BaseURL: base,
-		WebhookURL: base + demoZaloWebhook, Logger: logger,
+		WebhookURL: base + demoZaloWebhook, Logger: logger, PageNote: note,
 	})
 	defer zemu.Close()
 	mux := http.NewServeMux()
@@ -189,9 +205,73 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nmaytinhchoem demo (%s), it is %s\n", camp.Name.VI, now().In(camp.Location).Format("15:04 02/01/2006"))
+	fmt.Fprintf(stdout, "\nmaytinhchoem demo (%s), it is %s\n%s\n", camp.Name.VI, now().In(camp.Location).Format("15:04 02/01/2006"), note)
 	fmt.Fprintf(stdout, "Open http://%s in a browser and talk to the bot as a parent or a donor on Telegram,\n", ln.Addr())
 	fmt.Fprintf(stdout, "or http://%s/zalo/ to do it on Zalo (follow the OA first). Ctrl+C stops.\n", ln.Addr())
 	fmt.Fprintf(stdout, "Administrators (they invite staff with /invite): %v; http://%s/?user=%d acts as the first.\n\n", cfg.admins, ln.Addr(), demoAdmin)
 	return a.run(ctx, "")
+}
+
+// demoDay is the moment the demo stands on when -date is not given. It is now itself when
+// registration is open today, so that the demo runs on the real clock whenever it can. Otherwise
+// it is a day inside the registration window, so that a family trying the demo can register: the
+// window's first day plus a third of the days from its first to its last (rounded down; Thủ Đức
+// 2021, 1–30 September, gives 10 September), far enough in for the campaign to have a past and
+// early enough for a pledge or a delivery to still lie ahead. The time of day is now's in the
+// campaign's time zone, to the second, as -date keeps it.
+func demoDay(c *campaign.Campaign, now time.Time) time.Time {
+	if c.RegistrationPhaseAt(now) == campaign.RegistrationIsOpen {
+		return now
+	}
+	open, last := c.RegistrationOpen.In(c.Location), c.RegistrationClose.In(c.Location)
+	day := open.AddDate(0, 0, daysBetween(open, last)/3)
+	t := now.In(c.Location)
+	return time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, c.Location)
+}
+
+// daysBetween counts the calendar days from a's date to b's, each read in its own zone.
+func daysBetween(a, b time.Time) int {
+	date := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	return int(date(b).Sub(date(a)).Hours() / 24)
+}
+
+// demoNote is the line the chat pages show under their header: the demo's day and the
+// registration window, and whether registration is open on that day; Vietnamese, then English.
+func demoNote(c *campaign.Campaign, at time.Time) string {
+	at = at.In(c.Location)
+	open, last := c.RegistrationOpen.In(c.Location), c.RegistrationClose.In(c.Location)
+	vi, en := "chiến dịch nhận đăng ký "+viDayRange(open, last), enDayRange(open, last)
+	switch c.RegistrationPhaseAt(at) {
+	case campaign.RegistrationNotYetOpen:
+		vi, en = "chưa mở đăng ký; "+vi, "registration not open yet; open "+en
+	case campaign.RegistrationClosed:
+		vi, en = "đã hết hạn đăng ký; "+vi, "registration closed; it was open "+en
+	default:
+		en = "registration open " + en
+	}
+	return fmt.Sprintf("Bản demo: hôm nay là %s (%s) · Demo day: %s (%s)", at.Format("02/01/2006"), vi, at.Format("2 Jan 2006"), en)
+}
+
+// viDayRange writes the days from a to b as Vietnamese readers do: "01/09–30/09/2021".
+func viDayRange(a, b time.Time) string {
+	switch {
+	case daysBetween(a, b) == 0:
+		return b.Format("02/01/2006")
+	case a.Year() == b.Year():
+		return a.Format("02/01") + "–" + b.Format("02/01/2006")
+	}
+	return a.Format("02/01/2006") + "–" + b.Format("02/01/2006")
+}
+
+// enDayRange writes the days from a to b in English: "1–30 Sep 2021", "15 Aug – 15 Sep 2021".
+func enDayRange(a, b time.Time) string {
+	switch {
+	case daysBetween(a, b) == 0:
+		return b.Format("2 Jan 2006")
+	case a.Year() == b.Year() && a.Month() == b.Month():
+		return a.Format("2") + "–" + b.Format("2 Jan 2006")
+	case a.Year() == b.Year():
+		return a.Format("2 Jan") + " – " + b.Format("2 Jan 2006")
+	}
+	return a.Format("2 Jan 2006") + " – " + b.Format("2 Jan 2006")
 }

@@ -72,6 +72,9 @@ type Options struct {
 	WebhookBackoff time.Duration
 	// Logger receives webhook delivery problems; default discards them.
 	Logger *slog.Logger
+	// PageNote is a line the chat page shows under its header, such as the demo's day; empty shows
+	// none. It is plain text (GET /api/chat returns it as "note").
+	PageNote string
 }
 
 // Limits are Telegram's flood limits as token buckets, global and per chat. Sending methods

@@ -88,6 +88,7 @@ type pageUpdate struct {
 // serveUserAPI answers the chat page.
 //
 //	GET  /api/chat?user=ID&lang=vi|en&name=N    open the private chat, returns the bot's names
+//	                                            and the page's note (Options.PageNote, "" for none)
 //	POST /api/send     {"user","lang","name","text"}
 //	POST /api/contact  {"user","lang","name","phone"}
 //	POST /api/press    {"user","lang","name","message_id","data"}
@@ -114,6 +115,7 @@ func (s *Server) serveUserAPI(w http.ResponseWriter, r *http.Request) {
 			"chat_id": id,
 			"user":    map[string]any{"id": u.ID, "first_name": u.FirstName, "language_code": u.LanguageCode},
 			"bot":     map[string]any{"username": s.botUser.Username, "first_name": s.botUser.FirstName},
+			"note":    s.opts.PageNote,
 		})
 	case "/api/send", "/api/contact", "/api/press", "/api/photo":
 		s.servePageAction(w, r)

@@ -211,3 +211,35 @@ func TestServer_UserAPI(t *testing.T) {
 func itoa(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
+
+func TestServer_PageNote(t *testing.T) {
+	const note = "Bản demo: hôm nay là 10/09/2021 · Demo day: 10 Sep 2021 <b>&</b>"
+	_, ts, _ := newEmulator(t, Options{PageNote: note})
+	var chat struct {
+		Note *string `json:"note"`
+	}
+	if code := getJSON(t, ts.URL+"/api/chat?user=5", &chat); code != 200 || chat.Note == nil || *chat.Note != note {
+		t.Fatalf("/api/chat = %d, note %v; want %q", code, chat.Note, note)
+	}
+	_, plain, _ := newEmulator(t, Options{})
+	chat.Note = nil
+	if code := getJSON(t, plain.URL+"/api/chat?user=5", &chat); code != 200 || chat.Note == nil || *chat.Note != "" {
+		t.Fatalf("/api/chat without a note = %d, note %v; want \"\"", code, chat.Note)
+	}
+
+	// The page shows it as text, and only when there is one.
+	resp, err := http.Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`<p id="note" hidden>`, `$("note").textContent = info.note || ""`, `$("note").hidden = !info.note`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(string(body), "innerHTML = info.note") {
+		t.Error("the page puts the note in as markup")
+	}
+}

@@ -119,6 +119,9 @@ type Options struct {
 	WebhookClient *http.Client
 	// Logger receives webhook delivery problems; default discards them.
 	Logger *slog.Logger
+	// PageNote is a line the chat page shows under its header, such as the demo's day; empty shows
+	// none. It is plain text (the page API's people and open return it as "note").
+	PageNote string
 }
 
 // Server is the emulator: mount it on any listener. Its methods are safe for concurrent use.

@@ -9,8 +9,9 @@ import (
 
 // The chat page's API, under /zalo/api/ (JSON in and out; errors are {"error"} with HTTP 400):
 //
-//	GET  people                        {"oa":{"id","name"},"people":[{"id","name","follower"}]}
-//	GET  open?user=ID&name=N           the person (added when unknown; a new id when user is empty)
+//	GET  people                        {"oa":{"id","name"},"note","people":[{"id","name","follower"}]}
+//	GET  open?user=ID&name=N           {"oa","note","user"}: the person (added when unknown; a new id
+//	                                   when user is empty); note is Options.PageNote, "" for none
 //	GET  messages?user=ID&after=CURSOR {"cursor","follower","messages":[…]} after the cursor
 //	POST send         {"user","text"}
 //	POST tap          {"user","message_id","button"}       button: its index
@@ -72,7 +73,7 @@ func (s *Server) servePageAPI(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch action := strings.TrimPrefix(r.URL.Path, "/zalo/api/"); action {
 	case "people":
-		writeJSON(w, map[string]any{"oa": s.pageOA(), "people": s.pagePeople()})
+		writeJSON(w, map[string]any{"oa": s.pageOA(), "note": s.opts.PageNote, "people": s.pagePeople()})
 	case "open":
 		id, name := strings.TrimSpace(q.Get("user")), strings.TrimSpace(q.Get("name"))
 		if id == "" {
@@ -85,7 +86,7 @@ func (s *Server) servePageAPI(w http.ResponseWriter, r *http.Request) {
 			_ = s.AddUserWithID(id, name) // a concurrent open may have added them: fine either way
 		}
 		p, _ := s.Person(id)
-		writeJSON(w, map[string]any{"oa": s.pageOA(), "user": pagePerson{p.ID, p.Name, p.Follower}})
+		writeJSON(w, map[string]any{"oa": s.pageOA(), "note": s.opts.PageNote, "user": pagePerson{p.ID, p.Name, p.Follower}})
 	case "messages":
 		after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
 		out, ok := s.pageMessages(q.Get("user"), after)

@@ -163,3 +163,39 @@ func TestPage_API(t *testing.T) {
 		t.Fatalf("unfollow = %d", code)
 	}
 }
+
+func TestPage_Note(t *testing.T) {
+	const note = "Bản demo: hôm nay là 10/09/2021 · Demo day: 10 Sep 2021 <b>&</b>"
+	e := newEnv(t, Options{PageNote: note})
+	api := e.ts.URL + "/zalo/api/"
+	var got struct {
+		Note *string `json:"note"`
+	}
+	for _, path := range []string{"open?name=Lan", "people"} {
+		got.Note = nil
+		if code := getJSON(t, api+path, &got); code != 200 || got.Note == nil || *got.Note != note {
+			t.Errorf("%s = %d, note %v; want %q", path, code, got.Note, note)
+		}
+	}
+	plain := newEnv(t, Options{})
+	got.Note = nil
+	if code := getJSON(t, plain.ts.URL+"/zalo/api/open?name=Lan", &got); code != 200 || got.Note == nil || *got.Note != "" {
+		t.Errorf("open without a note = %d, note %v; want \"\"", code, got.Note)
+	}
+
+	// The page shows it as text, and only when there is one.
+	resp, err := http.Get(e.ts.URL + "/zalo/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`<p id="note" hidden>`, `$("note").textContent = d.note || ""`, `$("note").hidden = !d.note`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(string(body), "innerHTML = d.note") {
+		t.Error("the page puts the note in as markup")
+	}
+}
