@@ -402,7 +402,7 @@ func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.S
 		notes := s.notes[code]
 		switch {
 		case r.Status == campaign.StatusNeedsInfo:
-		case r.Status == campaign.StatusSubmitted && len(notes) > 0 && notes[len(notes)-1].Answer && notes[len(notes)-1].Actor == actor:
+		case r.Status == campaign.StatusSubmitted && len(notes) > 0 && notes[len(notes)-1].Answer && !notes[len(notes)-1].Message && notes[len(notes)-1].Actor == actor:
 			more = true
 		default:
 			return campaign.Registration{}, "", notWaiting

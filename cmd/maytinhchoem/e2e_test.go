@@ -114,6 +114,9 @@ func newHarnessAt(t *testing.T, limits telegramtest.Limits, clk clock, extraEnv 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if clk.now != nil {
+		db.Now = clk.now // what the test writes is dated on the bot's day
+	}
 	h.db = db
 	return h
 }

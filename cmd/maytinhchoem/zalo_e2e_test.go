@@ -27,6 +27,12 @@ import (
 // channels, Zalo's webhook on its own HTTP_ADDR.
 func newZaloHarness(t *testing.T, opts zalotest.Options, extraEnv map[string]string) *harness {
 	t.Helper()
+	return newZaloHarnessAt(t, opts, campaignClock(), extraEnv)
+}
+
+// newZaloHarnessAt is newZaloHarness with the bot standing on clk.
+func newZaloHarnessAt(t *testing.T, opts zalotest.Options, clk clock, extraEnv map[string]string) *harness {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +41,10 @@ func newZaloHarness(t *testing.T, opts zalotest.Options, extraEnv map[string]str
 	ln.Close() // the bot listens there; another process taking it in between is unlikely
 	if opts.RedeliverDelays == nil {
 		opts.RedeliverDelays = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
+	}
+	if opts.Now == nil && clk.now != nil {
+		// Zalo's times (event timestamps the adapter checks, the 7-day window) on the bot's day.
+		opts.Now = clk.now
 	}
 	opts.AppSecret = "zalo-e2e-secret"
 	opts.WebhookURL = "http://" + addr + "/zalo/webhook"
@@ -55,7 +65,7 @@ func newZaloHarness(t *testing.T, opts zalotest.Options, extraEnv map[string]str
 	for k, v := range extraEnv {
 		env[k] = v
 	}
-	h := newHarnessAt(t, telegramtest.Limits{Disabled: true}, campaignClock(), env)
+	h := newHarnessAt(t, telegramtest.Limits{Disabled: true}, clk, env)
 	h.zemu = zemu
 	return h
 }
@@ -410,8 +420,8 @@ func TestServe_ZaloReminderOutsideTheWindow(t *testing.T) {
 	ctx := context.Background()
 
 	// Eight days on, for Zalo, the donor last wrote eight days ago.
-	later := time.Now().Add(8 * 24 * time.Hour)
-	if err := h.zemu.SetLastInteraction(donor.id, time.Now().Add(-8*24*time.Hour)); err != nil {
+	later := h.clk.now().Add(8 * 24 * time.Hour)
+	if err := h.zemu.SetLastInteraction(donor.id, h.clk.now().Add(-8*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	engine, err := flows.NewEngine(flows.Config{Campaign: campaign.Default(), Registrations: postgres.NewRegistrationStore(h.db, campaign.Default())})

@@ -435,13 +435,15 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 			case campaign.StatusNeedsInfo:
 			case campaign.StatusSubmitted:
 				// More of an answer just given: only while this chat's answer is the latest note.
+				// A family's own message to officials (MessageOfficials) answers nothing.
 				var last struct {
-					Actor  string `db:"actor"`
-					Answer bool   `db:"answer"`
+					Actor   string `db:"actor"`
+					Answer  bool   `db:"answer"`
+					Message bool   `db:"message"`
 				}
 				err := tx.GetContext(ctx, &last, `
-					SELECT actor, answer FROM registration_notes WHERE registration_id = $1 ORDER BY id DESC LIMIT 1`, locked.ID)
-				if errors.Is(err, sql.ErrNoRows) || (err == nil && (!last.Answer || last.Actor != actor)) {
+					SELECT actor, answer, message FROM registration_notes WHERE registration_id = $1 ORDER BY id DESC LIMIT 1`, locked.ID)
+				if errors.Is(err, sql.ErrNoRows) || (err == nil && (!last.Answer || last.Message || last.Actor != actor)) {
 					return notWaiting
 				}
 				if err != nil {
