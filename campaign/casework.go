@@ -11,7 +11,7 @@ import (
 const StatusNeedsInfo RegistrationStatus = "needs_info"
 
 // RegistrationStatuses lists every registration status.
-var RegistrationStatuses = []RegistrationStatus{StatusSubmitted, StatusNeedsInfo, StatusVerified, StatusRejected, StatusAllocated, StatusDelivered}
+var RegistrationStatuses = []RegistrationStatus{StatusSubmitted, StatusNeedsInfo, StatusVerified, StatusRejected, StatusAllocated, StatusDelivered, StatusWithdrawn}
 
 // Verdict is an official's decision on a pending registration.
 type Verdict string

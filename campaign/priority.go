@@ -23,7 +23,8 @@ import (
 //	  "exclude_already_helped": true
 //	}
 //
-// A student's points are the sum over the circumstances declared and the device situation. In
+// A student's points are the sum over the circumstances declared and the device situation (a
+// family that declares none, "none of these", has its device situation's points only). In
 // an "exclusive" group only the circumstance worth most counts: orphaned of both parents already
 // says orphaned of one, and a household is poor or near-poor, not both. A circumstance or
 // situation the file leaves out is worth nothing. A file without "priority" gets the Thủ Đức

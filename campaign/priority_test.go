@@ -75,6 +75,8 @@ func TestCampaign_Priority(t *testing.T) {
 		{"covid hardship", []Circumstance{CircumstanceCovidHardship}, "", 10, "covid_hardship", "khó khăn do Covid-19 +10"},
 		{"other", []Circumstance{CircumstanceOther}, "", 5, "other", "khác +5"},
 		{"only a situation", nil, SituationNone, 4, "device_none", "chưa có thiết bị +4"},
+		// "None of these" is stored as no circumstance: the family is registered and ordered by its device.
+		{"none of the circumstances", []Circumstance{}, SituationSharesPhone, 2, "device_shares_phone", "dùng chung điện thoại +2"},
 		{"orphan one and poor", []Circumstance{CircumstancePoor, CircumstanceOrphanOneCovid}, "", 80,
 			"orphan_one_covid,poor", "mồ côi do Covid-19 +50; hộ nghèo +30"},
 		{"both orphan kinds count once", []Circumstance{CircumstanceOrphanOneCovid, CircumstanceOrphanBothCovid}, "", 60,

@@ -95,6 +95,9 @@ const (
 	StatusRejected  RegistrationStatus = "rejected"
 	StatusAllocated RegistrationStatus = "allocated"
 	StatusDelivered RegistrationStatus = "delivered"
+	// StatusWithdrawn: the family withdrew the registration (/mydata) before a device reached
+	// the child; a device allocated to it went back to the pool. It is final.
+	StatusWithdrawn RegistrationStatus = "withdrawn"
 )
 
 // Registration is a parent's request for a device for one child. It holds only what the campaign
@@ -128,6 +131,8 @@ type Registration struct {
 	WardCode    string
 	Address     string
 
+	// Circumstances are those the parent declared; empty when none of them applies (the family
+	// is registered all the same and scores its device situation only).
 	Circumstances     []Circumstance
 	CircumstanceOther string
 	DeviceSituation   DeviceSituation

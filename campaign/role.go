@@ -40,9 +40,10 @@ const (
 	ActionViewChildData Action = "registration.view" // a child's full record
 	ActionAllocate      Action = "registration.allocate"
 	ActionDeliver       Action = "delivery.deliver"
-	ActionExport        Action = "data.export"   // ward roles: their ward only
-	ActionFind          Action = "data.find"     // each record found is then checked on its own
-	ActionViewProgress  Action = "progress.view" // ward roles: their ward's figures
+	ActionExport        Action = "data.export"        // ward roles: their ward only
+	ActionFind          Action = "data.find"          // each record found is then checked on its own
+	ActionViewProgress  Action = "progress.view"      // ward roles: their ward's figures
+	ActionErase         Action = "registration.erase" // a family's personal data, on its written request
 )
 
 // permissions says which roles may take each action. Admins may take every action.
@@ -60,6 +61,7 @@ var permissions = map[Action][]Role{
 	ActionExport:        {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial},
 	ActionFind:          {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleVolunteer},
 	ActionViewProgress:  {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleVolunteer, RoleCultureInfo},
+	ActionErase:         {},
 }
 
 // Staff is a person acting with a role; WardCode is set for ward roles.

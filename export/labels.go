@@ -13,6 +13,7 @@ var registrationStatusLabels = map[string]string{
 	string(campaign.StatusRejected):  "không được duyệt",
 	string(campaign.StatusAllocated): "đã phân bổ thiết bị",
 	string(campaign.StatusDelivered): "đã trao thiết bị",
+	string(campaign.StatusWithdrawn): "gia đình đã rút hồ sơ",
 }
 
 var rejectReasonLabels = map[string]string{

@@ -47,6 +47,8 @@ func caseStepNamed(step string) (caseStep, bool) {
 		return broadcastStep(step)
 	case talkPrefix:
 		return talkStep(step)
+	case "my":
+		return mydataStep(step)
 	}
 	return caseStep{}, false
 }

@@ -18,6 +18,10 @@ func (c *turn) command() error {
 		return c.status()
 	case "talk":
 		return c.talk()
+	case "mydata":
+		return c.mydataCommand(args)
+	case "erase":
+		return c.eraseCommand(args)
 	case "pledge":
 		return c.startPledge()
 	case "pledges":
@@ -232,6 +236,9 @@ func (c *turn) choice() error {
 	}
 	if rest, ok := strings.CutPrefix(data, staffPrefix+":"); ok {
 		return c.staffChoice(rest)
+	}
+	if rest, ok := strings.CutPrefix(data, mydataPrefix+":"); ok {
+		return c.mydataChoice(rest)
 	}
 	if handled, err := c.caseChoice(data); handled {
 		return err

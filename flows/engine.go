@@ -69,6 +69,12 @@ type Config struct {
 	Subscriptions campaign.SubscriptionStore
 	// Broadcasts records announcements and queues their messages; nil turns /broadcast off.
 	Broadcasts campaign.BroadcastStore
+	// Family keeps what a family does with its own registrations (/mydata's corrections and
+	// withdrawals, an administrator's /erase); nil leaves /mydata showing what is kept only.
+	Family campaign.FamilyStore
+	// Eraser erases a family's personal data everywhere (/mydata's deletion, /erase); nil
+	// turns deletion off.
+	Eraser campaign.Eraser
 	// OnQueued, when set, is called after a store call queued messages in the outbox (a
 	// broadcast's, or notices to other people: see notice.go), to wake the outbox's sender.
 	OnQueued func()
@@ -197,6 +203,7 @@ func (e *Engine) Commands(lang string) []Command {
 		{Name: "start", Description: e.text(lang, "cmd.start", nil)},
 		{Name: "status", Description: e.text(lang, "cmd.status", nil)},
 		{Name: "talk", Description: e.text(lang, "cmd.talk", nil)},
+		{Name: "mydata", Description: e.text(lang, "mydata.cmd", nil)},
 		{Name: "cancel", Description: e.text(lang, "cmd.cancel", nil)},
 		{Name: "help", Description: e.text(lang, "cmd.help", nil)},
 		{Name: "lang", Description: e.text(lang, "cmd.lang", nil)},
@@ -348,6 +355,9 @@ func (c *turn) run() error {
 func (c *turn) idleMessage() error {
 	if handled, err := c.answerUnprompted(); handled || err != nil {
 		return err
+	}
+	if c.wantsMydata() {
+		return c.mydataCommand("")
 	}
 	if c.in.Kind == KindText && wantsTalk(c.in.Text) {
 		return c.talk()

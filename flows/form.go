@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -28,6 +32,9 @@ type option struct {
 	label string         // message id of its button text
 	data  map[string]any // template data of label
 	words string         // message id of other words ("a|b|c") that choose it when typed; "" for none
+	// exclusive is an option of a multi-choice that excludes the others ("none of these"):
+	// ticking it unticks them, ticking another unticks it.
+	exclusive bool
 }
 
 // field is one question of a form. Fields are data: the form engine asks them in order, checks
@@ -43,6 +50,9 @@ type field struct {
 	// options are the choices of kindChoice and kindMulti fields.
 	options func(c *turn) []option
 	columns int // buttons per row
+	// rowSizes, when set, lays the options out in rows of these sizes (grades by school level),
+	// the rest in rows of columns.
+	rowSizes []int
 	// parse checks a typed answer and returns what to store; for kindChoice it replaces matching
 	// the typed text with the options.
 	parse func(c *turn, text string) (string, error)
@@ -63,6 +73,18 @@ type field struct {
 	control func(c *turn, f *form, value string) (handled bool, err error)
 	// accepted runs after a valid answer is stored; stop ends the form's progress (consent declined).
 	accepted func(c *turn, value string) (stop bool)
+	// more splits a typed answer that goes on with the answer to the field named then ("Trần Minh
+	// Khang 5/9/2012"): own is this field's part, rest the other's ("" when there is none), so
+	// one message answers two questions.
+	more func(c *turn, text string) (own, rest string)
+	then string
+	// addressField is, for a kindWard field, the field a typed address answers when it is typed
+	// to the ward question ("12 đường số 5, khu phố 3, Linh Trung"): the ward it names is taken,
+	// and the address with it.
+	addressField string
+	// formerly lists fields of an older version this one took over: an edit button of such a
+	// field, on a review sent before, edits this one.
+	formerly []string
 }
 
 func (fld *field) show(c *turn, value string) string {
@@ -90,6 +112,19 @@ type form struct {
 func (f *form) field(name string) *field {
 	for _, fld := range f.fields {
 		if fld.name == name {
+			return fld
+		}
+	}
+	return nil
+}
+
+// fieldOrFormer is the field named name, or the one that took over a field of that name.
+func (f *form) fieldOrFormer(name string) *field {
+	if fld := f.field(name); fld != nil {
+		return fld
+	}
+	for _, fld := range f.fields {
+		if slices.Contains(fld.formerly, name) {
 			return fld
 		}
 	}
@@ -168,6 +203,15 @@ func (c *turn) formInput(f *form) error {
 }
 
 func (c *turn) answerText(f *form, fld *field, text string) error {
+	if fld.more != nil {
+		own, rest := fld.more(c, text)
+		if next := f.field(fld.then); rest != "" && next != nil && next.isNeeded(c.st.Answers) {
+			return c.answerTwo(f, fld, own, next, rest)
+		}
+		if rest == "" {
+			text = own
+		}
+	}
 	switch fld.kind {
 	case kindMulti:
 		return c.typedMulti(f, fld, text)
@@ -191,6 +235,25 @@ func (c *turn) answerText(f *form, fld *field, text string) error {
 		return nil
 	}
 	return c.accept(f, fld, v)
+}
+
+// answerTwo takes a typed answer that answers next too: own must do for fld, else the whole is
+// refused as if typed alone; rest then answers next as if typed to it, so a rest refused asks
+// next with the reason, fld's answer kept.
+func (c *turn) answerTwo(f *form, fld *field, own string, next *field, rest string) error {
+	v, err := fld.parse(c, own)
+	if inv := (*invalid)(nil); err != nil && !errors.As(err, &inv) {
+		return err
+	}
+	if err != nil {
+		c.miss(f, err, false)
+		return nil
+	}
+	if c.store(f, fld, v) {
+		return nil
+	}
+	c.st.Step = next.name
+	return c.answerText(f, next, rest)
 }
 
 // formChoice handles a button of the current step.
@@ -250,7 +313,7 @@ func (c *turn) formChoice(f *form, value string) error {
 		}
 		if w, ok := c.e.cfg.Campaign.Ward(value); ok {
 			c.notice = c.t("common.chosen", "Label", w.DisplayName(c.lang))
-			return c.accept(f, fld, w.Code)
+			return c.acceptWard(f, fld, w, "")
 		}
 	}
 	c.stale()
@@ -259,6 +322,15 @@ func (c *turn) formChoice(f *form, value string) error {
 
 // accept stores a valid answer and moves on.
 func (c *turn) accept(f *form, fld *field, value string) error {
+	if c.store(f, fld, value) {
+		return nil
+	}
+	return c.advance(f)
+}
+
+// store keeps a valid answer, drops what it makes wrong or not needed, and runs the field's
+// accepted; stop is accepted's.
+func (c *turn) store(f *form, fld *field, value string) (stop bool) {
 	c.st.Answers[fld.name] = value
 	delete(c.st.Answers, draftKey(fld.name))
 	for _, k := range fld.clears {
@@ -270,10 +342,7 @@ func (c *turn) accept(f *form, fld *field, value string) error {
 		}
 	}
 	c.st.Misses = 0
-	if fld.accepted != nil && fld.accepted(c, value) {
-		return nil
-	}
-	return c.advance(f)
+	return fld.accepted != nil && fld.accepted(c, value)
 }
 
 // advance asks the first question still unanswered, or shows the review when none is. While
@@ -312,7 +381,16 @@ func (c *turn) reason(err error) string {
 func (c *turn) reask(f *form, reason string) { c.reaskEdit(f, reason, false) }
 
 func (c *turn) reaskEdit(f *form, reason string, edit bool) {
-	if fld := f.field(c.st.Step); fld != nil {
+	fld := f.field(c.st.Step)
+	if fld == nil && c.st.Step != stepReview {
+		// A step this version does not know (a state saved by another version): the first
+		// question still unanswered, else the review.
+		c.st.Step = stepReview
+		if fld = f.firstMissing(c.st.Answers); fld != nil {
+			c.st.Step = fld.name
+		}
+	}
+	if fld != nil {
 		c.ask(f, fld, reason, edit)
 		return
 	}
@@ -396,7 +474,14 @@ func (c *turn) optionRows(f *form, fld *field, ticked []string) [][]Button {
 		}
 		buttons = append(buttons, Button{Text: text, Data: f.data(fld.name, o.value)})
 	}
-	return grid(buttons, fld.columns)
+	var rows [][]Button
+	for _, n := range fld.rowSizes {
+		if n = min(n, len(buttons)); n > 0 {
+			rows = append(rows, buttons[:n:n])
+			buttons = buttons[n:]
+		}
+	}
+	return append(rows, grid(buttons, fld.columns)...)
 }
 
 // grid lays buttons out in rows of n (1 when n < 1).
@@ -489,39 +574,101 @@ func (c *turn) toggle(fld *field, value string) {
 	if i := slices.Index(sel, value); i >= 0 {
 		sel = slices.Delete(sel, i, i+1)
 	} else {
-		sel = append(sel, value)
+		sel = tick(fld.options(c), sel, value)
 	}
 	c.setSelection(fld, sel)
 }
 
-// typedMulti ticks the options named in a typed list ("hộ nghèo, khác"); "xong" finishes.
+// tick adds value to sel, unticking what it excludes: the others when it is exclusive ("none of
+// these"), the exclusive ones when it is not.
+func tick(opts []option, sel []string, value string) []string {
+	o, _ := findOption(opts, value)
+	var out []string
+	for _, v := range sel {
+		other, _ := findOption(opts, v)
+		if v != value && !o.exclusive && !other.exclusive {
+			out = append(out, v)
+		}
+	}
+	return append(out, value)
+}
+
+// typedMulti takes a typed list as the whole answer: the options it names ("hộ nghèo, khác", or
+// "1, 5" by their places, as channels that number choices show them) are ticked, with those
+// ticked before, and the question is done, the answer said before the next one. Naming nothing
+// but «xong» finishes with what is ticked; a word that names no option asks again.
 func (c *turn) typedMulti(f *form, fld *field, text string) error {
 	done := option{value: ctlDone, label: "common.btn_done", words: "common.done_words"}
-	sel := c.selection(fld)
-	picked, finish := false, false
-	for _, tok := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == '\n' }) {
+	opts := fld.options(c)
+	var typed []string
+	for _, tok := range c.listItems(text) {
 		if _, ok := c.matchOption([]option{done}, tok); ok {
-			finish = true
 			continue
 		}
-		o, ok := c.matchOption(fld.options(c), tok)
+		o, ok := c.matchOption(opts, tok)
+		if n, err := strconv.Atoi(strings.TrimSuffix(tok, ".")); !ok && err == nil && n >= 1 && n <= len(opts) {
+			o, ok = opts[n-1], true
+		}
 		if !ok {
 			c.miss(f, refuse("common.use_buttons"), false)
 			return nil
 		}
-		if !slices.Contains(sel, o.value) {
-			sel = append(sel, o.value)
-			picked = true
+		typed = append(typed, o.value)
+	}
+	sel := c.selection(fld)
+	before := len(sel)
+	for _, exclusiveFirst := range []bool{true, false} {
+		// Typed together, the others win over "none of these".
+		for _, v := range typed {
+			if o, _ := findOption(opts, v); o.exclusive == exclusiveFirst && !slices.Contains(sel, v) {
+				sel = tick(opts, sel, v)
+			}
 		}
 	}
-	if picked {
+	if len(typed) > 0 || len(sel) != before {
 		c.setSelection(fld, sel)
 	}
-	if finish {
-		return c.finishMulti(f, fld, false)
+	if len(sel) >= fld.minPicks {
+		c.lead = c.t("common.chosen", "Label", c.t("common.line", "Label", c.t(fld.label), "Value", fld.show(c, strings.Join(c.selection(fld), ","))))
 	}
-	c.ask(f, fld, "", false)
-	return nil
+	return c.finishMulti(f, fld, false)
+}
+
+// listItems splits a typed list at commas, semicolons, new lines, "+" and the word "và" (or
+// "and"), and numbers written with spaces ("1 3 5") at the spaces; items are trimmed.
+func (c *turn) listItems(text string) []string {
+	if len(text) > inputMax {
+		return []string{text}
+	}
+	var items []string
+	for _, tok := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == '\n' || r == '+' }) {
+		words := strings.Fields(tok)
+		numbers := len(words) > 1
+		var part []string
+		for _, w := range words {
+			if _, err := strconv.Atoi(strings.TrimSuffix(w, ".")); err != nil {
+				numbers = false
+			}
+			if k := campaign.Fold(w); k == "va" || k == "and" || k == "&" {
+				items = append(items, strings.Join(part, " "))
+				part = nil
+				continue
+			}
+			part = append(part, w)
+		}
+		if numbers {
+			items = append(items, words...)
+			continue
+		}
+		items = append(items, strings.Join(part, " "))
+	}
+	out := items[:0]
+	for _, it := range items {
+		if it = strings.TrimSpace(it); it != "" {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // finishMulti stores the ticked options when there are enough.
@@ -549,23 +696,76 @@ func (c *turn) finishMulti(f *form, fld *field, edit bool) error {
 }
 
 // Wards are offered wardsPerPage at a time, two per row; a typed name matching more than
-// maxWardChoices wards asks for more of the name.
+// maxWardChoices wards asks for more of the name. A form's ward question shows a campaign of at
+// most wardsAtOnceMax wards on one keyboard, in alphabetical order, up to wardColumns a row and
+// about wardRowChars characters of names across (a city's wards, Thủ Đức's 34, are quicker to
+// find on one screen than on pages, and long names need the width of a half row on a phone).
 const (
 	wardsPerPage   = 8
 	maxWardChoices = 10
+	wardsAtOnceMax = 40
+	wardColumns    = 3
+	wardRowChars   = 36
 )
 
 // wardPage is the page of wards shown (clamped) and the number of pages.
 func (c *turn) wardPage() (page, pages int) {
 	n := len(c.e.cfg.Campaign.Wards)
-	pages = max(1, (n+wardsPerPage-1)/wardsPerPage)
+	per := wardsPerPage
+	if c.wardsAtOnce() {
+		per = max(n, 1)
+	}
+	pages = max(1, (n+per-1)/per)
 	page = min(max(c.st.Page, 0), pages-1)
 	c.st.Page = page
 	return page, pages
 }
 
+// wardsAtOnce reports whether the question asked is a form's ward question of a campaign with
+// few enough wards to show them all at once.
+func (c *turn) wardsAtOnce() bool {
+	f := c.form()
+	if f == nil || len(c.e.cfg.Campaign.Wards) > wardsAtOnceMax {
+		return false
+	}
+	fld := f.field(c.st.Step)
+	return fld != nil && fld.kind == kindWard
+}
+
 func (c *turn) wardRows(f *form, fld *field) [][]Button {
-	return c.wardPageRows(func(v string) string { return f.data(fld.name, v) })
+	data := func(v string) string { return f.data(fld.name, v) }
+	if !c.wardsAtOnce() {
+		return c.wardPageRows(data)
+	}
+	wards := slices.Clone(c.e.cfg.Campaign.Wards)
+	order := collate.New(language.Vietnamese)
+	slices.SortStableFunc(wards, func(a, b campaign.Ward) int { return order.CompareString(a.ShortName, b.ShortName) })
+	buttons := make([]Button, 0, len(wards))
+	for _, w := range wards {
+		buttons = append(buttons, Button{Text: w.ShortName, Data: data(w.Code)})
+	}
+	return packRows(buttons, wardColumns, wardRowChars)
+}
+
+// packRows lays buttons out in order, up to columns a row, starting a new row when the row's
+// buttons, each as wide as its widest, would pass width characters.
+func packRows(buttons []Button, columns, width int) [][]Button {
+	var rows [][]Button
+	var row []Button
+	widest := 0
+	for _, b := range buttons {
+		n := utf8.RuneCountInString(b.Text)
+		if len(row) > 0 && (len(row) == columns || (len(row)+1)*max(widest, n) > width) {
+			rows = append(rows, row)
+			row, widest = nil, 0
+		}
+		row = append(row, b)
+		widest = max(widest, n)
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // wardPageRows lays out the shown page of wards, two per row, with previous/next buttons; data
@@ -593,28 +793,122 @@ func (c *turn) wardPageRows(data func(value string) string) [][]Button {
 }
 
 // typedWard matches a typed ward name: one match is taken (and said), several are offered as
-// buttons, none or too many show the list.
+// buttons, too many show the list. An address typed instead (when the field takes one) is kept,
+// with the ward it names. A name that matches none gets the nearest names offered ("Ý bạn
+// là…?", which "đúng" answers), else the list.
 func (c *turn) typedWard(f *form, fld *field, text string) error {
+	camp := c.e.cfg.Campaign
+	data := func(v string) string { return f.data(fld.name, v) }
+	var clean string
+	if len(text) <= 4*addressMax {
+		clean = cleanText(text)
+	}
+	if code := c.st.Answers[draftKey(fld.name)]; code != "" && c.typedYes(clean, "reg.ward.yes_words") {
+		if w, ok := camp.Ward(code); ok {
+			c.lead = c.t("reg.ward.chosen", "Ward", w.DisplayName(c.lang))
+			return c.acceptWard(f, fld, w, "")
+		}
+	}
+	delete(c.st.Answers, draftKey(fld.name))
 	var matches []campaign.Ward
-	if len(text) <= 200 {
-		matches = c.e.cfg.Campaign.MatchWards(cleanText(text))
+	if len(clean) <= 200 {
+		matches = camp.MatchWards(clean)
 	}
 	query := clip(text, 40)
-	switch {
-	case len(matches) == 1:
+	if len(matches) == 1 {
 		c.lead = c.t("reg.ward.chosen", "Ward", matches[0].DisplayName(c.lang))
-		return c.accept(f, fld, matches[0].Code)
-	case len(matches) == 0:
-		c.st.Misses++
-		c.st.Page = 0
-		c.ask(f, fld, c.t("reg.err.ward_not_found", "Query", query), false)
-	case len(matches) > maxWardChoices:
+		return c.acceptWard(f, fld, matches[0], "")
+	}
+	if len(matches) > 1 && len(matches) <= maxWardChoices {
+		c.out = append(c.out, c.wardChoices(matches, query, data))
+		return nil
+	}
+	address := ""
+	if fld.addressField != "" && addressLike(clean) {
+		address, _ = parseFreeText(clean, addressMin, addressMax)
+	}
+	if w, ok := camp.WardIn(clean); ok {
+		// "12 đường số 5, P. Linh Trung", or "UBND phường Linh Trung".
+		if address == "" {
+			c.lead = c.t("reg.ward.chosen", "Ward", w.DisplayName(c.lang))
+		} else {
+			c.lead = c.t("reg.ward.chosen_address", "Ward", w.DisplayName(c.lang), "Address", address)
+		}
+		return c.acceptWard(f, fld, w, address)
+	}
+	if len(matches) > maxWardChoices {
 		c.st.Page = 0
 		c.ask(f, fld, c.t("reg.ward.too_many", "Query", query, "Count", len(matches)), false)
-	default:
-		c.out = append(c.out, c.wardChoices(matches, query, func(v string) string { return f.data(fld.name, v) }))
+		return nil
 	}
+	lead := c.t("reg.ward.near_miss", "Query", query)
+	if address != "" {
+		// The address is kept for when the ward is chosen: nothing typed is lost.
+		c.st.Answers[draftKey(fld.addressField)] = address
+		lead = c.t("reg.ward.address_kept")
+	}
+	if near := camp.SuggestWards(clean); len(near) > 0 {
+		if address == "" {
+			c.st.Misses++
+		}
+		if len(near) == 1 {
+			c.st.Answers[draftKey(fld.name)] = near[0].Code
+		}
+		c.out = append(c.out, c.wardSuggestion(near, lead, data))
+		return nil
+	}
+	c.st.Page = 0
+	if address != "" {
+		c.ask(f, fld, c.t("reg.ward.address_kept"), false)
+		return nil
+	}
+	c.st.Misses++
+	c.ask(f, fld, c.t("reg.err.ward_not_found", "Query", query), false)
 	return nil
+}
+
+// addressLike reports whether a text typed to the ward question looks like a home address rather
+// than a ward's name: at least three words and a number, as a house, lane or quarter has ("12
+// đường số 5", "khu phố 3"). "Linh Trung, Thủ Đức" names the ward only: the address is asked.
+func addressLike(s string) bool {
+	return len(strings.Fields(s)) >= 3 && strings.IndexFunc(s, unicode.IsDigit) >= 0
+}
+
+// acceptWard takes w as the ward question's answer, with the address typed with it (or kept
+// from before, when the ward was not found in it) as the answer of the field's addressField.
+func (c *turn) acceptWard(f *form, fld *field, w campaign.Ward, address string) error {
+	if fld.addressField != "" {
+		if address == "" {
+			address = c.st.Answers[draftKey(fld.addressField)]
+		}
+		delete(c.st.Answers, draftKey(fld.addressField))
+		if address != "" {
+			c.st.Answers[fld.addressField] = address
+		}
+	}
+	return c.accept(f, fld, w.Code)
+}
+
+// wardSuggestion offers the wards nearest a name that matched none, and the whole list, after
+// lead (what was not found).
+func (c *turn) wardSuggestion(near []campaign.Ward, lead string, data func(value string) string) Output {
+	var rows [][]Button
+	for _, w := range near {
+		rows = append(rows, []Button{{Text: c.t("reg.ward.suggested", "Ward", w.ShortName), Data: data(w.Code)}})
+	}
+	rows = append(rows, []Button{{Text: c.t("reg.ward.all"), Data: data(ctlPage + "0")}})
+	text := c.t("reg.ward.suggest_several")
+	if len(near) == 1 {
+		text = c.t("reg.ward.suggest_one", "Ward", near[0].DisplayName(c.lang))
+	}
+	return Output{Text: lead + " " + text, Buttons: rows}
+}
+
+// typedYes reports whether text is one of the words of the message id words ("có|đúng"), in
+// either language.
+func (c *turn) typedYes(text, words string) bool {
+	_, ok := c.matchOption([]option{{value: "yes", label: words, words: words}}, text)
+	return ok
 }
 
 // wardChoices offers the wards a typed name matched, and the whole list; data makes a button's
@@ -667,7 +961,7 @@ func (c *turn) reviewChoice(f *form, value string) error {
 		return f.submit(c, f)
 	}
 	if name, ok := strings.CutPrefix(value, reviewEdit); ok {
-		if fld := f.field(name); fld != nil && !fld.fixed && c.st.Answers[fld.name] != "" {
+		if fld := f.fieldOrFormer(name); fld != nil && !fld.fixed && c.st.Answers[fld.name] != "" {
 			c.st.Step = fld.name
 			c.st.Editing = true
 			c.st.Misses = 0

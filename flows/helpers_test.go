@@ -99,6 +99,9 @@ type convo struct {
 	devices  *fakeDevices
 	money    *fakeMoney
 	cases    *fakeCases
+	// family and eraser are /mydata's stores, over cases.
+	family *fakeFamily
+	eraser *fakeEraser
 	// outbox is where the fake stores queue their notices; notices holds those of the last input.
 	outbox     *fakeOutbox
 	notices    []campaign.OutboxMessage
@@ -138,6 +141,8 @@ func newChatWith(t *testing.T, change func(*Config)) *convo {
 	c.cases = newFakeCases(func() time.Time { return c.now }, campaign.Default(), c.regs, c.devices, c.pledges)
 	c.outbox = &fakeOutbox{}
 	c.devices.outbox, c.cases.outbox = c.outbox, c.outbox
+	c.family = &fakeFamily{cases: c.cases, staff: c.staff, withdrawals: map[string]campaign.Withdrawal{}, corrected: map[string]campaign.Corrected{}}
+	c.eraser = &fakeEraser{cases: c.cases}
 	cfg := Config{
 		Campaign:      campaign.Default(),
 		Registrations: c.regs,
@@ -155,6 +160,8 @@ func newChatWith(t *testing.T, change func(*Config)) *convo {
 		Cases:    c.cases,
 		Messages: c.cases,
 		Find:     c.cases,
+		Family:   c.family,
+		Eraser:   c.eraser,
 	}
 	if change != nil {
 		change(&cfg)

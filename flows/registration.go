@@ -19,8 +19,8 @@ const (
 	stepPhone           = "phone"
 	stepStudentName     = "student_name"
 	stepBirthDate       = "birth_date"
-	stepLevel           = "level"
 	stepGrade           = "grade"
+	stepGradeCheck      = "grade_check"
 	stepSchool          = "school"
 	stepWard            = "ward"
 	stepAddress         = "address"
@@ -28,15 +28,25 @@ const (
 	stepOtherText       = "other_text"
 	stepDeviceSituation = "device_situation"
 	stepNeeds           = "needs"
+	// stepLevel is no question: the grade says the level, kept beside it in the answers (and
+	// the step of states saved when the level was asked first).
+	stepLevel = "level"
 )
 
-// Button values of the registration's own controls.
+// Button values of the registration's own controls and choices.
 const (
-	ctlUseLast     = "!last"  // the parent's name from the last registration
-	ctlChangeLevel = "!level" // back from the grade to the level
-	consentYes     = "yes"
-	consentNo      = "no"
+	ctlUseLast        = "!last" // the parent's name from the last registration
+	consentYes        = "yes"
+	consentNo         = "no"
+	gradeCheckYes     = "yes"
+	gradeCheckFix     = "fix"
+	circumstancesNone = "none" // "none of these": stored as no circumstance
 )
+
+// gradeYearsOff is how far a child's birth year may be from the usual one of their grade
+// (campaign.UsualBirthYear) before the grade is asked to be confirmed: a year early or late is
+// common, a child who repeated or started late two years is not rare, more is worth a look.
+const gradeYearsOff = 2
 
 // Message ids of the choices, by value.
 var (
@@ -53,6 +63,14 @@ var (
 		campaign.CircumstanceCovidHardship:   "reg.circumstances.covid_hardship",
 		campaign.CircumstanceOther:           "reg.circumstances.other",
 	}
+	circumstanceWords = map[campaign.Circumstance]string{
+		campaign.CircumstancePoor:            "reg.circumstances.poor_words",
+		campaign.CircumstanceNearPoor:        "reg.circumstances.near_poor_words",
+		campaign.CircumstanceOrphanOneCovid:  "reg.circumstances.orphan_one_covid_words",
+		campaign.CircumstanceOrphanBothCovid: "reg.circumstances.orphan_both_covid_words",
+		campaign.CircumstanceCovidHardship:   "reg.circumstances.covid_hardship_words",
+		campaign.CircumstanceOther:           "reg.circumstances.other_words",
+	}
 	situationLabels = map[campaign.DeviceSituation]string{
 		campaign.SituationNone:        "reg.device_situation.none",
 		campaign.SituationSharesPhone: "reg.device_situation.shares_phone",
@@ -66,6 +84,15 @@ var (
 		campaign.NeedSIM4G:           "reg.needs.sim_4g",
 		campaign.NeedUSBWiFi:         "reg.needs.usb_wifi",
 		campaign.NeedInternetPackage: "reg.needs.internet_package",
+	}
+	needWords = map[campaign.Need]string{
+		campaign.NeedLaptop:          "reg.needs.laptop_words",
+		campaign.NeedDesktop:         "reg.needs.desktop_words",
+		campaign.NeedTablet:          "reg.needs.tablet_words",
+		campaign.NeedSmartphone:      "reg.needs.smartphone_words",
+		campaign.NeedSIM4G:           "reg.needs.sim_4g_words",
+		campaign.NeedUSBWiFi:         "reg.needs.usb_wifi_words",
+		campaign.NeedInternetPackage: "reg.needs.internet_package_words",
 	}
 )
 
@@ -137,19 +164,22 @@ func registrationForm(camp *campaign.Campaign) *form {
 			parse:   func(_ *turn, s string) (string, error) { return parsePhone(s) },
 			display: func(_ *turn, v string) string { return phoneDisplay(v) },
 			accepted: func(c *turn, v string) bool {
-				c.say(c.t("reg.phone.saved", "Phone", phoneDisplay(v)))
+				// Said with the next question, not in a message of its own.
+				c.lead = c.t("reg.phone.saved", "Phone", phoneDisplay(v))
 				return false
 			},
 		},
 		{
+			// The name may come with the birth date, as on a birth certificate: one message.
 			name: stepStudentName, kind: kindText, parse: name,
 			label: "reg.student_name.label", prompt: "reg.student_name.prompt", help: "reg.student_name.help",
+			more: func(_ *turn, s string) (string, string) { return splitNameDate(s) }, then: stepBirthDate,
 		},
 		{
-			name: stepBirthDate, kind: kindText,
+			name: stepBirthDate, kind: kindText, clears: []string{stepGradeCheck},
 			label: "reg.birth_date.label", prompt: "reg.birth_date.prompt", help: "reg.birth_date.help",
 			parse: func(c *turn, s string) (string, error) {
-				d, err := parseBirthDate(s, c.now, camp.Location)
+				d, err := parseBirthDate(s, c.now, camp)
 				if err != nil {
 					return "", err
 				}
@@ -164,49 +194,71 @@ func registrationForm(camp *campaign.Campaign) *form {
 			},
 		},
 		{
-			name: stepLevel, kind: kindChoice, columns: 1, clears: []string{stepGrade},
-			label: "reg.level.label", prompt: "reg.level.prompt", help: "reg.level.help",
-			options: func(*turn) []option {
-				var opts []option
-				for _, l := range campaign.SchoolLevels {
-					opts = append(opts, option{value: string(l), label: levelLabels[l][0], words: levelLabels[l][1]})
-				}
-				return opts
-			},
-			display: func(c *turn, v string) string { return c.t(levelLabels[campaign.SchoolLevel(v)][0]) },
-		},
-		{
-			name: stepGrade, kind: kindChoice, columns: 3,
+			// One question for grade and level: the grade says the level. The school may come
+			// with it ("lớp 4, Tiểu học Linh Trung").
+			name: stepGrade, kind: kindChoice, rowSizes: gradeRows(), clears: []string{stepGradeCheck},
 			label: "reg.grade.label", prompt: "reg.grade.prompt", help: "reg.grade.help",
+			formerly: []string{stepLevel},
 			options: func(c *turn) []option {
-				first, last, _ := campaign.SchoolLevel(c.st.Answers[stepLevel]).Grades()
 				var opts []option
-				for g := first; g <= last && g > 0; g++ {
+				for g := 1; g <= gradeMaxTyped; g++ {
 					opts = append(opts, option{value: strconv.Itoa(g), label: "reg.grade.button", data: map[string]any{"Grade": g}})
 				}
 				return opts
 			},
-			parse: func(c *turn, s string) (string, error) {
-				level := campaign.SchoolLevel(c.st.Answers[stepLevel])
-				g, err := parseGrade(s, level)
-				if inv, ok := err.(*invalid); ok && inv.ID == "reg.err.grade_not_in_level" {
-					inv.Data["Level"] = c.t(levelLabels[level][0])
-				}
+			parse: func(_ *turn, s string) (string, error) {
+				g, err := parseGrade(s)
 				if err != nil {
 					return "", err
 				}
 				return strconv.Itoa(g), nil
 			},
-			extra: func(c *turn, f *form) [][]Button {
-				return [][]Button{{{Text: c.t("reg.grade.change_level"), Data: f.data(stepGrade, ctlChangeLevel)}}}
-			},
-			control: func(c *turn, f *form, v string) (bool, error) {
-				if v != ctlChangeLevel {
-					return false, nil
+			display: func(c *turn, v string) string {
+				g, _ := strconv.Atoi(v)
+				level, ok := levelOfGrade(g)
+				if !ok {
+					return v
 				}
-				delete(c.st.Answers, stepLevel)
+				name, _, _ := strings.Cut(c.t(levelLabels[level][0]), " (")
+				return c.t("reg.grade.shown", "Grade", g, "Level", name)
+			},
+			accepted: func(c *turn, v string) bool {
+				g, _ := strconv.Atoi(v)
+				if level, ok := levelOfGrade(g); ok {
+					c.st.Answers[stepLevel] = string(level)
+				}
+				return false
+			},
+			more: splitGradeSchool, then: stepSchool,
+		},
+		{
+			// Asked once when the grade is far from the birth date's usual one; not on the review.
+			name: stepGradeCheck, kind: kindChoice, fixed: true, columns: 2,
+			label: "reg.grade.label", prompt: "reg.grade_check.prompt", help: "reg.grade_check.help",
+			needed: func(a map[string]string) bool { return gradeUnusual(camp, a) },
+			promptData: func(c *turn) map[string]any {
+				birth, _ := time.Parse(dateLayout, c.st.Answers[stepBirthDate])
+				g, _ := strconv.Atoi(c.st.Answers[stepGrade])
+				return map[string]any{"Year": birth.Year(), "Grade": g, "Usual": camp.UsualBirthYear(g), "SchoolYear": camp.SchoolYear()}
+			},
+			options: func(c *turn) []option {
+				g, _ := strconv.Atoi(c.st.Answers[stepGrade])
+				return []option{
+					{value: gradeCheckYes, label: "reg.grade_check.yes", data: map[string]any{"Grade": g}, words: "reg.grade_check.yes_words"},
+					{value: gradeCheckFix, label: "reg.grade_check.fix", words: "reg.grade_check.fix_words"},
+				}
+			},
+			accepted: func(c *turn, v string) bool {
+				if v != gradeCheckFix {
+					return false
+				}
+				delete(c.st.Answers, stepGradeCheck)
 				delete(c.st.Answers, stepGrade)
-				return true, c.advance(f)
+				delete(c.st.Answers, stepLevel)
+				// The grade's question takes the place of the one pressed.
+				c.st.Step = stepGrade
+				c.ask(f, f.field(stepGrade), "", c.in.Kind == KindChoice)
+				return true
 			},
 		},
 		{
@@ -214,7 +266,7 @@ func registrationForm(camp *campaign.Campaign) *form {
 			label: "reg.school.label", prompt: "reg.school.prompt", help: "reg.school.help",
 		},
 		{
-			name: stepWard, kind: kindWard,
+			name: stepWard, kind: kindWard, addressField: stepAddress,
 			label: "reg.ward.label", prompt: "reg.ward.prompt", help: "reg.ward.help",
 			promptData: func(c *turn) map[string]any {
 				page, pages := c.wardPage()
@@ -232,12 +284,21 @@ func registrationForm(camp *campaign.Campaign) *form {
 			label: "reg.address.label", prompt: "reg.address.prompt", help: "reg.address.help",
 		},
 		{
+			// "None of these" is a choice of its own, excluding the others.
 			name: stepCircumstances, kind: kindMulti, columns: 1, minPicks: 1,
 			noneReason: "reg.err.circumstances_none",
 			label:      "reg.circumstances.label", prompt: "reg.circumstances.prompt", help: "reg.circumstances.help",
-			options: enumOptions(campaign.Circumstances, circumstanceLabels),
+			options: func(c *turn) []option {
+				opts := enumOptions(campaign.Circumstances, circumstanceLabels, circumstanceWords)(c)
+				return append(opts, option{value: circumstancesNone, label: "reg.circumstances.none", words: "reg.circumstances.none_words", exclusive: true})
+			},
 			display: func(c *turn, v string) string {
-				return c.listLabels(v, func(s string) string { return circumstanceLabels[campaign.Circumstance(s)] })
+				return c.listLabels(v, func(s string) string {
+					if s == circumstancesNone {
+						return "reg.circumstances.none"
+					}
+					return circumstanceLabels[campaign.Circumstance(s)]
+				})
 			},
 		},
 		{
@@ -250,14 +311,14 @@ func registrationForm(camp *campaign.Campaign) *form {
 		{
 			name: stepDeviceSituation, kind: kindChoice, columns: 1,
 			label: "reg.device_situation.label", prompt: "reg.device_situation.prompt", help: "reg.device_situation.help",
-			options: enumOptions(campaign.DeviceSituations, situationLabels),
+			options: enumOptions(campaign.DeviceSituations, situationLabels, nil),
 			display: func(c *turn, v string) string { return c.t(situationLabels[campaign.DeviceSituation(v)]) },
 		},
 		{
 			name: stepNeeds, kind: kindMulti, columns: 2, minPicks: 1,
 			noneReason: "reg.err.needs_none",
 			label:      "reg.needs.label", prompt: "reg.needs.prompt", help: "reg.needs.help",
-			options: enumOptions(campaign.Needs, needLabels),
+			options: enumOptions(campaign.Needs, needLabels, needWords),
 			display: func(c *turn, v string) string {
 				return c.listLabels(v, func(s string) string { return needLabels[campaign.Need(s)] })
 			},
@@ -266,15 +327,77 @@ func registrationForm(camp *campaign.Campaign) *form {
 	return f
 }
 
-// enumOptions offers the values of a domain enumeration, in its order, by their message ids.
-func enumOptions[T ~string](values []T, labels map[T]string) func(*turn) []option {
+// enumOptions offers the values of a domain enumeration, in its order, by their message ids
+// (labels, and words that choose them when typed; words may be nil).
+func enumOptions[T ~string](values []T, labels, words map[T]string) func(*turn) []option {
 	return func(*turn) []option {
 		opts := make([]option, 0, len(values))
 		for _, v := range values {
-			opts = append(opts, option{value: string(v), label: labels[v]})
+			opts = append(opts, option{value: string(v), label: labels[v], words: words[v]})
 		}
 		return opts
 	}
+}
+
+// splitGradeSchool splits "lớp 4, Tiểu học Linh Trung" into the grade and the school: the
+// fewest words in front that read as a grade, and the rest, unless the rest only names a school
+// level ("lớp 4 tiểu học"), which the grade already says.
+func splitGradeSchool(c *turn, s string) (grade, school string) {
+	if len(s) > inputMax {
+		return s, ""
+	}
+	words := strings.Fields(strings.ReplaceAll(s, ",", ", "))
+	for k := 1; k < len(words) && k <= 3; k++ {
+		g := strings.TrimRight(strings.Join(words[:k], " "), ",;:.-–")
+		if _, err := parseGrade(g); err != nil {
+			continue
+		}
+		rest := strings.TrimLeft(strings.Join(words[k:], " "), ",;:.-– ")
+		var levels []option
+		for _, l := range campaign.SchoolLevels {
+			levels = append(levels, option{value: string(l), label: levelLabels[l][0], words: levelLabels[l][1]})
+		}
+		if _, ok := c.matchOption(levels, rest); ok {
+			return g, ""
+		}
+		return g, rest
+	}
+	return s, ""
+}
+
+// gradeRows lays the grade buttons out one school level a row: 1-5, 6-9, 10-12.
+func gradeRows() []int {
+	var sizes []int
+	for _, l := range campaign.SchoolLevels {
+		first, last, _ := l.Grades()
+		sizes = append(sizes, last-first+1)
+	}
+	return sizes
+}
+
+// levelOfGrade is the school level grade belongs to.
+func levelOfGrade(grade int) (campaign.SchoolLevel, bool) {
+	for _, l := range campaign.SchoolLevels {
+		if l.HasGrade(grade) {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+// gradeUnusual reports whether the answers' grade is more than gradeYearsOff years from the
+// usual one of a child born when the answers say, in the campaign's school year.
+func gradeUnusual(camp *campaign.Campaign, a map[string]string) bool {
+	birth, err := time.Parse(dateLayout, a[stepBirthDate])
+	if err != nil {
+		return false
+	}
+	g, err := strconv.Atoi(a[stepGrade])
+	if err != nil {
+		return false
+	}
+	off := birth.Year() - camp.UsualBirthYear(g)
+	return off > gradeYearsOff || off < -gradeYearsOff
 }
 
 // listLabels shows a stored list ("poor,other") by the labels of its values.
@@ -298,7 +421,8 @@ func (c *turn) registration() (campaign.Registration, bool) {
 		return campaign.Registration{}, false
 	}
 	grade, err := strconv.Atoi(a[stepGrade])
-	if err != nil {
+	level, ok := levelOfGrade(grade)
+	if err != nil || !ok {
 		delete(a, stepGrade)
 		return campaign.Registration{}, false
 	}
@@ -317,7 +441,7 @@ func (c *turn) registration() (campaign.Registration, bool) {
 		ParentPhone:       a[stepPhone],
 		StudentName:       campaign.NormalizeText(a[stepStudentName]),
 		BirthDate:         time.Date(birth.Year(), birth.Month(), birth.Day(), 0, 0, 0, 0, time.UTC),
-		Level:             campaign.SchoolLevel(a[stepLevel]),
+		Level:             level,
 		Grade:             grade,
 		School:            campaign.NormalizeText(a[stepSchool]),
 		WardCode:          a[stepWard],
@@ -328,7 +452,9 @@ func (c *turn) registration() (campaign.Registration, bool) {
 		ConsentAt:         consentAt,
 	}
 	for _, s := range strings.Split(a[stepCircumstances], ",") {
-		r.Circumstances = append(r.Circumstances, campaign.Circumstance(s))
+		if s != "" && s != circumstancesNone {
+			r.Circumstances = append(r.Circumstances, campaign.Circumstance(s))
+		}
 	}
 	for _, s := range strings.Split(a[stepNeeds], ",") {
 		r.Needs = append(r.Needs, campaign.Need(s))

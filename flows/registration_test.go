@@ -51,6 +51,7 @@ func TestReasks(t *testing.T) {
 		{stepStudentName, text("🙂"), "reg.err.name_symbols"},
 		{stepStudentName, text("Khang"), "reg.err.name_one_word"},
 		{stepStudentName, text("Lê Văn A'; DROP TABLE x"), "reg.err.name_symbols"},
+		{stepStudentName, text("Khang 05/09/2012"), "reg.err.name_one_word"}, // the date is not kept without the name
 		{stepBirthDate, text("05/09/2030"), "reg.err.date_future"},
 		{stepBirthDate, text("11/09/2021"), "reg.err.date_future"},
 		{stepBirthDate, text("31/02/2012"), "reg.err.date_impossible"},
@@ -60,10 +61,10 @@ func TestReasks(t *testing.T) {
 		{stepBirthDate, text("hôm qua"), "reg.err.date_format"},
 		{stepBirthDate, text(long), "reg.err.date_format"},
 		{stepBirthDate, text("🎂"), "reg.err.date_format"},
-		{stepLevel, text("lớp 5"), "common.use_buttons"},
-		{stepLevel, other(), "common.need_text"},
-		{stepGrade, text("11"), "reg.err.grade_not_in_level"},
 		{stepGrade, text("13"), "reg.err.grade_range"},
+		{stepGrade, text("tiểu học"), "reg.err.grade_format"},
+		{stepGrade, text("trường Linh Trung lớp 4"), "reg.err.grade_format"},
+		{stepGrade, other(), "common.need_text"},
 		{stepGrade, text("lớp ba"), "reg.err.grade_format"},
 		{stepGrade, text(long), "reg.err.grade_format"},
 		{stepSchool, text("a"), "reg.err.text_short"},
@@ -78,6 +79,8 @@ func TestReasks(t *testing.T) {
 		{stepCircumstances, press("r:circumstances:!done"), "reg.err.circumstances_none"},
 		{stepCircumstances, text("xong"), "reg.err.circumstances_none"},
 		{stepCircumstances, text("nhà có 5 người"), "common.use_buttons"},
+		{stepCircumstances, text("hộ nghèo, nhà có 5 người"), "common.use_buttons"},
+		{stepCircumstances, text("9"), "common.use_buttons"}, // no ninth option
 		{stepOtherText, text("a"), "reg.err.text_short"},
 		{stepOtherText, text(long), "reg.err.text_long"},
 		{stepDeviceSituation, text("máy tính"), "common.use_buttons"},
@@ -128,13 +131,209 @@ func firstLine(s string) string {
 	return first
 }
 
-func TestGradeOutsideLevelNamesTheLevel(t *testing.T) {
+// TestGradeSaysTheLevel checks the one question for grade and level: each grade, pressed or
+// typed, keeps its level beside it, and the review shows them together.
+func TestGradeSaysTheLevel(t *testing.T) {
+	for _, tt := range []struct {
+		in    Input
+		grade string
+		level campaign.SchoolLevel
+	}{
+		{press("r:grade:1"), "1", campaign.LevelPrimary},
+		{press("r:grade:5"), "5", campaign.LevelPrimary},
+		{text("lớp 6"), "6", campaign.LevelLowerSecondary},
+		{text("9A2"), "9", campaign.LevelLowerSecondary},
+		{text("10"), "10", campaign.LevelUpperSecondary},
+		{press("r:grade:12"), "12", campaign.LevelUpperSecondary},
+	} {
+		c := newChat(t)
+		c.toStep(stepGrade)
+		c.send(tt.in)
+		if c.st.Answers[stepGrade] != tt.grade || c.st.Answers[stepLevel] != string(tt.level) {
+			t.Errorf("%s: %v", describe(tt.in), c.st.Answers)
+		}
+	}
+	// The buttons go one school level a row.
 	c := newChat(t)
+	out := c.toStep(stepGrade)
+	var sizes []int
+	for _, row := range out[len(out)-1].Buttons {
+		sizes = append(sizes, len(row))
+	}
+	if !slices.Equal(sizes, []int{5, 4, 3}) {
+		t.Errorf("grade rows %v:\n%s", sizes, dump(out))
+	}
+	c.toReview()
+	c.send(press("r:review:submit"))
+	if r := c.regs.regs[0]; r.Level != campaign.LevelPrimary || r.Grade != 3 {
+		t.Errorf("stored level %s, grade %d", r.Level, r.Grade)
+	}
+}
+
+// TestTwoAnswersInOneMessage types the child's name with the birth date, and the grade with the
+// school: each message answers two questions; a second part refused asks its question again,
+// the first part kept.
+func TestTwoAnswersInOneMessage(t *testing.T) {
+	c := newChat(t)
+	c.toStep(stepStudentName)
+	c.send(text("trần minh khang, sinh ngày 5/9/2012"))
+	if c.st.Answers[stepStudentName] != "Trần Minh Khang" || c.st.Answers[stepBirthDate] != "2012-09-05" || c.st.Step != stepGrade {
+		t.Fatalf("name and birth date: %+v", c.st)
+	}
+	c.send(text("lớp 3, Trường Tiểu học Linh Trung"))
+	if c.st.Answers[stepGrade] != "3" || c.st.Answers[stepSchool] != "Trường Tiểu học Linh Trung" || c.st.Step != stepWard {
+		t.Fatalf("grade and school: %+v", c.st)
+	}
+
+	c = newChat(t)
+	c.toStep(stepStudentName)
+	out := c.send(text("Trần Minh Khang 31/02/2012"))
+	if c.st.Answers[stepStudentName] != "Trần Minh Khang" || c.st.Step != stepBirthDate || c.st.Misses != 1 ||
+		!slices.Contains(c.ids, "reg.err.date_impossible") || !strings.Contains(allText(out), msg(c.e, langVI, "reg.birth_date.prompt")) {
+		t.Errorf("a wrong date after a good name: %+v\n%s", c.st, dump(out))
+	}
+	// A grade followed by a school level is the grade alone; the school is asked.
+	c = newChat(t)
 	c.toStep(stepGrade)
-	out := c.send(text("11"))
-	want := msg(c.e, langVI, "reg.err.grade_not_in_level", "Level", "Tiểu học (lớp 1-5)", "First", 1, "Last", 5)
-	if !strings.HasPrefix(out[0].Text, want) {
-		t.Errorf("got %q, want it to start with %q", out[0].Text, want)
+	c.send(text("lớp 4 tiểu học"))
+	if c.st.Answers[stepGrade] != "4" || c.st.Answers[stepSchool] != "" || c.st.Step != stepSchool {
+		t.Errorf("grade and level: %+v", c.st)
+	}
+	// While editing from the review, a name with a date changes both.
+	c = newChat(t)
+	c.toReview()
+	c.send(press("r:review:edit.student_name"))
+	c.send(text("Trần Minh Khôi 1/1/2013"))
+	if c.st.Answers[stepStudentName] != "Trần Minh Khôi" || c.st.Answers[stepBirthDate] != "2013-01-01" || c.st.Step != stepReview {
+		t.Errorf("edited name and date: %+v", c.st)
+	}
+}
+
+// TestGradeFarFromBirthYearIsConfirmedOnce checks that a grade more than two years from the
+// usual one of the child's birth year is asked once to confirm, never refused, and that «Sửa»
+// asks the grade again in place.
+func TestGradeFarFromBirthYearIsConfirmedOnce(t *testing.T) {
+	c := newChat(t)
+	c.toStep(stepBirthDate)
+	c.send(text("05/09/2005")) // grade 11 in 2021-22; 21 years old by the clock of 2026, not then
+	c.send(press("r:grade:11"))
+	if c.st.Step != stepSchool {
+		t.Fatalf("the usual grade was questioned: %+v", c.st)
+	}
+
+	c = newChat(t)
+	c.toStep(stepGrade)               // born 5/9/2012: grade 3 is usual, 1 to 5 pass
+	out := c.send(press("r:grade:8")) // five years off
+	if c.st.Step != stepGradeCheck || !strings.Contains(dump(out), "r:grade_check:yes") || !strings.Contains(out[0].Text, "2012") {
+		t.Fatalf("grade 8 for a child born in 2012 not questioned: %+v\n%s", c.st, dump(out))
+	}
+	out = c.send(press("r:grade_check:fix"))
+	if c.st.Step != stepGrade || c.st.Answers[stepGrade] != "" || !out[0].Replace {
+		t.Fatalf("«Sửa»: %+v\n%s", c.st, dump(out))
+	}
+	c.send(text("8"))
+	c.send(text("đúng"))
+	if c.st.Step != stepSchool || c.st.Answers[stepGrade] != "8" || c.st.Answers[stepGradeCheck] != gradeCheckYes {
+		t.Fatalf("confirmed: %+v", c.st)
+	}
+	c.toReview()
+	out = c.send(press("r:review:submit"))
+	if len(c.regs.regs) != 1 || c.regs.regs[0].Grade != 8 || c.regs.regs[0].Level != campaign.LevelLowerSecondary {
+		t.Errorf("not stored as confirmed: %+v\n%s", c.regs.regs, dump(out))
+	}
+
+	// Confirmed once, the review does not ask again; a new birth date does.
+	c = newChat(t)
+	c.toStep(stepGrade)
+	c.send(press("r:grade:8"))
+	c.send(press("r:grade_check:yes"))
+	c.toReview()
+	if strings.Contains(dump(c.send(press("r:review:edit.school"))), "grade_check") {
+		t.Error("asked again while editing another answer")
+	}
+	c.send(press("r:school:!keep"))
+	c.send(press("r:review:edit.birth_date"))
+	c.send(text("1/1/2009")) // grade 8 is usual then
+	if c.st.Step != stepReview || c.st.Answers[stepGradeCheck] != "" {
+		t.Errorf("after a new birth date: %+v", c.st)
+	}
+}
+
+// TestNoneOfTheCircumstances checks «Không thuộc các trường hợp trên»: it excludes the others
+// both ways, and the family is registered with no circumstance.
+func TestNoneOfTheCircumstances(t *testing.T) {
+	c := newChat(t)
+	c.toStep(stepCircumstances)
+	c.send(press("r:circumstances:poor"))
+	c.send(press("r:circumstances:none"))
+	if got := c.st.Answers[draftKey(stepCircumstances)]; got != circumstancesNone {
+		t.Errorf("none after poor: %q", got)
+	}
+	c.send(press("r:circumstances:near_poor"))
+	if got := c.st.Answers[draftKey(stepCircumstances)]; got != "near_poor" {
+		t.Errorf("near poor after none: %q", got)
+	}
+	c.send(press("r:circumstances:none"))
+	c.send(press("r:circumstances:!done"))
+	if c.st.Answers[stepCircumstances] != circumstancesNone || c.st.Step != stepDeviceSituation {
+		t.Fatalf("%+v", c.st)
+	}
+	c.send(press("r:device_situation:none"))
+	c.send(text("laptop"))
+	out := c.send(press("r:review:submit"))
+	if len(c.regs.regs) != 1 || len(c.regs.regs[0].Circumstances) != 0 || c.regs.regs[0].CircumstanceOther != "" {
+		t.Fatalf("stored %+v\n%s", c.regs.regs, dump(out))
+	}
+	if s := c.e.cfg.Campaign.Priority(c.regs.regs[0]); s.Points != 4 {
+		t.Errorf("score %+v", s)
+	}
+	// Typed: "không" alone is none; with others, the others win.
+	for in, want := range map[string]string{"không": "none", "Không có": "none", "hộ nghèo, không": "poor", "none": "none"} {
+		c := newChat(t)
+		c.toStep(stepCircumstances)
+		c.send(text(in))
+		if got := c.st.Answers[stepCircumstances]; got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestTypedListIsTheAnswer checks that a typed list answers a multi-choice question at once: by
+// the options' names or words, or by their places ("1, 5", as Zalo numbers them), added to what
+// was ticked, and said before the next question.
+func TestTypedListIsTheAnswer(t *testing.T) {
+	tests := []struct {
+		ticked []string
+		in     string
+		want   string
+	}{
+		{nil, "hộ nghèo, khó khăn do covid", "poor,covid_hardship"},
+		{nil, "Hộ cận nghèo và mồ côi cả cha mẹ", "near_poor,orphan_both_covid"},
+		{nil, "1, 5", "poor,covid_hardship"},
+		{nil, "2 3", "near_poor,orphan_one_covid"},
+		{nil, "1. ; 7.", "poor"}, // none (7) gives way to poor
+		{[]string{"poor"}, "covid", "poor,covid_hardship"},
+		{[]string{"poor"}, "xong", "poor"},
+	}
+	for _, tt := range tests {
+		c := newChat(t)
+		c.toStep(stepCircumstances)
+		for _, v := range tt.ticked {
+			c.send(press("r:circumstances:" + v))
+		}
+		out := c.send(text(tt.in))
+		if got := c.st.Answers[stepCircumstances]; got != tt.want || c.st.Step != stepDeviceSituation {
+			t.Errorf("%q after %v: %q at %s, want %q", tt.in, tt.ticked, got, c.st.Step, tt.want)
+		}
+		if !strings.HasPrefix(out[0].Text, "✔️ Hoàn cảnh: ") {
+			t.Errorf("%q: the answer is not said:\n%s", tt.in, dump(out))
+		}
+	}
+	c := newChat(t)
+	c.toStep(stepNeeds)
+	c.send(text("máy tính bảng, sim 4g"))
+	if c.st.Answers[stepNeeds] != "tablet,sim_4g" || c.st.Step != stepReview {
+		t.Errorf("needs: %+v", c.st)
 	}
 }
 
@@ -152,12 +351,11 @@ func TestAcceptedAnswersAreNormalised(t *testing.T) {
 		t.Errorf("phone %q", got)
 	}
 	c.send(text(nfd("Trần Minh Khang")))
-	c.send(text("2012-09-05"))
-	c.send(text("THCS"))
-	if c.st.Answers[stepLevel] != string(campaign.LevelLowerSecondary) {
-		t.Errorf("typed level: %v", c.st.Answers)
-	}
+	c.send(text("2009-09-05"))
 	c.send(text("lớp 7A"))
+	if c.st.Answers[stepLevel] != string(campaign.LevelLowerSecondary) || c.st.Answers[stepGrade] != "7" {
+		t.Errorf("typed grade: %v", c.st.Answers)
+	}
 	c.send(text("'; DROP TABLE registrations; --"))
 	if got := c.st.Answers[stepSchool]; got != "'; DROP TABLE registrations; --" {
 		t.Errorf("school %q", got)
@@ -186,7 +384,7 @@ func TestThirdMissOffersHelpAndCancel(t *testing.T) {
 		}
 		return false
 	}
-	for _, step := range []string{stepParentName, stepPhone, stepLevel, stepCircumstances} {
+	for _, step := range []string{stepParentName, stepPhone, stepGrade, stepCircumstances} {
 		t.Run(step, func(t *testing.T) {
 			c := newChat(t)
 			c.toStep(step)
@@ -332,7 +530,6 @@ func TestEveryEdit(t *testing.T) {
 		stepPhone:           {text("0987654321")},
 		stepStudentName:     {text("Trần Minh Khôi")},
 		stepBirthDate:       {text("1/1/2011")},
-		stepLevel:           {press("r:level:lower_secondary"), press("r:grade:6")},
 		stepGrade:           {press("r:grade:4")},
 		stepSchool:          {text("Trường Tiểu học Linh Tây")},
 		stepWard:            {press("r:ward:27088")},
@@ -360,10 +557,7 @@ func TestEveryEdit(t *testing.T) {
 			if c.st.Step != fld.name || !c.st.Editing {
 				t.Fatalf("edit: %+v", c.st)
 			}
-			for i, in := range ins {
-				if fld.name == stepLevel && i == 1 && c.st.Step != stepGrade {
-					t.Fatalf("grade not re-asked after the level: %+v", c.st)
-				}
+			for _, in := range ins {
 				c.send(in)
 			}
 			if c.st.Step != stepReview || c.st.Editing {
@@ -371,7 +565,7 @@ func TestEveryEdit(t *testing.T) {
 			}
 			for k, v := range before {
 				changed := c.st.Answers[k] != v
-				if changed != (k == fld.name || (fld.name == stepLevel && k == stepGrade)) {
+				if changed != (k == fld.name) {
 					t.Errorf("%s: %q -> %q", k, v, c.st.Answers[k])
 				}
 			}
@@ -425,7 +619,7 @@ func TestButtonsFit(t *testing.T) {
 		data = append(data, f.data(stepWard, w.Code))
 	}
 	for _, fld := range f.fields {
-		for _, v := range []string{ctlHelp, ctlCancel, ctlRetry, ctlKeep, ctlDone, ctlPage + "99", ctlUseLast, ctlChangeLevel} {
+		for _, v := range []string{ctlHelp, ctlCancel, ctlRetry, ctlKeep, ctlDone, ctlPage + "99", ctlUseLast} {
 			data = append(data, f.data(fld.name, v))
 		}
 		data = append(data, f.data(stepReview, reviewEdit+fld.name))
@@ -462,8 +656,8 @@ func TestLongestMessagesFit(t *testing.T) {
 		c.send(text("0912345678"))
 		c.send(text(name))
 		c.send(text("05/09/2012"))
-		c.send(press("r:level:upper_secondary"))
 		c.send(press("r:grade:12"))
+		c.send(press("r:grade_check:yes")) // born in 2012
 		c.send(text(strings.Repeat("Ữ", schoolMax)))
 		c.send(press("r:ward:26809"))
 		c.send(text(strings.Repeat("Ữ", addressMax)))
@@ -570,7 +764,7 @@ func TestCommands(t *testing.T) {
 			t.Errorf("command %+v / %+v", c, en[i])
 		}
 	}
-	if !slices.Equal(names, []string{"start", "status", "pledge", "pledges", "talk", "cancel", "help", "lang"}) {
+	if !slices.Equal(names, []string{"start", "status", "pledge", "pledges", "talk", "mydata", "cancel", "help", "lang"}) {
 		t.Errorf("commands %v", names)
 	}
 	if vi[0].Description == en[0].Description {
@@ -833,5 +1027,62 @@ func TestConcurrentChats(t *testing.T) {
 	}
 	if len(regs.regs) != 20 {
 		t.Errorf("%d registrations", len(regs.regs))
+	}
+}
+
+// TestTypicalFamilyIsShort measures a registration of a typical family (two circumstances, two
+// needs) from /start to the code: at most 12 messages from the parent and 12 new messages from
+// the bot (a message edited in place, a tick, is not a new one). A message answers two questions
+// where they go together (the child's name and birth date; the grade and school; the address and
+// its ward), and lists are typed; a family that presses every tick takes longer, as logged.
+func TestTypicalFamilyIsShort(t *testing.T) {
+	start := []Input{cmd("start", "dangky"), press("r:consent:yes"), text("Nguyễn Thị Lan"), contact("84912345678", "1001")}
+	end := []Input{text("hộ nghèo, khó khăn do covid"), press("r:device_situation:none"), text("máy tính bảng, sim 4g"), press("r:review:submit")}
+	families := []struct {
+		name   string
+		inputs []Input
+		short  bool // held to 12 and 12
+	}{
+		{"ward typed with the address", slices.Concat(start, []Input{
+			text("Trần Minh Khang, 05/09/2012"), press("r:grade:3"), text("Trường Tiểu học Linh Trung"),
+			text("12 đường số 5, khu phố 3, P. Linh Trung"),
+		}, end), true},
+		{"ward pressed, grade typed with the school", slices.Concat(start, []Input{
+			text("Trần Minh Khang 5/9/2012"), text("lớp 3, Trường Tiểu học Linh Trung"), press("r:ward:26800"),
+			text("12 đường số 5, khu phố 3"),
+		}, end), true},
+		{"every answer on its own, every tick pressed", slices.Concat(start, []Input{
+			text("Trần Minh Khang"), text("05/09/2012"), press("r:grade:3"), text("Trường Tiểu học Linh Trung"),
+			press("r:ward:26800"), text("12 đường số 5, khu phố 3"),
+			press("r:circumstances:poor"), press("r:circumstances:covid_hardship"), press("r:circumstances:!done"),
+			press("r:device_situation:none"),
+			press("r:needs:tablet"), press("r:needs:sim_4g"), press("r:needs:!done"),
+			press("r:review:submit"),
+		}), false},
+	}
+	for _, fam := range families {
+		t.Run(fam.name, func(t *testing.T) {
+			c := newChat(t)
+			messages := 0
+			for _, in := range fam.inputs {
+				for _, o := range c.send(in) {
+					if !o.Replace {
+						messages++
+					}
+				}
+			}
+			if len(c.regs.regs) != 1 {
+				t.Fatalf("not registered: %+v", c.st)
+			}
+			r := c.regs.regs[0]
+			if r.WardCode != "26800" || r.Grade != 3 || r.Level != campaign.LevelPrimary || len(r.Circumstances) != 2 ||
+				len(r.Needs) != 2 || r.Address == "" || r.School != "Trường Tiểu học Linh Trung" || r.BirthDate.Year() != 2012 {
+				t.Errorf("stored %+v", r)
+			}
+			t.Logf("%s: %d messages from the parent, %d new messages from the bot", fam.name, len(fam.inputs), messages)
+			if fam.short && (len(fam.inputs) > 12 || messages > 12) {
+				t.Errorf("%d exchanges and %d bot messages, want at most 12 and 12", len(fam.inputs), messages)
+			}
+		})
 	}
 }

@@ -15,6 +15,7 @@ var statusLabels = map[campaign.RegistrationStatus]string{
 	campaign.StatusRejected:  "status.rejected",
 	campaign.StatusAllocated: "status.allocated",
 	campaign.StatusDelivered: "status.delivered",
+	campaign.StatusWithdrawn: "mydata.status.withdrawn",
 }
 
 // status lists the chat's registrations, then asks the current question again if a form is in

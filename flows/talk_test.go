@@ -3,6 +3,7 @@ package flows
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -88,5 +89,46 @@ func TestTalk_ToTheWard(t *testing.T) {
 	}
 	if c.cases.messageAt[reg.Code].IsZero() {
 		t.Error("another ward's official cleared the message")
+	}
+}
+
+// talkScenarios are the golden conversations of families writing to officials and of the
+// registration window.
+func talkScenarios() []scenario {
+	return []scenario{
+		{"talk", "family_writes_to_the_ward", func(c *convo) {
+			c.record = false
+			c.withPending()
+			c.cases.verifiers = []campaign.Staff{
+				{Channel: "telegram", ExternalID: wardOffID, Role: campaign.RoleWardOfficial, WardCode: wardLT},
+				{Channel: "telegram", ExternalID: womenID, Role: campaign.RoleWomensUnion, WardCode: wardLT},
+			}
+			c.become("3999", "vi")
+			c.record = true
+			c.send(press("g:talk")) // no registration: the contacts
+			c.become("3101", "vi")
+			c.send(text("Cho tôi nói chuyện với cán bộ"))
+			c.send(other())
+			c.send(text("Nhà tôi đã chuyển sang số 8 đường 12, xin cán bộ gọi lại"))
+			c.send(Input{Kind: KindOther, PhotoID: "AgACAgUAAxkBAAIBQ2giay", Text: "Giấy xác nhận hộ nghèo"})
+			c.send(press("t:done"))
+			c.become(wardOffID, "vi")
+			c.send(cmd("verify"))
+			c.send(press("v:ok:TD-000001"))
+			c.become("3101", "vi")
+			c.send(cmd("talk"))
+			c.send(text("Bao giờ con tôi nhận được máy ạ?"))
+			c.become(wardOffID, "vi")
+			c.send(cmd("verify"))
+			c.send(press("v:seen:TD-000001"))
+		}},
+		{"talk", "registration_window", func(c *convo) {
+			c.now = time.Date(2021, 8, 25, 9, 0, 0, 0, c.now.Location())
+			c.send(cmd("start"))
+			c.send(press("g:register"))
+			c.now = time.Date(2021, 10, 2, 9, 0, 0, 0, c.now.Location())
+			c.send(cmd("start", "dangky"))
+			c.send(cmd("status"))
+		}},
 	}
 }

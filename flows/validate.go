@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ const (
 	// inputMax bounds what is even looked at: no answer the flows ask for is longer, and refusing
 	// early keeps a pasted novel from costing time.
 	inputMax = 4096
-	// Ages that can be in grades 1-12.
+	// Ages that can be in grades 1-12, on the first day of the campaign's school year.
 	ageMin = 5
 	ageMax = 20
 )
@@ -205,15 +206,17 @@ var (
 
 // parseBirthDate reads a date of birth written day first ("5/9/2012", "05-09-2012", "05.09.2012",
 // "5 9 2012", "05/09/12", "05092012", "ngày 5 tháng 9 năm 2012") or as "2012-09-05", and checks
-// that it exists, is not after today (in loc) and gives an age of a school child (5-20). It
-// returns the date at midnight UTC. A two-digit year is 20yy unless that is in the future.
-func parseBirthDate(s string, now time.Time, loc *time.Location) (time.Time, error) {
+// that it exists, is not after today (in the campaign's time zone) and gives the age of a school
+// child (5-20) on the first day of the campaign's school year, not today: a campaign's children
+// are as old as they were in its year, whenever the form is filled in. It returns the date at
+// midnight UTC. A two-digit year is 20yy unless that is in the future.
+func parseBirthDate(s string, now time.Time, camp *campaign.Campaign) (time.Time, error) {
 	if len(s) > 64 {
 		return time.Time{}, refuse("reg.err.date_format")
 	}
 	s = campaign.Fold(cleanText(s))
 	s = strings.TrimSpace(dateWords.ReplaceAllString(s, " "))
-	today := now.In(loc)
+	today := now.In(camp.Location)
 	todayUTC := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	var y, m, d int
 	if g := isoDate.FindStringSubmatch(s); g != nil {
@@ -256,18 +259,46 @@ func parseBirthDate(s string, now time.Time, loc *time.Location) (time.Time, err
 	if date.After(todayUTC) {
 		return time.Time{}, refuse("reg.err.date_future")
 	}
-	age := todayUTC.Year() - y
-	if todayUTC.Month() < time.Month(m) || (todayUTC.Month() == time.Month(m) && todayUTC.Day() < d) {
+	start := camp.SchoolYearStart
+	if start.IsZero() { // a campaign built by hand rather than read from a file
+		start = campaign.DefaultSchoolYearStart(today)
+	}
+	age := start.Year() - y
+	if start.Month() < time.Month(m) || (start.Month() == time.Month(m) && start.Day() < d) {
 		age--
 	}
+	year := fmt.Sprintf("%d-%d", start.Year(), start.Year()+1)
 	if age < ageMin {
-		return time.Time{}, refuse("reg.err.age_young", "Min", ageMin)
+		return time.Time{}, refuse("reg.err.age_young", "Min", ageMin, "SchoolYear", year)
 	}
 	if age > ageMax {
-		return time.Time{}, refuse("reg.err.age_old", "Max", ageMax)
+		return time.Time{}, refuse("reg.err.age_old", "Max", ageMax, "SchoolYear", year)
 	}
 	return date, nil
 }
+
+// splitNameDate splits "Trần Minh Khang, 05/09/2012" (or "… sinh ngày 5 tháng 9 năm 2012") into
+// the name and the date: a name has no digits, so the date starts at the first one. rest is ""
+// when there is no name or no date.
+func splitNameDate(s string) (name, rest string) {
+	i := strings.IndexFunc(s, unicode.IsDigit)
+	if i <= 0 || len(s) > inputMax {
+		return s, ""
+	}
+	const between = " ,;:-–(/."
+	words := strings.Fields(strings.TrimRight(s[:i], between))
+	for len(words) > 0 && nameDateWords[campaign.Fold(strings.Trim(words[len(words)-1], between))] {
+		words = words[:len(words)-1]
+	}
+	name = strings.TrimRight(strings.Join(words, " "), between)
+	if name == "" {
+		return s, ""
+	}
+	return name, s[i:]
+}
+
+// nameDateWords are words between a child's name and birth date, folded ("sinh ngày", "born").
+var nameDateWords = map[string]bool{"sinh": true, "ngay": true, "ns": true, "sn": true, "born": true, "on": true, "dob": true, "date": true, "of": true, "birth": true}
 
 func validDate(y, m, d int) bool {
 	if y < 1 || m < 1 || m > 12 || d < 1 {
@@ -294,8 +325,8 @@ const (
 var gradeTyped = regexp.MustCompile(`^(?:lop|grade|class|khoi|year)?\s*(\d{1,2})\s*(?:[a-z][a-z0-9]{0,3})?$`)
 
 // parseGrade reads a grade typed as "7", "lớp 7", "grade 7" or a class name such as "7A" or
-// "10A1", and checks it belongs to level.
-func parseGrade(s string, level campaign.SchoolLevel) (int, error) {
+// "10A1": grades 1-12, whose level the grade says.
+func parseGrade(s string) (int, error) {
 	if len(s) > 64 {
 		return 0, refuse("reg.err.grade_format")
 	}
@@ -306,10 +337,6 @@ func parseGrade(s string, level campaign.SchoolLevel) (int, error) {
 	n := atoi(g[1])
 	if n < 1 || n > gradeMaxTyped {
 		return 0, refuse("reg.err.grade_range")
-	}
-	if !level.HasGrade(n) {
-		first, last, _ := level.Grades()
-		return 0, refuse("reg.err.grade_not_in_level", "First", first, "Last", last)
 	}
 	return n, nil
 }

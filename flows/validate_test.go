@@ -127,7 +127,7 @@ func TestParsePhone(t *testing.T) {
 }
 
 func TestParseBirthDate(t *testing.T) {
-	loc := campaign.Default().Location
+	camp := campaign.Default() // its school year starts on 5 September 2021
 	tests := []struct {
 		in, want, reason string
 	}{
@@ -143,9 +143,11 @@ func TestParseBirthDate(t *testing.T) {
 		{"ngày 5 tháng 9 năm 2012", "2012-09-05", ""},
 		{" 5 / 9 / 2012 ", "2012-09-05", ""},
 		{"29/02/2012", "2012-02-29", ""},
-		{"05/09/16", "2016-09-05", ""},        // 5 years old: just old enough
-		{"10/09/2001", "2001-09-10", ""},      // 20 today
-		{"09/09/2000", "", "reg.err.age_old"}, // 21 yesterday
+		{"05/09/16", "2016-09-05", ""},          // 5 on the school year's first day: just old enough
+		{"06/09/2016", "", "reg.err.age_young"}, // 5 a day later
+		{"05/09/2001", "2001-09-05", ""},        // 20 on the school year's first day
+		{"06/09/2000", "2000-09-06", ""},        // 20 then, though 21 today: the school year counts
+		{"05/09/2000", "", "reg.err.age_old"},   // 21 on the school year's first day
 		{"29/02/2011", "", "reg.err.date_impossible"},
 		{"31/02/2012", "", "reg.err.date_impossible"},
 		{"32/01/2012", "", "reg.err.date_impossible"},
@@ -166,7 +168,7 @@ func TestParseBirthDate(t *testing.T) {
 		{strings.Repeat("1", 10000), "", "reg.err.date_format"},
 	}
 	for _, tt := range tests {
-		got, err := parseBirthDate(tt.in, testStart, loc)
+		got, err := parseBirthDate(tt.in, testStart, camp)
 		var gotS string
 		if err == nil {
 			gotS = got.Format(dateLayout)
@@ -178,52 +180,90 @@ func TestParseBirthDate(t *testing.T) {
 			t.Errorf("parseBirthDate(%.40q) = %q, %q; want %q, %q", tt.in, gotS, r, tt.want, tt.reason)
 		}
 	}
-	// Late evening UTC is already the next day in Thủ Đức: a child born on that day is 5.
+	// Late evening UTC is already the next day in Thủ Đức: a date of that day is not in the future
+	// there (only too young), while it is in a campaign on UTC.
 	lateUTC := time.Date(2021, 9, 10, 17, 30, 0, 0, time.UTC)
-	if _, err := parseBirthDate("11/09/2016", lateUTC, loc); err != nil {
-		t.Errorf("birthday in the campaign's time zone: %v", err)
+	if _, err := parseBirthDate("11/09/2021", lateUTC, camp); reasonOf(err) != "reg.err.age_young" {
+		t.Errorf("today in the campaign's time zone: %v", err)
 	}
-	if _, err := parseBirthDate("11/09/2016", lateUTC, time.UTC); reasonOf(err) != "reg.err.age_young" {
-		t.Errorf("birthday in UTC: %v", err)
+	utc := *camp
+	utc.Location = time.UTC
+	if _, err := parseBirthDate("11/09/2021", lateUTC, &utc); reasonOf(err) != "reg.err.date_future" {
+		t.Errorf("tomorrow in UTC: %v", err)
 	}
-	if _, err := parseBirthDate("12/09/2021", lateUTC, loc); reasonOf(err) != "reg.err.date_future" {
+	if _, err := parseBirthDate("12/09/2021", lateUTC, camp); reasonOf(err) != "reg.err.date_future" {
 		t.Errorf("future in the campaign's time zone: %v", err)
+	}
+	// Filled in years later (a campaign replayed, the bot's clock today): the age is still the
+	// one in the campaign's school year, and the future is still today's.
+	later := time.Date(2026, 3, 1, 9, 0, 0, 0, camp.Location)
+	for in, reason := range map[string]string{
+		"05/09/2005": "",                  // grade 11 in 2021-22, 20 in 2026
+		"01/01/2000": "reg.err.age_old",   // 21 in 2021-22
+		"01/01/2019": "reg.err.age_young", // 2 in 2021-22
+		"01/01/2022": "reg.err.age_young", // born after the school year began
+		"01/01/2027": "reg.err.date_future",
+	} {
+		if _, err := parseBirthDate(in, later, camp); reasonOf(err) != reason {
+			t.Errorf("%s in 2026: %v, want %q", in, err, reason)
+		}
+	}
+	var inv *invalid
+	if _, err := parseBirthDate("01/01/2019", testStart, camp); !errors.As(err, &inv) || inv.Data["SchoolYear"] != "2021-2022" {
+		t.Errorf("the reason does not name the school year: %+v", inv)
+	}
+	// A campaign built by hand, without a school year, counts from the one under way.
+	bare := &campaign.Campaign{Location: camp.Location}
+	if _, err := parseBirthDate("06/09/2016", testStart, bare); reasonOf(err) != "reg.err.age_young" {
+		t.Errorf("no school year: %v", err)
 	}
 }
 
 func TestParseGrade(t *testing.T) {
 	tests := []struct {
 		in     string
-		level  campaign.SchoolLevel
 		want   int
 		reason string
 	}{
-		{"3", campaign.LevelPrimary, 3, ""},
-		{"lớp 3", campaign.LevelPrimary, 3, ""},
-		{"Lớp 3A", campaign.LevelPrimary, 3, ""},
-		{"3a2", campaign.LevelPrimary, 3, ""},
-		{"grade 7", campaign.LevelLowerSecondary, 7, ""},
-		{"10A1", campaign.LevelUpperSecondary, 10, ""},
-		{" 12 ", campaign.LevelUpperSecondary, 12, ""},
-		{"11", campaign.LevelPrimary, 0, "reg.err.grade_not_in_level"},
-		{"5", campaign.LevelLowerSecondary, 0, "reg.err.grade_not_in_level"},
-		{"13", campaign.LevelUpperSecondary, 0, "reg.err.grade_range"},
-		{"0", campaign.LevelPrimary, 0, "reg.err.grade_range"},
-		{"ba", campaign.LevelPrimary, 0, "reg.err.grade_format"},
-		{"-3", campaign.LevelPrimary, 0, "reg.err.grade_format"},
-		{"", campaign.LevelPrimary, 0, "reg.err.grade_format"},
-		{"3", campaign.SchoolLevel(""), 0, "reg.err.grade_not_in_level"},
+		{"3", 3, ""},
+		{"lớp 3", 3, ""},
+		{"Lớp 3A", 3, ""},
+		{"3a2", 3, ""},
+		{"grade 7", 7, ""},
+		{"10A1", 10, ""},
+		{" 12 ", 12, ""},
+		{"lop 11", 11, ""},
+		{"13", 0, "reg.err.grade_range"},
+		{"0", 0, "reg.err.grade_range"},
+		{"ba", 0, "reg.err.grade_format"},
+		{"-3", 0, "reg.err.grade_format"},
+		{"", 0, "reg.err.grade_format"},
+		{"tiểu học", 0, "reg.err.grade_format"},
 	}
 	for _, tt := range tests {
-		got, err := parseGrade(tt.in, tt.level)
+		got, err := parseGrade(tt.in)
 		if r := reasonOf(err); r != tt.reason || got != tt.want {
-			t.Errorf("parseGrade(%q, %s) = %d, %q; want %d, %q", tt.in, tt.level, got, r, tt.want, tt.reason)
+			t.Errorf("parseGrade(%q) = %d, %q; want %d, %q", tt.in, got, r, tt.want, tt.reason)
 		}
 	}
-	_, err := parseGrade("11", campaign.LevelPrimary)
-	var inv *invalid
-	if !errors.As(err, &inv) || inv.Data["First"] != 1 || inv.Data["Last"] != 5 {
-		t.Errorf("grade not in level: data %+v", inv)
+}
+
+func TestSplitNameDate(t *testing.T) {
+	tests := []struct{ in, name, rest string }{
+		{"Trần Minh Khang, 05/09/2012", "Trần Minh Khang", "05/09/2012"},
+		{"Trần Minh Khang 5/9/2012", "Trần Minh Khang", "5/9/2012"},
+		{"Trần Minh Khang sinh ngày 5 tháng 9 năm 2012", "Trần Minh Khang", "5 tháng 9 năm 2012"},
+		{"Trần Minh Khang - NS: 05.09.2012", "Trần Minh Khang", "05.09.2012"},
+		{"Nguyễn Thị-Lan (5/9/2012)", "Nguyễn Thị-Lan", "5/9/2012)"},
+		{"Trần Minh Khang", "Trần Minh Khang", ""},
+		{"05/09/2012", "05/09/2012", ""},
+		{"sinh ngày 05/09/2012", "sinh ngày 05/09/2012", ""},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		if name, rest := splitNameDate(tt.in); name != tt.name || rest != tt.rest {
+			t.Errorf("splitNameDate(%q) = %q, %q; want %q, %q", tt.in, name, rest, tt.name, tt.rest)
+		}
 	}
 }
 
@@ -281,10 +321,11 @@ func FuzzParseBirthDate(f *testing.F) {
 		f.Add(s, int64(0))
 	}
 	f.Add("11/09/2016", int64(30600))
-	loc := campaign.Default().Location
+	camp := campaign.Default()
+	loc := camp.Location
 	f.Fuzz(func(t *testing.T, s string, shift int64) {
 		now := testStart.Add(time.Duration(shift%(400*86400)) * time.Second)
-		got, err := parseBirthDate(s, now, loc)
+		got, err := parseBirthDate(s, now, camp)
 		if err != nil {
 			if r := reasonOf(err); r == "" || r[0] == '?' {
 				t.Fatalf("%q: error without a reason: %v", s, err)
@@ -299,10 +340,12 @@ func FuzzParseBirthDate(f *testing.F) {
 		if got.After(today) {
 			t.Fatalf("%q gave %v, after today %v", s, got, today)
 		}
-		if got.AddDate(ageMin, 0, 0).After(today) || !got.AddDate(ageMax+1, 0, 0).After(today) {
-			t.Fatalf("%q gave %v: not %d-%d years old on %v", s, got, ageMin, ageMax, today)
+		start := camp.SchoolYearStart
+		first := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+		if got.AddDate(ageMin, 0, 0).After(first) || !got.AddDate(ageMax+1, 0, 0).After(first) {
+			t.Fatalf("%q gave %v: not %d-%d years old on %v", s, got, ageMin, ageMax, first)
 		}
-		if again, err := parseBirthDate(got.Format(dateShownAs), now, loc); err != nil || !again.Equal(got) {
+		if again, err := parseBirthDate(got.Format(dateShownAs), now, camp); err != nil || !again.Equal(got) {
 			t.Fatalf("%q gave %v, which reads back as %v, %v", s, got, again, err)
 		}
 	})
@@ -358,17 +401,16 @@ func FuzzParseGrade(f *testing.F) {
 	}
 	f.Add("7A", uint8(1))
 	f.Add("10a1", uint8(2))
-	f.Fuzz(func(t *testing.T, s string, l uint8) {
-		level := campaign.SchoolLevels[int(l)%len(campaign.SchoolLevels)]
-		got, err := parseGrade(s, level)
+	f.Fuzz(func(t *testing.T, s string, _ uint8) {
+		got, err := parseGrade(s)
 		if err != nil {
 			if r := reasonOf(err); r == "" || r[0] == '?' {
 				t.Fatalf("%q: error without a reason: %v", s, err)
 			}
 			return
 		}
-		if !level.HasGrade(got) {
-			t.Fatalf("%q gave grade %d, not in %s", s, got, level)
+		if _, ok := levelOfGrade(got); !ok {
+			t.Fatalf("%q gave grade %d, of no school level", s, got)
 		}
 	})
 }

@@ -55,6 +55,7 @@ var (
 		campaign.StatusRejected:  "verify.status.rejected",
 		campaign.StatusAllocated: "verify.status.allocated",
 		campaign.StatusDelivered: "verify.status.delivered",
+		campaign.StatusWithdrawn: "mydata.case_status.withdrawn",
 	}
 )
 

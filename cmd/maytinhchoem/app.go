@@ -166,6 +166,8 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		Chart:         chartFunc(d.campaign, a.reminders),
 		Subscriptions: a.subscriptions,
 		Broadcasts:    a.broadcasts,
+		Family:        postgres.NewFamilyStore(d.db, d.campaign),
+		Eraser:        a.retention(),
 		OnQueued:      func() { a.outboxSender.Notify() }, // set below, before any update is handled
 	})
 	if err != nil {

@@ -130,7 +130,11 @@ func TestLoadtest_Replicas(t *testing.T) {
 	if err := res.err(); err != nil {
 		t.Errorf("%v\n%s", err, logs)
 	}
-	if res.Replies.Expected != 6*18 || res.Registrations != 6 || res.BotCPU <= 0 || !strings.Contains(res.Replicas, "2 serve processes") {
+	perParent := 0
+	for _, step := range parentScript {
+		perParent += step.replies
+	}
+	if res.Replies.Expected != 6*perParent || res.Registrations != 6 || res.BotCPU <= 0 || !strings.Contains(res.Replicas, "2 serve processes") {
 		t.Errorf("replies %+v, %d registrations, bot CPU %s, replicas %q", res.Replies, res.Registrations, res.BotCPU, res.Replicas)
 	}
 }

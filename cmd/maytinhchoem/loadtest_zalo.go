@@ -29,30 +29,25 @@ type zaloStep struct {
 	tap     string // the query button with this choice on the latest message that has it, or
 	pick    string // the number of this label in the latest numbered list, or
 	info    bool   // share the phone from the request_user_info card
-	child   bool   // type this parent's child's name
-	birth   bool   // type this parent's child's birth date
+	child   bool   // type this parent's child's name and birth date (childAnswer)
 	replies int
 }
 
-// zaloParentScript is a whole registration on Zalo, 17 updates, answered as Zalo asks: query
-// buttons, numbered lists by number or label, the phone from the info card.
+// zaloParentScript is a whole registration of a typical family on Zalo (two circumstances,
+// two needs), 12 updates, answered as Zalo asks: query buttons, numbered lists by number or
+// label (or several numbers at once), the phone from the info card.
 var zaloParentScript = []zaloStep{
 	{text: "/start dangky", replies: 1},
 	{tap: "r:consent:yes", replies: 1},
 	{text: "Nguyễn Thị Lan", replies: 2}, // the question, then the card asking for the phone
-	{info: true, replies: 2},
+	{info: true, replies: 1},             // the number is said with the next question
 	{child: true, replies: 1},
-	{birth: true, replies: 1},
-	{tap: "r:level:primary", replies: 1},
-	{text: "3", replies: 1},
+	{text: "3", replies: 1}, // the grade: the third line of the list
 	{text: "Trường Tiểu học Linh Trung", replies: 1},
-	{text: "linh trung", replies: 1},
-	{text: "12 đường số 5, khu phố 3", replies: 1},
-	{pick: "Hộ nghèo", replies: 1},
-	{text: "Xong", replies: 1},
+	{text: "12 đường số 5, khu phố 3, Linh Trung", replies: 1},
+	{text: "1, 5", replies: 1}, // the circumstances by their numbers in the list
 	{tap: "r:device_situation:none", replies: 1},
-	{pick: "Máy tính bảng", replies: 1},
-	{text: "Xong", replies: 1},
+	{text: "máy tính bảng, sim 4g", replies: 1},
 	{pick: "✅ Gửi đăng ký", replies: 1},
 }
 
@@ -306,10 +301,7 @@ func simulateZaloParent(ctx context.Context, emu *zalotest.Server, user string, 
 			case step.text != "":
 				_, err = emu.SendText(user, step.text)
 			case step.child:
-				_, err = emu.SendText(user, "Trần Văn "+givenNames[i%len(givenNames)])
-			case step.birth:
-				k := i / len(givenNames)
-				_, err = emu.SendText(user, fmt.Sprintf("%d/%d/%d", 1+k%28, 1+(k/28)%12, 2008+(k/336)%6))
+				_, err = emu.SendText(user, childAnswer(i))
 			case step.info:
 				_, err = emu.SubmitInfo(user, "Lan", "0912345678")
 			case step.tap != "":

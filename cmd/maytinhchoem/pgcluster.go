@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -17,12 +18,26 @@ import (
 // pgCluster is a private PostgreSQL cluster in a data folder, made with the system's initdb and
 // pg_ctl, for the demo when no DATABASE_URL is given. PostgreSQL refuses to run as root, so as root
 // the cluster belongs to the postgres system user.
+//
+// The cluster trusts whoever connects (initdb --auth=trust), so it listens on no TCP port, where
+// anyone on the machine could connect as its superuser: only on a unix socket in the data folder,
+// which is the owner's alone (0700), or, when that path is too long for a socket, in a private
+// temporary folder.
 type pgCluster struct {
-	dir    string
-	port   int
-	binDir string
-	asUser string
+	dir     string
+	sockDir string
+	tmpSock bool // sockDir is a temporary folder of its own, removed by Stop
+	port    int
+	binDir  string
+	asUser  string
 }
+
+// pgSocketPort names the cluster's socket (.s.PGSQL.5432); no TCP port is opened.
+const pgSocketPort = 5432
+
+// maxSocketDir is the longest folder a socket path fits after, with /.s.PGSQL.5432, in the 108
+// bytes of a unix socket address.
+const maxSocketDir = 90
 
 // findPGBin finds the folder of initdb and pg_ctl: on PATH, or under /usr/lib/postgresql/<ver>/bin
 // as Debian installs them, newest first.
@@ -85,30 +100,50 @@ func startPGCluster(ctx context.Context, dir string) (*pgCluster, error) {
 			return nil, fmt.Errorf("initdb: %w", err)
 		}
 	}
-	// A cluster left running by a demo that was killed is stopped first, so the port is ours.
+	// A cluster left running by a demo that was killed is stopped first, so the socket is ours.
 	if _, err := os.Stat(filepath.Join(abs, "postmaster.pid")); err == nil {
 		_ = c.run(ctx, filepath.Join(bin, "pg_ctl"), "-D", abs, "-m", "fast", "-w", "stop")
 	}
-	if c.port, err = freePort(); err != nil {
-		return nil, err
+	c.port, c.sockDir = pgSocketPort, abs
+	if len(abs) > maxSocketDir {
+		if c.sockDir, err = os.MkdirTemp("", "maytinhchoem-pg-"); err != nil {
+			return nil, fmt.Errorf("pg socket folder: %w", err)
+		}
+		c.tmpSock = true
+		if c.asUser != "" {
+			if err := c.run(ctx, "chown", c.asUser, c.sockDir); err != nil {
+				_ = os.RemoveAll(c.sockDir)
+				return nil, err
+			}
+		}
 	}
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off", c.port, abs)
+	opts := fmt.Sprintf("-p %d -c listen_addresses='' -k %s -c unix_socket_permissions=0700 -c fsync=off", c.port, c.sockDir)
 	if err := c.run(ctx, filepath.Join(bin, "pg_ctl"), "-D", abs, "-o", opts, "-l", filepath.Join(abs, "server.log"), "-w", "-t", "60", "start"); err != nil {
+		if c.tmpSock {
+			_ = os.RemoveAll(c.sockDir)
+		}
 		return nil, fmt.Errorf("pg_ctl start (see %s): %w", filepath.Join(abs, "server.log"), err)
 	}
 	return c, nil
 }
 
-// URL is the cluster's connection string.
+// URL is the cluster's connection string, through its unix socket.
 func (c *pgCluster) URL() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/postgres", RawQuery: url.Values{
+		"host": {c.sockDir}, "port": {strconv.Itoa(c.port)}, "sslmode": {"disable"},
+	}.Encode()}
+	return u.String()
 }
 
 // Stop shuts the cluster down cleanly.
 func (c *pgCluster) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	return c.run(ctx, filepath.Join(c.binDir, "pg_ctl"), "-D", c.dir, "-m", "fast", "-w", "stop")
+	err := c.run(ctx, filepath.Join(c.binDir, "pg_ctl"), "-D", c.dir, "-m", "fast", "-w", "stop")
+	if c.tmpSock {
+		_ = os.RemoveAll(c.sockDir)
+	}
+	return err
 }
 
 func (c *pgCluster) run(ctx context.Context, name string, args ...string) error {

@@ -190,9 +190,8 @@ func (p *zperson) register(t *testing.T, c child) string {
 	}
 	p.waitNew(1)
 	p.say(c.name, 1)
-	p.say("05/09/2012", 1)
-	p.press("r:level:lower_secondary", 1)
-	p.say("7", 1) // the grade, typed
+	p.say("05/09/2009", 1)
+	p.say("7", 1) // the grade, typed: the seventh line of the list is grade 7
 	p.say("Trường THCS Linh Trung", 1)
 	p.say("linh trung", 1)
 	p.say("12 đường số 5, khu phố 3", 1)

@@ -75,6 +75,18 @@ type Options struct {
 	// PageNote is a line the chat page shows under its header, such as the demo's day; empty shows
 	// none. It is plain text (GET /api/chat returns it as "note").
 	PageNote string
+	// PageToken, when set, guards the chat page's API and files (everything under /api/): a
+	// request must carry it in the X-Demo-Token header, or as a token query parameter (links and
+	// <img> cannot send headers), or it gets 403. The page itself (/) loads without it, reads it
+	// from its own URL (/?token=…) and sends it on every call; opened without it, the page says to
+	// open the link the demo printed. Empty: no check, as the emulator's tests use it. The Bot API
+	// (/bot<token>/…) is never behind it: the bot token guards that.
+	PageToken string
+	// PageHosts, when set, are the only Host header values ("127.0.0.1:8080", compared without
+	// regard to case) the chat page and its API answer to; any other gets 421 Misdirected Request.
+	// It defends against DNS rebinding, where a web page whose name is made to resolve to
+	// 127.0.0.1 calls the page's API with its own name as Host. Empty: any Host.
+	PageHosts []string
 }
 
 // Limits are Telegram's flood limits as token buckets, global and per chat. Sending methods
@@ -236,14 +248,20 @@ func (s *Server) Close() {
 	h.stop()
 }
 
-// ServeHTTP routes /bot<token>/<method> to the Bot API, /api/ to the user side and / to the chat page.
+// ServeHTTP routes /bot<token>/<method> to the Bot API, /api/ to the user side and / to the chat
+// page; the last two only for Options.PageHosts, the API only with Options.PageToken (see guardPage).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case strings.HasPrefix(p, "/bot"):
 		s.serveBotAPI(w, r)
 	case strings.HasPrefix(p, "/api/"):
-		s.serveUserAPI(w, r)
+		if s.guardPage(w, r, true) {
+			s.serveUserAPI(w, r)
+		}
 	case p == "/" || p == "/index.html":
+		if !s.guardPage(w, r, false) {
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(chatPage)

@@ -1,6 +1,7 @@
 package telegramtest
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -97,6 +98,10 @@ type pageUpdate struct {
 //	GET  /api/messages?user=ID&since=CURSOR&wait=SECONDS   changes after the cursor, long-polled
 //	GET  /api/file?id=FILE_ID[&download=1]      a photo or document with content, by any of its
 //	                                            file_ids; download=1 saves it under its name
+//
+// POSTs take only Content-Type: application/json (415 otherwise), so that a form on another site
+// cannot post to the page's API without the browser asking first (CORS preflight). With
+// Options.PageToken every call carries the token (see guardPage).
 func (s *Server) serveUserAPI(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	queryPerson := func() pagePerson {
@@ -158,6 +163,10 @@ func (s *Server) serveUserAPI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) servePageAction(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		pageError(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	}
+	if !isJSON(r) {
+		pageError(w, http.StatusUnsupportedMediaType, "send JSON, with Content-Type: application/json")
 		return
 	}
 	limit := int64(1 << 20)
@@ -293,6 +302,57 @@ func (s *Server) pageMessage(e *entry) pageMessage {
 		m.Contact = e.contact.PhoneNumber
 	}
 	return m
+}
+
+// pageTokenHeader is the header the chat page sends Options.PageToken in.
+const pageTokenHeader = "X-Demo-Token"
+
+// needTokenMessage answers a call without Options.PageToken; the page shows it.
+const needTokenMessage = "Cần mã của bản demo: hãy mở đúng đường link in ra khi chạy demo (…/?token=…) · " +
+	"This demo's page needs its token: open the link the demo printed when it started"
+
+// guardPage lets a request to the chat page (withToken false) or its API and files (withToken
+// true) go on, or answers it: a Host not among Options.PageHosts gets 421, and a call to the API
+// without Options.PageToken, in the X-Demo-Token header or the token query parameter, 403.
+func (s *Server) guardPage(w http.ResponseWriter, r *http.Request, withToken bool) bool {
+	if !hostAllowed(s.opts.PageHosts, r.Host) {
+		pageError(w, http.StatusMisdirectedRequest, fmt.Sprintf("this chat page answers only at %s, not at Host %q",
+			strings.Join(s.opts.PageHosts, ", "), r.Host))
+		return false
+	}
+	if withToken && s.opts.PageToken != "" && !tokenMatches(s.opts.PageToken, r) {
+		pageError(w, http.StatusForbidden, needTokenMessage)
+		return false
+	}
+	return true
+}
+
+// hostAllowed says whether a request's Host is one of hosts; any is when hosts is empty.
+func hostAllowed(hosts []string, host string) bool {
+	if len(hosts) == 0 {
+		return true
+	}
+	for _, h := range hosts {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenMatches says whether a request carries the page token, in the header or the query.
+func tokenMatches(token string, r *http.Request) bool {
+	got := r.Header.Get(pageTokenHeader)
+	if got == "" {
+		got = r.URL.Query().Get("token")
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// isJSON says whether a request's body is declared as JSON.
+func isJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

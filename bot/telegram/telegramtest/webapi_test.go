@@ -243,3 +243,147 @@ func TestServer_PageNote(t *testing.T) {
 		t.Error("the page puts the note in as markup")
 	}
 }
+
+// pageCall makes a request to the emulator with a chosen Host and headers and returns the status
+// and body.
+func pageCall(t *testing.T, method, url, host string, header map[string]string, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// With a page token, nobody without it acts as a person, reads a chat or downloads a file; the
+// page itself loads and tells how to get in; the bot's own API needs only the bot token.
+func TestServer_PageToken(t *testing.T) {
+	const token = "PAGETOKEN123"
+	emu, ts, bot := newEmulator(t, Options{PageToken: token, Limits: Limits{Disabled: true}})
+	chatID := emu.AddChat(User{ID: 1, FirstName: "Admin"})
+	doc, err := bot.Send(tgbotapi.NewDocument(chatID, tgbotapi.FileBytes{Name: "danh-sach.csv", Bytes: []byte("ho_ten\nNguyễn Văn A\n")}))
+	if err != nil {
+		t.Fatalf("the Bot API without the page token: %v", err)
+	}
+	fileURL := ts.URL + "/api/file?id=" + doc.Document.FileID
+	jsonCT := map[string]string{"Content-Type": "application/json"}
+	withHeader := map[string]string{"Content-Type": "application/json", "X-Demo-Token": token}
+	wrong := map[string]string{"Content-Type": "application/json", "X-Demo-Token": "guess"}
+
+	for _, tc := range []struct {
+		name, method, url string
+		header            map[string]string
+		body              string
+	}{
+		{"open a chat as the administrator", "GET", ts.URL + "/api/chat?user=1", nil, ""},
+		{"read a chat", "GET", ts.URL + "/api/messages?user=1&since=0", nil, ""},
+		{"read a chat, wrong token", "GET", ts.URL + "/api/messages?user=1&since=0", wrong, ""},
+		{"read a chat, wrong token in the query", "GET", ts.URL + "/api/messages?user=1&since=0&token=guess", nil, ""},
+		{"send as the administrator", "POST", ts.URL + "/api/send", jsonCT, `{"user":1,"text":"/invite"}`},
+		{"send, wrong token", "POST", ts.URL + "/api/send", wrong, `{"user":1,"text":"/invite"}`},
+		{"share a contact", "POST", ts.URL + "/api/contact", jsonCT, `{"user":1,"phone":"+84912345678"}`},
+		{"press a button", "POST", ts.URL + "/api/press", jsonCT, `{"user":1,"message_id":1,"data":"x"}`},
+		{"send a photo", "POST", ts.URL + "/api/photo", jsonCT, `{"user":1}`},
+		{"download a file", "GET", fileURL + "&download=1", nil, ""},
+	} {
+		code, body := pageCall(t, tc.method, tc.url, "", tc.header, tc.body)
+		if code != http.StatusForbidden || !strings.Contains(body, "mở đúng đường link in ra khi chạy demo") {
+			t.Errorf("%s without the token = %d %s, want 403 saying to open the printed link", tc.name, code, body)
+		}
+	}
+	if ups, err := bot.GetUpdates(tgbotapi.UpdateConfig{}); err != nil || len(ups) != 0 {
+		t.Fatalf("updates from calls without the token = %+v, %v", ups, err)
+	}
+
+	// With the token, in the header as the page sends it or in the query as its links carry it.
+	if code, body := pageCall(t, "GET", ts.URL+"/api/chat?user=1", "", withHeader, ""); code != 200 {
+		t.Errorf("/api/chat with the token = %d %s", code, body)
+	}
+	if code, body := pageCall(t, "POST", ts.URL+"/api/send", "", withHeader, `{"user":1,"text":"/start"}`); code != 200 {
+		t.Errorf("/api/send with the token = %d %s", code, body)
+	}
+	if code, body := pageCall(t, "GET", ts.URL+"/api/messages?user=1&since=0&token="+token, "", nil, ""); code != 200 || !strings.Contains(body, "danh-sach.csv") {
+		t.Errorf("/api/messages with the token in the query = %d %s", code, body)
+	}
+	if code, body := pageCall(t, "GET", fileURL+"&download=1&token="+token, "", nil, ""); code != 200 || !strings.Contains(body, "Nguyễn Văn A") {
+		t.Errorf("/api/file with the token = %d %s", code, body)
+	}
+	if ups, err := bot.GetUpdates(tgbotapi.UpdateConfig{}); err != nil || len(ups) != 1 || ups[0].Message.Text != "/start" {
+		t.Fatalf("updates = %+v, %v; want the one /start sent with the token", ups, err)
+	}
+
+	// The page loads without the token, keeps the one in its URL, sends it and says how to get in.
+	code, page := pageCall(t, "GET", ts.URL+"/", "", nil, "")
+	if code != 200 {
+		t.Fatalf("GET / without the token = %d", code)
+	}
+	for _, want := range []string{`get("token")`, `"X-Demo-Token": TOKEN`, "mở đúng đường link in ra khi chạy demo", `withToken(m.photo.url)`, `withToken(f.url + "&download=1")`, `withToken("/zalo/")`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, "fetch("); n != 1 {
+		t.Errorf("the page calls fetch %d times; want once, in api(), which adds the token", n)
+	}
+}
+
+// With page hosts, the page and its API answer only under those names: a page of another site
+// whose name is made to resolve to 127.0.0.1 (DNS rebinding) gets nothing. The Bot API is apart.
+func TestServer_PageHosts(t *testing.T) {
+	emu, ts, bot := newEmulator(t, Options{PageHosts: []string{"127.0.0.1:8080", "localhost:8080"}})
+	emu.AddChat(User{ID: 1, FirstName: "Admin"})
+	for _, host := range []string{"evil.example:8080", "127.0.0.1.nip.io:8080", "127.0.0.1:9999"} {
+		for _, path := range []string{"/", "/api/chat?user=1", "/api/messages?user=1&since=0"} {
+			if code, body := pageCall(t, "GET", ts.URL+path, host, nil, ""); code != http.StatusMisdirectedRequest {
+				t.Errorf("GET %s with Host %s = %d %s, want 421", path, host, code, body)
+			}
+		}
+		if code, _ := pageCall(t, "POST", ts.URL+"/api/send", host, map[string]string{"Content-Type": "application/json"}, `{"user":1,"text":"hi"}`); code != http.StatusMisdirectedRequest {
+			t.Errorf("POST /api/send with Host %s = %d, want 421", host, code)
+		}
+	}
+	for _, host := range []string{"127.0.0.1:8080", "LOCALHOST:8080"} {
+		if code, body := pageCall(t, "GET", ts.URL+"/api/chat?user=1", host, nil, ""); code != 200 {
+			t.Errorf("GET /api/chat with Host %s = %d %s", host, code, body)
+		}
+	}
+	// The bot reaches the Bot API under the test server's own address, which is not a page host.
+	if _, err := bot.GetMe(); err != nil {
+		t.Errorf("getMe: %v", err)
+	}
+	if ups, err := bot.GetUpdates(tgbotapi.UpdateConfig{}); err != nil || len(ups) != 0 {
+		t.Errorf("updates = %+v, %v; want none", ups, err)
+	}
+}
+
+// The page's POSTs take only JSON declared as such: a form on another site cannot post one
+// without the browser asking first.
+func TestServer_PageContentType(t *testing.T) {
+	_, ts, bot := newEmulator(t, Options{})
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+		for _, path := range []string{"send", "contact", "press", "photo"} {
+			code, body := pageCall(t, "POST", ts.URL+"/api/"+path, "", map[string]string{"Content-Type": ct}, `{"user":9,"text":"hi","phone":"+84912345678"}`)
+			if code != http.StatusUnsupportedMediaType || !strings.Contains(body, "application/json") {
+				t.Errorf("POST /api/%s as %q = %d %s, want 415", path, ct, code, body)
+			}
+		}
+	}
+	if ups, err := bot.GetUpdates(tgbotapi.UpdateConfig{}); err != nil || len(ups) != 0 {
+		t.Fatalf("updates from refused posts = %+v, %v", ups, err)
+	}
+	if code, body := pageCall(t, "POST", ts.URL+"/api/send", "", map[string]string{"Content-Type": "application/json; charset=utf-8"}, `{"user":9,"text":"hi"}`); code != 200 {
+		t.Errorf("POST /api/send as JSON with a charset = %d %s", code, body)
+	}
+}

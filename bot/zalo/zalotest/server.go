@@ -122,6 +122,19 @@ type Options struct {
 	// PageNote is a line the chat page shows under its header, such as the demo's day; empty shows
 	// none. It is plain text (the page API's people and open return it as "note").
 	PageNote string
+	// PageToken, when set, guards the chat page's API and the files it shows (/zalo/api/…,
+	// /zalo/media/…): a request must carry it in the X-Demo-Token header, or as a token query
+	// parameter (links and <img> cannot send headers), or it gets 403. The page itself (/zalo/)
+	// loads without it, reads it from its own URL (/zalo/?token=…) and sends it on every call;
+	// opened without it, the page says to open the link the demo printed. Empty: no check, as the
+	// emulator's tests use it. The OAuth and Open API paths are never behind it: the app secret and
+	// access tokens guard those.
+	PageToken string
+	// PageHosts, when set, are the only Host header values ("127.0.0.1:8080", compared without
+	// regard to case) the chat page, its API and its files answer to; any other gets 421
+	// Misdirected Request. It defends against DNS rebinding, where a web page whose name is made
+	// to resolve to 127.0.0.1 calls the page's API with its own name as Host. Empty: any Host.
+	PageHosts []string
 }
 
 // Server is the emulator: mount it on any listener. Its methods are safe for concurrent use.
@@ -238,7 +251,8 @@ func (s *Server) SetBaseURL(u string) {
 }
 
 // ServeHTTP routes the OAuth and Open API paths, the chat page at /zalo/, its API at /zalo/api/
-// and media at /zalo/media/.
+// and media at /zalo/media/; the last three only for Options.PageHosts, the API and media only
+// with Options.PageToken (see guardPage).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.learnBaseURL(r)
 	switch p := r.URL.Path; {
@@ -255,13 +269,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/v3.0/oa/quota/message", p == "/v2.0/oa/quota/message":
 		s.serveAPI(w, r, p, s.quota)
 	case p == "/zalo" || p == "/zalo/" || p == "/zalo/index.html":
+		if !s.guardPage(w, r, false) {
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(chatPage)
 	case strings.HasPrefix(p, "/zalo/api/"):
-		s.servePageAPI(w, r)
+		if s.guardPage(w, r, true) {
+			s.servePageAPI(w, r)
+		}
 	case strings.HasPrefix(p, "/zalo/media/"):
-		s.serveMedia(w, r)
+		if s.guardPage(w, r, true) {
+			s.serveMedia(w, r)
+		}
 	default:
 		http.NotFound(w, r)
 	}
@@ -273,7 +294,7 @@ var _ http.Handler = (*Server)(nil)
 func (s *Server) learnBaseURL(r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.baseURL != "" || r.Host == "" {
+	if s.baseURL != "" || r.Host == "" || !hostAllowed(s.opts.PageHosts, r.Host) {
 		return
 	}
 	scheme := "http"

@@ -1,13 +1,17 @@
 package zalotest
 
 import (
+	"crypto/subtle"
 	"encoding/json"
+	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 )
 
-// The chat page's API, under /zalo/api/ (JSON in and out; errors are {"error"} with HTTP 400):
+// The chat page's API, under /zalo/api/ (JSON in and out; errors are {"error"} with HTTP 400, or
+// 415, 403, 421 as below):
 //
 //	GET  people                        {"oa":{"id","name"},"note","people":[{"id","name","follower"}]}
 //	GET  open?user=ID&name=N           {"oa","note","user"}: the person (added when unknown; a new id
@@ -19,6 +23,10 @@ import (
 //	POST submit_info  {"user","name","phone"}
 //	POST image        {"user","image","text"}              image: JPEG or PNG, base64; text: caption
 //	POST sticker      {"user"}
+//
+// POSTs take only Content-Type: application/json (415 otherwise), so that a form on another site
+// cannot post to the page's API without the browser asking first (CORS preflight). With
+// Options.PageToken every call carries the token (see guardPage).
 
 type pagePerson struct {
 	ID       string `json:"id"`
@@ -98,6 +106,10 @@ func (s *Server) servePageAPI(w http.ResponseWriter, r *http.Request) {
 	case "send", "tap", "follow", "unfollow", "submit_info", "image", "sticker":
 		if r.Method != http.MethodPost {
 			pageError(w, "use POST")
+			return
+		}
+		if !isJSON(r) {
+			pageErrorCode(w, http.StatusUnsupportedMediaType, "send JSON, with Content-Type: application/json")
 			return
 		}
 		var a pageAction
@@ -187,6 +199,11 @@ func (s *Server) pageMessageLocked(e *entry) pageMessage {
 		}
 		if m.Image != nil {
 			pm.Image = m.Image.URL
+			if own := s.base() + "/zalo/media/"; strings.HasPrefix(pm.Image, own) {
+				// One of the emulator's own files, sent back by URL: served to the page from its
+				// own origin, where the page's token goes with it.
+				pm.Image = strings.TrimPrefix(pm.Image, s.base())
+			}
 			if m.Image.AttachmentID != "" {
 				pm.Image = "/zalo/media/" + m.Image.AttachmentID
 			}
@@ -223,7 +240,62 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func pageError(w http.ResponseWriter, msg string) {
+	pageErrorCode(w, http.StatusBadRequest, msg)
+}
+
+func pageErrorCode(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// pageTokenHeader is the header the chat page sends Options.PageToken in.
+const pageTokenHeader = "X-Demo-Token"
+
+// needTokenMessage answers a call without Options.PageToken; the page shows it.
+const needTokenMessage = "Cần mã của bản demo: hãy mở đúng đường link in ra khi chạy demo (…/zalo/?token=…) · " +
+	"This demo's page needs its token: open the link the demo printed when it started"
+
+// guardPage lets a request to the chat page (withToken false) or its API and media (withToken
+// true) go on, or answers it: a Host not among Options.PageHosts gets 421, and a call to the API
+// or media without Options.PageToken, in the X-Demo-Token header or the token query parameter, 403.
+func (s *Server) guardPage(w http.ResponseWriter, r *http.Request, withToken bool) bool {
+	if !hostAllowed(s.opts.PageHosts, r.Host) {
+		pageErrorCode(w, http.StatusMisdirectedRequest, fmt.Sprintf("this chat page answers only at %s, not at Host %q",
+			strings.Join(s.opts.PageHosts, ", "), r.Host))
+		return false
+	}
+	if withToken && s.opts.PageToken != "" && !tokenMatches(s.opts.PageToken, r) {
+		pageErrorCode(w, http.StatusForbidden, needTokenMessage)
+		return false
+	}
+	return true
+}
+
+// hostAllowed says whether a request's Host is one of hosts; any is when hosts is empty.
+func hostAllowed(hosts []string, host string) bool {
+	if len(hosts) == 0 {
+		return true
+	}
+	for _, h := range hosts {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenMatches says whether a request carries the page token, in the header or the query.
+func tokenMatches(token string, r *http.Request) bool {
+	got := r.Header.Get(pageTokenHeader)
+	if got == "" {
+		got = r.URL.Query().Get("token")
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// isJSON says whether a request's body is declared as JSON.
+func isJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
 }

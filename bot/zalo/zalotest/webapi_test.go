@@ -199,3 +199,186 @@ func TestPage_Note(t *testing.T) {
 		t.Error("the page puts the note in as markup")
 	}
 }
+
+// pageCall makes a request to the emulator with a chosen Host and headers and returns the status
+// and body.
+func pageCall(t *testing.T, method, url, host string, header map[string]string, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// With a page token, nobody without it acts as a person, lists people, reads a chat or opens a
+// file; the page itself loads and tells how to get in; the Open API needs only its own tokens.
+func TestPage_Token(t *testing.T) {
+	const token = "PAGETOKEN123"
+	e := newEnv(t, Options{PageToken: token})
+	u := e.follower(t, "Lan")
+	e.sendText(t, u, "Chào chị Lan") // the Open API, without the page token
+	if _, err := e.emu.SendImage(u, "Giấy khai sinh"); err != nil {
+		t.Fatal(err)
+	}
+	api := e.ts.URL + "/zalo/api/"
+	jsonCT := map[string]string{"Content-Type": "application/json"}
+	wrong := map[string]string{"Content-Type": "application/json", "X-Demo-Token": "guess"}
+	withHeader := map[string]string{"Content-Type": "application/json", "X-Demo-Token": token}
+
+	var page struct {
+		Messages []pageMessage `json:"messages"`
+	}
+	code, body := pageCall(t, "GET", api+"messages?user="+u+"&after=0", "", withHeader, "")
+	if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil || len(page.Messages) == 0 {
+		t.Fatalf("messages with the token = %d %s", code, body)
+	}
+	media := page.Messages[len(page.Messages)-1].Image
+	if !strings.HasPrefix(media, "/zalo/media/") {
+		t.Fatalf("the person's image = %q", media)
+	}
+	seen := len(page.Messages)
+
+	for _, tc := range []struct {
+		name, method, url string
+		header            map[string]string
+		body              string
+	}{
+		{"list people", "GET", api + "people", nil, ""},
+		{"open a person's chat", "GET", api + "open?user=" + u, nil, ""},
+		{"read a chat", "GET", api + "messages?user=" + u + "&after=0", nil, ""},
+		{"read a chat, wrong token", "GET", api + "messages?user=" + u + "&after=0", wrong, ""},
+		{"read a chat, wrong token in the query", "GET", api + "messages?user=" + u + "&after=0&token=guess", nil, ""},
+		{"send as the person", "POST", api + "send", jsonCT, `{"user":"` + u + `","text":"Hủy hồ sơ"}`},
+		{"send, wrong token", "POST", api + "send", wrong, `{"user":"` + u + `","text":"Hủy hồ sơ"}`},
+		{"tap", "POST", api + "tap", jsonCT, `{"user":"` + u + `","message_id":"x","button":0}`},
+		{"unfollow", "POST", api + "unfollow", jsonCT, `{"user":"` + u + `"}`},
+		{"submit info", "POST", api + "submit_info", jsonCT, `{"user":"` + u + `","name":"Lan","phone":"0912345678"}`},
+		{"image", "POST", api + "image", jsonCT, `{"user":"` + u + `"}`},
+		{"sticker", "POST", api + "sticker", jsonCT, `{"user":"` + u + `"}`},
+		{"open a file", "GET", e.ts.URL + media, nil, ""},
+		{"download a file", "GET", e.ts.URL + media + "?download=1", nil, ""},
+	} {
+		code, body := pageCall(t, tc.method, tc.url, "", tc.header, tc.body)
+		if code != http.StatusForbidden || !strings.Contains(body, "mở đúng đường link in ra khi chạy demo") {
+			t.Errorf("%s without the token = %d %s, want 403 saying to open the printed link", tc.name, code, body)
+		}
+	}
+	_, body = pageCall(t, "GET", api+"messages?user="+u+"&after=0", "", withHeader, "")
+	if err := json.Unmarshal([]byte(body), &page); err != nil || len(page.Messages) != seen {
+		t.Fatalf("calls without the token changed the chat: %s", body)
+	}
+	if p, _ := e.emu.Person(u); !p.Follower {
+		t.Fatal("a call without the token unfollowed the OA")
+	}
+
+	// With the token, in the header as the page sends it or in the query as its links carry it.
+	if code, body := pageCall(t, "POST", api+"send", "", withHeader, `{"user":"`+u+`","text":"Xin chào"}`); code != 200 {
+		t.Errorf("send with the token = %d %s", code, body)
+	}
+	if code, body := pageCall(t, "GET", api+"people?token="+token, "", nil, ""); code != 200 || !strings.Contains(body, u) {
+		t.Errorf("people with the token in the query = %d %s", code, body)
+	}
+	if code, _ := pageCall(t, "GET", e.ts.URL+media+"?download=1&token="+token, "", nil, ""); code != 200 {
+		t.Errorf("a file with the token = %d", code)
+	}
+
+	// The OA sends the person's image back by its URL, as the bot does: the page gets it as a path
+	// of its own server, so that its token goes with it.
+	a := e.send(t, `{"recipient":{"user_id":"`+u+`"},"message":{"attachment":{"type":"template","payload":{"template_type":"media","elements":[{"media_type":"image","url":"`+e.ts.URL+media+`"}]}}}}`)
+	if a.Error != 0 {
+		t.Fatalf("send the image back = %+v", a)
+	}
+	_, body = pageCall(t, "GET", api+"messages?user="+u+"&after=0", "", withHeader, "")
+	if err := json.Unmarshal([]byte(body), &page); err != nil || page.Messages[len(page.Messages)-1].Image != media {
+		t.Errorf("the OA's image on the page = %+v, want %q", page.Messages[len(page.Messages)-1], media)
+	}
+
+	// The page loads without the token, keeps the one in its URL, sends it and says how to get in.
+	code, html := pageCall(t, "GET", e.ts.URL+"/zalo/", "", nil, "")
+	if code != 200 {
+		t.Fatalf("GET /zalo/ without the token = %d", code)
+	}
+	for _, want := range []string{`get("token")`, `"X-Demo-Token": TOKEN`, "mở đúng đường link in ra khi chạy demo", `withToken(m.image)`, `withToken(m.file.url + "?download=1")`, `withToken("/")`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if n := strings.Count(html, "fetch("); n != 1 {
+		t.Errorf("the page calls fetch %d times; want once, in api(), which adds the token", n)
+	}
+}
+
+// With page hosts, the page, its API and its files answer only under those names: a page of
+// another site whose name is made to resolve to 127.0.0.1 (DNS rebinding) gets nothing. The
+// OAuth and Open API paths are apart.
+func TestPage_Hosts(t *testing.T) {
+	e := newEnv(t, Options{PageHosts: []string{"127.0.0.1:8080", "localhost:8080"}})
+	u := e.follower(t, "Lan")
+	e.sendText(t, u, "Chào chị Lan") // the Open API under the test server's own address
+	if _, err := e.emu.SendImage(u, ""); err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Messages []pageMessage `json:"messages"`
+	}
+	_, body := pageCall(t, "GET", e.ts.URL+"/zalo/api/messages?user="+u+"&after=0", "127.0.0.1:8080", nil, "")
+	if err := json.Unmarshal([]byte(body), &page); err != nil || len(page.Messages) == 0 {
+		t.Fatalf("messages under an allowed Host: %s", body)
+	}
+	media := page.Messages[len(page.Messages)-1].Image
+	for _, host := range []string{"evil.example:8080", "127.0.0.1.nip.io:8080", "127.0.0.1:9999"} {
+		for _, path := range []string{"/zalo/", "/zalo/api/people", "/zalo/api/messages?user=" + u + "&after=0", media} {
+			if code, body := pageCall(t, "GET", e.ts.URL+path, host, nil, ""); code != http.StatusMisdirectedRequest {
+				t.Errorf("GET %s with Host %s = %d %s, want 421", path, host, code, body)
+			}
+		}
+		if code, _ := pageCall(t, "POST", e.ts.URL+"/zalo/api/send", host, map[string]string{"Content-Type": "application/json"}, `{"user":"`+u+`","text":"hi"}`); code != http.StatusMisdirectedRequest {
+			t.Errorf("POST send with Host %s = %d, want 421", host, code)
+		}
+	}
+	for _, host := range []string{"127.0.0.1:8080", "LOCALHOST:8080"} {
+		if code, body := pageCall(t, "GET", e.ts.URL+"/zalo/api/people", host, nil, ""); code != 200 {
+			t.Errorf("people with Host %s = %d %s", host, code, body)
+		}
+	}
+}
+
+// The page's POSTs take only JSON declared as such: a form on another site cannot post one
+// without the browser asking first.
+func TestPage_ContentType(t *testing.T) {
+	e := newEnv(t, Options{})
+	u := e.follower(t, "Lan")
+	var page struct {
+		Messages []pageMessage `json:"messages"`
+	}
+	getJSON(t, e.ts.URL+"/zalo/api/messages?user="+u+"&after=0", &page)
+	before := len(page.Messages)
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+		for _, action := range []string{"send", "tap", "follow", "unfollow", "submit_info", "image", "sticker"} {
+			code, body := pageCall(t, "POST", e.ts.URL+"/zalo/api/"+action, "", map[string]string{"Content-Type": ct}, `{"user":"`+u+`","text":"hi"}`)
+			if code != http.StatusUnsupportedMediaType || !strings.Contains(body, "application/json") {
+				t.Errorf("POST %s as %q = %d %s, want 415", action, ct, code, body)
+			}
+		}
+	}
+	getJSON(t, e.ts.URL+"/zalo/api/messages?user="+u+"&after=0", &page)
+	if len(page.Messages) != before {
+		t.Fatalf("refused posts changed the chat: %d entries, were %d", len(page.Messages), before)
+	}
+	if code, body := pageCall(t, "POST", e.ts.URL+"/zalo/api/send", "", map[string]string{"Content-Type": "application/json; charset=utf-8"}, `{"user":"`+u+`","text":"hi"}`); code != 200 {
+		t.Errorf("send as JSON with a charset = %d %s", code, body)
+	}
+}
