@@ -297,6 +297,9 @@ type ExportFilter struct {
 	From, To time.Time
 	// ShowPhones writes phone numbers in full; otherwise they are masked.
 	ShowPhones bool
+	// Sheets are the sheets the export holds: for a staff member, those ExportScope gives their
+	// role. The zero set holds every sheet.
+	Sheets ExportSheetSet
 }
 
 // ExportFormat is the file format of an export.

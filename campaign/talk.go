@@ -12,9 +12,10 @@ import "context"
 type FamilyMessage struct {
 	Registration Registration
 	Message      Answer
-	// Staff are the active staff of the registration's ward who verify (ward officials, the
-	// ward's Women's Union); when the ward has none, the city officials and the education office.
-	Staff []Staff
+	// Officials are who is told: the active staff of the registration's ward who verify (ward
+	// officials, the ward's Women's Union); when the ward has none, the education office, which
+	// verifies every ward (as for a correction request, Corrected.Officials).
+	Officials []Recipient
 }
 
 // MessageStore keeps families' messages to officials.

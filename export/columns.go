@@ -22,7 +22,8 @@ const (
 	kindEnum               // a code (any string type) or a list of codes, written with the column's labels; with: a note
 	kindItems              // []campaign.PledgeItem, written as a summary
 	kindOrigin             // a pledge code; with: the device's origin (OriginPledge, ...)
-	kindDonor              // the donor's name; with: bool, the donor asked to stay anonymous
+	kindDonor              // the donor's name, written "Ẩn danh" when the row's donor asked to stay anonymous
+	kindStaff              // string, a staff member's name (or, unknown, their chat id); with: their role
 )
 
 // column is one column of a sheet: the field it is made from, its Vietnamese header and width.
@@ -36,8 +37,12 @@ type column struct {
 	yes    string            // kindBool: the word for true; "có" by default
 	no     string            // kindBool: the word for false; "không" by default
 	with   string            // the field of a second value the cell is made from, "" for none
+	// anon is the bool field that says the row's donor asked to stay anonymous, "" for none: the
+	// cell then shows nothing of its value (a kindDonor cell shows "Ẩn danh").
+	anon string
 
-	index, withIndex int // positions of key and with in the sheet's fields; withIndex -1 for none
+	// Positions of key, with and anon in the sheet's fields; -1 for none.
+	index, withIndex, anonIndex int
 }
 
 // sheetSpec is a sheet of the workbook and its CSV file in the ZIP.
@@ -47,7 +52,7 @@ type sheetSpec struct {
 	file    string // the CSV file's name in the ZIP, in ASCII so every unzip tool shows it right
 	columns []column
 	// fields are the keys the Source is asked for: every column's key, then the second fields
-	// that are not columns of their own.
+	// (with, anon) that are not columns of their own.
 	fields []string
 }
 
@@ -63,17 +68,21 @@ func newSheet(sheet campaign.ExportSheet, title, file string, columns ...column)
 		pos[c.key] = len(s.fields)
 		s.fields = append(s.fields, c.key)
 	}
+	extra := func(key string) int {
+		if key == "" {
+			return -1
+		}
+		if _, ok := pos[key]; !ok {
+			pos[key] = len(s.fields)
+			s.fields = append(s.fields, key)
+		}
+		return pos[key]
+	}
 	for i := range s.columns {
 		c := &s.columns[i]
-		c.index, c.withIndex = pos[c.key], -1
-		if c.with == "" {
-			continue
-		}
-		if _, ok := pos[c.with]; !ok {
-			pos[c.with] = len(s.fields)
-			s.fields = append(s.fields, c.with)
-		}
-		c.withIndex = pos[c.with]
+		c.index = pos[c.key]
+		c.withIndex = extra(c.with)
+		c.anonIndex = extra(c.anon)
 	}
 	return s
 }
@@ -117,6 +126,24 @@ func enumNote(key, note, header string, width float64, labels map[string]string)
 	return column{key: key, header: header, width: width, kind: kindEnum, labels: labels, with: note}
 }
 
+// donor is the donor's name, "Ẩn danh" when the bool field anon says they asked not to be named.
+func donor(key, anon, header string, width float64) column {
+	return column{key: key, header: header, width: width, kind: kindDonor, anon: anon}
+}
+
+// private is c left empty when the bool field anon says the donor asked not to be named: their
+// contact, phone and address are kept from every sheet as their name is.
+func private(c column, anon string) column {
+	c.anon = anon
+	return c
+}
+
+// staff names the staff member whose chat the field holds, with their role from the field
+// key+"_role": "Hồ Thị Em (Tình nguyện viên Đoàn)". One who is no staff stays as the source gives.
+func staff(key, header string) column {
+	return column{key: key, header: header, width: 30, kind: kindStaff, with: key + "_role"}
+}
+
 // Fields every sheet with a ward has: the code, and the name the campaign gives it.
 func wardCode() column { return text("ward_code", "Mã phường", 10) }
 func wardName() column { return text("ward_name", "Phường", 20) }
@@ -143,23 +170,23 @@ var sheets = []*sheetSpec{
 		enum("needs", "Cần hỗ trợ", 28, needLabels),
 		text("possible_duplicates", "Có thể trùng với hồ sơ", 18),
 		instant("created_at", "Thời điểm đăng ký"),
-		text("decided_by", "Người xác minh", 20),
+		staff("decided_by", "Người xác minh"),
 		instant("decided_at", "Thời điểm xác minh"),
 	),
 	newSheet(campaign.SheetPledges, "Ủng hộ", "ung-ho.csv",
 		text("code", "Mã phiếu", 12),
 		enum("status", "Trạng thái", 16, pledgeStatusLabels),
 		enum("donor_kind", "Loại nhà hảo tâm", 20, donorKindLabels),
-		text("donor_name", "Nhà hảo tâm", 28),
-		text("contact_person", "Người liên hệ", 22),
-		phone("phone", "Điện thoại"),
+		donor("donor_name", "anonymous", "Nhà hảo tâm", 28),
+		private(text("contact_person", "Người liên hệ", 22), "anonymous"),
+		private(phone("phone", "Điện thoại"), "anonymous"),
 		column{key: "items", header: "Nội dung ủng hộ", width: 44, kind: kindItems},
 		money("money_pledged", "Tiền hứa ủng hộ (đ)"),
 		money("money_received", "Tiền đã nhận (đ)"),
 		enum("delivery", "Cách gửi", 24, deliveryMethodLabels),
 		wardCode(),
 		wardName(),
-		text("pickup_address", "Địa chỉ đến nhận", 30),
+		private(text("pickup_address", "Địa chỉ đến nhận", 30), "anonymous"),
 		date("pickup_date", "Ngày đến nhận"),
 		flag("anonymous", "Ẩn danh", 8, yes, no),
 		instant("created_at", "Thời điểm ghi nhận"),
@@ -174,7 +201,7 @@ var sheets = []*sheetSpec{
 		flag("used", "Mới/cũ", 14, "đã qua sử dụng", "mới"),
 		column{key: "pledge_code", with: "origin", header: "Nguồn", width: 20, kind: kindOrigin, labels: originLabels},
 		column{key: "software_level", header: "Phần mềm học tập", width: 16, kind: kindEnum, labels: levelLabels, empty: "chưa cài"},
-		text("checked_by", "Người kiểm tra", 20),
+		staff("checked_by", "Người kiểm tra"),
 		text("registration_code", "Phân bổ cho hồ sơ", 14),
 		wardCode(),
 		wardName(),
@@ -195,12 +222,12 @@ var sheets = []*sheetSpec{
 		enum("device_type", "Loại thiết bị", 20, deviceTypeLabels),
 		enum("stock", "Kết nối kèm theo", 22, stockLabels),
 		column{key: "pledge_code", with: "origin", header: "Nguồn thiết bị", width: 20, kind: kindOrigin, labels: originLabels},
-		column{key: "donor_name", with: "donor_anonymous", header: "Nhà hảo tâm", width: 26, kind: kindDonor},
-		text("allocated_by", "Người phân bổ", 20),
+		donor("donor_name", "donor_anonymous", "Nhà hảo tâm", 26),
+		staff("allocated_by", "Người phân bổ"),
 		instant("allocated_at", "Thời điểm phân bổ"),
 		number("attempts", "Số lần giao không thành", 10),
 		enumNote("last_failure", "last_failure_note", "Lần giao không thành gần nhất", 28, failReasonLabels),
-		text("volunteer", "Tình nguyện viên", 20),
+		staff("volunteer", "Tình nguyện viên"),
 		text("recipient_name", "Người nhận", 22),
 		flag("has_photo", "Ảnh bàn giao", 10, yes, no),
 		instant("delivered_at", "Thời điểm trao"),

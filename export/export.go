@@ -20,6 +20,7 @@ import (
 type Source interface {
 	// Rows calls fn once for each row of sheet that f chooses (ward, status, period; f.ShowPhones
 	// is the exporter's business), in a stable order, with the values of fields in their order.
+	// It is asked only for the sheets f.Sheets holds, and should refuse any other.
 	// The fields are the keys of Fields(sheet); each value has the Go type its column expects
 	// (see columns.go), and a field the source does not know is an error. row is only read during
 	// the call, so the source may reuse it. An error from fn stops the rows and is returned.
@@ -89,7 +90,9 @@ type book interface {
 }
 
 // Export writes the rows f chooses to a temporary file in format and returns it; the caller
-// sends it and removes it. Phone numbers are masked unless f.ShowPhones. On any error the file
+// sends it and removes it. The file has the sheets f.Sheets holds and no other, and ExportFile.Rows
+// counts those alone. Phone numbers are masked unless f.ShowPhones; a donor who asked to stay
+// anonymous is named in no sheet (neither their contact, phone nor address). On any error the file
 // is removed. An unknown format, a ward code that is not a code, or a period that ends before it
 // starts is EINVALID.
 func (e *Exporter) Export(ctx context.Context, f campaign.ExportFilter, format campaign.ExportFormat) (campaign.ExportFile, error) {
@@ -139,6 +142,9 @@ func (e *Exporter) write(ctx context.Context, out io.Writer, f campaign.ExportFi
 	counts := make(map[campaign.ExportSheet]int, len(sheets))
 	fm := &formatting{loc: e.loc, showPhones: f.ShowPhones}
 	for _, s := range sheets {
+		if !f.Sheets.Has(s.sheet) {
+			continue // not the business of the one who exports: not even asked of the source
+		}
 		n, err := e.writeSheet(ctx, b, s, f, fm)
 		if err != nil {
 			b.discard()
@@ -168,12 +174,7 @@ func (e *Exporter) writeSheet(ctx context.Context, b book, s *sheetSpec, f campa
 			return fmt.Errorf("row %d has %d values for %d fields", n+1, len(row), len(s.fields))
 		}
 		for i := range s.columns {
-			c := &s.columns[i]
-			var with any
-			if c.withIndex >= 0 {
-				with = row[c.withIndex]
-			}
-			v, err := c.cell(row[c.index], with, fm)
+			v, err := s.columns[i].format(row, fm)
 			if err != nil {
 				return fmt.Errorf("row %d: %w", n+1, err)
 			}
@@ -210,6 +211,9 @@ func validate(f campaign.ExportFilter) error {
 		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-' || r == '_') {
 			return campaign.Errorf(campaign.EINVALID, "export: ward code %q is not a code", f.WardCode)
 		}
+	}
+	if f.Sheets&^campaign.ExportSheetsOf(campaign.ExportSheets...) != 0 {
+		return campaign.Errorf(campaign.EINVALID, "export: unknown sheets %08b", uint8(f.Sheets))
 	}
 	if f.Status != "" && !slices.Contains(campaign.RegistrationStatuses, f.Status) {
 		return campaign.Errorf(campaign.EINVALID, "export: unknown registration status %q", f.Status)

@@ -100,6 +100,7 @@ var (
 		"possible_duplicates": []string{"TD-000000"},
 		"created_at":          time.Date(2021, 9, 15, 2, 5, 0, 0, time.UTC),
 		"decided_by":          "Lê Văn Cường",
+		"decided_by_role":     "ward_official",
 		"decided_at":          time.Date(2021, 9, 16, 3, 0, 0, 0, time.UTC),
 	}
 	pledgeRow = map[string]any{
@@ -121,9 +122,15 @@ var (
 		"ward_name":      "",
 		"pickup_address": "1 Võ Văn Ngân",
 		"pickup_date":    time.Date(2021, 9, 18, 0, 0, 0, 0, time.UTC),
-		"anonymous":      true,
+		"anonymous":      false,
 		"created_at":     time.Date(2021, 9, 14, 23, 0, 0, 0, time.UTC),
 	}
+	// anonymousPledgeRow is a donor who asked not to be named: no sheet shows who they are.
+	anonymousPledgeRow = with(pledgeRow, map[string]any{
+		"code": "PL-000046", "status": "received", "donor_kind": "individual", "donor_name": "Trần Văn Bí Mật",
+		"contact_person": "Trần Văn Bí Mật", "phone": "+84987654321", "pickup_address": "9 Hẻm Kín",
+		"anonymous": true,
+	})
 	deviceRow = map[string]any{
 		"label":             "TB-000123",
 		"type":              "tablet",
@@ -135,7 +142,8 @@ var (
 		"pledge_code":       "",
 		"origin":            export.OriginWalkIn,
 		"software_level":    "",
-		"checked_by":        "telegram:555",
+		"checked_by":        "telegram:555", // no staff row: the source gives the chat as it is
+		"checked_by_role":   "",
 		"registration_code": "",
 		"ward_code":         "",
 		"ward_name":         "",
@@ -157,14 +165,16 @@ var (
 		"stock":             []string{"sim_4g"},
 		"pledge_code":       "PL-000046",
 		"origin":            export.OriginPurchase,
-		"donor_name":        "Chùa Phước Long",
+		"donor_name":        "Trần Văn Bí Mật",
 		"donor_anonymous":   true,
 		"allocated_by":      "Lê Văn Cường",
+		"allocated_by_role": "ward_official",
 		"allocated_at":      time.Date(2021, 9, 17, 2, 0, 0, 0, time.UTC),
 		"attempts":          1,
 		"last_failure":      "not_home",
 		"last_failure_note": "gọi không nghe máy",
 		"volunteer":         "Hồ Thị Em",
+		"volunteer_role":    "volunteer",
 		"recipient_name":    "Trần Thị Bình",
 		"has_photo":         true,
 		"delivered_at":      time.Date(2021, 9, 18, 9, 15, 0, 0, time.UTC),
@@ -174,7 +184,8 @@ var (
 )
 
 // newSource returns a source of one or two rows per sheet: a verified registration and a
-// rejected one, a business pledge, a walk-in device, a delivery.
+// rejected one, a business pledge and an anonymous donor's, a walk-in device, a delivery of a
+// device bought with the anonymous donor's money.
 func newSource() *fakeSource {
 	return &fakeSource{rows: map[campaign.ExportSheet][]map[string]any{
 		campaign.SheetRegistrations: {
@@ -183,10 +194,10 @@ func newSource() *fakeSource {
 				"code": "TD-000002", "status": "rejected", "reject_code": "other",
 				"reject_text": "Gia đình đã chuyển đi", "student_name": "=HYPERLINK(\"http://x\")",
 				"circumstances": []string{}, "circumstance_other": "", "possible_duplicates": []string(nil),
-				"decided_by": "", "decided_at": time.Time{}, "level": "primary", "grade": 3,
+				"decided_by": "", "decided_by_role": "", "decided_at": time.Time{}, "level": "primary", "grade": 3,
 			}),
 		},
-		campaign.SheetPledges:    {pledgeRow},
+		campaign.SheetPledges:    {pledgeRow, anonymousPledgeRow},
 		campaign.SheetDevices:    {deviceRow},
 		campaign.SheetDeliveries: {deliveryRow},
 	}}
@@ -246,7 +257,7 @@ func TestExport_XLSX(t *testing.T) {
 	if want := "maytinhchoem-20210920-1730.xlsx"; file.Name != want {
 		t.Errorf("Name = %q, want %q", file.Name, want)
 	}
-	wantRows := map[campaign.ExportSheet]int{campaign.SheetRegistrations: 2, campaign.SheetPledges: 1, campaign.SheetDevices: 1, campaign.SheetDeliveries: 1}
+	wantRows := map[campaign.ExportSheet]int{campaign.SheetRegistrations: 2, campaign.SheetPledges: 2, campaign.SheetDevices: 1, campaign.SheetDeliveries: 1}
 	if !maps.Equal(file.Rows, wantRows) {
 		t.Errorf("Rows = %v, want %v", file.Rows, wantRows)
 	}
@@ -325,7 +336,7 @@ func TestExport_XLSX(t *testing.T) {
 			{"Cần hỗ trợ", "2", "Máy tính bảng, SIM 4G"},
 			{"Có thể trùng với hồ sơ", "2", "TD-000000"},
 			{"Thời điểm đăng ký", "2", "15/09/2021 09:05"}, // 02:05 UTC is 09:05 in the campaign zone
-			{"Người xác minh", "2", "Lê Văn Cường"},
+			{"Người xác minh", "2", "Lê Văn Cường (Cán bộ phường)"},
 			{"Thời điểm xác minh", "2", "16/09/2021 10:00"},
 			{"Trạng thái", "3", "không được duyệt"},
 			{"Lý do không duyệt", "3", "Lý do khác: Gia đình đã chuyển đi"},
@@ -381,24 +392,29 @@ func TestExport_XLSX(t *testing.T) {
 		for _, c := range []struct{ sheet, header, want string }{
 			{"Ủng hộ", "Trạng thái", "đã nhận một phần"},
 			{"Ủng hộ", "Loại nhà hảo tâm", "Doanh nghiệp"},
-			{"Ủng hộ", "Nhà hảo tâm", "Công ty TNHH ABC"}, // the donor's own sheet keeps the name
+			{"Ủng hộ", "Nhà hảo tâm", "Công ty TNHH ABC"},
+			{"Ủng hộ", "Người liên hệ", "Phạm Minh Đức"},
 			{"Ủng hộ", "Điện thoại", "+8491****678"},
+			{"Ủng hộ", "Địa chỉ đến nhận", "1 Võ Văn Ngân"},
 			{"Ủng hộ", "Nội dung ủng hộ", "2 laptop (đã qua sử dụng); 500 SIM 4G; 5.000.000 đ"},
 			{"Ủng hộ", "Cách gửi", "Nhờ đến nhận tại địa chỉ"},
 			{"Ủng hộ", "Ngày đến nhận", "18/09/2021"},
-			{"Ủng hộ", "Ẩn danh", "có"},
+			{"Ủng hộ", "Ẩn danh", "không"},
 			{"Ủng hộ", "Thời điểm ghi nhận", "15/09/2021 06:00"},
 			{"Thiết bị", "Loại thiết bị", "Máy tính bảng"},
 			{"Thiết bị", "Tình trạng", "sẵn sàng"},
 			{"Thiết bị", "Mới/cũ", "đã qua sử dụng"},
 			{"Thiết bị", "Nguồn", "tặng trực tiếp"},
 			{"Thiết bị", "Phần mềm học tập", "chưa cài"},
+			{"Thiết bị", "Người kiểm tra", "telegram:555"},
 			{"Bàn giao", "Trạng thái", "gia đình đã xác nhận"},
 			{"Bàn giao", "Nơi bàn giao", "Tại trường"},
 			{"Bàn giao", "Loại thiết bị", "Laptop"},
 			{"Bàn giao", "Kết nối kèm theo", "SIM 4G"},
 			{"Bàn giao", "Nguồn thiết bị", "mua bằng tiền ủng hộ (PL-000046)"},
 			{"Bàn giao", "Nhà hảo tâm", "Ẩn danh"},
+			{"Bàn giao", "Người phân bổ", "Lê Văn Cường (Cán bộ phường)"},
+			{"Bàn giao", "Tình nguyện viên", "Hồ Thị Em (Tình nguyện viên Đoàn)"},
 			{"Bàn giao", "Số lần giao không thành", "1"},
 			{"Bàn giao", "Lần giao không thành gần nhất", "Gia đình vắng nhà: gọi không nghe máy"},
 			{"Bàn giao", "Ảnh bàn giao", "có"},

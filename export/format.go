@@ -48,6 +48,28 @@ type formatting struct {
 	showPhones bool
 }
 
+// format formats the column's cell of a row of the sheet's fields. A donor who asked to stay
+// anonymous is named in no cell: the column's value is not even looked at.
+func (c *column) format(row []any, f *formatting) (cell, error) {
+	if c.anonIndex >= 0 {
+		hidden, ok := row[c.anonIndex].(bool)
+		if !ok && row[c.anonIndex] != nil {
+			return cell{}, fmt.Errorf("column %s: %s is %T, want a bool", c.key, c.anon, row[c.anonIndex])
+		}
+		if hidden {
+			if c.kind == kindDonor {
+				return textCell(anonymous), nil
+			}
+			return cell{}, nil
+		}
+	}
+	var with any
+	if c.withIndex >= 0 {
+		with = row[c.withIndex]
+	}
+	return c.cell(row[c.index], with, f)
+}
+
 // cell formats the column's value v, and with its second field's value, for a cell.
 func (c *column) cell(v, with any, f *formatting) (cell, error) {
 	switch c.kind {
@@ -138,15 +160,21 @@ func (c *column) cell(v, with any, f *formatting) (cell, error) {
 		}
 		return textCell(s), nil
 	case kindDonor:
-		name, ok1 := str(v)
-		anon, ok2 := with.(bool)
-		if !ok1 || (!ok2 && with != nil) {
-			return cell{}, c.typeError([2]any{v, with}, "a name and a bool")
-		}
-		if anon && name != "" {
-			return textCell(anonymous), nil
+		name, ok := str(v)
+		if !ok {
+			return cell{}, c.typeError(v, "a name")
 		}
 		return textCell(name), nil
+	case kindStaff:
+		name, ok1 := str(v)
+		role, ok2 := str(with)
+		if !ok1 || !ok2 {
+			return cell{}, c.typeError([2]any{v, with}, "a name and a role")
+		}
+		if name == "" || role == "" {
+			return textCell(name), nil // no one, or someone who is no staff ("system", an old id)
+		}
+		return textCell(name + " (" + label(staffRoleLabels, role) + ")"), nil
 	}
 	return cell{}, fmt.Errorf("column %s: unknown kind %d", c.key, c.kind)
 }

@@ -31,6 +31,7 @@ func TestLabels_Complete(t *testing.T) {
 	check("delivery method", deliveryMethodLabels, "ward_office", "front", "pickup")
 	check("delivery status", deliveryStatusLabels, "pending", "delivered", "confirmed")
 	check("handover", handoverLabels, "home", "school")
+	check("staff role", staffRoleLabels, append(strs(campaign.StaffRoles), string(campaign.RoleAdmin))...)
 	for _, k := range campaign.ItemKinds {
 		if k != campaign.ItemMoney && itemNouns[k] == "" {
 			t.Errorf("item kind %q has no noun", k)

@@ -120,6 +120,17 @@ var failReasonLabels = map[string]string{
 	string(campaign.FailNotReceived):  "Phụ huynh báo chưa nhận được",
 }
 
+// staffRoleLabels name the role of the staff member who took a step, after their name.
+var staffRoleLabels = map[string]string{
+	string(campaign.RoleAdmin):           "Quản trị viên",
+	string(campaign.RoleCityOfficial):    "Cán bộ thành phố",
+	string(campaign.RoleEducationOffice): "Phòng Giáo dục",
+	string(campaign.RoleWardOfficial):    "Cán bộ phường",
+	string(campaign.RoleWomensUnion):     "Hội Phụ nữ phường",
+	string(campaign.RoleVolunteer):       "Tình nguyện viên Đoàn",
+	string(campaign.RoleCultureInfo):     "Phòng Văn hóa – Thông tin",
+}
+
 // Origins of a device, as the Source gives them in the "origin" field.
 const (
 	OriginPledge   = "pledge"   // from a donor's pledge

@@ -50,7 +50,7 @@ type fakeCases struct {
 	// messageAt holds when a family's unhandled message came, by code (talk_fake_test.go).
 	messageAt map[string]time.Time
 	// verifiers are the staff told of a family's message (MessageOfficials).
-	verifiers []campaign.Staff
+	verifiers []campaign.Recipient
 }
 
 func newFakeCases(now func() time.Time, camp *campaign.Campaign, regs *fakeRegistrations, devices *fakeDevices, pledges *fakePledges) *fakeCases {

@@ -12,10 +12,12 @@ import (
 // exportPrefix starts the button data of /export's buttons: "x:xlsx", "x:csv".
 const exportPrefix = "x"
 
-// exportCommand is /export [csv|xlsx] [ward <ward>] [status <status>] [from <date>] [to <date>]:
-// the campaign's registrations, pledges, devices and deliveries as a workbook (or a ZIP of CSV
-// files), sent as a document. Alone it offers the two formats as buttons. City-level roles export
-// every ward or the one they name; a ward official always gets only their ward, whatever they type.
+// exportCommand is /export [csv|xlsx] [phuong <ward>] [trang-thai <status>] [tu <date>] [den <date>]
+// (or in English: ward, status, from, to): the campaign's registrations, pledges, devices and
+// deliveries as a workbook (or a ZIP of CSV files), sent as a document. Alone it offers the two
+// formats as buttons. City-level roles export every ward or the one they name; a ward official
+// always gets only their ward, whatever they type. Each gets only the sheets their role may see
+// (campaign.ScopeExport).
 func (c *turn) exportCommand(args string) error {
 	if c.e.cfg.Exporter == nil {
 		c.say(c.t("case.unavailable"))
@@ -64,16 +66,17 @@ func (c *turn) exportChoice(data string) error {
 	return c.export(who, campaign.ExportFilter{}, format)
 }
 
-// export writes the file and sends it, audited with the filter and the rows sent.
-func (c *turn) export(who campaign.Staff, f campaign.ExportFilter, format campaign.ExportFormat) error {
-	lead := ""
-	if who.Role.NeedsWard() {
-		if f.WardCode != "" && f.WardCode != who.WardCode {
-			lead = c.t("export.own_ward_only", "Ward", c.wardName(who.WardCode))
-		}
-		f.WardCode = who.WardCode // a ward official's export holds only their ward
+// export writes the file and sends it, audited with the filter, the sheets and the rows sent.
+func (c *turn) export(who campaign.Staff, asked campaign.ExportFilter, format campaign.ExportFormat) error {
+	// A ward official's export holds only their ward; each role's, only the sheets it may see.
+	f, err := campaign.ScopeExport(who, asked)
+	if err != nil {
+		return fmt.Errorf("export: scope: %w", err) // who passed ActionExport: a role without sheets
 	}
-	f.ShowPhones = campaign.SeesPhones(who.Role)
+	lead := ""
+	if asked.WardCode != "" && asked.WardCode != f.WardCode {
+		lead = c.t("export.own_ward_only", "Ward", c.wardName(f.WardCode))
+	}
 	file, err := c.e.cfg.Exporter.Export(c.ctx, f, format)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -82,7 +85,8 @@ func (c *turn) export(who campaign.Staff, f campaign.ExportFilter, format campai
 	for s, n := range file.Rows {
 		rows[string(s)] = n
 	}
-	audit := map[string]any{"role": who.Role, "format": format, "ward": f.WardCode, "status": f.Status, "rows": rows, "file": file.Name}
+	audit := map[string]any{"role": who.Role, "format": format, "ward": f.WardCode, "status": f.Status,
+		"sheets": f.Sheets.String(), "rows": rows, "file": file.Name}
 	if !f.From.IsZero() {
 		audit["from"] = f.From
 	}
@@ -99,29 +103,54 @@ func (c *turn) export(who campaign.Staff, f campaign.ExportFilter, format campai
 	if lead != "" {
 		c.say(lead)
 	}
+	// The caption counts the sheets the file has, and only those.
+	var counts []string
+	for _, sheet := range f.Sheets.List() {
+		n := file.Rows[sheet]
+		switch sheet {
+		case campaign.SheetRegistrations:
+			counts = append(counts, c.t("export.count.registrations", "Count", n))
+		case campaign.SheetPledges:
+			counts = append(counts, c.t("export.count.pledges", "Count", n))
+		case campaign.SheetDevices:
+			counts = append(counts, c.t("export.count.devices", "Count", n))
+		case campaign.SheetDeliveries:
+			counts = append(counts, c.t("export.count.deliveries", "Count", n))
+		}
+	}
 	c.out = append(c.out, Output{
 		Text: c.t("export.caption", "Scope", scope,
 			"At", c.now.In(c.e.cfg.Campaign.Location).Format("15:04 02/01/2006"),
-			"Registrations", file.Rows[campaign.SheetRegistrations], "Pledges", file.Rows[campaign.SheetPledges],
-			"Devices", file.Rows[campaign.SheetDevices], "Deliveries", file.Rows[campaign.SheetDeliveries]),
+			"Counts", strings.Join(counts, ", ")),
 		File: &File{Path: file.Path, Name: file.Name, Remove: true},
 	})
 	return nil
 }
 
-// parseExportArgs reads /export's words; problem is a polite reason when one is not understood.
+// parseExportArgs reads /export's words, in Vietnamese with or without accents and hyphens
+// (phuong, trang-thai, tu, den) or in English (ward, status, from, to); problem is a polite reason
+// when one is not understood.
 func (c *turn) parseExportArgs(args string) (f campaign.ExportFilter, format campaign.ExportFormat, problem string) {
 	format = campaign.FormatXLSX
-	words := strings.Fields(args)
+	words := exportWords(args)
 	loc := c.e.cfg.Campaign.Location
 	for i := 0; i < len(words); i++ {
-		w := campaign.Fold(words[i])
+		w := words[i].key
 		value := func() (string, bool) {
 			if i+1 >= len(words) {
 				return "", false
 			}
 			i++
-			return words[i], true
+			return words[i].raw, true
+		}
+		// rest takes the words up to the next keyword: a ward's name ("phường Linh Trung").
+		rest := func() string {
+			var name []string
+			for i+1 < len(words) && !exportKeyword(words[i+1].key) {
+				i++
+				name = append(name, words[i].raw)
+			}
+			return strings.Join(name, " ")
 		}
 		switch w {
 		case "csv", "xlsx", "excel":
@@ -130,32 +159,27 @@ func (c *turn) parseExportArgs(args string) (f campaign.ExportFilter, format cam
 				format = campaign.FormatXLSX
 			}
 		case "ward", "phuong", "p":
-			// The rest of the words up to the next keyword name the ward ("phường Linh Trung").
-			var name []string
-			for i+1 < len(words) && !exportKeyword(campaign.Fold(words[i+1])) {
-				i++
-				name = append(name, words[i])
-			}
-			ward, ok := c.matchOneWard(strings.Join(name, " "))
+			name := rest()
+			ward, ok := c.matchOneWard(name)
 			if !ok {
-				return f, format, c.t("export.err.ward", "Query", clip(strings.Join(name, " "), 40))
+				return f, format, c.t("export.err.ward", "Query", clip(name, 40))
 			}
 			f.WardCode = ward
 		case "status", "trangthai":
-			v, ok := value()
-			s := campaign.RegistrationStatus(strings.ToLower(v))
-			if !ok || !validStatus(s) {
-				return f, format, c.t("export.err.status", "Query", clip(v, 30))
+			s, n := exportStatus(words[i+1:])
+			if n == 0 {
+				return f, format, c.t("export.err.status", "Query", clip(rest(), 30))
 			}
+			i += n
 			f.Status = s
-		case "from", "tu":
+		case "from", "tu", "tungay":
 			v, ok := value()
 			d, okDate := parseExportDate(v, c.now.In(loc))
 			if !ok || !okDate {
 				return f, format, c.t("export.err.date", "Query", clip(v, 30))
 			}
 			f.From = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
-		case "to", "den":
+		case "to", "den", "denngay":
 			v, ok := value()
 			d, okDate := parseExportDate(v, c.now.In(loc))
 			if !ok || !okDate {
@@ -163,7 +187,7 @@ func (c *turn) parseExportArgs(args string) (f campaign.ExportFilter, format cam
 			}
 			f.To = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc) // "to 20/9" includes the 20th
 		default:
-			return f, format, c.t("export.err.word", "Query", clip(words[i], 30))
+			return f, format, c.t("export.err.word", "Query", clip(words[i].raw, 30))
 		}
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
@@ -172,13 +196,77 @@ func (c *turn) parseExportArgs(args string) (f campaign.ExportFilter, format cam
 	return f, format, ""
 }
 
-// exportKeyword reports whether a folded word starts another part of /export's arguments.
+// exportWord is a word of /export as typed (raw) and as compared (key): folded, without its
+// accents, hyphens and underscores ("Trạng-thái" is "trangthai").
+type exportWord struct{ raw, key string }
+
+// exportWordKey is the key of a word or phrase: folded, without accents, spaces, hyphens or
+// underscores.
+func exportWordKey(s string) string {
+	return strings.NewReplacer(" ", "", "-", "", "_", "").Replace(campaign.Fold(s))
+}
+
+// exportWords splits /export's arguments into words; a keyword typed as two words ("trạng thái",
+// "từ ngày", "đến ngày") is one.
+func exportWords(args string) []exportWord {
+	var out []exportWord
+	fields := strings.Fields(args)
+	for i := 0; i < len(fields); i++ {
+		w := exportWord{raw: fields[i], key: exportWordKey(fields[i])}
+		if i+1 < len(fields) {
+			pair := w.key + exportWordKey(fields[i+1])
+			if (w.key == "trang" || w.key == "tu" || w.key == "den") && exportKeyword(pair) {
+				w = exportWord{raw: fields[i] + " " + fields[i+1], key: pair}
+				i++
+			}
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// exportKeyword reports whether a word's key starts another part of /export's arguments.
 func exportKeyword(w string) bool {
 	switch w {
-	case "csv", "xlsx", "excel", "ward", "phuong", "p", "status", "trangthai", "from", "tu", "to", "den":
+	case "csv", "xlsx", "excel", "ward", "phuong", "p", "status", "trangthai",
+		"from", "tu", "tungay", "to", "den", "denngay":
 		return true
 	}
 	return false
+}
+
+// exportStatusWords are the words /export takes for each registration status, as keys (see
+// exportWordKey): the code, and Vietnamese names, the export's own labels among them. A status
+// the campaign does not have is not taken.
+var exportStatusWords = map[campaign.RegistrationStatus][]string{
+	campaign.StatusSubmitted: {"submitted", "choxacminh", "choduyet", "moi"},
+	campaign.StatusNeedsInfo: {"needsinfo", "chobosung", "chobosungthongtin", "canbosung", "bosung"},
+	campaign.StatusVerified:  {"verified", "daduyet", "daxacminh", "duyet"},
+	campaign.StatusRejected:  {"rejected", "khongduyet", "khongduocduyet", "tuchoi", "datuchoi"},
+	campaign.StatusAllocated: {"allocated", "daphanbo", "daphanbothietbi", "phanbo"},
+	campaign.StatusDelivered: {"delivered", "datrao", "datraothietbi", "dagiao", "dabangiao"},
+	// A family's withdrawal, by its code: taken once the campaign has the status.
+	"withdrawn": {"withdrawn", "darut", "daruthoso", "ruthoso", "giadinhdaruthoso"},
+}
+
+// maxStatusWords is the most words a status is typed in: "gia đình đã rút hồ sơ".
+const maxStatusWords = 6
+
+// exportStatus reads the status the first words name, the longest that is one ("từ chối" is a
+// status, though "từ" alone starts a date), and how many words it took; 0 when they name none.
+func exportStatus(words []exportWord) (campaign.RegistrationStatus, int) {
+	for n := min(len(words), maxStatusWords); n > 0; n-- {
+		var key strings.Builder
+		for _, w := range words[:n] {
+			key.WriteString(w.key)
+		}
+		for s, names := range exportStatusWords {
+			if slices.Contains(names, key.String()) && validStatus(s) {
+				return s, n
+			}
+		}
+	}
+	return "", 0
 }
 
 // matchOneWard finds the one ward a typed name or code names.

@@ -75,7 +75,14 @@ func (f *fakeFamily) Correct(_ context.Context, code string, parent campaign.Ses
 		if c.Request == "" {
 			return campaign.Corrected{}, campaign.Errorf(campaign.EINVALID, "correction: no request")
 		}
-		s.notes[code] = append(s.notes[code], campaign.Note{At: s.now(), Actor: actor, Answer: true, Text: c.Request})
+		// As storage/postgres: a message that waits for the ward in /verify.
+		s.notes[code] = append(s.notes[code], campaign.Note{At: s.now(), Actor: actor, Answer: true, Message: true, Text: c.Request})
+		if s.messageAt == nil {
+			s.messageAt = map[string]time.Time{}
+		}
+		if s.messageAt[code].IsZero() {
+			s.messageAt[code] = s.now()
+		}
 		out.Officials = f.officials(r.WardCode)
 		s.record(actor, "registration.correction_request", code, map[string]any{"status": r.Status}, map[string]any{"field": c.Field})
 	}

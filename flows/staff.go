@@ -241,9 +241,12 @@ func (c *turn) roleName(r campaign.Role) string {
 	return string(r)
 }
 
-func (c *turn) wardName(code string) string {
-	if w, ok := c.e.cfg.Campaign.Ward(code); ok {
-		return w.DisplayName(c.lang)
+func (c *turn) wardName(code string) string { return c.e.wardNameIn(c.lang, code) }
+
+// wardNameIn is the ward's name in lang, for a notice to someone else.
+func (e *Engine) wardNameIn(lang, code string) string {
+	if w, ok := e.cfg.Campaign.Ward(code); ok {
+		return w.DisplayName(lang)
 	}
 	return code
 }

@@ -134,14 +134,15 @@ func (c *turn) talkNotices(fm campaign.FamilyMessage, key string) []campaign.Out
 		textID = "talk.photo_to_official"
 	}
 	var msgs []campaign.OutboxMessage
-	for _, s := range fm.Staff {
+	for _, r := range fm.Officials {
+		lang := langOf(r.Language)
 		o := Output{
-			Text: c.e.text(langVI, textID, map[string]any{"Code": code, "Ward": c.wardName(fm.Registration.WardCode),
+			Text: c.e.text(lang, textID, map[string]any{"Code": code, "Ward": c.e.wardNameIn(lang, fm.Registration.WardCode),
 				"Text": fm.Message.Text}),
-			Buttons: [][]Button{{{Text: c.e.text(langVI, "verify.btn_open", nil), Data: verifyData("back", code)}}},
+			Buttons: [][]Button{{{Text: c.e.text(lang, "verify.btn_open", nil), Data: verifyData("back", code)}}},
 		}
-		for _, m := range notice(c.noticeKey(key, "message:"+code+":"+s.Channel+":"+s.ExternalID),
-			campaign.Session{Channel: s.Channel, ChatID: s.ExternalID}, o) {
+		for _, m := range notice(c.noticeKey(key, "message:"+code+":"+r.Channel+":"+r.ChatID),
+			campaign.Session{Channel: r.Channel, ChatID: r.ChatID}, o) {
 			m.PhotoID, m.PhotoChannel = fm.Message.PhotoID, fm.Message.PhotoChannel
 			msgs = append(msgs, m)
 		}

@@ -28,7 +28,7 @@ func (s *fakeCases) MessageOfficials(_ context.Context, code string, parent camp
 	s.regs.mu.Lock()
 	defer s.regs.mu.Unlock()
 	r := s.reg(code)
-	if r == nil || r.Channel != parent.Channel || r.ChatID != parent.ChatID {
+	if r == nil || r.Channel != parent.Channel || r.ChatID != parent.ChatID || r.Status == campaign.StatusWithdrawn {
 		return campaign.Registration{}, campaign.Errorf(campaign.ENOTFOUND, "no registration %s of this chat", code)
 	}
 	if s.keyApplied("message", key, code) {
@@ -45,7 +45,7 @@ func (s *fakeCases) MessageOfficials(_ context.Context, code string, parent camp
 	}
 	s.applyKey("message", key, code)
 	s.record(actor, "registration.message", code, nil, nil)
-	queueNotices(s.outbox, notify, campaign.FamilyMessage{Registration: *r, Message: m, Staff: s.verifiers})
+	queueNotices(s.outbox, notify, campaign.FamilyMessage{Registration: *r, Message: m, Officials: s.verifiers})
 	return *r, nil
 }
 

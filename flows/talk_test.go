@@ -23,7 +23,7 @@ func TestTalk_ToTheWard(t *testing.T) {
 	reg := c.regs.regs[0]
 	const official = "6006"
 	c.staff.add(official, "Đỗ An", campaign.RoleWardOfficial, reg.WardCode)
-	c.cases.verifiers = []campaign.Staff{{Channel: "telegram", ExternalID: official, Role: campaign.RoleWardOfficial, WardCode: reg.WardCode}}
+	c.cases.verifiers = []campaign.Recipient{{Channel: "telegram", ChatID: official, Language: "vi"}}
 
 	// Typed words out of any flow reach the same place as the button.
 	out := c.send(text("Cho tôi nói chuyện với cán bộ"))
@@ -99,9 +99,9 @@ func talkScenarios() []scenario {
 		{"talk", "family_writes_to_the_ward", func(c *convo) {
 			c.record = false
 			c.withPending()
-			c.cases.verifiers = []campaign.Staff{
-				{Channel: "telegram", ExternalID: wardOffID, Role: campaign.RoleWardOfficial, WardCode: wardLT},
-				{Channel: "telegram", ExternalID: womenID, Role: campaign.RoleWomensUnion, WardCode: wardLT},
+			c.cases.verifiers = []campaign.Recipient{
+				{Channel: "telegram", ChatID: wardOffID, Language: "vi"},
+				{Channel: "telegram", ChatID: womenID, Language: "en"},
 			}
 			c.become("3999", "vi")
 			c.record = true

@@ -651,6 +651,9 @@ func (c *turn) circumstancesText(r campaign.Registration) string {
 		}
 		names = append(names, name)
 	}
+	if len(names) == 0 {
+		return c.t("verify.case.no_circumstances") // "none of these": registered all the same
+	}
 	return strings.Join(names, "; ")
 }
 

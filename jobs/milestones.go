@@ -57,10 +57,23 @@ type MilestonesResult struct {
 }
 
 // workbookKey tells apart the final report's workbooks: a ward's or the city's, phones in full
-// or masked.
+// or masked, and the sheets the role may see (campaign.ScopeExport).
 type workbookKey struct {
 	scope  string
 	phones bool
+	sheets campaign.ExportSheetSet
+}
+
+// workbookKeyOf is the workbook the subscriber may get; ok is false when they may not export.
+func workbookKeyOf(s campaign.Subscriber) (workbookKey, bool) {
+	if !mayExport(s) {
+		return workbookKey{}, false
+	}
+	f, err := campaign.ScopeExport(s.Staff, campaign.ExportFilter{})
+	if err != nil {
+		return workbookKey{}, false
+	}
+	return workbookKey{f.WardCode, f.ShowPhones, f.Sheets}, true
 }
 
 // Run queues the announcements of the events of t.ScheduledFor's local day, each to every
@@ -111,8 +124,8 @@ func (j *Milestones) Run(ctx context.Context, t Tick) (MilestonesResult, error) 
 		for _, s := range subs {
 			scope := s.Scope()
 			book := ""
-			if ev.FinalReport() && mayExport(s) {
-				book = books[workbookKey{scope, campaign.SeesPhones(s.Role)}]
+			if k, ok := workbookKeyOf(s); ev.FinalReport() && ok {
+				book = books[k]
 			}
 			key := "milestone:" + ev.Key() + ":" + s.Channel + ":" + s.ExternalID
 			text := j.Messages.MilestoneText(language(s.Language), ev, figures[scope], book != "")
@@ -155,10 +168,10 @@ func (j *Milestones) workbooks(ctx context.Context, date string, subs []campaign
 	var errs []error
 	tried := map[workbookKey]bool{}
 	for _, s := range subs {
-		if !mayExport(s) {
+		k, ok := workbookKeyOf(s)
+		if !ok {
 			continue
 		}
-		k := workbookKey{s.Scope(), campaign.SeesPhones(s.Role)}
 		if tried[k] {
 			continue
 		}
@@ -186,11 +199,11 @@ func (j *Milestones) workbook(ctx context.Context, date string, k workbookKey) (
 	if k.phones {
 		phones = "phones"
 	}
-	path := filepath.Join(j.Dir, "final-report-"+date+"-"+scope+"-"+phones+".xlsx")
+	path := filepath.Join(j.Dir, fmt.Sprintf("final-report-%s-%s-%s-s%x.xlsx", date, scope, phones, uint8(k.sheets)))
 	if fileReady(path) {
 		return path, nil
 	}
-	f, err := j.Exporter.Export(ctx, campaign.ExportFilter{WardCode: k.scope, ShowPhones: k.phones}, campaign.FormatXLSX)
+	f, err := j.Exporter.Export(ctx, campaign.ExportFilter{WardCode: k.scope, ShowPhones: k.phones, Sheets: k.sheets}, campaign.FormatXLSX)
 	if err != nil {
 		return "", fmt.Errorf("final report: export %s (%s): %w", scope, phones, err)
 	}

@@ -107,7 +107,7 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "reports")
 	subs := []campaign.Subscriber{
 		subscriber(campaign.RoleCityOfficial, "", "1", "vi"),            // city, masked
-		subscriber(campaign.RoleEducationOffice, "", "2", "en"),         // city, masked: the same workbook
+		subscriber(campaign.RoleEducationOffice, "", "2", "en"),         // city, masked, no pledges (it may not view them)
 		subscriber(campaign.RoleAdmin, "", "3", "vi"),                   // city, phones
 		subscriber(campaign.RoleWardOfficial, wardLinhTrung, "4", "vi"), // ward, phones
 		subscriber(campaign.RoleWomensUnion, wardLinhTrung, "5", "vi"),  // may not export
@@ -121,10 +121,14 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Queued != 11 || res.Workbooks != 3 || res.Subscribers != 7 || n.count() != 1 {
+	if res.Queued != 11 || res.Workbooks != 4 || res.Subscribers != 7 || n.count() != 1 {
 		t.Errorf("result = %+v, notified %d", res, n.count())
 	}
-	wantExports := []campaign.ExportFilter{{WardCode: "", ShowPhones: false}, {WardCode: "", ShowPhones: true}, {WardCode: wardLinhTrung, ShowPhones: true}}
+	all := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetPledges, campaign.SheetDevices, campaign.SheetDeliveries)
+	noPledges := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetDevices, campaign.SheetDeliveries)
+	children := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetDeliveries)
+	wantExports := []campaign.ExportFilter{{WardCode: "", ShowPhones: false, Sheets: all}, {WardCode: "", ShowPhones: false, Sheets: noPledges},
+		{WardCode: "", ShowPhones: true, Sheets: all}, {WardCode: wardLinhTrung, ShowPhones: true, Sheets: children}}
 	if got := exp.exports(); !slices.Equal(got, wantExports) {
 		t.Errorf("exports %+v, want %+v", got, wantExports)
 	}
@@ -160,8 +164,8 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 		t.Errorf("messages %q, want %q", got, want)
 	}
 	wantFiles := map[string]string{
-		"1": "final-report-2021-10-01-city-masked.xlsx", "2": "final-report-2021-10-01-city-masked.xlsx",
-		"3": "final-report-2021-10-01-city-phones.xlsx", "4": "final-report-2021-10-01-ward-26800-phones.xlsx",
+		"1": "final-report-2021-10-01-city-masked-sf.xlsx", "2": "final-report-2021-10-01-city-masked-sd.xlsx",
+		"3": "final-report-2021-10-01-city-phones-sf.xlsx", "4": "final-report-2021-10-01-ward-26800-phones-s9.xlsx",
 	}
 	for chat, name := range wantFiles {
 		path := books[chat]
@@ -188,10 +192,10 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 
 	// Again, as a second process or a retry would: nothing queued, the workbooks reused.
 	again, err := job.Run(ctx, milestoneTick("2021-10-01"))
-	if err != nil || again.Queued != 0 || again.Workbooks != 3 {
+	if err != nil || again.Queued != 0 || again.Workbooks != 4 {
 		t.Errorf("second run = %+v, %v", again, err)
 	}
-	if len(exp.exports()) != 3 || len(db.queued()) != 11 || n.count() != 1 {
+	if len(exp.exports()) != 4 || len(db.queued()) != 11 || n.count() != 1 {
 		t.Errorf("second run exported %d in all, outbox holds %d, notified %d", len(exp.exports()), len(db.queued()), n.count())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +43,13 @@ const (
 // the ward or, when not allocated, brought to its office. f.Status keeps registrations of that
 // status and the deliveries of such registrations. f.From and f.To bound created_at (for
 // deliveries allocated_at). A field this source does not know is an EINVALID error, before any
-// query runs.
+// query runs; a sheet f.Sheets does not hold is an EUNAUTHORIZED one, so what a role may not see
+// is never read. A donor who asked to stay anonymous is named in no row: their name, contact,
+// phone and pickup address are not read either.
 func (s *ExportSource) Rows(ctx context.Context, sheet campaign.ExportSheet, fields []string, f campaign.ExportFilter, fn func(row []any) error) error {
+	if slices.Contains(campaign.ExportSheets, sheet) && !f.Sheets.Has(sheet) {
+		return campaign.Errorf(campaign.EUNAUTHORIZED, "export: sheet %s is not in the export's scope (%s)", sheet, f.Sheets)
+	}
 	var err error
 	switch sheet {
 	case campaign.SheetRegistrations:
@@ -142,14 +148,28 @@ func (s *ExportSource) wardName(code string) string {
 	return ""
 }
 
-// staffName is SQL that names the staff member an actor column ("telegram:12345") holds, as the
-// person gave their name on joining; an actor who is no staff ("system", a parent) stays as is.
-// Officials read names; the ids mean nothing to them.
-func staffName(col string) string {
-	return `coalesce((SELECT nullif(st.name, '') FROM staff st
-		WHERE st.channel = split_part(` + col + `, ':', 1)
-		  AND st.external_id = substr(` + col + `, strpos(` + col + `, ':') + 1)
-		ORDER BY st.active DESC, st.id DESC LIMIT 1), ` + col + `)`
+// staffJoin is SQL that joins as alias the staff member an actor column ("telegram:12345")
+// holds: their name as they gave it on joining, and their role, which staffName selects.
+// Officials read names and roles; the ids mean nothing to them.
+func staffJoin(alias, col string) string {
+	return `
+		LEFT JOIN LATERAL (SELECT nullif(st.name, '') AS name, st.role FROM staff st
+			WHERE st.channel = split_part(` + col + `, ':', 1)
+			  AND st.external_id = substr(` + col + `, strpos(` + col + `, ':') + 1)
+			ORDER BY st.active DESC, st.id DESC LIMIT 1) ` + alias + ` ON true`
+}
+
+// staffName is SQL for the name of the staff member joined as alias by staffJoin on col, as field,
+// and their role, as field_role. An actor who is no staff ("system", an administrator, a parent)
+// stays as the column has it, with no role; one who gave no name is named by the column.
+func staffName(alias, col, field string) string {
+	return `coalesce(` + alias + `.name, ` + col + `, '') AS ` + field + `, coalesce(` + alias + `.role, '') AS ` + field + `_role`
+}
+
+// anonymousOr is SQL for a donor's column col of the pledge p, empty when the donor asked to stay
+// anonymous: who they are stays in the database, and out of every export.
+func anonymousOr(p, col string) string {
+	return `CASE WHEN ` + p + `.anonymous THEN '' ELSE ` + p + `.` + col + ` END`
 }
 
 // exportDeviceOrigin is SQL that says where the device d came from, "" when there is none.
@@ -187,6 +207,7 @@ type exportRegistration struct {
 	Duplicates        pq.StringArray `db:"possible_duplicate_of"`
 	CreatedAt         time.Time      `db:"created_at"`
 	DecidedBy         string         `db:"decided_by"`
+	DecidedByRole     string         `db:"decided_by_role"`
 	DecidedAt         sql.NullTime   `db:"decided_at"`
 }
 
@@ -204,9 +225,9 @@ func (s *ExportSource) registrationsQuery(f campaign.ExportFilter) query {
 		SELECT r.code, r.status, r.reject_code, r.reject_reason, r.ward_code, s.full_name AS student_name,
 			s.birth_date, r.level, r.grade, r.school, r.address, r.parent_name, r.parent_phone,
 			r.circumstances, r.circumstance_other, r.device_situation, r.needs, r.possible_duplicate_of,
-			r.created_at, `+staffName("r.decided_by")+` AS decided_by, r.decided_at
+			r.created_at, `+staffName("db", "r.decided_by", "decided_by")+`, r.decided_at
 		FROM registrations r
-		JOIN students s ON s.id = r.student_id`, "r.id")
+		JOIN students s ON s.id = r.student_id`+staffJoin("db", "r.decided_by"), "r.id")
 }
 
 func (s *ExportSource) registrationFields() map[string]func(*exportRegistration) any {
@@ -232,6 +253,7 @@ func (s *ExportSource) registrationFields() map[string]func(*exportRegistration)
 		"possible_duplicates": func(r *exportRegistration) any { return []string(r.Duplicates) },
 		"created_at":          func(r *exportRegistration) any { return r.CreatedAt },
 		"decided_by":          func(r *exportRegistration) any { return r.DecidedBy },
+		"decided_by_role":     func(r *exportRegistration) any { return r.DecidedByRole },
 		"decided_at":          func(r *exportRegistration) any { return nullTime(r.DecidedAt) },
 	}
 }
@@ -261,14 +283,16 @@ func pledgesQuery(f campaign.ExportFilter) query {
 	}
 	w.period("p.created_at", f)
 	return w.query(`
-		SELECT p.code, p.status, p.donor_kind, p.donor_name, p.contact_person, p.phone,
+		SELECT p.code, p.status, p.donor_kind, `+anonymousOr("p", "donor_name")+` AS donor_name,
+			`+anonymousOr("p", "contact_person")+` AS contact_person, `+anonymousOr("p", "phone")+` AS phone,
 			coalesce((SELECT json_agg(json_build_object('kind', i.kind, 'quantity', i.quantity,
 					'used', i.used, 'complete', i.complete, 'months', i.months, 'amount', i.amount)
 					ORDER BY i.position)
 				FROM pledge_items i WHERE i.pledge_id = p.id), '[]') AS items,
 			coalesce((SELECT sum(i.amount) FROM pledge_items i WHERE i.pledge_id = p.id), 0)::bigint AS money_pledged,
 			coalesce((SELECT sum(m.amount) FROM money m WHERE m.pledge_id = p.id), 0)::bigint AS money_received,
-			p.delivery, p.ward_code, p.pickup_address, p.pickup_date, p.anonymous, p.created_at
+			p.delivery, p.ward_code, `+anonymousOr("p", "pickup_address")+` AS pickup_address, p.pickup_date,
+			p.anonymous, p.created_at
 		FROM pledges p`, "p.id")
 }
 
@@ -329,6 +353,7 @@ type exportDevice struct {
 	Origin           string    `db:"origin"`
 	SoftwareLevel    string    `db:"software_level"`
 	CheckedBy        string    `db:"checked_by"`
+	CheckedByRole    string    `db:"checked_by_role"`
 	RegistrationCode string    `db:"registration_code"`
 	WardCode         string    `db:"ward_code"`
 	CreatedAt        time.Time `db:"created_at"`
@@ -348,14 +373,14 @@ func devicesQuery(f campaign.ExportFilter) query {
 	return w.query(`
 		SELECT d.label, d.type, d.state, d.brand, d.model, d.serial, d.used,
 			coalesce(p.code, mp.code, '') AS pledge_code, `+exportDeviceOrigin+` AS origin,
-			d.software_level, `+staffName("d.checked_by")+` AS checked_by,
+			d.software_level, `+staffName("cb", "d.checked_by", "checked_by")+`,
 			coalesce(r.code, '') AS registration_code, coalesce(`+deviceWard+`, '') AS ward_code,
 			d.created_at, d.updated_at
 		FROM devices d
 		LEFT JOIN pledges p ON p.id = d.pledge_id
 		LEFT JOIN money m ON m.id = d.money_id
 		LEFT JOIN pledges mp ON mp.id = m.pledge_id
-		LEFT JOIN registrations r ON r.id = d.allocated_registration_id`, "d.id")
+		LEFT JOIN registrations r ON r.id = d.allocated_registration_id`+staffJoin("cb", "d.checked_by"), "d.id")
 }
 
 func (s *ExportSource) deviceFields() map[string]func(*exportDevice) any {
@@ -371,6 +396,7 @@ func (s *ExportSource) deviceFields() map[string]func(*exportDevice) any {
 		"origin":            func(d *exportDevice) any { return d.Origin },
 		"software_level":    func(d *exportDevice) any { return d.SoftwareLevel },
 		"checked_by":        func(d *exportDevice) any { return d.CheckedBy },
+		"checked_by_role":   func(d *exportDevice) any { return d.CheckedByRole },
 		"registration_code": func(d *exportDevice) any { return d.RegistrationCode },
 		"ward_code":         func(d *exportDevice) any { return d.WardCode },
 		"ward_name":         func(d *exportDevice) any { return s.wardName(d.WardCode) },
@@ -396,11 +422,13 @@ type exportDelivery struct {
 	DonorName        string         `db:"donor_name"`
 	DonorAnonymous   bool           `db:"donor_anonymous"`
 	AllocatedBy      string         `db:"allocated_by"`
+	AllocatedByRole  string         `db:"allocated_by_role"`
 	AllocatedAt      time.Time      `db:"allocated_at"`
 	Attempts         int64          `db:"attempts"`
 	LastFailure      string         `db:"last_failure"`
 	LastFailureNote  string         `db:"last_failure_note"`
 	Volunteer        string         `db:"volunteer"`
+	VolunteerRole    string         `db:"volunteer_role"`
 	RecipientName    string         `db:"recipient_name"`
 	HasPhoto         bool           `db:"has_photo"`
 	DeliveredAt      sql.NullTime   `db:"delivered_at"`
@@ -425,10 +453,10 @@ func (s *ExportSource) deliveriesQuery(f campaign.ExportFilter) query {
 			r.grade, r.ward_code, g.handover, coalesce(d.label, '') AS device_label,
 			coalesce(d.type, '') AS device_type, g.stock,
 			coalesce(p.code, mp.code, '') AS pledge_code, `+exportDeviceOrigin+` AS origin,
-			coalesce(p.donor_name, mp.donor_name, '') AS donor_name,
+			coalesce(`+anonymousOr("p", "donor_name")+`, `+anonymousOr("mp", "donor_name")+`, '') AS donor_name,
 			coalesce(p.anonymous, mp.anonymous, false) AS donor_anonymous,
-			`+staffName("g.allocated_by")+` AS allocated_by, g.allocated_at, g.attempts,
-			g.last_failure, g.last_failure_note, `+staffName("g.volunteer")+` AS volunteer,
+			`+staffName("ab", "g.allocated_by", "allocated_by")+`, g.allocated_at, g.attempts,
+			g.last_failure, g.last_failure_note, `+staffName("vo", "g.volunteer", "volunteer")+`,
 			g.recipient_name, g.photo_id <> '' AS has_photo, g.delivered_at, g.confirmed_at,
 			g.auto_confirmed
 		FROM deliveries g
@@ -437,7 +465,7 @@ func (s *ExportSource) deliveriesQuery(f campaign.ExportFilter) query {
 		LEFT JOIN devices d ON d.id = g.device_id
 		LEFT JOIN pledges p ON p.id = d.pledge_id
 		LEFT JOIN money m ON m.id = d.money_id
-		LEFT JOIN pledges mp ON mp.id = m.pledge_id`, "g.id")
+		LEFT JOIN pledges mp ON mp.id = m.pledge_id`+staffJoin("ab", "g.allocated_by")+staffJoin("vo", "g.volunteer"), "g.id")
 }
 
 func (s *ExportSource) deliveryFields() map[string]func(*exportDelivery) any {
@@ -459,11 +487,13 @@ func (s *ExportSource) deliveryFields() map[string]func(*exportDelivery) any {
 		"donor_name":        func(d *exportDelivery) any { return d.DonorName },
 		"donor_anonymous":   func(d *exportDelivery) any { return d.DonorAnonymous },
 		"allocated_by":      func(d *exportDelivery) any { return d.AllocatedBy },
+		"allocated_by_role": func(d *exportDelivery) any { return d.AllocatedByRole },
 		"allocated_at":      func(d *exportDelivery) any { return d.AllocatedAt },
 		"attempts":          func(d *exportDelivery) any { return d.Attempts },
 		"last_failure":      func(d *exportDelivery) any { return d.LastFailure },
 		"last_failure_note": func(d *exportDelivery) any { return d.LastFailureNote },
 		"volunteer":         func(d *exportDelivery) any { return d.Volunteer },
+		"volunteer_role":    func(d *exportDelivery) any { return d.VolunteerRole },
 		"recipient_name":    func(d *exportDelivery) any { return d.RecipientName },
 		"has_photo":         func(d *exportDelivery) any { return d.HasPhoto },
 		"delivered_at":      func(d *exportDelivery) any { return nullTime(d.DeliveredAt) },

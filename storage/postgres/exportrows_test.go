@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/metrics"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/export"
+	"github.com/thuduc/maytinhchoem/export/exporttest"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
 )
@@ -211,6 +213,14 @@ func exportWorkbook(t *testing.T, db *postgres.DB, c *campaign.Campaign, f campa
 	if err != nil {
 		t.Fatalf("Export(%+v): %v", f, err)
 	}
+	// A read-only reader, which trusts each sheet's <dimension>, reads every row.
+	book, err := exporttest.Read(file.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := book.Check(); err != nil {
+		t.Error(err)
+	}
 	wb, err := excelize.OpenFile(file.Path)
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +328,7 @@ func TestExportSource_AllSheets(t *testing.T) {
 		"Cần hỗ trợ":             "Máy tính bảng, SIM 4G",
 		"Có thể trùng với hồ sơ": "",
 		"Thời điểm đăng ký":      "15/09/2021 09:05",
-		"Người xác minh":         "Lê Văn Cường",
+		"Người xác minh":         "Lê Văn Cường (Cán bộ phường)",
 		"Thời điểm xác minh":     "16/09/2021 10:00",
 	})
 	exportCheck(t, "TD-000002", exportRow(t, regs, "Mã hồ sơ", "TD-000002"), map[string]string{
@@ -349,6 +359,8 @@ func TestExportSource_AllSheets(t *testing.T) {
 		"Thời điểm ghi nhận":  "15/09/2021 06:00",
 	})
 	exportCheck(t, "PL-000002", exportRow(t, pledges, "Mã phiếu", "PL-000002"), map[string]string{
+		"Nhà hảo tâm":         "Ẩn danh", // the donor asked not to be named: nothing says who they are
+		"Điện thoại":          "",
 		"Nội dung ủng hộ":     "5.000.000 đ",
 		"Tiền hứa ủng hộ (đ)": "5,000,000", // excelize shows #,##0 in its own (English) locale
 		"Tiền đã nhận (đ)":    "3,000,000",
@@ -371,7 +383,7 @@ func TestExportSource_AllSheets(t *testing.T) {
 	for label, want := range map[string]map[string]string{
 		"TB-000001": {"Loại thiết bị": "Laptop", "Tình trạng": "đã trao", "Hãng": "Dell", "Mẫu máy": "Latitude E7450",
 			"Số serial/IMEI": "CN-0ABC", "Mới/cũ": "đã qua sử dụng", "Nguồn": "PL-000001", "Phần mềm học tập": "THCS",
-			"Người kiểm tra": "Hồ Thị Em", "Phân bổ cho hồ sơ": "TD-000001", "Mã phường": "26800",
+			"Người kiểm tra": "Hồ Thị Em (Tình nguyện viên Đoàn)", "Phân bổ cho hồ sơ": "TD-000001", "Mã phường": "26800",
 			"Thời điểm nhập": "16/09/2021 08:00", "Cập nhật lần cuối": "18/09/2021 16:15"},
 		"TB-000002": {"Phân bổ cho hồ sơ": "TD-000004", "Mã phường": "26794", "Phường": "Phường Linh Xuân"},
 		"TB-000003": {"Loại thiết bị": "Máy tính bảng", "Mới/cũ": "mới", "Nguồn": "mua bằng tiền ủng hộ (PL-000002)",
@@ -397,11 +409,11 @@ func TestExportSource_AllSheets(t *testing.T) {
 		"Kết nối kèm theo":              "SIM 4G",
 		"Nguồn thiết bị":                "PL-000001",
 		"Nhà hảo tâm":                   "Công ty TNHH ABC",
-		"Người phân bổ":                 "Lê Văn Cường",
+		"Người phân bổ":                 "Lê Văn Cường (Cán bộ phường)",
 		"Thời điểm phân bổ":             "17/09/2021 09:00",
 		"Số lần giao không thành":       "1",
 		"Lần giao không thành gần nhất": "Gia đình vắng nhà: gọi không nghe máy",
-		"Tình nguyện viên":              "Hồ Thị Em",
+		"Tình nguyện viên":              "Hồ Thị Em (Tình nguyện viên Đoàn)",
 		"Người nhận":                    "Trần Thị Bình",
 		"Ảnh bàn giao":                  "có",
 		"Thời điểm trao":                "18/09/2021 16:15",
@@ -528,6 +540,160 @@ func TestExportSource_CSV(t *testing.T) {
 	}
 	if zr.File[3].Name != "ban-giao.csv" || len(recs) != 3 || recs[1][0] != "GH-000003" || recs[2][0] != "GH-000004" {
 		t.Errorf("%s = %q, want the header and GH-000003, GH-000004", zr.File[3].Name, recs)
+	}
+}
+
+// TestExportSource_ScopeOfEveryRole exports the fixture as each role would (campaign.ScopeExport)
+// and reads the workbook back as a read-only reader does: only the sheets the role may see, a
+// ward official's of their ward alone, and the anonymous donor of PL-000002 named in none.
+func TestExportSource_ScopeOfEveryRole(t *testing.T) {
+	db, c := exportFixture(t)
+	secrets := []string{"Trần Văn Bí Mật", "+84987654321", campaign.MaskPhone("+84987654321")}
+	for _, tc := range []struct {
+		name   string
+		who    campaign.Staff
+		sheets []string // nil: refused
+		rows   map[string]int
+	}{
+		{"admin", campaign.Staff{Role: campaign.RoleAdmin},
+			[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao"},
+			map[string]int{"Đăng ký": 6, "Ủng hộ": 3, "Thiết bị": 5, "Bàn giao": 4}},
+		{"city official", campaign.Staff{Role: campaign.RoleCityOfficial},
+			[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao"},
+			map[string]int{"Đăng ký": 6, "Ủng hộ": 3, "Thiết bị": 5, "Bàn giao": 4}},
+		{"education office", campaign.Staff{Role: campaign.RoleEducationOffice},
+			[]string{"Đăng ký", "Thiết bị", "Bàn giao"},
+			map[string]int{"Đăng ký": 6, "Thiết bị": 5, "Bàn giao": 4}},
+		{"ward official", campaign.Staff{Role: campaign.RoleWardOfficial, WardCode: "26800"},
+			[]string{"Đăng ký", "Bàn giao"},
+			map[string]int{"Đăng ký": 2, "Bàn giao": 1}},
+		{"volunteer", campaign.Staff{Role: campaign.RoleVolunteer}, nil, nil},
+		{"women's union", campaign.Staff{Role: campaign.RoleWomensUnion, WardCode: "26800"}, nil, nil},
+		{"culture office", campaign.Staff{Role: campaign.RoleCultureInfo}, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Each asks for the whole city: a ward official still gets their ward alone.
+			f, err := campaign.ScopeExport(tc.who, campaign.ExportFilter{})
+			if tc.sheets == nil {
+				if campaign.ErrorCode(err) != campaign.EUNAUTHORIZED {
+					t.Fatalf("ScopeExport = %+v, %v; want EUNAUTHORIZED", f, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, format := range []campaign.ExportFormat{campaign.FormatXLSX, campaign.FormatCSV} {
+				e := export.New(postgres.NewExportSource(db, c), export.Options{Dir: t.TempDir(), Location: c.Location})
+				file, err := e.Export(t.Context(), f, format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(file.Rows) != len(tc.sheets) {
+					t.Errorf("%s: Rows = %v, want %d sheets", format, file.Rows, len(tc.sheets))
+				}
+				texts := map[string]string{}
+				if format == campaign.FormatXLSX {
+					wb, err := exporttest.Read(file.Path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := wb.Check(); err != nil {
+						t.Error(err)
+					}
+					if got := wb.Names(); !slices.Equal(got, tc.sheets) {
+						t.Fatalf("sheets = %q, want %q", got, tc.sheets)
+					}
+					for _, s := range wb.Sheets {
+						if n := len(s.Records()); n != tc.rows[s.Name] {
+							t.Errorf("%s has %d rows, want %d", s.Name, n, tc.rows[s.Name])
+						}
+						texts[s.Name] = s.Text()
+					}
+				} else {
+					zr, err := zip.OpenReader(file.Path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var names []string
+					for _, zf := range zr.File {
+						rc, err := zf.Open()
+						if err != nil {
+							t.Fatal(err)
+						}
+						b, err := io.ReadAll(rc)
+						rc.Close()
+						if err != nil {
+							t.Fatal(err)
+						}
+						names = append(names, zf.Name)
+						texts[zf.Name] = string(b)
+					}
+					zr.Close()
+					if len(names) != len(tc.sheets) {
+						t.Errorf("csv files = %q, want %d", names, len(tc.sheets))
+					}
+				}
+				for name, text := range texts {
+					for _, v := range secrets {
+						if strings.Contains(text, v) {
+							t.Errorf("%s %s names the anonymous donor: %q", format, name, v)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestExportSource_RefusesSheetsOutOfScope: the source reads no sheet the filter leaves out.
+func TestExportSource_RefusesSheetsOutOfScope(t *testing.T) {
+	db, c := exportFixture(t)
+	src := postgres.NewExportSource(db, c)
+	f := campaign.ExportFilter{WardCode: "26800", Sheets: campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetDeliveries)}
+	for _, sheet := range []campaign.ExportSheet{campaign.SheetPledges, campaign.SheetDevices} {
+		called := false
+		err := src.Rows(t.Context(), sheet, export.Fields(sheet), f, func([]any) error { called = true; return nil })
+		if campaign.ErrorCode(err) != campaign.EUNAUTHORIZED || called {
+			t.Errorf("%s: err = %v, rows given %v; want EUNAUTHORIZED and none", sheet, err, called)
+		}
+	}
+	n := 0
+	if err := src.Rows(t.Context(), campaign.SheetRegistrations, export.Fields(campaign.SheetRegistrations), f,
+		func([]any) error { n++; return nil }); err != nil || n != 2 {
+		t.Errorf("registrations: %d rows, %v; want the ward's 2", n, err)
+	}
+}
+
+// TestExportSource_AnonymousDonorNotRead: who an anonymous donor is does not leave the database.
+func TestExportSource_AnonymousDonorNotRead(t *testing.T) {
+	db, c := exportFixture(t)
+	src := postgres.NewExportSource(db, c)
+	fields := []string{"code", "donor_name", "contact_person", "phone", "pickup_address", "anonymous"}
+	got := map[string][]any{}
+	if err := src.Rows(t.Context(), campaign.SheetPledges, fields, campaign.ExportFilter{}, func(row []any) error {
+		got[row[0].(string)] = slices.Clone(row[1:])
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []any{"", "", "", "", true}; !slices.Equal(got["PL-000002"], want) {
+		t.Errorf("anonymous PL-000002 = %q, want nothing of who they are", got["PL-000002"])
+	}
+	if want := []any{"Chùa Phước Long", "Thích Minh Tâm", "+84911222333", "5 Lê Văn Việt", false}; !slices.Equal(got["PL-000003"], want) {
+		t.Errorf("PL-000003 = %q, want %q", got["PL-000003"], want)
+	}
+	var donors []string
+	if err := src.Rows(t.Context(), campaign.SheetDeliveries, []string{"donor_name", "donor_anonymous"}, campaign.ExportFilter{},
+		func(row []any) error {
+			donors = append(donors, fmt.Sprint(row[0], "/", row[1]))
+			return nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	// GH-000003's tablet was bought with the anonymous donor's money.
+	if want := []string{"Công ty TNHH ABC/false", "Công ty TNHH ABC/false", "/true", "/false"}; !slices.Equal(donors, want) {
+		t.Errorf("donors of the deliveries = %q, want %q", donors, want)
 	}
 }
 

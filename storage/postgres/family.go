@@ -127,7 +127,8 @@ func (s *FamilyStore) Correct(ctx context.Context, code string, parent campaign.
 			if c.Request == "" {
 				return invalid("a request for officials is required after verification")
 			}
-			if err := insertNote(ctx, tx, locked.ID, now, actor, true, c.Request); err != nil {
+			// A request waits for the ward in /verify like a message to officials.
+			if err := insertFamilyMessage(ctx, tx, locked.ID, now, actor, campaign.Answer{Text: c.Request}); err != nil {
 				return err
 			}
 			action = actionCorrectionRequest

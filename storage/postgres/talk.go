@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -37,16 +38,11 @@ func (s *CaseStore) MessageOfficials(ctx context.Context, code string, parent ca
 			}
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO registration_notes (registration_id, at, actor, answer, message, body, photo_id, photo_channel)
-			VALUES ($1, $2, $3, true, true, $4, $5, $6)`,
-			locked.ID, now, actor, m.Text, m.PhotoID, m.PhotoChannel)
-		if err != nil {
-			return wrapErr(err, "postgres: family message")
+		if locked.Status == campaign.StatusWithdrawn {
+			return campaign.Errorf(campaign.ENOTFOUND, "registration %s was withdrawn", code)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE registrations SET message_at = coalesce(message_at, $2) WHERE id = $1`, locked.ID, now)
-		if err != nil {
-			return wrapErr(err, "postgres: family message")
+		if err := insertFamilyMessage(ctx, tx, locked.ID, now, actor, m); err != nil {
+			return err
 		}
 		if err := insertCaseKey(ctx, tx, key, keyMessage, code, now); err != nil {
 			return err
@@ -59,41 +55,14 @@ func (s *CaseStore) MessageOfficials(ctx context.Context, code string, parent ca
 		if out, err = s.regs.one(ctx, tx, "code", selectRegistrations+`WHERE r.id = $1`, locked.ID); err != nil {
 			return err
 		}
-		staff, err := wardVerifiers(ctx, tx, out.WardCode)
+		officials, err := wardOfficials(ctx, tx, out.WardCode)
 		if err != nil {
 			return err
 		}
-		return notifyIn(ctx, tx, now, notify, campaign.FamilyMessage{Registration: out, Message: m, Staff: staff})
+		return notifyIn(ctx, tx, now, notify, campaign.FamilyMessage{Registration: out, Message: m, Officials: officials})
 	})
 	if err != nil {
 		return campaign.Registration{}, err
-	}
-	return out, nil
-}
-
-// wardVerifiers are the active staff who verify the ward's registrations; when the ward has none
-// yet, the city officials and the education office, so that a message always reaches someone.
-func wardVerifiers(ctx context.Context, tx *sqlx.Tx, ward string) ([]campaign.Staff, error) {
-	var rows []struct {
-		Channel    string `db:"channel"`
-		ExternalID string `db:"external_id"`
-		Name       string `db:"name"`
-		Role       string `db:"role"`
-		WardCode   string `db:"ward_code"`
-	}
-	err := tx.SelectContext(ctx, &rows, `
-		SELECT channel, external_id, name, role, coalesce(ward_code, '') AS ward_code FROM staff
-		WHERE active AND (
-			(role IN ('ward_official', 'womens_union') AND ward_code = $1)
-			OR (role IN ('city_official', 'education_office') AND NOT EXISTS (
-				SELECT 1 FROM staff w WHERE w.active AND w.role IN ('ward_official', 'womens_union') AND w.ward_code = $1)))
-		ORDER BY id`, ward)
-	if err != nil {
-		return nil, wrapErr(err, "postgres: ward verifiers")
-	}
-	out := make([]campaign.Staff, len(rows))
-	for i, r := range rows {
-		out[i] = campaign.Staff{Channel: r.Channel, ExternalID: r.ExternalID, Name: r.Name, Role: campaign.Role(r.Role), WardCode: r.WardCode}
 	}
 	return out, nil
 }
@@ -125,4 +94,23 @@ func (s *CaseStore) MessageHandled(ctx context.Context, code string, by campaign
 		return insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: by.Channel + ":" + by.ExternalID,
 			Action: "registration.message_handled", Subject: code})
 	})
+}
+
+// insertFamilyMessage adds a family's own words (or photo) to the registration's notes as a
+// message and marks the registration as waiting for officials: it shows in the ward's /verify until
+// an official handles it or decides the case. A message to officials and a correction requested
+// after verification both come this way.
+func insertFamilyMessage(ctx context.Context, tx *sqlx.Tx, registrationID int64, now time.Time, actor string, m campaign.Answer) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO registration_notes (registration_id, at, actor, answer, message, body, photo_id, photo_channel)
+		VALUES ($1, $2, $3, true, true, $4, $5, $6)`,
+		registrationID, now, actor, m.Text, m.PhotoID, m.PhotoChannel)
+	if err != nil {
+		return wrapErr(err, "postgres: family message")
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE registrations SET message_at = coalesce(message_at, $2) WHERE id = $1`, registrationID, now)
+	if err != nil {
+		return wrapErr(err, "postgres: family message")
+	}
+	return nil
 }

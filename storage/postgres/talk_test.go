@@ -19,9 +19,9 @@ func TestCaseStore_MessageOfficials(t *testing.T) {
 	staff := postgres.NewStaffStore(w.db)
 	tell := func(fm campaign.FamilyMessage) []campaign.OutboxMessage {
 		var out []campaign.OutboxMessage
-		for _, s := range fm.Staff {
-			out = append(out, campaign.OutboxMessage{Key: "msg:" + fm.Registration.Code + ":" + s.ExternalID + ":" + fm.Message.Text,
-				Channel: s.Channel, ChatID: s.ExternalID, Text: fm.Message.Text, Lane: campaign.OutboxNotice,
+		for _, s := range fm.Officials {
+			out = append(out, campaign.OutboxMessage{Key: "msg:" + fm.Registration.Code + ":" + s.ChatID + ":" + fm.Message.Text,
+				Channel: s.Channel, ChatID: s.ChatID, Text: fm.Message.Text, Lane: campaign.OutboxNotice,
 				PhotoID: fm.Message.PhotoID, PhotoChannel: fm.Message.PhotoChannel})
 		}
 		return out
@@ -29,8 +29,8 @@ func TestCaseStore_MessageOfficials(t *testing.T) {
 	pending := w.register(t, "Lê Văn Pending", nil)
 	verified := w.verified(t, "Trần Minh Khang", nil)
 
-	// No ward staff yet: the city officials hear of it.
-	city := redeem(t, staff, invite(t, staff, campaign.RoleCityOfficial, ""), campaign.Staff{Channel: "telegram", ExternalID: "9001", Name: "Võ Văn Thành"})
+	// No ward staff yet: the education office, which verifies every ward, hears of it.
+	city := redeem(t, staff, invite(t, staff, campaign.RoleEducationOffice, ""), campaign.Staff{Channel: "telegram", ExternalID: "9001", Name: "Võ Văn Thành"})
 	if _, err := w.cases.MessageOfficials(ctx, verified.Code, otherChat, campaign.Answer{Text: "xin chào"}, "m0", tell); campaign.ErrorCode(err) != campaign.ENOTFOUND {
 		t.Errorf("another chat's message = %v, want ENOTFOUND", err)
 	}
@@ -46,7 +46,7 @@ func TestCaseStore_MessageOfficials(t *testing.T) {
 	}
 	msgs, err := postgres.NewOutbox(w.db).Claim(ctx, campaign.OutboxNotice, 10, time.Minute)
 	if err != nil || len(msgs) != 2 || msgs[0].ChatID != city.ExternalID || msgs[1].ChatID != wardOfficial.ExternalID {
-		t.Fatalf("notices = %+v, %v; want the city official's, then (once) the ward official's", msgs, err)
+		t.Fatalf("notices = %+v, %v; want the education office's, then (once) the ward official's", msgs, err)
 	}
 
 	cases, err := w.cases.PendingCases(ctx, verified.WardCode, nil, 10)
