@@ -96,7 +96,8 @@ type Withdrawal struct {
 	Handler string
 }
 
-// WithdrawnActor is the actor of a device's move back to ready when a family withdrew: the
+// WithdrawnActor is the actor of a device's move made by a family (back to ready when a family
+// withdrew, back to allocated when it reported "not received"): the
 // device's history says what happened, not which chat the family is.
 const WithdrawnActor = "family"
 

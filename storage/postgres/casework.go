@@ -1023,7 +1023,9 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 				if moved, err := res.RowsAffected(); err != nil {
 					return wrapErr(err, "postgres: not received: device")
 				} else if moved == 1 {
-					err = insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{locked.DeviceID.Int64, campaign.DeviceDelivered, campaign.DeviceAllocated, code}})
+					// The device's history says "family", never the family's chat, which erasure
+					// would have to find there (as a withdrawal's move does).
+					err = insertDeviceEvents(ctx, tx, now, campaign.WithdrawnActor, []deviceEvent{{locked.DeviceID.Int64, campaign.DeviceDelivered, campaign.DeviceAllocated, code}})
 					if err != nil {
 						return err
 					}
