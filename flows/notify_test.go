@@ -210,8 +210,8 @@ func TestMilestoneText(t *testing.T) {
 		t.Fatalf("no event on %d/%d", day, month)
 		return campaign.MilestoneEvent{}
 	}
-	figuresVI := []string{"Đăng ký: 2.950 / 3.200 em  ▓▓▓▓▓▓▓▓▓░ 92%", "✅ Đã duyệt: 2.400 em", "🚚 Đã trao: 940"}
-	figuresEN := []string{"Registrations: 2,950 / 3,200  ▓▓▓▓▓▓▓▓▓░ 92%", "✅ Verified: 2,400", "🚚 Delivered: 940"}
+	figuresVI := []string{"Đăng ký: 2.950 / 3.200 em  ▓▓▓▓▓▓▓▓▓░ 92%", "✅ Đã duyệt: 2.400 em", "🚚 Số em đã được trao (máy, SIM hoặc gói cước): 940"}
+	figuresEN := []string{"Registrations: 2,950 / 3,200  ▓▓▓▓▓▓▓▓▓░ 92%", "✅ Verified: 2,400", "🚚 Children who received a device, SIM or package: 940"}
 	for _, tt := range []struct {
 		name string
 		ev   campaign.MilestoneEvent

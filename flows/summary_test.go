@@ -64,7 +64,7 @@ func TestSummary_CityAndWardScopes(t *testing.T) {
 	}
 	// The plan: 2,400 verified spread over 17-30/9, 4 of 14 days by the 20th.
 	planned := campaign.Default().PlannedDeliveries(c.now, 2400)
-	if !strings.Contains(text, "Đã trao: 940 / kế hoạch "+campaign.FormatVND(int64(planned))[:len(campaign.FormatVND(int64(planned)))-len(" đ")]) {
+	if !strings.Contains(text, "Số em đã được trao (máy, SIM hoặc gói cước): 940 / kế hoạch "+campaign.FormatVND(int64(planned))[:len(campaign.FormatVND(int64(planned)))-len(" đ")]) {
 		t.Errorf("the plan %d is not in:\n%s", planned, text)
 	}
 	// The widest gap first: the last ward of the file has the widest (80+i − (30+2i) shrinks with i).
