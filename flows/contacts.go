@@ -52,6 +52,16 @@ func (c *turn) familyWard() string {
 // registrationOpen reports whether families may begin a registration now; when not, it says so:
 // when registration opens or closed, what to do instead, and whom to reach.
 func (c *turn) registrationOpen() bool {
+	shut := c.registrationShut()
+	if shut != "" {
+		c.say(shut)
+	}
+	return shut == ""
+}
+
+// registrationShut says, outside the registration window, when it opens or that it closed, what
+// to do instead and whom to reach; "" inside it.
+func (c *turn) registrationShut() string {
 	camp := c.e.cfg.Campaign
 	id := ""
 	switch camp.RegistrationPhaseAt(c.now) {
@@ -60,9 +70,8 @@ func (c *turn) registrationOpen() bool {
 	case campaign.RegistrationClosed:
 		id = "reg.window.closed"
 	default:
-		return true
+		return ""
 	}
-	c.say(paragraphs(c.t(id, "Open", camp.RegistrationOpen.Format(dateShownAs), "Close", camp.RegistrationClose.Format(dateShownAs)),
-		c.contactLines(c.familyWard())))
-	return false
+	return paragraphs(c.t(id, "Open", camp.RegistrationOpen.Format(dateShownAs), "Close", camp.RegistrationClose.Format(dateShownAs)),
+		c.contactLines(c.familyWard()))
 }

@@ -26,7 +26,12 @@ func (c *turn) status() error {
 		return err
 	}
 	if len(regs) == 0 {
-		c.say(c.t("status.none"))
+		if shut := c.registrationShut(); shut == "" {
+			c.say(c.t("status.none"))
+		} else {
+			// Outside the window /start would not register: say so, and whom to reach.
+			c.say(paragraphs(c.t("status.none_window"), shut))
+		}
 	} else {
 		text := c.t("status.count", "Count", len(regs))
 		var replies [][]Button
