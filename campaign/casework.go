@@ -209,12 +209,14 @@ type CaseStore interface {
 	// delivery history) scored by the campaign's rules, the ready devices with the ward where
 	// each is kept, and the stock not yet allocated.
 	Proposal(ctx context.Context) (Proposal, error)
-	// ConfirmAllocations makes each allocation real in one transaction per allocation: the
+	// ConfirmAllocations makes each allocation real, in their order, in transactions of a chunk
+	// of allocations each (a city's day of hundreds is a handful of transactions): the
 	// device becomes allocated to the registration, the registration allocated, the stock is
 	// taken and a pending delivery made. An allocation whose registration is no longer verified
 	// or whose device is no longer ready, or whose stock ran out, is skipped and its code
-	// returned in stale. key+code de-duplicates: confirming again returns the same deliveries.
-	// notify's messages for each delivery made (to its family) are queued with it.
+	// returned in stale. key+code de-duplicates: confirming again returns the same deliveries,
+	// and a confirmation cut short by an error (the chunks before it are kept) makes the rest
+	// when repeated. notify's messages for each delivery made (to its family) are queued with it.
 	ConfirmAllocations(ctx context.Context, allocs []Allocation, key string, by Staff, notify Notify[Delivery]) (made []Delivery, stale []string, err error)
 
 	// SetHandover records where the family wants the device, on a pending delivery of the
@@ -257,6 +259,15 @@ type CaseStore interface {
 type InfoAnswer struct {
 	Registration Registration
 	AskedBy      string
+	// Asker is the official who asked as the staff records hold them now, read with the answer:
+	// Role "" when they are no longer active staff (revoked, or never staff: administrators are
+	// named by the configuration, not stored). The answer goes to them only while Authorize lets
+	// them verify the registration's ward; otherwise to Verifiers.
+	Asker Staff
+	// Verifiers are the ward's verification queue now: the active staff of the registration's
+	// ward who verify (ward officials, the ward's Women's Union) with their language, or, when the
+	// ward has none, the education office (as FamilyMessage.Officials).
+	Verifiers []Recipient
 	// Answer is the message stored; More says it was added to an answer given before.
 	Answer Answer
 	More   bool
@@ -267,9 +278,42 @@ type FindStore interface {
 	// RegistrationByCode returns a registration, ENOTFOUND when none.
 	RegistrationByCode(ctx context.Context, code string) (Registration, error)
 	// FindByPhone lists the registrations (as parent's phone) and pledges (as donor's phone)
-	// made with a phone number in E.164, newest first, at most limit of each.
-	FindByPhone(ctx context.Context, phone string, limit int) ([]Registration, []Pledge, error)
+	// made with a phone number in E.164 that scope may see, newest first, at most limit of each.
+	// The store filters: nothing outside scope is read, listed or counted.
+	FindByPhone(ctx context.Context, phone string, scope FindScope, limit int) ([]Registration, []Pledge, error)
 }
+
+// FindScope is what a staff member's search may return. The zero FindScope returns nothing.
+type FindScope struct {
+	// WardCode keeps the records of one ward (registrations by the child's ward, pledges by the
+	// ward office they were brought to); "" is every ward, for city-wide roles.
+	WardCode string
+	// Registrations and Pledges say which kinds of record the role may see: children's records
+	// (ActionViewChildData) and donors' pledges (ActionViewPledges).
+	Registrations bool
+	Pledges       bool
+}
+
+// FindScopeOf is the scope of s's searches, as Authorize decides it: ward roles their ward (a
+// ward role without a ward sees nothing), other roles every ward, each kind of record only when
+// the role may view it.
+func FindScopeOf(s Staff) FindScope {
+	ward := ""
+	if s.Role.NeedsWard() {
+		if s.WardCode == "" {
+			return FindScope{}
+		}
+		ward = s.WardCode
+	}
+	return FindScope{
+		WardCode:      ward,
+		Registrations: Authorize(s, ActionViewChildData, ward) == nil,
+		Pledges:       Authorize(s, ActionViewPledges, ward) == nil,
+	}
+}
+
+// Empty reports whether the scope can see nothing.
+func (f FindScope) Empty() bool { return !f.Registrations && !f.Pledges }
 
 // ExportSheet is a sheet of an export.
 type ExportSheet string

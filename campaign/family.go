@@ -102,8 +102,9 @@ type Withdrawal struct {
 const WithdrawnActor = "family"
 
 // FamilyStore keeps what a family does with its own registrations. Each change is made in one
-// transaction with the registration locked, with an audit row by the family's chat (never the
-// new value, which may locate the family), and notify's messages queued in the outbox with it. A
+// transaction with the registration locked, with an audit row by FamilyActor (never the family's
+// chat, nor the new value, which may locate the family: the audit log is append-only and keeps
+// nothing personal), and notify's messages queued in the outbox with it. A
 // key applied before returns the record as it is now and writes nothing; "" is never
 // de-duplicated. An erased registration, or one of another chat, is ENOTFOUND; one whose status
 // no longer allows the change ECONFLICT.
@@ -115,7 +116,7 @@ type FamilyStore interface {
 	Correct(ctx context.Context, code string, parent Session, c Correction, key string, notify Notify[Corrected]) (Corrected, error)
 	// Withdraw withdraws the registration code: from the chat parent, which must be the one it was
 	// made from; or, with parent zero, by an administrator on the family's written request. by is
-	// the audit's actor ("channel:id"). A registration that is not Withdrawable is ECONFLICT. An
+	// the audit's actor: the administrator's "channel:id", or FamilyActor from the family's chat. A registration that is not Withdrawable is ECONFLICT. An
 	// allocated one loses its pending delivery: the device goes back to ready (an event by
 	// WithdrawnActor) and the stock to stock; notify's messages (to Withdrawal.Handler) are
 	// queued with it.

@@ -12,6 +12,7 @@ type Candidate struct {
 	Code            string
 	WardCode        string
 	Level           SchoolLevel
+	Grade           int // shown to officials beside the level; 0 when not known
 	Needs           []Need
 	DeviceSituation DeviceSituation
 	CreatedAt       time.Time
@@ -29,7 +30,7 @@ type Candidate struct {
 // registrations; a rejected one is marked Rejected and an allocated or delivered one Served.
 func (c *Campaign) Candidate(r Registration, alreadyHelped bool) Candidate {
 	return Candidate{
-		Code: r.Code, WardCode: r.WardCode, Level: r.Level, Needs: slices.Clone(r.Needs),
+		Code: r.Code, WardCode: r.WardCode, Level: r.Level, Grade: r.Grade, Needs: slices.Clone(r.Needs),
 		DeviceSituation: r.DeviceSituation, CreatedAt: r.CreatedAt, Score: c.Priority(r),
 		AlreadyHelped: alreadyHelped, Rejected: r.Status == StatusRejected,
 		Served: r.Status == StatusAllocated || r.Status == StatusDelivered,

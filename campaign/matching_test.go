@@ -210,13 +210,13 @@ func TestMatch_LeavesInputAlone(t *testing.T) {
 func TestCampaign_Candidate(t *testing.T) {
 	c := Default()
 	r := Registration{
-		Code: "TD-000007", Status: StatusVerified, WardCode: "26800", Level: LevelPrimary,
+		Code: "TD-000007", Status: StatusVerified, WardCode: "26800", Level: LevelPrimary, Grade: 4,
 		Circumstances: []Circumstance{CircumstanceOrphanOneCovid}, DeviceSituation: SituationSharesPhone,
 		Needs: []Need{NeedTablet, NeedSIM4G}, CreatedAt: matchDay,
 	}
 	got := c.Candidate(r, true)
 	want := Candidate{
-		Code: "TD-000007", WardCode: "26800", Level: LevelPrimary, Needs: []Need{NeedTablet, NeedSIM4G},
+		Code: "TD-000007", WardCode: "26800", Level: LevelPrimary, Grade: 4, Needs: []Need{NeedTablet, NeedSIM4G},
 		DeviceSituation: SituationSharesPhone, CreatedAt: matchDay, AlreadyHelped: true,
 		Score: Score{Points: 52, Reasons: []Reason{{"orphan_one_covid", 50}, {"device_shares_phone", 2}}},
 	}

@@ -12,6 +12,11 @@ import (
 // dates, device and stock) and nothing that names, reaches or locates a family: no name, phone,
 // address, school, birth date, chat, photo or free text. An erased registration still counts in
 // every figure, as it did.
+//
+// The audit log is append-only (nothing updates or deletes its rows): it is written with nothing
+// that names, reaches or locates a family or a donor in the first place (FamilyActor, DonorActor,
+// codes, states and counts, never free text), so an erasure leaves it as it is and adds a
+// tombstone (ErasureActionRegistration).
 
 // DefaultRetentionMonths is how many months after the campaign's End personal data is kept when
 // the campaign file does not say ("retention_months").
@@ -54,10 +59,20 @@ var ErasureReasons = []ErasureReason{ErasureFamilyRequest, ErasureFamilySelf, Er
 // which code (the subject), and the reason.
 const ErasureActionRegistration = "registration.erase"
 
-// ErasedActor replaces the family's own chat as the actor of the audit entries about an erased
-// registration (a parent's answer, a confirmation), so the log keeps what happened and when, not
-// who the family is on the channel.
-const ErasedActor = "family"
+// FamilyActor and DonorActor are the audit actors of what a family or a donor does: registering,
+// answering an official, writing to officials, correcting, withdrawing, choosing the hand-over,
+// confirming a device or reporting it not received, erasing its own data; pledging. The entry's
+// subject (the registration, delivery or pledge code) says whose record it was; the log never
+// holds a family's or a donor's chat, which erasure could no longer take out of an append-only
+// log. Staff act under their own "channel:id": the audit names them.
+const (
+	FamilyActor = "family"
+	DonorActor  = "donor"
+)
+
+// ErasedActor is the actor of a family's erasure of its own data, FamilyActor like everything
+// else the family does.
+const ErasedActor = FamilyActor
 
 // Erasure is what erasing one registration did, as counts: it never carries the data it erased.
 type Erasure struct {
@@ -108,8 +123,6 @@ type ErasureCounts struct {
 	// OutboxBlanked are sent ones whose text, buttons and file were blanked.
 	OutboxDeleted int `json:"outbox_deleted"`
 	OutboxBlanked int `json:"outbox_blanked"`
-	// Audit counts audit entries whose free text or family actor was removed.
-	Audit int `json:"audit"`
 	// Contacts is 1 when the family's contact was deleted or its name blanked.
 	Contacts int `json:"contacts"`
 	// CaseKeys are the idempotency keys of the case work on the registration and its delivery.
@@ -136,8 +149,9 @@ type Anonymization struct {
 type ErasureStore interface {
 	// EraseRegistration erases the family's personal data of the registration code (any case)
 	// everywhere the database holds it, keeps what the figures need, and writes the tombstone
-	// (ErasureActionRegistration by by, a "channel:id" or "system", with reason) in the same
-	// transaction. An unknown code is ENOTFOUND, an unknown reason or an empty by EINVALID; an
+	// (ErasureActionRegistration by by, a staff member's "channel:id", "system" or FamilyActor,
+	// with reason) in the same transaction; a by that is the family's own chat is recorded as
+	// FamilyActor. The append-only audit log is otherwise left as it is. An unknown code is ENOTFOUND, an unknown reason or an empty by EINVALID; an
 	// erased registration is returned with Already set.
 	EraseRegistration(ctx context.Context, code, by string, reason ErasureReason) (Erasure, error)
 	// AnonymizeExpired erases every registration of the campaign and anonymises the donors of

@@ -166,7 +166,7 @@ type Contact struct {
 // AuditEntry records who saw or changed what.
 type AuditEntry struct {
 	At      time.Time
-	Actor   string // "telegram:12345", "system"
+	Actor   string // staff "telegram:12345", FamilyActor, DonorActor, "system", "job:milestones"
 	Action  string // "registration.create", "registration.view", ...
 	Subject string // e.g. a registration code
 	Before  any

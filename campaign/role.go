@@ -44,6 +44,7 @@ const (
 	ActionFind          Action = "data.find"          // each record found is then checked on its own
 	ActionViewProgress  Action = "progress.view"      // ward roles: their ward's figures
 	ActionErase         Action = "registration.erase" // a family's personal data, on its written request
+	ActionBroadcast     Action = "broadcast.send"     // announcements to parents, donors, staff or a ward, and their progress
 )
 
 // permissions says which roles may take each action. Admins may take every action.
@@ -62,6 +63,7 @@ var permissions = map[Action][]Role{
 	ActionFind:          {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleVolunteer},
 	ActionViewProgress:  {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleVolunteer, RoleCultureInfo},
 	ActionErase:         {},
+	ActionBroadcast:     {RoleCultureInfo, RoleCityOfficial},
 }
 
 // Staff is a person acting with a role; WardCode is set for ward roles.

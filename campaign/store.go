@@ -23,7 +23,12 @@ type ContactStore interface {
 	SetContactStopped(ctx context.Context, channel, externalID string, stopped bool) error
 }
 
-// AuditLog records who saw or changed what.
+// AuditLog records who saw or changed what. It is append-only: an entry is never updated or
+// deleted, not even by an erasure, so nothing personal may go into one. The actor is a staff
+// member's "channel:id", "system", "job:<name>", or FamilyActor / DonorActor for what a family or
+// a donor did (never their chat); the subject a code; Before and After hold codes, states, counts
+// and field names, never free text (a question, a reason typed by an official, an answer, a note,
+// a recipient's name, a search's words): those live in their own tables, which erasure empties.
 type AuditLog interface {
 	Audit(ctx context.Context, e AuditEntry) error
 }
@@ -35,14 +40,51 @@ type StaffStore interface {
 	// /start payload: at most 64 characters of A-Z a-z 0-9 _ -.
 	CreateInvitation(ctx context.Context, role Role, wardCode string, createdBy string, expires time.Time) (code string, err error)
 	// RedeemInvitation binds the invitation's role to the staff member, once: a used, expired or
-	// revoked invitation, or an unknown code, is an ENOTFOUND error and changes nothing.
-	RedeemInvitation(ctx context.Context, code string, who Staff) (Staff, error)
+	// revoked invitation, or an unknown code, is an ENOTFOUND error and changes nothing. An
+	// account that has an active role keeps it unless replace is set: the result is then Held,
+	// with the invitation and that role, and nothing changes (the invitation stays open). When it
+	// binds, notify's messages (the inviter told who redeemed it) are queued in the outbox in the
+	// same transaction.
+	RedeemInvitation(ctx context.Context, code string, who Staff, replace bool, notify Notify[Redemption]) (Redemption, error)
+	// Invitations lists the open invitations (not used, revoked or expired), oldest first.
+	Invitations(ctx context.Context) ([]Invitation, error)
+	// RevokeInvitation withdraws an invitation, so its code can no longer be redeemed; a used or
+	// already revoked invitation, or none, is ENOTFOUND. by is who revoked it, for the audit.
+	RevokeInvitation(ctx context.Context, id int64, by string) error
 	// StaffMember returns the active role of an account, ENOTFOUND when it has none.
 	StaffMember(ctx context.Context, channel, externalID string) (Staff, error)
 	// ListStaff lists active staff.
 	ListStaff(ctx context.Context) ([]Staff, error)
 	// RevokeStaff removes an account's role; revoking nobody is ENOTFOUND.
 	RevokeStaff(ctx context.Context, channel, externalID, by string) error
+}
+
+// Invitation is an invitation to join the staff, without its code, which is never stored.
+type Invitation struct {
+	ID        int64
+	Role      Role
+	WardCode  string // "" for city-wide roles
+	CreatedBy string // channel:id of who made it (an administrator)
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time // zero until redeemed
+	UsedBy    string    // channel:external_id of who redeemed it
+	RevokedAt time.Time // zero unless revoked
+}
+
+// Redemption is what redeeming an invitation did, as the inviter's notice is made from.
+type Redemption struct {
+	Invitation Invitation
+	// Staff is the role bound, with the account and its name; zero when Held.
+	Staff Staff
+	// Previous is the account's active role before (Role "" when it had none): replaced by Staff,
+	// or kept when Held.
+	Previous Staff
+	// Held is set when nothing changed because the account has a role (Previous) and replacing it
+	// was not asked for.
+	Held bool
+	// Inviter is the chat of who made the invitation, with its language, to tell them.
+	Inviter Recipient
 }
 
 // PledgeStore keeps donors' pledges.

@@ -1,9 +1,11 @@
 package flows
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,9 +14,10 @@ import (
 )
 
 // allocPrefix starts the button data of /allocate's buttons: "a:t:<tag>:<n>" ticks or unticks
-// line n, "a:ok:<tag>" confirms the ticked lines and "a:no:<tag>" drops the proposal. The tag
-// names the proposal (it comes from its idempotency key), so a button of an older proposal is
-// stale instead of acting on the newer one.
+// line n, "a:ok:<tag>" confirms the ticked lines and "a:no:<tag>" drops the proposal; a proposal
+// reviewed by ward and page has its own (see allocCityData). The tag names the proposal (it comes
+// from its idempotency key), so a button of an older proposal is stale instead of acting on the
+// newer one.
 const allocPrefix = "a"
 
 // The allocation's FlowCase step and its answers.
@@ -26,7 +29,9 @@ const (
 	allocLinePrefix = "a."
 	// allocAnswerSel is the ticked lines, "1,2,4".
 	allocAnswerSel = "a.sel"
-	// allocAnswerMore counts the allocations proposed beyond those shown.
+	// allocAnswerMore counted the allocations proposed beyond those shown; a proposal larger than
+	// allocShown now goes by ward and page, so it is always "0", still written so that the states
+	// (and golden conversations) of line-by-line proposals read as before.
 	allocAnswerMore = "a.more"
 	// allocAnswerSkips counts the children left waiting by reason, "no_fitting_device=3,...".
 	allocAnswerSkips = "a.skips"
@@ -36,8 +41,8 @@ const (
 )
 
 const (
-	// allocShown is how many allocations a proposal shows: one message on a phone, each line
-	// with its own toggle.
+	// allocShown is how many allocations a proposal shows line by line, each with its own toggle:
+	// one message on a phone. A larger proposal is reviewed by ward and page (allocStepList).
 	allocShown = 10
 	// allocExplainMax bounds a line's explanation of points, so ten lines stay one message.
 	allocExplainMax = 120
@@ -158,21 +163,38 @@ func allocData(action, tag string, n ...int) string {
 
 // allocStep returns FlowCase's allocation steps ("a.*").
 func allocStep(step string) (caseStep, bool) {
-	if step != allocStepReview {
-		return caseStep{}, false
+	switch step {
+	case allocStepList:
+		return caseStep{
+			help:  "alloc.help_list",
+			ask:   func(c *turn, reason string) { c.allocCityAsk(reason) },
+			input: func(c *turn) error { return c.allocCityInput() },
+		}, true
+	case allocStepSure:
+		return caseStep{
+			help: "case.help_buttons",
+			ask:  func(c *turn, reason string) { c.allocCitySure(reason) },
+			input: func(c *turn) error {
+				c.allocCitySure(c.t("common.use_buttons"))
+				return nil
+			},
+		}, true
+	case allocStepReview:
+		return caseStep{
+			help: "case.help_buttons",
+			ask:  func(c *turn, reason string) { c.allocShow(reason, false) },
+			input: func(c *turn) error {
+				c.allocShow(c.t("common.use_buttons"), false)
+				return nil
+			},
+		}, true
 	}
-	return caseStep{
-		help: "case.help_buttons",
-		ask:  func(c *turn, reason string) { c.allocShow(reason, false) },
-		input: func(c *turn) error {
-			c.allocShow(c.t("common.use_buttons"), false)
-			return nil
-		},
-	}, true
+	return caseStep{}, false
 }
 
 // allocateCommand is /allocate: the proposal of who gets which ready device and stock, highest
-// priority first, for the official to tick and confirm.
+// priority first, for the official to tick and confirm: line by line up to allocShown, else by
+// ward and page (allocCityStart).
 func (c *turn) allocateCommand(string) error {
 	if c.casesOff() {
 		return nil
@@ -207,17 +229,14 @@ func (c *turn) allocateCommand(string) error {
 			candidates[cand.Code] = cand
 		}
 	}
+	if len(allocs) > allocShown {
+		c.allocCityStart(allocs, candidates, answers)
+		return nil
+	}
 	n := 0
 	for _, a := range allocs {
-		if n == allocShown {
-			break
-		}
 		cand := candidates[a.Code]
-		grade, err := c.allocGrade(a.Code)
-		if err != nil {
-			return err
-		}
-		line := allocLine{alloc: a, level: cand.Level, grade: grade, ward: cand.WardCode, score: cand.Score}
+		line := allocLine{alloc: a, level: cand.Level, grade: cand.Grade, ward: cand.WardCode, score: cand.Score}
 		if line.score.Points != a.Points {
 			line.score = campaign.Score{Points: a.Points}
 		}
@@ -228,7 +247,7 @@ func (c *turn) allocateCommand(string) error {
 		n++
 		answers[allocLinePrefix+strconv.Itoa(n)] = enc
 	}
-	answers[allocAnswerMore] = strconv.Itoa(len(allocs) - n)
+	answers[allocAnswerMore] = "0"
 	sel := make([]string, n)
 	for i := range n {
 		sel[i] = strconv.Itoa(i + 1)
@@ -238,19 +257,6 @@ func (c *turn) allocateCommand(string) error {
 	c.st.IdempotencyKey = c.e.cfg.NewKey()
 	c.allocShow("", false)
 	return nil
-}
-
-// allocGrade looks up a child's grade, which the proposal does not carry; 0 when the record is
-// gone (the confirmation then reports it as stale).
-func (c *turn) allocGrade(code string) (int, error) {
-	cs, err := c.e.cfg.Cases.CaseByCode(c.ctx, code)
-	switch campaign.ErrorCode(err) {
-	case "":
-		return cs.Grade, nil
-	case campaign.ENOTFOUND:
-		return 0, nil
-	}
-	return 0, fmt.Errorf("registration %s: %w", code, err)
 }
 
 func distinctLabels(devices []campaign.ReadyDevice) []string {
@@ -408,18 +414,12 @@ func (c *turn) allocShow(reason string, edit bool) {
 		toggles = append(toggles, Button{Text: c.t("alloc.btn_toggle", "Mark", mark, "N", i+1, "Code", l.alloc.Code), Data: allocData("t", tag, i+1)})
 	}
 	body := strings.Join(text, "\n\n")
-	more, _ := strconv.Atoi(c.st.Answers[allocAnswerMore])
-	var tail []string
-	tail = append(tail, c.allocSummary(c.st.Answers))
-	if more > 0 {
-		tail = append(tail, c.t("alloc.more", "Count", more))
-	}
 	rows := grid(toggles, 2)
 	if picked > 0 {
 		rows = append(rows, []Button{{Text: c.t("alloc.btn_confirm", "Count", picked), Data: allocData("ok", tag)}})
 	}
 	rows = append(rows, []Button{{Text: c.t("common.btn_cancel"), Data: allocData("no", tag)}})
-	c.out = append(c.out, Output{Text: paragraphs(reason, body, strings.Join(tail, "\n")), Buttons: rows, Replace: edit})
+	c.out = append(c.out, Output{Text: paragraphs(reason, body, c.allocSummary(c.st.Answers)), Buttons: rows, Replace: edit})
 }
 
 // allocLineText is line n of the proposal.
@@ -529,7 +529,8 @@ func (c *turn) authorizeOrDrop(action campaign.Action) (campaign.Staff, bool, er
 func (c *turn) allocChoice(rest string) error {
 	action, args, _ := strings.Cut(rest, ":")
 	tag, n, _ := strings.Cut(args, ":")
-	if !c.inCaseFlow() || c.st.Step != allocStepReview || tag != allocTag(c.st.IdempotencyKey) {
+	step := c.st.Step
+	if !c.inCaseFlow() || (step != allocStepReview && step != allocStepList && step != allocStepSure) || tag != allocTag(c.st.IdempotencyKey) {
 		c.allocStale()
 		return nil
 	}
@@ -539,6 +540,9 @@ func (c *turn) allocChoice(rest string) error {
 	who, ok, err := c.authorizeOrDrop(campaign.ActionAllocate)
 	if !ok {
 		return err
+	}
+	if step != allocStepReview {
+		return c.allocCityChoice(action, n, who)
 	}
 	lines, ok := c.allocLines()
 	if !ok {
@@ -660,3 +664,785 @@ func (c *turn) allocParentMessage(d campaign.Delivery) Output {
 	}
 	return o
 }
+
+// The city-scale proposal (issue 13). A day of a city's campaign matches hundreds of children at
+// once (739 on a seeded day), more than a message can show or an official can tick one by one,
+// ten at a time. A proposal of more than allocShown lines is reviewed by ward and by page
+// instead, and confirmed a page, a ward or everything at once:
+//
+//   - /allocate shows a summary: how many children in how many wards, the count of each ward, a
+//     button per ward, "📄 Xem tất cả" and "✅ Xác nhận tất cả". Ward buttons carry no count: a
+//     channel that shows more than five buttons as a numbered list answered by typing a number
+//     would read a count in a label ("Tam Phú · 3") as another line's number.
+//   - A ward, or every ward, is shown allocPageLines compact lines a page ("47. ✅ TD-000123 · THCS
+//     lớp 7 · ⭐54 → TB-000456 (Laptop) + SIM 4G"), within messageMax in the worst case and mostly
+//     within 2,000 characters (the smallest message a channel carries). Lines are numbered once for the whole proposal (grouped by
+//     ward in the campaign's order, highest priority first within a ward), so a number means the
+//     same child in every view. A line whose child or device changed since (another official, a
+//     device sent back) is marked ⚠️.
+//   - A line is left out by typing "bỏ 3" (or "bỏ 3, 5-7") and put back with "chọn 3"; a bare
+//     number turns a line over. Typed, not a button per line: 25 toggles would bury a page, and a
+//     channel that lists many buttons by number would take a typed "3" for its own third line. A
+//     page has at most five buttons (previous, next, confirm this page, confirm the whole ward or
+//     everything, back to the wards), which every channel shows as buttons, leaving typed words to
+//     the flow.
+//   - "✅ Xác nhận trang này" confirms the ticked lines of the page at once (the official has just
+//     read them) and shows the first page of what is left of the view. "✅ Xác nhận tất cả" (or
+//     "cả phường") confirms every ticked line of the view, pages not seen included, after one
+//     question that says how many and how many are left out (allocStepSure).
+//
+// The proposal is kept as it was shown (a snapshot in the state: code, device and stock per line,
+// and the wards' runs; about 20 kB for 739 lines), not worked out again at each press: devices keep
+// arriving while an official reviews, and a new Match would move lines under their eyes. What
+// changed meanwhile the store finds when confirming: those lines are reported (the first
+// allocStaleListed codes) and dropped, never fatal. A page's details (level, grade, points, the
+// device's type, what changed) are read afresh from Proposal.
+//
+// A confirmation hands the ticked lines to CaseStore.ConfirmAllocations with the proposal's key;
+// the store makes them in chunks of its own, a transaction each, so a retried update (the same key)
+// never allocates twice, and one cut short by an error finishes when pressed again. Then the lines
+// made or stale leave the snapshot, the rest are numbered again and the key changes, so the buttons
+// and numbers of earlier messages are stale rather than wrong. Each family is told by its own
+// notice, queued in the outbox's notice lane with its delivery; the official's reply counts them
+// and names the deliveries' range instead of listing 739 lines.
+const (
+	// allocStepList is the city-scale proposal: the summary by ward, or a page of a view.
+	allocStepList = "a.list"
+	// allocStepSure asks once before everything ticked in a view is confirmed.
+	allocStepSure = "a.sure"
+
+	// allocAnswerLines is the snapshot's lines in order, "code|label|stock+stock;…".
+	allocAnswerLines = "a.lines"
+	// allocAnswerWards is the wards' runs over the lines, "26800:45,27088:30" ("-" for no ward).
+	allocAnswerWards = "a.wards"
+	// allocAnswerOff is the line numbers left out, "3,5-7".
+	allocAnswerOff = "a.off"
+	// allocAnswerView is what is shown: "" the summary; a ward's code, or allocAllWards, its pages
+	// (State.Page is the page, from 0).
+	allocAnswerView = "a.view"
+	// allocAnswerMade counts the allocations this proposal made so far.
+	allocAnswerMade = "a.made"
+
+	// allocAllWards is the view, and the scope of a confirmation, of every ward.
+	allocAllWards = "*"
+	// allocNoWard stands for lines of a child without a known ward.
+	allocNoWard = "-"
+	// allocPageLines is how many lines a page shows.
+	allocPageLines = 25
+	// allocStaleListed is how many stale codes a report names.
+	allocStaleListed = 20
+	// allocMarksMost bounds how many lines one typed "bỏ 1-5000" may touch.
+	allocMarksMost = 1000
+)
+
+// cityLine is a line of the city-scale proposal: who gets what, and the child's ward.
+type cityLine struct {
+	code, label string
+	stock       []campaign.StockKind
+	ward        string
+}
+
+// cityProposal is the snapshot of a city-scale proposal with the lines left out.
+type cityProposal struct {
+	lines []cityLine
+	off   []bool
+}
+
+func (l cityLine) alloc() campaign.Allocation {
+	return campaign.Allocation{Code: l.code, DeviceLabel: l.label, Stock: slices.Clone(l.stock)}
+}
+
+// cityField reports whether s can be kept in the snapshot's encoding.
+func cityField(s string) bool { return !strings.ContainsAny(s, "|;+,:") }
+
+// encode writes the snapshot's lines and wards' runs.
+func (p cityProposal) encode() (lines, wards string) {
+	var ls, runs []string
+	n := 0
+	for i, l := range p.lines {
+		var stock []string
+		for _, k := range l.stock {
+			stock = append(stock, string(k))
+		}
+		ls = append(ls, l.code+"|"+l.label+"|"+strings.Join(stock, "+"))
+		n++
+		if i+1 == len(p.lines) || p.lines[i+1].ward != l.ward {
+			runs = append(runs, wardKey(l.ward)+":"+strconv.Itoa(n))
+			n = 0
+		}
+	}
+	return strings.Join(ls, ";"), strings.Join(runs, ",")
+}
+
+// decodeCity reads a snapshot written by encode, with the lines left out; ok is false for one
+// this version cannot read.
+func decodeCity(lines, wards, off string) (cityProposal, bool) {
+	var p cityProposal
+	for _, l := range splitNonEmpty(lines, ";") {
+		f := strings.Split(l, "|")
+		if len(f) != 3 || f[0] == "" || (f[1] == "" && f[2] == "") {
+			return cityProposal{}, false
+		}
+		line := cityLine{code: f[0], label: f[1]}
+		for _, k := range splitNonEmpty(f[2], "+") {
+			line.stock = append(line.stock, campaign.StockKind(k))
+		}
+		p.lines = append(p.lines, line)
+	}
+	i := 0
+	for _, r := range splitNonEmpty(wards, ",") {
+		w, n, _ := strings.Cut(r, ":")
+		k, err := strconv.Atoi(n)
+		if err != nil || k < 1 || i+k > len(p.lines) {
+			return cityProposal{}, false
+		}
+		if w == allocNoWard {
+			w = ""
+		}
+		for ; k > 0; k-- {
+			p.lines[i].ward = w
+			i++
+		}
+	}
+	if i != len(p.lines) || len(p.lines) == 0 {
+		return cityProposal{}, false
+	}
+	p.off = decodeRanges(off, len(p.lines))
+	return p, true
+}
+
+// encodeRanges writes the true positions of set as 1-based numbers and ranges, "3,5-7".
+func encodeRanges(set []bool) string {
+	var parts []string
+	for i := 0; i < len(set); i++ {
+		if !set[i] {
+			continue
+		}
+		j := i
+		for j+1 < len(set) && set[j+1] {
+			j++
+		}
+		if j == i {
+			parts = append(parts, strconv.Itoa(i+1))
+		} else {
+			parts = append(parts, strconv.Itoa(i+1)+"-"+strconv.Itoa(j+1))
+		}
+		i = j
+	}
+	return strings.Join(parts, ",")
+}
+
+// decodeRanges reads encodeRanges' numbers into a set of n; numbers beyond it are ignored.
+func decodeRanges(s string, n int) []bool {
+	set := make([]bool, n)
+	for _, part := range splitNonEmpty(s, ",") {
+		a, b, isRange := strings.Cut(part, "-")
+		from, err1 := strconv.Atoi(a)
+		to, err2 := from, error(nil)
+		if isRange {
+			to, err2 = strconv.Atoi(b)
+		}
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for i := max(from, 1); i <= min(to, n); i++ {
+			set[i-1] = true
+		}
+	}
+	return set
+}
+
+// in returns the positions of the lines of scope: a ward's, or every line for allocAllWards.
+func (p cityProposal) in(scope string) []int {
+	var idx []int
+	for i, l := range p.lines {
+		if scope == allocAllWards || wardKey(l.ward) == scope {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// ticked counts the lines of idx not left out.
+func (p cityProposal) ticked(idx []int) int {
+	n := 0
+	for _, i := range idx {
+		if !p.off[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// wardKey is a ward's code as a view and button data name it.
+func wardKey(code string) string {
+	if code == "" {
+		return allocNoWard
+	}
+	return code
+}
+
+// allocPage returns the positions of page (from 0) of idx, and the number of pages.
+func allocPage(idx []int, page int) ([]int, int) {
+	pages := max((len(idx)+allocPageLines-1)/allocPageLines, 1)
+	page = min(max(page, 0), pages-1)
+	return idx[page*allocPageLines : min((page+1)*allocPageLines, len(idx))], pages
+}
+
+// allocCityData is the data of a city-scale proposal's button: "a:v:<tag>:<scope>:<page>" shows
+// a page (from 1) of a view, "a:s:<tag>" the summary, "a:cp:<tag>:<scope>:<page>" confirms a
+// page's ticked lines, "a:ca:<tag>:<scope>" asks before confirming all of a view and
+// "a:cy:<tag>:<scope>" confirms them; "a:no:<tag>" drops the proposal.
+func allocCityData(action, tag string, args ...string) string {
+	return strings.Join(append([]string{allocPrefix, action, tag}, args...), ":")
+}
+
+// allocCityStart keeps allocs (in Match's order) as the snapshot, grouped by ward, and shows the
+// summary.
+func (c *turn) allocCityStart(allocs []campaign.Allocation, candidates map[string]campaign.Candidate, answers map[string]string) {
+	var p cityProposal
+	for _, a := range allocs {
+		l := cityLine{code: a.Code, label: a.DeviceLabel, stock: a.Stock, ward: candidates[a.Code].WardCode}
+		if !cityField(l.code) || !cityField(l.label) || !cityField(l.ward) || l.code == "" || l.ward == allocNoWard {
+			continue // no store makes such a code or label; it is not offered
+		}
+		p.lines = append(p.lines, l)
+	}
+	rank := map[string]int{}
+	for i, w := range c.e.cfg.Campaign.Wards {
+		rank[w.Code] = i
+	}
+	wardRank := func(code string) int {
+		if i, ok := rank[code]; ok {
+			return i
+		}
+		return len(rank)
+	}
+	slices.SortStableFunc(p.lines, func(a, b cityLine) int {
+		return cmp.Or(cmp.Compare(wardRank(a.ward), wardRank(b.ward)), strings.Compare(a.ward, b.ward))
+	})
+	p.off = make([]bool, len(p.lines))
+	c.enterCase(allocStepList, answers)
+	c.st.IdempotencyKey = c.e.cfg.NewKey()
+	c.setCity(p)
+	c.st.Answers[allocAnswerView] = ""
+	c.allocCitySummary("", false)
+}
+
+// city reads the snapshot kept in the state; ok is false for a state this version cannot read.
+func (c *turn) city() (cityProposal, bool) {
+	return decodeCity(c.st.Answers[allocAnswerLines], c.st.Answers[allocAnswerWards], c.st.Answers[allocAnswerOff])
+}
+
+func (c *turn) setCity(p cityProposal) {
+	c.st.Answers[allocAnswerLines], c.st.Answers[allocAnswerWards] = p.encode()
+	c.st.Answers[allocAnswerOff] = encodeRanges(p.off)
+}
+
+// allocCityGone ends a city-scale proposal this version cannot read.
+func (c *turn) allocCityGone(reason string) {
+	c.toIdle()
+	c.say(paragraphs(reason, c.t("alloc.gone")))
+}
+
+// allocCityAsk shows the current view again (after /help, or a form resumed).
+func (c *turn) allocCityAsk(reason string) {
+	if c.st.Answers[allocAnswerView] == "" {
+		c.allocCitySummary(reason, false)
+		return
+	}
+	if err := c.allocCityPage(reason, false); err != nil {
+		// The page's details could not be read: the summary needs none.
+		c.st.Answers[allocAnswerView] = ""
+		c.allocCitySummary(reason, false)
+	}
+}
+
+// allocScopeName is a view's name: a ward's, or every ward.
+func (c *turn) allocScopeName(scope string) string {
+	switch scope {
+	case allocAllWards:
+		return c.t("alloc.scope_all")
+	case allocNoWard:
+		return c.t("alloc.ward_unknown")
+	}
+	return c.e.allocWardName(c.lang, scope)
+}
+
+// allocWardShort is a ward's short name, for its button and the summary's counts.
+func (c *turn) allocWardShort(code string) string {
+	if code == "" {
+		return c.t("alloc.ward_unknown")
+	}
+	if w, ok := c.e.cfg.Campaign.Ward(code); ok && w.ShortName != "" {
+		return w.ShortName
+	}
+	return c.e.allocWardName(c.lang, code)
+}
+
+// allocCitySummary shows the city-scale proposal by ward, with reason (if any) before it.
+func (c *turn) allocCitySummary(reason string, edit bool) {
+	p, ok := c.city()
+	if !ok {
+		c.allocCityGone(reason)
+		return
+	}
+	tag := allocTag(c.st.IdempotencyKey)
+	var counts []string
+	var wards []Button
+	for i, l := range p.lines {
+		if i > 0 && l.ward == p.lines[i-1].ward {
+			continue
+		}
+		n := len(p.in(wardKey(l.ward)))
+		counts = append(counts, c.t("alloc.ward_count", "Ward", c.allocWardShort(l.ward), "Count", n))
+		wards = append(wards, Button{Text: c.allocWardShort(l.ward), Data: allocCityData("v", tag, wardKey(l.ward), "1")})
+	}
+	all := p.in(allocAllWards)
+	ticked := p.ticked(all)
+	text := []string{c.t("alloc.city_title", "Count", len(p.lines), "Wards", len(wards)) + "\n" + strings.Join(counts, " · ")}
+	var status []string
+	if made, _ := strconv.Atoi(c.st.Answers[allocAnswerMade]); made > 0 {
+		status = append(status, c.t("alloc.city_made", "Count", made))
+	}
+	if off := len(p.lines) - ticked; off > 0 {
+		status = append(status, c.t("alloc.city_off", "Count", off))
+	}
+	text = append(text, strings.Join(status, "\n"), c.allocSummary(c.st.Answers))
+	rows := grid(wards, 3)
+	rows = append(rows, []Button{{Text: c.t("alloc.btn_view_all"), Data: allocCityData("v", tag, allocAllWards, "1")}})
+	if ticked > 0 {
+		rows = append(rows, []Button{{Text: c.t("alloc.btn_confirm_everything"), Data: allocCityData("ca", tag, allocAllWards)}})
+	}
+	rows = append(rows, []Button{{Text: c.t("common.btn_cancel"), Data: allocCityData("no", tag)}})
+	c.out = append(c.out, Output{Text: paragraphs(append([]string{reason}, text...)...), Buttons: rows, Replace: edit})
+}
+
+// allocCityPage shows the page of the view in the state, with reason (if any) before it. The
+// lines' details are read afresh; an error reading them is returned with nothing shown.
+func (c *turn) allocCityPage(reason string, edit bool) error {
+	p, ok := c.city()
+	if !ok {
+		c.allocCityGone(reason)
+		return nil
+	}
+	scope := c.st.Answers[allocAnswerView]
+	idx := p.in(scope)
+	if len(idx) == 0 {
+		c.st.Answers[allocAnswerView] = ""
+		c.allocCitySummary(reason, edit)
+		return nil
+	}
+	page, pages := allocPage(idx, c.st.Page)
+	c.st.Page = min(max(c.st.Page, 0), pages-1)
+	fresh, err := c.e.cfg.Cases.Proposal(c.ctx)
+	if err != nil {
+		return fmt.Errorf("allocation proposal: %w", err)
+	}
+	cands := map[string]campaign.Candidate{}
+	for _, cand := range fresh.Candidates {
+		cands[cand.Code] = cand
+	}
+	ready := map[string]campaign.DeviceType{}
+	for _, d := range fresh.Supply.Devices {
+		ready[d.Label] = d.Type
+	}
+	tag := allocTag(c.st.IdempotencyKey)
+	text := []string{c.t("alloc.page_title", "Scope", c.allocScopeName(scope), "Page", c.st.Page+1, "Pages", pages)}
+	changed := false
+	for k, i := range page {
+		l := p.lines[i]
+		if scope == allocAllWards && (k == 0 || p.lines[page[k-1]].ward != l.ward) {
+			text = append(text, c.t("alloc.ward_heading", "Ward", c.allocWardShort(l.ward), "Count", len(p.in(wardKey(l.ward)))))
+		}
+		mark := "✅"
+		if p.off[i] {
+			mark = "⬜"
+		}
+		cand, verified := cands[l.code]
+		t, isReady := ready[l.label]
+		if l.label == "" {
+			isReady = true
+		}
+		what := c.e.allocWhat(c.lang, l.label, t, l.stock)
+		if !isReady {
+			// The device is no longer ready: its label, without the type only a ready one shows.
+			what = strings.Join(slices.DeleteFunc([]string{l.label, c.e.allocWhat(c.lang, "", "", l.stock)}, func(s string) bool { return s == "" }), " + ")
+		}
+		if !verified || !isReady {
+			changed = true
+			text = append(text, c.t("alloc.page_line_changed", "N", i+1, "Mark", mark, "Code", l.code, "What", what))
+			continue
+		}
+		text = append(text, c.t("alloc.page_line", "N", i+1, "Mark", mark, "Code", l.code,
+			"Level", c.e.allocLevelGrade(c.lang, cand.Level, cand.Grade), "Points", cand.Score.Points, "What", what))
+	}
+	inScope, onPage := p.ticked(idx), p.ticked(page)
+	tail := []string{c.t("alloc.page_ticked", "Count", inScope, "Total", len(idx))}
+	if changed {
+		tail = append(tail, c.t("alloc.page_changed"))
+	}
+	tail = append(tail, c.t("alloc.page_hint"))
+
+	var nav []Button
+	if c.st.Page > 0 {
+		nav = append(nav, Button{Text: c.t("alloc.btn_prev"), Data: allocCityData("v", tag, scope, strconv.Itoa(c.st.Page))})
+	}
+	if c.st.Page+1 < pages {
+		nav = append(nav, Button{Text: c.t("alloc.btn_next"), Data: allocCityData("v", tag, scope, strconv.Itoa(c.st.Page+2))})
+	}
+	var rows [][]Button
+	if len(nav) > 0 {
+		rows = append(rows, nav)
+	}
+	if onPage > 0 {
+		rows = append(rows, []Button{{Text: c.t("alloc.btn_confirm_page", "Count", onPage), Data: allocCityData("cp", tag, scope, strconv.Itoa(c.st.Page+1))}})
+	}
+	if pages > 1 && inScope > onPage {
+		id := "alloc.btn_confirm_ward"
+		if scope == allocAllWards {
+			id = "alloc.btn_confirm_all"
+		}
+		rows = append(rows, []Button{{Text: c.t(id, "Count", inScope), Data: allocCityData("ca", tag, scope)}})
+	}
+	rows = append(rows, []Button{{Text: c.t("alloc.btn_wards"), Data: allocCityData("s", tag)}})
+	c.out = append(c.out, Output{Text: paragraphs(reason, strings.Join(text, "\n"), strings.Join(tail, "\n")), Buttons: rows, Replace: edit})
+	return nil
+}
+
+// allocCitySure asks, once, before everything ticked in the scope kept in allocAnswerView is
+// confirmed.
+func (c *turn) allocCitySure(reason string) {
+	p, ok := c.city()
+	if !ok {
+		c.allocCityGone(reason)
+		return
+	}
+	scope := c.st.Answers[allocAnswerView]
+	idx := p.in(scope)
+	ticked := p.ticked(idx)
+	tag := allocTag(c.st.IdempotencyKey)
+	back := allocCityData("v", tag, scope, strconv.Itoa(c.st.Page+1))
+	if ticked == 0 {
+		c.st.Step = allocStepList
+		c.allocCityAsk(paragraphs(reason, c.t("alloc.city_none_ticked")))
+		return
+	}
+	wards := 0
+	for k, i := range idx {
+		if k == 0 || p.lines[idx[k-1]].ward != p.lines[i].ward {
+			wards++
+		}
+	}
+	text := []string{c.t("alloc.sure", "Count", ticked, "Scope", c.allocScopeName(scope)), c.t("alloc.sure_wards", "Count", wards)}
+	if off := len(idx) - ticked; off > 0 {
+		text = append(text, c.t("alloc.sure_off", "Count", off))
+	}
+	text = append(text, c.t("alloc.sure_parents"))
+	c.out = append(c.out, Output{Text: paragraphs(reason, strings.Join(text, "\n")), Buttons: [][]Button{
+		{{Text: c.t("alloc.btn_sure", "Count", ticked), Data: allocCityData("cy", tag, scope)}},
+		{{Text: c.t("alloc.btn_back"), Data: back}},
+	}})
+}
+
+// allocCityChoice runs a button of a city-scale proposal; args is what follows the tag.
+func (c *turn) allocCityChoice(action, args string, who campaign.Staff) error {
+	p, ok := c.city()
+	if !ok {
+		c.allocCityGone("")
+		return nil
+	}
+	scope, n, _ := strings.Cut(args, ":")
+	page, err := strconv.Atoi(n)
+	known := scope == allocAllWards || len(p.in(scope)) > 0
+	switch {
+	case action == "s":
+		c.st.Step, c.st.Page = allocStepList, 0
+		c.st.Answers[allocAnswerView] = ""
+		c.allocCitySummary("", true)
+		return nil
+	case action == "v" && known && err == nil && page >= 1:
+		c.st.Step, c.st.Page = allocStepList, page-1
+		c.st.Answers[allocAnswerView] = scope
+		return c.allocCityPage("", true)
+	case action == "cp" && known && err == nil && page >= 1:
+		// Also from the question about everything: the page was shown, and is what is pressed.
+		lines, _ := allocPage(p.in(scope), page-1)
+		return c.allocCityConfirm(p, lines, scope, true, who)
+	case action == "ca" && known:
+		c.st.Step = allocStepSure
+		if c.st.Answers[allocAnswerView] != scope {
+			c.st.Answers[allocAnswerView], c.st.Page = scope, 0
+		}
+		c.allocCitySure("")
+		return nil
+	case action == "cy" && known && c.st.Step == allocStepSure && c.st.Answers[allocAnswerView] == scope:
+		return c.allocCityConfirm(p, p.in(scope), scope, false, who)
+	case action == "no":
+		c.toIdle()
+		c.say(c.t("alloc.cancelled"))
+		return nil
+	}
+	c.allocStale()
+	return nil
+}
+
+// allocCityConfirm makes the ticked lines among idx real, reports what was made and what had
+// changed, keeps the rest of the proposal numbered afresh under a new key, and shows what is left:
+// the first page of the view after a page, the summary after a whole view. A store error is
+// returned with the state (and its key) kept, so pressing again finishes the work and makes
+// nothing twice.
+func (c *turn) allocCityConfirm(p cityProposal, idx []int, scope string, page bool, who campaign.Staff) error {
+	var picked []campaign.Allocation
+	for _, i := range idx {
+		if !p.off[i] {
+			picked = append(picked, p.lines[i].alloc())
+		}
+	}
+	if len(picked) == 0 {
+		c.st.Step = allocStepList
+		c.allocCityAsk(c.t("alloc.city_none_ticked"))
+		return nil
+	}
+	made, stale, err := c.e.cfg.Cases.ConfirmAllocations(c.ctx, picked, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
+		return notice(c.noticeKey(c.formKey(), "allocated:"+d.Code), d.Parent, c.allocParentMessage(d))
+	})
+	switch campaign.ErrorCode(err) {
+	case "":
+	case campaign.ECONFLICT:
+		c.toIdle()
+		c.say(c.t("alloc.conflict"))
+		return nil
+	default:
+		return fmt.Errorf("confirm allocations: %w", err)
+	}
+	c.noticesQueued()
+	gone := map[string]bool{}
+	for _, d := range made {
+		gone[d.RegistrationCode] = true
+	}
+	for _, code := range stale {
+		gone[code] = true
+	}
+	var left cityProposal
+	for i, l := range p.lines {
+		if !gone[l.code] {
+			left.lines = append(left.lines, l)
+			left.off = append(left.off, p.off[i])
+		}
+	}
+	total, _ := strconv.Atoi(c.st.Answers[allocAnswerMade])
+	total += len(made)
+	report := c.allocCityReport(made, stale)
+	c.notice = c.t("alloc.notice_made", "Count", len(made))
+	if len(left.lines) == 0 {
+		c.toIdle()
+		c.say(paragraphs(report, c.t("alloc.city_finished", "Count", total)))
+		return nil
+	}
+	c.st.IdempotencyKey = c.e.cfg.NewKey()
+	c.st.Step, c.st.Page = allocStepList, 0
+	c.st.Answers[allocAnswerMade] = strconv.Itoa(total)
+	c.allocTakeSupply(made)
+	c.setCity(left)
+	c.say(report)
+	if page && left.ticked(left.in(scope)) > 0 {
+		c.st.Answers[allocAnswerView] = scope
+		return c.allocCityPage("", false)
+	}
+	c.st.Answers[allocAnswerView] = ""
+	c.allocCitySummary("", false)
+	return nil
+}
+
+// allocTakeSupply takes what made took out of the ready devices and stock the summary counts.
+func (c *turn) allocTakeSupply(made []campaign.Delivery) {
+	ready, _ := strconv.Atoi(c.st.Answers[allocAnswerReady])
+	stock := map[campaign.StockKind]int{}
+	keys, counts := allocCounts(c.st.Answers[allocAnswerStock])
+	for i, k := range keys {
+		stock[campaign.StockKind(k)] = counts[i]
+	}
+	for _, d := range made {
+		if d.DeviceLabel != "" {
+			ready--
+		}
+		for _, k := range d.Stock {
+			stock[k]--
+		}
+	}
+	c.st.Answers[allocAnswerReady] = strconv.Itoa(max(ready, 0))
+	c.st.Answers[allocAnswerStock] = allocCountStock(stock)
+}
+
+// allocCityReport counts what a confirmation made (with the range of its deliveries' codes), the
+// families who will be told and those who cannot be, and names the first stale lines.
+func (c *turn) allocCityReport(made []campaign.Delivery, stale []string) string {
+	var parts []string
+	if len(made) > 0 {
+		codes := made[0].Code
+		if len(made) > 1 {
+			codes += " … " + made[len(made)-1].Code
+		}
+		told := 0
+		for _, d := range made {
+			if d.Parent.Channel != "" && d.Parent.ChatID != "" {
+				told++
+			}
+		}
+		lines := []string{c.t("alloc.city_done", "Count", len(made), "Codes", codes)}
+		if told > 0 {
+			lines = append(lines, c.t("alloc.city_parents", "Count", told))
+		}
+		if n := len(made) - told; n > 0 {
+			lines = append(lines, c.t("alloc.parents_not_told", "Count", n))
+		}
+		parts = append(parts, strings.Join(lines, "\n"))
+	}
+	if len(stale) > 0 {
+		codes := strings.Join(stale[:min(len(stale), allocStaleListed)], ", ")
+		if len(stale) > allocStaleListed {
+			codes += " " + c.t("alloc.more_codes", "Count", len(stale)-allocStaleListed)
+		}
+		parts = append(parts, c.t("alloc.stale_items", "Count", len(stale), "Codes", codes))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, c.t("alloc.none_made"))
+	}
+	return paragraphs(parts...)
+}
+
+// allocCityInput takes a typed message at a city-scale proposal: lines left out or put back
+// ("bỏ 3, 5-7", "chọn 3", a bare "3" turns a line over), a ward's name, or "tất cả".
+func (c *turn) allocCityInput() error {
+	text := strings.TrimSpace(c.in.Text)
+	if c.in.Kind != KindText || text == "" || len(text) > 300 {
+		c.allocCityAsk(c.t("alloc.typed_how"))
+		return nil
+	}
+	p, ok := c.city()
+	if !ok {
+		c.allocCityGone("")
+		return nil
+	}
+	if mode, nums, ok := parseAllocMarks(text); ok {
+		if c.st.Answers[allocAnswerView] == "" {
+			c.allocCitySummary(c.t("alloc.typed_open_page"), false)
+			return nil
+		}
+		return c.allocCityPage(c.allocMark(p, mode, nums), false)
+	}
+	switch campaign.Fold(cleanText(text)) {
+	case "tat ca", "xem tat ca", "all", "every ward", "all wards":
+		c.st.Answers[allocAnswerView], c.st.Page = allocAllWards, 0
+		return c.allocCityPage("", false)
+	}
+	if matches := c.e.cfg.Campaign.MatchWards(cleanText(text)); len(matches) == 1 && len(p.in(matches[0].Code)) > 0 {
+		c.st.Answers[allocAnswerView], c.st.Page = matches[0].Code, 0
+		return c.allocCityPage("", false)
+	}
+	c.allocCityAsk(c.t("alloc.typed_how"))
+	return nil
+}
+
+// allocMark leaves out (mode < 0), puts back (mode > 0) or turns over (0) the numbered lines,
+// keeps the result and says what changed.
+func (c *turn) allocMark(p cityProposal, mode int, nums []int) string {
+	nums = slices.Compact(slices.Sorted(slices.Values(nums)))
+	var off, on, unknown []string
+	for _, n := range nums {
+		if n < 1 || n > len(p.lines) {
+			unknown = append(unknown, strconv.Itoa(n))
+			continue
+		}
+		was := p.off[n-1]
+		switch {
+		case mode < 0:
+			p.off[n-1] = true
+		case mode > 0:
+			p.off[n-1] = false
+		default:
+			p.off[n-1] = !was
+		}
+		if p.off[n-1] == was {
+			continue
+		}
+		name := strconv.Itoa(n) + " (" + p.lines[n-1].code + ")"
+		if p.off[n-1] {
+			off = append(off, name)
+		} else {
+			on = append(on, name)
+		}
+	}
+	c.setCity(p)
+	list := func(names []string) string {
+		if len(names) > 10 {
+			return strings.Join(names[:10], ", ") + " " + c.t("alloc.more_codes", "Count", len(names)-10)
+		}
+		return strings.Join(names, ", ")
+	}
+	var said []string
+	if len(off) > 0 {
+		said = append(said, c.t("alloc.marked_off", "List", list(off)))
+	}
+	if len(on) > 0 {
+		said = append(said, c.t("alloc.marked_on", "List", list(on)))
+	}
+	if len(unknown) > 0 {
+		said = append(said, c.t("alloc.marked_unknown", "List", list(unknown)))
+	}
+	if len(said) == 0 {
+		said = append(said, c.t("alloc.marked_none"))
+	}
+	return strings.Join(said, "\n")
+}
+
+// allocMarkVerbs are the words that start a typed mark, folded: -1 leaves lines out, +1 puts them
+// back. Longer words first, so "bo chon" is not read as "bo" and "chon".
+var allocMarkVerbs = []struct {
+	word string
+	mode int
+}{
+	{"khong chon", -1}, {"bo chon", -1}, {"chon lai", 1}, {"lay lai", 1},
+	{"untick", -1}, {"remove", -1}, {"exclude", -1}, {"drop", -1}, {"skip", -1}, {"khong", -1}, {"loai", -1}, {"bo", -1}, {"-", -1},
+	{"include", 1}, {"tick", 1}, {"keep", 1}, {"add", 1}, {"chon", 1}, {"lay", 1}, {"giu", 1}, {"them", 1}, {"+", 1},
+}
+
+// parseAllocMarks reads a typed mark: an optional verb, then line numbers and ranges ("3, 5-7 và
+// 9"); ok is false for anything else. Ranges are cut at allocMarksMost lines.
+func parseAllocMarks(text string) (mode int, nums []int, ok bool) {
+	s := campaign.Fold(text)
+	s = strings.NewReplacer("–", "-", "—", "-", "#", " ", "dong ", " ", "so ", " ", "line ", " ", "lines ", " ").Replace(s)
+	for _, v := range allocMarkVerbs {
+		if rest, found := strings.CutPrefix(s, v.word); found && (v.word == "-" || v.word == "+" || rest == "" || !isLetter(rest[0])) {
+			mode, s = v.mode, rest
+			break
+		}
+	}
+	s = allocRangeDash.ReplaceAllString(s, "-")
+	for _, tok := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == '.' || r == '&' || r == ' ' }) {
+		if tok == "va" || tok == "and" {
+			continue
+		}
+		a, b, isRange := strings.Cut(tok, "-")
+		from, err := strconv.Atoi(a)
+		if err != nil || from < 0 {
+			return 0, nil, false
+		}
+		to := from
+		if isRange {
+			if to, err = strconv.Atoi(b); err != nil || to < from {
+				return 0, nil, false
+			}
+		}
+		for n := from; n <= to && len(nums) < allocMarksMost; n++ {
+			nums = append(nums, n)
+		}
+	}
+	return mode, nums, len(nums) > 0
+}
+
+// allocRangeDash is a dash between two numbers with spaces around it.
+var allocRangeDash = regexp.MustCompile(`\s*-\s*`)
+
+func isLetter(b byte) bool { return b >= 'a' && b <= 'z' }

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -114,10 +116,150 @@ func (c *convo) deliver(code string) {
 	c.send(press("d:skip:" + code))
 }
 
+// cityDay is the seeded day of issue 13: 739 children matched at once, in twelve wards.
+var cityDay = []int{45, 80, 60, 72, 55, 90, 38, 66, 70, 52, 61, 50}
+
+const cityMatches = 739
+
+// withCityDay gives the chat a city's day to allocate, and an education official: 739 verified
+// children in the campaign's first twelve wards (cityDay), each matched by Match with the type
+// asked for (a tablet; a laptop; a laptop and a SIM; or an internet package alone), every second
+// device kept in the child's ward; and 21 who wait: 12 helped before and 9 who ask for a USB
+// Wi-Fi, of which there is none. Parents are on Telegram (every fifth in English).
+func (c *convo) withCityDay() *convo {
+	c.t.Helper()
+	c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+	levels := []campaign.SchoolLevel{campaign.LevelPrimary, campaign.LevelLowerSecondary, campaign.LevelUpperSecondary}
+	grades := [][]int{{1, 2, 3, 4, 5}, {6, 7, 8, 9}, {10, 11, 12}}
+	circs := [][]campaign.Circumstance{{campaign.CircumstancePoor}, {campaign.CircumstanceNearPoor}, {campaign.CircumstanceOrphanOneCovid},
+		{campaign.CircumstanceCovidHardship}, {campaign.CircumstancePoor, campaign.CircumstanceCovidHardship}}
+	situations := []campaign.DeviceSituation{campaign.SituationNone, campaign.SituationSharesPhone, campaign.SituationBroken}
+	sims, packages := 0, 0
+	add := func(i int, ward string, needs []campaign.Need) campaign.Registration {
+		lang := "vi"
+		if i%5 == 4 {
+			lang = "en"
+		}
+		level := levels[i%3]
+		chat := fmt.Sprint(500000 + i)
+		return c.cases.addRegistration(campaign.Registration{
+			Status: campaign.StatusVerified, CampaignID: "thu-duc-2021", Channel: "telegram", ChatID: chat, UserID: chat,
+			Language: lang, ParentName: fmt.Sprint("Phụ huynh ", i), ParentPhone: fmt.Sprintf("+8490%07d", i),
+			StudentName: fmt.Sprint("Học sinh ", i), BirthDate: time.Date(2008+i%10, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC),
+			Level: level, Grade: grades[i%3][i%len(grades[i%3])], School: "Trường " + string(level), WardCode: ward,
+			Address: fmt.Sprint(i, " đường số 1"), Circumstances: circs[i%len(circs)], DeviceSituation: situations[i%3], Needs: needs,
+		})
+	}
+	i := 0
+	for w, n := range cityDay {
+		ward := c.e.cfg.Campaign.Wards[w].Code
+		for range n {
+			kept := ""
+			if i%2 == 0 {
+				kept = ward
+			}
+			switch i % 4 {
+			case 0:
+				add(i, ward, []campaign.Need{campaign.NeedTablet})
+				c.cases.addReadyDevice(campaign.DeviceTablet, kept, "")
+			case 1:
+				add(i, ward, []campaign.Need{campaign.NeedLaptop})
+				c.cases.addReadyDevice(campaign.DeviceLaptop, kept, "")
+			case 2:
+				add(i, ward, []campaign.Need{campaign.NeedLaptop, campaign.NeedSIM4G})
+				c.cases.addReadyDevice(campaign.DeviceLaptop, kept, "")
+				sims++
+			default:
+				add(i, ward, []campaign.Need{campaign.NeedInternetPackage})
+				packages++
+			}
+			i++
+		}
+	}
+	c.cases.addStock(campaign.StockSIM4G, sims)
+	c.cases.addStock(campaign.StockInternetPackage, packages)
+	for k := range 21 {
+		ward := c.e.cfg.Campaign.Wards[k%len(cityDay)].Code
+		if k < 12 {
+			r := add(i, ward, []campaign.Need{campaign.NeedTablet})
+			c.cases.mu.Lock()
+			c.cases.helped[helpedKey(r.StudentName, r.BirthDate)] = true
+			c.cases.mu.Unlock()
+		} else {
+			add(i, ward, []campaign.Need{campaign.NeedUSBWiFi})
+		}
+		i++
+	}
+	return c
+}
+
+// sendFewNotices is send, but the golden file keeps only the first keep of the notices the turn
+// queued (each is checked by checkNotices all the same): a confirmation of hundreds of children
+// queues a notice per family, and the golden shows what the officials see and two of them.
+func (c *convo) sendFewNotices(in Input, keep int) []Output {
+	c.t.Helper()
+	record := c.record
+	c.record = false
+	out := c.send(in)
+	c.record = record
+	if record {
+		c.turns = append(c.turns, goldenTurnOf(in, out, c.notices[:min(keep, len(c.notices))], c.st))
+	}
+	return out
+}
+
+// checkAllNoticed fails unless the last input queued one notice on the notice lane for each of
+// want families, each to its own chat under its own key.
+func (c *convo) checkAllNoticed(want int) {
+	c.t.Helper()
+	chats, keys := map[string]bool{}, map[string]bool{}
+	for _, m := range c.notices {
+		if m.Lane != campaign.OutboxNotice {
+			c.t.Errorf("notice %q on lane %q", m.Key, m.Lane)
+		}
+		chats[m.Channel+":"+m.ChatID], keys[m.Key] = true, true
+	}
+	if len(c.notices) != want || len(chats) != want || len(keys) != want {
+		c.t.Errorf("%d notices to %d chats under %d keys, want %d families told once each", len(c.notices), len(chats), len(keys), want)
+	}
+}
+
 // allocScenarios are the golden conversations of /allocate (testdata/allocate) and of deliveries
 // (testdata/deliver): volunteers and parents.
 func allocScenarios() []scenario {
 	return []scenario{
+		// A city's day (issue 13): 739 matches confirmed in nine inputs. The official looks at a
+		// ward, leaves two children out of its first page by typing, confirms the page (23), puts
+		// both back and confirms the rest of the ward (22), looks at every ward and confirms all
+		// 694 left after one question. Each family is told by its own notice on the notice lane
+		// (the golden keeps two of each confirmation's; checkAllNoticed counts them all).
+		{goldenAllocate, "city_scale", func(c *convo) {
+			c.record = false
+			c.withCityDay().become(eduID, "vi")
+			c.record = true
+			out := c.send(cmd("allocate"))
+			ward := c.e.cfg.Campaign.Wards[0].Code
+			c.send(press(dataWith(c.t, out, "a:v:"+allocTag(c.st.IdempotencyKey)+":"+ward+":1")))
+			out = c.send(text("bỏ 2, 4"))
+			c.sendFewNotices(press(dataWith(c.t, out, "a:cp:")), 2)
+			c.checkAllNoticed(23)
+			out = c.send(text("chọn 1, 2"))
+			out = c.sendFewNotices(press(dataWith(c.t, out, "a:cp:")), 2)
+			c.checkAllNoticed(22)
+			out = c.send(press(dataWith(c.t, out, "a:v:"+allocTag(c.st.IdempotencyKey)+":"+allocAllWards+":1")))
+			out = c.send(press(dataWith(c.t, out, "a:ca:")))
+			c.sendFewNotices(press(dataWith(c.t, out, "a:cy:")), 2)
+			c.checkAllNoticed(cityMatches - 45)
+			if n := len(c.turns); n != 9 {
+				c.t.Errorf("%d inputs, want 9", n)
+			}
+			c.cases.mu.Lock()
+			made := len(c.cases.deliveries)
+			c.cases.mu.Unlock()
+			if made != cityMatches || c.st.Flow != "" {
+				c.t.Errorf("%d deliveries made, want %d; state %+v", made, cityMatches, c.st)
+			}
+		}},
 		{goldenAllocate, "confirm_part", func(c *convo) {
 			c.withCases("vi").become(eduID, "vi")
 			c.send(cmd("allocate"))
@@ -314,7 +456,7 @@ func TestAllocate_Proposal(t *testing.T) {
 		t.Errorf("lines\n got %q\nwant %q", got, want)
 	}
 	if a := c.st.Answers; a[allocAnswerSel] != "1,2,3" || a[allocAnswerSkips] != "no_fitting_device=1,already_helped=1" ||
-		a[allocAnswerReady] != "3" || a[allocAnswerStock] != "sim_4g=1" || a[allocAnswerMore] != "0" {
+		a[allocAnswerReady] != "3" || a[allocAnswerStock] != "sim_4g=1" {
 		t.Errorf("answers %v", a)
 	}
 	text := allText(out)
@@ -381,7 +523,7 @@ func TestAllocate_TenLinesAndShortData(t *testing.T) {
 	// A key far longer than 64 bytes: buttons carry a hash of it.
 	c.e.cfg.NewKey = func() string { return strings.Repeat("k", 300) }
 	c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
-	for i := range 13 {
+	for i := range allocShown {
 		c.cases.addRegistration(campaign.Registration{
 			Status: campaign.StatusVerified, Channel: "telegram", ChatID: fmt.Sprint(3100 + i), StudentName: fmt.Sprint("Em ", i),
 			Level: campaign.LevelUpperSecondary, Grade: 11, WardCode: wardLT, DeviceSituation: campaign.SituationNone,
@@ -395,11 +537,8 @@ func TestAllocate_TenLinesAndShortData(t *testing.T) {
 	}
 	c.become(eduID, "vi")
 	out := c.send(cmd("allocate"))
-	if n := len(allocLineAnswers(c.st)); n != allocShown {
-		t.Fatalf("%d lines shown", n)
-	}
-	if c.st.Answers[allocAnswerMore] != "3" || !strings.Contains(allText(out), msg(c.e, langVI, "alloc.more", "Count", 3)) {
-		t.Errorf("more: %v%s", c.st.Answers[allocAnswerMore], dump(out))
+	if n := len(allocLineAnswers(c.st)); n != allocShown || c.st.Step != allocStepReview {
+		t.Fatalf("%d lines shown at %q", n, c.st.Step)
 	}
 	toggles := 0
 	for _, d := range buttonData(out) {
@@ -564,7 +703,7 @@ func TestAllocate_Conflict(t *testing.T) {
 }
 
 func TestAllocate_StoreFailures(t *testing.T) {
-	for _, method := range []string{"Proposal", "CaseByCode"} {
+	for _, method := range []string{"Proposal"} {
 		c := newChat(t).withCases("vi").become(eduID, "vi")
 		c.cases.fail(method, errors.New("timeout"))
 		if _, err := c.trySend(cmd("allocate")); err == nil {
@@ -640,5 +779,371 @@ func TestAllocLine_RoundTrip(t *testing.T) {
 		if _, ok := decodeAllocLine(bad); ok {
 			t.Errorf("decoded %q", bad)
 		}
+	}
+}
+
+// cityButtons returns every button of out.
+func cityButtons(out []Output) []Button {
+	var bs []Button
+	for _, o := range out {
+		for _, row := range o.Buttons {
+			bs = append(bs, row...)
+		}
+	}
+	return bs
+}
+
+func TestAllocCity_Summary(t *testing.T) {
+	c := newChat(t).withCityDay().become(eduID, "vi")
+	out := c.send(cmd("allocate"))
+	if c.st.Step != allocStepList || c.st.IdempotencyKey != "key-1" || c.st.Answers[allocAnswerView] != "" {
+		t.Fatalf("state %+v", c.st)
+	}
+	p, ok := decodeCity(c.st.Answers[allocAnswerLines], c.st.Answers[allocAnswerWards], c.st.Answers[allocAnswerOff])
+	if !ok || len(p.lines) != cityMatches || slices.Contains(p.off, true) {
+		t.Fatalf("snapshot of %d lines (ok %v)", len(p.lines), ok)
+	}
+	// Grouped by ward in the campaign's order, highest priority first within a ward.
+	wards := c.e.cfg.Campaign.Wards
+	at := 0
+	for w, n := range cityDay {
+		for _, l := range p.lines[at : at+n] {
+			if l.ward != wards[w].Code {
+				t.Fatalf("line of %s in ward %s, want %s", l.code, l.ward, wards[w].Code)
+			}
+		}
+		at += n
+	}
+	if p.lines[0].code != "TD-000013" || c.cases.callCount("ConfirmAllocations") != 0 {
+		t.Errorf("first line %+v", p.lines[0])
+	}
+	text := allText(out)
+	for _, s := range []string{msg(c.e, langVI, "alloc.city_title", "Count", cityMatches, "Wards", 12), "Linh Xuân 45 · Bình Chiểu 80", "Trường Thọ 50"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("summary lacks %q:%s", s, dump(out))
+		}
+	}
+	// More than five buttons are a numbered list on Zalo: no label may hold a lone number that a
+	// typed line number would be taken for.
+	buttons := cityButtons(out)
+	if len(buttons) != 12+3 {
+		t.Errorf("%d buttons:%s", len(buttons), dump(out))
+	}
+	for _, b := range buttons {
+		if strings.ContainsAny(b.Text, "0123456789") {
+			t.Errorf("summary button %q holds a number", b.Text)
+		}
+	}
+}
+
+// A page never passes messageMax, however long its lines, headings and the words before it; a
+// page has at most five buttons, so Zalo shows them as buttons and leaves typed numbers to the
+// flow.
+func TestAllocCity_PagesWithinLimits(t *testing.T) {
+	for _, lang := range []string{langVI, langEN} {
+		c := newChat(t)
+		c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+		// One child in each of the campaign's wards, each with the longest line there can be: a
+		// laptop and every kind of stock, grade 12, many points.
+		for i, w := range c.e.cfg.Campaign.Wards {
+			c.cases.addRegistration(campaign.Registration{
+				Status: campaign.StatusVerified, Channel: "telegram", ChatID: fmt.Sprint(3100 + i), StudentName: fmt.Sprint("Em ", i),
+				Level: campaign.LevelUpperSecondary, Grade: 12, WardCode: w.Code, DeviceSituation: campaign.SituationNone,
+				Circumstances: []campaign.Circumstance{campaign.CircumstanceOrphanBothCovid, campaign.CircumstancePoor, campaign.CircumstanceCovidHardship, campaign.CircumstanceOther},
+				Needs:         []campaign.Need{campaign.NeedTablet, campaign.NeedSIM4G, campaign.NeedUSBWiFi, campaign.NeedInternetPackage},
+			})
+			c.cases.addReadyDevice(campaign.DeviceTablet, "", "")
+		}
+		for _, k := range campaign.StockKinds {
+			c.cases.addStock(k, 100)
+		}
+		c.become(eduID, lang)
+		out := c.send(cmd("allocate"))
+		c.send(press(dataWith(t, out, "a:v:"+allocTag(c.st.IdempotencyKey)+":*:1")))
+		// The words before the page as long as they get: ten lines left out and more, ten numbers
+		// not in the proposal and more.
+		out = c.send(text("bỏ 1-20, 900-930"))
+		if len(out) != 1 || !strings.Contains(out[0].Text, "TD-000025") {
+			t.Fatalf("%s: page:%s", lang, dump(out))
+		}
+		n := utf8.RuneCountInString(out[0].Text)
+		t.Logf("%s: the longest page has %d characters", lang, n)
+		if n > messageMax {
+			t.Errorf("%s: page of %d characters", lang, n)
+		}
+		for page := 1; page <= 2; page++ {
+			out = c.send(press(allocCityData("v", allocTag(c.st.IdempotencyKey), allocAllWards, strconv.Itoa(page))))
+			if b := cityButtons(out); len(b) > 5 {
+				t.Errorf("%s: page %d has %d buttons", lang, page, len(b))
+			}
+		}
+	}
+}
+
+// On the seeded day every page, of every view, fits one Zalo message (2,000 characters).
+func TestAllocCity_SeededPagesFitZalo(t *testing.T) {
+	c := newChat(t).withCityDay().become(eduID, "en")
+	c.send(cmd("allocate"))
+	longest := 0
+	for _, scope := range []string{allocAllWards, c.e.cfg.Campaign.Wards[5].Code} {
+		for page := 1; ; page++ {
+			out := c.send(press(allocCityData("v", allocTag(c.st.IdempotencyKey), scope, strconv.Itoa(page))))
+			longest = max(longest, utf8.RuneCountInString(out[0].Text))
+			if len(cityButtons(out)) > 5 {
+				t.Errorf("%s page %d: %d buttons", scope, page, len(cityButtons(out)))
+			}
+			if !slices.ContainsFunc(cityButtons(out), func(b Button) bool { return strings.HasSuffix(b.Data, fmt.Sprintf(":%s:%d", scope, page+1)) }) {
+				break
+			}
+		}
+	}
+	if longest > 2000 {
+		t.Errorf("the longest page has %d characters", longest)
+	}
+}
+
+func TestParseAllocMarks(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		mode int
+		nums []int
+	}{
+		{"bỏ 3", -1, []int{3}},
+		{"Bỏ 3, 5-7", -1, []int{3, 5, 6, 7}},
+		{"bo 3 – 5 và 9", -1, []int{3, 4, 5, 9}},
+		{"bỏ chọn số 12", -1, []int{12}},
+		{"không 4;5", -1, []int{4, 5}},
+		{"-8", -1, []int{8}},
+		{"drop 2 and 4", -1, []int{2, 4}},
+		{"chọn 3", 1, []int{3}},
+		{"chọn lại 3-4", 1, []int{3, 4}},
+		{"+ 6", 1, []int{6}},
+		{"add 1, 2", 1, []int{1, 2}},
+		{"3", 0, []int{3}},
+		{"#7 8", 0, []int{7, 8}},
+		{"dòng 2-3", 0, []int{2, 3}},
+	} {
+		mode, nums, ok := parseAllocMarks(tc.in)
+		if !ok || mode != tc.mode || !slices.Equal(nums, tc.nums) {
+			t.Errorf("parseAllocMarks(%q) = %d %v %v, want %d %v", tc.in, mode, nums, ok, tc.mode, tc.nums)
+		}
+	}
+	for _, in := range []string{"", "bỏ", "linh trung", "bỏ em 3", "bone 3", "bỏ 5-3", "3 em", "tất cả", "bỏ 3x"} {
+		if mode, nums, ok := parseAllocMarks(in); ok {
+			t.Errorf("parseAllocMarks(%q) = %d %v, want not a mark", in, mode, nums)
+		}
+	}
+	if _, nums, ok := parseAllocMarks("bỏ 1-5000"); !ok || len(nums) != allocMarksMost {
+		t.Errorf("a range of 5,000 gave %d lines", len(nums))
+	}
+}
+
+func TestAllocCity_SnapshotRoundTrip(t *testing.T) {
+	p := cityProposal{lines: []cityLine{
+		{code: "TD-000001", label: "TB-000001", ward: wardLT},
+		{code: "TD-000002", stock: []campaign.StockKind{campaign.StockSIM4G, campaign.StockInternetPackage}, ward: wardLT},
+		{code: "TD-000003", label: "TB-000002", stock: []campaign.StockKind{campaign.StockUSBWiFi}},
+		{code: "TD-000004", label: "TB-000003", ward: wardTD},
+	}, off: []bool{false, true, true, false}}
+	lines, wards := p.encode()
+	if wards != wardLT+":2,-:1,"+wardTD+":1" {
+		t.Errorf("wards %q", wards)
+	}
+	got, ok := decodeCity(lines, wards, encodeRanges(p.off))
+	if !ok || fmt.Sprint(got) != fmt.Sprint(p) {
+		t.Errorf("round trip\n got %+v\nwant %+v", got, p)
+	}
+	for _, bad := range [][2]string{{"", ""}, {lines, ""}, {lines, wardLT + ":5"}, {"TD-1|x", wardLT + ":1"}, {"|TB-1|", wardLT + ":1"}, {"TD-1||", wardLT + ":1"}} {
+		if _, ok := decodeCity(bad[0], bad[1], ""); ok {
+			t.Errorf("decoded %q", bad)
+		}
+	}
+	if got := encodeRanges([]bool{true, false, true, true, true, false, true}); got != "1,3-5,7" {
+		t.Errorf("ranges %q", got)
+	}
+	if got := decodeRanges("1,3-5,7,9-12,x,0", 7); !slices.Equal(got, []bool{true, false, true, true, true, false, true}) {
+		t.Errorf("decoded ranges %v", got)
+	}
+}
+
+// What changed between the proposal and the confirmation (a device sent back for checking, a
+// registration refused) is marked on the page, then reported and dropped, never fatal.
+func TestAllocCity_StaleReported(t *testing.T) {
+	c := newChat(t).withCityDay().become(eduID, "vi")
+	c.send(cmd("allocate"))
+	p, _ := c.city0()
+	c.devices.mu.Lock()
+	for i := range c.devices.devices {
+		if c.devices.devices[i].Label == p.lines[0].label {
+			c.devices.devices[i].State = campaign.DeviceChecking
+		}
+	}
+	c.devices.mu.Unlock()
+	c.regs.mu.Lock()
+	c.cases.reg(p.lines[1].code).Status = campaign.StatusRejected
+	c.regs.mu.Unlock()
+	out := c.send(press(allocCityData("v", allocTag(c.st.IdempotencyKey), allocAllWards, "1")))
+	for _, s := range []string{"1. ✅ " + p.lines[0].code + " → " + p.lines[0].label + " ⚠️", "2. ✅ " + p.lines[1].code + " → ", msg(c.e, langVI, "alloc.page_changed")} {
+		if !strings.Contains(allText(out), s) {
+			t.Errorf("page lacks %q:%s", s, dump(out))
+		}
+	}
+	out = c.send(press(dataWith(t, out, "a:ca:")))
+	out = c.send(press(dataWith(t, out, "a:cy:")))
+	stale := []string{p.lines[0].code, p.lines[1].code}
+	if !strings.Contains(allText(out), msg(c.e, langVI, "alloc.stale_items", "Count", 2, "Codes", strings.Join(stale, ", "))) ||
+		!strings.Contains(allText(out), msg(c.e, langVI, "alloc.city_finished", "Count", cityMatches-2)) || c.st.Flow != "" {
+		t.Errorf("report:%s", dump(out))
+	}
+	if len(c.notices) != cityMatches-2 {
+		t.Errorf("%d families told, want %d", len(c.notices), cityMatches-2)
+	}
+}
+
+// city0 reads the chat's snapshot.
+func (c *convo) city0() (cityProposal, bool) {
+	return decodeCity(c.st.Answers[allocAnswerLines], c.st.Answers[allocAnswerWards], c.st.Answers[allocAnswerOff])
+}
+
+// A confirmation of everything that fails keeps the state and its key: pressed again it makes
+// them all once; run again from the state before (a crash before the state was saved) it makes
+// nothing more and says the same.
+func TestAllocCity_RetriedConfirmWritesOnce(t *testing.T) {
+	c := newChat(t).withCityDay().become(eduID, "vi")
+	out := c.send(cmd("allocate"))
+	out = c.send(press(dataWith(t, out, "a:ca:")))
+	before := c.st
+	c.cases.fail("ConfirmAllocations", errors.New("connection reset"))
+	if _, err := c.trySend(press(dataWith(t, out, "a:cy:"))); err == nil {
+		t.Fatal("store error not returned")
+	}
+	if !statesEqual(c.st, before) {
+		t.Errorf("state changed: %+v", c.st)
+	}
+	c.cases.fail("ConfirmAllocations", nil)
+	first := c.send(press(dataWith(t, out, "a:cy:")))
+	c.st = before
+	again := c.send(press(dataWith(t, out, "a:cy:")))
+	if keys := c.cases.keysOf("ConfirmAllocations"); !slices.Equal(keys, []string{"key-1", "key-1", "key-1"}) {
+		t.Errorf("keys %q", keys)
+	}
+	c.cases.mu.Lock()
+	n := len(c.cases.deliveries)
+	c.cases.mu.Unlock()
+	if n != cityMatches || allText(first) != allText(again) || len(c.notices) != 0 {
+		t.Errorf("%d deliveries, %d notices queued again; first%s\nagain%s", n, len(c.notices), dump(first), dump(again))
+	}
+}
+
+// After a confirmation the lines left are numbered afresh under a new key: the buttons and the
+// numbers of the messages before are stale, never acting on other children.
+func TestAllocCity_OldButtonsStale(t *testing.T) {
+	c := newChat(t).withCityDay().become(eduID, "vi")
+	out := c.send(cmd("allocate"))
+	page := c.send(press(dataWith(t, out, "a:v:")))
+	c.send(press(dataWith(t, page, "a:cp:")))
+	if c.st.IdempotencyKey != "key-2" || c.cases.callCount("ConfirmAllocations") != 1 {
+		t.Fatalf("state %+v", c.st)
+	}
+	for _, d := range []string{dataWith(t, page, "a:cp:"), dataWith(t, page, "a:ca:"), dataWith(t, out, "a:ca:"), dataWith(t, page, "a:s:")} {
+		got := c.send(press(d))
+		if !strings.Contains(allText(got), msg(c.e, langVI, "alloc.stale")) {
+			t.Errorf("%s:%s", d, dump(got))
+		}
+	}
+	if n := c.cases.callCount("ConfirmAllocations"); n != 1 {
+		t.Errorf("%d confirmations", n)
+	}
+	// «Confirm all» of a view asks first; «Back» returns to the view without confirming.
+	out = c.send(press(allocCityData("ca", allocTag("key-2"), allocAllWards)))
+	if c.st.Step != allocStepSure || !strings.Contains(allText(out), msg(c.e, langVI, "alloc.sure", "Count", cityMatches-25, "Scope", msg(c.e, langVI, "alloc.scope_all"))) {
+		t.Errorf("question:%s", dump(out))
+	}
+	c.send(text("có"))
+	if c.st.Step != allocStepSure || c.cases.callCount("ConfirmAllocations") != 1 {
+		t.Errorf("typed text confirmed: %+v", c.st)
+	}
+	out = c.send(press(dataWith(t, out, "a:v:")))
+	if c.st.Step != allocStepList || c.st.Answers[allocAnswerView] != allocAllWards || c.cases.callCount("ConfirmAllocations") != 1 {
+		t.Errorf("back: %+v%s", c.st, dump(out))
+	}
+	// A «yes» for another view than the one asked about is stale.
+	c.send(press(allocCityData("ca", allocTag("key-2"), c.e.cfg.Campaign.Wards[1].Code)))
+	c.send(press(allocCityData("cy", allocTag("key-2"), allocAllWards)))
+	if n := c.cases.callCount("ConfirmAllocations"); n != 1 {
+		t.Errorf("%d confirmations", n)
+	}
+}
+
+func TestAllocCity_Typed(t *testing.T) {
+	c := newChat(t).withCityDay().become(eduID, "vi")
+	c.send(cmd("allocate"))
+	for _, tc := range []struct{ in, want, view string }{
+		{"bỏ 3", msg(c.e, langVI, "alloc.typed_open_page"), ""},
+		{"xin chào", msg(c.e, langVI, "alloc.typed_how"), ""},
+		{"bình chiểu", "📄 Phường Bình Chiểu · trang 1/4", c.e.cfg.Campaign.Wards[1].Code},
+		{"bỏ 50, 46, 2000", "⬜ Đã bỏ chọn: 46 (", c.e.cfg.Campaign.Wards[1].Code},
+		{"bỏ 46", msg(c.e, langVI, "alloc.marked_none"), c.e.cfg.Campaign.Wards[1].Code},
+		{"46", "✅ Đã chọn lại: 46 (", c.e.cfg.Campaign.Wards[1].Code},
+		{"Tất cả", "📄 Tất cả các phường · trang 1/30", allocAllWards},
+	} {
+		out := c.send(text(tc.in))
+		if !strings.HasPrefix(allText(out), tc.want) || c.st.Answers[allocAnswerView] != tc.view || c.st.Step != allocStepList {
+			t.Errorf("%q: view %q%s", tc.in, c.st.Answers[allocAnswerView], dump(out))
+		}
+	}
+	if got := c.st.Answers[allocAnswerOff]; got != "50" {
+		t.Errorf("left out %q, want line 50", got)
+	}
+	out := c.send(text("bỏ 2000"))
+	if !strings.Contains(allText(out), msg(c.e, langVI, "alloc.marked_unknown", "List", "2000")) {
+		t.Errorf("unknown line:%s", dump(out))
+	}
+	out = c.send(cmd("help"))
+	if !strings.Contains(allText(out), msg(c.e, langVI, "alloc.help_list")) || c.st.Step != allocStepList {
+		t.Errorf("help:%s", dump(out))
+	}
+	out = c.send(cmd("cancel"))
+	if c.st.Flow != "" || c.cases.callCount("ConfirmAllocations") != 0 {
+		t.Errorf("cancel: %+v%s", c.st, dump(out))
+	}
+}
+
+// Eleven matches are more than one message shows line by line: the proposal goes by ward.
+func TestAllocCity_FromElevenLines(t *testing.T) {
+	c := newChat(t)
+	c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+	for i := range allocShown + 1 {
+		c.cases.addRegistration(campaign.Registration{
+			Status: campaign.StatusVerified, Channel: "telegram", ChatID: fmt.Sprint(3100 + i), StudentName: fmt.Sprint("Em ", i),
+			Level: campaign.LevelPrimary, Grade: 2, WardCode: wardLT, DeviceSituation: campaign.SituationNone,
+			Circumstances: []campaign.Circumstance{campaign.CircumstancePoor}, Needs: []campaign.Need{campaign.NeedTablet},
+		})
+		c.cases.addReadyDevice(campaign.DeviceTablet, wardLT, "")
+	}
+	c.become(eduID, "en")
+	out := c.send(cmd("allocate"))
+	if c.st.Step != allocStepList || !strings.Contains(allText(out), "Linh Trung 11") {
+		t.Fatalf("state %+v%s", c.st, dump(out))
+	}
+	// One page: no «confirm the whole ward» beside «confirm this page».
+	out = c.send(press(dataWith(t, out, "a:v:")))
+	if slices.ContainsFunc(buttonData(out), func(d string) bool { return strings.HasPrefix(d, "a:ca:") }) {
+		t.Errorf("a page that is the whole ward offers both:%s", dump(out))
+	}
+	out = c.send(text("drop 11"))
+	out = c.send(press(dataWith(t, out, "a:cp:")))
+	if c.st.Step != allocStepList || c.st.Answers[allocAnswerView] != "" || !strings.Contains(allText(out), msg(c.e, langEN, "alloc.city_off", "Count", 1)) {
+		t.Errorf("after the page: %+v%s", c.st, dump(out))
+	}
+	// The one left out is all that is left, and there is nothing to confirm until it is put back.
+	if slices.ContainsFunc(buttonData(out), func(d string) bool { return strings.HasPrefix(d, "a:ca:") }) {
+		t.Errorf("«confirm everything» with nothing chosen:%s", dump(out))
+	}
+	c.send(press(dataWith(t, out, "a:v:")))
+	out = c.send(text("add 1"))
+	out = c.send(press(dataWith(t, out, "a:cp:")))
+	if c.st.Flow != "" || !strings.Contains(allText(out), msg(c.e, langEN, "alloc.city_finished", "Count", allocShown+1)) {
+		t.Errorf("end: %+v%s", c.st, dump(out))
 	}
 }

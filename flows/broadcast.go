@@ -38,9 +38,8 @@ const (
 	bcEdit     = "edit"
 	bcAudience = "aud"
 	bcProgress = "pr"
-	// auditBroadcast is the action named in the audit row of a refused /broadcast (there is no
-	// campaign.Action for it: the roles are checked here, see mayBroadcast).
-	auditBroadcast = "broadcast"
+	// auditBroadcast is the subject of the audit row of a refused /broadcast: its action.
+	auditBroadcast = string(campaign.ActionBroadcast)
 )
 
 // bcTextMax is the longest text a broadcast takes, in characters: with its one-line header it stays
@@ -58,10 +57,10 @@ var audienceLabels = map[campaign.AudienceKind][2]string{
 // broadcastCode is a broadcast's code as typed: "BC-000012", "bc-12", "BC12".
 var broadcastCode = regexp.MustCompile(`^` + campaign.BroadcastPrefix + `-?([0-9]{1,9})$`)
 
-// mayBroadcast reports whether a role may send announcements and follow them: the culture and
-// information office, city officials and administrators.
+// mayBroadcast reports whether a role may send announcements and follow them, as
+// campaign.Authorize decides for ActionBroadcast (a city-wide action).
 func mayBroadcast(r campaign.Role) bool {
-	return r == campaign.RoleCultureInfo || r == campaign.RoleCityOfficial || r == campaign.RoleAdmin
+	return campaign.Authorize(campaign.Staff{Role: r}, campaign.ActionBroadcast, "") == nil
 }
 
 // broadcastStep returns FlowCase's broadcast steps ("b.*").
@@ -87,38 +86,14 @@ func broadcastData(step, value string) string {
 	return broadcastPrefix + ":" + step + ":" + value
 }
 
-// authorizeBroadcast lets through the roles that may broadcast. A refusal is said and audited as
-// authorize does, and ends a broadcast being composed.
+// authorizeBroadcast is authorize for ActionBroadcast (city-wide). A refusal is said and audited
+// as authorize does, and ends a broadcast being composed (instead of asking its question again
+// under the refusal).
 func (c *turn) authorizeBroadcast() (campaign.Staff, bool, error) {
-	who, err := c.whoIs()
-	if err != nil {
-		return campaign.Staff{}, false, err
-	}
-	if mayBroadcast(who.Role) {
-		return who, true, nil
-	}
-	if c.e.cfg.Audit != nil {
-		after := map[string]string{"role": string(who.Role)}
-		if who.WardCode != "" {
-			after["own_ward"] = who.WardCode
-		}
-		err := c.e.cfg.Audit.Audit(c.ctx, campaign.AuditEntry{
-			At: c.now, Actor: c.actor(), Action: auditRefused, Subject: auditBroadcast, After: after,
-		})
-		if err != nil {
-			return campaign.Staff{}, false, fmt.Errorf("audit refused broadcast: %w", err)
-		}
-	}
-	if who.Role == "" {
-		c.say(c.t("staff.refused"))
-	} else {
-		c.say(c.t("staff.refused_role", "Role", c.roleName(who.Role)))
-	}
 	if c.inBroadcast() {
-		c.toIdle()
+		return c.authorizeOrDrop(campaign.ActionBroadcast)
 	}
-	c.resume("")
-	return campaign.Staff{}, false, nil
+	return c.authorize(campaign.ActionBroadcast, "")
 }
 
 // broadcastsOff says /broadcast is not available here and asks the current question again; it

@@ -51,6 +51,11 @@ type fakeCases struct {
 	messageAt map[string]time.Time
 	// verifiers are the staff told of a family's message (MessageOfficials).
 	verifiers []campaign.Recipient
+	// staff are the staff records AnswerInfo reads the official who asked and the ward's
+	// verifiers from, as the real store reads its staff table (nil: nobody is staff).
+	staff *fakeStaff
+	// findScopes are the scopes FindByPhone was asked for.
+	findScopes []campaign.FindScope
 }
 
 func newFakeCases(now func() time.Time, camp *campaign.Campaign, regs *fakeRegistrations, devices *fakeDevices, pledges *fakePledges) *fakeCases {
@@ -421,8 +426,16 @@ func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.S
 			askedBy = n.Actor
 		}
 	}
-	if !applied {
-		queueNotices(s.outbox, notify, campaign.InfoAnswer{Registration: *r, AskedBy: askedBy, Answer: a, More: more})
+	if !applied && notify != nil {
+		// As the real store: who asked, as the staff records hold them now, and the ward's queue.
+		info := campaign.InfoAnswer{Registration: *r, AskedBy: askedBy, Answer: a, More: more}
+		if s.staff != nil {
+			s.staff.mu.Lock()
+			info.Asker = s.staff.members[askedBy]
+			s.staff.mu.Unlock()
+			info.Verifiers = (&fakeFamily{staff: s.staff}).officials(r.WardCode)
+		}
+		queueNotices(s.outbox, notify, info)
 	}
 	return *r, askedBy, nil
 }
@@ -798,26 +811,28 @@ func (s *fakeCases) RegistrationByCode(_ context.Context, code string) (campaign
 	return campaign.Registration{}, campaign.Errorf(campaign.ENOTFOUND, "no registration %s", code)
 }
 
-// FindByPhone implements campaign.FindStore.
-func (s *fakeCases) FindByPhone(_ context.Context, phone string, limit int) ([]campaign.Registration, []campaign.Pledge, error) {
+// FindByPhone implements campaign.FindStore: as the real store, only what scope may see is read.
+// scopes records the scopes asked for.
+func (s *fakeCases) FindByPhone(_ context.Context, phone string, scope campaign.FindScope, limit int) ([]campaign.Registration, []campaign.Pledge, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("FindByPhone"); err != nil {
 		return nil, nil, err
 	}
+	s.findScopes = append(s.findScopes, scope)
 	s.regs.mu.Lock()
 	defer s.regs.mu.Unlock()
 	var regs []campaign.Registration
 	for _, r := range slices.Backward(s.regs.regs) {
-		if r.ParentPhone == phone && len(regs) < limit {
+		if scope.Registrations && (scope.WardCode == "" || r.WardCode == scope.WardCode) && r.ParentPhone == phone && len(regs) < limit {
 			regs = append(regs, r)
 		}
 	}
 	var pledges []campaign.Pledge
-	if s.pledges != nil {
+	if s.pledges != nil && scope.Pledges {
 		s.pledges.mu.Lock()
 		for _, p := range slices.Backward(s.pledges.pledges) {
-			if p.Phone == phone && len(pledges) < limit {
+			if (scope.WardCode == "" || p.WardCode == scope.WardCode) && p.Phone == phone && len(pledges) < limit {
 				pledges = append(pledges, p)
 			}
 		}

@@ -36,6 +36,8 @@ func (c *turn) command() error {
 		return c.whoami()
 	case "invite":
 		return c.invite(args)
+	case "invites":
+		return c.invites()
 	case "staff":
 		return c.staffList()
 	case "revoke":

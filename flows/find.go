@@ -14,8 +14,9 @@ const findListed = 10
 
 // findCommand is /find <code or phone>: a registration, pledge, device or delivery by its code,
 // or the registrations and pledges made with a phone number, within the sender's scope. Each
-// record found is checked on its own (a ward official finds only their ward's children); a record
-// outside the scope is refused like any staff action, and audited.
+// record found by its code is checked on its own (a ward official finds only their ward's
+// children), and a record outside the scope is refused like any staff action, and audited; a
+// phone search asks the store for the sender's scope only (campaign.FindScopeOf).
 func (c *turn) findCommand(args string) error {
 	if c.e.cfg.Find == nil {
 		c.say(c.t("case.unavailable"))
@@ -32,9 +33,6 @@ func (c *turn) findCommand(args string) error {
 		c.resume("")
 		return nil
 	}
-	if err := c.auditView("data.find", "", map[string]any{"query": maskedQuery(query)}); err != nil {
-		return err
-	}
 	if err := c.find(who, query); err != nil {
 		return err
 	}
@@ -42,7 +40,8 @@ func (c *turn) findCommand(args string) error {
 	return nil
 }
 
-// findChoice opens a record listed by a phone search; data is its code.
+// findChoice opens a record listed by a phone search; data is its code. A button is a search
+// like a typed one (its data may be forged: "f:<phone>" searches), audited by find.
 func (c *turn) findChoice(code string) error {
 	if c.e.cfg.Find == nil {
 		c.stale()
@@ -55,8 +54,16 @@ func (c *turn) findChoice(code string) error {
 	return c.find(who, code)
 }
 
-// find shows what query names.
+// find shows what query names. It is the one place a search runs, so every search is audited
+// ("data.find", the kind of query and its code, and whether it came typed or from a button)
+// whatever started it: a typed /find or a button, forged or not. A phone search is audited by
+// findPhone, with the codes it found.
 func (c *turn) find(who campaign.Staff, query string) error {
+	if kind, code := c.findQuery(query); kind != findByPhone {
+		if err := c.findAudit(kind, code, nil); err != nil {
+			return err
+		}
+	}
 	if code, ok := parseRegistrationCode(c.e.cfg.Campaign, query); ok {
 		return c.findRegistration(who, code)
 	}
@@ -206,53 +213,98 @@ var deliveryStatusLabels = map[campaign.DeliveryStatus]string{
 	campaign.DeliveryConfirmed: "find.delivery.confirmed",
 }
 
-// findPhone lists the registrations and pledges made with a phone number that the sender may see.
+// findPhone lists the registrations and pledges made with a phone number within the sender's
+// scope. The store filters by the scope, so nothing outside it is read, listed or counted: the
+// reply is the same whether or not the number was used elsewhere.
 func (c *turn) findPhone(who campaign.Staff, phone string) error {
-	regs, pledges, err := c.e.cfg.Find.FindByPhone(c.ctx, phone, findListed)
-	if err != nil {
-		return err
+	scope := campaign.FindScopeOf(who)
+	var regs []campaign.Registration
+	var pledges []campaign.Pledge
+	if !scope.Empty() {
+		var err error
+		if regs, pledges, err = c.e.cfg.Find.FindByPhone(c.ctx, phone, scope, findListed); err != nil {
+			return err
+		}
 	}
 	var lines []string
 	var buttons []Button
-	hidden := 0
+	found := []string{}
 	for _, r := range regs {
 		if campaign.Authorize(who, campaign.ActionViewChildData, r.WardCode) != nil {
-			hidden++
-			continue
+			continue // never from a store that keeps to the scope; not counted either
 		}
+		found = append(found, r.Code)
 		lines = append(lines, c.t("find.phone.registration", "Code", r.Code, "Ward", c.wardName(r.WardCode),
 			"Status", c.t(caseStatusLabels[r.Status])))
 		buttons = append(buttons, Button{Text: r.Code, Data: findPrefix + ":" + r.Code})
 	}
 	for _, p := range pledges {
 		if campaign.Authorize(who, campaign.ActionViewPledges, p.WardCode) != nil {
-			hidden++
 			continue
 		}
+		found = append(found, p.Code)
 		lines = append(lines, c.t("find.phone.pledge", "Code", p.Code, "Date", p.CreatedAt.In(c.e.cfg.Campaign.Location).Format(dateShownAs)))
 		buttons = append(buttons, Button{Text: p.Code, Data: findPrefix + ":" + p.Code})
 	}
+	if err := c.findAudit(findByPhone, "", found); err != nil {
+		return err
+	}
 	shown := phoneFor(who, phone)
 	if len(lines) == 0 {
-		if hidden > 0 {
-			c.say(c.t("find.phone.outside", "Phone", shown, "Count", hidden))
-		} else {
-			c.say(c.t("find.phone.none", "Phone", shown))
-		}
+		c.say(c.t("find.phone.none", "Phone", shown))
 		return nil
 	}
 	text := c.t("find.phone.title", "Phone", shown) + "\n" + strings.Join(lines, "\n")
-	if hidden > 0 {
-		text += "\n" + c.t("find.phone.hidden", "Count", hidden)
-	}
 	c.out = append(c.out, Output{Text: text, Buttons: grid(buttons, 3)})
 	return nil
 }
 
-// maskedQuery is a search as the audit log keeps it: a phone number masked, codes as they are.
-func maskedQuery(q string) string {
-	if phone, err := parsePhone(q); err == nil {
-		return campaign.MaskPhone(phone)
+// The kinds of query a search is audited as (findQuery).
+const (
+	findByRegistration = "registration"
+	findByPledge       = "pledge"
+	findByDevice       = "device"
+	findByDelivery     = "delivery"
+	findByPhone        = "phone"
+	findByUnknown      = "unknown"
+)
+
+// findQuery is the kind of record q names, as find reads it, and its code ("" for a phone or
+// nothing known).
+func (c *turn) findQuery(q string) (kind, code string) {
+	if code, ok := parseRegistrationCode(c.e.cfg.Campaign, q); ok {
+		return findByRegistration, code
 	}
-	return clip(q, 40)
+	if code, ok := parsePledgeCode(q); ok {
+		return findByPledge, code
+	}
+	if label, ok := parseDeviceLabel(q); ok {
+		return findByDevice, label
+	}
+	if code, ok := parseCode("GH", q); ok {
+		return findByDelivery, code
+	}
+	if _, err := parsePhone(q); err == nil {
+		return findByPhone, ""
+	}
+	return findByUnknown, ""
+}
+
+// findAudit writes a search's "data.find" row: the kind of query, the code it names or the codes
+// a phone search found (found, nil for the others), and whether it came typed or from a button.
+// Never the query's own words (a phone, a name typed for a code): the audit log is append-only,
+// nothing personal goes into it.
+func (c *turn) findAudit(kind, code string, found []string) error {
+	via := "command"
+	if c.in.Kind == KindChoice {
+		via = "button"
+	}
+	after := map[string]any{"kind": kind, "via": via}
+	if code != "" {
+		after["code"] = code
+	}
+	if found != nil {
+		after["codes"] = found
+	}
+	return c.auditView("data.find", "", after)
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +82,8 @@ func findScenarios() []scenario {
 			c.become(officialID, "vi")
 			c.send(cmd("find", "0912345601"))
 			c.send(press("f:PL-000045"))
+			c.become(wardTDID, "vi")
+			c.send(cmd("find", "0912345601")) // used in Linh Trung only: the reply says nothing of it
 			c.become("3101", "vi")
 			c.send(cmd("find", "TD-000001"))
 		}},
@@ -150,7 +153,7 @@ func TestFind_PhoneSearchIsScopedMaskedAndAudited(t *testing.T) {
 	out := c.send(cmd("find", "0912345601"))
 	text := allText(out)
 	// TD-000001 is Linh Trung's, outside Thảo Điền; the pledge is the city's business.
-	if strings.Contains(text, "TD-000001") || strings.Contains(text, "PL-000045") || !strings.Contains(text, "ngoài phạm vi") {
+	if strings.Contains(text, "TD-000001") || strings.Contains(text, "PL-000045") || strings.Contains(text, "ngoài phạm vi") {
 		t.Errorf("ward official of Thảo Điền:%s", dump(out))
 	}
 	c.become(eduID, "vi")
@@ -158,15 +161,98 @@ func TestFind_PhoneSearchIsScopedMaskedAndAudited(t *testing.T) {
 	if !strings.Contains(text, "TD-000001") || strings.Contains(text, "+84912345601") || !strings.Contains(text, campaign.MaskPhone("+84912345601")) {
 		t.Errorf("education office:\n%s", text)
 	}
+	searches := findAudits(c)
+	if len(searches) != 2 || searches[1].Actor != "telegram:"+eduID {
+		t.Errorf("searches audited = %+v, want two", searches)
+	}
+}
+
+// findAudits are the "data.find" audit rows written so far; none keeps the phone searched for.
+func findAudits(c *convo) []campaign.AuditEntry {
+	c.t.Helper()
 	var searches []campaign.AuditEntry
 	for _, e := range c.audit.entries {
 		if e.Action == "data.find" {
+			if strings.Contains(fmt.Sprint(e.After), "2345601") {
+				c.t.Errorf("a search audited with the phone in full: %+v", e)
+			}
 			searches = append(searches, e)
 		}
 	}
-	if len(searches) != 2 || searches[1].Actor != "telegram:"+eduID ||
-		searches[1].After.(map[string]any)["query"] != campaign.MaskPhone("+84912345601") {
-		t.Errorf("searches audited = %+v, want two with the phone masked", searches)
+	return searches
+}
+
+// Issue 13: the store is asked for the sender's scope only (it filters in SQL), never for every
+// ward to be filtered here.
+func TestFind_PhoneSearchAsksTheStoreForTheScope(t *testing.T) {
+	for _, tt := range []struct {
+		who  string
+		want campaign.FindScope
+	}{
+		{wardOffID, campaign.FindScope{WardCode: wardLT, Registrations: true}},
+		{wardTDID, campaign.FindScope{WardCode: wardTD, Registrations: true}},
+		{womenID, campaign.FindScope{WardCode: wardLT, Registrations: true}},
+		{eduID, campaign.FindScope{Registrations: true}},
+		{officialID, campaign.FindScope{Registrations: true, Pledges: true}},
+		{volunteerID, campaign.FindScope{Pledges: true}},
+		{testAdmin, campaign.FindScope{Registrations: true, Pledges: true}},
+	} {
+		c, _ := newFindChat(t)
+		c.become(tt.who, "vi")
+		c.send(cmd("find", "0912345601"))
+		if got := c.cases.findScopes; len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s: FindByPhone asked for %+v, want %+v", tt.who, got, tt.want)
+		}
+	}
+}
+
+// Issue 13: a phone search never says that the number was used outside the sender's scope: the
+// reply for a number used only in another ward is the reply for a number never used.
+func TestFind_PhoneSearchNeverRevealsOtherWards(t *testing.T) {
+	c, _ := newFindChat(t)
+	c.become(wardTDID, "vi")
+	used := allText(c.send(cmd("find", "0912345601"))) // TD-000001, Linh Trung, and the pledge
+	unused := allText(c.send(cmd("find", "0987654321")))
+	if strings.ReplaceAll(used, "+84912345601", "X") != strings.ReplaceAll(unused, "+84987654321", "X") {
+		t.Errorf("a number used elsewhere:\n%s\na number never used:\n%s", used, unused)
+	}
+}
+
+// Issue 13: a button is a search like a typed /find, audited the same way, also when its data
+// was forged ("f:<phone>", "f:<another ward's code>"), and scoped the same way.
+func TestFind_ForgedButtonSearchesAreAuditedAndScoped(t *testing.T) {
+	c, _ := newFindChat(t)
+	c.become(eduID, "vi")
+	out := c.send(press("f:0912345601"))
+	if !strings.Contains(allText(out), "TD-000001") {
+		t.Errorf("education office, f:<phone>:%s", dump(out))
+	}
+	searches := findAudits(c)
+	if len(searches) != 1 || searches[0].Actor != "telegram:"+eduID || searches[0].After.(map[string]any)["via"] != "button" {
+		t.Fatalf("a forged phone button audited as %+v, want one data.find row from a button", searches)
+	}
+
+	c.become(wardTDID, "vi")
+	out = c.send(press("f:0912345601"))
+	if text := allText(out); strings.Contains(text, "TD-000001") || strings.Contains(text, "PL-000045") {
+		t.Errorf("ward official of Thảo Điền, f:<phone>:%s", dump(out))
+	}
+	if got := c.cases.findScopes; len(got) != 2 || got[1] != (campaign.FindScope{WardCode: wardTD, Registrations: true}) {
+		t.Errorf("scopes asked = %+v", got)
+	}
+	out = c.send(press("f:TD-000001"))
+	if strings.Contains(allText(out), "Trần Minh Khang") || len(c.audit.refused()) != 1 {
+		t.Errorf("ward official of Thảo Điền, f:TD-000001:%s", dump(out))
+	}
+	if searches = findAudits(c); len(searches) != 3 || searches[2].Actor != "telegram:"+wardTDID {
+		t.Errorf("searches audited = %+v, want three", searches)
+	}
+
+	// Someone without a role: refused before any search, and the refusal audited.
+	c.become("3101", "vi")
+	c.send(press("f:0912345601"))
+	if len(c.audit.refused()) != 2 || len(c.cases.findScopes) != 2 {
+		t.Errorf("a parent's forged button: %d refusals, %d searches", len(c.audit.refused()), len(c.cases.findScopes))
 	}
 }
 
@@ -222,5 +308,38 @@ func TestExport_CityFiltersAndMaskedPhones(t *testing.T) {
 	x.err = errors.New("disk full")
 	if _, err := c.trySend(press("x:xlsx")); err == nil {
 		t.Error("an export failure was not returned")
+	}
+}
+
+// Issue 13: the audit log is append-only, so a search is audited as the kind of query and the
+// codes it names or found, never its words: not the phone (in full or masked), not a name typed
+// where a code was expected.
+func TestFind_AuditKeepsKindAndCodesNeverTheQuery(t *testing.T) {
+	c, _ := newFindChat(t)
+	c.become(eduID, "vi")
+	for _, q := range []string{"0912345601", "td-2", "Nguyễn Thị Lan"} {
+		c.send(cmd("find", q))
+	}
+	searches := findAudits(c)
+	if len(searches) != 3 {
+		t.Fatalf("searches audited = %+v, want three", searches)
+	}
+	// fmt prints a map's keys in order.
+	if got := fmt.Sprint(searches[0].After); got != "map[codes:[TD-000001] kind:phone via:command]" {
+		t.Errorf("phone search audited as %s, want its kind and the codes found", got)
+	}
+	if got := fmt.Sprint(searches[1].After); got != "map[code:TD-000002 kind:registration via:command]" {
+		t.Errorf("code search audited as %s", got)
+	}
+	if got := fmt.Sprint(searches[2].After); got != "map[kind:unknown via:command]" {
+		t.Errorf("unknown search audited as %s", got)
+	}
+	for _, e := range searches {
+		text := fmt.Sprint(e.After)
+		for _, words := range []string{"0912345601", "+84912345601", campaign.MaskPhone("+84912345601"), "****", "Nguyễn Thị Lan", "Lan"} {
+			if strings.Contains(text, words) {
+				t.Errorf("a search audited with %q: %s", words, text)
+			}
+		}
 	}
 }

@@ -141,6 +141,8 @@ func newChatWith(t *testing.T, change func(*Config)) *convo {
 	c.cases = newFakeCases(func() time.Time { return c.now }, campaign.Default(), c.regs, c.devices, c.pledges)
 	c.outbox = &fakeOutbox{}
 	c.devices.outbox, c.cases.outbox = c.outbox, c.outbox
+	c.staff.outbox = c.outbox
+	c.cases.staff = c.staff
 	c.family = &fakeFamily{cases: c.cases, staff: c.staff, withdrawals: map[string]campaign.Withdrawal{}, corrected: map[string]campaign.Corrected{}}
 	c.eraser = &fakeEraser{cases: c.cases}
 	cfg := Config{

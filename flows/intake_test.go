@@ -701,7 +701,15 @@ func TestIntake_StaffHelp(t *testing.T) {
 	c := newChat(t).withDonor("vi").as(officialID)
 	wantText(t, c.send(cmd("whoami")), "/intake, /myintake, /device, /money, /buy, /whoami")
 	c.as(volunteerID)
-	wantText(t, c.send(cmd("help")), "/intake, /myintake, /device, /whoami")
+	help := allText(c.send(cmd("help")))
+	for _, id := range []string{"staff.help.intake", "staff.help.myintake", "staff.help.device", "staff.help.whoami"} {
+		if !strings.Contains(help, msg(c.e, langVI, id)) {
+			t.Errorf("volunteer's /help lacks %s:\n%s", id, help)
+		}
+	}
+	if strings.Contains(help, msg(c.e, langVI, "staff.help.money")) {
+		t.Errorf("volunteer's /help offers /money:\n%s", help)
+	}
 	for _, cm := range c.e.Commands(langVI) {
 		if slices.Contains([]string{"intake", "myintake", "device", "money", "buy"}, cm.Name) {
 			t.Errorf("%s in the public menu", cm.Name)

@@ -3,9 +3,11 @@ package flows
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -16,15 +18,19 @@ import (
 const FlowStaff = "staff"
 
 // Steps of the staff flow; the answers are kept under staffStepRole (the role being invited or
-// revoked) and under answerTarget and answerName (who is being revoked).
+// revoked) and under answerTarget and answerName (who is being revoked). At staffStepReplace a
+// staff member who opened a second invitation is asked whether it replaces their role: the code
+// is kept under answerCode, the invitation's role and ward under staffStepRole and staffStepWard,
+// the role they have under answerOldRole and answerOldWard.
 const (
 	staffStepRole    = "role"
 	staffStepWard    = "ward"
 	staffStepConfirm = "confirm"
+	staffStepReplace = "replace"
 )
 
 // staffSteps are the steps a State of FlowStaff may be at.
-var staffSteps = []string{staffStepRole, staffStepWard, staffStepConfirm}
+var staffSteps = []string{staffStepRole, staffStepWard, staffStepConfirm, staffStepReplace}
 
 const (
 	// staffPrefix starts the button data of staff buttons: "s:<step>:<value>".
@@ -46,6 +52,18 @@ const (
 
 	// staffFlowExpiry is how long a half-made invitation or revocation waits for its next tap.
 	staffFlowExpiry = time.Hour
+)
+
+const (
+	// staffUninvite is the step of /invites' buttons, "s:uninv:<invitation id>", which revoke an
+	// invitation from any state.
+	staffUninvite = "uninv"
+	answerCode    = "code"
+	answerOldRole = "old_role"
+	answerOldWard = "old_ward"
+	// staffHelpMax is the longest message of the staff help: 2,000 characters (the smallest
+	// message a channel carries), so no adapter cuts a group of commands in two.
+	staffHelpMax = 2000
 )
 
 var (
@@ -74,14 +92,56 @@ var staffCommands = []struct {
 	on     func(Config) bool
 }{
 	{"invite", campaign.ActionInvite, nil},
+	{"invites", campaign.ActionInvite, nil},
 	{"staff", campaign.ActionManageStaff, nil},
 	{"revoke", campaign.ActionManageStaff, nil},
+	{"erase", campaign.ActionErase, func(c Config) bool { return c.Eraser != nil && c.Family != nil }},
 	{"verify", campaign.ActionVerify, func(c Config) bool { return c.Cases != nil }},
 	{"allocate", campaign.ActionAllocate, func(c Config) bool { return c.Cases != nil }},
 	{"deliveries", campaign.ActionDeliver, func(c Config) bool { return c.Cases != nil }},
 	{"find", campaign.ActionFind, func(c Config) bool { return c.Find != nil }},
 	{"export", campaign.ActionExport, func(c Config) bool { return c.Exporter != nil }},
 	{"summary", campaign.ActionViewProgress, func(c Config) bool { return c.Progress != nil }},
+}
+
+// staffHelpGroups are the staff commands as /help explains them, in groups under a heading: each
+// line says what the command does and gives an example. A command shows for those who may use
+// it (staffCommands, intakeCommands, notifyCommands); a group with none is left out. The lines
+// take Wards (the sender's ward, or every ward) and Scope (their ward, or the city).
+var staffHelpGroups = []struct {
+	title string
+	lines []struct{ name, text string }
+}{
+	{"staff.help.group.team", []struct{ name, text string }{
+		{"invite", "staff.help.invite"},
+		{"invites", "staff.help.invites"},
+		{"staff", "staff.help.staff"},
+		{"revoke", "staff.help.revoke"},
+		{"erase", "staff.help.erase"},
+	}},
+	{"staff.help.group.cases", []struct{ name, text string }{
+		{"verify", "staff.help.verify"},
+		{"allocate", "staff.help.allocate"},
+		{"deliveries", "staff.help.deliveries"},
+		{"find", "staff.help.find"},
+		{"export", "staff.help.export"},
+	}},
+	{"staff.help.group.devices", []struct{ name, text string }{
+		{"intake", "staff.help.intake"},
+		{"myintake", "staff.help.myintake"},
+		{"device", "staff.help.device"},
+		{"money", "staff.help.money"},
+		{"buy", "staff.help.buy"},
+	}},
+	{"staff.help.group.news", []struct{ name, text string }{
+		{"summary", "staff.help.summary"},
+		{"subscribe", "staff.help.subscribe"},
+		{"unsubscribe", "staff.help.unsubscribe"},
+		{"broadcast", "staff.help.broadcast"},
+	}},
+	{"staff.help.group.you", []struct{ name, text string }{
+		{"whoami", "staff.help.whoami"},
+	}},
 }
 
 // cleanAdmins trims the configured administrator ids and drops empty ones.
@@ -118,15 +178,20 @@ func (c *turn) enterStaff(step string) {
 
 // isAdmin reports whether the sender is named in Config.Admins.
 func (c *turn) isAdmin() bool {
-	if c.in.UserID == "" {
+	return c.e.isAdminAccount(c.sess.Channel, c.in.UserID)
+}
+
+// isAdminAccount reports whether the account id on channel is named in Config.Admins, now.
+func (e *Engine) isAdminAccount(channel, id string) bool {
+	if id == "" {
 		return false
 	}
-	for _, a := range c.e.cfg.Admins {
-		if ch, id, ok := strings.Cut(a, ":"); ok {
-			if ch == c.sess.Channel && id == c.in.UserID {
+	for _, a := range e.cfg.Admins {
+		if ch, aid, ok := strings.Cut(a, ":"); ok {
+			if ch == channel && aid == id {
 				return true
 			}
-		} else if a == c.in.UserID {
+		} else if a == id {
 			return true
 		}
 	}
@@ -231,14 +296,38 @@ func (c *turn) formBusy() bool {
 	return true
 }
 
-func (c *turn) roleName(r campaign.Role) string {
+func (c *turn) roleName(r campaign.Role) string { return c.e.roleNameIn(c.lang, r) }
+
+// roleNameIn is the role's name in lang, for a notice to someone else.
+func (e *Engine) roleNameIn(lang string, r campaign.Role) string {
 	if r == campaign.RoleAdmin {
-		return c.t("staff.role.admin")
+		return e.text(lang, "staff.role.admin", nil)
 	}
 	if l, ok := roleLabels[r]; ok {
-		return c.t(l[0])
+		return e.text(lang, l[0], nil)
 	}
 	return string(r)
+}
+
+// roleLabelIn is a role with its ward, if any, in lang: «Cán bộ phường» – Phường Linh Trung.
+func (e *Engine) roleLabelIn(lang string, r campaign.Role, ward string) string {
+	if ward != "" {
+		return e.text(lang, "staff.role_label_ward", map[string]any{"Role": e.roleNameIn(lang, r), "Ward": e.wardNameIn(lang, ward)})
+	}
+	return e.text(lang, "staff.role_label", map[string]any{"Role": e.roleNameIn(lang, r)})
+}
+
+func (c *turn) roleLabel(r campaign.Role, ward string) string {
+	return c.e.roleLabelIn(c.lang, r, ward)
+}
+
+// staffTime writes an instant as dd/mm/yyyy HH:MM in the campaign's time zone.
+func (c *turn) staffTime(t time.Time) string {
+	loc := c.e.cfg.Campaign.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("02/01/2006 15:04")
 }
 
 func (c *turn) wardName(code string) string { return c.e.wardNameIn(c.lang, code) }
@@ -298,6 +387,8 @@ func (c *turn) staffAsk(reason string, edit bool) {
 		c.askWard(reason, edit)
 	case staffStepConfirm:
 		c.askConfirm(reason)
+	case staffStepReplace:
+		c.askReplace(reason)
 	}
 }
 
@@ -344,7 +435,7 @@ func (c *turn) staffInput() error {
 		if text == "" {
 			break
 		}
-		if c.st.Step == staffStepConfirm {
+		if c.st.Step == staffStepConfirm || c.st.Step == staffStepReplace {
 			c.staffAsk(c.t("common.use_buttons"), false)
 			return nil
 		}
@@ -369,7 +460,7 @@ func (c *turn) staffChoice(data string) error {
 	step, value, _ := strings.Cut(data, ":")
 	action := campaign.ActionInvite
 	switch step {
-	case staffStepRole, staffStepWard, staffStepConfirm:
+	case staffStepRole, staffStepWard, staffStepConfirm, staffStepReplace:
 		if !c.inStaffFlow() || c.st.Step != step {
 			c.stale()
 			return nil
@@ -379,12 +470,17 @@ func (c *turn) staffChoice(data string) error {
 		}
 	case staffRevoke:
 		action = campaign.ActionManageStaff
+	case staffUninvite:
 	default:
 		c.stale()
 		return nil
 	}
 	if c.staffOff() {
 		return nil
+	}
+	if step == staffStepReplace {
+		// The person answering holds the invitation's code: no role is needed to answer.
+		return c.replaceChoice(value)
 	}
 	if _, ok, err := c.authorize(action, ""); !ok {
 		return err
@@ -414,6 +510,10 @@ func (c *turn) staffChoice(data string) error {
 	case staffRevoke:
 		if channel, id, ok := strings.Cut(value, ":"); ok && channel != "" && accountID.MatchString(id) {
 			return c.startRevoke(channel, id)
+		}
+	case staffUninvite:
+		if id, err := strconv.ParseInt(value, 10, 64); err == nil && id > 0 {
+			return c.uninvite(id)
 		}
 	case staffStepConfirm:
 		switch value {
@@ -516,11 +616,7 @@ func (c *turn) createInvitation(r campaign.Role, ward string) error {
 		return campaign.Errorf(campaign.EINTERNAL, "an invitation code of %d bytes does not fit a /start payload", len(code))
 	}
 	link := c.entryLinks(payload)
-	loc := c.e.cfg.Campaign.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	when := expires.In(loc).Format("02/01/2006 15:04")
+	when := c.staffTime(expires)
 	var text string
 	if ward != "" {
 		text = c.t("staff.invite.link_ward", "Role", c.roleName(r), "Ward", c.wardName(ward), "Link", link, "Expires", when)
@@ -553,7 +649,7 @@ func (c *turn) entryLinks(payload string) string {
 }
 
 // redeem binds the role of invitation code to this chat (from the deep link /start inv_<code>),
-// then goes on with a form in progress.
+// then goes on with a form in progress. Someone who has a role already is asked first.
 func (c *turn) redeem(code string) error {
 	if c.staffOff() {
 		return nil
@@ -564,23 +660,183 @@ func (c *turn) redeem(code string) error {
 		c.resume("")
 		return nil
 	}
+	return c.redeemCode(code, false)
+}
+
+// redeemCode redeems code for this chat, replacing a role it has only when replace is set; a
+// role that would be replaced by another is asked about (the code is kept in the staff flow).
+// The inviter is told by a notice queued with the redemption.
+func (c *turn) redeemCode(code string, replace bool) error {
 	who := campaign.Staff{Channel: c.sess.Channel, ExternalID: c.sess.ChatID, Name: c.in.UserName}
-	var s campaign.Staff
+	var r campaign.Redemption
 	var err error = campaign.Errorf(campaign.ENOTFOUND, "empty invitation code")
 	if code != "" {
-		s, err = c.e.cfg.Staff.RedeemInvitation(c.ctx, code, who)
+		r, err = c.e.cfg.Staff.RedeemInvitation(c.ctx, code, who, replace, c.redemptionNotices)
 	}
-	switch {
-	case campaign.ErrorCode(err) == campaign.ENOTFOUND:
-		c.say(c.t("staff.redeem.invalid"))
-	case err != nil:
+	if err != nil && campaign.ErrorCode(err) != campaign.ENOTFOUND {
 		return fmt.Errorf("redeem invitation: %w", err)
-	case s.WardCode != "":
-		c.say(c.t("staff.redeem.welcome_ward", "Role", c.roleName(s.Role), "Ward", c.wardName(s.WardCode)))
+	}
+	if c.inStaffFlow() {
+		c.toIdle() // the question is answered: the code is not kept
+	}
+	inv, old := r.Invitation, r.Previous
+	switch {
+	case err != nil:
+		c.say(c.t("staff.redeem.invalid"))
+	case r.Held && old.Role == inv.Role && old.WardCode == inv.WardCode:
+		return c.redeemCode(code, true) // the same role again: nothing to lose
+	case r.Held:
+		if c.formBusy() {
+			return nil
+		}
+		c.enterStaff(staffStepReplace)
+		c.st.Answers[answerCode] = code
+		c.st.Answers[staffStepRole], c.st.Answers[staffStepWard] = string(inv.Role), inv.WardCode
+		c.st.Answers[answerOldRole], c.st.Answers[answerOldWard] = string(old.Role), old.WardCode
+		c.askReplace("")
+		return nil
 	default:
-		c.say(c.t("staff.redeem.welcome", "Role", c.roleName(s.Role)))
+		c.noticesQueued()
+		welcome := c.t("staff.redeem.welcome", "Role", c.roleName(r.Staff.Role))
+		if r.Staff.WardCode != "" {
+			welcome = c.t("staff.redeem.welcome_ward", "Role", c.roleName(r.Staff.Role), "Ward", c.wardName(r.Staff.WardCode))
+		}
+		if old.Role != "" {
+			welcome = paragraphs(welcome, c.t("staff.redeem.replaced", "Role", c.roleLabel(old.Role, old.WardCode)))
+		}
+		c.say(welcome)
 	}
 	c.resume("")
+	return nil
+}
+
+// askReplace asks a staff member whether the invitation they opened replaces the role they have.
+func (c *turn) askReplace(reason string) {
+	a := c.st.Answers
+	text := c.t("staff.redeem.replace_prompt",
+		"Current", c.roleLabel(campaign.Role(a[answerOldRole]), a[answerOldWard]),
+		"New", c.roleLabel(campaign.Role(a[staffStepRole]), a[staffStepWard]))
+	c.out = append(c.out, Output{Text: paragraphs(reason, text), Buttons: [][]Button{
+		{{Text: c.t("staff.redeem.btn_replace"), Data: staffData(staffStepReplace, confirmYes)}},
+		{{Text: c.t("staff.redeem.btn_keep"), Data: staffData(staffStepReplace, confirmNo)}},
+	}})
+}
+
+// replaceChoice answers askReplace: yes redeems the kept code in place of the role, no keeps the
+// role and leaves the invitation unused.
+func (c *turn) replaceChoice(value string) error {
+	switch value {
+	case confirmYes:
+		if c.in.UserID != "" && c.in.UserID != c.sess.ChatID {
+			c.stale() // the question was asked in a private chat only
+			return nil
+		}
+		return c.redeemCode(c.st.Answers[answerCode], true)
+	case confirmNo:
+		old := c.roleLabel(campaign.Role(c.st.Answers[answerOldRole]), c.st.Answers[answerOldWard])
+		c.toIdle()
+		c.say(c.t("staff.redeem.kept", "Role", old))
+		return nil
+	}
+	c.stale()
+	return nil
+}
+
+// redemptionNotices tell the invitation's maker who redeemed it (and the role it replaced), in
+// their language, with a button to revoke the new role; queued by the store with the redemption.
+// Someone redeeming their own invitation is not told twice.
+func (c *turn) redemptionNotices(r campaign.Redemption) []campaign.OutboxMessage {
+	to, s := r.Inviter, r.Staff
+	if to.Channel == s.Channel && to.ChatID == s.ExternalID {
+		return nil
+	}
+	lang := langOf(to.Language)
+	name := clip(s.Name, staffNameMax)
+	if name == "" {
+		name = c.e.text(lang, "staff.name_unknown", nil)
+	}
+	text := c.e.text(lang, "staff.redeem.notice", map[string]any{"ID": r.Invitation.ID,
+		"Role": c.e.roleLabelIn(lang, s.Role, s.WardCode), "Name": name, "Account": s.Channel + ":" + s.ExternalID})
+	if r.Previous.Role != "" {
+		text = paragraphs(text, c.e.text(lang, "staff.redeem.notice_replaced", map[string]any{
+			"Role": c.e.roleLabelIn(lang, r.Previous.Role, r.Previous.WardCode)}))
+	}
+	o := Output{Text: text}
+	if d := staffData(staffRevoke, s.Channel+":"+s.ExternalID); len(d) <= maxData {
+		o.Buttons = [][]Button{{{Text: c.e.text(lang, "staff.btn_revoke", map[string]any{"Name": clip(name, staffButtonName)}), Data: d}}}
+	}
+	// An invitation is redeemed once: its id makes the key.
+	key := c.noticeKey("redeemed", "invitation:"+strconv.FormatInt(r.Invitation.ID, 10))
+	return notice(key, campaign.Session{Channel: to.Channel, ChatID: to.ChatID}, o)
+}
+
+// invites is /invites: the open invitations with their role, ward, maker and expiry, each with a
+// button that revokes it.
+func (c *turn) invites() error {
+	if c.staffOff() {
+		return nil
+	}
+	if _, ok, err := c.authorize(campaign.ActionInvite, ""); !ok {
+		return err
+	}
+	list, err := c.e.cfg.Staff.Invitations(c.ctx)
+	if err != nil {
+		return fmt.Errorf("list invitations: %w", err)
+	}
+	c.showInvites("", list, false)
+	return nil
+}
+
+// showInvites lists the invitations of list after lead, in place of the pressed message when
+// replace is set, then asks a form's question again.
+func (c *turn) showInvites(lead string, list []campaign.Invitation, replace bool) {
+	if len(list) == 0 {
+		c.out = append(c.out, Output{Text: paragraphs(lead, c.t("staff.invites.none")), Replace: replace})
+		c.resume("")
+		return
+	}
+	lines := []string{c.t("staff.invites.title", "Count", len(list))}
+	var buttons []Button
+	for i, inv := range list {
+		if i == staffListed {
+			lines = append(lines, c.t("staff.invites.more", "Count", len(list)-staffListed))
+			break
+		}
+		by := clip(inv.CreatedBy, 60)
+		if inv.CreatedBy == c.actor() {
+			by = c.t("staff.invites.by_you")
+		}
+		lines = append(lines, c.t("staff.invites.line", "ID", inv.ID, "Role", c.roleLabel(inv.Role, inv.WardCode),
+			"By", by, "Expires", c.staffTime(inv.ExpiresAt)))
+		buttons = append(buttons, Button{Text: c.t("staff.invites.btn_revoke", "ID", inv.ID), Data: staffData(staffUninvite, strconv.FormatInt(inv.ID, 10))})
+	}
+	c.out = append(c.out, Output{Text: paragraphs(lead, strings.Join(lines, "\n")), Buttons: grid(buttons, 3), Replace: replace})
+	c.resume("")
+}
+
+// uninvite revokes the open invitation id (a button of /invites) and lists those left.
+func (c *turn) uninvite(id int64) error {
+	list, err := c.e.cfg.Staff.Invitations(c.ctx)
+	if err != nil {
+		return fmt.Errorf("list invitations: %w", err)
+	}
+	i := slices.IndexFunc(list, func(inv campaign.Invitation) bool { return inv.ID == id })
+	if i >= 0 {
+		err = c.e.cfg.Staff.RevokeInvitation(c.ctx, id, c.actor())
+	}
+	switch {
+	case i < 0 || campaign.ErrorCode(err) == campaign.ENOTFOUND:
+		// Used, expired or revoked since the list was shown.
+		if i >= 0 {
+			list = slices.Delete(list, i, i+1)
+		}
+		c.showInvites(c.t("staff.invites.gone", "ID", id), list, true)
+	case err != nil:
+		return fmt.Errorf("revoke invitation: %w", err)
+	default:
+		inv := list[i]
+		c.showInvites(c.t("staff.invites.revoked", "ID", id, "Role", c.roleLabel(inv.Role, inv.WardCode)), slices.Delete(list, i, i+1), true)
+	}
 	return nil
 }
 
@@ -609,8 +865,17 @@ func (c *turn) whoami() error {
 
 // staffHelpLine lists the staff commands s may use, "" for someone without a role.
 func (c *turn) staffHelpLine(s campaign.Staff) string {
-	if s.Role == "" {
+	names := c.staffCommandNames(s)
+	if len(names) == 0 {
 		return ""
+	}
+	return c.t("staff.help_line", "Commands", strings.Join(names, ", "))
+}
+
+// staffCommandNames are the staff commands s may use ("/verify"), none for someone without a role.
+func (c *turn) staffCommandNames(s campaign.Staff) []string {
+	if s.Role == "" {
+		return nil
 	}
 	var names []string
 	for _, sc := range staffCommands {
@@ -620,12 +885,47 @@ func (c *turn) staffHelpLine(s campaign.Staff) string {
 	}
 	names = append(names, c.intakeCommands(s)...)
 	names = append(names, c.notifyCommands(s)...)
-	names = append(names, "/whoami")
-	return c.t("staff.help_line", "Commands", strings.Join(names, ", "))
+	return append(names, "/whoami")
 }
 
-// helpIdle is /help outside a form: the public help, and the staff commands for staff. A failed
-// staff look-up only leaves the staff line out: help must always answer.
+// staffHelp is the staff part of /help for s: a heading, then each group of the commands s may
+// use, a line each saying what it does with an example, in as few messages of at most
+// staffHelpMax characters as hold them (a group is never split). None for someone without a role.
+func (c *turn) staffHelp(s campaign.Staff) []string {
+	names := c.staffCommandNames(s)
+	if len(names) == 0 {
+		return nil
+	}
+	wards, scope := c.t("staff.help.every_ward"), c.scopeName("")
+	if s.Role.NeedsWard() {
+		wards, scope = c.wardName(s.WardCode), c.wardName(s.WardCode)
+	}
+	parts := []string{c.t("staff.help.title", "Role", c.roleLabel(s.Role, s.WardCode))}
+	for _, g := range staffHelpGroups {
+		var lines []string
+		for _, l := range g.lines {
+			if slices.Contains(names, "/"+l.name) {
+				lines = append(lines, c.t(l.text, "Wards", wards, "Scope", scope))
+			}
+		}
+		if len(lines) > 0 {
+			parts = append(parts, c.t(g.title)+"\n"+strings.Join(lines, "\n"))
+		}
+	}
+	var msgs []string
+	for _, p := range parts {
+		if n := len(msgs); n > 0 && utf8.RuneCountInString(msgs[n-1])+2+utf8.RuneCountInString(p) <= staffHelpMax {
+			msgs[n-1] += "\n\n" + p
+		} else {
+			msgs = append(msgs, p)
+		}
+	}
+	return msgs
+}
+
+// helpIdle is /help outside a form: the public help, then for staff what each of their commands
+// does. It says all its messages but the last, which it returns for the caller to say. A failed
+// staff look-up only leaves the staff help out: help must always answer.
 func (c *turn) helpIdle() string {
 	text := paragraphs(c.t("common.help_idle"), c.contactLines(c.familyWard()))
 	if c.e.cfg.Staff == nil {
@@ -635,7 +935,11 @@ func (c *turn) helpIdle() string {
 	if err != nil {
 		return text
 	}
-	return paragraphs(text, c.staffHelpLine(who))
+	for _, m := range c.staffHelp(who) {
+		c.say(text)
+		text = m
+	}
+	return text
 }
 
 // staffList is /staff: the active staff, each with a button to revoke their role.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/chat"
@@ -31,18 +32,37 @@ type fakeStaff struct {
 	n       int
 	// code, when set, makes the next invitation codes (to test codes that do not fit a link).
 	code func(n int) string
-	// createErr, redeemErr, lookupErr, listErr and revokeErr are returned instead of doing the work.
-	createErr, redeemErr, lookupErr, listErr, revokeErr error
-	redeems, revokes                                    int
-	revokedBy                                           []string
+	// createErr, redeemErr, lookupErr, listErr, revokeErr and invitesErr are returned instead of
+	// doing the work.
+	createErr, redeemErr, lookupErr, listErr, revokeErr, invitesErr error
+	redeems, revokes                                                int
+	revokedBy                                                       []string
+	// outbox receives the notices of redemptions; langs are the contacts' languages, by
+	// "channel:id".
+	outbox *fakeOutbox
+	langs  map[string]string
 }
 
 type fakeInvite struct {
+	id        int64
 	role      campaign.Role
 	ward      string
 	createdBy string
+	createdAt time.Time
 	expires   time.Time
 	used      bool
+	usedBy    string
+	revokedBy string
+}
+
+func (inv *fakeInvite) invitation() campaign.Invitation {
+	return campaign.Invitation{ID: inv.id, Role: inv.role, WardCode: inv.ward, CreatedBy: inv.createdBy,
+		CreatedAt: inv.createdAt, ExpiresAt: inv.expires, UsedBy: inv.usedBy}
+}
+
+// open reports whether the invitation can still be redeemed.
+func (s *fakeStaff) open(inv *fakeInvite) bool {
+	return !inv.used && inv.revokedBy == "" && s.now().Before(inv.expires)
 }
 
 func newFakeStaff(now func() time.Time) *fakeStaff {
@@ -60,25 +80,80 @@ func (s *fakeStaff) CreateInvitation(_ context.Context, role campaign.Role, ward
 	if s.code != nil {
 		code = s.code(s.n)
 	}
-	s.invites[code] = &fakeInvite{role: role, ward: ward, createdBy: by, expires: expires}
+	s.invites[code] = &fakeInvite{id: int64(s.n), role: role, ward: ward, createdBy: by, createdAt: s.now(), expires: expires}
 	return code, nil
 }
 
-func (s *fakeStaff) RedeemInvitation(_ context.Context, code string, who campaign.Staff) (campaign.Staff, error) {
+// RedeemInvitation implements campaign.StaffStore as storage/postgres does: a role kept unless
+// replace, the notices queued with the redemption.
+func (s *fakeStaff) RedeemInvitation(_ context.Context, code string, who campaign.Staff, replace bool, notify campaign.Notify[campaign.Redemption]) (campaign.Redemption, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.redeems++
 	if s.redeemErr != nil {
-		return campaign.Staff{}, s.redeemErr
+		return campaign.Redemption{}, s.redeemErr
 	}
 	inv, ok := s.invites[code]
-	if !ok || inv.used || !s.now().Before(inv.expires) {
-		return campaign.Staff{}, campaign.Errorf(campaign.ENOTFOUND, "no usable invitation")
+	if !ok || !s.open(inv) {
+		return campaign.Redemption{}, campaign.Errorf(campaign.ENOTFOUND, "no usable invitation")
 	}
-	inv.used = true
+	account := who.Channel + ":" + who.ExternalID
+	r := campaign.Redemption{Invitation: inv.invitation(), Previous: s.members[account]}
+	if r.Previous.Role != "" && !replace {
+		r.Held = true
+		return r, nil
+	}
+	inv.used, inv.usedBy = true, account
+	r.Invitation = inv.invitation()
 	who.Role, who.WardCode = inv.role, inv.ward
-	s.members[who.Channel+":"+who.ExternalID] = who
-	return who, nil
+	s.members[account] = who
+	r.Staff = who
+	if channel, id, ok := strings.Cut(inv.createdBy, ":"); ok {
+		r.Inviter = campaign.Recipient{Channel: channel, ChatID: id, Language: s.langs[inv.createdBy]}
+	}
+	if s.outbox != nil {
+		queueNotices(s.outbox, notify, r)
+	}
+	return r, nil
+}
+
+// Invitations implements campaign.StaffStore: the open invitations, oldest first.
+func (s *fakeStaff) Invitations(context.Context) ([]campaign.Invitation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.invitesErr != nil {
+		return nil, s.invitesErr
+	}
+	out := []campaign.Invitation{}
+	for _, inv := range s.invites {
+		if s.open(inv) {
+			out = append(out, inv.invitation())
+		}
+	}
+	slices.SortFunc(out, func(a, b campaign.Invitation) int { return int(a.ID - b.ID) })
+	return out, nil
+}
+
+// RevokeInvitation implements campaign.StaffStore.
+func (s *fakeStaff) RevokeInvitation(_ context.Context, id int64, by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revokeErr != nil {
+		return s.revokeErr
+	}
+	for _, inv := range s.invites {
+		if inv.id == id && !inv.used && inv.revokedBy == "" {
+			inv.revokedBy = by
+			return nil
+		}
+	}
+	return campaign.Errorf(campaign.ENOTFOUND, "no open invitation %d", id)
+}
+
+// invite makes an open invitation directly and returns its code.
+func (s *fakeStaff) invite(role campaign.Role, ward, by string, expires time.Time) string {
+	code, _ := s.CreateInvitation(context.Background(), role, ward, by, expires)
+	return code
 }
 
 func (s *fakeStaff) StaffMember(_ context.Context, channel, id string) (campaign.Staff, error) {
@@ -533,7 +608,7 @@ func TestStaff_Whoami(t *testing.T) {
 	c.as(testAdmin)
 	out := c.send(cmd("whoami"))
 	wantText(t, out, msg(c.e, langVI, "staff.whoami.admin"))
-	wantText(t, out, "/invite, /staff, /revoke, /verify, /allocate, /deliveries, /find, /whoami")
+	wantText(t, out, "/invite, /invites, /staff, /revoke, /erase, /verify, /allocate, /deliveries, /find, /whoami")
 	c.as("6006")
 	c.staff.add("6006", "Đỗ An", campaign.RoleCityOfficial, "")
 	c.clientLang = "en"
@@ -555,9 +630,21 @@ func TestStaff_Help(t *testing.T) {
 	if out := c.send(cmd("help")); allText(out) != idle {
 		t.Errorf("parent:%s", dump(out))
 	}
+	// Staff get the family's help, then what each of their commands does, with an example.
 	c.as("6006")
 	c.staff.add("6006", "Đỗ An", campaign.RoleWomensUnion, wardTD)
-	if out := c.send(cmd("help")); allText(out) != idle+"\n\n"+msg(c.e, langVI, "staff.help_line", "Commands", "/verify, /find, /whoami") {
+	out := c.send(cmd("help"))
+	want := []string{idle, strings.Join([]string{
+		msg(c.e, langVI, "staff.help.title", "Role", "«Hội Phụ nữ phường» – Phường Thảo Điền"),
+		"",
+		msg(c.e, langVI, "staff.help.group.cases"),
+		"/verify — xác minh hồ sơ chờ duyệt của Phường Thảo Điền: duyệt, từ chối hoặc hỏi thêm phụ huynh. Ví dụ: /verify hoặc /verify TD-000123",
+		msg(c.e, langVI, "staff.help.find"),
+		"",
+		msg(c.e, langVI, "staff.help.group.you"),
+		msg(c.e, langVI, "staff.help.whoami"),
+	}, "\n")}
+	if len(out) != 2 || out[0].Text != want[0] || out[1].Text != want[1] {
 		t.Errorf("women's union:%s", dump(out))
 	}
 	c.staff.lookupErr = errors.New("timeout")
@@ -565,18 +652,111 @@ func TestStaff_Help(t *testing.T) {
 		t.Errorf("help when the store fails:%s", dump(out))
 	}
 	c.as(testAdmin)
-	wantText(t, c.send(cmd("help")), "/invite, /staff, /revoke, /verify, /allocate, /deliveries, /find, /whoami")
+	out = c.send(cmd("help"))
+	for _, id := range []string{"staff.help.invite", "staff.help.invites", "staff.help.staff", "staff.help.revoke", "staff.help.erase",
+		"staff.help.allocate", "staff.help.deliveries", "staff.help.find", "staff.help.whoami"} {
+		wantText(t, out, msg(c.e, langVI, id))
+	}
+	wantText(t, out, "/verify — xác minh hồ sơ chờ duyệt của mọi phường")
 	c.send(cmd("invite"))
-	out := c.send(cmd("help"))
+	out = c.send(cmd("help"))
 	if len(out) != 2 || out[0].Text != msg(c.e, langVI, "staff.help_step") || c.st.Step != staffStepRole {
 		t.Errorf("help in the staff flow:%s", dump(out))
 	}
 	// The public command menu stays short: staff commands are typed.
 	for _, cm := range c.e.Commands(langVI) {
-		if slices.Contains([]string{"invite", "staff", "revoke", "whoami"}, cm.Name) {
+		if slices.Contains([]string{"invite", "invites", "staff", "revoke", "whoami"}, cm.Name) {
 			t.Errorf("%s in the public menu", cm.Name)
 		}
 	}
+}
+
+// withStaffStores gives the chat's engine every store a staff command needs, so /help shows them all.
+func (c *convo) withStaffStores() *convo {
+	c.t.Helper()
+	cfg := c.e.cfg
+	cfg.Devices, cfg.Money = c.devices, c.money
+	cfg.Exporter = &fakeExporter{dir: c.t.TempDir()}
+	cfg.Progress = &fakeProgress{camp: cfg.Campaign}
+	cfg.Subscriptions = &fakeSubscriptions{now: func() time.Time { return c.now }, subs: map[string]campaign.Subscriber{}}
+	cfg.Broadcasts = newFakeBroadcasts(func() time.Time { return c.now })
+	c.rebuild(cfg)
+	return c
+}
+
+// staffHelpRoles are a member of each role, and the administrator, for the tests of /help.
+var staffHelpRoles = []campaign.Staff{
+	{ExternalID: testAdmin, Role: campaign.RoleAdmin},
+	{ExternalID: "6101", Name: "Hồ Nga", Role: campaign.RoleCityOfficial},
+	{ExternalID: "6102", Name: "Lê Văn Giáo", Role: campaign.RoleEducationOffice},
+	{ExternalID: "6103", Name: "Đỗ Hà", Role: campaign.RoleWardOfficial, WardCode: wardLT},
+	{ExternalID: "6104", Name: "Ngô Thị Lan", Role: campaign.RoleWomensUnion, WardCode: wardTD},
+	{ExternalID: "6105", Name: "Vũ Minh", Role: campaign.RoleVolunteer},
+	{ExternalID: "6106", Name: "Mai Chi", Role: campaign.RoleCultureInfo},
+}
+
+// The staff help of every role, in both languages, lists exactly the commands the role may use,
+// each once with what it does and an example, in messages a phone shows whole; and every example
+// runs as the help says (no unknown command, refusal or usage reply).
+func TestStaff_HelpEveryRole(t *testing.T) {
+	commandLine := regexp.MustCompile(`^/([a-z]+) — .+(?:Ví dụ|Example): (.+)$`)
+	for _, lang := range []string{langVI, langEN} {
+		for _, who := range staffHelpRoles {
+			c := newChat(t).withStaffStores()
+			c.withFind() // PL-000045 and registrations for the examples
+			if who.Role != campaign.RoleAdmin {
+				c.staff.add(who.ExternalID, who.Name, who.Role, who.WardCode)
+			}
+			c.become(who.ExternalID, lang)
+			out := c.send(cmd("help"))
+			var listed, examples []string
+			for i, o := range out[1:] {
+				if n := utf8.RuneCountInString(o.Text); n > staffHelpMax {
+					t.Errorf("%s %s: message %d of %d characters", lang, who.Role, i+1, n)
+				}
+				for line := range strings.SplitSeq(o.Text, "\n") {
+					m := commandLine.FindStringSubmatch(line)
+					if m == nil {
+						if strings.HasPrefix(line, "/") {
+							t.Errorf("%s %s: a command line without an example: %q", lang, who.Role, line)
+						}
+						continue
+					}
+					listed = append(listed, "/"+m[1])
+					sep := map[string]string{langVI: " hoặc ", langEN: " or "}[lang]
+					for ex := range strings.SplitSeq(m[2], sep) {
+						if !strings.HasPrefix(ex, "/"+m[1]) {
+							t.Errorf("%s %s: example %q of /%s", lang, who.Role, ex, m[1])
+						}
+						examples = append(examples, ex)
+					}
+				}
+			}
+			tu := &turn{e: c.e, lang: lang}
+			if want := tu.staffCommandNames(who); !slices.Equal(sortedCopy(listed), sortedCopy(want)) {
+				t.Errorf("%s %s: help lists %q, the role may use %q", lang, who.Role, listed, want)
+			}
+			if len(listed) < 4 {
+				t.Errorf("%s %s: only %q", lang, who.Role, listed)
+			}
+			for _, ex := range examples {
+				name, args, _ := strings.Cut(ex, " ")
+				c.send(Input{Kind: KindCommand, Command: strings.TrimPrefix(name, "/"), Args: args, Text: ex})
+				for _, id := range c.ids {
+					if id == "common.unknown_command" || strings.HasPrefix(id, "staff.refused") || strings.HasSuffix(id, ".usage") || strings.Contains(id, ".err.") {
+						t.Errorf("%s %s: %s answered %s", lang, who.Role, ex, id)
+					}
+				}
+				c.send(cmd("cancel"))
+			}
+		}
+	}
+}
+
+func sortedCopy(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
 
 func TestStaff_ListAndRevoke(t *testing.T) {
@@ -647,6 +827,228 @@ func TestStaff_ListAndRevoke(t *testing.T) {
 	delete(c.staff.members, "telegram:7777")
 	if out := c.send(press("s:confirm:yes")); allText(out) != msg(c.e, langVI, "staff.revoke.gone") {
 		t.Errorf("revoked meanwhile:%s", dump(out))
+	}
+}
+
+// /invites lists the open invitations with their role, ward, maker and expiry, each with a button
+// that revokes it; only an administrator may list or revoke, and a revoked link binds nothing.
+func TestStaff_Invites(t *testing.T) {
+	c := newChat(t).as(testAdmin)
+	if out := c.send(cmd("invites")); allText(out) != msg(c.e, langVI, "staff.invites.none") {
+		t.Errorf("none:%s", dump(out))
+	}
+	volunteer := linkCode(t, c.send(cmd("invite", "volunteer")))
+	c.now = c.now.Add(time.Hour)
+	ward := linkCode(t, c.send(cmd("invite", "hội phụ nữ thảo điền")))
+	c.staff.invite(campaign.RoleCityOfficial, "", "telegram:9002", c.now.Add(time.Hour))
+	c.staff.invite(campaign.RoleVolunteer, "", "telegram:9002", c.now) // expired: not listed
+	used := linkCode(t, c.send(cmd("invite", "culture")))
+	c.as("2002")
+	c.send(cmd("start", "inv_"+used))
+	c.as(testAdmin)
+
+	out := c.send(cmd("invites"))
+	want := strings.Join([]string{
+		msg(c.e, langVI, "staff.invites.title", "Count", 3),
+		"• #1 «Tình nguyện viên Đoàn» · tạo bởi bạn · hết hạn 13/09/2021 09:00",
+		"• #2 «Hội Phụ nữ phường» – Phường Thảo Điền · tạo bởi bạn · hết hạn 13/09/2021 10:00",
+		"• #3 «Cán bộ thành phố (UBND/MTTQ)» · tạo bởi telegram:9002 · hết hạn 10/09/2021 11:00",
+	}, "\n")
+	if len(out) != 1 || out[0].Text != want {
+		t.Errorf("list:%s", dump(out))
+	}
+	if d := buttonData(out); !slices.Equal(d, []string{"s:uninv:1", "s:uninv:2", "s:uninv:3"}) {
+		t.Errorf("buttons %q", d)
+	}
+	out = c.send(press("s:uninv:2"))
+	wantText(t, out, msg(c.e, langVI, "staff.invites.revoked", "ID", 2, "Role", "«Hội Phụ nữ phường» – Phường Thảo Điền"))
+	if d := buttonData(out); !slices.Equal(d, []string{"s:uninv:1", "s:uninv:3"}) {
+		t.Errorf("buttons after revoking %q", d)
+	}
+	if inv := c.staff.invites[ward]; inv.revokedBy != "telegram:"+testAdmin {
+		t.Errorf("revoked by %q", inv.revokedBy)
+	}
+	// The button again, or an invitation used meanwhile: the list as it is now.
+	if out := c.send(press("s:uninv:2")); !strings.HasPrefix(allText(out), msg(c.e, langVI, "staff.invites.gone", "ID", 2)) {
+		t.Errorf("twice:%s", dump(out))
+	}
+	c.as("3003")
+	c.send(cmd("start", "inv_"+ward))
+	if _, ok := c.staff.member("3003"); ok {
+		t.Error("a revoked invitation bound a role")
+	}
+	c.send(cmd("start", "inv_"+volunteer))
+	c.as(testAdmin)
+	out = c.send(press("s:uninv:1"))
+	wantText(t, out, msg(c.e, langVI, "staff.invites.gone", "ID", 1))
+	if d := buttonData(out); !slices.Equal(d, []string{"s:uninv:3"}) {
+		t.Errorf("buttons %q", d)
+	}
+
+	// No one else may list or revoke: refused politely, audited, nothing revoked.
+	c.staff.add("5005", "Đỗ Hà", campaign.RoleCityOfficial, "")
+	for _, id := range []string{"5005", "1001"} {
+		c.as(id)
+		for _, in := range []Input{cmd("invites"), press("s:uninv:3")} {
+			out := c.send(in)
+			if strings.Contains(allText(out), "#3") || len(buttonData(out)) != 0 {
+				t.Errorf("%s %s:%s", id, describe(in), dump(out))
+			}
+		}
+	}
+	if n := len(c.audit.refused()); n != 4 {
+		t.Errorf("%d refusals audited, want 4", n)
+	}
+	c.as(testAdmin)
+	if out := c.send(cmd("invites")); len(buttonData(out)) != 1 {
+		t.Errorf("after the refusals:%s", dump(out))
+	}
+
+	// Store failures are returned; a form in progress is asked again after the list.
+	c.staff.invitesErr = errors.New("timeout")
+	if _, err := c.trySend(cmd("invites")); err == nil {
+		t.Error("list failure not returned")
+	}
+	c.staff.invitesErr = nil
+	c.staff.revokeErr = errors.New("timeout")
+	if _, err := c.trySend(press("s:uninv:3")); err == nil {
+		t.Error("revoke failure not returned")
+	}
+	c.staff.revokeErr = nil
+	c.toStep(stepSchool)
+	if out := c.send(cmd("invites")); len(out) != 2 || !strings.Contains(out[1].Text, msg(c.e, langVI, "reg.school.prompt")) {
+		t.Errorf("mid-form:%s", dump(out))
+	}
+	if c.st.Flow != FlowRegistration {
+		t.Errorf("the form was dropped: %+v", c.st)
+	}
+}
+
+// The administrator who made an invitation is told, in their language, who redeemed it, by a
+// notice the store queues with the redemption, with a button to revoke the new role.
+func TestStaff_RedeemTellsInviter(t *testing.T) {
+	c := newChat(t).as(testAdmin)
+	code := linkCode(t, c.send(cmd("invite", "ward_official linh trung")))
+	if len(c.notices) != 0 {
+		t.Fatalf("notices on making the link: %+v", c.notices)
+	}
+	c.staff.langs = map[string]string{"telegram:" + testAdmin: langEN}
+	c.as("2002")
+	c.send(Input{Kind: KindCommand, Command: "start", Args: "inv_" + code, Text: "/start inv_" + code, UserName: "Trần Văn Bảo"})
+	if len(c.notices) != 1 {
+		t.Fatalf("notices %+v", c.notices)
+	}
+	m := c.notices[0]
+	want := msg(c.e, langEN, "staff.redeem.notice", "ID", 1, "Role", "«Ward official» – Linh Trung Ward", "Name", "Trần Văn Bảo", "Account", "telegram:2002")
+	if m.Channel != "telegram" || m.ChatID != testAdmin || m.Text != want || m.Key != "notice:invitation:1:redeemed" {
+		t.Errorf("notice %+v, want %q", m, want)
+	}
+	if d := noticeButtons(c.notices); !slices.Equal(d, []string{"s:revoke:telegram:2002"}) {
+		t.Errorf("notice buttons %q", d)
+	}
+	// Nothing redeemed, nobody told: a used link, and the inviter redeeming their own.
+	c.as("3003")
+	c.send(cmd("start", "inv_"+code))
+	own := func() string {
+		c.as(testAdmin)
+		return linkCode(t, c.send(cmd("invite", "volunteer")))
+	}()
+	c.send(cmd("start", "inv_"+own))
+	if m, ok := c.staff.member(testAdmin); !ok || m.Role != campaign.RoleVolunteer || len(c.notices) != 0 {
+		t.Errorf("own invitation: %+v %v, notices %+v", m, ok, c.notices)
+	}
+	// The admin's button asks to revoke the new member.
+	if out := c.send(press("s:revoke:telegram:2002")); out[0].Text != msg(c.e, langVI, "staff.revoke.confirm", "Role", "Cán bộ phường", "Name", "Trần Văn Bảo") {
+		t.Errorf("revoke from the notice:%s", dump(out))
+	}
+}
+
+// A staff member who opens a second invitation is asked, with buttons, before their role is
+// replaced: «Giữ» keeps it and the invitation open; «Nhận» replaces it and tells the inviter.
+func TestStaff_RedeemAsksBeforeReplacing(t *testing.T) {
+	c := newChat(t).as(testAdmin)
+	first := linkCode(t, c.send(cmd("invite", "volunteer")))
+	second := linkCode(t, c.send(cmd("invite", "ward_official linh trung")))
+	c.as("2002")
+	c.send(cmd("start", "inv_"+first))
+	c.send(cmd("start", "inv_"+second))
+	volunteer := campaign.Staff{Channel: "telegram", ExternalID: "2002", Role: campaign.RoleVolunteer}
+	ask := func() {
+		t.Helper()
+		out := c.send(cmd("start", "inv_"+second))
+		if len(out) != 1 || out[0].Text != msg(c.e, langVI, "staff.redeem.replace_prompt", "Current", "«Tình nguyện viên Đoàn»", "New", "«Cán bộ phường» – Phường Linh Trung") {
+			t.Errorf("question:%s", dump(out))
+		}
+		if d := buttonData(out); !slices.Equal(d, []string{"s:replace:yes", "s:replace:no"}) {
+			t.Errorf("buttons %q", d)
+		}
+		if m, _ := c.staff.member("2002"); m != volunteer || c.staff.invites[second].used || len(c.notices) != 0 {
+			t.Errorf("asked, yet %+v, used %v, notices %+v", m, c.staff.invites[second].used, c.notices)
+		}
+	}
+	ask()
+	// Words are not an answer; /help explains and asks again.
+	if out := c.send(text("có")); !strings.HasPrefix(out[0].Text, msg(c.e, langVI, "common.use_buttons")) || c.st.Step != staffStepReplace {
+		t.Errorf("typed:%s", dump(out))
+	}
+	if out := c.send(cmd("help")); len(out) != 2 || len(buttonData(out)) != 2 {
+		t.Errorf("help:%s", dump(out))
+	}
+	out := c.send(press("s:replace:no"))
+	if allText(out) != msg(c.e, langVI, "staff.redeem.kept", "Role", "«Tình nguyện viên Đoàn»") || c.st.Flow != "" {
+		t.Errorf("kept:%s", dump(out))
+	}
+	if m, _ := c.staff.member("2002"); m != volunteer || c.staff.invites[second].used {
+		t.Errorf("declined, yet %+v", m)
+	}
+	if out := c.send(press("s:replace:yes")); allText(out) != msg(c.e, langVI, "common.stale_idle") {
+		t.Errorf("stale yes:%s", dump(out))
+	}
+	if m, _ := c.staff.member("2002"); m != volunteer {
+		t.Errorf("a stale button replaced the role: %+v", m)
+	}
+
+	ask()
+	out = c.send(press("s:replace:yes"))
+	want := msg(c.e, langVI, "staff.redeem.welcome_ward", "Role", "Cán bộ phường", "Ward", "Phường Linh Trung") + "\n\n" +
+		msg(c.e, langVI, "staff.redeem.replaced", "Role", "«Tình nguyện viên Đoàn»")
+	if allText(out) != want || c.st.Flow != "" || c.st.Answers[answerCode] != "" {
+		t.Errorf("replaced:%s\nstate %+v", dump(out), c.st)
+	}
+	if m, _ := c.staff.member("2002"); m.Role != campaign.RoleWardOfficial || m.WardCode != wardLT {
+		t.Errorf("not replaced: %+v", m)
+	}
+	if len(c.notices) != 1 || !strings.Contains(c.notices[0].Text, msg(c.e, langVI, "staff.redeem.notice_replaced", "Role", "«Tình nguyện viên Đoàn»")) {
+		t.Errorf("notice %+v", c.notices)
+	}
+
+	// The same role and ward again replaces without a question; an invitation revoked while
+	// asking is refused on yes; a form in progress is not dropped for the question.
+	c.as(testAdmin)
+	same := linkCode(t, c.send(cmd("invite", "ward_official linh trung")))
+	third := linkCode(t, c.send(cmd("invite", "culture")))
+	c.as("2002")
+	if out := c.send(cmd("start", "inv_"+same)); len(buttonData(out)) != 0 || !c.staff.invites[same].used {
+		t.Errorf("same role:%s", dump(out))
+	}
+	c.send(cmd("start", "inv_"+third))
+	c.staff.invites[third].revokedBy = "telegram:" + testAdmin
+	if out := c.send(press("s:replace:yes")); allText(out) != msg(c.e, langVI, "staff.redeem.invalid") || c.st.Flow != "" {
+		t.Errorf("revoked meanwhile:%s", dump(out))
+	}
+	c.staff.invites[third].revokedBy = ""
+	c.toStep(stepSchool)
+	out = c.send(cmd("start", "inv_"+third))
+	if c.st.Flow != FlowRegistration || c.st.Step != stepSchool || out[0].Text != msg(c.e, langVI, "staff.finish_form") {
+		t.Errorf("mid-form:%s\n%+v", dump(out), c.st)
+	}
+	// A store failure on yes is returned with the question kept.
+	c.send(cmd("cancel"))
+	c.send(cmd("start", "inv_"+third))
+	before := c.st
+	c.staff.redeemErr = errors.New("timeout")
+	if _, err := c.trySend(press("s:replace:yes")); err == nil || !statesEqual(c.st, before) {
+		t.Errorf("store failure: %v", err)
 	}
 }
 
@@ -796,9 +1198,25 @@ func TestNewEngine_Staff(t *testing.T) {
 	}
 }
 
-// staffScenarios are the golden conversations of the staff commands (testdata/staff/).
+// staffScenarios are the golden conversations of the staff commands (testdata/staff/), with the
+// help of each role (help_<role>, every staff store on).
 func staffScenarios() []scenario {
-	return []scenario{
+	var help []scenario
+	for i, who := range staffHelpRoles {
+		lang := langVI
+		if i%3 == 2 { // the education office and the volunteer in English
+			lang = langEN
+		}
+		help = append(help, scenario{FlowStaff, "help_" + string(who.Role), func(c *convo) {
+			c.withStaffStores()
+			if who.Role != campaign.RoleAdmin {
+				c.staff.add(who.ExternalID, who.Name, who.Role, who.WardCode)
+			}
+			c.become(who.ExternalID, lang)
+			c.send(cmd("help"))
+		}})
+	}
+	return append(help, []scenario{
 		{FlowStaff, "invite_city", func(c *convo) {
 			c.as(testAdmin)
 			c.send(cmd("invite"))
@@ -843,5 +1261,35 @@ func staffScenarios() []scenario {
 			c.send(press("s:confirm:yes"))
 			c.send(cmd("staff"))
 		}},
-	}
+		{FlowStaff, "invites", func(c *convo) {
+			c.as(testAdmin)
+			c.record = false
+			c.send(cmd("invite", "volunteer"))
+			ward := linkCode(c.t, c.send(cmd("invite", "hội phụ nữ thảo điền")))
+			c.staff.invite(campaign.RoleEducationOffice, "", "zalo:7213", c.now.Add(24*time.Hour))
+			c.record = true
+			c.send(cmd("invites"))
+			c.send(press("s:uninv:2"))
+			c.send(press("s:uninv:2"))
+			c.become("2002", "vi")
+			c.send(cmd("start", "inv_"+ward))
+			c.send(cmd("invites"))
+			c.send(press("s:uninv:1"))
+		}},
+		{FlowStaff, "redeem_replace", func(c *convo) {
+			c.as(testAdmin)
+			c.record = false
+			first := linkCode(c.t, c.send(cmd("invite", "volunteer")))
+			second := linkCode(c.t, c.send(cmd("invite", "phường linh trung")))
+			c.record = true
+			c.become("2002", "vi")
+			c.send(Input{Kind: KindCommand, Command: "start", Args: "inv_" + first, Text: "/start inv_" + first, UserName: "Trần Văn Bảo"})
+			c.send(Input{Kind: KindCommand, Command: "start", Args: "inv_" + second, Text: "/start inv_" + second, UserName: "Trần Văn Bảo"})
+			c.send(text("có"))
+			c.send(press("s:replace:no"))
+			c.send(Input{Kind: KindCommand, Command: "start", Args: "inv_" + second, Text: "/start inv_" + second, UserName: "Trần Văn Bảo"})
+			c.send(Input{Kind: KindChoice, Data: "s:replace:yes", UserName: "Trần Văn Bảo"})
+			c.send(cmd("whoami"))
+		}},
+	}...)
 }

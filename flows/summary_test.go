@@ -128,3 +128,21 @@ func TestSummary_BeforeAndAfterTheWindow(t *testing.T) {
 		t.Errorf("after the window:\n%s", text)
 	}
 }
+
+// The summary's two delivery figures, children reached and devices handed over, differ (a child
+// may get a SIM or a package, a device may go to a school) and are named differently: an official
+// once read "đã trao" for both.
+func TestSummary_DeliveryFiguresHaveTheirOwnNames(t *testing.T) {
+	e := newChat(t).e
+	for _, lang := range []string{langVI, langEN} {
+		children := msg(e, lang, "summary.deliveries", "Delivered", "7")
+		devices := msg(e, lang, "summary.devices", "Received", "1", "InWork", "2", "Ready", "3", "Allocated", "4", "Delivered", "5")
+		label := strings.TrimSpace(strings.Split(strings.TrimPrefix(children, "🚚"), ":")[0])
+		if label == "" || strings.Contains(strings.ToLower(devices), strings.ToLower(label)) {
+			t.Errorf("%s: the children's figure %q and the devices' line %q share the name %q", lang, children, devices, label)
+		}
+		if strings.Contains(devices, "đã trao") {
+			t.Errorf("%s: the devices' line still says 'đã trao': %q", lang, devices)
+		}
+	}
+}

@@ -612,11 +612,12 @@ func (c *turn) answerStore(code string, a campaign.Answer, key string) (campaign
 	return reg, err
 }
 
-// answerNotice is what brings a message of the parent's answer to the official who asked the
-// question: the words, or the photo with its caption.
+// answerNotice is what brings a message of the parent's answer to whoever holds the case's scope
+// now: the official who asked while they may still verify the registration's ward (read with the
+// answer: not revoked, not moved to another ward; an administrator while the configuration names
+// them), else the ward's verification queue (its verifying staff, in their language; the case is
+// back in /verify anyway). The words, or the photo with its caption.
 func (c *turn) answerNotice(a campaign.InfoAnswer, key string) []campaign.OutboxMessage {
-	channel, id, _ := strings.Cut(a.AskedBy, ":")
-	// Staff talk to the bot in private chats, where the chat id is the account id.
 	code := a.Registration.Code
 	textID := "verify.answer.to_official"
 	switch {
@@ -625,13 +626,32 @@ func (c *turn) answerNotice(a campaign.InfoAnswer, key string) []campaign.Outbox
 	case a.More:
 		textID = "verify.answer.more_to_official"
 	}
-	o := Output{
-		Text:    c.e.text(langVI, textID, map[string]any{"Code": code, "Answer": a.Answer.Text}),
-		Buttons: [][]Button{{{Text: c.e.text(langVI, "verify.btn_open", nil), Data: verifyData("back", code)}}},
+	asker := a.Asker
+	channel, id, _ := strings.Cut(a.AskedBy, ":")
+	if c.e.isAdminAccount(channel, id) {
+		asker = campaign.Staff{Channel: channel, ExternalID: id, Role: campaign.RoleAdmin}
 	}
-	msgs := notice(c.noticeKey(key, "answer:"+code), campaign.Session{Channel: channel, ChatID: id}, o)
-	for i := range msgs {
-		msgs[i].PhotoID, msgs[i].PhotoChannel = a.Answer.PhotoID, a.Answer.PhotoChannel
+	// Staff talk to the bot in private chats, where the chat id is the account id.
+	to := []campaign.Recipient{{Channel: channel, ChatID: id, Language: langVI}}
+	subject := "answer:" + code
+	if campaign.Authorize(asker, campaign.ActionVerify, a.Registration.WardCode) != nil {
+		to = a.Verifiers
+	}
+	var msgs []campaign.OutboxMessage
+	for _, r := range to {
+		lang := langOf(r.Language)
+		o := Output{
+			Text:    c.e.text(lang, textID, map[string]any{"Code": code, "Answer": a.Answer.Text}),
+			Buttons: [][]Button{{{Text: c.e.text(lang, "verify.btn_open", nil), Data: verifyData("back", code)}}},
+		}
+		k := subject
+		if r.Channel != channel || r.ChatID != id {
+			k += ":" + r.Channel + ":" + r.ChatID
+		}
+		for _, m := range notice(c.noticeKey(key, k), campaign.Session{Channel: r.Channel, ChatID: r.ChatID}, o) {
+			m.PhotoID, m.PhotoChannel = a.Answer.PhotoID, a.Answer.PhotoChannel
+			msgs = append(msgs, m)
+		}
 	}
 	return msgs
 }

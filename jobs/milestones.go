@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -23,7 +24,8 @@ import (
 // The workbook holds children's personal data. The outbox row only names the file, which lives
 // in Dir, and Dir must be private to the bot (EnsureDir makes it 0700, the files are 0600); a
 // ward official's workbook holds their ward's rows only, and phone numbers are in full only for
-// the roles that need them (campaign.SeesPhones).
+// the roles that need them (campaign.SeesPhones). Each workbook made is audited as an export
+// (data.export by MilestonesActor), as an official's /export is.
 type Milestones struct {
 	Campaign    *campaign.Campaign
 	Progress    campaign.ProgressStore
@@ -32,9 +34,11 @@ type Milestones struct {
 	Outbox      campaign.Outbox
 	// Notify wakes the outbox's sender; nil leaves the messages to its poll.
 	Notify func()
-	// Exporter writes the final report's workbooks; with Exporter nil or Dir "" the final report
-	// goes without them.
+	// Exporter writes the final report's workbooks; with Exporter nil, Dir "" or Audit nil the
+	// final report goes without them.
 	Exporter campaign.Exporter
+	// Audit records each workbook made: personal data never leaves unaudited.
+	Audit campaign.AuditLog
 	// Dir is the reports directory the workbooks are kept in until sent (see EnsureDir), the
 	// same for every process sending from the outbox.
 	Dir string
@@ -55,6 +59,9 @@ type MilestonesResult struct {
 	// earlier run of the day: one per scope and phone visibility.
 	Workbooks int `json:"workbooks"`
 }
+
+// MilestonesActor is the audit actor of the final report's exports.
+const MilestonesActor = "job:milestones"
 
 // workbookKey tells apart the final report's workbooks: a ward's or the city's, phones in full
 // or masked, and the sheets the role may see (campaign.ScopeExport).
@@ -159,24 +166,27 @@ func mayExport(s campaign.Subscriber) bool {
 // visibility, and returns their paths; the errors are those of the workbooks it could not make.
 func (j *Milestones) workbooks(ctx context.Context, date string, subs []campaign.Subscriber) (map[workbookKey]string, []error) {
 	books := map[workbookKey]string{}
-	if j.Exporter == nil || j.Dir == "" {
+	if j.Exporter == nil || j.Dir == "" || j.Audit == nil {
 		return books, nil
 	}
 	if err := EnsureDir(j.Dir); err != nil {
 		return books, []error{fmt.Errorf("final report: %w", err)}
 	}
 	var errs []error
-	tried := map[workbookKey]bool{}
+	var keys []workbookKey
+	recipients := map[workbookKey][]string{}
 	for _, s := range subs {
 		k, ok := workbookKeyOf(s)
 		if !ok {
 			continue
 		}
-		if tried[k] {
-			continue
+		if recipients[k] == nil {
+			keys = append(keys, k)
 		}
-		tried[k] = true
-		path, err := j.workbook(ctx, date, k)
+		recipients[k] = append(recipients[k], s.Channel+":"+s.ExternalID)
+	}
+	for _, k := range keys {
+		path, err := j.workbook(ctx, date, k, recipients[k])
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -191,7 +201,11 @@ func (j *Milestones) workbooks(ctx context.Context, date string, subs []campaign
 // ("final-report-2021-10-01-city-masked.xlsx"), so a second run reuses the file its queued
 // messages name, and a stale workbook of another date is never taken for it. Two processes
 // exporting at once each move a complete file into place.
-func (j *Milestones) workbook(ctx context.Context, date string, k workbookKey) (string, error) {
+//
+// A workbook exported is audited as "data.export" by MilestonesActor about its file name, with
+// its scope, phones, sheets, rows per sheet and recipients (staff, as "channel:id"); one that
+// cannot be audited is removed, and its subscribers get the text alone.
+func (j *Milestones) workbook(ctx context.Context, date string, k workbookKey, recipients []string) (string, error) {
 	scope, phones := "city", "masked"
 	if k.scope != "" {
 		scope = "ward-" + fileNamePart(k.scope)
@@ -209,6 +223,17 @@ func (j *Milestones) workbook(ctx context.Context, date string, k workbookKey) (
 	}
 	if err := moveFile(f.Path, path); err != nil {
 		return "", fmt.Errorf("final report: %w", err)
+	}
+	rows := map[string]int{}
+	for sheet, n := range f.Rows {
+		rows[string(sheet)] = n
+	}
+	err = j.Audit.Audit(ctx, campaign.AuditEntry{Actor: MilestonesActor, Action: "data.export", Subject: filepath.Base(path),
+		After: map[string]any{"report": "final_report", "date": date, "format": campaign.FormatXLSX, "ward": k.scope,
+			"phones": k.phones, "sheets": k.sheets.String(), "rows": rows, "recipients": recipients}})
+	if err != nil {
+		_ = os.Remove(path)
+		return "", fmt.Errorf("final report: audit %s (%s): %w", scope, phones, err)
 	}
 	return path, nil
 }

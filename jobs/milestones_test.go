@@ -2,17 +2,22 @@ package jobs_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/jobs"
+	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
 func milestoneTick(date string) jobs.Tick {
@@ -28,8 +33,25 @@ func newMilestones(c *campaign.Campaign, box campaign.Outbox, dir string, subs [
 	exp := &fakeExporter{tmp: t.TempDir()}
 	return &jobs.Milestones{
 		Campaign: c, Progress: newFakeProgress(c), Subscribers: &fakeSubscriptions{subs: subs}, Messages: fakeMessages{},
-		Outbox: box, Exporter: exp, Dir: dir,
+		Outbox: box, Exporter: exp, Dir: dir, Audit: &memAudit{},
 	}, exp
+}
+
+// memAudit keeps audit entries in memory, or fails with err.
+type memAudit struct {
+	mu      sync.Mutex
+	entries []campaign.AuditEntry
+	err     error
+}
+
+func (a *memAudit) Audit(_ context.Context, e campaign.AuditEntry) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err != nil {
+		return a.err
+	}
+	a.entries = append(a.entries, e)
+	return nil
 }
 
 func TestMilestones_EventsOfTheDay(t *testing.T) {
@@ -115,6 +137,7 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 		subscriber(campaign.RoleCultureInfo, "", "7", "vi"),             // may not export
 	}
 	job, exp := newMilestones(c, db.outbox(), dir, subs, t)
+	job.Audit = postgres.NewAuditLog(db.pool())
 	n := &notifications{}
 	job.Notify = n.notify
 	res, err := job.Run(ctx, milestoneTick("2021-10-01"))
@@ -190,13 +213,101 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 		}
 	}
 
-	// Again, as a second process or a retry would: nothing queued, the workbooks reused.
+	// Each workbook made is an export in the audit log, as an official's /export is: its file,
+	// scope, phones, sheets and recipients.
+	exports := finalReportExports(t, db.raw)
+	wantAudit := map[string]string{
+		"final-report-2021-10-01-city-masked-sf.xlsx":       `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "", "phones": false, "sheets": "` + all.String() + `", "rows": {}, "recipients": ["telegram:1"]}`,
+		"final-report-2021-10-01-city-masked-sd.xlsx":       `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "", "phones": false, "sheets": "` + noPledges.String() + `", "rows": {}, "recipients": ["telegram:2"]}`,
+		"final-report-2021-10-01-city-phones-sf.xlsx":       `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "", "phones": true, "sheets": "` + all.String() + `", "rows": {}, "recipients": ["telegram:3"]}`,
+		"final-report-2021-10-01-ward-26800-phones-s9.xlsx": `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "26800", "phones": true, "sheets": "` + children.String() + `", "rows": {}, "recipients": ["telegram:4"]}`,
+	}
+	if len(exports) != len(wantAudit) {
+		t.Errorf("export audit rows %q, want one per workbook", exports)
+	}
+	for subject, after := range wantAudit {
+		if got, ok := exports[subject]; !ok || !jsonSame(t, got, after) {
+			t.Errorf("audit of %s = %s, want %s", subject, got, after)
+		}
+	}
+
+	// Again, as a second process or a retry would: nothing queued, the workbooks reused, nothing
+	// exported or audited again.
 	again, err := job.Run(ctx, milestoneTick("2021-10-01"))
 	if err != nil || again.Queued != 0 || again.Workbooks != 4 {
 		t.Errorf("second run = %+v, %v", again, err)
 	}
-	if len(exp.exports()) != 4 || len(db.queued()) != 11 || n.count() != 1 {
+	if len(exp.exports()) != 4 || len(db.queued()) != 11 || n.count() != 1 || len(finalReportExports(t, db.raw)) != 4 {
 		t.Errorf("second run exported %d in all, outbox holds %d, notified %d", len(exp.exports()), len(db.queued()), n.count())
+	}
+}
+
+// finalReportExports returns the after of each data.export audit row of the milestones job, by
+// subject (the workbook's file name).
+func finalReportExports(t *testing.T, db *sql.DB) map[string]string {
+	t.Helper()
+	rows, err := db.Query(`SELECT subject, after::text FROM audit_log
+		WHERE action = 'data.export' AND actor = $1 ORDER BY id`, jobs.MilestonesActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var subject, after string
+		if err := rows.Scan(&subject, &after); err != nil {
+			t.Fatal(err)
+		}
+		out[subject] = after
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// jsonSame reports whether two JSON texts hold the same value.
+func jsonSame(t *testing.T, got, want string) bool {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		return false
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("JSON %q: %v", want, err)
+	}
+	return reflect.DeepEqual(g, w)
+}
+
+// A workbook that cannot be audited is not sent: its file is removed, its subscribers get the
+// text alone, and the run fails so the log tells; a job without an audit log makes none.
+func TestMilestones_AuditFailure(t *testing.T) {
+	c := campaign.Default()
+	db := newTestDB(t)
+	dir := t.TempDir()
+	subs := []campaign.Subscriber{subscriber(campaign.RoleCityOfficial, "", "1", "vi")}
+	job, exp := newMilestones(c, db.outbox(), dir, subs, t)
+	job.Audit = &memAudit{err: errors.New("audit_log: connection refused")}
+	res, err := job.Run(context.Background(), milestoneTick("2021-10-01"))
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("err = %v", err)
+	}
+	var got []string
+	for _, m := range db.queued() {
+		got = append(got, m.Key+" "+m.Text)
+	}
+	want := []string{`milestone:final_report:telegram:1 [vi] milestone final_report scope="" workbook=false`}
+	if !slices.Equal(got, want) || res.Workbooks != 0 || len(exp.exports()) != 1 {
+		t.Errorf("queued %q (result %+v, %d exports), want %q", got, res, len(exp.exports()), want)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.xlsx")); len(files) != 0 {
+		t.Errorf("unaudited workbooks left: %q", files)
+	}
+
+	job, exp = newMilestones(c, newTestDB(t).outbox(), t.TempDir(), subs, t)
+	job.Audit = nil
+	if res, err := job.Run(context.Background(), milestoneTick("2021-10-01")); err != nil || res.Workbooks != 0 || len(exp.exports()) != 0 {
+		t.Errorf("without an audit log: %+v, %d exports, %v; want the report alone", res, len(exp.exports()), err)
 	}
 }
 

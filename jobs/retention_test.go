@@ -349,6 +349,12 @@ func TestRetention_Erase_FromTheFamilysChat(t *testing.T) {
 	if data, version, _, err := rig.dialogs.Load(ctx, "telegram", "2002", ""); err != nil || version != 1 || string(data) != `{"flow":"mydata"}` {
 		t.Errorf("the turn's dialog = %q v%d, %v; want it as the turn loaded it", data, version, err)
 	}
+	// The tombstone is the family's, never its chat: the audit log is append-only.
+	var actor string
+	if err := rig.raw.QueryRow(`SELECT actor FROM audit_log WHERE action = $1 AND subject = $2`,
+		campaign.ErasureActionRegistration, reg.Code).Scan(&actor); err != nil || actor != campaign.FamilyActor {
+		t.Errorf("tombstone by %q, %v; want %q", actor, err, campaign.FamilyActor)
+	}
 	if _, err := rig.job.Erase(ctx, "TD-999999", "telegram:2002", campaign.ErasureFamilySelf); campaign.ErrorCode(err) != campaign.ENOTFOUND {
 		t.Errorf("unknown code: %v", err)
 	}

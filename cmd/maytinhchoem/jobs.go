@@ -81,7 +81,7 @@ func (a *app) newScheduler() (*jobs.Scheduler, error) {
 	}
 	milestones := &jobs.Milestones{
 		Campaign: c, Progress: a.progress, Subscribers: a.subscriptions, Messages: a.engine, Outbox: a.outbox,
-		Notify: notify, Exporter: a.exporter, Dir: dir, KeepAdmin: a.keepAdmin,
+		Notify: notify, Exporter: a.exporter, Dir: dir, KeepAdmin: a.keepAdmin, Audit: postgres.NewAuditLog(a.deps.db),
 	}
 	morning := &jobs.MorningCount{Reminders: a.reminders, Messages: a.engine, Outbox: a.outbox, Notify: notify, KeepAdmin: a.keepAdmin, Location: c.Location}
 	forms := &jobs.FormReminders{

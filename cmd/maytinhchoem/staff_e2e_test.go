@@ -12,16 +12,47 @@ import (
 
 var invitePayload = regexp.MustCompile(`https://t\.me/maytinhchoem_bot\?start=(inv_[A-Za-z0-9_-]+)`)
 
-// invite has admin create an invitation for role and returns its /start payload.
+// invite has admin create an invitation for role and returns its /start payload. The replies are
+// found by what they hold: the administrator is told of each redemption, and those notices come
+// when the outbox sends them.
 func invite(t *testing.T, admin *parent, role string) string {
 	t.Helper()
-	admin.say("/invite", 1)
-	link := admin.press("s:role:"+role, 1)
+	admin.sayUntil("/invite", hasButton("s:role:"+role))
+	link := admin.pressUntil("s:role:"+role, has("start=inv_"))
 	m := invitePayload.FindStringSubmatch(link.Text)
 	if m == nil || len(m[1]) > 64 {
 		t.Fatalf("no invitation link in %q", link.Text)
 	}
 	return m[1]
+}
+
+// hasButton matches a message with a button of data.
+func hasButton(data string) func(telegramtest.Message) bool {
+	return func(m telegramtest.Message) bool {
+		_, ok := findButton([]telegramtest.Message{m}, data)
+		return ok
+	}
+}
+
+// pressUntil presses the button with data on the newest message that has it and returns the
+// first new message pred matches, passing over the others.
+func (p *parent) pressUntil(data string, pred func(telegramtest.Message) bool) telegramtest.Message {
+	p.h.t.Helper()
+	msgs := p.h.emu.Messages(p.chat)
+	id, ok := findButton(msgs, data)
+	if !ok {
+		p.h.t.Fatalf("no button %q; last message %q", data, lastText(msgs))
+	}
+	if _, err := p.h.emu.PressButton(p.chat, p.user, id, data); err != nil {
+		p.h.t.Fatal(err)
+	}
+	for {
+		for _, m := range p.waitNew(1) {
+			if pred(m) {
+				return m
+			}
+		}
+	}
 }
 
 func TestServe_StaffInvitations(t *testing.T) {
@@ -32,6 +63,11 @@ func TestServe_StaffInvitations(t *testing.T) {
 	volunteer := h.parent(5002, "vi")
 	if got := volunteer.say("/start "+payload, 1); !strings.Contains(got.Text, "Tình nguyện viên") {
 		t.Fatalf("redeeming = %q, want the volunteer role", got.Text)
+	}
+	// The administrator is told who redeemed which invitation, through the outbox.
+	if got := admin.waitNew(1)[0]; !strings.Contains(got.Text, "Link mời #1") || !strings.Contains(got.Text, "Lan (telegram:5002)") ||
+		!hasButton("s:revoke:telegram:5002")(got) {
+		t.Errorf("the administrator was told %q %v", got.Text, got.InlineKeyboard)
 	}
 	if got := volunteer.say("/whoami", 1); !strings.Contains(got.Text, "Tình nguyện viên") {
 		t.Errorf("/whoami = %q", got.Text)
@@ -65,6 +101,32 @@ func TestServe_StaffInvitations(t *testing.T) {
 	// The admin sees and can revoke the volunteer.
 	if got := admin.say("/staff", 1); !strings.Contains(got.Text, "Tình nguyện viên") {
 		t.Errorf("/staff = %q", got.Text)
+	}
+	// /invites lists the open links; one revoked is refused to whoever opens it.
+	revoked := invite(t, admin, "city_official")
+	list := admin.say("/invites", 1)
+	if !strings.Contains(list.Text, "#2 «Cán bộ thành phố (UBND/MTTQ)» · tạo bởi bạn") || !hasButton("s:uninv:2")(list) {
+		t.Fatalf("/invites = %q", list.Text)
+	}
+	if got := admin.press("s:uninv:2", 0); !strings.Contains(got.Text, "Đã thu hồi link mời #2") {
+		t.Errorf("revoking = %q", got.Text)
+	}
+	if got := other.say("/start "+revoked, 1); !strings.Contains(got.Text, "không còn dùng được") {
+		t.Errorf("a revoked link = %q, want a refusal", got.Text)
+	}
+	if got := parentUser.say("/invites", 1); strings.Contains(got.Text, "#") {
+		t.Errorf("/invites by a parent = %q", got.Text)
+	}
+	// A second link asks the volunteer before replacing the role; kept, it stays open.
+	second := invite(t, admin, "culture_info")
+	if got := volunteer.say("/start "+second, 1); !hasButton("s:replace:no")(got) {
+		t.Fatalf("a second link = %q, want a question", got.Text)
+	}
+	if got := volunteer.press("s:replace:no", 1); !strings.Contains(got.Text, "Bạn vẫn là «Tình nguyện viên Đoàn»") {
+		t.Errorf("keeping = %q", got.Text)
+	}
+	if got := admin.say("/invites", 1); !strings.Contains(got.Text, "Phòng Văn hóa") {
+		t.Errorf("the declined link is not open: %q", got.Text)
 	}
 	if rej := h.emu.RejectedCalls(); len(rej) > 0 {
 		t.Errorf("the emulator refused calls: %+v", rej)
@@ -236,9 +298,9 @@ func TestServe_MoneyAndDevicesBoughtWithIt(t *testing.T) {
 // inviteWard has admin invite a ward role of ward and returns the Telegram /start payload.
 func inviteWard(t *testing.T, admin *parent, role, ward string) string {
 	t.Helper()
-	admin.say("/invite", 1)
-	admin.press("s:role:"+role, 1)
-	link := admin.press("s:ward:"+ward, 1)
+	admin.sayUntil("/invite", hasButton("s:role:"+role))
+	admin.pressUntil("s:role:"+role, hasButton("s:ward:"+ward))
+	link := admin.pressUntil("s:ward:"+ward, has("start=inv_"))
 	m := invitePayload.FindStringSubmatch(link.Text)
 	if m == nil {
 		t.Fatalf("no invitation link in %q", link.Text)

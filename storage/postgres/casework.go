@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -321,13 +322,16 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 			if text == "" {
 				return campaign.Registration{}, invalid("reason %q needs a text", d.Reason)
 			}
-			rejectReason, after["text"] = text, text
+			// The reason's words stay on the registration (erasure blanks them), not in the
+			// append-only audit log: "other" says there were some.
+			rejectReason = text
 		}
 	case campaign.VerdictAskInfo:
 		if text == "" {
 			return campaign.Registration{}, invalid("a question for the parent is required")
 		}
-		next, action, after["text"] = campaign.StatusNeedsInfo, "registration.ask_info", text
+		// The question is in the registration's notes (erasure deletes them), not in the audit.
+		next, action = campaign.StatusNeedsInfo, "registration.ask_info"
 	default:
 		return campaign.Registration{}, invalid("unknown verdict %q", d.Verdict)
 	}
@@ -387,7 +391,7 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 // campaign's registration code, made from the chat parent, in one transaction with the
 // registration locked: the message (words and/or a photo reference) as a note by
 // "<channel>:<chat>"; on a needs_info registration the registration back to submitted and an
-// audit row "registration.answer" (without the answer, which may name the family); on a
+// audit row "registration.answer" by campaign.FamilyActor (without the answer); on a
 // submitted one whose latest note is this chat's answer (the parent sends more: a second line, the
 // photo asked for) the note alone, added to that answer. It returns the registration and the actor
 // of the last question. Any other registration, or one of another chat, is ENOTFOUND; an answer
@@ -468,7 +472,7 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 			}
 			if !more {
 				err = insertAudit(ctx, tx, campaign.AuditEntry{
-					At: now, Actor: actor, Action: "registration.answer", Subject: code,
+					At: now, Actor: campaign.FamilyActor, Action: "registration.answer", Subject: code,
 					Before: map[string]any{"status": locked.Status},
 					After:  map[string]any{"status": campaign.StatusSubmitted},
 				})
@@ -484,10 +488,26 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 			return wrapErr(err, "postgres: answer info: asked by")
 		}
 		out, err = s.regs.one(ctx, tx, "code", selectRegistrations+`WHERE r.id = $1`, locked.ID)
-		if err != nil || applied {
+		if err != nil || applied || notify == nil {
 			return err
 		}
-		return notifyIn(ctx, tx, now, notify, campaign.InfoAnswer{Registration: out, AskedBy: askedBy, Answer: a, More: more})
+		// Whoever holds the case's scope now: the official who asked, as the staff records hold
+		// them at this moment (revoked or moved, the notice chooses the ward's queue instead).
+		info := campaign.InfoAnswer{Registration: out, AskedBy: askedBy, Answer: a, More: more}
+		if channel, id, ok := strings.Cut(askedBy, ":"); ok {
+			var row staffRow
+			err := tx.GetContext(ctx, &row, selectStaff+`WHERE active AND channel = $1 AND external_id = $2`, channel, id)
+			switch {
+			case err == nil:
+				info.Asker = row.staff()
+			case !errors.Is(err, sql.ErrNoRows):
+				return wrapErr(err, "postgres: answer info: the official who asked")
+			}
+		}
+		if info.Verifiers, err = wardOfficials(ctx, tx, out.WardCode); err != nil {
+			return err
+		}
+		return notifyIn(ctx, tx, now, notify, info)
 	})
 	if err != nil {
 		return campaign.Registration{}, "", err
@@ -511,21 +531,24 @@ func (s *CaseStore) WaitingForInfo(ctx context.Context, parent campaign.Session)
 }
 
 // Proposal returns, in one snapshot, the campaign's verified registrations as candidates scored
-// by its rules (AlreadyHelped when the child, by folded name and date of birth, has a delivered
-// registration in any campaign), the ready devices with the ward of the office their pledge
-// brought them to ("" for any other), and per stock kind what was received less what deliveries
-// took. Each of the three is one query, however many rows there are.
+// by its rules, with their grade (AlreadyHelped when the child, by folded name and date of birth,
+// has a delivered registration in any campaign), the ready devices with the ward of the office
+// their pledge brought them to ("" for any other), and per stock kind what was received less what
+// deliveries took. Each of the three is one query, however many rows there are.
 func (s *CaseStore) Proposal(ctx context.Context) (campaign.Proposal, error) {
 	var out campaign.Proposal
 	err := s.readTx(ctx, "proposal", func(tx *sqlx.Tx) error {
-		var rows []candidateRow
+		var rows []struct {
+			candidateRow
+			Grade int `db:"grade"`
+		}
 		err := tx.SelectContext(ctx, &rows, `
 			WITH helped AS (
 				SELECT DISTINCT s.name_key, s.birth_date
 				FROM registrations r JOIN students s ON s.id = r.student_id
 				WHERE r.status = 'delivered'
 			)
-			SELECT r.id, r.code, r.status, r.ward_code, r.level, r.needs, r.circumstances,
+			SELECT r.id, r.code, r.status, r.ward_code, r.level, r.grade, r.needs, r.circumstances,
 				r.device_situation, r.created_at, h.name_key IS NOT NULL AS already_helped
 			FROM registrations r JOIN students s ON s.id = r.student_id
 			LEFT JOIN helped h ON h.name_key = s.name_key AND h.birth_date = s.birth_date
@@ -536,7 +559,9 @@ func (s *CaseStore) Proposal(ctx context.Context) (campaign.Proposal, error) {
 		}
 		out.Candidates = make([]campaign.Candidate, len(rows))
 		for i, row := range rows {
-			out.Candidates[i] = s.c.Candidate(row.registration(), row.AlreadyHelped)
+			reg := row.registration()
+			reg.Grade = row.Grade
+			out.Candidates[i] = s.c.Candidate(reg, row.AlreadyHelped)
 		}
 
 		var devices []struct {
@@ -586,19 +611,30 @@ func stockLeft(ctx context.Context, q sqlx.QueryerContext, kinds []campaign.Stoc
 	return out, nil
 }
 
-// ConfirmAllocations makes each allocation real in a transaction of its own, in their order: with
-// the registration and the device locked (and, when it takes stock, the stock lock held) it checks
-// the registration is still verified, the device still ready and every stock kind listed still
-// left; then the device becomes allocated to the registration (with its event), the registration
+// allocChunk is how many allocations ConfirmAllocations makes in one transaction: a city's day
+// (739 of them, issue 13) is eight transactions of a dozen statements each instead of 739 of a
+// dozen, and a chunk holds its rows' locks for a few milliseconds only.
+const allocChunk = 100
+
+// ConfirmAllocations makes the allocations real in their order, in transactions of up to
+// allocChunk allocations each. A chunk locks its registrations, then its devices (each set in id
+// order, in one statement) and, when it takes stock, the stock lock, so concurrent confirmations
+// (chunks or single allocations) never wait on each other in a circle. Then each allocation is
+// checked in turn against what the chunk has locked and given so far: the registration still
+// verified, the device still ready and every stock kind listed still left. For each one that
+// passes, the device becomes allocated to the registration (with its event), the registration
 // allocated, a pending delivery GH-000012 is made with the stock, and an audit row
-// "allocation.confirm" (subject the registration's code) records it. An allocation with no device
+// "allocation.confirm" (subject the registration's code) records it; the notices notify gives for
+// the chunk's deliveries are queued in the chunk's transaction. An allocation with no device
 // label gives connectivity only.
 //
 // An allocation that fails a check, or names an unknown registration or device, writes nothing
-// and its code is returned in stale. When key was applied to a registration's allocation before,
-// its delivery is returned in made as it is now, and nothing is written; an empty key is never
-// de-duplicated. Malformed allocations are EINVALID before anything is written. On a database
-// error the deliveries made so far are returned with it: they are committed.
+// and its code is returned in stale. When key was applied to a registration's allocation before
+// (by this call or an earlier one), its delivery is returned in made as it is now, and nothing is
+// written; an empty key is never de-duplicated. So a confirmation cut short and retried with its
+// key makes what was left and nothing twice. Malformed allocations are EINVALID before anything
+// is written. On a database error the deliveries of the chunks before are returned with it:
+// they are committed; the failing chunk wrote nothing.
 func (s *CaseStore) ConfirmAllocations(ctx context.Context, allocs []campaign.Allocation, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, []string, error) {
 	actor, err := staffActor(by)
 	if err != nil {
@@ -632,136 +668,264 @@ func (s *CaseStore) ConfirmAllocations(ctx context.Context, allocs []campaign.Al
 		made  []campaign.Delivery
 		stale []string
 	)
-	for _, a := range list {
-		var (
-			d  campaign.Delivery
-			ok bool
-		)
-		err := s.inTx(ctx, "confirm allocation", func(tx *sqlx.Tx) error {
+	for chunk := range slices.Chunk(list, allocChunk) {
+		var got []allocOutcome
+		err := s.inTx(ctx, "confirm allocations", func(tx *sqlx.Tx) error {
 			var err error
-			d, ok, err = s.confirmAllocation(ctx, tx, seq, a, key, actor, now, notify)
+			got, err = s.confirmChunk(ctx, tx, seq, chunk, key, actor, now, notify)
 			return err
 		})
 		if err != nil {
 			return made, stale, err
 		}
-		if ok {
-			made = append(made, d)
-		} else {
-			stale = append(stale, a.Code)
+		for i, o := range got {
+			if o.ok {
+				made = append(made, o.d)
+			} else {
+				stale = append(stale, chunk[i].Code)
+			}
 		}
 	}
 	return made, stale, nil
 }
 
-// confirmAllocation is one allocation of ConfirmAllocations; ok is false when it is stale. Locks
-// are taken in one order, registration, device, stock, so concurrent confirmations never wait on
-// each other in a circle.
-func (s *CaseStore) confirmAllocation(ctx context.Context, tx *sqlx.Tx, seq string, a campaign.Allocation, key, actor string, now time.Time, notify campaign.Notify[campaign.Delivery]) (d campaign.Delivery, ok bool, err error) {
-	var regID int64
-	var status campaign.RegistrationStatus
-	err = tx.QueryRowxContext(ctx, `SELECT id, status FROM registrations WHERE campaign_id = $1 AND code = $2 AND erased_at IS NULL FOR UPDATE`,
-		s.c.ID, a.Code).Scan(&regID, &status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return campaign.Delivery{}, false, nil
-	}
-	if err != nil {
-		return campaign.Delivery{}, false, wrapErr(err, "postgres: confirm allocation: lock registration")
-	}
-	applied, err := caseKeyApplied(ctx, tx, key, keyAllocate, a.Code)
-	if err != nil {
-		return campaign.Delivery{}, false, err
-	}
-	if applied {
-		d, err := s.oneDelivery(ctx, tx, "registration", `dl.registration_id = $2`, regID)
-		return d, err == nil, err
-	}
-	if status != campaign.StatusVerified {
-		return campaign.Delivery{}, false, nil
-	}
+// allocOutcome is what became of one allocation of a chunk: its delivery, or stale.
+type allocOutcome struct {
+	d  campaign.Delivery
+	ok bool
+}
 
-	var deviceID sql.NullInt64
-	if a.DeviceLabel != "" {
-		var state campaign.DeviceState
-		err = tx.QueryRowxContext(ctx, `SELECT id, state FROM devices WHERE label = $1 FOR UPDATE`, a.DeviceLabel).
-			Scan(&deviceID, &state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return campaign.Delivery{}, false, nil
-		}
-		if err != nil {
-			return campaign.Delivery{}, false, wrapErr(err, "postgres: confirm allocation: lock device")
-		}
-		if state != campaign.DeviceReady {
-			return campaign.Delivery{}, false, nil
+// confirmChunk is one transaction of ConfirmAllocations: it returns an outcome per allocation of
+// chunk, in order.
+func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, chunk []campaign.Allocation, key, actor string, now time.Time, notify campaign.Notify[campaign.Delivery]) ([]allocOutcome, error) {
+	codes := make(pq.StringArray, 0, len(chunk))
+	labels := pq.StringArray{}
+	for _, a := range chunk {
+		codes = append(codes, a.Code)
+		if a.DeviceLabel != "" {
+			labels = append(labels, a.DeviceLabel)
 		}
 	}
-	if len(a.Stock) > 0 {
+	type regRow struct {
+		ID     int64                       `db:"id"`
+		Code   string                      `db:"code"`
+		Status campaign.RegistrationStatus `db:"status"`
+	}
+	var regRows []regRow
+	err := tx.SelectContext(ctx, &regRows, `
+		SELECT id, code, status FROM registrations
+		WHERE campaign_id = $1 AND code = ANY($2) AND erased_at IS NULL ORDER BY id FOR UPDATE`, s.c.ID, codes)
+	if err != nil {
+		return nil, wrapErr(err, "postgres: confirm allocations: lock registrations")
+	}
+	regs := make(map[string]*regRow, len(regRows))
+	for i := range regRows {
+		regs[regRows[i].Code] = &regRows[i]
+	}
+	// The registrations are locked: a concurrent call with the key has committed its rows or not
+	// begun.
+	applied := map[string]bool{}
+	if key != "" {
+		var subjects []string
+		err := tx.SelectContext(ctx, &subjects, `SELECT subject FROM case_keys WHERE key = $1 AND kind = $2 AND subject = ANY($3)`,
+			key, keyAllocate, codes)
+		if err != nil {
+			return nil, wrapErr(err, "postgres: case keys")
+		}
+		for _, c := range subjects {
+			applied[c] = true
+		}
+	}
+	type deviceRow struct {
+		ID    int64                `db:"id"`
+		Label string               `db:"label"`
+		State campaign.DeviceState `db:"state"`
+	}
+	devices := map[string]*deviceRow{}
+	if len(labels) > 0 {
+		var rows []deviceRow
+		err := tx.SelectContext(ctx, &rows, `SELECT id, label, state FROM devices WHERE label = ANY($1) ORDER BY id FOR UPDATE`, labels)
+		if err != nil {
+			return nil, wrapErr(err, "postgres: confirm allocations: lock devices")
+		}
+		for i := range rows {
+			devices[rows[i].Label] = &rows[i]
+		}
+	}
+	var left map[campaign.StockKind]int
+	if slices.ContainsFunc(chunk, func(a campaign.Allocation) bool { return len(a.Stock) > 0 && !applied[a.Code] }) {
 		// The count runs in a statement after the lock is held, so its snapshot sees the
 		// deliveries of whoever held the lock before.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, stockLockKey); err != nil {
-			return campaign.Delivery{}, false, wrapErr(err, "postgres: confirm allocation: lock stock")
+			return nil, wrapErr(err, "postgres: confirm allocations: lock stock")
 		}
-		left, err := stockLeft(ctx, tx, a.Stock)
-		if err != nil {
-			return campaign.Delivery{}, false, err
-		}
-		for _, k := range a.Stock {
-			if left[k] <= 0 {
-				return campaign.Delivery{}, false, nil
-			}
+		if left, err = stockLeft(ctx, tx, campaign.StockKinds); err != nil {
+			return nil, err
 		}
 	}
 
-	var deliveryID int64
-	var code string
-	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO deliveries (code, status, registration_id, device_id, stock, allocated_by, allocated_at)
-		VALUES (format_code($1, nextval($2::regclass)), 'pending', $3, $4, $5, $6, $7)
-		RETURNING id, code`,
-		deliveryCodePrefix, seq, regID, deviceID, toStrings(a.Stock), actor, now).Scan(&deliveryID, &code)
-	if err != nil {
-		return campaign.Delivery{}, false, wrapErr(err, "postgres: confirm allocation: delivery")
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'allocated', updated_at = $2 WHERE id = $1`, regID, now)
-	if err != nil {
-		return campaign.Delivery{}, false, wrapErr(err, "postgres: confirm allocation: registration")
-	}
-	before := map[string]any{"status": status}
-	after := map[string]any{"status": campaign.StatusAllocated, "delivery": code, "stock": toStrings(a.Stock)}
-	if deviceID.Valid {
-		_, err = tx.ExecContext(ctx, `
-			UPDATE devices SET state = 'allocated', allocated_registration_id = $2, updated_at = $3 WHERE id = $1`,
-			deviceID, regID, now)
-		if err != nil {
-			return campaign.Delivery{}, false, wrapErr(err, "postgres: confirm allocation: device")
+	// Each allocation in turn, against what the ones before it took.
+	out := make([]allocOutcome, len(chunk))
+	var (
+		regIDs, deviceIDs pq.Int64Array
+		stocks            pq.StringArray
+		newAt             []int // the positions in chunk of the deliveries to make
+		events            []deviceEvent
+		appliedRegs       = map[int64][]int{} // positions of allocations applied before, by registration
+	)
+	for i, a := range chunk {
+		r := regs[a.Code]
+		if r == nil {
+			continue
 		}
-		err = insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{deviceID.Int64, campaign.DeviceReady, campaign.DeviceAllocated, code}})
-		if err != nil {
-			return campaign.Delivery{}, false, err
+		if applied[a.Code] {
+			appliedRegs[r.ID] = append(appliedRegs[r.ID], i)
+			continue
 		}
-		before["device_state"] = campaign.DeviceReady
-		after["device"], after["device_state"] = a.DeviceLabel, campaign.DeviceAllocated
+		if r.Status != campaign.StatusVerified {
+			continue
+		}
+		var dev *deviceRow
+		if a.DeviceLabel != "" {
+			if dev = devices[a.DeviceLabel]; dev == nil || dev.State != campaign.DeviceReady {
+				continue
+			}
+		}
+		if slices.ContainsFunc(a.Stock, func(k campaign.StockKind) bool { return left[k] <= 0 }) {
+			continue
+		}
+		r.Status = campaign.StatusAllocated
+		if key != "" {
+			applied[a.Code] = true // a copy later in the list is the same allocation
+		}
+		var deviceID int64
+		if dev != nil {
+			dev.State, deviceID = campaign.DeviceAllocated, dev.ID
+		}
+		for _, k := range a.Stock {
+			left[k]--
+		}
+		regIDs, deviceIDs = append(regIDs, r.ID), append(deviceIDs, deviceID)
+		stocks = append(stocks, strings.Join(toStrings(a.Stock), ","))
+		newAt = append(newAt, i)
 	}
-	if err := insertCaseKey(ctx, tx, key, keyAllocate, a.Code, now); err != nil {
-		return campaign.Delivery{}, false, err
+
+	deliveries := map[int64]campaign.Delivery{} // by registration
+	if len(newAt) > 0 {
+		var rows []struct {
+			ID     int64  `db:"id"`
+			RegID  int64  `db:"registration_id"`
+			Code   string `db:"code"`
+			Device int64  `db:"device_id"`
+		}
+		err := tx.SelectContext(ctx, &rows, `
+			INSERT INTO deliveries (code, status, registration_id, device_id, stock, allocated_by, allocated_at)
+			SELECT format_code($1, nextval($2::regclass)), 'pending', u.reg, nullif(u.dev, 0), string_to_array(u.stock, ','), $3, $4
+			FROM unnest($5::bigint[], $6::bigint[], $7::text[]) WITH ORDINALITY AS u (reg, dev, stock, ord)
+			ORDER BY u.ord
+			RETURNING id, registration_id, code, coalesce(device_id, 0) AS device_id`,
+			deliveryCodePrefix, seq, actor, now, regIDs, deviceIDs, stocks)
+		if err != nil {
+			return nil, wrapErr(err, "postgres: confirm allocations: deliveries")
+		}
+		code := make(map[int64]string, len(rows))
+		ids := make(pq.Int64Array, len(rows))
+		for i, row := range rows {
+			code[row.RegID], ids[i] = row.Code, row.ID
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'allocated', updated_at = $2 WHERE id = ANY($1)`, regIDs, now)
+		if err != nil {
+			return nil, wrapErr(err, "postgres: confirm allocations: registrations")
+		}
+		var devIDs, devRegs pq.Int64Array
+		for j, id := range deviceIDs {
+			if id != 0 {
+				devIDs, devRegs = append(devIDs, id), append(devRegs, regIDs[j])
+				events = append(events, deviceEvent{id, campaign.DeviceReady, campaign.DeviceAllocated, code[regIDs[j]]})
+			}
+		}
+		if len(devIDs) > 0 {
+			_, err = tx.ExecContext(ctx, `
+				UPDATE devices d SET state = 'allocated', allocated_registration_id = u.reg, updated_at = $3
+				FROM unnest($1::bigint[], $2::bigint[]) AS u (dev, reg) WHERE d.id = u.dev`, devIDs, devRegs, now)
+			if err != nil {
+				return nil, wrapErr(err, "postgres: confirm allocations: devices")
+			}
+			if err := insertDeviceEvents(ctx, tx, now, actor, events); err != nil {
+				return nil, err
+			}
+		}
+		if key != "" {
+			subjects := make(pq.StringArray, len(newAt))
+			for j, i := range newAt {
+				subjects[j] = chunk[i].Code
+			}
+			_, err = tx.ExecContext(ctx, `
+				INSERT INTO case_keys (key, kind, subject, created_at) SELECT $1, $2, unnest($3::text[]), $4
+				ON CONFLICT DO NOTHING`, key, keyAllocate, subjects, now)
+			if err != nil {
+				return nil, wrapErr(err, "postgres: case key")
+			}
+		}
+		for j, i := range newAt {
+			a := chunk[i]
+			before := map[string]any{"status": campaign.StatusVerified}
+			after := map[string]any{"status": campaign.StatusAllocated, "delivery": code[regIDs[j]], "stock": toStrings(a.Stock)}
+			if deviceIDs[j] != 0 {
+				before["device_state"] = campaign.DeviceReady
+				after["device"], after["device_state"] = a.DeviceLabel, campaign.DeviceAllocated
+			}
+			err := insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "allocation.confirm", Subject: a.Code, Before: before, After: after})
+			if err != nil {
+				return nil, err
+			}
+		}
+		made, err := s.deliveries(ctx, tx, `dl.id = ANY($2)`, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range made {
+			deliveries[regs[d.RegistrationCode].ID] = d
+		}
 	}
-	err = insertAudit(ctx, tx, campaign.AuditEntry{
-		At: now, Actor: actor, Action: "allocation.confirm", Subject: a.Code, Before: before, After: after,
-	})
-	if err != nil {
-		return campaign.Delivery{}, false, err
+	if len(appliedRegs) > 0 {
+		ids := make(pq.Int64Array, 0, len(appliedRegs))
+		for id := range appliedRegs {
+			ids = append(ids, id)
+		}
+		before, err := s.deliveries(ctx, tx, `dl.registration_id = ANY($2)`, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range before {
+			deliveries[regs[d.RegistrationCode].ID] = d
+		}
 	}
-	d, err = s.oneDelivery(ctx, tx, "id", `dl.id = $2`, deliveryID)
-	if err != nil {
-		return campaign.Delivery{}, false, err
+
+	var notices []campaign.OutboxMessage
+	for _, i := range newAt {
+		d := deliveries[regs[chunk[i].Code].ID]
+		out[i] = allocOutcome{d: d, ok: true}
+		if notify != nil {
+			notices = append(notices, notify(d)...)
+		}
 	}
-	return d, true, notifyIn(ctx, tx, now, notify, d)
+	for id, positions := range appliedRegs {
+		d, ok := deliveries[id]
+		for _, i := range positions {
+			out[i] = allocOutcome{d: d, ok: ok}
+		}
+	}
+	if _, err := enqueue(ctx, tx, now, notices); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // SetHandover records where the family wants the device, on a pending delivery of the campaign
-// made for a registration of the chat parent, with an audit row "delivery.handover" by the
-// parent; choosing the place it already has writes nothing. Any other delivery is ENOTFOUND, a
-// place that is not home or school EINVALID.
+// made for a registration of the chat parent, with an audit row "delivery.handover" by
+// campaign.FamilyActor; choosing the place it already has writes nothing. Any other delivery is
+// ENOTFOUND, a place that is not home or school EINVALID.
 func (s *CaseStore) SetHandover(ctx context.Context, code string, parent campaign.Session, h campaign.Handover) (campaign.Delivery, error) {
 	parent = normalizeSession(parent)
 	code = normalizeCode(code)
@@ -784,7 +948,7 @@ func (s *CaseStore) SetHandover(ctx context.Context, code string, parent campaig
 				return wrapErr(err, "postgres: set handover")
 			}
 			err = insertAudit(ctx, tx, campaign.AuditEntry{
-				At: now, Actor: parent.Channel + ":" + parent.ChatID, Action: "delivery.handover", Subject: code,
+				At: now, Actor: campaign.FamilyActor, Action: "delivery.handover", Subject: code,
 				Before: map[string]any{"handover": locked.Handover}, After: map[string]any{"handover": h},
 			})
 			if err != nil {
@@ -967,9 +1131,9 @@ func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign
 // reached them, in one transaction with the delivery locked: attempts grows by one with the
 // failure not_received and the parent's words as its note, delivered_at is cleared (so the
 // delivery counts as not yet handed over, and FinalizeDeliveries leaves it alone), the device and
-// the registration go back to allocated, and an audit row "delivery.not_received" by the parent
-// records it without the words. The volunteer's record of the hand-over (recipient, photo) stays,
-// for whoever looks into it. When key was applied before, the delivery is returned as it is.
+// the registration go back to allocated, and an audit row "delivery.not_received" by
+// campaign.FamilyActor records it without the words. The volunteer's record of the hand-over
+// (recipient, photo) stays, for whoever looks into it. When key was applied before, the delivery is returned as it is.
 // The device's move back from delivered to allocated is this case work's own, as allocation's
 // ready to allocated is: it is not among the moves a volunteer may make by hand (campaign.Move).
 func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent campaign.Session, words, key string, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
@@ -982,7 +1146,6 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 		return campaign.Delivery{}, err
 	}
 	now := s.db.now()
-	actor := parent.Channel + ":" + parent.ChatID
 	var out campaign.Delivery
 	err := s.inTx(ctx, "not received", func(tx *sqlx.Tx) error {
 		locked, err := s.lockDelivery(ctx, tx, code)
@@ -1035,7 +1198,7 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 				return err
 			}
 			err = insertAudit(ctx, tx, campaign.AuditEntry{
-				At: now, Actor: actor, Action: "delivery.not_received", Subject: code,
+				At: now, Actor: campaign.FamilyActor, Action: "delivery.not_received", Subject: code,
 				Before: map[string]any{"status": locked.Status},
 				After:  map[string]any{"status": campaign.DeliveryPending, "attempts": locked.Attempts + 1},
 			})
@@ -1053,9 +1216,9 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 }
 
 // ConfirmDelivery makes a delivered delivery final on the parent's word, from the chat parent of
-// its registration, with an audit row "delivery.confirmed" by the parent. A confirmed one is
-// returned with already true and nothing written; one of another chat, unknown or still pending
-// is ENOTFOUND.
+// its registration, with an audit row "delivery.confirmed" by campaign.FamilyActor. A confirmed
+// one is returned with already true and nothing written; one of another chat, unknown or still
+// pending is ENOTFOUND.
 func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent campaign.Session, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, bool, error) {
 	parent = normalizeSession(parent)
 	code = normalizeCode(code)
@@ -1080,7 +1243,7 @@ func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent cam
 				return wrapErr(err, "postgres: confirm delivery")
 			}
 			err = insertAudit(ctx, tx, campaign.AuditEntry{
-				At: now, Actor: parent.Channel + ":" + parent.ChatID, Action: "delivery.confirmed", Subject: code,
+				At: now, Actor: campaign.FamilyActor, Action: "delivery.confirmed", Subject: code,
 				Before: map[string]any{"status": locked.Status},
 				After:  map[string]any{"status": campaign.DeliveryConfirmed},
 			})

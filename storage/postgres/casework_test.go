@@ -410,9 +410,9 @@ func TestCaseStore_Decide(t *testing.T) {
 				campaign.StatusRejected, campaign.RejectNotInArea, "", "registration.reject", `{"status": "rejected", "reason": "not_in_area"}`},
 			{"reject for another reason", campaign.Decision{Verdict: campaign.VerdictReject, Reason: campaign.RejectOther, Text: "  Đã nhận máy   của trường "},
 				campaign.StatusRejected, campaign.RejectOther, "Đã nhận máy của trường", "registration.reject",
-				`{"status": "rejected", "reason": "other", "text": "Đã nhận máy của trường"}`},
+				`{"status": "rejected", "reason": "other"}`}, // the words on the registration, never in the audit
 			{"ask for information", campaign.Decision{Verdict: campaign.VerdictAskInfo, Text: "Cháu học trường nào?"},
-				campaign.StatusNeedsInfo, "", "", "registration.ask_info", `{"status": "needs_info", "text": "Cháu học trường nào?"}`},
+				campaign.StatusNeedsInfo, "", "", "registration.ask_info", `{"status": "needs_info"}`}, // the question in the notes
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := w.register(t, tc.name, nil)
@@ -595,7 +595,7 @@ func TestCaseStore_AnswerInfo(t *testing.T) {
 		t.Errorf("WaitingForInfo after the answer = %v, %v; want none", waiting, err)
 	}
 	rows := auditRows(t, w.db, r.Code)
-	if last := rows[len(rows)-1]; last.Action != "registration.answer" || last.Actor != "telegram:1001" ||
+	if last := rows[len(rows)-1]; last.Action != "registration.answer" || last.Actor != campaign.FamilyActor ||
 		!jsonEqual(t, last.Before, `{"status": "needs_info"}`) || !jsonEqual(t, last.After, `{"status": "submitted"}`) {
 		t.Errorf("last audit row = %+v, want registration.answer by the parent, without the answer", last)
 	}
@@ -1113,10 +1113,10 @@ func TestCaseStore_DeliveryLife(t *testing.T) {
 
 	rows := auditRows(t, w.db, d.Code)
 	want := []auditRow{
-		{"telegram:1001", "delivery.handover", `{"handover": "home"}`, `{"handover": "school"}`},
+		{campaign.FamilyActor, "delivery.handover", `{"handover": "home"}`, `{"handover": "school"}`},
 		{"telegram:7001", "delivery.failed", `{"attempts": 0}`, `{"attempts": 1, "reason": "not_home"}`},
 		{"telegram:7001", "delivery.delivered", `{"status": "pending"}`, `{"status": "delivered", "photo": true}`},
-		{"telegram:1001", "delivery.confirmed", `{"status": "delivered"}`, `{"status": "confirmed"}`},
+		{campaign.FamilyActor, "delivery.confirmed", `{"status": "delivered"}`, `{"status": "confirmed"}`},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("audit of %s = %+v, want %d rows", d.Code, rows, len(want))

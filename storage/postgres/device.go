@@ -348,7 +348,8 @@ func (s *DeviceStore) MoveDevice(ctx context.Context, label string, next campaig
 	}
 	err = insertAudit(ctx, tx, campaign.AuditEntry{
 		At: now, Actor: actor, Action: "device.move", Subject: label,
-		Before: map[string]any{"state": from}, After: map[string]any{"state": next, "note": note},
+		// The note, a volunteer's words that may mention a family, stays in device_events.
+		Before: map[string]any{"state": from}, After: map[string]any{"state": next, "noted": note != ""},
 	})
 	if err != nil {
 		return campaign.Device{}, err

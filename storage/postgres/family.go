@@ -61,8 +61,8 @@ var correctionColumns = map[campaign.CorrectionField]struct {
 // transaction with the registration locked (see campaign.FamilyStore): before verification the
 // column itself, audited as registration.correct with the field only; after, a note with the
 // request, by the parent's chat, as the parent's words on the case (officials see it in /verify),
-// audited as registration.correction_request, with the ward's verifying staff in
-// Corrected.Officials for notify.
+// audited as registration.correction_request. Both audit rows are by campaign.FamilyActor. The
+// ward's verifying staff are in Corrected.Officials for notify.
 func (s *FamilyStore) Correct(ctx context.Context, code string, parent campaign.Session, c campaign.Correction, key string, notify campaign.Notify[campaign.Corrected]) (campaign.Corrected, error) {
 	code, parent = normalizeCode(code), normalizeSession(parent)
 	c.Value, c.Request = campaign.NormalizeText(c.Value), campaign.NormalizeText(c.Request)
@@ -136,9 +136,10 @@ func (s *FamilyStore) Correct(ctx context.Context, code string, parent campaign.
 		if err := insertCaseKey(ctx, tx, key, keyCorrect, code, now); err != nil {
 			return err
 		}
-		// The field, never the value: an address or a phone locates the family.
+		// The field, never the value: an address or a phone locates the family; and the family,
+		// never its chat.
 		err = insertAudit(ctx, tx, campaign.AuditEntry{
-			At: now, Actor: actor, Action: action, Subject: code,
+			At: now, Actor: campaign.FamilyActor, Action: action, Subject: code,
 			Before: map[string]any{"status": locked.Status}, After: map[string]any{"field": c.Field},
 		})
 		if err != nil {
@@ -211,7 +212,8 @@ type withdrawAudit struct {
 // ready with an event by campaign.WithdrawnActor (only from allocated: a device someone moved by
 // hand stays where it is), and its stock is back in stock, which counts what deliveries hold. The
 // audit row registration.withdraw by by keeps the status, the delivery, the device and the
-// stock. A repeated key returns the withdrawal as that row recorded it.
+// stock; it is by campaign.FamilyActor rather than by when parent is set (the family's own chat
+// never goes into the audit log). A repeated key returns the withdrawal as that row recorded it.
 func (s *FamilyStore) Withdraw(ctx context.Context, code string, parent campaign.Session, by, key string, notify campaign.Notify[campaign.Withdrawal]) (campaign.Withdrawal, error) {
 	code, parent, by = normalizeCode(code), normalizeSession(parent), campaign.NormalizeText(by)
 	if by == "" || utf8.RuneCountInString(by) > maxIDLen {
@@ -267,7 +269,13 @@ func (s *FamilyStore) Withdraw(ctx context.Context, code string, parent campaign
 		if err := insertCaseKey(ctx, tx, key, keyWithdraw, code, now); err != nil {
 			return err
 		}
-		err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: by, Action: actionWithdraw, Subject: code, Before: a, After: after})
+		// A withdrawal from the family's chat is the family's, never its chat; an administrator's
+		// is theirs.
+		actor := by
+		if parent.ChatID != "" {
+			actor = campaign.FamilyActor
+		}
+		err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: actionWithdraw, Subject: code, Before: a, After: after})
 		if err != nil {
 			return err
 		}

@@ -60,7 +60,7 @@ func TestFamilyStore_Correct(t *testing.T) {
 		t.Errorf("stored = %+v, %v", stored, err)
 	}
 	rows := auditRows(t, w.db, pending.Code)
-	if last := rows[len(rows)-1]; last.Actor != "telegram:1001" || last.Action != "registration.correct" ||
+	if last := rows[len(rows)-1]; last.Actor != campaign.FamilyActor || last.Action != "registration.correct" ||
 		!jsonEqual(t, last.After, `{"field": "phone"}`) || strings.Contains(last.Before+last.After, "0987") {
 		t.Errorf("audit = %+v", last)
 	}
@@ -225,7 +225,7 @@ func TestFamilyStore_Withdraw(t *testing.T) {
 	_, err = w.cases.MarkDelivered(ctx, d.Code, "Trần Thị Bình", "", "late", volunteer, nil)
 	wantCode(t, "a volunteer marking the cancelled delivery", err, campaign.ENOTFOUND)
 	rows := auditRows(t, w.db, reg.Code)
-	if last := rows[len(rows)-1]; last.Action != "registration.withdraw" || last.Actor != "telegram:1001" ||
+	if last := rows[len(rows)-1]; last.Action != "registration.withdraw" || last.Actor != campaign.FamilyActor ||
 		!jsonEqual(t, last.Before, `{"status": "allocated", "delivery": "`+d.Code+`", "device": "`+tablet.Label+`", "device_type": "tablet", "stock": ["sim_4g"], "handler": "telegram:8001"}`) ||
 		!jsonEqual(t, last.After, `{"status": "withdrawn", "device_state": "ready"}`) {
 		t.Errorf("audit = %+v", last)

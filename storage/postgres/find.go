@@ -31,39 +31,49 @@ func (s *FindStore) RegistrationByCode(ctx context.Context, code string) (campai
 }
 
 // FindByPhone lists the campaign's registrations with phone as the parent's phone, and the pledges
-// with phone as the donor's, newest first: at most limit of each (20 when not positive, never
-// more than 500), pledges with their items. A phone not in E.164 form is EINVALID: the flow
+// with phone as the donor's, that scope may see, newest first: at most limit of each (20 when
+// not positive, never more than 500), pledges with their items. The scope is a condition of the
+// queries (a kind of record the scope may not see is not read at all; a ward keeps the
+// registrations of children of that ward and the pledges brought to its office), so nothing
+// outside it is read, listed or counted. A phone not in E.164 form is EINVALID: the flow
 // normalises what staff type before it asks.
-func (s *FindStore) FindByPhone(ctx context.Context, phone string, limit int) ([]campaign.Registration, []campaign.Pledge, error) {
+func (s *FindStore) FindByPhone(ctx context.Context, phone string, scope campaign.FindScope, limit int) ([]campaign.Registration, []campaign.Pledge, error) {
 	phone = campaign.NormalizeText(phone)
 	if !e164.MatchString(phone) {
 		return nil, nil, campaign.Errorf(campaign.EINVALID, "find: phone %q is not in E.164 form", phone)
 	}
 	limit = clampLimit(limit, defaultCaseLimit, maxCaseLimit)
+	ward := campaign.NormalizeText(scope.WardCode)
 
-	var regRows []registrationRow
-	err := s.db.db.SelectContext(ctx, &regRows, selectRegistrations+`
-		WHERE r.campaign_id = $1 AND r.parent_phone = $2
-		ORDER BY r.created_at DESC, r.id DESC LIMIT $3`, s.c.ID, phone, limit)
-	if err != nil {
-		return nil, nil, wrapErr(err, "postgres: find by phone: registrations")
-	}
-	regs := make([]campaign.Registration, 0, len(regRows))
-	for _, row := range regRows {
-		reg, err := row.registration()
+	regs := []campaign.Registration{}
+	if scope.Registrations {
+		var regRows []registrationRow
+		err := s.db.db.SelectContext(ctx, &regRows, selectRegistrations+`
+			WHERE r.campaign_id = $1 AND r.parent_phone = $2 AND ($3::text = '' OR r.ward_code = $3)
+			ORDER BY r.created_at DESC, r.id DESC LIMIT $4`, s.c.ID, phone, ward, limit)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, wrapErr(err, "postgres: find by phone: registrations")
 		}
-		regs = append(regs, reg)
+		for _, row := range regRows {
+			reg, err := row.registration()
+			if err != nil {
+				return nil, nil, err
+			}
+			regs = append(regs, reg)
+		}
 	}
 
+	pledges := []campaign.Pledge{}
+	if !scope.Pledges {
+		return regs, pledges, nil
+	}
 	var pledgeRows []pledgeRow
-	err = s.db.db.SelectContext(ctx, &pledgeRows, selectPledges+`
-		WHERE p.phone = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2`, phone, limit)
+	err := s.db.db.SelectContext(ctx, &pledgeRows, selectPledges+`
+		WHERE p.phone = $1 AND ($2::text = '' OR p.ward_code = $2)
+		ORDER BY p.created_at DESC, p.id DESC LIMIT $3`, phone, ward, limit)
 	if err != nil {
 		return nil, nil, wrapErr(err, "postgres: find by phone: pledges")
 	}
-	pledges := make([]campaign.Pledge, 0, len(pledgeRows))
 	ids := make(pq.Int64Array, 0, len(pledgeRows))
 	for _, row := range pledgeRows {
 		p, err := row.pledge()

@@ -174,7 +174,8 @@ func (s *PledgeStore) submit(ctx context.Context, p *campaign.Pledge) (created b
 		months[i], amounts[i] = int64(it.Months), it.Amount
 		auditItems[i] = auditItem{Kind: it.Kind, Quantity: it.Quantity, Months: it.Months, Amount: it.Amount}
 	}
-	// Nothing that names or reaches the donor goes into the audit log.
+	// Nothing that names or reaches the donor goes into the audit log, which is append-only: the
+	// actor is campaign.DonorActor, not the donor's chat.
 	after, err := json.Marshal(map[string]any{
 		"status": campaign.PledgeOpen, "donor_kind": p.DonorKind, "delivery": p.Delivery,
 		"ward": p.WardCode, "anonymous": p.Anonymous, "items": auditItems,
@@ -190,16 +191,12 @@ func (s *PledgeStore) submit(ctx context.Context, p *campaign.Pledge) (created b
 	if p.ContactPerson != "" {
 		contactName = p.ContactPerson
 	}
-	actorID := p.UserID
-	if actorID == "" {
-		actorID = p.ChatID
-	}
 	err = s.db.db.QueryRowxContext(ctx, submitPledge,
 		pledgeCodePrefix, seq, p.Channel, p.ChatID, p.UserID, p.Language, p.DonorKind, p.DonorName,
 		p.ContactPerson, p.Phone, p.Delivery, p.WardCode, p.PickupAddress, pickupDate, p.Anonymous,
 		p.IdempotencyKey, now,
 		kinds, quantities, used, complete, months, amounts,
-		contactName, p.Channel+":"+actorID, string(after),
+		contactName, campaign.DonorActor, string(after),
 	).Scan(&p.ID, &p.Code)
 	if errors.Is(err, sql.ErrNoRows) {
 		existing, err := s.byKey(ctx, p.IdempotencyKey)

@@ -217,7 +217,7 @@ func TestPledgeStore_SubmitPledge(t *testing.T) {
 			t.Fatalf("%d audit entries, want 1", len(entries))
 		}
 		e := entries[0]
-		if e.Actor != "telegram:3001" || e.Action != "pledge.create" || !e.At.Equal(p.CreatedAt) {
+		if e.Actor != campaign.DonorActor || e.Action != "pledge.create" || !e.At.Equal(p.CreatedAt) {
 			t.Errorf("entry %+v", e)
 		}
 		var after map[string]any

@@ -56,10 +56,14 @@ import (
 //     registration or its delivery (keys carry the code), or whose text mentions the family, are
 //     deleted; sent ones are kept for the counts with their text, buttons, file and photo
 //     blanked, and those to the family's chat lose the chat id too.
-//   - audit_log: never deleted. Entries about the registration, its delivery and its device lose
-//     their free text ("text" of a question or a rejection, mentions in notes) and the family's
-//     chat as actor (ErasedActor); searches (data.find) that mention the family are masked. A
-//     tombstone ErasureActionRegistration records who, when, which code and the reason.
+//   - audit_log: append-only (migration 00020: a trigger refuses UPDATE, DELETE and TRUNCATE),
+//     so untouched but for the tombstone ErasureActionRegistration (who, when, which code, why,
+//     and the status, ward and delivery code it stays countable as). Nothing personal was
+//     written there to begin with (audit.go): what the family did is by campaign.FamilyActor,
+//     never its chat (a tombstone asked from the family's own chat too); subjects are codes
+//     (the registration's, its delivery's, its device's label: codes are the tombstone); no free
+//     text (an official's question or reason, the parent's answer, a volunteer's note), and a
+//     search (data.find) keeps the kind of query and the codes found, never a phone or a name.
 //   - file_links: published exports (download links for Zalo) may list the family: deleted,
 //     charts (.png) kept. The officials export again.
 //   - broadcasts, money: officials' texts and notes mentioning the family are masked.
@@ -82,10 +86,6 @@ const masked = "***"
 
 // erasedChat replaces the chat of a sent outbox message to an erased family.
 const erasedChat = "erased"
-
-// ErasedDonorActor replaces a donor's chat as the actor of the audit entries about an anonymised
-// pledge.
-const ErasedDonorActor = "donor"
 
 // erasedBirthDate is the birth date of an erased child: year 1, Go's zero time.
 const erasedBirthDate = "0001-01-01"
@@ -184,7 +184,8 @@ func (t eraseTarget) kept() campaign.ErasureKept {
 	}
 }
 
-// actors are the audit actors the family appeared as: its chat, and its user where that differs.
+// actors are the "channel:id" the family's chat and user go by: an erasure asked as one of them
+// is the family's own, and its tombstone is by campaign.FamilyActor.
 func (t eraseTarget) actors() []string {
 	if t.ChatID == "" {
 		return nil
@@ -285,8 +286,9 @@ var e164Phone = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // EraseRegistration erases the family's personal data of the campaign's registration code (in any
 // case) in one transaction, as the comment at the top of this file says table by table, and writes
-// the tombstone: an audit entry campaign.ErasureActionRegistration by by (a "channel:id", or
-// "system") about the code, with the reason, status and ward. The child's possible-duplicate
+// the tombstone: an audit entry campaign.ErasureActionRegistration by by (a staff member's
+// "channel:id", "system", or campaign.FamilyActor, which by becomes when it is the family's own
+// chat) about the code, with the reason, status and ward. The child's possible-duplicate
 // lock (the one submits take) is held, so a concurrent registration of the same child either
 // sees the child's row before or shares none of it.
 //
@@ -329,7 +331,12 @@ func (s *PrivacyStore) EraseRegistration(ctx context.Context, code, by string, r
 				return wrapErr(err, "postgres: erase registration: lock child")
 			}
 		}
-		counts, tied, err := s.erase(ctx, tx, []eraseTarget{t}, by, reason, now, true)
+		// The audit log keeps no family's chat, the tombstone included.
+		actor := by
+		if slices.Contains(t.actors(), by) {
+			actor = campaign.FamilyActor
+		}
+		counts, tied, err := s.erase(ctx, tx, []eraseTarget{t}, actor, reason, now, true)
 		if err != nil {
 			return err
 		}
@@ -346,7 +353,7 @@ func (s *PrivacyStore) EraseRegistration(ctx context.Context, code, by string, r
 
 // erase erases targets, locked by the caller, in tx; actor and reason go into their tombstones.
 // thorough also looks for the family's mentions in the free texts of other records (device,
-// money and broadcast notes, audit entries, the outbox), which only a single erasure can afford:
+// money and broadcast notes, the outbox), which only a single erasure can afford:
 // the retention pass blanks those texts wholesale instead (anonymizeRest). It returns the counts
 // and, for each family chat, whether something else still ties it to the bot.
 func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTarget, actor string, reason campaign.ErasureReason, now time.Time, thorough bool) (campaign.ErasureCounts, map[campaign.Session]bool, error) {
@@ -354,7 +361,7 @@ func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTa
 	// Arrays go to PostgreSQL as '{}' when empty, never as NULL, which ANY and ALL would read as
 	// unknown.
 	ids, students, deviceIDs := pq.Int64Array{}, pq.Int64Array{}, pq.Int64Array{}
-	codes, labels, actors, names := pq.StringArray{}, pq.StringArray{}, pq.StringArray{}, pq.StringArray{}
+	codes, names := pq.StringArray{}, pq.StringArray{}
 	var (
 		chats            []campaign.Session
 		mentions, phones []string
@@ -367,9 +374,8 @@ func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTa
 			codes = append(codes, t.DeliveryCode)
 		}
 		if t.DeviceID.Valid {
-			deviceIDs, labels = append(deviceIDs, t.DeviceID.Int64), append(labels, t.DeviceLabel)
+			deviceIDs = append(deviceIDs, t.DeviceID.Int64)
 		}
-		actors = append(actors, t.actors()...)
 		if t.ChatID != "" {
 			if c := (campaign.Session{Channel: t.Channel, ChatID: t.ChatID}); !slices.Contains(chats, c) {
 				chats = append(chats, c)
@@ -445,18 +451,8 @@ func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTa
 		}
 	}
 
-	// The audit log: what is about the registration, its delivery and its device keeps what
-	// happened, not the free texts nor the family's chat.
-	if counts.Audit, err = exec("audit", `
-		UPDATE audit_log SET
-			before = CASE WHEN subject = ANY($3) THEN before - 'note' ELSE before END - 'text',
-			after = CASE WHEN subject = ANY($3) THEN after - 'note' ELSE after END - 'text',
-			actor = CASE WHEN actor = ANY($2) THEN $4 ELSE actor END
-		WHERE (subject = ANY($1) AND (before ? 'text' OR after ? 'text' OR actor = ANY($2)))
-		   OR (subject = ANY($3) AND $5 AND (before ? 'note' OR after ? 'note'))`,
-		codes, actors, labels, campaign.ErasedActor, !thorough); err != nil {
-		return counts, nil, err
-	}
+	// The audit log is append-only and holds nothing of the family: only the tombstone is added
+	// (below).
 	if !thorough && len(deviceIDs) > 0 {
 		// The volunteers' notes on the devices that reached the children: only retention blanks
 		// them whole; a single erasure masks the family's mentions in them below.
@@ -553,14 +549,7 @@ func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTa
 	if err != nil {
 		return counts, nil, fmt.Errorf("postgres: erase: mentions: %w", err)
 	}
-	n, err := maskJSON(ctx, tx, re, "audit_log", []string{"before", "after"},
-		`(subject = ANY($3) OR action = 'data.find') AND (`+m.cond("before::text", 1, 2)+` OR `+m.cond("after::text", 1, 2)+`)`,
-		m.likes, m.phone, append(codes, labels...))
-	if err != nil {
-		return counts, nil, err
-	}
-	counts.Audit += n
-	n, err = maskJSON(ctx, tx, re, "broadcasts", []string{"texts"}, m.cond("texts::text", 1, 2), m.likes, m.phone)
+	n, err := maskJSON(ctx, tx, re, "broadcasts", []string{"texts"}, m.cond("texts::text", 1, 2), m.likes, m.phone)
 	if err != nil {
 		return counts, nil, err
 	}
@@ -795,12 +784,12 @@ func maskValue(v any, re *regexp.Regexp) (any, bool) {
 //   - each registration as EraseRegistration does, with a tombstone by "system" for reason
 //     campaign.ErasureRetention, and the notes of the devices that reached the children blanked;
 //   - each pledge: chat, user, phone, contact person and pickup address blanked, an individual's
-//     name too (a body's name stays), its money notes blanked, the donor as actor of its audit
-//     entries replaced by ErasedDonorActor, and a tombstone "pledge.anonymize";
+//     name too (a body's name stays), its money notes blanked, and a tombstone "pledge.anonymize"
+//     (its audit entries were by campaign.DonorActor from the start);
 //   - messages queued up to the campaign's last day and never sent are deleted; sent ones queued
 //     before the retention's end lose their text, buttons, file and photo, and their chat when
-//     nothing ties it to the bot any more; searches in the audit log lose their query; case keys
-//     of erased records and published exports are deleted.
+//     nothing ties it to the bot any more; case keys of erased records and published exports are
+//     deleted. The audit log, append-only, gets the tombstones and nothing else.
 //
 // Before the retention's end it is ECONFLICT and nothing changes. A registration made after the
 // campaign's end is kept its RetentionMonths from when it was made. The work runs on the
@@ -828,7 +817,6 @@ func (s *PrivacyStore) AnonymizeExpired(ctx context.Context) (campaign.Anonymiza
 		out.StudentRows += c.StudentRows
 		out.OutboxDeleted += c.OutboxDeleted
 		out.OutboxBlanked += c.OutboxBlanked
-		out.Audit += c.Audit
 		out.Contacts += c.Contacts
 		out.CaseKeys += c.CaseKeys
 		out.Mentions += c.Mentions
@@ -898,7 +886,6 @@ type pledgeTarget struct {
 	Code          string `db:"code"`
 	Channel       string `db:"channel"`
 	ChatID        string `db:"chat_id"`
-	UserID        string `db:"user_id"`
 	DonorName     string `db:"donor_name"`
 	ContactPerson string `db:"contact_person"`
 }
@@ -909,7 +896,7 @@ func (s *PrivacyStore) anonymizePledges(ctx context.Context, tx *sqlx.Tx, after 
 	endNext := s.c.End.AddDate(0, 0, 1) // the campaign's End is its last day, at local midnight
 	var targets []pledgeTarget
 	err = tx.SelectContext(ctx, &targets, `
-		SELECT p.id, p.code, p.channel, p.chat_id, p.user_id, p.donor_name, p.contact_person
+		SELECT p.id, p.code, p.channel, p.chat_id, p.donor_name, p.contact_person
 		FROM pledges p
 		WHERE p.erased_at IS NULL AND p.id > $1
 			AND (p.created_at < $2 OR EXISTS (
@@ -922,14 +909,10 @@ func (s *PrivacyStore) anonymizePledges(ctx context.Context, tx *sqlx.Tx, after 
 	if len(targets) == 0 {
 		return 0, after, 0, nil
 	}
-	ids, codes, actors, names := pq.Int64Array{}, pq.StringArray{}, pq.StringArray{}, pq.StringArray{}
+	ids, codes, names := pq.Int64Array{}, pq.StringArray{}, pq.StringArray{}
 	var chats []campaign.Session
 	for _, p := range targets {
 		ids, codes = append(ids, p.ID), append(codes, p.Code)
-		actors = append(actors, p.Channel+":"+p.ChatID)
-		if p.UserID != "" {
-			actors = append(actors, p.Channel+":"+p.UserID)
-		}
 		names = append(names, p.DonorName, p.ContactPerson)
 		if c := (campaign.Session{Channel: p.Channel, ChatID: p.ChatID}); !slices.Contains(chats, c) {
 			chats = append(chats, c)
@@ -946,11 +929,6 @@ func (s *PrivacyStore) anonymizePledges(ctx context.Context, tx *sqlx.Tx, after 
 	_, err = tx.ExecContext(ctx, `UPDATE money SET note = '' WHERE pledge_id = ANY($1) AND note <> ''`, ids)
 	if err != nil {
 		return 0, after, 0, wrapErr(err, "postgres: anonymize pledges: money notes")
-	}
-	_, err = tx.ExecContext(ctx, `
-		UPDATE audit_log SET actor = $3 WHERE subject = ANY($1) AND actor = ANY($2)`, codes, actors, ErasedDonorActor)
-	if err != nil {
-		return 0, after, 0, wrapErr(err, "postgres: anonymize pledges: audit")
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO audit_log (at, actor, action, subject, after)
@@ -971,8 +949,8 @@ func (s *PrivacyStore) anonymizePledges(ctx context.Context, tx *sqlx.Tx, after 
 
 // anonymizeRest blanks, once the records are erased, what the retention pass leaves to wholesale
 // statements rather than to each record: case keys of erased records, sent messages queued before
-// the retention's end (and their chat when nothing ties it to the bot any more), the queries of
-// searches, published exports.
+// the retention's end (and their chat when nothing ties it to the bot any more), published
+// exports.
 func (s *PrivacyStore) anonymizeRest(ctx context.Context, tx *sqlx.Tx, now time.Time) (campaign.ErasureCounts, error) {
 	var c campaign.ErasureCounts
 	end := s.c.RetentionEnd()
@@ -1017,11 +995,6 @@ func (s *PrivacyStore) anonymizeRest(ctx context.Context, tx *sqlx.Tx, now time.
 		WHERE o.status NOT IN ('pending', 'sending') AND o.created_at < $1
 		  AND (o.text <> '' OR o.buttons <> '[]'::jsonb OR o.file_path <> '' OR o.file_name <> '' OR o.photo_id <> ''
 		       OR o.last_error <> '' OR o.id IN (SELECT id FROM untied))`, end, now, erasedChat); err != nil {
-		return c, err
-	}
-	if err := count(&c.Audit, "searches", `
-		UPDATE audit_log SET after = jsonb_set(after, '{query}', to_jsonb($2::text))
-		WHERE action = 'data.find' AND at < $1 AND after ? 'query' AND after->>'query' <> $2`, end, masked); err != nil {
 		return c, err
 	}
 	if err := count(&c.FileLinks, "file links", `DELETE FROM file_links WHERE lower(name) NOT LIKE '%.png'`); err != nil {

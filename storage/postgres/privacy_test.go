@@ -247,8 +247,10 @@ func wholeChain(t *testing.T, w *caseWork) (family, other campaign.Registration,
 	if _, err := postgres.NewBroadcastStore(w.db, w.c).CreateBroadcast(ctx, &b, "b1"); err != nil {
 		t.Fatal(err)
 	}
+	// A search by the family's phone, as /find audits it: the kind and the codes found.
 	audit := postgres.NewAuditLog(w.db)
-	if err := audit.Audit(ctx, campaign.AuditEntry{Actor: "telegram:8001", Action: "data.find", After: map[string]any{"query": erasedChild}}); err != nil {
+	if err := audit.Audit(ctx, campaign.AuditEntry{Actor: "telegram:8001", Action: "data.find",
+		After: map[string]any{"kind": "phone", "codes": []string{family.Code}}}); err != nil {
 		t.Fatal(err)
 	}
 	csv := family.Code + "," + erasedChild + "," + erasedPhone + "\n" + other.Code + "," + keptChild + "\n"
@@ -284,6 +286,7 @@ func TestPrivacyStore_EraseRegistration_NoTraceLeft(t *testing.T) {
 		t.Fatalf("before erasure the family is found only in %q: the chain is not what this test means", found)
 	}
 	before := readFigures(t, w.db, w.c)
+	auditBefore := auditLog(t, w.db)
 
 	store := postgres.NewPrivacyStore(w.db, w.c)
 	e, err := store.EraseRegistration(ctx, strings.ToLower(family.Code), "telegram:9001", campaign.ErasureFamilyRequest)
@@ -299,7 +302,7 @@ func TestPrivacyStore_EraseRegistration_NoTraceLeft(t *testing.T) {
 		t.Errorf("kept = %+v, want %+v", e.Kept, wantKept)
 	}
 	if c := e.Erased; c.Notes != 2 || c.StudentRows != 1 || c.Contacts != 1 || c.OutboxDeleted == 0 || c.OutboxBlanked == 0 ||
-		c.Audit == 0 || c.CaseKeys == 0 || c.Mentions == 0 || c.FileLinks != 1 {
+		c.CaseKeys == 0 || c.Mentions == 0 || c.FileLinks != 1 {
 		t.Errorf("counts = %+v", c)
 	}
 	if forgot, err := dialogs.EraseDialog(ctx, e.Family.Channel, e.Family.ChatID); err != nil || !forgot {
@@ -370,10 +373,14 @@ func TestPrivacyStore_EraseRegistration_NoTraceLeft(t *testing.T) {
 	}
 	for _, r := range rows {
 		if r.Action == "registration.create" || r.Action == "registration.answer" {
-			if r.Actor != campaign.ErasedActor {
-				t.Errorf("%s by %s, want the family's chat replaced", r.Action, r.Actor)
+			if r.Actor != campaign.FamilyActor {
+				t.Errorf("%s by %s, want the family, never its chat", r.Action, r.Actor)
 			}
 		}
+	}
+	// The audit log was left as it was: the erasure only added its tombstone.
+	if after := auditLog(t, w.db); len(after) != len(auditBefore)+1 || !slices.Equal(after[:len(auditBefore)], auditBefore) {
+		t.Errorf("the erasure changed the audit log:\n%q\nwant\n%q and the tombstone", after, auditBefore)
 	}
 
 	// A broadcast to parents now leaves the erased record out, and queues nothing to no chat.
@@ -514,11 +521,22 @@ func TestPrivacyStore_AnonymizeExpired(t *testing.T) {
 	}
 
 	w.db.Now = func() time.Time { return end.Add(time.Hour) }
+	auditBefore := auditLog(t, w.db)
 	res, err := store.AnonymizeExpired(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Registrations != 2 || res.Pledges != 2 || res.Notes != 2 || res.OutboxBlanked == 0 || res.CaseKeys == 0 || res.Audit == 0 {
+	// The audit log only grew, by the tombstones.
+	if after := auditLog(t, w.db); len(after) != len(auditBefore)+4 || !slices.Equal(after[:len(auditBefore)], auditBefore) {
+		t.Errorf("the retention pass changed the audit log:\n%q\nwant\n%q and 4 tombstones", after, auditBefore)
+	} else {
+		for _, row := range after[len(auditBefore):] {
+			if !strings.Contains(row, " system registration.erase ") && !strings.Contains(row, " system pledge.anonymize ") {
+				t.Errorf("the retention pass added %s, want tombstones only", row)
+			}
+		}
+	}
+	if res.Registrations != 2 || res.Pledges != 2 || res.Notes != 2 || res.OutboxBlanked == 0 || res.CaseKeys == 0 {
 		t.Errorf("first pass = %+v", res)
 	}
 	if got, _ := w.regs.ByCode(ctx, late.Code); got.Erased() || got.StudentName != "Hồ Thị Muộn" {

@@ -115,10 +115,6 @@ func (s *RegistrationStore) submit(ctx context.Context, r *campaign.Registration
 	now := s.db.now()
 	nameKey := campaign.Fold(r.StudentName)
 	birthDate := r.BirthDate.Format(campaign.DateLayout)
-	actorID := r.UserID
-	if actorID == "" {
-		actorID = r.ChatID
-	}
 	var (
 		out struct {
 			Created     bool           `db:"o_created"`
@@ -139,7 +135,7 @@ func (s *RegistrationStore) submit(ctx context.Context, r *campaign.Registration
 		r.Channel, r.ChatID, r.UserID, r.Language,
 		r.ParentName, r.ParentPhone, r.Level, r.Grade, r.School, r.Address,
 		toStrings(r.Circumstances), r.CircumstanceOther, r.DeviceSituation, toStrings(r.Needs),
-		r.ConsentAt, now, r.Channel+":"+actorID,
+		r.ConsentAt, now, campaign.FamilyActor, // the append-only audit log keeps no family's chat
 	).StructScan(&out)
 	if err != nil {
 		if pq.As(err, "MT001") != nil {

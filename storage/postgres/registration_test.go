@@ -303,7 +303,7 @@ func TestRegistrationStore_SubmitRegistration(t *testing.T) {
 			t.Fatalf("%d audit entries, want 1 (a retried submit is not a second creation)", len(entries))
 		}
 		e := entries[0]
-		if e.Actor != "telegram:1001" || e.Action != "registration.create" || e.Subject != r.Code || !e.At.Equal(r.CreatedAt) {
+		if e.Actor != campaign.FamilyActor || e.Action != "registration.create" || e.Subject != r.Code || !e.At.Equal(r.CreatedAt) {
 			t.Errorf("entry %+v", e)
 		}
 		raw, ok := e.After.(json.RawMessage)

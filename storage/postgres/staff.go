@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -47,19 +48,6 @@ var _ campaign.StaffStore = (*StaffStore)(nil)
 // NewStaffStore returns a StaffStore over db.
 func NewStaffStore(db *DB) *StaffStore {
 	return &StaffStore{db: db}
-}
-
-// Invitation is an invitation to join the staff, without its code, which is never stored.
-type Invitation struct {
-	ID        int64
-	Role      campaign.Role
-	WardCode  string // "" for city-wide roles
-	CreatedBy string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	UsedAt    time.Time // zero until redeemed
-	UsedBy    string    // channel:external_id of who redeemed it
-	RevokedAt time.Time // zero unless revoked
 }
 
 // CreateInvitation stores an invitation for role, in wardCode for a ward role, that expires at
@@ -123,60 +111,57 @@ func newInvitationCode() string {
 }
 
 // RedeemInvitation binds the role of the invitation with code to who, once, in one transaction:
-// the invitation is marked used by a conditional update, so of two people redeeming one code at
-// once exactly one succeeds; an earlier active role of the account is deactivated (the new
-// invitation replaces it); the staff row is inserted; the contact's role and ward are set; and
-// the join is audited (staff.join). who gives the account and name; its Role and WardCode are
-// ignored, the invitation decides them.
+// the open invitation is locked, so of two people redeeming one code at once exactly one succeeds;
+// an earlier active role of the account is deactivated (when replace is set); the invitation is
+// marked used; the staff row is inserted; the contact's role and ward are set; the join is
+// audited (staff.join); and notify's messages are queued in the outbox. who gives the account and
+// name; its Role and WardCode are ignored, the invitation decides them.
+//
+// An account that has an active role and replace not set is Held: nothing changes, the
+// invitation stays open, and the result names the invitation and the role kept.
 //
 // An unknown, used, expired or revoked code is an ENOTFOUND error with the same message for
 // all four (the wrapping text says which, for the log), and nothing changes.
-func (s *StaffStore) RedeemInvitation(ctx context.Context, code string, who campaign.Staff) (campaign.Staff, error) {
+func (s *StaffStore) RedeemInvitation(ctx context.Context, code string, who campaign.Staff, replace bool, notify campaign.Notify[campaign.Redemption]) (campaign.Redemption, error) {
 	code = campaign.NormalizeText(code)
 	who.Channel = campaign.NormalizeText(who.Channel)
 	who.ExternalID = campaign.NormalizeText(who.ExternalID)
 	who.Name = truncateRunes(campaign.NormalizeText(who.Name), maxNameLen)
 	if err := validateAccount(who.Channel, who.ExternalID); err != nil {
-		return campaign.Staff{}, err
+		return campaign.Redemption{}, err
 	}
 	if code == "" || len(code) > maxInvitationCodeLen {
-		return campaign.Staff{}, fmt.Errorf("postgres: redeem invitation: malformed code: %w",
+		return campaign.Redemption{}, fmt.Errorf("postgres: redeem invitation: malformed code: %w",
 			campaign.Errorf(campaign.ENOTFOUND, errNoOpenInvitation))
 	}
 	hash := sha256.Sum256([]byte(code))
 	for attempt := 1; ; attempt++ {
-		bound, err := s.redeem(ctx, hash[:], who)
+		r, err := s.redeem(ctx, hash[:], who, replace, notify)
 		if err != nil && attempt < redeemAttempts && (isRetryableConflict(err) || isActiveRoleRace(err)) {
 			continue
 		}
 		if isActiveRoleRace(err) {
-			return campaign.Staff{}, fmt.Errorf("postgres: redeem invitation: %w: %w",
+			return campaign.Redemption{}, fmt.Errorf("postgres: redeem invitation: %w: %w",
 				campaign.Errorf(campaign.ECONFLICT, "the account is being given another role at the same time"), err)
 		}
-		return bound, err
+		return r, err
 	}
 }
 
 // redeem is one attempt of RedeemInvitation.
-func (s *StaffStore) redeem(ctx context.Context, hash []byte, who campaign.Staff) (campaign.Staff, error) {
+func (s *StaffStore) redeem(ctx context.Context, hash []byte, who campaign.Staff, replace bool, notify campaign.Notify[campaign.Redemption]) (campaign.Redemption, error) {
 	now := s.db.now()
 	account := who.Channel + ":" + who.ExternalID
-	var bound campaign.Staff
+	var out campaign.Redemption
 	err := s.inTx(ctx, "redeem invitation", func(tx *sqlx.Tx) error {
+		out = campaign.Redemption{}
 		// Under READ COMMITTED a second redeemer of the same row waits for the first's row lock,
-		// then re-checks the WHERE clause against the committed row, finds it used and updates
+		// then re-checks the WHERE clause against the committed row, finds it used and gets
 		// nothing.
-		var (
-			invitationID int64
-			role         string
-			ward         sql.NullString
-		)
-		err := tx.QueryRowxContext(ctx, `
-			UPDATE invitations SET used_at = $2, used_by = $3
+		var inv invitationRow
+		err := tx.GetContext(ctx, &inv, selectInvitation+`
 			WHERE code_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
-			RETURNING id, role, ward_code`,
-			hash, now, account,
-		).Scan(&invitationID, &role, &ward)
+			FOR UPDATE`, hash, now)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("postgres: redeem invitation: %s code: %w",
 				s.whyNotOpen(ctx, tx, hash, now), campaign.Errorf(campaign.ENOTFOUND, errNoOpenInvitation))
@@ -184,21 +169,40 @@ func (s *StaffStore) redeem(ctx context.Context, hash []byte, who campaign.Staff
 		if err != nil {
 			return wrapErr(err, "postgres: redeem invitation")
 		}
+		out.Invitation = inv.invitation()
 
-		var previous []staffRole
-		err = sqlx.SelectContext(ctx, tx, &previous, `
-			UPDATE staff SET active = false, revoked_at = $3, revoked_by = $4, updated_at = $3
-			WHERE channel = $1 AND external_id = $2 AND active
-			RETURNING role, ward_code`,
-			who.Channel, who.ExternalID, now, invitationSubject(invitationID))
+		var previous []staffRow
+		err = tx.SelectContext(ctx, &previous, selectStaff+`
+			WHERE channel = $1 AND external_id = $2 AND active FOR UPDATE`, who.Channel, who.ExternalID)
 		if err != nil {
-			return wrapErr(err, "postgres: redeem invitation: replace the earlier role")
+			return wrapErr(err, "postgres: redeem invitation: the earlier role")
 		}
+		if len(previous) > 0 {
+			out.Previous = previous[0].staff()
+			if !replace {
+				out.Held = true
+				return nil // nothing written: the commit only releases the locks
+			}
+			_, err = tx.ExecContext(ctx, `
+				UPDATE staff SET active = false, revoked_at = $3, revoked_by = $4, updated_at = $3
+				WHERE channel = $1 AND external_id = $2 AND active`,
+				who.Channel, who.ExternalID, now, invitationSubject(inv.ID))
+			if err != nil {
+				return wrapErr(err, "postgres: redeem invitation: replace the earlier role")
+			}
+		}
+
+		_, err = tx.ExecContext(ctx, `UPDATE invitations SET used_at = $2, used_by = $3 WHERE id = $1`,
+			inv.ID, now, account)
+		if err != nil {
+			return wrapErr(err, "postgres: redeem invitation: mark it used")
+		}
+		out.Invitation.UsedAt, out.Invitation.UsedBy = now, account
 
 		_, err = tx.ExecContext(ctx, `
 			INSERT INTO staff (channel, external_id, name, role, ward_code, invitation_id, active, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, true, $7, $7)`,
-			who.Channel, who.ExternalID, who.Name, role, ward, invitationID, now)
+			who.Channel, who.ExternalID, who.Name, inv.Role, inv.WardCode, inv.ID, now)
 		if err != nil {
 			return wrapErr(err, "postgres: redeem invitation: bind the role")
 		}
@@ -211,30 +215,51 @@ func (s *StaffStore) redeem(ctx context.Context, hash []byte, who campaign.Staff
 				role       = EXCLUDED.role,
 				ward_code  = EXCLUDED.ward_code,
 				updated_at = EXCLUDED.updated_at`,
-			who.Channel, who.ExternalID, who.Name, role, ward, now)
+			who.Channel, who.ExternalID, who.Name, inv.Role, inv.WardCode, now)
 		if err != nil {
 			return wrapErr(err, "postgres: redeem invitation: contact")
 		}
 
-		bound = campaign.Staff{Channel: who.Channel, ExternalID: who.ExternalID, Name: who.Name,
-			Role: campaign.Role(role), WardCode: ward.String}
+		out.Staff = campaign.Staff{Channel: who.Channel, ExternalID: who.ExternalID, Name: who.Name,
+			Role: campaign.Role(inv.Role), WardCode: inv.WardCode.String}
 		entry := campaign.AuditEntry{
 			At: now, Actor: account, Action: "staff.join", Subject: staffSubject(who.Channel, who.ExternalID),
 			After: struct {
 				Role       campaign.Role `json:"role"`
 				Ward       string        `json:"ward,omitempty"`
 				Invitation int64         `json:"invitation"`
-			}{bound.Role, bound.WardCode, invitationID},
+			}{out.Staff.Role, out.Staff.WardCode, inv.ID},
 		}
 		if len(previous) > 0 {
-			entry.Before = previous[0].audit()
+			entry.Before = staffRole{Role: previous[0].Role, WardCode: previous[0].WardCode}.audit()
 		}
-		return insertAudit(ctx, tx, entry)
+		if err := insertAudit(ctx, tx, entry); err != nil {
+			return err
+		}
+		if out.Inviter, err = inviter(ctx, tx, inv.CreatedBy); err != nil {
+			return err
+		}
+		return notifyIn(ctx, tx, now, notify, out)
 	})
 	if err != nil {
-		return campaign.Staff{}, err
+		return campaign.Redemption{}, err
 	}
-	return bound, nil
+	return out, nil
+}
+
+// inviter is the chat of an invitation's maker (its created_by, channel:id), with the language
+// of its contact ("" when it has none).
+func inviter(ctx context.Context, tx *sqlx.Tx, createdBy string) (campaign.Recipient, error) {
+	channel, id, ok := strings.Cut(createdBy, ":")
+	if !ok || channel == "" || id == "" {
+		return campaign.Recipient{}, nil
+	}
+	r := campaign.Recipient{Channel: channel, ChatID: id}
+	err := tx.GetContext(ctx, &r.Language, `SELECT language FROM contacts WHERE channel = $1 AND external_id = $2`, channel, id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return campaign.Recipient{}, wrapErr(err, "postgres: redeem invitation: the inviter's language")
+	}
+	return r, nil
 }
 
 // whyNotOpen says, for the log, why no open invitation has hash at now.
@@ -369,39 +394,47 @@ func (s *StaffStore) RevokeInvitation(ctx context.Context, id int64, by string) 
 }
 
 // Invitations lists the open invitations (not used, revoked or expired), oldest first.
-func (s *StaffStore) Invitations(ctx context.Context) ([]Invitation, error) {
-	var rows []struct {
-		ID        int64          `db:"id"`
-		Role      string         `db:"role"`
-		WardCode  sql.NullString `db:"ward_code"`
-		CreatedBy string         `db:"created_by"`
-		CreatedAt time.Time      `db:"created_at"`
-		ExpiresAt time.Time      `db:"expires_at"`
-		UsedAt    sql.NullTime   `db:"used_at"`
-		UsedBy    sql.NullString `db:"used_by"`
-		RevokedAt sql.NullTime   `db:"revoked_at"`
-	}
-	err := s.db.db.SelectContext(ctx, &rows, `
-		SELECT id, role, ward_code, created_by, created_at, expires_at, used_at, used_by, revoked_at
-		FROM invitations
+func (s *StaffStore) Invitations(ctx context.Context) ([]campaign.Invitation, error) {
+	var rows []invitationRow
+	err := s.db.db.SelectContext(ctx, &rows, selectInvitation+`
 		WHERE used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
 		ORDER BY created_at, id`, s.db.now())
 	if err != nil {
 		return nil, wrapErr(err, "postgres: invitations")
 	}
-	out := make([]Invitation, 0, len(rows))
+	out := make([]campaign.Invitation, 0, len(rows))
 	for _, r := range rows {
-		inv := Invitation{ID: r.ID, Role: campaign.Role(r.Role), WardCode: r.WardCode.String,
-			CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), UsedBy: r.UsedBy.String}
-		if r.UsedAt.Valid {
-			inv.UsedAt = r.UsedAt.Time.UTC()
-		}
-		if r.RevokedAt.Valid {
-			inv.RevokedAt = r.RevokedAt.Time.UTC()
-		}
-		out = append(out, inv)
+		out = append(out, r.invitation())
 	}
 	return out, nil
+}
+
+// selectInvitation reads invitationRow columns; a WHERE clause follows it.
+const selectInvitation = `SELECT id, role, ward_code, created_by, created_at, expires_at, used_at, used_by, revoked_at FROM invitations `
+
+// invitationRow is an invitation as selectInvitation reads it.
+type invitationRow struct {
+	ID        int64          `db:"id"`
+	Role      string         `db:"role"`
+	WardCode  sql.NullString `db:"ward_code"`
+	CreatedBy string         `db:"created_by"`
+	CreatedAt time.Time      `db:"created_at"`
+	ExpiresAt time.Time      `db:"expires_at"`
+	UsedAt    sql.NullTime   `db:"used_at"`
+	UsedBy    sql.NullString `db:"used_by"`
+	RevokedAt sql.NullTime   `db:"revoked_at"`
+}
+
+func (r invitationRow) invitation() campaign.Invitation {
+	inv := campaign.Invitation{ID: r.ID, Role: campaign.Role(r.Role), WardCode: r.WardCode.String,
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), UsedBy: r.UsedBy.String}
+	if r.UsedAt.Valid {
+		inv.UsedAt = r.UsedAt.Time.UTC()
+	}
+	if r.RevokedAt.Valid {
+		inv.RevokedAt = r.RevokedAt.Time.UTC()
+	}
+	return inv
 }
 
 // inTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise.

@@ -49,11 +49,11 @@ func invite(t testing.TB, s *postgres.StaffStore, role campaign.Role, ward strin
 // redeem redeems code for who and fails the test on an error.
 func redeem(t testing.TB, s *postgres.StaffStore, code string, who campaign.Staff) campaign.Staff {
 	t.Helper()
-	got, err := s.RedeemInvitation(t.Context(), code, who)
+	got, err := s.RedeemInvitation(t.Context(), code, who, true, nil)
 	if err != nil {
 		t.Fatalf("RedeemInvitation for %s:%s: %v", who.Channel, who.ExternalID, err)
 	}
-	return got
+	return got.Staff
 }
 
 // wantCode fails the test unless err carries the application error code want.
@@ -291,7 +291,7 @@ func TestStaffStore_RedeemInvitation(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := snapshot(t, db)
-				_, err := s.RedeemInvitation(ctx, tc.code, campaign.Staff{Channel: "telegram", ExternalID: "77", Name: "Phạm Văn Nam"})
+				_, err := s.RedeemInvitation(ctx, tc.code, campaign.Staff{Channel: "telegram", ExternalID: "77", Name: "Phạm Văn Nam"}, false, nil)
 				wantCode(t, "RedeemInvitation", err, campaign.ENOTFOUND)
 				if after := snapshot(t, db); after != before {
 					t.Errorf("the database changed: %s -> %s", before, after)
@@ -316,7 +316,7 @@ func TestStaffStore_RedeemInvitation(t *testing.T) {
 
 	t.Run("no account", func(t *testing.T) {
 		fresh := invite(t, s, campaign.RoleVolunteer, "")
-		_, err := s.RedeemInvitation(ctx, fresh, campaign.Staff{Channel: "telegram"})
+		_, err := s.RedeemInvitation(ctx, fresh, campaign.Staff{Channel: "telegram"}, false, nil)
 		wantCode(t, "RedeemInvitation", err, campaign.EINVALID)
 		if invs, err := s.Invitations(ctx); err != nil || len(invs) != 1 {
 			t.Errorf("Invitations = %+v, %v; want the fresh one still open", invs, err)
@@ -325,6 +325,22 @@ func TestStaffStore_RedeemInvitation(t *testing.T) {
 
 	t.Run("a new invitation replaces the role", func(t *testing.T) {
 		replacement := invite(t, s, campaign.RoleVolunteer, "")
+		// Without replace, the role is kept and the invitation stays open: the person is asked.
+		unchanged := snapshot(t, db)
+		told := 0
+		held, err := s.RedeemInvitation(ctx, replacement, campaign.Staff{Channel: "telegram", ExternalID: "42"}, false,
+			func(campaign.Redemption) []campaign.OutboxMessage { told++; return nil })
+		wantHeld := campaign.Staff{Channel: "telegram", ExternalID: "42", Name: "Lê Thị Hoa", Role: campaign.RoleWardOfficial, WardCode: "26800"}
+		if err != nil || !held.Held || held.Previous != wantHeld || held.Staff != (campaign.Staff{}) ||
+			held.Invitation.Role != campaign.RoleVolunteer || held.Invitation.ID == 0 || !held.Invitation.UsedAt.IsZero() || told != 0 {
+			t.Fatalf("RedeemInvitation without replace = %+v, %v (told %d); want held with the ward official's role", held, err, told)
+		}
+		if after := snapshot(t, db); after != unchanged {
+			t.Errorf("a held redemption changed the database: %s -> %s", unchanged, after)
+		}
+		if invs, err := s.Invitations(ctx); err != nil || !slices.ContainsFunc(invs, func(i campaign.Invitation) bool { return i.ID == held.Invitation.ID }) {
+			t.Errorf("Invitations = %+v, %v; want the held one still open", invs, err)
+		}
 		got := redeem(t, s, replacement, campaign.Staff{Channel: "telegram", ExternalID: "42"})
 		want := campaign.Staff{Channel: "telegram", ExternalID: "42", Role: campaign.RoleVolunteer}
 		if got != want {
@@ -360,6 +376,58 @@ func TestStaffStore_RedeemInvitation(t *testing.T) {
 	})
 }
 
+// The inviter is told who redeemed which invitation by a notice queued in the redemption's own
+// transaction, in the language of the inviter's contact: a notice the outbox refuses undoes the
+// redemption, and a held one tells nobody.
+func TestStaffStore_RedeemInvitation_notifies(t *testing.T) {
+	t.Parallel()
+	db, s, _ := newStaffStore(t)
+	ctx := t.Context()
+	if err := postgres.NewContactStore(db).UpsertContact(ctx, campaign.Contact{Channel: "telegram", ExternalID: "1", Language: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	tell := func(r campaign.Redemption) []campaign.OutboxMessage {
+		return []campaign.OutboxMessage{{Key: fmt.Sprintf("redeemed:%d", r.Invitation.ID), Channel: r.Inviter.Channel, ChatID: r.Inviter.ChatID,
+			Text: r.Inviter.Language + ": " + r.Staff.Name + " (" + r.Invitation.UsedBy + ") is " + string(r.Staff.Role) + ", was " + string(r.Previous.Role),
+			Lane: campaign.OutboxNotice}}
+	}
+	hoa := campaign.Staff{Channel: "zalo", ExternalID: "z-42", Name: "Lê Thị Hoa"}
+
+	// A notice the outbox refuses (no key) fails the redemption, which leaves nothing behind.
+	code := invite(t, s, campaign.RoleWardOfficial, "26800")
+	before := snapshot(t, db)
+	_, err := s.RedeemInvitation(ctx, code, hoa, false, func(campaign.Redemption) []campaign.OutboxMessage {
+		return []campaign.OutboxMessage{{Channel: "telegram", ChatID: "1", Text: "x", Lane: campaign.OutboxNotice}}
+	})
+	wantCode(t, "RedeemInvitation with a refused notice", err, campaign.EINVALID)
+	if after := snapshot(t, db); after != before || countRows(t, db, "outbox") != 0 {
+		t.Errorf("a failed redemption left %s -> %s, %d outbox rows", before, after, countRows(t, db, "outbox"))
+	}
+
+	r, err := s.RedeemInvitation(ctx, code, hoa, false, tell)
+	if err != nil || r.Held || r.Staff.Role != campaign.RoleWardOfficial || r.Invitation.UsedBy != "zalo:z-42" ||
+		r.Invitation.CreatedBy != "telegram:1" || r.Inviter != (campaign.Recipient{Channel: "telegram", ChatID: "1", Language: "en"}) {
+		t.Fatalf("RedeemInvitation = %+v, %v", r, err)
+	}
+	// Held: nobody is told. Replaced: the inviter hears of the earlier role too.
+	second := invite(t, s, campaign.RoleVolunteer, "")
+	if r, err := s.RedeemInvitation(ctx, second, hoa, false, tell); err != nil || !r.Held {
+		t.Fatalf("second redemption = %+v, %v; want held", r, err)
+	}
+	if _, err := s.RedeemInvitation(ctx, second, hoa, true, tell); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := postgres.NewOutbox(db).Claim(ctx, campaign.OutboxNotice, 10, time.Minute)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("notices = %+v, %v; want 2", msgs, err)
+	}
+	for i, want := range []string{"en: Lê Thị Hoa (zalo:z-42) is ward_official, was ", "en: Lê Thị Hoa (zalo:z-42) is volunteer, was ward_official"} {
+		if m := msgs[i]; m.Channel != "telegram" || m.ChatID != "1" || m.Text != want {
+			t.Errorf("notice %d = %s:%s %q, want telegram:1 %q", i, m.Channel, m.ChatID, m.Text, want)
+		}
+	}
+}
+
 func TestStaffStore_RedeemInvitation_concurrent(t *testing.T) {
 	t.Parallel()
 
@@ -376,7 +444,7 @@ func TestStaffStore_RedeemInvitation_concurrent(t *testing.T) {
 		for i := range people {
 			wg.Go(func() {
 				<-start
-				_, errs[i] = s.RedeemInvitation(t.Context(), code, campaign.Staff{Channel: "telegram", ExternalID: fmt.Sprint(100 + i)})
+				_, errs[i] = s.RedeemInvitation(t.Context(), code, campaign.Staff{Channel: "telegram", ExternalID: fmt.Sprint(100 + i)}, false, nil)
 			})
 		}
 		close(start)
@@ -407,7 +475,7 @@ func TestStaffStore_RedeemInvitation_concurrent(t *testing.T) {
 		var wg sync.WaitGroup
 		for i, code := range codes {
 			wg.Go(func() {
-				_, errs[i] = s.RedeemInvitation(t.Context(), code, campaign.Staff{Channel: "telegram", ExternalID: "42"})
+				_, errs[i] = s.RedeemInvitation(t.Context(), code, campaign.Staff{Channel: "telegram", ExternalID: "42"}, true, nil)
 			})
 		}
 		wg.Wait()
@@ -429,6 +497,37 @@ func TestStaffStore_RedeemInvitation_concurrent(t *testing.T) {
 		}
 		if role, _ := contactRole(t, db, "telegram", "42"); role != string(member.Role) {
 			t.Errorf("contact role %q, staff role %q", role, member.Role)
+		}
+	})
+
+	t.Run("one person, two codes, without replacing", func(t *testing.T) {
+		t.Parallel()
+		db, s, _ := newStaffStore(t)
+		codes := []string{invite(t, s, campaign.RoleVolunteer, ""), invite(t, s, campaign.RoleCultureInfo, "")}
+		got := make([]campaign.Redemption, len(codes))
+		errs := make([]error, len(codes))
+		var wg sync.WaitGroup
+		for i, code := range codes {
+			wg.Go(func() {
+				got[i], errs[i] = s.RedeemInvitation(t.Context(), code, campaign.Staff{Channel: "telegram", ExternalID: "42"}, false, nil)
+			})
+		}
+		wg.Wait()
+		held := 0
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("redemption %d: %v", i, err)
+			}
+			if got[i].Held {
+				held++
+			}
+		}
+		// The one that came second finds the first's role and keeps it.
+		if held != 1 || countRows(t, db, "staff") != 1 {
+			t.Errorf("%d held, %d staff rows; want 1 and 1", held, countRows(t, db, "staff"))
+		}
+		if invs, err := s.Invitations(t.Context()); err != nil || len(invs) != 1 {
+			t.Errorf("Invitations = %+v, %v; want the held one open", invs, err)
 		}
 	})
 }

@@ -47,8 +47,9 @@ func (s *CaseStore) MessageOfficials(ctx context.Context, code string, parent ca
 		if err := insertCaseKey(ctx, tx, key, keyMessage, code, now); err != nil {
 			return err
 		}
-		// Who wrote and when; the words stay in the note, which erasure removes.
-		err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "registration.message", Subject: code})
+		// That the family wrote and when; the words stay in the note, which erasure removes, and
+		// the chat in the note's actor.
+		err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: campaign.FamilyActor, Action: "registration.message", Subject: code})
 		if err != nil {
 			return err
 		}

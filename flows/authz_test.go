@@ -1,0 +1,492 @@
+package flows
+
+import (
+	"cmp"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/thuduc/maytinhchoem/campaign"
+)
+
+// The one authorisation table (issue 13): every staff command and button is decided by
+// campaign.Authorize. authzTable names, for each command of command()'s switch and each button
+// prefix choice() routes, the action it is decided by and the ward the decision is about, with an
+// input that reaches the decision; parents' and everyone's are public. TestAuthz_EveryStaffAction
+// runs each for every role in its own ward, another ward and none, and fails on a decision
+// that differs from campaign.Authorize's; TestAuthz_TableCoversEveryCommandAndButton fails on a
+// command or a prefix the table does not name, or one it names that no longer exists.
+
+// authzScope is the ward an action is decided for.
+type authzScope int
+
+const (
+	scopeCity      authzScope = iota // city-wide: ""
+	scopeOwn                         // the sender's own ward (authorizeOwn)
+	scopeRecord                      // the ward of the record acted on: TD-000001 is Linh Trung's
+	scopeOwnRecord                   // the sender's own ward first, then the record's
+)
+
+// authzSample is one input that reaches a decision.
+type authzSample struct {
+	in     Input
+	action campaign.Action
+	scope  authzScope
+	// form, for a form's buttons, are the inputs an administrator sends to bring the form to its
+	// review; the sender under test then holds that state (their role changed since) and presses.
+	form []Input
+	// state, when set, is the state the sender holds when sending in.
+	state func() State
+}
+
+// authzEntry is how a command or a button prefix is authorised: authzPublic, or by its samples.
+type authzEntry struct {
+	public  bool
+	samples []authzSample
+}
+
+func staffCmd(in Input, a campaign.Action, s authzScope) authzEntry {
+	return authzEntry{samples: []authzSample{{in: in, action: a, scope: s}}}
+}
+
+var authzPublic = authzEntry{public: true}
+
+// authzAllocKey is the proposal a sender at the allocation review holds.
+const authzAllocKey = "alloc-key-1"
+
+// authzTable is the table: "/<command>" for commands, "<prefix>:" for buttons.
+var authzTable = map[string]authzEntry{
+	// Parents, donors and everyone.
+	"/start": authzPublic, "/status": authzPublic, "/talk": authzPublic, "/mydata": authzPublic, "/pledge": authzPublic,
+	"/pledges": authzPublic, "/cancel": authzPublic, "/help": authzPublic, "/lang": authzPublic, "/whoami": authzPublic,
+	"/unsubscribe": authzPublic, // anyone may stop what they get, also staff revoked since
+	"g:":           authzPublic, "md:": authzPublic, "h:": authzPublic, "t:": authzPublic, "r:": authzPublic, "p:": authzPublic,
+
+	// Staff.
+	"/erase":      staffCmd(cmd("erase"), campaign.ActionErase, scopeCity),
+	"/invite":     staffCmd(cmd("invite"), campaign.ActionInvite, scopeCity),
+	"/invites":    staffCmd(cmd("invites"), campaign.ActionInvite, scopeCity),
+	"/staff":      staffCmd(cmd("staff"), campaign.ActionManageStaff, scopeCity),
+	"/revoke":     staffCmd(cmd("revoke"), campaign.ActionManageStaff, scopeCity),
+	"/intake":     staffCmd(cmd("intake"), campaign.ActionIntake, scopeCity),
+	"/myintake":   staffCmd(cmd("myintake"), campaign.ActionIntake, scopeCity),
+	"/device":     staffCmd(cmd("device"), campaign.ActionIntake, scopeCity),
+	"/money":      staffCmd(cmd("money"), campaign.ActionRecordMoney, scopeCity),
+	"/buy":        staffCmd(cmd("buy"), campaign.ActionRecordMoney, scopeCity),
+	"/allocate":   staffCmd(cmd("allocate"), campaign.ActionAllocate, scopeCity),
+	"/deliveries": staffCmd(cmd("deliveries"), campaign.ActionDeliver, scopeCity),
+	"/find":       staffCmd(cmd("find"), campaign.ActionFind, scopeOwn),
+	"/export":     staffCmd(cmd("export"), campaign.ActionExport, scopeOwn),
+	"/summary":    staffCmd(cmd("summary"), campaign.ActionViewProgress, scopeOwn),
+	"/subscribe":  staffCmd(cmd("subscribe"), campaign.ActionViewProgress, scopeOwn),
+	"/broadcast":  staffCmd(cmd("broadcast"), campaign.ActionBroadcast, scopeCity),
+	"/verify": {samples: []authzSample{
+		{in: cmd("verify"), action: campaign.ActionVerify, scope: scopeOwn},
+		{in: cmd("verify", "TD-000001"), action: campaign.ActionVerify, scope: scopeOwnRecord},
+	}},
+
+	"v:":  staffCmd(press("v:skip:TD-000001"), campaign.ActionVerify, scopeRecord), // v:reply is the parent's
+	"d:":  staffCmd(press("d:ok:GH-000012"), campaign.ActionDeliver, scopeCity),
+	"x:":  staffCmd(press("x:csv"), campaign.ActionExport, scopeOwn),
+	"f:":  staffCmd(press("f:0912345601"), campaign.ActionFind, scopeOwn),
+	"b:":  staffCmd(press("b:pr:BC-000001"), campaign.ActionBroadcast, scopeCity),
+	"s:":  staffCmd(press("s:revoke:telegram:"+wardOffID), campaign.ActionManageStaff, scopeCity),
+	"ia:": staffCmd(press("ia:next:walkin"), campaign.ActionIntake, scopeCity),
+	"dv:": staffCmd(press("dv:no:TB-000001"), campaign.ActionIntake, scopeCity),
+	"a:": {samples: []authzSample{{
+		in: press("a:no:" + allocTag(authzAllocKey)), action: campaign.ActionAllocate, scope: scopeCity,
+		state: func() State {
+			return State{Flow: FlowCase, Step: allocStepReview, IdempotencyKey: authzAllocKey, Answers: map[string]string{},
+				UpdatedAt: testStart}
+		},
+	}}},
+	// A form's buttons only edit its draft, in the state the gated command started; its submit
+	// decides again (a role revoked or changed since is refused there).
+	"i:": {samples: []authzSample{{
+		in: press("i:review:submit"), action: campaign.ActionIntake, scope: scopeCity, form: laptopInputs(),
+	}}},
+	"m:": {samples: []authzSample{{
+		in: press("m:review:submit"), action: campaign.ActionRecordMoney, scope: scopeCity,
+		form: []Input{cmd("money", "PL-000045", "5tr", "chuyển khoản")},
+	}}},
+}
+
+// authzChat is a chat with every store the staff commands use, the records the samples name
+// and the sender under test: id with role in ward.
+func authzChat(t *testing.T, id string, role campaign.Role, ward string) *convo {
+	t.Helper()
+	progress := &fakeProgress{camp: campaign.Default()}
+	c := newChatWith(t, func(cfg *Config) { cfg.Progress = progress })
+	c.e.cfg.Exporter = &fakeExporter{dir: t.TempDir()}
+	c.withPending()
+	c.withNotify()
+	c.withDonor("vi") // the device and money stores, PL-000045 and PL-000046
+	if role != "" && role != campaign.RoleAdmin {
+		c.staff.add(id, "Người thử", role, ward)
+	}
+	return c
+}
+
+// authzWho are the senders: every role in its own ward (Linh Trung), another (Thảo Điền) and
+// none; an administrator; someone without a role.
+func authzWho() []campaign.Staff {
+	var out []campaign.Staff
+	for _, r := range campaign.StaffRoles {
+		for _, w := range []string{wardLT, wardTD, ""} {
+			out = append(out, campaign.Staff{Channel: "telegram", ExternalID: "7100", Role: r, WardCode: w})
+		}
+	}
+	return append(out,
+		campaign.Staff{Channel: "telegram", ExternalID: testAdmin, Role: campaign.RoleAdmin},
+		campaign.Staff{Channel: "telegram", ExternalID: "3999"})
+}
+
+// want is campaign.Authorize's decision on s for who.
+func (s authzSample) want(who campaign.Staff) bool {
+	switch s.scope {
+	case scopeOwn:
+		return campaign.Authorize(who, s.action, who.WardCode) == nil
+	case scopeRecord:
+		return campaign.Authorize(who, s.action, wardLT) == nil
+	case scopeOwnRecord:
+		return campaign.Authorize(who, s.action, who.WardCode) == nil && campaign.Authorize(who, s.action, wardLT) == nil
+	}
+	return campaign.Authorize(who, s.action, "") == nil
+}
+
+func TestAuthz_EveryStaffAction(t *testing.T) {
+	names := slices.Sorted(maps.Keys(authzTable))
+	for _, who := range authzWho() {
+		t.Run(fmt.Sprintf("%s_%s", cmp.Or(string(who.Role), "none"), cmp.Or(who.WardCode, "noward")), func(t *testing.T) {
+			c := authzChat(t, who.ExternalID, who.Role, who.WardCode)
+			for _, name := range names {
+				entry := authzTable[name]
+				if entry.public {
+					if !strings.HasPrefix(name, "/") {
+						continue // a public button needs its own state; its flow's tests cover it
+					}
+					c.become(who.ExternalID, "vi")
+					c.st = State{}
+					refusedBefore := len(c.audit.refused())
+					c.send(cmd(strings.TrimPrefix(name, "/")))
+					if got := c.audit.refused(); len(got) != refusedBefore {
+						t.Errorf("%s is public, but %s was refused: %+v", name, describeWho(who), got[refusedBefore:])
+					}
+					continue
+				}
+				for _, s := range entry.samples {
+					st := State{}
+					if s.state != nil {
+						st = s.state()
+					}
+					if s.form != nil {
+						c.become(testAdmin, "vi")
+						c.st = State{}
+						for _, in := range s.form {
+							c.send(in)
+						}
+						if c.st.Step != stepReview {
+							t.Fatalf("%s: the form is at %q, not its review", name, c.st.Step)
+						}
+						st = c.st
+					}
+					c.become(who.ExternalID, "vi")
+					c.st = st
+					before := len(c.audit.refused())
+					out := c.send(s.in)
+					refused := false
+					for _, e := range c.audit.refused()[before:] {
+						refused = refused || e.Subject == string(s.action)
+					}
+					if want := s.want(who); refused == want {
+						t.Errorf("%s by %s: refused %v, but campaign.Authorize(%s) says allowed %v:%s",
+							describe(s.in), describeWho(who), refused, s.action, want, dump(out))
+					}
+				}
+			}
+		})
+	}
+}
+
+func describeWho(s campaign.Staff) string {
+	return fmt.Sprintf("%s of ward %q", cmp.Or(string(s.Role), "someone without a role"), s.WardCode)
+}
+
+// TestAuthz_TableCoversEveryCommandAndButton reads the commands of command()'s switch and the
+// button prefixes choice() routes (itself, intakeChoice, caseChoice, and the forms' prefixes) from
+// the source: a command or a prefix added without an entry in authzTable fails here.
+func TestAuthz_TableCoversEveryCommandAndButton(t *testing.T) {
+	consts, funcs := parseFlows(t)
+	seen := map[string]bool{}
+
+	for _, v := range switchCases(t, funcs["command"], consts) {
+		seen["/"+v] = true
+	}
+	if len(seen) < 20 {
+		t.Fatalf("found only %d commands in command()'s switch: %v", len(seen), slices.Sorted(maps.Keys(seen)))
+	}
+	// choice() routes "g:" and the CutPrefix-ed prefixes itself, then hands the data to
+	// intakeChoice and caseChoice, then to the forms by their prefix.
+	ast.Inspect(funcs["choice"], func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || len(call.Args) != 2 {
+			return true
+		}
+		if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "CutPrefix" {
+			return true
+		}
+		p, ok := stringValue(call.Args[1], consts)
+		if !ok {
+			t.Errorf("choice(): a prefix the test cannot read: %s", exprString(call.Args[1]))
+			return true
+		}
+		seen[p] = true
+		return true
+	})
+	for _, fn := range []string{"intakeChoice", "caseChoice"} {
+		cases := switchCases(t, funcs[fn], consts)
+		if len(cases) == 0 {
+			t.Errorf("%s: no prefixes found", fn)
+		}
+		for _, v := range cases {
+			seen[v+":"] = true
+		}
+	}
+	c := authzChat(t, "7100", campaign.RoleCityOfficial, "")
+	for _, f := range c.e.forms {
+		seen[f.prefix+":"] = true
+	}
+
+	for name := range seen {
+		if _, ok := authzTable[name]; !ok {
+			t.Errorf("%s is not in the authorisation table (authzTable): say which campaign.Action decides it, or that it is public", name)
+		}
+	}
+	for name := range authzTable {
+		if !seen[name] {
+			t.Errorf("authzTable names %s, which the flows no longer have", name)
+		}
+	}
+	// Every action the table names is one campaign.Authorize knows (an unknown one is refused to all).
+	for name, e := range authzTable {
+		for _, s := range e.samples {
+			if campaign.Authorize(campaign.Staff{Role: campaign.RoleAdmin}, s.action, "") != nil {
+				t.Errorf("%s: action %q is unknown to campaign.Authorize", name, s.action)
+			}
+		}
+	}
+}
+
+// parseFlows parses the package's Go files (not the tests): its string constants and its methods
+// and functions by name.
+func parseFlows(t *testing.T) (map[string]string, map[string]*ast.FuncDecl) {
+	t.Helper()
+	names, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{}
+	funcs := map[string]*ast.FuncDecl{}
+	fset := token.NewFileSet()
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := parser.ParseFile(fset, name, src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				funcs[d.Name.Name] = d
+			case *ast.GenDecl:
+				if d.Tok != token.CONST {
+					continue
+				}
+				for _, spec := range d.Specs {
+					vs := spec.(*ast.ValueSpec)
+					for i, n := range vs.Names {
+						if i < len(vs.Values) {
+							if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+								consts[n.Name], _ = strconv.Unquote(lit.Value)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, fn := range []string{"command", "choice", "intakeChoice", "caseChoice"} {
+		if funcs[fn] == nil {
+			t.Fatalf("no func %s in the flows", fn)
+		}
+	}
+	return consts, funcs
+}
+
+// switchCases returns the values of the cases of fn's first switch.
+func switchCases(t *testing.T, fn *ast.FuncDecl, consts map[string]string) []string {
+	t.Helper()
+	var out []string
+	done := false
+	ast.Inspect(fn, func(n ast.Node) bool {
+		sw, ok := n.(*ast.SwitchStmt)
+		if !ok || done {
+			return !done
+		}
+		done = true
+		for _, s := range sw.Body.List {
+			for _, e := range s.(*ast.CaseClause).List {
+				v, ok := stringValue(e, consts)
+				if !ok {
+					t.Errorf("%s: a case the test cannot read: %s", fn.Name.Name, exprString(e))
+					continue
+				}
+				out = append(out, v)
+			}
+		}
+		return false
+	})
+	return out
+}
+
+// stringValue is the value of a string literal, a string constant, or their sum.
+func stringValue(e ast.Expr, consts map[string]string) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind == token.STRING {
+			v, err := strconv.Unquote(e.Value)
+			return v, err == nil
+		}
+	case *ast.Ident:
+		v, ok := consts[e.Name]
+		return v, ok
+	case *ast.BinaryExpr:
+		if e.Op == token.ADD {
+			a, okA := stringValue(e.X, consts)
+			b, okB := stringValue(e.Y, consts)
+			return a + b, okA && okB
+		}
+	case *ast.ParenExpr:
+		return stringValue(e.X, consts)
+	}
+	return "", false
+}
+
+func exprString(e ast.Expr) string {
+	return fmt.Sprintf("%T at %d", e, e.Pos())
+}
+
+// Issue 13: a parent's answer goes to whoever holds the case's scope now: the official who asked
+// while still in role and ward, else the ward's verification queue.
+func TestAuthz_AnswerFollowsTheRole(t *testing.T) {
+	ask := func(c *convo, official, code, parent string) {
+		t.Helper()
+		c.become(official, "vi")
+		c.send(cmd("verify", code))
+		c.send(press("v:ask:" + code))
+		c.send(text("Gia đình có giấy chứng nhận hộ nghèo không?"))
+		c.become(parent, "vi")
+	}
+	told := func(c *convo) []string {
+		var to []string
+		for _, n := range c.notices {
+			to = append(to, n.ChatID)
+		}
+		slices.Sort(to)
+		return to
+	}
+
+	// Still in role and ward: the official who asked.
+	c := newChat(t).withPending()
+	ask(c, wardOffID, "TD-000001", "3101")
+	c.send(text("Có, số giấy 123/2021"))
+	if got := told(c); !slices.Equal(got, []string{wardOffID}) {
+		t.Errorf("in role: told %v, want the official who asked", got)
+	}
+
+	// Revoked since: the ward's verification queue (the Women's Union of Linh Trung), never them.
+	c = newChat(t).withPending()
+	ask(c, wardOffID, "TD-000001", "3101")
+	if err := c.staff.RevokeStaff(t.Context(), "telegram", wardOffID, "telegram:"+testAdmin); err != nil {
+		t.Fatal(err)
+	}
+	c.send(text("Có, số giấy 123/2021"))
+	if got := told(c); !slices.Equal(got, []string{womenID}) {
+		t.Errorf("revoked: told %v, want the ward's queue [%s]", got, womenID)
+	}
+	// What the parent adds goes the same way.
+	c.send(Input{Kind: KindOther, PhotoID: "photo-1", Text: "Giấy chứng nhận"})
+	if got := told(c); !slices.Equal(got, []string{womenID}) {
+		t.Errorf("revoked, a photo added: told %v, want [%s]", got, womenID)
+	}
+
+	// Moved to another ward since: the queue of the registration's ward.
+	c = newChat(t).withPending()
+	ask(c, wardOffID, "TD-000001", "3101")
+	c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardTD)
+	c.send(text("Có, số giấy 123/2021"))
+	if got := told(c); !slices.Equal(got, []string{womenID}) {
+		t.Errorf("moved ward: told %v, want the ward's queue [%s]", got, womenID)
+	}
+
+	// A ward with nobody left who verifies: the education office, which verifies every ward.
+	c = newChat(t).withPending()
+	ask(c, wardTDID, "TD-000003", "3103")
+	if err := c.staff.RevokeStaff(t.Context(), "telegram", wardTDID, "telegram:"+testAdmin); err != nil {
+		t.Fatal(err)
+	}
+	c.send(text("Có, số giấy 456/2021"))
+	if got := told(c); !slices.Equal(got, []string{eduID}) {
+		t.Errorf("a ward without verifiers: told %v, want the education office [%s]", got, eduID)
+	}
+
+	// An administrator (named by the configuration, not a staff record) while still named.
+	c = newChat(t).withPending()
+	ask(c, testAdmin, "TD-000001", "3101")
+	c.send(text("Có, số giấy 123/2021"))
+	if got := told(c); !slices.Equal(got, []string{testAdmin}) {
+		t.Errorf("administrator: told %v", got)
+	}
+	c = newChat(t).withPending()
+	ask(c, testAdmin, "TD-000001", "3101")
+	c.e.cfg.Admins = nil
+	c.send(text("Có, số giấy 123/2021"))
+	if got := told(c); !slices.Equal(got, []string{wardOffID, womenID}) {
+		t.Errorf("administrator no longer named: told %v, want the ward's queue", got)
+	}
+}
+
+// Issue 13: /broadcast is decided by campaign.Authorize like every staff action, and its
+// refusal audited under the action.
+func TestAuthz_BroadcastIsInTheTable(t *testing.T) {
+	for _, r := range append(slices.Clone(campaign.StaffRoles), campaign.RoleAdmin, "") {
+		want := r == campaign.RoleCultureInfo || r == campaign.RoleCityOfficial || r == campaign.RoleAdmin
+		if got := campaign.Authorize(campaign.Staff{Role: r}, campaign.ActionBroadcast, "") == nil; got != want {
+			t.Errorf("campaign.Authorize(%q, broadcast) = %v, want %v", r, got, want)
+		}
+		if mayBroadcast(r) != want {
+			t.Errorf("mayBroadcast(%q) = %v, want %v", r, !want, want)
+		}
+	}
+	c := newChat(t)
+	c.withNotify()
+	c.become(wardOffID, "vi")
+	c.send(cmd("broadcast"))
+	if refused := c.audit.refused(); len(refused) != 1 || refused[0].Subject != string(campaign.ActionBroadcast) {
+		t.Errorf("refusal audited as %+v, want the action %s", refused, campaign.ActionBroadcast)
+	}
+}
