@@ -110,7 +110,7 @@ func (c *turn) findRegistration(who campaign.Staff, code string) error {
 // showFoundRegistration shows k in full after checking the sender may see its ward's children.
 // Only those who may verify it get the decision buttons.
 func (c *turn) showFoundRegistration(who campaign.Staff, k campaign.Case) error {
-	if _, ok, err := c.authorizeAs(who, campaign.ActionViewChildData, k.WardCode); !ok {
+	if ok, err := c.findAllowed(who, campaign.ActionViewChildData, k.WardCode, k.Code); !ok {
 		return err
 	}
 	if err := c.showCase(who, k, "", false); err != nil {
@@ -136,7 +136,7 @@ func (c *turn) findPledge(who campaign.Staff, code string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok, err := c.authorizeAs(who, campaign.ActionViewPledges, p.WardCode); !ok {
+	if ok, err := c.findAllowed(who, campaign.ActionViewPledges, p.WardCode, p.Code); !ok {
 		return err
 	}
 	if err := c.auditView("donor.view", p.Code, map[string]any{"role": who.Role}); err != nil {
@@ -191,7 +191,7 @@ func (c *turn) findDelivery(who campaign.Staff, code string) error {
 	if who.Role == campaign.RoleVolunteer {
 		action = campaign.ActionDeliver
 	}
-	if _, ok, err := c.authorizeAs(who, action, d.WardCode); !ok {
+	if ok, err := c.findAllowed(who, action, d.WardCode, d.Code); !ok {
 		return err
 	}
 	if err := c.auditView("delivery.view", d.Code, map[string]any{"role": who.Role}); err != nil {
@@ -307,4 +307,22 @@ func (c *turn) findAudit(kind, code string, found []string) error {
 		after["codes"] = found
 	}
 	return c.auditView("data.find", "", after)
+}
+
+// findAllowed checks that who may see a record of ward found by its code (audited as any refusal).
+// A ward role asking for another ward's record is told the code is not found in their scope, as
+// for a code that does not exist: a reply never says that a code exists elsewhere.
+func (c *turn) findAllowed(who campaign.Staff, action campaign.Action, ward, code string) (bool, error) {
+	n := len(c.out)
+	_, ok, err := c.authorizeAs(who, action, ward)
+	if ok || err != nil {
+		return ok, err
+	}
+	there := who
+	there.WardCode = ward
+	if who.Role.NeedsWard() && campaign.Authorize(there, action, ward) == nil {
+		c.out = c.out[:n]
+		c.say(c.t("find.not_found", "Code", code))
+	}
+	return false, nil
 }

@@ -343,3 +343,18 @@ func TestFind_AuditKeepsKindAndCodesNeverTheQuery(t *testing.T) {
 		}
 	}
 }
+
+// A ward official asking for a code of another ward gets the very reply a code that does not
+// exist gets: the reply never says that the code exists elsewhere (the refusal is still audited).
+func TestFind_CodeOfAnotherWardReadsAsNotFound(t *testing.T) {
+	c, _ := newFindChat(t)
+	c.become(wardTDID, "vi") // Thảo Điền; TD-000001 is of Linh Trung
+	elsewhere := allText(c.send(cmd("find", "TD-000001")))
+	if len(c.audit.refused()) != 1 {
+		t.Errorf("%d refusals audited, want 1", len(c.audit.refused()))
+	}
+	missing := allText(c.send(cmd("find", "TD-009999")))
+	if strings.ReplaceAll(elsewhere, "TD-000001", "TD-009999") != missing {
+		t.Errorf("another ward's code:\n%s\nan unknown code:\n%s", elsewhere, missing)
+	}
+}

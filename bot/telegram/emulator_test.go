@@ -322,6 +322,9 @@ func TestEmulator_Poll(t *testing.T) {
 		waitFor(t, "the update sent while down", func() bool { return rec2.count() == 1 })
 		emu.SendText(cid, lan, "bốn")
 		waitFor(t, "the next update", func() bool { return rec2.count() == 2 })
+		// Telegram learns of a handled update from the next getUpdates's offset; one stopped
+		// before that call leaves it to the offset store (the next poller starts past it).
+		waitFor(t, "the next update confirmed", func() bool { return emu.PendingUpdates() == 0 })
 		_ = stop()
 		all := append(rec.all(), rec2.all()...)
 		var texts []string
