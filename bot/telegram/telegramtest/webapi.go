@@ -1,7 +1,6 @@
 package telegramtest
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/thuduc/maytinhchoem/bot/internal/pageguard"
 )
 
 // maxPageWait bounds the chat page's long poll, below the usual 30-second proxy timeouts.
@@ -304,56 +305,20 @@ func (s *Server) pageMessage(e *entry) pageMessage {
 	return m
 }
 
-// pageTokenHeader is the header the chat page sends Options.PageToken in.
-const pageTokenHeader = "X-Demo-Token"
-
 // needTokenMessage answers a call without Options.PageToken; the page shows it.
 const needTokenMessage = "Cần mã của bản demo: hãy mở đúng đường link in ra khi chạy demo (…/?token=…) · " +
 	"This demo's page needs its token: open the link the demo printed when it started"
 
 // guardPage lets a request to the chat page (withToken false) or its API and files (withToken
-// true) go on, or answers it: a Host not among Options.PageHosts gets 421, and a call to the API
-// without Options.PageToken, in the X-Demo-Token header or the token query parameter, 403.
+// true) go on, or answers it (see pageguard.Guard): a Host not among Options.PageHosts gets 421,
+// and a call without Options.PageToken 403.
 func (s *Server) guardPage(w http.ResponseWriter, r *http.Request, withToken bool) bool {
-	if !hostAllowed(s.opts.PageHosts, r.Host) {
-		pageError(w, http.StatusMisdirectedRequest, fmt.Sprintf("this chat page answers only at %s, not at Host %q",
-			strings.Join(s.opts.PageHosts, ", "), r.Host))
-		return false
-	}
-	if withToken && s.opts.PageToken != "" && !tokenMatches(s.opts.PageToken, r) {
-		pageError(w, http.StatusForbidden, needTokenMessage)
-		return false
-	}
-	return true
-}
-
-// hostAllowed says whether a request's Host is one of hosts; any is when hosts is empty.
-func hostAllowed(hosts []string, host string) bool {
-	if len(hosts) == 0 {
-		return true
-	}
-	for _, h := range hosts {
-		if strings.EqualFold(h, host) {
-			return true
-		}
-	}
-	return false
-}
-
-// tokenMatches says whether a request carries the page token, in the header or the query.
-func tokenMatches(token string, r *http.Request) bool {
-	got := r.Header.Get(pageTokenHeader)
-	if got == "" {
-		got = r.URL.Query().Get("token")
-	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	g := pageguard.Guard{Hosts: s.opts.PageHosts, Token: s.opts.PageToken, NeedToken: needTokenMessage}
+	return g.Allow(w, r, withToken, pageError)
 }
 
 // isJSON says whether a request's body is declared as JSON.
-func isJSON(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == "application/json"
-}
+func isJSON(r *http.Request) bool { return pageguard.IsJSON(r) }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

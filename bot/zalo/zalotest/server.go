@@ -52,6 +52,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/thuduc/maytinhchoem/bot/internal/pageguard"
 )
 
 //go:embed web/index.html
@@ -294,7 +296,7 @@ var _ http.Handler = (*Server)(nil)
 func (s *Server) learnBaseURL(r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.baseURL != "" || r.Host == "" || !hostAllowed(s.opts.PageHosts, r.Host) {
+	if s.baseURL != "" || r.Host == "" || !pageguard.HostAllowed(s.opts.PageHosts, r.Host) {
 		return
 	}
 	scheme := "http"
