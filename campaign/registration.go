@@ -148,6 +148,15 @@ type Registration struct {
 	ConsentAt time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// Source is how the registration came (SourceChat when ""). A list's row has ListID and
+	// ListRow; a list's or an assisted registration has RegisteredBy, the staff member's
+	// "channel:id", and no chat until the family claims it.
+	Source         Source
+	ListID         int64
+	ListRow        int
+	RegisteredBy   string
+	ConsentWitness string
 }
 
 // Contact is a person the bot talks to on a channel.

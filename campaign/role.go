@@ -13,6 +13,7 @@ const (
 	RoleWomensUnion     Role = "womens_union"     // Hội LHPN of a ward
 	RoleVolunteer       Role = "volunteer"        // Youth Union (Đoàn thanh niên) volunteer
 	RoleCultureInfo     Role = "culture_info"     // Phòng Văn hóa và Thông tin
+	RoleSchool          Role = "school"           // a school's staff: its own students' list
 	RoleAdmin           Role = "admin"            // ADMIN_TELEGRAM_IDS; never stored from an invitation
 )
 
@@ -40,11 +41,12 @@ const (
 	ActionViewChildData Action = "registration.view" // a child's full record
 	ActionAllocate      Action = "registration.allocate"
 	ActionDeliver       Action = "delivery.deliver"
-	ActionExport        Action = "data.export"        // ward roles: their ward only
-	ActionFind          Action = "data.find"          // each record found is then checked on its own
-	ActionViewProgress  Action = "progress.view"      // ward roles: their ward's figures
-	ActionErase         Action = "registration.erase" // a family's personal data, on its written request
-	ActionBroadcast     Action = "broadcast.send"     // announcements to parents, donors, staff or a ward, and their progress
+	ActionExport        Action = "data.export"         // ward roles: their ward only
+	ActionFind          Action = "data.find"           // each record found is then checked on its own
+	ActionViewProgress  Action = "progress.view"       // ward roles: their ward's figures
+	ActionErase         Action = "registration.erase"  // a family's personal data, on its written request
+	ActionBroadcast     Action = "broadcast.send"      // announcements to parents, donors, staff or a ward, and their progress
+	ActionImportList    Action = "registration.import" // a school's or a ward's list of children (ward roles: their ward; a school: its students)
 )
 
 // permissions says which roles may take each action. Admins may take every action.
@@ -64,6 +66,7 @@ var permissions = map[Action][]Role{
 	ActionViewProgress:  {RoleCityOfficial, RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleVolunteer, RoleCultureInfo},
 	ActionErase:         {},
 	ActionBroadcast:     {RoleCultureInfo, RoleCityOfficial},
+	ActionImportList:    {RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleSchool},
 }
 
 // Staff is a person acting with a role; WardCode is set for ward roles.
@@ -73,6 +76,8 @@ type Staff struct {
 	Name       string
 	Role       Role
 	WardCode   string
+	// School is the school a RoleSchool member acts for (its name as the lists write it).
+	School string
 }
 
 // Authorize is the one place that decides whether staff may take an action, and for ward roles,

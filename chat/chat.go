@@ -50,9 +50,21 @@ type Input struct {
 	// PhotoID is the channel's reference to a photo sent (the largest size), "" when none; the
 	// input's Kind is then KindOther and Text its caption. Only the same channel can send it again.
 	PhotoID string
+	// Document is a file sent (a list of children, say), nil when none; the input's Kind is then
+	// KindOther and Text its caption.
+	Document *Document
 	// UpdateID identifies the update on its channel, "" when unknown. The same update delivered
 	// again carries the same id, so a one-line command keys its write with it.
 	UpdateID string
+}
+
+// Document is a file a person sent: its name and size as the channel reports them, and the
+// channel's reference to fetch it with (see the flows' Config.Files). Only the same channel can
+// open it.
+type Document struct {
+	Name   string
+	Size   int64
+	FileID string
 }
 
 // Contact is a phone number a person shared.

@@ -88,6 +88,7 @@ var authzTable = map[string]authzEntry{
 	"/summary":    staffCmd(cmd("summary"), campaign.ActionViewProgress, scopeOwn),
 	"/subscribe":  staffCmd(cmd("subscribe"), campaign.ActionViewProgress, scopeOwn),
 	"/broadcast":  staffCmd(cmd("broadcast"), campaign.ActionBroadcast, scopeCity),
+	"/import":     staffCmd(cmd("import"), campaign.ActionImportList, scopeOwn),
 	"/verify": {samples: []authzSample{
 		{in: cmd("verify"), action: campaign.ActionVerify, scope: scopeOwn},
 		{in: cmd("verify", "TD-000001"), action: campaign.ActionVerify, scope: scopeOwnRecord},

@@ -70,6 +70,8 @@ func (c *turn) command() error {
 		return c.unsubscribeCommand()
 	case "broadcast":
 		return c.broadcastCommand(args)
+	case "import":
+		return c.importCommand()
 	case "lang":
 		switch lang := strings.ToLower(args); lang {
 		case langVI, langEN:

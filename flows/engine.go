@@ -75,6 +75,11 @@ type Config struct {
 	// Eraser erases a family's personal data everywhere (/mydata's deletion, /erase); nil
 	// turns deletion off.
 	Eraser campaign.Eraser
+	// Lists stores the lists of children schools and wards send (/import), read by ListReader
+	// from files Files opens; any of them nil turns /import off.
+	Lists      campaign.ListStore
+	ListReader campaign.ListReader
+	Files      FileOpener
 	// OnQueued, when set, is called after a store call queued messages in the outbox (a
 	// broadcast's, or notices to other people: see notice.go), to wake the outbox's sender.
 	OnQueued func()
@@ -353,6 +358,9 @@ func (c *turn) run() error {
 // idleMessage handles a message out of any flow: the answer to officials' open question when
 // the person has one, else the welcome.
 func (c *turn) idleMessage() error {
+	if handled, err := c.importDocument(); handled || err != nil {
+		return err
+	}
 	if handled, err := c.answerUnprompted(); handled || err != nil {
 		return err
 	}

@@ -916,7 +916,7 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 			out[i] = allocOutcome{d: d, ok: ok}
 		}
 	}
-	if _, err := enqueue(ctx, tx, now, notices); err != nil {
+	if _, err := enqueue(ctx, tx, now, reachable(notices)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -1302,7 +1302,7 @@ func (s *CaseStore) FinalizeDeliveries(ctx context.Context, cutoff time.Time, no
 		for _, d := range out {
 			msgs = append(msgs, notices(d)...)
 		}
-		_, err = enqueue(ctx, tx, now, msgs)
+		_, err = enqueue(ctx, tx, now, reachable(msgs))
 		return err
 	})
 	if err != nil {

@@ -239,7 +239,7 @@ func notifyIn[T any](ctx context.Context, tx execer, now time.Time, notify campa
 	if notify == nil {
 		return nil
 	}
-	_, err := enqueue(ctx, tx, now, notify(rec))
+	_, err := enqueue(ctx, tx, now, reachable(notify(rec)))
 	return err
 }
 
