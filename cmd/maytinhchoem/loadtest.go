@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,17 +87,37 @@ func (h *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) gored
 	}
 }
 
+// redisReads is the server's total_reads_processed (INFO stats), -1 when it does not say.
+func redisReads(ctx context.Context, rdb *goredis.Client) int64 {
+	info, err := rdb.Info(ctx, "stats").Result()
+	if err != nil {
+		return -1
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_reads_processed:"); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
 // loadResult is what a load test measured.
 type loadResult struct {
 	loadCheck
-	Elapsed            time.Duration
-	UpdatesPerSecond   float64
-	P50, P99, Max      time.Duration
-	RedisPerUpdate     float64 // with the bot in this process only
-	ExactlyOnce        bool
-	EmulatorRejections int
-	TooManyRequests    int
-	BroadcastSent      int
+	Elapsed          time.Duration
+	UpdatesPerSecond float64
+	P50, P99, Max    time.Duration
+	RedisPerUpdate   float64 // with the bot in this process only
+	// RedisReadsPerUpdate is Redis's own count of the requests it read (INFO stats
+	// total_reads_processed), from every client of the server, per update: with replicas, whose
+	// commands this process cannot count, it stands for their round trips. 0 when unknown.
+	RedisReadsPerUpdate float64
+	ExactlyOnce         bool
+	EmulatorRejections  int
+	TooManyRequests     int
+	BroadcastSent       int
 	// Webhook is the emulator's count of webhook deliveries, with the replicas in webhook mode.
 	Webhook *telegramtest.Metrics
 }
@@ -183,6 +204,8 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stdout, "update -> reply:    p50 %s, p99 %s, max %s\n", res.P50.Round(10*time.Microsecond), res.P99.Round(10*time.Microsecond), res.Max.Round(10*time.Microsecond))
 	if o.Replicas == 0 {
 		fmt.Fprintf(stdout, "redis round trips:  %.2f per update\n", res.RedisPerUpdate)
+	} else if res.RedisReadsPerUpdate > 0 {
+		fmt.Fprintf(stdout, "redis round trips:  %.2f per update (Redis's count of requests read, from every client of the server)\n", res.RedisReadsPerUpdate)
 	}
 	if m := res.Webhook; m != nil {
 		fmt.Fprintf(stdout, "webhook:            %d updates delivered, %d failed attempts (retried), %d updates dropped after every attempt failed\n",
@@ -411,6 +434,7 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	tripsBefore := env.trips.n.Load()
+	readsBefore := redisReads(ctx, env.rdb)
 
 	var families []int64
 	if o.Broadcast > 0 {
@@ -478,6 +502,11 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 	}
 	res.UpdatesPerSecond = float64(res.UpdatesSent) / res.Elapsed.Seconds()
 	res.RedisPerUpdate = float64(trips) / float64(max(res.UpdatesSent, 1))
+	if readsBefore >= 0 {
+		if reads := redisReads(ctx, env.rdb); reads >= readsBefore {
+			res.RedisReadsPerUpdate = float64(reads-readsBefore) / float64(max(res.UpdatesSent, 1))
+		}
+	}
 	if len(families) > 0 {
 		res.Broadcast = tallyBroadcast(events, families, parentsDone)
 		res.BroadcastSent = len(events.between(families, time.Time{}, parentsDone))

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -17,8 +19,18 @@ import (
 // runServe is production: every setting from the environment, a missing or malformed one named at
 // start.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(serveGCPercent)
+	}
 	return serveWith(ctx, args, getenv, stdout, stderr, clock{})
 }
+
+// serveGCPercent is the garbage collector's GOGC for serve when the environment sets none. A
+// serve process keeps a small live heap (tens of MB) and allocates per update, so Go's default of
+// 100 collects very often; at 200 it collects half as often for a heap about half as large again
+// (`loadtest -replicas 3`, 5 Dec 2026: 0.97-1.01 ms of CPU per update against 1.08-1.09 ms; 400
+// measured worse). GOGC (or GOMEMLIMIT with GOGC=off) in the environment wins.
+const serveGCPercent = 200
 
 // clock is the time a served bot stands on: the real one in production; tests stand on a
 // campaign date, polled like the demo's (see jobs.SchedulerConfig.Poll).

@@ -8,6 +8,9 @@
 // Handling one chat update costs at most two round trips: one Load (dialog,
 // version and the update's seen mark, in one script) and one Save (compare the
 // version, write, refresh the TTL and mark the update seen, in one script).
+// The Loads, Saves and RepliesSent of chats handled at the same moment share
+// round trips: while one is under way, the calls that come queue and go
+// together in the next, a pipeline of their scripts (see batcher).
 // Scripts run with EVALSHA and fall back to EVAL once after Redis lost its
 // script cache; LoadScripts spares even that first fallback.
 //
@@ -103,6 +106,8 @@ type Store struct {
 	seenTTL    time.Duration
 	pendingTTL time.Duration
 	replyLease time.Duration
+	// batch shares round trips between the scripts of updates handled at the same moment.
+	batch *batcher
 }
 
 // New returns a Store over client; the client stays owned by the caller.
@@ -115,6 +120,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 
 		pendingTTL: opts.PendingTTL,
 		replyLease: opts.ReplyLease,
+		batch:      &batcher{client: client},
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
@@ -255,7 +261,7 @@ func (s *Store) Load(ctx context.Context, channel, chatID, updateID string) (dat
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("redis: load dialog %s:%s: %w", channel, chatID, err)
 	}
-	res, err := loadScript.Run(ctx, s.client, keys).Slice()
+	res, err := s.batch.run(ctx, loadScript, keys).Slice()
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("redis: load dialog %s:%s: %w", channel, chatID, err)
 	}
@@ -313,7 +319,7 @@ func (s *Store) SaveStep(ctx context.Context, channel, chatID string, version in
 		args = append(args, replies, count, owner, s.replyLease.Milliseconds(), s.pendingTTL.Milliseconds(),
 			dueMember(channel, chatID, updateID))
 	}
-	res, err := saveScript.Run(ctx, s.client, keys, args...).Int64()
+	res, err := s.batch.run(ctx, saveScript, keys, args...).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis: save dialog %s:%s: %w", channel, chatID, err)
 	}
@@ -328,7 +334,7 @@ func (s *Store) RepliesSent(ctx context.Context, channel, chatID, updateID, owne
 	if err := checkChannel(channel); err != nil || updateID == "" {
 		return false, fmt.Errorf("redis: replies sent %s:%s: %w", channel, updateID, errors.Join(err, ErrInvalidKey))
 	}
-	res, err := sentScript.Run(ctx, s.client, []string{s.outKey(channel, updateID), s.outByKey(channel, updateID), s.prefix + "outdue"},
+	res, err := s.batch.run(ctx, sentScript, []string{s.outKey(channel, updateID), s.outByKey(channel, updateID), s.prefix + "outdue"},
 		owner, n, s.replyLease.Milliseconds(), dueMember(channel, chatID, updateID)).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis: replies sent %s:%s: %w", channel, updateID, err)
