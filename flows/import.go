@@ -16,7 +16,9 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// FileOpener opens a file a person sent, by the channel's reference (chat.Document.FileID).
+// FileOpener opens a file a person sent, by the channel's reference (chat.Document.FileID). An
+// EINVALID error is a file that cannot be had (too big, gone) and EUNAVAILABLE a channel whose
+// files are not read: both are told to the sender; any other error fails the turn.
 type FileOpener interface {
 	OpenFile(ctx context.Context, channel, fileID string) (io.ReadCloser, error)
 }
@@ -151,7 +153,15 @@ func (c *turn) importDocument() (handled bool, err error) {
 		return true, err
 	}
 	f, err := c.e.cfg.Files.OpenFile(c.ctx, c.sess.Channel, doc.FileID)
-	if err != nil {
+	switch campaign.ErrorCode(err) {
+	case "":
+	case campaign.EINVALID: // a file the channel will not hand over (too big, gone)
+		c.say(c.t("import.unreadable", "Name", clip(doc.Name, 80)))
+		return true, nil
+	case campaign.EUNAVAILABLE: // a channel whose files are not read
+		c.say(c.t("import.unavailable"))
+		return true, nil
+	default:
 		return true, fmt.Errorf("import: open %s: %w", doc.FileID, err)
 	}
 	defer func() { _ = f.Close() }()

@@ -95,10 +95,14 @@ func (a *Adapter) fromMessage(in chat.Update, m *tgbotapi.Message, edited bool) 
 		}
 	default:
 		// A photo, sticker, voice note, document, location...: the flows only say what they expect,
-		// but take a photo's file_id, which a volunteer's proof of delivery is.
+		// but take a photo's file_id, which a volunteer's proof of delivery is, and a document's
+		// (a list of children).
 		in.Kind = chat.KindOther
 		in.Text = m.Caption
 		in.PhotoID = largestPhoto(m.Photo)
+		if d := m.Document; d != nil && d.FileID != "" {
+			in.Document = &chat.Document{Name: d.FileName, Size: int64(d.FileSize), FileID: d.FileID}
+		}
 	}
 	return in, true
 }

@@ -77,7 +77,9 @@ func TestAdapter_ParseUpdate(t *testing.T) {
 		})},
 		{file: "sticker.json", want: lan(chat.KindOther, "700011", 22)},
 		{file: "voice.json", want: lan(chat.KindOther, "700012", 23)},
-		{file: "document.json", want: lan(chat.KindOther, "700013", 24)},
+		{file: "document.json", want: with(lan(chat.KindOther, "700013", 24), func(in *chat.Update) {
+			in.Document = &chat.Document{Name: "hoc-ba.pdf", FileID: "BQAD"}
+		})},
 		{file: "location.json", want: lan(chat.KindOther, "700014", 25)},
 		{file: "no_text.json", want: lan(chat.KindOther, "700015", 26)},
 		{file: "my_chat_member_kicked.json", ignored: true, blocked: []string{"5550001"}},

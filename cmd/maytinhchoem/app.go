@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -168,6 +169,9 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		Broadcasts:    a.broadcasts,
 		Family:        postgres.NewFamilyStore(d.db, d.campaign),
 		Eraser:        a.retention(),
+		Lists:         postgres.NewListStore(d.db, d.campaign),
+		ListReader:    export.ListReader{},
+		Files:         fileOpener{telegram: a.telegram},
 		OnQueued:      func() { a.outboxSender.Notify() }, // set below, before any update is handled
 	})
 	if err != nil {
@@ -451,3 +455,24 @@ func (a *app) contactLanguage(ctx context.Context, channel, chatID string) strin
 
 // sweepEvery is how often expired file links are removed.
 const sweepEvery = 10 * time.Minute
+
+// fileOpener opens the files people send (a list from a school or ward) through the channel they
+// came by (flows.FileOpener).
+type fileOpener struct {
+	telegram *telegram.Adapter
+}
+
+func (o fileOpener) OpenFile(ctx context.Context, channel, fileID string) (io.ReadCloser, error) {
+	switch {
+	case channel == telegram.Channel && o.telegram != nil:
+		f, err := o.telegram.OpenFile(ctx, fileID)
+		if errors.Is(err, chat.ErrRejected) {
+			// Too big, or unknown: no retry mends it, and the sender is told the file was not read.
+			return nil, fmt.Errorf("%w: %w", campaign.Errorf(campaign.EINVALID, "telegram file %s cannot be opened", fileID), err)
+		}
+		return f, err
+	case channel == zalo.Channel:
+		return nil, campaign.Errorf(campaign.EUNAVAILABLE, "files sent on Zalo are not read yet")
+	}
+	return nil, campaign.Errorf(campaign.EUNAVAILABLE, "files sent on %q cannot be opened", channel)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,6 +59,8 @@ func (s *Server) handler(name string) methodHandler {
 		return s.getMyCommands
 	case "deleteMyCommands":
 		return s.deleteMyCommands
+	case "getFile":
+		return s.getFile
 	}
 	return nil
 }
@@ -559,4 +562,72 @@ func (s *Server) deleteMyCommands(_ *http.Request, p *callParams) (any, *apiErro
 	defer s.mu.Unlock()
 	delete(s.commands, commandsKey(p))
 	return true, nil
+}
+
+// maxDownloadBytes is the largest file a bot may download (getFile), Telegram's 20 MB.
+const maxDownloadBytes = 20 << 20
+
+// getFile answers a file the emulator knows by its file_id with a file_path to download it from
+// /file/bot<token>/<file_path>; a file over 20 MB is refused, as Telegram refuses it.
+func (s *Server) getFile(_ *http.Request, p *callParams) (any, *apiError) {
+	id := strings.TrimSpace(p.values["file_id"])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.files[id]
+	switch {
+	case f == nil:
+		return nil, badRequest("invalid file_id")
+	case len(f.data) > maxDownloadBytes:
+		return nil, badRequest("file is too big")
+	}
+	if f.path == "" {
+		s.nextFilePath++
+		ext := ".jpg"
+		if f.kind != "photo" {
+			ext = strings.ToLower(path.Ext(f.name))
+			if len(ext) > 8 || strings.ContainsAny(ext, "/?#% ") {
+				ext = ""
+			}
+		}
+		f.path = fmt.Sprintf("%ss/file_%d%s", f.kind, s.nextFilePath, ext)
+		s.paths[f.path] = f
+	}
+	unique := id + "u"
+	if f.kind == "photo" {
+		unique = f.id + "m"
+		if id != f.id {
+			unique = f.id + "s"
+		}
+	}
+	return struct {
+		FileID       string `json:"file_id"`
+		FileUniqueID string `json:"file_unique_id"`
+		FileSize     int    `json:"file_size,omitempty"`
+		FilePath     string `json:"file_path,omitempty"`
+	}{id, unique, len(f.data), f.path}, nil
+}
+
+// serveFile answers a download from /file/bot<token>/<file_path>, a path getFile gave out.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
+	token, filePath, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/file/bot"), "/")
+	if s.opts.Token != "" && token != s.opts.Token {
+		writeEnvelope(w, nil, &apiError{code: http.StatusUnauthorized, description: "Unauthorized"})
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeEnvelope(w, nil, &apiError{code: http.StatusMethodNotAllowed, description: "Method Not Allowed"})
+		return
+	}
+	s.mu.Lock()
+	f := s.paths[filePath]
+	s.mu.Unlock()
+	if f == nil {
+		writeEnvelope(w, nil, &apiError{code: http.StatusNotFound, description: "Not Found"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(f.data)
+	}
 }

@@ -197,3 +197,59 @@ func TestServer_ChatPageFiles(t *testing.T) {
 		t.Errorf("rejected calls: %+v", emu.RejectedCalls())
 	}
 }
+
+// A person's document can be downloaded as Telegram allows: getFile gives its file_path, the
+// file is at /file/bot<token>/<file_path>; unknown file_ids and files over 20 MB are refused in
+// Telegram's words.
+func TestServer_GetFileAndDownload(t *testing.T) {
+	emu, ts, bot := newEmulator(t, Options{Limits: Limits{Disabled: true}})
+	list := []byte("Họ và tên;Ngày sinh\nNguyễn Văn An;05/09/2014\n")
+	emu.SendDocumentWith(parent.ID, parent, "danh-sach.csv", list)
+	emu.SendDocumentWith(parent.ID, parent, "lon.xlsx", make([]byte, 20<<20+1))
+	ups, err := bot.GetUpdates(tgbotapi.UpdateConfig{})
+	if err != nil || len(ups) != 2 {
+		t.Fatalf("getUpdates = %d, %v", len(ups), err)
+	}
+	doc := ups[0].Message.Document
+	if doc == nil || doc.FileName != "danh-sach.csv" || doc.FileSize != len(list) {
+		t.Fatalf("document = %+v", doc)
+	}
+	f, err := bot.GetFile(tgbotapi.FileConfig{FileID: doc.FileID})
+	if err != nil {
+		t.Fatalf("getFile: %v", err)
+	}
+	if f.FileID != doc.FileID || f.FileUniqueID != doc.FileUniqueID || f.FileSize != len(list) || !strings.HasSuffix(f.FilePath, ".csv") {
+		t.Errorf("file = %+v", f)
+	}
+	get := func(url string) (int, []byte) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+	if code, body := get(ts.URL + "/file/bot" + testToken + "/" + f.FilePath); code != http.StatusOK || !bytes.Equal(body, list) {
+		t.Errorf("download = %d %q", code, body)
+	}
+	if code, _ := get(ts.URL + "/file/bot" + testToken + "/documents/file_99.csv"); code != http.StatusNotFound {
+		t.Errorf("unknown path = %d, want 404", code)
+	}
+	if code, _ := get(ts.URL + "/file/bot" + "1:wrong" + "/" + f.FilePath); code != http.StatusUnauthorized {
+		t.Errorf("wrong token = %d, want 401", code)
+	}
+
+	_, err = bot.GetFile(tgbotapi.FileConfig{FileID: ups[1].Message.Document.FileID})
+	if e := tgError(t, err); e.Code != http.StatusBadRequest || e.Message != "Bad Request: file is too big" {
+		t.Errorf("getFile of 20 MB + 1 = %+v", e)
+	}
+	_, err = bot.GetFile(tgbotapi.FileConfig{FileID: "BQADnope"})
+	if e := tgError(t, err); e.Code != http.StatusBadRequest || e.Message != "Bad Request: invalid file_id" {
+		t.Errorf("getFile of an unknown file_id = %+v", e)
+	}
+	if u := emu.UnknownParams(); len(u) != 0 {
+		t.Errorf("unknown params = %v", u)
+	}
+}

@@ -19,7 +19,9 @@
 //   - Files: what the bot uploads (once the call succeeds) and what a person sends get file_ids
 //     the bot may send again, a photo by either of its sizes. Other file_ids are refused with
 //     "wrong file identifier/HTTP URL specified", a photo's sent as a document or the reverse with
-//     "type of file mismatch"; http(s) URLs are taken without being fetched.
+//     "type of file mismatch"; http(s) URLs are taken without being fetched. getFile gives a
+//     known file a file_path to download from /file/bot<token>/<file_path>, and refuses a file
+//     over 20 MB with "file is too big".
 //   - A person who writes to the bot unblocks it, as Telegram's "Restart" button does.
 //   - Times: message dates come from Options.Now (the campaign's calendar); flood limits refill on
 //     Limits.Now; latencies (UpdateArrived, OnBotMessage) are wall-clock.
@@ -135,13 +137,15 @@ type Server struct {
 	hook           *webhook
 	lastHookError  hookError
 
-	chats       map[int64]*chatState
-	version     int64
-	queries     map[string]*callbackQuery
-	nextQueryID int64
-	files       map[string]*storedFile
-	nextFileID  int64
-	commands    map[string][]BotCommand
+	chats        map[int64]*chatState
+	version      int64
+	queries      map[string]*callbackQuery
+	nextQueryID  int64
+	files        map[string]*storedFile
+	nextFileID   int64
+	paths        map[string]*storedFile // by the file_path getFile gave out
+	nextFilePath int64
+	commands     map[string][]BotCommand
 
 	calls    map[string]int
 	metrics  Metrics
@@ -164,6 +168,7 @@ type storedFile struct {
 	name        string
 	contentType string
 	data        []byte // nil for a file sent by URL
+	path        string // the file_path getFile gave out, "" before
 }
 
 // New builds an emulator. It panics when Options.Spec or Options.SpecFile is given and cannot be
@@ -219,6 +224,7 @@ func New(opts Options) *Server {
 		chats:        map[int64]*chatState{},
 		queries:      map[string]*callbackQuery{},
 		files:        map[string]*storedFile{},
+		paths:        map[string]*storedFile{},
 		commands:     map[string][]BotCommand{},
 		calls:        map[string]int{},
 		unknown:      map[string]map[string]bool{},
@@ -248,12 +254,15 @@ func (s *Server) Close() {
 	h.stop()
 }
 
-// ServeHTTP routes /bot<token>/<method> to the Bot API, /api/ to the user side and / to the chat
+// ServeHTTP routes /bot<token>/<method> to the Bot API, /file/bot<token>/<file_path> to the
+// downloads of files getFile gave a path for, /api/ to the user side and / to the chat
 // page; the last two only for Options.PageHosts, the API only with Options.PageToken (see guardPage).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case strings.HasPrefix(p, "/bot"):
 		s.serveBotAPI(w, r)
+	case strings.HasPrefix(p, "/file/bot"):
+		s.serveFile(w, r)
 	case strings.HasPrefix(p, "/api/"):
 		if s.guardPage(w, r, true) {
 			s.serveUserAPI(w, r)

@@ -94,8 +94,14 @@ func (s *Server) SendPhotoWith(chatID int64, user User, caption string, data []b
 // SendDocument sends a document from the person, without content; its file_id is known to the
 // emulator.
 func (s *Server) SendDocument(chatID int64, user User, fileName string) (updateID int64) {
+	return s.SendDocumentWith(chatID, user, fileName, nil)
+}
+
+// SendDocumentWith sends a document from the person with data as its content (a list, say); its
+// file_id is known to the emulator and the bot may download it (getFile).
+func (s *Server) SendDocumentWith(chatID int64, user User, fileName string, data []byte) (updateID int64) {
 	return s.userMessage(chatID, user, func(e *entry) {
-		e.document = &fileRef{kind: "document", name: fileName, mimeType: "application/octet-stream"}
+		e.document = &fileRef{kind: "document", name: fileName, mimeType: "application/octet-stream", data: data}
 		s.storeFile(e.document)
 	})
 }
