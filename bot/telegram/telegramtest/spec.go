@@ -11,7 +11,8 @@ import (
 )
 
 // embeddedSpec is a copy of data/telegram-bot-api-10.1-subset.json, kept inside the package so the
-// emulator needs no path outside the repository.
+// emulator needs no path outside the repository, with the official description of getFile and
+// its File type added (the subset lacked them; a school's list sent as a document needs them).
 //
 //go:embed botapi.json
 var embeddedSpec []byte
