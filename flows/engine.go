@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
@@ -109,6 +110,8 @@ type Engine struct {
 	deepLinks []deepLink
 	// observe, when set (by tests), sees every message id looked up and the lookup's error.
 	observe func(id string, err error)
+	// optionKeys holds the choice keys of options' texts once computed (see Engine.optionKeys).
+	optionKeys sync.Map
 }
 
 // NewEngine checks cfg, fills its defaults and loads the messages.
