@@ -600,17 +600,9 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 		c.allocShow(c.t("alloc.none_selected"), false)
 		return nil
 	}
-	made, stale, err := c.e.cfg.Cases.ConfirmAllocations(c.ctx, picked, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
-		return notice(c.noticeKey(c.formKey(), "allocated:"+d.Code), d.Parent, c.allocParentMessage(d))
-	})
-	switch campaign.ErrorCode(err) {
-	case "":
-	case campaign.ECONFLICT:
-		c.toIdle()
-		c.say(c.t("alloc.conflict"))
-		return nil
-	default:
-		return fmt.Errorf("confirm allocations: %w", err)
+	made, stale, ok, err := c.confirmPicked(picked, who)
+	if !ok {
+		return err
 	}
 	c.toIdle()
 	var parts []string
@@ -628,7 +620,6 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 	if len(made) == 0 && len(stale) == 0 {
 		parts = append(parts, c.t("alloc.none_made"))
 	}
-	c.noticesQueued()
 	told, notTold := 0, 0
 	for _, d := range made {
 		if d.Parent.Channel == "" || d.Parent.ChatID == "" {
@@ -1204,19 +1195,10 @@ func (c *turn) allocCityConfirm(p cityProposal, idx []int, scope string, page bo
 		c.allocCityAsk(c.t("alloc.city_none_ticked"))
 		return nil
 	}
-	made, stale, err := c.e.cfg.Cases.ConfirmAllocations(c.ctx, picked, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
-		return notice(c.noticeKey(c.formKey(), "allocated:"+d.Code), d.Parent, c.allocParentMessage(d))
-	})
-	switch campaign.ErrorCode(err) {
-	case "":
-	case campaign.ECONFLICT:
-		c.toIdle()
-		c.say(c.t("alloc.conflict"))
-		return nil
-	default:
-		return fmt.Errorf("confirm allocations: %w", err)
+	made, stale, ok, err := c.confirmPicked(picked, who)
+	if !ok {
+		return err
 	}
-	c.noticesQueued()
 	gone := map[string]bool{}
 	for _, d := range made {
 		gone[d.RegistrationCode] = true
@@ -1446,3 +1428,22 @@ func parseAllocMarks(text string) (mode int, nums []int, ok bool) {
 var allocRangeDash = regexp.MustCompile(`\s*-\s*`)
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' }
+
+// confirmPicked confirms picked under the proposal's key, each parent told by their own notice
+// queued with their delivery. ok is false when there is nothing more to say: another official
+// confirmed first (said here) or err is set.
+func (c *turn) confirmPicked(picked []campaign.Allocation, who campaign.Staff) (made []campaign.Delivery, stale []string, ok bool, err error) {
+	made, stale, err = c.e.cfg.Cases.ConfirmAllocations(c.ctx, picked, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
+		return notice(c.noticeKey(c.formKey(), "allocated:"+d.Code), d.Parent, c.allocParentMessage(d))
+	})
+	switch campaign.ErrorCode(err) {
+	case "":
+		c.noticesQueued()
+		return made, stale, true, nil
+	case campaign.ECONFLICT:
+		c.toIdle()
+		c.say(c.t("alloc.conflict"))
+		return nil, nil, false, nil
+	}
+	return nil, nil, false, fmt.Errorf("confirm allocations: %w", err)
+}

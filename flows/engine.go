@@ -370,7 +370,7 @@ func (c *turn) idleMessage() error {
 	if c.wantsMydata() {
 		return c.mydataCommand("")
 	}
-	if c.in.Kind == KindText && wantsTalk(c.in.Text) {
+	if c.wantsTalk() {
 		return c.talk()
 	}
 	c.welcome()

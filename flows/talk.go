@@ -29,16 +29,19 @@ func talkStep(step string) (caseStep, bool) {
 	return caseStep{}, false
 }
 
-// talkWords are what a family types to reach a person ("Cho tôi nói chuyện với cán bộ").
-var talkWords = []string{"cán bộ", "can bo", "nói chuyện", "noi chuyen", "gặp người", "người thật", "tổng đài",
-	"official", "talk to", "a person", "human"}
-
-// wantsTalk reports whether a message out of any flow asks for a person.
-func wantsTalk(text string) bool {
-	t := strings.ToLower(text)
-	for _, w := range talkWords {
-		if strings.Contains(t, w) {
-			return true
+// wantsTalk reports whether a message out of any flow asks for a person: it holds one of the
+// words of talk.words ("cán bộ", "nói chuyện", "official"...) in either language, with or without
+// accents ("Cho tôi nói chuyện với cán bộ").
+func (c *turn) wantsTalk() bool {
+	if c.in.Kind != KindText {
+		return false
+	}
+	t := campaign.Fold(c.in.Text)
+	for _, lang := range []string{langVI, langEN} {
+		for _, w := range strings.Split(c.e.text(lang, "talk.words", nil), "|") {
+			if w = campaign.Fold(w); w != "" && strings.Contains(t, w) {
+				return true
+			}
 		}
 	}
 	return false

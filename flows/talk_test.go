@@ -132,3 +132,17 @@ func talkScenarios() []scenario {
 		}},
 	}
 }
+
+// The words that ask for a person are the locale's, in either language, with or without accents.
+func TestTalk_TypedWords(t *testing.T) {
+	for _, typed := range []string{"cho toi noi chuyen voi can bo", "I want to talk to an official", "Gặp người thật"} {
+		c := newChat(t)
+		if out := c.send(text(typed)); !strings.HasPrefix(allText(out), msg(c.e, langVI, "talk.no_registration")) {
+			t.Errorf("%q:%s", typed, dump(out))
+		}
+	}
+	c := newChat(t)
+	if out := c.send(text("xin chào")); strings.Contains(allText(out), msg(c.e, langVI, "talk.no_registration")) {
+		t.Errorf("a greeting asked for an official:%s", dump(out))
+	}
+}
