@@ -47,6 +47,7 @@ const (
 	ActionErase         Action = "registration.erase"  // a family's personal data, on its written request
 	ActionBroadcast     Action = "broadcast.send"      // announcements to parents, donors, staff or a ward, and their progress
 	ActionImportList    Action = "registration.import" // a school's or a ward's list of children (ward roles: their ward; a school: its students)
+	ActionAssist        Action = "registration.assist" // register a family on its behalf, its consent given in person (ward roles: their ward; a school: its students)
 )
 
 // permissions says which roles may take each action. Admins may take every action.
@@ -67,6 +68,7 @@ var permissions = map[Action][]Role{
 	ActionErase:         {},
 	ActionBroadcast:     {RoleCultureInfo, RoleCityOfficial},
 	ActionImportList:    {RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleSchool},
+	ActionAssist:        {RoleEducationOffice, RoleWardOfficial, RoleWomensUnion, RoleSchool},
 }
 
 // Staff is a person acting with a role; WardCode is set for ward roles.
