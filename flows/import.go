@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -68,14 +69,16 @@ const listReportLines = 30
 
 // listRowReader turns a list's rows into registrations, with the chat form's rules.
 type listRowReader struct {
-	c       *turn
-	who     campaign.Staff
-	cols    []listColumn
-	header  []string
-	seen    map[string]int // child key -> first row
-	imp     campaign.ListImport
-	refused [][]string // refused rows with their reason, for the file sent back
-	words   map[string]map[string]string
+	c      *turn
+	who    campaign.Staff
+	cols   []listColumn
+	header []string
+	// subHeaderSeen: the row after the header was looked at as a possible second header row.
+	subHeaderSeen bool
+	seen          map[string]int // child key -> first row
+	imp           campaign.ListImport
+	refused       [][]string // refused rows with their reason, for the file sent back
+	words         map[string]map[string]string
 }
 
 // importCommand is /import: how to send a list, with the template.
@@ -224,6 +227,20 @@ func (rr *listRowReader) row(n int, cells []string) error {
 	if blank {
 		return nil
 	}
+	if rr.imp.RowsRead == 0 && !rr.subHeaderSeen {
+		rr.subHeaderSeen = true
+		if cols, ok := listSubHeader(rr.cols, rr.header, cells); ok {
+			// A header on two rows (merged cells above: "Phụ huynh" over "Họ tên" and "Số
+			// điện thoại"): the second row names the columns under the merged ones.
+			rr.cols = cols
+			for i, v := range cells {
+				if i < len(rr.header) && strings.TrimSpace(v) != "" {
+					rr.header[i] = strings.TrimSpace(strings.TrimSpace(rr.header[i]) + " " + strings.TrimSpace(v))
+				}
+			}
+			return nil
+		}
+	}
 	rr.imp.RowsRead++
 	if rr.imp.RowsRead > campaign.ListRowsMax {
 		return errListTooLong
@@ -239,12 +256,37 @@ func (rr *listRowReader) row(n int, cells []string) error {
 	}
 	if reason != "" {
 		rr.imp.Refused = append(rr.imp.Refused, campaign.ListRefusal{Row: n, Reason: reasonCode(reason)})
-		line := append(append([]string{strconv.Itoa(n)}, cells...), rr.c.e.text(langVI, reason, data))
+		line := append(append([]string{strconv.Itoa(n)}, rr.readable(cells)...), rr.c.e.text(langVI, reason, data))
 		rr.refused = append(rr.refused, line)
 		return nil
 	}
 	rr.imp.Rows = append(rr.imp.Rows, campaign.ListRow{Row: n, Registration: reg})
 	return nil
+}
+
+// readable returns a copy of a row's cells for the file sent back, with a birth date the workbook
+// kept as a number (an Excel serial, 40423) written as the date it is (02/09/2010), for the
+// person who fixes the row.
+func (rr *listRowReader) readable(cells []string) []string {
+	out := slices.Clone(cells)
+	for i, col := range rr.cols {
+		if col == colBirth && i < len(out) {
+			if d, ok := excelSerial(strings.TrimSpace(out[i])); ok {
+				out[i] = d.Format("02/01/2006")
+			}
+		}
+	}
+	return out
+}
+
+// excelSerial reads a date a workbook stores as a number: days since 1899-12-30 (Excel's 1900
+// system, its leap-year bug included), for the years a child's birth may be.
+func excelSerial(v string) (time.Time, bool) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 3000 || f >= 80000 || strings.ContainsAny(v, "/-. ") {
+		return time.Time{}, false
+	}
+	return time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(f)), true
 }
 
 // reasonCode is the audit's code of a refusal: the message id's last part.
@@ -271,6 +313,59 @@ func listHeader(cells []string) ([]listColumn, bool) {
 		}
 	}
 	return cols, found[colName] && found[colBirth] && len(found) >= 3
+}
+
+// listSubHeader reads the row under a header as its second row, when the header has merged
+// cells: the row has no child's name or birth date where the header put them, and its cells
+// name columns. A heading carries over the empty cells right of it (a merged cell's value is in
+// its first cell only), so "Họ tên" under "Phụ huynh" is the parent's name, not the child's.
+func listSubHeader(cols []listColumn, header, cells []string) ([]listColumn, bool) {
+	for i, col := range cols {
+		if (col == colName || col == colBirth) && i < len(cells) && strings.TrimSpace(cells[i]) != "" {
+			// A value where the child's name or birth date goes: unless it is itself a
+			// heading (a birth date column titled again below), this row is data.
+			if _, ok := listHeaderWord(cells[i]); !ok {
+				return nil, false
+			}
+		}
+	}
+	out := slices.Clone(cols)
+	for len(out) < len(cells) {
+		out = append(out, colNone)
+	}
+	named, heading := 0, ""
+	for i, v := range cells {
+		if i < len(header) && strings.TrimSpace(header[i]) != "" {
+			heading = header[i]
+		}
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		col, ok := listHeaderWord(v)
+		if !ok {
+			return nil, false // words that name no column: a data row
+		}
+		if under, ok := listHeaderWord(heading); ok && under == colParent && col == colName {
+			col = colParent
+		}
+		out[i] = col
+		named++
+	}
+	return out, named > 0
+}
+
+// listHeaderWord tells the column a header cell names.
+func listHeaderWord(v string) (listColumn, bool) {
+	k := campaign.Fold(cleanText(v))
+	if k == "" || len(k) > 80 {
+		return colNone, false
+	}
+	for _, hw := range listHeaderWords {
+		if slices.ContainsFunc(hw.words, func(w string) bool { return strings.Contains(k, w) }) {
+			return hw.col, true
+		}
+	}
+	return colNone, false
 }
 
 // parse checks a row as the chat form checks its answers. reason is "" for a good row, else the
@@ -394,9 +489,7 @@ func toEnums[T ~string](in []string) []T {
 // birthDate reads a birth date cell: an Excel serial (a date the workbook keeps as a number)
 // or a date written as the chat form reads it.
 func (rr *listRowReader) birthDate(v string) (time.Time, error) {
-	if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 3000 && f < 80000 && !strings.ContainsAny(v, "/-. ") {
-		// Days since 1899-12-30 (Excel's 1900 system, its leap-year bug included).
-		d := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(f))
+	if d, ok := excelSerial(v); ok {
 		v = d.Format(dateLayout)
 	}
 	return parseBirthDate(v, rr.c.now, rr.c.e.cfg.Campaign)
@@ -522,13 +615,33 @@ func (rr *listRowReader) report(res campaign.ListResult) ([]Output, error) {
 	if res.Again {
 		b.WriteString("\n" + c.t("import.again"))
 	}
+	// Each kind names at most listReportLines rows, and fewer when its lines would take the
+	// message past messageMax (the rest are in the file, or counted).
+	room := func(kinds int) int { return (messageMax - utf8.RuneCountInString(b.String()) - 200) / kinds }
+	kinds := 0
 	if len(res.Duplicates) > 0 {
-		b.WriteString("\n\n" + c.t("import.duplicates_title"))
-		for i, d := range res.Duplicates {
-			if i == listReportLines {
-				b.WriteString("\n" + c.t("import.more", "Count", len(res.Duplicates)-i))
-				break
+		kinds++
+	}
+	if len(rr.refused) > 0 {
+		kinds++
+	}
+	lines := func(title string, n int, line func(i int) string) {
+		b.WriteString("\n\n" + c.t(title))
+		left := room(kinds)
+		kinds--
+		for i := range n {
+			l := line(i)
+			if i == listReportLines || utf8.RuneCountInString(l)+1 > left {
+				b.WriteString("\n" + c.t("import.more", "Count", n-i))
+				return
 			}
+			left -= utf8.RuneCountInString(l) + 1
+			b.WriteString("\n" + l)
+		}
+	}
+	if len(res.Duplicates) > 0 {
+		lines("import.duplicates_title", len(res.Duplicates), func(i int) string {
+			d := res.Duplicates[i]
 			var codes []string
 			for _, e := range d.Existing {
 				if rr.maySee(e) {
@@ -536,23 +649,18 @@ func (rr *listRowReader) report(res campaign.ListResult) ([]Output, error) {
 				}
 			}
 			if len(codes) == 0 {
-				b.WriteString("\n" + c.t("import.duplicate_hidden", "Row", d.Row))
-			} else {
-				b.WriteString("\n" + c.t("import.duplicate_line", "Row", d.Row, "Codes", strings.Join(codes, ", ")))
+				return c.t("import.duplicate_hidden", "Row", d.Row)
 			}
-		}
+			return c.t("import.duplicate_line", "Row", d.Row, "Codes", strings.Join(codes, ", "))
+		})
 	}
 	if len(rr.refused) > 0 {
-		b.WriteString("\n\n" + c.t("import.refused_title"))
-		for i, r := range rr.refused {
-			if i == listReportLines {
-				b.WriteString("\n" + c.t("import.more", "Count", len(rr.refused)-i))
-				break
-			}
-			b.WriteString("\n" + c.t("import.refused_line", "Row", r[0], "Reason", r[len(r)-1]))
-		}
+		lines("import.refused_title", len(rr.refused), func(i int) string {
+			r := rr.refused[i]
+			return c.t("import.refused_line", "Row", r[0], "Reason", r[len(r)-1])
+		})
 	}
-	out := []Output{{Text: clip(b.String(), messageMax)}}
+	out := []Output{{Text: b.String()}}
 	if len(rr.refused) > 0 {
 		header := append(append([]string{c.e.text(langVI, "import.col.row", nil)}, rr.header...), c.e.text(langVI, "import.col.reason", nil))
 		path, err := c.e.cfg.ListReader.WriteRows(append([][]string{header}, rr.refused...))

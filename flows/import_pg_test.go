@@ -3,8 +3,11 @@ package flows
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,8 +28,8 @@ func (f bytesFiles) OpenFile(_ context.Context, _, id string) (io.ReadCloser, er
 	return io.NopCloser(bytes.NewReader(f[id])), nil
 }
 
-// schoolList writes a workbook of n children with a merged title above the header, an extra
-// column, dates as Excel serials and as text, and the bad rows the report must name.
+// schoolList writes a workbook of n children with a merged title above a header of two rows
+// with merged cells, an extra column, dates as Excel serials and as text, and the bad rows the report must name.
 func schoolList(t testing.TB, camp *campaign.Campaign, n int, chatChild []string) []byte {
 	t.Helper()
 	f := excelize.NewFile()
@@ -38,15 +41,22 @@ func schoolList(t testing.TB, camp *campaign.Campaign, n int, chatChild []string
 	}
 	must(f.SetCellValue(sh, "A1", "DANH SÁCH HỌC SINH CHƯA CÓ THIẾT BỊ HỌC TRỰC TUYẾN"))
 	must(f.MergeCell(sh, "A1", "M1"))
+	// A header on two rows, as schools write them: "Phụ huynh" merged over the parent's name
+	// and phone, every other heading merged down over both rows.
 	header := []any{"STT", "Họ và tên học sinh", "Ngày sinh", "Lớp", "Trường", "Phường", "Địa chỉ",
-		"Họ tên phụ huynh", "Số điện thoại", "Hoàn cảnh", "Tình trạng thiết bị", "Nhu cầu", "Ghi chú"}
+		"Phụ huynh", "", "Hoàn cảnh", "Tình trạng thiết bị", "Nhu cầu", "Ghi chú"}
 	must(f.SetSheetRow(sh, "A2", &header))
+	must(f.SetSheetRow(sh, "H3", &[]any{"Họ tên", "Số điện thoại"}))
+	must(f.MergeCell(sh, "H2", "I2"))
+	for _, col := range []string{"A", "B", "C", "D", "E", "F", "G", "J", "K", "L", "M"} {
+		must(f.MergeCell(sh, col+"2", col+"3"))
+	}
 	family := []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng"}
 	middle := []string{"Văn", "Thị", "Minh", "Ngọc", "Thanh", "Quốc", "Gia", "Bảo", "Hoài", "Đức"}
 	given := strings.Fields("An Bình Chi Dũng Giang Hà Hải Hùng Khang Khoa Lan Linh Long Mai Nam Nga Ngân Nhi Phong Phúc Quân Quang Sơn Tâm Thảo Thắng Thư Tiến Trang Trí Trung Tú Tuấn Uyên Vân Việt Vinh Xuân Yến Đạt Hiếu Hòa Kiên Lộc Mạnh Nhân Phương Tài Thịnh Toàn")
 	ward := camp.Wards[0]
 	for i := range n {
-		r := i + 3
+		r := i + 4
 		name := fmt.Sprintf("%s %s %s", family[i%10], middle[(i/10)%10], given[(i/100)%50])
 		birth := time.Date(2010, time.Month(1+i%12), 1+(i/12)%28, 0, 0, 0, 0, time.UTC)
 		var date any = (birth.Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)).Hours() / 24)
@@ -54,7 +64,7 @@ func schoolList(t testing.TB, camp *campaign.Campaign, n int, chatChild []string
 			date = birth.Format("02/01/2006")
 		}
 		row := []any{i + 1, name, date, "6A", "Trường THCS Linh Trung", ward.Code, "12 đường số 5, KP3",
-			"", "0912345678", "hộ nghèo, covid", "dùng chung điện thoại", "laptop, sim 4g", "ghi chú"}
+			"Trần Thị Mai", "0912345678", "hộ nghèo, covid", "dùng chung điện thoại", "laptop, sim 4g", "ghi chú"}
 		switch i {
 		case 10:
 			row[2] = "31/02/2010" // no such day
@@ -80,7 +90,21 @@ func schoolList(t testing.TB, camp *campaign.Campaign, n int, chatChild []string
 }
 
 func TestImportList_SchoolListPostgres(t *testing.T) {
-	db := postgrestest.NewDB(t)
+	dbURL := postgrestest.NewDatabaseURL(t)
+	db, err := postgres.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := postgres.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	// A second connection reads the stored rows and the audit log as an auditor would.
+	sqlDB, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sqlDB.Close() })
 	now := time.Date(2021, 9, 15, 2, 0, 0, 0, time.UTC)
 	db.Now = func() time.Time { return now }
 	camp := campaign.Default()
@@ -105,18 +129,13 @@ func TestImportList_SchoolListPostgres(t *testing.T) {
 	out := c.send(doc)
 	t.Logf("%d rows imported in %v", n, time.Since(start))
 	text := allText(out)
-	for _, want := range []string{
-		"📋 Danh sách DS-000001: đọc 5000 dòng.", "✅ Đã nhận: 4993 (chờ xác minh)", "🔁 Đã có trong hệ thống: 1", "❌ Cần sửa: 6",
-		"Dòng 13: Ngày này không có", "Dòng 23:", "Dòng 33: không có phường «Phường Không Tồn Tại»",
-		"Dòng 43: trùng với dòng 3 trong tệp", "Dòng 53: " + parent.Code, "Dòng 63:", "Dòng 73: thiếu họ và tên học sinh",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("report lacks %q:\n%s", want, text)
-		}
-	}
+	// The report is exactly the one expected (testdata/import/school_list_5000.txt), and so is
+	// the file of refused rows sent back to fix (read back as text, one line per row).
+	golden(t, "testdata/import/school_list_5000.txt", strings.ReplaceAll(text, parent.Code, "<chat code>"))
 	if len(out) != 2 || out[1].File == nil {
-		t.Errorf("want the report and the file of refused rows, got %d outputs", len(out))
+		t.Fatalf("want the report and the file of refused rows, got %d outputs", len(out))
 	}
+	golden(t, "testdata/import/school_list_5000_refused.txt", refusedRows(t, out[1].File.Path))
 	count := func() int {
 		n, err := regs.Count(context.Background())
 		if err != nil {
@@ -127,6 +146,34 @@ func TestImportList_SchoolListPostgres(t *testing.T) {
 	if got := count(); got != 4994 {
 		t.Errorf("%d registrations, want 4993 from the list and 1 from a chat", got)
 	}
+	// The first child's row, read under the two-row header: the parent's name is the one under
+	// "Phụ huynh", not the child's; the Excel serial is the birth date; source, list and row kept.
+	var got struct {
+		Student, Parent, Phone, Source, By string
+		Birth                              time.Time
+		Row                                int
+	}
+	if err := sqlDB.QueryRow(`SELECT s.full_name, r.parent_name, r.parent_phone, r.source, r.registered_by, s.birth_date, r.list_row
+		FROM registrations r JOIN students s ON s.id = r.student_id WHERE r.list_row = 4`).Scan(&got.Student, &got.Parent, &got.Phone, &got.Source, &got.By, &got.Birth, &got.Row); err != nil {
+		t.Fatal(err)
+	}
+	if got.Student != "Nguyễn Văn An" || got.Parent != "Trần Thị Mai" || got.Phone != "+84912345678" || got.Source != "list" ||
+		got.By != "telegram:"+testAdmin || !got.Birth.Equal(time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("row 4 stored as %+v", got)
+	}
+	// Every row's decision is audited by code (accepted, duplicate, refused), never by its words.
+	var created, refusedRows, dupRows int
+	if err := sqlDB.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'registration.create' AND after->>'source' = 'list'`).Scan(&created); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlDB.QueryRow(`SELECT (SELECT count(*) FROM jsonb_object_keys(after->'refused_rows')),
+		(SELECT count(*) FROM jsonb_object_keys(after->'duplicate_rows'))
+		FROM audit_log WHERE action = 'list.import' AND subject = 'DS-000001'`).Scan(&refusedRows, &dupRows); err != nil {
+		t.Fatal(err)
+	}
+	if created != 4993 || refusedRows != 6 || dupRows != 1 {
+		t.Errorf("audit: %d rows created, %d refused, %d duplicates; want 4993, 6, 1", created, refusedRows, dupRows)
+	}
 	// The same file again adds nothing.
 	text = allText(c.send(doc))
 	if !strings.Contains(text, "✅ Đã nhận: 0") || !strings.Contains(text, "🔁 Đã có trong hệ thống: 4994") || !strings.Contains(text, "đã được gửi trước đây") {
@@ -135,4 +182,46 @@ func TestImportList_SchoolListPostgres(t *testing.T) {
 	if got := count(); got != 4994 {
 		t.Errorf("after the resend, %d registrations, want 4994", got)
 	}
+}
+
+// golden compares got with the file at path, or rewrites it with -update.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to write it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// refusedRows reads the workbook of refused rows back as text: one line per row, cells joined
+// by " | ".
+func refusedRows(t *testing.T, path string) string {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	rows, err := f.GetRows(f.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		b.WriteString(strings.Join(r, " | "))
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
