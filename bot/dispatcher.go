@@ -56,6 +56,12 @@ type DispatcherConfig struct {
 	// or a hung call holds one of the Workers, and its own updates queued behind it, only that
 	// long. When it runs out the person is asked to send again and the dialog is left as it was.
 	UpdateDeadline time.Duration
+	// ProgressEvery is how often, at most, the message that shows a long step's progress is
+	// edited (default DefaultProgressEvery; negative for no progress at all). A step shows
+	// progress (flows.Progress, in the context the flow runs under) only on a channel whose Sender
+	// gives a ProgressEditor (see ProgressSender): one message, sent then edited in place, never
+	// recorded with the step's replies. Elsewhere nothing extra is sent.
+	ProgressEvery time.Duration
 }
 
 // DefaultUpdateDeadline is the UpdateDeadline when none is configured: far above a normal update
@@ -120,6 +126,9 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	}
 	if cfg.ReplyLease <= 0 {
 		cfg.ReplyLease = DefaultReplyLease
+	}
+	if cfg.ProgressEvery == 0 {
+		cfg.ProgressEvery = DefaultProgressEvery
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -236,6 +245,18 @@ func (d *Dispatcher) sendContext(ctx context.Context) (context.Context, context.
 	return c, func() { stop(); cancel() }
 }
 
+// progressContext is the context a step's progress is shown under: sendContext's once Start ran,
+// else ctx's values without its end (Handle called on its own).
+func (d *Dispatcher) progressContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d.mu.Lock()
+	started := d.ctx != nil
+	d.mu.Unlock()
+	if started {
+		return d.sendContext(ctx)
+	}
+	return context.WithCancel(context.WithoutCancel(ctx))
+}
+
 // SweepReplies sends, every interval until ctx ends, the rest of the replies of updates whose
 // sender's lease ran out (a process killed between saving a step and sending its replies): each
 // is dispatched again in its chat's order, recognised as handled, and its recorded replies taken
@@ -319,6 +340,15 @@ func (d *Dispatcher) process(ctx context.Context, in Input) (dl *delivery, err e
 	work, cancel := d.deadline(ctx)
 	defer cancel()
 	sess := flows.Session{Channel: in.Channel, ChatID: in.ChatID}
+	// A long step shows its progress in a message of its own, outside its recorded replies; its
+	// calls run under the replies' context, so the step's deadline does not cut them off.
+	progressCtx, progressDone := d.progressContext(ctx)
+	defer progressDone()
+	prog := d.progress(progressCtx, in)
+	flowCtx := work
+	if prog != nil {
+		flowCtx = flows.WithProgress(work, prog)
+	}
 	for conflicts := 0; ; conflicts++ {
 		var (
 			data    []byte
@@ -358,7 +388,8 @@ func (d *Dispatcher) process(ctx context.Context, in Input) (dl *delivery, err e
 				st = flows.State{}
 			}
 		}
-		next, outs, flowErr := d.runFlow(work, sess, st, in)
+		next, outs, flowErr := d.runFlow(flowCtx, sess, st, in)
+		prog.settle() // the progress is shown before anything else is said
 		if overran(work) {
 			// Also when the flow finished after all: its state is not saved that late.
 			d.discard(outs)

@@ -64,6 +64,10 @@ var listHeaderWords = []struct {
 // listHeaderScan is how many rows may stand above the header (a title, a school's name, merged).
 const listHeaderScan = 15
 
+// listProgressEvery is how many rows are read between two reports of progress (Progress); a list
+// shorter than that is read without any.
+const listProgressEvery = 500
+
 // listReportLines is how many refused and duplicate rows the report names; the file has them all.
 const listReportLines = 30
 
@@ -165,7 +169,8 @@ func (c *turn) importDocument() (handled bool, err error) {
 		c.say(c.t("import.unavailable"))
 		return true, nil
 	default:
-		return true, fmt.Errorf("import: open %s: %w", doc.FileID, err)
+		// The file's name, not its id: an id may be a link whose query is a signature.
+		return true, fmt.Errorf("import: open %q: %w", clip(doc.Name, 80), err)
 	}
 	defer func() { _ = f.Close() }()
 	res, err := c.importList(who, doc.Name, f)
@@ -197,9 +202,16 @@ func (c *turn) importList(who campaign.Staff, name string, file io.Reader) ([]Ou
 		return []Output{{Text: c.t("import.no_header")}}, nil
 	}
 	rr.imp.FileHash = hex.EncodeToString(h.Sum(nil))
+	long := rr.imp.RowsRead >= listProgressEvery
+	if long {
+		c.progress(c.t("import.progress_saving", "Rows", rr.imp.RowsRead))
+	}
 	res, err := c.e.cfg.Lists.ImportList(c.ctx, &rr.imp)
 	if err != nil {
 		return nil, err
+	}
+	if long {
+		c.progress(c.t("import.progress_done", "Rows", rr.imp.RowsRead))
 	}
 	return rr.report(res)
 }
@@ -244,6 +256,9 @@ func (rr *listRowReader) row(n int, cells []string) error {
 	rr.imp.RowsRead++
 	if rr.imp.RowsRead > campaign.ListRowsMax {
 		return errListTooLong
+	}
+	if rr.imp.RowsRead%listProgressEvery == 0 {
+		rr.c.progress(rr.c.t("import.progress_reading", "Rows", rr.imp.RowsRead))
 	}
 	reg, reason, data := rr.parse(cells)
 	if reason == "" {

@@ -15,6 +15,10 @@
 // stored before it is used. A refresh token the endpoint refuses is recorded as dead, so every
 // replica stops and Ready fails until an operator pastes a new one. Tokens never reach a log.
 //
+// Files: a file a person sends (user_send_file) comes as a chat.Document whose FileID is its link
+// on Zalo's CDN; OpenFile downloads it (no token, http(s) only, 20 MB at most, never logging the
+// link's query). Files the bot sends that Zalo does not take (a workbook) go as download links.
+//
 // The 7-day window: Zalo carries a consultation message only to someone who interacted with the
 // OA in the last 7 days. The adapter records each interaction (Interactions) and refuses, without
 // calling Zalo, to write to someone outside it (chat.ErrUnreachable).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -128,6 +129,9 @@ func (a *Adapter) mapEvent(ctx context.Context, raw []byte) (chat.Update, bool, 
 		in.Contact = &chat.Contact{Phone: string(e.Info.Phone), Name: strings.TrimSpace(e.Info.Name), UserID: user}
 	case "user_send_image":
 		in.Kind, in.Text, in.PhotoID = chat.KindOther, e.Message.Text, firstImage(e.Message.Attachments)
+	case "user_send_file":
+		// A file (a list of children, say): the flows open it by its URL through OpenFile.
+		in.Kind, in.Text, in.Document = chat.KindOther, e.Message.Text, firstFile(e.Message.Attachments)
 	default:
 		// A sticker, GIF, voice note, video, location, file, link or business card: the flows only
 		// say what they expected.
@@ -211,6 +215,43 @@ func firstImage(attachments []json.RawMessage) string {
 		}
 	}
 	return ""
+}
+
+// firstFile is the first file attachment ({size,name,checksum,type,url}) as a document whose
+// FileID is its URL, nil when there is none with an http(s) URL. A missing name is made from the
+// type ("tep.xlsx"); a size that is not a number is 0 (unknown).
+func firstFile(attachments []json.RawMessage) *chat.Document {
+	for _, raw := range attachments {
+		var att struct {
+			Type    string `json:"type"`
+			Payload struct {
+				Size flexString `json:"size"`
+				Name string     `json:"name"`
+				Type string     `json:"type"`
+				URL  string     `json:"url"`
+			} `json:"payload"`
+		}
+		if json.Unmarshal(raw, &att) != nil || att.Type != "file" && att.Type != "" {
+			continue
+		}
+		p := att.Payload
+		if _, err := downloadURL(p.URL); err != nil {
+			continue
+		}
+		name := strings.TrimSpace(p.Name)
+		if name == "" {
+			name = "tep"
+			if ext := strings.Trim(strings.TrimSpace(p.Type), "."); ext != "" && !strings.ContainsAny(ext, "/\\") {
+				name += "." + ext
+			}
+		}
+		size, err := strconv.ParseInt(string(p.Size), 10, 64)
+		if err != nil || size < 0 {
+			size = 0
+		}
+		return &chat.Document{Name: name, Size: size, FileID: p.URL}
+	}
+	return nil
 }
 
 // noteEcho logs an echo of a message the OA sent: a person answering from the OA's inbox is worth

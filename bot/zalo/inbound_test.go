@@ -62,7 +62,14 @@ func TestAdapter_ToUpdate(t *testing.T) {
 		{file: "user_send_sticker.json", touched: touched, want: user(chat.KindOther, "6e1f5a7c0b2d4e8f9a21")},
 		{file: "user_send_gif.json", touched: touched, want: user(chat.KindOther, "6e1f5a7c0b2d4e8f9a22")},
 		{file: "user_send_location.json", touched: touched, want: user(chat.KindOther, "6e1f5a7c0b2d4e8f9a23")},
-		{file: "user_send_file.json", touched: touched, want: user(chat.KindOther, "6e1f5a7c0b2d4e8f9a24")},
+		{file: "user_send_file.json", touched: touched, want: with(user(chat.KindOther, "6e1f5a7c0b2d4e8f9a24"), func(in *chat.Update) {
+			in.Document = &chat.Document{Name: "giay-xac-nhan.pdf", Size: 20480, FileID: "https://f.zalo.me/f/giay.pdf"}
+		})},
+		{file: "user_send_file_number_size.json", touched: touched, want: with(user(chat.KindOther, "6e1f5a7c0b2d4e8f9a32"), func(in *chat.Update) {
+			in.Document = &chat.Document{Name: "tep.xlsx", Size: 8123, FileID: "https://zfile.zadn.vn/danh sach.xlsx?sig=s3cr3t"}
+		})},
+		// A file whose link is not http(s) cannot be opened: it comes as any other attachment.
+		{file: "user_send_file_no_url.json", touched: touched, want: user(chat.KindOther, "6e1f5a7c0b2d4e8f9a33")},
 		{file: "user_send_audio.json", touched: touched, want: user(chat.KindOther, "6e1f5a7c0b2d4e8f9a25")},
 		{file: "user_send_video.json", touched: touched, want: with(user(chat.KindOther, "6e1f5a7c0b2d4e8f9a26"), func(in *chat.Update) {
 			in.Text = "máy chạy tốt"

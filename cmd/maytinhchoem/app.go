@@ -171,7 +171,7 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		Eraser:        a.retention(),
 		Lists:         postgres.NewListStore(d.db, d.campaign),
 		ListReader:    export.ListReader{},
-		Files:         fileOpener{telegram: a.telegram},
+		Files:         a.fileOpener(),
 		OnQueued:      func() { a.outboxSender.Notify() }, // set below, before any update is handled
 	})
 	if err != nil {
@@ -460,19 +460,36 @@ const sweepEvery = 10 * time.Minute
 // came by (flows.FileOpener).
 type fileOpener struct {
 	telegram *telegram.Adapter
+	zalo     *zalo.Adapter
+}
+
+// fileOpener is the opener of the channels this process runs.
+func (a *app) fileOpener() fileOpener {
+	o := fileOpener{telegram: a.telegram}
+	if a.zalo != nil {
+		o.zalo = a.zalo.adapter
+	}
+	return o
 }
 
 func (o fileOpener) OpenFile(ctx context.Context, channel, fileID string) (io.ReadCloser, error) {
+	var (
+		f   io.ReadCloser
+		err error
+	)
 	switch {
 	case channel == telegram.Channel && o.telegram != nil:
-		f, err := o.telegram.OpenFile(ctx, fileID)
-		if errors.Is(err, chat.ErrRejected) {
-			// Too big, or unknown: no retry mends it, and the sender is told the file was not read.
-			return nil, fmt.Errorf("%w: %w", campaign.Errorf(campaign.EINVALID, "telegram file %s cannot be opened", fileID), err)
-		}
-		return f, err
-	case channel == zalo.Channel:
-		return nil, campaign.Errorf(campaign.EUNAVAILABLE, "files sent on Zalo are not read yet")
+		f, err = o.telegram.OpenFile(ctx, fileID)
+	case channel == zalo.Channel && o.zalo != nil:
+		// The id is the file's link on Zalo's CDN, whose query may be a signature: never quoted.
+		f, err = o.zalo.OpenFile(ctx, fileID)
+		fileID = "(a Zalo link)"
+	default:
+		return nil, campaign.Errorf(campaign.EUNAVAILABLE, "files sent on %q cannot be opened", channel)
 	}
-	return nil, campaign.Errorf(campaign.EUNAVAILABLE, "files sent on %q cannot be opened", channel)
+	if errors.Is(err, chat.ErrRejected) {
+		// Too big, gone or unknown: no retry mends it, and the sender is told the file was not read.
+		return nil, fmt.Errorf("%w: %w", campaign.Errorf(campaign.EINVALID, "%s file %s cannot be opened", channel, fileID), err)
+	}
+	return f, err
 }

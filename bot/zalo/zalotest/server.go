@@ -14,6 +14,7 @@
 //	GET  /v3.0/oa/user/detail?data={…}       a person's profile
 //	POST /v3.0/oa/quota/message              the window of a person (also under /v2.0)
 //	GET  /zalo/, /zalo/api/…, /zalo/media/…  the chat page, its API, stored files
+//	GET  /zalo/cdn/<id>/<name>               a file a person sent, as Zalo's CDN serves it
 //
 // Point the adapter's base URLs at it:
 //
@@ -130,7 +131,9 @@ type Options struct {
 	// loads without it, reads it from its own URL (/zalo/?token=…) and sends it on every call;
 	// opened without it, the page says to open the link the demo printed. Empty: no check, as the
 	// emulator's tests use it. The OAuth and Open API paths are never behind it: the app secret and
-	// access tokens guard those.
+	// access tokens guard those. Nor is the CDN link of a file a person sent (/zalo/cdn/<id>/…,
+	// what user_send_file names, which the bot downloads as it would from Zalo): its random id is
+	// its key, as on Zalo.
 	PageToken string
 	// PageHosts, when set, are the only Host header values ("127.0.0.1:8080", compared without
 	// regard to case) the chat page, its API and its files answer to; any other gets 421
@@ -168,6 +171,7 @@ type Server struct {
 	seq       int64 // stamps transcript entries for the chat page's cursor
 	messages  map[string]*entry
 	uploads   map[string]*upload
+	cdnGets   int // GET and HEAD requests answered at /zalo/cdn/
 
 	events     []*event
 	eventByID  map[string]*event
@@ -281,6 +285,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.guardPage(w, r, true) {
 			s.servePageAPI(w, r)
 		}
+	case strings.HasPrefix(p, "/zalo/cdn/"):
+		s.serveCDN(w, r)
 	case strings.HasPrefix(p, "/zalo/media/"):
 		if s.guardPage(w, r, true) {
 			s.serveMedia(w, r)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -51,6 +52,51 @@ func (s *Server) storeUploadLocked(kind, name, contentType string, data []byte, 
 // mediaURLLocked is where the emulator serves an upload; call with s.mu held.
 func (s *Server) mediaURLLocked(up *upload) string {
 	return s.base() + "/zalo/media/" + up.id
+}
+
+// cdnURLLocked is where a file a person sent is downloaded from, as Zalo's CDN links such files in
+// user_send_file: /zalo/cdn/<id>/<name>, a link that is its own key; call with s.mu held.
+func (s *Server) cdnURLLocked(up *upload) string {
+	return s.base() + "/zalo/cdn/" + up.id + "/" + url.PathEscape(up.name)
+}
+
+// serveCDN answers GET (or HEAD) /zalo/cdn/<id>/<name> with a file a person sent, as Zalo's CDN
+// does: no access token and no page token (the unguessable id is the key; the bot must never send
+// its access token to a CDN), the bytes as application/octet-stream with their length. An unknown
+// id, an upload of the OA's (those are sent by attachment_id or token, never by a link) and a
+// malformed path are 404; another method is 405.
+func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	id, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/zalo/cdn/"), "/")
+	s.mu.Lock()
+	up := s.uploads[id]
+	if up != nil && up.byOA {
+		up = nil
+	}
+	s.cdnGets++ // refused or not
+	s.mu.Unlock()
+	if up == nil || id == "" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": up.name}))
+	w.Header().Set("Content-Length", strconv.Itoa(len(up.data)))
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(up.data)
+	}
+}
+
+// CDNDownloads is how many GET and HEAD requests the emulator's CDN (/zalo/cdn/) has answered,
+// those refused with 404 included.
+func (s *Server) CDNDownloads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cdnGets
 }
 
 // readUpload streams the multipart field "file", refusing content over limit with -210; a body

@@ -403,7 +403,8 @@ func (s *Server) SendFile(userID, name string) (string, error) {
 
 // SendFileData sends a file from a person (user_send_file with payload
 // {size,name,checksum,type,url}; size is a string of bytes, checksum the hex MD5 of the content,
-// type the extension without the dot).
+// type the extension without the dot, url a link on the emulator's CDN, /zalo/cdn/, which needs no
+// token as Zalo's does not).
 func (s *Server) SendFileData(userID, name string, data []byte) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -416,7 +417,7 @@ func (s *Server) SendFileData(userID, name string, data []byte) (string, error) 
 	return s.userEventLocked(u, "user_send_file", &entry{kind: "file", media: up}, &wireMessage{
 		Attachments: []wireAttachment{{Type: "file", Payload: map[string]string{
 			"size": strconv.Itoa(len(data)), "name": name, "checksum": hex.EncodeToString(sum[:]),
-			"type": strings.TrimPrefix(strings.ToLower(path.Ext(name)), "."), "url": s.mediaURLLocked(up),
+			"type": strings.TrimPrefix(strings.ToLower(path.Ext(name)), "."), "url": s.cdnURLLocked(up),
 		}}},
 	}), nil
 }
