@@ -142,7 +142,10 @@ type Delivery struct {
 	// Parent is the parent's chat, where the "Đã nhận" button goes; ParentLanguage its language.
 	Parent         Session
 	ParentLanguage string
-	Handover       Handover
+	// Registrar is set while the registration has no chat (a list's or an assisted one the
+	// family has not claimed): the staff member its family's notices go to meanwhile.
+	Registrar *Registrar
+	Handover  Handover
 	// DeviceLabel and DeviceType are "" for connectivity only.
 	DeviceLabel string
 	DeviceType  DeviceType
@@ -288,6 +291,9 @@ type FindScope struct {
 	// WardCode keeps the records of one ward (registrations by the child's ward, pledges by the
 	// ward office they were brought to); "" is every ward, for city-wide roles.
 	WardCode string
+	// School keeps the registrations of children of one school, compared by SchoolKey: a school
+	// member's own. "" is every school.
+	School string
 	// Registrations and Pledges say which kinds of record the role may see: children's records
 	// (ActionViewChildData) and donors' pledges (ActionViewPledges).
 	Registrations bool
@@ -295,20 +301,28 @@ type FindScope struct {
 }
 
 // FindScopeOf is the scope of s's searches, as Authorize decides it: ward roles their ward (a
-// ward role without a ward sees nothing), other roles every ward, each kind of record only when
-// the role may view it.
+// ward role without a ward sees nothing), a school its own students (in any ward; a school whose
+// name says no more than its level sees nothing), other roles every ward, each kind of record
+// only when the role may view it.
 func FindScopeOf(s Staff) FindScope {
-	ward := ""
+	ward, school := "", ""
 	if s.Role.NeedsWard() {
 		if s.WardCode == "" {
 			return FindScope{}
 		}
 		ward = s.WardCode
 	}
+	if s.Role.NeedsSchool() {
+		if SchoolKeyLevelOnly(s.School) {
+			return FindScope{}
+		}
+		school = s.School
+	}
 	return FindScope{
 		WardCode:      ward,
-		Registrations: Authorize(s, ActionViewChildData, ward) == nil,
-		Pledges:       Authorize(s, ActionViewPledges, ward) == nil,
+		School:        school,
+		Registrations: AuthorizeRecord(s, ActionViewChildData, ward, school) == nil,
+		Pledges:       AuthorizeRecord(s, ActionViewPledges, ward, school) == nil,
 	}
 }
 
@@ -324,10 +338,13 @@ const (
 	SheetPledges       ExportSheet = "pledges"
 	SheetDevices       ExportSheet = "devices"
 	SheetDeliveries    ExportSheet = "deliveries"
+	// SheetSchools counts the registrations of the other sheets' filter by school, by source
+	// and by status (issue 15): figures, no child named.
+	SheetSchools ExportSheet = "schools"
 )
 
 // ExportSheets lists the sheets in the workbook's order.
-var ExportSheets = []ExportSheet{SheetRegistrations, SheetPledges, SheetDevices, SheetDeliveries}
+var ExportSheets = []ExportSheet{SheetRegistrations, SheetPledges, SheetDevices, SheetDeliveries, SheetSchools}
 
 // ExportFilter chooses the rows of an export. Zero fields do not filter.
 type ExportFilter struct {
@@ -335,6 +352,10 @@ type ExportFilter struct {
 	// by the ward office they were brought to, devices by the ward of the child they were
 	// allocated to or of the ward office they were brought to.
 	WardCode string
+	// School keeps registrations (and their deliveries) of children of one school, compared by
+	// SchoolKey: a school member's export. Pledges and devices have no school: a filter with a
+	// school may not hold their sheets.
+	School string
 	// Status keeps registrations (and the deliveries of registrations) with this status.
 	Status RegistrationStatus
 	// From and To keep rows created in [From, To).
@@ -370,11 +391,12 @@ type Exporter interface {
 }
 
 // SeesPhones reports whether a role needs parents' and donors' phone numbers in full: ward
-// officials and the women's union call families to verify, volunteers call before a delivery.
-// City-level roles see them masked.
+// officials and the women's union call families to verify, volunteers call before a delivery,
+// a school calls its own students' families (whose numbers it keeps already). City-level roles
+// see them masked.
 func SeesPhones(r Role) bool {
 	switch r {
-	case RoleAdmin, RoleWardOfficial, RoleWomensUnion, RoleVolunteer:
+	case RoleAdmin, RoleWardOfficial, RoleWomensUnion, RoleVolunteer, RoleSchool:
 		return true
 	}
 	return false

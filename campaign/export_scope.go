@@ -60,18 +60,26 @@ var exportSheetActions = map[ExportSheet]Action{
 	SheetPledges:       ActionViewPledges,
 	SheetDevices:       ActionViewDevices,
 	SheetDeliveries:    ActionViewChildData,
+	// Counts by school are the summary's figures, for whoever may see the scope's progress.
+	SheetSchools: ActionViewProgress,
 }
 
 // ExportScope returns the sheets staff may export of ward (their own for ward roles; "" for the
-// whole city), as Authorize decides: ActionExport, then each sheet's view action. It returns an
-// EUNAUTHORIZED error when s may not export, or may see none of the sheets.
+// whole city), as Authorize decides: ActionExport, then each sheet's view action. A school's
+// export holds its own students only (ScopeExport sets the filter's School), so its sheets are
+// those it may see of its own school's records (AuthorizeRecord). It returns an EUNAUTHORIZED
+// error when s may not export, or may see none of the sheets.
 func ExportScope(s Staff, wardCode string) (ExportSheetSet, error) {
 	if err := Authorize(s, ActionExport, wardCode); err != nil {
 		return 0, err
 	}
+	school := ""
+	if s.Role.NeedsSchool() {
+		school = s.School
+	}
 	var set ExportSheetSet
 	for _, sheet := range ExportSheets {
-		if Authorize(s, exportSheetActions[sheet], wardCode) == nil {
+		if AuthorizeRecord(s, exportSheetActions[sheet], wardCode, school) == nil {
 			set |= exportSheetBit(sheet)
 		}
 	}
@@ -82,11 +90,20 @@ func ExportScope(s Staff, wardCode string) (ExportSheetSet, error) {
 }
 
 // ScopeExport returns f as staff s may have it: of their own ward for ward roles, whatever ward f
-// names; phones in full only for the roles that call families (SeesPhones); only the sheets their
-// role may see (ExportScope). It returns an EUNAUTHORIZED error when s may not export at all.
+// names; of their own school's students for a school (in the ward f names, if any), and of no
+// school for the others; phones in full only for the roles that call families (SeesPhones); only
+// the sheets their role may see (ExportScope). It returns an EUNAUTHORIZED error when s may not
+// export at all, or is a school whose name says no more than its level.
 func ScopeExport(s Staff, f ExportFilter) (ExportFilter, error) {
 	if s.Role.NeedsWard() {
 		f.WardCode = s.WardCode
+	}
+	f.School = ""
+	if s.Role.NeedsSchool() {
+		if SchoolKeyLevelOnly(s.School) {
+			return ExportFilter{}, Errorf(EUNAUTHORIZED, "a school without a name may not export")
+		}
+		f.School = s.School
 	}
 	f.ShowPhones = SeesPhones(s.Role)
 	sheets, err := ExportScope(s, f.WardCode)

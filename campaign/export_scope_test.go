@@ -17,9 +17,9 @@ func TestExportScope(t *testing.T) {
 		{"city official sees every sheet", Staff{Role: RoleCityOfficial}, "", ExportSheets},
 		{"city official of one ward sees every sheet", Staff{Role: RoleCityOfficial}, lt, ExportSheets},
 		{"education office sees no pledges", Staff{Role: RoleEducationOffice}, "",
-			[]ExportSheet{SheetRegistrations, SheetDevices, SheetDeliveries}},
+			[]ExportSheet{SheetRegistrations, SheetDevices, SheetDeliveries, SheetSchools}},
 		{"ward official sees the children of their ward", Staff{Role: RoleWardOfficial, WardCode: lt}, lt,
-			[]ExportSheet{SheetRegistrations, SheetDeliveries}},
+			[]ExportSheet{SheetRegistrations, SheetDeliveries, SheetSchools}},
 		{"ward official may not export another ward", Staff{Role: RoleWardOfficial, WardCode: lt}, "26794", nil},
 		{"ward official may not export the city", Staff{Role: RoleWardOfficial, WardCode: lt}, "", nil},
 		{"volunteer may not export", Staff{Role: RoleVolunteer}, "", nil},
@@ -47,7 +47,7 @@ func TestExportScope(t *testing.T) {
 
 func TestExportSheetSet(t *testing.T) {
 	var all ExportSheetSet
-	if !slices.Equal(all.List(), ExportSheets) || all.String() != "registrations,pledges,devices,deliveries" {
+	if !slices.Equal(all.List(), ExportSheets) || all.String() != "registrations,pledges,devices,deliveries,schools" {
 		t.Errorf("the zero set = %v (%s), want every sheet", all.List(), all)
 	}
 	set := ExportSheetsOf(SheetDeliveries, SheetRegistrations)
@@ -68,7 +68,7 @@ func TestScopeExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ExportFilter{WardCode: "26800", Status: StatusVerified, ShowPhones: true, Sheets: ExportSheetsOf(SheetRegistrations, SheetDeliveries)}
+	want := ExportFilter{WardCode: "26800", Status: StatusVerified, ShowPhones: true, Sheets: ExportSheetsOf(SheetRegistrations, SheetDeliveries, SheetSchools)}
 	if ward != want {
 		t.Errorf("ward official's filter = %+v, want %+v", ward, want)
 	}
@@ -76,7 +76,7 @@ func TestScopeExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = ExportFilter{WardCode: "26794", Status: StatusVerified, Sheets: ExportSheetsOf(SheetRegistrations, SheetDevices, SheetDeliveries)}
+	want = ExportFilter{WardCode: "26794", Status: StatusVerified, Sheets: ExportSheetsOf(SheetRegistrations, SheetDevices, SheetDeliveries, SheetSchools)}
 	if edu != want {
 		t.Errorf("education office's filter = %+v, want %+v (phones masked, no pledges)", edu, want)
 	}

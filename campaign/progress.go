@@ -150,6 +150,10 @@ type Progress struct {
 	// for the city, only the ward itself for a ward.
 	Wards []WardProgress
 
+	// Schools counts the scope's registrations by school (SchoolTally.Schools: most first, the
+	// registrations without a school last); their totals add up to Registrations.Total.
+	Schools []SchoolCount
+
 	// Today is the milestone that falls on Date, nil when none; Next the next one, nil when none
 	// is left, DaysToNext days away.
 	Today      *Milestone
@@ -160,13 +164,19 @@ type Progress struct {
 // RegistrationCounts counts registrations by where they stand. Verified counts every
 // registration officials approved, also those allocated or delivered since, because approval is
 // what the campaign is measured on; Pending is what still waits for officials or the parent
-// (submitted and needs_info). Total is all of them, rejected included.
+// (submitted and needs_info); Withdrawn those the family withdrew. Total is all of them, rejected
+// and withdrawn included, so the figures add up both ways:
+//
+//	Total = Verified + Rejected + Pending + Withdrawn = BySource.Sum()
 type RegistrationCounts struct {
-	Total    int
-	NewToday int // created on the local day of Progress.At
-	Verified int // verified + allocated + delivered
-	Rejected int
-	Pending  int // submitted + needs_info
+	Total     int
+	NewToday  int // created on the local day of Progress.At
+	Verified  int // verified + allocated + delivered
+	Rejected  int
+	Pending   int // submitted + needs_info
+	Withdrawn int
+	// BySource counts them by how they came: a family's chat, a list, staff on the family's behalf.
+	BySource SourceCounts
 }
 
 // PledgeCounts sums what donors promised in pledges that were not cancelled, and the money

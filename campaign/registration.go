@@ -157,6 +157,11 @@ type Registration struct {
 	ListRow        int
 	RegisteredBy   string
 	ConsentWitness string
+	// Registrar is set, when read, on a registration with a RegisteredBy that no family has
+	// claimed (no chat): whom its notices go to meanwhile (ClaimStore).
+	Registrar *Registrar
+	// ClaimedAt is when the family claimed a list's or assisted registration from its chat.
+	ClaimedAt time.Time
 }
 
 // Contact is a person the bot talks to on a channel.

@@ -35,10 +35,11 @@ type AuditLog interface {
 
 // StaffStore keeps staff and their invitations.
 type StaffStore interface {
-	// CreateInvitation stores an invitation for role (and ward, for ward roles) that expires at
-	// expires, and returns its code, which is stored only as a hash. The code fits a Telegram
-	// /start payload: at most 64 characters of A-Z a-z 0-9 _ -.
-	CreateInvitation(ctx context.Context, role Role, wardCode string, createdBy string, expires time.Time) (code string, err error)
+	// CreateInvitation stores an invitation for inv.Role (with inv.WardCode for the roles that
+	// have a ward, inv.School for a school), made by inv.CreatedBy, that expires at inv.ExpiresAt,
+	// and returns its code, which is stored only as a hash. The code fits a Telegram /start
+	// payload: at most 64 characters of A-Z a-z 0-9 _ -. inv's other fields are ignored.
+	CreateInvitation(ctx context.Context, inv Invitation) (code string, err error)
 	// RedeemInvitation binds the invitation's role to the staff member, once: a used, expired or
 	// revoked invitation, or an unknown code, is an ENOTFOUND error and changes nothing. An
 	// account that has an active role keeps it unless replace is set: the result is then Held,
@@ -64,6 +65,7 @@ type Invitation struct {
 	ID        int64
 	Role      Role
 	WardCode  string // "" for city-wide roles
+	School    string // the school's name, for RoleSchool only
 	CreatedBy string // channel:id of who made it (an administrator)
 	CreatedAt time.Time
 	ExpiresAt time.Time

@@ -33,7 +33,8 @@ type column struct {
 	width  float64 // in characters, wide enough for typical values without wrapping
 	kind   kind
 	labels map[string]string // kindEnum, kindOrigin: the words for the codes
-	empty  string            // kindEnum: what an empty code means ("" writes nothing)
+	empty  string            // kindEnum, kindText: what an empty value means ("" writes nothing)
+	blank0 bool              // kindInt: 0 is no value, written as an empty cell
 	yes    string            // kindBool: the word for true; "có" by default
 	no     string            // kindBool: the word for false; "không" by default
 	with   string            // the field of a second value the cell is made from, "" for none
@@ -95,6 +96,12 @@ func text(key, header string, width float64) column {
 
 func number(key, header string, width float64) column {
 	return column{key: key, header: header, width: width, kind: kindInt}
+}
+
+// optionalNumber is a number whose 0 means none, left empty: a list's row for a registration
+// that came from no list.
+func optionalNumber(key, header string, width float64) column {
+	return column{key: key, header: header, width: width, kind: kindInt, blank0: true}
 }
 
 func money(key, header string) column {
@@ -170,6 +177,11 @@ var sheets = []*sheetSpec{
 		enum("needs", "Cần hỗ trợ", 28, needLabels),
 		text("possible_duplicates", "Có thể trùng với hồ sơ", 18),
 		instant("created_at", "Thời điểm đăng ký"),
+		enum("source", "Nguồn đăng ký", 22, sourceLabels),
+		text("list_code", "Mã danh sách", 12),
+		optionalNumber("list_row", "Dòng trong danh sách", 10),
+		staff("registered_by", "Cán bộ đăng ký giúp / gửi danh sách"),
+		enum("consent", "Hình thức đồng ý", 28, consentLabels),
 		staff("decided_by", "Người xác minh"),
 		instant("decided_at", "Thời điểm xác minh"),
 	),
@@ -233,6 +245,21 @@ var sheets = []*sheetSpec{
 		instant("delivered_at", "Thời điểm trao"),
 		instant("confirmed_at", "Thời điểm xác nhận"),
 		flag("auto_confirmed", "Tự động xác nhận", 12, yes, no),
+	),
+	// One row per school (names folded by campaign.SchoolKey, written as most registrations write
+	// them), most registrations first; the registrations with no school last. The figures add up
+	// like the summary's: total = by source = pending + verified + rejected + withdrawn.
+	newSheet(campaign.SheetSchools, "Theo trường", "theo-truong.csv",
+		column{key: "school", header: "Trường", width: 36, kind: kindText, empty: noSchool},
+		number("total", "Tổng số hồ sơ", 10),
+		number("chat", "Gia đình tự đăng ký", 12),
+		number("list", "Từ danh sách trường/phường", 14),
+		number("assisted", "Cán bộ đăng ký giúp", 12),
+		number("pending", "Chờ xác minh", 10),
+		number("verified", "Đã duyệt", 10),
+		number("delivered", "Trong đó đã trao thiết bị", 12),
+		number("rejected", "Không được duyệt", 10),
+		number("withdrawn", "Gia đình đã rút hồ sơ", 12),
 	),
 }
 

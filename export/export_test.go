@@ -102,6 +102,12 @@ var (
 		"decided_by":          "Lê Văn Cường",
 		"decided_by_role":     "ward_official",
 		"decided_at":          time.Date(2021, 9, 16, 3, 0, 0, 0, time.UTC),
+		"source":              string(campaign.SourceChat),
+		"list_code":           "",
+		"list_row":            int64(0),
+		"registered_by":       "",
+		"registered_by_role":  "",
+		"consent":             export.ConsentChat,
 	}
 	pledgeRow = map[string]any{
 		"code":           "PL-000045",
@@ -195,12 +201,23 @@ func newSource() *fakeSource {
 				"reject_text": "Gia đình đã chuyển đi", "student_name": "=HYPERLINK(\"http://x\")",
 				"circumstances": []string{}, "circumstance_other": "", "possible_duplicates": []string(nil),
 				"decided_by": "", "decided_by_role": "", "decided_at": time.Time{}, "level": "primary", "grade": 3,
+				// A row of a school's list, sent by the education office.
+				"source": campaign.SourceList, "list_code": "DS-000004", "list_row": int64(17),
+				"registered_by": "Lê Thị Giáo", "registered_by_role": "education_office", "consent": export.ConsentList,
 			}),
 		},
 		campaign.SheetPledges:    {pledgeRow, anonymousPledgeRow},
 		campaign.SheetDevices:    {deviceRow},
 		campaign.SheetDeliveries: {deliveryRow},
+		campaign.SheetSchools: {schoolRow, with(schoolRow, map[string]any{"school": "", "total": 1, "chat": 1, "list": 0, "assisted": 0,
+			"pending": 0, "verified": 0, "delivered": 0, "rejected": 0, "withdrawn": 1})},
 	}}
+}
+
+// schoolRow is a school's counts: 6 registrations, by source and by status.
+var schoolRow = map[string]any{
+	"school": "Trường THCS Linh Trung", "total": 6, "chat": 3, "list": 2, "assisted": 1,
+	"pending": 2, "verified": 3, "delivered": 1, "rejected": 1, "withdrawn": 0,
 }
 
 // newExporter returns an exporter into dir at exportTime.
@@ -257,7 +274,8 @@ func TestExport_XLSX(t *testing.T) {
 	if want := "maytinhchoem-20210920-1730.xlsx"; file.Name != want {
 		t.Errorf("Name = %q, want %q", file.Name, want)
 	}
-	wantRows := map[campaign.ExportSheet]int{campaign.SheetRegistrations: 2, campaign.SheetPledges: 2, campaign.SheetDevices: 1, campaign.SheetDeliveries: 1}
+	wantRows := map[campaign.ExportSheet]int{campaign.SheetRegistrations: 2, campaign.SheetPledges: 2, campaign.SheetDevices: 1, campaign.SheetDeliveries: 1,
+		campaign.SheetSchools: 2}
 	if !maps.Equal(file.Rows, wantRows) {
 		t.Errorf("Rows = %v, want %v", file.Rows, wantRows)
 	}
@@ -268,7 +286,7 @@ func TestExport_XLSX(t *testing.T) {
 	}
 
 	f := openXLSX(t, file.Path)
-	if got, want := f.GetSheetList(), []string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao"}; !slices.Equal(got, want) {
+	if got, want := f.GetSheetList(), []string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao", "Theo trường"}; !slices.Equal(got, want) {
 		t.Fatalf("sheets = %q, want %q", got, want)
 	}
 
@@ -280,7 +298,8 @@ func TestExport_XLSX(t *testing.T) {
 		want := []string{"Mã hồ sơ", "Trạng thái", "Lý do không duyệt", "Mã phường", "Phường", "Họ tên học sinh",
 			"Ngày sinh", "Cấp học", "Lớp", "Trường", "Địa chỉ", "Họ tên phụ huynh", "Điện thoại phụ huynh",
 			"Hoàn cảnh", "Thiết bị hiện có", "Cần hỗ trợ", "Có thể trùng với hồ sơ", "Thời điểm đăng ký",
-			"Người xác minh", "Thời điểm xác minh"}
+			"Nguồn đăng ký", "Mã danh sách", "Dòng trong danh sách", "Cán bộ đăng ký giúp / gửi danh sách",
+			"Hình thức đồng ý", "Người xác minh", "Thời điểm xác minh"}
 		if !slices.Equal(rows[0], want) {
 			t.Errorf("registration headers = %q, want %q", rows[0], want)
 		}
@@ -310,8 +329,8 @@ func TestExport_XLSX(t *testing.T) {
 		// Excel repairs a workbook whose column widths are out of order.
 		_, parts := readZip(t, file.Path)
 		cols := regexp.MustCompile(`<col min="(\d+)"`).FindAllStringSubmatch(string(parts["xl/worksheets/sheet1.xml"]), -1)
-		if len(cols) != 20 {
-			t.Fatalf("sheet1.xml has %d <col> widths, want 20", len(cols))
+		if len(cols) != 25 {
+			t.Fatalf("sheet1.xml has %d <col> widths, want 25", len(cols))
 		}
 		for i, m := range cols {
 			if m[1] != strconv.Itoa(i+1) {
@@ -343,6 +362,16 @@ func TestExport_XLSX(t *testing.T) {
 			{"Cấp học", "3", "Tiểu học"},
 			{"Hoàn cảnh", "3", ""},
 			{"Thời điểm xác minh", "3", ""},
+			{"Nguồn đăng ký", "2", "Gia đình tự đăng ký"},
+			{"Mã danh sách", "2", ""},
+			{"Dòng trong danh sách", "2", ""},
+			{"Cán bộ đăng ký giúp / gửi danh sách", "2", ""},
+			{"Hình thức đồng ý", "2", "Phụ huynh đồng ý qua tin nhắn"},
+			{"Nguồn đăng ký", "3", "Danh sách trường/phường"},
+			{"Mã danh sách", "3", "DS-000004"},
+			{"Dòng trong danh sách", "3", "17"},
+			{"Cán bộ đăng ký giúp / gửi danh sách", "3", "Lê Thị Giáo (Phòng Giáo dục)"},
+			{"Hình thức đồng ý", "3", "Theo danh sách trường/phường"},
 			// A text is a text in a workbook: no formula runs.
 			{"Họ tên học sinh", "3", "=HYPERLINK(\"http://x\")"},
 		} {
@@ -493,7 +522,7 @@ func TestExport_CSV(t *testing.T) {
 		t.Errorf("Name = %q, want %q", file.Name, want)
 	}
 	names, contents := readZip(t, file.Path)
-	if want := []string{"dang-ky.csv", "ung-ho.csv", "thiet-bi.csv", "ban-giao.csv"}; !slices.Equal(names, want) {
+	if want := []string{"dang-ky.csv", "ung-ho.csv", "thiet-bi.csv", "ban-giao.csv", "theo-truong.csv"}; !slices.Equal(names, want) {
 		t.Fatalf("files = %q, want %q", names, want)
 	}
 

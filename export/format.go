@@ -81,17 +81,26 @@ func (c *column) cell(v, with any, f *formatting) (cell, error) {
 		if !ok {
 			return cell{}, c.typeError(v, "a string")
 		}
+		if s == "" {
+			s = c.empty
+		}
 		return textCell(s), nil
 	case kindInt:
+		var num int64
 		switch n := v.(type) {
 		case int:
-			return cell{kind: cellNumber, num: int64(n)}, nil
+			num = int64(n)
 		case int32:
-			return cell{kind: cellNumber, num: int64(n)}, nil
+			num = int64(n)
 		case int64:
-			return cell{kind: cellNumber, num: n}, nil
+			num = n
+		default:
+			return cell{}, c.typeError(v, "an integer")
 		}
-		return cell{}, c.typeError(v, "an integer")
+		if num == 0 && c.blank0 {
+			return cell{}, nil
+		}
+		return cell{kind: cellNumber, num: num}, nil
 	case kindMoney:
 		n, ok := v.(int64)
 		if !ok {
@@ -171,8 +180,11 @@ func (c *column) cell(v, with any, f *formatting) (cell, error) {
 		if !ok1 || !ok2 {
 			return cell{}, c.typeError([2]any{v, with}, "a name and a role")
 		}
-		if name == "" || role == "" {
+		if role == "" {
 			return textCell(name), nil // no one, or someone who is no staff ("system", an old id)
+		}
+		if name == "" { // a staff member known by their role alone: no chat id is written
+			return textCell(label(staffRoleLabels, role)), nil
 		}
 		return textCell(name + " (" + label(staffRoleLabels, role) + ")"), nil
 	}

@@ -129,7 +129,39 @@ var staffRoleLabels = map[string]string{
 	string(campaign.RoleWomensUnion):     "Hội Phụ nữ phường",
 	string(campaign.RoleVolunteer):       "Tình nguyện viên Đoàn",
 	string(campaign.RoleCultureInfo):     "Phòng Văn hóa – Thông tin",
+	string(campaign.RoleSchool):          "Cán bộ trường",
+	StaffUnknown:                         "cán bộ",
 }
+
+// StaffUnknown is the role the Source gives a staff member it knows only as staff (no longer
+// in the staff table, or an administrator named in the configuration): the cell says "cán bộ",
+// never their chat id.
+const StaffUnknown = "staff"
+
+// sourceLabels say how a registration came (campaign.Source).
+var sourceLabels = map[string]string{
+	string(campaign.SourceChat):     "Gia đình tự đăng ký",
+	string(campaign.SourceList):     "Danh sách trường/phường",
+	string(campaign.SourceAssisted): "Cán bộ đăng ký giúp",
+}
+
+// How the family's consent was given, as the Source gives it in the "consent" field: in the
+// chat (the parent agreed on the form), in person (to the staff member who registered the
+// family, who witnessed it), or with the list (the school or the ward gathered it).
+const (
+	ConsentChat     = "chat"
+	ConsentInPerson = "in_person"
+	ConsentList     = "list"
+)
+
+var consentLabels = map[string]string{
+	ConsentChat:     "Phụ huynh đồng ý qua tin nhắn",
+	ConsentInPerson: "Trực tiếp, có cán bộ chứng kiến",
+	ConsentList:     "Theo danh sách trường/phường",
+}
+
+// noSchool names the row of the registrations that name no school (erased ones).
+const noSchool = "(không ghi trường)"
 
 // Origins of a device, as the Source gives them in the "origin" field.
 const (

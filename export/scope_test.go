@@ -31,11 +31,11 @@ func TestExport_ReadOnlyReaders(t *testing.T) {
 		dims map[string]string
 	}{
 		"rows": {newSource(), map[string]string{
-			"Đăng ký": "A1:T3", "Ủng hộ": "A1:P3", "Thiết bị": "A1:O2", "Bàn giao": "A1:X2"}},
+			"Đăng ký": "A1:Y3", "Ủng hộ": "A1:P3", "Thiết bị": "A1:O2", "Bàn giao": "A1:X2", "Theo trường": "A1:J3"}},
 		"empty": {&fakeSource{}, map[string]string{
-			"Đăng ký": "A1:T1", "Ủng hộ": "A1:P1", "Thiết bị": "A1:O1", "Bàn giao": "A1:X1"}},
+			"Đăng ký": "A1:Y1", "Ủng hộ": "A1:P1", "Thiết bị": "A1:O1", "Bàn giao": "A1:X1", "Theo trường": "A1:J1"}},
 		"many": {rowsSource{n: 3000}, map[string]string{
-			"Đăng ký": "A1:T3001", "Ủng hộ": "A1:P1", "Thiết bị": "A1:O1", "Bàn giao": "A1:X1"}},
+			"Đăng ký": "A1:Y3001", "Ủng hộ": "A1:P1", "Thiết bị": "A1:O1", "Bàn giao": "A1:X1", "Theo trường": "A1:J1"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			file, err := newExporter(c.src, t.TempDir()).Export(t.Context(), campaign.ExportFilter{}, campaign.FormatXLSX)
@@ -43,7 +43,7 @@ func TestExport_ReadOnlyReaders(t *testing.T) {
 				t.Fatal(err)
 			}
 			wb := readBook(t, file.Path)
-			if got, want := wb.Names(), []string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao"}; !slices.Equal(got, want) {
+			if got, want := wb.Names(), []string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao", "Theo trường"}; !slices.Equal(got, want) {
 				t.Fatalf("sheets = %q, want %q", got, want)
 			}
 			for _, s := range wb.Sheets {
@@ -55,6 +55,18 @@ func TestExport_ReadOnlyReaders(t *testing.T) {
 				regs := wb.Sheet("Đăng ký").Records()
 				if len(regs) != 2 || regs[0]["Mã hồ sơ"] != "TD-000001" || regs[1]["Trạng thái"] != "không được duyệt" {
 					t.Errorf("registrations read back = %v", regs)
+				}
+				schools := wb.Sheet("Theo trường").Records()
+				want := []map[string]string{
+					{"Trường": "Trường THCS Linh Trung", "Tổng số hồ sơ": "6", "Gia đình tự đăng ký": "3",
+						"Từ danh sách trường/phường": "2", "Cán bộ đăng ký giúp": "1", "Chờ xác minh": "2", "Đã duyệt": "3",
+						"Trong đó đã trao thiết bị": "1", "Không được duyệt": "1", "Gia đình đã rút hồ sơ": "0"},
+					{"Trường": "(không ghi trường)", "Tổng số hồ sơ": "1", "Gia đình tự đăng ký": "1",
+						"Từ danh sách trường/phường": "0", "Cán bộ đăng ký giúp": "0", "Chờ xác minh": "0", "Đã duyệt": "0",
+						"Trong đó đã trao thiết bị": "0", "Không được duyệt": "0", "Gia đình đã rút hồ sơ": "1"},
+				}
+				if !slices.EqualFunc(schools, want, maps.Equal) {
+					t.Errorf("schools read back = %v,\nwant %v", schools, want)
 				}
 			}
 			// excelize, which reads the cells whatever the dimension says, reads the same.

@@ -620,16 +620,22 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 	if len(made) == 0 && len(stale) == 0 {
 		parts = append(parts, c.t("alloc.none_made"))
 	}
-	told, notTold := 0, 0
+	told, viaStaff, notTold := 0, 0, 0
 	for _, d := range made {
-		if d.Parent.Channel == "" || d.Parent.ChatID == "" {
+		switch family, staff := c.e.deliveryReach(d); {
+		case family:
+			told++
+		case staff:
+			viaStaff++
+		default:
 			notTold++
-			continue
 		}
-		told++
 	}
 	if told > 0 {
 		parts = append(parts, c.t("alloc.parents_told", "Count", told))
+	}
+	if viaStaff > 0 {
+		parts = append(parts, c.t("alloc.parents_via_staff", "Count", viaStaff))
 	}
 	if notTold > 0 {
 		parts = append(parts, c.t("alloc.parents_not_told", "Count", notTold))
@@ -638,10 +644,9 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 	return nil
 }
 
-// allocParentMessage tells a family, in their language, that their child was allocated a device
+// allocParentMessage tells a family, in lang, that their child was allocated a device
 // and asks where to receive it.
-func (c *turn) allocParentMessage(d campaign.Delivery) Output {
-	lang := deliverLang(d.ParentLanguage)
+func (c *turn) allocParentMessage(d campaign.Delivery, lang string) Output {
 	o := Output{Text: c.e.text(lang, "parent.allocated", map[string]any{
 		"Campaign": c.e.cfg.Campaign.Name.In(lang), "Reg": d.RegistrationCode,
 		"What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Code": d.Code,
@@ -1266,17 +1271,23 @@ func (c *turn) allocCityReport(made []campaign.Delivery, stale []string) string 
 		if len(made) > 1 {
 			codes += " … " + made[len(made)-1].Code
 		}
-		told := 0
+		told, viaStaff := 0, 0
 		for _, d := range made {
-			if d.Parent.Channel != "" && d.Parent.ChatID != "" {
+			switch family, staff := c.e.deliveryReach(d); {
+			case family:
 				told++
+			case staff:
+				viaStaff++
 			}
 		}
 		lines := []string{c.t("alloc.city_done", "Count", len(made), "Codes", codes)}
 		if told > 0 {
 			lines = append(lines, c.t("alloc.city_parents", "Count", told))
 		}
-		if n := len(made) - told; n > 0 {
+		if viaStaff > 0 {
+			lines = append(lines, c.t("alloc.parents_via_staff", "Count", viaStaff))
+		}
+		if n := len(made) - told - viaStaff; n > 0 {
 			lines = append(lines, c.t("alloc.parents_not_told", "Count", n))
 		}
 		parts = append(parts, strings.Join(lines, "\n"))
@@ -1434,7 +1445,8 @@ func isLetter(b byte) bool { return b >= 'a' && b <= 'z' }
 // confirmed first (said here) or err is set.
 func (c *turn) confirmPicked(picked []campaign.Allocation, who campaign.Staff) (made []campaign.Delivery, stale []string, ok bool, err error) {
 	made, stale, err = c.e.cfg.Cases.ConfirmAllocations(c.ctx, picked, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
-		return notice(c.noticeKey(c.formKey(), "allocated:"+d.Code), d.Parent, c.allocParentMessage(d))
+		return c.e.familyNotice(c.noticeKey(c.formKey(), "allocated:"+d.Code), d.RegistrationCode, d.Parent, d.ParentLanguage,
+			d.Registrar, "claim.staff.hint_handover", func(lang string) Output { return c.allocParentMessage(d, lang) })
 	})
 	switch campaign.ErrorCode(err) {
 	case "":

@@ -31,9 +31,13 @@ type authzScope int
 const (
 	scopeCity      authzScope = iota // city-wide: ""
 	scopeOwn                         // the sender's own ward (authorizeOwn)
-	scopeRecord                      // the ward of the record acted on: TD-000001 is Linh Trung's
+	scopeRecord                      // the ward (and school) of the record acted on: TD-000001 is Linh Trung's
 	scopeOwnRecord                   // the sender's own ward first, then the record's
 )
+
+// authzRecordSchool is the school of TD-000001 (withPending): a school member of it may see the
+// record, another school's may not (campaign.AuthorizeRecord).
+const authzRecordSchool = "Tiểu học Linh Trung"
 
 // authzSample is one input that reaches a decision.
 type authzSample struct {
@@ -45,6 +49,9 @@ type authzSample struct {
 	form []Input
 	// state, when set, is the state the sender holds when sending in.
 	state func() State
+	// gate, when set, is the action a command decides first, for the sender's own ward (/find
+	// before the record it finds): a refusal of either counts, and both must allow.
+	gate campaign.Action
 }
 
 // authzEntry is how a command or a button prefix is authorised: authzPublic, or by its samples.
@@ -69,6 +76,7 @@ var authzTable = map[string]authzEntry{
 	"/pledges": authzPublic, "/cancel": authzPublic, "/help": authzPublic, "/lang": authzPublic, "/whoami": authzPublic,
 	"/unsubscribe": authzPublic, // anyone may stop what they get, also staff revoked since
 	"g:":           authzPublic, "md:": authzPublic, "h:": authzPublic, "t:": authzPublic, "r:": authzPublic, "p:": authzPublic,
+	"cl:": authzPublic, // a family's claim of what a school or ward registered
 
 	// Staff.
 	"/erase":      staffCmd(cmd("erase"), campaign.ActionErase, scopeCity),
@@ -83,12 +91,29 @@ var authzTable = map[string]authzEntry{
 	"/buy":        staffCmd(cmd("buy"), campaign.ActionRecordMoney, scopeCity),
 	"/allocate":   staffCmd(cmd("allocate"), campaign.ActionAllocate, scopeCity),
 	"/deliveries": staffCmd(cmd("deliveries"), campaign.ActionDeliver, scopeCity),
-	"/find":       staffCmd(cmd("find"), campaign.ActionFind, scopeOwn),
-	"/export":     staffCmd(cmd("export"), campaign.ActionExport, scopeOwn),
-	"/summary":    staffCmd(cmd("summary"), campaign.ActionViewProgress, scopeOwn),
-	"/subscribe":  staffCmd(cmd("subscribe"), campaign.ActionViewProgress, scopeOwn),
-	"/broadcast":  staffCmd(cmd("broadcast"), campaign.ActionBroadcast, scopeCity),
-	"/import":     staffCmd(cmd("import"), campaign.ActionImportList, scopeOwn),
+	"/find": {samples: []authzSample{
+		{in: cmd("find"), action: campaign.ActionFind, scope: scopeOwn},
+		// A child's record found by its code: of the sender's ward, or school (issue 15).
+		{in: cmd("find", "TD-000001"), action: campaign.ActionViewChildData, scope: scopeRecord, gate: campaign.ActionFind},
+	}},
+	"/export":    staffCmd(cmd("export"), campaign.ActionExport, scopeOwn),
+	"/summary":   staffCmd(cmd("summary"), campaign.ActionViewProgress, scopeOwn),
+	"/subscribe": staffCmd(cmd("subscribe"), campaign.ActionViewProgress, scopeOwn),
+	"/broadcast": staffCmd(cmd("broadcast"), campaign.ActionBroadcast, scopeCity),
+	"/import":    staffCmd(cmd("import"), campaign.ActionImportList, scopeOwn),
+	"/assist":    staffCmd(cmd("assist"), campaign.ActionAssist, scopeOwn),
+	"aa:": {samples: []authzSample{
+		{in: press("aa:new"), action: campaign.ActionAssist, scope: scopeOwn},
+		{in: press("aa:next"), action: campaign.ActionAssist, scope: scopeOwn},
+	}},
+	// The assisted form's submit decides again, for the child's ward.
+	"as:": {samples: []authzSample{{
+		in: press("as:review:submit"), action: campaign.ActionAssist, scope: scopeRecord, form: []Input{
+			cmd("assist"), press("as:consent:yes"), text("Nguyễn Thị Lan"), press("as:phone:!none"),
+			text("Trần Minh Khang, 05/09/2012"), text("lớp 3, Tiểu học Linh Trung"),
+			text("12 đường số 5, khu phố 3, Linh Trung"), text("hộ nghèo"), press("as:device_situation:none"), text("laptop"),
+		},
+	}}},
 	"/verify": {samples: []authzSample{
 		{in: cmd("verify"), action: campaign.ActionVerify, scope: scopeOwn},
 		{in: cmd("verify", "TD-000001"), action: campaign.ActionVerify, scope: scopeOwnRecord},
@@ -137,10 +162,17 @@ func authzChat(t *testing.T, id string, role campaign.Role, ward string) *convo 
 }
 
 // authzWho are the senders: every role in its own ward (Linh Trung), another (Thảo Điền) and
-// none; an administrator; someone without a role.
+// none; a school of the records' school (TD-000001's, written another way) in two wards, and
+// another school; an administrator; someone without a role.
 func authzWho() []campaign.Staff {
 	var out []campaign.Staff
 	for _, r := range campaign.StaffRoles {
+		if r.NeedsSchool() {
+			for _, ws := range [][2]string{{wardLT, "Trường " + authzRecordSchool}, {wardTD, authzRecordSchool}, {wardLT, "Trường THCS Bình Thọ"}} {
+				out = append(out, campaign.Staff{Channel: "telegram", ExternalID: "7100", Role: r, WardCode: ws[0], School: ws[1]})
+			}
+			continue
+		}
 		for _, w := range []string{wardLT, wardTD, ""} {
 			out = append(out, campaign.Staff{Channel: "telegram", ExternalID: "7100", Role: r, WardCode: w})
 		}
@@ -150,15 +182,19 @@ func authzWho() []campaign.Staff {
 		campaign.Staff{Channel: "telegram", ExternalID: "3999"})
 }
 
-// want is campaign.Authorize's decision on s for who.
+// want is campaign.Authorize's decision on s for who (AuthorizeRecord's for a record, which
+// knows its school), after s's gate, if any.
 func (s authzSample) want(who campaign.Staff) bool {
+	if s.gate != "" && campaign.Authorize(who, s.gate, who.WardCode) != nil {
+		return false
+	}
 	switch s.scope {
 	case scopeOwn:
 		return campaign.Authorize(who, s.action, who.WardCode) == nil
 	case scopeRecord:
-		return campaign.Authorize(who, s.action, wardLT) == nil
+		return campaign.AuthorizeRecord(who, s.action, wardLT, authzRecordSchool) == nil
 	case scopeOwnRecord:
-		return campaign.Authorize(who, s.action, who.WardCode) == nil && campaign.Authorize(who, s.action, wardLT) == nil
+		return campaign.Authorize(who, s.action, who.WardCode) == nil && campaign.AuthorizeRecord(who, s.action, wardLT, authzRecordSchool) == nil
 	}
 	return campaign.Authorize(who, s.action, "") == nil
 }
@@ -166,8 +202,11 @@ func (s authzSample) want(who campaign.Staff) bool {
 func TestAuthz_EveryStaffAction(t *testing.T) {
 	names := slices.Sorted(maps.Keys(authzTable))
 	for _, who := range authzWho() {
-		t.Run(fmt.Sprintf("%s_%s", cmp.Or(string(who.Role), "none"), cmp.Or(who.WardCode, "noward")), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s_%s_%s", cmp.Or(string(who.Role), "none"), cmp.Or(who.WardCode, "noward"), campaign.SchoolKey(who.School)), func(t *testing.T) {
 			c := authzChat(t, who.ExternalID, who.Role, who.WardCode)
+			if who.School != "" {
+				c.staff.addMember(who)
+			}
 			for _, name := range names {
 				entry := authzTable[name]
 				if entry.public {
@@ -205,7 +244,7 @@ func TestAuthz_EveryStaffAction(t *testing.T) {
 					out := c.send(s.in)
 					refused := false
 					for _, e := range c.audit.refused()[before:] {
-						refused = refused || e.Subject == string(s.action)
+						refused = refused || e.Subject == string(s.action) || (s.gate != "" && e.Subject == string(s.gate))
 					}
 					if want := s.want(who); refused == want {
 						t.Errorf("%s by %s: refused %v, but campaign.Authorize(%s) says allowed %v:%s",
@@ -218,6 +257,9 @@ func TestAuthz_EveryStaffAction(t *testing.T) {
 }
 
 func describeWho(s campaign.Staff) string {
+	if s.School != "" {
+		return fmt.Sprintf("%s %q of ward %q", s.Role, s.School, s.WardCode)
+	}
 	return fmt.Sprintf("%s of ward %q", cmp.Or(string(s.Role), "someone without a role"), s.WardCode)
 }
 

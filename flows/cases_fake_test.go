@@ -824,12 +824,13 @@ func (s *fakeCases) FindByPhone(_ context.Context, phone string, scope campaign.
 	defer s.regs.mu.Unlock()
 	var regs []campaign.Registration
 	for _, r := range slices.Backward(s.regs.regs) {
-		if scope.Registrations && (scope.WardCode == "" || r.WardCode == scope.WardCode) && r.ParentPhone == phone && len(regs) < limit {
+		if scope.Registrations && (scope.WardCode == "" || r.WardCode == scope.WardCode) &&
+			(scope.School == "" || campaign.SameSchool(r.School, scope.School)) && r.ParentPhone == phone && len(regs) < limit {
 			regs = append(regs, r)
 		}
 	}
 	var pledges []campaign.Pledge
-	if s.pledges != nil && scope.Pledges {
+	if s.pledges != nil && scope.Pledges && scope.School == "" {
 		s.pledges.mu.Lock()
 		for _, p := range slices.Backward(s.pledges.pledges) {
 			if (scope.WardCode == "" || p.WardCode == scope.WardCode) && p.Phone == phone && len(pledges) < limit {

@@ -49,6 +49,8 @@ func caseStepNamed(step string) (caseStep, bool) {
 		return talkStep(step)
 	case "my":
 		return mydataStep(step)
+	case claimPrefix:
+		return claimStep(step)
 	}
 	return caseStep{}, false
 }
@@ -126,6 +128,8 @@ func (c *turn) caseChoice(data string) (handled bool, err error) {
 		return true, c.broadcastChoice(rest)
 	case talkPrefix:
 		return true, c.talkChoice(rest)
+	case claimPrefix:
+		return true, c.claimChoice(rest)
 	}
 	return false, nil
 }

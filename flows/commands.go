@@ -72,6 +72,8 @@ func (c *turn) command() error {
 		return c.broadcastCommand(args)
 	case "import":
 		return c.importCommand()
+	case "assist":
+		return c.assistCommand()
 	case "lang":
 		switch lang := strings.ToLower(args); lang {
 		case langVI, langEN:
@@ -149,6 +151,9 @@ func (c *turn) cancel() {
 	if c.st.Flow == FlowIntake || c.st.Flow == FlowMoney {
 		done = c.t("intake.cancelled")
 	}
+	if c.st.Flow == FlowAssist {
+		done = c.t("assist.cancelled")
+	}
 	c.toIdle()
 	c.say(done)
 }
@@ -172,6 +177,7 @@ func (c *turn) help() {
 	}
 	if f == nil {
 		c.say(c.helpIdle())
+		c.offerAssist()
 		return
 	}
 	c.st.Misses = 0
@@ -243,6 +249,9 @@ func (c *turn) choice() error {
 	}
 	if rest, ok := strings.CutPrefix(data, mydataPrefix+":"); ok {
 		return c.mydataChoice(rest)
+	}
+	if rest, ok := strings.CutPrefix(data, assistAfterPrefix+":"); ok {
+		return c.assistAfter(rest)
 	}
 	if handled, err := c.caseChoice(data); handled {
 		return err

@@ -426,16 +426,19 @@ func (c *turn) deliverMark(photoID string) error {
 // deliveredNotice asks the family of d, in their language, to confirm that name received the
 // device.
 func (c *turn) deliveredNotice(d campaign.Delivery, name string) []campaign.OutboxMessage {
-	lang := deliverLang(d.ParentLanguage)
-	o := Output{Text: c.e.text(lang, "parent.delivered", map[string]any{
-		"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Name": name, "Count": c.e.confirmDays(),
-	})}
-	got, miss := parentData(parentReceived, d.Code), parentData(parentMissing, d.Code)
-	if len(got) <= maxData && len(miss) <= maxData {
-		o.Buttons = [][]Button{{{Text: c.e.text(lang, "parent.btn_received", nil), Data: got},
-			{Text: c.e.text(lang, "parent.btn_missing", nil), Data: miss}}}
+	build := func(lang string) Output {
+		o := Output{Text: c.e.text(lang, "parent.delivered", map[string]any{
+			"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Name": name, "Count": c.e.confirmDays(),
+		})}
+		got, miss := parentData(parentReceived, d.Code), parentData(parentMissing, d.Code)
+		if len(got) <= maxData && len(miss) <= maxData {
+			o.Buttons = [][]Button{{{Text: c.e.text(lang, "parent.btn_received", nil), Data: got},
+				{Text: c.e.text(lang, "parent.btn_missing", nil), Data: miss}}}
+		}
+		return o
 	}
-	return notice(c.noticeKey(c.formKey(), "delivered:"+d.Code), d.Parent, o)
+	return c.e.familyNotice(c.noticeKey(c.formKey(), "delivered:"+d.Code), d.RegistrationCode, d.Parent, d.ParentLanguage,
+		d.Registrar, "claim.staff.hint_delivered", build)
 }
 
 // deliverRefused turns a store's answer to a volunteer's save into a reply: done is true when the
@@ -533,11 +536,12 @@ func (c *turn) deliverMarkFailed(r campaign.FailReason, note string) error {
 		if r != campaign.FailNotHome {
 			return nil
 		}
-		lang := deliverLang(d.ParentLanguage)
-		o := Output{Text: c.e.text(lang, "parent.not_home", map[string]any{
-			"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock),
-		})}
-		return notice(c.noticeKey(c.formKey(), "not-home:"+d.Code), d.Parent, o)
+		return c.e.familyNotice(c.noticeKey(c.formKey(), "not-home:"+d.Code), d.RegistrationCode, d.Parent, d.ParentLanguage,
+			d.Registrar, "", func(lang string) Output {
+				return Output{Text: c.e.text(lang, "parent.not_home", map[string]any{
+					"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock),
+				})}
+			})
 	})
 	if done, err := c.deliverRefused(code, err, "mark failed"); done {
 		return err
@@ -703,15 +707,22 @@ func (e *Engine) donorReached(d campaign.Delivery, key string) []campaign.Outbox
 // DeliveryFinalized returns the messages to queue when d became final without the parent's
 // "Đã nhận" (CaseStore.FinalizeDeliveries, Config.ConfirmAfter after the hand-over): a short note
 // to the parent and, when the device came from a pledge, the donor's news (school level and ward
-// only), each keyed once per delivery and person; a person without a chat is left out.
+// only), each keyed once per delivery and person; a person without a chat is left out (a family
+// that has not claimed a list's or an assisted registration hears through its registrar).
 func (e *Engine) DeliveryFinalized(d campaign.Delivery) []campaign.OutboxMessage {
 	finalKey := func(to campaign.Session) string {
 		return "delivery-final:" + d.Code + ":" + to.Channel + ":" + to.ChatID
 	}
-	lang := deliverLang(d.ParentLanguage)
-	out := notice(finalKey(d.Parent), d.Parent, Output{Text: e.text(lang, "parent.auto_confirmed", map[string]any{
-		"Code": d.Code, "What": e.allocWhat(lang, "", d.DeviceType, d.Stock), "Count": e.confirmDays(),
-	})})
+	to := d.Parent
+	if (to.Channel == "" || to.ChatID == "") && d.Registrar != nil {
+		to = d.Registrar.Session // not claimed yet: the staff member who registered the family
+	}
+	out := e.familyNotice(finalKey(to), d.RegistrationCode, d.Parent, d.ParentLanguage, d.Registrar, "",
+		func(lang string) Output {
+			return Output{Text: e.text(lang, "parent.auto_confirmed", map[string]any{
+				"Code": d.Code, "What": e.allocWhat(lang, "", d.DeviceType, d.Stock), "Count": e.confirmDays(),
+			})}
+		})
 	if d.Donor != nil {
 		out = append(out, e.donorReached(d, finalKey(*d.Donor))...)
 	}

@@ -81,6 +81,9 @@ type Config struct {
 	Lists      campaign.ListStore
 	ListReader campaign.ListReader
 	Files      FileOpener
+	// Claims links the registrations of lists and assisted registrations to the family's chat
+	// when the family shares their phone (claim.go); nil turns claiming off.
+	Claims campaign.ClaimStore
 	// OnQueued, when set, is called after a store call queued messages in the outbox (a
 	// broadcast's, or notices to other people: see notice.go), to wake the outbox's sender.
 	OnQueued func()
@@ -150,7 +153,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, cat: cat}
 	reg := registrationForm(cfg.Campaign)
-	e.forms = []*form{reg}
+	assist := registrationFormFor(cfg.Campaign, true)
+	e.forms = []*form{reg, assist}
 	// Later flows add their own payloads here (staff invitation codes, donor links...).
 	e.deepLinks = []deepLink{
 		{payload: "dangky", handle: func(c *turn, _ string) error { return c.startOrOffer(reg) }},
@@ -160,7 +164,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}},
 	}
 	for _, w := range cfg.Campaign.Wards {
-		if d := reg.data(stepWard, w.Code); len(d) > maxData {
+		if d := assist.data(stepWard, w.Code); len(d) > maxData {
 			return nil, fmt.Errorf("flows: ward code %q makes button data longer than %d bytes", w.Code, maxData)
 		}
 	}
@@ -367,6 +371,9 @@ func (c *turn) idleMessage() error {
 	if handled, err := c.answerUnprompted(); handled || err != nil {
 		return err
 	}
+	if handled, err := c.assistWords(); handled || err != nil {
+		return err
+	}
 	if c.wantsMydata() {
 		return c.mydataCommand("")
 	}
@@ -396,6 +403,9 @@ func (c *turn) finish(old State) {
 
 // showsKeyboard reports whether a request for the phone may be on the person's screen in state st.
 func (e *Engine) showsKeyboard(st State) bool {
+	if st.Flow == FlowCase && st.Step == claimStepPhone {
+		return true
+	}
 	f := e.formNamed(st.Flow)
 	if f == nil {
 		return false
@@ -461,6 +471,9 @@ func (c *turn) updateKey() string {
 func (c *turn) startForm(f *form) error {
 	if f.name == FlowRegistration && !c.registrationOpen() {
 		return nil
+	}
+	if f.name == FlowAssist {
+		return c.restartAssist()
 	}
 	c.openForm(f)
 	return c.advance(f)

@@ -16,7 +16,8 @@ const exportPrefix = "x"
 // (or in English: ward, status, from, to): the campaign's registrations, pledges, devices and
 // deliveries as a workbook (or a ZIP of CSV files), sent as a document. Alone it offers the two
 // formats as buttons. City-level roles export every ward or the one they name; a ward official
-// always gets only their ward, whatever they type. Each gets only the sheets their role may see
+// always gets only their ward, whatever they type; a school only its own students (of every
+// ward, or of the one it names). Each gets only the sheets their role may see
 // (campaign.ScopeExport).
 func (c *turn) exportCommand(args string) error {
 	if c.e.cfg.Exporter == nil {
@@ -87,6 +88,9 @@ func (c *turn) export(who campaign.Staff, asked campaign.ExportFilter, format ca
 	}
 	audit := map[string]any{"role": who.Role, "format": format, "ward": f.WardCode, "status": f.Status,
 		"sheets": f.Sheets.String(), "rows": rows, "file": file.Name}
+	if f.School != "" {
+		audit["school"] = f.School // the school's name as its invitation gave it, no family's text
+	}
 	if !f.From.IsZero() {
 		audit["from"] = f.From
 	}
@@ -99,6 +103,9 @@ func (c *turn) export(who campaign.Staff, asked campaign.ExportFilter, format ca
 	scope := c.t("export.scope_all")
 	if f.WardCode != "" {
 		scope = c.wardName(f.WardCode)
+	}
+	if f.School != "" {
+		scope = c.t("export.scope_school", "School", clip(f.School, staffSchoolShown), "Scope", scope)
 	}
 	if lead != "" {
 		c.say(lead)
@@ -116,6 +123,8 @@ func (c *turn) export(who campaign.Staff, asked campaign.ExportFilter, format ca
 			counts = append(counts, c.t("export.count.devices", "Count", n))
 		case campaign.SheetDeliveries:
 			counts = append(counts, c.t("export.count.deliveries", "Count", n))
+		case campaign.SheetSchools:
+			counts = append(counts, c.t("export.count.schools", "Count", n))
 		}
 	}
 	c.out = append(c.out, Output{

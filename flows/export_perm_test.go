@@ -29,7 +29,8 @@ func (s *typedSource) Rows(_ context.Context, sheet campaign.ExportSheet, fields
 		switch k {
 		case "birth_date", "created_at", "updated_at", "decided_at", "pickup_date", "allocated_at", "delivered_at", "confirmed_at":
 			row[i] = at
-		case "grade", "attempts":
+		case "grade", "attempts", "list_row", "total", "chat", "list", "assisted", "pending", "verified", "delivered",
+			"rejected", "withdrawn":
 			row[i] = 7
 		case "money_pledged", "money_received":
 			row[i] = int64(1_000_000)
@@ -78,16 +79,16 @@ var exportRoles = []struct {
 	counts   string
 	titles   []string // of the workbook's sheets
 }{
-	{"admin", testAdmin, campaign.ExportSheets, "4 hồ sơ, 1 lời ủng hộ, 3 thiết bị, 0 lượt bàn giao",
-		[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao"}},
-	{"city official", officialID, campaign.ExportSheets, "4 hồ sơ, 1 lời ủng hộ, 3 thiết bị, 0 lượt bàn giao",
-		[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao"}},
+	{"admin", testAdmin, campaign.ExportSheets, "4 hồ sơ, 1 lời ủng hộ, 3 thiết bị, 0 lượt bàn giao, 2 trường",
+		[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao", "Theo trường"}},
+	{"city official", officialID, campaign.ExportSheets, "4 hồ sơ, 1 lời ủng hộ, 3 thiết bị, 0 lượt bàn giao, 2 trường",
+		[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao", "Theo trường"}},
 	{"education office", eduID,
-		[]campaign.ExportSheet{campaign.SheetRegistrations, campaign.SheetDevices, campaign.SheetDeliveries},
-		"4 hồ sơ, 3 thiết bị, 0 lượt bàn giao", []string{"Đăng ký", "Thiết bị", "Bàn giao"}},
+		[]campaign.ExportSheet{campaign.SheetRegistrations, campaign.SheetDevices, campaign.SheetDeliveries, campaign.SheetSchools},
+		"4 hồ sơ, 3 thiết bị, 0 lượt bàn giao, 2 trường", []string{"Đăng ký", "Thiết bị", "Bàn giao", "Theo trường"}},
 	{"ward official", wardOffID,
-		[]campaign.ExportSheet{campaign.SheetRegistrations, campaign.SheetDeliveries},
-		"4 hồ sơ, 0 lượt bàn giao", []string{"Đăng ký", "Bàn giao"}},
+		[]campaign.ExportSheet{campaign.SheetRegistrations, campaign.SheetDeliveries, campaign.SheetSchools},
+		"4 hồ sơ, 0 lượt bàn giao, 2 trường", []string{"Đăng ký", "Bàn giao", "Theo trường"}},
 	{"volunteer", volunteerID, nil, "", nil},
 	{"women's union", womenID, nil, "", nil},
 	{"culture office", cultureID, nil, "", nil},
@@ -182,8 +183,8 @@ func TestExport_WorkbookOfEveryRole(t *testing.T) {
 	c.become(wardOffID, "vi")
 	path := sentFile(t, c.send(cmd("export", "csv")))
 	names, contents := zipFiles(t, path)
-	if !slices.Equal(names, []string{"dang-ky.csv", "ban-giao.csv"}) {
-		t.Errorf("ward official's CSV files = %q, want dang-ky.csv and ban-giao.csv", names)
+	if !slices.Equal(names, []string{"dang-ky.csv", "ban-giao.csv", "theo-truong.csv"}) {
+		t.Errorf("ward official's CSV files = %q, want dang-ky.csv, ban-giao.csv and theo-truong.csv", names)
 	}
 	for name, b := range contents {
 		for _, v := range anonymousDonor {

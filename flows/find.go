@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/thuduc/maytinhchoem/campaign"
@@ -15,8 +16,9 @@ const findListed = 10
 // findCommand is /find <code or phone>: a registration, pledge, device or delivery by its code,
 // or the registrations and pledges made with a phone number, within the sender's scope. Each
 // record found by its code is checked on its own (a ward official finds only their ward's
-// children), and a record outside the scope is refused like any staff action, and audited; a
-// phone search asks the store for the sender's scope only (campaign.FindScopeOf).
+// children, a school only its own students), and a record outside the scope is refused like any
+// staff action, and audited; a phone search asks the store for the sender's scope only
+// (campaign.FindScopeOf).
 func (c *turn) findCommand(args string) error {
 	if c.e.cfg.Find == nil {
 		c.say(c.t("case.unavailable"))
@@ -107,12 +109,17 @@ func (c *turn) findRegistration(who campaign.Staff, code string) error {
 	return c.showFoundRegistration(who, k)
 }
 
-// showFoundRegistration shows k in full after checking the sender may see its ward's children.
-// Only those who may verify it get the decision buttons.
+// showFoundRegistration shows k in full after checking the sender may see its ward's (or its
+// school's) children. Only those who may verify it get the decision buttons; the possible
+// duplicates listed are those the sender may see (a school sees no code of another school's
+// registration, even of the same child).
 func (c *turn) showFoundRegistration(who campaign.Staff, k campaign.Case) error {
-	if ok, err := c.findAllowed(who, campaign.ActionViewChildData, k.WardCode, k.Code); !ok {
+	if ok, err := c.findAllowed(who, campaign.ActionViewChildData, k.WardCode, k.School, k.Code); !ok {
 		return err
 	}
+	k.Duplicates = slices.DeleteFunc(slices.Clone(k.Duplicates), func(d campaign.Registration) bool {
+		return campaign.AuthorizeRecord(who, campaign.ActionViewChildData, d.WardCode, d.School) != nil
+	})
 	if err := c.showCase(who, k, "", false); err != nil {
 		return err
 	}
@@ -136,7 +143,7 @@ func (c *turn) findPledge(who campaign.Staff, code string) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := c.findAllowed(who, campaign.ActionViewPledges, p.WardCode, p.Code); !ok {
+	if ok, err := c.findAllowed(who, campaign.ActionViewPledges, p.WardCode, "", p.Code); !ok {
 		return err
 	}
 	if err := c.auditView("donor.view", p.Code, map[string]any{"role": who.Role}); err != nil {
@@ -191,7 +198,7 @@ func (c *turn) findDelivery(who campaign.Staff, code string) error {
 	if who.Role == campaign.RoleVolunteer {
 		action = campaign.ActionDeliver
 	}
-	if ok, err := c.findAllowed(who, action, d.WardCode, d.Code); !ok {
+	if ok, err := c.findAllowed(who, action, d.WardCode, d.School, d.Code); !ok {
 		return err
 	}
 	if err := c.auditView("delivery.view", d.Code, map[string]any{"role": who.Role}); err != nil {
@@ -230,7 +237,7 @@ func (c *turn) findPhone(who campaign.Staff, phone string) error {
 	var buttons []Button
 	found := []string{}
 	for _, r := range regs {
-		if campaign.Authorize(who, campaign.ActionViewChildData, r.WardCode) != nil {
+		if campaign.AuthorizeRecord(who, campaign.ActionViewChildData, r.WardCode, r.School) != nil {
 			continue // never from a store that keeps to the scope; not counted either
 		}
 		found = append(found, r.Code)
@@ -309,18 +316,28 @@ func (c *turn) findAudit(kind, code string, found []string) error {
 	return c.auditView("data.find", "", after)
 }
 
-// findAllowed checks that who may see a record of ward found by its code (audited as any refusal).
-// A ward role asking for another ward's record is told the code is not found in their scope, as
-// for a code that does not exist: a reply never says that a code exists elsewhere.
-func (c *turn) findAllowed(who campaign.Staff, action campaign.Action, ward, code string) (bool, error) {
-	n := len(c.out)
-	_, ok, err := c.authorizeAs(who, action, ward)
-	if ok || err != nil {
-		return ok, err
+// findAllowed checks that who may see a record of ward (and school, for a child's record; "" for
+// others) found by its code (audited as any refusal). A ward role asking for another ward's
+// record, or a school for another school's student, is told the code is not found in their
+// scope, as for a code that does not exist: a reply never says that a code exists elsewhere.
+func (c *turn) findAllowed(who campaign.Staff, action campaign.Action, ward, school, code string) (bool, error) {
+	if campaign.AuthorizeRecord(who, action, ward, school) == nil {
+		return true, nil
 	}
-	there := who
-	there.WardCode = ward
-	if who.Role.NeedsWard() && campaign.Authorize(there, action, ward) == nil {
+	n := len(c.out)
+	// Refused: authorizeAs audits it and says so (Authorize refuses what AuthorizeRecord did).
+	_, ok, err := c.authorizeAs(who, action, ward)
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		// Authorize lets a role through that AuthorizeRecord held back: never so today, as
+		// AuthorizeRecord only adds a check; refused all the same, as out of scope.
+		c.say(c.t("find.not_found", "Code", code))
+		return false, nil
+	}
+	if (who.Role.NeedsWard() || who.Role.NeedsSchool()) && who.Role.May(action) {
+		// The role may, in its own ward or school: this record is out of its scope.
 		c.out = c.out[:n]
 		c.say(c.t("find.not_found", "Code", code))
 	}

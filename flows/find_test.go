@@ -41,6 +41,7 @@ func (x *fakeExporter) Export(_ context.Context, f campaign.ExportFilter, format
 	}
 	return campaign.ExportFile{Path: path, Name: name, Rows: map[campaign.ExportSheet]int{
 		campaign.SheetRegistrations: 4, campaign.SheetPledges: 1, campaign.SheetDevices: 3, campaign.SheetDeliveries: 0,
+		campaign.SheetSchools: 2,
 	}}, nil
 }
 

@@ -73,6 +73,10 @@ type field struct {
 	control func(c *turn, f *form, value string) (handled bool, err error)
 	// accepted runs after a valid answer is stored; stop ends the form's progress (consent declined).
 	accepted func(c *turn, value string) (stop bool)
+	// after runs when a valid answer was stored by accept (typed, shared or pressed), before the
+	// form moves on; handled says it took the turn over (the phone's claim offer). An error is a
+	// store's: the old state is kept.
+	after func(c *turn, value string) (handled bool, err error)
 	// more splits a typed answer that goes on with the answer to the field named then ("Trần Minh
 	// Khang 5/9/2012"): own is this field's part, rest the other's ("" when there is none), so
 	// one message answers two questions.
@@ -107,6 +111,15 @@ type form struct {
 	reviewLabel, reviewTitle, reviewHint, reviewHelp, submitLabel string
 	// submit sends the reviewed answers.
 	submit func(c *turn, f *form) error
+	// locked, when set, says which fields are fixed for this person in this form (an official's
+	// ward): answered when the form starts, shown on the review without an edit button, and never
+	// answered by the rest of a typed answer to another field.
+	locked func(c *turn, fld *field) bool
+}
+
+// isLocked reports whether fld is fixed in this form for the person filling it in.
+func (f *form) isLocked(c *turn, fld *field) bool {
+	return f.locked != nil && fld != nil && f.locked(c, fld)
 }
 
 func (f *form) field(name string) *field {
@@ -205,11 +218,12 @@ func (c *turn) formInput(f *form) error {
 func (c *turn) answerText(f *form, fld *field, text string) error {
 	if fld.more != nil {
 		own, rest := fld.more(c, text)
-		if next := f.field(fld.then); rest != "" && next != nil && next.isNeeded(c.st.Answers) {
+		next := f.field(fld.then)
+		if rest != "" && next != nil && next.isNeeded(c.st.Answers) && !f.isLocked(c, next) {
 			return c.answerTwo(f, fld, own, next, rest)
 		}
-		if rest == "" {
-			text = own
+		if rest == "" || f.isLocked(c, next) {
+			text = own // the rest would answer a fixed field: it goes
 		}
 	}
 	switch fld.kind {
@@ -324,6 +338,11 @@ func (c *turn) formChoice(f *form, value string) error {
 func (c *turn) accept(f *form, fld *field, value string) error {
 	if c.store(f, fld, value) {
 		return nil
+	}
+	if fld.after != nil {
+		if handled, err := fld.after(c, value); handled || err != nil {
+			return err
+		}
 	}
 	return c.advance(f)
 }
@@ -970,6 +989,9 @@ func (c *turn) showReview(f *form, reason string) {
 		label := c.t(fld.label)
 		b.WriteString("\n")
 		b.WriteString(c.t("common.line", "Label", label, "Value", fld.show(c, v)))
+		if f.isLocked(c, fld) {
+			continue
+		}
 		edits = append(edits, Button{Text: c.t("common.btn_edit", "Field", label), Data: f.data(stepReview, reviewEdit+fld.name)})
 	}
 	b.WriteString("\n\n")
@@ -988,7 +1010,7 @@ func (c *turn) reviewChoice(f *form, value string) error {
 		return f.submit(c, f)
 	}
 	if name, ok := strings.CutPrefix(value, reviewEdit); ok {
-		if fld := f.fieldOrFormer(name); fld != nil && !fld.fixed && c.st.Answers[fld.name] != "" {
+		if fld := f.fieldOrFormer(name); fld != nil && !fld.fixed && !f.isLocked(c, fld) && c.st.Answers[fld.name] != "" {
 			c.st.Step = fld.name
 			c.st.Editing = true
 			c.st.Misses = 0

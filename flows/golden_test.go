@@ -387,6 +387,8 @@ func scenarios() []scenario {
 	s = append(s, broadcastScenarios()...)
 	s = append(s, talkScenarios()...)
 	s = append(s, mydataScenarios()...)
+	s = append(s, assistScenarios()...)
+	s = append(s, claimScenarios()...)
 	return append(s, staffScenarios()...)
 }
 

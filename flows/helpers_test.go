@@ -102,6 +102,8 @@ type convo struct {
 	// family and eraser are /mydata's stores, over cases.
 	family *fakeFamily
 	eraser *fakeEraser
+	// claims is Config.Claims when a scenario set it (withList), else nil.
+	claims *fakeClaims
 	// outbox is where the fake stores queue their notices; notices holds those of the last input.
 	outbox     *fakeOutbox
 	notices    []campaign.OutboxMessage

@@ -16,7 +16,7 @@ import (
 )
 
 // messageID is what a message id looks like in the code; every other string literal is not one.
-var messageID = regexp.MustCompile(`^(common|contact|mydata|talk|reg|status|lang|cmd|err|staff|pledge|intake|case|verify|alloc|deliver|parent|find|export|summary|notify|broadcast|import)\.[a-z0-9_]+(\.[a-z0-9_]+)*$`)
+var messageID = regexp.MustCompile(`^(common|contact|mydata|talk|reg|status|lang|cmd|err|staff|pledge|intake|case|verify|alloc|deliver|parent|find|export|summary|notify|broadcast|import|claim|assist)\.[a-z0-9_]+(\.[a-z0-9_]+)*$`)
 
 // idsInCode returns the message ids written in the package's (non-test) Go files. Ids are only
 // ever written whole, as literals (no "reg." + name), so this finds them all.

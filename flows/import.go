@@ -510,11 +510,13 @@ func (rr *listRowReader) birthDate(v string) (time.Time, error) {
 	return parseBirthDate(v, rr.c.now, rr.c.e.cfg.Campaign)
 }
 
-// ward reads a ward cell by code or name; an empty one is the sender's ward.
+// ward reads a ward cell by code or name; an empty one is the sender's ward for a ward role. A
+// school's ward is not its students' (they live in any ward, and the ward decides who verifies
+// them), so a school's row without a ward is refused.
 func (rr *listRowReader) ward(v string) (code, reason string, data map[string]any) {
 	camp := rr.c.e.cfg.Campaign
 	if v == "" {
-		if rr.who.WardCode != "" {
+		if rr.who.WardCode != "" && rr.who.Role.NeedsWard() {
 			return rr.who.WardCode, "", nil
 		}
 		return "", "import.err.ward_missing", nil
@@ -691,10 +693,7 @@ func (rr *listRowReader) report(res campaign.ListResult) ([]Output, error) {
 }
 
 // maySee says whether the sender may see an existing registration's code: in their ward for ward
-// roles, of their school for a school.
+// roles, of their school (by campaign.SchoolKey) for a school, as /find would show it.
 func (rr *listRowReader) maySee(e campaign.ListExisting) bool {
-	if rr.who.Role == campaign.RoleSchool {
-		return campaign.Fold(e.School) == campaign.Fold(rr.who.School)
-	}
-	return campaign.Authorize(rr.who, campaign.ActionViewChildData, e.WardCode) == nil
+	return campaign.AuthorizeRecord(rr.who, campaign.ActionViewChildData, e.WardCode, e.School) == nil
 }

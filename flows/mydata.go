@@ -135,7 +135,7 @@ func (c *turn) mydataCommand(args string) error {
 	}
 	switch len(regs) {
 	case 0:
-		c.say(paragraphs(c.t("mydata.none"), c.contactLines("")))
+		c.out = append(c.out, Output{Text: paragraphs(c.t("mydata.none"), c.contactLines("")), Buttons: c.claimButton()})
 	case 1:
 		c.myShow(regs[0], "", false)
 	default:

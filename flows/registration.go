@@ -97,7 +97,12 @@ var (
 )
 
 // registrationForm is the form a parent fills in to ask for a device for one child.
-func registrationForm(camp *campaign.Campaign) *form {
+func registrationForm(camp *campaign.Campaign) *form { return registrationFormFor(camp, false) }
+
+// registrationFormFor is the registration form; assisted makes the variant staff fill in on a
+// family's behalf (assist.go): its own name and button prefix, the consent witnessed in person,
+// the family's phone optional, and the ward and school fixed by the staff member's scope.
+func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 	f := &form{
 		name:        FlowRegistration,
 		prefix:      "r",
@@ -168,6 +173,9 @@ func registrationForm(camp *campaign.Campaign) *form {
 				c.lead = c.t("reg.phone.saved", "Phone", phoneDisplay(v))
 				return false
 			},
+			// A school's or ward's list, or staff on the family's behalf, may have registered a
+			// child with this phone: the family is offered to claim it instead (claim.go).
+			after: func(c *turn, v string) (bool, error) { return c.claimOffer(v, true) },
 		},
 		{
 			// The name may come with the birth date, as on a birth certificate: one message.
@@ -323,6 +331,9 @@ func registrationForm(camp *campaign.Campaign) *form {
 				return c.listLabels(v, func(s string) string { return needLabels[campaign.Need(s)] })
 			},
 		},
+	}
+	if assisted {
+		assistVariant(f)
 	}
 	return f
 }

@@ -18,19 +18,21 @@ import (
 const FlowStaff = "staff"
 
 // Steps of the staff flow; the answers are kept under staffStepRole (the role being invited or
-// revoked) and under answerTarget and answerName (who is being revoked). At staffStepReplace a
-// staff member who opened a second invitation is asked whether it replaces their role: the code
-// is kept under answerCode, the invitation's role and ward under staffStepRole and staffStepWard,
-// the role they have under answerOldRole and answerOldWard.
+// revoked), staffStepSchool (a school's name, typed before its ward) and under answerTarget and
+// answerName (who is being revoked). At staffStepReplace a staff member who opened a second
+// invitation is asked whether it replaces their role: the code is kept under answerCode, the
+// invitation's role, ward and school under staffStepRole, staffStepWard and staffStepSchool, the
+// role they have under answerOldRole, answerOldWard and answerOldSchool.
 const (
 	staffStepRole    = "role"
+	staffStepSchool  = "school"
 	staffStepWard    = "ward"
 	staffStepConfirm = "confirm"
 	staffStepReplace = "replace"
 )
 
 // staffSteps are the steps a State of FlowStaff may be at.
-var staffSteps = []string{staffStepRole, staffStepWard, staffStepConfirm, staffStepReplace}
+var staffSteps = []string{staffStepRole, staffStepSchool, staffStepWard, staffStepConfirm, staffStepReplace}
 
 const (
 	// staffPrefix starts the button data of staff buttons: "s:<step>:<value>".
@@ -52,15 +54,18 @@ const (
 
 	// staffFlowExpiry is how long a half-made invitation or revocation waits for its next tap.
 	staffFlowExpiry = time.Hour
+	// staffSchoolShown is the characters of a school's name shown in a line.
+	staffSchoolShown = 80
 )
 
 const (
 	// staffUninvite is the step of /invites' buttons, "s:uninv:<invitation id>", which revoke an
 	// invitation from any state.
-	staffUninvite = "uninv"
-	answerCode    = "code"
-	answerOldRole = "old_role"
-	answerOldWard = "old_ward"
+	staffUninvite   = "uninv"
+	answerCode      = "code"
+	answerOldRole   = "old_role"
+	answerOldWard   = "old_ward"
+	answerOldSchool = "old_school"
 	// staffHelpMax is the longest message of the staff help: 2,000 characters (the smallest
 	// message a channel carries), so no adapter cuts a group of commands in two.
 	staffHelpMax = 2000
@@ -81,6 +86,7 @@ var roleLabels = map[campaign.Role][2]string{
 	campaign.RoleWomensUnion:     {"staff.role.womens_union", "staff.role.womens_union_words"},
 	campaign.RoleVolunteer:       {"staff.role.volunteer", "staff.role.volunteer_words"},
 	campaign.RoleCultureInfo:     {"staff.role.culture_info", "staff.role.culture_info_words"},
+	campaign.RoleSchool:          {"staff.role.school", "staff.role.school_words"},
 }
 
 // staffCommands are the typed staff commands and the action each needs, for the /help line.
@@ -96,6 +102,8 @@ var staffCommands = []struct {
 	{"staff", campaign.ActionManageStaff, nil},
 	{"revoke", campaign.ActionManageStaff, nil},
 	{"erase", campaign.ActionErase, func(c Config) bool { return c.Eraser != nil && c.Family != nil }},
+	{"assist", campaign.ActionAssist, nil},
+	{"import", campaign.ActionImportList, func(c Config) bool { return c.Lists != nil && c.ListReader != nil && c.Files != nil }},
 	{"verify", campaign.ActionVerify, func(c Config) bool { return c.Cases != nil }},
 	{"allocate", campaign.ActionAllocate, func(c Config) bool { return c.Cases != nil }},
 	{"deliveries", campaign.ActionDeliver, func(c Config) bool { return c.Cases != nil }},
@@ -107,7 +115,8 @@ var staffCommands = []struct {
 // staffHelpGroups are the staff commands as /help explains them, in groups under a heading: each
 // line says what the command does and gives an example. A command shows for those who may use
 // it (staffCommands, intakeCommands, notifyCommands); a group with none is left out. The lines
-// take Wards (the sender's ward, or every ward) and Scope (their ward, or the city).
+// take Wards (the sender's ward, every ward, or a school's students) and Scope (their ward, or
+// the city).
 var staffHelpGroups = []struct {
 	title string
 	lines []struct{ name, text string }
@@ -120,6 +129,8 @@ var staffHelpGroups = []struct {
 		{"erase", "staff.help.erase"},
 	}},
 	{"staff.help.group.cases", []struct{ name, text string }{
+		{"assist", "staff.help.assist"},
+		{"import", "staff.help.import"},
 		{"verify", "staff.help.verify"},
 		{"allocate", "staff.help.allocate"},
 		{"deliveries", "staff.help.deliveries"},
@@ -321,6 +332,23 @@ func (c *turn) roleLabel(r campaign.Role, ward string) string {
 	return c.e.roleLabelIn(c.lang, r, ward)
 }
 
+// postLabelIn is a role with its ward and, for a school, its name, in lang: «Trường học» –
+// Trường THCS Linh Trung, Phường Linh Trung.
+func (e *Engine) postLabelIn(lang string, r campaign.Role, ward, school string) string {
+	if school == "" {
+		return e.roleLabelIn(lang, r, ward)
+	}
+	return e.text(lang, "staff.role_label_school", map[string]any{"Role": e.roleNameIn(lang, r),
+		"School": clip(school, staffSchoolShown), "Ward": e.wardNameIn(lang, ward)})
+}
+
+func (c *turn) postLabel(r campaign.Role, ward, school string) string {
+	if school == "" {
+		return c.roleLabel(r, ward)
+	}
+	return c.e.postLabelIn(c.lang, r, ward, school)
+}
+
 // staffTime writes an instant as dd/mm/yyyy HH:MM in the campaign's time zone.
 func (c *turn) staffTime(t time.Time) string {
 	loc := c.e.cfg.Campaign.Location
@@ -383,6 +411,8 @@ func (c *turn) staffAsk(reason string, edit bool) {
 	switch c.st.Step {
 	case staffStepRole:
 		c.askRole(reason)
+	case staffStepSchool:
+		c.askSchool(reason)
 	case staffStepWard:
 		c.askWard(reason, edit)
 	case staffStepConfirm:
@@ -410,9 +440,18 @@ func (c *turn) askWard(reason string, edit bool) {
 	lead := c.lead
 	c.lead = ""
 	text := c.t("staff.invite.ward_prompt", "Role", c.roleName(campaign.Role(c.st.Answers[staffStepRole])), "Page", page+1, "Pages", pages)
+	if school := c.st.Answers[staffStepSchool]; school != "" {
+		text = c.t("staff.invite.school_ward_prompt", "School", clip(school, staffSchoolShown), "Page", page+1, "Pages", pages)
+	}
 	rows := c.wardPageRows(func(v string) string { return staffData(staffStepWard, v) })
 	rows = append(rows, c.cancelRow(staffStepWard))
 	c.out = append(c.out, Output{Text: paragraphs(lead, reason, text), Buttons: rows, Replace: edit})
+}
+
+// askSchool asks a school's name, typed: there is no list of schools to choose from.
+func (c *turn) askSchool(reason string) {
+	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("staff.invite.school_prompt")),
+		Buttons: [][]Button{c.cancelRow(staffStepSchool)}})
 }
 
 func (c *turn) askConfirm(reason string) {
@@ -445,6 +484,9 @@ func (c *turn) staffInput() error {
 		if c.st.Step == staffStepWard {
 			return c.staffTypedWard(text)
 		}
+		if c.st.Step == staffStepSchool {
+			return c.staffTypedSchool(text)
+		}
 		if r, rest, ok := c.parseRole(text); ok {
 			return c.chooseRole(r, rest)
 		}
@@ -460,7 +502,7 @@ func (c *turn) staffChoice(data string) error {
 	step, value, _ := strings.Cut(data, ":")
 	action := campaign.ActionInvite
 	switch step {
-	case staffStepRole, staffStepWard, staffStepConfirm, staffStepReplace:
+	case staffStepRole, staffStepSchool, staffStepWard, staffStepConfirm, staffStepReplace:
 		if !c.inStaffFlow() || c.st.Step != step {
 			c.stale()
 			return nil
@@ -555,9 +597,19 @@ func (c *turn) invite(args string) error {
 }
 
 // chooseRole keeps the role and asks its ward (or matches the typed ward), or makes the link
-// for a city-wide role.
+// for a city-wide role. A school's name is asked (or taken from what was typed after the role:
+// "/invite trường THCS Linh Trung"), then its ward.
 func (c *turn) chooseRole(r campaign.Role, ward string) error {
 	c.st.Answers[staffStepRole] = string(r)
+	delete(c.st.Answers, staffStepSchool)
+	if r.NeedsSchool() {
+		c.st.Step = staffStepSchool
+		if ward == "" {
+			c.askSchool("")
+			return nil
+		}
+		return c.staffTypedSchool(ward)
+	}
 	if !r.NeedsWard() {
 		return c.createInvitation(r, "")
 	}
@@ -594,19 +646,45 @@ func (c *turn) staffTypedWard(text string) error {
 	return nil
 }
 
+// staffTypedSchool takes a school's name typed for an invitation, checked as the registration
+// form checks a school (parseFreeText), and asks the school's ward. A name that says no more
+// than its level ("THCS") is asked again: it would take in every school of the level.
+func (c *turn) staffTypedSchool(text string) error {
+	school, err := parseFreeText(text, schoolMin, schoolMax)
+	if err != nil {
+		c.askSchool(c.reason(err))
+		return nil
+	}
+	if campaign.SchoolKeyLevelOnly(school) {
+		c.askSchool(c.t("staff.invite.school_level_only", "Query", clip(school, 40)))
+		return nil
+	}
+	c.st.Answers[staffStepSchool] = school
+	c.st.Step = staffStepWard
+	c.st.Page = 0
+	c.askWard("", false)
+	return nil
+}
+
 // createInvitation stores an invitation and gives the administrator its link. A store error is
-// returned with the state unchanged, so pressing the button again tries again.
+// returned with the state unchanged, so pressing the button again tries again. A school's name
+// is the one kept in the flow.
 func (c *turn) createInvitation(r campaign.Role, ward string) error {
-	if !r.Valid() || (r.NeedsWard() && ward == "") {
+	school := ""
+	if r.NeedsSchool() {
+		school = c.st.Answers[staffStepSchool]
+	}
+	if !r.Valid() || (r.HasWard() && ward == "") || (r.NeedsSchool() && school == "") {
 		c.toIdle() // a state from another version
 		c.stale()
 		return nil
 	}
-	if !r.NeedsWard() {
+	if !r.HasWard() {
 		ward = ""
 	}
 	expires := c.now.Add(c.e.cfg.InvitationTTL)
-	code, err := c.e.cfg.Staff.CreateInvitation(c.ctx, r, ward, c.actor(), expires)
+	code, err := c.e.cfg.Staff.CreateInvitation(c.ctx, campaign.Invitation{Role: r, WardCode: ward, School: school,
+		CreatedBy: c.actor(), ExpiresAt: expires})
 	if err != nil {
 		return fmt.Errorf("create invitation: %w", err)
 	}
@@ -618,7 +696,10 @@ func (c *turn) createInvitation(r campaign.Role, ward string) error {
 	link := c.entryLinks(payload)
 	when := c.staffTime(expires)
 	var text string
-	if ward != "" {
+	if school != "" {
+		text = c.t("staff.invite.link_school", "Role", c.roleName(r), "School", clip(school, staffSchoolShown),
+			"Ward", c.wardName(ward), "Link", link, "Expires", when)
+	} else if ward != "" {
 		text = c.t("staff.invite.link_ward", "Role", c.roleName(r), "Ward", c.wardName(ward), "Link", link, "Expires", when)
 	} else {
 		text = c.t("staff.invite.link", "Role", c.roleName(r), "Link", link, "Expires", when)
@@ -683,7 +764,7 @@ func (c *turn) redeemCode(code string, replace bool) error {
 	switch {
 	case err != nil:
 		c.say(c.t("staff.redeem.invalid"))
-	case r.Held && old.Role == inv.Role && old.WardCode == inv.WardCode:
+	case r.Held && old.Role == inv.Role && old.WardCode == inv.WardCode && old.School == inv.School:
 		return c.redeemCode(code, true) // the same role again: nothing to lose
 	case r.Held:
 		if c.formBusy() {
@@ -693,16 +774,26 @@ func (c *turn) redeemCode(code string, replace bool) error {
 		c.st.Answers[answerCode] = code
 		c.st.Answers[staffStepRole], c.st.Answers[staffStepWard] = string(inv.Role), inv.WardCode
 		c.st.Answers[answerOldRole], c.st.Answers[answerOldWard] = string(old.Role), old.WardCode
+		if inv.School != "" {
+			c.st.Answers[staffStepSchool] = inv.School
+		}
+		if old.School != "" {
+			c.st.Answers[answerOldSchool] = old.School
+		}
 		c.askReplace("")
 		return nil
 	default:
 		c.noticesQueued()
 		welcome := c.t("staff.redeem.welcome", "Role", c.roleName(r.Staff.Role))
-		if r.Staff.WardCode != "" {
+		switch {
+		case r.Staff.School != "":
+			welcome = c.t("staff.redeem.welcome_school", "Role", c.roleName(r.Staff.Role),
+				"School", clip(r.Staff.School, staffSchoolShown), "Ward", c.wardName(r.Staff.WardCode))
+		case r.Staff.WardCode != "":
 			welcome = c.t("staff.redeem.welcome_ward", "Role", c.roleName(r.Staff.Role), "Ward", c.wardName(r.Staff.WardCode))
 		}
 		if old.Role != "" {
-			welcome = paragraphs(welcome, c.t("staff.redeem.replaced", "Role", c.roleLabel(old.Role, old.WardCode)))
+			welcome = paragraphs(welcome, c.t("staff.redeem.replaced", "Role", c.postLabel(old.Role, old.WardCode, old.School)))
 		}
 		c.say(welcome)
 	}
@@ -714,8 +805,8 @@ func (c *turn) redeemCode(code string, replace bool) error {
 func (c *turn) askReplace(reason string) {
 	a := c.st.Answers
 	text := c.t("staff.redeem.replace_prompt",
-		"Current", c.roleLabel(campaign.Role(a[answerOldRole]), a[answerOldWard]),
-		"New", c.roleLabel(campaign.Role(a[staffStepRole]), a[staffStepWard]))
+		"Current", c.postLabel(campaign.Role(a[answerOldRole]), a[answerOldWard], a[answerOldSchool]),
+		"New", c.postLabel(campaign.Role(a[staffStepRole]), a[staffStepWard], a[staffStepSchool]))
 	c.out = append(c.out, Output{Text: paragraphs(reason, text), Buttons: [][]Button{
 		{{Text: c.t("staff.redeem.btn_replace"), Data: staffData(staffStepReplace, confirmYes)}},
 		{{Text: c.t("staff.redeem.btn_keep"), Data: staffData(staffStepReplace, confirmNo)}},
@@ -733,7 +824,7 @@ func (c *turn) replaceChoice(value string) error {
 		}
 		return c.redeemCode(c.st.Answers[answerCode], true)
 	case confirmNo:
-		old := c.roleLabel(campaign.Role(c.st.Answers[answerOldRole]), c.st.Answers[answerOldWard])
+		old := c.postLabel(campaign.Role(c.st.Answers[answerOldRole]), c.st.Answers[answerOldWard], c.st.Answers[answerOldSchool])
 		c.toIdle()
 		c.say(c.t("staff.redeem.kept", "Role", old))
 		return nil
@@ -756,10 +847,10 @@ func (c *turn) redemptionNotices(r campaign.Redemption) []campaign.OutboxMessage
 		name = c.e.text(lang, "staff.name_unknown", nil)
 	}
 	text := c.e.text(lang, "staff.redeem.notice", map[string]any{"ID": r.Invitation.ID,
-		"Role": c.e.roleLabelIn(lang, s.Role, s.WardCode), "Name": name, "Account": s.Channel + ":" + s.ExternalID})
+		"Role": c.e.postLabelIn(lang, s.Role, s.WardCode, s.School), "Name": name, "Account": s.Channel + ":" + s.ExternalID})
 	if r.Previous.Role != "" {
 		text = paragraphs(text, c.e.text(lang, "staff.redeem.notice_replaced", map[string]any{
-			"Role": c.e.roleLabelIn(lang, r.Previous.Role, r.Previous.WardCode)}))
+			"Role": c.e.postLabelIn(lang, r.Previous.Role, r.Previous.WardCode, r.Previous.School)}))
 	}
 	o := Output{Text: text}
 	if d := staffData(staffRevoke, s.Channel+":"+s.ExternalID); len(d) <= maxData {
@@ -806,7 +897,7 @@ func (c *turn) showInvites(lead string, list []campaign.Invitation, replace bool
 		if inv.CreatedBy == c.actor() {
 			by = c.t("staff.invites.by_you")
 		}
-		lines = append(lines, c.t("staff.invites.line", "ID", inv.ID, "Role", c.roleLabel(inv.Role, inv.WardCode),
+		lines = append(lines, c.t("staff.invites.line", "ID", inv.ID, "Role", c.postLabel(inv.Role, inv.WardCode, inv.School),
 			"By", by, "Expires", c.staffTime(inv.ExpiresAt)))
 		buttons = append(buttons, Button{Text: c.t("staff.invites.btn_revoke", "ID", inv.ID), Data: staffData(staffUninvite, strconv.FormatInt(inv.ID, 10))})
 	}
@@ -835,7 +926,7 @@ func (c *turn) uninvite(id int64) error {
 		return fmt.Errorf("revoke invitation: %w", err)
 	default:
 		inv := list[i]
-		c.showInvites(c.t("staff.invites.revoked", "ID", id, "Role", c.roleLabel(inv.Role, inv.WardCode)), slices.Delete(list, i, i+1), true)
+		c.showInvites(c.t("staff.invites.revoked", "ID", id, "Role", c.postLabel(inv.Role, inv.WardCode, inv.School)), slices.Delete(list, i, i+1), true)
 	}
 	return nil
 }
@@ -854,10 +945,16 @@ func (c *turn) whoami() error {
 		c.say(paragraphs(c.t("staff.whoami.admin"), c.staffHelpLine(who)))
 	case who.Role == "":
 		c.say(c.t("staff.whoami.none"))
+	case who.Role.NeedsSchool():
+		c.say(paragraphs(c.t("staff.whoami.role_school", "Role", c.roleName(who.Role), "School", clip(who.School, staffSchoolShown),
+			"Ward", c.wardName(who.WardCode)), c.staffHelpLine(who)))
 	case who.WardCode != "":
 		c.say(paragraphs(c.t("staff.whoami.role_ward", "Role", c.roleName(who.Role), "Ward", c.wardName(who.WardCode)), c.staffHelpLine(who)))
 	default:
 		c.say(paragraphs(c.t("staff.whoami.role", "Role", c.roleName(who.Role)), c.staffHelpLine(who)))
+	}
+	if c.form() == nil && !c.inStaffFlow() && !c.inCaseFlow() {
+		c.out[len(c.out)-1].Buttons = c.assistButtons(who)
 	}
 	c.resume("")
 	return nil
@@ -900,7 +997,13 @@ func (c *turn) staffHelp(s campaign.Staff) []string {
 	if s.Role.NeedsWard() {
 		wards, scope = c.wardName(s.WardCode), c.wardName(s.WardCode)
 	}
-	parts := []string{c.t("staff.help.title", "Role", c.roleLabel(s.Role, s.WardCode))}
+	title := c.t("staff.help.title", "Role", c.postLabel(s.Role, s.WardCode, s.School))
+	if s.Role.NeedsSchool() {
+		school := clip(s.School, staffSchoolShown)
+		wards = c.t("staff.help.school_students", "School", school)
+		title += "\n" + c.t("staff.help.school_scope", "School", school)
+	}
+	parts := []string{title}
 	for _, g := range staffHelpGroups {
 		var lines []string
 		for _, l := range g.lines {
@@ -975,7 +1078,10 @@ func (c *turn) showStaff() error {
 		if s.Channel != c.sess.Channel {
 			ref = s.Channel + ":" + s.ExternalID
 		}
-		if s.WardCode != "" {
+		if s.School != "" {
+			lines = append(lines, c.t("staff.list.line_school", "Name", name, "Role", c.roleName(s.Role),
+				"School", clip(s.School, staffSchoolShown), "ID", clip(ref, 60)))
+		} else if s.WardCode != "" {
 			lines = append(lines, c.t("staff.list.line_ward", "Name", name, "Role", c.roleName(s.Role), "Ward", c.wardName(s.WardCode), "ID", clip(ref, 60)))
 		} else {
 			lines = append(lines, c.t("staff.list.line", "Name", name, "Role", c.roleName(s.Role), "ID", clip(ref, 60)))

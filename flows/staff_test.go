@@ -47,6 +47,7 @@ type fakeInvite struct {
 	id        int64
 	role      campaign.Role
 	ward      string
+	school    string
 	createdBy string
 	createdAt time.Time
 	expires   time.Time
@@ -56,7 +57,7 @@ type fakeInvite struct {
 }
 
 func (inv *fakeInvite) invitation() campaign.Invitation {
-	return campaign.Invitation{ID: inv.id, Role: inv.role, WardCode: inv.ward, CreatedBy: inv.createdBy,
+	return campaign.Invitation{ID: inv.id, Role: inv.role, WardCode: inv.ward, School: inv.school, CreatedBy: inv.createdBy,
 		CreatedAt: inv.createdAt, ExpiresAt: inv.expires, UsedBy: inv.usedBy}
 }
 
@@ -69,7 +70,7 @@ func newFakeStaff(now func() time.Time) *fakeStaff {
 	return &fakeStaff{now: now, members: map[string]campaign.Staff{}, invites: map[string]*fakeInvite{}}
 }
 
-func (s *fakeStaff) CreateInvitation(_ context.Context, role campaign.Role, ward, by string, expires time.Time) (string, error) {
+func (s *fakeStaff) CreateInvitation(_ context.Context, inv campaign.Invitation) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.createErr != nil {
@@ -80,7 +81,8 @@ func (s *fakeStaff) CreateInvitation(_ context.Context, role campaign.Role, ward
 	if s.code != nil {
 		code = s.code(s.n)
 	}
-	s.invites[code] = &fakeInvite{id: int64(s.n), role: role, ward: ward, createdBy: by, createdAt: s.now(), expires: expires}
+	s.invites[code] = &fakeInvite{id: int64(s.n), role: inv.Role, ward: inv.WardCode, school: inv.School, createdBy: inv.CreatedBy,
+		createdAt: s.now(), expires: inv.ExpiresAt}
 	return code, nil
 }
 
@@ -105,7 +107,7 @@ func (s *fakeStaff) RedeemInvitation(_ context.Context, code string, who campaig
 	}
 	inv.used, inv.usedBy = true, account
 	r.Invitation = inv.invitation()
-	who.Role, who.WardCode = inv.role, inv.ward
+	who.Role, who.WardCode, who.School = inv.role, inv.ward, inv.school
 	s.members[account] = who
 	r.Staff = who
 	if channel, id, ok := strings.Cut(inv.createdBy, ":"); ok {
@@ -152,7 +154,7 @@ func (s *fakeStaff) RevokeInvitation(_ context.Context, id int64, by string) err
 
 // invite makes an open invitation directly and returns its code.
 func (s *fakeStaff) invite(role campaign.Role, ward, by string, expires time.Time) string {
-	code, _ := s.CreateInvitation(context.Background(), role, ward, by, expires)
+	code, _ := s.CreateInvitation(context.Background(), campaign.Invitation{Role: role, WardCode: ward, CreatedBy: by, ExpiresAt: expires})
 	return code
 }
 
@@ -203,6 +205,17 @@ func (s *fakeStaff) add(id, name string, role campaign.Role, ward string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.members["telegram:"+id] = campaign.Staff{Channel: "telegram", ExternalID: id, Name: name, Role: role, WardCode: ward}
+}
+
+// addMember makes m an active staff member as it is (a school with its name), on Telegram
+// when it names no channel.
+func (s *fakeStaff) addMember(m campaign.Staff) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.Channel == "" {
+		m.Channel = "telegram"
+	}
+	s.members[m.Channel+":"+m.ExternalID] = m
 }
 
 func (s *fakeStaff) member(id string) (campaign.Staff, bool) {
@@ -608,7 +621,7 @@ func TestStaff_Whoami(t *testing.T) {
 	c.as(testAdmin)
 	out := c.send(cmd("whoami"))
 	wantText(t, out, msg(c.e, langVI, "staff.whoami.admin"))
-	wantText(t, out, "/invite, /invites, /staff, /revoke, /erase, /verify, /allocate, /deliveries, /find, /whoami")
+	wantText(t, out, "/invite, /invites, /staff, /revoke, /erase, /assist, /verify, /allocate, /deliveries, /find, /whoami")
 	c.as("6006")
 	c.staff.add("6006", "Đỗ An", campaign.RoleCityOfficial, "")
 	c.clientLang = "en"
@@ -638,6 +651,7 @@ func TestStaff_Help(t *testing.T) {
 		msg(c.e, langVI, "staff.help.title", "Role", "«Hội Phụ nữ phường» – Phường Thảo Điền"),
 		"",
 		msg(c.e, langVI, "staff.help.group.cases"),
+		msg(c.e, langVI, "staff.help.assist"),
 		"/verify — xác minh hồ sơ chờ duyệt của Phường Thảo Điền: duyệt, từ chối hoặc hỏi thêm phụ huynh. Ví dụ: /verify hoặc /verify TD-000123",
 		msg(c.e, langVI, "staff.help.find"),
 		"",
@@ -693,6 +707,7 @@ var staffHelpRoles = []campaign.Staff{
 	{ExternalID: "6104", Name: "Ngô Thị Lan", Role: campaign.RoleWomensUnion, WardCode: wardTD},
 	{ExternalID: "6105", Name: "Vũ Minh", Role: campaign.RoleVolunteer},
 	{ExternalID: "6106", Name: "Mai Chi", Role: campaign.RoleCultureInfo},
+	{ExternalID: "6107", Name: "Cô Hạnh", Role: campaign.RoleSchool, WardCode: wardLT, School: "Trường THCS Linh Trung"},
 }
 
 // The staff help of every role, in both languages, lists exactly the commands the role may use,
@@ -705,7 +720,7 @@ func TestStaff_HelpEveryRole(t *testing.T) {
 			c := newChat(t).withStaffStores()
 			c.withFind() // PL-000045 and registrations for the examples
 			if who.Role != campaign.RoleAdmin {
-				c.staff.add(who.ExternalID, who.Name, who.Role, who.WardCode)
+				c.staff.addMember(who)
 			}
 			c.become(who.ExternalID, lang)
 			out := c.send(cmd("help"))
@@ -1210,7 +1225,7 @@ func staffScenarios() []scenario {
 		help = append(help, scenario{FlowStaff, "help_" + string(who.Role), func(c *convo) {
 			c.withStaffStores()
 			if who.Role != campaign.RoleAdmin {
-				c.staff.add(who.ExternalID, who.Name, who.Role, who.WardCode)
+				c.staff.addMember(who)
 			}
 			c.become(who.ExternalID, lang)
 			c.send(cmd("help"))
@@ -1275,6 +1290,26 @@ func staffScenarios() []scenario {
 			c.send(cmd("start", "inv_"+ward))
 			c.send(cmd("invites"))
 			c.send(press("s:uninv:1"))
+		}},
+		// An administrator invites a school: its name is typed (a name that says no more than its
+		// level is asked again), then its ward; the invitee redeems the link and is the school.
+		{FlowStaff, "invite_school", func(c *convo) {
+			c.as(testAdmin)
+			c.send(cmd("invite"))
+			c.send(press("s:role:school"))
+			c.send(text("THCS"))
+			c.send(text("Trường THCS Linh Trung"))
+			code := linkCode(c.t, c.send(text("linh trung")))
+			c.send(cmd("invites"))
+			c.become("2003", "vi")
+			c.send(Input{Kind: KindCommand, Command: "start", Args: "inv_" + code, Text: "/start inv_" + code, UserName: "Cô Hạnh"})
+			c.send(cmd("whoami"))
+			c.become(testAdmin, "vi")
+			c.send(cmd("staff"))
+			// In one line, in English: the school's name after the role, then its ward.
+			c.clientLang = "en"
+			c.send(cmd("invite", "school Tiểu học Bình Thọ"))
+			c.send(press("s:ward:26824"))
 		}},
 		{FlowStaff, "redeem_replace", func(c *convo) {
 			c.as(testAdmin)

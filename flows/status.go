@@ -26,11 +26,12 @@ func (c *turn) status() error {
 		return err
 	}
 	if len(regs) == 0 {
+		// A school's or ward's list may hold the child: "🏫 Trường/phường đã đăng ký giúp tôi".
 		if shut := c.registrationShut(); shut == "" {
-			c.say(c.t("status.none"))
+			c.out = append(c.out, Output{Text: c.t("status.none"), Buttons: c.claimButton()})
 		} else {
 			// Outside the window /start would not register: say so, and whom to reach.
-			c.say(paragraphs(c.t("status.none_window"), shut))
+			c.out = append(c.out, Output{Text: paragraphs(c.t("status.none_window"), shut), Buttons: c.claimButton()})
 		}
 	} else {
 		text := c.t("status.count", "Count", len(regs))

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/thuduc/maytinhchoem/campaign"
@@ -12,10 +13,19 @@ import (
 // lists its own line only.
 const summaryWards = 10
 
+// summarySchoolsShown is how many schools the summary names, most registrations first; a school's
+// name is cut to summarySchoolName characters (names are typed by families and lists), so the
+// message stays short on a phone.
+const (
+	summarySchoolsShown = 5
+	summarySchoolName   = 60
+)
+
 // SummaryText is the daily progress summary of p in lang, as /summary shows it and the daily
-// job sends it: the day of the window, registrations against the target, pledges by kind, the
-// device pipeline, deliveries against the plan, the wards with the widest gaps, and the
-// milestones. It stays within messageMax.
+// job sends it: the day of the window, registrations against the target (by status and by
+// source), pledges by kind, the device pipeline, deliveries against the plan, the wards with the
+// widest gaps, the schools with the most registrations, and the milestones. It stays within
+// messageMax.
 func (e *Engine) SummaryText(lang string, p campaign.Progress) string {
 	c := &turn{e: e, lang: lang}
 	return c.summaryText(p)
@@ -49,8 +59,16 @@ func (c *turn) summaryText(p campaign.Progress) string {
 	} else {
 		lines = append(lines, c.t("summary.registrations", "Total", c.count(r.Total)))
 	}
-	lines = append(lines, c.t("summary.registrations_detail", "New", c.count(r.NewToday), "Verified", c.count(r.Verified),
-		"Rejected", c.count(r.Rejected), "Pending", c.count(r.Pending)))
+	detail := c.t("summary.registrations_detail", "New", c.count(r.NewToday), "Verified", c.count(r.Verified),
+		"Rejected", c.count(r.Rejected), "Pending", c.count(r.Pending))
+	if r.Withdrawn > 0 { // so the figures add up to the total; most days there is none to say
+		detail += c.t("summary.registrations_withdrawn", "Withdrawn", c.count(r.Withdrawn))
+	}
+	lines = append(lines, detail)
+	if r.Total > 0 {
+		lines = append(lines, c.t("summary.sources", "Chat", c.count(r.BySource.Chat), "List", c.count(r.BySource.List),
+			"Assisted", c.count(r.BySource.Assisted)))
+	}
 
 	var given []string
 	for _, t := range campaign.DeviceTypes {
@@ -92,6 +110,7 @@ func (c *turn) summaryText(p campaign.Progress) string {
 				"Delivered", c.count(w.Delivered), "Verified", c.count(w.Verified), "Registered", c.count(w.Registered)))
 		}
 	}
+	lines = append(lines, c.summarySchools(p.Schools)...)
 	lines = append(lines, "")
 	if p.Today != nil {
 		lines = append(lines, c.t("summary.today", "Name", p.Today.Name.In(c.lang)))
@@ -102,6 +121,25 @@ func (c *turn) summaryText(p campaign.Progress) string {
 		lines = append(lines, c.t("summary.no_next"))
 	}
 	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
+}
+
+// summarySchools are the summary's lines of the schools with the most registrations, the first
+// summarySchools of them, and how many more there are; none when no registration names a school.
+// The registrations without a school (erased ones) are not a school: neither listed nor counted.
+func (c *turn) summarySchools(schools []campaign.SchoolCount) []string {
+	named := slices.DeleteFunc(slices.Clone(schools), func(s campaign.SchoolCount) bool { return s.Key == "" })
+	if len(named) == 0 {
+		return nil
+	}
+	lines := []string{"", c.t("summary.schools_title")}
+	for i, s := range named {
+		if i == summarySchoolsShown {
+			lines = append(lines, c.t("summary.schools_more", "Count", len(named)-summarySchoolsShown))
+			break
+		}
+		lines = append(lines, c.t("summary.school_line", "N", i+1, "School", cutRunes(s.Name, summarySchoolName), "Registered", c.count(s.Total)))
+	}
+	return lines
 }
 
 // summaryCommand is /summary: today's progress within the sender's scope, the city for city-wide

@@ -27,7 +27,8 @@ func (s *fakeProgress) Progress(_ context.Context, at time.Time, ward string) (c
 	}
 	p := campaign.Progress{
 		At: at, WardCode: ward,
-		Registrations: campaign.RegistrationCounts{Total: 2950, NewToday: 45, Verified: 2400, Rejected: 120, Pending: 430},
+		Registrations: campaign.RegistrationCounts{Total: 2950, NewToday: 45, Verified: 2400, Rejected: 120, Pending: 425, Withdrawn: 5,
+			BySource: campaign.SourceCounts{Chat: 2100, List: 800, Assisted: 50}},
 		Pledges: campaign.PledgeCounts{Pledges: 120, Devices: map[campaign.DeviceType]int{campaign.DeviceLaptop: 800, campaign.DeviceTablet: 300},
 			MoneyPledged: 1_250_000_000, MoneyReceived: 900_000_000, SIMs: 2000, Packages: 500},
 		Devices:   campaign.DevicePipeline{Received: 1500, InWork: 200, Ready: 300, Unusable: 0, Allocated: 60, Delivered: 940},
@@ -39,6 +40,13 @@ func (s *fakeProgress) Progress(_ context.Context, at time.Time, ward string) (c
 		}
 		p.Wards = append(p.Wards, campaign.WardProgress{Code: w.Code, Registered: 100 + i, Verified: 80 + i, Delivered: 30 + 2*i})
 	}
+	var schools campaign.SchoolTally
+	for i, name := range []string{"THCS Linh Trung", "Trường THCS Linh Trung", "Trường Tiểu học Linh Xuân", "THPT Thủ Đức",
+		"Trường Tiểu học Bình Chiểu", "THCS Trương Văn Ngư", "Trường THCS Hiệp Phú", "Trường Tiểu học Đặng Văn Bất"} {
+		schools.Add(name, campaign.SourceList, campaign.StatusSubmitted, 300-10*i)
+	}
+	schools.Add("", campaign.SourceChat, campaign.StatusVerified, 900) // erased: no school, never listed
+	p.Schools = schools.Schools()
 	p.Settle(s.camp)
 	return p, nil
 }
@@ -53,7 +61,10 @@ func TestSummary_CityAndWardScopes(t *testing.T) {
 	text := allText(c.send(cmd("summary")))
 	for _, want := range []string{
 		"ngày 20/30 của chiến dịch", "Đăng ký: 2.950 / 3.200 em  ▓▓▓▓▓▓▓▓▓░ 92%",
-		"mới hôm nay 45 · đã duyệt 2.400 · không duyệt 120 · chờ xác minh 430",
+		"mới hôm nay 45 · đã duyệt 2.400 · không duyệt 120 · chờ xác minh 425 · gia đình rút 5",
+		"Nguồn: tự đăng ký 2.100 · danh sách trường/phường 800 · cán bộ đăng ký giúp 50",
+		"Trường có nhiều em đăng ký nhất:\n1. THCS Linh Trung: 590 em\n2. Trường Tiểu học Linh Xuân: 280 em\n",
+		"5. THCS Trương Văn Ngư: 250 em\n… và 2 trường khác\n",
 		"800 Laptop", "1.250.000.000 đ", "900.000.000 đ", "sẵn sàng 300",
 		"Hôm nay: Trao tặng thiết bị", "Mốc tiếp theo: Báo cáo tổng kết (01/10, còn 11 ngày)",
 		"… và 24 phường khác",

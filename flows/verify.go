@@ -444,23 +444,34 @@ func (c *turn) decide(who campaign.Staff, d campaign.Decision) error {
 }
 
 // decisionNotice is what tells the parent of reg, in their language, of the decision d: approved,
-// refused with the reason, or the officials' question with a button to answer it.
+// refused with the reason, or the officials' question with a button to answer it. A registration
+// no family has claimed tells the staff member who registered it instead (familyNotice); a
+// question then asks them to help the family answer.
 func (c *turn) decisionNotice(d campaign.Decision, reg campaign.Registration) []campaign.OutboxMessage {
-	lang := langOf(reg.Language)
-	var o Output
+	hint := ""
 	switch d.Verdict {
-	case campaign.VerdictApprove:
-		o.Text = c.e.text(lang, "verify.parent.approved", map[string]any{"Code": reg.Code})
-	case campaign.VerdictReject:
-		o.Text = paragraphs(c.e.text(lang, "verify.parent.rejected", map[string]any{"Code": reg.Code, "Reason": c.rejectTextIn(lang, reg)}),
-			c.e.contactLines(lang, reg.WardCode))
+	case campaign.VerdictApprove, campaign.VerdictReject:
 	case campaign.VerdictAskInfo:
-		o.Text = c.e.text(lang, "verify.parent.question", map[string]any{"Code": reg.Code, "Question": d.Text})
-		o.Buttons = [][]Button{{{Text: c.e.text(lang, "verify.btn_reply", nil), Data: verifyData("reply", reg.Code)}}}
+		hint = "claim.staff.hint_question"
 	default:
 		return nil
 	}
-	return notice(c.noticeKey(d.Key, "decision:"+reg.Code), campaign.Session{Channel: reg.Channel, ChatID: reg.ChatID}, o)
+	build := func(lang string) Output {
+		var o Output
+		switch d.Verdict {
+		case campaign.VerdictApprove:
+			o.Text = c.e.text(lang, "verify.parent.approved", map[string]any{"Code": reg.Code})
+		case campaign.VerdictReject:
+			o.Text = paragraphs(c.e.text(lang, "verify.parent.rejected", map[string]any{"Code": reg.Code, "Reason": c.rejectTextIn(lang, reg)}),
+				c.e.contactLines(lang, reg.WardCode))
+		case campaign.VerdictAskInfo:
+			o.Text = c.e.text(lang, "verify.parent.question", map[string]any{"Code": reg.Code, "Question": d.Text})
+			o.Buttons = [][]Button{{{Text: c.e.text(lang, "verify.btn_reply", nil), Data: verifyData("reply", reg.Code)}}}
+		}
+		return o
+	}
+	return c.e.familyNotice(c.noticeKey(d.Key, "decision:"+reg.Code), reg.Code, campaign.Session{Channel: reg.Channel, ChatID: reg.ChatID},
+		reg.Language, reg.Registrar, hint, build)
 }
 
 // rejectText is the reason of a refusal in the turn's language.

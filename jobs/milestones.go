@@ -77,7 +77,8 @@ func workbookKeyOf(s campaign.Subscriber) (workbookKey, bool) {
 		return workbookKey{}, false
 	}
 	f, err := campaign.ScopeExport(s.Staff, campaign.ExportFilter{})
-	if err != nil {
+	if err != nil || f.School != "" {
+		// A school gets no summary, and a workbook is a ward's or the city's, never a school's.
 		return workbookKey{}, false
 	}
 	return workbookKey{f.WardCode, f.ShowPhones, f.Sheets}, true

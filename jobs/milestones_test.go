@@ -147,9 +147,9 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 	if res.Queued != 11 || res.Workbooks != 4 || res.Subscribers != 7 || n.count() != 1 {
 		t.Errorf("result = %+v, notified %d", res, n.count())
 	}
-	all := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetPledges, campaign.SheetDevices, campaign.SheetDeliveries)
-	noPledges := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetDevices, campaign.SheetDeliveries)
-	children := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetDeliveries)
+	all := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetPledges, campaign.SheetDevices, campaign.SheetDeliveries, campaign.SheetSchools)
+	noPledges := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetDevices, campaign.SheetDeliveries, campaign.SheetSchools)
+	children := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetDeliveries, campaign.SheetSchools)
 	wantExports := []campaign.ExportFilter{{WardCode: "", ShowPhones: false, Sheets: all}, {WardCode: "", ShowPhones: false, Sheets: noPledges},
 		{WardCode: "", ShowPhones: true, Sheets: all}, {WardCode: wardLinhTrung, ShowPhones: true, Sheets: children}}
 	if got := exp.exports(); !slices.Equal(got, wantExports) {
@@ -187,8 +187,8 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 		t.Errorf("messages %q, want %q", got, want)
 	}
 	wantFiles := map[string]string{
-		"1": "final-report-2021-10-01-city-masked-sf.xlsx", "2": "final-report-2021-10-01-city-masked-sd.xlsx",
-		"3": "final-report-2021-10-01-city-phones-sf.xlsx", "4": "final-report-2021-10-01-ward-26800-phones-s9.xlsx",
+		"1": "final-report-2021-10-01-city-masked-s1f.xlsx", "2": "final-report-2021-10-01-city-masked-s1d.xlsx",
+		"3": "final-report-2021-10-01-city-phones-s1f.xlsx", "4": "final-report-2021-10-01-ward-26800-phones-s19.xlsx",
 	}
 	for chat, name := range wantFiles {
 		path := books[chat]
@@ -217,10 +217,10 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 	// scope, phones, sheets and recipients.
 	exports := finalReportExports(t, db.raw)
 	wantAudit := map[string]string{
-		"final-report-2021-10-01-city-masked-sf.xlsx":       `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "", "phones": false, "sheets": "` + all.String() + `", "rows": {}, "recipients": ["telegram:1"]}`,
-		"final-report-2021-10-01-city-masked-sd.xlsx":       `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "", "phones": false, "sheets": "` + noPledges.String() + `", "rows": {}, "recipients": ["telegram:2"]}`,
-		"final-report-2021-10-01-city-phones-sf.xlsx":       `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "", "phones": true, "sheets": "` + all.String() + `", "rows": {}, "recipients": ["telegram:3"]}`,
-		"final-report-2021-10-01-ward-26800-phones-s9.xlsx": `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "26800", "phones": true, "sheets": "` + children.String() + `", "rows": {}, "recipients": ["telegram:4"]}`,
+		"final-report-2021-10-01-city-masked-s1f.xlsx":       `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "", "phones": false, "sheets": "` + all.String() + `", "rows": {}, "recipients": ["telegram:1"]}`,
+		"final-report-2021-10-01-city-masked-s1d.xlsx":       `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "", "phones": false, "sheets": "` + noPledges.String() + `", "rows": {}, "recipients": ["telegram:2"]}`,
+		"final-report-2021-10-01-city-phones-s1f.xlsx":       `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "", "phones": true, "sheets": "` + all.String() + `", "rows": {}, "recipients": ["telegram:3"]}`,
+		"final-report-2021-10-01-ward-26800-phones-s19.xlsx": `{"report": "final_report", "date": "2021-10-01", "format": "xlsx", "ward": "26800", "phones": true, "sheets": "` + children.String() + `", "rows": {}, "recipients": ["telegram:4"]}`,
 	}
 	if len(exports) != len(wantAudit) {
 		t.Errorf("export audit rows %q, want one per workbook", exports)

@@ -323,6 +323,12 @@ func TestRetention_Erase_NoTraceAnywhere(t *testing.T) {
 	if err := rig.raw.QueryRow(`SELECT status FROM outbox WHERE key LIKE 'milestone:%'`).Scan(&status); err != nil || status != "failed" {
 		t.Errorf("the workbook's message is %q, %v; want it withdrawn", status, err)
 	}
+	// The school is the family's data: erased, the child counts among the registrations without
+	// a school, and every other figure stays.
+	if len(wantProgress.Schools) != 1 || wantProgress.Schools[0].Key == "" {
+		t.Fatalf("before erasure: schools %+v, want the child's", wantProgress.Schools)
+	}
+	wantProgress.Schools[0].Key, wantProgress.Schools[0].Name = "", ""
 	gotProgress, gotPledges := rig.progress(donor)
 	if !reflect.DeepEqual(gotProgress, wantProgress) || !reflect.DeepEqual(gotPledges, wantPledges) {
 		t.Errorf("figures after erasure:\n%+v\n%+v\nwant\n%+v\n%+v", gotProgress, gotPledges, wantProgress, wantPledges)

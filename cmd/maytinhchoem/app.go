@@ -171,6 +171,7 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		Eraser:        a.retention(),
 		Lists:         postgres.NewListStore(d.db, d.campaign),
 		ListReader:    export.ListReader{},
+		Claims:        postgres.NewClaimStore(d.db, d.campaign),
 		Files:         a.fileOpener(),
 		OnQueued:      func() { a.outboxSender.Notify() }, // set below, before any update is handled
 	})

@@ -150,11 +150,11 @@ func TestServe_RegistrationToDeliveryToExport(t *testing.T) {
 			t.Errorf("the deliveries row %q lacks %q", chain, want)
 		}
 	}
-	// CSV on request: a ZIP of one file per sheet.
+	// CSV on request: a ZIP of one file per sheet, the counts by school included.
 	city.press("x:csv", 1)
 	file = h.emu.Messages(city.chat)
 	zr, err := zip.NewReader(bytes.NewReader(file[len(file)-1].FileData), int64(len(file[len(file)-1].FileData)))
-	if err != nil || len(zr.File) != 4 {
+	if err != nil || len(zr.File) != 5 || zr.File[4].Name != "theo-truong.csv" {
 		t.Fatalf("CSV export: %v, %d files", err, len(zr.File))
 	}
 

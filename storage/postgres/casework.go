@@ -1533,13 +1533,13 @@ const selectDeliveries = `
 		dl.handover, coalesce(d.label, '') AS device_label, coalesce(d.type, '') AS device_type, dl.stock,
 		p.channel AS donor_channel, p.chat_id AS donor_chat_id, coalesce(p.language, '') AS donor_language,
 		dl.attempts, dl.last_failure, dl.last_failure_note, dl.volunteer, dl.recipient_name, dl.photo_id,
-		dl.allocated_by, dl.allocated_at, dl.delivered_at, dl.confirmed_at, dl.auto_confirmed
+		dl.allocated_by, dl.allocated_at, dl.delivered_at, dl.confirmed_at, dl.auto_confirmed,
+		r.source, r.registered_by, ` + registrarColumns + `
 	FROM deliveries dl
 	JOIN registrations r ON r.id = dl.registration_id
 	JOIN students s ON s.id = r.student_id
 	LEFT JOIN devices d ON d.id = dl.device_id
-	LEFT JOIN pledges p ON p.id = d.pledge_id
-	`
+	LEFT JOIN pledges p ON p.id = d.pledge_id ` + registrarJoins
 
 // deliveryRow is a delivery as selectDeliveries reads it.
 type deliveryRow struct {
@@ -1576,6 +1576,9 @@ type deliveryRow struct {
 	DeliveredAt      sql.NullTime   `db:"delivered_at"`
 	ConfirmedAt      sql.NullTime   `db:"confirmed_at"`
 	AutoConfirmed    bool           `db:"auto_confirmed"`
+	Source           string         `db:"source"`
+	RegisteredBy     string         `db:"registered_by"`
+	registrarRow
 }
 
 // delivery converts the row to the domain type, with times in UTC (zero when not yet).
@@ -1595,6 +1598,7 @@ func (row deliveryRow) delivery() campaign.Delivery {
 		ParentPhone:      row.ParentPhone,
 		Parent:           campaign.Session{Channel: row.Channel, ChatID: row.ChatID},
 		ParentLanguage:   row.Language,
+		Registrar:        row.registrar(row.ChatID, row.RegisteredBy, row.Source),
 		Handover:         campaign.Handover(row.Handover),
 		DeviceLabel:      row.DeviceLabel,
 		DeviceType:       campaign.DeviceType(row.DeviceType),

@@ -37,7 +37,8 @@ const (
 )
 
 // Rows calls fn with each row of sheet that f chooses, oldest first, with the values of fields in
-// their order. Registrations and deliveries are those of the campaign; pledges and devices have no
+// their order; the schools sheet counts the registrations the registrations sheet holds, by
+// school (most first, see schoolRows). Registrations and deliveries are those of the campaign; pledges and devices have no
 // campaign of their own and all are listed. f.WardCode keeps registrations and deliveries of
 // children of the ward, pledges brought to the ward office, and devices allocated to a child of
 // the ward or, when not allocated, brought to its office. f.Status keeps registrations of that
@@ -45,10 +46,21 @@ const (
 // deliveries allocated_at). A field this source does not know is an EINVALID error, before any
 // query runs; a sheet f.Sheets does not hold is an EUNAUTHORIZED one, so what a role may not see
 // is never read. A donor who asked to stay anonymous is named in no row: their name, contact,
-// phone and pickup address are not read either.
+// phone and pickup address are not read either. f.School keeps the registrations whose school_key
+// is its campaign.SchoolKey and their deliveries (a school's export); pledges and devices have no
+// school, so with f.School their sheets are EUNAUTHORIZED, and a school whose key is "" is
+// EINVALID.
 func (s *ExportSource) Rows(ctx context.Context, sheet campaign.ExportSheet, fields []string, f campaign.ExportFilter, fn func(row []any) error) error {
 	if slices.Contains(campaign.ExportSheets, sheet) && !f.Sheets.Has(sheet) {
 		return campaign.Errorf(campaign.EUNAUTHORIZED, "export: sheet %s is not in the export's scope (%s)", sheet, f.Sheets)
+	}
+	if f.School != "" {
+		if campaign.SchoolKey(f.School) == "" {
+			return campaign.Errorf(campaign.EINVALID, "export: the school %q has no key", f.School)
+		}
+		if sheet != campaign.SheetRegistrations && sheet != campaign.SheetDeliveries {
+			return campaign.Errorf(campaign.EUNAUTHORIZED, "export: sheet %s has no school to keep to", sheet)
+		}
 	}
 	var err error
 	switch sheet {
@@ -60,6 +72,8 @@ func (s *ExportSource) Rows(ctx context.Context, sheet campaign.ExportSheet, fie
 		err = streamRows(ctx, s.db, sheet, devicesQuery(f), s.deviceFields(), fields, fn)
 	case campaign.SheetDeliveries:
 		err = streamRows(ctx, s.db, sheet, s.deliveriesQuery(f), s.deliveryFields(), fields, fn)
+	case campaign.SheetSchools:
+		err = s.schoolRows(ctx, fields, f, fn)
 	default:
 		return campaign.Errorf(campaign.EINVALID, "export: unknown sheet %q", sheet)
 	}
@@ -209,25 +223,123 @@ type exportRegistration struct {
 	DecidedBy         string         `db:"decided_by"`
 	DecidedByRole     string         `db:"decided_by_role"`
 	DecidedAt         sql.NullTime   `db:"decided_at"`
+	Source            string         `db:"source"`
+	ListCode          string         `db:"list_code"`
+	ListRow           int64          `db:"list_row"`
+	RegisteredBy      string         `db:"registered_by"`
+	RegisteredByRole  string         `db:"registered_by_role"`
+	Consent           string         `db:"consent"`
 }
 
+// How the family's consent was given, the values of export.ConsentChat, ConsentInPerson and
+// ConsentList; and the role of a registrar known only as staff (export.StaffUnknown).
+const (
+	consentChat     = "chat"
+	consentInPerson = "in_person"
+	consentList     = "list"
+	staffUnknown    = "staff"
+)
+
+// exportConsent is SQL for how the consent of the registration r was given: in person when a
+// staff member witnessed it (every assisted registration), with the list for a list's row, in
+// the chat otherwise.
+const exportConsent = `CASE WHEN r.consent_witness <> '' OR r.source = 'assisted' THEN '` + consentInPerson + `'
+		WHEN r.source = 'list' THEN '` + consentList + `' ELSE '` + consentChat + `' END`
+
+// exportRegistrar is SQL for who registered r on the family's behalf or sent its list, joined as
+// rb by staffJoin: their name, "" when the staff table has none (never their chat id, which means
+// nothing to officials), and their role: the staff member's, else the role the list was sent
+// with, else staffUnknown.
+const exportRegistrar = `coalesce(rb.name, '') AS registered_by,
+			CASE WHEN r.registered_by = '' THEN '' ELSE coalesce(rb.role, nullif(il.role, ''), '` + staffUnknown + `') END AS registered_by_role`
+
 func (s *ExportSource) registrationsQuery(f campaign.ExportFilter) query {
-	var w where
+	return s.registrationsWhere(f).query(`
+		SELECT r.code, r.status, r.reject_code, r.reject_reason, r.ward_code, s.full_name AS student_name,
+			s.birth_date, r.level, r.grade, r.school, r.address, r.parent_name, r.parent_phone,
+			r.circumstances, r.circumstance_other, r.device_situation, r.needs, r.possible_duplicate_of,
+			r.created_at, `+staffName("db", "r.decided_by", "decided_by")+`, r.decided_at,
+			r.source, coalesce(il.code, '') AS list_code, coalesce(r.list_row, 0) AS list_row,
+			`+exportRegistrar+`, `+exportConsent+` AS consent
+		FROM registrations r
+		JOIN students s ON s.id = r.student_id
+		LEFT JOIN import_lists il ON il.id = r.list_id`+staffJoin("db", "r.decided_by")+staffJoin("rb", "r.registered_by"), "r.id")
+}
+
+// registrationsWhere chooses the registrations of f, for the registrations sheet and the
+// schools' counts alike, so the two always hold the same registrations.
+func (s *ExportSource) registrationsWhere(f campaign.ExportFilter) *where {
+	w := &where{}
 	w.add("r.campaign_id = ?", s.c.ID)
 	if f.WardCode != "" {
 		w.add("r.ward_code = ?", f.WardCode)
+	}
+	if f.School != "" {
+		w.add("r.school_key = ?", campaign.SchoolKey(f.School))
 	}
 	if f.Status != "" {
 		w.add("r.status = ?", string(f.Status))
 	}
 	w.period("r.created_at", f)
-	return w.query(`
-		SELECT r.code, r.status, r.reject_code, r.reject_reason, r.ward_code, s.full_name AS student_name,
-			s.birth_date, r.level, r.grade, r.school, r.address, r.parent_name, r.parent_phone,
-			r.circumstances, r.circumstance_other, r.device_situation, r.needs, r.possible_duplicate_of,
-			r.created_at, `+staffName("db", "r.decided_by", "decided_by")+`, r.decided_at
-		FROM registrations r
-		JOIN students s ON s.id = r.student_id`+staffJoin("db", "r.decided_by"), "r.id")
+	return w
+}
+
+// schoolRows counts the registrations of f (those of the registrations sheet) by school, by
+// source and by status, grouped as the summary groups them (campaign.SchoolTally: by SchoolKey,
+// named as most registrations write it), and calls fn with each school's row. Schools are a few
+// thousand at most: counted in memory from one grouped query.
+func (s *ExportSource) schoolRows(ctx context.Context, fields []string, f campaign.ExportFilter, fn func([]any) error) error {
+	getters := map[string]func(*campaign.SchoolCount) any{
+		"school":    func(c *campaign.SchoolCount) any { return c.Name },
+		"total":     func(c *campaign.SchoolCount) any { return c.Total },
+		"chat":      func(c *campaign.SchoolCount) any { return c.BySource.Chat },
+		"list":      func(c *campaign.SchoolCount) any { return c.BySource.List },
+		"assisted":  func(c *campaign.SchoolCount) any { return c.BySource.Assisted },
+		"pending":   func(c *campaign.SchoolCount) any { return c.Pending },
+		"verified":  func(c *campaign.SchoolCount) any { return c.Verified },
+		"delivered": func(c *campaign.SchoolCount) any { return c.Delivered },
+		"rejected":  func(c *campaign.SchoolCount) any { return c.Rejected },
+		"withdrawn": func(c *campaign.SchoolCount) any { return c.Withdrawn },
+	}
+	get := make([]func(*campaign.SchoolCount) any, len(fields))
+	for i, k := range fields {
+		g, ok := getters[k]
+		if !ok {
+			return campaign.Errorf(campaign.EINVALID, "export: sheet %s has no field %q", campaign.SheetSchools, k)
+		}
+		get[i] = g
+	}
+	w := s.registrationsWhere(f)
+	rows, err := s.db.maintenance.QueryContext(ctx, `SELECT r.school, r.source, r.status, count(*) FROM registrations r
+		WHERE `+strings.Join(w.conds, " AND ")+` GROUP BY 1, 2, 3`, w.args...)
+	if err != nil {
+		return wrapErr(err, "postgres: export schools")
+	}
+	defer rows.Close()
+	var tally campaign.SchoolTally
+	for rows.Next() {
+		var school string
+		var source campaign.Source
+		var status campaign.RegistrationStatus
+		var n int
+		if err := rows.Scan(&school, &source, &status, &n); err != nil {
+			return wrapErr(err, "postgres: export schools")
+		}
+		tally.Add(school, source, status, n)
+	}
+	if err := rows.Err(); err != nil {
+		return wrapErr(err, "postgres: export schools")
+	}
+	row := make([]any, len(fields))
+	for _, c := range tally.Schools() {
+		for i, g := range get {
+			row[i] = g(&c)
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *ExportSource) registrationFields() map[string]func(*exportRegistration) any {
@@ -255,6 +367,12 @@ func (s *ExportSource) registrationFields() map[string]func(*exportRegistration)
 		"decided_by":          func(r *exportRegistration) any { return r.DecidedBy },
 		"decided_by_role":     func(r *exportRegistration) any { return r.DecidedByRole },
 		"decided_at":          func(r *exportRegistration) any { return nullTime(r.DecidedAt) },
+		"source":              func(r *exportRegistration) any { return r.Source },
+		"list_code":           func(r *exportRegistration) any { return r.ListCode },
+		"list_row":            func(r *exportRegistration) any { return r.ListRow },
+		"registered_by":       func(r *exportRegistration) any { return r.RegisteredBy },
+		"registered_by_role":  func(r *exportRegistration) any { return r.RegisteredByRole },
+		"consent":             func(r *exportRegistration) any { return r.Consent },
 	}
 }
 
@@ -441,6 +559,9 @@ func (s *ExportSource) deliveriesQuery(f campaign.ExportFilter) query {
 	w.add("r.campaign_id = ?", s.c.ID)
 	if f.WardCode != "" {
 		w.add("r.ward_code = ?", f.WardCode)
+	}
+	if f.School != "" {
+		w.add("r.school_key = ?", campaign.SchoolKey(f.School))
 	}
 	if f.Status != "" {
 		w.add("r.status = ?", string(f.Status))

@@ -299,11 +299,12 @@ func TestExportSource_AllSheets(t *testing.T) {
 	db, c := exportFixture(t)
 	file, wb := exportWorkbook(t, db, c, campaign.ExportFilter{ShowPhones: true})
 
-	want := map[campaign.ExportSheet]int{campaign.SheetRegistrations: 6, campaign.SheetPledges: 3, campaign.SheetDevices: 5, campaign.SheetDeliveries: 4}
+	want := map[campaign.ExportSheet]int{campaign.SheetRegistrations: 6, campaign.SheetPledges: 3, campaign.SheetDevices: 5, campaign.SheetDeliveries: 4,
+		campaign.SheetSchools: 6}
 	if !maps.Equal(file.Rows, want) {
 		t.Errorf("Rows = %v, want %v", file.Rows, want)
 	}
-	if got, want := wb.GetSheetList(), []string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao"}; !slices.Equal(got, want) {
+	if got, want := wb.GetSheetList(), []string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao", "Theo trường"}; !slices.Equal(got, want) {
 		t.Fatalf("sheets = %q, want %q", got, want)
 	}
 	if got := exportFirstColumn(t, wb, "Đăng ký"); !slices.Equal(got, []string{"TD-000001", "TD-000002", "TD-000003", "TD-000004", "TD-000005", "TD-000006"}) {
@@ -556,17 +557,17 @@ func TestExportSource_ScopeOfEveryRole(t *testing.T) {
 		rows   map[string]int
 	}{
 		{"admin", campaign.Staff{Role: campaign.RoleAdmin},
-			[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao"},
-			map[string]int{"Đăng ký": 6, "Ủng hộ": 3, "Thiết bị": 5, "Bàn giao": 4}},
+			[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao", "Theo trường"},
+			map[string]int{"Đăng ký": 6, "Ủng hộ": 3, "Thiết bị": 5, "Bàn giao": 4, "Theo trường": 6}},
 		{"city official", campaign.Staff{Role: campaign.RoleCityOfficial},
-			[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao"},
-			map[string]int{"Đăng ký": 6, "Ủng hộ": 3, "Thiết bị": 5, "Bàn giao": 4}},
+			[]string{"Đăng ký", "Ủng hộ", "Thiết bị", "Bàn giao", "Theo trường"},
+			map[string]int{"Đăng ký": 6, "Ủng hộ": 3, "Thiết bị": 5, "Bàn giao": 4, "Theo trường": 6}},
 		{"education office", campaign.Staff{Role: campaign.RoleEducationOffice},
-			[]string{"Đăng ký", "Thiết bị", "Bàn giao"},
-			map[string]int{"Đăng ký": 6, "Thiết bị": 5, "Bàn giao": 4}},
+			[]string{"Đăng ký", "Thiết bị", "Bàn giao", "Theo trường"},
+			map[string]int{"Đăng ký": 6, "Thiết bị": 5, "Bàn giao": 4, "Theo trường": 6}},
 		{"ward official", campaign.Staff{Role: campaign.RoleWardOfficial, WardCode: "26800"},
-			[]string{"Đăng ký", "Bàn giao"},
-			map[string]int{"Đăng ký": 2, "Bàn giao": 1}},
+			[]string{"Đăng ký", "Bàn giao", "Theo trường"},
+			map[string]int{"Đăng ký": 2, "Bàn giao": 1, "Theo trường": 2}},
 		{"volunteer", campaign.Staff{Role: campaign.RoleVolunteer}, nil, nil},
 		{"women's union", campaign.Staff{Role: campaign.RoleWomensUnion, WardCode: "26800"}, nil, nil},
 		{"culture office", campaign.Staff{Role: campaign.RoleCultureInfo}, nil, nil},

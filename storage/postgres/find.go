@@ -34,9 +34,11 @@ func (s *FindStore) RegistrationByCode(ctx context.Context, code string) (campai
 // with phone as the donor's, that scope may see, newest first: at most limit of each (20 when
 // not positive, never more than 500), pledges with their items. The scope is a condition of the
 // queries (a kind of record the scope may not see is not read at all; a ward keeps the
-// registrations of children of that ward and the pledges brought to its office), so nothing
-// outside it is read, listed or counted. A phone not in E.164 form is EINVALID: the flow
-// normalises what staff type before it asks.
+// registrations of children of that ward and the pledges brought to its office; a school the
+// registrations whose school_key is its campaign.SchoolKey, and no pledges, which have no
+// school), so nothing outside it is read, listed or counted. A phone not in E.164 form is
+// EINVALID: the flow normalises what staff type before it asks. A scope whose school has an empty
+// key finds nothing.
 func (s *FindStore) FindByPhone(ctx context.Context, phone string, scope campaign.FindScope, limit int) ([]campaign.Registration, []campaign.Pledge, error) {
 	phone = campaign.NormalizeText(phone)
 	if !e164.MatchString(phone) {
@@ -44,13 +46,18 @@ func (s *FindStore) FindByPhone(ctx context.Context, phone string, scope campaig
 	}
 	limit = clampLimit(limit, defaultCaseLimit, maxCaseLimit)
 	ward := campaign.NormalizeText(scope.WardCode)
+	school := campaign.SchoolKey(scope.School)
+	if scope.School != "" && school == "" {
+		return []campaign.Registration{}, []campaign.Pledge{}, nil
+	}
 
 	regs := []campaign.Registration{}
 	if scope.Registrations {
 		var regRows []registrationRow
 		err := s.db.db.SelectContext(ctx, &regRows, selectRegistrations+`
 			WHERE r.campaign_id = $1 AND r.parent_phone = $2 AND ($3::text = '' OR r.ward_code = $3)
-			ORDER BY r.created_at DESC, r.id DESC LIMIT $4`, s.c.ID, phone, ward, limit)
+				AND ($5::text = '' OR r.school_key = $5)
+			ORDER BY r.created_at DESC, r.id DESC LIMIT $4`, s.c.ID, phone, ward, limit, school)
 		if err != nil {
 			return nil, nil, wrapErr(err, "postgres: find by phone: registrations")
 		}
@@ -64,7 +71,7 @@ func (s *FindStore) FindByPhone(ctx context.Context, phone string, scope campaig
 	}
 
 	pledges := []campaign.Pledge{}
-	if !scope.Pledges {
+	if !scope.Pledges || school != "" {
 		return regs, pledges, nil
 	}
 	var pledgeRows []pledgeRow

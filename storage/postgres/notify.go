@@ -42,10 +42,16 @@ func (st *SubscriptionStore) Subscribe(ctx context.Context, s campaign.Staff) (b
 	if err := validateAccount(channel, externalID); err != nil {
 		return false, err
 	}
-	if role == campaign.RoleAdmin {
+	switch {
+	case role == campaign.RoleAdmin:
 		ward = ""
-	} else if err := validateStaffRole(role, ward); err != nil {
-		return false, err
+	case role.NeedsSchool():
+		// A school sees its own students, not the figures of a ward or the city (ActionViewProgress).
+		return false, campaign.Errorf(campaign.EINVALID, "subscribe: a school gets no summary")
+	default:
+		if err := validateStaffRole(role, ward, ""); err != nil {
+			return false, err
+		}
 	}
 	var created bool
 	// xmax is 0 on a row this statement inserted, and the updating transaction's id on one it
@@ -95,7 +101,8 @@ func (st *SubscriptionStore) Subscribed(ctx context.Context, channel, externalID
 // and ward (not the ones stored when it subscribed), so a revoked or moved member gets the right
 // scope or nothing. A subscriber stored as campaign.RoleAdmin is listed as stored, with Role
 // admin and no ward: admins are named in the configuration, which this store does not know, so
-// the caller must drop those no longer in it.
+// the caller must drop those no longer in it. A subscriber who has become a school is left out:
+// a school gets no summary.
 func (st *SubscriptionStore) Subscribers(ctx context.Context) ([]campaign.Subscriber, error) {
 	var rows []subscriberRow
 	err := st.db.db.SelectContext(ctx, &rows, `
@@ -107,7 +114,7 @@ func (st *SubscriptionStore) Subscribers(ctx context.Context) ([]campaign.Subscr
 		FROM subscriptions s
 		LEFT JOIN staff sf ON sf.channel = s.channel AND sf.external_id = s.external_id AND sf.active
 		LEFT JOIN contacts ct ON ct.channel = s.channel AND ct.external_id = s.external_id
-		WHERE (s.role = 'admin' OR sf.id IS NOT NULL) AND ct.stopped IS NOT TRUE
+		WHERE (s.role = 'admin' OR (sf.id IS NOT NULL AND sf.role <> 'school')) AND ct.stopped IS NOT TRUE
 		ORDER BY s.channel, s.external_id`)
 	if err != nil {
 		return nil, wrapErr(err, "postgres: subscribers")
@@ -161,13 +168,15 @@ func NewBroadcastStore(db *DB, c *campaign.Campaign) *BroadcastStore {
 
 // audienceChats are the chats of each audience, before stopped contacts are left out, as
 // (channel, chat_id) rows without repeats; $1 is the campaign and $2 the ward. Pledges belong to
-// no campaign, so donors are every chat that pledged, cancelled pledges included.
+// no campaign, so donors are every chat that pledged, cancelled pledges included. A registration
+// without a chat (a list's or an assisted one no family has claimed, or an erased one) has nobody
+// to broadcast to: its family hears through the staff who registered it.
 var audienceChats = map[campaign.AudienceKind]string{
-	campaign.AudienceParents: `SELECT DISTINCT channel, chat_id FROM registrations WHERE campaign_id = $1`,
+	campaign.AudienceParents: `SELECT DISTINCT channel, chat_id FROM registrations WHERE campaign_id = $1 AND chat_id <> ''`,
 	campaign.AudienceDonors:  `SELECT DISTINCT channel, chat_id FROM pledges`,
 	campaign.AudienceStaff:   `SELECT channel, external_id FROM staff WHERE active`,
 	campaign.AudienceWard: `
-		SELECT channel, chat_id FROM registrations WHERE campaign_id = $1 AND ward_code = $2
+		SELECT channel, chat_id FROM registrations WHERE campaign_id = $1 AND ward_code = $2 AND chat_id <> ''
 		UNION
 		SELECT channel, external_id FROM staff WHERE active AND ward_code = $2`,
 }

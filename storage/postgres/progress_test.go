@@ -40,6 +40,10 @@ func counted(t testing.TB, db *postgres.DB, c *campaign.Campaign, at time.Time, 
 		Delivered int    `db:"delivered"`
 		Rejected  int    `db:"rejected"`
 		Pending   int    `db:"pending"`
+		Withdrawn int    `db:"withdrawn"`
+		Chat      int    `db:"chat"`
+		List      int    `db:"list"`
+		Assisted  int    `db:"assisted"`
 		Today     int    `db:"today"`
 	}
 	day := at.In(c.Location).Format(campaign.DateLayout)
@@ -49,6 +53,10 @@ func counted(t testing.TB, db *postgres.DB, c *campaign.Campaign, at time.Time, 
 			count(*) FILTER (WHERE status = 'delivered') AS delivered,
 			count(*) FILTER (WHERE status = 'rejected') AS rejected,
 			count(*) FILTER (WHERE status IN ('submitted', 'needs_info')) AS pending,
+			count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
+			count(*) FILTER (WHERE source = 'chat') AS chat,
+			count(*) FILTER (WHERE source = 'list') AS list,
+			count(*) FILTER (WHERE source = 'assisted') AS assisted,
 			count(*) FILTER (WHERE (created_at AT TIME ZONE $3)::date = $4::date) AS today
 		FROM registrations WHERE campaign_id = $1 AND ($2 = '' OR ward_code = $2)
 		GROUP BY ward_code`, c.ID, ward, c.Location.String(), day)
@@ -68,9 +76,28 @@ func counted(t testing.TB, db *postgres.DB, c *campaign.Campaign, at time.Time, 
 		p.Registrations.Verified += r.Verified
 		p.Registrations.Rejected += r.Rejected
 		p.Registrations.Pending += r.Pending
+		p.Registrations.Withdrawn += r.Withdrawn
+		p.Registrations.BySource.Chat += r.Chat
+		p.Registrations.BySource.List += r.List
+		p.Registrations.BySource.Assisted += r.Assisted
 		p.Registrations.NewToday += r.Today
 		p.Delivered += r.Delivered
 	}
+	// Schools: each registration's own row, added up one by one.
+	var regs []struct {
+		School string `db:"school"`
+		Source string `db:"source"`
+		Status string `db:"status"`
+	}
+	if err := db.SQLX().Select(&regs, `SELECT school, source, status FROM registrations
+		WHERE campaign_id = $1 AND ($2 = '' OR ward_code = $2)`, c.ID, ward); err != nil {
+		t.Fatalf("registrations by school: %v", err)
+	}
+	var schools campaign.SchoolTally
+	for _, r := range regs {
+		schools.Add(r.School, campaign.Source(r.Source), campaign.RegistrationStatus(r.Status), 1)
+	}
+	p.Schools = schools.Schools()
 
 	// A ward's devices and pledges are those brought to its office.
 	pledgeFilter := `true`
@@ -174,6 +201,7 @@ func sameProgress(t testing.TB, got, want campaign.Progress) {
 		{"delivered", got.Delivered, want.Delivered},
 		{"planned", got.Planned, want.Planned},
 		{"wards", got.Wards, want.Wards},
+		{"schools", got.Schools, want.Schools},
 	} {
 		if !reflect.DeepEqual(f.got, f.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", f.name, f.got, f.want)
@@ -513,8 +541,9 @@ func TestProgressStore_HandMade(t *testing.T) {
 	}
 	want := campaign.Progress{
 		At: progressNow, Date: time.Date(2021, 9, 22, 0, 0, 0, 0, c.Location), Day: 22, InWindow: true,
-		Target:        3200,
-		Registrations: campaign.RegistrationCounts{Total: 6, NewToday: 3, Verified: 3, Rejected: 1, Pending: 2},
+		Target: 3200,
+		Registrations: campaign.RegistrationCounts{Total: 6, NewToday: 3, Verified: 3, Rejected: 1, Pending: 2,
+			BySource: campaign.SourceCounts{Chat: 6}},
 		Pledges: campaign.PledgeCounts{
 			Pledges: 2, Devices: map[campaign.DeviceType]int{campaign.DeviceLaptop: 2, campaign.DeviceTablet: 3},
 			MoneyPledged: 5_000_000, MoneyReceived: 3_000_000, SIMs: 10, USBWiFi: 4, Packages: 20,
@@ -523,14 +552,21 @@ func TestProgressStore_HandMade(t *testing.T) {
 		Delivered: 1,
 		Planned:   2, // ceil(3 verified × 6/14 days of the hand-over)
 		Wards:     wards,
-		Today:     &handover, Next: &final, DaysToNext: 9,
+		Schools: []campaign.SchoolCount{{Key: "th linh trung", Name: "Trường Tiểu học Linh Trung",
+			RegistrationCounts: campaign.RegistrationCounts{Total: 6, Verified: 3, Rejected: 1, Pending: 2,
+				BySource: campaign.SourceCounts{Chat: 6}}, Delivered: 1}},
+		Today: &handover, Next: &final, DaysToNext: 9,
 	}
 	sameProgress(t, got, want)
 
 	gotWard := progress(t, s, progressNow, "26800")
 	wantWard := want
 	wantWard.WardCode, wantWard.Target = "26800", 0
-	wantWard.Registrations = campaign.RegistrationCounts{Total: 4, NewToday: 2, Verified: 2, Rejected: 0, Pending: 2}
+	wantWard.Registrations = campaign.RegistrationCounts{Total: 4, NewToday: 2, Verified: 2, Rejected: 0, Pending: 2,
+		BySource: campaign.SourceCounts{Chat: 4}}
+	wantWard.Schools = []campaign.SchoolCount{{Key: "th linh trung", Name: "Trường Tiểu học Linh Trung",
+		RegistrationCounts: campaign.RegistrationCounts{Total: 4, Verified: 2, Pending: 2,
+			BySource: campaign.SourceCounts{Chat: 4}}, Delivered: 1}}
 	wantWard.Pledges = campaign.PledgeCounts{Pledges: 1, Devices: map[campaign.DeviceType]int{campaign.DeviceTablet: 3}, USBWiFi: 4, Packages: 20}
 	wantWard.Devices = campaign.DevicePipeline{Received: 2, InWork: 1, Allocated: 1}
 	wantWard.Planned = 1 // ceil(2 × 6/14)

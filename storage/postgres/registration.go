@@ -77,11 +77,19 @@ func (s *RegistrationStore) SubmitRegistration(ctx context.Context, r *campaign.
 	if in.IdempotencyKey == "" {
 		return false, campaign.Errorf(campaign.EINVALID, "registration has no idempotency key")
 	}
+	submit := s.submit
+	switch in.Source {
+	case "", campaign.SourceChat:
+	case campaign.SourceAssisted:
+		submit = s.submitAssisted
+	default:
+		return false, campaign.Errorf(campaign.EINVALID, "registration: source %q is not submitted one by one", in.Source)
+	}
 	// One retry: a lost race on the idempotency key finds the winner's row the second time, and a
 	// serialization failure or deadlock is safe to run again because the key makes it idempotent.
 	for attempt := 1; ; attempt++ {
 		out := in
-		created, err = s.submit(ctx, &out)
+		created, err = submit(ctx, &out)
 		if err == nil {
 			*r = out
 			return created, nil
@@ -155,6 +163,7 @@ func (s *RegistrationStore) submit(ctx context.Context, r *campaign.Registration
 	r.CampaignID, r.StudentID, r.StudentName = s.c.ID, out.StudentID.Int64, out.StudentName.String
 	r.PossibleDuplicateOf = fromStrings[string](out.DuplicateOf)
 	r.CreatedAt, r.UpdatedAt = now, now
+	r.Source, r.ListID, r.ListRow, r.RegisteredBy, r.ConsentWitness = campaign.SourceChat, 0, 0, "", ""
 	return true, nil
 }
 
@@ -171,6 +180,8 @@ func normalizeRegistration(r campaign.Registration) campaign.Registration {
 	r.Level = campaign.SchoolLevel(n(string(r.Level)))
 	r.School, r.WardCode, r.Address = n(r.School), n(r.WardCode), n(r.Address)
 	r.CircumstanceOther = n(r.CircumstanceOther)
+	r.Source = campaign.Source(n(string(r.Source)))
+	r.RegisteredBy, r.ConsentWitness = n(r.RegisteredBy), n(r.ConsentWitness)
 	r.DeviceSituation = campaign.DeviceSituation(n(string(r.DeviceSituation)))
 	r.IdempotencyKey = n(r.IdempotencyKey)
 	r.Circumstances = uniqueNormalized(r.Circumstances)
@@ -327,9 +338,10 @@ const selectRegistrations = `
 		r.language, r.parent_name, r.parent_phone, r.student_id, s.full_name,
 		to_char(s.birth_date, 'YYYY-MM-DD') AS birth_date, r.level, r.grade, r.school, r.ward_code,
 		r.address, r.circumstances, r.circumstance_other, r.device_situation, r.needs,
-		r.idempotency_key, r.possible_duplicate_of, r.consent_at, r.created_at, r.updated_at
-	FROM registrations r JOIN students s ON s.id = r.student_id
-	`
+		r.idempotency_key, r.possible_duplicate_of, r.consent_at, r.created_at, r.updated_at,
+		r.source, coalesce(r.list_id, 0) AS list_id, coalesce(r.list_row, 0) AS list_row,
+		r.registered_by, r.consent_witness, r.claimed_at, ` + registrarColumns + `
+	FROM registrations r JOIN students s ON s.id = r.student_id ` + registrarJoins
 
 // registrationRow is a registration as selectRegistrations reads it.
 type registrationRow struct {
@@ -362,6 +374,13 @@ type registrationRow struct {
 	ConsentAt           time.Time      `db:"consent_at"`
 	CreatedAt           time.Time      `db:"created_at"`
 	UpdatedAt           time.Time      `db:"updated_at"`
+	Source              string         `db:"source"`
+	ListID              int64          `db:"list_id"`
+	ListRow             int            `db:"list_row"`
+	RegisteredBy        string         `db:"registered_by"`
+	ConsentWitness      string         `db:"consent_witness"`
+	ClaimedAt           sql.NullTime   `db:"claimed_at"`
+	registrarRow
 }
 
 // registration converts the row to the domain type, with times in UTC.
@@ -400,6 +419,13 @@ func (row registrationRow) registration() (campaign.Registration, error) {
 		ConsentAt:           row.ConsentAt.UTC(),
 		CreatedAt:           row.CreatedAt.UTC(),
 		UpdatedAt:           row.UpdatedAt.UTC(),
+		Source:              campaign.Source(row.Source),
+		ListID:              row.ListID,
+		ListRow:             row.ListRow,
+		RegisteredBy:        row.RegisteredBy,
+		ConsentWitness:      row.ConsentWitness,
+		ClaimedAt:           row.ClaimedAt.Time.UTC(),
+		Registrar:           row.registrar(row.ChatID, row.RegisteredBy, row.Source),
 	}, nil
 }
 

@@ -50,19 +50,24 @@ func NewStaffStore(db *DB) *StaffStore {
 	return &StaffStore{db: db}
 }
 
-// CreateInvitation stores an invitation for role, in wardCode for a ward role, that expires at
-// expires, and returns its code: 32 characters of A-Z a-z 0-9 _ - from crypto/rand, which fit a
-// Telegram /start payload. Only the code's SHA-256 is stored, and the audit row (staff.invite)
-// records the role, ward and expiry, never the code.
+// CreateInvitation stores an invitation for inv.Role, in inv.WardCode for a ward role or a
+// school, for the school inv.School (its name, stored in NFC with spaces folded) for a school,
+// made by inv.CreatedBy, that expires at inv.ExpiresAt, and returns its code: 32 characters of
+// A-Z a-z 0-9 _ - from crypto/rand, which fit a Telegram /start payload. Only the code's SHA-256
+// is stored, and the audit row (staff.invite) records the role, ward, school and expiry, never
+// the code.
 //
-// An invalid role, a ward role without a ward, a city role with one, or an expiry that is not
+// An invalid role, a ward role or school without a ward, a city role with one, a school without
+// a name that says more than its level or another role with a school, or an expiry that is not
 // after the clock's now is an EINVALID error. The ward is not checked against the campaign's
 // wards: the store does not know the campaign, the caller does.
-func (s *StaffStore) CreateInvitation(ctx context.Context, role campaign.Role, wardCode string, createdBy string, expires time.Time) (string, error) {
-	role = campaign.Role(campaign.NormalizeText(string(role)))
-	wardCode = campaign.NormalizeText(wardCode)
-	createdBy = campaign.NormalizeText(createdBy)
-	if err := validateStaffRole(role, wardCode); err != nil {
+func (s *StaffStore) CreateInvitation(ctx context.Context, inv campaign.Invitation) (string, error) {
+	role := campaign.Role(campaign.NormalizeText(string(inv.Role)))
+	wardCode := campaign.NormalizeText(inv.WardCode)
+	school := campaign.NormalizeText(inv.School)
+	createdBy := campaign.NormalizeText(inv.CreatedBy)
+	expires := inv.ExpiresAt
+	if err := validateStaffRole(role, wardCode, school); err != nil {
 		return "", err
 	}
 	if createdBy == "" {
@@ -79,10 +84,10 @@ func (s *StaffStore) CreateInvitation(ctx context.Context, role campaign.Role, w
 	err := s.inTx(ctx, "create invitation", func(tx *sqlx.Tx) error {
 		var id int64
 		err := tx.QueryRowxContext(ctx, `
-			INSERT INTO invitations (code_hash, role, ward_code, created_by, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
+			INSERT INTO invitations (code_hash, role, ward_code, school, created_by, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			RETURNING id`,
-			hash[:], role, nullIfEmpty(wardCode), createdBy, now, expires,
+			hash[:], role, nullIfEmpty(wardCode), school, createdBy, now, expires,
 		).Scan(&id)
 		if err != nil {
 			return wrapErr(err, "postgres: create invitation")
@@ -92,8 +97,9 @@ func (s *StaffStore) CreateInvitation(ctx context.Context, role campaign.Role, w
 			After: struct {
 				Role    campaign.Role `json:"role"`
 				Ward    string        `json:"ward,omitempty"`
+				School  string        `json:"school,omitempty"`
 				Expires time.Time     `json:"expires"`
-			}{role, wardCode, expires},
+			}{role, wardCode, school, expires},
 		})
 	})
 	if err != nil {
@@ -115,7 +121,7 @@ func newInvitationCode() string {
 // an earlier active role of the account is deactivated (when replace is set); the invitation is
 // marked used; the staff row is inserted; the contact's role and ward are set; the join is
 // audited (staff.join); and notify's messages are queued in the outbox. who gives the account and
-// name; its Role and WardCode are ignored, the invitation decides them.
+// name; its Role, WardCode and School are ignored, the invitation decides them.
 //
 // An account that has an active role and replace not set is Held: nothing changes, the
 // invitation stays open, and the result names the invitation and the role kept.
@@ -200,9 +206,9 @@ func (s *StaffStore) redeem(ctx context.Context, hash []byte, who campaign.Staff
 		out.Invitation.UsedAt, out.Invitation.UsedBy = now, account
 
 		_, err = tx.ExecContext(ctx, `
-			INSERT INTO staff (channel, external_id, name, role, ward_code, invitation_id, active, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, true, $7, $7)`,
-			who.Channel, who.ExternalID, who.Name, inv.Role, inv.WardCode, inv.ID, now)
+			INSERT INTO staff (channel, external_id, name, role, ward_code, school, invitation_id, active, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $8)`,
+			who.Channel, who.ExternalID, who.Name, inv.Role, inv.WardCode, inv.School, inv.ID, now)
 		if err != nil {
 			return wrapErr(err, "postgres: redeem invitation: bind the role")
 		}
@@ -221,17 +227,18 @@ func (s *StaffStore) redeem(ctx context.Context, hash []byte, who campaign.Staff
 		}
 
 		out.Staff = campaign.Staff{Channel: who.Channel, ExternalID: who.ExternalID, Name: who.Name,
-			Role: campaign.Role(inv.Role), WardCode: inv.WardCode.String}
+			Role: campaign.Role(inv.Role), WardCode: inv.WardCode.String, School: inv.School}
 		entry := campaign.AuditEntry{
 			At: now, Actor: account, Action: "staff.join", Subject: staffSubject(who.Channel, who.ExternalID),
 			After: struct {
 				Role       campaign.Role `json:"role"`
 				Ward       string        `json:"ward,omitempty"`
+				School     string        `json:"school,omitempty"`
 				Invitation int64         `json:"invitation"`
-			}{out.Staff.Role, out.Staff.WardCode, inv.ID},
+			}{out.Staff.Role, out.Staff.WardCode, out.Staff.School, inv.ID},
 		}
 		if len(previous) > 0 {
-			entry.Before = staffRole{Role: previous[0].Role, WardCode: previous[0].WardCode}.audit()
+			entry.Before = staffRole{Role: previous[0].Role, WardCode: previous[0].WardCode, School: previous[0].School}.audit()
 		}
 		if err := insertAudit(ctx, tx, entry); err != nil {
 			return err
@@ -312,7 +319,7 @@ func (s *StaffStore) ListStaff(ctx context.Context) ([]campaign.Staff, error) {
 	var rows []staffRow
 	err := s.db.db.SelectContext(ctx, &rows, selectStaff+`
 		WHERE active
-		ORDER BY array_position($1::text[], role), ward_code NULLS FIRST, name, id`,
+		ORDER BY array_position($1::text[], role), ward_code NULLS FIRST, school, name, id`,
 		toStrings(campaign.StaffRoles))
 	if err != nil {
 		return nil, wrapErr(err, "postgres: list staff")
@@ -341,7 +348,7 @@ func (s *StaffStore) RevokeStaff(ctx context.Context, channel, externalID, by st
 		err := sqlx.SelectContext(ctx, tx, &revoked, `
 			UPDATE staff SET active = false, revoked_at = $3, revoked_by = $4, updated_at = $3
 			WHERE channel = $1 AND external_id = $2 AND active
-			RETURNING role, ward_code`,
+			RETURNING role, ward_code, school`,
 			channel, externalID, now, by)
 		if err != nil {
 			return wrapErr(err, "postgres: revoke staff")
@@ -378,7 +385,7 @@ func (s *StaffStore) RevokeInvitation(ctx context.Context, id int64, by string) 
 		err := sqlx.SelectContext(ctx, tx, &revoked, `
 			UPDATE invitations SET revoked_at = $2, revoked_by = $3
 			WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL
-			RETURNING role, ward_code`,
+			RETURNING role, ward_code, school`,
 			id, now, by)
 		if err != nil {
 			return wrapErr(err, "postgres: revoke invitation")
@@ -410,13 +417,14 @@ func (s *StaffStore) Invitations(ctx context.Context) ([]campaign.Invitation, er
 }
 
 // selectInvitation reads invitationRow columns; a WHERE clause follows it.
-const selectInvitation = `SELECT id, role, ward_code, created_by, created_at, expires_at, used_at, used_by, revoked_at FROM invitations `
+const selectInvitation = `SELECT id, role, ward_code, school, created_by, created_at, expires_at, used_at, used_by, revoked_at FROM invitations `
 
 // invitationRow is an invitation as selectInvitation reads it.
 type invitationRow struct {
 	ID        int64          `db:"id"`
 	Role      string         `db:"role"`
 	WardCode  sql.NullString `db:"ward_code"`
+	School    string         `db:"school"`
 	CreatedBy string         `db:"created_by"`
 	CreatedAt time.Time      `db:"created_at"`
 	ExpiresAt time.Time      `db:"expires_at"`
@@ -426,7 +434,7 @@ type invitationRow struct {
 }
 
 func (r invitationRow) invitation() campaign.Invitation {
-	inv := campaign.Invitation{ID: r.ID, Role: campaign.Role(r.Role), WardCode: r.WardCode.String,
+	inv := campaign.Invitation{ID: r.ID, Role: campaign.Role(r.Role), WardCode: r.WardCode.String, School: r.School,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), UsedBy: r.UsedBy.String}
 	if r.UsedAt.Valid {
 		inv.UsedAt = r.UsedAt.Time.UTC()
@@ -453,18 +461,25 @@ func (s *StaffStore) inTx(ctx context.Context, what string, fn func(tx *sqlx.Tx)
 	return nil
 }
 
-// validateStaffRole checks that role can be given by invitation, with a ward exactly when it is a
-// ward role.
-func validateStaffRole(role campaign.Role, wardCode string) error {
+// validateStaffRole checks that role can be given by invitation, with a ward exactly when it has
+// one (ward roles and schools), and a school's name, saying more than its level, exactly when it
+// is a school.
+func validateStaffRole(role campaign.Role, wardCode, school string) error {
 	switch {
 	case !role.Valid():
 		return campaign.Errorf(campaign.EINVALID, "invitation: %q is not a staff role", role)
-	case role.NeedsWard() && wardCode == "":
+	case role.HasWard() && wardCode == "":
 		return campaign.Errorf(campaign.EINVALID, "invitation: role %s needs a ward", role)
-	case !role.NeedsWard() && wardCode != "":
+	case !role.HasWard() && wardCode != "":
 		return campaign.Errorf(campaign.EINVALID, "invitation: role %s is city-wide and takes no ward", role)
 	case utf8.RuneCountInString(wardCode) > maxIDLen:
 		return campaign.Errorf(campaign.EINVALID, "invitation: ward code is longer than %d characters", maxIDLen)
+	case role.NeedsSchool() && campaign.SchoolKeyLevelOnly(school):
+		return campaign.Errorf(campaign.EINVALID, "invitation: a school needs a name that says more than its level")
+	case !role.NeedsSchool() && school != "":
+		return campaign.Errorf(campaign.EINVALID, "invitation: role %s takes no school", role)
+	case utf8.RuneCountInString(school) > maxSchoolLen:
+		return campaign.Errorf(campaign.EINVALID, "invitation: school name is longer than %d characters", maxSchoolLen)
 	}
 	return nil
 }
@@ -481,7 +496,7 @@ func validateAccount(channel, externalID string) error {
 }
 
 // selectStaff reads staffRow columns; a WHERE clause follows it.
-const selectStaff = `SELECT channel, external_id, name, role, ward_code FROM staff `
+const selectStaff = `SELECT channel, external_id, name, role, ward_code, school FROM staff `
 
 // staffRow is a staff member as selectStaff reads it.
 type staffRow struct {
@@ -490,25 +505,29 @@ type staffRow struct {
 	Name       string         `db:"name"`
 	Role       string         `db:"role"`
 	WardCode   sql.NullString `db:"ward_code"`
+	School     string         `db:"school"`
 }
 
 func (row staffRow) staff() campaign.Staff {
 	return campaign.Staff{Channel: row.Channel, ExternalID: row.ExternalID, Name: row.Name,
-		Role: campaign.Role(row.Role), WardCode: row.WardCode.String}
+		Role: campaign.Role(row.Role), WardCode: row.WardCode.String, School: row.School}
 }
 
-// staffRole is the role and ward an UPDATE ... RETURNING hands back, for the audit.
+// staffRole is the role, ward and school an UPDATE ... RETURNING hands back, for the audit.
 type staffRole struct {
 	Role     string         `db:"role"`
 	WardCode sql.NullString `db:"ward_code"`
+	School   string         `db:"school"`
 }
 
-// audit is the role as the audit log records it.
+// audit is the role as the audit log records it (a school's name is an institution's, given by
+// an administrator: no family's text).
 func (r staffRole) audit() any {
 	return struct {
-		Role string `json:"role"`
-		Ward string `json:"ward,omitempty"`
-	}{r.Role, r.WardCode.String}
+		Role   string `json:"role"`
+		Ward   string `json:"ward,omitempty"`
+		School string `json:"school,omitempty"`
+	}{r.Role, r.WardCode.String, r.School}
 }
 
 // invitationSubject is the audit subject of an invitation.

@@ -39,7 +39,8 @@ func newStaffStore(t testing.TB) (*postgres.DB, *postgres.StaffStore, *testClock
 // invite creates an invitation valid for a week and fails the test on an error.
 func invite(t testing.TB, s *postgres.StaffStore, role campaign.Role, ward string) string {
 	t.Helper()
-	code, err := s.CreateInvitation(t.Context(), role, ward, "telegram:1", campaignDay().Add(7*24*time.Hour))
+	code, err := s.CreateInvitation(t.Context(), campaign.Invitation{Role: role, WardCode: ward, CreatedBy: "telegram:1",
+		ExpiresAt: campaignDay().Add(7 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatalf("CreateInvitation(%s, %q): %v", role, ward, err)
 	}
@@ -116,19 +117,26 @@ func TestStaffStore_CreateInvitation(t *testing.T) {
 			ward    string
 			by      string
 			expires time.Time
+			school  string
 		}{
-			{"unknown role", "mayor", "", "telegram:1", nextWeek},
-			{"no role", "", "", "telegram:1", nextWeek},
-			{"admin is never invited", campaign.RoleAdmin, "", "telegram:1", nextWeek},
-			{"ward role without ward", campaign.RoleWardOfficial, "", "telegram:1", nextWeek},
-			{"women's union without ward", campaign.RoleWomensUnion, "  ", "telegram:1", nextWeek},
-			{"city role with ward", campaign.RoleCityOfficial, "26800", "telegram:1", nextWeek},
-			{"volunteer with ward", campaign.RoleVolunteer, "26800", "telegram:1", nextWeek},
-			{"already expired", campaign.RoleVolunteer, "", "telegram:1", campaignDay().Add(-time.Minute)},
-			{"no inviter", campaign.RoleVolunteer, "", " ", nextWeek},
+			{"unknown role", "mayor", "", "telegram:1", nextWeek, ""},
+			{"no role", "", "", "telegram:1", nextWeek, ""},
+			{"admin is never invited", campaign.RoleAdmin, "", "telegram:1", nextWeek, ""},
+			{"ward role without ward", campaign.RoleWardOfficial, "", "telegram:1", nextWeek, ""},
+			{"women's union without ward", campaign.RoleWomensUnion, "  ", "telegram:1", nextWeek, ""},
+			{"city role with ward", campaign.RoleCityOfficial, "26800", "telegram:1", nextWeek, ""},
+			{"volunteer with ward", campaign.RoleVolunteer, "26800", "telegram:1", nextWeek, ""},
+			{"already expired", campaign.RoleVolunteer, "", "telegram:1", campaignDay().Add(-time.Minute), ""},
+			{"no inviter", campaign.RoleVolunteer, "", " ", nextWeek, ""},
+			{"school without a name", campaign.RoleSchool, "26800", "telegram:1", nextWeek, ""},
+			{"school named by its level only", campaign.RoleSchool, "26800", "telegram:1", nextWeek, "Trường THCS"},
+			{"school without a ward", campaign.RoleSchool, "", "telegram:1", nextWeek, "Trường THCS Linh Trung"},
+			{"ward role with a school", campaign.RoleWardOfficial, "26800", "telegram:1", nextWeek, "Trường THCS Linh Trung"},
+			{"city role with a school", campaign.RoleEducationOffice, "", "telegram:1", nextWeek, "Trường THCS Linh Trung"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				code, err := s.CreateInvitation(ctx, tc.role, tc.ward, tc.by, tc.expires)
+				code, err := s.CreateInvitation(ctx, campaign.Invitation{Role: tc.role, WardCode: tc.ward, School: tc.school,
+					CreatedBy: tc.by, ExpiresAt: tc.expires})
 				wantCode(t, "CreateInvitation", err, campaign.EINVALID)
 				if code != "" {
 					t.Errorf("CreateInvitation returned code %q with an error", code)
@@ -265,7 +273,8 @@ func TestStaffStore_RedeemInvitation(t *testing.T) {
 		}
 	})
 
-	expiring, err := s.CreateInvitation(ctx, campaign.RoleVolunteer, "", "telegram:1", campaignDay().Add(time.Hour))
+	expiring, err := s.CreateInvitation(ctx, campaign.Invitation{Role: campaign.RoleVolunteer, CreatedBy: "telegram:1",
+		ExpiresAt: campaignDay().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -615,7 +624,7 @@ func TestStaffStore_Invitations(t *testing.T) {
 	ctx := t.Context()
 	expires := campaignDay().Add(24 * time.Hour)
 	for _, role := range []campaign.Role{campaign.RoleEducationOffice, campaign.RoleVolunteer, campaign.RoleCultureInfo} {
-		if _, err := s.CreateInvitation(ctx, role, "", "telegram:1", expires); err != nil {
+		if _, err := s.CreateInvitation(ctx, campaign.Invitation{Role: role, CreatedBy: "telegram:1", ExpiresAt: expires}); err != nil {
 			t.Fatal(err)
 		}
 	}
