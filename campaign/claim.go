@@ -25,6 +25,18 @@ type Registrar struct {
 	Source Source
 	// ListCode is the list's code (DS-000001) for a list's row.
 	ListCode string
+	// Name and Role are the staff member's as the staff table knows them ("" when it does not:
+	// an administrator); Role is the role a list was sent in when the staff table has none.
+	Name string
+	Role Role
+	// StandIns are, while the staff member is not active staff, who gets the family's notices
+	// instead, each in their language: for a list a school sent (or a registration a school made
+	// on a family's behalf), the school's active staff (its name compared by SchoolKey); else the
+	// ward's verifiers (its ward officials and Women's Union), or the education office when the
+	// ward has none. StandInRole says which: RoleSchool, RoleWardOfficial or
+	// RoleEducationOffice. Staff whose chat stopped the bot are left out; none at all is nil.
+	StandIns    []Recipient
+	StandInRole Role
 }
 
 // ClaimRequest is a family's claim of the registrations a school's or ward's list, or staff on
@@ -71,4 +83,29 @@ type ClaimStore interface {
 	// reaches ClaimTriesMax is audited ("registration.claim_blocked", one row per registration
 	// left unclaimed, without the date or the phone). A blocked phone claims nothing.
 	Claim(ctx context.Context, r ClaimRequest) (ClaimResult, error)
+	// ClaimBlockOf says where phone stands: the wrong birth dates counted for it, whether it is
+	// blocked, and the registrations it may claim (withdrawn and erased ones left out).
+	ClaimBlockOf(ctx context.Context, phone string) (ClaimBlock, error)
+	// Unblock clears the wrong birth dates counted for phone, and its block, after staff checked
+	// with the family (a family that mistyped the date): in one transaction with one audit row
+	// "registration.claim_unblock" by by (a staff member's "channel:id") on each registration the
+	// phone may claim, with the tries cleared. It returns where the phone stood before; a phone
+	// with nothing counted writes nothing.
+	Unblock(ctx context.Context, phone, by string) (ClaimBlock, error)
+}
+
+// ClaimBlock is where a phone stands with claims (ClaimStore.ClaimBlockOf).
+type ClaimBlock struct {
+	Failures int
+	Blocked  bool
+	// Holders are the registrations the phone may claim, oldest first: their code, ward and
+	// school, enough to decide who may unblock it.
+	Holders []ClaimHolder
+}
+
+// ClaimHolder is a registration a phone may claim.
+type ClaimHolder struct {
+	Code     string
+	WardCode string
+	School   string
 }

@@ -162,6 +162,12 @@ type Registration struct {
 	Registrar *Registrar
 	// ClaimedAt is when the family claimed a list's or assisted registration from its chat.
 	ClaimedAt time.Time
+	// ListCode is the code of the list a list's row came in (DS-000001); RegisteredByName and
+	// RegisteredByRole name the staff member in RegisteredBy as the staff table knows them ("" when
+	// it does not), the role a list was sent in otherwise. Read, never written.
+	ListCode         string
+	RegisteredByName string
+	RegisteredByRole Role
 }
 
 // Contact is a person the bot talks to on a channel.

@@ -620,25 +620,18 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 	if len(made) == 0 && len(stale) == 0 {
 		parts = append(parts, c.t("alloc.none_made"))
 	}
-	told, viaStaff, notTold := 0, 0, 0
-	for _, d := range made {
-		switch family, staff := c.e.deliveryReach(d); {
-		case family:
-			told++
-		case staff:
-			viaStaff++
-		default:
-			notTold++
-		}
+	n := c.e.reachCounts(made)
+	if n.told > 0 {
+		parts = append(parts, c.t("alloc.parents_told", "Count", n.told))
 	}
-	if told > 0 {
-		parts = append(parts, c.t("alloc.parents_told", "Count", told))
+	if n.viaStaff > 0 {
+		parts = append(parts, c.t("alloc.parents_via_staff", "Count", n.viaStaff))
 	}
-	if viaStaff > 0 {
-		parts = append(parts, c.t("alloc.parents_via_staff", "Count", viaStaff))
+	if n.viaStandIns > 0 {
+		parts = append(parts, c.t("alloc.parents_via_stand_ins", "Count", n.viaStandIns))
 	}
-	if notTold > 0 {
-		parts = append(parts, c.t("alloc.parents_not_told", "Count", notTold))
+	if n.notTold > 0 {
+		parts = append(parts, c.t("alloc.parents_not_told", "Count", n.notTold))
 	}
 	c.say(paragraphs(parts...))
 	return nil
@@ -1271,24 +1264,19 @@ func (c *turn) allocCityReport(made []campaign.Delivery, stale []string) string 
 		if len(made) > 1 {
 			codes += " … " + made[len(made)-1].Code
 		}
-		told, viaStaff := 0, 0
-		for _, d := range made {
-			switch family, staff := c.e.deliveryReach(d); {
-			case family:
-				told++
-			case staff:
-				viaStaff++
-			}
-		}
+		n := c.e.reachCounts(made)
 		lines := []string{c.t("alloc.city_done", "Count", len(made), "Codes", codes)}
-		if told > 0 {
-			lines = append(lines, c.t("alloc.city_parents", "Count", told))
+		if n.told > 0 {
+			lines = append(lines, c.t("alloc.city_parents", "Count", n.told))
 		}
-		if viaStaff > 0 {
-			lines = append(lines, c.t("alloc.parents_via_staff", "Count", viaStaff))
+		if n.viaStaff > 0 {
+			lines = append(lines, c.t("alloc.parents_via_staff", "Count", n.viaStaff))
 		}
-		if n := len(made) - told - viaStaff; n > 0 {
-			lines = append(lines, c.t("alloc.parents_not_told", "Count", n))
+		if n.viaStandIns > 0 {
+			lines = append(lines, c.t("alloc.parents_via_stand_ins", "Count", n.viaStandIns))
+		}
+		if n.notTold > 0 {
+			lines = append(lines, c.t("alloc.parents_not_told", "Count", n.notTold))
 		}
 		parts = append(parts, strings.Join(lines, "\n"))
 	}

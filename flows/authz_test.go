@@ -102,6 +102,9 @@ var authzTable = map[string]authzEntry{
 	"/broadcast": staffCmd(cmd("broadcast"), campaign.ActionBroadcast, scopeCity),
 	"/import":    staffCmd(cmd("import"), campaign.ActionImportList, scopeOwn),
 	"/assist":    staffCmd(cmd("assist"), campaign.ActionAssist, scopeOwn),
+	// Clearing a phone's wrong birth dates: who may verify; then the ward of a registration the
+	// phone may claim (flows/claim_test.go).
+	"/unblock": staffCmd(cmd("unblock"), campaign.ActionVerify, scopeOwn),
 	"aa:": {samples: []authzSample{
 		{in: press("aa:new"), action: campaign.ActionAssist, scope: scopeOwn},
 		{in: press("aa:next"), action: campaign.ActionAssist, scope: scopeOwn},

@@ -294,41 +294,169 @@ func (c *turn) claimBackToForm() error {
 // language: to the family's chat in its language when it has one; else, for a registration no
 // family has claimed yet, to the staff member who registered it (reg), in theirs, under a line
 // that says which registration and how it came, for the school or ward to pass it on, with hint
-// (a message id, may be "") saying what the family would do with it. Staff who are no longer
-// active (revoked) get nothing: the notice is dropped as for a family without a chat, and the
-// officials' reports count the family as not told.
+// (a message id, may be "") saying what the family would do with it. When that staff member is no
+// longer active staff (revoked), the same goes to whoever stands in for them (reg.StandIns: the
+// school's staff for a school's list, else the ward's verifiers, else the education office), each
+// in their language and keyed apart, with a line saying why it reaches them; with nobody, the
+// notice is dropped as for a family without a chat, and the officials' reports say so.
 func (e *Engine) familyNotice(key, code string, family campaign.Session, familyLang string, reg *campaign.Registrar, hint string, build func(lang string) Output) []campaign.OutboxMessage {
-	if family.Channel != "" && family.ChatID != "" {
+	reach := e.reachOf(family, reg)
+	switch {
+	case reach.family:
 		return notice(key, family, build(langOf(familyLang)))
+	case reach.registrar:
+		return notice(key, reg.Session, Output{Text: e.staffNotice(langOf(reg.Language), code, reg, "claim.staff.notice", hint, build)})
 	}
-	if !e.reachesRegistrar(reg) {
-		return nil
+	var out []campaign.OutboxMessage
+	for _, r := range reach.standIns {
+		to := campaign.Session{Channel: r.Channel, ChatID: r.ChatID}
+		text := e.staffNotice(langOf(r.Language), code, reg, "claim.staff.notice_stand_in", hint, build)
+		out = append(out, notice(key+":"+r.Channel+":"+r.ChatID, to, Output{Text: text})...)
 	}
-	lang := langOf(reg.Language)
+	return out
+}
+
+// staffNotice is what tells staff in lang, under the line id (with the code and how the
+// registration came), what the family of code would be told, and hint. The family's buttons
+// (answer, where to receive, received) act from the family's chat only: staff get the words.
+func (e *Engine) staffNotice(lang, code string, reg *campaign.Registrar, id, hint string, build func(lang string) Output) string {
 	via := e.text(lang, "claim.staff.via_assisted", nil)
 	if reg.Source == campaign.SourceList {
 		via = e.text(lang, "claim.staff.via_list", map[string]any{"List": reg.ListCode})
 	}
-	text := e.text(lang, "claim.staff.notice", map[string]any{"Code": code, "Via": via, "Text": build(lang).Text})
+	text := e.text(lang, id, map[string]any{"Code": code, "Via": via, "Text": build(lang).Text})
 	if hint != "" {
 		text = paragraphs(text, e.text(lang, hint, nil))
 	}
-	// The family's buttons (answer, where to receive, received) act from the family's chat only:
-	// the staff member gets the words.
-	return notice(key, reg.Session, Output{Text: text})
+	return text
 }
 
-// reachesRegistrar reports whether notices of an unclaimed registration reach reg: active staff,
-// or an administrator the configuration names.
-func (e *Engine) reachesRegistrar(reg *campaign.Registrar) bool {
-	return reg != nil && reg.Channel != "" && reg.ChatID != "" && (reg.Active || e.isAdminAccount(reg.Channel, reg.ChatID))
+// familyReach is who hears what the bot tells the family of a registration: its own chat, the
+// staff member who registered it (registrar), or those who stand in for a registrar who is no
+// longer active staff; none of them when nobody can.
+type familyReach struct {
+	family, registrar bool
+	standIns          []campaign.Recipient
+	standInRole       campaign.Role
 }
 
-// deliveryReach says how the family of d hears of it: directly (its chat), through the staff
-// who registered it (not claimed yet), or not at all.
-func (e *Engine) deliveryReach(d campaign.Delivery) (family, staff bool) {
-	if d.Parent.Channel != "" && d.Parent.ChatID != "" {
-		return true, false
+// nobody reports whether nobody hears.
+func (r familyReach) nobody() bool { return !r.family && !r.registrar && len(r.standIns) == 0 }
+
+// reachOf says who hears what the bot tells the family of a registration with the chat family
+// and, while no family has claimed it, the registrar reg: the registrar while active staff, or
+// an administrator the configuration names; else reg's stand-ins.
+func (e *Engine) reachOf(family campaign.Session, reg *campaign.Registrar) familyReach {
+	switch {
+	case family.Channel != "" && family.ChatID != "":
+		return familyReach{family: true}
+	case reg == nil:
+		return familyReach{}
+	case reg.Channel != "" && reg.ChatID != "" && (reg.Active || e.isAdminAccount(reg.Channel, reg.ChatID)):
+		return familyReach{registrar: true}
 	}
-	return false, e.reachesRegistrar(d.Registrar)
+	return familyReach{standIns: reg.StandIns, standInRole: reg.StandInRole}
+}
+
+// deliveryReach says how the family of d hears of it: directly (its chat), through staff (the
+// staff member who registered it, or those who stand in for them: not claimed yet), or not at all.
+func (e *Engine) deliveryReach(d campaign.Delivery) familyReach {
+	return e.reachOf(d.Parent, d.Registrar)
+}
+
+// reachTally counts how the families of deliveries hear of them (deliveryReach).
+type reachTally struct{ told, viaStaff, viaStandIns, notTold int }
+
+// reachCounts counts how the families of ds hear of their deliveries.
+func (e *Engine) reachCounts(ds []campaign.Delivery) reachTally {
+	var n reachTally
+	for _, d := range ds {
+		switch r := e.deliveryReach(d); {
+		case r.family:
+			n.told++
+		case r.registrar:
+			n.viaStaff++
+		case len(r.standIns) > 0:
+			n.viaStandIns++
+		default:
+			n.notTold++
+		}
+	}
+	return n
+}
+
+// unblockCommand is /unblock <phone or registration code>: after three wrong birth dates
+// (campaign.ClaimTriesMax) a phone claims nothing more, for good, and a family that mistyped asks
+// the school, the ward or the hotline for help. Someone who may verify the ward of a registration
+// the phone may claim (the ward's verifiers, the education office, administrators), having
+// checked with the family on the phone, clears the count: the family tries again, with every
+// try. A code stands for its registration's phone, so an official who sees phones masked can
+// name it too. A phone with nothing in the sender's scope gets the same reply as one that holds
+// nothing; the store audits the unblock on each registration (registration.claim_unblock).
+func (c *turn) unblockCommand(args string) error {
+	who, ok, err := c.authorizeOwn(campaign.ActionVerify)
+	if !ok {
+		return err
+	}
+	if c.e.cfg.Claims == nil {
+		c.say(c.t("case.unavailable"))
+		c.resume("")
+		return nil
+	}
+	defer c.resume("")
+	args = strings.TrimSpace(args)
+	var phone, subject, named string
+	if code, isCode := parseRegistrationCode(c.e.cfg.Campaign, args); isCode && c.e.cfg.Cases != nil {
+		k, err := c.e.cfg.Cases.CaseByCode(c.ctx, code)
+		switch {
+		case campaign.ErrorCode(err) == campaign.ENOTFOUND:
+		case err != nil:
+			return err
+		default:
+			phone = k.ParentPhone
+		}
+		subject, named = c.t("claim.unblock.of_code", "Code", code), code
+		if phone == "" {
+			c.say(c.t("claim.unblock.none", "Subject", subject))
+			return nil
+		}
+	} else if p, perr := parsePhone(args); args != "" && perr == nil {
+		phone, subject = p, c.t("claim.unblock.of_phone", "Phone", phoneDisplay(p))
+	} else {
+		c.say(c.t("claim.unblock.usage"))
+		return nil
+	}
+	b, err := c.e.cfg.Claims.ClaimBlockOf(c.ctx, phone)
+	if err != nil {
+		return err
+	}
+	var codes []string
+	for _, h := range b.Holders {
+		if campaign.Authorize(who, campaign.ActionVerify, h.WardCode) == nil {
+			codes = append(codes, h.Code)
+		}
+	}
+	switch {
+	case len(codes) == 0:
+		c.say(c.t("claim.unblock.none", "Subject", subject))
+		return nil
+	case b.Failures == 0 && !b.Blocked:
+		c.say(c.t("claim.unblock.not_blocked", "Subject", subject))
+		return nil
+	}
+	before, err := c.e.cfg.Claims.Unblock(c.ctx, phone, c.actor())
+	if err != nil {
+		return err
+	}
+	if before.Failures == 0 && !before.Blocked {
+		// Someone else cleared it meanwhile.
+		c.say(c.t("claim.unblock.not_blocked", "Subject", subject))
+		return nil
+	}
+	listed := strings.Join(codes, ", ")
+	if listed == named {
+		listed = "" // the subject names it already
+	}
+	c.say(c.t("claim.unblock.done", "Subject", subject, "Codes", listed, "Count", campaign.ClaimTriesMax))
+	return nil
 }

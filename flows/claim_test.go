@@ -110,6 +110,43 @@ func (s *fakeClaims) Claim(_ context.Context, r campaign.ClaimRequest) (campaign
 	return res, nil
 }
 
+func (s *fakeClaims) ClaimBlockOf(_ context.Context, phone string) (campaign.ClaimBlock, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.block(phone), nil
+}
+
+// block is where phone stands; s.mu is held.
+func (s *fakeClaims) block(phone string) campaign.ClaimBlock {
+	b := campaign.ClaimBlock{Failures: s.failures[phone], Blocked: s.failures[phone] >= campaign.ClaimTriesMax}
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	for _, r := range s.regs.regs {
+		if claimable(r, phone) {
+			b.Holders = append(b.Holders, campaign.ClaimHolder{Code: r.Code, WardCode: r.WardCode, School: r.School})
+		}
+	}
+	return b
+}
+
+func (s *fakeClaims) Unblock(_ context.Context, phone, by string) (campaign.ClaimBlock, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if by == "" {
+		return campaign.ClaimBlock{}, campaign.Errorf(campaign.EINVALID, "unblock: who")
+	}
+	b := s.block(phone)
+	if b.Failures == 0 {
+		return b, nil
+	}
+	delete(s.failures, phone)
+	delete(s.lastKey, phone)
+	for _, h := range b.Holders {
+		s.audit = append(s.audit, "registration.claim_unblock "+h.Code+" by "+by)
+	}
+	return b, nil
+}
+
 // The family of the list's children, and its phone.
 const (
 	claimParent = "3201"
@@ -144,12 +181,37 @@ func (c *convo) withList(both bool) *convo {
 			Address: "12 đường số 5, khu phố 3", Circumstances: []campaign.Circumstance{campaign.CircumstancePoor},
 			DeviceSituation: campaign.SituationNone, Needs: []campaign.Need{campaign.NeedLaptop},
 			Source: campaign.SourceList, ListID: 1, ListRow: 3 + i, RegisteredBy: "telegram:" + wardOffID,
+			ListCode: "DS-000001", RegisteredByName: "Phạm Thị Phường", RegisteredByRole: campaign.RoleWardOfficial,
 			Registrar: &campaign.Registrar{Session: campaign.Session{Channel: "telegram", ChatID: wardOffID},
-				Language: "vi", Active: true, Source: campaign.SourceList, ListCode: "DS-000001"},
+				Language: "vi", Active: true, Source: campaign.SourceList, ListCode: "DS-000001",
+				Name: "Phạm Thị Phường", Role: campaign.RoleWardOfficial},
 		})
 	}
 	c.become(claimParent, "vi")
 	return c
+}
+
+// claimWardID2 is a second ward official of Linh Trung, beside the list's sender (wardOffID).
+const claimWardID2 = "7023"
+
+// revokeRegistrar makes the list's sender former staff: their role is revoked, and the list's
+// registrations name standIns (of role standInRole) as the store would read them.
+func (c *convo) revokeRegistrar(standInRole campaign.Role, standIns ...string) {
+	c.t.Helper()
+	if err := c.staff.RevokeStaff(c.t.Context(), "telegram", wardOffID, "telegram:"+testAdmin); err != nil {
+		c.t.Fatal(err)
+	}
+	var ins []campaign.Recipient
+	for _, id := range standIns {
+		ins = append(ins, campaign.Recipient{Channel: "telegram", ChatID: id, Language: "vi"})
+	}
+	c.regs.mu.Lock()
+	defer c.regs.mu.Unlock()
+	for i := range c.regs.regs {
+		if reg := c.regs.regs[i].Registrar; reg != nil {
+			reg.Active, reg.StandIns, reg.StandInRole = false, ins, standInRole
+		}
+	}
 }
 
 // claimToPhone starts a registration and answers up to the phone, sharing the family's contact.
@@ -204,6 +266,55 @@ func claimScenarios() []scenario {
 			c.send(press("cl:form"))
 			c.send(text("Trần Minh Tâm"))
 		}},
+		{goldenClaim, "registrar_revoked", func(c *convo) {
+			// The list's sender has left: the ward's two verifiers stand in; one of them decides
+			// and both get the notice to pass on.
+			c.withList(true)
+			c.staff.add(womenID, "Lê Thị Hội", campaign.RoleWomensUnion, wardLT)
+			c.staff.add(claimWardID2, "Võ Văn Phường", campaign.RoleWardOfficial, wardLT)
+			c.revokeRegistrar(campaign.RoleWardOfficial, womenID, claimWardID2)
+			c.become(womenID, "vi")
+			c.send(cmd("verify", "TD-000001"))
+			c.send(press("v:ok:TD-000001"))
+			c.send(press("v:ask:TD-000002"))
+			c.send(text("Xin gửi ảnh giấy xác nhận hộ nghèo"))
+		}},
+		{goldenClaim, "nobody_to_tell", func(c *convo) {
+			// The list's sender has left and nobody stands in: whoever decides is told to reach the
+			// family themselves, by phone when they see phones.
+			c.withList(true)
+			c.staff.add(womenID, "Lê Thị Hội", campaign.RoleWomensUnion, wardLT)
+			c.staff.add(eduID, "Phòng GD", campaign.RoleEducationOffice, "")
+			c.revokeRegistrar("")
+			c.become(womenID, "vi")
+			c.send(press("v:ok:TD-000001"))
+			c.become(eduID, "vi")
+			c.send(press("v:no:TD-000002"))
+			c.send(press("v:rj:TD-000002:has_device"))
+		}},
+		{goldenClaim, "unblock", func(c *convo) {
+			// Three wrong dates block the phone; the family calls the ward, whose official sees the
+			// block on the card and clears it; the family then links its child.
+			c.withList(false)
+			c.staff.add(wardTDID, "Ngô Văn Điền", campaign.RoleWardOfficial, wardTD)
+			c.claimToPhone()
+			c.send(text("01/01/2012"))
+			c.send(text("02/01/2012"))
+			c.send(text("03/01/2012"))
+			c.become(wardTDID, "vi")
+			c.send(cmd("unblock", "0912 345 678")) // another ward's official: nothing in scope
+			c.become(wardOffID, "vi")
+			c.send(cmd("verify", "TD-000001"))
+			c.send(cmd("unblock"))
+			c.send(cmd("unblock", "số của mẹ em"))
+			c.send(cmd("unblock", "TD-000001"))
+			c.send(cmd("unblock", "0912345678"))
+			c.become(claimParent, "vi")
+			c.send(cmd("status"))
+			c.send(press("cl:start"))
+			c.send(contact("84912345678", c.userID))
+			c.send(text("5/9/2012"))
+		}},
 		{goldenClaim, "notices_until_claimed", func(c *convo) {
 			c.withList(true)
 			// The official approves TD-000001 before the family links it: the list's sender hears.
@@ -249,14 +360,27 @@ func TestClaim_QuestionToRegistrar(t *testing.T) {
 
 	reg := campaign.Delivery{RegistrationCode: "TD-000001", Code: "GH-000001",
 		Registrar: &campaign.Registrar{Session: campaign.Session{Channel: "telegram", ChatID: "9999"}, Source: campaign.SourceAssisted}}
-	if family, staff := c.e.deliveryReach(reg); family || staff {
-		t.Errorf("an inactive registrar reached: family %v staff %v", family, staff)
+	if r := c.e.deliveryReach(reg); !r.nobody() {
+		t.Errorf("an inactive registrar with nobody standing in reached: %+v", r)
 	}
 	if got := c.e.DeliveryFinalized(reg); len(got) != 0 {
 		t.Errorf("a notice to an inactive registrar: %+v", got)
 	}
-	reg.Registrar.Active = true
+	// Who stands in for them gets it instead, each keyed apart, saying why.
+	reg.Registrar.StandIns = []campaign.Recipient{{Channel: "telegram", ChatID: "7101", Language: "en"}, {Channel: "zalo", ChatID: "7102"}}
+	reg.Registrar.StandInRole = campaign.RoleWardOfficial
+	if r := c.e.deliveryReach(reg); r.family || r.registrar || len(r.standIns) != 2 {
+		t.Errorf("stand-ins not reached: %+v", r)
+	}
 	got := c.e.DeliveryFinalized(reg)
+	if len(got) != 2 || got[0].ChatID != "7101" || got[1].ChatID != "7102" || got[0].Key == got[1].Key ||
+		!strings.Contains(got[0].Text, msg(c.e, langEN, "claim.staff.via_assisted")) || !strings.Contains(got[1].Text, msg(c.e, langVI, "claim.staff.via_assisted")) ||
+		!strings.Contains(got[1].Text, "GH-000001") || !strings.Contains(got[1].Text, "/find TD-000001") {
+		t.Errorf("DeliveryFinalized with stand-ins: %+v", got)
+	}
+	reg.Registrar.StandIns = nil
+	reg.Registrar.Active = true
+	got = c.e.DeliveryFinalized(reg)
 	if len(got) != 1 || got[0].ChatID != "9999" || !strings.Contains(got[0].Text, msg(c.e, langVI, "claim.staff.via_assisted")) {
 		t.Errorf("DeliveryFinalized of an assisted registration: %+v", got)
 	}
@@ -279,5 +403,47 @@ func TestClaim_Audit(t *testing.T) {
 	}
 	if c.st.Flow != "" {
 		t.Errorf("state after the block: %+v", c.st)
+	}
+}
+
+// TestClaim_UnblockScope: /unblock is for who may verify the ward of a registration the phone may
+// claim: the education office anywhere, an official of another ward finds nothing, a school or a
+// volunteer is refused (audited); what it clears is audited by code, by the official.
+func TestClaim_UnblockScope(t *testing.T) {
+	c := newChat(t).withList(false)
+	c.claims.failures[claimPhone] = campaign.ClaimTriesMax
+	c.staff.add(wardTDID, "Ngô Văn Điền", campaign.RoleWardOfficial, wardTD)
+	c.staff.add(volunteerID, "Đoàn Văn Giao", campaign.RoleVolunteer, "")
+	c.staff.addMember(campaign.Staff{Channel: "telegram", ExternalID: "7330", Name: "Cô Lan", Role: campaign.RoleSchool,
+		WardCode: wardLT, School: "Trường Linh Trung"})
+	c.staff.add(eduID, "Phòng GD", campaign.RoleEducationOffice, "")
+
+	for _, id := range []string{volunteerID, "7330"} {
+		c.become(id, "vi")
+		before := len(c.audit.refused())
+		c.send(cmd("unblock", "0912345678"))
+		if got := c.audit.refused(); len(got) != before+1 || got[len(got)-1].Subject != string(campaign.ActionVerify) {
+			t.Errorf("/unblock by %s was not refused: %+v", id, got[before:])
+		}
+	}
+	c.become(wardTDID, "vi")
+	if out := allText(c.send(cmd("unblock", "TD-000001"))); !strings.Contains(out,
+		msg(c.e, langVI, "claim.unblock.none", "Subject", msg(c.e, langVI, "claim.unblock.of_code", "Code", "TD-000001"))) {
+		t.Errorf("another ward's official: %s", out)
+	}
+	if c.claims.failures[claimPhone] != campaign.ClaimTriesMax || len(c.claims.audit) != 0 {
+		t.Fatalf("cleared by someone out of scope: %v %q", c.claims.failures, c.claims.audit)
+	}
+	c.become(eduID, "vi")
+	out := allText(c.send(cmd("unblock", "0912 345 678")))
+	if !strings.Contains(out, msg(c.e, langVI, "claim.unblock.done", "Subject", msg(c.e, langVI, "claim.unblock.of_phone", "Phone", "0912 345 678"),
+		"Codes", "TD-000001", "Count", campaign.ClaimTriesMax)) {
+		t.Errorf("the education office's /unblock: %s", out)
+	}
+	if want := []string{"registration.claim_unblock TD-000001 by telegram:" + eduID}; !slices.Equal(c.claims.audit, want) {
+		t.Errorf("audit %q, want %q", c.claims.audit, want)
+	}
+	if n, blocked, _ := c.claims.Unclaimed(t.Context(), claimPhone); n != 1 || blocked {
+		t.Errorf("after the unblock: %d, %v", n, blocked)
 	}
 }

@@ -74,6 +74,8 @@ func (c *turn) command() error {
 		return c.importCommand()
 	case "assist":
 		return c.assistCommand()
+	case "unblock":
+		return c.unblockCommand(args)
 	case "lang":
 		switch lang := strings.ToLower(args); lang {
 		case langVI, langEN:

@@ -164,12 +164,19 @@ func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more b
 		c.t("verify.case.student", "Name", k.StudentName, "Birth", k.BirthDate.Format("02/01/2006")),
 		c.t("verify.case.school", "Grade", k.Grade, "Level", c.t(levelLabels[k.Level][0]), "School", k.School),
 		c.t("verify.case.address", "Ward", c.wardName(k.WardCode), "Address", k.Address),
-		c.t("verify.case.parent", "Name", k.ParentName, "Phone", phoneFor(who, k.ParentPhone)),
+		c.caseParentLine(who, k.Registration),
+	}
+	source, err := c.caseSourceLines(who, k.Registration)
+	if err != nil {
+		return err
+	}
+	lines = append(lines, source...)
+	lines = append(lines,
 		c.t("verify.case.circumstances", "List", c.circumstancesText(k.Registration)),
 		c.t("verify.case.situation", "Situation", c.t(situationLabels[k.DeviceSituation])),
 		c.t("verify.case.needs", "List", c.listLabels(joinEnum(k.Needs), func(s string) string { return needLabels[campaign.Need(s)] })),
 		c.t("verify.case.priority", "Points", score.Points, "Why", c.scoreText(score)),
-	}
+	)
 	if k.Status == campaign.StatusRejected {
 		lines = append(lines, c.t("verify.case.rejected", "Reason", c.rejectText(k.Registration)))
 	}
@@ -228,6 +235,65 @@ func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more b
 	}
 	c.out = append(c.out, o)
 	return nil
+}
+
+// caseParentLine is the card's line of the parent: the name and phone, and in words what a
+// school's or ward's list (or a family without a phone) did not give.
+func (c *turn) caseParentLine(who campaign.Staff, r campaign.Registration) string {
+	phone := ""
+	if r.ParentPhone != "" {
+		phone = phoneFor(who, r.ParentPhone)
+	}
+	if r.ParentName != "" && phone != "" {
+		return c.t("verify.case.parent", "Name", r.ParentName, "Phone", phone)
+	}
+	return c.t("verify.case.parent_missing", "Name", r.ParentName, "Phone", phone)
+}
+
+// caseSourceLines are the card's lines on how a registration came, for one not made in a chat:
+// the list and its row with who sent it, or whom the family consented before and when; then
+// whether the family has linked it to a chat since and, while it has not, whether its phone was
+// blocked after wrong birth dates (with /unblock for those who may clear it). A chat's
+// registration has none: the card stays as short as it was.
+func (c *turn) caseSourceLines(who campaign.Staff, r campaign.Registration) ([]string, error) {
+	if r.RegisteredBy == "" || r.Erased() {
+		return nil, nil
+	}
+	by := c.registrarName(r.RegisteredByName, r.RegisteredByRole, registrarSession(r.RegisteredBy))
+	var lines []string
+	switch r.Source {
+	case campaign.SourceList:
+		lines = append(lines, c.t("verify.case.source_list", "List", r.ListCode, "Row", r.ListRow, "By", by))
+	case campaign.SourceAssisted:
+		lines = append(lines, c.t("verify.case.source_assisted", "By", by,
+			"Date", r.ConsentAt.In(c.e.cfg.Campaign.Location).Format("02/01/2006")))
+	default:
+		return nil, nil
+	}
+	if r.ChatID != "" {
+		return append(lines, c.t("verify.case.claimed")), nil
+	}
+	if r.ParentPhone == "" || c.e.cfg.Claims == nil || r.Status == campaign.StatusWithdrawn {
+		return lines, nil
+	}
+	_, blocked, err := c.e.cfg.Claims.Unclaimed(c.ctx, r.ParentPhone)
+	if err != nil {
+		return nil, err
+	}
+	if blocked {
+		id := "verify.case.claim_blocked"
+		if campaign.Authorize(who, campaign.ActionVerify, r.WardCode) == nil {
+			id = "verify.case.claim_blocked_unblock"
+		}
+		lines = append(lines, c.t(id, "Count", campaign.ClaimTriesMax, "Code", r.Code))
+	}
+	return lines, nil
+}
+
+// registrarSession is the chat of a "channel:id" in registered_by.
+func registrarSession(by string) campaign.Session {
+	channel, id, _ := strings.Cut(by, ":")
+	return campaign.Session{Channel: channel, ChatID: id}
 }
 
 func verifyData(parts ...string) string { return verifyPrefix + ":" + strings.Join(parts, ":") }
@@ -431,22 +497,85 @@ func (c *turn) decide(who campaign.Staff, d campaign.Decision) error {
 	if c.inCaseFlow() {
 		c.toIdle()
 	}
+	told := c.toldText(reg, who)
 	var done string
 	switch d.Verdict {
 	case campaign.VerdictApprove:
-		done = c.t("verify.done.approved", "Code", reg.Code)
+		done = c.t("verify.done.approved", "Code", reg.Code, "Told", told)
 	case campaign.VerdictReject:
-		done = c.t("verify.done.rejected", "Code", reg.Code, "Reason", c.rejectText(reg))
+		done = c.t("verify.done.rejected", "Code", reg.Code, "Reason", c.rejectText(reg), "Told", told)
 	case campaign.VerdictAskInfo:
 		done = c.t("verify.done.asked", "Code", reg.Code)
+		if reg.ChatID == "" {
+			done = c.t("verify.done.asked_unclaimed", "Code", reg.Code, "Told", told)
+		}
 	}
 	return c.nextCase(who, done)
 }
 
+// toldText says to who, who decided on reg, who was told of the decision (decisionNotice): the
+// parent; while no family has claimed it, the staff member who registered it (named, or "you"),
+// or those standing in for them; or nobody, and then how to reach the family (its phone as who
+// may see it, else through the school).
+func (c *turn) toldText(reg campaign.Registration, who campaign.Staff) string {
+	r := c.e.reachOf(campaign.Session{Channel: reg.Channel, ChatID: reg.ChatID}, reg.Registrar)
+	me := domainSession(c.sess)
+	switch {
+	case r.family:
+		return c.t("verify.told.family")
+	case r.registrar:
+		name := c.t("verify.told.you")
+		if reg.Registrar.Session != me {
+			name = c.registrarName(reg.Registrar.Name, reg.Registrar.Role, reg.Registrar.Session)
+		}
+		return c.t("verify.told.registrar", "Who", name)
+	case len(r.standIns) > 0:
+		name := c.t("verify.told.you")
+		if len(r.standIns) > 1 || r.standIns[0].Channel != me.Channel || r.standIns[0].ChatID != me.ChatID {
+			id := "verify.told.ward_staff"
+			switch r.standInRole {
+			case campaign.RoleSchool:
+				id = "verify.told.school_staff"
+			case campaign.RoleEducationOffice:
+				id = "verify.told.office_staff"
+			}
+			name = c.t(id, "Count", len(r.standIns))
+		}
+		return c.t("verify.told.stand_ins", "Who", name)
+	}
+	phone := ""
+	if reg.ParentPhone != "" && campaign.SeesPhones(who.Role) {
+		phone = phoneDisplay(reg.ParentPhone)
+	}
+	return c.t("verify.told.nobody", "Phone", phone)
+}
+
+// registrarName names the staff member who registered a family for other staff: "name (role)",
+// the role alone when the staff table has no name, an administrator as such, or "the staff member
+// who registered the family".
+func (c *turn) registrarName(name string, role campaign.Role, s campaign.Session) string {
+	label := ""
+	if ids, ok := roleLabels[role]; ok {
+		label = c.t(ids[0])
+	} else if c.e.isAdminAccount(s.Channel, s.ChatID) {
+		label = c.t("staff.role.admin")
+	}
+	name = clip(name, staffNameMax)
+	switch {
+	case name != "" && label != "":
+		return name + " (" + label + ")"
+	case name != "":
+		return name
+	case label != "":
+		return label
+	}
+	return c.t("verify.told.registrar_unnamed")
+}
+
 // decisionNotice is what tells the parent of reg, in their language, of the decision d: approved,
 // refused with the reason, or the officials' question with a button to answer it. A registration
-// no family has claimed tells the staff member who registered it instead (familyNotice); a
-// question then asks them to help the family answer.
+// no family has claimed tells the staff member who registered it instead, or those standing in
+// for one who left (familyNotice); a question then asks them to help the family answer.
 func (c *turn) decisionNotice(d campaign.Decision, reg campaign.Registration) []campaign.OutboxMessage {
 	hint := ""
 	switch d.Verdict {

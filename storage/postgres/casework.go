@@ -1519,7 +1519,9 @@ func (s *CaseStore) deliveries(ctx context.Context, q sqlx.QueryerContext, where
 	}
 	out := make([]campaign.Delivery, len(rows))
 	for i, row := range rows {
-		out[i] = row.delivery()
+		if out[i], err = row.delivery(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -1582,7 +1584,11 @@ type deliveryRow struct {
 }
 
 // delivery converts the row to the domain type, with times in UTC (zero when not yet).
-func (row deliveryRow) delivery() campaign.Delivery {
+func (row deliveryRow) delivery() (campaign.Delivery, error) {
+	registrar, err := row.registrar(row.ChatID, row.RegisteredBy, row.Source)
+	if err != nil {
+		return campaign.Delivery{}, fmt.Errorf("delivery %s: %w", row.Code, err)
+	}
 	d := campaign.Delivery{
 		ID:               row.ID,
 		Code:             row.Code,
@@ -1598,7 +1604,7 @@ func (row deliveryRow) delivery() campaign.Delivery {
 		ParentPhone:      row.ParentPhone,
 		Parent:           campaign.Session{Channel: row.Channel, ChatID: row.ChatID},
 		ParentLanguage:   row.Language,
-		Registrar:        row.registrar(row.ChatID, row.RegisteredBy, row.Source),
+		Registrar:        registrar,
 		Handover:         campaign.Handover(row.Handover),
 		DeviceLabel:      row.DeviceLabel,
 		DeviceType:       campaign.DeviceType(row.DeviceType),
@@ -1623,5 +1629,5 @@ func (row deliveryRow) delivery() campaign.Delivery {
 	if row.ConfirmedAt.Valid {
 		d.ConfirmedAt = row.ConfirmedAt.Time.UTC()
 	}
-	return d
+	return d, nil
 }

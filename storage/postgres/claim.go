@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -18,20 +20,50 @@ import (
 )
 
 // registrarColumns and registrarJoins read, beside a registration r, whom its notices go to while
-// no family has claimed it (campaign.Registrar): the list's code, and the language and standing
-// of the staff member in registered_by ("channel:id"). The joins find nothing for a registration
-// with a chat, so reading a family's registrations costs no more than before.
+// no family has claimed it (campaign.Registrar): the list's code, and the language, standing,
+// name and role of the staff member in registered_by ("channel:id"); while that staff member is
+// not active, the stand-ins (registrarStandIns). The name and role are read whether or not the
+// family claimed the registration (the case card says who registered it). A registration with a
+// chat costs a join on the staff table's account index, nothing more.
 const (
 	registrarColumns = `coalesce(il.code, '') AS list_code, coalesce(rc.language, '') AS registrar_language,
-		(r.chat_id = '' AND r.registered_by <> '' AND EXISTS (
-			SELECT 1 FROM staff rs WHERE rs.active AND rs.channel = split_part(r.registered_by, ':', 1)
-				AND rs.external_id = substr(r.registered_by, strpos(r.registered_by, ':') + 1))) AS registrar_active`
+		(r.chat_id = '' AND r.registered_by <> '' AND coalesce(reg_by.active, false)) AS registrar_active,
+		coalesce(reg_by.name, '') AS registered_by_name,
+		CASE WHEN r.registered_by = '' THEN '' ELSE coalesce(reg_by.role, nullif(il.role, ''), '') END AS registered_by_role,
+		CASE WHEN r.chat_id = '' AND r.registered_by <> '' AND r.erased_at IS NULL AND NOT coalesce(reg_by.active, false)
+			THEN (` + registrarStandIns + `) ELSE '' END AS registrar_stand_ins`
 	registrarJoins = `
 	LEFT JOIN import_lists il ON il.id = r.list_id
 	LEFT JOIN contacts rc ON r.chat_id = '' AND r.registered_by <> ''
 		AND rc.channel = split_part(r.registered_by, ':', 1)
 		AND rc.external_id = substr(r.registered_by, strpos(r.registered_by, ':') + 1)
+	LEFT JOIN LATERAL (SELECT nullif(st.name, '') AS name, st.role, st.active FROM staff st
+		WHERE r.registered_by <> '' AND st.channel = split_part(r.registered_by, ':', 1)
+			AND st.external_id = substr(r.registered_by, strpos(r.registered_by, ':') + 1)
+		ORDER BY st.active DESC, st.id DESC LIMIT 1) reg_by ON true
 	`
+	// registrarStandIns is, as JSON (campaign.Recipient and the tier's role), who stands in for a
+	// registrar who is no longer active staff (campaign.Registrar.StandIns): the first tier that
+	// has anyone of 1. the school's active staff, when a school sent the list (or registered the
+	// family: no list and a school registrar), matched on school_key (migration 00025); 2. the
+	// ward's verifiers (ward officials and Women's Union), 3. the education office, as
+	// wardOfficials chooses them for a family's messages. Contacts that stopped the bot are left out.
+	registrarStandIns = `SELECT coalesce(json_agg(json_build_object('channel', x.channel, 'chat_id', x.external_id,
+			'language', x.language, 'role', x.tier_role) ORDER BY x.channel, x.external_id)::text, '')
+		FROM (
+			SELECT sf.channel, sf.external_id, coalesce(ct.language, '') AS language, t.tier,
+				CASE t.tier WHEN 1 THEN 'school' WHEN 2 THEN 'ward_official' ELSE 'education_office' END AS tier_role,
+				min(t.tier) OVER () AS best
+			FROM staff sf
+			LEFT JOIN contacts ct ON ct.channel = sf.channel AND ct.external_id = sf.external_id
+			CROSS JOIN LATERAL (SELECT CASE
+				WHEN sf.role = 'school' AND r.school_key <> ''
+					AND (il.role = 'school' OR (r.list_id IS NULL AND reg_by.role = 'school'))
+					AND school_key_of(sf.school) = r.school_key THEN 1
+				WHEN sf.role IN ('ward_official', 'womens_union') AND sf.ward_code = r.ward_code THEN 2
+				WHEN sf.role = 'education_office' THEN 3 END AS tier) t
+			WHERE sf.active AND ct.stopped IS NOT TRUE AND t.tier IS NOT NULL
+		) x WHERE x.tier = x.best`
 )
 
 // registrarRow is what registrarColumns read.
@@ -39,20 +71,43 @@ type registrarRow struct {
 	ListCode          string `db:"list_code"`
 	RegistrarLanguage string `db:"registrar_language"`
 	RegistrarActive   bool   `db:"registrar_active"`
+	RegisteredByName  string `db:"registered_by_name"`
+	RegisteredByRole  string `db:"registered_by_role"`
+	StandIns          string `db:"registrar_stand_ins"`
+}
+
+// standInRow is one stand-in as registrarStandIns writes it.
+type standInRow struct {
+	Channel  string `json:"channel"`
+	ChatID   string `json:"chat_id"`
+	Language string `json:"language"`
+	Role     string `json:"role"`
 }
 
 // registrar is the Registrar of a registration with chatID, registeredBy and source, nil when it
 // has a chat (or was registered by nobody: a chat's registration, erased).
-func (row registrarRow) registrar(chatID, registeredBy, source string) *campaign.Registrar {
+func (row registrarRow) registrar(chatID, registeredBy, source string) (*campaign.Registrar, error) {
 	channel, id, ok := strings.Cut(registeredBy, ":")
 	if chatID != "" || !ok || channel == "" || id == "" {
-		return nil
+		return nil, nil
 	}
-	return &campaign.Registrar{
+	reg := &campaign.Registrar{
 		Session:  campaign.Session{Channel: channel, ChatID: id},
 		Language: row.RegistrarLanguage, Active: row.RegistrarActive,
 		Source: campaign.Source(source), ListCode: row.ListCode,
+		Name: row.RegisteredByName, Role: campaign.Role(row.RegisteredByRole),
 	}
+	if row.StandIns != "" {
+		var ins []standInRow
+		if err := json.Unmarshal([]byte(row.StandIns), &ins); err != nil {
+			return nil, fmt.Errorf("postgres: registrar's stand-ins: %w", err)
+		}
+		for _, in := range ins {
+			reg.StandIns = append(reg.StandIns, campaign.Recipient{Channel: in.Channel, ChatID: in.ChatID, Language: in.Language})
+			reg.StandInRole = campaign.Role(in.Role)
+		}
+	}
+	return reg, nil
 }
 
 // ClaimStore links the registrations made without a chat to the family's chat (issue 15).
@@ -254,6 +309,85 @@ func (s *ClaimStore) Claim(ctx context.Context, r campaign.ClaimRequest) (campai
 		return campaign.ClaimResult{}, err
 	}
 	return res, nil
+}
+
+// ClaimBlockOf says where phone stands with claims (see campaign.ClaimStore).
+func (s *ClaimStore) ClaimBlockOf(ctx context.Context, phone string) (campaign.ClaimBlock, error) {
+	phone = campaign.NormalizeText(phone)
+	if !e164.MatchString(phone) {
+		return campaign.ClaimBlock{}, campaign.Errorf(campaign.EINVALID, "claim: phone %q is not in E.164 form", phone)
+	}
+	return s.claimBlock(ctx, s.regs.db.db, phone)
+}
+
+// claimBlock reads where phone stands, in q.
+func (s *ClaimStore) claimBlock(ctx context.Context, q sqlx.QueryerContext, phone string) (campaign.ClaimBlock, error) {
+	var out campaign.ClaimBlock
+	var att struct {
+		Failures int          `db:"failures"`
+		Blocked  sql.NullTime `db:"blocked_at"`
+	}
+	err := sqlx.GetContext(ctx, q, &att, `SELECT failures, blocked_at FROM claim_attempts WHERE campaign_id = $1 AND phone_hash = $2`,
+		s.regs.c.ID, phoneHash(phone))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return out, wrapErr(err, "postgres: claim: attempts")
+	}
+	out.Failures, out.Blocked = att.Failures, att.Blocked.Valid
+	var holders []struct {
+		Code     string `db:"code"`
+		WardCode string `db:"ward_code"`
+		School   string `db:"school"`
+	}
+	err = sqlx.SelectContext(ctx, q, &holders, `SELECT r.code, r.ward_code, r.school FROM registrations r WHERE `+unclaimedWhere+` ORDER BY r.id`,
+		s.regs.c.ID, phone)
+	if err != nil {
+		return out, wrapErr(err, "postgres: claim: registrations of a phone")
+	}
+	for _, h := range holders {
+		out.Holders = append(out.Holders, campaign.ClaimHolder{Code: h.Code, WardCode: h.WardCode, School: h.School})
+	}
+	return out, nil
+}
+
+// Unblock clears the wrong birth dates counted for phone (see campaign.ClaimStore), taking turns
+// with claims of the same phone on their advisory lock.
+func (s *ClaimStore) Unblock(ctx context.Context, phone, by string) (campaign.ClaimBlock, error) {
+	phone, by = campaign.NormalizeText(phone), campaign.NormalizeText(by)
+	switch {
+	case !e164.MatchString(phone):
+		return campaign.ClaimBlock{}, campaign.Errorf(campaign.EINVALID, "unblock: phone %q is not in E.164 form", phone)
+	case by == "" || utf8.RuneCountInString(by) > maxIDLen:
+		return campaign.ClaimBlock{}, campaign.Errorf(campaign.EINVALID, "unblock: who unblocks is required")
+	}
+	c, db, hash := s.regs.c, s.regs.db, phoneHash(phone)
+	now := db.now()
+	var out campaign.ClaimBlock
+	err := runTxRetry(ctx, db, "unblock claims", func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "claim|"+c.ID+"|"+hash); err != nil {
+			return wrapErr(err, "postgres: unblock: lock")
+		}
+		var err error
+		if out, err = s.claimBlock(ctx, tx, phone); err != nil {
+			return err
+		}
+		if out.Failures == 0 && !out.Blocked {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM claim_attempts WHERE campaign_id = $1 AND phone_hash = $2`, c.ID, hash); err != nil {
+			return wrapErr(err, "postgres: unblock")
+		}
+		for _, h := range out.Holders {
+			if err := insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: by, Action: "registration.claim_unblock", Subject: h.Code,
+				Before: map[string]any{"tries": out.Failures, "blocked": out.Blocked}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return campaign.ClaimBlock{}, err
+	}
+	return out, nil
 }
 
 // runTxRetry runs fn in a transaction, once more after a serialization failure or a deadlock.

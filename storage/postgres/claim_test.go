@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -101,8 +102,8 @@ func TestClaimStore_Claim(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &campaign.Registrar{Session: campaign.Session{Channel: "telegram", ChatID: "7001"}, Language: "en", Active: true,
-		Source: campaign.SourceList, ListCode: w.list.Code}
-	if before.Registrar == nil || *before.Registrar != *want || !before.ClaimedAt.IsZero() {
+		Source: campaign.SourceList, ListCode: w.list.Code, Name: "Đỗ Thị Mai", Role: campaign.RoleWardOfficial}
+	if before.Registrar == nil || !reflect.DeepEqual(before.Registrar, want) || !before.ClaimedAt.IsZero() {
 		t.Errorf("Registrar before the claim = %+v (claimed %v), want %+v", before.Registrar, before.ClaimedAt, want)
 	}
 
@@ -272,5 +273,104 @@ func TestCaseStore_NoticesOfUnclaimed(t *testing.T) {
 	// The family now chooses where to receive it, from its chat.
 	if _, err := w.cases.SetHandover(t.Context(), d.Code, family, campaign.HandoverSchool); err != nil {
 		t.Errorf("SetHandover by the family after the claim: %v", err)
+	}
+}
+
+// claimAttempts counts the claim_attempts rows of phone.
+func claimAttempts(t testing.TB, db *postgres.DB, phone string) int {
+	t.Helper()
+	var n int
+	if err := db.SQLX().Get(&n, `SELECT count(*) FROM claim_attempts WHERE phone_hash = $1`, sha256Hex(phone)); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestClaimStore_Unblock: a phone blocked after three wrong birth dates (a family that mistyped)
+// is cleared by staff after a call: the family has its tries again, each registration the phone
+// may claim audits who cleared it, and clearing a phone with nothing counted writes nothing.
+func TestClaimStore_Unblock(t *testing.T) {
+	ctx := t.Context()
+	w := newClaimWork(t)
+	codeA, codeB, codeC := w.list.Accepted[0].Code, w.list.Accepted[1].Code, w.list.Accepted[2].Code
+	if b, err := w.claims.ClaimBlockOf(ctx, phoneTwo); err != nil || b.Failures != 0 || b.Blocked ||
+		!reflect.DeepEqual(b.Holders, []campaign.ClaimHolder{{Code: codeA, WardCode: wardLinhTrung, School: "Trường Tiểu học Linh Trung"},
+			{Code: codeB, WardCode: wardLinhTrung, School: "Trường Tiểu học Linh Trung"}}) {
+		t.Errorf("ClaimBlockOf(two) = %+v, %v; want the list's two, not the chat's registration", b, err)
+	}
+	// Nothing counted: nothing to clear, nothing written.
+	before := len(auditRows(t, w.db, codeC))
+	if b, err := w.claims.Unblock(ctx, phoneOne, "telegram:7001"); err != nil || b.Failures != 0 || b.Blocked || len(b.Holders) != 1 {
+		t.Errorf("Unblock of a clean phone = %+v, %v", b, err)
+	}
+	if got := len(auditRows(t, w.db, codeC)); got != before {
+		t.Errorf("Unblock of a clean phone audited %d rows", got-before)
+	}
+
+	for i := range campaign.ClaimTriesMax {
+		w.claim(t, phoneOne, birthB, family, fmt.Sprint("x", i))
+	}
+	if b, err := w.claims.ClaimBlockOf(ctx, phoneOne); err != nil || b.Failures != 3 || !b.Blocked || len(b.Holders) != 1 || b.Holders[0].Code != codeC {
+		t.Fatalf("ClaimBlockOf(blocked) = %+v, %v", b, err)
+	}
+	b, err := w.claims.Unblock(ctx, phoneOne, "telegram:7001")
+	if err != nil || b.Failures != 3 || !b.Blocked {
+		t.Fatalf("Unblock = %+v, %v; want where it stood: 3 tries, blocked", b, err)
+	}
+	rows := auditRows(t, w.db, codeC)
+	if last := rows[len(rows)-1]; last.Action != "registration.claim_unblock" || last.Actor != "telegram:7001" ||
+		!jsonEqual(t, last.Before, `{"tries": 3, "blocked": true}`) {
+		t.Errorf("audit of the unblock = %+v", last)
+	}
+	if n, blocked := w.unclaimed(t, phoneOne); n != 1 || blocked || claimAttempts(t, w.db, phoneOne) != 0 {
+		t.Errorf("after the unblock: Unclaimed = %d, %v; %d attempts rows", n, blocked, claimAttempts(t, w.db, phoneOne))
+	}
+	if res := w.claim(t, phoneOne, birthB, family, "y1"); res.Failures != 1 || res.Blocked {
+		t.Errorf("a wrong date after the unblock = %+v; want the first of three again", res)
+	}
+	if res := w.claim(t, phoneOne, birthA, family, "y2"); !slices.Equal(claimedCodes(res), []string{codeC}) {
+		t.Errorf("the right date after the unblock = %+v", res)
+	}
+
+	for _, args := range [][2]string{{"0906000333", "telegram:7001"}, {phoneOne, ""}} {
+		if _, err := w.claims.Unblock(ctx, args[0], args[1]); campaign.ErrorCode(err) != campaign.EINVALID {
+			t.Errorf("Unblock(%q, %q) = %v, want EINVALID", args[0], args[1], err)
+		}
+	}
+}
+
+// TestClaimAttempts_Erasure: the wrong birth dates counted for a phone go with the erasure of the
+// registration holding it, in the same transaction; while another registration not erased may
+// still claim with the phone (a twin), they stay to protect it, and go with the last.
+func TestClaimAttempts_Erasure(t *testing.T) {
+	ctx := t.Context()
+	w := newClaimWork(t)
+	codeA, codeB, codeC := w.list.Accepted[0].Code, w.list.Accepted[1].Code, w.list.Accepted[2].Code
+	w.claim(t, phoneTwo, birthA.AddDate(1, 0, 0), stranger, "e1")
+	w.claim(t, phoneOne, birthA.AddDate(1, 0, 0), stranger, "e2")
+	if claimAttempts(t, w.db, phoneTwo) != 1 || claimAttempts(t, w.db, phoneOne) != 1 {
+		t.Fatal("no wrong dates counted: the test means nothing")
+	}
+	privacy := postgres.NewPrivacyStore(w.db, w.c)
+	erase := func(code string) {
+		t.Helper()
+		if _, err := privacy.EraseRegistration(ctx, code, "telegram:9001", campaign.ErasureFamilyRequest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	erase(codeA)
+	if claimAttempts(t, w.db, phoneTwo) != 1 {
+		t.Error("erasing one twin dropped the count that protects the other")
+	}
+	if b, err := w.claims.ClaimBlockOf(ctx, phoneTwo); err != nil || b.Failures != 1 || len(b.Holders) != 1 || b.Holders[0].Code != codeB {
+		t.Errorf("ClaimBlockOf(two) after erasing A = %+v, %v", b, err)
+	}
+	erase(codeB)
+	erase(codeC)
+	if n := claimAttempts(t, w.db, phoneTwo) + claimAttempts(t, w.db, phoneOne); n != 0 {
+		t.Errorf("%d claim_attempts rows of erased phones remain", n)
+	}
+	if found := findInDatabase(t, w.db, []string{sha256Hex(phoneTwo), sha256Hex(phoneOne)}); len(found) > 0 {
+		t.Errorf("the erased phones' hashes are still in %q", found)
 	}
 }

@@ -1,6 +1,9 @@
 package postgres_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -32,18 +35,31 @@ func TestListRows_ErasureAndRetention(t *testing.T) {
 	lists := postgres.NewListStore(w.db, w.c)
 	sender := campaign.Staff{Channel: "telegram", ExternalID: "7001", Role: campaign.RoleWardOfficial, WardCode: wardLinhTrung}
 	res, err := lists.ImportList(ctx, &campaign.ListImport{
-		Sender: sender, Actor: "telegram:7001", FileHash: "0f1e2d", RowsRead: 2,
+		Sender: sender, Actor: "telegram:7001", FileHash: "0f1e2d", RowsRead: 3,
 		Rows: []campaign.ListRow{
 			listChild(3, "Đinh Thị Xóa", "Đinh Văn Xóa", "+84906000222", "8 hẻm Xóa Bỏ", time.Date(2012, 4, 5, 0, 0, 0, 0, time.UTC)),
 			listChild(4, "Mạc Văn Hạn", "", "", "9 hẻm Hết Hạn", time.Date(2012, 6, 7, 0, 0, 0, 0, time.UTC)),
+			listChild(5, "Tạ Văn Kỳ", "", "+84906000444", "10 hẻm Hết Hạn", time.Date(2011, 2, 3, 0, 0, 0, 0, time.UTC)),
 		},
 	})
-	if err != nil || len(res.Accepted) != 2 {
+	if err != nil || len(res.Accepted) != 3 {
 		t.Fatalf("import = %+v, %v", res, err)
 	}
-	erasedTraces := []string{"Đinh Thị Xóa", "Đinh Văn Xóa", "+84906000222", "8 hẻm Xóa Bỏ"}
-	if found := findInDatabase(t, w.db, erasedTraces); len(found) == 0 {
-		t.Fatal("before the erasure the row is nowhere: the test means nothing")
+	// Someone typed wrong birth dates to claim with both phones: claim_attempts keeps each phone
+	// as its sha256, which the search below looks for as a trace of the family too.
+	claims := postgres.NewClaimStore(w.db, w.c)
+	for i, phone := range []string{"+84906000222", "+84906000444"} {
+		r, err := claims.Claim(ctx, campaign.ClaimRequest{Phone: phone, BirthDate: time.Date(2013, 1, 1, 0, 0, 0, 0, time.UTC),
+			Family: campaign.Session{Channel: "zalo", ChatID: "7213000"}, Key: fmt.Sprint("wrong-", i)})
+		if err != nil || r.Failures != 1 {
+			t.Fatalf("wrong date for %s = %+v, %v", phone, r, err)
+		}
+	}
+	erasedTraces := []string{"Đinh Thị Xóa", "Đinh Văn Xóa", "+84906000222", "8 hẻm Xóa Bỏ", sha256Hex("+84906000222")}
+	for _, trace := range erasedTraces {
+		if found := findInDatabase(t, w.db, []string{trace}); len(found) == 0 {
+			t.Fatalf("before the erasure %q is nowhere: the test means nothing", trace)
+		}
 	}
 	before := readFigures(t, w.db, w.c)
 
@@ -58,8 +74,11 @@ func TestListRows_ErasureAndRetention(t *testing.T) {
 	if found := findInDatabase(t, w.db, erasedTraces); len(found) > 0 {
 		t.Errorf("after erasure the list's row is still in %q", found)
 	}
-	if found := findInDatabase(t, w.db, []string{"Mạc Văn Hạn", "9 hẻm Hết Hạn", "Lý Thị Giữ", "Lý Văn Giữ", "5 đường Giữ Lại"}); len(found) < 3 {
-		t.Errorf("the other row and the chat's family are found only in %q", found)
+	kept := []string{"Mạc Văn Hạn", "9 hẻm Hết Hạn", "Lý Thị Giữ", "Lý Văn Giữ", "5 đường Giữ Lại", "Tạ Văn Kỳ", sha256Hex("+84906000444")}
+	for _, trace := range kept {
+		if found := findInDatabase(t, w.db, []string{trace}); len(found) == 0 {
+			t.Errorf("%q (the other rows, their phone's wrong dates, the chat's family) went with the erasure", trace)
+		}
 	}
 	if after := readFigures(t, w.db, w.c); !reflect.DeepEqual(after, before) {
 		t.Errorf("figures changed:\n%+v\nwant\n%+v", after, before)
@@ -74,12 +93,18 @@ func TestListRows_ErasureAndRetention(t *testing.T) {
 	if _, err := store.AnonymizeExpired(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if found := findInDatabase(t, w.db, []string{"Mạc Văn Hạn", "9 hẻm Hết Hạn", "Lý Thị Giữ", "Lý Văn Giữ", "5 đường Giữ Lại"}); len(found) > 0 {
+	if found := findInDatabase(t, w.db, kept); len(found) > 0 {
 		t.Errorf("after the retention pass still in %q", found)
 	}
-	for _, code := range []string{res.Accepted[1].Code, chatFamily.Code} {
+	for _, code := range []string{res.Accepted[1].Code, res.Accepted[2].Code, chatFamily.Code} {
 		if r, err := w.regs.ByCode(ctx, code); err != nil || !r.Erased() {
 			t.Errorf("%s after the retention pass: %+v, %v", code, r, err)
 		}
 	}
+}
+
+// sha256Hex is how claim_attempts names a phone.
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }

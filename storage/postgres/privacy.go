@@ -64,6 +64,11 @@ import (
 //     (the registration's, its delivery's, its device's label: codes are the tombstone); no free
 //     text (an official's question or reason, the parent's answer, a volunteer's note), and a
 //     search (data.find) keeps the kind of query and the codes found, never a phone or a name.
+//   - claim_attempts: the wrong birth dates typed to claim with a phone (kept as its sha256) are
+//     deleted with the registration holding the phone, unless another registration not erased may
+//     still claim with it (the count protects that one); the retention pass deletes those of
+//     every phone no remaining registration may claim with. An administrator's /unblock clears
+//     them too.
 //   - file_links: published exports (download links for Zalo) may list the family: deleted,
 //     charts (.png) kept. The officials export again.
 //   - broadcasts, money: officials' texts and notes mentioning the family are masked.
@@ -434,6 +439,26 @@ func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTa
 			idempotency_key = 'erased:' || code, erased_at = $2, updated_at = $2
 		WHERE id = ANY($1)`, ids, now); err != nil {
 		return counts, nil, err
+	}
+	// The wrong birth dates typed to claim with the family's phone (claim_attempts, the phone as
+	// its sha256), unless a registration not erased may still claim with the phone: the count
+	// and the block protect that one (a twin's) from guessing.
+	claimPhones, claimHashes := pq.StringArray{}, pq.StringArray{}
+	for _, p := range phones {
+		if p != "" && !slices.Contains(claimPhones, p) {
+			claimPhones, claimHashes = append(claimPhones, p), append(claimHashes, phoneHash(p))
+		}
+	}
+	if len(claimHashes) > 0 {
+		if _, err := exec("claim attempts", `
+			DELETE FROM claim_attempts ca WHERE ca.campaign_id = $1 AND ca.phone_hash = ANY($2)
+				AND NOT EXISTS (SELECT 1 FROM registrations r
+					WHERE r.campaign_id = $1 AND r.parent_phone = ANY($3) AND r.chat_id = '' AND r.registered_by <> ''
+						AND r.erased_at IS NULL AND r.status <> 'withdrawn'
+						AND encode(sha256(convert_to(r.parent_phone, 'UTF8')), 'hex') = ca.phone_hash)`,
+			s.c.ID, claimHashes, claimPhones); err != nil {
+			return counts, nil, err
+		}
 	}
 	if counts.Notes, err = exec("notes", `DELETE FROM registration_notes WHERE registration_id = ANY($1)`, ids); err != nil {
 		return counts, nil, err
@@ -998,6 +1023,18 @@ func (s *PrivacyStore) anonymizeRest(ctx context.Context, tx *sqlx.Tx, now time.
 		return c, err
 	}
 	if err := count(&c.FileLinks, "file links", `DELETE FROM file_links WHERE lower(name) NOT LIKE '%.png'`); err != nil {
+		return c, err
+	}
+	// Wrong birth dates counted for phones no registration kept longer (one made after the
+	// campaign's end) may still claim with: those of phones whose registrations were erased, and of
+	// phones a family corrected since.
+	var none int
+	if err := count(&none, "claim attempts", `
+		DELETE FROM claim_attempts ca WHERE ca.campaign_id = $1
+			AND NOT EXISTS (SELECT 1 FROM registrations r
+				WHERE r.campaign_id = $1 AND r.chat_id = '' AND r.registered_by <> '' AND r.parent_phone <> ''
+					AND r.erased_at IS NULL AND r.status <> 'withdrawn'
+					AND encode(sha256(convert_to(r.parent_phone, 'UTF8')), 'hex') = ca.phone_hash)`, s.c.ID); err != nil {
 		return c, err
 	}
 	return c, nil

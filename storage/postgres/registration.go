@@ -389,6 +389,10 @@ func (row registrationRow) registration() (campaign.Registration, error) {
 	if err != nil {
 		return campaign.Registration{}, fmt.Errorf("postgres: registration %s: birth date: %w", row.Code, err)
 	}
+	registrar, err := row.registrar(row.ChatID, row.RegisteredBy, row.Source)
+	if err != nil {
+		return campaign.Registration{}, fmt.Errorf("registration %s: %w", row.Code, err)
+	}
 	return campaign.Registration{
 		ID:                  row.ID,
 		Code:                row.Code,
@@ -425,7 +429,10 @@ func (row registrationRow) registration() (campaign.Registration, error) {
 		RegisteredBy:        row.RegisteredBy,
 		ConsentWitness:      row.ConsentWitness,
 		ClaimedAt:           row.ClaimedAt.Time.UTC(),
-		Registrar:           row.registrar(row.ChatID, row.RegisteredBy, row.Source),
+		Registrar:           registrar,
+		ListCode:            row.ListCode,
+		RegisteredByName:    row.RegisteredByName,
+		RegisteredByRole:    campaign.Role(row.RegisteredByRole),
 	}, nil
 }
 
