@@ -407,7 +407,7 @@ func (c *turn) deliverMark(photoID string) error {
 	if !ok {
 		return err
 	}
-	_, err = c.e.cfg.Cases.MarkDelivered(c.ctx, code, name, photoID, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
+	d, err := c.e.cfg.Cases.MarkDelivered(c.ctx, code, name, photoID, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
 		return c.deliveredNotice(d, name)
 	})
 	if done, err := c.deliverRefused(code, err, "mark delivered"); done {
@@ -415,11 +415,17 @@ func (c *turn) deliverMark(photoID string) error {
 	}
 	c.noticesQueued()
 	c.toIdle()
+	done := c.t("deliver.done", "Code", code, "Name", name)
 	if photoID != "" {
-		c.say(c.t("deliver.done_photo", "Code", code, "Name", name))
-	} else {
-		c.say(c.t("deliver.done", "Code", code, "Name", name))
+		done = c.t("deliver.done_photo", "Code", code, "Name", name)
 	}
+	next := c.t("deliver.done_parent")
+	if d.Parent.ChatID == "" {
+		// A family registered by a list or by staff that has not claimed its registration: no
+		// "Đã nhận" button reaches it; the hand-over becomes final on its own.
+		next = c.t("deliver.done_unlinked", "Days", c.e.confirmDays())
+	}
+	c.say(done + " " + next)
 	return nil
 }
 

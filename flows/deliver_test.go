@@ -143,6 +143,25 @@ func TestDeliver_Delivered(t *testing.T) {
 	}
 }
 
+// A family a list or staff registered that has not claimed its registration gets no "Đã nhận"
+// button: the volunteer is told so, not that the parent will be asked.
+func TestDeliver_UnlinkedFamily(t *testing.T) {
+	c := allocated(t)
+	c.cases.mu.Lock()
+	c.cases.deliveryPtr("GH-000012").Parent = campaign.Session{}
+	c.cases.mu.Unlock()
+	c.send(press("d:ok:GH-000012"))
+	c.send(text("bà tư"))
+	out := c.send(text("bỏ qua"))
+	want := msg(c.e, langVI, "deliver.done", "Code", "GH-000012", "Name", "Bà Tư") + " " + msg(c.e, langVI, "deliver.done_unlinked", "Days", 7)
+	if len(out) != 1 || out[0].Text != want {
+		t.Errorf("volunteer told:%s\nwant %q", dump(out), want)
+	}
+	if got := c.cases.delivery("GH-000012"); got.Status != campaign.DeliveryDelivered {
+		t.Errorf("delivery %+v", got)
+	}
+}
+
 func TestDeliver_PhotoWithCaptionFirst(t *testing.T) {
 	c := allocated(t)
 	c.send(press("d:ok:GH-000014"))
