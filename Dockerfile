@@ -6,7 +6,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/maytinhchoem ./cmd/maytinhchoem
+# -tags serveonly: the image's binary runs serve, migrate, summary and healthcheck, and links no
+# emulator and no seed generator (demo, seed and loadtest are in the full build).
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -tags serveonly -o /out/maytinhchoem ./cmd/maytinhchoem
 # The only places the bot writes, made here since scratch has no mkdir: /export's files, the
 # jobs' charts and workbooks (private: children's data), and /tmp for /summary's chart.
 RUN mkdir -p /layout/data/exports /layout/data/reports /layout/tmp \

@@ -1,3 +1,5 @@
+//go:build !serveonly
+
 package main
 
 import (
@@ -24,7 +26,8 @@ import (
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/bot/zalo/zalotest"
 	"github.com/thuduc/maytinhchoem/campaign"
-	"github.com/thuduc/maytinhchoem/storage/postgres"
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
+	"github.com/thuduc/maytinhchoem/storage/postgres/seed"
 )
 
 // demoToken is the bot token of the load test and the tests; the demo makes one per run (see
@@ -79,15 +82,15 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := app.LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
 	if err := checkDemoDatabase(cfg.DatabaseURL, *allowRemoteDB, *reset); err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
-	camp, err := loadCampaign(cfg)
+	logger := app.NewLogger(cfg, stderr)
+	camp, err := app.LoadCampaign(cfg)
 	if err != nil {
 		return err
 	}
@@ -95,7 +98,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	at, why := demoDay(camp, realNow), "today: registration is open"
 	if *date != "" {
 		clock := realNow.In(camp.Location).Format("15:04:05")
-		if at, err = parseCampaignTime(camp, *date, clock); err != nil {
+		if at, err = app.ParseCampaignTime(camp, *date, clock); err != nil {
 			return fmt.Errorf("-date: %w", err)
 		}
 		why = "-date"
@@ -151,9 +154,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	if len(cfg.admins) == 0 {
+	if len(cfg.Administrators()) == 0 {
 		// Someone has to invite the staff: in the demo, person 1 of the chat page is the administrator.
-		cfg.admins = []string{"telegram:" + strconv.Itoa(demoAdmin)}
+		cfg.AddAdmin("telegram:" + strconv.Itoa(demoAdmin))
 	}
 	cfg.TelegramToken = botToken
 	cfg.TelegramAPIURL = base
@@ -166,7 +169,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	// Redis.
 	var rdb *goredis.Client
 	if cfg.RedisURL != "" {
-		if rdb, err = openRedis(ctx, cfg.RedisURL); err != nil {
+		if rdb, err = app.OpenRedis(ctx, cfg.RedisURL); err != nil {
 			return err
 		}
 	} else {
@@ -220,14 +223,14 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		fmt.Fprintf(stdout, "-reset: %s.\n", what)
 	}
-	db, err := openDatabase(ctx, dbURL)
+	db, err := app.OpenDatabase(ctx, dbURL)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	defer db.Close()
 	if *seedStudents > 0 {
 		fmt.Fprintf(stdout, "Seeding %d students as the campaign stands on %s ...\n", *seedStudents, now().In(camp.Location).Format("02/01/2006 15:04"))
-		res, err := postgres.Seed(ctx, db, camp, postgres.SeedOptions{Students: *seedStudents, Seed: 1, Now: now()})
+		res, err := seed.Fill(ctx, db, camp, seed.Options{Students: *seedStudents, Seed: 1, Now: now()})
 		switch {
 		case campaign.ErrorCode(err) == campaign.ECONFLICT:
 			fmt.Fprint(stdout, seedConflictMessage(*seedStudents))
@@ -245,14 +248,14 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if shifted {
 		poll = 5 * time.Second
 	}
-	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger, now: now, schedulerPoll: poll,
-		mount: func(pattern string, h http.Handler) { mux.Handle(pattern, h) }})
+	a, err := app.New(ctx, app.Deps{Config: cfg, Campaign: camp, DB: db, Redis: rdb, Logger: logger, Now: now, SchedulerPoll: poll,
+		Mount: func(pattern string, h http.Handler) { mux.Handle(pattern, h) }})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nmaytinhchoem demo (%s), it is %s\n%s\n", camp.Name.VI, now().In(camp.Location).Format("15:04 02/01/2006"), note)
-	writeDemoLinks(stdout, base, pageToken, cfg.admins)
-	return a.run(ctx, "")
+	writeDemoLinks(stdout, base, pageToken, cfg.Administrators())
+	return a.Run(ctx, "")
 }
 
 // writeDemoLinks prints the chat pages' links, each with this run's token: the pages refuse

@@ -17,6 +17,7 @@ import (
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/bot/zalo/zalotest"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
 	"github.com/thuduc/maytinhchoem/storage/redis/redistest"
@@ -36,7 +37,7 @@ type harness struct {
 	// startCount counts the bot's starts; each publishes three command lists.
 	startCount int
 	// clk is the time the bot stands on; the real clock when zero.
-	clk clock
+	clk app.Clock
 	// zemu is the Zalo OA emulator when the bot runs Zalo too (newZaloHarness).
 	zemu *zalotest.Server
 }
@@ -72,10 +73,10 @@ func newHarnessWithLimits(t *testing.T, limits telegramtest.Limits, extraEnv map
 // campaignClock stands the bot on a day of the default campaign's registration window
 // (10 September 2021, 09:00 in Saigon), moving at the real pace: outside the window families are
 // told registration is not open, and children's ages are checked against its school year.
-func campaignClock() clock { return newTestClock(saigonTime("2021-09-10T09:00")).clock() }
+func campaignClock() app.Clock { return newTestClock(saigonTime("2021-09-10T09:00")).clock() }
 
 // newHarnessAt is newHarnessWithLimits with the bot standing on clk.
-func newHarnessAt(t *testing.T, limits telegramtest.Limits, clk clock, extraEnv map[string]string) *harness {
+func newHarnessAt(t *testing.T, limits telegramtest.Limits, clk app.Clock, extraEnv map[string]string) *harness {
 	t.Helper()
 	emu := telegramtest.New(telegramtest.Options{Token: demoToken, Limits: limits})
 	srv := httptest.NewServer(emu)
@@ -114,8 +115,8 @@ func newHarnessAt(t *testing.T, limits telegramtest.Limits, clk clock, extraEnv 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if clk.now != nil {
-		db.Now = clk.now // what the test writes is dated on the bot's day
+	if clk.Now != nil {
+		db.Now = clk.Now // what the test writes is dated on the bot's day
 	}
 	h.db = db
 	return h
@@ -134,7 +135,7 @@ func (h *harness) startBot() {
 	h.stop = cancel
 	h.done = make(chan error, 1)
 	go func() {
-		h.done <- serveWith(ctx, nil, func(k string) string { return h.env[k] }, io.Discard, h.logs, h.clk)
+		h.done <- app.ServeWith(ctx, nil, func(k string) string { return h.env[k] }, io.Discard, h.logs, h.clk)
 	}()
 	// Ready when the bot has published its commands (it does that before polling or webhooks).
 	deadline := time.Now().Add(20 * time.Second)

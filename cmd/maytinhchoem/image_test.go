@@ -172,6 +172,11 @@ func TestImage_RunsEveryFeatureInTheImagesLayout(t *testing.T) {
 		t.Errorf("no chart in REPORTS_DIR (%s)", full["REPORTS_DIR"])
 	}
 	healthcheck(t, img, root, full)
+	// The image's binary is the serve-only build: the commands that link the emulators and the
+	// seed generator are not in it.
+	if out, err := imageCommand(img, root, full, "demo").CombinedOutput(); err == nil || !strings.Contains(string(out), "serve-only build") {
+		t.Errorf("demo in the image: %v, %q; want the serve-only build's refusal", err, out)
+	}
 	bot.stop(t)
 
 	// Nothing was left in EXPORT_DIR, and nothing changed outside the writable places.
@@ -226,11 +231,11 @@ func readDockerfile(t *testing.T) dockerfile {
 		case instr == "FROM":
 			final = args[0] == "scratch"
 		case instr == "RUN" && strings.Contains(line, " go build "):
-			const want = `RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" `
+			const want = `RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -tags serveonly `
 			if !strings.HasPrefix(line, want) {
 				t.Fatalf("the Dockerfile builds with %q; the test builds with %q: keep them together", line, want)
 			}
-			img.buildFlags = []string{"-trimpath", "-ldflags=-s -w"}
+			img.buildFlags = []string{"-trimpath", "-ldflags=-s -w", "-tags", "serveonly"}
 		case !final:
 		case instr == "COPY":
 			c := imageCopy{uid: 0, gid: 0}

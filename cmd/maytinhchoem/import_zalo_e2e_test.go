@@ -207,7 +207,7 @@ func TestServe_ImportOnZalo_linkGone(t *testing.T) {
 	raw := fmt.Appendf(nil, `{"app_id":"3066178286528016436","event_name":"user_send_file","timestamp":"%d","sender":{"id":%q},`+
 		`"recipient":{"id":"4318927402956107562"},"message":{"msg_id":"gone-1","attachments":[{"type":"file","payload":`+
 		`{"size":"120","name":"danh-sach.csv","checksum":"x","type":"csv","url":"%s/zalo/cdn/EXPIRED/danh-sach.csv?sig=s3cr3t"}}]}}`,
-		h.clk.now().UnixMilli(), official.id, h.env["ZALO_API_URL"])
+		h.clk.Now().UnixMilli(), official.id, h.env["ZALO_API_URL"])
 	h.zemu.InjectRaw(raw, true)
 	if got := official.waitNew(1)[0].Text; !strings.Contains(got, "Không đọc được tệp «danh-sach.csv»") {
 		t.Errorf("zalo: a gone file was answered %q", got)

@@ -1,3 +1,5 @@
+//go:build !serveonly
+
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
@@ -320,11 +323,11 @@ func newScratch(ctx context.Context, o loadOptions) (*scratchEnv, error) {
 	}
 	u.Path = "/" + scratch
 	env.dbURL = u.String()
-	if env.db, err = openDatabase(ctx, env.dbURL); err != nil {
+	if env.db, err = app.OpenDatabase(ctx, env.dbURL); err != nil {
 		return fail(err)
 	}
 	undo = append(undo, func() { env.db.Close() })
-	if env.rdb, err = openRedis(ctx, o.RedisURL); err != nil {
+	if env.rdb, err = app.OpenRedis(ctx, o.RedisURL); err != nil {
 		return fail(err)
 	}
 	env.prefix = scratch + ":"
@@ -391,14 +394,14 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 	emuURL := "http://" + ln.Addr().String()
 
 	var (
-		a        *app // the bot in this process, or
+		a        *app.App // the bot in this process, or
 		replicas *replicaSet
 		proxy    *roundRobin
 		appDone  <-chan error
 		stopApp  = func() {}
 	)
 	if o.Replicas == 0 {
-		cfg, err := loadConfig(func(string) string { return "" })
+		cfg, err := app.LoadConfig(func(string) string { return "" })
 		if err != nil {
 			return res, err
 		}
@@ -450,7 +453,7 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 			return res, err
 		}
 		if a != nil {
-			a.outboxSender.Notify() // replicas look for due messages every few seconds
+			a.NotifyOutbox() // replicas look for due messages every few seconds
 		}
 	}
 	dis := newDisruptor(o.Parents*len(parentScript), disruptions(o, replicas)...)
@@ -532,20 +535,20 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 
 // startInProcess runs the bot in this process on cfg, serving HTTP on httpAddr when it is set. It
 // returns the app, the channel its run's end comes on, and a function that stops it.
-func startInProcess(ctx context.Context, cfg config, o loadOptions, env *scratchEnv, httpAddr string) (*app, <-chan error, func(), error) {
+func startInProcess(ctx context.Context, cfg app.Config, o loadOptions, env *scratchEnv, httpAddr string) (*app.App, <-chan error, func(), error) {
 	cfg.LogLevel = "warn"
 	camp, err := loadtestCampaign(time.Now())
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	appCtx, stop := context.WithCancel(ctx)
-	a, err := newApp(appCtx, appDeps{cfg: cfg, campaign: camp, db: env.db, redis: env.rdb, logger: newLogger(cfg, o.Log), workers: o.Workers})
+	a, err := app.New(appCtx, app.Deps{Config: cfg, Campaign: camp, DB: env.db, Redis: env.rdb, Logger: app.NewLogger(cfg, o.Log), Workers: o.Workers})
 	if err != nil {
 		stop()
 		return nil, nil, nil, err
 	}
 	done := make(chan error, 1)
-	go func() { done <- a.run(appCtx, httpAddr) }()
+	go func() { done <- a.Run(appCtx, httpAddr) }()
 	return a, done, stop, nil
 }
 

@@ -1,3 +1,5 @@
+//go:build !serveonly
+
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
 	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	redisstore "github.com/thuduc/maytinhchoem/storage/redis"
@@ -149,7 +152,7 @@ func (rs *replicaSet) start(ctx context.Context, settings map[string]string) err
 // every variable the bot reads, so that a TELEGRAM_TOKEN or ZALO_* in the shell cannot leak into a
 // load test, plus settings.
 func replicaEnv(settings map[string]string) ([]string, error) {
-	params, err := env.GetFieldParams(&config{})
+	params, err := env.GetFieldParams(&app.Config{})
 	if err != nil {
 		return nil, err
 	}
@@ -325,13 +328,13 @@ func (rs *replicaSet) killAndRestart(ctx context.Context, polling bool) (string,
 // waitForPoller says which replica took over polling and how long after since; it gives up after
 // three times the poller lease.
 func (rs *replicaSet) waitForPoller(ctx context.Context, since time.Time) string {
-	for time.Since(since) < 3*pollerLeaseTTL && ctx.Err() == nil {
+	for time.Since(since) < 3*app.PollerLeaseTTL && ctx.Err() == nil {
 		if s := rs.poller(); s != nil {
 			return fmt.Sprintf("replica %d polled %s after the kill", s.n, time.Since(since).Round(10*time.Millisecond))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Sprintf("no replica said it polled within %s of the kill", 3*pollerLeaseTTL)
+	return fmt.Sprintf("no replica said it polled within %s of the kill", 3*app.PollerLeaseTTL)
 }
 
 // describe sums up the replicas for the report.
@@ -728,7 +731,7 @@ func (c loadCheck) err() error {
 // settleAfterDisruption is how long after the last disruption a run waits before counting: what a
 // dead process had in hand comes back once its lease ends (the poller's, an outbox message's, a
 // Zalo event's claim), and a message doubled then must be seen.
-const settleAfterDisruption = max(pollerLeaseTTL, jobs.DefaultOutboxLease, redisstore.DefaultInboxClaimIdle) + 5*time.Second
+const settleAfterDisruption = max(app.PollerLeaseTTL, jobs.DefaultOutboxLease, redisstore.DefaultInboxClaimIdle) + 5*time.Second
 
 // settle waits until a second after the parents finished and, when something was disrupted,
 // settleAfterDisruption after it.

@@ -1,3 +1,5 @@
+//go:build !serveonly
+
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"github.com/thuduc/maytinhchoem/bot/zalo"
 	"github.com/thuduc/maytinhchoem/bot/zalo/zalotest"
 	"github.com/thuduc/maytinhchoem/chat"
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	redisstore "github.com/thuduc/maytinhchoem/storage/redis"
 )
@@ -115,7 +118,7 @@ func loadtestZalo(ctx context.Context, o loadOptions) (zaloLoadResult, error) {
 		stopApp = func() {}
 	)
 	if replicas == nil {
-		cfg, err := loadConfig(func(string) string { return "" })
+		cfg, err := app.LoadConfig(func(string) string { return "" })
 		if err != nil {
 			return res, err
 		}

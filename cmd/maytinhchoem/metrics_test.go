@@ -7,20 +7,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
 )
 
 // METRICS_ADDR: ":9090" unless set, "off" for none, refused by name when malformed or when it is
 // HTTP_ADDR's own address.
 func TestConfiguration_MetricsAddr(t *testing.T) {
-	if defaultMetricsAddr != ":9090" {
-		t.Errorf("METRICS_ADDR's default is %q; the README, the Dockerfile and the compose file say :9090", defaultMetricsAddr)
+	if app.DefaultMetricsAddr != ":9090" {
+		t.Errorf("METRICS_ADDR's default is %q; the README, the Dockerfile and the compose file say :9090", app.DefaultMetricsAddr)
 	}
 	for _, tt := range []struct {
 		name string
 		env  map[string]string
 		want string // the address, or "error"
 	}{
-		{"unset", map[string]string{}, defaultMetricsAddr},
+		{"unset", map[string]string{}, app.DefaultMetricsAddr},
 		{"off", map[string]string{"METRICS_ADDR": "off"}, ""},
 		{"loopback", map[string]string{"METRICS_ADDR": "127.0.0.1:9100"}, "127.0.0.1:9100"},
 		{"any host", map[string]string{"METRICS_ADDR": ":9091"}, ":9091"},
@@ -33,7 +35,7 @@ func TestConfiguration_MetricsAddr(t *testing.T) {
 		{"the default on http's port", map[string]string{"HTTP_ADDR": ":9090", "METRICS_ADDR": ":9090"}, "error"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := loadConfig(func(k string) string { return tt.env[k] })
+			cfg, err := app.LoadConfig(func(k string) string { return tt.env[k] })
 			if tt.want == "error" {
 				if err == nil || !strings.Contains(err.Error(), "METRICS_ADDR") {
 					t.Fatalf("METRICS_ADDR=%q: error %v, want one naming METRICS_ADDR", tt.env["METRICS_ADDR"], err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
 )
 
 // Two processes in polling mode with one token: one polls, the other stands by (no 409s, every
@@ -17,7 +19,7 @@ func TestServe_OnePollerOfTwoProcesses(t *testing.T) {
 	done := make(chan error, 1)
 	logs := &syncBuffer{}
 	go func() {
-		done <- serveWith(ctx, nil, func(k string) string { return h.env[k] }, io.Discard, logs, h.clk)
+		done <- app.ServeWith(ctx, nil, func(k string) string { return h.env[k] }, io.Discard, logs, h.clk)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -45,8 +47,8 @@ func TestServe_OnePollerOfTwoProcesses(t *testing.T) {
 	if got := p.say("/status", 1); got.Text == "" {
 		t.Fatal("no answer after the poller left")
 	}
-	if el := time.Since(start); el > pollerLeaseTTL {
-		t.Errorf("the stand-by took %s to take over, want under %s", el, pollerLeaseTTL)
+	if el := time.Since(start); el > app.PollerLeaseTTL {
+		t.Errorf("the stand-by took %s to take over, want under %s", el, app.PollerLeaseTTL)
 	}
 	if !strings.Contains(logs.String(), "holds the poller lease") {
 		t.Error("the second process did not say it took the lease")

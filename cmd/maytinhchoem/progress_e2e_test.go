@@ -12,8 +12,10 @@ import (
 
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
+	"github.com/thuduc/maytinhchoem/storage/postgres/seed"
 )
 
 // testClock is a clock the test moves: it runs at the real pace from where it was last put.
@@ -27,10 +29,10 @@ func newTestClock(at time.Time) *testClock {
 
 func (c *testClock) set(at time.Time) { c.offset.Store(int64(time.Until(at))) }
 func (c *testClock) now() time.Time   { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *testClock) clock() clock     { return clock{now: c.now, poll: 50 * time.Millisecond} }
+func (c *testClock) clock() app.Clock { return app.Clock{Now: c.now, Poll: 50 * time.Millisecond} }
 func saigonTime(s string) time.Time   { return mustTime(campaign.Default(), s) }
 func mustTime(c *campaign.Campaign, s string) time.Time {
-	t, err := parseCampaignTime(c, s, "00:00")
+	t, err := app.ParseCampaignTime(c, s, "00:00")
 	if err != nil {
 		panic(err)
 	}
@@ -43,12 +45,12 @@ func seededDatabase(t *testing.T, n int, at time.Time) string {
 	t.Helper()
 	url := postgrestest.NewDatabaseURL(t)
 	ctx := context.Background()
-	db, err := openDatabase(ctx, url)
+	db, err := app.OpenDatabase(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := postgres.Seed(ctx, db, campaign.Default(), postgres.SeedOptions{Students: n, Seed: 7, Now: at}); err != nil {
+	if _, err := seed.Fill(ctx, db, campaign.Default(), seed.Options{Students: n, Seed: 7, Now: at}); err != nil {
 		t.Fatal(err)
 	}
 	return url
@@ -57,32 +59,32 @@ func seededDatabase(t *testing.T, n int, at time.Time) string {
 // secondProcess runs another bot process's background work (scheduler, outbox sender) on the
 // harness's database, Redis and emulator, as a second replica would: it takes no updates, so
 // the two do not fight over getUpdates, but it races the first for every job and message.
-func (h *harness) secondProcess(clk clock) {
+func (h *harness) secondProcess(clk app.Clock) {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	getenv := func(k string) string { return h.env[k] }
-	cfg, err := loadConfig(getenv)
+	cfg, err := app.LoadConfig(getenv)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	db, err := openDatabase(ctx, cfg.DatabaseURL)
+	db, err := app.OpenDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	rdb, err := openRedis(ctx, cfg.RedisURL)
+	rdb, err := app.OpenRedis(ctx, cfg.RedisURL)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: campaign.Default(), db: db, redis: rdb, logger: newLogger(cfg, h.logs),
-		now: clk.now, schedulerPoll: clk.poll})
+	a, err := app.New(ctx, app.Deps{Config: cfg, Campaign: campaign.Default(), DB: db, Redis: rdb, Logger: app.NewLogger(cfg, h.logs),
+		Now: clk.Now, SchedulerPoll: clk.Poll})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	wait := a.runJobs(ctx)
+	wait := a.RunJobs(ctx)
 	h.t.Cleanup(func() {
 		cancel()
 		wait()
-		a.telegram.Close()
+		a.Close()
 		rdb.Close()
 		db.Close()
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/thuduc/maytinhchoem/bot/telegram/telegramtest"
 	"github.com/thuduc/maytinhchoem/bot/zalo/zalotest"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
 	"github.com/thuduc/maytinhchoem/flows"
 	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
@@ -31,7 +32,7 @@ func newZaloHarness(t *testing.T, opts zalotest.Options, extraEnv map[string]str
 }
 
 // newZaloHarnessAt is newZaloHarness with the bot standing on clk.
-func newZaloHarnessAt(t *testing.T, opts zalotest.Options, clk clock, extraEnv map[string]string) *harness {
+func newZaloHarnessAt(t *testing.T, opts zalotest.Options, clk app.Clock, extraEnv map[string]string) *harness {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -42,9 +43,9 @@ func newZaloHarnessAt(t *testing.T, opts zalotest.Options, clk clock, extraEnv m
 	if opts.RedeliverDelays == nil {
 		opts.RedeliverDelays = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
 	}
-	if opts.Now == nil && clk.now != nil {
+	if opts.Now == nil && clk.Now != nil {
 		// Zalo's times (event timestamps the adapter checks, the 7-day window) on the bot's day.
-		opts.Now = clk.now
+		opts.Now = clk.Now
 	}
 	opts.AppSecret = "zalo-e2e-secret"
 	opts.WebhookURL = "http://" + addr + "/zalo/webhook"
@@ -419,8 +420,8 @@ func TestServe_ZaloReminderOutsideTheWindow(t *testing.T) {
 	ctx := context.Background()
 
 	// Eight days on, for Zalo, the donor last wrote eight days ago.
-	later := h.clk.now().Add(8 * 24 * time.Hour)
-	if err := h.zemu.SetLastInteraction(donor.id, h.clk.now().Add(-8*24*time.Hour)); err != nil {
+	later := h.clk.Now().Add(8 * 24 * time.Hour)
+	if err := h.zemu.SetLastInteraction(donor.id, h.clk.Now().Add(-8*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	engine, err := flows.NewEngine(flows.Config{Campaign: campaign.Default(), Registrations: postgres.NewRegistrationStore(h.db, campaign.Default())})

@@ -13,6 +13,7 @@ import (
 	"github.com/thuduc/maytinhchoem/bot/zalo"
 	"github.com/thuduc/maytinhchoem/bot/zalo/zalotest"
 	"github.com/thuduc/maytinhchoem/chat"
+	"github.com/thuduc/maytinhchoem/cmd/maytinhchoem/internal/app"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
 	redisstore "github.com/thuduc/maytinhchoem/storage/redis"
@@ -53,7 +54,7 @@ func newZaloReplicas(t *testing.T, n int) *zaloReplicas {
 func (r *zaloReplicas) start(seed string) *zalo.Adapter {
 	r.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := openDatabase(ctx, r.dbURL)
+	db, err := app.OpenDatabase(ctx, r.dbURL)
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -101,7 +101,8 @@ func WithLockTimeout(d time.Duration) Option {
 //
 // Every connection of the pool runs with a statement_timeout and a lock_timeout (see
 // WithStatementTimeout and WithLockTimeout), set when it connects, so no statement and no caller
-// can forget them. Migrate and Seed use connections of their own without them.
+// can forget them. Migrate and the seed generator (see Maintenance) use connections of their own
+// without them.
 //
 // Unless the URL says otherwise, queries send their parameters with binary_parameters=yes, which
 // lets lib/pq run a query with parameters in one round trip instead of two (measured: a submit
@@ -206,6 +207,11 @@ func (db *DB) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Maintenance is the pool without the stores' statement and lock timeouts, for long work done
+// beside the stores: the seed generator's bulk load of a million rows in one transaction, then
+// VACUUM. The stores never use it for a chat's work.
+func (db *DB) Maintenance() *sqlx.DB { return db.maintenance }
 
 // now returns the clock's time in UTC at the microsecond precision PostgreSQL keeps, so a value
 // written and read back compares equal.

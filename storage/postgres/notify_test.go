@@ -12,6 +12,7 @@ import (
 
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
+	"github.com/thuduc/maytinhchoem/storage/postgres/seed"
 )
 
 // notifyWork is a fresh database with the stores of case work and those of notifications.
@@ -703,7 +704,7 @@ func TestReminderStore_DeliveriesByDaySeeded(t *testing.T) {
 	db := newDB(t)
 	c := campaign.Default()
 	now := time.Date(2021, 9, 25, 12, 0, 0, 0, c.Location)
-	if _, err := postgres.Seed(t.Context(), db, c, postgres.SeedOptions{Students: 3000, Seed: 11, Now: now}); err != nil {
+	if _, err := seed.Fill(t.Context(), db, c, seed.Options{Students: 3000, Seed: 11, Now: now}); err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
 	ctx := t.Context()

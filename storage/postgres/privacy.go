@@ -30,7 +30,9 @@ import (
 //     it); idempotency_key becomes "erased:<code>" (the form's key lived in the family's dialog;
 //     a submit retried after the erasure makes a new registration rather than return a blank
 //     one). erased_at is set. The counters (registration_counts) do not move: ward and status
-//     are unchanged.
+//     are unchanged. The counters by school (registration_school_counts, migration 00027) move
+//     the registration to the "no school" count, and the row that named its school is deleted
+//     once it counts nobody: no counter keeps an erased family's school.
 //   - students: the child's row is blanked (name, name_key, birth date 0001-01-01, which reads
 //     back as the zero time), unless another registration shares it (a second parent registered
 //     the same child): that one keeps it and the erased registration gets a blank row of its own.
@@ -80,8 +82,9 @@ import (
 //     account of who gave what. Money notes of those pledges are blanked.
 //   - staff, invitations, subscriptions: the officials and volunteers acting in their role,
 //     kept for accountability (the audit log names them).
-//   - registration_counts, device_counts, delivery_counts, job_runs, channel_records,
-//     goose_db_version: figures, job results, channel tokens: no personal data.
+//   - registration_counts, registration_school_counts, device_counts, delivery_counts, job_runs,
+//     channel_records, goose_db_version: figures, job results, channel tokens: no personal data
+//     (a school's name is kept while a registration not erased still counts under it).
 //
 // Outside PostgreSQL, the family's dialog lives in Redis and the final report's workbooks in
 // REPORTS_DIR: jobs.Retention, the campaign.Eraser, clears those after the store's erasure.

@@ -11,6 +11,7 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
+	"github.com/thuduc/maytinhchoem/storage/postgres/seed"
 )
 
 // progressNow is 20:00 on 22 September 2021 in Hồ Chí Minh City: day 22 of the window, day 6 of
@@ -217,7 +218,7 @@ func seeded(t testing.TB, students int) (*postgres.DB, *campaign.Campaign) {
 	t.Helper()
 	db := newDB(t)
 	c := campaign.Default()
-	if _, err := postgres.Seed(t.Context(), db, c, postgres.SeedOptions{Students: students, Seed: 7, Now: progressNow}); err != nil {
+	if _, err := seed.Fill(t.Context(), db, c, seed.Options{Students: students, Seed: 7, Now: progressNow}); err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
 	return db, c
@@ -589,7 +590,7 @@ func BenchmarkProgress(b *testing.B) {
 	ctx := context.Background()
 	db := postgrestest.NewDB(b)
 	c := campaign.Default()
-	res, err := postgres.Seed(ctx, db, c, postgres.SeedOptions{Students: 1_000_000, Devices: 300_000, Seed: 1, Now: progressNow})
+	res, err := seed.Fill(ctx, db, c, seed.Options{Students: 1_000_000, Devices: 300_000, Seed: 1, Now: progressNow})
 	if err != nil {
 		b.Fatalf("Seed: %v", err)
 	}
@@ -619,6 +620,31 @@ func BenchmarkProgress(b *testing.B) {
 				}
 				if _, err := rs.DeliveriesByDay(ctx, bc.ward, progressNow); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+	// The part of the figures that reads the counters by school and source (migration 00027),
+	// the query ProgressStore.schools runs.
+	var schoolRows int
+	if err := db.SQLX().Get(&schoolRows, `SELECT count(*) FROM registration_school_counts`); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d rows of counters by school and source", schoolRows)
+	for _, bc := range []struct{ name, ward string }{{"schools_city", ""}, {"schools_ward", busiest}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				var rows []struct {
+					School string `db:"school"`
+					Source string `db:"source"`
+					Status string `db:"status"`
+					N      int    `db:"n"`
+				}
+				if err := db.SQLX().SelectContext(ctx, &rows, `
+					SELECT school, source, status, sum(n) AS n FROM registration_school_counts
+					WHERE campaign_id = $1 AND ($2::text = '' OR ward_code = $2)
+					GROUP BY school, source, status HAVING sum(n) <> 0`, c.ID, bc.ward); err != nil || len(rows) == 0 {
+					b.Fatalf("%d rows, %v", len(rows), err)
 				}
 			}
 		})

@@ -14,16 +14,17 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
+	"github.com/thuduc/maytinhchoem/storage/postgres/seed"
 )
 
-// seedTables are the tables Seed fills, for the checks that go over all of them.
+// seedTables are the tables seed.Fill fills, for the checks that go over all of them.
 var seedTables = []string{"students", "registrations", "registration_notes", "contacts", "pledges", "pledge_items",
 	"money", "purchases", "devices", "device_events", "deliveries", "stock"}
 
 // mustSeed seeds db and fails the test on an error.
-func mustSeed(t testing.TB, db *postgres.DB, c *campaign.Campaign, opts postgres.SeedOptions) postgres.SeedResult {
+func mustSeed(t testing.TB, db *postgres.DB, c *campaign.Campaign, opts seed.Options) seed.Result {
 	t.Helper()
-	res, err := postgres.Seed(t.Context(), db, c, opts)
+	res, err := seed.Fill(t.Context(), db, c, opts)
 	if err != nil {
 		t.Fatalf("Seed(%+v): %v", opts, err)
 	}
@@ -69,6 +70,14 @@ func checkCounters(t testing.TB, db *postgres.DB) {
 		) r FULL JOIN (
 			SELECT campaign_id, ward_code, status, sum(n) AS n FROM registration_counts GROUP BY 1, 2, 3 HAVING sum(n) <> 0
 		) c USING (campaign_id, ward_code, status)
+		WHERE r.n IS DISTINCT FROM c.n`)
+	zeroRows(t, db, "registration counters by school and source", `
+		SELECT count(*) FROM (
+			SELECT campaign_id, ward_code, school, source, status, count(*) AS n FROM registrations GROUP BY 1, 2, 3, 4, 5
+		) r FULL JOIN (
+			SELECT campaign_id, ward_code, school, source, status, sum(n) AS n FROM registration_school_counts
+			GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+		) c USING (campaign_id, ward_code, school, source, status)
 		WHERE r.n IS DISTINCT FROM c.n`)
 	zeroRows(t, db, "device counters", `
 		SELECT count(*) FROM (SELECT state, count(*) AS n FROM devices GROUP BY 1) d
@@ -157,7 +166,7 @@ func checkSeeded(t testing.TB, db *postgres.DB, now time.Time) {
 func TestSeed(t *testing.T) {
 	db := newDB(t)
 	c := campaign.Default()
-	res := mustSeed(t, db, c, postgres.SeedOptions{Students: 2000, Seed: 3, Now: progressNow})
+	res := mustSeed(t, db, c, seed.Options{Students: 2000, Seed: 3, Now: progressNow})
 	if res.Students != 2000 || res.Registrations != 2000 || res.Devices != 600 || res.Pledges != 100 {
 		t.Errorf("made %+v, want 2000 students and registrations, 600 devices, 100 pledges", res)
 	}
@@ -166,7 +175,7 @@ func TestSeed(t *testing.T) {
 	}
 
 	t.Run("references", func(t *testing.T) {
-		// Seed may turn off the triggers that check foreign keys: check every one of them here.
+		// seed.Fill may turn off the triggers that check foreign keys: check every one of them here.
 		var fks []struct {
 			Table, Column, RefTable, RefColumn string
 		}
@@ -276,7 +285,7 @@ func TestSeed(t *testing.T) {
 
 func TestSeed_Deterministic(t *testing.T) {
 	c := campaign.Default()
-	opts := postgres.SeedOptions{Students: 500, Devices: 200, Pledges: 40, Seed: 11, Now: progressNow}
+	opts := seed.Options{Students: 500, Devices: 200, Pledges: 40, Seed: 11, Now: progressNow}
 	a, b, other := newDB(t), newDB(t), newDB(t)
 	mustSeed(t, a, c, opts)
 	mustSeed(t, b, c, opts)
@@ -297,7 +306,7 @@ func TestSeed_BeforeHandover(t *testing.T) {
 	db := newDB(t)
 	c := campaign.Default()
 	now := time.Date(2021, 9, 10, 12, 0, 0, 0, time.UTC)
-	res := mustSeed(t, db, c, postgres.SeedOptions{Students: 300, Seed: 5, Now: now})
+	res := mustSeed(t, db, c, seed.Options{Students: 300, Seed: 5, Now: now})
 	if res.Deliveries != 0 {
 		t.Errorf("%d deliveries before the hand-over, want none", res.Deliveries)
 	}
@@ -319,7 +328,7 @@ func TestSeed_AfterTheWindow(t *testing.T) {
 	db := newDB(t)
 	c := campaign.Default()
 	now := time.Date(2021, 10, 5, 3, 0, 0, 0, time.UTC)
-	res := mustSeed(t, db, c, postgres.SeedOptions{Students: 200, Devices: 400, Pledges: 10, Seed: 4, Now: now})
+	res := mustSeed(t, db, c, seed.Options{Students: 200, Devices: 400, Pledges: 10, Seed: 4, Now: now})
 	if res.Devices != 400 || res.Pledges != 10 {
 		t.Errorf("made %+v, want 400 devices and 10 pledges", res)
 	}
@@ -344,18 +353,18 @@ func TestSeed_Refuses(t *testing.T) {
 	db := newDB(t)
 	tests := []struct {
 		name string
-		opts postgres.SeedOptions
+		opts seed.Options
 		code string
 	}{
-		{"no students", postgres.SeedOptions{Now: progressNow}, campaign.EINVALID},
-		{"negative devices", postgres.SeedOptions{Students: 10, Devices: -1, Now: progressNow}, campaign.EINVALID},
-		{"before the window", postgres.SeedOptions{Students: 10, Now: time.Date(2021, 8, 20, 0, 0, 0, 0, time.UTC)}, campaign.EINVALID},
+		{"no students", seed.Options{Now: progressNow}, campaign.EINVALID},
+		{"negative devices", seed.Options{Students: 10, Devices: -1, Now: progressNow}, campaign.EINVALID},
+		{"before the window", seed.Options{Students: 10, Now: time.Date(2021, 8, 20, 0, 0, 0, 0, time.UTC)}, campaign.EINVALID},
 		// 05:00 on the first day: registrations open at 06:00.
-		{"before the first hour", postgres.SeedOptions{Students: 10, Now: time.Date(2021, 8, 31, 22, 0, 0, 0, time.UTC)}, campaign.EINVALID},
+		{"before the first hour", seed.Options{Students: 10, Now: time.Date(2021, 8, 31, 22, 0, 0, 0, time.UTC)}, campaign.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := postgres.Seed(t.Context(), db, c, tt.opts); campaign.ErrorCode(err) != tt.code {
+			if _, err := seed.Fill(t.Context(), db, c, tt.opts); campaign.ErrorCode(err) != tt.code {
 				t.Errorf("Seed = %v, want %s", err, tt.code)
 			}
 		})
@@ -364,8 +373,8 @@ func TestSeed_Refuses(t *testing.T) {
 		t.Fatalf("a refused seed left %d registrations", n)
 	}
 	t.Run("a database with records", func(t *testing.T) {
-		mustSeed(t, db, c, postgres.SeedOptions{Students: 10, Seed: 1, Now: progressNow})
-		_, err := postgres.Seed(t.Context(), db, c, postgres.SeedOptions{Students: 10, Seed: 2, Now: progressNow})
+		mustSeed(t, db, c, seed.Options{Students: 10, Seed: 1, Now: progressNow})
+		_, err := seed.Fill(t.Context(), db, c, seed.Options{Students: 10, Seed: 2, Now: progressNow})
 		if campaign.ErrorCode(err) != campaign.ECONFLICT {
 			t.Errorf("second Seed = %v, want ECONFLICT", err)
 		}
@@ -424,7 +433,7 @@ func TestSeed_WithoutSuperuser(t *testing.T) {
 	}
 
 	c := campaign.Default()
-	opts := postgres.SeedOptions{Students: 400, Seed: 9, Now: progressNow}
+	opts := seed.Options{Students: 400, Seed: 9, Now: progressNow}
 	mustSeed(t, db, c, opts)
 	checkCounters(t, db)
 	bySuperuser := newDB(t)
@@ -445,7 +454,7 @@ func BenchmarkSeed(b *testing.B) {
 		b.StopTimer()
 		db := postgrestest.NewDB(b)
 		b.StartTimer()
-		res, err := postgres.Seed(context.Background(), db, c, postgres.SeedOptions{Students: 1_000_000, Devices: 300_000, Seed: int64(i), Now: progressNow})
+		res, err := seed.Fill(context.Background(), db, c, seed.Options{Students: 1_000_000, Devices: 300_000, Seed: int64(i), Now: progressNow})
 		if err != nil {
 			b.Fatalf("Seed: %v", err)
 		}

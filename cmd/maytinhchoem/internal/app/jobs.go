@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -19,9 +19,9 @@ import (
 // the bot, since a final report's workbook holds children's data. Bot processes that share a
 // database must share this folder too (one host, or a shared volume): the process that sends a
 // message may not be the one that wrote its file.
-func (a *app) reportsDir() string {
-	if a.deps.cfg.ReportsDir != "" {
-		return a.deps.cfg.ReportsDir
+func (a *App) reportsDir() string {
+	if a.deps.Config.ReportsDir != "" {
+		return a.deps.Config.ReportsDir
 	}
 	return filepath.Join(os.TempDir(), "maytinhchoem-reports")
 }
@@ -30,22 +30,22 @@ func (a *app) reportsDir() string {
 // and the administrator's erase command) and everyone's once the campaign's retention is over
 // (the retention job), in the database, the dialogs, Zalo's numbered lists and the reports
 // directory.
-func (a *app) retention() *jobs.Retention {
+func (a *App) retention() *jobs.Retention {
 	chats := map[string]jobs.ChatForgetter{}
 	if a.zalo != nil {
 		// The OA's ChannelState, under the prefix newZalo gives it.
-		chats[zalo.Channel] = redisstore.NewChannelState(a.deps.redis, a.deps.cfg.RedisPrefix+"zalo:"+a.deps.cfg.ZaloAppID+":")
+		chats[zalo.Channel] = redisstore.NewChannelState(a.deps.Redis, a.deps.Config.RedisPrefix+"zalo:"+a.deps.Config.ZaloAppID+":")
 	}
 	return &jobs.Retention{
-		Campaign: a.deps.campaign, Store: postgres.NewPrivacyStore(a.deps.db, a.deps.campaign), Dialogs: a.dialogs,
-		Chats: chats, Dir: a.reportsDir(), Now: a.deps.now,
+		Campaign: a.deps.Campaign, Store: postgres.NewPrivacyStore(a.deps.DB, a.deps.Campaign), Dialogs: a.dialogs,
+		Chats: chats, Dir: a.reportsDir(), Now: a.deps.Now,
 	}
 }
 
 // keepAdmin keeps a subscriber whose stored role is admin only while ADMINS (or
 // ADMIN_TELEGRAM_IDS) names them on their channel.
-func (a *app) keepAdmin(s campaign.Subscriber) bool {
-	return s.Role != campaign.RoleAdmin || a.deps.cfg.isAdmin(s.Channel, s.ExternalID)
+func (a *App) keepAdmin(s campaign.Subscriber) bool {
+	return s.Role != campaign.RoleAdmin || a.deps.Config.isAdmin(s.Channel, s.ExternalID)
 }
 
 // hourKey keys a run made several times a day by its local hour.
@@ -64,8 +64,8 @@ func withinHour(scheduledFor, now time.Time) bool { return now.Sub(scheduledFor)
 
 // newScheduler builds the scheduler with every job of the campaign's schedule. Each job sends
 // through the outbox, keyed so that whatever runs twice (two processes, a retry) queues once.
-func (a *app) newScheduler() (*jobs.Scheduler, error) {
-	c := a.deps.campaign
+func (a *App) newScheduler() (*jobs.Scheduler, error) {
+	c := a.deps.Campaign
 	sched := c.Schedule
 	dir := a.reportsDir()
 	drawChart := func(w io.Writer, p campaign.Progress, days []campaign.DayCount, lang string) error {
@@ -73,7 +73,7 @@ func (a *app) newScheduler() (*jobs.Scheduler, error) {
 	}
 	notify := a.outboxSender.Notify
 	s := jobs.NewScheduler(jobs.SchedulerConfig{
-		Location: c.Location, Runs: a.jobRuns, Now: a.deps.now, Logger: a.deps.logger, Poll: a.deps.schedulerPoll,
+		Location: c.Location, Runs: a.jobRuns, Now: a.deps.Now, Logger: a.deps.Logger, Poll: a.deps.SchedulerPoll,
 	})
 	summary := &jobs.DailySummary{
 		Campaign: c, Progress: a.progress, Subscribers: a.subscriptions, Days: a.reminders.DeliveriesByDay,
@@ -81,18 +81,18 @@ func (a *app) newScheduler() (*jobs.Scheduler, error) {
 	}
 	milestones := &jobs.Milestones{
 		Campaign: c, Progress: a.progress, Subscribers: a.subscriptions, Messages: a.engine, Outbox: a.outbox,
-		Notify: notify, Exporter: a.exporter, Dir: dir, KeepAdmin: a.keepAdmin, Audit: postgres.NewAuditLog(a.deps.db),
+		Notify: notify, Exporter: a.exporter, Dir: dir, KeepAdmin: a.keepAdmin, Audit: postgres.NewAuditLog(a.deps.DB),
 	}
 	morning := &jobs.MorningCount{Reminders: a.reminders, Messages: a.engine, Outbox: a.outbox, Notify: notify, KeepAdmin: a.keepAdmin, Location: c.Location}
 	forms := &jobs.FormReminders{
 		Channels: a.channels(), Dialogs: a.dialogs, Messages: a.engine, After: sched.FormReminderAfter,
-		Outbox: a.outbox, Notify: notify, Now: a.deps.now,
+		Outbox: a.outbox, Notify: notify, Now: a.deps.Now,
 	}
 	pledges := &jobs.PledgeReminders{
-		Reminders: a.reminders, After: sched.PledgeReminderAfter, Messages: a.engine, Outbox: a.outbox, Notify: notify, Now: a.deps.now,
+		Reminders: a.reminders, After: sched.PledgeReminderAfter, Messages: a.engine, Outbox: a.outbox, Notify: notify, Now: a.deps.Now,
 	}
 	finalize := &jobs.FinalizeDeliveries{
-		Cases: a.cases, Notices: a.engine.DeliveryFinalized, Now: a.deps.now, After: a.deps.cfg.ConfirmAfter, Notify: notify,
+		Cases: a.cases, Notices: a.engine.DeliveryFinalized, Now: a.deps.Now, After: a.deps.Config.ConfirmAfter, Notify: notify,
 	}
 	retention := a.retention()
 	until := jobs.Until(sched.CatchUpUntil)

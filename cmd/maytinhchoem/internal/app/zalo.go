@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -30,33 +30,33 @@ type zaloChannel struct {
 // newZalo connects the OA (ZALO_*): its token pair shared in PostgreSQL, its menus, interactions
 // and inbox in Redis under the app's id, files Zalo cannot carry published as links under
 // PUBLIC_URL (refused when it is not set).
-func (a *app) newZalo(ctx context.Context) (*zaloChannel, error) {
+func (a *App) newZalo(ctx context.Context) (*zaloChannel, error) {
 	d := a.deps
-	prefix := d.cfg.RedisPrefix + "zalo:" + d.cfg.ZaloAppID + ":"
+	prefix := d.Config.RedisPrefix + "zalo:" + d.Config.ZaloAppID + ":"
 	host, _ := os.Hostname()
 	z := &zaloChannel{
-		inbox: redisstore.NewInbox(d.redis, prefix+"inbox", "bot", fmt.Sprintf("%s-%d", host, os.Getpid()), redisstore.InboxOptions{}),
-		files: postgres.NewFileStore(d.db),
+		inbox: redisstore.NewInbox(d.Redis, prefix+"inbox", "bot", fmt.Sprintf("%s-%d", host, os.Getpid()), redisstore.InboxOptions{}),
+		files: postgres.NewFileStore(d.DB),
 	}
-	state := redisstore.NewChannelState(d.redis, prefix)
+	state := redisstore.NewChannelState(d.Redis, prefix)
 	var links zalo.FileLinks
-	if d.cfg.PublicURL != "" {
-		links = fileLinks{files: z.files, base: d.cfg.PublicURL}
+	if d.Config.PublicURL != "" {
+		links = fileLinks{files: z.files, base: d.Config.PublicURL}
 	}
 	var err error
 	z.adapter, err = zalo.New(ctx, zalo.Config{
-		AppID:        d.cfg.ZaloAppID,
-		AppSecret:    d.cfg.ZaloAppSecret,
-		OASecret:     d.cfg.ZaloOASecret,
-		RefreshToken: d.cfg.ZaloRefreshToken,
-		APIURL:       d.cfg.ZaloAPIURL,
-		OAuthURL:     d.cfg.ZaloOAuthURL,
-		Records:      postgres.NewRecordStore(d.db),
+		AppID:        d.Config.ZaloAppID,
+		AppSecret:    d.Config.ZaloAppSecret,
+		OASecret:     d.Config.ZaloOASecret,
+		RefreshToken: d.Config.ZaloRefreshToken,
+		APIURL:       d.Config.ZaloAPIURL,
+		OAuthURL:     d.Config.ZaloOAuthURL,
+		Records:      postgres.NewRecordStore(d.DB),
 		Menus:        state,
 		Interactions: state,
 		Links:        links,
-		Now:          d.now,
-		Logger:       d.logger,
+		Now:          d.Now,
+		Logger:       d.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -66,17 +66,17 @@ func (a *app) newZalo(ctx context.Context) (*zaloChannel, error) {
 
 // zaloEntry is how to reach the OA with a start payload: Zalo's links carry none, so the person
 // opens the OA and sends the line.
-func (a *app) zaloEntry(payload string) chat.Entry {
+func (a *App) zaloEntry(payload string) chat.Entry {
 	e := chat.Entry{Channel: zalo.Channel, Name: "Zalo", Typed: "/start " + payload}
-	if a.deps.cfg.ZaloOAID != "" {
-		e.URL = "https://zalo.me/" + a.deps.cfg.ZaloOAID
+	if a.deps.Config.ZaloOAID != "" {
+		e.URL = "https://zalo.me/" + a.deps.Config.ZaloOAID
 	}
 	return e
 }
 
 // wireZalo hooks the OA's follows and unfollows to the contacts and adds its paced sender.
-func (a *app) wireZalo(ctx context.Context, paced func(bot.Sender, string, float64) *bot.PacedSender) {
-	z, log := a.zalo, a.deps.logger
+func (a *App) wireZalo(ctx context.Context, paced func(bot.Sender, string, float64) *bot.PacedSender) {
+	z, log := a.zalo, a.deps.Logger
 	stopped := func(userID string, stopped bool) {
 		if err := a.contacts.SetContactStopped(context.WithoutCancel(ctx), zalo.Channel, userID, stopped); err != nil {
 			log.Error("zalo: record a follow or unfollow", "user", userID, "stopped", stopped, "err", err)
@@ -84,14 +84,14 @@ func (a *app) wireZalo(ctx context.Context, paced func(bot.Sender, string, float
 	}
 	z.adapter.OnUnfollow(func(userID string) { stopped(userID, true) })
 	z.adapter.OnFollow(func(userID string) { stopped(userID, false) })
-	a.sender.Add(zalo.Channel, paced(z.adapter, zalo.Channel+":"+a.deps.cfg.ZaloAppID, a.deps.cfg.ZaloRate))
+	a.sender.Add(zalo.Channel, paced(z.adapter, zalo.Channel+":"+a.deps.Config.ZaloAppID, a.deps.Config.ZaloRate))
 }
 
 // consumeZalo hands the OA's events from the inbox to the dispatcher until ctx ends, each event
 // acknowledged once its own update is handled. A person who writes is reachable again, whatever a
 // send outside the window recorded before: the mark is cleared once the update is handled (a
 // no-op write when there is none), and an update whose mark could not be cleared is offered again.
-func (a *app) consumeZalo(ctx context.Context) error {
+func (a *App) consumeZalo(ctx context.Context) error {
 	return a.zalo.adapter.Consume(ctx, a.zalo.inbox, func(ctx context.Context, u chat.Update) <-chan error {
 		handled := a.dispatcher.Dispatch(ctx, u)
 		out := make(chan error, 1)
@@ -154,14 +154,14 @@ func serveFile(files *postgres.FileStore) http.HandlerFunc {
 }
 
 // sweepFiles removes expired file links every tick until ctx ends.
-func (a *app) sweepFiles(ctx context.Context, every time.Duration) {
+func (a *App) sweepFiles(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		if n, err := a.zalo.files.Sweep(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			a.deps.logger.Warn("sweep expired file links", "err", err)
+			a.deps.Logger.Warn("sweep expired file links", "err", err)
 		} else if n > 0 {
-			a.deps.logger.Info("swept expired file links", "count", n)
+			a.deps.Logger.Info("swept expired file links", "count", n)
 		}
 		select {
 		case <-ctx.Done():

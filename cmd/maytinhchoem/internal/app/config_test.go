@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"slices"
@@ -9,7 +9,7 @@ import (
 // each once, and count only on their own channel.
 func TestLoadConfig_Admins(t *testing.T) {
 	env := map[string]string{"ADMIN_TELEGRAM_IDS": "123, 456", "ADMINS": "telegram:123,zalo:7213456789012345678"}
-	cfg, err := loadConfig(func(k string) string { return env[k] })
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// pollerLeaseTTL is how long the poller lease lasts without renewal: a stand-by takes over this
+// PollerLeaseTTL is how long the poller lease lasts without renewal: a stand-by takes over this
 // long, at most, after the poller dies. It is renewed every third of it.
-const pollerLeaseTTL = 9 * time.Second
+const PollerLeaseTTL = 9 * time.Second
 
 // conflictTolerance is how long getUpdates may be answered 409 before /readyz fails: a moment
 // of it happens when a poller hands over, a sustained one means a webhook is set or another bot
@@ -18,12 +18,12 @@ const conflictTolerance = 30 * time.Second
 
 // pollAsLeader polls Telegram only while this process holds the bot's poller lease in Redis, so
 // of several replicas in polling mode one polls and the others stand by, taking over within
-// pollerLeaseTTL when it dies. A poller that cannot renew its lease stops polling once the lease
+// PollerLeaseTTL when it dies. A poller that cannot renew its lease stops polling once the lease
 // may have passed to another, never two pollers fighting with 409s. It returns nil when ctx ends,
 // or Poll's error when the token is refused.
-func (a *app) pollAsLeader(ctx context.Context) error {
-	log := a.deps.logger.With("bot", a.telegram.Username())
-	lease, err := a.dialogs.NewLease("poller:telegram:"+a.telegram.Username(), pollerLeaseTTL)
+func (a *App) pollAsLeader(ctx context.Context) error {
+	log := a.deps.Logger.With("bot", a.telegram.Username())
+	lease, err := a.dialogs.NewLease("poller:telegram:"+a.telegram.Username(), PollerLeaseTTL)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (a *app) pollAsLeader(ctx context.Context) error {
 			log.Warn("release the poller lease", "err", err)
 		}
 	}()
-	tick := time.NewTicker(pollerLeaseTTL / 3)
+	tick := time.NewTicker(PollerLeaseTTL / 3)
 	defer tick.Stop()
 	for {
 		held, err := lease.Hold(ctx)
@@ -52,7 +52,7 @@ func (a *app) pollAsLeader(ctx context.Context) error {
 		case held && run == nil:
 			run = a.startPolling(ctx)
 			log.Info("polling for updates: this process holds the poller lease")
-		case !held && run != nil && (err == nil || time.Since(lastHeld) >= pollerLeaseTTL):
+		case !held && run != nil && (err == nil || time.Since(lastHeld) >= PollerLeaseTTL):
 			// Another process holds it now, or may: stop before two poll at once.
 			if err := run.stop(); err != nil {
 				return err
@@ -88,7 +88,7 @@ type pollRun struct {
 	done   chan error
 }
 
-func (a *app) startPolling(ctx context.Context) *pollRun {
+func (a *App) startPolling(ctx context.Context) *pollRun {
 	pctx, cancel := context.WithCancel(ctx)
 	r := &pollRun{cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- a.telegram.Poll(pctx, a.dialogs, a.dispatcher.HandleBatch) }()
@@ -114,15 +114,15 @@ func (r *pollRun) stop() error {
 
 // pollerReady is nil unless polling is in trouble: getUpdates answered 409 for a while (a webhook
 // or another poller), or the poller lease could not be held lately.
-func (a *app) pollerReady() error {
-	if a.telegram == nil || a.deps.cfg.TelegramMode != "polling" {
+func (a *App) pollerReady() error {
+	if a.telegram == nil || a.deps.Config.TelegramMode != "polling" {
 		return nil
 	}
 	if since, ok := a.telegram.ConflictingSince(); ok && time.Since(since) > conflictTolerance {
 		return fmt.Errorf("telegram: getUpdates answered 409 since %s: a webhook is set or another process polls this token",
 			since.Format(time.TimeOnly))
 	}
-	if t := a.leaseTrouble.Load(); t != 0 && time.Since(time.Unix(0, t)) < pollerLeaseTTL {
+	if t := a.leaseTrouble.Load(); t != 0 && time.Since(time.Unix(0, t)) < PollerLeaseTTL {
 		return errors.New("telegram: the poller lease cannot be held (Redis)")
 	}
 	return nil

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -16,13 +16,13 @@ import (
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
-// runServe is production: every setting from the environment, a missing or malformed one named at
+// Serve is production: every setting from the environment, a missing or malformed one named at
 // start.
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func Serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(serveGCPercent)
 	}
-	return serveWith(ctx, args, getenv, stdout, stderr, clock{})
+	return ServeWith(ctx, args, getenv, stdout, stderr, Clock{})
 }
 
 // serveGCPercent is the garbage collector's GOGC for serve when the environment sets none. A
@@ -32,52 +32,55 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // measured worse). GOGC (or GOMEMLIMIT with GOGC=off) in the environment wins.
 const serveGCPercent = 200
 
-// clock is the time a served bot stands on: the real one in production; tests stand on a
+// Clock is the time a served bot stands on: the real one in production; tests stand on a
 // campaign date, polled like the demo's (see jobs.SchedulerConfig.Poll).
-type clock struct {
-	now  func() time.Time
-	poll time.Duration
+type Clock struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Poll, when set, makes the scheduler follow Now by polling.
+	Poll time.Duration
 }
 
-func serveWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, clk clock) error {
+// ServeWith is Serve on the clock clk, without changing the garbage collector's setting.
+func ServeWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, clk Clock) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
 	if err := cfg.validateServe(); err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	logger := newLogger(cfg, stderr)
-	camp, err := loadCampaign(cfg)
+	logger := NewLogger(cfg, stderr)
+	camp, err := LoadCampaign(cfg)
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg.DatabaseURL,
+	db, err := OpenDatabase(ctx, cfg.DatabaseURL,
 		postgres.WithStatementTimeout(cfg.DBStatementTimeout), postgres.WithLockTimeout(cfg.DBLockTimeout))
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	rdb, err := openRedis(ctx, cfg.RedisURL)
+	rdb, err := OpenRedis(ctx, cfg.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	a, err := newApp(ctx, appDeps{cfg: cfg, campaign: camp, db: db, redis: rdb, logger: logger, now: clk.now, schedulerPoll: clk.poll})
+	a, err := New(ctx, Deps{Config: cfg, Campaign: camp, DB: db, Redis: rdb, Logger: logger, Now: clk.Now, SchedulerPoll: clk.Poll})
 	if err != nil {
 		return err
 	}
 	logger.Info("maytinhchoem serving", "campaign", camp.ID, "mode", cfg.TelegramMode)
-	return a.run(ctx, cfg.HTTPAddr)
+	return a.Run(ctx, cfg.HTTPAddr)
 }
 
-// openRedis connects to REDIS_URL, waiting a little for a server that is just starting.
-func openRedis(ctx context.Context, redisURL string) (*goredis.Client, error) {
+// OpenRedis connects to REDIS_URL, waiting a little for a server that is just starting.
+func OpenRedis(ctx context.Context, redisURL string) (*goredis.Client, error) {
 	opt, err := goredis.ParseURL(redisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -102,8 +105,8 @@ func openRedis(ctx context.Context, redisURL string) (*goredis.Client, error) {
 	return nil, fmt.Errorf("REDIS_URL: cannot reach Redis: %w", pingErr)
 }
 
-// runMigrate applies the database migrations and exits.
-func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Migrate applies the database migrations and exits.
+func Migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
@@ -113,7 +116,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if url == "" {
 		return fmt.Errorf("DATABASE_URL is required")
 	}
-	db, err := openDatabase(ctx, url)
+	db, err := OpenDatabase(ctx, url)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -122,9 +125,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	return nil
 }
 
-// openDatabase connects to PostgreSQL and applies the migrations (under goose's lock, so replicas
+// OpenDatabase connects to PostgreSQL and applies the migrations (under goose's lock, so replicas
 // starting together migrate once).
-func openDatabase(ctx context.Context, databaseURL string, opts ...postgres.Option) (*postgres.DB, error) {
+func OpenDatabase(ctx context.Context, databaseURL string, opts ...postgres.Option) (*postgres.DB, error) {
 	db, err := postgres.Open(ctx, databaseURL, opts...)
 	if err != nil {
 		return nil, err
@@ -136,9 +139,9 @@ func openDatabase(ctx context.Context, databaseURL string, opts ...postgres.Opti
 	return db, nil
 }
 
-// runHealthcheck asks the bot serving on HTTP_ADDR whether it is ready; containers without a shell
+// Healthcheck asks the bot serving on HTTP_ADDR whether it is ready; containers without a shell
 // use it as their health check.
-func runHealthcheck(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func Healthcheck(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	addr := getenv("HTTP_ADDR")
 	if addr == "" {
 		addr = ":8080"

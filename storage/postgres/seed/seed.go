@@ -1,4 +1,7 @@
-package postgres
+// Package seed fills an empty campaign database with a realistic campaign, for tests, the demo
+// and benchmarks (`maytinhchoem seed`, `demo -seed`). It stands beside the stores, never on the
+// serving path: serve does not link it.
+package seed
 
 import (
 	"context"
@@ -7,17 +10,17 @@ import (
 	"math"
 	"math/rand/v2"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
-// SeedOptions says what Seed makes.
-type SeedOptions struct {
+// Options says what Fill makes.
+type Options struct {
 	// Students is the number of students, each registered once. Required.
 	Students int
 	// Devices is the number of devices taken in; 0 means 3 for every 10 students.
@@ -27,12 +30,12 @@ type SeedOptions struct {
 	// Seed makes the data: the same options give the same rows, codes and times.
 	Seed int64
 	// Now is the moment the data stands on: nothing is created, decided or delivered after it.
-	// The zero time means the database's clock (DB.Now).
+	// The zero time means the database's clock (postgres.DB.Now).
 	Now time.Time
 }
 
-// SeedResult counts the rows Seed made.
-type SeedResult struct {
+// Result counts the rows Fill made.
+type Result struct {
 	Students, Registrations, Contacts, Notes int
 	Pledges, PledgeItems, Money, Purchases   int
 	Devices, DeviceEvents, Deliveries, Stock int
@@ -40,13 +43,13 @@ type SeedResult struct {
 	Elapsed time.Duration
 }
 
-// Largest seed Seed makes: far past any city's campaign, small enough to stay within minutes.
+// Largest seed Fill makes: far past any city's campaign, small enough to stay within minutes.
 const maxSeedStudents = 10_000_000
 
 // seedPrice is what the campaign pays for a tablet bought with donated money, in VND.
 const seedPrice = 3_000_000
 
-// Seed fills an empty database with a realistic campaign as it stands at opts.Now, for tests,
+// Fill fills an empty database with a realistic campaign as it stands at opts.Now, for tests,
 // the demo and benchmarks: students and their registrations spread over the wards (some wards
 // register far more than others) and over the window's days (a peak at the launch), decided in
 // the proportions officials reach (about 7% rejected, 4% asked for more information, the newest
@@ -73,50 +76,44 @@ const seedPrice = 3_000_000
 //
 // A database that already holds registrations, pledges or devices is refused (ECONFLICT): seeded
 // codes would collide with real ones. No audit rows are written.
-func Seed(ctx context.Context, db *DB, c *campaign.Campaign, opts SeedOptions) (SeedResult, error) {
+func Fill(ctx context.Context, db *postgres.DB, c *campaign.Campaign, opts Options) (Result, error) {
 	started := time.Now()
 	s, err := newSeeder(db, c, opts)
 	if err != nil {
-		return SeedResult{}, err
+		return Result{}, err
 	}
+	// A million rows take statements longer than the stores' timeouts: the maintenance pool has none.
+	maintenance := db.Maintenance()
 	var empty bool
-	err = db.db.GetContext(ctx, &empty, `SELECT NOT EXISTS (SELECT 1 FROM registrations)
+	err = maintenance.GetContext(ctx, &empty, `SELECT NOT EXISTS (SELECT 1 FROM registrations)
 		AND NOT EXISTS (SELECT 1 FROM students) AND NOT EXISTS (SELECT 1 FROM pledges)
 		AND NOT EXISTS (SELECT 1 FROM devices) AND NOT EXISTS (SELECT 1 FROM deliveries)`)
 	if err != nil {
-		return SeedResult{}, wrapErr(err, "postgres: seed")
+		return Result{}, wrapErr(err, "postgres: seed")
 	}
 	if !empty {
-		return SeedResult{}, campaign.Errorf(campaign.ECONFLICT, "seed fills an empty database; this one has records")
+		return Result{}, campaign.Errorf(campaign.ECONFLICT, "seed fills an empty database; this one has records")
 	}
-	sequences := map[string]*codeSequence{
-		"registrations": {db: db, name: pq.QuoteIdentifier("registration_code_" + strings.ToLower(c.RegistrationPrefix))},
-		"pledges":       newCodeSequence(db, "pledge_code", pledgeCodePrefix),
-		"devices":       newCodeSequence(db, "device_label", deviceLabelPrefix),
-		"deliveries":    newCodeSequence(db, "delivery_code", deliveryCodePrefix),
-	}
-	for _, seq := range sequences {
-		if _, err := seq.ensure(ctx); err != nil {
-			return SeedResult{}, err
-		}
+	sequences, err := postgres.CodeSequences(ctx, db, c)
+	if err != nil {
+		return Result{}, err
 	}
 
-	// A million rows take statements longer than the stores' timeouts: the maintenance pool has none.
-	tx, err := db.maintenance.BeginTxx(ctx, nil)
+	tx, err := maintenance.BeginTxx(ctx, nil)
 	if err != nil {
-		return SeedResult{}, wrapErr(err, "postgres: seed")
+		return Result{}, wrapErr(err, "postgres: seed")
 	}
 	defer func() { _ = tx.Rollback() }()
 	s.tx = tx
 	// Sorts and hashes of a million rows stay in memory instead of spilling to disk.
 	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '128MB'; SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL jit = off`); err != nil {
-		return SeedResult{}, wrapErr(err, "postgres: seed")
+		return Result{}, wrapErr(err, "postgres: seed")
 	}
 	if err := s.skipTriggers(ctx); err != nil {
-		return SeedResult{}, err
+		return Result{}, err
 	}
 	if err := s.run(ctx); err != nil {
-		return SeedResult{}, err
+		return Result{}, err
 	}
 	// Codes made later by the stores follow the seeded ones: TD-000001 to TD-N are taken.
 	for table, seq := range sequences {
@@ -124,19 +121,19 @@ func Seed(ctx context.Context, db *DB, c *campaign.Campaign, opts SeedOptions) (
 			SELECT setval($1::regclass, greatest(n, coalesce(s.last_value, 0)))
 			FROM (SELECT count(*) AS n FROM `+table+`) c
 			LEFT JOIN pg_sequences s ON s.schemaname = current_schema() AND quote_ident(s.sequencename) = $1
-			WHERE greatest(n, coalesce(s.last_value, 0)) > 0`, seq.name)
+			WHERE greatest(n, coalesce(s.last_value, 0)) > 0`, seq)
 		if err != nil {
-			return SeedResult{}, wrapErr(err, "postgres: seed: code sequence "+seq.name)
+			return Result{}, wrapErr(err, "postgres: seed: code sequence "+seq)
 		}
 	}
 	// Rows were given their ids, so the identity sequences must move past them.
 	for _, table := range []string{"students", "registrations", "pledges", "money", "purchases", "devices"} {
 		_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence($1, 'id'), max(id)) FROM `+table+` HAVING count(*) > 0`, table)
 		if err != nil {
-			return SeedResult{}, wrapErr(err, "postgres: seed: identity of "+table)
+			return Result{}, wrapErr(err, "postgres: seed: identity of "+table)
 		}
 	}
-	var res SeedResult
+	var res Result
 	err = tx.QueryRowxContext(ctx, `SELECT
 		(SELECT count(*) FROM students), (SELECT count(*) FROM registrations), (SELECT count(*) FROM contacts),
 		(SELECT count(*) FROM registration_notes), (SELECT count(*) FROM pledges), (SELECT count(*) FROM pledge_items),
@@ -145,19 +142,19 @@ func Seed(ctx context.Context, db *DB, c *campaign.Campaign, opts SeedOptions) (
 		Scan(&res.Students, &res.Registrations, &res.Contacts, &res.Notes, &res.Pledges, &res.PledgeItems,
 			&res.Money, &res.Purchases, &res.Devices, &res.DeviceEvents, &res.Deliveries, &res.Stock)
 	if err != nil {
-		return SeedResult{}, wrapErr(err, "postgres: seed: count")
+		return Result{}, wrapErr(err, "postgres: seed: count")
 	}
 	if _, err := tx.ExecContext(ctx, `DROP FUNCTION pg_temp.seed_code(text, bigint); DROP FUNCTION pg_temp.seed_pick(anyarray, bigint, integer);
 		DROP FUNCTION pg_temp.seed_idx(integer, bigint, integer); DROP FUNCTION pg_temp.seed_u(bigint, integer)`); err != nil {
-		return SeedResult{}, wrapErr(err, "postgres: seed")
+		return Result{}, wrapErr(err, "postgres: seed")
 	}
 	if err := tx.Commit(); err != nil {
-		return SeedResult{}, wrapErr(err, "postgres: seed: commit")
+		return Result{}, wrapErr(err, "postgres: seed: commit")
 	}
-	_, err = db.maintenance.ExecContext(ctx, `VACUUM (ANALYZE) students, registrations, registration_notes, contacts,
+	_, err = maintenance.ExecContext(ctx, `VACUUM (ANALYZE) students, registrations, registration_notes, contacts,
 		pledges, pledge_items, money, purchases, devices, device_events, deliveries, stock`)
 	if err != nil {
-		return SeedResult{}, wrapErr(err, "postgres: seed: vacuum")
+		return Result{}, wrapErr(err, "postgres: seed: vacuum")
 	}
 	res.Elapsed = time.Since(started)
 	return res, nil
@@ -168,7 +165,7 @@ func Seed(ctx context.Context, db *DB, c *campaign.Campaign, opts SeedOptions) (
 type seeder struct {
 	tx   *sqlx.Tx
 	c    *campaign.Campaign
-	opts SeedOptions
+	opts Options
 	now  time.Time
 	// params are bound by name into the statements (see bind).
 	params map[string]any
@@ -180,7 +177,7 @@ type seeder struct {
 	allocShare, deliveredShare float64
 }
 
-func newSeeder(db *DB, c *campaign.Campaign, opts SeedOptions) (*seeder, error) {
+func newSeeder(db *postgres.DB, c *campaign.Campaign, opts Options) (*seeder, error) {
 	if opts.Students < 1 || opts.Students > maxSeedStudents {
 		return nil, campaign.Errorf(campaign.EINVALID, "seed: students must be 1 to %d, got %d", maxSeedStudents, opts.Students)
 	}
@@ -1033,12 +1030,16 @@ const (
 	FROM next WHERE pledges.id = next.pledge_id AND pledges.status <> 'cancelled' AND next.status <> 'pledged'`
 
 	// seedRecount counts registrations, devices and deliveries into the progress counters
-	// (migrations 00008 and 00011) when their triggers were off, as the migrations count the rows
-	// they find.
+	// (migrations 00008, 00011 and 00027) when their triggers were off, as the migrations count
+	// the rows they find.
 	seedRecount = `
 	DELETE FROM registration_counts;
 	INSERT INTO registration_counts (campaign_id, ward_code, status, stripe, n)
 	SELECT campaign_id, ward_code, status, 0, count(*) FROM registrations GROUP BY campaign_id, ward_code, status;
+	DELETE FROM registration_school_counts;
+	INSERT INTO registration_school_counts (campaign_id, ward_code, school, source, status, stripe, n)
+	SELECT campaign_id, ward_code, school, source, status, (id % 16)::smallint, count(*) FROM registrations
+	GROUP BY 1, 2, 3, 4, 5, 6;
 	DELETE FROM device_counts;
 	INSERT INTO device_counts (state, stripe, n)
 	SELECT state, 0, count(*) FROM devices GROUP BY state;
@@ -1077,7 +1078,7 @@ func (s *seeder) skipTriggers(ctx context.Context) error {
 	return nil
 }
 
-// seedBulkTables are the tables Seed fills with a million rows or more: their indexes are built
+// seedBulkTables are the tables Fill fills with a million rows or more: their indexes are built
 // after the rows are in.
 var seedBulkTables = []string{"students", "registrations", "contacts", "devices", "device_events", "deliveries"}
 
@@ -1114,4 +1115,9 @@ func (s *seeder) dropIndexes(ctx context.Context, tables []string) ([]string, er
 		restore = append(restore, r.Restore)
 	}
 	return restore, nil
+}
+
+// wrapErr wraps a database error with what was being done.
+func wrapErr(err error, msg string) error {
+	return fmt.Errorf("%s: %w", msg, err)
 }

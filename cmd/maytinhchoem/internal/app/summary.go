@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -17,9 +17,9 @@ import (
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
 
-// parseCampaignTime reads a moment of the campaign given as "2021-09-20" (at clock on that day)
+// ParseCampaignTime reads a moment of the campaign given as "2021-09-20" (at clock on that day)
 // or "2021-09-20T16:58" / "2021-09-20 16:58", in the campaign's time zone.
-func parseCampaignTime(c *campaign.Campaign, s, clock string) (time.Time, error) {
+func ParseCampaignTime(c *campaign.Campaign, s, clock string) (time.Time, error) {
 	given := strings.TrimSpace(s)
 	s = strings.Replace(given, " ", "T", 1)
 	if len(s) == len("2006-01-02") {
@@ -33,8 +33,8 @@ func parseCampaignTime(c *campaign.Campaign, s, clock string) (time.Time, error)
 	return time.Time{}, fmt.Errorf("want YYYY-MM-DD or YYYY-MM-DDTHH:MM (%s time), got %q", c.Location, given)
 }
 
-// summaryClock is the local time of day of the daily summary, "17:00" when the spec names none.
-func summaryClock(c *campaign.Campaign) string {
+// SummaryClock is the local time of day of the daily summary, "17:00" when the spec names none.
+func SummaryClock(c *campaign.Campaign) string {
 	if at, ok := c.Schedule.SummaryAt(); ok {
 		return at
 	}
@@ -69,9 +69,9 @@ func chartFunc(c *campaign.Campaign, rs campaign.ReminderStore) flows.ChartFunc 
 	}
 }
 
-// runSummary prints one day's summary as the daily job would send it, and writes its chart,
+// Summary prints one day's summary as the daily job would send it, and writes its chart,
 // without sending anything: `maytinhchoem summary --date 2021-09-20`.
-func runSummary(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func Summary(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	date := fs.String("date", "", "the day to report on, YYYY-MM-DD (at the summary's hour) or YYYY-MM-DDTHH:MM, campaign time zone; today when empty")
@@ -84,20 +84,20 @@ func runSummary(ctx context.Context, args []string, getenv func(string) string, 
 	if *lang != "vi" && *lang != "en" {
 		return fmt.Errorf("-lang: want vi or en, got %q", *lang)
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
 	if cfg.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is required: the summary counts the campaign's database")
 	}
-	camp, err := loadCampaign(cfg)
+	camp, err := LoadCampaign(cfg)
 	if err != nil {
 		return err
 	}
 	at := time.Now()
 	if *date != "" {
-		if at, err = parseCampaignTime(camp, *date, summaryClock(camp)); err != nil {
+		if at, err = ParseCampaignTime(camp, *date, SummaryClock(camp)); err != nil {
 			return fmt.Errorf("-date: %w", err)
 		}
 	}
@@ -106,7 +106,7 @@ func runSummary(ctx context.Context, args []string, getenv func(string) string, 
 			return fmt.Errorf("-ward: the campaign has no ward %q", *ward)
 		}
 	}
-	db, err := openDatabase(ctx, cfg.DatabaseURL)
+	db, err := OpenDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -149,55 +149,5 @@ func runSummary(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("-png: %w", err)
 	}
 	fmt.Fprintf(stderr, "chart written to %s\n", path)
-	return nil
-}
-
-// runSeed fills an empty database with a realistic campaign: `maytinhchoem seed --students N`.
-func runSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	students := fs.Int("students", 3200, "students, each registered once")
-	devices := fs.Int("devices", 0, "devices taken in (0: 3 for every 10 students)")
-	pledges := fs.Int("pledges", 0, "pledges (0: one for every 20 students)")
-	seed := fs.Int64("seed", 1, "the same seed and options give the same data")
-	date := fs.String("date", "", "the moment the data stands on, YYYY-MM-DD or YYYY-MM-DDTHH:MM in the campaign's time zone (default: now)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *students < 1 {
-		return fmt.Errorf("-students: want at least 1, got %d", *students)
-	}
-	if *devices < 0 || *pledges < 0 {
-		return errors.New("-devices and -pledges must not be negative")
-	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("DATABASE_URL is required: seed fills that database")
-	}
-	camp, err := loadCampaign(cfg)
-	if err != nil {
-		return err
-	}
-	var at time.Time
-	if *date != "" {
-		if at, err = parseCampaignTime(camp, *date, summaryClock(camp)); err != nil {
-			return fmt.Errorf("-date: %w", err)
-		}
-	}
-	db, err := openDatabase(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	defer db.Close()
-	res, err := postgres.Seed(ctx, db, camp, postgres.SeedOptions{Students: *students, Devices: *devices, Pledges: *pledges, Seed: *seed, Now: at})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "seeded in %s: %d students, %d registrations, %d contacts, %d pledges (%d items), %d money records, %d devices, %d deliveries, %d stock rows\n",
-		res.Elapsed.Round(time.Millisecond), res.Students, res.Registrations, res.Contacts, res.Pledges, res.PledgeItems,
-		res.Money, res.Devices, res.Deliveries, res.Stock)
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -30,25 +30,28 @@ import (
 	redisstore "github.com/thuduc/maytinhchoem/storage/redis"
 )
 
-// appDeps is what an app is built from; serve, demo, loadtest and the tests each provide them.
-type appDeps struct {
-	cfg      config
-	campaign *campaign.Campaign
-	db       *postgres.DB
-	redis    goredis.UniversalClient
-	now      func() time.Time
-	logger   *slog.Logger
-	workers  int
-	// schedulerPoll, when set, makes the scheduler follow now by polling (a shifted clock).
-	schedulerPoll time.Duration
-	// mount, when set, also registers the channels' routes (the Zalo webhook, file links) on
+// Deps is what an App is built from; serve, demo, loadtest and the tests each provide them.
+type Deps struct {
+	Config   Config
+	Campaign *campaign.Campaign
+	DB       *postgres.DB
+	Redis    goredis.UniversalClient
+	// Now is the bot's clock; time.Now when nil.
+	Now func() time.Time
+	// Logger is slog.Default() when nil.
+	Logger *slog.Logger
+	// Workers is how many chats the dispatcher handles at once (0: its default, 64).
+	Workers int
+	// SchedulerPoll, when set, makes the scheduler follow Now by polling (a shifted clock).
+	SchedulerPoll time.Duration
+	// Mount, when set, also registers the channels' routes (the Zalo webhook, file links) on
 	// another server: the demo's, which has no HTTP_ADDR of the bot's own.
-	mount func(pattern string, h http.Handler)
+	Mount func(pattern string, h http.Handler)
 }
 
-// app is the running bot: a channel adapter feeding a dispatcher.
-type app struct {
-	deps      appDeps
+// App is the running bot: a channel adapter feeding a dispatcher.
+type App struct {
+	deps      Deps
 	registry  *prometheus.Registry
 	dialogs   *redisstore.Store
 	contacts  *postgres.ContactStore
@@ -80,8 +83,8 @@ type app struct {
 	dispatcher *bot.Dispatcher
 }
 
-// loadCampaign returns the campaign of CAMPAIGN_FILE, or the embedded default.
-func loadCampaign(cfg config) (*campaign.Campaign, error) {
+// LoadCampaign returns the campaign of CAMPAIGN_FILE, or the embedded default.
+func LoadCampaign(cfg Config) (*campaign.Campaign, error) {
 	if cfg.CampaignFile == "" {
 		return campaign.Default(), nil
 	}
@@ -92,86 +95,87 @@ func loadCampaign(cfg config) (*campaign.Campaign, error) {
 	return c, nil
 }
 
-func newLogger(cfg config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+// NewLogger is the text logger at LOG_LEVEL every command of the binary logs with.
+func NewLogger(cfg Config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// newApp wires the bot together and connects to Telegram (or the emulator).
-func newApp(ctx context.Context, d appDeps) (*app, error) {
-	if d.now == nil {
-		d.now = time.Now
+// New wires the bot together and connects to Telegram (or the emulator).
+func New(ctx context.Context, d Deps) (*App, error) {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if d.logger == nil {
-		d.logger = slog.Default()
+	if d.Logger == nil {
+		d.Logger = slog.Default()
 	}
-	a := &app{deps: d, registry: prometheus.NewRegistry()}
+	a := &App{deps: d, registry: prometheus.NewRegistry()}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := bot.NewMetrics(a.registry)
 
-	d.db.Now = d.now
+	d.DB.Now = d.Now
 	// A form nobody finished leaves Redis a day after the flow would call it expired.
-	a.dialogs = redisstore.New(d.redis, redisstore.Options{Prefix: d.cfg.RedisPrefix, DialogTTL: redisstore.DialogTTLFor(d.cfg.IdleExpiry)})
-	a.contacts = postgres.NewContactStore(d.db)
-	a.regs = postgres.NewRegistrationStore(d.db, d.campaign)
+	a.dialogs = redisstore.New(d.Redis, redisstore.Options{Prefix: d.Config.RedisPrefix, DialogTTL: redisstore.DialogTTLFor(d.Config.IdleExpiry)})
+	a.contacts = postgres.NewContactStore(d.DB)
+	a.regs = postgres.NewRegistrationStore(d.DB, d.Campaign)
 	var err error
-	if d.cfg.telegramOn() {
+	if d.Config.telegramOn() {
 		a.telegram, err = telegram.New(ctx, telegram.Config{
-			Token:  d.cfg.TelegramToken,
-			APIURL: d.cfg.TelegramAPIURL,
-			Logger: d.logger,
+			Token:  d.Config.TelegramToken,
+			APIURL: d.Config.TelegramAPIURL,
+			Logger: d.Logger,
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	if d.cfg.zaloOn() {
+	if d.Config.zaloOn() {
 		if a.zalo, err = a.newZalo(ctx); err != nil {
 			return nil, err
 		}
 	}
-	a.staff = postgres.NewStaffStore(d.db)
-	a.pledges = postgres.NewPledgeStore(d.db)
-	a.cases = postgres.NewCaseStore(d.db, d.campaign)
-	a.exporter = export.New(postgres.NewExportSource(d.db, d.campaign), export.Options{
-		Dir: d.cfg.ExportDir, Now: d.now, Location: d.campaign.Location,
+	a.staff = postgres.NewStaffStore(d.DB)
+	a.pledges = postgres.NewPledgeStore(d.DB)
+	a.cases = postgres.NewCaseStore(d.DB, d.Campaign)
+	a.exporter = export.New(postgres.NewExportSource(d.DB, d.Campaign), export.Options{
+		Dir: d.Config.ExportDir, Now: d.Now, Location: d.Campaign.Location,
 	})
-	a.progress = postgres.NewProgressStore(d.db, d.campaign)
-	a.reminders = postgres.NewReminderStore(d.db, d.campaign)
-	a.subscriptions = postgres.NewSubscriptionStore(d.db)
-	a.broadcasts = postgres.NewBroadcastStore(d.db, d.campaign)
-	a.jobRuns = postgres.NewJobRunStore(d.db)
-	a.outbox = postgres.NewOutbox(d.db)
+	a.progress = postgres.NewProgressStore(d.DB, d.Campaign)
+	a.reminders = postgres.NewReminderStore(d.DB, d.Campaign)
+	a.subscriptions = postgres.NewSubscriptionStore(d.DB)
+	a.broadcasts = postgres.NewBroadcastStore(d.DB, d.Campaign)
+	a.jobRuns = postgres.NewJobRunStore(d.DB)
+	a.outbox = postgres.NewOutbox(d.DB)
 	engine, err := flows.NewEngine(flows.Config{
-		Campaign:      d.campaign,
+		Campaign:      d.Campaign,
 		Registrations: a.regs,
 		Contacts:      a.contacts,
-		Now:           d.now,
-		IdleExpiry:    d.cfg.IdleExpiry,
+		Now:           d.Now,
+		IdleExpiry:    d.Config.IdleExpiry,
 		Staff:         a.staff,
-		Audit:         postgres.NewAuditLog(d.db),
-		Admins:        d.cfg.admins,
+		Audit:         postgres.NewAuditLog(d.DB),
+		Admins:        d.Config.admins,
 		Entries:       a.entries,
-		InvitationTTL: d.cfg.InvitationTTL,
+		InvitationTTL: d.Config.InvitationTTL,
 		Pledges:       a.pledges,
-		MoneyCeiling:  d.cfg.MoneyCeiling,
-		Devices:       postgres.NewDeviceStore(d.db),
-		Money:         postgres.NewMoneyStore(d.db),
+		MoneyCeiling:  d.Config.MoneyCeiling,
+		Devices:       postgres.NewDeviceStore(d.DB),
+		Money:         postgres.NewMoneyStore(d.DB),
 		Cases:         a.cases,
 		Messages:      a.cases,
-		Find:          postgres.NewFindStore(d.db, d.campaign),
+		Find:          postgres.NewFindStore(d.DB, d.Campaign),
 		Exporter:      a.exporter,
-		ConfirmAfter:  d.cfg.ConfirmAfter,
+		ConfirmAfter:  d.Config.ConfirmAfter,
 		Progress:      a.progress,
-		Chart:         chartFunc(d.campaign, a.reminders),
+		Chart:         chartFunc(d.Campaign, a.reminders),
 		Subscriptions: a.subscriptions,
 		Broadcasts:    a.broadcasts,
-		Family:        postgres.NewFamilyStore(d.db, d.campaign),
+		Family:        postgres.NewFamilyStore(d.DB, d.Campaign),
 		Eraser:        a.retention(),
-		Lists:         postgres.NewListStore(d.db, d.campaign),
+		Lists:         postgres.NewListStore(d.DB, d.Campaign),
 		ListReader:    export.ListReader{},
-		Claims:        postgres.NewClaimStore(d.db, d.campaign),
+		Claims:        postgres.NewClaimStore(d.DB, d.Campaign),
 		Files:         a.fileOpener(),
 		OnQueued:      func() { a.outboxSender.Notify() }, // set below, before any update is handled
 	})
@@ -182,12 +186,12 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 
 	markStopped := func(ctx context.Context, channel, chatID string) {
 		if err := a.contacts.SetContactStopped(ctx, channel, chatID, true); err != nil {
-			d.logger.Error("mark contact stopped", "channel", channel, "chat", chatID, "err", err)
+			d.Logger.Error("mark contact stopped", "channel", channel, "chat", chatID, "err", err)
 		}
 	}
 	markUnreachable := func(ctx context.Context, channel, chatID string) {
 		if err := a.contacts.SetContactUnreachable(ctx, channel, chatID, true); err != nil {
-			d.logger.Error("mark contact unreachable", "channel", channel, "chat", chatID, "err", err)
+			d.Logger.Error("mark contact unreachable", "channel", channel, "chat", chatID, "err", err)
 		}
 	}
 	a.sender = bot.NewRouter()
@@ -198,17 +202,17 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 			Budget:           a.budget(account, perSecond),
 			GlobalPerSecond:  perSecond,
 			GlobalBurst:      int(max(perSecond, 1)),
-			PerChatPerSecond: d.cfg.RatePerChat,
+			PerChatPerSecond: d.Config.RatePerChat,
 			PerChatBurst:     3,
 			OnStopped:        markStopped,
 			OnUnreachable:    markUnreachable,
-			Logger:           d.logger,
+			Logger:           d.Logger,
 			Metrics:          metrics,
 		})
 	}
 	if a.telegram != nil {
 		a.telegram.OnBlocked(func(chatID string) { markStopped(context.WithoutCancel(ctx), telegram.Channel, chatID) })
-		a.sender.Add(telegram.Channel, paced(a.telegram, telegram.Channel+":"+a.telegram.Username(), d.cfg.RateGlobal))
+		a.sender.Add(telegram.Channel, paced(a.telegram, telegram.Channel+":"+a.telegram.Username(), d.Config.RateGlobal))
 	}
 	if a.zalo != nil {
 		a.wireZalo(ctx, paced)
@@ -216,10 +220,10 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 	// Broadcasts, summaries and reminders leave through the outbox, drained at the pace the
 	// dialogs' replies share.
 	report := &jobs.BroadcastReport{Broadcasts: a.broadcasts, Messages: engine, Outbox: a.outbox,
-		Notify: func() { a.outboxSender.Notify() }, Language: a.contactLanguage, Logger: d.logger}
+		Notify: func() { a.outboxSender.Notify() }, Language: a.contactLanguage, Logger: d.Logger}
 	a.broadcastReport = report
 	a.outboxSender = jobs.NewOutboxSender(jobs.OutboxSenderConfig{
-		Outbox: a.outbox, Sender: a.sender, Now: d.now, Logger: d.logger, OnSettled: report.Settled,
+		Outbox: a.outbox, Sender: a.sender, Now: d.Now, Logger: d.Logger, OnSettled: report.Settled,
 	})
 	if a.scheduler, err = a.newScheduler(); err != nil {
 		return nil, fmt.Errorf("campaign schedule: %w", err)
@@ -228,10 +232,10 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 		Flow:           engine,
 		Dialogs:        a.dialogs,
 		Sender:         a.sender,
-		Logger:         d.logger,
-		Workers:        d.workers,
+		Logger:         d.Logger,
+		Workers:        d.Workers,
 		Metrics:        metrics,
-		UpdateDeadline: d.cfg.UpdateDeadline,
+		UpdateDeadline: d.Config.UpdateDeadline,
 		// A webhook is answered, the poller's offset moved and an inbox event acknowledged once
 		// the step is saved with its replies; the replies then go at the channel's pace, and a
 		// process that dies before they are all sent leaves them to another's sweeper.
@@ -245,22 +249,22 @@ func newApp(ctx context.Context, d appDeps) (*app, error) {
 // shared by every process of the bot: perSecond over all chats, SEND_RATE_PER_CHAT to one chat
 // (bursts of 3), bulk yielding half to replies while people are answered. With no limit at all
 // (the load test measuring the bot alone) there is nothing to share and none is made.
-func (a *app) budget(account string, perSecond float64) bot.Budget {
-	if perSecond <= 0 && a.deps.cfg.RatePerChat <= 0 {
+func (a *App) budget(account string, perSecond float64) bot.Budget {
+	if perSecond <= 0 && a.deps.Config.RatePerChat <= 0 {
 		return nil
 	}
 	// The budget keeps a tenth under the channel's limits: the channel measures when messages
 	// arrive, and the network's jitter would otherwise push one pair of them over (a 429, which
 	// pauses the whole account).
 	const margin = 0.9
-	return redisstore.NewBudget(a.deps.redis, a.deps.cfg.RedisPrefix+"budget:"+account+":", redisstore.BudgetLimits{
+	return redisstore.NewBudget(a.deps.Redis, a.deps.Config.RedisPrefix+"budget:"+account+":", redisstore.BudgetLimits{
 		PerSecond: perSecond * margin, Burst: int(max(perSecond*margin, 1)),
-		PerChatPerSecond: a.deps.cfg.RatePerChat * margin, PerChatBurst: 3,
+		PerChatPerSecond: a.deps.Config.RatePerChat * margin, PerChatBurst: 3,
 	})
 }
 
 // channels names the channels this bot runs.
-func (a *app) channels() []string {
+func (a *App) channels() []string {
 	var out []string
 	if a.telegram != nil {
 		out = append(out, telegram.Channel)
@@ -273,7 +277,7 @@ func (a *app) channels() []string {
 
 // entries are the ways to reach the bot with a start payload, on each channel it runs (invitation
 // links), Telegram's first.
-func (a *app) entries(payload string) []chat.Entry {
+func (a *App) entries(payload string) []chat.Entry {
 	var out []chat.Entry
 	if a.telegram != nil {
 		out = append(out, chat.Entry{Channel: telegram.Channel, Name: "Telegram",
@@ -286,7 +290,7 @@ func (a *app) entries(payload string) []chat.Entry {
 }
 
 // setCommands publishes the command menu in Vietnamese and English.
-func (a *app) setCommands(ctx context.Context) error {
+func (a *App) setCommands(ctx context.Context) error {
 	cmds := map[string][]telegram.Command{}
 	for _, lang := range []string{"vi", "en"} {
 		for _, c := range a.engine.Commands(lang) {
@@ -296,8 +300,8 @@ func (a *app) setCommands(ctx context.Context) error {
 	return a.telegram.SetCommands(ctx, cmds)
 }
 
-// run handles updates until ctx is done: by long polling, or by webhook on the HTTP server.
-func (a *app) run(ctx context.Context, httpAddr string) error {
+// Run handles updates until ctx is done: by long polling, or by webhook on the HTTP server.
+func (a *App) Run(ctx context.Context, httpAddr string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	a.dispatcher.Start(ctx)
@@ -305,7 +309,7 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	if a.telegram != nil {
 		defer a.telegram.Close()
 		if err := a.setCommands(ctx); err != nil {
-			a.deps.logger.Warn("setMyCommands failed; the command menu may be stale", "err", err)
+			a.deps.Logger.Warn("setMyCommands failed; the command menu may be stale", "err", err)
 		}
 	}
 
@@ -314,12 +318,12 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		err := errors.Join(a.deps.db.Ping(rctx), a.dialogs.Ping(rctx), a.pollerReady())
+		err := errors.Join(a.deps.DB.Ping(rctx), a.dialogs.Ping(rctx), a.pollerReady())
 		if a.zalo != nil {
 			err = errors.Join(err, a.zalo.adapter.Ready())
 		}
 		if err != nil {
-			a.deps.logger.Warn("not ready", "err", err)
+			a.deps.Logger.Warn("not ready", "err", err)
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
@@ -331,9 +335,9 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	// Redis is closed, so a poller gives its lease back on the way out.
 	var loops sync.WaitGroup
 	defer loops.Wait()
-	telegramWebhook := a.telegram != nil && a.deps.cfg.TelegramMode == "webhook"
+	telegramWebhook := a.telegram != nil && a.deps.Config.TelegramMode == "webhook"
 	if telegramWebhook {
-		u, err := url.Parse(a.deps.cfg.WebhookURL)
+		u, err := url.Parse(a.deps.Config.WebhookURL)
 		if err != nil {
 			return fmt.Errorf("WEBHOOK_URL: %w", err)
 		}
@@ -341,28 +345,28 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 		if path == "" {
 			path = "/"
 		}
-		mux.Handle("POST "+path, a.telegram.WebhookHandler(a.deps.cfg.WebhookSecret, a.dispatcher.HandleOne))
+		mux.Handle("POST "+path, a.telegram.WebhookHandler(a.deps.Config.WebhookSecret, a.dispatcher.HandleOne))
 	}
 	if a.zalo != nil {
 		routes := map[string]http.Handler{
-			"POST " + a.deps.cfg.ZaloWebhookPath: a.zalo.adapter.WebhookHandler(a.zalo.inbox),
-			"GET /files/{token}":                 serveFile(a.zalo.files),
+			"POST " + a.deps.Config.ZaloWebhookPath: a.zalo.adapter.WebhookHandler(a.zalo.inbox),
+			"GET /files/{token}":                    serveFile(a.zalo.files),
 		}
 		for pattern, h := range routes {
 			mux.Handle(pattern, h)
-			if a.deps.mount != nil {
-				a.deps.mount(pattern, h)
+			if a.deps.Mount != nil {
+				a.deps.Mount(pattern, h)
 			}
 		}
 		loops.Go(func() { errc <- a.consumeZalo(ctx) })
-		a.deps.logger.Info("zalo webhook", "path", a.deps.cfg.ZaloWebhookPath)
+		a.deps.Logger.Info("zalo webhook", "path", a.deps.Config.ZaloWebhookPath)
 	}
 	var srv, metricsSrv *http.Server
 	if httpAddr != "" {
 		// /metrics listens on METRICS_ADDR, apart from the webhooks' public listener; a process
 		// that serves no HTTP (the demo, the Telegram load test) serves no metrics either.
 		var metricsLn net.Listener
-		if addr := a.deps.cfg.MetricsAddr; addr != "" {
+		if addr := a.deps.Config.MetricsAddr; addr != "" {
 			var err error
 			if metricsLn, err = net.Listen("tcp", addr); err != nil {
 				return fmt.Errorf("METRICS_ADDR %s: %w", addr, err)
@@ -376,7 +380,7 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 			return fmt.Errorf("HTTP_ADDR %s: %w", httpAddr, err)
 		}
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second}
-		a.deps.logger.Info("http listening", "addr", ln.Addr().String())
+		a.deps.Logger.Info("http listening", "addr", ln.Addr().String())
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("http server: %w", err)
@@ -386,7 +390,7 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 			metrics := http.NewServeMux()
 			metrics.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 			metricsSrv = &http.Server{Handler: metrics, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
-			a.deps.logger.Info("metrics listening", "addr", metricsLn.Addr().String())
+			a.deps.Logger.Info("metrics listening", "addr", metricsLn.Addr().String())
 			go func() {
 				if err := metricsSrv.Serve(metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					errc <- fmt.Errorf("metrics server: %w", err)
@@ -396,15 +400,15 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	}
 	switch {
 	case telegramWebhook:
-		if err := a.telegram.SetWebhook(ctx, a.deps.cfg.WebhookURL, a.deps.cfg.WebhookSecret); err != nil {
+		if err := a.telegram.SetWebhook(ctx, a.deps.Config.WebhookURL, a.deps.Config.WebhookSecret); err != nil {
 			return fmt.Errorf("setWebhook: %w", err)
 		}
-		a.deps.logger.Info("webhook set", "url", a.deps.cfg.WebhookURL)
+		a.deps.Logger.Info("webhook set", "url", a.deps.Config.WebhookURL)
 	case a.telegram != nil:
 		loops.Go(func() { errc <- a.pollAsLeader(ctx) })
 	}
 	loops.Go(func() { a.dispatcher.SweepReplies(ctx, repliesSweepEvery) })
-	defer a.runJobs(ctx)()
+	defer a.RunJobs(ctx)()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -421,21 +425,36 @@ func (a *app) run(ctx context.Context, httpAddr string) error {
 	return err
 }
 
+// NotifyOutbox tells the outbox sender that messages were queued, so it sends them now rather
+// than at its next look (the load test queues a broadcast beside the bot).
+func (a *App) NotifyOutbox() { a.outboxSender.Notify() }
+
+// Close lets go of the channels' adapters (calls in flight, idle connections, Zalo's token
+// loop), for an App whose Run was not called: Run closes Telegram's itself on its way out.
+func (a *App) Close() {
+	if a.telegram != nil {
+		a.telegram.Close()
+	}
+	if a.zalo != nil {
+		a.zalo.adapter.Close()
+	}
+}
+
 // repliesSweepEvery is how often each process looks for replies a dead process left unsent.
 const repliesSweepEvery = 2 * time.Second
 
-// runJobs starts what works in the background: the finalizer, the outbox sender and, unless
+// RunJobs starts what works in the background: the finalizer, the outbox sender and, unless
 // JOBS=false, the scheduler, which first catches up on the runs missed today. The function it
 // returns waits for them once ctx is done.
-func (a *app) runJobs(ctx context.Context) (wait func()) {
+func (a *App) RunJobs(ctx context.Context) (wait func()) {
 	var background sync.WaitGroup
 	background.Go(func() { a.outboxSender.Run(ctx) })
 	if a.zalo != nil {
 		background.Go(func() { a.sweepFiles(ctx, sweepEvery) })
 	}
-	if a.deps.cfg.JobsEnabled {
+	if a.deps.Config.JobsEnabled {
 		for _, o := range a.scheduler.Start(ctx) {
-			a.deps.logger.Info("caught up a missed run", "job", o.Job, "key", o.Key, "scheduled_for", o.ScheduledFor, "err", o.Err)
+			a.deps.Logger.Info("caught up a missed run", "job", o.Job, "key", o.Key, "scheduled_for", o.ScheduledFor, "err", o.Err)
 		}
 	}
 	return func() {
@@ -446,7 +465,7 @@ func (a *app) runJobs(ctx context.Context) (wait func()) {
 }
 
 // contactLanguage is the language of a chat's contact, "" when unknown.
-func (a *app) contactLanguage(ctx context.Context, channel, chatID string) string {
+func (a *App) contactLanguage(ctx context.Context, channel, chatID string) string {
 	c, err := a.contacts.Contact(ctx, channel, chatID)
 	if err != nil {
 		return ""
@@ -465,7 +484,7 @@ type fileOpener struct {
 }
 
 // fileOpener is the opener of the channels this process runs.
-func (a *app) fileOpener() fileOpener {
+func (a *App) fileOpener() fileOpener {
 	o := fileOpener{telegram: a.telegram}
 	if a.zalo != nil {
 		o.zalo = a.zalo.adapter

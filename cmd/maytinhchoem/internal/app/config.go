@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"errors"
@@ -15,9 +15,9 @@ import (
 	"github.com/caarlos0/env/v11"
 )
 
-// config is everything the bot reads from its environment. The README's configuration table lists
+// Config is everything the bot reads from its environment. The README's configuration table lists
 // the same variables; keep the two together.
-type config struct {
+type Config struct {
 	TelegramToken  string        `env:"TELEGRAM_TOKEN"`
 	TelegramAPIURL string        `env:"TELEGRAM_API_URL" envDefault:"https://api.telegram.org"`
 	TelegramMode   string        `env:"TELEGRAM_MODE" envDefault:"polling"`
@@ -63,11 +63,11 @@ type config struct {
 }
 
 // telegramOn and zaloOn say which channels this configuration runs.
-func (cfg config) telegramOn() bool { return cfg.TelegramToken != "" }
-func (cfg config) zaloOn() bool     { return cfg.ZaloAppID != "" || cfg.ZaloRefreshToken != "" }
+func (cfg Config) telegramOn() bool { return cfg.TelegramToken != "" }
+func (cfg Config) zaloOn() bool     { return cfg.ZaloAppID != "" || cfg.ZaloRefreshToken != "" }
 
 // isAdmin says whether the account id on channel is a configured administrator.
-func (cfg config) isAdmin(channel, id string) bool {
+func (cfg Config) isAdmin(channel, id string) bool {
 	return slices.Contains(cfg.admins, channel+":"+id)
 }
 
@@ -77,17 +77,21 @@ var (
 	zaloUserID = regexp.MustCompile(`^[0-9]{1,24}$`)
 )
 
-// addAdmin adds an administrator once.
-func (cfg *config) addAdmin(id string) {
+// Administrators are the administrators as "channel:id" ("telegram:123", "zalo:4567"), from
+// ADMINS and ADMIN_TELEGRAM_IDS and those added with AddAdmin.
+func (cfg Config) Administrators() []string { return slices.Clone(cfg.admins) }
+
+// AddAdmin adds an administrator ("channel:id") once.
+func (cfg *Config) AddAdmin(id string) {
 	if !slices.Contains(cfg.admins, id) {
 		cfg.admins = append(cfg.admins, id)
 	}
 }
 
-// loadConfig reads the environment through getenv. Settings that are malformed are reported all at
+// LoadConfig reads the environment through getenv. Settings that are malformed are reported all at
 // once, each by its variable's name.
-func loadConfig(getenv func(string) string) (config, error) {
-	var cfg config
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var cfg Config
 	params, err := env.GetFieldParams(&cfg)
 	if err != nil {
 		return cfg, err
@@ -145,7 +149,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("ADMIN_TELEGRAM_IDS", "must be numeric Telegram user ids separated by commas, got %q", f)
 			continue
 		}
-		cfg.addAdmin("telegram:" + strconv.FormatInt(id, 10))
+		cfg.AddAdmin("telegram:" + strconv.FormatInt(id, 10))
 	}
 	for _, f := range strings.FieldsFunc(cfg.Admins, func(r rune) bool { return r == ',' || r == ' ' }) {
 		channel, id, _ := strings.Cut(f, ":")
@@ -158,7 +162,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		case channel == "zalo" && !zaloUserID.MatchString(id):
 			bad("ADMINS", "a Zalo administrator is the numeric id the OA sees (up to 24 digits), got %q", f)
 		default:
-			cfg.addAdmin(channel + ":" + id)
+			cfg.AddAdmin(channel + ":" + id)
 		}
 	}
 	for name, v := range map[string]string{"ZALO_API_URL": cfg.ZaloAPIURL, "ZALO_OAUTH_URL": cfg.ZaloOAuthURL} {
@@ -179,7 +183,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad("ZALO_OA_ID", "must be the OA's numeric id, got %q", cfg.ZaloOAID)
 	}
 	if addr, set := vars["METRICS_ADDR"]; !set {
-		cfg.MetricsAddr = defaultMetricsAddr
+		cfg.MetricsAddr = DefaultMetricsAddr
 	} else if addr == "off" {
 		cfg.MetricsAddr = ""
 	}
@@ -197,9 +201,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-// defaultMetricsAddr is METRICS_ADDR when it is not set; config.MetricsAddr is "" when it is
+// DefaultMetricsAddr is METRICS_ADDR when it is not set; Config.MetricsAddr is "" when it is
 // "off" (the environment cannot tell an empty variable from an unset one).
-const defaultMetricsAddr = ":9090"
+const DefaultMetricsAddr = ":9090"
 
 // checkMetricsAddr checks METRICS_ADDR: a host:port of its own, not the one of HTTP_ADDR, since
 // /metrics is kept off the public listener of the webhooks.
@@ -222,8 +226,8 @@ func checkMetricsAddr(addr, httpAddr string) error {
 	return nil
 }
 
-// validateServe checks what production needs on top of loadConfig.
-func (cfg config) validateServe() error {
+// validateServe checks what production needs on top of LoadConfig.
+func (cfg Config) validateServe() error {
 	var errs []error
 	missing := func(name, value string) {
 		if value == "" {
@@ -276,7 +280,7 @@ func nameVariables(err error) error {
 		return err
 	}
 	keys := map[string]string{}
-	t := reflect.TypeFor[config]()
+	t := reflect.TypeFor[Config]()
 	for i := range t.NumField() {
 		if k := t.Field(i).Tag.Get("env"); k != "" {
 			keys[t.Field(i).Name] = k
