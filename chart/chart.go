@@ -79,8 +79,9 @@ const dpi = 72
 // Progress.Planned is computed with, so the line passes through p.Planned on p.Date. The
 // hand-over period is shaded.
 //
-// p must be settled (campaign.Progress.Settle). Render fails only on a bad size or a failed
-// write; empty figures still give a valid image.
+// p must be settled (campaign.Progress.Settle). Render fails only on a bad size, a failed write
+// or a catalog without the chart's words (which the catalog's tests rule out); empty figures
+// still give a valid image.
 func Render(w io.Writer, c *campaign.Campaign, p campaign.Progress, days []Day, opts Options) error {
 	if opts.Width == 0 && opts.Height == 0 {
 		opts.Width, opts.Height = DefaultWidth, DefaultHeight
@@ -91,7 +92,10 @@ func Render(w io.Writer, c *campaign.Campaign, p campaign.Progress, days []Day, 
 		}
 	}
 	img := vgimg.NewWith(vgimg.UseWH(vg.Length(opts.Width), vg.Length(opts.Height)), vgimg.UseDPI(dpi))
-	r := newRenderer(c, p, opts)
+	r, err := newRenderer(c, p, opts)
+	if err != nil {
+		return err
+	}
 	if err := r.draw(draw.New(img), days); err != nil {
 		return err
 	}
@@ -125,11 +129,15 @@ type renderer struct {
 	scale vg.Length // 1 at the default size: every size below is in pixels of a 1080×1350 image
 }
 
-func newRenderer(c *campaign.Campaign, p campaign.Progress, opts Options) *renderer {
-	return &renderer{
-		c: c, p: p, lang: opts.Lang, w: wordsFor(opts.Lang), kit: newTextKit(),
-		scale: min(vg.Length(opts.Width)/DefaultWidth, vg.Length(opts.Height)/DefaultHeight),
+func newRenderer(c *campaign.Campaign, p campaign.Progress, opts Options) (*renderer, error) {
+	w, err := wordsFor(opts.Lang)
+	if err != nil {
+		return nil, err
 	}
+	return &renderer{
+		c: c, p: p, lang: opts.Lang, w: w, kit: newTextKit(),
+		scale: min(vg.Length(opts.Width)/DefaultWidth, vg.Length(opts.Height)/DefaultHeight),
+	}, nil
 }
 
 // px scales a length given for the default width.
@@ -179,14 +187,9 @@ func (r *renderer) drawTitle(c draw.Canvas) vg.Length {
 			sub = r.p.WardCode + " · "
 		}
 	}
-	day := r.w.dayOfWindow(r.p.Day, r.c.WindowDays())
-	if r.lang == "en" {
-		sub += dayMonthYear(r.p.Date) + " (" + day + ")"
-	} else {
-		sub += "Ngày " + dayMonthYear(r.p.Date) + " (" + day + ")"
-	}
+	sub += r.w.date(r.p.Date, r.w.dayOfWindow(r.p.Day, r.c.WindowDays()))
 	if !r.p.At.IsZero() {
-		sub += " · " + fmt.Sprintf(r.w.figuresAt, r.p.At.In(r.c.Location).Format("15:04"))
+		sub += " · " + r.w.figuresAt(r.p.At.In(r.c.Location).Format("15:04"))
 	}
 	st, sub = fit(r.kit.style(r.px(28), false, colMuted), sub, width)
 	c.FillText(st, vg.Point{X: c.Min.X, Y: y}, sub)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/image/font/sfnt"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/locales"
 )
 
 var update = flag.Bool("update", false, "write testdata/sample.png for a person to look at")
@@ -218,9 +220,22 @@ func TestFontsCoverVietnamese(t *testing.T) {
 		"ĂÂÊÔƠƯĐăâêôơưđ àảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ",
 		"ÀẢÃÁẠẰẲẴẮẶẦẨẪẤẬÈẺẼÉẸỀỂỄẾỆÌỈĨÍỊÒỎÕÓỌỒỔỖỐỘỜỞỠỚỢÙỦŨÚỤỪỬỮỨỰỲỶỸÝỴ",
 	}
-	for _, w := range []words{vi, en} {
-		texts = append(texts, w.wardsTitle, w.wardsNote, w.wardTitle, w.wardNote, w.registered, w.verified, w.delivered,
-			w.noData, w.cumTitle, w.deliveredN, w.planN, w.dayOf, w.notStarted, w.ended, w.figuresAt)
+	// Every word of the chart in both languages, with figures where it takes some.
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	figures := map[string]any{"Day": 20, "Days": 30, "Date": "20/09/2021", "Time": "17:00", "Delivered": "3.200", "Planned": "4.100"}
+	for _, lang := range []string{locales.VI, locales.EN} {
+		for _, id := range cat.IDs(lang) {
+			if strings.HasPrefix(id, "chart.") {
+				s, err := cat.Text(lang, id, figures)
+				if err != nil || strings.Contains(s, "<no value>") {
+					t.Errorf("%s %s = %q, %v", lang, id, s, err)
+				}
+				texts = append(texts, s)
+			}
+		}
 	}
 	for _, m := range c.Milestones {
 		texts = append(texts, m.Name.VI, m.Name.EN)
@@ -266,6 +281,7 @@ func TestFontsCoverVietnamese(t *testing.T) {
 }
 
 func TestCount(t *testing.T) {
+	vi, en := wordsIn(t, locales.VI), wordsIn(t, locales.EN)
 	for _, c := range []struct {
 		n      int
 		vi, en string
@@ -277,6 +293,15 @@ func TestCount(t *testing.T) {
 			t.Errorf("en.count(%d) = %q, want %q", c.n, got, c.en)
 		}
 	}
+}
+
+func wordsIn(t *testing.T, lang string) words {
+	t.Helper()
+	w, err := wordsFor(lang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
 
 func BenchmarkRender(b *testing.B) {

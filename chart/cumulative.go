@@ -1,7 +1,6 @@
 package chart
 
 import (
-	"fmt"
 	"image/color"
 	"math"
 	"time"
@@ -72,8 +71,8 @@ func (r *renderer) drawCumulative(c draw.Canvas, days []Day) error {
 	planStyle := draw.LineStyle{Color: colPlan, Width: r.px(3.5), Dashes: []vg.Length{r.px(12), r.px(7)}}
 
 	items := []legendItem{
-		{label: fmt.Sprintf(r.w.deliveredN, r.w.count(s.actual[s.shown])), line: &actualStyle},
-		{label: fmt.Sprintf(r.w.planN, dayMonth(r.p.Date), r.w.count(s.planned[max(s.shown, 0)])), line: &planStyle},
+		{label: r.w.deliveredSoFar(s.actual[s.shown]), line: &actualStyle},
+		{label: r.w.planBy(r.p.Date, s.planned[max(s.shown, 0)]), line: &planStyle},
 	}
 	first, last, handover, haveHandover := handoverDays(r.c)
 	if haveHandover {

@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/thuduc/maytinhchoem/locales"
 )
 
-// words holds the chart's texts in one language. They are few and only the chart draws them,
-// so they live here rather than in the flows' message catalogue.
+// words are the chart's texts in one language, from the catalog (package locales, ids
+// "chart.*"): the fixed ones looked up once a chart, the ones with figures as they are drawn.
 type words struct {
-	dayOf       string // "(ngày 20/30)": day of the window, and how many
+	cat         *locales.Catalog
+	lang        string
 	notStarted  string
 	ended       string
-	figuresAt   string // "số liệu lúc 17:00"
 	wardsTitle  string
 	wardsNote   string
 	wardTitle   string // heading of the panel of a ward summary's single row
@@ -22,55 +24,57 @@ type words struct {
 	delivered   string
 	noData      string
 	cumTitle    string
-	deliveredN  string // legend: deliveries so far
-	planN       string // legend: the plan by the day shown
 	thousandSep string
 }
 
-var vi = words{
-	dayOf:       "ngày %d/%d",
-	notStarted:  "chưa bắt đầu",
-	ended:       "đã kết thúc",
-	figuresAt:   "số liệu lúc %s",
-	wardsTitle:  "Theo phường",
-	wardsNote:   "Xếp theo số em đã duyệt còn chờ thiết bị, nhiều nhất ở trên; số ghi: đã trao/đăng ký",
-	wardTitle:   "Số em",
-	wardNote:    "Số ghi: đã trao/đăng ký",
-	registered:  "Đăng ký",
-	verified:    "Đã duyệt",
-	delivered:   "Đã trao",
-	noData:      "Chưa có số liệu",
-	cumTitle:    "Thiết bị đã trao cộng dồn so với kế hoạch",
-	deliveredN:  "Đã trao: %s",
-	planN:       "Kế hoạch đến %s: %s",
-	thousandSep: ".",
-}
+// withFigures are the ids of the texts drawn with figures, looked up when drawn.
+var withFigures = []string{"chart.day_of", "chart.figures_at", "chart.date", "chart.delivered_so_far", "chart.plan_by"}
 
-var en = words{
-	dayOf:       "day %d of %d",
-	notStarted:  "not started",
-	ended:       "ended",
-	figuresAt:   "figures at %s",
-	wardsTitle:  "By ward",
-	wardsNote:   "Most verified children still waiting for a device on top; figures: delivered/registered",
-	wardTitle:   "Children",
-	wardNote:    "Figures: delivered/registered",
-	registered:  "Registered",
-	verified:    "Verified",
-	delivered:   "Delivered",
-	noData:      "No figures yet",
-	cumTitle:    "Cumulative deliveries against the plan",
-	deliveredN:  "Delivered: %s",
-	planN:       "Plan by %s: %s",
-	thousandSep: ",",
-}
-
-// wordsFor follows campaign.Text.In: English for "en", Vietnamese for anything else.
-func wordsFor(lang string) words {
-	if lang == "en" {
-		return en
+// wordsFor returns the chart's words in lang; like campaign.Text.In, any language but English
+// is Vietnamese. It fails on a message the catalog lacks, which the catalog's tests rule out,
+// so that drawing need not fail.
+func wordsFor(lang string) (words, error) {
+	cat, err := locales.Load()
+	if err != nil {
+		return words{}, fmt.Errorf("chart: %w", err)
 	}
-	return vi
+	if lang != locales.EN {
+		lang = locales.VI
+	}
+	var missing error
+	text := func(id string) string {
+		s, err := cat.Text(lang, id, nil)
+		if err != nil && missing == nil {
+			missing = fmt.Errorf("chart: words: %w", err)
+		}
+		return s
+	}
+	w := words{
+		cat:         cat,
+		lang:        lang,
+		notStarted:  text("chart.not_started"),
+		ended:       text("chart.ended"),
+		wardsTitle:  text("chart.wards_title"),
+		wardsNote:   text("chart.wards_note"),
+		wardTitle:   text("chart.ward_title"),
+		wardNote:    text("chart.ward_note"),
+		registered:  text("chart.registered"),
+		verified:    text("chart.verified"),
+		delivered:   text("chart.delivered"),
+		noData:      text("chart.no_data"),
+		cumTitle:    text("chart.cumulative_title"),
+		thousandSep: text("chart.thousands_sep"),
+	}
+	for _, id := range withFigures {
+		text(id)
+	}
+	return w, missing
+}
+
+// text is message id with data; wordsFor has checked that the catalog has it.
+func (w words) text(id string, data map[string]any) string {
+	s, _ := w.cat.Text(w.lang, id, data)
+	return s
 }
 
 // count writes n with the language's thousands separator: 3.200 in Vietnamese, 3,200 in English.
@@ -89,7 +93,7 @@ func (w words) count(n int) string {
 	return s
 }
 
-// dayOfWindow says where day stands in a window of days days.
+// dayOfWindow says where day stands in a window of days days: "ngày 20/30".
 func (w words) dayOfWindow(day, days int) string {
 	switch {
 	case day < 1:
@@ -97,7 +101,27 @@ func (w words) dayOfWindow(day, days int) string {
 	case day > days:
 		return w.ended
 	}
-	return fmt.Sprintf(w.dayOf, day, days)
+	return w.text("chart.day_of", map[string]any{"Day": day, "Days": days})
+}
+
+// date says the summary's date and the day of the window: "Ngày 20/09/2021 (ngày 20/30)".
+func (w words) date(date time.Time, day string) string {
+	return w.text("chart.date", map[string]any{"Date": dayMonthYear(date), "Day": day})
+}
+
+// figuresAt says when the figures were taken: "số liệu lúc 17:00".
+func (w words) figuresAt(clock string) string {
+	return w.text("chart.figures_at", map[string]any{"Time": clock})
+}
+
+// deliveredSoFar is the legend of the deliveries line: "Đã trao: 3.200".
+func (w words) deliveredSoFar(n int) string {
+	return w.text("chart.delivered_so_far", map[string]any{"Delivered": w.count(n)})
+}
+
+// planBy is the legend of the plan line: "Kế hoạch đến 20/09: 4.100".
+func (w words) planBy(date time.Time, n int) string {
+	return w.text("chart.plan_by", map[string]any{"Date": dayMonth(date), "Planned": w.count(n)})
 }
 
 // Dates are day first in both languages: the English text is read in Vietnam.

@@ -19,9 +19,14 @@ func TestLayering(t *testing.T) {
 	allowed := map[string][]string{
 		"chat":         {},
 		"campaign":     {},
-		"flows":        {"campaign", "chat"},
+		"flows":        {"campaign", "chat", "locales"},
 		"bot/telegram": {"chat"},
 		"bot/zalo":     {"chat"},
+		// The catalog of words is read by the conversations, the exports and the chart alike
+		// (issue 14): it knows none of them.
+		"locales": {},
+		"export":  {"campaign", "locales"},
+		"chart":   {"campaign", "locales"},
 	}
 	for dir, ok := range allowed {
 		for _, imp := range internalImports(t, filepath.Join("..", dir)) {

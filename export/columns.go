@@ -26,17 +26,19 @@ const (
 	kindStaff              // string, a staff member's name (or, unknown, their chat id); with: their role
 )
 
-// column is one column of a sheet: the field it is made from, its Vietnamese header and width.
+// column is one column of a sheet: the field it is made from, its header and width. Its words
+// (header, labels, empty, yes, no) are message ids in the sheets below, and the words themselves
+// in the sheets of an export's words (see words.go).
 type column struct {
 	key    string  // the field, as the Source is asked for it
-	header string  // in Vietnamese, as officials read it
+	header string  // as officials read it
 	width  float64 // in characters, wide enough for typical values without wrapping
 	kind   kind
 	labels map[string]string // kindEnum, kindOrigin: the words for the codes
 	empty  string            // kindEnum, kindText: what an empty value means ("" writes nothing)
 	blank0 bool              // kindInt: 0 is no value, written as an empty cell
-	yes    string            // kindBool: the word for true; "có" by default
-	no     string            // kindBool: the word for false; "không" by default
+	yes    string            // kindBool: the word for true; "có" (yes) when none is given
+	no     string            // kindBool: the word for false; "không" (no) when none is given
 	with   string            // the field of a second value the cell is made from, "" for none
 	// anon is the bool field that says the row's donor asked to stay anonymous, "" for none: the
 	// cell then shows nothing of its value (a kindDonor cell shows "Ẩn danh").
@@ -49,7 +51,7 @@ type column struct {
 // sheetSpec is a sheet of the workbook and its CSV file in the ZIP.
 type sheetSpec struct {
 	sheet   campaign.ExportSheet
-	title   string // the worksheet's name, in Vietnamese (at most 31 characters)
+	title   string // the worksheet's name (at most 31 characters)
 	file    string // the CSV file's name in the ZIP, in ASCII so every unzip tool shows it right
 	columns []column
 	// fields are the keys the Source is asked for: every column's key, then the second fields
@@ -152,114 +154,115 @@ func staff(key, header string) column {
 }
 
 // Fields every sheet with a ward has: the code, and the name the campaign gives it.
-func wardCode() column { return text("ward_code", "Mã phường", 10) }
-func wardName() column { return text("ward_name", "Phường", 20) }
+func wardCode() column { return text("ward_code", "sheet.col.ward_code", 10) }
+func wardName() column { return text("ward_name", "sheet.col.ward_name", 20) }
 
-// sheets are the workbook's sheets in campaign.ExportSheets order. The Source's fields are their
-// keys; the Go type each must have is the column's kind (see the kind constants).
+// sheets are the workbook's sheets in campaign.ExportSheets order, their words as message ids.
+// The Source's fields are their keys; the Go type each must have is the column's kind (see the
+// kind constants). The CSV files' names stay here: they are ASCII names for unzip tools.
 var sheets = []*sheetSpec{
-	newSheet(campaign.SheetRegistrations, "Đăng ký", "dang-ky.csv",
-		text("code", "Mã hồ sơ", 12),
-		enum("status", "Trạng thái", 20, registrationStatusLabels),
-		enumNote("reject_code", "reject_text", "Lý do không duyệt", 30, rejectReasonLabels),
+	newSheet(campaign.SheetRegistrations, "sheet.title.registrations", "dang-ky.csv",
+		text("code", "sheet.col.registration_code", 12),
+		enum("status", "sheet.col.status", 20, registrationStatusLabels),
+		enumNote("reject_code", "reject_text", "sheet.col.reject_reason", 30, rejectReasonLabels),
 		wardCode(),
 		wardName(),
-		text("student_name", "Họ tên học sinh", 24),
-		date("birth_date", "Ngày sinh"),
-		enum("level", "Cấp học", 10, levelLabels),
-		number("grade", "Lớp", 6),
-		text("school", "Trường", 28),
-		text("address", "Địa chỉ", 36),
-		text("parent_name", "Họ tên phụ huynh", 24),
-		phone("parent_phone", "Điện thoại phụ huynh"),
-		enumNote("circumstances", "circumstance_other", "Hoàn cảnh", 36, circumstanceLabels),
-		enum("device_situation", "Thiết bị hiện có", 30, situationLabels),
-		enum("needs", "Cần hỗ trợ", 28, needLabels),
-		text("possible_duplicates", "Có thể trùng với hồ sơ", 18),
-		instant("created_at", "Thời điểm đăng ký"),
-		enum("source", "Nguồn đăng ký", 22, sourceLabels),
-		text("list_code", "Mã danh sách", 12),
-		optionalNumber("list_row", "Dòng trong danh sách", 10),
-		staff("registered_by", "Cán bộ đăng ký giúp / gửi danh sách"),
-		enum("consent", "Hình thức đồng ý", 28, consentLabels),
-		staff("decided_by", "Người xác minh"),
-		instant("decided_at", "Thời điểm xác minh"),
+		text("student_name", "sheet.col.student_name", 24),
+		date("birth_date", "sheet.col.birth_date"),
+		enum("level", "sheet.col.level", 10, levelLabels),
+		number("grade", "sheet.col.grade", 6),
+		text("school", "sheet.col.school", 28),
+		text("address", "sheet.col.address", 36),
+		text("parent_name", "sheet.col.parent_name", 24),
+		phone("parent_phone", "sheet.col.parent_phone"),
+		enumNote("circumstances", "circumstance_other", "sheet.col.circumstances", 36, circumstanceLabels),
+		enum("device_situation", "sheet.col.device_situation", 30, situationLabels),
+		enum("needs", "sheet.col.needs", 28, needLabels),
+		text("possible_duplicates", "sheet.col.possible_duplicates", 18),
+		instant("created_at", "sheet.col.registered_at"),
+		enum("source", "sheet.col.source", 22, sourceLabels),
+		text("list_code", "sheet.col.list_code", 12),
+		optionalNumber("list_row", "sheet.col.list_row", 10),
+		staff("registered_by", "sheet.col.registered_by"),
+		enum("consent", "sheet.col.consent", 28, consentLabels),
+		staff("decided_by", "sheet.col.decided_by"),
+		instant("decided_at", "sheet.col.decided_at"),
 	),
-	newSheet(campaign.SheetPledges, "Ủng hộ", "ung-ho.csv",
-		text("code", "Mã phiếu", 12),
-		enum("status", "Trạng thái", 16, pledgeStatusLabels),
-		enum("donor_kind", "Loại nhà hảo tâm", 20, donorKindLabels),
-		donor("donor_name", "anonymous", "Nhà hảo tâm", 28),
-		private(text("contact_person", "Người liên hệ", 22), "anonymous"),
-		private(phone("phone", "Điện thoại"), "anonymous"),
-		column{key: "items", header: "Nội dung ủng hộ", width: 44, kind: kindItems},
-		money("money_pledged", "Tiền hứa ủng hộ (đ)"),
-		money("money_received", "Tiền đã nhận (đ)"),
-		enum("delivery", "Cách gửi", 24, deliveryMethodLabels),
+	newSheet(campaign.SheetPledges, "sheet.title.pledges", "ung-ho.csv",
+		text("code", "sheet.col.pledge_code", 12),
+		enum("status", "sheet.col.status", 16, pledgeStatusLabels),
+		enum("donor_kind", "sheet.col.donor_kind", 20, donorKindLabels),
+		donor("donor_name", "anonymous", "sheet.col.donor", 28),
+		private(text("contact_person", "sheet.col.contact_person", 22), "anonymous"),
+		private(phone("phone", "sheet.col.phone"), "anonymous"),
+		column{key: "items", header: "sheet.col.items", width: 44, kind: kindItems},
+		money("money_pledged", "sheet.col.money_pledged"),
+		money("money_received", "sheet.col.money_received"),
+		enum("delivery", "sheet.col.delivery_method", 24, deliveryMethodLabels),
 		wardCode(),
 		wardName(),
-		private(text("pickup_address", "Địa chỉ đến nhận", 30), "anonymous"),
-		date("pickup_date", "Ngày đến nhận"),
-		flag("anonymous", "Ẩn danh", 8, yes, no),
-		instant("created_at", "Thời điểm ghi nhận"),
+		private(text("pickup_address", "sheet.col.pickup_address", 30), "anonymous"),
+		date("pickup_date", "sheet.col.pickup_date"),
+		flag("anonymous", "sheet.col.anonymous", 8, yes, no),
+		instant("created_at", "sheet.col.pledged_at"),
 	),
-	newSheet(campaign.SheetDevices, "Thiết bị", "thiet-bi.csv",
-		text("label", "Mã thiết bị", 12),
-		enum("type", "Loại thiết bị", 20, deviceTypeLabels),
-		enum("state", "Tình trạng", 16, deviceStateLabels),
-		text("brand", "Hãng", 12),
-		text("model", "Mẫu máy", 18),
-		text("serial", "Số serial/IMEI", 18),
-		flag("used", "Mới/cũ", 14, "đã qua sử dụng", "mới"),
-		column{key: "pledge_code", with: "origin", header: "Nguồn", width: 20, kind: kindOrigin, labels: originLabels},
-		column{key: "software_level", header: "Phần mềm học tập", width: 16, kind: kindEnum, labels: levelLabels, empty: "chưa cài"},
-		staff("checked_by", "Người kiểm tra"),
-		text("registration_code", "Phân bổ cho hồ sơ", 14),
+	newSheet(campaign.SheetDevices, "sheet.title.devices", "thiet-bi.csv",
+		text("label", "sheet.col.device_label", 12),
+		enum("type", "sheet.col.device_type", 20, deviceTypeLabels),
+		enum("state", "sheet.col.device_state", 16, deviceStateLabels),
+		text("brand", "sheet.col.brand", 12),
+		text("model", "sheet.col.model", 18),
+		text("serial", "sheet.col.serial", 18),
+		flag("used", "sheet.col.used", 14, used, "sheet.new"),
+		column{key: "pledge_code", with: "origin", header: "sheet.col.origin", width: 20, kind: kindOrigin, labels: originLabels},
+		column{key: "software_level", header: "sheet.col.software_level", width: 16, kind: kindEnum, labels: levelLabels, empty: "sheet.software_none"},
+		staff("checked_by", "sheet.col.checked_by"),
+		text("registration_code", "sheet.col.allocated_to", 14),
 		wardCode(),
 		wardName(),
-		instant("created_at", "Thời điểm nhập"),
-		instant("updated_at", "Cập nhật lần cuối"),
+		instant("created_at", "sheet.col.received_at"),
+		instant("updated_at", "sheet.col.updated_at"),
 	),
-	newSheet(campaign.SheetDeliveries, "Bàn giao", "ban-giao.csv",
-		text("code", "Mã bàn giao", 12),
-		enum("status", "Trạng thái", 20, deliveryStatusLabels),
-		text("registration_code", "Mã hồ sơ", 12),
-		text("student_name", "Họ tên học sinh", 24),
-		enum("level", "Cấp học", 10, levelLabels),
-		number("grade", "Lớp", 6),
+	newSheet(campaign.SheetDeliveries, "sheet.title.deliveries", "ban-giao.csv",
+		text("code", "sheet.col.delivery_code", 12),
+		enum("status", "sheet.col.status", 20, deliveryStatusLabels),
+		text("registration_code", "sheet.col.registration_code", 12),
+		text("student_name", "sheet.col.student_name", 24),
+		enum("level", "sheet.col.level", 10, levelLabels),
+		number("grade", "sheet.col.grade", 6),
 		wardCode(),
 		wardName(),
-		enum("handover", "Nơi bàn giao", 12, handoverLabels),
-		text("device_label", "Mã thiết bị", 12),
-		enum("device_type", "Loại thiết bị", 20, deviceTypeLabels),
-		enum("stock", "Kết nối kèm theo", 22, stockLabels),
-		column{key: "pledge_code", with: "origin", header: "Nguồn thiết bị", width: 20, kind: kindOrigin, labels: originLabels},
-		donor("donor_name", "donor_anonymous", "Nhà hảo tâm", 26),
-		staff("allocated_by", "Người phân bổ"),
-		instant("allocated_at", "Thời điểm phân bổ"),
-		number("attempts", "Số lần giao không thành", 10),
-		enumNote("last_failure", "last_failure_note", "Lần giao không thành gần nhất", 28, failReasonLabels),
-		staff("volunteer", "Tình nguyện viên"),
-		text("recipient_name", "Người nhận", 22),
-		flag("has_photo", "Ảnh bàn giao", 10, yes, no),
-		instant("delivered_at", "Thời điểm trao"),
-		instant("confirmed_at", "Thời điểm xác nhận"),
-		flag("auto_confirmed", "Tự động xác nhận", 12, yes, no),
+		enum("handover", "sheet.col.handover", 12, handoverLabels),
+		text("device_label", "sheet.col.device_label", 12),
+		enum("device_type", "sheet.col.device_type", 20, deviceTypeLabels),
+		enum("stock", "sheet.col.stock", 22, stockLabels),
+		column{key: "pledge_code", with: "origin", header: "sheet.col.device_origin", width: 20, kind: kindOrigin, labels: originLabels},
+		donor("donor_name", "donor_anonymous", "sheet.col.donor", 26),
+		staff("allocated_by", "sheet.col.allocated_by"),
+		instant("allocated_at", "sheet.col.allocated_at"),
+		number("attempts", "sheet.col.attempts", 10),
+		enumNote("last_failure", "last_failure_note", "sheet.col.last_failure", 28, failReasonLabels),
+		staff("volunteer", "sheet.col.volunteer"),
+		text("recipient_name", "sheet.col.recipient", 22),
+		flag("has_photo", "sheet.col.has_photo", 10, yes, no),
+		instant("delivered_at", "sheet.col.delivered_at"),
+		instant("confirmed_at", "sheet.col.confirmed_at"),
+		flag("auto_confirmed", "sheet.col.auto_confirmed", 12, yes, no),
 	),
 	// One row per school (names folded by campaign.SchoolKey, written as most registrations write
 	// them), most registrations first; the registrations with no school last. The figures add up
 	// like the summary's: total = by source = pending + verified + rejected + withdrawn.
-	newSheet(campaign.SheetSchools, "Theo trường", "theo-truong.csv",
-		column{key: "school", header: "Trường", width: 36, kind: kindText, empty: noSchool},
-		number("total", "Tổng số hồ sơ", 10),
-		number("chat", "Gia đình tự đăng ký", 12),
-		number("list", "Từ danh sách trường/phường", 14),
-		number("assisted", "Cán bộ đăng ký giúp", 12),
-		number("pending", "Chờ xác minh", 10),
-		number("verified", "Đã duyệt", 10),
-		number("delivered", "Trong đó đã trao thiết bị", 12),
-		number("rejected", "Không được duyệt", 10),
-		number("withdrawn", "Gia đình đã rút hồ sơ", 12),
+	newSheet(campaign.SheetSchools, "sheet.title.schools", "theo-truong.csv",
+		column{key: "school", header: "sheet.col.school", width: 36, kind: kindText, empty: noSchool},
+		number("total", "sheet.col.total", 10),
+		number("chat", "sheet.col.by_family", 12),
+		number("list", "sheet.col.by_list", 14),
+		number("assisted", "sheet.col.by_staff", 12),
+		number("pending", "sheet.col.pending", 10),
+		number("verified", "sheet.col.verified", 10),
+		number("delivered", "sheet.col.delivered", 12),
+		number("rejected", "sheet.col.rejected", 10),
+		number("withdrawn", "sheet.col.withdrawn", 12),
 	),
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/locales"
 )
 
 // Source gives the rows of the export's sheets.
@@ -127,10 +128,12 @@ func (e *Exporter) Export(ctx context.Context, f campaign.ExportFilter, format c
 
 // write writes every sheet into out and returns the rows written per sheet.
 func (e *Exporter) write(ctx context.Context, out io.Writer, f campaign.ExportFilter, format campaign.ExportFormat, now time.Time) (map[campaign.ExportSheet]int, error) {
-	var (
-		b   book
-		err error
-	)
+	// Officials read the exports in Vietnamese.
+	w, err := wordsIn(locales.VI)
+	if err != nil {
+		return nil, err
+	}
+	var b book
 	if format == campaign.FormatXLSX {
 		b, err = newXLSXBook(out, e.dir, now)
 	} else {
@@ -139,9 +142,9 @@ func (e *Exporter) write(ctx context.Context, out io.Writer, f campaign.ExportFi
 	if err != nil {
 		return nil, err
 	}
-	counts := make(map[campaign.ExportSheet]int, len(sheets))
-	fm := &formatting{loc: e.loc, showPhones: f.ShowPhones}
-	for _, s := range sheets {
+	counts := make(map[campaign.ExportSheet]int, len(w.sheets))
+	fm := &formatting{loc: e.loc, showPhones: f.ShowPhones, words: w}
+	for _, s := range w.sheets {
 		if !f.Sheets.Has(s.sheet) {
 			continue // not the business of the one who exports: not even asked of the source
 		}

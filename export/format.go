@@ -46,6 +46,7 @@ const (
 type formatting struct {
 	loc        *time.Location
 	showPhones bool
+	words      *words
 }
 
 // format formats the column's cell of a row of the sheet's fields. A donor who asked to stay
@@ -58,7 +59,7 @@ func (c *column) format(row []any, f *formatting) (cell, error) {
 		}
 		if hidden {
 			if c.kind == kindDonor {
-				return textCell(anonymous), nil
+				return textCell(f.words.anonymous), nil
 			}
 			return cell{}, nil
 		}
@@ -140,9 +141,9 @@ func (c *column) cell(v, with any, f *formatting) (cell, error) {
 			return cell{}, c.typeError(v, "a bool")
 		}
 		if b {
-			return textCell(orDefault(c.yes, yes)), nil
+			return textCell(c.yes), nil
 		}
-		return textCell(orDefault(c.no, no)), nil
+		return textCell(c.no), nil
 	case kindEnum:
 		return c.enumCell(v, with)
 	case kindItems:
@@ -150,7 +151,7 @@ func (c *column) cell(v, with any, f *formatting) (cell, error) {
 		if !ok && v != nil {
 			return cell{}, c.typeError(v, "[]campaign.PledgeItem")
 		}
-		return textCell(itemsSummary(items)), nil
+		return textCell(f.words.itemsSummary(items)), nil
 	case kindOrigin:
 		code, ok1 := str(v)
 		origin, ok2 := str(with)
@@ -184,9 +185,9 @@ func (c *column) cell(v, with any, f *formatting) (cell, error) {
 			return textCell(name), nil // no one, or someone who is no staff ("system", an old id)
 		}
 		if name == "" { // a staff member known by their role alone: no chat id is written
-			return textCell(label(staffRoleLabels, role)), nil
+			return textCell(label(f.words.staffRoles, role)), nil
 		}
-		return textCell(name + " (" + label(staffRoleLabels, role) + ")"), nil
+		return textCell(name + " (" + label(f.words.staffRoles, role) + ")"), nil
 	}
 	return cell{}, fmt.Errorf("column %s: unknown kind %d", c.key, c.kind)
 }
@@ -232,28 +233,28 @@ func (c *column) typeError(v any, want string) error {
 
 // itemsSummary writes a pledge's lines on one line, as officials read them out:
 // "2 laptop (đã qua sử dụng); 500 SIM 4G; 5.000.000 đ".
-func itemsSummary(items []campaign.PledgeItem) string {
+func (w *words) itemsSummary(items []campaign.PledgeItem) string {
 	parts := make([]string, 0, len(items))
 	for _, it := range items {
 		if it.Kind == campaign.ItemMoney {
 			parts = append(parts, campaign.FormatVND(it.Amount))
 			continue
 		}
-		noun, ok := itemNouns[it.Kind]
+		noun, ok := w.nouns[it.Kind]
 		if !ok {
 			noun = string(it.Kind)
 		}
 		s := groupDigits(int64(it.Quantity)) + " " + noun
 		if it.Kind == campaign.ItemInternetPackage && it.Months > 0 {
-			s += " " + strconv.Itoa(it.Months) + " tháng"
+			s += " " + strconv.Itoa(it.Months) + " " + w.months
 		}
 		if it.Kind.IsDevice() {
 			var notes []string
 			if it.Used {
-				notes = append(notes, "đã qua sử dụng")
+				notes = append(notes, w.used)
 			}
 			if !it.Complete {
-				notes = append(notes, "chưa đủ phụ kiện")
+				notes = append(notes, w.incomplete)
 			}
 			if len(notes) > 0 {
 				s += " (" + strings.Join(notes, ", ") + ")"

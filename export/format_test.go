@@ -4,14 +4,23 @@ import (
 	"testing"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/locales"
 )
 
 // TestLabels_Complete fails when the campaign gains a code that exports would write raw.
 func TestLabels_Complete(t *testing.T) {
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vietnamese := func(id string) bool {
+		s, err := cat.Text(locales.VI, id, nil)
+		return id != "" && err == nil && s != ""
+	}
 	check := func(name string, labels map[string]string, codes ...string) {
 		t.Helper()
 		for _, c := range codes {
-			if labels[c] == "" {
+			if !vietnamese(labels[c]) {
 				t.Errorf("%s %q has no Vietnamese label", name, c)
 			}
 		}
@@ -33,7 +42,7 @@ func TestLabels_Complete(t *testing.T) {
 	check("handover", handoverLabels, "home", "school")
 	check("staff role", staffRoleLabels, append(strs(campaign.StaffRoles), string(campaign.RoleAdmin))...)
 	for _, k := range campaign.ItemKinds {
-		if k != campaign.ItemMoney && itemNouns[k] == "" {
+		if k != campaign.ItemMoney && !vietnamese(itemNouns[k]) {
 			t.Errorf("item kind %q has no noun", k)
 		}
 	}
@@ -48,6 +57,10 @@ func strs[T ~string](list []T) []string {
 }
 
 func TestItemsSummary(t *testing.T) {
+	w, err := wordsIn(locales.VI)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		items []campaign.PledgeItem
 		want  string
@@ -59,7 +72,7 @@ func TestItemsSummary(t *testing.T) {
 		{[]campaign.PledgeItem{{Kind: campaign.ItemDesktop, Quantity: 3, Used: true}}, "3 bộ máy tính để bàn (đã qua sử dụng, chưa đủ phụ kiện)"},
 		{[]campaign.PledgeItem{{Kind: campaign.ItemInternetPackage, Quantity: 1200, Months: 6}}, "1.200 gói cước Internet 6 tháng"},
 	} {
-		if got := itemsSummary(c.items); got != c.want {
+		if got := w.itemsSummary(c.items); got != c.want {
 			t.Errorf("itemsSummary(%+v) = %q, want %q", c.items, got, c.want)
 		}
 	}

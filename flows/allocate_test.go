@@ -36,22 +36,20 @@ const (
 //     (helped before by another programme).
 func (c *convo) withCases(donorLang string) *convo {
 	c.t.Helper()
-	c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
-	c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
-	c.staff.add(cultureID, "Võ Văn Hóa", campaign.RoleCultureInfo, "")
-	c.staff.add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
-	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
-	c.pledges.mu.Lock()
-	c.pledges.pledges = append(c.pledges.pledges, campaign.Pledge{
+	c.staff.Add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+	c.staff.Add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
+	c.staff.Add(cultureID, "Võ Văn Hóa", campaign.RoleCultureInfo, "")
+	c.staff.Add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.pledges.Append(campaign.Pledge{
 		ID: 45, Code: "PL-000045", Status: campaign.PledgeReceived, Channel: "telegram", ChatID: donorChat,
 		Language: donorLang, DonorKind: campaign.DonorIndividual, DonorName: "Nguyễn Văn An",
 		Items: []campaign.PledgeItem{{Kind: campaign.ItemLaptop, Quantity: 1, Used: true, Complete: true}},
 	})
-	c.pledges.mu.Unlock()
-	c.cases.addReadyDevice(campaign.DeviceLaptop, wardLT, "PL-000045")
-	c.cases.addReadyDevice(campaign.DeviceLaptop, "", "")
-	c.cases.addReadyDevice(campaign.DeviceTablet, wardTD, "")
-	c.cases.addStock(campaign.StockSIM4G, 1)
+	c.cases.AddReadyDevice(campaign.DeviceLaptop, wardLT, "PL-000045")
+	c.cases.AddReadyDevice(campaign.DeviceLaptop, "", "")
+	c.cases.AddReadyDevice(campaign.DeviceTablet, wardTD, "")
+	c.cases.AddStock(campaign.StockSIM4G, 1)
 	children := []struct {
 		chat, lang, parent, student, ward, school string
 		level                                     campaign.SchoolLevel
@@ -72,14 +70,14 @@ func (c *convo) withCases(donorLang string) *convo {
 			[]campaign.Circumstance{campaign.CircumstancePoor}, campaign.SituationNone, []campaign.Need{campaign.NeedLaptop}},
 	}
 	for _, ch := range children {
-		r := c.cases.addRegistration(campaign.Registration{
+		r := c.cases.AddRegistration(campaign.Registration{
 			Status: campaign.StatusVerified, CampaignID: "thu-duc-2021", Channel: "telegram", ChatID: ch.chat, UserID: ch.chat,
 			Language: ch.lang, ParentName: ch.parent, ParentPhone: "+8491234" + ch.chat[:4], StudentName: ch.student,
 			BirthDate: time.Date(2010, 5, 9, 0, 0, 0, 0, time.UTC), Level: ch.level, Grade: ch.grade, School: ch.school,
 			WardCode: ch.ward, Address: "12 đường số 5, khu phố 3", Circumstances: ch.circ, DeviceSituation: ch.situation, Needs: ch.needs,
 		})
 		if ch.chat == "3005" {
-			c.cases.helped[helpedKey(r.StudentName, r.BirthDate)] = true
+			c.cases.AddHelped(r.StudentName, r.BirthDate)
 		}
 	}
 	return c
@@ -128,7 +126,7 @@ const cityMatches = 739
 // Wi-Fi, of which there is none. Parents are on Telegram (every fifth in English).
 func (c *convo) withCityDay() *convo {
 	c.t.Helper()
-	c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+	c.staff.Add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
 	levels := []campaign.SchoolLevel{campaign.LevelPrimary, campaign.LevelLowerSecondary, campaign.LevelUpperSecondary}
 	grades := [][]int{{1, 2, 3, 4, 5}, {6, 7, 8, 9}, {10, 11, 12}}
 	circs := [][]campaign.Circumstance{{campaign.CircumstancePoor}, {campaign.CircumstanceNearPoor}, {campaign.CircumstanceOrphanOneCovid},
@@ -142,7 +140,7 @@ func (c *convo) withCityDay() *convo {
 		}
 		level := levels[i%3]
 		chat := fmt.Sprint(500000 + i)
-		return c.cases.addRegistration(campaign.Registration{
+		return c.cases.AddRegistration(campaign.Registration{
 			Status: campaign.StatusVerified, CampaignID: "thu-duc-2021", Channel: "telegram", ChatID: chat, UserID: chat,
 			Language: lang, ParentName: fmt.Sprint("Phụ huynh ", i), ParentPhone: fmt.Sprintf("+8490%07d", i),
 			StudentName: fmt.Sprint("Học sinh ", i), BirthDate: time.Date(2008+i%10, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC),
@@ -161,13 +159,13 @@ func (c *convo) withCityDay() *convo {
 			switch i % 4 {
 			case 0:
 				add(i, ward, []campaign.Need{campaign.NeedTablet})
-				c.cases.addReadyDevice(campaign.DeviceTablet, kept, "")
+				c.cases.AddReadyDevice(campaign.DeviceTablet, kept, "")
 			case 1:
 				add(i, ward, []campaign.Need{campaign.NeedLaptop})
-				c.cases.addReadyDevice(campaign.DeviceLaptop, kept, "")
+				c.cases.AddReadyDevice(campaign.DeviceLaptop, kept, "")
 			case 2:
 				add(i, ward, []campaign.Need{campaign.NeedLaptop, campaign.NeedSIM4G})
-				c.cases.addReadyDevice(campaign.DeviceLaptop, kept, "")
+				c.cases.AddReadyDevice(campaign.DeviceLaptop, kept, "")
 				sims++
 			default:
 				add(i, ward, []campaign.Need{campaign.NeedInternetPackage})
@@ -176,15 +174,13 @@ func (c *convo) withCityDay() *convo {
 			i++
 		}
 	}
-	c.cases.addStock(campaign.StockSIM4G, sims)
-	c.cases.addStock(campaign.StockInternetPackage, packages)
+	c.cases.AddStock(campaign.StockSIM4G, sims)
+	c.cases.AddStock(campaign.StockInternetPackage, packages)
 	for k := range 21 {
 		ward := c.e.cfg.Campaign.Wards[k%len(cityDay)].Code
 		if k < 12 {
 			r := add(i, ward, []campaign.Need{campaign.NeedTablet})
-			c.cases.mu.Lock()
-			c.cases.helped[helpedKey(r.StudentName, r.BirthDate)] = true
-			c.cases.mu.Unlock()
+			c.cases.AddHelped(r.StudentName, r.BirthDate)
 		} else {
 			add(i, ward, []campaign.Need{campaign.NeedUSBWiFi})
 		}
@@ -253,9 +249,7 @@ func allocScenarios() []scenario {
 			if n := len(c.turns); n != 9 {
 				c.t.Errorf("%d inputs, want 9", n)
 			}
-			c.cases.mu.Lock()
-			made := len(c.cases.deliveries)
-			c.cases.mu.Unlock()
+			made := len(c.cases.Deliveries())
 			if made != cityMatches || c.st.Flow != "" {
 				c.t.Errorf("%d deliveries made, want %d; state %+v", made, cityMatches, c.st)
 			}
@@ -276,21 +270,17 @@ func allocScenarios() []scenario {
 			c.withCases("vi").become(eduID, "vi")
 			out := c.send(cmd("allocate"))
 			// Meanwhile the tablet was sent back for checking, and TD-000003 was refused.
-			c.devices.mu.Lock()
-			c.devices.devices[2].State = campaign.DeviceChecking
-			c.devices.mu.Unlock()
-			c.regs.mu.Lock()
-			c.regs.regs[2].Status = campaign.StatusRejected
-			c.regs.mu.Unlock()
+			c.devices.Edit(func(ds []campaign.Device) { ds[2].State = campaign.DeviceChecking })
+			c.regs.Edit(func(rs []campaign.Registration) { rs[2].Status = campaign.StatusRejected })
 			c.send(press(dataWith(c.t, out, "a:ok:")))
 		}},
 		{goldenAllocate, "nothing_to_allocate", func(c *convo) {
-			c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+			c.staff.Add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
 			c.become(eduID, "vi")
 			c.send(cmd("allocate"))
 			c.record = false
 			for i := range 3 {
-				c.cases.addRegistration(campaign.Registration{
+				c.cases.AddRegistration(campaign.Registration{
 					Status: campaign.StatusVerified, Channel: "telegram", ChatID: fmt.Sprint(3100 + i), StudentName: fmt.Sprint("Em ", i),
 					Level: campaign.LevelPrimary, Grade: 2, WardCode: wardLT, DeviceSituation: campaign.SituationNone,
 					Circumstances: []campaign.Circumstance{campaign.CircumstancePoor}, Needs: []campaign.Need{campaign.NeedTablet},
@@ -298,7 +288,7 @@ func allocScenarios() []scenario {
 			}
 			c.record = true
 			c.send(cmd("allocate"))
-			c.cases.addStock(campaign.StockUSBWiFi, 5)
+			c.cases.AddStock(campaign.StockUSBWiFi, 5)
 			c.send(cmd("allocate"))
 		}},
 		{goldenAllocate, "refused_roles", func(c *convo) {
@@ -477,7 +467,7 @@ func TestAllocate_Proposal(t *testing.T) {
 		t.Errorf("buttons %q, want %q", got, wantData)
 	}
 	// Nothing is written before the official confirms.
-	if n := c.cases.callCount("ConfirmAllocations"); n != 0 {
+	if n := c.cases.CallCount("ConfirmAllocations"); n != 0 {
 		t.Errorf("%d confirmations", n)
 	}
 }
@@ -502,11 +492,11 @@ func TestAllocate_Refused(t *testing.T) {
 			if allText(out) != want {
 				t.Errorf("reply %q, want %q", allText(out), want)
 			}
-			refused := c.audit.refused()
+			refused := c.audit.Refused()
 			if len(refused) != 1 || refused[0].Subject != string(campaign.ActionAllocate) || refused[0].Actor != "telegram:"+tt.id {
 				t.Errorf("audit %+v", refused)
 			}
-			if n := c.cases.callCount("Proposal"); n != 0 || c.st.Flow != "" {
+			if n := c.cases.CallCount("Proposal"); n != 0 || c.st.Flow != "" {
 				t.Errorf("proposal read %d times, state %+v", n, c.st)
 			}
 		})
@@ -522,18 +512,18 @@ func TestAllocate_TenLinesAndShortData(t *testing.T) {
 	c := newChatWith(t, nil)
 	// A key far longer than 64 bytes: buttons carry a hash of it.
 	c.e.cfg.NewKey = func() string { return strings.Repeat("k", 300) }
-	c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+	c.staff.Add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
 	for i := range allocShown {
-		c.cases.addRegistration(campaign.Registration{
+		c.cases.AddRegistration(campaign.Registration{
 			Status: campaign.StatusVerified, Channel: "telegram", ChatID: fmt.Sprint(3100 + i), StudentName: fmt.Sprint("Em ", i),
 			Level: campaign.LevelUpperSecondary, Grade: 11, WardCode: wardLT, DeviceSituation: campaign.SituationNone,
 			Circumstances: []campaign.Circumstance{campaign.CircumstanceOrphanBothCovid, campaign.CircumstancePoor, campaign.CircumstanceCovidHardship, campaign.CircumstanceOther},
 			Needs:         []campaign.Need{campaign.NeedLaptop, campaign.NeedSIM4G, campaign.NeedUSBWiFi, campaign.NeedInternetPackage},
 		})
-		c.cases.addReadyDevice(campaign.DeviceLaptop, wardLT, "")
+		c.cases.AddReadyDevice(campaign.DeviceLaptop, wardLT, "")
 	}
 	for _, k := range campaign.StockKinds {
-		c.cases.addStock(k, 100)
+		c.cases.AddStock(k, 100)
 	}
 	c.become(eduID, "vi")
 	out := c.send(cmd("allocate"))
@@ -579,7 +569,7 @@ func TestAllocate_NoneTickedAndTypedText(t *testing.T) {
 		t.Errorf("a confirm button with nothing ticked:%s", dump(out))
 	}
 	out = c.send(press("a:ok:" + allocTag("key-1")))
-	if !strings.HasPrefix(allText(out), msg(c.e, langVI, "alloc.none_selected")) || c.cases.callCount("ConfirmAllocations") != 0 {
+	if !strings.HasPrefix(allText(out), msg(c.e, langVI, "alloc.none_selected")) || c.cases.CallCount("ConfirmAllocations") != 0 {
 		t.Errorf("confirm with nothing ticked:%s", dump(out))
 	}
 	out = c.send(text("đồng ý hết"))
@@ -599,16 +589,16 @@ func TestAllocate_StoreErrorKeepsStateAndKey(t *testing.T) {
 	c := newChat(t).withCases("vi").become(eduID, "vi")
 	out := c.send(cmd("allocate"))
 	before := c.st
-	c.cases.fail("ConfirmAllocations", errors.New("connection reset"))
+	c.cases.Fail("ConfirmAllocations", errors.New("connection reset"))
 	if _, err := c.trySend(press(dataWith(t, out, "a:ok:"))); err == nil {
 		t.Fatal("store error not returned")
 	}
 	if !statesEqual(c.st, before) {
 		t.Errorf("state changed: %+v", c.st)
 	}
-	c.cases.fail("ConfirmAllocations", nil)
+	c.cases.Fail("ConfirmAllocations", nil)
 	out = c.send(press(dataWith(t, out, "a:ok:")))
-	if keys := c.cases.keysOf("ConfirmAllocations"); !slices.Equal(keys, []string{"key-1", "key-1"}) {
+	if keys := c.cases.KeysOf("ConfirmAllocations"); !slices.Equal(keys, []string{"key-1", "key-1"}) {
 		t.Errorf("keys %q", keys)
 	}
 	if !strings.Contains(allText(out), msg(c.e, langVI, "alloc.done", "Count", 3)) {
@@ -624,21 +614,19 @@ func TestAllocate_RetriedConfirmWritesOnce(t *testing.T) {
 	// The bot crashed before saving the state: the same press runs again from the old state.
 	c.st = before
 	again := c.send(press(dataWith(t, out, "a:ok:")))
-	if keys := c.cases.keysOf("ConfirmAllocations"); !slices.Equal(keys, []string{"key-1", "key-1"}) {
+	if keys := c.cases.KeysOf("ConfirmAllocations"); !slices.Equal(keys, []string{"key-1", "key-1"}) {
 		t.Errorf("keys %q", keys)
 	}
-	c.cases.mu.Lock()
-	n := len(c.cases.deliveries)
-	c.cases.mu.Unlock()
+	n := len(c.cases.Deliveries())
 	if n != 3 || allText(first) != allText(again) {
 		t.Errorf("%d deliveries; first%s\nagain%s", n, dump(first), dump(again))
 	}
 	for _, code := range []string{"TD-000001", "TD-000002", "TD-000003"} {
-		if r := c.cases.registration(code); r.Status != campaign.StatusAllocated {
+		if r := c.cases.Registration(code); r.Status != campaign.StatusAllocated {
 			t.Errorf("%s is %s", code, r.Status)
 		}
 	}
-	if d := c.cases.device("TB-000123"); d.State != campaign.DeviceAllocated {
+	if d := c.cases.Device("TB-000123"); d.State != campaign.DeviceAllocated {
 		t.Errorf("TB-000123 is %s", d.State)
 	}
 }
@@ -674,9 +662,7 @@ func TestAllocate_ParentsAsked(t *testing.T) {
 
 func TestAllocate_ParentOnAnotherChannel(t *testing.T) {
 	c := newChat(t).withCases("vi")
-	c.regs.mu.Lock()
-	c.regs.regs[0].Channel = "zalo"
-	c.regs.mu.Unlock()
+	c.regs.Edit(func(rs []campaign.Registration) { rs[0].Channel = "zalo" })
 	out := c.allocateAll()
 	told := false
 	for _, n := range c.notices {
@@ -695,7 +681,7 @@ func TestAllocate_ParentOnAnotherChannel(t *testing.T) {
 func TestAllocate_Conflict(t *testing.T) {
 	c := newChat(t).withCases("vi").become(eduID, "vi")
 	out := c.send(cmd("allocate"))
-	c.cases.fail("ConfirmAllocations", campaign.Errorf(campaign.ECONFLICT, "someone else"))
+	c.cases.Fail("ConfirmAllocations", campaign.Errorf(campaign.ECONFLICT, "someone else"))
 	out = c.send(press(dataWith(t, out, "a:ok:")))
 	if allText(out) != msg(c.e, langVI, "alloc.conflict") || c.st.Flow != "" {
 		t.Errorf("state %+v%s", c.st, dump(out))
@@ -705,7 +691,7 @@ func TestAllocate_Conflict(t *testing.T) {
 func TestAllocate_StoreFailures(t *testing.T) {
 	for _, method := range []string{"Proposal"} {
 		c := newChat(t).withCases("vi").become(eduID, "vi")
-		c.cases.fail(method, errors.New("timeout"))
+		c.cases.Fail(method, errors.New("timeout"))
 		if _, err := c.trySend(cmd("allocate")); err == nil {
 			t.Errorf("%s failing: no error", method)
 		}
@@ -723,7 +709,7 @@ func TestAllocate_OlderProposalIsStale(t *testing.T) {
 	if !strings.HasPrefix(allText(out), msg(c.e, langVI, "alloc.stale")) || out[0].Ack != msg(c.e, langVI, "common.stale") {
 		t.Errorf("old proposal's confirm:%s", dump(out))
 	}
-	if n := c.cases.callCount("ConfirmAllocations"); n != 0 || c.st.Step != allocStepReview {
+	if n := c.cases.CallCount("ConfirmAllocations"); n != 0 || c.st.Step != allocStepReview {
 		t.Errorf("%d confirmations; state %+v", n, c.st)
 	}
 }
@@ -733,7 +719,7 @@ func TestAllocate_FormInProgress(t *testing.T) {
 	c.send(press("g:register"))
 	c.send(press("r:consent:yes"))
 	out := c.send(cmd("allocate"))
-	if !strings.HasPrefix(allText(out), msg(c.e, langVI, "staff.finish_form")) || c.st.Flow != FlowRegistration || c.cases.callCount("Proposal") != 0 {
+	if !strings.HasPrefix(allText(out), msg(c.e, langVI, "staff.finish_form")) || c.st.Flow != FlowRegistration || c.cases.CallCount("Proposal") != 0 {
 		t.Errorf("state %+v%s", c.st, dump(out))
 	}
 }
@@ -745,7 +731,7 @@ func TestAllocate_RevokedBetweenProposalAndConfirm(t *testing.T) {
 		t.Fatal(err)
 	}
 	out = c.send(press(dataWith(t, out, "a:ok:")))
-	if allText(out) != msg(c.e, langVI, "staff.refused") || c.st.Flow != "" || c.cases.callCount("ConfirmAllocations") != 0 {
+	if allText(out) != msg(c.e, langVI, "staff.refused") || c.st.Flow != "" || c.cases.CallCount("ConfirmAllocations") != 0 {
 		t.Errorf("state %+v%s", c.st, dump(out))
 	}
 }
@@ -814,7 +800,7 @@ func TestAllocCity_Summary(t *testing.T) {
 		}
 		at += n
 	}
-	if p.lines[0].code != "TD-000013" || c.cases.callCount("ConfirmAllocations") != 0 {
+	if p.lines[0].code != "TD-000013" || c.cases.CallCount("ConfirmAllocations") != 0 {
 		t.Errorf("first line %+v", p.lines[0])
 	}
 	text := allText(out)
@@ -842,20 +828,20 @@ func TestAllocCity_Summary(t *testing.T) {
 func TestAllocCity_PagesWithinLimits(t *testing.T) {
 	for _, lang := range []string{langVI, langEN} {
 		c := newChat(t)
-		c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+		c.staff.Add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
 		// One child in each of the campaign's wards, each with the longest line there can be: a
 		// laptop and every kind of stock, grade 12, many points.
 		for i, w := range c.e.cfg.Campaign.Wards {
-			c.cases.addRegistration(campaign.Registration{
+			c.cases.AddRegistration(campaign.Registration{
 				Status: campaign.StatusVerified, Channel: "telegram", ChatID: fmt.Sprint(3100 + i), StudentName: fmt.Sprint("Em ", i),
 				Level: campaign.LevelUpperSecondary, Grade: 12, WardCode: w.Code, DeviceSituation: campaign.SituationNone,
 				Circumstances: []campaign.Circumstance{campaign.CircumstanceOrphanBothCovid, campaign.CircumstancePoor, campaign.CircumstanceCovidHardship, campaign.CircumstanceOther},
 				Needs:         []campaign.Need{campaign.NeedTablet, campaign.NeedSIM4G, campaign.NeedUSBWiFi, campaign.NeedInternetPackage},
 			})
-			c.cases.addReadyDevice(campaign.DeviceTablet, "", "")
+			c.cases.AddReadyDevice(campaign.DeviceTablet, "", "")
 		}
 		for _, k := range campaign.StockKinds {
-			c.cases.addStock(k, 100)
+			c.cases.AddStock(k, 100)
 		}
 		c.become(eduID, lang)
 		out := c.send(cmd("allocate"))
@@ -972,16 +958,14 @@ func TestAllocCity_StaleReported(t *testing.T) {
 	c := newChat(t).withCityDay().become(eduID, "vi")
 	c.send(cmd("allocate"))
 	p, _ := c.city0()
-	c.devices.mu.Lock()
-	for i := range c.devices.devices {
-		if c.devices.devices[i].Label == p.lines[0].label {
-			c.devices.devices[i].State = campaign.DeviceChecking
+	c.devices.Edit(func(ds []campaign.Device) {
+		for i := range ds {
+			if ds[i].Label == p.lines[0].label {
+				ds[i].State = campaign.DeviceChecking
+			}
 		}
-	}
-	c.devices.mu.Unlock()
-	c.regs.mu.Lock()
-	c.cases.reg(p.lines[1].code).Status = campaign.StatusRejected
-	c.regs.mu.Unlock()
+	})
+	c.regs.Update(p.lines[1].code, func(r *campaign.Registration) { r.Status = campaign.StatusRejected })
 	out := c.send(press(allocCityData("v", allocTag(c.st.IdempotencyKey), allocAllWards, "1")))
 	for _, s := range []string{"1. ✅ " + p.lines[0].code + " → " + p.lines[0].label + " ⚠️", "2. ✅ " + p.lines[1].code + " → ", msg(c.e, langVI, "alloc.page_changed")} {
 		if !strings.Contains(allText(out), s) {
@@ -1013,23 +997,21 @@ func TestAllocCity_RetriedConfirmWritesOnce(t *testing.T) {
 	out := c.send(cmd("allocate"))
 	out = c.send(press(dataWith(t, out, "a:ca:")))
 	before := c.st
-	c.cases.fail("ConfirmAllocations", errors.New("connection reset"))
+	c.cases.Fail("ConfirmAllocations", errors.New("connection reset"))
 	if _, err := c.trySend(press(dataWith(t, out, "a:cy:"))); err == nil {
 		t.Fatal("store error not returned")
 	}
 	if !statesEqual(c.st, before) {
 		t.Errorf("state changed: %+v", c.st)
 	}
-	c.cases.fail("ConfirmAllocations", nil)
+	c.cases.Fail("ConfirmAllocations", nil)
 	first := c.send(press(dataWith(t, out, "a:cy:")))
 	c.st = before
 	again := c.send(press(dataWith(t, out, "a:cy:")))
-	if keys := c.cases.keysOf("ConfirmAllocations"); !slices.Equal(keys, []string{"key-1", "key-1", "key-1"}) {
+	if keys := c.cases.KeysOf("ConfirmAllocations"); !slices.Equal(keys, []string{"key-1", "key-1", "key-1"}) {
 		t.Errorf("keys %q", keys)
 	}
-	c.cases.mu.Lock()
-	n := len(c.cases.deliveries)
-	c.cases.mu.Unlock()
+	n := len(c.cases.Deliveries())
 	if n != cityMatches || allText(first) != allText(again) || len(c.notices) != 0 {
 		t.Errorf("%d deliveries, %d notices queued again; first%s\nagain%s", n, len(c.notices), dump(first), dump(again))
 	}
@@ -1042,7 +1024,7 @@ func TestAllocCity_OldButtonsStale(t *testing.T) {
 	out := c.send(cmd("allocate"))
 	page := c.send(press(dataWith(t, out, "a:v:")))
 	c.send(press(dataWith(t, page, "a:cp:")))
-	if c.st.IdempotencyKey != "key-2" || c.cases.callCount("ConfirmAllocations") != 1 {
+	if c.st.IdempotencyKey != "key-2" || c.cases.CallCount("ConfirmAllocations") != 1 {
 		t.Fatalf("state %+v", c.st)
 	}
 	for _, d := range []string{dataWith(t, page, "a:cp:"), dataWith(t, page, "a:ca:"), dataWith(t, out, "a:ca:"), dataWith(t, page, "a:s:")} {
@@ -1051,7 +1033,7 @@ func TestAllocCity_OldButtonsStale(t *testing.T) {
 			t.Errorf("%s:%s", d, dump(got))
 		}
 	}
-	if n := c.cases.callCount("ConfirmAllocations"); n != 1 {
+	if n := c.cases.CallCount("ConfirmAllocations"); n != 1 {
 		t.Errorf("%d confirmations", n)
 	}
 	// «Confirm all» of a view asks first; «Back» returns to the view without confirming.
@@ -1060,17 +1042,17 @@ func TestAllocCity_OldButtonsStale(t *testing.T) {
 		t.Errorf("question:%s", dump(out))
 	}
 	c.send(text("có"))
-	if c.st.Step != allocStepSure || c.cases.callCount("ConfirmAllocations") != 1 {
+	if c.st.Step != allocStepSure || c.cases.CallCount("ConfirmAllocations") != 1 {
 		t.Errorf("typed text confirmed: %+v", c.st)
 	}
 	out = c.send(press(dataWith(t, out, "a:v:")))
-	if c.st.Step != allocStepList || c.st.Answers[allocAnswerView] != allocAllWards || c.cases.callCount("ConfirmAllocations") != 1 {
+	if c.st.Step != allocStepList || c.st.Answers[allocAnswerView] != allocAllWards || c.cases.CallCount("ConfirmAllocations") != 1 {
 		t.Errorf("back: %+v%s", c.st, dump(out))
 	}
 	// A «yes» for another view than the one asked about is stale.
 	c.send(press(allocCityData("ca", allocTag("key-2"), c.e.cfg.Campaign.Wards[1].Code)))
 	c.send(press(allocCityData("cy", allocTag("key-2"), allocAllWards)))
-	if n := c.cases.callCount("ConfirmAllocations"); n != 1 {
+	if n := c.cases.CallCount("ConfirmAllocations"); n != 1 {
 		t.Errorf("%d confirmations", n)
 	}
 }
@@ -1104,7 +1086,7 @@ func TestAllocCity_Typed(t *testing.T) {
 		t.Errorf("help:%s", dump(out))
 	}
 	out = c.send(cmd("cancel"))
-	if c.st.Flow != "" || c.cases.callCount("ConfirmAllocations") != 0 {
+	if c.st.Flow != "" || c.cases.CallCount("ConfirmAllocations") != 0 {
 		t.Errorf("cancel: %+v%s", c.st, dump(out))
 	}
 }
@@ -1112,14 +1094,14 @@ func TestAllocCity_Typed(t *testing.T) {
 // Eleven matches are more than one message shows line by line: the proposal goes by ward.
 func TestAllocCity_FromElevenLines(t *testing.T) {
 	c := newChat(t)
-	c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+	c.staff.Add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
 	for i := range allocShown + 1 {
-		c.cases.addRegistration(campaign.Registration{
+		c.cases.AddRegistration(campaign.Registration{
 			Status: campaign.StatusVerified, Channel: "telegram", ChatID: fmt.Sprint(3100 + i), StudentName: fmt.Sprint("Em ", i),
 			Level: campaign.LevelPrimary, Grade: 2, WardCode: wardLT, DeviceSituation: campaign.SituationNone,
 			Circumstances: []campaign.Circumstance{campaign.CircumstancePoor}, Needs: []campaign.Need{campaign.NeedTablet},
 		})
-		c.cases.addReadyDevice(campaign.DeviceTablet, wardLT, "")
+		c.cases.AddReadyDevice(campaign.DeviceTablet, wardLT, "")
 	}
 	c.become(eduID, "en")
 	out := c.send(cmd("allocate"))

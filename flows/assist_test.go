@@ -21,13 +21,11 @@ const (
 
 // withAssistStaff adds the staff of the assisted registration's tests.
 func (c *convo) withAssistStaff() *convo {
-	c.staff.add(assistWardID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
-	c.staff.add(assistEduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
-	c.staff.add(assistVolID, "Trần Văn Tình", campaign.RoleVolunteer, "")
-	c.staff.mu.Lock()
-	c.staff.members["telegram:"+assistSchoolID] = campaign.Staff{Channel: "telegram", ExternalID: assistSchoolID,
-		Name: "Ngô Thị Trường", Role: campaign.RoleSchool, School: assistSchool}
-	c.staff.mu.Unlock()
+	c.staff.Add(assistWardID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
+	c.staff.Add(assistEduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+	c.staff.Add(assistVolID, "Trần Văn Tình", campaign.RoleVolunteer, "")
+	c.staff.AddMember(campaign.Staff{Channel: "telegram", ExternalID: assistSchoolID,
+		Name: "Ngô Thị Trường", Role: campaign.RoleSchool, School: assistSchool})
 	return c
 }
 
@@ -129,10 +127,10 @@ func TestAssist_StoresAnAssistedRegistration(t *testing.T) {
 		t.Fatalf("state %s/%s, want the assisted review", c.st.Flow, c.st.Step)
 	}
 	out := c.send(press("as:review:submit"))
-	if len(c.regs.regs) != 1 {
-		t.Fatalf("%d registrations stored, want 1", len(c.regs.regs))
+	if len(c.regs.All()) != 1 {
+		t.Fatalf("%d registrations stored, want 1", len(c.regs.All()))
 	}
-	r := c.regs.regs[0]
+	r := c.regs.All()[0]
 	actor := "telegram:" + assistWardID
 	if r.Source != campaign.SourceAssisted || r.RegisteredBy != actor || r.ConsentWitness != actor {
 		t.Errorf("source %q, by %q, witness %q; want assisted by and witnessed by %s", r.Source, r.RegisteredBy, r.ConsentWitness, actor)
@@ -169,20 +167,20 @@ func TestAssist_RetriedSubmitWritesOnce(t *testing.T) {
 	if c.st.Step != stepReview {
 		t.Fatalf("step %q, want the review", c.st.Step)
 	}
-	c.regs.submitErr = campaign.Errorf(campaign.EUNAVAILABLE, "database down")
+	c.regs.SubmitErr = campaign.Errorf(campaign.EUNAVAILABLE, "database down")
 	if _, err := c.trySend(press("as:review:submit")); err == nil {
 		t.Fatal("a failed store gave no error")
 	}
-	c.regs.submitErr = nil
+	c.regs.SubmitErr = nil
 	key := c.st.IdempotencyKey
 	before := c.st
 	c.send(press("as:review:submit"))
 	c.st = before // the same update handled again, as after a crash before the state was saved
 	out := c.send(press("as:review:submit"))
-	if len(c.regs.regs) != 1 || c.regs.regs[0].IdempotencyKey != key || c.regs.regs[0].ParentPhone != "+84912345678" {
-		t.Fatalf("stored %+v, want one registration with key %s", c.regs.regs, key)
+	if len(c.regs.All()) != 1 || c.regs.All()[0].IdempotencyKey != key || c.regs.All()[0].ParentPhone != "+84912345678" {
+		t.Fatalf("stored %+v, want one registration with key %s", c.regs.All(), key)
 	}
-	if !strings.Contains(allText(out), c.regs.regs[0].Code) {
+	if !strings.Contains(allText(out), c.regs.All()[0].Code) {
 		t.Errorf("the retried submit does not give the same code:%s", dump(out))
 	}
 }
@@ -235,10 +233,10 @@ func TestAssist_OwnRegistrationAndAssistedDoNotMix(t *testing.T) {
 func TestAssist_OnlyRolesThatMay(t *testing.T) {
 	for _, r := range []campaign.Role{campaign.RoleVolunteer, campaign.RoleCultureInfo, campaign.RoleCityOfficial} {
 		c := newChat(t)
-		c.staff.add("7400", "Người thử", r, "")
+		c.staff.Add("7400", "Người thử", r, "")
 		c.become("7400", "vi")
 		out := c.send(cmd("assist"))
-		refused := c.audit.refused()
+		refused := c.audit.Refused()
 		if len(refused) != 1 || refused[0].Subject != string(campaign.ActionAssist) || c.st.Flow != "" {
 			t.Errorf("%s: refused %+v, flow %q:%s", r, refused, c.st.Flow, dump(out))
 		}
@@ -252,10 +250,10 @@ func TestAssist_OnlyRolesThatMay(t *testing.T) {
 	c.send(text("Nguyễn Thị Lan"))
 	c.send(press("as:phone:!none"))
 	assistChild(c, "Trần Minh Khang")
-	c.staff.add(assistWardID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardTD)
+	c.staff.Add(assistWardID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardTD)
 	c.send(press("as:review:submit"))
-	if len(c.regs.regs) != 0 || c.st.Step != stepReview || len(c.audit.refused()) != 1 {
-		t.Errorf("after the move: %d stored, step %q, refusals %+v", len(c.regs.regs), c.st.Step, c.audit.refused())
+	if len(c.regs.All()) != 0 || c.st.Step != stepReview || len(c.audit.Refused()) != 1 {
+		t.Errorf("after the move: %d stored, step %q, refusals %+v", len(c.regs.All()), c.st.Step, c.audit.Refused())
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 )
 
 // The one authorisation table (issue 13): every staff command and button is decided by
@@ -152,14 +153,14 @@ var authzTable = map[string]authzEntry{
 // and the sender under test: id with role in ward.
 func authzChat(t *testing.T, id string, role campaign.Role, ward string) *convo {
 	t.Helper()
-	progress := &fakeProgress{camp: campaign.Default()}
+	progress := &campaigntest.Progress{Campaign: campaign.Default()}
 	c := newChatWith(t, func(cfg *Config) { cfg.Progress = progress })
-	c.e.cfg.Exporter = &fakeExporter{dir: t.TempDir()}
+	c.e.cfg.Exporter = &campaigntest.Exporter{Dir: t.TempDir(), Rows: exportRows}
 	c.withPending()
 	c.withNotify()
 	c.withDonor("vi") // the device and money stores, PL-000045 and PL-000046
 	if role != "" && role != campaign.RoleAdmin {
-		c.staff.add(id, "Người thử", role, ward)
+		c.staff.Add(id, "Người thử", role, ward)
 	}
 	return c
 }
@@ -208,7 +209,7 @@ func TestAuthz_EveryStaffAction(t *testing.T) {
 		t.Run(fmt.Sprintf("%s_%s_%s", cmp.Or(string(who.Role), "none"), cmp.Or(who.WardCode, "noward"), campaign.SchoolKey(who.School)), func(t *testing.T) {
 			c := authzChat(t, who.ExternalID, who.Role, who.WardCode)
 			if who.School != "" {
-				c.staff.addMember(who)
+				c.staff.AddMember(who)
 			}
 			for _, name := range names {
 				entry := authzTable[name]
@@ -218,9 +219,9 @@ func TestAuthz_EveryStaffAction(t *testing.T) {
 					}
 					c.become(who.ExternalID, "vi")
 					c.st = State{}
-					refusedBefore := len(c.audit.refused())
+					refusedBefore := len(c.audit.Refused())
 					c.send(cmd(strings.TrimPrefix(name, "/")))
-					if got := c.audit.refused(); len(got) != refusedBefore {
+					if got := c.audit.Refused(); len(got) != refusedBefore {
 						t.Errorf("%s is public, but %s was refused: %+v", name, describeWho(who), got[refusedBefore:])
 					}
 					continue
@@ -243,10 +244,10 @@ func TestAuthz_EveryStaffAction(t *testing.T) {
 					}
 					c.become(who.ExternalID, "vi")
 					c.st = st
-					before := len(c.audit.refused())
+					before := len(c.audit.Refused())
 					out := c.send(s.in)
 					refused := false
-					for _, e := range c.audit.refused()[before:] {
+					for _, e := range c.audit.Refused()[before:] {
 						refused = refused || e.Subject == string(s.action) || (s.gate != "" && e.Subject == string(s.gate))
 					}
 					if want := s.want(who); refused == want {
@@ -483,7 +484,7 @@ func TestAuthz_AnswerFollowsTheRole(t *testing.T) {
 	// Moved to another ward since: the queue of the registration's ward.
 	c = newChat(t).withPending()
 	ask(c, wardOffID, "TD-000001", "3101")
-	c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardTD)
+	c.staff.Add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardTD)
 	c.send(text("Có, số giấy 123/2021"))
 	if got := told(c); !slices.Equal(got, []string{womenID}) {
 		t.Errorf("moved ward: told %v, want the ward's queue [%s]", got, womenID)
@@ -532,7 +533,7 @@ func TestAuthz_BroadcastIsInTheTable(t *testing.T) {
 	c.withNotify()
 	c.become(wardOffID, "vi")
 	c.send(cmd("broadcast"))
-	if refused := c.audit.refused(); len(refused) != 1 || refused[0].Subject != string(campaign.ActionBroadcast) {
+	if refused := c.audit.Refused(); len(refused) != 1 || refused[0].Subject != string(campaign.ActionBroadcast) {
 		t.Errorf("refusal audited as %+v, want the action %s", refused, campaign.ActionBroadcast)
 	}
 }

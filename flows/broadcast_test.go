@@ -38,7 +38,7 @@ func broadcastScenarios() []scenario {
 			c.send(press("b:prev:send"))
 			c.send(press("b:prev:send"))
 			c.send(press("b:pr:BC-000001"))
-			f.bcs.advance("BC-000001", 80, 3, 2)
+			f.bcs.Advance("BC-000001", 80, 3, 2)
 			c.send(cmd("broadcast", "bc-1"))
 		}},
 		{goldenBroadcast, "parents_en", func(c *convo) {
@@ -53,7 +53,7 @@ func broadcastScenarios() []scenario {
 		}},
 		{goldenBroadcast, "nobody_and_refusals", func(c *convo) {
 			f := c.withNotify()
-			f.bcs.sizes[string(campaign.AudienceDonors)] = 0
+			f.bcs.SetAudience(campaign.Audience{Kind: campaign.AudienceDonors}, 0)
 			c.become(wardOffID, "vi")
 			c.send(cmd("broadcast"))
 			c.become("3101", "vi")
@@ -103,7 +103,7 @@ func TestBroadcast_EachAudience(t *testing.T) {
 			f := c.withNotify()
 			c.clientLang = "vi"
 			out := c.toBroadcastPreview(officialID, kind, broadcastText)
-			want := f.bcs.sizes[audienceKey(campaign.Audience{Kind: kind, WardCode: wardLT})]
+			want := f.bcs.AudienceSize(campaign.Audience{Kind: kind, WardCode: wardLT})
 			header := "📢 Thông báo từ UBND và Ủy ban MTTQ Việt Nam TP. Thủ Đức"
 			if len(out) != 2 || out[0].Text != header+"\n\n"+broadcastText || len(out[0].Buttons) != 0 {
 				t.Fatalf("the preview is not the message itself:%s", dump(out))
@@ -116,9 +116,9 @@ func TestBroadcast_EachAudience(t *testing.T) {
 				wantText(t, out, "Phường Linh Trung")
 			}
 			out = c.send(press("b:prev:send"))
-			list := f.bcs.created()
-			if len(list) != 1 || f.bcs.creates != 1 || f.woken != 1 {
-				t.Fatalf("created %d (calls %d, woken %d)", len(list), f.bcs.creates, f.woken)
+			list := f.bcs.Created()
+			if len(list) != 1 || f.bcs.Creates() != 1 || f.woken != 1 {
+				t.Fatalf("created %d (calls %d, woken %d)", len(list), f.bcs.Creates(), f.woken)
 			}
 			b := list[0]
 			wantAud := campaign.Audience{Kind: kind}
@@ -203,7 +203,7 @@ func TestBroadcast_BadInputsKeepTheText(t *testing.T) {
 		t.Errorf("a new text kept the key %q", key)
 	}
 	c.send(press("b:prev:send"))
-	if l := f.bcs.created(); len(l) != 1 || !strings.HasSuffix(l[0].Texts["vi"], "\n\nNội dung mới") {
+	if l := f.bcs.Created(); len(l) != 1 || !strings.HasSuffix(l[0].Texts["vi"], "\n\nNội dung mới") {
 		t.Errorf("sent %+v", l)
 	}
 }
@@ -218,26 +218,26 @@ func TestBroadcast_SendQueuesOnce(t *testing.T) {
 	// A second tap finds the chat idle: the button is stale, nothing reaches the store.
 	out = c.send(press("b:prev:send"))
 	wantText(t, out, msg(c.e, "vi", "common.stale_idle"))
-	if f.bcs.creates != 1 {
-		t.Errorf("a second tap reached the store: %d calls", f.bcs.creates)
+	if f.bcs.Creates() != 1 {
+		t.Errorf("a second tap reached the store: %d calls", f.bcs.Creates())
 	}
 	// The update run again from the state before (the bot crashed before saving it): the same key,
 	// the store returns the first broadcast, nothing more is queued.
 	c.st = before
 	out = c.send(press("b:prev:send"))
 	wantText(t, out, "BC-000001")
-	if f.bcs.creates != 2 || len(f.bcs.created()) != 1 || f.bcs.keysSeen[0] != f.bcs.keysSeen[1] {
-		t.Errorf("a retry queued again: calls %d, broadcasts %d, keys %q", f.bcs.creates, len(f.bcs.created()), f.bcs.keysSeen)
+	if f.bcs.Creates() != 2 || len(f.bcs.Created()) != 1 || f.bcs.KeysSeen()[0] != f.bcs.KeysSeen()[1] {
+		t.Errorf("a retry queued again: calls %d, broadcasts %d, keys %q", f.bcs.Creates(), len(f.bcs.Created()), f.bcs.KeysSeen())
 	}
 	// A store failure keeps the preview (Handle returns the error, the state is the old one).
 	c.toBroadcastPreview(officialID, campaign.AudienceStaff, "Họp giao ban lúc 8 giờ.")
-	f.bcs.createErr = errors.New("connection reset")
+	f.bcs.CreateErr = errors.New("connection reset")
 	if _, err := c.trySend(press("b:prev:send")); err == nil || c.st.Step != bcStepPreview {
 		t.Errorf("store failure: %v, state %+v", err, c.st)
 	}
-	f.bcs.createErr = nil
+	f.bcs.CreateErr = nil
 	c.send(press("b:prev:send"))
-	if n := len(f.bcs.created()); n != 2 {
+	if n := len(f.bcs.Created()); n != 2 {
 		t.Errorf("%d broadcasts after the retry", n)
 	}
 }
@@ -245,7 +245,7 @@ func TestBroadcast_SendQueuesOnce(t *testing.T) {
 func TestBroadcast_Nobody(t *testing.T) {
 	c := newChat(t)
 	f := c.withNotify()
-	f.bcs.sizes[string(campaign.AudienceDonors)] = 0
+	f.bcs.SetAudience(campaign.Audience{Kind: campaign.AudienceDonors}, 0)
 	c.become(officialID, "vi")
 	c.send(cmd("broadcast"))
 	c.send(press("b:aud:donors"))
@@ -255,7 +255,7 @@ func TestBroadcast_Nobody(t *testing.T) {
 		t.Errorf("nobody to send to, yet: buttons %q, key %q", d, c.st.IdempotencyKey)
 	}
 	c.send(press("b:prev:send")) // an old button
-	if f.bcs.creates != 0 {
+	if f.bcs.Creates() != 0 {
 		t.Error("a broadcast to nobody was created")
 	}
 	out = c.send(press("b:prev:aud"))
@@ -313,7 +313,7 @@ func TestBroadcast_Progress(t *testing.T) {
 	if d := buttonData(out); !slices.Equal(d, []string{"b:pr:BC-000001"}) {
 		t.Errorf("no refresh button while sending: %q", d)
 	}
-	f.bcs.advance("BC-000001", 1200, 30, 20)
+	f.bcs.Advance("BC-000001", 1200, 30, 20)
 	c.become(officialID, "en")
 	out = c.send(cmd("broadcast", "bc-000001"))
 	for _, w := range []string{"Sent: 1,200/1,250", "▓▓▓▓▓▓▓▓▓░ 96%", "failed: 30", "blocked the bot: 20", "All sent."} {
@@ -330,7 +330,7 @@ func TestBroadcast_Progress(t *testing.T) {
 	c.become(wardOffID, "vi")
 	out = c.send(press("b:pr:BC-000001"))
 	wantText(t, out, "không dùng được lệnh này")
-	f.bcs.progressErr = errors.New("timeout")
+	f.bcs.ProgressErr = errors.New("timeout")
 	c.become(officialID, "vi")
 	if _, err := c.trySend(press("b:pr:BC-000001")); err == nil {
 		t.Error("a store failure was not returned")
@@ -354,7 +354,7 @@ func TestBroadcast_Refusals(t *testing.T) {
 			t.Errorf("%s: state %+v", tt.id, c.st)
 		}
 	}
-	refused := c.audit.refused()
+	refused := c.audit.Refused()
 	if len(refused) != 3 || refused[0].Subject != auditBroadcast || refused[0].Actor != "telegram:"+wardOffID {
 		t.Errorf("refusals audited: %+v", refused)
 	}
@@ -364,13 +364,13 @@ func TestBroadcast_Refusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.send(press("b:prev:send"))
-	if f.bcs.creates != 0 || c.st.Flow != "" {
-		t.Errorf("a revoked official broadcast: %d, %+v", f.bcs.creates, c.st)
+	if f.bcs.Creates() != 0 || c.st.Flow != "" {
+		t.Errorf("a revoked official broadcast: %d, %+v", f.bcs.Creates(), c.st)
 	}
 	// The administrator may.
 	c.toBroadcastPreview(testAdmin, campaign.AudienceDonors, broadcastText)
 	c.send(press("b:prev:send"))
-	if f.bcs.creates != 1 {
+	if f.bcs.Creates() != 1 {
 		t.Error("the administrator could not broadcast")
 	}
 }
@@ -394,7 +394,7 @@ func TestBroadcast_FormInProgressAndUnavailable(t *testing.T) {
 	}
 
 	c = newChat(t)
-	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
 	c.become(officialID, "vi")
 	for _, in := range []Input{cmd("broadcast"), press("b:pr:BC-000001"), press("b:prev:send"), cmd("subscribe"), cmd("unsubscribe")} {
 		wantText(t, c.send(in), msg(c.e, "vi", "case.unavailable"))

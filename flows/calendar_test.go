@@ -56,17 +56,17 @@ func TestRegistration_Window(t *testing.T) {
 	c.toReview()
 	c.now = day("2021-10-01T00:05")
 	c.send(press("r:review:submit"))
-	if len(c.regs.regs) != 1 {
-		t.Fatalf("a form begun in the window was not accepted after it closed: %d registrations", len(c.regs.regs))
+	if len(c.regs.All()) != 1 {
+		t.Fatalf("a form begun in the window was not accepted after it closed: %d registrations", len(c.regs.All()))
 	}
 	// A family with a registration is told its own ward's office too.
 	out := c.send(press("g:register"))
-	office, _ := camp.WardOffice(c.regs.regs[0].WardCode)
+	office, _ := camp.WardOffice(c.regs.All()[0].WardCode)
 	if !strings.Contains(allText(out), office.Name.VI) || !strings.Contains(allText(out), "1022") {
 		t.Errorf("closed, with a registration: no ward office (%s):%s", office.Name.VI, dump(out))
 	}
 	// Staff go on working after the close: the registration is there to verify.
-	code := c.regs.regs[0].Code
+	code := c.regs.All()[0].Code
 	c.as(testAdmin)
 	if out := c.send(cmd("verify")); !strings.Contains(allText(out), code) {
 		t.Errorf("after the close, /verify does not show %s:%s", code, dump(out))

@@ -1,151 +1,17 @@
 package flows
 
 import (
-	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 )
 
 // goldenClaim names the claim's golden files (testdata/claim/).
 const goldenClaim = "claim"
-
-// fakeClaims is an in-memory campaign.ClaimStore over the chat's fakeRegistrations, keeping the
-// contract storage/postgres keeps: registrations made by staff without a chat, holding the phone,
-// not withdrawn, are claimable; wrong dates count per phone (a retried key once), the
-// ClaimTriesMax-th blocks the phone; a registration another chat claimed is Taken.
-type fakeClaims struct {
-	mu       sync.Mutex
-	regs     *fakeRegistrations
-	now      func() time.Time
-	failures map[string]int
-	lastKey  map[string]string
-	audit    []string
-}
-
-var _ campaign.ClaimStore = (*fakeClaims)(nil)
-
-func claimable(r campaign.Registration, phone string) bool {
-	return r.ParentPhone == phone && r.ChatID == "" && r.RegisteredBy != "" && r.Status != campaign.StatusWithdrawn
-}
-
-func (s *fakeClaims) Unclaimed(_ context.Context, phone string) (int, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failures[phone] >= campaign.ClaimTriesMax {
-		return 0, true, nil
-	}
-	s.regs.mu.Lock()
-	defer s.regs.mu.Unlock()
-	n := 0
-	for _, r := range s.regs.regs {
-		if claimable(r, phone) {
-			n++
-		}
-	}
-	return n, false, nil
-}
-
-func (s *fakeClaims) Claim(_ context.Context, r campaign.ClaimRequest) (campaign.ClaimResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var res campaign.ClaimResult
-	if r.Family.ChatID == "" || r.BirthDate.IsZero() {
-		return res, campaign.Errorf(campaign.EINVALID, "claim: no chat or date")
-	}
-	res.Failures = s.failures[r.Phone]
-	if res.Failures >= campaign.ClaimTriesMax {
-		res.Blocked = true
-		return res, nil
-	}
-	s.regs.mu.Lock()
-	defer s.regs.mu.Unlock()
-	found := false
-	for i := range s.regs.regs {
-		reg := &s.regs.regs[i]
-		if reg.ParentPhone != r.Phone || reg.RegisteredBy == "" || !reg.BirthDate.Equal(r.BirthDate) || reg.Status == campaign.StatusWithdrawn {
-			continue
-		}
-		found = true
-		switch {
-		case reg.ChatID == "":
-			reg.Channel, reg.ChatID, reg.UserID, reg.Language = r.Family.Channel, r.Family.ChatID, r.UserID, r.Language
-			if reg.ParentName == "" {
-				reg.ParentName = r.ParentName
-			}
-			reg.Registrar, reg.ClaimedAt = nil, s.now()
-			s.audit = append(s.audit, "registration.claim "+reg.Code)
-			delete(s.failures, r.Phone)
-			res.Failures = 0
-			res.Claimed = append(res.Claimed, *reg)
-		case reg.Channel == r.Family.Channel && reg.ChatID == r.Family.ChatID:
-			res.Claimed = append(res.Claimed, *reg)
-		default:
-			res.Taken++
-		}
-	}
-	for _, reg := range s.regs.regs {
-		if claimable(reg, r.Phone) {
-			res.Left++
-		}
-	}
-	if found || (r.Key != "" && s.lastKey[r.Phone] == r.Key) {
-		return res, nil
-	}
-	s.lastKey[r.Phone] = r.Key
-	s.failures[r.Phone]++
-	res.Failures = s.failures[r.Phone]
-	if res.Failures >= campaign.ClaimTriesMax {
-		res.Blocked, res.Left = true, 0
-		for _, reg := range s.regs.regs {
-			if claimable(reg, r.Phone) {
-				s.audit = append(s.audit, "registration.claim_blocked "+reg.Code)
-			}
-		}
-	}
-	return res, nil
-}
-
-func (s *fakeClaims) ClaimBlockOf(_ context.Context, phone string) (campaign.ClaimBlock, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.block(phone), nil
-}
-
-// block is where phone stands; s.mu is held.
-func (s *fakeClaims) block(phone string) campaign.ClaimBlock {
-	b := campaign.ClaimBlock{Failures: s.failures[phone], Blocked: s.failures[phone] >= campaign.ClaimTriesMax}
-	s.regs.mu.Lock()
-	defer s.regs.mu.Unlock()
-	for _, r := range s.regs.regs {
-		if claimable(r, phone) {
-			b.Holders = append(b.Holders, campaign.ClaimHolder{Code: r.Code, WardCode: r.WardCode, School: r.School})
-		}
-	}
-	return b
-}
-
-func (s *fakeClaims) Unblock(_ context.Context, phone, by string) (campaign.ClaimBlock, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if by == "" {
-		return campaign.ClaimBlock{}, campaign.Errorf(campaign.EINVALID, "unblock: who")
-	}
-	b := s.block(phone)
-	if b.Failures == 0 {
-		return b, nil
-	}
-	delete(s.failures, phone)
-	delete(s.lastKey, phone)
-	for _, h := range b.Holders {
-		s.audit = append(s.audit, "registration.claim_unblock "+h.Code+" by "+by)
-	}
-	return b, nil
-}
 
 // The family of the list's children, and its phone.
 const (
@@ -158,10 +24,10 @@ const (
 // and, with both, TD-000002 Trần Minh Châu (12/3/2010).
 func (c *convo) withList(both bool) *convo {
 	c.t.Helper()
-	claims := &fakeClaims{regs: c.regs, now: func() time.Time { return c.now }, failures: map[string]int{}, lastKey: map[string]string{}}
+	claims := campaigntest.NewClaims(c.regs, func() time.Time { return c.now })
 	c.e.cfg.Claims = claims
 	c.claims = claims
-	c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
+	c.staff.Add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
 	children := []struct {
 		name  string
 		birth time.Time
@@ -175,7 +41,7 @@ func (c *convo) withList(both bool) *convo {
 	}
 	for i, ch := range children {
 		level, _ := levelOfGrade(ch.grade)
-		c.cases.addRegistration(campaign.Registration{
+		c.cases.AddRegistration(campaign.Registration{
 			CampaignID: "thu-duc-2021", Language: "vi", ParentPhone: claimPhone, StudentName: ch.name,
 			BirthDate: ch.birth, Level: level, Grade: ch.grade, School: "Trường Linh Trung", WardCode: wardLT,
 			Address: "12 đường số 5, khu phố 3", Circumstances: []campaign.Circumstance{campaign.CircumstancePoor},
@@ -205,13 +71,13 @@ func (c *convo) revokeRegistrar(standInRole campaign.Role, standIns ...string) {
 	for _, id := range standIns {
 		ins = append(ins, campaign.Recipient{Channel: "telegram", ChatID: id, Language: "vi"})
 	}
-	c.regs.mu.Lock()
-	defer c.regs.mu.Unlock()
-	for i := range c.regs.regs {
-		if reg := c.regs.regs[i].Registrar; reg != nil {
-			reg.Active, reg.StandIns, reg.StandInRole = false, ins, standInRole
+	c.regs.Edit(func(regs []campaign.Registration) {
+		for i := range regs {
+			if reg := regs[i].Registrar; reg != nil {
+				reg.Active, reg.StandIns, reg.StandInRole = false, ins, standInRole
+			}
 		}
-	}
+	})
 }
 
 // claimToPhone starts a registration and answers up to the phone, sharing the family's contact.
@@ -270,8 +136,8 @@ func claimScenarios() []scenario {
 			// The list's sender has left: the ward's two verifiers stand in; one of them decides
 			// and both get the notice to pass on.
 			c.withList(true)
-			c.staff.add(womenID, "Lê Thị Hội", campaign.RoleWomensUnion, wardLT)
-			c.staff.add(claimWardID2, "Võ Văn Phường", campaign.RoleWardOfficial, wardLT)
+			c.staff.Add(womenID, "Lê Thị Hội", campaign.RoleWomensUnion, wardLT)
+			c.staff.Add(claimWardID2, "Võ Văn Phường", campaign.RoleWardOfficial, wardLT)
 			c.revokeRegistrar(campaign.RoleWardOfficial, womenID, claimWardID2)
 			c.become(womenID, "vi")
 			c.send(cmd("verify", "TD-000001"))
@@ -283,8 +149,8 @@ func claimScenarios() []scenario {
 			// The list's sender has left and nobody stands in: whoever decides is told to reach the
 			// family themselves, by phone when they see phones.
 			c.withList(true)
-			c.staff.add(womenID, "Lê Thị Hội", campaign.RoleWomensUnion, wardLT)
-			c.staff.add(eduID, "Phòng GD", campaign.RoleEducationOffice, "")
+			c.staff.Add(womenID, "Lê Thị Hội", campaign.RoleWomensUnion, wardLT)
+			c.staff.Add(eduID, "Phòng GD", campaign.RoleEducationOffice, "")
 			c.revokeRegistrar("")
 			c.become(womenID, "vi")
 			c.send(press("v:ok:TD-000001"))
@@ -296,7 +162,7 @@ func claimScenarios() []scenario {
 			// Three wrong dates block the phone; the family calls the ward, whose official sees the
 			// block on the card and clears it; the family then links its child.
 			c.withList(false)
-			c.staff.add(wardTDID, "Ngô Văn Điền", campaign.RoleWardOfficial, wardTD)
+			c.staff.Add(wardTDID, "Ngô Văn Điền", campaign.RoleWardOfficial, wardTD)
 			c.claimToPhone()
 			c.send(text("01/01/2012"))
 			c.send(text("02/01/2012"))
@@ -398,8 +264,8 @@ func TestClaim_Audit(t *testing.T) {
 		t.Fatalf("three wrong dates after a claim: %s", dump(out))
 	}
 	want := []string{"registration.claim TD-000002", "registration.claim_blocked TD-000001"}
-	if !slices.Equal(c.claims.audit, want) {
-		t.Errorf("audit %q, want %q", c.claims.audit, want)
+	if !slices.Equal(c.claims.AuditActions(), want) {
+		t.Errorf("audit %q, want %q", c.claims.AuditActions(), want)
 	}
 	if c.st.Flow != "" {
 		t.Errorf("state after the block: %+v", c.st)
@@ -411,18 +277,18 @@ func TestClaim_Audit(t *testing.T) {
 // volunteer is refused (audited); what it clears is audited by code, by the official.
 func TestClaim_UnblockScope(t *testing.T) {
 	c := newChat(t).withList(false)
-	c.claims.failures[claimPhone] = campaign.ClaimTriesMax
-	c.staff.add(wardTDID, "Ngô Văn Điền", campaign.RoleWardOfficial, wardTD)
-	c.staff.add(volunteerID, "Đoàn Văn Giao", campaign.RoleVolunteer, "")
-	c.staff.addMember(campaign.Staff{Channel: "telegram", ExternalID: "7330", Name: "Cô Lan", Role: campaign.RoleSchool,
+	c.claims.SetFailures(claimPhone, campaign.ClaimTriesMax)
+	c.staff.Add(wardTDID, "Ngô Văn Điền", campaign.RoleWardOfficial, wardTD)
+	c.staff.Add(volunteerID, "Đoàn Văn Giao", campaign.RoleVolunteer, "")
+	c.staff.AddMember(campaign.Staff{Channel: "telegram", ExternalID: "7330", Name: "Cô Lan", Role: campaign.RoleSchool,
 		WardCode: wardLT, School: "Trường Linh Trung"})
-	c.staff.add(eduID, "Phòng GD", campaign.RoleEducationOffice, "")
+	c.staff.Add(eduID, "Phòng GD", campaign.RoleEducationOffice, "")
 
 	for _, id := range []string{volunteerID, "7330"} {
 		c.become(id, "vi")
-		before := len(c.audit.refused())
+		before := len(c.audit.Refused())
 		c.send(cmd("unblock", "0912345678"))
-		if got := c.audit.refused(); len(got) != before+1 || got[len(got)-1].Subject != string(campaign.ActionVerify) {
+		if got := c.audit.Refused(); len(got) != before+1 || got[len(got)-1].Subject != string(campaign.ActionVerify) {
 			t.Errorf("/unblock by %s was not refused: %+v", id, got[before:])
 		}
 	}
@@ -431,8 +297,8 @@ func TestClaim_UnblockScope(t *testing.T) {
 		msg(c.e, langVI, "claim.unblock.none", "Subject", msg(c.e, langVI, "claim.unblock.of_code", "Code", "TD-000001"))) {
 		t.Errorf("another ward's official: %s", out)
 	}
-	if c.claims.failures[claimPhone] != campaign.ClaimTriesMax || len(c.claims.audit) != 0 {
-		t.Fatalf("cleared by someone out of scope: %v %q", c.claims.failures, c.claims.audit)
+	if c.claims.Failures(claimPhone) != campaign.ClaimTriesMax || len(c.claims.AuditActions()) != 0 {
+		t.Fatalf("cleared by someone out of scope: %v %q", c.claims.Failures(claimPhone), c.claims.AuditActions())
 	}
 	c.become(eduID, "vi")
 	out := allText(c.send(cmd("unblock", "0912 345 678")))
@@ -440,8 +306,8 @@ func TestClaim_UnblockScope(t *testing.T) {
 		"Codes", "TD-000001", "Count", campaign.ClaimTriesMax)) {
 		t.Errorf("the education office's /unblock: %s", out)
 	}
-	if want := []string{"registration.claim_unblock TD-000001 by telegram:" + eduID}; !slices.Equal(c.claims.audit, want) {
-		t.Errorf("audit %q, want %q", c.claims.audit, want)
+	if want := []string{"registration.claim_unblock TD-000001 by telegram:" + eduID}; !slices.Equal(c.claims.AuditActions(), want) {
+		t.Errorf("audit %q, want %q", c.claims.AuditActions(), want)
 	}
 	if n, blocked, _ := c.claims.Unclaimed(t.Context(), claimPhone); n != 1 || blocked {
 		t.Errorf("after the unblock: %d, %v", n, blocked)

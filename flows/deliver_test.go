@@ -34,21 +34,21 @@ func TestDeliveries_Refused(t *testing.T) {
 	}{{"parent", parentA}, {"ward official", wardOffID}, {"culture office", cultureID}, {"education office", eduID}} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := allocated(t).become(tt.id, "vi")
-			before := len(c.audit.refused())
+			before := len(c.audit.Refused())
 			out := c.send(cmd("deliveries"))
 			if strings.Contains(allText(out), "GH-") || len(out) != 1 {
 				t.Errorf("refusal shows deliveries:%s", dump(out))
 			}
-			refused := c.audit.refused()
+			refused := c.audit.Refused()
 			if len(refused) != before+1 || refused[len(refused)-1].Subject != string(campaign.ActionDeliver) {
 				t.Errorf("audit %+v", refused)
 			}
-			if n := c.cases.callCount("OpenDeliveries"); n != 0 {
+			if n := c.cases.CallCount("OpenDeliveries"); n != 0 {
 				t.Errorf("OpenDeliveries called %d times", n)
 			}
 			// Nor can their buttons be pressed.
 			out = c.send(press("d:ok:GH-000012"))
-			if c.st.Flow != "" || c.cases.callCount("DeliveryByCode") != 0 || len(c.audit.refused()) != before+2 {
+			if c.st.Flow != "" || c.cases.CallCount("DeliveryByCode") != 0 || len(c.audit.Refused()) != before+2 {
 				t.Errorf("button: state %+v%s", c.st, dump(out))
 			}
 		})
@@ -68,7 +68,7 @@ func TestDeliveries_ListAuditedAndPhones(t *testing.T) {
 		t.Errorf("buttons %q", got)
 	}
 	var views []campaign.AuditEntry
-	for _, e := range c.audit.entries {
+	for _, e := range c.audit.Entries() {
 		if e.Action == "delivery.view" {
 			views = append(views, e)
 		}
@@ -83,7 +83,7 @@ func TestDeliveries_ListAuditedAndPhones(t *testing.T) {
 		t.Errorf("city official's card: %q", out[1].Text)
 	}
 	// A failed audit write shows nothing.
-	c.audit.err = errors.New("disk full")
+	c.audit.Err = errors.New("disk full")
 	if _, err := c.trySend(cmd("deliveries")); err == nil {
 		t.Error("audit failure not returned")
 	}
@@ -94,7 +94,7 @@ func TestDeliveries_EmptyAndStoreError(t *testing.T) {
 	if out := c.send(cmd("deliveries")); allText(out) != msg(c.e, langVI, "deliver.list.none") {
 		t.Errorf("empty:%s", dump(out))
 	}
-	c.cases.fail("OpenDeliveries", errors.New("timeout"))
+	c.cases.Fail("OpenDeliveries", errors.New("timeout"))
 	if _, err := c.trySend(cmd("deliveries")); err == nil {
 		t.Error("store failure not returned")
 	}
@@ -103,9 +103,7 @@ func TestDeliveries_EmptyAndStoreError(t *testing.T) {
 func TestDeliveries_LongCodeHasNoButtons(t *testing.T) {
 	c := newChat(t).withCases("vi").become(volunteerID, "vi")
 	long := "GH-" + strings.Repeat("9", 60)
-	c.cases.mu.Lock()
-	c.cases.deliveries = append(c.cases.deliveries, campaign.Delivery{Code: long, Status: campaign.DeliveryPending, WardCode: wardLT})
-	c.cases.mu.Unlock()
+	c.cases.AppendDelivery(campaign.Delivery{Code: long, Status: campaign.DeliveryPending, WardCode: wardLT})
 	out := c.send(cmd("deliveries"))
 	if len(out) != 2 || len(out[1].Buttons) != 0 || !strings.Contains(out[1].Text, long) {
 		t.Errorf("long code:%s", dump(out))
@@ -123,14 +121,14 @@ func TestDeliver_Delivered(t *testing.T) {
 		t.Fatalf("state %+v", c.st)
 	}
 	out := c.send(Input{Kind: KindOther, PhotoID: "photo-1"})
-	d := c.cases.delivery("GH-000012")
+	d := c.cases.Delivery("GH-000012")
 	if d.Status != campaign.DeliveryDelivered || d.RecipientName != "Bà Tư" || d.PhotoID != "photo-1" || d.Volunteer != "telegram:"+volunteerID {
 		t.Errorf("delivery %+v", d)
 	}
-	if r := c.cases.registration("TD-000001"); r.Status != campaign.StatusDelivered {
+	if r := c.cases.Registration("TD-000001"); r.Status != campaign.StatusDelivered {
 		t.Errorf("registration %s", r.Status)
 	}
-	if got := c.cases.keysOf("MarkDelivered"); !slices.Equal(got, []string{"key-2"}) {
+	if got := c.cases.KeysOf("MarkDelivered"); !slices.Equal(got, []string{"key-2"}) {
 		t.Errorf("keys %q", got)
 	}
 	parent := toOthers(c.notices)[parentA]
@@ -147,9 +145,7 @@ func TestDeliver_Delivered(t *testing.T) {
 // button: the volunteer is told so, not that the parent will be asked.
 func TestDeliver_UnlinkedFamily(t *testing.T) {
 	c := allocated(t)
-	c.cases.mu.Lock()
-	c.cases.deliveryPtr("GH-000012").Parent = campaign.Session{}
-	c.cases.mu.Unlock()
+	c.cases.EditDelivery("GH-000012", func(d *campaign.Delivery) { d.Parent = campaign.Session{} })
 	c.send(press("d:ok:GH-000012"))
 	c.send(text("bà tư"))
 	out := c.send(text("bỏ qua"))
@@ -157,7 +153,7 @@ func TestDeliver_UnlinkedFamily(t *testing.T) {
 	if len(out) != 1 || out[0].Text != want {
 		t.Errorf("volunteer told:%s\nwant %q", dump(out), want)
 	}
-	if got := c.cases.delivery("GH-000012"); got.Status != campaign.DeliveryDelivered {
+	if got := c.cases.Delivery("GH-000012"); got.Status != campaign.DeliveryDelivered {
 		t.Errorf("delivery %+v", got)
 	}
 }
@@ -166,7 +162,7 @@ func TestDeliver_PhotoWithCaptionFirst(t *testing.T) {
 	c := allocated(t)
 	c.send(press("d:ok:GH-000014"))
 	out := c.send(Input{Kind: KindOther, PhotoID: "photo-2", Text: "phạm văn hùng"})
-	d := c.cases.delivery("GH-000014")
+	d := c.cases.Delivery("GH-000014")
 	if d.Status != campaign.DeliveryDelivered || d.RecipientName != "Phạm Văn Hùng" || d.PhotoID != "photo-2" || c.st.Flow != "" {
 		t.Errorf("delivery %+v%s", d, dump(out))
 	}
@@ -178,7 +174,7 @@ func TestDeliver_PhotoWithCaptionFirst(t *testing.T) {
 		t.Errorf("state %+v%s", c.st, dump(out))
 	}
 	c.send(press("d:rp:GH-000013"))
-	if d := c.cases.delivery("GH-000013"); d.PhotoID != "photo-3" || d.RecipientName != "Lê Thị Hồng" {
+	if d := c.cases.Delivery("GH-000013"); d.PhotoID != "photo-3" || d.RecipientName != "Lê Thị Hồng" {
 		t.Errorf("delivery %+v", d)
 	}
 }
@@ -188,26 +184,26 @@ func TestDeliver_StoreErrorKeepsStateAndKey(t *testing.T) {
 	c.send(press("d:ok:GH-000012"))
 	c.send(text("Nguyễn Thị Lan"))
 	before := c.st
-	c.cases.fail("MarkDelivered", errors.New("connection reset"))
+	c.cases.Fail("MarkDelivered", errors.New("connection reset"))
 	if _, err := c.trySend(Input{Kind: KindOther, PhotoID: "photo-1"}); err == nil {
 		t.Fatal("store error not returned")
 	}
 	if !statesEqual(c.st, before) || c.st.Answers[deliverAnswerRecipient] != "Nguyễn Thị Lan" {
 		t.Errorf("state %+v", c.st)
 	}
-	c.cases.fail("MarkDelivered", nil)
+	c.cases.Fail("MarkDelivered", nil)
 	c.send(Input{Kind: KindOther, PhotoID: "photo-1"})
 	// The bot crashed before saving the state: the photo is handled again from the old state.
 	c.st = before
 	out := c.send(Input{Kind: KindOther, PhotoID: "photo-1"})
-	if got := c.cases.keysOf("MarkDelivered"); !slices.Equal(got, []string{"key-2", "key-2", "key-2"}) {
+	if got := c.cases.KeysOf("MarkDelivered"); !slices.Equal(got, []string{"key-2", "key-2", "key-2"}) {
 		t.Errorf("keys %q", got)
 	}
 	if !strings.HasPrefix(allText(out), msg(c.e, langVI, "deliver.done_photo", "Code", "GH-000012", "Name", "Nguyễn Thị Lan")) {
 		t.Errorf("retried save:%s", dump(out))
 	}
 	n := 0
-	for _, a := range c.cases.auditActions() {
+	for _, a := range c.cases.AuditActions() {
 		if a == "delivery.delivered GH-000012" {
 			n++
 		}
@@ -230,7 +226,7 @@ func TestDeliver_Conflict(t *testing.T) {
 	if allText(out) != msg(c.e, langVI, "deliver.conflict", "Code", "GH-000012") || c.st.Flow != "" {
 		t.Errorf("state %+v%s", c.st, dump(out))
 	}
-	if d := c.cases.delivery("GH-000012"); d.RecipientName != "Lan" {
+	if d := c.cases.Delivery("GH-000012"); d.RecipientName != "Lan" {
 		t.Errorf("the other's record changed: %+v", d)
 	}
 	// A failed attempt on a delivery someone handed over meanwhile.
@@ -262,7 +258,7 @@ func TestDeliver_Failed(t *testing.T) {
 		t.Errorf("typed text:%s", dump(out))
 	}
 	c.send(press("d:fr:GH-000013:not_home"))
-	d := c.cases.delivery("GH-000013")
+	d := c.cases.Delivery("GH-000013")
 	if d.Status != campaign.DeliveryPending || d.Attempts != 1 || d.LastFailure != campaign.FailNotHome {
 		t.Errorf("delivery %+v", d)
 	}
@@ -273,12 +269,12 @@ func TestDeliver_Failed(t *testing.T) {
 	// A button of another delivery never applies to the one in progress.
 	c.send(press("d:fail:GH-000014"))
 	c.send(press("d:fr:GH-000013:wrong_address"))
-	if d := c.cases.delivery("GH-000013"); d.Attempts != 1 || c.st.Step != deliverStepFail {
+	if d := c.cases.Delivery("GH-000013"); d.Attempts != 1 || c.st.Step != deliverStepFail {
 		t.Errorf("stale reason applied: %+v, state %+v", d, c.st)
 	}
 	c.send(press("d:fr:GH-000014:bogus"))
 	c.send(press("d:fr:GH-000014:wrong_address"))
-	if d := c.cases.delivery("GH-000014"); d.Attempts != 1 || d.LastFailure != campaign.FailWrongAddress {
+	if d := c.cases.Delivery("GH-000014"); d.Attempts != 1 || d.LastFailure != campaign.FailWrongAddress {
 		t.Errorf("delivery %+v", d)
 	}
 	// Failures come first in the list.
@@ -293,13 +289,13 @@ func TestDeliver_Failed(t *testing.T) {
 	c.send(press("d:fail:GH-000012"))
 	c.send(press("d:fr:GH-000012:other"))
 	before := c.st
-	c.cases.fail("MarkFailed", errors.New("timeout"))
+	c.cases.Fail("MarkFailed", errors.New("timeout"))
 	if _, err := c.trySend(text("Cổng khóa")); err == nil || !statesEqual(c.st, before) {
 		t.Errorf("store error: %v, state %+v", err, c.st)
 	}
-	c.cases.fail("MarkFailed", nil)
+	c.cases.Fail("MarkFailed", nil)
 	c.send(text("Cổng khóa"))
-	keys := c.cases.keysOf("MarkFailed")
+	keys := c.cases.KeysOf("MarkFailed")
 	if len(keys) != 4 || keys[2] != keys[3] || keys[2] == keys[1] {
 		t.Errorf("keys %q", keys)
 	}
@@ -348,7 +344,7 @@ func TestParent_ReceivedTellsDonorOnce(t *testing.T) {
 	if len(c.notices) != 0 || allText(second) != msg(c.e, langVI, "parent.received.already", "Code", "GH-000012") {
 		t.Errorf("second press:%s", dump(second))
 	}
-	if d := c.cases.delivery("GH-000012"); d.Status != campaign.DeliveryConfirmed || d.AutoConfirmed {
+	if d := c.cases.Delivery("GH-000012"); d.Status != campaign.DeliveryConfirmed || d.AutoConfirmed {
 		t.Errorf("delivery %+v", d)
 	}
 	// A walk-in device has no donor to tell.
@@ -364,7 +360,7 @@ func TestParent_ReceivedTellsDonorOnce(t *testing.T) {
 			t.Errorf("%s:%s", code, dump(out))
 		}
 	}
-	c.cases.fail("ConfirmDelivery", errors.New("timeout"))
+	c.cases.Fail("ConfirmDelivery", errors.New("timeout"))
 	if _, err := c.trySend(press("h:got:GH-000013")); err == nil {
 		t.Error("store failure not returned")
 	}
@@ -373,7 +369,7 @@ func TestParent_ReceivedTellsDonorOnce(t *testing.T) {
 func TestParent_Handover(t *testing.T) {
 	c := allocated(t).become(parentB, "en")
 	out := c.send(press("h:school:GH-000013"))
-	if d := c.cases.delivery("GH-000013"); d.Handover != campaign.HandoverSchool {
+	if d := c.cases.Delivery("GH-000013"); d.Handover != campaign.HandoverSchool {
 		t.Errorf("handover %s", d.Handover)
 	}
 	if allText(out) != msg(c.e, langEN, "parent.handover.school", "Code", "GH-000013", "School", "Tiểu học An Phú") {
@@ -385,7 +381,7 @@ func TestParent_Handover(t *testing.T) {
 	if len(out) != 2 || out[0].Text != msg(c.e, langEN, "parent.handover.home", "Code", "GH-000013") || c.st.Flow != FlowRegistration {
 		t.Errorf("during a form:%s", dump(out))
 	}
-	c.cases.fail("SetHandover", errors.New("timeout"))
+	c.cases.Fail("SetHandover", errors.New("timeout"))
 	if _, err := c.trySend(press("h:school:GH-000013")); err == nil {
 		t.Error("store failure not returned")
 	}
@@ -439,10 +435,8 @@ func TestDeliveryFinalized(t *testing.T) {
 func TestDeliver_LongestCodeFits(t *testing.T) {
 	c := newChat(t).withCases("vi").become(volunteerID, "vi")
 	code := "GH-" + strings.Repeat("7", deliverCodeMax-3)
-	c.cases.mu.Lock()
-	c.cases.deliveries = append(c.cases.deliveries, campaign.Delivery{Code: code, Status: campaign.DeliveryPending, WardCode: wardLT,
+	c.cases.AppendDelivery(campaign.Delivery{Code: code, Status: campaign.DeliveryPending, WardCode: wardLT,
 		ParentName: "Nguyễn Thị Lan", Parent: campaign.Session{Channel: "telegram", ChatID: parentA}, DeviceType: campaign.DeviceLaptop})
-	c.cases.mu.Unlock()
 	// checkOutputs holds every button to 64 bytes; the longest is the wrong-address reason.
 	out := c.send(press("d:fail:" + code))
 	if d := "d:fr:" + code + ":wrong_address"; len(d) != maxData || !slices.Contains(buttonData(out), d) {
@@ -457,7 +451,7 @@ func TestDeliver_LongestCodeFits(t *testing.T) {
 	}
 	// One byte more is never pressed.
 	out = c.send(press("d:ok:" + code + "7"))
-	if c.cases.callCount("DeliveryByCode") != 2 || !strings.Contains(allText(out), msg(c.e, langVI, "deliver.stale")) {
+	if c.cases.CallCount("DeliveryByCode") != 2 || !strings.Contains(allText(out), msg(c.e, langVI, "deliver.stale")) {
 		t.Errorf("too long:%s", dump(out))
 	}
 }

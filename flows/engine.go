@@ -13,6 +13,7 @@ import (
 
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/chat"
+	"github.com/thuduc/maytinhchoem/locales"
 )
 
 // Config is what an Engine needs from the outside.
@@ -108,7 +109,7 @@ type Command struct {
 // State, so one Engine serves every chat concurrently.
 type Engine struct {
 	cfg       Config
-	cat       *catalog
+	cat       *locales.Catalog
 	forms     []*form
 	deepLinks []deepLink
 	// observe, when set (by tests), sees every message id looked up and the lookup's error.
@@ -147,7 +148,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, errors.New("flows: Config.Entries is required with Staff: invitation links need it")
 	}
 	cfg.Admins = cleanAdmins(cfg.Admins)
-	cat, err := loadCatalog(localeFS)
+	cat, err := locales.Load()
 	if err != nil {
 		return nil, fmt.Errorf("flows: %w", err)
 	}
@@ -240,7 +241,7 @@ func (e *Engine) ErrorReply(lang string, err error) Output {
 }
 
 func (e *Engine) text(lang, id string, data map[string]any) string {
-	s, err := e.cat.text(lang, id, data)
+	s, err := e.cat.Text(lang, id, data)
 	if e.observe != nil {
 		e.observe(id, err)
 	}

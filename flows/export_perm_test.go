@@ -104,22 +104,22 @@ func TestExport_SheetsOfEveryRole(t *testing.T) {
 			out := c.send(cmd("export"))
 			out = append(out, c.send(press("x:xlsx"))...)
 			if r.sheets == nil {
-				if len(x.calls) != 0 || !strings.Contains(allText(out), "không dùng được lệnh này") {
-					t.Fatalf("exported %+v:%s", x.calls, dump(out))
+				if len(x.Filters()) != 0 || !strings.Contains(allText(out), "không dùng được lệnh này") {
+					t.Fatalf("exported %+v:%s", x.Filters(), dump(out))
 				}
 				return
 			}
-			if len(x.calls) != 1 {
-				t.Fatalf("%d exports:%s", len(x.calls), dump(out))
+			if len(x.Filters()) != 1 {
+				t.Fatalf("%d exports:%s", len(x.Filters()), dump(out))
 			}
-			if got := x.calls[0].Sheets.List(); !slices.Equal(got, r.sheets) {
+			if got := x.Filters()[0].Sheets.List(); !slices.Equal(got, r.sheets) {
 				t.Errorf("sheets asked = %v, want %v", got, r.sheets)
 			}
 			if text := allText(out); !strings.Contains(text, ": "+r.counts+". Tệp") {
 				t.Errorf("caption does not count %q:%s", r.counts, dump(out))
 			}
 			var audited []campaign.AuditEntry
-			for _, e := range c.audit.entries {
+			for _, e := range c.audit.Entries() {
 				if e.Action == "data.export" {
 					audited = append(audited, e)
 				}
@@ -223,11 +223,11 @@ func TestExport_VietnameseWords(t *testing.T) {
 		c, x := newFindChat(t)
 		c.become(officialID, "vi")
 		out := c.send(cmd("export", tc.args))
-		if len(x.calls) != 1 {
+		if len(x.Filters()) != 1 {
 			t.Errorf("/export %s: not exported:%s", tc.args, dump(out))
 			continue
 		}
-		f := x.calls[0]
+		f := x.Filters()[0]
 		if f.WardCode != tc.ward || f.Status != tc.status || !f.From.Equal(tc.from) || !f.To.Equal(tc.to) {
 			t.Errorf("/export %s: filter = %+v, want ward %q status %q from %v to %v", tc.args, f, tc.ward, tc.status, tc.from, tc.to)
 		}
@@ -236,7 +236,7 @@ func TestExport_VietnameseWords(t *testing.T) {
 		c, x := newFindChat(t)
 		c.become(officialID, "vi")
 		out := c.send(cmd("export", bad))
-		if len(x.calls) != 0 || !strings.Contains(allText(out), "Cách dùng: /export [csv] [phuong") {
+		if len(x.Filters()) != 0 || !strings.Contains(allText(out), "Cách dùng: /export [csv] [phuong") {
 			t.Errorf("/export %s:%s", bad, dump(out))
 		}
 	}

@@ -1,70 +1,41 @@
 package flows
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 )
 
-// fakeExporter writes a small file per export and remembers what it was asked.
-type fakeExporter struct {
-	mu      sync.Mutex
-	dir     string
-	calls   []campaign.ExportFilter
-	formats []campaign.ExportFormat
-	err     error
-}
-
-func (x *fakeExporter) Export(_ context.Context, f campaign.ExportFilter, format campaign.ExportFormat) (campaign.ExportFile, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.err != nil {
-		return campaign.ExportFile{}, x.err
-	}
-	x.calls = append(x.calls, f)
-	x.formats = append(x.formats, format)
-	name := "td-export." + string(format)
-	if f.WardCode != "" {
-		name = "td-" + f.WardCode + "-export." + string(format)
-	}
-	path := filepath.Join(x.dir, name)
-	if err := os.WriteFile(path, []byte("data"), 0o600); err != nil {
-		return campaign.ExportFile{}, err
-	}
-	return campaign.ExportFile{Path: path, Name: name, Rows: map[campaign.ExportSheet]int{
-		campaign.SheetRegistrations: 4, campaign.SheetPledges: 1, campaign.SheetDevices: 3, campaign.SheetDeliveries: 0,
-		campaign.SheetSchools: 2,
-	}}, nil
+// exportRows is what the chats' exporter says each export wrote.
+var exportRows = map[campaign.ExportSheet]int{
+	campaign.SheetRegistrations: 4, campaign.SheetPledges: 1, campaign.SheetDevices: 3, campaign.SheetDeliveries: 0,
+	campaign.SheetSchools: 2,
 }
 
 // newFindChat is a chat with pending registrations, a pledge and an exporter.
-func newFindChat(t *testing.T) (*convo, *fakeExporter) {
+func newFindChat(t *testing.T) (*convo, *campaigntest.Exporter) {
 	c := newChat(t)
 	return c, c.withFind()
 }
 
 // withFind gives the chat pending registrations, a pledge and an exporter.
-func (c *convo) withFind() *fakeExporter {
-	x := &fakeExporter{dir: c.t.TempDir()}
+func (c *convo) withFind() *campaigntest.Exporter {
+	x := &campaigntest.Exporter{Dir: c.t.TempDir(), Rows: exportRows}
 	c.e.cfg.Exporter = x
 	c.withPending()
-	c.pledges.mu.Lock()
-	c.pledges.pledges = append(c.pledges.pledges, campaign.Pledge{
+	c.pledges.Append(campaign.Pledge{
 		ID: 45, Code: "PL-000045", Status: campaign.PledgeOpen, Channel: "telegram", ChatID: donorChat, Language: "vi",
 		DonorKind: campaign.DonorBusiness, DonorName: "Công ty An Phát", ContactPerson: "Nguyễn Văn An", Phone: "+84912345601",
 		Items:    []campaign.PledgeItem{{Kind: campaign.ItemLaptop, Quantity: 2, Used: true, Complete: true}},
 		Delivery: campaign.DeliverToFront, CreatedAt: testStart,
 	})
-	c.pledges.mu.Unlock()
-	c.staff.add(cultureID, "Võ Văn Hóa", campaign.RoleCultureInfo, "")
+	c.staff.Add(cultureID, "Võ Văn Hóa", campaign.RoleCultureInfo, "")
 	return x
 }
 
@@ -130,8 +101,8 @@ func TestFind_ScopeOfEveryRole(t *testing.T) {
 		if tt.shown == "" && (strings.Contains(text, tt.query) && strings.Contains(text, "Nguyễn Thị Lan") || strings.Contains(text, "Công ty")) {
 			t.Errorf("%s /find %s: shown out of scope:%s", tt.who, tt.query, dump(out))
 		}
-		if tt.shown == "" && len(c.audit.refused()) != 1 {
-			t.Errorf("%s /find %s: %d refusals audited, want 1", tt.who, tt.query, len(c.audit.refused()))
+		if tt.shown == "" && len(c.audit.Refused()) != 1 {
+			t.Errorf("%s /find %s: %d refusals audited, want 1", tt.who, tt.query, len(c.audit.Refused()))
 		}
 	}
 }
@@ -172,7 +143,7 @@ func TestFind_PhoneSearchIsScopedMaskedAndAudited(t *testing.T) {
 func findAudits(c *convo) []campaign.AuditEntry {
 	c.t.Helper()
 	var searches []campaign.AuditEntry
-	for _, e := range c.audit.entries {
+	for _, e := range c.audit.Entries() {
 		if e.Action == "data.find" {
 			if strings.Contains(fmt.Sprint(e.After), "2345601") {
 				c.t.Errorf("a search audited with the phone in full: %+v", e)
@@ -201,7 +172,7 @@ func TestFind_PhoneSearchAsksTheStoreForTheScope(t *testing.T) {
 		c, _ := newFindChat(t)
 		c.become(tt.who, "vi")
 		c.send(cmd("find", "0912345601"))
-		if got := c.cases.findScopes; len(got) != 1 || got[0] != tt.want {
+		if got := c.cases.FindScopes(); len(got) != 1 || got[0] != tt.want {
 			t.Errorf("%s: FindByPhone asked for %+v, want %+v", tt.who, got, tt.want)
 		}
 	}
@@ -238,11 +209,11 @@ func TestFind_ForgedButtonSearchesAreAuditedAndScoped(t *testing.T) {
 	if text := allText(out); strings.Contains(text, "TD-000001") || strings.Contains(text, "PL-000045") {
 		t.Errorf("ward official of Thảo Điền, f:<phone>:%s", dump(out))
 	}
-	if got := c.cases.findScopes; len(got) != 2 || got[1] != (campaign.FindScope{WardCode: wardTD, Registrations: true}) {
+	if got := c.cases.FindScopes(); len(got) != 2 || got[1] != (campaign.FindScope{WardCode: wardTD, Registrations: true}) {
 		t.Errorf("scopes asked = %+v", got)
 	}
 	out = c.send(press("f:TD-000001"))
-	if strings.Contains(allText(out), "Trần Minh Khang") || len(c.audit.refused()) != 1 {
+	if strings.Contains(allText(out), "Trần Minh Khang") || len(c.audit.Refused()) != 1 {
 		t.Errorf("ward official of Thảo Điền, f:TD-000001:%s", dump(out))
 	}
 	if searches = findAudits(c); len(searches) != 3 || searches[2].Actor != "telegram:"+wardTDID {
@@ -252,8 +223,8 @@ func TestFind_ForgedButtonSearchesAreAuditedAndScoped(t *testing.T) {
 	// Someone without a role: refused before any search, and the refusal audited.
 	c.become("3101", "vi")
 	c.send(press("f:0912345601"))
-	if len(c.audit.refused()) != 2 || len(c.cases.findScopes) != 2 {
-		t.Errorf("a parent's forged button: %d refusals, %d searches", len(c.audit.refused()), len(c.cases.findScopes))
+	if len(c.audit.Refused()) != 2 || len(c.cases.FindScopes()) != 2 {
+		t.Errorf("a parent's forged button: %d refusals, %d searches", len(c.audit.Refused()), len(c.cases.FindScopes()))
 	}
 }
 
@@ -261,8 +232,8 @@ func TestExport_WardOfficialGetsOnlyTheirWard(t *testing.T) {
 	c, x := newFindChat(t)
 	c.become(wardOffID, "vi")
 	out := c.send(cmd("export", "ward Thảo Điền csv"))
-	if len(x.calls) != 1 || x.calls[0].WardCode != wardLT || !x.calls[0].ShowPhones || x.formats[0] != campaign.FormatCSV {
-		t.Fatalf("export asked = %+v %v", x.calls, x.formats)
+	if len(x.Filters()) != 1 || x.Filters()[0].WardCode != wardLT || !x.Filters()[0].ShowPhones || x.FormatsAsked()[0] != campaign.FormatCSV {
+		t.Fatalf("export asked = %+v %v", x.Filters(), x.FormatsAsked())
 	}
 	var file *File
 	for _, o := range out {
@@ -277,7 +248,7 @@ func TestExport_WardOfficialGetsOnlyTheirWard(t *testing.T) {
 		t.Errorf("the file to send is not there: %v", err)
 	}
 	var exports []campaign.AuditEntry
-	for _, e := range c.audit.entries {
+	for _, e := range c.audit.Entries() {
 		if e.Action == "data.export" {
 			exports = append(exports, e)
 		}
@@ -296,17 +267,17 @@ func TestExport_CityFiltersAndMaskedPhones(t *testing.T) {
 		WardCode: wardLT, Status: campaign.StatusVerified,
 		From: time.Date(2021, 9, 1, 0, 0, 0, 0, loc), To: time.Date(2021, 9, 21, 0, 0, 0, 0, loc),
 	}
-	if len(x.calls) != 1 || x.calls[0].WardCode != want.WardCode || x.calls[0].Status != want.Status ||
-		!x.calls[0].From.Equal(want.From) || !x.calls[0].To.Equal(want.To) || x.calls[0].ShowPhones {
-		t.Errorf("filter = %+v, want %+v", x.calls, want)
+	if len(x.Filters()) != 1 || x.Filters()[0].WardCode != want.WardCode || x.Filters()[0].Status != want.Status ||
+		!x.Filters()[0].From.Equal(want.From) || !x.Filters()[0].To.Equal(want.To) || x.Filters()[0].ShowPhones {
+		t.Errorf("filter = %+v, want %+v", x.Filters(), want)
 	}
 	for _, bad := range []string{"phuong xyz", "status maybe", "from 31/2", "to", "from 20/9 to 1/9", "bogus"} {
 		out := c.send(cmd("export", bad))
-		if len(x.calls) != 1 || !strings.Contains(allText(out), "Cách dùng: /export") {
+		if len(x.Filters()) != 1 || !strings.Contains(allText(out), "Cách dùng: /export") {
 			t.Errorf("/export %s:%s", bad, dump(out))
 		}
 	}
-	x.err = errors.New("disk full")
+	x.Err = errors.New("disk full")
 	if _, err := c.trySend(press("x:xlsx")); err == nil {
 		t.Error("an export failure was not returned")
 	}
@@ -351,8 +322,8 @@ func TestFind_CodeOfAnotherWardReadsAsNotFound(t *testing.T) {
 	c, _ := newFindChat(t)
 	c.become(wardTDID, "vi") // Thảo Điền; TD-000001 is of Linh Trung
 	elsewhere := allText(c.send(cmd("find", "TD-000001")))
-	if len(c.audit.refused()) != 1 {
-		t.Errorf("%d refusals audited, want 1", len(c.audit.refused()))
+	if len(c.audit.Refused()) != 1 {
+		t.Errorf("%d refusals audited, want 1", len(c.audit.Refused()))
 	}
 	missing := allText(c.send(cmd("find", "TD-009999")))
 	if strings.ReplaceAll(elsewhere, "TD-000001", "TD-009999") != missing {

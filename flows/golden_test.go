@@ -320,7 +320,7 @@ func scenarios() []scenario {
 		{FlowRegistration, "another_child", func(c *convo) {
 			c.record = false
 			c.toReview()
-			c.regs.duplicateOf = []string{"TD-000999"}
+			c.regs.DuplicateOf = []string{"TD-000999"}
 			c.record = true
 			c.send(press("r:review:submit"))
 			c.send(press("g:register"))
@@ -333,9 +333,9 @@ func scenarios() []scenario {
 			c.record = false
 			c.toReview()
 			c.record = true
-			c.regs.submitErr = campaign.Errorf(campaign.EINVALID, "ward code unknown")
+			c.regs.SubmitErr = campaign.Errorf(campaign.EINVALID, "ward code unknown")
 			c.send(press("r:review:submit"))
-			c.regs.submitErr = nil
+			c.regs.SubmitErr = nil
 			c.send(text("gửi"))
 			c.send(press("r:review:submit"))
 		}},

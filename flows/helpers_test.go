@@ -6,83 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 	"github.com/thuduc/maytinhchoem/chat"
 )
-
-// fakeRegistrations is an in-memory campaign.RegistrationStore.
-type fakeRegistrations struct {
-	mu   sync.Mutex
-	regs []campaign.Registration
-	// submitErr and listErr, when set, are returned instead of doing the work.
-	submitErr, listErr error
-	// duplicateOf is put in PossibleDuplicateOf of new registrations.
-	duplicateOf []string
-	submits     int
-	now         func() time.Time
-}
-
-func (s *fakeRegistrations) SubmitRegistration(_ context.Context, r *campaign.Registration) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.submits++
-	if s.submitErr != nil {
-		return false, s.submitErr
-	}
-	for _, old := range s.regs {
-		if old.IdempotencyKey == r.IdempotencyKey {
-			*r = old
-			return false, nil
-		}
-	}
-	r.ID = int64(len(s.regs) + 1)
-	r.Code = fmt.Sprintf("TD-%06d", r.ID)
-	r.Status = campaign.StatusSubmitted
-	r.StudentID = r.ID
-	r.PossibleDuplicateOf = s.duplicateOf
-	r.CreatedAt, r.UpdatedAt = s.now(), s.now()
-	s.regs = append(s.regs, *r)
-	return true, nil
-}
-
-func (s *fakeRegistrations) RegistrationsByChat(_ context.Context, channel, chatID string) ([]campaign.Registration, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.listErr != nil {
-		return nil, s.listErr
-	}
-	var out []campaign.Registration
-	for _, r := range slices.Backward(s.regs) {
-		if r.Channel == channel && r.ChatID == chatID {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-// fakeContacts records upserted contacts.
-type fakeContacts struct {
-	mu       sync.Mutex
-	contacts []campaign.Contact
-	err      error
-}
-
-func (s *fakeContacts) UpsertContact(_ context.Context, c campaign.Contact) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
-	}
-	s.contacts = append(s.contacts, c)
-	return nil
-}
-
-func (s *fakeContacts) SetContactStopped(context.Context, string, string, bool) error { return nil }
 
 // testStart is the day the conversations in tests happen: mid-campaign, 9:00 in Thủ Đức.
 var testStart = time.Date(2021, 9, 10, 9, 0, 0, 0, time.FixedZone("ICT", 7*3600))
@@ -91,21 +22,21 @@ var testStart = time.Date(2021, 9, 10, 9, 0, 0, 0, time.FixedZone("ICT", 7*3600)
 type convo struct {
 	t        *testing.T
 	e        *Engine
-	regs     *fakeRegistrations
-	pledges  *fakePledges
-	contacts *fakeContacts
-	staff    *fakeStaff
-	audit    *fakeAudit
-	devices  *fakeDevices
-	money    *fakeMoney
-	cases    *fakeCases
+	regs     *campaigntest.Registrations
+	pledges  *campaigntest.Pledges
+	contacts *campaigntest.Contacts
+	staff    *campaigntest.Staff
+	audit    *campaigntest.Audit
+	devices  *campaigntest.Devices
+	money    *campaigntest.Money
+	cases    *campaigntest.Cases
 	// family and eraser are /mydata's stores, over cases.
-	family *fakeFamily
-	eraser *fakeEraser
+	family *campaigntest.Family
+	eraser *campaigntest.Eraser
 	// claims is Config.Claims when a scenario set it (withList), else nil.
-	claims *fakeClaims
+	claims *campaigntest.Claims
 	// outbox is where the fake stores queue their notices; notices holds those of the last input.
-	outbox     *fakeOutbox
+	outbox     *campaigntest.Outbox
 	notices    []campaign.OutboxMessage
 	sess       Session
 	st         State
@@ -133,20 +64,20 @@ func newChat(t *testing.T) *convo {
 func newChatWith(t *testing.T, change func(*Config)) *convo {
 	t.Helper()
 	c := &convo{t: t, now: testStart, clientLang: "vi", userID: "1001", sess: Session{Channel: "telegram", ChatID: "1001"}}
-	c.regs = &fakeRegistrations{now: func() time.Time { return c.now }}
-	c.pledges = &fakePledges{now: func() time.Time { return c.now }}
-	c.contacts = &fakeContacts{}
-	c.staff = newFakeStaff(func() time.Time { return c.now })
-	c.audit = &fakeAudit{}
-	c.devices = newFakeDevices(func() time.Time { return c.now })
-	c.money = &fakeMoney{devices: c.devices}
-	c.cases = newFakeCases(func() time.Time { return c.now }, campaign.Default(), c.regs, c.devices, c.pledges)
-	c.outbox = &fakeOutbox{}
-	c.devices.outbox, c.cases.outbox = c.outbox, c.outbox
-	c.staff.outbox = c.outbox
-	c.cases.staff = c.staff
-	c.family = &fakeFamily{cases: c.cases, staff: c.staff, withdrawals: map[string]campaign.Withdrawal{}, corrected: map[string]campaign.Corrected{}}
-	c.eraser = &fakeEraser{cases: c.cases}
+	c.regs = campaigntest.NewRegistrations(func() time.Time { return c.now })
+	c.pledges = campaigntest.NewPledges(func() time.Time { return c.now })
+	c.contacts = &campaigntest.Contacts{}
+	c.staff = campaigntest.NewStaff(func() time.Time { return c.now })
+	c.audit = &campaigntest.Audit{}
+	c.devices = campaigntest.NewDevices(func() time.Time { return c.now })
+	c.money = &campaigntest.Money{Devices: c.devices}
+	c.cases = campaigntest.NewCases(func() time.Time { return c.now }, campaign.Default(), c.regs, c.devices, c.pledges)
+	c.outbox = &campaigntest.Outbox{}
+	c.devices.Outbox, c.cases.Outbox = c.outbox, c.outbox
+	c.staff.Outbox = c.outbox
+	c.cases.Staff = c.staff
+	c.family = campaigntest.NewFamily(c.cases, c.staff)
+	c.eraser = &campaigntest.Eraser{Cases: c.cases}
 	cfg := Config{
 		Campaign:      campaign.Default(),
 		Registrations: c.regs,
@@ -170,7 +101,7 @@ func newChatWith(t *testing.T, change func(*Config)) *convo {
 	if change != nil {
 		change(&cfg)
 	}
-	c.cases.camp = cfg.Campaign
+	c.cases.Campaign = cfg.Campaign
 	e, err := NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +154,7 @@ func (c *convo) trySend(in Input) ([]Output, error) {
 	c.ids = nil
 	old := c.st
 	next, out, err := c.e.Handle(context.Background(), c.sess, c.st, in)
-	c.notices = c.outbox.take()
+	c.notices = c.outbox.Take()
 	if err != nil {
 		if !statesEqual(next, old) {
 			c.t.Errorf("Handle(%s) failed but changed the state", describe(in))
@@ -380,7 +311,7 @@ func allText(out []Output) string {
 
 // msg is message id in lang with data, as the engine writes it.
 func msg(e *Engine, lang, id string, kv ...any) string {
-	s, err := e.cat.text(lang, id, dataOf(kv))
+	s, err := e.cat.Text(lang, id, dataOf(kv))
 	if err != nil {
 		panic(err)
 	}
@@ -447,4 +378,17 @@ func (c *convo) become(id, lang string) *convo {
 		c.clientLang = lang
 	}
 	return c
+}
+
+// noticeButtons lists the data of the notices' buttons.
+func noticeButtons(msgs []campaign.OutboxMessage) []string {
+	var out []string
+	for _, m := range msgs {
+		for _, row := range m.Buttons {
+			for _, b := range row {
+				out = append(out, b.Data)
+			}
+		}
+	}
+	return out
 }

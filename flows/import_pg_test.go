@@ -15,6 +15,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 	"github.com/thuduc/maytinhchoem/chat"
 	"github.com/thuduc/maytinhchoem/export"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
@@ -243,7 +244,7 @@ func BenchmarkImportList_5000(b *testing.B) {
 		db := postgrestest.NewDB(b)
 		db.Now = func() time.Time { return now }
 		e, err := NewEngine(Config{
-			Campaign: camp, Registrations: &fakeRegistrations{now: func() time.Time { return now }},
+			Campaign: camp, Registrations: campaigntest.NewRegistrations(func() time.Time { return now }),
 			Now: func() time.Time { return now }, Admins: []string{testAdmin},
 			Lists: postgres.NewListStore(db, camp), ListReader: export.ListReader{Dir: b.TempDir()}, Files: files,
 		})

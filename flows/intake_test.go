@@ -3,241 +3,15 @@ package flows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 )
-
-// fakeDevices is an in-memory campaign.DeviceStore. It refuses more devices of a kind than a
-// pledge promised and writes once per idempotency key, as the real store does.
-type fakeDevices struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	devices []campaign.Device
-	stock   []fakeStock
-	// pledges, when set, is where pledge codes are checked.
-	pledges *fakePledges
-	// intakeErr, moveErr and lookupErr are returned instead of doing the work.
-	intakeErr, moveErr, lookupErr error
-	intakes                       int
-	// outbox receives the notices an intake queues (the donor's news).
-	outbox *fakeOutbox
-}
-
-type fakeStock struct {
-	pledge           string
-	kind             campaign.ItemKind
-	quantity, months int
-	by               string
-	key              string
-}
-
-func newFakeDevices(now func() time.Time) *fakeDevices {
-	return &fakeDevices{now: now, outbox: &fakeOutbox{}}
-}
-
-func (s *fakeDevices) promised(code string, k campaign.ItemKind) (int, bool) {
-	if s.pledges == nil {
-		return 0, false
-	}
-	p, err := s.pledges.PledgeByCode(context.Background(), code)
-	if err != nil {
-		return 0, false
-	}
-	n := 0
-	for _, it := range p.Items {
-		if it.Kind == k {
-			n += it.Quantity
-		}
-	}
-	return n, true
-}
-
-func (s *fakeDevices) add(d *campaign.Device) {
-	d.ID = int64(len(s.devices) + 123)
-	d.Label = fmt.Sprintf("TB-%06d", d.ID)
-	d.CreatedAt, d.UpdatedAt = s.now(), s.now()
-	s.devices = append(s.devices, *d)
-}
-
-func (s *fakeDevices) IntakeDevice(_ context.Context, d *campaign.Device, by campaign.Staff, notices []campaign.OutboxMessage) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.intakes++
-	if s.intakeErr != nil {
-		return s.intakeErr
-	}
-	if d.IdempotencyKey != "" {
-		for _, old := range s.devices {
-			if old.IdempotencyKey == d.IdempotencyKey {
-				*d = old
-				return nil
-			}
-		}
-	}
-	if d.PledgeCode != "" {
-		n, ok := s.promised(d.PledgeCode, campaign.ItemKind(d.Type))
-		taken := 0
-		for _, old := range s.devices {
-			if old.PledgeCode == d.PledgeCode && old.Type == d.Type {
-				taken++
-			}
-		}
-		if !ok || taken >= n {
-			return campaign.Errorf(campaign.EINVALID, "pledge %s has no more %ss to receive", d.PledgeCode, d.Type)
-		}
-	}
-	if d.State == campaign.DeviceReady && !d.Wiped {
-		return campaign.Errorf(campaign.EINVALID, "ready without a wipe")
-	}
-	d.CheckedBy = by.Channel + ":" + by.ExternalID
-	s.add(d)
-	s.outbox.queue(notices)
-	return nil
-}
-
-func (s *fakeDevices) MoveDevice(_ context.Context, label string, next campaign.DeviceState, _ campaign.Staff, _ string) (campaign.Device, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.moveErr != nil {
-		return campaign.Device{}, s.moveErr
-	}
-	for i, d := range s.devices {
-		if d.Label == label {
-			if err := d.State.Move(next); err != nil {
-				return campaign.Device{}, err
-			}
-			s.devices[i].State = next
-			return s.devices[i], nil
-		}
-	}
-	return campaign.Device{}, campaign.Errorf(campaign.ENOTFOUND, "device %s", label)
-}
-
-func (s *fakeDevices) DeviceByLabel(_ context.Context, label string) (campaign.Device, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lookupErr != nil {
-		return campaign.Device{}, s.lookupErr
-	}
-	for _, d := range s.devices {
-		if d.Label == label {
-			return d, nil
-		}
-	}
-	return campaign.Device{}, campaign.Errorf(campaign.ENOTFOUND, "device %s", label)
-}
-
-func (s *fakeDevices) DevicesCheckedBy(_ context.Context, by campaign.Staff, limit int) ([]campaign.Device, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []campaign.Device
-	for _, d := range slices.Backward(s.devices) {
-		if d.CheckedBy == by.Channel+":"+by.ExternalID && len(out) < limit {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-func (s *fakeDevices) ReceiveStock(_ context.Context, code string, kind campaign.ItemKind, quantity, months int, key string, by campaign.Staff, notices []campaign.OutboxMessage) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if key != "" && slices.ContainsFunc(s.stock, func(st fakeStock) bool { return st.key == key }) {
-		return nil
-	}
-	if code != "" {
-		n, ok := s.promised(code, kind)
-		got := 0
-		for _, st := range s.stock {
-			if st.pledge == code && st.kind == kind {
-				got += st.quantity
-			}
-		}
-		if !ok || got+quantity > n {
-			return campaign.Errorf(campaign.EINVALID, "pledge %s has fewer %s to receive", code, kind)
-		}
-	}
-	s.stock = append(s.stock, fakeStock{code, kind, quantity, months, by.Channel + ":" + by.ExternalID, key})
-	s.outbox.queue(notices)
-	return nil
-}
-
-// fakeMoney is an in-memory campaign.MoneyStore; purchases add devices to its fakeDevices. It
-// writes once per idempotency key, as the real store does.
-type fakeMoney struct {
-	mu      sync.Mutex
-	devices *fakeDevices
-	records []campaign.MoneyRecord
-	// purchases are the devices bought under each idempotency key.
-	purchases map[string][]campaign.Device
-	err       error
-}
-
-func (s *fakeMoney) RecordMoney(_ context.Context, code string, amount int64, note, key string, by campaign.Staff, notices []campaign.OutboxMessage) (campaign.MoneyRecord, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return campaign.MoneyRecord{}, s.err
-	}
-	if i := slices.IndexFunc(s.records, func(r campaign.MoneyRecord) bool { return key != "" && r.IdempotencyKey == key }); i >= 0 {
-		return s.records[i], nil
-	}
-	r := campaign.MoneyRecord{
-		ID: int64(len(s.records) + 1), PledgeCode: code, Amount: amount, Note: note,
-		RecordedBy: by.Channel + ":" + by.ExternalID, IdempotencyKey: key,
-	}
-	s.records = append(s.records, r)
-	s.devices.outbox.queue(notices)
-	return r, nil
-}
-
-func (s *fakeMoney) RecordPurchase(_ context.Context, id int64, devices []campaign.Device, cost int64, key string, _ campaign.Staff) ([]campaign.Device, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if bought, ok := s.purchases[key]; ok && key != "" {
-		return slices.Clone(bought), nil
-	}
-	if id < 1 || int(id) > len(s.records) {
-		return nil, campaign.Errorf(campaign.ENOTFOUND, "money %d", id)
-	}
-	r := &s.records[id-1]
-	if r.Spent+cost > r.Amount {
-		return nil, campaign.Errorf(campaign.EINVALID, "money %d has %d left, not %d", id, r.Amount-r.Spent, cost)
-	}
-	r.Spent += cost
-	s.devices.mu.Lock()
-	defer s.devices.mu.Unlock()
-	out := make([]campaign.Device, 0, len(devices))
-	for _, d := range devices {
-		s.devices.add(&d)
-		out = append(out, d)
-	}
-	if key != "" {
-		if s.purchases == nil {
-			s.purchases = map[string][]campaign.Device{}
-		}
-		s.purchases[key] = slices.Clone(out)
-	}
-	return out, nil
-}
-
-func (s *fakeMoney) MoneyTotals(context.Context) (int64, int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var received, spent int64
-	for _, r := range s.records {
-		received += r.Amount
-		spent += r.Spent
-	}
-	return received, spent, nil
-}
 
 // Staff and donors of the intake tests.
 const (
@@ -265,8 +39,7 @@ func (c *convo) withIntakeStores() *convo {
 // and 5 million đồng, and the device store check codes against it.
 func (c *convo) withDonor(lang string) *convo {
 	c.withIntakeStores()
-	c.pledges.mu.Lock()
-	c.pledges.pledges = append(c.pledges.pledges, campaign.Pledge{
+	c.pledges.Append(campaign.Pledge{
 		ID: 45, Code: "PL-000045", Status: campaign.PledgeOpen, Channel: "telegram", ChatID: donorChat, Language: lang,
 		DonorKind: campaign.DonorIndividual, DonorName: "Nguyễn Văn An",
 		Items: []campaign.PledgeItem{
@@ -279,10 +52,9 @@ func (c *convo) withDonor(lang string) *convo {
 		DonorKind: campaign.DonorIndividual, DonorName: "Lê Thị Hoa",
 		Items: []campaign.PledgeItem{{Kind: campaign.ItemMoney, Amount: 1_000_000}},
 	})
-	c.pledges.mu.Unlock()
-	c.devices.pledges = c.pledges
-	c.staff.add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
-	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.devices.Pledges = c.pledges
+	c.staff.Add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
 	return c
 }
 
@@ -418,7 +190,7 @@ func intakeScenarios() []scenario {
 			c.send(cmd("device", "TB-000123", "unusable"))
 			c.send(cmd("device", "TB-000123", "đã trao"))
 			c.send(press("dv:no:TB-000123"))
-			c.devices.moveErr = campaign.Errorf(campaign.EINVALID, "no")
+			c.devices.MoveErr = campaign.Errorf(campaign.EINVALID, "no")
 			c.send(press("dv:mv:TB-000123:allocated:delivered"))
 			c.send(press("dv:ok:TB-000123:allocated:delivered"))
 		}},
@@ -473,7 +245,7 @@ func TestIntake_LaptopFromPledge(t *testing.T) {
 	if want := "PL-000045: we have received 1 laptop. Thank you!"; to.Text != want {
 		t.Errorf("donor told %q, want %q", to.Text, want)
 	}
-	d := c.devices.devices[0]
+	d := c.devices.All()[0]
 	if d.Brand != "Dell" || d.Model != "Latitude E7450" || d.Serial != "5CG1234XYZ" || !d.Used || !d.Wiped || !d.Cleaned ||
 		d.State != campaign.DeviceReady || d.SoftwareLevel != campaign.LevelLowerSecondary || d.PledgeCode != "PL-000045" ||
 		d.CheckedBy != "telegram:"+volunteerID || !d.Checks[campaign.CheckBattery] || len(d.Checks) != 7 {
@@ -551,7 +323,7 @@ func TestIntake_StoreErrorsKeepState(t *testing.T) {
 	for _, in := range laptopInputs() {
 		c.send(in)
 	}
-	c.devices.intakeErr = errors.New("connection reset")
+	c.devices.IntakeErr = errors.New("connection reset")
 	before := c.st
 	if _, err := c.trySend(press("i:review:submit")); err == nil {
 		t.Fatal("a store failure was not returned")
@@ -559,20 +331,20 @@ func TestIntake_StoreErrorsKeepState(t *testing.T) {
 	if !statesEqual(before, c.st) {
 		t.Errorf("state changed: %+v", c.st)
 	}
-	c.devices.intakeErr = nil
+	c.devices.IntakeErr = nil
 	out := c.send(press("i:review:submit"))
 	wantText(t, out, "TB-000123")
 
 	// A failing pledge look-up while typing a code is returned too, not taken as a wrong code.
 	c.send(cmd("intake"))
-	failing := &failingPledges{fakePledges: c.pledges}
+	failing := &failingPledges{Pledges: c.pledges}
 	c.e.cfg.Pledges = failing
 	if _, err := c.trySend(text("PL-000045")); err == nil {
 		t.Error("a failing pledge look-up was taken as an answer")
 	}
 }
 
-type failingPledges struct{ *fakePledges }
+type failingPledges struct{ *campaigntest.Pledges }
 
 func (failingPledges) PledgeByCode(context.Context, string) (campaign.Pledge, error) {
 	return campaign.Pledge{}, errors.New("timeout")
@@ -584,7 +356,7 @@ func TestIntake_RefusedWritesAudit(t *testing.T) {
 		out := c.send(in)
 		wantText(t, out, msg(c.e, "vi", "staff.refused"))
 	}
-	if n := len(c.audit.refused()); n != 6 {
+	if n := len(c.audit.Refused()); n != 6 {
 		t.Errorf("%d audit rows, want 6", n)
 	}
 	// A volunteer may not record money.
@@ -598,8 +370,8 @@ func TestIntake_RefusedWritesAudit(t *testing.T) {
 
 func TestIntake_Unavailable(t *testing.T) {
 	c := newChat(t).as(volunteerID)
-	c.staff.add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
-	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.staff.Add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
 	for _, in := range []Input{cmd("intake"), cmd("myintake"), cmd("device", "TB-000123")} {
 		wantText(t, c.send(in), msg(c.e, "vi", "intake.unavailable"))
 	}
@@ -759,8 +531,8 @@ func TestIntake_RerunWritesOnce(t *testing.T) {
 			t.Fatal("the intake form has no idempotency key")
 		}
 		wantText(t, c.rerun(press("i:review:submit")), "TB-000123")
-		if n := len(c.devices.devices); n != 1 || c.devices.devices[0].IdempotencyKey != key {
-			t.Fatalf("%d devices %+v; want one with key %q", n, c.devices.devices, key)
+		if n := len(c.devices.All()); n != 1 || c.devices.All()[0].IdempotencyKey != key {
+			t.Fatalf("%d devices %+v; want one with key %q", n, c.devices.All(), key)
 		}
 		// The next device is a new form with a new key, and a device of its own.
 		c.send(press("ia:next:PL-000045"))
@@ -772,7 +544,7 @@ func TestIntake_RerunWritesOnce(t *testing.T) {
 			c.send(in)
 		}
 		wantText(t, c.rerun(press("i:review:submit")), "TB-000124")
-		if n := len(c.devices.devices); n != 2 {
+		if n := len(c.devices.All()); n != 2 {
 			t.Errorf("%d devices, want 2", n)
 		}
 	})
@@ -783,8 +555,8 @@ func TestIntake_RerunWritesOnce(t *testing.T) {
 		c.send(press("i:kind:sim_4g"))
 		c.send(press("i:quantity:500")) // all that was pledged: a second batch would be refused
 		c.rerun(press("i:review:submit"))
-		if n := len(c.devices.stock); n != 1 || c.devices.stock[0].key == "" {
-			t.Errorf("stock %+v; want one batch with a key", c.devices.stock)
+		if n := len(c.devices.Stock()); n != 1 || c.devices.Stock()[0].Key == "" {
+			t.Errorf("stock %+v; want one batch with a key", c.devices.Stock())
 		}
 	})
 
@@ -793,14 +565,14 @@ func TestIntake_RerunWritesOnce(t *testing.T) {
 		c.send(cmd("money", "PL-000045", "5tr"))
 		key := c.st.IdempotencyKey
 		c.rerun(press("m:review:submit"))
-		if n := len(c.money.records); n != 1 || c.money.records[0].IdempotencyKey != key || key == "" {
-			t.Fatalf("money records %+v; want one with key %q", c.money.records, key)
+		if n := len(c.money.Records()); n != 1 || c.money.Records()[0].IdempotencyKey != key || key == "" {
+			t.Fatalf("money records %+v; want one with key %q", c.money.Records(), key)
 		}
 		// Another /money is another form, key and record.
 		c.send(cmd("money", "PL-000045", "1tr"))
 		c.rerun(press("m:review:submit"))
-		if n := len(c.money.records); n != 2 || c.money.records[1].IdempotencyKey == key {
-			t.Errorf("money records %+v; want two with different keys", c.money.records)
+		if n := len(c.money.Records()); n != 2 || c.money.Records()[1].IdempotencyKey == key {
+			t.Errorf("money records %+v; want two with different keys", c.money.Records())
 		}
 	})
 
@@ -811,18 +583,18 @@ func TestIntake_RerunWritesOnce(t *testing.T) {
 		buy := cmd("buy", "1", "laptop", "2", "6tr")
 		buy.UpdateID = "9001"
 		wantText(t, c.rerun(buy), "TB-000123, TB-000124")
-		if r := c.money.records[0]; r.Spent != 6_000_000 || len(c.devices.devices) != 2 {
-			t.Fatalf("spent %d, %d devices; want 6,000,000 and 2", r.Spent, len(c.devices.devices))
+		if r := c.money.Records()[0]; r.Spent != 6_000_000 || len(c.devices.All()) != 2 {
+			t.Fatalf("spent %d, %d devices; want 6,000,000 and 2", r.Spent, len(c.devices.All()))
 		}
-		if _, ok := c.money.purchases["telegram:"+officialID+":9001"]; !ok {
-			t.Errorf("purchases keyed %v, want telegram:%s:9001", slices.Collect(maps.Keys(c.money.purchases)), officialID)
+		if _, ok := c.money.Purchases()["telegram:"+officialID+":9001"]; !ok {
+			t.Errorf("purchases keyed %v, want telegram:%s:9001", slices.Collect(maps.Keys(c.money.Purchases())), officialID)
 		}
 		// The same command in another update is another purchase.
 		buy.UpdateID = "9002"
 		buy.Args = "1 laptop 1 3tr"
 		c.rerun(buy)
-		if r := c.money.records[0]; r.Spent != 9_000_000 || len(c.devices.devices) != 3 {
-			t.Errorf("spent %d, %d devices; want 9,000,000 and 3", r.Spent, len(c.devices.devices))
+		if r := c.money.Records()[0]; r.Spent != 9_000_000 || len(c.devices.All()) != 3 {
+			t.Errorf("spent %d, %d devices; want 9,000,000 and 3", r.Spent, len(c.devices.All()))
 		}
 	})
 }

@@ -1,12 +1,9 @@
 package flows
 
 import (
-	"context"
 	"encoding/json"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,241 +12,6 @@ import (
 
 // goldenMydata is the golden directory of /mydata and /erase.
 const goldenMydata = "mydata"
-
-// fakeFamily is an in-memory campaign.FamilyStore over the chat's fakeCases, keeping the contracts
-// of campaign/family.go as storage/postgres does: the chat's registrations only, corrections at
-// once before verification and as a note after (the ward's verifying staff, from the fakeStaff,
-// told), withdrawals that cancel a pending delivery and put its device back to ready and its
-// stock back, a key applied before returning what it did.
-type fakeFamily struct {
-	cases *fakeCases
-	staff *fakeStaff
-	// withdrawals remembers each key's withdrawal, corrected each key's correction.
-	withdrawals map[string]campaign.Withdrawal
-	corrected   map[string]campaign.Corrected
-}
-
-var _ campaign.FamilyStore = (*fakeFamily)(nil)
-
-var fakeE164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-// Correct implements campaign.FamilyStore.
-func (f *fakeFamily) Correct(_ context.Context, code string, parent campaign.Session, c campaign.Correction, key string, notify campaign.Notify[campaign.Corrected]) (campaign.Corrected, error) {
-	s := f.cases
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.call("Correct", key); err != nil {
-		return campaign.Corrected{}, err
-	}
-	code, c.Value = normCode(code), campaign.NormalizeText(c.Value)
-	if _, ok := fixLabels[c.Field]; !ok || c.Value == "" || (c.Field == campaign.CorrectPhone && !fakeE164.MatchString(c.Value)) {
-		return campaign.Corrected{}, campaign.Errorf(campaign.EINVALID, "correction: %s %q", c.Field, c.Value)
-	}
-	s.regs.mu.Lock()
-	defer s.regs.mu.Unlock()
-	r := s.reg(code)
-	if r == nil || r.Channel != parent.Channel || r.ChatID != parent.ChatID {
-		return campaign.Corrected{}, campaign.Errorf(campaign.ENOTFOUND, "no registration %s of this chat", code)
-	}
-	if done, ok := f.corrected[key+"|"+code]; ok && key != "" {
-		done.Registration = *r
-		return done, nil
-	}
-	if !r.Status.Correctable() {
-		return campaign.Corrected{}, campaign.Errorf(campaign.ECONFLICT, "registration %s is %s", code, r.Status)
-	}
-	out := campaign.Corrected{Correction: c}
-	actor := parent.Channel + ":" + parent.ChatID
-	if r.Status.CorrectedDirectly() {
-		switch c.Field {
-		case campaign.CorrectAddress:
-			r.Address = c.Value
-		case campaign.CorrectPhone:
-			r.ParentPhone = c.Value
-		case campaign.CorrectSchool:
-			r.School = c.Value
-		}
-		r.UpdatedAt, out.Applied = s.now(), true
-		s.record(actor, "registration.correct", code, map[string]any{"status": r.Status}, map[string]any{"field": c.Field})
-	} else {
-		if c.Request == "" {
-			return campaign.Corrected{}, campaign.Errorf(campaign.EINVALID, "correction: no request")
-		}
-		// As storage/postgres: a message that waits for the ward in /verify.
-		s.notes[code] = append(s.notes[code], campaign.Note{At: s.now(), Actor: actor, Answer: true, Message: true, Text: c.Request})
-		if s.messageAt == nil {
-			s.messageAt = map[string]time.Time{}
-		}
-		if s.messageAt[code].IsZero() {
-			s.messageAt[code] = s.now()
-		}
-		out.Officials = f.officials(r.WardCode)
-		s.record(actor, "registration.correction_request", code, map[string]any{"status": r.Status}, map[string]any{"field": c.Field})
-	}
-	out.Registration = *r
-	if key != "" {
-		f.corrected[key+"|"+code] = out
-	}
-	queueNotices(s.outbox, notify, out)
-	return out, nil
-}
-
-// officials are the fake staff who verify ward, or the education office when it has none.
-func (f *fakeFamily) officials(ward string) []campaign.Recipient {
-	f.staff.mu.Lock()
-	defer f.staff.mu.Unlock()
-	var inWard, edu []campaign.Recipient
-	for _, m := range f.staff.members {
-		to := campaign.Recipient{Channel: m.Channel, ChatID: m.ExternalID}
-		switch {
-		case m.Role.NeedsWard() && m.WardCode == ward:
-			inWard = append(inWard, to)
-		case m.Role == campaign.RoleEducationOffice:
-			edu = append(edu, to)
-		}
-	}
-	if len(inWard) == 0 {
-		inWard = edu
-	}
-	slices.SortFunc(inWard, func(a, b campaign.Recipient) int { return strings.Compare(a.ChatID, b.ChatID) })
-	return inWard
-}
-
-// Withdraw implements campaign.FamilyStore.
-func (f *fakeFamily) Withdraw(_ context.Context, code string, parent campaign.Session, by, key string, notify campaign.Notify[campaign.Withdrawal]) (campaign.Withdrawal, error) {
-	s := f.cases
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.call("Withdraw", key); err != nil {
-		return campaign.Withdrawal{}, err
-	}
-	if by == "" {
-		return campaign.Withdrawal{}, campaign.Errorf(campaign.EINVALID, "withdraw: nobody")
-	}
-	code = normCode(code)
-	s.regs.mu.Lock()
-	defer s.regs.mu.Unlock()
-	r := s.reg(code)
-	if r == nil || r.Erased() || (parent.ChatID != "" && (r.Channel != parent.Channel || r.ChatID != parent.ChatID)) {
-		return campaign.Withdrawal{}, campaign.Errorf(campaign.ENOTFOUND, "no registration %s of this chat", code)
-	}
-	if w, ok := f.withdrawals[key+"|"+code]; ok && key != "" {
-		w.Registration = *r
-		return w, nil
-	}
-	if !r.Status.Withdrawable() {
-		return campaign.Withdrawal{}, campaign.Errorf(campaign.ECONFLICT, "registration %s is %s", code, r.Status)
-	}
-	w := campaign.Withdrawal{Before: r.Status}
-	if i := slices.IndexFunc(s.deliveries, func(d campaign.Delivery) bool { return d.RegistrationCode == code }); i >= 0 {
-		d := s.deliveries[i]
-		if d.Status != campaign.DeliveryPending {
-			return campaign.Withdrawal{}, campaign.Errorf(campaign.ECONFLICT, "delivery %s is %s", d.Code, d.Status)
-		}
-		w.DeliveryCode, w.Stock, w.Handler = d.Code, slices.Clone(d.Stock), d.Volunteer
-		for _, e := range slices.Backward(s.audit) {
-			if w.Handler == "" && e.Subject == d.Code && e.Action == "delivery.failed" {
-				w.Handler = e.Actor
-			}
-		}
-		if w.Handler == "" {
-			w.Handler = d.AllocatedBy
-		}
-		if d.DeviceLabel != "" {
-			s.devices.mu.Lock()
-			if dev := s.dev(d.DeviceLabel); dev != nil && dev.State == campaign.DeviceAllocated {
-				dev.State, dev.UpdatedAt = campaign.DeviceReady, s.now()
-				w.DeviceLabel, w.DeviceType = dev.Label, dev.Type
-			}
-			s.devices.mu.Unlock()
-		}
-		for _, k := range d.Stock {
-			s.stockTaken[k]--
-		}
-		s.deliveries = slices.Delete(s.deliveries, i, i+1)
-	}
-	r.Status, r.UpdatedAt = campaign.StatusWithdrawn, s.now()
-	w.Registration = *r
-	if key != "" {
-		f.withdrawals[key+"|"+code] = w
-	}
-	s.record(by, "registration.withdraw", code, map[string]any{"status": w.Before, "delivery": w.DeliveryCode}, map[string]any{"status": r.Status})
-	queueNotices(s.outbox, notify, w)
-	return w, nil
-}
-
-// RegistrationByCode implements campaign.FamilyStore.
-func (f *fakeFamily) RegistrationByCode(_ context.Context, code string) (campaign.Registration, error) {
-	s := f.cases
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.call("FamilyRegistration"); err != nil {
-		return campaign.Registration{}, err
-	}
-	s.regs.mu.Lock()
-	defer s.regs.mu.Unlock()
-	if r := s.reg(normCode(code)); r != nil {
-		return *r, nil
-	}
-	return campaign.Registration{}, campaign.Errorf(campaign.ENOTFOUND, "no registration %s", code)
-}
-
-// fakeEraser is a campaign.Eraser over the chat's fakeCases: the registration loses everything
-// that names the family and its chat (as storage/postgres's erasure), its notes go, and the call
-// is recorded.
-type fakeEraser struct {
-	mu    sync.Mutex
-	cases *fakeCases
-	calls []string // "code by reason"
-	// err is returned instead of erasing; with errAfter it is returned after erasing (a dialog or
-	// a file that could not be cleared).
-	err      error
-	errAfter bool
-}
-
-var _ campaign.Eraser = (*fakeEraser)(nil)
-
-// Erase implements campaign.Eraser.
-func (e *fakeEraser) Erase(_ context.Context, code, by string, reason campaign.ErasureReason) (campaign.Erasure, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.calls = append(e.calls, code+" "+by+" "+string(reason))
-	if e.err != nil && !e.errAfter {
-		return campaign.Erasure{}, e.err
-	}
-	s := e.cases
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.regs.mu.Lock()
-	defer s.regs.mu.Unlock()
-	r := s.reg(normCode(code))
-	if r == nil {
-		return campaign.Erasure{}, campaign.Errorf(campaign.ENOTFOUND, "no registration %s", code)
-	}
-	out := campaign.Erasure{Code: r.Code, Reason: reason, At: s.now(),
-		Kept: campaign.ErasureKept{Status: r.Status, WardCode: r.WardCode, Level: r.Level, Grade: r.Grade}}
-	if r.Erased() {
-		out.Already = true
-		return out, nil
-	}
-	out.Family = campaign.Session{Channel: r.Channel, ChatID: r.ChatID}
-	out.Erased.Notes = len(s.notes[r.Code])
-	delete(s.notes, r.Code)
-	r.ParentName, r.ParentPhone, r.StudentName, r.BirthDate = "", "", "", time.Time{}
-	r.School, r.Address, r.CircumstanceOther, r.RejectReason, r.ChatID, r.UserID = "", "", "", "", "", ""
-	for i := range s.deliveries {
-		if d := &s.deliveries[i]; d.RegistrationCode == r.Code {
-			out.DeliveryCode, out.Kept.DeliveryStatus, out.Kept.DeviceLabel = d.Code, d.Status, d.DeviceLabel
-			d.StudentName, d.ParentName, d.ParentPhone, d.Address, d.School, d.RecipientName = "", "", "", "", "", ""
-			d.Parent = campaign.Session{}
-		}
-	}
-	s.record(by, campaign.ErasureActionRegistration, r.Code, nil, map[string]any{"reason": reason})
-	if e.errAfter {
-		return out, e.err
-	}
-	return out, nil
-}
 
 // myChild is a registration of the chat's family, changed by edit.
 func (c *convo) myChild(edit func(*campaign.Registration)) campaign.Registration {
@@ -265,7 +27,7 @@ func (c *convo) myChild(edit func(*campaign.Registration)) campaign.Registration
 	if edit != nil {
 		edit(&r)
 	}
-	return c.cases.addRegistration(r)
+	return c.cases.AddRegistration(r)
 }
 
 // mydataScenarios are the golden conversations of /mydata and /erase (testdata/mydata).
@@ -321,9 +83,9 @@ func mydataScenarios() []scenario {
 		}},
 		{goldenMydata, "correct_after_verification", func(c *convo) {
 			c.record = false
-			c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
-			c.staff.add(womenID, "Trương Thị Hội", campaign.RoleWomensUnion, wardLT)
-			c.staff.add(wardTDID, "Lý Văn Điền", campaign.RoleWardOfficial, wardTD)
+			c.staff.Add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
+			c.staff.Add(womenID, "Trương Thị Hội", campaign.RoleWomensUnion, wardLT)
+			c.staff.Add(wardTDID, "Lý Văn Điền", campaign.RoleWardOfficial, wardTD)
 			c.myChild(func(r *campaign.Registration) { r.Status = campaign.StatusVerified })
 			c.record = true
 			c.send(cmd("mydata"))
@@ -467,10 +229,10 @@ func TestMydata_DeleteLeavesNothingInTheDialog(t *testing.T) {
 	out := c.rerun(press("md:yes:TD-000001"))
 	wantText(t, out, msg(c.e, langVI, "mydata.delete.done", "Code", "TD-000001"))
 	// The second run finds the registration erased, off the chat: it says so without a store call.
-	if got := c.eraser.calls; !slices.Equal(got, []string{"TD-000001 family family_self"}) {
+	if got := c.eraser.Calls(); !slices.Equal(got, []string{"TD-000001 family family_self"}) {
 		t.Errorf("erasures %q", got)
 	}
-	if keys := c.cases.keysOf("Withdraw"); len(keys) != 1 || keys[0] != "key-1:withdraw" {
+	if keys := c.cases.KeysOf("Withdraw"); len(keys) != 1 || keys[0] != "key-1:withdraw" {
 		t.Errorf("withdrawals with keys %q", keys)
 	}
 	b, _ := json.Marshal(c.st)
@@ -479,12 +241,12 @@ func TestMydata_DeleteLeavesNothingInTheDialog(t *testing.T) {
 			t.Errorf("the dialog still holds %q: %s", trace, b)
 		}
 	}
-	r := c.cases.registration("TD-000001")
+	r := c.cases.Registration("TD-000001")
 	if !r.Erased() || r.Status != campaign.StatusWithdrawn {
 		t.Errorf("registration after deletion: %+v", r)
 	}
-	if !slices.Contains(c.cases.auditActions(), "registration.withdraw TD-000001") {
-		t.Errorf("audit %v", c.cases.auditActions())
+	if !slices.Contains(c.cases.AuditActions(), "registration.withdraw TD-000001") {
+		t.Errorf("audit %v", c.cases.AuditActions())
 	}
 }
 
@@ -496,16 +258,16 @@ func TestMydata_WithdrawRunTwice(t *testing.T) {
 	c.become(parentA, "vi")
 	c.send(press("md:wd:TD-000001"))
 	c.rerun(press("md:yes:TD-000001"))
-	if n := c.cases.callCount("Withdraw"); n != 2 {
+	if n := c.cases.CallCount("Withdraw"); n != 2 {
 		t.Errorf("Withdraw called %d times", n)
 	}
-	if got := c.cases.device("TB-000123"); got.State != campaign.DeviceReady {
+	if got := c.cases.Device("TB-000123"); got.State != campaign.DeviceReady {
 		t.Errorf("laptop = %s, want ready", got.State)
 	}
-	if d := c.cases.delivery("GH-000012"); d.Code != "" {
+	if d := c.cases.Delivery("GH-000012"); d.Code != "" {
 		t.Errorf("the delivery is still there: %+v", d)
 	}
-	if r := c.cases.registration("TD-000001"); r.Status != campaign.StatusWithdrawn {
+	if r := c.cases.Registration("TD-000001"); r.Status != campaign.StatusWithdrawn {
 		t.Errorf("registration %s", r.Status)
 	}
 }
@@ -516,20 +278,18 @@ func TestMydata_ChangedBeforeTheConfirmation(t *testing.T) {
 	c := newChat(t)
 	c.myChild(nil)
 	c.send(press("md:wd:TD-000001"))
-	c.regs.mu.Lock()
-	c.regs.regs[0].Status = campaign.StatusAllocated
-	c.regs.mu.Unlock()
+	c.regs.Edit(func(rs []campaign.Registration) { rs[0].Status = campaign.StatusAllocated })
 	out := c.send(press("md:yes:TD-000001"))
 	wantText(t, out, msg(c.e, langVI, "mydata.changed", "Code", "TD-000001", "Status", msg(c.e, langVI, "status.allocated")))
-	if c.cases.callCount("Withdraw") != 0 || c.st.Flow != "" {
-		t.Errorf("withdrew %d times, state %+v", c.cases.callCount("Withdraw"), c.st)
+	if c.cases.CallCount("Withdraw") != 0 || c.st.Flow != "" {
+		t.Errorf("withdrew %d times, state %+v", c.cases.CallCount("Withdraw"), c.st)
 	}
 	// The store's word wins too: someone else's change between the read and the write.
 	c.send(press("md:del:TD-000001"))
-	c.cases.fail("Withdraw", campaign.Errorf(campaign.ECONFLICT, "delivered meanwhile"))
+	c.cases.Fail("Withdraw", campaign.Errorf(campaign.ECONFLICT, "delivered meanwhile"))
 	out = c.send(press("md:yes:TD-000001"))
-	if !slices.Contains(c.ids, "mydata.changed") || len(c.eraser.calls) != 0 {
-		t.Errorf("after a conflict: erasures %v%s", c.eraser.calls, dump(out))
+	if !slices.Contains(c.ids, "mydata.changed") || len(c.eraser.Calls()) != 0 {
+		t.Errorf("after a conflict: erasures %v%s", c.eraser.Calls(), dump(out))
 	}
 }
 
@@ -540,14 +300,14 @@ func TestMydata_StoreFailures(t *testing.T) {
 	c.myChild(func(r *campaign.Registration) { r.Status = campaign.StatusRejected })
 	c.send(press("md:del:TD-000001"))
 	before := c.st
-	c.eraser.err = campaign.Errorf(campaign.EUNAVAILABLE, "database away")
+	c.eraser.Err = campaign.Errorf(campaign.EUNAVAILABLE, "database away")
 	if _, err := c.trySend(press("md:yes:TD-000001")); err == nil || !statesEqual(c.st, before) {
 		t.Fatalf("failed erasure: %v, state %+v", err, c.st)
 	}
-	c.eraser.errAfter = true
+	c.eraser.ErrAfter = true
 	out := c.send(press("md:yes:TD-000001"))
 	wantText(t, out, msg(c.e, langVI, "mydata.delete.done", "Code", "TD-000001"))
-	if c.cases.callCount("Withdraw") != 0 {
+	if c.cases.CallCount("Withdraw") != 0 {
 		t.Error("a rejected registration was withdrawn")
 	}
 
@@ -555,7 +315,7 @@ func TestMydata_StoreFailures(t *testing.T) {
 	c.myChild(nil)
 	c.send(press("md:fix:school:TD-000001"))
 	c.send(text("Trường THCS Linh Trung"))
-	c.cases.fail("Correct", campaign.Errorf(campaign.EINVALID, "too long for the store"))
+	c.cases.Fail("Correct", campaign.Errorf(campaign.EINVALID, "too long for the store"))
 	out = c.send(press("md:yes:TD-000001"))
 	if c.st.Step != myStepFix || !slices.Contains(c.ids, "err.invalid") {
 		t.Errorf("refused correction: state %+v%s", c.st, dump(out))
@@ -610,11 +370,11 @@ func TestMydata_EraseAudited(t *testing.T) {
 	c.as(testAdmin)
 	c.send(cmd("erase", "TD-000001", "đơn số 45 ngày 12/9/2021"))
 	c.send(press("md:yes:TD-000001"))
-	if got := c.eraser.calls; !slices.Equal(got, []string{"TD-000001 telegram:" + testAdmin + " family_request"}) {
+	if got := c.eraser.Calls(); !slices.Equal(got, []string{"TD-000001 telegram:" + testAdmin + " family_request"}) {
 		t.Errorf("erasures %q", got)
 	}
 	var found bool
-	for _, e := range c.audit.entries {
+	for _, e := range c.audit.Entries() {
 		if e.Action == auditEraseRequest && e.Subject == "TD-000001" && e.Actor == "telegram:"+testAdmin {
 			found = true
 			if b, _ := json.Marshal(e.After); !strings.Contains(string(b), "đơn số 45 ngày 12/9/2021") {
@@ -623,9 +383,9 @@ func TestMydata_EraseAudited(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Errorf("no %s in %+v", auditEraseRequest, c.audit.entries)
+		t.Errorf("no %s in %+v", auditEraseRequest, c.audit.Entries())
 	}
-	if r := c.cases.registration("TD-000001"); !r.Erased() || r.Status != campaign.StatusWithdrawn {
+	if r := c.cases.Registration("TD-000001"); !r.Erased() || r.Status != campaign.StatusWithdrawn {
 		t.Errorf("registration %+v", r)
 	}
 	// Someone without the role is refused and audited.

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 )
 
 // jobsMessages is jobs.Messages, copied: flows may not import jobs, so this checks that *Engine
@@ -34,7 +35,7 @@ func TestSubscribe_CityAndWard(t *testing.T) {
 	c.become(officialID, "vi")
 	out := c.send(cmd("subscribe"))
 	wantText(t, out, "Hằng ngày lúc 17:00, bạn sẽ nhận báo cáo tiến độ của Thành phố Thủ Đức")
-	if s, ok := f.subs.subscriber(officialID); !ok || s.Scope() != "" || s.Role != campaign.RoleCityOfficial {
+	if s, ok := f.subs.Subscriber(officialID); !ok || s.Scope() != "" || s.Role != campaign.RoleCityOfficial {
 		t.Errorf("subscriber %+v, %v", s, ok)
 	}
 	out = c.send(cmd("subscribe"))
@@ -43,11 +44,11 @@ func TestSubscribe_CityAndWard(t *testing.T) {
 	c.become(wardOffID, "en")
 	out = c.send(cmd("subscribe"))
 	wantText(t, out, "Every day at 17:00 you will get the progress report for Linh Trung Ward")
-	if s, ok := f.subs.subscriber(wardOffID); !ok || s.Scope() != wardLT {
+	if s, ok := f.subs.Subscriber(wardOffID); !ok || s.Scope() != wardLT {
 		t.Errorf("ward subscriber %+v, %v", s, ok)
 	}
 	var audited []string
-	for _, e := range c.audit.entries {
+	for _, e := range c.audit.Entries() {
 		if e.Action == auditSubscribe {
 			audited = append(audited, e.Actor+" "+e.Subject)
 		}
@@ -85,8 +86,8 @@ func TestSubscribe_RefusedAndUnsubscribe(t *testing.T) {
 	c.become("3101", "vi")
 	out := c.send(cmd("subscribe"))
 	wantText(t, out, msg(c.e, "vi", "staff.refused"))
-	if f.subs.calls != 0 || len(c.audit.refused()) != 1 || c.audit.refused()[0].Subject != string(campaign.ActionViewProgress) {
-		t.Errorf("a parent subscribed: calls %d, refusals %+v", f.subs.calls, c.audit.refused())
+	if f.subs.Changes() != 0 || len(c.audit.Refused()) != 1 || c.audit.Refused()[0].Subject != string(campaign.ActionViewProgress) {
+		t.Errorf("a parent subscribed: calls %d, refusals %+v", f.subs.Changes(), c.audit.Refused())
 	}
 	out = c.send(cmd("unsubscribe"))
 	wantText(t, out, "Bạn chưa đăng ký nhận báo cáo hằng ngày")
@@ -95,13 +96,13 @@ func TestSubscribe_RefusedAndUnsubscribe(t *testing.T) {
 	c.send(cmd("subscribe"))
 	out = c.send(cmd("unsubscribe"))
 	wantText(t, out, "Đã hủy đăng ký")
-	if _, ok := f.subs.subscriber(officialID); ok {
+	if _, ok := f.subs.Subscriber(officialID); ok {
 		t.Error("still subscribed")
 	}
 	out = c.send(cmd("unsubscribe"))
 	wantText(t, out, "không có gì để hủy")
 	n := 0
-	for _, e := range c.audit.entries {
+	for _, e := range c.audit.Entries() {
 		if e.Action == auditUnsubscribe {
 			n++
 		}
@@ -115,7 +116,7 @@ func TestSubscribe_RefusedAndUnsubscribe(t *testing.T) {
 	if c.st.Flow != FlowRegistration || len(out) != 2 {
 		t.Errorf("the form was not asked again:%s", dump(out))
 	}
-	f.subs.err = errors.New("timeout")
+	f.subs.Err = errors.New("timeout")
 	if _, err := c.trySend(cmd("unsubscribe")); err == nil {
 		t.Error("a store failure was not returned")
 	}
@@ -150,7 +151,7 @@ func TestNotify_HelpLists(t *testing.T) {
 	}
 	// Without the stores, nobody is offered them.
 	c = newChat(t)
-	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
 	c.become(officialID, "vi")
 	if text := allText(c.send(cmd("help"))); strings.Contains(text, "/subscribe") || strings.Contains(text, "/broadcast") {
 		t.Errorf("/help offers commands that are off:\n%s", text)
@@ -162,10 +163,10 @@ func TestNotify_HelpLists(t *testing.T) {
 	}
 }
 
-// progressAt is the fixed figures of fakeProgress on at, for scope ward.
+// progressAt is the fixed figures of campaigntest.Progress on at, for scope ward.
 func progressAt(t *testing.T, at time.Time, ward string) campaign.Progress {
 	t.Helper()
-	p, err := (&fakeProgress{camp: campaign.Default()}).Progress(context.Background(), at, ward)
+	p, err := (&campaigntest.Progress{Campaign: campaign.Default()}).Progress(context.Background(), at, ward)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,4 +464,43 @@ func TestBroadcastDone(t *testing.T) {
 			t.Errorf("en lacks %q: %s", w, en)
 		}
 	}
+}
+
+// notifyFakes are the stores withNotify gives a chat.
+type notifyFakes struct {
+	subs  *campaigntest.Subscriptions
+	bcs   *campaigntest.Broadcasts
+	woken int // Config.OnQueued calls
+}
+
+// withNotify gives the chat's engine a subscription store, a broadcast store and an OnQueued
+// hook, and the staff of the broadcast tests: a city official, a culture office member, a ward
+// official of Linh Trung and an education official.
+func (c *convo) withNotify() *notifyFakes {
+	c.t.Helper()
+	f := &notifyFakes{
+		subs: campaigntest.NewSubscriptions(func() time.Time { return c.now }),
+		bcs:  campaigntest.NewBroadcasts(func() time.Time { return c.now }),
+	}
+	cfg := c.e.cfg
+	cfg.Subscriptions = f.subs
+	cfg.Broadcasts = f.bcs
+	cfg.OnQueued = func() { f.woken++ }
+	c.rebuild(cfg)
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.staff.Add(cultureID, "Võ Văn Hóa", campaign.RoleCultureInfo, "")
+	c.staff.Add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
+	c.staff.Add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+	return f
+}
+
+// rebuild replaces the chat's engine by one made with cfg, keeping the message checks.
+func (c *convo) rebuild(cfg Config) {
+	c.t.Helper()
+	e, err := NewEngine(cfg)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	e.observe = c.e.observe
+	c.e = e
 }

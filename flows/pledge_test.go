@@ -1,80 +1,15 @@
 package flows
 
 import (
-	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
-
-// fakePledges is an in-memory campaign.PledgeStore.
-type fakePledges struct {
-	mu      sync.Mutex
-	pledges []campaign.Pledge
-	// progress adds where a pledge's items are, by code.
-	progress map[string]campaign.PledgeProgress
-	// submitErr and listErr, when set, are returned instead of doing the work.
-	submitErr, listErr error
-	submits            int
-	now                func() time.Time
-}
-
-func (s *fakePledges) SubmitPledge(_ context.Context, p *campaign.Pledge) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.submits++
-	if s.submitErr != nil {
-		return false, s.submitErr
-	}
-	for _, old := range s.pledges {
-		if old.IdempotencyKey == p.IdempotencyKey {
-			*p = old
-			return false, nil
-		}
-	}
-	p.ID = int64(len(s.pledges) + 45)
-	p.Code = fmt.Sprintf("PL-%06d", p.ID)
-	p.Status = campaign.PledgeOpen
-	p.CreatedAt, p.UpdatedAt = s.now(), s.now()
-	s.pledges = append(s.pledges, *p)
-	return true, nil
-}
-
-func (s *fakePledges) PledgeByCode(_ context.Context, code string) (campaign.Pledge, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range s.pledges {
-		if p.Code == code {
-			return p, nil
-		}
-	}
-	return campaign.Pledge{}, campaign.Errorf(campaign.ENOTFOUND, "pledge %s", code)
-}
-
-func (s *fakePledges) PledgesByChat(_ context.Context, channel, chatID string) ([]campaign.PledgeProgress, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.listErr != nil {
-		return nil, s.listErr
-	}
-	var out []campaign.PledgeProgress
-	for _, p := range slices.Backward(s.pledges) {
-		if p.Channel != channel || p.ChatID != chatID {
-			continue
-		}
-		pp := s.progress[p.Code]
-		pp.Pledge = p
-		out = append(out, pp)
-	}
-	return out, nil
-}
 
 // Typical answers of a pledge, in pieces that tests put together.
 var (
@@ -384,10 +319,10 @@ func TestPledgeSubmitted(t *testing.T) {
 		[]Input{press("p:items:more")}, pledgeLaptops, []Input{press("p:items:more")}, pledgeMoney, pledgePickup), stepReview)
 	key := c.st.IdempotencyKey
 	out := c.send(press("p:review:submit"))
-	if len(c.pledges.pledges) != 1 {
-		t.Fatalf("%d pledges stored", len(c.pledges.pledges))
+	if len(c.pledges.All()) != 1 {
+		t.Fatalf("%d pledges stored", len(c.pledges.All()))
 	}
-	p := c.pledges.pledges[0]
+	p := c.pledges.All()[0]
 	want := []campaign.PledgeItem{
 		{Kind: campaign.ItemSIM4G, Quantity: 500},
 		{Kind: campaign.ItemInternetPackage, Quantity: 100, Months: 6},
@@ -417,24 +352,24 @@ func TestPledgeSubmitFailures(t *testing.T) {
 	c := newChat(t)
 	c.pledgeTo(pledgeReviewInputs(), stepReview)
 	before := c.st
-	c.pledges.submitErr = campaign.Errorf(campaign.EUNAVAILABLE, "db down")
+	c.pledges.SubmitErr = campaign.Errorf(campaign.EUNAVAILABLE, "db down")
 	if _, err := c.trySend(press("p:review:submit")); err == nil || campaign.ErrorCode(err) != campaign.EUNAVAILABLE {
 		t.Fatalf("error %v", err)
 	}
 	if !statesEqual(c.st, before) {
 		t.Errorf("state changed: %+v", c.st)
 	}
-	c.pledges.submitErr = campaign.Errorf(campaign.EINVALID, "ward unknown")
+	c.pledges.SubmitErr = campaign.Errorf(campaign.EINVALID, "ward unknown")
 	c.send(press("p:review:submit"))
 	if c.st.Step != stepReview || !slices.Contains(c.ids, "pledge.submit_invalid") {
 		t.Errorf("EINVALID: step %q ids %v", c.st.Step, c.ids)
 	}
-	c.pledges.submitErr = nil
+	c.pledges.SubmitErr = nil
 	c.send(press("p:review:submit"))
 	c.st = before // a retry of the same form (a crash after the write) gets the same record
 	out := c.send(press("p:review:submit"))
-	if len(c.pledges.pledges) != 1 || !strings.Contains(allText(out), c.pledges.pledges[0].Code) {
-		t.Errorf("retried submit: %d pledges\n%s", len(c.pledges.pledges), dump(out))
+	if len(c.pledges.All()) != 1 || !strings.Contains(allText(out), c.pledges.All()[0].Code) {
+		t.Errorf("retried submit: %d pledges\n%s", len(c.pledges.All()), dump(out))
 	}
 }
 
@@ -443,7 +378,7 @@ func TestPledgePickupDatePassedBeforeSubmit(t *testing.T) {
 	c.pledgeTo(inputs(pledgeIndividual, pledgeMoney, pledgePickup), stepReview)
 	c.now = c.now.Add(6 * 24 * time.Hour) // the 16th: the 15th is past
 	c.send(press("p:review:submit"))
-	if c.st.Step != stepPickupDate || !slices.Contains(c.ids, "pledge.err.date_past") || len(c.pledges.pledges) != 0 {
+	if c.st.Step != stepPickupDate || !slices.Contains(c.ids, "pledge.err.date_past") || len(c.pledges.All()) != 0 {
 		t.Errorf("step %q ids %v", c.st.Step, c.ids)
 	}
 }
@@ -563,8 +498,8 @@ func TestPledgesList(t *testing.T) {
 	c := newChat(t)
 	c.pledgeTo(pledgeReviewInputs(), stepReview)
 	c.send(press("p:review:submit"))
-	code := c.pledges.pledges[0].Code
-	c.pledges.progress = map[string]campaign.PledgeProgress{code: {
+	code := c.pledges.All()[0].Code
+	c.pledges.SetProgress(code, campaign.PledgeProgress{
 		Devices:       map[campaign.DeviceState]int{campaign.DeviceReceived: 1, campaign.DeviceReady: 1, campaign.DeviceDelivered: 2, campaign.DeviceNeedsParts: 1},
 		StockReceived: map[campaign.ItemKind]int{campaign.ItemSIM4G: 300},
 		MoneyReceived: 5_000_000,
@@ -572,8 +507,8 @@ func TestPledgesList(t *testing.T) {
 			{Level: campaign.LevelLowerSecondary, WardCode: "26800", Count: 1},
 			{Level: campaign.LevelPrimary, WardCode: "26797", Count: 1},
 		},
-	}}
-	c.pledges.pledges[0].Status = campaign.PledgePartly
+	})
+	c.pledges.Edit(func(ps []campaign.Pledge) { ps[0].Status = campaign.PledgePartly })
 	out := c.send(cmd("pledges"))
 	got := allText(out)
 	for _, want := range []string{
@@ -632,11 +567,11 @@ func TestPledgesEmptyAndFailing(t *testing.T) {
 		t.Errorf("empty list:\n%s", dump(out))
 	}
 	c.pledgeTo(pledgeIndividual, stepItemKind)
-	c.pledges.listErr = campaign.Errorf(campaign.EUNAVAILABLE, "down")
+	c.pledges.ListErr = campaign.Errorf(campaign.EUNAVAILABLE, "down")
 	if _, err := c.trySend(cmd("pledges")); err == nil {
 		t.Error("list error not returned")
 	}
-	c.pledges.listErr = nil
+	c.pledges.ListErr = nil
 	out = c.send(press("g:pledges"))
 	if c.st.Step != stepItemKind || !slices.Contains(c.ids, "pledge.item_kind.prompt") {
 		t.Errorf("the question in progress was not asked again:\n%s", dump(out))

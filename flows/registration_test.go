@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 )
 
 var long = strings.Repeat("a", 10000)
@@ -116,7 +117,7 @@ func TestReasks(t *testing.T) {
 				}
 				prompt := msg(c.e, langVI, fld.prompt)
 				if data != nil {
-					prompt, _ = c.e.cat.text(langVI, fld.prompt, data)
+					prompt, _ = c.e.cat.Text(langVI, fld.prompt, data)
 				}
 				if !strings.Contains(allText(out), firstLine(prompt)) {
 					t.Errorf("question not asked again:\n%s", dump(out))
@@ -165,7 +166,7 @@ func TestGradeSaysTheLevel(t *testing.T) {
 	}
 	c.toReview()
 	c.send(press("r:review:submit"))
-	if r := c.regs.regs[0]; r.Level != campaign.LevelPrimary || r.Grade != 3 {
+	if r := c.regs.All()[0]; r.Level != campaign.LevelPrimary || r.Grade != 3 {
 		t.Errorf("stored level %s, grade %d", r.Level, r.Grade)
 	}
 }
@@ -238,8 +239,8 @@ func TestGradeFarFromBirthYearIsConfirmedOnce(t *testing.T) {
 	}
 	c.toReview()
 	out = c.send(press("r:review:submit"))
-	if len(c.regs.regs) != 1 || c.regs.regs[0].Grade != 8 || c.regs.regs[0].Level != campaign.LevelLowerSecondary {
-		t.Errorf("not stored as confirmed: %+v\n%s", c.regs.regs, dump(out))
+	if len(c.regs.All()) != 1 || c.regs.All()[0].Grade != 8 || c.regs.All()[0].Level != campaign.LevelLowerSecondary {
+		t.Errorf("not stored as confirmed: %+v\n%s", c.regs.All(), dump(out))
 	}
 
 	// Confirmed once, the review does not ask again; a new birth date does.
@@ -281,10 +282,10 @@ func TestNoneOfTheCircumstances(t *testing.T) {
 	c.send(press("r:device_situation:none"))
 	c.send(text("laptop"))
 	out := c.send(press("r:review:submit"))
-	if len(c.regs.regs) != 1 || len(c.regs.regs[0].Circumstances) != 0 || c.regs.regs[0].CircumstanceOther != "" {
-		t.Fatalf("stored %+v\n%s", c.regs.regs, dump(out))
+	if len(c.regs.All()) != 1 || len(c.regs.All()[0].Circumstances) != 0 || c.regs.All()[0].CircumstanceOther != "" {
+		t.Fatalf("stored %+v\n%s", c.regs.All(), dump(out))
 	}
-	if s := c.e.cfg.Campaign.Priority(c.regs.regs[0]); s.Points != 4 {
+	if s := c.e.cfg.Campaign.Priority(c.regs.All()[0]); s.Points != 4 {
 		t.Errorf("score %+v", s)
 	}
 	// Typed: "không" alone is none; with others, the others win.
@@ -435,7 +436,7 @@ func TestSubmitFailureKeepsState(t *testing.T) {
 	} {
 		c := newChat(t)
 		c.toReview()
-		c.regs.submitErr = err
+		c.regs.SubmitErr = err
 		old := c.st
 		oldAnswers := maps.Clone(c.st.Answers)
 		next, out, got := c.e.Handle(context.Background(), c.sess, c.st, Input{Kind: KindChoice, Data: "r:review:submit", UserID: c.userID})
@@ -450,10 +451,10 @@ func TestSubmitFailureKeepsState(t *testing.T) {
 			t.Errorf("ErrorReply = %q", reply.Text)
 		}
 		// The old state still submits once the store is back, under the same key.
-		c.regs.submitErr = nil
+		c.regs.SubmitErr = nil
 		out = c.send(press("r:review:submit"))
-		if len(c.regs.regs) != 1 || c.regs.regs[0].IdempotencyKey != old.IdempotencyKey || !strings.Contains(out[0].Text, "TD-000001") {
-			t.Errorf("after recovery: %+v\n%s", c.regs.regs, dump(out))
+		if len(c.regs.All()) != 1 || c.regs.All()[0].IdempotencyKey != old.IdempotencyKey || !strings.Contains(out[0].Text, "TD-000001") {
+			t.Errorf("after recovery: %+v\n%s", c.regs.All(), dump(out))
 		}
 	}
 }
@@ -467,8 +468,8 @@ func TestRetriedSubmitShowsSameCode(t *testing.T) {
 	first := allText(c.send(press("r:review:submit")))
 	c.st = atReview
 	second := allText(c.send(press("r:review:submit")))
-	if len(c.regs.regs) != 1 || c.regs.submits != 2 {
-		t.Fatalf("%d records after %d submits", len(c.regs.regs), c.regs.submits)
+	if len(c.regs.All()) != 1 || c.regs.Submits() != 2 {
+		t.Fatalf("%d records after %d submits", len(c.regs.All()), c.regs.Submits())
 	}
 	if first != second || !strings.Contains(second, "TD-000001") {
 		t.Errorf("first %q, retry %q", first, second)
@@ -480,10 +481,10 @@ func TestSubmittedRegistration(t *testing.T) {
 	c.clientLang = "en-GB"
 	c.toReview()
 	c.send(press("r:review:submit"))
-	if len(c.regs.regs) != 1 {
+	if len(c.regs.All()) != 1 {
 		t.Fatal("not stored")
 	}
-	r := c.regs.regs[0]
+	r := c.regs.All()[0]
 	want := campaign.Registration{
 		ID: 1, Code: "TD-000001", Status: campaign.StatusSubmitted, StudentID: 1,
 		CampaignID: "thu-duc-2021", Channel: "telegram", ChatID: "1001", UserID: "1001", Language: "en",
@@ -515,7 +516,7 @@ func TestSubmittedRegistration(t *testing.T) {
 func TestSubmitInvalidGoesBackToReview(t *testing.T) {
 	c := newChat(t)
 	c.toReview()
-	c.regs.submitErr = campaign.Errorf(campaign.EINVALID, "ward")
+	c.regs.SubmitErr = campaign.Errorf(campaign.EINVALID, "ward")
 	out := c.send(press("r:review:submit"))
 	if c.st.Step != stepReview || !slices.Contains(c.ids, "reg.submit_invalid") || len(out[0].Buttons) == 0 {
 		t.Errorf("%+v\n%s", c.st, dump(out))
@@ -677,16 +678,16 @@ func TestLongestMessagesFit(t *testing.T) {
 		n := utf8.RuneCountInString(out[0].Text)
 		t.Logf("%s: longest review is %d characters", lang, n)
 		// Misses and an invalid submit add their lines on top.
-		c.regs.submitErr = campaign.Errorf(campaign.EINVALID, "x")
+		c.regs.SubmitErr = campaign.Errorf(campaign.EINVALID, "x")
 		c.send(press("r:review:submit"))
 		c.send(text("x"))
 		c.send(text("x"))
 		c.send(text("x"))
-		c.regs.submitErr = nil
+		c.regs.SubmitErr = nil
 		c.send(press("r:review:submit"))
 
 		for i := range 50 {
-			c.regs.regs = append(c.regs.regs, campaign.Registration{
+			c.regs.Append(campaign.Registration{
 				Code: fmt.Sprintf("TD-%06d", 900000+i), Channel: c.sess.Channel, ChatID: c.sess.ChatID,
 				StudentName: name, Status: campaign.StatusRejected, RejectReason: strings.Repeat("Ữ", 2000),
 			})
@@ -707,9 +708,9 @@ func TestStatusInWords(t *testing.T) {
 		if i == 2 {
 			r.RejectReason = "Đã nhận hỗ trợ từ chương trình khác"
 		}
-		c.regs.regs = append(c.regs.regs, r)
+		c.regs.Append(r)
 	}
-	c.regs.regs = append(c.regs.regs, campaign.Registration{Code: "TD-999999", Channel: "telegram", ChatID: "other chat", StudentName: "Ai Đó", Status: campaign.StatusSubmitted})
+	c.regs.Append(campaign.Registration{Code: "TD-999999", Channel: "telegram", ChatID: "other chat", StudentName: "Ai Đó", Status: campaign.StatusSubmitted})
 	out := c.send(cmd("status"))
 	got := out[0].Text
 	for _, want := range []string{
@@ -727,13 +728,13 @@ func TestStatusInWords(t *testing.T) {
 		t.Errorf("another chat's registration, or not newest first:\n%s", got)
 	}
 	for i := range 10 {
-		c.regs.regs = append(c.regs.regs, campaign.Registration{Code: fmt.Sprintf("TD-1%05d", i), Channel: "telegram", ChatID: "1001", StudentName: "X Y", Status: campaign.StatusSubmitted})
+		c.regs.Append(campaign.Registration{Code: fmt.Sprintf("TD-1%05d", i), Channel: "telegram", ChatID: "1001", StudentName: "X Y", Status: campaign.StatusSubmitted})
 	}
 	got = c.send(cmd("status"))[0].Text
 	if !strings.Contains(got, msg(c.e, langVI, "status.more", "Count", 17-statusShown)) || strings.Count(got, "\n") != statusShown+1 {
 		t.Errorf("long list:\n%s", got)
 	}
-	c.regs.listErr = campaign.Errorf(campaign.EUNAVAILABLE, "down")
+	c.regs.ListErr = campaign.Errorf(campaign.EUNAVAILABLE, "down")
 	if _, err := c.trySend(cmd("status")); err == nil {
 		t.Error("status ignored a store error")
 	}
@@ -807,13 +808,13 @@ func TestLangIsSavedInStateAndContact(t *testing.T) {
 	if c.st.Lang != langEN || c.st.Step != stepPhone {
 		t.Errorf("%+v", c.st)
 	}
-	if len(c.contacts.contacts) != 1 || c.contacts.contacts[0] != (campaign.Contact{Channel: "telegram", ExternalID: "1001", Language: "en"}) {
-		t.Errorf("contacts %+v", c.contacts.contacts)
+	if len(c.contacts.All()) != 1 || c.contacts.All()[0] != (campaign.Contact{Channel: "telegram", ExternalID: "1001", Language: "en"}) {
+		t.Errorf("contacts %+v", c.contacts.All())
 	}
 	if !strings.Contains(allText(out), msg(c.e, langEN, "reg.phone.prompt")) || out[len(out)-1].AskContact == nil {
 		t.Errorf("question not asked again in English:\n%s", dump(out))
 	}
-	c.contacts.err = campaign.Errorf(campaign.EUNAVAILABLE, "down")
+	c.contacts.Err = campaign.Errorf(campaign.EUNAVAILABLE, "down")
 	if _, err := c.trySend(press("g:lang:vi")); err == nil {
 		t.Error("a contact store error was ignored")
 	}
@@ -888,13 +889,13 @@ func TestUnknownFlowOrStep(t *testing.T) {
 }
 
 func TestNewEngineChecksConfig(t *testing.T) {
-	if _, err := NewEngine(Config{Registrations: &fakeRegistrations{}}); err == nil {
+	if _, err := NewEngine(Config{Registrations: &campaigntest.Registrations{}}); err == nil {
 		t.Error("no campaign accepted")
 	}
 	if _, err := NewEngine(Config{Campaign: campaign.Default()}); err == nil {
 		t.Error("no registration store accepted")
 	}
-	e, err := NewEngine(Config{Campaign: campaign.Default(), Registrations: &fakeRegistrations{}})
+	e, err := NewEngine(Config{Campaign: campaign.Default(), Registrations: &campaigntest.Registrations{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -952,17 +953,17 @@ func TestRandomWalk(t *testing.T) {
 				c.now = c.now.Add(8 * 24 * time.Hour)
 			}
 			if r.IntN(30) == 0 {
-				c.regs.submitErr = campaign.Errorf(campaign.EUNAVAILABLE, "down")
+				c.regs.SubmitErr = campaign.Errorf(campaign.EUNAVAILABLE, "down")
 			}
 			var err error
 			out, err = c.trySend(in)
-			c.regs.submitErr = nil
+			c.regs.SubmitErr = nil
 			if err != nil {
 				out = nil
 				continue
 			}
-			if len(c.regs.regs) > submitted {
-				submitted = len(c.regs.regs)
+			if len(c.regs.All()) > submitted {
+				submitted = len(c.regs.All())
 			}
 		}
 	}
@@ -990,7 +991,7 @@ func FuzzHandleText(f *testing.F) {
 // TestConcurrentChats runs many chats on one Engine at once, as the bot's workers do (run with
 // -race): the Engine must hold no per-chat data.
 func TestConcurrentChats(t *testing.T) {
-	regs := &fakeRegistrations{now: func() time.Time { return testStart }}
+	regs := campaigntest.NewRegistrations(func() time.Time { return testStart })
 	e, err := NewEngine(Config{Campaign: campaign.Default(), Registrations: regs, Now: func() time.Time { return testStart }})
 	if err != nil {
 		t.Fatal(err)
@@ -1025,8 +1026,8 @@ func TestConcurrentChats(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if len(regs.regs) != 20 {
-		t.Errorf("%d registrations", len(regs.regs))
+	if len(regs.All()) != 20 {
+		t.Errorf("%d registrations", len(regs.All()))
 	}
 }
 
@@ -1071,10 +1072,10 @@ func TestTypicalFamilyIsShort(t *testing.T) {
 					}
 				}
 			}
-			if len(c.regs.regs) != 1 {
+			if len(c.regs.All()) != 1 {
 				t.Fatalf("not registered: %+v", c.st)
 			}
-			r := c.regs.regs[0]
+			r := c.regs.All()[0]
 			if r.WardCode != "26800" || r.Grade != 3 || r.Level != campaign.LevelPrimary || len(r.Circumstances) != 2 ||
 				len(r.Needs) != 2 || r.Address == "" || r.School != "Trường Tiểu học Linh Trung" || r.BirthDate.Year() != 2012 {
 				t.Errorf("stored %+v", r)

@@ -62,7 +62,7 @@ func schoolChat(t *testing.T, files bytesFiles) (c *convo, ours, theirs campaign
 		cfg.Audit = postgres.NewAuditLog(db)
 	})
 	c.now = now
-	c.staff.addMember(schoolMember)
+	c.staff.AddMember(schoolMember)
 	c.become(schoolMember.ExternalID, "vi")
 	return c, ours, theirs, sqlDB
 }

@@ -7,12 +7,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 	"github.com/thuduc/maytinhchoem/chat"
 )
 
@@ -22,237 +22,6 @@ const (
 	wardLT    = "26800" // Phường Linh Trung
 	wardTD    = "27088" // Phường Thảo Điền
 )
-
-// fakeStaff is an in-memory campaign.StaffStore.
-type fakeStaff struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	members map[string]campaign.Staff // by "channel:id"
-	invites map[string]*fakeInvite    // by code
-	n       int
-	// code, when set, makes the next invitation codes (to test codes that do not fit a link).
-	code func(n int) string
-	// createErr, redeemErr, lookupErr, listErr, revokeErr and invitesErr are returned instead of
-	// doing the work.
-	createErr, redeemErr, lookupErr, listErr, revokeErr, invitesErr error
-	redeems, revokes                                                int
-	revokedBy                                                       []string
-	// outbox receives the notices of redemptions; langs are the contacts' languages, by
-	// "channel:id".
-	outbox *fakeOutbox
-	langs  map[string]string
-}
-
-type fakeInvite struct {
-	id        int64
-	role      campaign.Role
-	ward      string
-	school    string
-	createdBy string
-	createdAt time.Time
-	expires   time.Time
-	used      bool
-	usedBy    string
-	revokedBy string
-}
-
-func (inv *fakeInvite) invitation() campaign.Invitation {
-	return campaign.Invitation{ID: inv.id, Role: inv.role, WardCode: inv.ward, School: inv.school, CreatedBy: inv.createdBy,
-		CreatedAt: inv.createdAt, ExpiresAt: inv.expires, UsedBy: inv.usedBy}
-}
-
-// open reports whether the invitation can still be redeemed.
-func (s *fakeStaff) open(inv *fakeInvite) bool {
-	return !inv.used && inv.revokedBy == "" && s.now().Before(inv.expires)
-}
-
-func newFakeStaff(now func() time.Time) *fakeStaff {
-	return &fakeStaff{now: now, members: map[string]campaign.Staff{}, invites: map[string]*fakeInvite{}}
-}
-
-func (s *fakeStaff) CreateInvitation(_ context.Context, inv campaign.Invitation) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.createErr != nil {
-		return "", s.createErr
-	}
-	s.n++
-	code := fmt.Sprintf("Zq7-x_%03dAbC", s.n)
-	if s.code != nil {
-		code = s.code(s.n)
-	}
-	s.invites[code] = &fakeInvite{id: int64(s.n), role: inv.Role, ward: inv.WardCode, school: inv.School, createdBy: inv.CreatedBy,
-		createdAt: s.now(), expires: inv.ExpiresAt}
-	return code, nil
-}
-
-// RedeemInvitation implements campaign.StaffStore as storage/postgres does: a role kept unless
-// replace, the notices queued with the redemption.
-func (s *fakeStaff) RedeemInvitation(_ context.Context, code string, who campaign.Staff, replace bool, notify campaign.Notify[campaign.Redemption]) (campaign.Redemption, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.redeems++
-	if s.redeemErr != nil {
-		return campaign.Redemption{}, s.redeemErr
-	}
-	inv, ok := s.invites[code]
-	if !ok || !s.open(inv) {
-		return campaign.Redemption{}, campaign.Errorf(campaign.ENOTFOUND, "no usable invitation")
-	}
-	account := who.Channel + ":" + who.ExternalID
-	r := campaign.Redemption{Invitation: inv.invitation(), Previous: s.members[account]}
-	if r.Previous.Role != "" && !replace {
-		r.Held = true
-		return r, nil
-	}
-	inv.used, inv.usedBy = true, account
-	r.Invitation = inv.invitation()
-	who.Role, who.WardCode, who.School = inv.role, inv.ward, inv.school
-	s.members[account] = who
-	r.Staff = who
-	if channel, id, ok := strings.Cut(inv.createdBy, ":"); ok {
-		r.Inviter = campaign.Recipient{Channel: channel, ChatID: id, Language: s.langs[inv.createdBy]}
-	}
-	if s.outbox != nil {
-		queueNotices(s.outbox, notify, r)
-	}
-	return r, nil
-}
-
-// Invitations implements campaign.StaffStore: the open invitations, oldest first.
-func (s *fakeStaff) Invitations(context.Context) ([]campaign.Invitation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.invitesErr != nil {
-		return nil, s.invitesErr
-	}
-	out := []campaign.Invitation{}
-	for _, inv := range s.invites {
-		if s.open(inv) {
-			out = append(out, inv.invitation())
-		}
-	}
-	slices.SortFunc(out, func(a, b campaign.Invitation) int { return int(a.ID - b.ID) })
-	return out, nil
-}
-
-// RevokeInvitation implements campaign.StaffStore.
-func (s *fakeStaff) RevokeInvitation(_ context.Context, id int64, by string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.revokeErr != nil {
-		return s.revokeErr
-	}
-	for _, inv := range s.invites {
-		if inv.id == id && !inv.used && inv.revokedBy == "" {
-			inv.revokedBy = by
-			return nil
-		}
-	}
-	return campaign.Errorf(campaign.ENOTFOUND, "no open invitation %d", id)
-}
-
-// invite makes an open invitation directly and returns its code.
-func (s *fakeStaff) invite(role campaign.Role, ward, by string, expires time.Time) string {
-	code, _ := s.CreateInvitation(context.Background(), campaign.Invitation{Role: role, WardCode: ward, CreatedBy: by, ExpiresAt: expires})
-	return code
-}
-
-func (s *fakeStaff) StaffMember(_ context.Context, channel, id string) (campaign.Staff, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lookupErr != nil {
-		return campaign.Staff{}, s.lookupErr
-	}
-	m, ok := s.members[channel+":"+id]
-	if !ok {
-		return campaign.Staff{}, campaign.Errorf(campaign.ENOTFOUND, "no staff %s:%s", channel, id)
-	}
-	return m, nil
-}
-
-func (s *fakeStaff) ListStaff(context.Context) ([]campaign.Staff, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.listErr != nil {
-		return nil, s.listErr
-	}
-	var out []campaign.Staff
-	for _, m := range s.members {
-		out = append(out, m)
-	}
-	slices.SortFunc(out, func(a, b campaign.Staff) int { return strings.Compare(a.Name+a.ExternalID, b.Name+b.ExternalID) })
-	return out, nil
-}
-
-func (s *fakeStaff) RevokeStaff(_ context.Context, channel, id, by string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revokes++
-	if s.revokeErr != nil {
-		return s.revokeErr
-	}
-	if _, ok := s.members[channel+":"+id]; !ok {
-		return campaign.Errorf(campaign.ENOTFOUND, "no staff %s:%s", channel, id)
-	}
-	delete(s.members, channel+":"+id)
-	s.revokedBy = append(s.revokedBy, by)
-	return nil
-}
-
-// add makes a staff member directly.
-func (s *fakeStaff) add(id, name string, role campaign.Role, ward string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.members["telegram:"+id] = campaign.Staff{Channel: "telegram", ExternalID: id, Name: name, Role: role, WardCode: ward}
-}
-
-// addMember makes m an active staff member as it is (a school with its name), on Telegram
-// when it names no channel.
-func (s *fakeStaff) addMember(m campaign.Staff) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m.Channel == "" {
-		m.Channel = "telegram"
-	}
-	s.members[m.Channel+":"+m.ExternalID] = m
-}
-
-func (s *fakeStaff) member(id string) (campaign.Staff, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, ok := s.members["telegram:"+id]
-	return m, ok
-}
-
-// fakeAudit records audit rows.
-type fakeAudit struct {
-	mu      sync.Mutex
-	entries []campaign.AuditEntry
-	err     error
-}
-
-func (a *fakeAudit) Audit(_ context.Context, e campaign.AuditEntry) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.err != nil {
-		return a.err
-	}
-	a.entries = append(a.entries, e)
-	return nil
-}
-
-func (a *fakeAudit) refused() []campaign.AuditEntry {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []campaign.AuditEntry
-	for _, e := range a.entries {
-		if e.Action == "auth.refused" {
-			out = append(out, e)
-		}
-	}
-	return out
-}
 
 // as makes the chat a private chat with user id.
 func (c *convo) as(id string) *convo {
@@ -331,12 +100,12 @@ func TestStaff_InviteCityRole(t *testing.T) {
 	}
 	out = c.send(press("s:role:city_official"))
 	code := linkCode(t, out)
-	inv := c.staff.invites[code]
-	if inv == nil || inv.role != campaign.RoleCityOfficial || inv.ward != "" || inv.createdBy != "telegram:"+testAdmin {
+	inv := c.staff.Issued(code)
+	if inv == nil || inv.Role != campaign.RoleCityOfficial || inv.Ward != "" || inv.CreatedBy != "telegram:"+testAdmin {
 		t.Fatalf("invitation %+v", inv)
 	}
-	if !inv.expires.Equal(testStart.Add(72 * time.Hour)) {
-		t.Errorf("expires %v", inv.expires)
+	if !inv.Expires.Equal(testStart.Add(72 * time.Hour)) {
+		t.Errorf("expires %v", inv.Expires)
 	}
 	wantText(t, out, "13/09/2021 09:00")
 	wantText(t, out, msg(c.e, langVI, "staff.role.city_official"))
@@ -345,8 +114,8 @@ func TestStaff_InviteCityRole(t *testing.T) {
 	}
 	// The same button again is stale: one press, one invitation.
 	c.send(press("s:role:city_official"))
-	if c.staff.n != 1 {
-		t.Errorf("%d invitations", c.staff.n)
+	if c.staff.Created() != 1 {
+		t.Errorf("%d invitations", c.staff.Created())
 	}
 }
 
@@ -380,7 +149,7 @@ func TestStaff_InviteWardRole(t *testing.T) {
 	wantText(t, out, msg(c.e, langVI, "reg.err.ward_not_found", "Query", "xyz"))
 	out = c.send(text("linh trung"))
 	code := linkCode(t, out)
-	if inv := c.staff.invites[code]; inv.role != campaign.RoleWardOfficial || inv.ward != wardLT {
+	if inv := c.staff.Issued(code); inv.Role != campaign.RoleWardOfficial || inv.Ward != wardLT {
 		t.Fatalf("invitation %+v", inv)
 	}
 	wantText(t, out, "Phường Linh Trung")
@@ -399,7 +168,7 @@ func TestStaff_InviteWardRole(t *testing.T) {
 		{"phong van hoa thu duc", campaign.RoleCultureInfo, ""},
 	} {
 		code := linkCode(t, c.send(cmd("invite", tt.args)))
-		if inv := c.staff.invites[code]; inv.role != tt.role || inv.ward != tt.ward {
+		if inv := c.staff.Issued(code); inv.Role != tt.role || inv.Ward != tt.ward {
 			t.Errorf("/invite %s: %+v", tt.args, inv)
 		}
 		if c.st.Flow != "" {
@@ -429,24 +198,24 @@ func TestStaff_InviteFailures(t *testing.T) {
 	c := newChat(t).as(testAdmin)
 	c.send(cmd("invite"))
 	before := c.st
-	c.staff.createErr = campaign.Errorf(campaign.EUNAVAILABLE, "db down")
+	c.staff.CreateErr = campaign.Errorf(campaign.EUNAVAILABLE, "db down")
 	if _, err := c.trySend(press("s:role:volunteer")); err == nil {
 		t.Fatal("a store failure was not returned")
 	}
 	if !statesEqual(c.st, before) {
 		t.Errorf("state changed: %+v", c.st)
 	}
-	c.staff.createErr = nil
-	c.staff.code = func(int) string { return strings.Repeat("a", 61) }
+	c.staff.CreateErr = nil
+	c.staff.Code = func(int) string { return strings.Repeat("a", 61) }
 	_, err := c.trySend(press("s:role:volunteer"))
 	if campaign.ErrorCode(err) != campaign.EINTERNAL || strings.Contains(err.Error(), "aaaa") {
 		t.Errorf("a code too long for a link: %v", err)
 	}
-	c.staff.code = func(int) string { return "bad code!" }
+	c.staff.Code = func(int) string { return "bad code!" }
 	if _, err := c.trySend(press("s:role:volunteer")); err == nil {
 		t.Error("a code with spaces made a link")
 	}
-	c.staff.code = func(int) string { return strings.Repeat("a", 60) }
+	c.staff.Code = func(int) string { return strings.Repeat("a", 60) }
 	linkCode(t, c.send(press("s:role:volunteer")))
 }
 
@@ -457,7 +226,7 @@ func TestStaff_Redeem(t *testing.T) {
 	c.as("2002")
 	out := c.send(Input{Kind: KindCommand, Command: "start", Args: "inv_" + code, Text: "/start inv_" + code, UserName: "Trần Văn Bảo"})
 	wantText(t, out, msg(c.e, langVI, "staff.redeem.welcome_ward", "Role", "Cán bộ phường", "Ward", "Phường Linh Trung"))
-	m, ok := c.staff.member("2002")
+	m, ok := c.staff.Member("2002")
 	if !ok || m.Role != campaign.RoleWardOfficial || m.WardCode != wardLT || m.Name != "Trần Văn Bảo" || m.Channel != "telegram" {
 		t.Fatalf("bound %+v %v", m, ok)
 	}
@@ -471,22 +240,22 @@ func TestStaff_Redeem(t *testing.T) {
 		if allText(out) != msg(c.e, langVI, "staff.redeem.invalid") {
 			t.Errorf("%s:%s", payload, dump(out))
 		}
-		if _, ok := c.staff.member("3003"); ok {
+		if _, ok := c.staff.Member("3003"); ok {
 			t.Errorf("%s bound a role", payload)
 		}
 	}
 	// A store failure is returned, so the bot apologises and the state is kept.
-	c.staff.redeemErr = errors.New("connection reset")
+	c.staff.RedeemErr = errors.New("connection reset")
 	if _, err := c.trySend(cmd("start", "inv_x")); err == nil {
 		t.Error("store failure not returned")
 	}
-	c.staff.redeemErr = nil
+	c.staff.RedeemErr = nil
 	// Outside a private chat nothing is redeemed.
-	redeems := c.staff.redeems
+	redeems := c.staff.Redeems()
 	c.sess.ChatID = "-100123"
 	out = c.send(cmd("start", "inv_"+code))
 	wantText(t, out, msg(c.e, langVI, "staff.redeem.private_only"))
-	if c.staff.redeems != redeems {
+	if c.staff.Redeems() != redeems {
 		t.Error("redeemed in a group")
 	}
 }
@@ -518,7 +287,7 @@ func TestStaff_Refusals(t *testing.T) {
 			t.Errorf("%s: state %+v", describe(in), c.st)
 		}
 	}
-	rows := c.audit.refused()
+	rows := c.audit.Refused()
 	want := []string{"staff.invite", "staff.manage", "staff.manage", "staff.manage", "staff.invite"}
 	if len(rows) != len(want) {
 		t.Fatalf("audit rows %+v", rows)
@@ -529,27 +298,27 @@ func TestStaff_Refusals(t *testing.T) {
 			t.Errorf("row %d: %+v", i, r)
 		}
 	}
-	if c.staff.n != 0 || c.staff.revokes != 0 {
+	if c.staff.Created() != 0 || c.staff.Revokes() != 0 {
 		t.Error("a refused command changed the store")
 	}
 
 	// Staff without the right role are told their role, in their language.
-	c.staff.add("1001", "Lê Thị Hoa", campaign.RoleVolunteer, "")
+	c.staff.Add("1001", "Lê Thị Hoa", campaign.RoleVolunteer, "")
 	c.clientLang = "en"
 	out := c.send(cmd("staff"))
 	if allText(out) != msg(c.e, langEN, "staff.refused_role", "Role", "Youth Union volunteer") {
 		t.Errorf("volunteer /staff:%s", dump(out))
 	}
-	if rows := c.audit.refused(); rows[len(rows)-1].After.(map[string]string)["role"] != "volunteer" {
+	if rows := c.audit.Refused(); rows[len(rows)-1].After.(map[string]string)["role"] != "volunteer" {
 		t.Errorf("audit %+v", rows[len(rows)-1])
 	}
 
 	// A refusal that cannot be audited is an error: the bot apologises and nothing happens.
-	c.audit.err = errors.New("disk full")
+	c.audit.Err = errors.New("disk full")
 	if _, err := c.trySend(cmd("invite")); err == nil {
 		t.Error("audit failure not returned")
 	}
-	c.audit.err = nil
+	c.audit.Err = nil
 
 	// A form in progress is asked again after the refusal.
 	c.clientLang = "vi"
@@ -563,7 +332,7 @@ func TestStaff_Refusals(t *testing.T) {
 
 func TestStaff_AuthorizeWard(t *testing.T) {
 	c := newChat(t).as("5005")
-	c.staff.add("5005", "Phạm Thu", campaign.RoleWardOfficial, wardLT)
+	c.staff.Add("5005", "Phạm Thu", campaign.RoleWardOfficial, wardLT)
 	tu := &turn{e: c.e, ctx: context.Background(), sess: c.sess, in: Input{UserID: "5005"}, st: &State{}, lang: langVI, now: c.now}
 	if s, ok, err := tu.authorize(campaign.ActionVerify, wardLT); !ok || err != nil || s.Role != campaign.RoleWardOfficial || len(tu.out) != 0 {
 		t.Fatalf("own ward: %+v %v %v %s", s, ok, err, dump(tu.out))
@@ -574,7 +343,7 @@ func TestStaff_AuthorizeWard(t *testing.T) {
 	if allText(tu.out) != msg(c.e, langVI, "staff.refused_ward", "Ward", "Phường Linh Trung") {
 		t.Errorf("reply:%s", dump(tu.out))
 	}
-	rows := c.audit.refused()
+	rows := c.audit.Refused()
 	if len(rows) != 1 || rows[0].Subject != string(campaign.ActionVerify) || rows[0].Actor != "telegram:5005" {
 		t.Fatalf("audit %+v", rows)
 	}
@@ -594,7 +363,7 @@ func TestStaff_AuthorizeWard(t *testing.T) {
 	if _, ok, err := admin.authorize(campaign.ActionVerify, wardTD); !ok || err != nil {
 		t.Errorf("admin: %v %v", ok, err)
 	}
-	c.staff.lookupErr = errors.New("timeout")
+	c.staff.LookupErr = errors.New("timeout")
 	if _, ok, err := tu.authorize(campaign.ActionVerify, wardLT); ok || err == nil {
 		t.Errorf("lookup failure: %v %v", ok, err)
 	}
@@ -623,13 +392,13 @@ func TestStaff_Whoami(t *testing.T) {
 	wantText(t, out, msg(c.e, langVI, "staff.whoami.admin"))
 	wantText(t, out, "/invite, /invites, /staff, /revoke, /erase, /assist, /verify, /allocate, /deliveries, /find, /whoami")
 	c.as("6006")
-	c.staff.add("6006", "Đỗ An", campaign.RoleCityOfficial, "")
+	c.staff.Add("6006", "Đỗ An", campaign.RoleCityOfficial, "")
 	c.clientLang = "en"
 	out = c.send(cmd("whoami"))
 	if allText(out) != msg(c.e, langEN, "staff.whoami.role", "Role", "City official (People's Committee / Fatherland Front)")+"\n\n"+msg(c.e, langEN, "staff.help_line", "Commands", "/allocate, /deliveries, /find, /whoami") {
 		t.Errorf("city official:%s", dump(out))
 	}
-	c.staff.lookupErr = errors.New("timeout")
+	c.staff.LookupErr = errors.New("timeout")
 	if _, err := c.trySend(cmd("whoami")); err == nil {
 		t.Error("lookup failure not returned")
 	}
@@ -645,7 +414,7 @@ func TestStaff_Help(t *testing.T) {
 	}
 	// Staff get the family's help, then what each of their commands does, with an example.
 	c.as("6006")
-	c.staff.add("6006", "Đỗ An", campaign.RoleWomensUnion, wardTD)
+	c.staff.Add("6006", "Đỗ An", campaign.RoleWomensUnion, wardTD)
 	out := c.send(cmd("help"))
 	want := []string{idle, strings.Join([]string{
 		msg(c.e, langVI, "staff.help.title", "Role", "«Hội Phụ nữ phường» – Phường Thảo Điền"),
@@ -661,7 +430,7 @@ func TestStaff_Help(t *testing.T) {
 	if len(out) != 2 || out[0].Text != want[0] || out[1].Text != want[1] {
 		t.Errorf("women's union:%s", dump(out))
 	}
-	c.staff.lookupErr = errors.New("timeout")
+	c.staff.LookupErr = errors.New("timeout")
 	if out := c.send(cmd("help")); allText(out) != idle {
 		t.Errorf("help when the store fails:%s", dump(out))
 	}
@@ -690,10 +459,10 @@ func (c *convo) withStaffStores() *convo {
 	c.t.Helper()
 	cfg := c.e.cfg
 	cfg.Devices, cfg.Money = c.devices, c.money
-	cfg.Exporter = &fakeExporter{dir: c.t.TempDir()}
-	cfg.Progress = &fakeProgress{camp: cfg.Campaign}
-	cfg.Subscriptions = &fakeSubscriptions{now: func() time.Time { return c.now }, subs: map[string]campaign.Subscriber{}}
-	cfg.Broadcasts = newFakeBroadcasts(func() time.Time { return c.now })
+	cfg.Exporter = &campaigntest.Exporter{Dir: c.t.TempDir(), Rows: exportRows}
+	cfg.Progress = &campaigntest.Progress{Campaign: cfg.Campaign}
+	cfg.Subscriptions = campaigntest.NewSubscriptions(func() time.Time { return c.now })
+	cfg.Broadcasts = campaigntest.NewBroadcasts(func() time.Time { return c.now })
 	c.rebuild(cfg)
 	return c
 }
@@ -720,7 +489,7 @@ func TestStaff_HelpEveryRole(t *testing.T) {
 			c := newChat(t).withStaffStores()
 			c.withFind() // PL-000045 and registrations for the examples
 			if who.Role != campaign.RoleAdmin {
-				c.staff.addMember(who)
+				c.staff.AddMember(who)
 			}
 			c.become(who.ExternalID, lang)
 			out := c.send(cmd("help"))
@@ -779,8 +548,8 @@ func TestStaff_ListAndRevoke(t *testing.T) {
 	if out := c.send(cmd("staff")); allText(out) != msg(c.e, langVI, "staff.list.none") {
 		t.Errorf("empty:%s", dump(out))
 	}
-	c.staff.add("5555", "Nguyễn Văn Nam", campaign.RoleWardOfficial, wardLT)
-	c.staff.add("6666", "", campaign.RoleEducationOffice, "")
+	c.staff.Add("5555", "Nguyễn Văn Nam", campaign.RoleWardOfficial, wardLT)
+	c.staff.Add("6666", "", campaign.RoleEducationOffice, "")
 	out := c.send(cmd("staff"))
 	wantText(t, out, "Nguyễn Văn Nam – Cán bộ phường, Phường Linh Trung (5555)")
 	wantText(t, out, "(chưa có tên) – Phòng Giáo dục (6666)")
@@ -796,7 +565,7 @@ func TestStaff_ListAndRevoke(t *testing.T) {
 	}
 	c.send(text("có"))
 	c.send(press("s:confirm:no"))
-	if _, ok := c.staff.member("5555"); !ok || c.staff.revokes != 0 || c.st.Flow != "" {
+	if _, ok := c.staff.Member("5555"); !ok || c.staff.Revokes() != 0 || c.st.Flow != "" {
 		t.Fatal("no revoked")
 	}
 	c.send(press("s:revoke:telegram:5555"))
@@ -804,13 +573,13 @@ func TestStaff_ListAndRevoke(t *testing.T) {
 	if allText(out) != msg(c.e, langVI, "staff.revoke.done", "Name", "Nguyễn Văn Nam") {
 		t.Errorf("done:%s", dump(out))
 	}
-	if _, ok := c.staff.member("5555"); ok || !slices.Equal(c.staff.revokedBy, []string{"telegram:" + testAdmin}) {
-		t.Errorf("not revoked: %v", c.staff.revokedBy)
+	if _, ok := c.staff.Member("5555"); ok || !slices.Equal(c.staff.RevokedBy(), []string{"telegram:" + testAdmin}) {
+		t.Errorf("not revoked: %v", c.staff.RevokedBy())
 	}
 	// Pressing yes again is stale; the old list's button finds nobody.
 	c.send(press("s:confirm:yes"))
-	if c.staff.revokes != 1 {
-		t.Errorf("%d revokes", c.staff.revokes)
+	if c.staff.Revokes() != 1 {
+		t.Errorf("%d revokes", c.staff.Revokes())
 	}
 	if out := c.send(press("s:revoke:telegram:5555")); allText(out) != msg(c.e, langVI, "staff.revoke.gone") {
 		t.Errorf("gone:%s", dump(out))
@@ -821,7 +590,7 @@ func TestStaff_ListAndRevoke(t *testing.T) {
 		t.Fatalf("state %+v", c.st)
 	}
 	c.send(press("s:confirm:yes"))
-	if _, ok := c.staff.member("6666"); ok {
+	if _, ok := c.staff.Member("6666"); ok {
 		t.Error("6666 not revoked")
 	}
 	if out := c.send(cmd("revoke", "x y!")); allText(out) != msg(c.e, langVI, "staff.revoke.usage") {
@@ -831,15 +600,15 @@ func TestStaff_ListAndRevoke(t *testing.T) {
 		t.Errorf("/revoke alone:%s", dump(out))
 	}
 	// Revoked between the confirmation and yes; and a store failure.
-	c.staff.add("7777", "Vũ Minh", campaign.RoleVolunteer, "")
+	c.staff.Add("7777", "Vũ Minh", campaign.RoleVolunteer, "")
 	c.send(cmd("revoke", "telegram:7777"))
-	c.staff.revokeErr = errors.New("timeout")
+	c.staff.RevokeErr = errors.New("timeout")
 	before := c.st
 	if _, err := c.trySend(press("s:confirm:yes")); err == nil || !statesEqual(c.st, before) {
 		t.Errorf("store failure: %v", err)
 	}
-	c.staff.revokeErr = nil
-	delete(c.staff.members, "telegram:7777")
+	c.staff.RevokeErr = nil
+	c.staff.Remove("telegram", "7777")
 	if out := c.send(press("s:confirm:yes")); allText(out) != msg(c.e, langVI, "staff.revoke.gone") {
 		t.Errorf("revoked meanwhile:%s", dump(out))
 	}
@@ -855,8 +624,8 @@ func TestStaff_Invites(t *testing.T) {
 	volunteer := linkCode(t, c.send(cmd("invite", "volunteer")))
 	c.now = c.now.Add(time.Hour)
 	ward := linkCode(t, c.send(cmd("invite", "hội phụ nữ thảo điền")))
-	c.staff.invite(campaign.RoleCityOfficial, "", "telegram:9002", c.now.Add(time.Hour))
-	c.staff.invite(campaign.RoleVolunteer, "", "telegram:9002", c.now) // expired: not listed
+	c.staff.Invite(campaign.RoleCityOfficial, "", "telegram:9002", c.now.Add(time.Hour))
+	c.staff.Invite(campaign.RoleVolunteer, "", "telegram:9002", c.now) // expired: not listed
 	used := linkCode(t, c.send(cmd("invite", "culture")))
 	c.as("2002")
 	c.send(cmd("start", "inv_"+used))
@@ -880,8 +649,8 @@ func TestStaff_Invites(t *testing.T) {
 	if d := buttonData(out); !slices.Equal(d, []string{"s:uninv:1", "s:uninv:3"}) {
 		t.Errorf("buttons after revoking %q", d)
 	}
-	if inv := c.staff.invites[ward]; inv.revokedBy != "telegram:"+testAdmin {
-		t.Errorf("revoked by %q", inv.revokedBy)
+	if inv := c.staff.Issued(ward); inv.RevokedBy != "telegram:"+testAdmin {
+		t.Errorf("revoked by %q", inv.RevokedBy)
 	}
 	// The button again, or an invitation used meanwhile: the list as it is now.
 	if out := c.send(press("s:uninv:2")); !strings.HasPrefix(allText(out), msg(c.e, langVI, "staff.invites.gone", "ID", 2)) {
@@ -889,7 +658,7 @@ func TestStaff_Invites(t *testing.T) {
 	}
 	c.as("3003")
 	c.send(cmd("start", "inv_"+ward))
-	if _, ok := c.staff.member("3003"); ok {
+	if _, ok := c.staff.Member("3003"); ok {
 		t.Error("a revoked invitation bound a role")
 	}
 	c.send(cmd("start", "inv_"+volunteer))
@@ -901,7 +670,7 @@ func TestStaff_Invites(t *testing.T) {
 	}
 
 	// No one else may list or revoke: refused politely, audited, nothing revoked.
-	c.staff.add("5005", "Đỗ Hà", campaign.RoleCityOfficial, "")
+	c.staff.Add("5005", "Đỗ Hà", campaign.RoleCityOfficial, "")
 	for _, id := range []string{"5005", "1001"} {
 		c.as(id)
 		for _, in := range []Input{cmd("invites"), press("s:uninv:3")} {
@@ -911,7 +680,7 @@ func TestStaff_Invites(t *testing.T) {
 			}
 		}
 	}
-	if n := len(c.audit.refused()); n != 4 {
+	if n := len(c.audit.Refused()); n != 4 {
 		t.Errorf("%d refusals audited, want 4", n)
 	}
 	c.as(testAdmin)
@@ -920,16 +689,16 @@ func TestStaff_Invites(t *testing.T) {
 	}
 
 	// Store failures are returned; a form in progress is asked again after the list.
-	c.staff.invitesErr = errors.New("timeout")
+	c.staff.InvitesErr = errors.New("timeout")
 	if _, err := c.trySend(cmd("invites")); err == nil {
 		t.Error("list failure not returned")
 	}
-	c.staff.invitesErr = nil
-	c.staff.revokeErr = errors.New("timeout")
+	c.staff.InvitesErr = nil
+	c.staff.RevokeErr = errors.New("timeout")
 	if _, err := c.trySend(press("s:uninv:3")); err == nil {
 		t.Error("revoke failure not returned")
 	}
-	c.staff.revokeErr = nil
+	c.staff.RevokeErr = nil
 	c.toStep(stepSchool)
 	if out := c.send(cmd("invites")); len(out) != 2 || !strings.Contains(out[1].Text, msg(c.e, langVI, "reg.school.prompt")) {
 		t.Errorf("mid-form:%s", dump(out))
@@ -947,7 +716,7 @@ func TestStaff_RedeemTellsInviter(t *testing.T) {
 	if len(c.notices) != 0 {
 		t.Fatalf("notices on making the link: %+v", c.notices)
 	}
-	c.staff.langs = map[string]string{"telegram:" + testAdmin: langEN}
+	c.staff.Langs = map[string]string{"telegram:" + testAdmin: langEN}
 	c.as("2002")
 	c.send(Input{Kind: KindCommand, Command: "start", Args: "inv_" + code, Text: "/start inv_" + code, UserName: "Trần Văn Bảo"})
 	if len(c.notices) != 1 {
@@ -969,7 +738,7 @@ func TestStaff_RedeemTellsInviter(t *testing.T) {
 		return linkCode(t, c.send(cmd("invite", "volunteer")))
 	}()
 	c.send(cmd("start", "inv_"+own))
-	if m, ok := c.staff.member(testAdmin); !ok || m.Role != campaign.RoleVolunteer || len(c.notices) != 0 {
+	if m, ok := c.staff.Member(testAdmin); !ok || m.Role != campaign.RoleVolunteer || len(c.notices) != 0 {
 		t.Errorf("own invitation: %+v %v, notices %+v", m, ok, c.notices)
 	}
 	// The admin's button asks to revoke the new member.
@@ -997,8 +766,8 @@ func TestStaff_RedeemAsksBeforeReplacing(t *testing.T) {
 		if d := buttonData(out); !slices.Equal(d, []string{"s:replace:yes", "s:replace:no"}) {
 			t.Errorf("buttons %q", d)
 		}
-		if m, _ := c.staff.member("2002"); m != volunteer || c.staff.invites[second].used || len(c.notices) != 0 {
-			t.Errorf("asked, yet %+v, used %v, notices %+v", m, c.staff.invites[second].used, c.notices)
+		if m, _ := c.staff.Member("2002"); m != volunteer || c.staff.Issued(second).Used || len(c.notices) != 0 {
+			t.Errorf("asked, yet %+v, used %v, notices %+v", m, c.staff.Issued(second).Used, c.notices)
 		}
 	}
 	ask()
@@ -1013,13 +782,13 @@ func TestStaff_RedeemAsksBeforeReplacing(t *testing.T) {
 	if allText(out) != msg(c.e, langVI, "staff.redeem.kept", "Role", "«Tình nguyện viên Đoàn»") || c.st.Flow != "" {
 		t.Errorf("kept:%s", dump(out))
 	}
-	if m, _ := c.staff.member("2002"); m != volunteer || c.staff.invites[second].used {
+	if m, _ := c.staff.Member("2002"); m != volunteer || c.staff.Issued(second).Used {
 		t.Errorf("declined, yet %+v", m)
 	}
 	if out := c.send(press("s:replace:yes")); allText(out) != msg(c.e, langVI, "common.stale_idle") {
 		t.Errorf("stale yes:%s", dump(out))
 	}
-	if m, _ := c.staff.member("2002"); m != volunteer {
+	if m, _ := c.staff.Member("2002"); m != volunteer {
 		t.Errorf("a stale button replaced the role: %+v", m)
 	}
 
@@ -1030,7 +799,7 @@ func TestStaff_RedeemAsksBeforeReplacing(t *testing.T) {
 	if allText(out) != want || c.st.Flow != "" || c.st.Answers[answerCode] != "" {
 		t.Errorf("replaced:%s\nstate %+v", dump(out), c.st)
 	}
-	if m, _ := c.staff.member("2002"); m.Role != campaign.RoleWardOfficial || m.WardCode != wardLT {
+	if m, _ := c.staff.Member("2002"); m.Role != campaign.RoleWardOfficial || m.WardCode != wardLT {
 		t.Errorf("not replaced: %+v", m)
 	}
 	if len(c.notices) != 1 || !strings.Contains(c.notices[0].Text, msg(c.e, langVI, "staff.redeem.notice_replaced", "Role", "«Tình nguyện viên Đoàn»")) {
@@ -1043,15 +812,15 @@ func TestStaff_RedeemAsksBeforeReplacing(t *testing.T) {
 	same := linkCode(t, c.send(cmd("invite", "ward_official linh trung")))
 	third := linkCode(t, c.send(cmd("invite", "culture")))
 	c.as("2002")
-	if out := c.send(cmd("start", "inv_"+same)); len(buttonData(out)) != 0 || !c.staff.invites[same].used {
+	if out := c.send(cmd("start", "inv_"+same)); len(buttonData(out)) != 0 || !c.staff.Issued(same).Used {
 		t.Errorf("same role:%s", dump(out))
 	}
 	c.send(cmd("start", "inv_"+third))
-	c.staff.invites[third].revokedBy = "telegram:" + testAdmin
+	c.staff.SetRevokedBy(third, "telegram:"+testAdmin)
 	if out := c.send(press("s:replace:yes")); allText(out) != msg(c.e, langVI, "staff.redeem.invalid") || c.st.Flow != "" {
 		t.Errorf("revoked meanwhile:%s", dump(out))
 	}
-	c.staff.invites[third].revokedBy = ""
+	c.staff.SetRevokedBy(third, "")
 	c.toStep(stepSchool)
 	out = c.send(cmd("start", "inv_"+third))
 	if c.st.Flow != FlowRegistration || c.st.Step != stepSchool || out[0].Text != msg(c.e, langVI, "staff.finish_form") {
@@ -1061,7 +830,7 @@ func TestStaff_RedeemAsksBeforeReplacing(t *testing.T) {
 	c.send(cmd("cancel"))
 	c.send(cmd("start", "inv_"+third))
 	before := c.st
-	c.staff.redeemErr = errors.New("timeout")
+	c.staff.RedeemErr = errors.New("timeout")
 	if _, err := c.trySend(press("s:replace:yes")); err == nil || !statesEqual(c.st, before) {
 		t.Errorf("store failure: %v", err)
 	}
@@ -1070,7 +839,7 @@ func TestStaff_RedeemAsksBeforeReplacing(t *testing.T) {
 func TestStaff_LongList(t *testing.T) {
 	c := newChat(t).as(testAdmin)
 	for i := range 40 {
-		c.staff.add(fmt.Sprintf("%d", 1_000_000_000+i), strings.Repeat("Nguyễn Thị Thanh Hương ", 5), campaign.RoleWomensUnion, wardTD)
+		c.staff.Add(fmt.Sprintf("%d", 1_000_000_000+i), strings.Repeat("Nguyễn Thị Thanh Hương ", 5), campaign.RoleWomensUnion, wardTD)
 	}
 	out := c.send(cmd("staff")) // checkOutputs holds the text to messageMax and the data to chat.MaxDataBytes
 	wantText(t, out, msg(c.e, langVI, "staff.list.more", "Count", 40-staffListed))
@@ -1079,7 +848,7 @@ func TestStaff_LongList(t *testing.T) {
 	}
 	// An id too long for a button's data is listed without a button.
 	c = newChat(t).as(testAdmin)
-	c.staff.members["zalo:"+strings.Repeat("9", 60)] = campaign.Staff{Channel: "zalo", ExternalID: strings.Repeat("9", 60), Name: "Lý", Role: campaign.RoleVolunteer}
+	c.staff.AddMember(campaign.Staff{Channel: "zalo", ExternalID: strings.Repeat("9", 60), Name: "Lý", Role: campaign.RoleVolunteer})
 	if out := c.send(cmd("staff")); len(buttonData(out)) != 0 {
 		t.Errorf("buttons for a long id:%s", dump(out))
 	}
@@ -1087,7 +856,7 @@ func TestStaff_LongList(t *testing.T) {
 
 func TestStaff_FormInProgress(t *testing.T) {
 	c := newChat(t).as(testAdmin)
-	c.staff.add("5555", "Nguyễn Văn Nam", campaign.RoleVolunteer, "")
+	c.staff.Add("5555", "Nguyễn Văn Nam", campaign.RoleVolunteer, "")
 	c.toStep(stepSchool)
 	before := c.st
 	for _, in := range []Input{cmd("invite"), cmd("invite", "volunteer"), press("s:revoke:telegram:5555"), cmd("revoke", "5555")} {
@@ -1105,7 +874,7 @@ func TestStaff_FormInProgress(t *testing.T) {
 			t.Errorf("%s:%s", describe(in), dump(out))
 		}
 	}
-	if c.staff.n != 0 || c.staff.revokes != 0 {
+	if c.staff.Created() != 0 || c.staff.Revokes() != 0 {
 		t.Error("store changed")
 	}
 }
@@ -1148,7 +917,7 @@ func TestStaff_StaleCancelExpiry(t *testing.T) {
 	c.send(cmd("invite"))
 	c.now = c.now.Add(staffFlowExpiry + time.Minute)
 	c.send(press("s:role:volunteer"))
-	if c.staff.n != 0 || c.st.Flow != "" {
+	if c.staff.Created() != 0 || c.st.Flow != "" {
 		t.Errorf("an expired choice made an invitation: %+v", c.st)
 	}
 	// A staff state from another version is dropped.
@@ -1161,7 +930,7 @@ func TestStaff_StaleCancelExpiry(t *testing.T) {
 	c.send(cmd("invite"))
 	c.e.cfg.Admins = nil
 	c.send(press("s:role:volunteer"))
-	if c.st.Flow != "" || c.staff.n != 0 || len(c.audit.refused()) != 1 {
+	if c.st.Flow != "" || c.staff.Created() != 0 || len(c.audit.Refused()) != 1 {
 		t.Errorf("ex-admin: %+v", c.st)
 	}
 }
@@ -1186,7 +955,7 @@ func testEntries(payload string) []chat.Entry {
 
 func TestNewEngine_Staff(t *testing.T) {
 	base := func() Config {
-		return Config{Campaign: campaign.Default(), Registrations: &fakeRegistrations{}, Staff: newFakeStaff(time.Now)}
+		return Config{Campaign: campaign.Default(), Registrations: &campaigntest.Registrations{}, Staff: campaigntest.NewStaff(time.Now)}
 	}
 	none := func(string) []chat.Entry { return nil }
 	for _, entries := range []func(string) []chat.Entry{nil, none} {
@@ -1225,7 +994,7 @@ func staffScenarios() []scenario {
 		help = append(help, scenario{FlowStaff, "help_" + string(who.Role), func(c *convo) {
 			c.withStaffStores()
 			if who.Role != campaign.RoleAdmin {
-				c.staff.addMember(who)
+				c.staff.AddMember(who)
 			}
 			c.become(who.ExternalID, lang)
 			c.send(cmd("help"))
@@ -1266,8 +1035,8 @@ func staffScenarios() []scenario {
 		}},
 		{FlowStaff, "list_revoke", func(c *convo) {
 			c.as(testAdmin)
-			c.staff.add("5555", "Nguyễn Văn Nam", campaign.RoleWardOfficial, wardLT)
-			c.staff.add("6666", "Lê Thị Hoa", campaign.RoleVolunteer, "")
+			c.staff.Add("5555", "Nguyễn Văn Nam", campaign.RoleWardOfficial, wardLT)
+			c.staff.Add("6666", "Lê Thị Hoa", campaign.RoleVolunteer, "")
 			c.send(cmd("staff"))
 			c.send(press("s:revoke:telegram:5555"))
 			c.send(press("s:confirm:no"))
@@ -1281,7 +1050,7 @@ func staffScenarios() []scenario {
 			c.record = false
 			c.send(cmd("invite", "volunteer"))
 			ward := linkCode(c.t, c.send(cmd("invite", "hội phụ nữ thảo điền")))
-			c.staff.invite(campaign.RoleEducationOffice, "", "zalo:7213", c.now.Add(24*time.Hour))
+			c.staff.Invite(campaign.RoleEducationOffice, "", "zalo:7213", c.now.Add(24*time.Hour))
 			c.record = true
 			c.send(cmd("invites"))
 			c.send(press("s:uninv:2"))

@@ -11,52 +11,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 )
 
-// fakeProgress returns fixed figures, settled for the campaign, and remembers the scopes asked.
-type fakeProgress struct {
-	camp   *campaign.Campaign
-	scopes []string
-	err    error
-}
-
-func (s *fakeProgress) Progress(_ context.Context, at time.Time, ward string) (campaign.Progress, error) {
-	s.scopes = append(s.scopes, ward)
-	if s.err != nil {
-		return campaign.Progress{}, s.err
-	}
-	p := campaign.Progress{
-		At: at, WardCode: ward,
-		Registrations: campaign.RegistrationCounts{Total: 2950, NewToday: 45, Verified: 2400, Rejected: 120, Pending: 425, Withdrawn: 5,
-			BySource: campaign.SourceCounts{Chat: 2100, List: 800, Assisted: 50}},
-		Pledges: campaign.PledgeCounts{Pledges: 120, Devices: map[campaign.DeviceType]int{campaign.DeviceLaptop: 800, campaign.DeviceTablet: 300},
-			MoneyPledged: 1_250_000_000, MoneyReceived: 900_000_000, SIMs: 2000, Packages: 500},
-		Devices:   campaign.DevicePipeline{Received: 1500, InWork: 200, Ready: 300, Unusable: 0, Allocated: 60, Delivered: 940},
-		Delivered: 940,
-	}
-	for i, w := range s.camp.Wards {
-		if ward != "" && w.Code != ward {
-			continue
-		}
-		p.Wards = append(p.Wards, campaign.WardProgress{Code: w.Code, Registered: 100 + i, Verified: 80 + i, Delivered: 30 + 2*i})
-	}
-	var schools campaign.SchoolTally
-	for i, name := range []string{"THCS Linh Trung", "Trường THCS Linh Trung", "Trường Tiểu học Linh Xuân", "THPT Thủ Đức",
-		"Trường Tiểu học Bình Chiểu", "THCS Trương Văn Ngư", "Trường THCS Hiệp Phú", "Trường Tiểu học Đặng Văn Bất"} {
-		schools.Add(name, campaign.SourceList, campaign.StatusSubmitted, 300-10*i)
-	}
-	schools.Add("", campaign.SourceChat, campaign.StatusVerified, 900) // erased: no school, never listed
-	p.Schools = schools.Schools()
-	p.Settle(s.camp)
-	return p, nil
-}
-
 func TestSummary_CityAndWardScopes(t *testing.T) {
-	progress := &fakeProgress{camp: campaign.Default()}
+	progress := &campaigntest.Progress{Campaign: campaign.Default()}
 	c := newChatWith(t, func(cfg *Config) { cfg.Progress = progress })
 	c.now = time.Date(2021, 9, 20, 10, 0, 0, 0, time.UTC) // 17:00 in Thủ Đức
-	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
-	c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.staff.Add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
 	c.become(officialID, "vi")
 	text := allText(c.send(cmd("summary")))
 	for _, want := range []string{
@@ -88,19 +51,19 @@ func TestSummary_CityAndWardScopes(t *testing.T) {
 	}
 	c.become(wardOffID, "en")
 	text = allText(c.send(cmd("summary")))
-	if progress.scopes[1] != wardLT || !strings.Contains(text, "Linh Trung Ward") || strings.Contains(text, "/ 3,200") ||
+	if progress.Scopes()[1] != wardLT || !strings.Contains(text, "Linh Trung Ward") || strings.Contains(text, "/ 3,200") ||
 		!strings.Contains(text, "Registrations: 2,950") {
-		t.Errorf("ward summary (scope %q):\n%s", progress.scopes[1], text)
+		t.Errorf("ward summary (scope %q):\n%s", progress.Scopes()[1], text)
 	}
 	c.become("3101", "vi")
 	c.send(cmd("summary"))
-	if len(progress.scopes) != 2 || len(c.audit.refused()) != 1 {
-		t.Errorf("a parent got a summary: scopes %q, refusals %d", progress.scopes, len(c.audit.refused()))
+	if len(progress.Scopes()) != 2 || len(c.audit.Refused()) != 1 {
+		t.Errorf("a parent got a summary: scopes %q, refusals %d", progress.Scopes(), len(c.audit.Refused()))
 	}
 }
 
 func TestSummary_ChartAndFailures(t *testing.T) {
-	progress := &fakeProgress{camp: campaign.Default()}
+	progress := &campaigntest.Progress{Campaign: campaign.Default()}
 	dir := t.TempDir()
 	var drawn []string
 	c := newChatWith(t, func(cfg *Config) {
@@ -112,23 +75,23 @@ func TestSummary_ChartAndFailures(t *testing.T) {
 		}
 	})
 	c.now = time.Date(2021, 9, 20, 10, 0, 0, 0, time.UTC)
-	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
 	c.become(officialID, "vi")
 	out := c.send(cmd("summary"))
 	if len(out) != 2 || out[1].File == nil || out[1].File.Name != "tien-do-20210920.png" || !out[1].File.Remove ||
 		len(drawn) != 1 || drawn[0] != "vi 2021-09-20" {
 		t.Errorf("summary with a chart:%s (drawn %q)", dump(out), drawn)
 	}
-	progress.err = errors.New("timeout")
+	progress.Err = errors.New("timeout")
 	if _, err := c.trySend(cmd("summary")); err == nil {
 		t.Error("a store failure was not returned")
 	}
 }
 
 func TestSummary_BeforeAndAfterTheWindow(t *testing.T) {
-	progress := &fakeProgress{camp: campaign.Default()}
+	progress := &campaigntest.Progress{Campaign: campaign.Default()}
 	c := newChatWith(t, func(cfg *Config) { cfg.Progress = progress })
-	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
 	c.become(officialID, "vi")
 	c.now = time.Date(2021, 8, 29, 17, 0, 0, 0, time.UTC) // 30/8 00:00 in Thủ Đức
 	if text := allText(c.send(cmd("summary"))); !strings.Contains(text, "còn 2 ngày đến khi chiến dịch bắt đầu") {

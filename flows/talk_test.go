@@ -20,10 +20,10 @@ func TestTalk_ToTheWard(t *testing.T) {
 
 	c.toReview()
 	c.send(press("r:review:submit"))
-	reg := c.regs.regs[0]
+	reg := c.regs.All()[0]
 	const official = "6006"
-	c.staff.add(official, "Đỗ An", campaign.RoleWardOfficial, reg.WardCode)
-	c.cases.verifiers = []campaign.Recipient{{Channel: "telegram", ChatID: official, Language: "vi"}}
+	c.staff.Add(official, "Đỗ An", campaign.RoleWardOfficial, reg.WardCode)
+	c.cases.Verifiers = []campaign.Recipient{{Channel: "telegram", ChatID: official, Language: "vi"}}
 
 	// Typed words out of any flow reach the same place as the button.
 	out := c.send(text("Cho tôi nói chuyện với cán bộ"))
@@ -31,7 +31,7 @@ func TestTalk_ToTheWard(t *testing.T) {
 		t.Fatalf("typed request:%+v%s", c.st, dump(out))
 	}
 	// A sticker is neither words nor a photo: asked again, nothing sent, still at the step.
-	if out := c.send(Input{Kind: KindOther}); c.cases.calls["MessageOfficials"] != 0 || c.st.Step != stepTalkMessage ||
+	if out := c.send(Input{Kind: KindOther}); c.cases.CallCount("MessageOfficials") != 0 || c.st.Step != stepTalkMessage ||
 		!strings.Contains(allText(out), msg(c.e, langVI, "talk.prompt", "Code", reg.Code, "Max", answerMax)) {
 		t.Errorf("a sticker:%+v%s", c.st, dump(out))
 	}
@@ -79,7 +79,7 @@ func TestTalk_ToTheWard(t *testing.T) {
 	if reg.WardCode == other {
 		other = wardTD
 	}
-	c.staff.add("7007", "Lê Bình", campaign.RoleWardOfficial, other)
+	c.staff.Add("7007", "Lê Bình", campaign.RoleWardOfficial, other)
 	c.become("1001", "vi")
 	c.send(press("g:talk"))
 	c.send(text("Xin gọi lại giúp tôi"))
@@ -87,7 +87,7 @@ func TestTalk_ToTheWard(t *testing.T) {
 	if out := c.send(press("v:seen:" + reg.Code)); strings.Contains(allText(out), msg(c.e, langVI, "verify.handled", "Code", reg.Code)) {
 		t.Errorf("another ward's official handled it:%s", dump(out))
 	}
-	if c.cases.messageAt[reg.Code].IsZero() {
+	if c.cases.MessageAt(reg.Code).IsZero() {
 		t.Error("another ward's official cleared the message")
 	}
 }
@@ -99,7 +99,7 @@ func talkScenarios() []scenario {
 		{"talk", "family_writes_to_the_ward", func(c *convo) {
 			c.record = false
 			c.withPending()
-			c.cases.verifiers = []campaign.Recipient{
+			c.cases.Verifiers = []campaign.Recipient{
 				{Channel: "telegram", ChatID: wardOffID, Language: "vi"},
 				{Channel: "telegram", ChatID: womenID, Language: "en"},
 			}

@@ -32,12 +32,12 @@ const (
 // 3101-3104; the parent of TD-000002 uses English.
 func (c *convo) withPending() *convo {
 	c.t.Helper()
-	c.staff.add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
-	c.staff.add(womenID, "Trương Thị Hội", campaign.RoleWomensUnion, wardLT)
-	c.staff.add(wardTDID, "Lý Văn Điền", campaign.RoleWardOfficial, wardTD)
-	c.staff.add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
-	c.staff.add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
-	c.staff.add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
+	c.staff.Add(wardOffID, "Phạm Thị Phường", campaign.RoleWardOfficial, wardLT)
+	c.staff.Add(womenID, "Trương Thị Hội", campaign.RoleWomensUnion, wardLT)
+	c.staff.Add(wardTDID, "Lý Văn Điền", campaign.RoleWardOfficial, wardTD)
+	c.staff.Add(eduID, "Lê Văn Giáo", campaign.RoleEducationOffice, "")
+	c.staff.Add(volunteerID, "Trần Văn Tình", campaign.RoleVolunteer, "")
+	c.staff.Add(officialID, "Phạm Thị Mai", campaign.RoleCityOfficial, "")
 	regs := []struct {
 		chat, lang, student, ward string
 		circ                      []campaign.Circumstance
@@ -63,7 +63,7 @@ func (c *convo) withPending() *convo {
 		if i == 0 {
 			reg.CreatedAt = c.now.Add(-time.Hour)
 		}
-		c.cases.addRegistration(reg)
+		c.cases.AddRegistration(reg)
 	}
 	return c
 }
@@ -144,7 +144,7 @@ func TestVerify_DecisionsReachTheStoreOnce(t *testing.T) {
 	in := press("v:ok:TD-000002")
 	in.UpdateID = "77"
 	c.send(in)
-	if r := c.cases.registration("TD-000002"); r.Status != campaign.StatusVerified {
+	if r := c.cases.Registration("TD-000002"); r.Status != campaign.StatusVerified {
 		t.Fatalf("TD-000002 is %s after approval", r.Status)
 	}
 	parent := toOthers(c.notices)["3102"]
@@ -157,10 +157,10 @@ func TestVerify_DecisionsReachTheStoreOnce(t *testing.T) {
 	if len(c.notices) != 0 {
 		t.Errorf("the retry queued %+v", c.notices)
 	}
-	if keys := c.cases.keysOf("Decide"); len(keys) != 2 || keys[0] != keys[1] || keys[0] != "telegram:"+wardOffID+":77" {
+	if keys := c.cases.KeysOf("Decide"); len(keys) != 2 || keys[0] != keys[1] || keys[0] != "telegram:"+wardOffID+":77" {
 		t.Errorf("Decide keys = %q, want the update's key twice", keys)
 	}
-	if n := strings.Count(strings.Join(c.cases.auditActions(), ","), "registration.approve"); n != 1 {
+	if n := strings.Count(strings.Join(c.cases.AuditActions(), ","), "registration.approve"); n != 1 {
 		t.Errorf("registration.approve audited %d times, want 1", n)
 	}
 }
@@ -189,7 +189,7 @@ func TestVerify_ShowsPriorityDuplicatesAndMasksPhones(t *testing.T) {
 		t.Errorf("education office sees:\n%s", text)
 	}
 	views := 0
-	for _, e := range c.audit.entries {
+	for _, e := range c.audit.Entries() {
 		if e.Action == "registration.view" {
 			views++
 		}
@@ -216,19 +216,19 @@ func TestVerify_ScopeOfEveryRole(t *testing.T) {
 		{"3101", "TD-000001", false},
 	} {
 		c := newChat(t).withPending()
-		c.staff.add(cultureID, "Võ Văn Hóa", campaign.RoleCultureInfo, "")
+		c.staff.Add(cultureID, "Võ Văn Hóa", campaign.RoleCultureInfo, "")
 		c.become(tt.who, "vi")
 		out := c.send(cmd("verify", tt.code))
 		shown := strings.Contains(allText(out), "📋 Hồ sơ "+tt.code)
 		if shown != tt.allowed {
 			t.Errorf("%s /verify %s: shown %v, want %v:%s", tt.who, tt.code, shown, tt.allowed, dump(out))
 		}
-		if !tt.allowed && len(c.audit.refused()) != 1 {
-			t.Errorf("%s /verify %s: %d refusals audited, want 1", tt.who, tt.code, len(c.audit.refused()))
+		if !tt.allowed && len(c.audit.Refused()) != 1 {
+			t.Errorf("%s /verify %s: %d refusals audited, want 1", tt.who, tt.code, len(c.audit.Refused()))
 		}
 		// Pressing a decision button out of scope is refused too, and changes nothing.
 		c.send(press("v:ok:" + tt.code))
-		if got := c.cases.registration(tt.code).Status; (got == campaign.StatusVerified) != tt.allowed {
+		if got := c.cases.Registration(tt.code).Status; (got == campaign.StatusVerified) != tt.allowed {
 			t.Errorf("%s pressed approve on %s: status %s", tt.who, tt.code, got)
 		}
 	}
@@ -239,19 +239,19 @@ func TestVerify_StoreFailureKeepsTheTypedText(t *testing.T) {
 	c.send(cmd("verify"))
 	c.send(press("v:ask:TD-000002"))
 	before := c.st
-	c.cases.fail("Decide", errors.New("connection reset"))
+	c.cases.Fail("Decide", errors.New("connection reset"))
 	if _, err := c.trySend(text("Xin gửi ảnh giấy chứng tử của cha mẹ")); err == nil {
 		t.Fatal("a store failure was not returned")
 	}
 	if c.st.Step != stepVerifyQuestion || c.st.IdempotencyKey != before.IdempotencyKey {
 		t.Errorf("state after the failure = %+v", c.st)
 	}
-	c.cases.fail("Decide", nil)
+	c.cases.Fail("Decide", nil)
 	c.send(text("Xin gửi ảnh giấy chứng tử của cha mẹ"))
-	if r := c.cases.registration("TD-000002"); r.Status != campaign.StatusNeedsInfo {
+	if r := c.cases.Registration("TD-000002"); r.Status != campaign.StatusNeedsInfo {
 		t.Fatalf("status = %s, want needs_info", r.Status)
 	}
-	if keys := c.cases.keysOf("Decide"); len(keys) != 2 || keys[0] != keys[1] {
+	if keys := c.cases.KeysOf("Decide"); len(keys) != 2 || keys[0] != keys[1] {
 		t.Errorf("retried question keys = %q, want one key twice", keys)
 	}
 	q := toOthers(c.notices)["3102"]
@@ -275,7 +275,7 @@ func TestVerify_ParentAnswerReachesTheOfficial(t *testing.T) {
 	if len(official) != 1 || !strings.Contains(official[0], "Có, số giấy 123/2021") {
 		t.Errorf("the official got %q", official)
 	}
-	r := c.cases.registration("TD-000001")
+	r := c.cases.Registration("TD-000001")
 	if r.Status != campaign.StatusSubmitted {
 		t.Errorf("after the answer the registration is %s, want submitted", r.Status)
 	}

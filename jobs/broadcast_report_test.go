@@ -10,6 +10,7 @@ import (
 
 	"github.com/thuduc/maytinhchoem/bot"
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 	"github.com/thuduc/maytinhchoem/jobs"
 )
 
@@ -46,8 +47,10 @@ func testBroadcast() campaign.Broadcast {
 		ByChannel: "telegram", ByChatID: "999", Recipients: 30}
 }
 
-func newBroadcastReport(box campaign.Outbox) (*jobs.BroadcastReport, *fakeBroadcasts) {
-	store := &fakeBroadcasts{box: box, byID: map[string]campaign.Broadcast{broadcastCode: testBroadcast()}}
+func newBroadcastReport(box campaign.Outbox) (*jobs.BroadcastReport, *campaigntest.Broadcasts) {
+	store := campaigntest.NewBroadcasts(nil)
+	store.Queue = box
+	store.Add(testBroadcast())
 	return &jobs.BroadcastReport{Broadcasts: store, Messages: fakeMessages{}, Outbox: box, Logger: quietLogger(),
 		Interval: 10 * time.Millisecond,
 		Language: func(_ context.Context, channel, chatID string) string {
@@ -82,8 +85,8 @@ func TestBroadcastReport_OnceWhenDone(t *testing.T) {
 	// A message said settled while all are queued: the broadcast is not done, nothing is told.
 	repA.Settled(msgs[0], campaign.OutboxSent)
 	repA.Wait()
-	if storeA.progressCalls() != 1 || len(db.queued()) != 30 {
-		t.Fatalf("early check: %d looks, outbox holds %d", storeA.progressCalls(), len(db.queued()))
+	if storeA.Looks() != 1 || len(db.queued()) != 30 {
+		t.Fatalf("early check: %d looks, outbox holds %d", storeA.Looks(), len(db.queued()))
 	}
 
 	send := &chatSender{blocked: map[string]bool{"c7": true}}
@@ -123,17 +126,17 @@ func TestBroadcastReport_OnceWhenDone(t *testing.T) {
 	if got := send.texts("999"); len(got) != 1 || got[0] != want {
 		t.Errorf("the official got %q", got)
 	}
-	t.Logf("progress looked at %d + %d times", storeA.progressCalls(), storeB.progressCalls())
+	t.Logf("progress looked at %d + %d times", storeA.Looks(), storeB.Looks())
 
 	// Once reported, a late settle (a retry's outcome, say) looks no more.
-	before := storeA.progressCalls() + storeB.progressCalls()
+	before := storeA.Looks() + storeB.Looks()
 	for _, rep := range []*jobs.BroadcastReport{repA, repB} {
 		rep.Settled(msgs[1], campaign.OutboxSent)
 		rep.Wait()
 	}
 	// A reporter that saw the broadcast done does not look again; one that did not yet (the other
 	// process reported it) looks once and finds the report queued.
-	if after := storeA.progressCalls() + storeB.progressCalls(); after > before+1 {
+	if after := storeA.Looks() + storeB.Looks(); after > before+1 {
 		t.Errorf("late settles made %d looks", after-before)
 	}
 	if n := len(db.queued()); n != 31 {
@@ -148,7 +151,7 @@ func TestBroadcastReport_IgnoresOtherMessages(t *testing.T) {
 	rep.Settled(campaign.OutboxMessage{Batch: "broadcast-done:" + broadcastCode}, campaign.OutboxSent)
 	rep.Settled(campaign.OutboxMessage{Batch: "broadcast:" + broadcastCode}, campaign.OutboxPending) // to be retried
 	rep.Wait()
-	if n := store.progressCalls(); n != 0 {
+	if n := store.Looks(); n != 0 {
 		t.Errorf("%d looks at progress", n)
 	}
 	// With no message left queued, Check reports at once; an unknown code is an error.

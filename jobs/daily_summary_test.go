@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 	"github.com/thuduc/maytinhchoem/chart"
 	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
@@ -44,16 +45,16 @@ func summarySubscribers() []campaign.Subscriber {
 }
 
 // newDailySummary wires the job as cmd does, drawing real charts with chart.Render.
-func newDailySummary(c *campaign.Campaign, box campaign.Outbox, dir string, subs []campaign.Subscriber) (*jobs.DailySummary, *fakeProgress, *notifications) {
-	progress := newFakeProgress(c)
+func newDailySummary(c *campaign.Campaign, box campaign.Outbox, dir string, subs []campaign.Subscriber) (*jobs.DailySummary, *campaigntest.Progress, *notifications) {
+	progress := &campaigntest.Progress{Campaign: c, WardSums: true}
 	n := &notifications{}
 	start := c.Day(c.Start)
-	days := &fakeReminders{days: map[string][]campaign.DayCount{
+	days := &campaigntest.Reminders{Days: map[string][]campaign.DayCount{
 		"":            {{Date: start.AddDate(0, 0, 16), Count: 120}, {Date: start.AddDate(0, 0, 17), Count: 300}, {Date: start.AddDate(0, 0, 19), Count: 260}},
 		wardLinhTrung: {{Date: start.AddDate(0, 0, 17), Count: 12}},
 	}}
 	return &jobs.DailySummary{
-		Campaign: c, Progress: progress, Subscribers: &fakeSubscriptions{subs: subs}, Days: days.DeliveriesByDay,
+		Campaign: c, Progress: progress, Subscribers: campaigntest.NewSubscriptions(nil, subs...), Days: days.DeliveriesByDay,
 		Messages: fakeMessages{}, Outbox: box, Notify: n.notify, Dir: dir,
 		Chart: func(w io.Writer, p campaign.Progress, days []campaign.DayCount, lang string) error {
 			return chart.Render(w, c, p, chart.DaysOf(days), chart.Options{Width: chartW, Height: chartH, Lang: lang})
@@ -92,8 +93,8 @@ func TestDailySummary_TextAndChartPerSubscriber(t *testing.T) {
 	if res != want {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
-	if progress.callsFor("") != 1 || progress.callsFor(wardLinhTrung) != 1 {
-		t.Errorf("progress counted %v times by scope, want once each", progress.calls)
+	if progress.Calls("") != 1 || progress.Calls(wardLinhTrung) != 1 {
+		t.Errorf("progress asked for scopes %q, want once each", progress.Scopes())
 	}
 	if notified.count() != 1 {
 		t.Errorf("Notify called %d times", notified.count())
@@ -205,12 +206,12 @@ func TestDailySummary_OutsideWindowSkipped(t *testing.T) {
 	db := newTestDB(t)
 	for _, at := range []string{"2021-08-31T10:00:00Z", "2021-10-01T10:00:00Z", "2021-09-30T17:30:00Z" /* 00:30 on 1/10 */} {
 		job, progress, _ := newDailySummary(c, db.outbox(), t.TempDir(), summarySubscribers())
-		subs := job.Subscribers.(*fakeSubscriptions)
+		subs := job.Subscribers.(*campaigntest.Subscriptions)
 		res, err := job.Run(context.Background(), summaryTick(utc(at)))
 		if err != nil || res.Skipped == "" || res.Queued != 0 {
 			t.Errorf("%s: %+v, %v", at, res, err)
 		}
-		if subs.calls != 0 || progress.callsFor("") != 0 {
+		if subs.Lists() != 0 || progress.Calls("") != 0 {
 			t.Errorf("%s: stores asked outside the window", at)
 		}
 	}
@@ -281,11 +282,11 @@ func TestDailySummary_StoreFailure(t *testing.T) {
 	c := campaign.Default()
 	db := newTestDB(t)
 	job, progress, notified := newDailySummary(c, db.outbox(), t.TempDir(), summarySubscribers())
-	progress.err = errors.New("connection refused")
-	if _, err := job.Run(context.Background(), summaryTick(summaryAt)); !errors.Is(err, progress.err) {
+	progress.Err = errors.New("connection refused")
+	if _, err := job.Run(context.Background(), summaryTick(summaryAt)); !errors.Is(err, progress.Err) {
 		t.Errorf("err = %v", err)
 	}
-	job.Subscribers.(*fakeSubscriptions).err = errors.New("timeout")
+	job.Subscribers.(*campaigntest.Subscriptions).Err = errors.New("timeout")
 	if _, err := job.Run(context.Background(), summaryTick(summaryAt)); err == nil {
 		t.Error("a failed subscriber list was not an error")
 	}

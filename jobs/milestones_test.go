@@ -11,11 +11,11 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 	"github.com/thuduc/maytinhchoem/jobs"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
 )
@@ -29,29 +29,12 @@ func milestoneTick(date string) jobs.Tick {
 	return jobs.Tick{Job: "milestones", Key: date, ScheduledFor: at, Now: at}
 }
 
-func newMilestones(c *campaign.Campaign, box campaign.Outbox, dir string, subs []campaign.Subscriber, t *testing.T) (*jobs.Milestones, *fakeExporter) {
-	exp := &fakeExporter{tmp: t.TempDir()}
+func newMilestones(c *campaign.Campaign, box campaign.Outbox, dir string, subs []campaign.Subscriber, t *testing.T) (*jobs.Milestones, *campaigntest.Exporter) {
+	exp := &campaigntest.Exporter{Dir: t.TempDir(), Formats: []campaign.ExportFormat{campaign.FormatXLSX}}
 	return &jobs.Milestones{
-		Campaign: c, Progress: newFakeProgress(c), Subscribers: &fakeSubscriptions{subs: subs}, Messages: fakeMessages{},
-		Outbox: box, Exporter: exp, Dir: dir, Audit: &memAudit{},
+		Campaign: c, Progress: &campaigntest.Progress{Campaign: c, WardSums: true}, Subscribers: campaigntest.NewSubscriptions(nil, subs...), Messages: fakeMessages{},
+		Outbox: box, Exporter: exp, Dir: dir, Audit: &campaigntest.Audit{},
 	}, exp
-}
-
-// memAudit keeps audit entries in memory, or fails with err.
-type memAudit struct {
-	mu      sync.Mutex
-	entries []campaign.AuditEntry
-	err     error
-}
-
-func (a *memAudit) Audit(_ context.Context, e campaign.AuditEntry) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.err != nil {
-		return a.err
-	}
-	a.entries = append(a.entries, e)
-	return nil
 }
 
 func TestMilestones_EventsOfTheDay(t *testing.T) {
@@ -117,7 +100,7 @@ func TestMilestones_EventsOfTheDay(t *testing.T) {
 			t.Errorf("%s: ward text %q", tc.date, last.Text)
 		}
 	}
-	if n := len(exp.exports()); n != 2 {
+	if n := len(exp.Filters()); n != 2 {
 		t.Errorf("%d exports, want 2 (the city's and the ward's final report)", n)
 	}
 }
@@ -152,10 +135,10 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 	children := campaign.ExportSheetsOf(campaign.SheetRegistrations, campaign.SheetDeliveries, campaign.SheetSchools)
 	wantExports := []campaign.ExportFilter{{WardCode: "", ShowPhones: false, Sheets: all}, {WardCode: "", ShowPhones: false, Sheets: noPledges},
 		{WardCode: "", ShowPhones: true, Sheets: all}, {WardCode: wardLinhTrung, ShowPhones: true, Sheets: children}}
-	if got := exp.exports(); !slices.Equal(got, wantExports) {
+	if got := exp.Filters(); !slices.Equal(got, wantExports) {
 		t.Errorf("exports %+v, want %+v", got, wantExports)
 	}
-	if left := exp.leftovers(t); len(left) != 0 {
+	if left := leftovers(t, exp); len(left) != 0 {
 		t.Errorf("the exports' temporary files are left: %q", left)
 	}
 	if m := mode(t, dir); m != 0o700 {
@@ -237,8 +220,8 @@ func TestMilestones_FinalReportWorkbooks(t *testing.T) {
 	if err != nil || again.Queued != 0 || again.Workbooks != 4 {
 		t.Errorf("second run = %+v, %v", again, err)
 	}
-	if len(exp.exports()) != 4 || len(db.queued()) != 11 || n.count() != 1 || len(finalReportExports(t, db.raw)) != 4 {
-		t.Errorf("second run exported %d in all, outbox holds %d, notified %d", len(exp.exports()), len(db.queued()), n.count())
+	if len(exp.Filters()) != 4 || len(db.queued()) != 11 || n.count() != 1 || len(finalReportExports(t, db.raw)) != 4 {
+		t.Errorf("second run exported %d in all, outbox holds %d, notified %d", len(exp.Filters()), len(db.queued()), n.count())
 	}
 }
 
@@ -287,7 +270,7 @@ func TestMilestones_AuditFailure(t *testing.T) {
 	dir := t.TempDir()
 	subs := []campaign.Subscriber{subscriber(campaign.RoleCityOfficial, "", "1", "vi")}
 	job, exp := newMilestones(c, db.outbox(), dir, subs, t)
-	job.Audit = &memAudit{err: errors.New("audit_log: connection refused")}
+	job.Audit = &campaigntest.Audit{Err: errors.New("audit_log: connection refused")}
 	res, err := job.Run(context.Background(), milestoneTick("2021-10-01"))
 	if err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("err = %v", err)
@@ -297,8 +280,8 @@ func TestMilestones_AuditFailure(t *testing.T) {
 		got = append(got, m.Key+" "+m.Text)
 	}
 	want := []string{`milestone:final_report:telegram:1 [vi] milestone final_report scope="" workbook=false`}
-	if !slices.Equal(got, want) || res.Workbooks != 0 || len(exp.exports()) != 1 {
-		t.Errorf("queued %q (result %+v, %d exports), want %q", got, res, len(exp.exports()), want)
+	if !slices.Equal(got, want) || res.Workbooks != 0 || len(exp.Filters()) != 1 {
+		t.Errorf("queued %q (result %+v, %d exports), want %q", got, res, len(exp.Filters()), want)
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "*.xlsx")); len(files) != 0 {
 		t.Errorf("unaudited workbooks left: %q", files)
@@ -306,8 +289,8 @@ func TestMilestones_AuditFailure(t *testing.T) {
 
 	job, exp = newMilestones(c, newTestDB(t).outbox(), t.TempDir(), subs, t)
 	job.Audit = nil
-	if res, err := job.Run(context.Background(), milestoneTick("2021-10-01")); err != nil || res.Workbooks != 0 || len(exp.exports()) != 0 {
-		t.Errorf("without an audit log: %+v, %d exports, %v; want the report alone", res, len(exp.exports()), err)
+	if res, err := job.Run(context.Background(), milestoneTick("2021-10-01")); err != nil || res.Workbooks != 0 || len(exp.Filters()) != 0 {
+		t.Errorf("without an audit log: %+v, %d exports, %v; want the report alone", res, len(exp.Filters()), err)
 	}
 }
 
@@ -320,7 +303,7 @@ func TestMilestones_ExportFailure(t *testing.T) {
 		subscriber(campaign.RoleWardOfficial, wardLinhTrung, "4", "vi"),
 	}
 	job, exp := newMilestones(c, db.outbox(), t.TempDir(), subs, t)
-	exp.fail = map[string]error{wardLinhTrung: errors.New("statement timeout")}
+	exp.Fail = map[string]error{wardLinhTrung: errors.New("statement timeout")}
 	res, err := job.Run(context.Background(), milestoneTick("2021-10-01"))
 	if err == nil || !strings.Contains(err.Error(), "statement timeout") {
 		t.Errorf("err = %v", err)

@@ -7,15 +7,16 @@ import (
 	"testing"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 	"github.com/thuduc/maytinhchoem/jobs"
 )
 
 func TestMorningCount_ByScope(t *testing.T) {
 	ctx := context.Background()
 	const wardTamBinh = "26803"
-	store := &fakeReminders{
-		pending: map[string]int{wardLinhTrung: 3, "26794": 4},
-		staff: []campaign.Subscriber{
+	store := &campaigntest.Reminders{
+		Pending: map[string]int{wardLinhTrung: 3, "26794": 4},
+		Staff: []campaign.Subscriber{
 			subscriber(campaign.RoleWardOfficial, wardLinhTrung, "1", "vi"), // 3 in their ward
 			subscriber(campaign.RoleWomensUnion, wardLinhTrung, "2", "en"),  // 3 in their ward
 			subscriber(campaign.RoleWomensUnion, wardTamBinh, "3", "vi"),    // nothing pending: not told
@@ -60,8 +61,8 @@ func TestMorningCount_ByScope(t *testing.T) {
 		t.Errorf("again: %+v, %v, notified %d", res, err, n.count())
 	}
 
-	store.err = errors.New("connection refused")
-	if _, err := job.Run(ctx, tick); !errors.Is(err, store.err) {
+	store.Err = errors.New("connection refused")
+	if _, err := job.Run(ctx, tick); !errors.Is(err, store.Err) {
 		t.Errorf("store failure: %v", err)
 	}
 }

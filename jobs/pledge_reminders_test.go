@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/campaign/campaigntest"
 	"github.com/thuduc/maytinhchoem/jobs"
 )
 
 func TestPledgeReminders_OncePerPledge(t *testing.T) {
 	ctx := context.Background()
 	now := utc("2021-09-20T03:00:00Z")
-	store := &fakeReminders{pledges: []campaign.PledgeAwaiting{
+	store := &campaigntest.Reminders{Pledges: []campaign.PledgeAwaiting{
 		{Code: "CK-000001", Channel: "telegram", ChatID: "21", Language: "vi", Devices: 2, CreatedAt: now.Add(-8 * 24 * time.Hour)},
 		{Code: "CK-000002", Channel: "telegram", ChatID: "22", Language: "en", Devices: 1, CreatedAt: now.Add(-6 * 24 * time.Hour)}, // not yet
 		{Code: "CK-000003", Channel: "zalo", ChatID: "z23", Language: "vi", Devices: 5, CreatedAt: now.Add(-10 * 24 * time.Hour)},
@@ -57,8 +58,8 @@ func TestPledgeReminders_OncePerPledge(t *testing.T) {
 
 	// The tick's clock serves when Now is nil.
 	job.Now = nil
-	store.err = errors.New("connection refused")
-	if _, err := job.Run(ctx, jobs.Tick{Now: now}); !errors.Is(err, store.err) {
+	store.Err = errors.New("connection refused")
+	if _, err := job.Run(ctx, jobs.Tick{Now: now}); !errors.Is(err, store.Err) {
 		t.Errorf("store failure: %v", err)
 	}
 }

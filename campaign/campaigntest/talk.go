@@ -1,4 +1,4 @@
-package flows
+package campaigntest
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-var _ campaign.MessageStore = (*fakeCases)(nil)
+var _ campaign.MessageStore = (*Cases)(nil)
 
 func btoi(b bool) int {
 	if b {
@@ -17,8 +17,8 @@ func btoi(b bool) int {
 }
 
 // MessageOfficials implements campaign.MessageStore as storage/postgres does: a message note, the
-// registration marked as waiting (the first message's time kept), the notices to s.verifiers.
-func (s *fakeCases) MessageOfficials(_ context.Context, code string, parent campaign.Session, m campaign.Answer, key string, notify campaign.Notify[campaign.FamilyMessage]) (campaign.Registration, error) {
+// registration marked as waiting (the first message's time kept), the notices to s.Verifiers.
+func (s *Cases) MessageOfficials(_ context.Context, code string, parent campaign.Session, m campaign.Answer, key string, notify campaign.Notify[campaign.FamilyMessage]) (campaign.Registration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("MessageOfficials", key); err != nil {
@@ -45,12 +45,12 @@ func (s *fakeCases) MessageOfficials(_ context.Context, code string, parent camp
 	}
 	s.applyKey("message", key, code)
 	s.record(actor, "registration.message", code, nil, nil)
-	queueNotices(s.outbox, notify, campaign.FamilyMessage{Registration: *r, Message: m, Officials: s.verifiers})
+	queueNotices(s.Outbox, notify, campaign.FamilyMessage{Registration: *r, Message: m, Officials: s.Verifiers})
 	return *r, nil
 }
 
 // MessageHandled implements campaign.MessageStore.
-func (s *fakeCases) MessageHandled(_ context.Context, code string, by campaign.Staff) error {
+func (s *Cases) MessageHandled(_ context.Context, code string, by campaign.Staff) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("MessageHandled"); err != nil {

@@ -1,4 +1,4 @@
-package flows
+package campaigntest
 
 import (
 	"cmp"
@@ -12,21 +12,22 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// fakeCases is an in-memory campaign.CaseStore and campaign.FindStore over the chat's other fakes:
-// registrations live in the fakeRegistrations (so /status shows what officials decided), devices
-// and received stock in the fakeDevices, donors in the fakePledges. It keeps the contracts of
+// Cases is an in-memory campaign.CaseStore and campaign.FindStore over the other fakes:
+// registrations live in the Registrations (so /status shows what officials decided), devices
+// and received stock in the Devices, donors in the Pledges. It keeps the contracts of
 // campaign/casework.go as storage/postgres does: statuses move as there, a key applied before
 // returns the record as it is, a record no longer in the state asked for is ECONFLICT, one of
-// another chat ENOTFOUND, and each change writes an audit row (kept in audit).
+// another chat ENOTFOUND, and each change writes an audit row (see AuditActions).
 //
-// Lock order: fakeCases, then fakeRegistrations, then fakeDevices, then fakePledges.
-type fakeCases struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	camp    *campaign.Campaign
-	regs    *fakeRegistrations
-	devices *fakeDevices
-	pledges *fakePledges
+// Lock order: Cases, then Registrations, then Devices, then Pledges.
+type Cases struct {
+	mu  sync.Mutex
+	now func() time.Time
+	// Campaign ranks the cases and the candidates.
+	Campaign *campaign.Campaign
+	regs     *Registrations
+	devices  *Devices
+	pledges  *Pledges
 
 	notes      map[string][]campaign.Note // by registration code
 	deliveries []campaign.Delivery
@@ -45,42 +46,44 @@ type fakeCases struct {
 	// calls counts the calls by method name; keys lists the idempotency keys passed, by method.
 	calls map[string]int
 	keys  map[string][]string
-	// outbox receives the notices the changes queue, as the real store's transaction does.
-	outbox *fakeOutbox
-	// messageAt holds when a family's unhandled message came, by code (talk_fake_test.go).
+	// Outbox receives the notices the changes queue, as the real store's transaction does.
+	Outbox *Outbox
+	// messageAt holds when a family's unhandled message came, by code (talk.go).
 	messageAt map[string]time.Time
-	// verifiers are the staff told of a family's message (MessageOfficials).
-	verifiers []campaign.Recipient
-	// staff are the staff records AnswerInfo reads the official who asked and the ward's
+	// Verifiers are the staff told of a family's message (MessageOfficials).
+	Verifiers []campaign.Recipient
+	// Staff are the staff records AnswerInfo reads the official who asked and the ward's
 	// verifiers from, as the real store reads its staff table (nil: nobody is staff).
-	staff *fakeStaff
+	Staff *Staff
 	// findScopes are the scopes FindByPhone was asked for.
 	findScopes []campaign.FindScope
 }
 
-func newFakeCases(now func() time.Time, camp *campaign.Campaign, regs *fakeRegistrations, devices *fakeDevices, pledges *fakePledges) *fakeCases {
-	return &fakeCases{
-		now: now, camp: camp, regs: regs, devices: devices, pledges: pledges,
+// NewCases returns a store over regs, devices and pledges (nil: no donors), with no cases of its
+// own yet, queueing into an outbox of its own.
+func NewCases(now func() time.Time, camp *campaign.Campaign, regs *Registrations, devices *Devices, pledges *Pledges) *Cases {
+	return &Cases{
+		now: now, Campaign: camp, regs: regs, devices: devices, pledges: pledges,
 		notes: map[string][]campaign.Note{}, deviceWard: map[string]string{}, helped: map[string]bool{},
 		stockTaken: map[campaign.StockKind]int{}, applied: map[string]bool{},
-		errs: map[string]error{}, calls: map[string]int{}, keys: map[string][]string{}, outbox: &fakeOutbox{},
+		errs: map[string]error{}, calls: map[string]int{}, keys: map[string][]string{}, Outbox: &Outbox{},
 	}
 }
 
 var (
-	_ campaign.CaseStore = (*fakeCases)(nil)
-	_ campaign.FindStore = (*fakeCases)(nil)
+	_ campaign.CaseStore = (*Cases)(nil)
+	_ campaign.FindStore = (*Cases)(nil)
 )
 
 // call counts a call of method and returns its injected error, if any. s.mu is held.
-func (s *fakeCases) call(method string, key ...string) error {
+func (s *Cases) call(method string, key ...string) error {
 	s.calls[method]++
 	s.keys[method] = append(s.keys[method], key...)
 	return s.errs[method]
 }
 
-// fail makes method return err (nil to stop failing).
-func (s *fakeCases) fail(method string, err error) {
+// Fail makes method return err (nil to stop failing).
+func (s *Cases) Fail(method string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
@@ -90,19 +93,22 @@ func (s *fakeCases) fail(method string, err error) {
 	s.errs[method] = err
 }
 
-func (s *fakeCases) callCount(method string) int {
+// CallCount counts the calls of method.
+func (s *Cases) CallCount(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[method]
 }
 
-func (s *fakeCases) keysOf(method string) []string {
+// KeysOf lists the idempotency keys method was given, in order.
+func (s *Cases) KeysOf(method string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.keys[method])
 }
 
-func (s *fakeCases) auditActions() []string {
+// AuditActions lists the audit rows written, as "action subject".
+func (s *Cases) AuditActions() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
@@ -118,9 +124,9 @@ func helpedKey(name string, birth time.Time) string {
 	return campaign.Fold(name) + "|" + birth.Format(time.DateOnly)
 }
 
-// addRegistration stores r as the registration store would (code, student, timestamps), keeping
+// AddRegistration stores r as the registration store would (code, student, timestamps), keeping
 // r.Status (submitted when empty), and returns it.
-func (s *fakeCases) addRegistration(r campaign.Registration) campaign.Registration {
+func (s *Cases) AddRegistration(r campaign.Registration) campaign.Registration {
 	s.regs.mu.Lock()
 	defer s.regs.mu.Unlock()
 	r.ID = int64(len(s.regs.regs) + 1)
@@ -139,9 +145,9 @@ func (s *fakeCases) addRegistration(r campaign.Registration) campaign.Registrati
 	return r
 }
 
-// addReadyDevice takes in a ready device of type t (from pledgeCode, "" for a walk-in gift) kept
+// AddReadyDevice takes in a ready device of type t (from pledgeCode, "" for a walk-in gift) kept
 // in ward, and returns its label.
-func (s *fakeCases) addReadyDevice(t campaign.DeviceType, ward, pledgeCode string) string {
+func (s *Cases) AddReadyDevice(t campaign.DeviceType, ward, pledgeCode string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.devices.mu.Lock()
@@ -152,15 +158,15 @@ func (s *fakeCases) addReadyDevice(t campaign.DeviceType, ward, pledgeCode strin
 	return d.Label
 }
 
-// addStock receives n of kind as a walk-in gift.
-func (s *fakeCases) addStock(kind campaign.StockKind, n int) {
+// AddStock receives n of kind as a walk-in gift.
+func (s *Cases) AddStock(kind campaign.StockKind, n int) {
 	s.devices.mu.Lock()
 	defer s.devices.mu.Unlock()
-	s.devices.stock = append(s.devices.stock, fakeStock{kind: campaign.ItemKind(kind), quantity: n})
+	s.devices.stock = append(s.devices.stock, StockBatch{Kind: campaign.ItemKind(kind), Quantity: n})
 }
 
-// delivery returns a delivery by code (the zero Delivery when none).
-func (s *fakeCases) delivery(code string) campaign.Delivery {
+// Delivery returns a delivery by code (the zero Delivery when none).
+func (s *Cases) Delivery(code string) campaign.Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if d := s.deliveryPtr(code); d != nil {
@@ -169,8 +175,8 @@ func (s *fakeCases) delivery(code string) campaign.Delivery {
 	return campaign.Delivery{}
 }
 
-// registration returns a registration by code (the zero Registration when none).
-func (s *fakeCases) registration(code string) campaign.Registration {
+// Registration returns a registration by code (the zero Registration when none).
+func (s *Cases) Registration(code string) campaign.Registration {
 	s.regs.mu.Lock()
 	defer s.regs.mu.Unlock()
 	for _, r := range s.regs.regs {
@@ -181,7 +187,8 @@ func (s *fakeCases) registration(code string) campaign.Registration {
 	return campaign.Registration{}
 }
 
-func (s *fakeCases) device(label string) campaign.Device {
+// Device returns a device by label (the zero Device when none).
+func (s *Cases) Device(label string) campaign.Device {
 	s.devices.mu.Lock()
 	defer s.devices.mu.Unlock()
 	for _, d := range s.devices.devices {
@@ -193,7 +200,7 @@ func (s *fakeCases) device(label string) campaign.Device {
 }
 
 // reg finds a registration; s.regs.mu is held.
-func (s *fakeCases) reg(code string) *campaign.Registration {
+func (s *Cases) reg(code string) *campaign.Registration {
 	for i := range s.regs.regs {
 		if s.regs.regs[i].Code == code {
 			return &s.regs.regs[i]
@@ -203,7 +210,7 @@ func (s *fakeCases) reg(code string) *campaign.Registration {
 }
 
 // dev finds a device; s.devices.mu is held.
-func (s *fakeCases) dev(label string) *campaign.Device {
+func (s *Cases) dev(label string) *campaign.Device {
 	for i := range s.devices.devices {
 		if s.devices.devices[i].Label == label {
 			return &s.devices.devices[i]
@@ -212,7 +219,7 @@ func (s *fakeCases) dev(label string) *campaign.Device {
 	return nil
 }
 
-func (s *fakeCases) deliveryPtr(code string) *campaign.Delivery {
+func (s *Cases) deliveryPtr(code string) *campaign.Delivery {
 	for i := range s.deliveries {
 		if s.deliveries[i].Code == code {
 			return &s.deliveries[i]
@@ -221,18 +228,18 @@ func (s *fakeCases) deliveryPtr(code string) *campaign.Delivery {
 	return nil
 }
 
-func (s *fakeCases) record(actor, action, subject string, before, after any) {
+func (s *Cases) record(actor, action, subject string, before, after any) {
 	s.audit = append(s.audit, campaign.AuditEntry{At: s.now(), Actor: actor, Action: action, Subject: subject, Before: before, After: after})
 }
 
 func staffActorOf(by campaign.Staff) string { return by.Channel + ":" + by.ExternalID }
 
 // applyKey reports whether key was applied to code for what before; "" never was.
-func (s *fakeCases) keyApplied(what, key, code string) bool {
+func (s *Cases) keyApplied(what, key, code string) bool {
 	return key != "" && s.applied[what+"|"+key+"|"+code]
 }
 
-func (s *fakeCases) applyKey(what, key, code string) {
+func (s *Cases) applyKey(what, key, code string) {
 	if key != "" {
 		s.applied[what+"|"+key+"|"+code] = true
 	}
@@ -240,7 +247,7 @@ func (s *fakeCases) applyKey(what, key, code string) {
 
 // alreadyHelped: the child, by folded name and birth date, has a delivered registration, or is in
 // helped. s.regs.mu is held.
-func (s *fakeCases) alreadyHelped(r campaign.Registration) bool {
+func (s *Cases) alreadyHelped(r campaign.Registration) bool {
 	k := helpedKey(r.StudentName, r.BirthDate)
 	if s.helped[k] {
 		return true
@@ -254,7 +261,7 @@ func (s *fakeCases) alreadyHelped(r campaign.Registration) bool {
 }
 
 // caseOf is r as officials see it; s.regs.mu is held.
-func (s *fakeCases) caseOf(r campaign.Registration) campaign.Case {
+func (s *Cases) caseOf(r campaign.Registration) campaign.Case {
 	k := campaign.Case{Registration: r, Notes: slices.Clone(s.notes[r.Code]), AlreadyHelped: s.alreadyHelped(r), MessageAt: s.messageAt[r.Code]}
 	for _, o := range s.regs.regs {
 		if o.Code != r.Code && campaign.Fold(o.StudentName) == campaign.Fold(r.StudentName) &&
@@ -269,7 +276,7 @@ func (s *fakeCases) caseOf(r campaign.Registration) campaign.Case {
 }
 
 // PendingCases implements campaign.CaseStore.
-func (s *fakeCases) PendingCases(_ context.Context, wardCode string, skip []string, limit int) ([]campaign.Case, error) {
+func (s *Cases) PendingCases(_ context.Context, wardCode string, skip []string, limit int) ([]campaign.Case, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("PendingCases"); err != nil {
@@ -284,7 +291,7 @@ func (s *fakeCases) PendingCases(_ context.Context, wardCode string, skip []stri
 			continue
 		}
 		byCode[r.Code] = r
-		cands = append(cands, s.camp.Candidate(r, false))
+		cands = append(cands, s.Campaign.Candidate(r, false))
 	}
 	campaign.SortByPriority(cands)
 	// As storage/postgres: a family's message first, oldest first.
@@ -309,7 +316,7 @@ func (s *fakeCases) PendingCases(_ context.Context, wardCode string, skip []stri
 }
 
 // CaseByCode implements campaign.CaseStore.
-func (s *fakeCases) CaseByCode(_ context.Context, code string) (campaign.Case, error) {
+func (s *Cases) CaseByCode(_ context.Context, code string) (campaign.Case, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("CaseByCode"); err != nil {
@@ -325,7 +332,7 @@ func (s *fakeCases) CaseByCode(_ context.Context, code string) (campaign.Case, e
 }
 
 // Decide implements campaign.CaseStore.
-func (s *fakeCases) Decide(_ context.Context, d campaign.Decision, by campaign.Staff, notify campaign.Notify[campaign.Registration]) (campaign.Registration, error) {
+func (s *Cases) Decide(_ context.Context, d campaign.Decision, by campaign.Staff, notify campaign.Notify[campaign.Registration]) (campaign.Registration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("Decide", d.Key); err != nil {
@@ -374,13 +381,13 @@ func (s *fakeCases) Decide(_ context.Context, d campaign.Decision, by campaign.S
 	}
 	s.applyKey("decide", d.Key, code)
 	s.record(staffActorOf(by), "registration."+string(d.Verdict), code, map[string]any{"status": before}, map[string]any{"status": next})
-	queueNotices(s.outbox, notify, *r)
+	queueNotices(s.Outbox, notify, *r)
 	return *r, nil
 }
 
 // AnswerInfo implements campaign.CaseStore: the answer on a needs_info registration, or more of
 // it while this chat's answer is the latest note.
-func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.Session, a campaign.Answer, key string, notify campaign.Notify[campaign.InfoAnswer]) (campaign.Registration, string, error) {
+func (s *Cases) AnswerInfo(_ context.Context, code string, parent campaign.Session, a campaign.Answer, key string, notify campaign.Notify[campaign.InfoAnswer]) (campaign.Registration, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("AnswerInfo", key); err != nil {
@@ -429,19 +436,19 @@ func (s *fakeCases) AnswerInfo(_ context.Context, code string, parent campaign.S
 	if !applied && notify != nil {
 		// As the real store: who asked, as the staff records hold them now, and the ward's queue.
 		info := campaign.InfoAnswer{Registration: *r, AskedBy: askedBy, Answer: a, More: more}
-		if s.staff != nil {
-			s.staff.mu.Lock()
-			info.Asker = s.staff.members[askedBy]
-			s.staff.mu.Unlock()
-			info.Verifiers = (&fakeFamily{staff: s.staff}).officials(r.WardCode)
+		if s.Staff != nil {
+			s.Staff.mu.Lock()
+			info.Asker = s.Staff.members[askedBy]
+			s.Staff.mu.Unlock()
+			info.Verifiers = (&Family{staff: s.Staff}).officials(r.WardCode)
 		}
-		queueNotices(s.outbox, notify, info)
+		queueNotices(s.Outbox, notify, info)
 	}
 	return *r, askedBy, nil
 }
 
 // WaitingForInfo implements campaign.CaseStore.
-func (s *fakeCases) WaitingForInfo(_ context.Context, parent campaign.Session) ([]string, error) {
+func (s *Cases) WaitingForInfo(_ context.Context, parent campaign.Session) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("WaitingForInfo"); err != nil {
@@ -459,10 +466,10 @@ func (s *fakeCases) WaitingForInfo(_ context.Context, parent campaign.Session) (
 }
 
 // stockLeft counts the stock received less what deliveries took; s.devices.mu is held.
-func (s *fakeCases) stockLeft() map[campaign.StockKind]int {
+func (s *Cases) stockLeft() map[campaign.StockKind]int {
 	left := map[campaign.StockKind]int{}
 	for _, st := range s.devices.stock {
-		left[campaign.StockKind(st.kind)] += st.quantity
+		left[campaign.StockKind(st.Kind)] += st.Quantity
 	}
 	for _, k := range campaign.StockKinds {
 		left[k] -= s.stockTaken[k]
@@ -471,7 +478,7 @@ func (s *fakeCases) stockLeft() map[campaign.StockKind]int {
 }
 
 // Proposal implements campaign.CaseStore.
-func (s *fakeCases) Proposal(context.Context) (campaign.Proposal, error) {
+func (s *Cases) Proposal(context.Context) (campaign.Proposal, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("Proposal"); err != nil {
@@ -484,7 +491,7 @@ func (s *fakeCases) Proposal(context.Context) (campaign.Proposal, error) {
 	var p campaign.Proposal
 	for _, r := range s.regs.regs {
 		if r.Status == campaign.StatusVerified {
-			p.Candidates = append(p.Candidates, s.camp.Candidate(r, s.alreadyHelped(r)))
+			p.Candidates = append(p.Candidates, s.Campaign.Candidate(r, s.alreadyHelped(r)))
 		}
 	}
 	for _, d := range s.devices.devices {
@@ -498,7 +505,7 @@ func (s *fakeCases) Proposal(context.Context) (campaign.Proposal, error) {
 
 // ConfirmAllocations implements campaign.CaseStore: each allocation on its own, stale when its
 // registration is no longer verified, its device no longer ready or its stock gone.
-func (s *fakeCases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocation, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, []string, error) {
+func (s *Cases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocation, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, []string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("ConfirmAllocations", key); err != nil {
@@ -578,14 +585,14 @@ func (s *fakeCases) ConfirmAllocations(_ context.Context, allocs []campaign.Allo
 		s.deliveries = append(s.deliveries, d)
 		s.applyKey("allocate", key, code)
 		s.record(staffActorOf(by), "allocation.confirm", code, map[string]any{"status": campaign.StatusVerified}, map[string]any{"delivery": d.Code})
-		queueNotices(s.outbox, notify, d)
+		queueNotices(s.Outbox, notify, d)
 		made = append(made, d)
 	}
 	return made, stale, nil
 }
 
 // SetHandover implements campaign.CaseStore.
-func (s *fakeCases) SetHandover(_ context.Context, code string, parent campaign.Session, h campaign.Handover) (campaign.Delivery, error) {
+func (s *Cases) SetHandover(_ context.Context, code string, parent campaign.Session, h campaign.Handover) (campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("SetHandover"); err != nil {
@@ -606,7 +613,7 @@ func (s *fakeCases) SetHandover(_ context.Context, code string, parent campaign.
 }
 
 // OpenDeliveries implements campaign.CaseStore.
-func (s *fakeCases) OpenDeliveries(_ context.Context, wardCode string, limit int) ([]campaign.Delivery, error) {
+func (s *Cases) OpenDeliveries(_ context.Context, wardCode string, limit int) ([]campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("OpenDeliveries"); err != nil {
@@ -635,7 +642,7 @@ func (s *fakeCases) OpenDeliveries(_ context.Context, wardCode string, limit int
 }
 
 // DeliveryByCode implements campaign.CaseStore.
-func (s *fakeCases) DeliveryByCode(_ context.Context, code string) (campaign.Delivery, error) {
+func (s *Cases) DeliveryByCode(_ context.Context, code string) (campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("DeliveryByCode"); err != nil {
@@ -648,7 +655,7 @@ func (s *fakeCases) DeliveryByCode(_ context.Context, code string) (campaign.Del
 }
 
 // MarkDelivered implements campaign.CaseStore.
-func (s *fakeCases) MarkDelivered(_ context.Context, code, recipient, photoID, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
+func (s *Cases) MarkDelivered(_ context.Context, code, recipient, photoID, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("MarkDelivered", key); err != nil {
@@ -683,12 +690,12 @@ func (s *fakeCases) MarkDelivered(_ context.Context, code, recipient, photoID, k
 	}
 	s.applyKey("deliver", key, code)
 	s.record(staffActorOf(by), "delivery.delivered", code, map[string]any{"status": campaign.DeliveryPending}, map[string]any{"photo": photoID != ""})
-	queueNotices(s.outbox, notify, *d)
+	queueNotices(s.Outbox, notify, *d)
 	return *d, nil
 }
 
 // MarkFailed implements campaign.CaseStore.
-func (s *fakeCases) MarkFailed(_ context.Context, code string, reason campaign.FailReason, note, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
+func (s *Cases) MarkFailed(_ context.Context, code string, reason campaign.FailReason, note, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("MarkFailed", key); err != nil {
@@ -712,12 +719,12 @@ func (s *fakeCases) MarkFailed(_ context.Context, code string, reason campaign.F
 	d.LastFailure = reason
 	s.applyKey("fail", key, code)
 	s.record(staffActorOf(by), "delivery.failed", code, map[string]any{"attempts": d.Attempts - 1}, map[string]any{"reason": reason, "note": note})
-	queueNotices(s.outbox, notify, *d)
+	queueNotices(s.Outbox, notify, *d)
 	return *d, nil
 }
 
 // ConfirmDelivery implements campaign.CaseStore.
-func (s *fakeCases) ConfirmDelivery(_ context.Context, code string, parent campaign.Session, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, bool, error) {
+func (s *Cases) ConfirmDelivery(_ context.Context, code string, parent campaign.Session, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("ConfirmDelivery"); err != nil {
@@ -732,12 +739,12 @@ func (s *fakeCases) ConfirmDelivery(_ context.Context, code string, parent campa
 	}
 	d.Status, d.ConfirmedAt = campaign.DeliveryConfirmed, s.now()
 	s.record(parent.Channel+":"+parent.ChatID, "delivery.confirmed", d.Code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryConfirmed})
-	queueNotices(s.outbox, notify, *d)
+	queueNotices(s.Outbox, notify, *d)
 	return *d, false, nil
 }
 
 // ReportNotReceived implements campaign.CaseStore.
-func (s *fakeCases) ReportNotReceived(_ context.Context, code string, parent campaign.Session, words, key string, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
+func (s *Cases) ReportNotReceived(_ context.Context, code string, parent campaign.Session, words, key string, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("ReportNotReceived", key); err != nil {
@@ -771,12 +778,12 @@ func (s *fakeCases) ReportNotReceived(_ context.Context, code string, parent cam
 	}
 	s.applyKey("not_received", key, code)
 	s.record(parent.Channel+":"+parent.ChatID, "delivery.not_received", code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryPending})
-	queueNotices(s.outbox, notify, *d)
+	queueNotices(s.Outbox, notify, *d)
 	return *d, nil
 }
 
 // FinalizeDeliveries implements campaign.CaseStore.
-func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time, notify campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, error) {
+func (s *Cases) FinalizeDeliveries(_ context.Context, cutoff time.Time, notify campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("FinalizeDeliveries"); err != nil {
@@ -788,7 +795,7 @@ func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time, noti
 		if d.Status == campaign.DeliveryDelivered && d.DeliveredAt.Before(cutoff) {
 			d.Status, d.ConfirmedAt, d.AutoConfirmed = campaign.DeliveryConfirmed, s.now(), true
 			s.record("system", "delivery.auto_confirmed", d.Code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryConfirmed})
-			queueNotices(s.outbox, notify, *d)
+			queueNotices(s.Outbox, notify, *d)
 			out = append(out, *d)
 		}
 	}
@@ -797,10 +804,15 @@ func (s *fakeCases) FinalizeDeliveries(_ context.Context, cutoff time.Time, noti
 }
 
 // RegistrationByCode implements campaign.FindStore.
-func (s *fakeCases) RegistrationByCode(_ context.Context, code string) (campaign.Registration, error) {
+func (s *Cases) RegistrationByCode(_ context.Context, code string) (campaign.Registration, error) {
+	return s.registrationByCode("RegistrationByCode", code)
+}
+
+// registrationByCode is RegistrationByCode, counted as a call of method.
+func (s *Cases) registrationByCode(method, code string) (campaign.Registration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.call("RegistrationByCode"); err != nil {
+	if err := s.call(method); err != nil {
 		return campaign.Registration{}, err
 	}
 	s.regs.mu.Lock()
@@ -813,7 +825,7 @@ func (s *fakeCases) RegistrationByCode(_ context.Context, code string) (campaign
 
 // FindByPhone implements campaign.FindStore: as the real store, only what scope may see is read.
 // scopes records the scopes asked for.
-func (s *fakeCases) FindByPhone(_ context.Context, phone string, scope campaign.FindScope, limit int) ([]campaign.Registration, []campaign.Pledge, error) {
+func (s *Cases) FindByPhone(_ context.Context, phone string, scope campaign.FindScope, limit int) ([]campaign.Registration, []campaign.Pledge, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("FindByPhone"); err != nil {
@@ -840,4 +852,48 @@ func (s *fakeCases) FindByPhone(_ context.Context, phone string, scope campaign.
 		s.pledges.mu.Unlock()
 	}
 	return regs, pledges, nil
+}
+
+// AddHelped makes the child of name, born on birth, one a programme helped before.
+func (s *Cases) AddHelped(name string, birth time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.helped[helpedKey(name, birth)] = true
+}
+
+// Deliveries returns the deliveries made, in order.
+func (s *Cases) Deliveries() []campaign.Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.deliveries)
+}
+
+// AppendDelivery stores d as it is.
+func (s *Cases) AppendDelivery(d campaign.Delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries = append(s.deliveries, d)
+}
+
+// EditDelivery changes the delivery code in place, if there is one.
+func (s *Cases) EditDelivery(code string, change func(*campaign.Delivery)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.deliveryPtr(code); d != nil {
+		change(d)
+	}
+}
+
+// FindScopes returns the scopes FindByPhone was asked for, in order.
+func (s *Cases) FindScopes() []campaign.FindScope {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.findScopes)
+}
+
+// MessageAt returns when the family's unhandled message on registration code came (zero: none).
+func (s *Cases) MessageAt(code string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.messageAt[code]
 }
