@@ -13,6 +13,15 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "allocate",
+		commands: []flowCommand{{name: "allocate", run: (*turn).allocateCommand}},
+		buttons:  []flowButton{{prefix: allocPrefix, run: (*turn).allocChoice}},
+		steps:    []stepOwner{{owner: allocPrefix, step: allocStep}},
+	})
+}
+
 // allocPrefix starts the button data of /allocate's buttons: "a:t:<tag>:<n>" ticks or unticks
 // line n, "a:ok:<tag>" confirms the ticked lines and "a:no:<tag>" drops the proposal; a proposal
 // reviewed by ward and page has its own (see allocCityData). The tag names the proposal (it comes

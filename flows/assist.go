@@ -2,6 +2,7 @@ package flows
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -10,6 +11,24 @@ import (
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
+
+func init() {
+	registerFlow(flowSpec{
+		name:     FlowAssist,
+		commands: []flowCommand{{name: "assist", run: func(c *turn, _ string) error { return c.assistCommand() }}},
+		buttons:  []flowButton{{prefix: assistAfterPrefix, run: (*turn).assistAfter}},
+		words:    []flowWords{{rank: 30, take: (*turn).assistWords}},
+		setup: func(e *Engine) error {
+			assist := registrationFormFor(e.cfg.Campaign, true)
+			for _, w := range e.cfg.Campaign.Wards {
+				if d := assist.data(stepWard, w.Code); len(d) > maxData {
+					return fmt.Errorf("flows: ward code %q makes button data longer than %d bytes", w.Code, maxData)
+				}
+			}
+			return e.addForm(assist)
+		},
+	})
+}
 
 // FlowAssist is the State.Flow of a staff member registering a child on a family's behalf
 // ("Đăng ký giúp gia đình", /assist): the registration form, as its assisted variant. It has its
@@ -52,6 +71,9 @@ func assistVariant(f *form) {
 	f.name, f.prefix = FlowAssist, assistPrefix
 	f.reviewTitle = "assist.review.title"
 	f.submit = (*turn).submitAssisted
+	f.main = false
+	f.start = func(c *turn, _ *form) error { return c.restartAssist() }
+	f.cancelled = "assist.cancelled"
 	f.locked = func(c *turn, fld *field) bool {
 		switch fld.name {
 		case stepWard:

@@ -3,14 +3,8 @@ package flows
 import (
 	"cmp"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -19,8 +13,8 @@ import (
 )
 
 // The one authorisation table (issue 13): every staff command and button is decided by
-// campaign.Authorize. authzTable names, for each command of command()'s switch and each button
-// prefix choice() routes, the action it is decided by and the ward the decision is about, with an
+// campaign.Authorize. authzTable names, for each command and each button prefix of the flows'
+// registry (flow.go), the action it is decided by and the ward the decision is about, with an
 // input that reaches the decision; parents' and everyone's are public. TestAuthz_EveryStaffAction
 // runs each for every role in its own ward, another ward and none, and fails on a decision
 // that differs from campaign.Authorize's; TestAuthz_TableCoversEveryCommandAndButton fails on a
@@ -267,47 +261,32 @@ func describeWho(s campaign.Staff) string {
 	return fmt.Sprintf("%s of ward %q", cmp.Or(string(s.Role), "someone without a role"), s.WardCode)
 }
 
-// TestAuthz_TableCoversEveryCommandAndButton reads the commands of command()'s switch and the
-// button prefixes choice() routes (itself, intakeChoice, caseChoice, and the forms' prefixes) from
-// the source: a command or a prefix added without an entry in authzTable fails here.
+// TestAuthz_TableCoversEveryCommandAndButton reads every command, main-menu action and button
+// prefix from the flows' registry (flow.go: command() and choice() route nothing else), and the
+// forms' prefixes of an engine with every store: a command or a prefix added without an entry in
+// authzTable fails here.
 func TestAuthz_TableCoversEveryCommandAndButton(t *testing.T) {
-	consts, funcs := parseFlows(t)
 	seen := map[string]bool{}
-
-	for _, v := range switchCases(t, funcs["command"], consts) {
-		seen["/"+v] = true
+	for name := range registry.commands {
+		seen["/"+name] = true
 	}
 	if len(seen) < 20 {
-		t.Fatalf("found only %d commands in command()'s switch: %v", len(seen), slices.Sorted(maps.Keys(seen)))
+		t.Fatalf("found only %d commands in the registry: %v", len(seen), slices.Sorted(maps.Keys(seen)))
 	}
-	// choice() routes "g:" and the CutPrefix-ed prefixes itself, then hands the data to
-	// intakeChoice and caseChoice, then to the forms by their prefix.
-	ast.Inspect(funcs["choice"], func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok || len(call.Args) != 2 {
-			return true
-		}
-		if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "CutPrefix" {
-			return true
-		}
-		p, ok := stringValue(call.Args[1], consts)
-		if !ok {
-			t.Errorf("choice(): a prefix the test cannot read: %s", exprString(call.Args[1]))
-			return true
-		}
-		seen[p] = true
-		return true
-	})
-	for _, fn := range []string{"intakeChoice", "caseChoice"} {
-		cases := switchCases(t, funcs[fn], consts)
-		if len(cases) == 0 {
-			t.Errorf("%s: no prefixes found", fn)
-		}
-		for _, v := range cases {
-			seen[v+":"] = true
-		}
+	if len(registry.actions) > 0 {
+		seen[globalPrefix+":"] = true
+	}
+	if len(registry.buttons) < 10 {
+		t.Fatalf("found only %d button prefixes in the registry", len(registry.buttons))
+	}
+	for prefix := range registry.buttons {
+		seen[prefix+":"] = true
 	}
 	c := authzChat(t, "7100", campaign.RoleCityOfficial, "")
+	if len(c.e.routes.commands) != len(registry.commands) || len(c.e.routes.buttons) != len(registry.buttons) ||
+		len(c.e.routes.actions) != len(registry.actions) {
+		t.Fatal("the engine under test routes other commands or buttons than the registry")
+	}
 	for _, f := range c.e.forms {
 		seen[f.prefix+":"] = true
 	}
@@ -330,111 +309,6 @@ func TestAuthz_TableCoversEveryCommandAndButton(t *testing.T) {
 			}
 		}
 	}
-}
-
-// parseFlows parses the package's Go files (not the tests): its string constants and its methods
-// and functions by name.
-func parseFlows(t *testing.T) (map[string]string, map[string]*ast.FuncDecl) {
-	t.Helper()
-	names, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	consts := map[string]string{}
-	funcs := map[string]*ast.FuncDecl{}
-	fset := token.NewFileSet()
-	for _, name := range names {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := parser.ParseFile(fset, name, src, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			switch d := d.(type) {
-			case *ast.FuncDecl:
-				funcs[d.Name.Name] = d
-			case *ast.GenDecl:
-				if d.Tok != token.CONST {
-					continue
-				}
-				for _, spec := range d.Specs {
-					vs := spec.(*ast.ValueSpec)
-					for i, n := range vs.Names {
-						if i < len(vs.Values) {
-							if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-								consts[n.Name], _ = strconv.Unquote(lit.Value)
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	for _, fn := range []string{"command", "choice", "intakeChoice", "caseChoice"} {
-		if funcs[fn] == nil {
-			t.Fatalf("no func %s in the flows", fn)
-		}
-	}
-	return consts, funcs
-}
-
-// switchCases returns the values of the cases of fn's first switch.
-func switchCases(t *testing.T, fn *ast.FuncDecl, consts map[string]string) []string {
-	t.Helper()
-	var out []string
-	done := false
-	ast.Inspect(fn, func(n ast.Node) bool {
-		sw, ok := n.(*ast.SwitchStmt)
-		if !ok || done {
-			return !done
-		}
-		done = true
-		for _, s := range sw.Body.List {
-			for _, e := range s.(*ast.CaseClause).List {
-				v, ok := stringValue(e, consts)
-				if !ok {
-					t.Errorf("%s: a case the test cannot read: %s", fn.Name.Name, exprString(e))
-					continue
-				}
-				out = append(out, v)
-			}
-		}
-		return false
-	})
-	return out
-}
-
-// stringValue is the value of a string literal, a string constant, or their sum.
-func stringValue(e ast.Expr, consts map[string]string) (string, bool) {
-	switch e := e.(type) {
-	case *ast.BasicLit:
-		if e.Kind == token.STRING {
-			v, err := strconv.Unquote(e.Value)
-			return v, err == nil
-		}
-	case *ast.Ident:
-		v, ok := consts[e.Name]
-		return v, ok
-	case *ast.BinaryExpr:
-		if e.Op == token.ADD {
-			a, okA := stringValue(e.X, consts)
-			b, okB := stringValue(e.Y, consts)
-			return a + b, okA && okB
-		}
-	case *ast.ParenExpr:
-		return stringValue(e.X, consts)
-	}
-	return "", false
-}
-
-func exprString(e ast.Expr) string {
-	return fmt.Sprintf("%T at %d", e, e.Pos())
 }
 
 // Issue 13: a parent's answer goes to whoever holds the case's scope now: the official who asked

@@ -13,6 +13,15 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "broadcast",
+		commands: []flowCommand{{name: "broadcast", run: (*turn).broadcastCommand}},
+		buttons:  []flowButton{{prefix: broadcastPrefix, run: (*turn).broadcastChoice}},
+		steps:    []stepOwner{{owner: broadcastPrefix, step: broadcastStep, cancelled: "broadcast.cancelled"}},
+	})
+}
+
 // broadcastPrefix starts the button data of /broadcast's buttons: "b:<step>:<value>" at a step
 // of the composition (aud, ward, text, prev), and "b:pr:<code>" (progress), which works at any
 // time.

@@ -19,6 +19,42 @@ const FlowCase = "case"
 // has Config.IdleExpiry, as a form does.
 const caseFlowExpiry = 2 * time.Hour
 
+func init() {
+	registerFlow(flowSpec{
+		name: FlowCase,
+		dialogs: []dialog{{
+			name:   FlowCase,
+			expire: (*turn).expireCase,
+			leave: func(c *turn) {
+				if s, ok := caseStepNamed(c.st.Step); ok && s.leaveOnOther {
+					c.toIdle()
+				}
+			},
+			ask:   (*turn).caseAsk,
+			input: (*turn).caseInput,
+			help: func(c *turn) {
+				help := c.t("case.help_step")
+				if s, ok := caseStepNamed(c.st.Step); ok && s.help != "" {
+					help = c.t(s.help)
+				}
+				c.say(help)
+				c.resume("")
+			},
+			cancelled: func(c *turn) string {
+				owner, _, _ := strings.Cut(c.st.Step, ".")
+				if s, ok := registry.steps[owner]; ok && s.cancelled != "" {
+					return s.cancelled
+				}
+				return "case.cancelled"
+			},
+			showsKeyboard: func(step string) bool {
+				s, ok := caseStepNamed(step)
+				return ok && s.asksPhone
+			},
+		}},
+	})
+}
+
 // caseStep is one question of FlowCase.
 type caseStep struct {
 	// ask asks the question again, with reason (may be "") before it.
@@ -29,30 +65,10 @@ type caseStep struct {
 	parent bool
 	// help is the message /help says at this step; "" for the general "type the text" one.
 	help string
-}
-
-// caseStepNamed returns the step of FlowCase named step; each file answers for its own steps.
-func caseStepNamed(step string) (caseStep, bool) {
-	owner, _, _ := strings.Cut(step, ".")
-	switch owner {
-	case "v":
-		return verifyStep(step)
-	case "a":
-		return allocStep(step)
-	case "d":
-		return deliverStep(step)
-	case "h":
-		return parentStep(step)
-	case broadcastPrefix:
-		return broadcastStep(step)
-	case talkPrefix:
-		return talkStep(step)
-	case "my":
-		return mydataStep(step)
-	case claimPrefix:
-		return claimStep(step)
-	}
-	return caseStep{}, false
+	// leaveOnOther ends the step when a command or a button arrives (something else is started).
+	leaveOnOther bool
+	// asksPhone marks a step that requests the phone (a keyboard to take away when left).
+	asksPhone bool
 }
 
 func (c *turn) inCaseFlow() bool { return c.st.Flow == FlowCase }
@@ -106,32 +122,6 @@ func (c *turn) caseInput() error {
 		return nil
 	}
 	return s.input(c)
-}
-
-// caseChoice runs the buttons of the case work; handled is false for other buttons.
-func (c *turn) caseChoice(data string) (handled bool, err error) {
-	prefix, rest, _ := strings.Cut(data, ":")
-	switch prefix {
-	case verifyPrefix:
-		return true, c.verifyChoice(rest)
-	case allocPrefix:
-		return true, c.allocChoice(rest)
-	case deliverPrefix:
-		return true, c.deliverChoice(rest)
-	case parentPrefix:
-		return true, c.parentChoice(rest)
-	case exportPrefix:
-		return true, c.exportChoice(rest)
-	case findPrefix:
-		return true, c.findChoice(rest)
-	case broadcastPrefix:
-		return true, c.broadcastChoice(rest)
-	case talkPrefix:
-		return true, c.talkChoice(rest)
-	case claimPrefix:
-		return true, c.claimChoice(rest)
-	}
-	return false, nil
 }
 
 // casesOff says the case work is not available here (no store configured) and asks the current

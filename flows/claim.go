@@ -7,6 +7,15 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "claim",
+		commands: []flowCommand{{name: "unblock", run: (*turn).unblockCommand}},
+		buttons:  []flowButton{{prefix: claimPrefix, run: (*turn).claimChoice}},
+		steps:    []stepOwner{{owner: claimPrefix, step: claimStep}},
+	})
+}
+
 // Claiming (issue 15). A school's or a ward's list, or staff registering a family on its behalf,
 // makes registrations without a chat, which may hold the family's phone. When a family shares a
 // phone that such registrations hold — at the registration form's phone question, or after
@@ -51,7 +60,7 @@ const (
 func claimStep(step string) (caseStep, bool) {
 	switch step {
 	case claimStepPhone:
-		return caseStep{ask: (*turn).claimAskPhone, input: (*turn).claimPhoneInput, parent: true, help: "claim.help_phone"}, true
+		return caseStep{ask: (*turn).claimAskPhone, input: (*turn).claimPhoneInput, parent: true, help: "claim.help_phone", asksPhone: true}, true
 	case claimStepBirth:
 		return caseStep{ask: (*turn).claimAskBirth, input: (*turn).claimBirthInput, parent: true, help: "claim.help_birth"}, true
 	}

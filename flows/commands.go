@@ -7,92 +7,49 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// command runs a /command. Commands work at any step; those that do not end the form ask the
-// current question again afterwards.
+func init() {
+	registerFlow(flowSpec{
+		name: "core",
+		commands: []flowCommand{
+			{name: "start", run: (*turn).start, menu: "cmd.start", rank: 10},
+			{name: "cancel", run: func(c *turn, _ string) error { c.cancel(); return nil }, menu: "cmd.cancel", rank: 60},
+			{name: "help", run: func(c *turn, _ string) error { c.help(); return nil }, menu: "cmd.help", rank: 70},
+			{name: "lang", run: (*turn).langCommand, menu: "cmd.lang", rank: 80},
+		},
+		actions: []flowAction{
+			{name: "lang:vi", run: func(c *turn) error { return c.setLang(langVI) }},
+			{name: "lang:en", run: func(c *turn) error { return c.setLang(langEN) }},
+			{name: "resume", run: (*turn).resumeAction},
+			{name: "restart", run: (*turn).restartAction},
+		},
+	})
+}
+
+// command runs a /command, as the flow that registered it says. Commands work at any step; those
+// that do not end the form ask the current question again afterwards.
 func (c *turn) command() error {
-	args := strings.TrimSpace(c.in.Args)
-	switch c.in.Command {
-	case "start":
-		return c.start(args)
-	case "status":
-		return c.status()
-	case "talk":
-		return c.talk()
-	case "mydata":
-		return c.mydataCommand(args)
-	case "erase":
-		return c.eraseCommand(args)
-	case "pledge":
-		return c.startPledge()
-	case "pledges":
-		return c.pledges()
-	case "cancel":
-		c.cancel()
-		return nil
-	case "help":
-		c.help()
-		return nil
-	case "whoami":
-		return c.whoami()
-	case "invite":
-		return c.invite(args)
-	case "invites":
-		return c.invites()
-	case "staff":
-		return c.staffList()
-	case "revoke":
-		return c.revokeCommand(args)
-	case "intake":
-		return c.startIntake(args)
-	case "myintake":
-		return c.myIntake()
-	case "device":
-		return c.deviceCommand(args)
-	case "money":
-		return c.moneyCommand(args)
-	case "buy":
-		return c.buyCommand(args)
-	case "verify":
-		return c.verifyCommand(args)
-	case "allocate":
-		return c.allocateCommand(args)
-	case "deliveries":
-		return c.deliveriesCommand(args)
-	case "find":
-		return c.findCommand(args)
-	case "export":
-		return c.exportCommand(args)
-	case "summary":
-		return c.summaryCommand()
-	case "subscribe":
-		return c.subscribeCommand()
-	case "unsubscribe":
-		return c.unsubscribeCommand()
-	case "broadcast":
-		return c.broadcastCommand(args)
-	case "import":
-		return c.importCommand()
-	case "assist":
-		return c.assistCommand()
-	case "unblock":
-		return c.unblockCommand(args)
-	case "lang":
-		switch lang := strings.ToLower(args); lang {
-		case langVI, langEN:
-			return c.setLang(lang)
-		}
-		c.chooseLang()
-		return nil
+	if cmd, ok := c.e.routes.commands[c.in.Command]; ok {
+		return cmd.run(c, strings.TrimSpace(c.in.Args))
 	}
 	c.say(c.t("common.unknown_command", "Command", clip(c.in.Command, 32)))
 	c.resume("")
 	return nil
 }
 
+// langCommand is /lang: /lang vi and /lang en choose at once, else the choice is offered.
+func (c *turn) langCommand(args string) error {
+	switch lang := strings.ToLower(args); lang {
+	case langVI, langEN:
+		return c.setLang(lang)
+	}
+	c.chooseLang()
+	return nil
+}
+
 // start greets, follows a deep-link payload, or offers to go on with a form in progress.
 func (c *turn) start(payload string) error {
-	if c.inStaffFlow() || c.inCaseFlow() {
-		c.toIdle() // a half-made invitation or revocation is a few taps, not worth an offer to resume
+	if c.dialog() != nil {
+		c.toIdle() // a half-made invitation or a typed reason is a few taps, not worth an offer to resume
 	}
 	if payload != "" {
 		for _, d := range c.e.deepLinks {
@@ -125,56 +82,32 @@ func (c *turn) offerResume(f *form) {
 	})
 }
 
-// cancel leaves the form at once; the message says how to start again.
+// cancel leaves the form (or dialog) at once; the message, its flow's, says how to start again.
 func (c *turn) cancel() {
-	if c.inBroadcast() {
+	if d := c.dialog(); d != nil {
+		done := d.cancelled(c)
 		c.toIdle()
-		c.say(c.t("broadcast.cancelled"))
+		c.say(c.t(done))
 		return
 	}
-	if c.inCaseFlow() {
-		c.toIdle()
-		c.say(c.t("case.cancelled"))
-		return
-	}
-	if c.inStaffFlow() {
-		c.toIdle()
-		c.say(c.t("staff.cancelled"))
-		return
-	}
-	if c.form() == nil {
+	f := c.form()
+	if f == nil {
 		c.say(c.t("common.cancel_idle"))
 		return
 	}
-	done := c.t("common.cancelled")
-	if c.st.Flow == FlowPledge {
-		done = c.t("pledge.cancelled")
-	}
-	if c.st.Flow == FlowIntake || c.st.Flow == FlowMoney {
-		done = c.t("intake.cancelled")
-	}
-	if c.st.Flow == FlowAssist {
-		done = c.t("assist.cancelled")
+	done := "common.cancelled"
+	if f.cancelled != "" {
+		done = f.cancelled
 	}
 	c.toIdle()
-	c.say(done)
+	c.say(c.t(done))
 }
 
 // help explains the current question and asks it again, or explains the bot.
 func (c *turn) help() {
 	f := c.form()
-	if f == nil && c.inStaffFlow() {
-		c.say(c.t("staff.help_step"))
-		c.resume("")
-		return
-	}
-	if f == nil && c.inCaseFlow() {
-		help := c.t("case.help_step")
-		if s, ok := caseStepNamed(c.st.Step); ok && s.help != "" {
-			help = c.t(s.help)
-		}
-		c.say(help)
-		c.resume("")
+	if d := c.dialog(); f == nil && d != nil {
+		d.help(c)
 		return
 	}
 	if f == nil {
@@ -196,10 +129,8 @@ func (c *turn) help() {
 func (c *turn) resume(reason string) {
 	if f := c.form(); f != nil {
 		c.reask(f, reason)
-	} else if c.inStaffFlow() {
-		c.staffAsk(reason, false)
-	} else if c.inCaseFlow() {
-		c.caseAsk(reason)
+	} else if d := c.dialog(); d != nil {
+		d.ask(c, reason)
 	}
 }
 
@@ -227,7 +158,7 @@ func (c *turn) setLang(lang string) error {
 	c.st.Lang = lang
 	c.lang = lang
 	c.say(c.t("lang.set"))
-	if c.form() != nil || c.inStaffFlow() || c.inCaseFlow() {
+	if c.form() != nil || c.dialog() != nil {
 		c.resume("")
 	} else {
 		c.welcome()
@@ -235,30 +166,21 @@ func (c *turn) setLang(lang string) error {
 	return nil
 }
 
-// choice runs a pressed button. Buttons of the main menu start with "g:"; a form's
-// buttons carry the form's prefix and the step they belong to, so a button left over from an
-// earlier question is never applied to the current one.
+// choice runs a pressed button. Buttons of the main menu are "g:<action>", each action its flow's;
+// other buttons go to the flow that registered their prefix, or carry a form's prefix and the step
+// they belong to, so a button left over from an earlier question is never applied to the current one.
 func (c *turn) choice() error {
-	data := c.in.Data
-	if rest, ok := strings.CutPrefix(data, "g:"); ok {
-		return c.globalChoice(rest)
+	prefix, rest, _ := strings.Cut(c.in.Data, ":")
+	if prefix == globalPrefix {
+		if a, ok := c.e.routes.actions[rest]; ok {
+			return a.run(c)
+		}
+		c.stale()
+		return nil
 	}
-	if handled, err := c.intakeChoice(data); handled {
-		return err
+	if b, ok := c.e.routes.buttons[prefix]; ok {
+		return b.run(c, rest)
 	}
-	if rest, ok := strings.CutPrefix(data, staffPrefix+":"); ok {
-		return c.staffChoice(rest)
-	}
-	if rest, ok := strings.CutPrefix(data, mydataPrefix+":"); ok {
-		return c.mydataChoice(rest)
-	}
-	if rest, ok := strings.CutPrefix(data, assistAfterPrefix+":"); ok {
-		return c.assistAfter(rest)
-	}
-	if handled, err := c.caseChoice(data); handled {
-		return err
-	}
-	prefix, rest, _ := strings.Cut(data, ":")
 	step, value, _ := strings.Cut(rest, ":")
 	f := c.e.formWithPrefix(prefix)
 	if f == nil || c.form() != f || step != c.st.Step {
@@ -268,48 +190,33 @@ func (c *turn) choice() error {
 	return c.formChoice(f, value)
 }
 
-func (c *turn) globalChoice(action string) error {
-	switch action {
-	case "register":
-		return c.startOrOffer(c.e.forms[0])
-	case "status":
-		return c.status()
-	case "talk":
-		return c.talk()
-	case "pledge":
-		return c.startPledge()
-	case "pledges":
-		return c.pledges()
-	case "lang:vi":
-		return c.setLang(langVI)
-	case "lang:en":
-		return c.setLang(langEN)
-	case "resume":
-		if c.form() == nil {
-			c.say(c.t("common.resume_none"))
-			c.welcome()
-			return nil
-		}
-		c.st.Misses = 0
-		c.resume("")
+// resumeAction is "Tiếp tục": the form in progress goes on.
+func (c *turn) resumeAction() error {
+	if c.form() == nil {
+		c.say(c.t("common.resume_none"))
+		c.welcome()
 		return nil
-	case "restart":
-		f := c.form()
-		if f == nil {
-			f = c.e.forms[0]
-		} else {
-			c.say(c.t("common.restarted"))
-		}
-		return c.startForm(f)
 	}
-	c.stale()
+	c.st.Misses = 0
+	c.resume("")
 	return nil
+}
+
+// restartAction is "Làm lại từ đầu": the form in progress, or the main form, afresh.
+func (c *turn) restartAction() error {
+	f := c.form()
+	if f == nil {
+		f = c.e.mainForm
+	} else {
+		c.say(c.t("common.restarted"))
+	}
+	return c.startForm(f)
 }
 
 // stale answers a button that no longer applies: a polite note and the current question.
 func (c *turn) stale() {
 	c.notice = c.t("common.stale")
-	if c.form() == nil && !c.inStaffFlow() && !c.inCaseFlow() {
+	if c.form() == nil && c.dialog() == nil {
 		c.say(c.t("common.stale_idle"))
 		return
 	}

@@ -13,6 +13,15 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "deliver",
+		commands: []flowCommand{{name: "deliveries", run: (*turn).deliveriesCommand}},
+		buttons:  []flowButton{{prefix: deliverPrefix, run: (*turn).deliverChoice}, {prefix: parentPrefix, run: (*turn).parentChoice}},
+		steps:    []stepOwner{{owner: deliverPrefix, step: deliverStep}, {owner: parentPrefix, step: parentStep}},
+	})
+}
+
 // Button prefixes of deliveries: deliverPrefix for volunteers' buttons, parentPrefix for the
 // parent's (where to receive, "Đã nhận", answering officials).
 //

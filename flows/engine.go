@@ -1,12 +1,14 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -110,7 +112,9 @@ type Command struct {
 type Engine struct {
 	cfg       Config
 	cat       *locales.Catalog
+	routes    *routes // the registry's flows, and any a test added to this engine (addFlow)
 	forms     []*form
+	mainForm  *form // the form the greeting's first button and "Làm lại từ đầu" start (form.main)
 	deepLinks []deepLink
 	// observe, when set (by tests), sees every message id looked up and the lookup's error.
 	observe func(id string, err error)
@@ -144,36 +148,44 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.InvitationTTL <= 0 {
 		cfg.InvitationTTL = DefaultInvitationTTL
 	}
-	if cfg.Staff != nil && (cfg.Entries == nil || len(cfg.Entries(invitePrefix+"x")) == 0) {
-		return nil, errors.New("flows: Config.Entries is required with Staff: invitation links need it")
-	}
 	cfg.Admins = cleanAdmins(cfg.Admins)
 	cat, err := locales.Load()
 	if err != nil {
 		return nil, fmt.Errorf("flows: %w", err)
 	}
-	e := &Engine{cfg: cfg, cat: cat}
-	reg := registrationForm(cfg.Campaign)
-	assist := registrationFormFor(cfg.Campaign, true)
-	e.forms = []*form{reg, assist}
-	// Later flows add their own payloads here (staff invitation codes, donor links...).
-	e.deepLinks = []deepLink{
-		{payload: "dangky", handle: func(c *turn, _ string) error { return c.startOrOffer(reg) }},
-		{payload: "register", handle: func(c *turn, _ string) error { return c.startOrOffer(reg) }},
-		{payload: invitePrefix, prefix: true, handle: func(c *turn, p string) error {
-			return c.redeem(strings.TrimPrefix(p, invitePrefix))
-		}},
-	}
-	for _, w := range cfg.Campaign.Wards {
-		if d := assist.data(stepWard, w.Code); len(d) > maxData {
-			return nil, fmt.Errorf("flows: ward code %q makes button data longer than %d bytes", w.Code, maxData)
+	e := &Engine{cfg: cfg, cat: cat, routes: registry.clone()}
+	// Each flow adds what depends on the Config: its forms, its /start payloads.
+	for _, f := range e.routes.flows {
+		if err := f.Setup(e); err != nil {
+			return nil, err
 		}
 	}
-	if err := e.addPledgeFlow(); err != nil {
-		return nil, err
+	if e.mainForm == nil {
+		return nil, errors.New("flows: no main form registered")
 	}
-	e.addIntakeFlows()
 	return e, nil
+}
+
+// addForm adds a form to the engine (from a flow's Setup), refusing a name or prefix already
+// taken; a form marked main is the one the greeting starts.
+func (e *Engine) addForm(f *form) error {
+	if e.formNamed(f.name) != nil || e.formWithPrefix(f.prefix) != nil || f.prefix == globalPrefix {
+		return fmt.Errorf("flows: form %q (prefix %q) added twice", f.name, f.prefix)
+	}
+	if _, taken := e.routes.buttons[f.prefix]; taken {
+		return fmt.Errorf("flows: form %q: button prefix %q taken", f.name, f.prefix)
+	}
+	if _, taken := e.routes.dialogs[f.name]; taken {
+		return fmt.Errorf("flows: form %q: name taken by a dialog", f.name)
+	}
+	if f.main {
+		if e.mainForm != nil {
+			return fmt.Errorf("flows: two main forms (%q, %q)", e.mainForm.name, f.name)
+		}
+		e.mainForm = f
+	}
+	e.forms = append(e.forms, f)
+	return nil
 }
 
 func randomKey() string {
@@ -209,18 +221,22 @@ func (e *Engine) Language(st State, in Input) string {
 	return langVI
 }
 
-// Commands lists the bot's commands with descriptions in lang, for the channel's command menu.
-// Staff commands (/invite, /staff, /revoke, /whoami) are typed and left out, to keep it short.
+// Commands lists the bot's commands with descriptions in lang, for the channel's command menu:
+// those their flows put in it (flowCommand.menu), in their rank. Staff commands (/invite, /staff,
+// /revoke, /whoami) are typed and left out, to keep it short.
 func (e *Engine) Commands(lang string) []Command {
-	return e.withPledgeCommands([]Command{
-		{Name: "start", Description: e.text(lang, "cmd.start", nil)},
-		{Name: "status", Description: e.text(lang, "cmd.status", nil)},
-		{Name: "talk", Description: e.text(lang, "cmd.talk", nil)},
-		{Name: "mydata", Description: e.text(lang, "mydata.cmd", nil)},
-		{Name: "cancel", Description: e.text(lang, "cmd.cancel", nil)},
-		{Name: "help", Description: e.text(lang, "cmd.help", nil)},
-		{Name: "lang", Description: e.text(lang, "cmd.lang", nil)},
-	}, lang)
+	var cmds []flowCommand
+	for _, c := range e.routes.commands {
+		if c.menu != "" && (c.shown == nil || c.shown(e)) {
+			cmds = append(cmds, c)
+		}
+	}
+	slices.SortFunc(cmds, func(a, b flowCommand) int { return cmp.Or(a.rank-b.rank, strings.Compare(a.name, b.name)) })
+	out := make([]Command, 0, len(cmds))
+	for _, c := range cmds {
+		out = append(out, Command{Name: c.name, Description: e.text(lang, c.menu, nil)})
+	}
+	return out
 }
 
 // ErrorReply is the polite message for an error that Handle (or the bot) returned, in lang. It
@@ -321,10 +337,8 @@ func (c *turn) form() *form {
 }
 
 func (c *turn) run() error {
-	if c.st.Flow == FlowStaff {
-		c.expireStaff()
-	} else if c.st.Flow == FlowCase {
-		c.expireCase()
+	if d := c.dialog(); d != nil {
+		d.expire(c)
 	} else if c.st.Flow != "" && c.form() == nil {
 		c.toIdle() // a flow this version does not know (a state saved by another version)
 	}
@@ -338,8 +352,8 @@ func (c *turn) run() error {
 		c.welcome()
 		return nil
 	}
-	if c.inCaseFlow() && c.st.Step == stepVerifyMore && (c.in.Kind == KindCommand || c.in.Kind == KindChoice) {
-		c.toIdle() // starting something else ends an answer to officials
+	if d := c.dialog(); d != nil && d.leave != nil && (c.in.Kind == KindCommand || c.in.Kind == KindChoice) {
+		d.leave(c) // e.g. starting something else ends an answer to officials
 	}
 	switch c.in.Kind {
 	case KindCommand:
@@ -350,11 +364,8 @@ func (c *turn) run() error {
 	if f := c.form(); f != nil {
 		return c.formInput(f)
 	}
-	if c.inStaffFlow() {
-		return c.staffInput()
-	}
-	if c.inCaseFlow() {
-		return c.caseInput()
+	if d := c.dialog(); d != nil {
+		return d.input(c)
 	}
 	if c.in.Kind == KindEdited {
 		c.say(c.t("common.edited_idle"))
@@ -363,23 +374,14 @@ func (c *turn) run() error {
 	return c.idleMessage()
 }
 
-// idleMessage handles a message out of any flow: the answer to officials' open question when
-// the person has one, else the welcome.
+// idleMessage handles a message out of any flow: the first flow that takes it (flowWords, in
+// their rank: the answer to officials' open question when the person has one, words like "xóa"),
+// else the welcome.
 func (c *turn) idleMessage() error {
-	if handled, err := c.importDocument(); handled || err != nil {
-		return err
-	}
-	if handled, err := c.answerUnprompted(); handled || err != nil {
-		return err
-	}
-	if handled, err := c.assistWords(); handled || err != nil {
-		return err
-	}
-	if c.wantsMydata() {
-		return c.mydataCommand("")
-	}
-	if c.wantsTalk() {
-		return c.talk()
+	for _, w := range c.e.routes.words {
+		if handled, err := w.take(c); handled || err != nil {
+			return err
+		}
 	}
 	c.welcome()
 	return nil
@@ -404,8 +406,8 @@ func (c *turn) finish(old State) {
 
 // showsKeyboard reports whether a request for the phone may be on the person's screen in state st.
 func (e *Engine) showsKeyboard(st State) bool {
-	if st.Flow == FlowCase && st.Step == claimStepPhone {
-		return true
+	if d, ok := e.routes.dialogs[st.Flow]; ok {
+		return d.showsKeyboard != nil && d.showsKeyboard(st.Step)
 	}
 	f := e.formNamed(st.Flow)
 	if f == nil {
@@ -464,17 +466,14 @@ func (c *turn) updateKey() string {
 	return c.sess.Channel + ":" + c.sess.ChatID + ":" + c.in.UpdateID
 }
 
-// startForm begins f afresh with a new idempotency key. A registration outside the campaign's
-// registration window is not begun: the family is told when it opens or that it has closed, what
-// to do instead and whom to reach, and a form in progress stays as it was. A form begun inside the
-// window may still be sent after it closes (within the form's idle expiry): a parent who started
-// at 23:50 on the last day is not turned away at 00:05.
+// startForm begins f afresh with a new idempotency key, or as the form's own start says
+// (form.start): the registration checks the campaign's registration window first (outside it the
+// family is told when it opens or that it has closed, and a form in progress stays as it was; a
+// form begun inside the window may still be sent after it closes, within the form's idle expiry),
+// the assisted registration checks the staff member's role.
 func (c *turn) startForm(f *form) error {
-	if f.name == FlowRegistration && !c.registrationOpen() {
-		return nil
-	}
-	if f.name == FlowAssist {
-		return c.restartAssist()
+	if f.start != nil {
+		return f.start(c, f)
 	}
 	c.openForm(f)
 	return c.advance(f)

@@ -9,6 +9,14 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "export",
+		commands: []flowCommand{{name: "export", run: (*turn).exportCommand}},
+		buttons:  []flowButton{{prefix: exportPrefix, run: (*turn).exportChoice}},
+	})
+}
+
 // exportPrefix starts the button data of /export's buttons: "x:xlsx", "x:csv".
 const exportPrefix = "x"
 

@@ -7,6 +7,14 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "find",
+		commands: []flowCommand{{name: "find", run: (*turn).findCommand}},
+		buttons:  []flowButton{{prefix: findPrefix, run: (*turn).findChoice}},
+	})
+}
+
 // findPrefix starts the buttons of /find's result lists: "f:<code>" opens one record.
 const findPrefix = "f"
 

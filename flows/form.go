@@ -115,6 +115,13 @@ type form struct {
 	// ward): answered when the form starts, shown on the review without an edit button, and never
 	// answered by the rest of a typed answer to another field.
 	locked func(c *turn, fld *field) bool
+	// start, when set, starts the form instead of opening it empty and asking its first question
+	// (startForm): a check first, or answers filled in.
+	start func(c *turn, f *form) error
+	// cancelled is the message id /cancel says when it ends the form; "" for "common.cancelled".
+	cancelled string
+	// main marks the form the greeting's first button and "Làm lại từ đầu" start; one per engine.
+	main bool
 }
 
 // isLocked reports whether fld is fixed in this form for the person filling it in.

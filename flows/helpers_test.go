@@ -253,6 +253,10 @@ func checkOutputs(t *testing.T, e *Engine, in Input, old, next State, out []Outp
 		if _, ok := caseStepNamed(next.Step); !ok || next.Editing || next.StartedAt.IsZero() {
 			t.Errorf("%s: case flow at unknown step %q: %+v", describe(in), next.Step, next)
 		}
+	} else if _, ok := e.routes.dialogs[next.Flow]; ok && next.Flow != "" {
+		if next.StartedAt.IsZero() { // a dialog a test added (flow_test.go)
+			t.Errorf("%s: dialog without a start time: %+v", describe(in), next)
+		}
 	} else if next.Flow != "" {
 		f := e.formNamed(next.Flow)
 		if f == nil || (f.field(next.Step) == nil && next.Step != stepReview) {

@@ -17,6 +17,14 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "import",
+		commands: []flowCommand{{name: "import", run: func(c *turn, _ string) error { return c.importCommand() }}},
+		words:    []flowWords{{rank: 10, take: (*turn).importDocument}},
+	})
+}
+
 // FileOpener opens a file a person sent, by the channel's reference (chat.Document.FileID). An
 // EINVALID error is a file that cannot be had (too big, gone) and EUNAVAILABLE a channel whose
 // files are not read: both are told to the sender; any other error fails the turn.

@@ -11,6 +11,24 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name: FlowIntake,
+		commands: []flowCommand{
+			{name: "intake", run: (*turn).startIntake},
+			{name: "myintake", run: func(c *turn, _ string) error { return c.myIntake() }},
+			{name: "device", run: (*turn).deviceCommand},
+		},
+		buttons: []flowButton{{prefix: intakeAfterPrefix, run: (*turn).intakeAfter}, {prefix: devicePrefix, run: (*turn).deviceChoice}},
+		setup: func(e *Engine) error {
+			if e.cfg.Devices == nil {
+				return nil
+			}
+			return e.addForm(intakeForm(e.cfg.Campaign))
+		},
+	})
+}
+
 // FlowIntake is the State.Flow of a volunteer taking in a device (checked, cleaned, software
 // installed) or counted stock (SIMs, USB Wi-Fi, internet packages), from a pledge or as a walk-in gift.
 const FlowIntake = "intake"
@@ -108,16 +126,6 @@ var (
 	}
 )
 
-// addIntakeFlows adds the intake form when devices are kept and the money form when money is.
-func (e *Engine) addIntakeFlows() {
-	if e.cfg.Devices != nil {
-		e.forms = append(e.forms, intakeForm(e.cfg.Campaign))
-	}
-	if e.cfg.Money != nil {
-		e.forms = append(e.forms, moneyForm())
-	}
-}
-
 // devicesOff says device intake is not available here (no store configured), and asks the
 // current question again; it reports whether it did.
 func (c *turn) devicesOff() bool {
@@ -127,19 +135,6 @@ func (c *turn) devicesOff() bool {
 	c.say(c.t("intake.unavailable"))
 	c.resume("")
 	return true
-}
-
-// intakeChoice runs the buttons of the intake that are not a form question's: those under a
-// saved intake and those of /device. handled is false for other buttons.
-func (c *turn) intakeChoice(data string) (handled bool, err error) {
-	prefix, rest, _ := strings.Cut(data, ":")
-	switch prefix {
-	case intakeAfterPrefix:
-		return true, c.intakeAfter(rest)
-	case devicePrefix:
-		return true, c.deviceChoice(rest)
-	}
-	return false, nil
 }
 
 // intakeForm is the form a volunteer fills in for each device or batch of stock taken in.
@@ -153,6 +148,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 		reviewHelp:  "intake.review.help",
 		submitLabel: "intake.review.submit",
 		submit:      (*turn).submitIntake,
+		cancelled:   "intake.cancelled",
 	}
 	kind := func(a map[string]string) campaign.ItemKind { return campaign.ItemKind(a[stepIntakeKind]) }
 	device := func(a map[string]string) bool { return kind(a).IsDevice() }

@@ -9,6 +9,22 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name: FlowMoney,
+		commands: []flowCommand{
+			{name: "money", run: (*turn).moneyCommand},
+			{name: "buy", run: (*turn).buyCommand},
+		},
+		setup: func(e *Engine) error {
+			if e.cfg.Money == nil {
+				return nil
+			}
+			return e.addForm(moneyForm())
+		},
+	})
+}
+
 // FlowMoney is the State.Flow of a city official recording money received against a pledge.
 const FlowMoney = "money"
 
@@ -38,6 +54,7 @@ func moneyForm() *form {
 		reviewHelp:  "intake.money.review_help",
 		submitLabel: "intake.money.submit",
 		submit:      (*turn).submitMoney,
+		cancelled:   "intake.cancelled",
 	}
 	skip := []option{{value: intakeSkip, label: "intake.money.note_skip", words: "intake.money.note_skip_words"}}
 	f.fields = []*field{

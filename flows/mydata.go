@@ -8,6 +8,24 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name: "mydata",
+		commands: []flowCommand{
+			{name: "mydata", run: (*turn).mydataCommand, menu: "mydata.cmd", rank: 50},
+			{name: "erase", run: (*turn).eraseCommand},
+		},
+		buttons: []flowButton{{prefix: mydataPrefix, run: (*turn).mydataChoice}},
+		steps:   []stepOwner{{owner: "my", step: mydataStep}},
+		words: []flowWords{{rank: 40, take: func(c *turn) (bool, error) {
+			if !c.wantsMydata() {
+				return false, nil
+			}
+			return true, c.mydataCommand("")
+		}}},
+	})
+}
+
 // /mydata ("Dữ liệu của tôi"; also a message of just "xóa", "sửa", "hủy đăng ký", "delete"...):
 // a family's way back to what it registered. It shows each registration made from the chat with
 // everything kept about it, and the actions its status allows (campaign.FamilyStore says which):

@@ -11,6 +11,16 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name: "subscribe",
+		commands: []flowCommand{
+			{name: "subscribe", run: func(c *turn, _ string) error { return c.subscribeCommand() }},
+			{name: "unsubscribe", run: func(c *turn, _ string) error { return c.unsubscribeCommand() }},
+		},
+	})
+}
+
 // Audit actions of the subscriptions.
 const (
 	auditSubscribe   = "subscription.create"

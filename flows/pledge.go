@@ -13,6 +13,19 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	pledgesOn := func(e *Engine) bool { return e.cfg.Pledges != nil }
+	registerFlow(flowSpec{
+		name: FlowPledge,
+		commands: []flowCommand{
+			{name: "pledge", run: func(c *turn, _ string) error { return c.startPledge() }, menu: "cmd.pledge", rank: 30, shown: pledgesOn},
+			{name: "pledges", run: func(c *turn, _ string) error { return c.pledges() }, menu: "cmd.pledges", rank: 31, shown: pledgesOn},
+		},
+		actions: []flowAction{{name: "pledge", run: (*turn).startPledge}, {name: "pledges", run: (*turn).pledges}},
+		setup:   (*Engine).addPledgeFlow,
+	})
+}
+
 // FlowPledge is the State.Flow of a donor pledging devices, connectivity or money.
 const FlowPledge = "pledge"
 
@@ -148,7 +161,9 @@ func (e *Engine) addPledgeFlow() error {
 		return nil
 	}
 	pf := pledgeForm(e.cfg.Campaign, e.cfg.MoneyCeiling)
-	e.forms = append(e.forms, pf)
+	if err := e.addForm(pf); err != nil {
+		return err
+	}
 	for _, w := range e.cfg.Campaign.Wards {
 		if d := pf.data(stepWard, w.Code); len(d) > maxData {
 			return fmt.Errorf("flows: ward code %q makes button data longer than %d bytes", w.Code, maxData)
@@ -185,22 +200,6 @@ func (c *turn) pledgeWelcome(o *Output) {
 	o.Buttons = slices.Insert(o.Buttons, min(1, len(o.Buttons)), []Button{{Text: c.t("pledge.btn_start"), Data: "g:pledge"}})
 }
 
-// withPledgeCommands puts the pledge commands after /status in a command menu, when pledges are
-// taken.
-func (e *Engine) withPledgeCommands(cmds []Command, lang string) []Command {
-	if e.cfg.Pledges == nil {
-		return cmds
-	}
-	i := slices.IndexFunc(cmds, func(c Command) bool { return c.Name == "status" }) + 1
-	if i == 0 {
-		i = len(cmds)
-	}
-	return slices.Insert(cmds, i,
-		Command{Name: "pledge", Description: e.text(lang, "cmd.pledge", nil)},
-		Command{Name: "pledges", Description: e.text(lang, "cmd.pledges", nil)},
-	)
-}
-
 // pledgeForm is the form a donor fills in to pledge items.
 func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 	f := &form{
@@ -212,6 +211,7 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 		reviewHelp:  "pledge.review.help",
 		submitLabel: "pledge.review.submit",
 		submit:      (*turn).submitPledge,
+		cancelled:   "pledge.cancelled",
 	}
 	kind := func(a map[string]string) campaign.DonorKind { return campaign.DonorKind(a[stepDonorKind]) }
 	item := func(a map[string]string) campaign.ItemKind { return campaign.ItemKind(a[stepItemKind]) }

@@ -9,6 +9,21 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name: FlowRegistration,
+		actions: []flowAction{{name: "register", run: func(c *turn) error {
+			return c.startOrOffer(c.e.formNamed(FlowRegistration))
+		}}},
+		setup: func(e *Engine) error {
+			reg := registrationForm(e.cfg.Campaign)
+			start := func(c *turn, _ string) error { return c.startOrOffer(reg) }
+			e.deepLinks = append(e.deepLinks, deepLink{payload: "dangky", handle: start}, deepLink{payload: "register", handle: start})
+			return e.addForm(reg)
+		},
+	})
+}
+
 // FlowRegistration is the State.Flow of a parent registering a child for a device.
 const FlowRegistration = "registration"
 
@@ -112,6 +127,15 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 		reviewHelp:  "reg.review.help",
 		submitLabel: "reg.review.submit",
 		submit:      (*turn).submitRegistration,
+		main:        true,
+		// Begun only inside the campaign's registration window (else the family is told).
+		start: func(c *turn, f *form) error {
+			if !c.registrationOpen() {
+				return nil
+			}
+			c.openForm(f)
+			return c.advance(f)
+		},
 	}
 	text := func(minLen, maxLen int) func(*turn, string) (string, error) {
 		return func(_ *turn, s string) (string, error) { return parseFreeText(s, minLen, maxLen) }

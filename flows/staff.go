@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -11,6 +12,40 @@ import (
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
+
+func init() {
+	registerFlow(flowSpec{
+		name: FlowStaff,
+		commands: []flowCommand{
+			{name: "whoami", run: func(c *turn, _ string) error { return c.whoami() }},
+			{name: "invite", run: (*turn).invite},
+			{name: "invites", run: func(c *turn, _ string) error { return c.invites() }},
+			{name: "staff", run: func(c *turn, _ string) error { return c.staffList() }},
+			{name: "revoke", run: (*turn).revokeCommand},
+		},
+		buttons: []flowButton{{prefix: staffPrefix, run: (*turn).staffChoice}},
+		dialogs: []dialog{{
+			name:   FlowStaff,
+			expire: (*turn).expireStaff,
+			ask:    func(c *turn, reason string) { c.staffAsk(reason, false) },
+			input:  (*turn).staffInput,
+			help: func(c *turn) {
+				c.say(c.t("staff.help_step"))
+				c.resume("")
+			},
+			cancelled: func(*turn) string { return "staff.cancelled" },
+		}},
+		setup: func(e *Engine) error {
+			if e.cfg.Staff != nil && (e.cfg.Entries == nil || len(e.cfg.Entries(invitePrefix+"x")) == 0) {
+				return errors.New("flows: Config.Entries is required with Staff: invitation links need it")
+			}
+			e.deepLinks = append(e.deepLinks, deepLink{payload: invitePrefix, prefix: true, handle: func(c *turn, p string) error {
+				return c.redeem(strings.TrimPrefix(p, invitePrefix))
+			}})
+			return nil
+		},
+	})
+}
 
 // FlowStaff is the State.Flow of an administrator choosing an invitation's role and ward, or
 // confirming a revocation. It is a few taps, not a form: no review, no idempotency key, and it is

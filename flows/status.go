@@ -4,6 +4,14 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "status",
+		commands: []flowCommand{{name: "status", run: func(c *turn, _ string) error { return c.status() }, menu: "cmd.status", rank: 20}},
+		actions:  []flowAction{{name: "status", run: (*turn).status}},
+	})
+}
+
 // statusShown is how many registrations /status lists, newest first; a message stays short on a
 // cheap phone and within messageMax.
 const statusShown = 8

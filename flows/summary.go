@@ -9,6 +9,13 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "summary",
+		commands: []flowCommand{{name: "summary", run: func(c *turn, _ string) error { return c.summaryCommand() }}},
+	})
+}
+
 // summaryWards is how many wards the city's summary lists, widest gap first; a ward's summary
 // lists its own line only.
 const summaryWards = 10

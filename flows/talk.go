@@ -6,6 +6,22 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "talk",
+		commands: []flowCommand{{name: "talk", run: func(c *turn, _ string) error { return c.talk() }, menu: "cmd.talk", rank: 40}},
+		actions:  []flowAction{{name: "talk", run: (*turn).talk}},
+		buttons:  []flowButton{{prefix: talkPrefix, run: (*turn).talkChoice}},
+		steps:    []stepOwner{{owner: talkPrefix, step: talkStep}},
+		words: []flowWords{{rank: 50, take: func(c *turn) (bool, error) {
+			if !c.wantsTalk() {
+				return false, nil
+			}
+			return true, c.talk()
+		}}},
+	})
+}
+
 // "Talk to an official" (💬 Nhắn cán bộ phường): a family writes to the staff of their ward about
 // one of their registrations. What they send (words or a photo, as many messages as they like
 // until they press «Xong» or start something else) becomes a note of the registration that the

@@ -8,6 +8,16 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
+func init() {
+	registerFlow(flowSpec{
+		name:     "verify",
+		commands: []flowCommand{{name: "verify", run: (*turn).verifyCommand}},
+		buttons:  []flowButton{{prefix: verifyPrefix, run: (*turn).verifyChoice}},
+		steps:    []stepOwner{{owner: verifyPrefix, step: verifyStep}},
+		words:    []flowWords{{rank: 20, take: (*turn).answerUnprompted}},
+	})
+}
+
 // verifyPrefix starts the button data of verification buttons: "v:<action>:<code>[:<value>]".
 // Officials press ok, no (then rj:<code>:<reason>), ask and skip; a parent presses reply.
 const verifyPrefix = "v"
@@ -69,7 +79,7 @@ func verifyStep(step string) (caseStep, bool) {
 	case stepVerifyAnswer:
 		return caseStep{ask: (*turn).askAnswer, input: (*turn).answerInput, parent: true}, true
 	case stepVerifyMore:
-		return caseStep{ask: (*turn).askMore, input: (*turn).moreInput, parent: true}, true
+		return caseStep{ask: (*turn).askMore, input: (*turn).moreInput, parent: true, leaveOnOther: true}, true
 	}
 	return caseStep{}, false
 }

@@ -1,0 +1,263 @@
+package flows
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Flow is one conversation as the engine sees it: the commands, buttons, typed words and states
+// that route to it, and what it adds to an Engine (its forms, its /start payloads). Each file
+// registers its own flows (registerFlow, in its init), so no switch of the engine names a flow.
+// It is implemented inside the package only (its parts take a *turn), mostly by flowSpec.
+type Flow interface {
+	// Name names the flow in the registry (and in errors); unique.
+	Name() string
+	// Commands are the /commands it answers.
+	Commands() []flowCommand
+	// Buttons are the button prefixes it answers ("<prefix>:..."); a form's buttons are routed
+	// by the form's own prefix (form.prefix), not here.
+	Buttons() []flowButton
+	// Actions are the main-menu buttons ("g:<action>") it answers.
+	Actions() []flowAction
+	// Dialogs are the State.Flow values it owns that are not forms, and how each resumes.
+	Dialogs() []dialog
+	// Steps are the steps of FlowCase it owns: "<owner>.<what>".
+	Steps() []stepOwner
+	// Words are what it takes from a typed message out of any flow.
+	Words() []flowWords
+	// Setup adds to e what depends on its Config (forms, /start payloads); nil for nothing.
+	Setup(e *Engine) error
+}
+
+// flowCommand is a /command.
+type flowCommand struct {
+	name string
+	// run runs the command with its arguments (trimmed). Commands work at any step; those that do
+	// not end the form ask the current question again afterwards.
+	run func(c *turn, args string) error
+	// menu is the id of the command's description in the channel's command menu (Engine.Commands);
+	// "" for a command typed only (staff commands, to keep the menu short).
+	menu string
+	// rank orders the menu, lowest first.
+	rank int
+	// shown, when set, says whether the menu offers it with e's Config.
+	shown func(e *Engine) bool
+}
+
+// flowButton routes the buttons whose data is "<prefix>:<rest>".
+type flowButton struct {
+	prefix string
+	run    func(c *turn, rest string) error
+}
+
+// flowAction is a main-menu button, "g:<name>".
+type flowAction struct {
+	name string
+	run  func(c *turn) error
+}
+
+// dialog is a State.Flow that is not a form: how the engine resumes it.
+type dialog struct {
+	name string
+	// expire drops the state when it is old or at a step this version does not know (before
+	// anything else of the turn).
+	expire func(c *turn)
+	// leave, when set, runs when a command or a button arrives (before it is handled).
+	leave func(c *turn)
+	// ask asks the current question again, with reason (may be "") before it.
+	ask func(c *turn, reason string)
+	// input takes a typed message (not a command or a button).
+	input func(c *turn) error
+	// help says /help at the current step (and asks again).
+	help func(c *turn)
+	// cancelled is the message id /cancel says when it ends the dialog.
+	cancelled func(c *turn) string
+	// showsKeyboard reports whether a request for the phone may be on the screen at step.
+	showsKeyboard func(step string) bool
+}
+
+// stepOwner is a file's share of FlowCase: the steps named "<owner>.<what>".
+type stepOwner struct {
+	owner string
+	step  func(step string) (caseStep, bool)
+	// cancelled, when set, is the message id /cancel says at these steps (else "case.cancelled").
+	cancelled string
+}
+
+// flowWords takes a typed message out of any flow, if it is its own.
+type flowWords struct {
+	// rank orders the takers, lowest first: an open question from officials takes any text
+	// before words like "xóa" are read as a wish.
+	rank int
+	take func(c *turn) (handled bool, err error)
+}
+
+// flowSpec is a Flow given by its parts.
+type flowSpec struct {
+	name     string
+	commands []flowCommand
+	buttons  []flowButton
+	actions  []flowAction
+	dialogs  []dialog
+	steps    []stepOwner
+	words    []flowWords
+	setup    func(e *Engine) error
+}
+
+func (f flowSpec) Name() string            { return f.name }
+func (f flowSpec) Commands() []flowCommand { return f.commands }
+func (f flowSpec) Buttons() []flowButton   { return f.buttons }
+func (f flowSpec) Actions() []flowAction   { return f.actions }
+func (f flowSpec) Dialogs() []dialog       { return f.dialogs }
+func (f flowSpec) Steps() []stepOwner      { return f.steps }
+func (f flowSpec) Words() []flowWords      { return f.words }
+func (f flowSpec) Setup(e *Engine) error {
+	if f.setup == nil {
+		return nil
+	}
+	return f.setup(e)
+}
+
+// routes is what the engine asks: every flow's commands, buttons and states by name.
+type routes struct {
+	flows    []Flow
+	commands map[string]flowCommand
+	buttons  map[string]flowButton
+	actions  map[string]flowAction
+	dialogs  map[string]dialog
+	steps    map[string]stepOwner
+	words    []flowWords
+}
+
+func newRoutes() *routes {
+	return &routes{
+		commands: map[string]flowCommand{}, buttons: map[string]flowButton{}, actions: map[string]flowAction{},
+		dialogs: map[string]dialog{}, steps: map[string]stepOwner{},
+	}
+}
+
+// registry holds the flows the package's files register in their init functions. It is written
+// only while the package initialises (registerFlow, from init) and read-only afterwards: every
+// Engine starts from a copy of it (NewEngine), so nothing written at run time is shared between
+// engines or goroutines. A package-level table filled by init is the one way for a file to add
+// itself without a central list naming it; a list of constructors in NewEngine would be that list.
+var registry = newRoutes()
+
+// registerFlow adds f to the registry; called from a file's init. A name used twice (a flow, a
+// command, a button prefix, an action, a dialog or a step owner) is a programming error: it panics.
+func registerFlow(f Flow) {
+	if err := registry.add(f); err != nil {
+		panic(err)
+	}
+}
+
+// add adds f's routes, refusing a name already taken.
+func (r *routes) add(f Flow) error {
+	name := f.Name()
+	if name == "" {
+		return fmt.Errorf("flows: a flow without a name")
+	}
+	for _, g := range r.flows {
+		if g.Name() == name {
+			return fmt.Errorf("flows: flow %q registered twice", name)
+		}
+	}
+	for _, c := range f.Commands() {
+		if c.name == "" || c.run == nil {
+			return fmt.Errorf("flows: flow %q: a command without a name or a handler", name)
+		}
+		if _, dup := r.commands[c.name]; dup {
+			return fmt.Errorf("flows: flow %q: command /%s taken", name, c.name)
+		}
+		r.commands[c.name] = c
+	}
+	for _, b := range f.Buttons() {
+		if b.prefix == "" || strings.Contains(b.prefix, ":") || b.prefix == globalPrefix || b.run == nil {
+			return fmt.Errorf("flows: flow %q: button prefix %q", name, b.prefix)
+		}
+		if _, dup := r.buttons[b.prefix]; dup {
+			return fmt.Errorf("flows: flow %q: button prefix %q taken", name, b.prefix)
+		}
+		r.buttons[b.prefix] = b
+	}
+	for _, a := range f.Actions() {
+		if a.name == "" || a.run == nil {
+			return fmt.Errorf("flows: flow %q: a menu action without a name or a handler", name)
+		}
+		if _, dup := r.actions[a.name]; dup {
+			return fmt.Errorf("flows: flow %q: menu action %q taken", name, a.name)
+		}
+		r.actions[a.name] = a
+	}
+	for _, d := range f.Dialogs() {
+		if d.name == "" || d.expire == nil || d.ask == nil || d.input == nil || d.help == nil || d.cancelled == nil {
+			return fmt.Errorf("flows: flow %q: dialog %q lacks a part", name, d.name)
+		}
+		if _, dup := r.dialogs[d.name]; dup {
+			return fmt.Errorf("flows: flow %q: dialog %q taken", name, d.name)
+		}
+		r.dialogs[d.name] = d
+	}
+	for _, s := range f.Steps() {
+		if s.owner == "" || s.step == nil {
+			return fmt.Errorf("flows: flow %q: a step owner without a name or steps", name)
+		}
+		if _, dup := r.steps[s.owner]; dup {
+			return fmt.Errorf("flows: flow %q: step owner %q taken", name, s.owner)
+		}
+		r.steps[s.owner] = s
+	}
+	for _, w := range f.Words() {
+		if w.take == nil {
+			return fmt.Errorf("flows: flow %q: words without a taker", name)
+		}
+		r.words = append(r.words, w)
+	}
+	slices.SortStableFunc(r.words, func(a, b flowWords) int { return a.rank - b.rank })
+	r.flows = append(r.flows, f)
+	return nil
+}
+
+// clone returns a copy an Engine may add to (tests add their own flows to one engine).
+func (r *routes) clone() *routes {
+	return &routes{
+		flows: slices.Clone(r.flows), commands: maps.Clone(r.commands), buttons: maps.Clone(r.buttons),
+		actions: maps.Clone(r.actions), dialogs: maps.Clone(r.dialogs), steps: maps.Clone(r.steps),
+		words: slices.Clone(r.words),
+	}
+}
+
+// globalPrefix starts the main menu's buttons: "g:<action>".
+const globalPrefix = "g"
+
+// addFlow adds f to this engine only (after NewEngine, before the engine is used) and runs its
+// Setup: a test's own flow, without touching the registry other engines start from.
+func (e *Engine) addFlow(f Flow) error {
+	if err := e.routes.add(f); err != nil {
+		return err
+	}
+	return f.Setup(e)
+}
+
+// dialog returns the dialog in progress (a State.Flow that is not a form), nil when none.
+func (c *turn) dialog() *dialog {
+	if c.st.Flow == "" {
+		return nil
+	}
+	if d, ok := c.e.routes.dialogs[c.st.Flow]; ok {
+		return &d
+	}
+	return nil
+}
+
+// caseStepNamed returns the step of FlowCase named step; each file registers its own steps
+// (stepOwner, by the part of the name before the dot).
+func caseStepNamed(step string) (caseStep, bool) {
+	owner, _, _ := strings.Cut(step, ".")
+	if s, ok := registry.steps[owner]; ok {
+		return s.step(step)
+	}
+	return caseStep{}, false
+}

@@ -1,0 +1,105 @@
+package flows
+
+import (
+	"strings"
+	"testing"
+)
+
+// echoFlow is the smallest flow, and the README's example of adding one: this file, and one
+// registration line. /echo starts a dialog (State.Flow "echo") that repeats what is typed and
+// resumes like any other (after /help, an unknown command, a stale button); its "Stop" button
+// (prefix "e") ends it. A production flow registers the same way from its file's init
+// (registerFlow(...)); a test adds it to its own engine only (Engine.addFlow), so the registry
+// other tests read stays as the package's files made it.
+func echoFlow() Flow {
+	return flowSpec{
+		name: "echo",
+		commands: []flowCommand{{name: "echo", run: func(c *turn, _ string) error {
+			c.toIdle()
+			c.st.Flow, c.st.Step, c.st.StartedAt = "echo", "say", c.now
+			c.resume("")
+			return nil
+		}}},
+		buttons: []flowButton{{prefix: "e", run: func(c *turn, rest string) error {
+			if rest != "stop" || c.st.Flow != "echo" {
+				c.stale()
+				return nil
+			}
+			c.toIdle()
+			c.say("Bye.")
+			return nil
+		}}},
+		dialogs: []dialog{{
+			name:   "echo",
+			expire: func(*turn) {}, // kept until stopped
+			ask: func(c *turn, reason string) {
+				text := "Say something."
+				if reason != "" {
+					text = reason + "\n" + text
+				}
+				c.out = append(c.out, Output{Text: text, Buttons: [][]Button{{{Text: "Stop", Data: "e:stop"}}}})
+			},
+			input: func(c *turn) error {
+				c.say("You said: " + c.in.Text)
+				c.resume("")
+				return nil
+			},
+			help:      func(c *turn) { c.say("I repeat what you type."); c.resume("") },
+			cancelled: func(*turn) string { return "common.cancelled" },
+		}},
+	}
+}
+
+func TestFlowRegistry_TrivialFlow(t *testing.T) {
+	c := newChat(t)
+	if err := c.e.addFlow(echoFlow()); err != nil {
+		t.Fatal(err)
+	}
+	texts := func(out []Output) string {
+		var s []string
+		for _, o := range out {
+			s = append(s, o.Text)
+		}
+		return strings.Join(s, " | ")
+	}
+	step := func(in Input, want string) {
+		t.Helper()
+		if got := texts(c.send(in)); got != want {
+			t.Errorf("%s: got %q, want %q", describe(in), got, want)
+		}
+	}
+	step(cmd("echo"), "Say something.")
+	if c.st.Flow != "echo" || c.st.Step != "say" {
+		t.Fatalf("after /echo: state %+v", c.st)
+	}
+	step(text("xin chào"), "You said: xin chào | Say something.")
+	step(cmd("help"), "I repeat what you type. | Say something.")
+	// An unknown command and a stale button ask the dialog's question again (resume).
+	out := c.send(cmd("nope"))
+	if len(out) != 2 || out[1].Text != "Say something." {
+		t.Errorf("/nope: %q", texts(out))
+	}
+	out = c.send(press("r:consent:yes"))
+	if len(out) != 1 || !strings.HasSuffix(out[0].Text, "\nSay something.") {
+		t.Errorf("stale button: %q", texts(out))
+	}
+	step(press("e:stop"), "Bye.")
+	if c.st.Flow != "" {
+		t.Errorf("after Stop: state %+v", c.st)
+	}
+	// /cancel in the dialog says its flow's text.
+	c.send(cmd("echo"))
+	step(cmd("cancel"), msg(c.e, "vi", "common.cancelled"))
+
+	// The registry the other engines start from does not have it.
+	if _, ok := registry.commands["echo"]; ok {
+		t.Error("Engine.addFlow changed the package registry")
+	}
+	if err := c.e.addFlow(echoFlow()); err == nil {
+		t.Error("a flow added twice was accepted")
+	}
+	d := newChat(t)
+	if out := d.send(cmd("echo")); len(out) == 0 || strings.Contains(texts(out), "Say something.") {
+		t.Errorf("another engine knows /echo: %q", texts(out))
+	}
+}
