@@ -6,6 +6,7 @@ import (
 	"errors"
 	"unicode/utf8"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/thuduc/maytinhchoem/campaign"
@@ -37,18 +38,93 @@ func (s *RegistrationStore) submitAssisted(ctx context.Context, r *campaign.Regi
 	nameKey := campaign.Fold(r.StudentName)
 	birthDate := r.BirthDate.Format(campaign.DateLayout)
 
-	tx, err := s.db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return false, wrapErr(err, "postgres: submit assisted registration")
-	}
-	defer func() { _ = tx.Rollback() }()
-
 	var stored bool
-	if err := tx.GetContext(ctx, &stored, `SELECT EXISTS (SELECT 1 FROM registrations WHERE idempotency_key = $1)`, r.IdempotencyKey); err != nil {
-		return false, wrapErr(err, "postgres: submit assisted registration: key")
+	var student studentRef
+	var made codeRef
+	var dups pq.StringArray
+	err = s.db.tx(ctx, "submit assisted registration", txOptions{}, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &stored, `SELECT EXISTS (SELECT 1 FROM registrations WHERE idempotency_key = $1)`, r.IdempotencyKey); err != nil {
+			return wrapErr(err, "postgres: submit assisted registration: key")
+		}
+		if stored {
+			return nil // nothing written: the commit ends the transaction
+		}
+		// Submits of what may be the same child take turns, as in submit_registration; each statement
+		// after the lock sees what the others committed.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+			s.c.ID+"|"+nameKey+"|"+birthDate+"|"+r.WardCode); err != nil {
+			return wrapErr(err, "postgres: submit assisted registration: lock")
+		}
+		student, dups = studentRef{}, pq.StringArray{}
+		err := tx.GetContext(ctx, &student, `
+			SELECT id, full_name FROM students
+			WHERE campaign_id = $1 AND name_key = $2 AND birth_date = $3 AND ward_code = $4
+			ORDER BY id LIMIT 1`, s.c.ID, nameKey, birthDate, r.WardCode)
+		switch {
+		case err == nil:
+			if err := tx.GetContext(ctx, &dups, `
+				SELECT coalesce(array_agg(code ORDER BY id), '{}') FROM registrations WHERE student_id = $1`, student.ID); err != nil {
+				return wrapErr(err, "postgres: submit assisted registration: duplicates")
+			}
+		case errors.Is(err, sql.ErrNoRows):
+			student.Name = r.StudentName
+			if err := tx.GetContext(ctx, &student.ID, `
+				INSERT INTO students (campaign_id, full_name, name_key, birth_date, ward_code, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+				s.c.ID, r.StudentName, nameKey, birthDate, r.WardCode, now); err != nil {
+				return wrapErr(err, "postgres: submit assisted registration: student")
+			}
+		default:
+			return wrapErr(err, "postgres: submit assisted registration: student")
+		}
+
+		made = codeRef{}
+		err = tx.GetContext(ctx, &made, `
+			INSERT INTO registrations (
+				campaign_id, code, status, channel, chat_id, user_id, language,
+				parent_name, parent_phone, student_id, level, grade, school, ward_code, address,
+				circumstances, circumstance_other, device_situation, needs,
+				idempotency_key, possible_duplicate_of, consent_at, created_at, updated_at,
+				source, registered_by, consent_witness)
+			VALUES ($1, format_code($2, nextval($3::regclass)), 'submitted', '', '', '', $4,
+				$5, $6, $7, $8, $9, $10, $11, $12,
+				$13, $14, $15, $16,
+				$17, $18, $19, $20, $20,
+				'assisted', $21, $22)
+			ON CONFLICT (idempotency_key) DO NOTHING
+			RETURNING id, code`,
+			s.c.ID, s.c.RegistrationPrefix, seq, r.Language,
+			r.ParentName, r.ParentPhone, student.ID, r.Level, r.Grade, r.School, r.WardCode, r.Address,
+			toStrings(r.Circumstances), r.CircumstanceOther, r.DeviceSituation, toStrings(r.Needs),
+			r.IdempotencyKey, dups, r.ConsentAt, now,
+			r.RegisteredBy, r.ConsentWitness)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errKeyRace
+		}
+		if err != nil {
+			return wrapErr(err, "postgres: submit assisted registration")
+		}
+		for _, e := range []campaign.AuditEntry{
+			{At: now, Actor: r.RegisteredBy, Action: "registration.create", Subject: made.Code, After: map[string]any{
+				"code": made.Code, "ward": r.WardCode, "level": r.Level, "grade": r.Grade, "status": campaign.StatusSubmitted,
+				"possible_duplicate": len(dups) > 0, "source": campaign.SourceAssisted,
+			}},
+			// Who saw the family consent, and when: the code and the ward, nothing of the family.
+			{At: now, Actor: r.RegisteredBy, Action: auditAssist, Subject: made.Code, After: map[string]any{
+				"code": made.Code, "ward": r.WardCode, "witness": r.ConsentWitness, "consent_at": r.ConsentAt,
+				"phone_given": r.ParentPhone != "",
+			}},
+		} {
+			if err := insertAudit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
 	}
 	if stored {
-		_ = tx.Rollback()
 		existing, err := s.byKey(ctx, s.db.db, r.IdempotencyKey)
 		if err != nil {
 			return false, err
@@ -56,91 +132,23 @@ func (s *RegistrationStore) submitAssisted(ctx context.Context, r *campaign.Regi
 		*r = existing
 		return false, nil
 	}
-	// Submits of what may be the same child take turns, as in submit_registration; each statement
-	// after the lock sees what the others committed.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-		s.c.ID+"|"+nameKey+"|"+birthDate+"|"+r.WardCode); err != nil {
-		return false, wrapErr(err, "postgres: submit assisted registration: lock")
-	}
-	var student struct {
-		ID   int64  `db:"id"`
-		Name string `db:"full_name"`
-	}
-	dups := pq.StringArray{}
-	err = tx.GetContext(ctx, &student, `
-		SELECT id, full_name FROM students
-		WHERE campaign_id = $1 AND name_key = $2 AND birth_date = $3 AND ward_code = $4
-		ORDER BY id LIMIT 1`, s.c.ID, nameKey, birthDate, r.WardCode)
-	switch {
-	case err == nil:
-		if err := tx.GetContext(ctx, &dups, `
-			SELECT coalesce(array_agg(code ORDER BY id), '{}') FROM registrations WHERE student_id = $1`, student.ID); err != nil {
-			return false, wrapErr(err, "postgres: submit assisted registration: duplicates")
-		}
-	case errors.Is(err, sql.ErrNoRows):
-		student.Name = r.StudentName
-		if err := tx.GetContext(ctx, &student.ID, `
-			INSERT INTO students (campaign_id, full_name, name_key, birth_date, ward_code, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			s.c.ID, r.StudentName, nameKey, birthDate, r.WardCode, now); err != nil {
-			return false, wrapErr(err, "postgres: submit assisted registration: student")
-		}
-	default:
-		return false, wrapErr(err, "postgres: submit assisted registration: student")
-	}
-
-	var made struct {
-		ID   int64  `db:"id"`
-		Code string `db:"code"`
-	}
-	err = tx.GetContext(ctx, &made, `
-		INSERT INTO registrations (
-			campaign_id, code, status, channel, chat_id, user_id, language,
-			parent_name, parent_phone, student_id, level, grade, school, ward_code, address,
-			circumstances, circumstance_other, device_situation, needs,
-			idempotency_key, possible_duplicate_of, consent_at, created_at, updated_at,
-			source, registered_by, consent_witness)
-		VALUES ($1, format_code($2, nextval($3::regclass)), 'submitted', '', '', '', $4,
-			$5, $6, $7, $8, $9, $10, $11, $12,
-			$13, $14, $15, $16,
-			$17, $18, $19, $20, $20,
-			'assisted', $21, $22)
-		ON CONFLICT (idempotency_key) DO NOTHING
-		RETURNING id, code`,
-		s.c.ID, s.c.RegistrationPrefix, seq, r.Language,
-		r.ParentName, r.ParentPhone, student.ID, r.Level, r.Grade, r.School, r.WardCode, r.Address,
-		toStrings(r.Circumstances), r.CircumstanceOther, r.DeviceSituation, toStrings(r.Needs),
-		r.IdempotencyKey, dups, r.ConsentAt, now,
-		r.RegisteredBy, r.ConsentWitness)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, errKeyRace
-	}
-	if err != nil {
-		return false, wrapErr(err, "postgres: submit assisted registration")
-	}
-	for _, e := range []campaign.AuditEntry{
-		{At: now, Actor: r.RegisteredBy, Action: "registration.create", Subject: made.Code, After: map[string]any{
-			"code": made.Code, "ward": r.WardCode, "level": r.Level, "grade": r.Grade, "status": campaign.StatusSubmitted,
-			"possible_duplicate": len(dups) > 0, "source": campaign.SourceAssisted,
-		}},
-		// Who saw the family consent, and when: the code and the ward, nothing of the family.
-		{At: now, Actor: r.RegisteredBy, Action: auditAssist, Subject: made.Code, After: map[string]any{
-			"code": made.Code, "ward": r.WardCode, "witness": r.ConsentWitness, "consent_at": r.ConsentAt,
-			"phone_given": r.ParentPhone != "",
-		}},
-	} {
-		if err := insertAudit(ctx, tx, e); err != nil {
-			return false, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return false, wrapErr(err, "postgres: submit assisted registration: commit")
-	}
 	r.ID, r.Code, r.Status, r.RejectReason = made.ID, made.Code, campaign.StatusSubmitted, ""
 	r.CampaignID, r.StudentID, r.StudentName = s.c.ID, student.ID, student.Name
 	r.PossibleDuplicateOf = fromStrings[string](dups)
 	r.CreatedAt, r.UpdatedAt = now, now
 	return true, nil
+}
+
+// studentRef is a student's id and name as read or inserted.
+type studentRef struct {
+	ID   int64  `db:"id"`
+	Name string `db:"full_name"`
+}
+
+// codeRef is a new row's id and code.
+type codeRef struct {
+	ID   int64  `db:"id"`
+	Code string `db:"code"`
 }
 
 // validateAssisted checks a normalised assisted registration as validate checks a chat's, but

@@ -81,7 +81,7 @@ func (s *CaseStore) PendingCases(ctx context.Context, wardCode string, skip []st
 		skipCodes = append(skipCodes, normalizeCode(code))
 	}
 	var out []campaign.Case
-	err := s.readTx(ctx, "pending cases", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "pending cases", snapshotRead, func(tx *sqlx.Tx) error {
 		var rows []candidateRow
 		err := tx.SelectContext(ctx, &rows, selectCandidates+`
 			WHERE r.campaign_id = $1 AND (r.status = 'submitted' OR r.message_at IS NOT NULL) AND r.erased_at IS NULL
@@ -129,7 +129,7 @@ func (s *CaseStore) PendingCases(ctx context.Context, wardCode string, skip []st
 // duplicates and AlreadyHelped, or an ENOTFOUND error.
 func (s *CaseStore) CaseByCode(ctx context.Context, code string) (campaign.Case, error) {
 	var out campaign.Case
-	err := s.readTx(ctx, "case by code", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "case by code", snapshotRead, func(tx *sqlx.Tx) error {
 		var id int64
 		err := tx.GetContext(ctx, &id, `SELECT id FROM registrations WHERE campaign_id = $1 AND code = $2`,
 			s.c.ID, normalizeCode(code))
@@ -339,7 +339,7 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 	now := s.db.now()
 
 	var out campaign.Registration
-	err = s.inTx(ctx, "decide", func(tx *sqlx.Tx) error {
+	err = s.db.tx(ctx, "decide", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.lockRegistration(ctx, tx, code)
 		if err != nil {
 			return err
@@ -422,7 +422,7 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 		askedBy string
 		more    bool
 	)
-	err := s.inTx(ctx, "answer info", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "answer info", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.lockRegistration(ctx, tx, code)
 		if err != nil {
 			return err
@@ -537,7 +537,7 @@ func (s *CaseStore) WaitingForInfo(ctx context.Context, parent campaign.Session)
 // deliveries took. Each of the three is one query, however many rows there are.
 func (s *CaseStore) Proposal(ctx context.Context) (campaign.Proposal, error) {
 	var out campaign.Proposal
-	err := s.readTx(ctx, "proposal", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "proposal", snapshotRead, func(tx *sqlx.Tx) error {
 		var rows []struct {
 			candidateRow
 			Grade int `db:"grade"`
@@ -670,7 +670,7 @@ func (s *CaseStore) ConfirmAllocations(ctx context.Context, allocs []campaign.Al
 	)
 	for chunk := range slices.Chunk(list, allocChunk) {
 		var got []allocOutcome
-		err := s.inTx(ctx, "confirm allocations", func(tx *sqlx.Tx) error {
+		err := s.db.tx(ctx, "confirm allocations", txOptions{}, func(tx *sqlx.Tx) error {
 			var err error
 			got, err = s.confirmChunk(ctx, tx, seq, chunk, key, actor, now, notify)
 			return err
@@ -934,7 +934,7 @@ func (s *CaseStore) SetHandover(ctx context.Context, code string, parent campaig
 	}
 	now := s.db.now()
 	var out campaign.Delivery
-	err := s.inTx(ctx, "set handover", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "set handover", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.lockDelivery(ctx, tx, code)
 		if err != nil {
 			return err
@@ -1003,7 +1003,7 @@ func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID,
 	}
 	now := s.db.now()
 	var out campaign.Delivery
-	err = s.inTx(ctx, "mark delivered", func(tx *sqlx.Tx) error {
+	err = s.db.tx(ctx, "mark delivered", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.lockDelivery(ctx, tx, code)
 		if err != nil {
 			return err
@@ -1087,7 +1087,7 @@ func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign
 	}
 	now := s.db.now()
 	var out campaign.Delivery
-	err = s.inTx(ctx, "mark failed", func(tx *sqlx.Tx) error {
+	err = s.db.tx(ctx, "mark failed", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.lockDelivery(ctx, tx, code)
 		if err != nil {
 			return err
@@ -1147,7 +1147,7 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 	}
 	now := s.db.now()
 	var out campaign.Delivery
-	err := s.inTx(ctx, "not received", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "not received", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.lockDelivery(ctx, tx, code)
 		if err != nil {
 			return err
@@ -1227,7 +1227,7 @@ func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent cam
 		out     campaign.Delivery
 		already bool
 	)
-	err := s.inTx(ctx, "confirm delivery", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "confirm delivery", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.lockDelivery(ctx, tx, code)
 		if err != nil {
 			return err
@@ -1271,7 +1271,7 @@ func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent cam
 func (s *CaseStore) FinalizeDeliveries(ctx context.Context, cutoff time.Time, notices campaign.Notify[campaign.Delivery]) ([]campaign.Delivery, error) {
 	now := s.db.now()
 	var out []campaign.Delivery
-	err := s.inTx(ctx, "finalize deliveries", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "finalize deliveries", txOptions{}, func(tx *sqlx.Tx) error {
 		var ids pq.Int64Array
 		err := tx.SelectContext(ctx, &ids, `
 			WITH done AS (
@@ -1412,40 +1412,6 @@ func insertCaseKey(ctx context.Context, tx *sqlx.Tx, key, kind, subject string, 
 		ON CONFLICT DO NOTHING`, key, kind, subject, now)
 	if err != nil {
 		return wrapErr(err, "postgres: case key")
-	}
-	return nil
-}
-
-// inTx runs fn in a transaction and commits it. A run that failed only because a concurrent
-// transaction deadlocked with it is run once more: fn reads everything again under its locks, so
-// the second run decides afresh.
-func (s *CaseStore) inTx(ctx context.Context, what string, fn func(tx *sqlx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := runTx(ctx, s.db, nil, what, fn)
-		if err != nil && attempt < 2 && isRetryableConflict(err) {
-			continue
-		}
-		return err
-	}
-}
-
-// readTx runs fn in a read-only REPEATABLE READ transaction, so that its queries see one snapshot.
-func (s *CaseStore) readTx(ctx context.Context, what string, fn func(tx *sqlx.Tx) error) error {
-	return runTx(ctx, s.db, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, what, fn)
-}
-
-// runTx runs fn in a transaction with opts and commits it when fn succeeds.
-func runTx(ctx context.Context, db *DB, opts *sql.TxOptions, what string, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.db.BeginTxx(ctx, opts)
-	if err != nil {
-		return wrapErr(err, "postgres: "+what)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return wrapErr(err, "postgres: "+what+": commit")
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func (s *RecordStore) UpdateRecord(ctx context.Context, key string, fn func(curr
 		return nil, err
 	}
 	var stored []byte
-	err := runTx(ctx, s.db, nil, "update record", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "update record", txOptions{once: true}, func(tx *sqlx.Tx) error {
 		// The replica holding the lock may be inside a slow fn (an HTTP refresh of a token): wait
 		// for it longer than the pool's lock_timeout lets ordinary statements wait.
 		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '60s'`); err != nil {

@@ -183,7 +183,7 @@ func (s *ClaimStore) Claim(ctx context.Context, r campaign.ClaimRequest) (campai
 	birth := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Format(campaign.DateLayout)
 	c, db, hash := s.regs.c, s.regs.db, phoneHash(r.Phone)
 	now := db.now()
-	err := runTxRetry(ctx, db, "claim", func(tx *sqlx.Tx) error {
+	err := db.tx(ctx, "claim", txOptions{}, func(tx *sqlx.Tx) error {
 		res = campaign.ClaimResult{}
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "claim|"+c.ID+"|"+hash); err != nil {
 			return wrapErr(err, "postgres: claim: lock")
@@ -362,7 +362,7 @@ func (s *ClaimStore) Unblock(ctx context.Context, phone, by string) (campaign.Cl
 	c, db, hash := s.regs.c, s.regs.db, phoneHash(phone)
 	now := db.now()
 	var out campaign.ClaimBlock
-	err := runTxRetry(ctx, db, "unblock claims", func(tx *sqlx.Tx) error {
+	err := db.tx(ctx, "unblock claims", txOptions{}, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "claim|"+c.ID+"|"+hash); err != nil {
 			return wrapErr(err, "postgres: unblock: lock")
 		}
@@ -388,15 +388,4 @@ func (s *ClaimStore) Unblock(ctx context.Context, phone, by string) (campaign.Cl
 		return campaign.ClaimBlock{}, err
 	}
 	return out, nil
-}
-
-// runTxRetry runs fn in a transaction, once more after a serialization failure or a deadlock.
-func runTxRetry(ctx context.Context, db *DB, what string, fn func(tx *sqlx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := runTx(ctx, db, nil, what, fn)
-		if err != nil && attempt < 2 && isRetryableConflict(err) {
-			continue
-		}
-		return err
-	}
 }

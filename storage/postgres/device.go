@@ -83,79 +83,77 @@ func (s *DeviceStore) IntakeDevice(ctx context.Context, d *campaign.Device, by c
 	}
 	now := s.db.now()
 
-	tx, err := s.db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return wrapErr(err, "postgres: intake device")
-	}
-	defer func() { _ = tx.Rollback() }()
+	var out campaign.Device
+	err = s.db.tx(ctx, "intake device", txOptions{}, func(tx *sqlx.Tx) error {
+		if in.IdempotencyKey != "" {
+			if err := lockKey(ctx, tx, "device", in.IdempotencyKey); err != nil {
+				return err
+			}
+			existing, err := oneDevice(ctx, tx, "idempotency key", selectDevices+`WHERE d.idempotency_key = $1`, in.IdempotencyKey)
+			if err == nil {
+				out = existing
+				return nil
+			}
+			if campaign.ErrorCode(err) != campaign.ENOTFOUND {
+				return err
+			}
+		}
 
-	if in.IdempotencyKey != "" {
-		if err := lockKey(ctx, tx, "device", in.IdempotencyKey); err != nil {
-			return err
+		var pledgeID sql.NullInt64
+		var status campaign.PledgeStatus
+		if in.PledgeCode != "" {
+			id, current, err := lockPledge(ctx, tx, in.PledgeCode)
+			if err != nil {
+				return err
+			}
+			var pledged, received int
+			err = tx.QueryRowxContext(ctx, `
+				SELECT (SELECT coalesce(sum(quantity), 0) FROM pledge_items WHERE pledge_id = $1 AND kind = $2),
+				       (SELECT count(*) FROM devices WHERE pledge_id = $1 AND type = $2)`,
+				id, in.Type).Scan(&pledged, &received)
+			if err != nil {
+				return wrapErr(err, "postgres: intake device: pledged devices")
+			}
+			if pledged == 0 {
+				return campaign.Errorf(campaign.EINVALID, "pledge %s has no %ss pledged", in.PledgeCode, in.Type)
+			}
+			if received >= pledged {
+				return campaign.Errorf(campaign.EINVALID, "pledge %s has no more %ss to receive", in.PledgeCode, in.Type)
+			}
+			pledgeID, status = sql.NullInt64{Int64: id, Valid: true}, current
 		}
-		existing, err := oneDevice(ctx, tx, "idempotency key", selectDevices+`WHERE d.idempotency_key = $1`, in.IdempotencyKey)
-		if err == nil {
-			*d = existing
-			return nil
-		}
-		if campaign.ErrorCode(err) != campaign.ENOTFOUND {
-			return err
-		}
-	}
 
-	var pledgeID sql.NullInt64
-	var status campaign.PledgeStatus
-	if in.PledgeCode != "" {
-		id, current, err := lockPledge(ctx, tx, in.PledgeCode)
+		stored, err := insertDevices(ctx, tx, seq, deviceOrigin{pledge: pledgeID}, []campaign.Device{in}, now)
 		if err != nil {
 			return err
 		}
-		var pledged, received int
-		err = tx.QueryRowxContext(ctx, `
-			SELECT (SELECT coalesce(sum(quantity), 0) FROM pledge_items WHERE pledge_id = $1 AND kind = $2),
-			       (SELECT count(*) FROM devices WHERE pledge_id = $1 AND type = $2)`,
-			id, in.Type).Scan(&pledged, &received)
+		out = stored[0]
+		err = insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{
+			{out.ID, "", campaign.DeviceReceived, ""},
+			{out.ID, campaign.DeviceReceived, campaign.DeviceChecking, ""},
+			{out.ID, campaign.DeviceChecking, out.State, out.Note},
+		})
 		if err != nil {
-			return wrapErr(err, "postgres: intake device: pledged devices")
+			return err
 		}
-		if pledged == 0 {
-			return campaign.Errorf(campaign.EINVALID, "pledge %s has no %ss pledged", in.PledgeCode, in.Type)
+		after := map[string]any{"label": out.Label, "type": out.Type, "state": out.State}
+		if pledgeID.Valid {
+			if status, err = setPledgeStatus(ctx, tx, pledgeID.Int64, status, now); err != nil {
+				return err
+			}
+			after["pledge"], after["pledge_status"] = out.PledgeCode, status
 		}
-		if received >= pledged {
-			return campaign.Errorf(campaign.EINVALID, "pledge %s has no more %ss to receive", in.PledgeCode, in.Type)
+		err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "device.intake", Subject: out.Label, After: after})
+		if err != nil {
+			return err
 		}
-		pledgeID, status = sql.NullInt64{Int64: id, Valid: true}, current
-	}
-
-	stored, err := insertDevices(ctx, tx, seq, deviceOrigin{pledge: pledgeID}, []campaign.Device{in}, now)
-	if err != nil {
-		return err
-	}
-	out := stored[0]
-	err = insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{
-		{out.ID, "", campaign.DeviceReceived, ""},
-		{out.ID, campaign.DeviceReceived, campaign.DeviceChecking, ""},
-		{out.ID, campaign.DeviceChecking, out.State, out.Note},
+		if _, err := enqueue(ctx, tx, now, notices); err != nil {
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return err
-	}
-	after := map[string]any{"label": out.Label, "type": out.Type, "state": out.State}
-	if pledgeID.Valid {
-		if status, err = setPledgeStatus(ctx, tx, pledgeID.Int64, status, now); err != nil {
-			return err
-		}
-		after["pledge"], after["pledge_status"] = out.PledgeCode, status
-	}
-	err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "device.intake", Subject: out.Label, After: after})
-	if err != nil {
-		return err
-	}
-	if _, err := enqueue(ctx, tx, now, notices); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return wrapErr(err, "postgres: intake device: commit")
 	}
 	*d = out
 	return nil
@@ -318,48 +316,46 @@ func (s *DeviceStore) MoveDevice(ctx context.Context, label string, next campaig
 		return campaign.Device{}, campaign.Errorf(campaign.EINVALID, "device: note is longer than %d characters", maxOtherLen)
 	}
 	now := s.db.now()
-	tx, err := s.db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return campaign.Device{}, wrapErr(err, "postgres: move device")
-	}
-	defer func() { _ = tx.Rollback() }()
-
-	var id int64
-	var from campaign.DeviceState
-	err = tx.QueryRowxContext(ctx, `SELECT id, state FROM devices WHERE label = $1 FOR UPDATE`, label).Scan(&id, &from)
-	if errors.Is(err, sql.ErrNoRows) {
-		return campaign.Device{}, campaign.Errorf(campaign.ENOTFOUND, "no device %s", label)
-	}
-	if err != nil {
-		return campaign.Device{}, wrapErr(err, "postgres: move device")
-	}
-	if err := from.Move(next); err != nil {
-		return campaign.Device{}, err
-	}
-	_, err = tx.ExecContext(ctx, `
-		UPDATE devices SET state = $2, updated_at = $3,
-			allocated_registration_id = CASE WHEN $2 IN ('allocated', 'delivered') THEN allocated_registration_id END
-		WHERE id = $1`, id, next, now)
-	if err != nil {
-		return campaign.Device{}, wrapErr(err, "postgres: move device")
-	}
-	if err := insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{id, from, next, note}}); err != nil {
-		return campaign.Device{}, err
-	}
-	err = insertAudit(ctx, tx, campaign.AuditEntry{
-		At: now, Actor: actor, Action: "device.move", Subject: label,
-		// The note, a volunteer's words that may mention a family, stays in device_events.
-		Before: map[string]any{"state": from}, After: map[string]any{"state": next, "noted": note != ""},
+	var d campaign.Device
+	err = s.db.tx(ctx, "move device", txOptions{}, func(tx *sqlx.Tx) error {
+		var id int64
+		var from campaign.DeviceState
+		err := tx.QueryRowxContext(ctx, `SELECT id, state FROM devices WHERE label = $1 FOR UPDATE`, label).Scan(&id, &from)
+		if errors.Is(err, sql.ErrNoRows) {
+			return campaign.Errorf(campaign.ENOTFOUND, "no device %s", label)
+		}
+		if err != nil {
+			return wrapErr(err, "postgres: move device")
+		}
+		if err := from.Move(next); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE devices SET state = $2, updated_at = $3,
+				allocated_registration_id = CASE WHEN $2 IN ('allocated', 'delivered') THEN allocated_registration_id END
+			WHERE id = $1`, id, next, now)
+		if err != nil {
+			return wrapErr(err, "postgres: move device")
+		}
+		if err := insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{id, from, next, note}}); err != nil {
+			return err
+		}
+		err = insertAudit(ctx, tx, campaign.AuditEntry{
+			At: now, Actor: actor, Action: "device.move", Subject: label,
+			// The note, a volunteer's words that may mention a family, stays in device_events.
+			Before: map[string]any{"state": from}, After: map[string]any{"state": next, "noted": note != ""},
+		})
+		if err != nil {
+			return err
+		}
+		d, err = oneDevice(ctx, tx, "label", selectDevices+`WHERE d.id = $1`, id)
+		if err != nil {
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return campaign.Device{}, err
-	}
-	d, err := oneDevice(ctx, tx, "label", selectDevices+`WHERE d.id = $1`, id)
-	if err != nil {
-		return campaign.Device{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return campaign.Device{}, wrapErr(err, "postgres: move device: commit")
 	}
 	return d, nil
 }
@@ -441,76 +437,69 @@ func (s *DeviceStore) ReceiveStock(ctx context.Context, pledgeCode string, kind 
 	}
 	pledgeCode = normalizeCode(pledgeCode)
 	now := s.db.now()
-	tx, err := s.db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return wrapErr(err, "postgres: receive stock")
-	}
-	defer func() { _ = tx.Rollback() }()
+	return s.db.tx(ctx, "receive stock", txOptions{}, func(tx *sqlx.Tx) error {
+		if key != "" {
+			if err := lockKey(ctx, tx, "stock", key); err != nil {
+				return err
+			}
+			var done bool
+			err := tx.QueryRowxContext(ctx, `SELECT EXISTS (SELECT 1 FROM stock WHERE idempotency_key = $1)`, key).Scan(&done)
+			if err != nil {
+				return wrapErr(err, "postgres: receive stock: idempotency key")
+			}
+			if done {
+				return nil
+			}
+		}
 
-	if key != "" {
-		if err := lockKey(ctx, tx, "stock", key); err != nil {
-			return err
+		var pledgeID sql.NullInt64
+		var status campaign.PledgeStatus
+		if pledgeCode != "" {
+			id, current, err := lockPledge(ctx, tx, pledgeCode)
+			if err != nil {
+				return err
+			}
+			var pledged, received int
+			err = tx.QueryRowxContext(ctx, `
+				SELECT (SELECT coalesce(sum(quantity), 0) FROM pledge_items WHERE pledge_id = $1 AND kind = $2),
+				       (SELECT coalesce(sum(quantity), 0) FROM stock WHERE pledge_id = $1 AND kind = $2)`,
+				id, kind).Scan(&pledged, &received)
+			if err != nil {
+				return wrapErr(err, "postgres: receive stock: pledged stock")
+			}
+			if pledged == 0 {
+				return invalid("pledge %s has no %s pledged", pledgeCode, kind)
+			}
+			if received+quantity > pledged {
+				return invalid("pledge %s has %d %s left to receive, not %d", pledgeCode, pledged-received, kind, quantity)
+			}
+			pledgeID, status = sql.NullInt64{Int64: id, Valid: true}, current
 		}
-		var done bool
-		err := tx.QueryRowxContext(ctx, `SELECT EXISTS (SELECT 1 FROM stock WHERE idempotency_key = $1)`, key).Scan(&done)
-		if err != nil {
-			return wrapErr(err, "postgres: receive stock: idempotency key")
-		}
-		if done {
-			return nil
-		}
-	}
-
-	var pledgeID sql.NullInt64
-	var status campaign.PledgeStatus
-	if pledgeCode != "" {
-		id, current, err := lockPledge(ctx, tx, pledgeCode)
-		if err != nil {
-			return err
-		}
-		var pledged, received int
+		var stockID int64
 		err = tx.QueryRowxContext(ctx, `
-			SELECT (SELECT coalesce(sum(quantity), 0) FROM pledge_items WHERE pledge_id = $1 AND kind = $2),
-			       (SELECT coalesce(sum(quantity), 0) FROM stock WHERE pledge_id = $1 AND kind = $2)`,
-			id, kind).Scan(&pledged, &received)
+			INSERT INTO stock (pledge_id, kind, quantity, months, received_by, idempotency_key, created_at)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7) RETURNING id`,
+			pledgeID, kind, quantity, months, actor, key, now).Scan(&stockID)
 		if err != nil {
-			return wrapErr(err, "postgres: receive stock: pledged stock")
+			return wrapErr(err, "postgres: receive stock")
 		}
-		if pledged == 0 {
-			return invalid("pledge %s has no %s pledged", pledgeCode, kind)
+		subject := fmt.Sprintf("stock:%d", stockID)
+		after := map[string]any{"id": stockID, "kind": kind, "quantity": quantity, "months": months}
+		if pledgeID.Valid {
+			if status, err = setPledgeStatus(ctx, tx, pledgeID.Int64, status, now); err != nil {
+				return err
+			}
+			subject, after["pledge"], after["pledge_status"] = pledgeCode, pledgeCode, status
 		}
-		if received+quantity > pledged {
-			return invalid("pledge %s has %d %s left to receive, not %d", pledgeCode, pledged-received, kind, quantity)
-		}
-		pledgeID, status = sql.NullInt64{Int64: id, Valid: true}, current
-	}
-	var stockID int64
-	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO stock (pledge_id, kind, quantity, months, received_by, idempotency_key, created_at)
-		VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7) RETURNING id`,
-		pledgeID, kind, quantity, months, actor, key, now).Scan(&stockID)
-	if err != nil {
-		return wrapErr(err, "postgres: receive stock")
-	}
-	subject := fmt.Sprintf("stock:%d", stockID)
-	after := map[string]any{"id": stockID, "kind": kind, "quantity": quantity, "months": months}
-	if pledgeID.Valid {
-		if status, err = setPledgeStatus(ctx, tx, pledgeID.Int64, status, now); err != nil {
+		err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "stock.receive", Subject: subject, After: after})
+		if err != nil {
 			return err
 		}
-		subject, after["pledge"], after["pledge_status"] = pledgeCode, pledgeCode, status
-	}
-	err = insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "stock.receive", Subject: subject, After: after})
-	if err != nil {
-		return err
-	}
-	if _, err := enqueue(ctx, tx, now, notices); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return wrapErr(err, "postgres: receive stock: commit")
-	}
-	return nil
+		if _, err := enqueue(ctx, tx, now, notices); err != nil {
+			return err
+		}
+		return nil
+	})
 }
 
 // selectDevices reads deviceRow columns; a WHERE clause follows it.

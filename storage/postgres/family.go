@@ -88,7 +88,7 @@ func (s *FamilyStore) Correct(ctx context.Context, code string, parent campaign.
 	actor := parent.Channel + ":" + parent.ChatID
 	now := s.cases.db.now()
 	out := campaign.Corrected{Correction: c}
-	err := s.cases.inTx(ctx, "correct", func(tx *sqlx.Tx) error {
+	err := s.cases.db.tx(ctx, "correct", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.cases.lockRegistration(ctx, tx, code)
 		if err != nil {
 			return err
@@ -224,7 +224,7 @@ func (s *FamilyStore) Withdraw(ctx context.Context, code string, parent campaign
 	}
 	now := s.cases.db.now()
 	var out campaign.Withdrawal
-	err := s.cases.inTx(ctx, "withdraw", func(tx *sqlx.Tx) error {
+	err := s.cases.db.tx(ctx, "withdraw", txOptions{}, func(tx *sqlx.Tx) error {
 		out = campaign.Withdrawal{}
 		locked, err := s.cases.lockRegistration(ctx, tx, code)
 		if err != nil {

@@ -51,7 +51,7 @@ func (s *JobRunStore) Claim(ctx context.Context, job, key string, scheduledFor t
 		return false, campaign.Errorf(campaign.EINVALID, "a job run needs a job and a key")
 	}
 	var claimed bool
-	err := runTx(ctx, s.db, nil, "claim job run", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "claim job run", txOptions{}, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
 			"job:"+job+":"+key); err != nil {
 			return wrapErr(err, "postgres: claim job run: lock")
@@ -431,7 +431,7 @@ func (o *Outbox) MarkFailed(ctx context.Context, m campaign.OutboxMessage, reaso
 // MarkStopped records that the person of m's chat blocked the bot, and stops the chat's other
 // pending messages in the same transaction.
 func (o *Outbox) MarkStopped(ctx context.Context, m campaign.OutboxMessage) error {
-	return runTx(ctx, o.db, nil, "mark stopped", func(tx *sqlx.Tx) error {
+	return o.db.tx(ctx, "mark stopped", txOptions{}, func(tx *sqlx.Tx) error {
 		now := o.db.now()
 		res, err := tx.ExecContext(ctx, `
 			UPDATE outbox SET status = 'stopped', lease_until = NULL, updated_at = $3

@@ -58,64 +58,63 @@ func (s *MoneyStore) RecordMoney(ctx context.Context, pledgeCode string, amount 
 		return campaign.MoneyRecord{}, err
 	}
 	now := s.db.now()
-	tx, err := s.db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return campaign.MoneyRecord{}, wrapErr(err, "postgres: record money")
-	}
-	defer func() { _ = tx.Rollback() }()
+	var m campaign.MoneyRecord
+	err = s.db.tx(ctx, "record money", txOptions{}, func(tx *sqlx.Tx) error {
+		if key != "" {
+			if err := lockKey(ctx, tx, "money", key); err != nil {
+				return err
+			}
+			existing, err := oneMoney(ctx, tx, "idempotency key", `m.idempotency_key = $1`, key)
+			if err == nil {
+				m = existing
+				return nil
+			}
+			if campaign.ErrorCode(err) != campaign.ENOTFOUND {
+				return err
+			}
+		}
 
-	if key != "" {
-		if err := lockKey(ctx, tx, "money", key); err != nil {
-			return campaign.MoneyRecord{}, err
+		pledgeID, status, err := lockPledge(ctx, tx, pledgeCode)
+		if err != nil {
+			return err
 		}
-		existing, err := oneMoney(ctx, tx, "idempotency key", `m.idempotency_key = $1`, key)
-		if err == nil {
-			return existing, nil
+		var pledgedMoney bool
+		err = tx.QueryRowxContext(ctx,
+			`SELECT EXISTS (SELECT 1 FROM pledge_items WHERE pledge_id = $1 AND kind = 'money')`, pledgeID,
+		).Scan(&pledgedMoney)
+		if err != nil {
+			return wrapErr(err, "postgres: record money: pledged money")
 		}
-		if campaign.ErrorCode(err) != campaign.ENOTFOUND {
-			return campaign.MoneyRecord{}, err
+		if !pledgedMoney {
+			return invalid("pledge %s pledged no money", pledgeCode)
 		}
-	}
-
-	pledgeID, status, err := lockPledge(ctx, tx, pledgeCode)
-	if err != nil {
-		return campaign.MoneyRecord{}, err
-	}
-	var pledgedMoney bool
-	err = tx.QueryRowxContext(ctx,
-		`SELECT EXISTS (SELECT 1 FROM pledge_items WHERE pledge_id = $1 AND kind = 'money')`, pledgeID,
-	).Scan(&pledgedMoney)
-	if err != nil {
-		return campaign.MoneyRecord{}, wrapErr(err, "postgres: record money: pledged money")
-	}
-	if !pledgedMoney {
-		return campaign.MoneyRecord{}, invalid("pledge %s pledged no money", pledgeCode)
-	}
-	m := campaign.MoneyRecord{
-		PledgeCode: pledgeCode, Amount: amount, Note: note, RecordedBy: actor, IdempotencyKey: key, CreatedAt: now,
-	}
-	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO money (pledge_id, amount, note, recorded_by, idempotency_key, created_at)
-		VALUES ($1, $2, $3, $4, nullif($5, ''), $6) RETURNING id`,
-		pledgeID, amount, note, actor, key, now).Scan(&m.ID)
-	if err != nil {
-		return campaign.MoneyRecord{}, wrapErr(err, "postgres: record money")
-	}
-	if status, err = setPledgeStatus(ctx, tx, pledgeID, status, now); err != nil {
-		return campaign.MoneyRecord{}, err
-	}
-	err = insertAudit(ctx, tx, campaign.AuditEntry{
-		At: now, Actor: actor, Action: "money.record", Subject: pledgeCode,
-		After: map[string]any{"money_id": m.ID, "amount": amount, "pledge_status": status},
+		m = campaign.MoneyRecord{
+			PledgeCode: pledgeCode, Amount: amount, Note: note, RecordedBy: actor, IdempotencyKey: key, CreatedAt: now,
+		}
+		err = tx.QueryRowxContext(ctx, `
+			INSERT INTO money (pledge_id, amount, note, recorded_by, idempotency_key, created_at)
+			VALUES ($1, $2, $3, $4, nullif($5, ''), $6) RETURNING id`,
+			pledgeID, amount, note, actor, key, now).Scan(&m.ID)
+		if err != nil {
+			return wrapErr(err, "postgres: record money")
+		}
+		if status, err = setPledgeStatus(ctx, tx, pledgeID, status, now); err != nil {
+			return err
+		}
+		err = insertAudit(ctx, tx, campaign.AuditEntry{
+			At: now, Actor: actor, Action: "money.record", Subject: pledgeCode,
+			After: map[string]any{"money_id": m.ID, "amount": amount, "pledge_status": status},
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := enqueue(ctx, tx, now, notices); err != nil {
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return campaign.MoneyRecord{}, err
-	}
-	if _, err := enqueue(ctx, tx, now, notices); err != nil {
-		return campaign.MoneyRecord{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return campaign.MoneyRecord{}, wrapErr(err, "postgres: record money: commit")
 	}
 	return m, nil
 }
@@ -164,78 +163,77 @@ func (s *MoneyStore) RecordPurchase(ctx context.Context, moneyID int64, devices 
 		return nil, err
 	}
 	now := s.db.now()
-	tx, err := s.db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return nil, wrapErr(err, "postgres: record purchase")
-	}
-	defer func() { _ = tx.Rollback() }()
+	var stored []campaign.Device
+	err = s.db.tx(ctx, "record purchase", txOptions{}, func(tx *sqlx.Tx) error {
+		if key != "" {
+			if err := lockKey(ctx, tx, "purchase", key); err != nil {
+				return err
+			}
+			var purchaseID int64
+			err := tx.QueryRowxContext(ctx, `SELECT id FROM purchases WHERE idempotency_key = $1`, key).Scan(&purchaseID)
+			if err == nil {
+				stored, err = purchasedDevices(ctx, tx, purchaseID)
+				return err
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return wrapErr(err, "postgres: record purchase: idempotency key")
+			}
+		}
 
-	if key != "" {
-		if err := lockKey(ctx, tx, "purchase", key); err != nil {
-			return nil, err
+		var amount, spent int64
+		var pledgeCode string
+		err = tx.QueryRowxContext(ctx, `
+			SELECT m.amount, m.spent, p.code FROM money m JOIN pledges p ON p.id = m.pledge_id
+			WHERE m.id = $1 FOR UPDATE OF m`, moneyID).Scan(&amount, &spent, &pledgeCode)
+		if errors.Is(err, sql.ErrNoRows) {
+			return campaign.Errorf(campaign.ENOTFOUND, "no money record %d", moneyID)
+		}
+		if err != nil {
+			return wrapErr(err, "postgres: record purchase: lock money")
+		}
+		if left := amount - spent; cost > left {
+			return invalid("money record %d has %s left, not %s", moneyID, campaign.FormatVND(left), campaign.FormatVND(cost))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE money SET spent = spent + $2 WHERE id = $1`, moneyID, cost); err != nil {
+			return wrapErr(err, "postgres: record purchase: spend")
 		}
 		var purchaseID int64
-		err := tx.QueryRowxContext(ctx, `SELECT id FROM purchases WHERE idempotency_key = $1`, key).Scan(&purchaseID)
-		if err == nil {
-			return purchasedDevices(ctx, tx, purchaseID)
+		err = tx.QueryRowxContext(ctx, `
+			INSERT INTO purchases (money_id, cost, bought_by, idempotency_key, created_at)
+			VALUES ($1, $2, $3, nullif($4, ''), $5) RETURNING id`,
+			moneyID, cost, actor, key, now).Scan(&purchaseID)
+		if err != nil {
+			return wrapErr(err, "postgres: record purchase")
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return nil, wrapErr(err, "postgres: record purchase: idempotency key")
+		origin := deviceOrigin{
+			money:    sql.NullInt64{Int64: moneyID, Valid: true},
+			purchase: sql.NullInt64{Int64: purchaseID, Valid: true},
 		}
-	}
-
-	var amount, spent int64
-	var pledgeCode string
-	err = tx.QueryRowxContext(ctx, `
-		SELECT m.amount, m.spent, p.code FROM money m JOIN pledges p ON p.id = m.pledge_id
-		WHERE m.id = $1 FOR UPDATE OF m`, moneyID).Scan(&amount, &spent, &pledgeCode)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, campaign.Errorf(campaign.ENOTFOUND, "no money record %d", moneyID)
-	}
-	if err != nil {
-		return nil, wrapErr(err, "postgres: record purchase: lock money")
-	}
-	if left := amount - spent; cost > left {
-		return nil, invalid("money record %d has %s left, not %s", moneyID, campaign.FormatVND(left), campaign.FormatVND(cost))
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE money SET spent = spent + $2 WHERE id = $1`, moneyID, cost); err != nil {
-		return nil, wrapErr(err, "postgres: record purchase: spend")
-	}
-	var purchaseID int64
-	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO purchases (money_id, cost, bought_by, idempotency_key, created_at)
-		VALUES ($1, $2, $3, nullif($4, ''), $5) RETURNING id`,
-		moneyID, cost, actor, key, now).Scan(&purchaseID)
-	if err != nil {
-		return nil, wrapErr(err, "postgres: record purchase")
-	}
-	origin := deviceOrigin{
-		money:    sql.NullInt64{Int64: moneyID, Valid: true},
-		purchase: sql.NullInt64{Int64: purchaseID, Valid: true},
-	}
-	stored, err := insertDevices(ctx, tx, seq, origin, bought, now)
-	if err != nil {
-		return nil, err
-	}
-	events := make([]deviceEvent, len(stored))
-	labels := make([]string, len(stored))
-	for i, d := range stored {
-		events[i] = deviceEvent{d.ID, "", campaign.DeviceReceived, fmt.Sprintf("bought with money record %d", moneyID)}
-		labels[i] = d.Label
-	}
-	if err := insertDeviceEvents(ctx, tx, now, actor, events); err != nil {
-		return nil, err
-	}
-	err = insertAudit(ctx, tx, campaign.AuditEntry{
-		At: now, Actor: actor, Action: "money.purchase", Subject: pledgeCode,
-		Before: map[string]any{"money_id": moneyID, "spent": spent},
-		After:  map[string]any{"money_id": moneyID, "spent": spent + cost, "cost": cost, "devices": labels},
+		stored, err = insertDevices(ctx, tx, seq, origin, bought, now)
+		if err != nil {
+			return err
+		}
+		events := make([]deviceEvent, len(stored))
+		labels := make([]string, len(stored))
+		for i, d := range stored {
+			events[i] = deviceEvent{d.ID, "", campaign.DeviceReceived, fmt.Sprintf("bought with money record %d", moneyID)}
+			labels[i] = d.Label
+		}
+		if err := insertDeviceEvents(ctx, tx, now, actor, events); err != nil {
+			return err
+		}
+		err = insertAudit(ctx, tx, campaign.AuditEntry{
+			At: now, Actor: actor, Action: "money.purchase", Subject: pledgeCode,
+			Before: map[string]any{"money_id": moneyID, "spent": spent},
+			After:  map[string]any{"money_id": moneyID, "spent": spent + cost, "cost": cost, "devices": labels},
+		})
+		if err != nil {
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrapErr(err, "postgres: record purchase: commit")
 	}
 	return stored, nil
 }

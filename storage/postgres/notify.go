@@ -277,7 +277,7 @@ func (s *BroadcastStore) CreateBroadcast(ctx context.Context, b *campaign.Broadc
 	now := s.db.now()
 
 	var created bool
-	err = runTx(ctx, s.db, nil, "create broadcast", func(tx *sqlx.Tx) error {
+	err = s.db.tx(ctx, "create broadcast", txOptions{}, func(tx *sqlx.Tx) error {
 		if err := lockKey(ctx, tx, "broadcast", idemKey); err != nil {
 			return err
 		}

@@ -410,14 +410,22 @@ func (s *PledgeStore) one(ctx context.Context, what, query string, args ...any) 
 // the registration in devices.allocated_registration_id; a delivered device without one (none
 // until allocations are stored) is in Devices only.
 func (s *PledgeStore) PledgesByChat(ctx context.Context, channel, chatID string) ([]campaign.PledgeProgress, error) {
-	tx, err := s.db.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	var out []campaign.PledgeProgress
+	err := s.db.tx(ctx, "pledges by chat", snapshotRead, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = s.pledgesByChat(ctx, tx, channel, chatID)
+		return err
+	})
 	if err != nil {
-		return nil, wrapErr(err, "postgres: pledges by chat")
+		return nil, err
 	}
-	defer func() { _ = tx.Rollback() }()
+	return out, nil
+}
 
+// pledgesByChat is PledgesByChat in the snapshot tx.
+func (s *PledgeStore) pledgesByChat(ctx context.Context, tx *sqlx.Tx, channel, chatID string) ([]campaign.PledgeProgress, error) {
 	var rows []pledgeRow
-	err = tx.SelectContext(ctx, &rows, selectPledges+`
+	err := tx.SelectContext(ctx, &rows, selectPledges+`
 		WHERE p.channel = $1 AND p.chat_id = $2
 		ORDER BY p.created_at DESC, p.id DESC`,
 		campaign.NormalizeText(channel), campaign.NormalizeText(chatID))

@@ -318,7 +318,7 @@ func (s *PrivacyStore) EraseRegistration(ctx context.Context, code, by string, r
 	}
 	now := s.db.now()
 	var out campaign.Erasure
-	err := s.inTx(ctx, erasureStatementTimeout, "erase registration", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "erase registration", maintenanceTx(erasureStatementTimeout), func(tx *sqlx.Tx) error {
 		var t eraseTarget
 		err := tx.GetContext(ctx, &t, selectEraseTargets+`WHERE r.campaign_id = $1 AND r.code = $2 FOR UPDATE OF r`, s.c.ID, code)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -850,10 +850,14 @@ func (s *PrivacyStore) AnonymizeExpired(ctx context.Context) (campaign.Anonymiza
 		out.Mentions += c.Mentions
 		out.FileLinks += c.FileLinks
 	}
+	// Each transaction's results are taken only once it committed: a run retried after a
+	// conflict (see DB.tx) starts from the same place and counts nothing twice.
 	var last int64
 	for {
 		var n int
-		err := s.inTx(ctx, retentionStatementTimeout, "anonymize registrations", func(tx *sqlx.Tx) error {
+		var next int64
+		var counts campaign.ErasureCounts
+		err := s.db.tx(ctx, "anonymize registrations", maintenanceTx(retentionStatementTimeout), func(tx *sqlx.Tx) error {
 			var targets []eraseTarget
 			err := tx.SelectContext(ctx, &targets, selectEraseTargets+`
 				WHERE r.campaign_id = $1 AND r.erased_at IS NULL AND r.id > $2 AND r.created_at < $4
@@ -864,30 +868,8 @@ func (s *PrivacyStore) AnonymizeExpired(ctx context.Context) (campaign.Anonymiza
 			if n = len(targets); n == 0 {
 				return nil
 			}
-			last = targets[n-1].ID
-			counts, _, err := s.erase(ctx, tx, targets, systemActor, campaign.ErasureRetention, now, false)
-			if err != nil {
-				return err
-			}
-			add(counts)
-			return nil
-		})
-		if err != nil {
-			return out, err
-		}
-		if n == 0 {
-			break
-		}
-		out.Registrations += n
-	}
-	last = 0
-	for {
-		var n int
-		err := s.inTx(ctx, retentionStatementTimeout, "anonymize pledges", func(tx *sqlx.Tx) error {
-			var contacts int
-			var err error
-			n, last, contacts, err = s.anonymizePledges(ctx, tx, last, batch, now)
-			out.Contacts += contacts
+			next = targets[n-1].ID
+			counts, _, err = s.erase(ctx, tx, targets, systemActor, campaign.ErasureRetention, now, false)
 			return err
 		})
 		if err != nil {
@@ -896,15 +878,38 @@ func (s *PrivacyStore) AnonymizeExpired(ctx context.Context) (campaign.Anonymiza
 		if n == 0 {
 			break
 		}
+		last = next
+		add(counts)
+		out.Registrations += n
+	}
+	last = 0
+	for {
+		var n, contacts int
+		var next int64
+		err := s.db.tx(ctx, "anonymize pledges", maintenanceTx(retentionStatementTimeout), func(tx *sqlx.Tx) error {
+			var err error
+			n, next, contacts, err = s.anonymizePledges(ctx, tx, last, batch, now)
+			return err
+		})
+		if err != nil {
+			return out, err
+		}
+		out.Contacts += contacts
+		if n == 0 {
+			break
+		}
+		last = next
 		out.Pledges += n
 	}
-	err := s.inTx(ctx, retentionStatementTimeout, "anonymize the rest", func(tx *sqlx.Tx) error {
-		c, err := s.anonymizeRest(ctx, tx, now)
-		if err == nil {
-			add(c)
-		}
+	var rest campaign.ErasureCounts
+	err := s.db.tx(ctx, "anonymize the rest", maintenanceTx(retentionStatementTimeout), func(tx *sqlx.Tx) error {
+		var err error
+		rest, err = s.anonymizeRest(ctx, tx, now)
 		return err
 	})
+	if err == nil {
+		add(rest)
+	}
 	return out, err
 }
 
@@ -1063,35 +1068,11 @@ func (s *PrivacyStore) WithdrawFiles(ctx context.Context, paths []string) (int, 
 	return int(n), nil
 }
 
-// inTx runs fn in a transaction of the maintenance pool and commits it, once more after a
-// deadlock or a serialization failure (fn reads everything again under its locks). An erasure
-// searches free texts table-wide, which takes seconds in a database of a million records: the
-// stores' statement timeout would cut it, so the transaction sets bounds of its own,
-// statementTimeout per statement and the stores' lock timeout.
-func (s *PrivacyStore) inTx(ctx context.Context, statementTimeout time.Duration, what string, fn func(tx *sqlx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := func() error {
-			tx, err := s.db.maintenance.BeginTxx(ctx, nil)
-			if err != nil {
-				return wrapErr(err, "postgres: "+what)
-			}
-			defer func() { _ = tx.Rollback() }()
-			_, err = tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d; SET LOCAL lock_timeout = %d`,
-				statementTimeout.Milliseconds(), DefaultLockTimeout.Milliseconds()))
-			if err != nil {
-				return wrapErr(err, "postgres: "+what)
-			}
-			if err := fn(tx); err != nil {
-				return err
-			}
-			if err := tx.Commit(); err != nil {
-				return wrapErr(err, "postgres: "+what+": commit")
-			}
-			return nil
-		}()
-		if err != nil && attempt < 2 && isRetryableConflict(err) {
-			continue
-		}
-		return err
-	}
+// maintenanceTx is how the privacy work runs its transactions: on the maintenance pool, with
+// bounds of its own. An erasure searches free texts table-wide, which takes seconds in a database
+// of a million records: the stores' statement timeout would cut it, so the transaction sets
+// statementTimeout per statement and the stores' lock timeout. A deadlock or serialization
+// failure is retried as DB.tx says.
+func maintenanceTx(statementTimeout time.Duration) txOptions {
+	return txOptions{maintenance: true, statementTimeout: statementTimeout, lockTimeout: DefaultLockTimeout}
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
@@ -56,26 +58,24 @@ func (s *ProgressStore) Progress(ctx context.Context, at time.Time, wardCode str
 	}
 	p := campaign.Progress{At: at, WardCode: ward}
 
-	tx, err := s.db.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	err := s.db.tx(ctx, "progress", snapshotRead, func(tx *sqlx.Tx) error {
+		p = campaign.Progress{At: at, WardCode: ward} // a retry starts afresh
+		if err := s.registrations(ctx, tx, &p); err != nil {
+			return err
+		}
+		if err := s.schools(ctx, tx, &p); err != nil {
+			return err
+		}
+		if err := s.devices(ctx, tx, &p); err != nil {
+			return err
+		}
+		if err := s.pledges(ctx, tx, &p); err != nil {
+			return err
+		}
+		return nil
+	})
 	if err != nil {
-		return campaign.Progress{}, wrapErr(err, "postgres: progress")
-	}
-	defer func() { _ = tx.Rollback() }()
-
-	if err := s.registrations(ctx, tx, &p); err != nil {
 		return campaign.Progress{}, err
-	}
-	if err := s.schools(ctx, tx, &p); err != nil {
-		return campaign.Progress{}, err
-	}
-	if err := s.devices(ctx, tx, &p); err != nil {
-		return campaign.Progress{}, err
-	}
-	if err := s.pledges(ctx, tx, &p); err != nil {
-		return campaign.Progress{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return campaign.Progress{}, wrapErr(err, "postgres: progress")
 	}
 	p.Settle(s.c)
 	return p, nil

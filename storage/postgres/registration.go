@@ -87,6 +87,7 @@ func (s *RegistrationStore) SubmitRegistration(ctx context.Context, r *campaign.
 	}
 	// One retry: a lost race on the idempotency key finds the winner's row the second time, and a
 	// serialization failure or deadlock is safe to run again because the key makes it idempotent.
+	// An assisted submit is a transaction of DB.tx, which retries conflicts itself.
 	for attempt := 1; ; attempt++ {
 		out := in
 		created, err = submit(ctx, &out)
@@ -94,7 +95,7 @@ func (s *RegistrationStore) SubmitRegistration(ctx context.Context, r *campaign.
 			*r = out
 			return created, nil
 		}
-		if attempt < 2 && (errors.Is(err, errKeyRace) || isRetryableConflict(err)) {
+		if attempt < 2 && (errors.Is(err, errKeyRace) || (in.Source != campaign.SourceAssisted && isRetryableConflict(err))) {
 			continue
 		}
 		if errors.Is(err, errKeyRace) {

@@ -30,7 +30,7 @@ const invitationCodeBytes = 24
 const maxInvitationCodeLen = 64
 
 // redeemAttempts bounds the retries of a redemption that lost a race on the account's one active
-// role (the same person redeeming two invitations at once) or hit a deadlock.
+// role (the same person redeeming two invitations at once); a deadlock is retried by DB.tx.
 const redeemAttempts = 3
 
 // errNoOpenInvitation is the message of every failed redemption: whether the code was unknown,
@@ -81,7 +81,7 @@ func (s *StaffStore) CreateInvitation(ctx context.Context, inv campaign.Invitati
 
 	code := newInvitationCode()
 	hash := sha256.Sum256([]byte(code))
-	err := s.inTx(ctx, "create invitation", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "create invitation", txOptions{}, func(tx *sqlx.Tx) error {
 		var id int64
 		err := tx.QueryRowxContext(ctx, `
 			INSERT INTO invitations (code_hash, role, ward_code, school, created_by, created_at, expires_at)
@@ -143,7 +143,7 @@ func (s *StaffStore) RedeemInvitation(ctx context.Context, code string, who camp
 	hash := sha256.Sum256([]byte(code))
 	for attempt := 1; ; attempt++ {
 		r, err := s.redeem(ctx, hash[:], who, replace, notify)
-		if err != nil && attempt < redeemAttempts && (isRetryableConflict(err) || isActiveRoleRace(err)) {
+		if err != nil && attempt < redeemAttempts && isActiveRoleRace(err) {
 			continue
 		}
 		if isActiveRoleRace(err) {
@@ -159,7 +159,7 @@ func (s *StaffStore) redeem(ctx context.Context, hash []byte, who campaign.Staff
 	now := s.db.now()
 	account := who.Channel + ":" + who.ExternalID
 	var out campaign.Redemption
-	err := s.inTx(ctx, "redeem invitation", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "redeem invitation", txOptions{}, func(tx *sqlx.Tx) error {
 		out = campaign.Redemption{}
 		// Under READ COMMITTED a second redeemer of the same row waits for the first's row lock,
 		// then re-checks the WHERE clause against the committed row, finds it used and gets
@@ -343,7 +343,7 @@ func (s *StaffStore) RevokeStaff(ctx context.Context, channel, externalID, by st
 		return campaign.Errorf(campaign.EINVALID, "staff: the revoker is required")
 	}
 	now := s.db.now()
-	return s.inTx(ctx, "revoke staff", func(tx *sqlx.Tx) error {
+	return s.db.tx(ctx, "revoke staff", txOptions{}, func(tx *sqlx.Tx) error {
 		var revoked []staffRole
 		err := sqlx.SelectContext(ctx, tx, &revoked, `
 			UPDATE staff SET active = false, revoked_at = $3, revoked_by = $4, updated_at = $3
@@ -380,7 +380,7 @@ func (s *StaffStore) RevokeInvitation(ctx context.Context, id int64, by string) 
 		return campaign.Errorf(campaign.EINVALID, "invitation: the revoker is required")
 	}
 	now := s.db.now()
-	return s.inTx(ctx, "revoke invitation", func(tx *sqlx.Tx) error {
+	return s.db.tx(ctx, "revoke invitation", txOptions{}, func(tx *sqlx.Tx) error {
 		var revoked []staffRole
 		err := sqlx.SelectContext(ctx, tx, &revoked, `
 			UPDATE invitations SET revoked_at = $2, revoked_by = $3
@@ -443,22 +443,6 @@ func (r invitationRow) invitation() campaign.Invitation {
 		inv.RevokedAt = r.RevokedAt.Time.UTC()
 	}
 	return inv
-}
-
-// inTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise.
-func (s *StaffStore) inTx(ctx context.Context, what string, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return wrapErr(err, "postgres: "+what+": begin")
-	}
-	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return wrapErr(err, "postgres: "+what+": commit")
-	}
-	return nil
 }
 
 // validateStaffRole checks that role can be given by invitation, with a ward exactly when it has

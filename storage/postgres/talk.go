@@ -23,7 +23,7 @@ func (s *CaseStore) MessageOfficials(ctx context.Context, code string, parent ca
 	actor := parent.Channel + ":" + parent.ChatID
 	now := s.db.now()
 	var out campaign.Registration
-	err := s.inTx(ctx, "message officials", func(tx *sqlx.Tx) error {
+	err := s.db.tx(ctx, "message officials", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.lockRegistration(ctx, tx, code)
 		if err != nil {
 			return err
@@ -73,7 +73,7 @@ func (s *CaseStore) MessageOfficials(ctx context.Context, code string, parent ca
 func (s *CaseStore) MessageHandled(ctx context.Context, code string, by campaign.Staff) error {
 	code = normalizeCode(code)
 	now := s.db.now()
-	return s.inTx(ctx, "message handled", func(tx *sqlx.Tx) error {
+	return s.db.tx(ctx, "message handled", txOptions{}, func(tx *sqlx.Tx) error {
 		locked, err := s.lockRegistration(ctx, tx, code)
 		if err != nil {
 			return err
