@@ -629,19 +629,7 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 	if len(made) == 0 && len(stale) == 0 {
 		parts = append(parts, c.t("alloc.none_made"))
 	}
-	n := c.e.reachCounts(made)
-	if n.told > 0 {
-		parts = append(parts, c.t("alloc.parents_told", "Count", n.told))
-	}
-	if n.viaStaff > 0 {
-		parts = append(parts, c.t("alloc.parents_via_staff", "Count", n.viaStaff))
-	}
-	if n.viaStandIns > 0 {
-		parts = append(parts, c.t("alloc.parents_via_stand_ins", "Count", n.viaStandIns))
-	}
-	if n.notTold > 0 {
-		parts = append(parts, c.t("alloc.parents_not_told", "Count", n.notTold))
-	}
+	parts = append(parts, c.reachLines(made, "alloc.parents_told")...)
 	c.say(paragraphs(parts...))
 	return nil
 }
@@ -1273,20 +1261,7 @@ func (c *turn) allocCityReport(made []campaign.Delivery, stale []string) string 
 		if len(made) > 1 {
 			codes += " … " + made[len(made)-1].Code
 		}
-		n := c.e.reachCounts(made)
-		lines := []string{c.t("alloc.city_done", "Count", len(made), "Codes", codes)}
-		if n.told > 0 {
-			lines = append(lines, c.t("alloc.city_parents", "Count", n.told))
-		}
-		if n.viaStaff > 0 {
-			lines = append(lines, c.t("alloc.parents_via_staff", "Count", n.viaStaff))
-		}
-		if n.viaStandIns > 0 {
-			lines = append(lines, c.t("alloc.parents_via_stand_ins", "Count", n.viaStandIns))
-		}
-		if n.notTold > 0 {
-			lines = append(lines, c.t("alloc.parents_not_told", "Count", n.notTold))
-		}
+		lines := append([]string{c.t("alloc.city_done", "Count", len(made), "Codes", codes)}, c.reachLines(made, "alloc.city_parents")...)
 		parts = append(parts, strings.Join(lines, "\n"))
 	}
 	if len(stale) > 0 {
@@ -1455,4 +1430,21 @@ func (c *turn) confirmPicked(picked []campaign.Allocation, who campaign.Staff) (
 		return nil, nil, false, nil
 	}
 	return nil, nil, false, fmt.Errorf("confirm allocations: %w", err)
+}
+
+// reachLines says how the families of new deliveries were told, a line per way that reached any:
+// in their own chat (toldID, with the count), through the staff who registered them, through
+// staff standing in for them, or not at all.
+func (c *turn) reachLines(made []campaign.Delivery, toldID string) []string {
+	n := c.e.reachCounts(made)
+	var lines []string
+	for _, l := range []struct {
+		id    string
+		count int
+	}{{toldID, n.told}, {"alloc.parents_via_staff", n.viaStaff}, {"alloc.parents_via_stand_ins", n.viaStandIns}, {"alloc.parents_not_told", n.notTold}} {
+		if l.count > 0 {
+			lines = append(lines, c.t(l.id, "Count", l.count))
+		}
+	}
+	return lines
 }
