@@ -310,25 +310,10 @@ func (s *ExportSource) schoolRows(ctx context.Context, fields []string, f campai
 		get[i] = g
 	}
 	w := s.registrationsWhere(f)
-	rows, err := s.db.maintenance.QueryContext(ctx, `SELECT r.school, r.source, r.status, count(*) FROM registrations r
+	tally, err := schoolTally(ctx, s.db.maintenance, "postgres: export schools", nil, `SELECT r.school, r.source, r.status, count(*) FROM registrations r
 		WHERE `+strings.Join(w.conds, " AND ")+` GROUP BY 1, 2, 3`, w.args...)
 	if err != nil {
-		return wrapErr(err, "postgres: export schools")
-	}
-	defer rows.Close()
-	var tally campaign.SchoolTally
-	for rows.Next() {
-		var school string
-		var source campaign.Source
-		var status campaign.RegistrationStatus
-		var n int
-		if err := rows.Scan(&school, &source, &status, &n); err != nil {
-			return wrapErr(err, "postgres: export schools")
-		}
-		tally.Add(school, source, status, n)
-	}
-	if err := rows.Err(); err != nil {
-		return wrapErr(err, "postgres: export schools")
+		return err
 	}
 	row := make([]any, len(fields))
 	for _, c := range tally.Schools() {

@@ -166,12 +166,26 @@ func (s *ProgressStore) registrations(ctx context.Context, q querier, p *campaig
 // read in the same snapshot as registration_counts, so the sources and the schools add up to the
 // total.
 func (s *ProgressStore) schools(ctx context.Context, q querier, p *campaign.Progress) error {
-	rows, err := q.QueryContext(ctx, `
+	tally, err := schoolTally(ctx, q, "postgres: progress: schools", func(source campaign.Source, n int) {
+		p.Registrations.BySource.Add(source, n)
+	}, `
 		SELECT school, source, status, sum(n) FROM registration_school_counts
 		WHERE campaign_id = $1 AND ($2::text = '' OR ward_code = $2)
 		GROUP BY school, source, status HAVING sum(n) <> 0`, s.c.ID, p.WardCode)
 	if err != nil {
-		return wrapErr(err, "postgres: progress: schools")
+		return err
+	}
+	p.Schools = tally.Schools()
+	return nil
+}
+
+// schoolTally runs query, whose rows are (school, source, status, count), and adds them up by
+// school; each row's source and count also go to bySource when it is set. what names the work in
+// errors.
+func schoolTally(ctx context.Context, q querier, what string, bySource func(campaign.Source, int), query string, args ...any) (*campaign.SchoolTally, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrapErr(err, what)
 	}
 	defer rows.Close()
 	var tally campaign.SchoolTally
@@ -181,16 +195,17 @@ func (s *ProgressStore) schools(ctx context.Context, q querier, p *campaign.Prog
 		var status campaign.RegistrationStatus
 		var n int
 		if err := rows.Scan(&school, &source, &status, &n); err != nil {
-			return wrapErr(err, "postgres: progress: schools")
+			return nil, wrapErr(err, what)
 		}
-		p.Registrations.BySource.Add(source, n)
+		if bySource != nil {
+			bySource(source, n)
+		}
 		tally.Add(school, source, status, n)
 	}
 	if err := rows.Err(); err != nil {
-		return wrapErr(err, "postgres: progress: schools")
+		return nil, wrapErr(err, what)
 	}
-	p.Schools = tally.Schools()
-	return nil
+	return &tally, nil
 }
 
 // devices fills the pipeline: the city's from the counters, a ward's by counting the devices of
