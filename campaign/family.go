@@ -19,13 +19,7 @@ import "context"
 
 // Withdrawable reports whether a registration in status s may be withdrawn: it is waiting for
 // officials or for its device, and no device reached the child.
-func (s RegistrationStatus) Withdrawable() bool {
-	switch s {
-	case StatusSubmitted, StatusNeedsInfo, StatusVerified, StatusAllocated:
-		return true
-	}
-	return false
-}
+func (s RegistrationStatus) Withdrawable() bool { return RegistrationWithdraw.Allows(s) }
 
 // Correctable reports whether the family may correct a registration in status s: while it is
 // waiting for officials or for its device.

@@ -339,21 +339,19 @@ func (s *Cases) Decide(_ context.Context, d campaign.Decision, by campaign.Staff
 		return campaign.Registration{}, err
 	}
 	code, text := normCode(d.Code), campaign.NormalizeText(d.Text)
-	next := campaign.StatusVerified
+	event, ok := d.Verdict.Event()
+	if !ok {
+		return campaign.Registration{}, campaign.Errorf(campaign.EINVALID, "decision: unknown verdict %q", d.Verdict)
+	}
 	switch d.Verdict {
-	case campaign.VerdictApprove:
 	case campaign.VerdictReject:
 		if !slices.Contains(campaign.RejectReasons, d.Reason) || (d.Reason == campaign.RejectOther && text == "") {
 			return campaign.Registration{}, campaign.Errorf(campaign.EINVALID, "decision: reason %q, text %q", d.Reason, text)
 		}
-		next = campaign.StatusRejected
 	case campaign.VerdictAskInfo:
 		if text == "" {
 			return campaign.Registration{}, campaign.Errorf(campaign.EINVALID, "decision: a question is required")
 		}
-		next = campaign.StatusNeedsInfo
-	default:
-		return campaign.Registration{}, campaign.Errorf(campaign.EINVALID, "decision: unknown verdict %q", d.Verdict)
 	}
 	s.regs.mu.Lock()
 	defer s.regs.mu.Unlock()
@@ -365,8 +363,9 @@ func (s *Cases) Decide(_ context.Context, d campaign.Decision, by campaign.Staff
 		return *r, nil
 	}
 	delete(s.messageAt, code) // deciding handles the family's message too
-	if r.Status != campaign.StatusSubmitted {
-		return campaign.Registration{}, campaign.Errorf(campaign.ECONFLICT, "registration %s is %s", code, r.Status)
+	next, err := r.Status.Apply(event)
+	if err != nil {
+		return campaign.Registration{}, fmt.Errorf("registration %s: %w", code, err)
 	}
 	before := r.Status
 	r.Status, r.UpdatedAt = next, s.now()
@@ -412,18 +411,22 @@ func (s *Cases) AnswerInfo(_ context.Context, code string, parent campaign.Sessi
 	more := false
 	if !applied {
 		notes := s.notes[code]
+		next, err := r.Status.Apply(campaign.RegistrationAnswer)
 		switch {
-		case r.Status == campaign.StatusNeedsInfo:
-		case r.Status == campaign.StatusSubmitted && len(notes) > 0 && notes[len(notes)-1].Answer && !notes[len(notes)-1].Message && notes[len(notes)-1].Actor == actor:
+		case err == nil:
+		case r.Status == campaign.RegistrationAnswer.To() && len(notes) > 0 && notes[len(notes)-1].Answer && !notes[len(notes)-1].Message && notes[len(notes)-1].Actor == actor:
 			more = true
-		default:
+		case r.Status == campaign.RegistrationAnswer.To():
 			return campaign.Registration{}, "", notWaiting
+		default:
+			return campaign.Registration{}, "", fmt.Errorf("registration %s of this chat is not waiting for an answer: %w", code, err)
 		}
 		s.notes[code] = append(s.notes[code], campaign.Note{At: s.now(), Actor: actor, Answer: true, Text: a.Text,
 			PhotoID: a.PhotoID, PhotoChannel: a.PhotoChannel})
 		if !more {
-			r.Status, r.UpdatedAt = campaign.StatusSubmitted, s.now()
-			s.record(actor, "registration.answer", code, map[string]any{"status": campaign.StatusNeedsInfo}, map[string]any{"status": campaign.StatusSubmitted})
+			before := r.Status
+			r.Status, r.UpdatedAt = next, s.now()
+			s.record(actor, "registration.answer", code, map[string]any{"status": before}, map[string]any{"status": next})
 		}
 		s.applyKey("answer", key, code)
 	}
@@ -545,13 +548,13 @@ func (s *Cases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocati
 		var dev *campaign.Device
 		if a.DeviceLabel != "" {
 			dev = s.dev(normCode(a.DeviceLabel))
-			if dev == nil || dev.State != campaign.DeviceReady {
+			if dev == nil || !dev.State.CanMove(campaign.DeviceAllocated) {
 				stale = append(stale, code)
 				continue
 			}
 		}
 		left := s.stockLeft()
-		if r.Status != campaign.StatusVerified || slices.ContainsFunc(a.Stock, func(k campaign.StockKind) bool { return left[k] <= 0 }) {
+		if !campaign.RegistrationAllocate.Allows(r.Status) || slices.ContainsFunc(a.Stock, func(k campaign.StockKind) bool { return left[k] <= 0 }) {
 			stale = append(stale, code)
 			continue
 		}
@@ -581,7 +584,7 @@ func (s *Cases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocati
 		for _, k := range a.Stock {
 			s.stockTaken[k]++
 		}
-		r.Status, r.UpdatedAt = campaign.StatusAllocated, s.now()
+		r.Status, r.UpdatedAt = campaign.RegistrationAllocate.To(), s.now()
 		s.deliveries = append(s.deliveries, d)
 		s.applyKey("allocate", key, code)
 		s.record(staffActorOf(by), "allocation.confirm", code, map[string]any{"status": campaign.StatusVerified}, map[string]any{"delivery": d.Code})
@@ -602,8 +605,11 @@ func (s *Cases) SetHandover(_ context.Context, code string, parent campaign.Sess
 		return campaign.Delivery{}, campaign.Errorf(campaign.EINVALID, "handover: unknown place %q", h)
 	}
 	d := s.deliveryPtr(normCode(code))
-	if d == nil || d.Parent != parent || d.Status != campaign.DeliveryPending {
+	if d == nil || d.Parent != parent {
 		return campaign.Delivery{}, campaign.Errorf(campaign.ENOTFOUND, "no pending delivery %s for this chat", code)
+	}
+	if _, err := d.Status.Apply(campaign.DeliveryChoosePlace); err != nil {
+		return campaign.Delivery{}, fmt.Errorf("no pending delivery %s for this chat: %w", code, err)
 	}
 	if d.Handover != h {
 		s.record(parent.Channel+":"+parent.ChatID, "delivery.handover", d.Code, map[string]any{"handover": d.Handover}, map[string]any{"handover": h})
@@ -672,13 +678,14 @@ func (s *Cases) MarkDelivered(_ context.Context, code, recipient, photoID, key s
 	if s.keyApplied("deliver", key, code) {
 		return *d, nil
 	}
-	if d.Status != campaign.DeliveryPending {
-		return campaign.Delivery{}, campaign.Errorf(campaign.ECONFLICT, "delivery %s is %s", code, d.Status)
+	next, err := d.Status.Apply(campaign.DeliveryHandOver)
+	if err != nil {
+		return campaign.Delivery{}, fmt.Errorf("delivery %s: %w", code, err)
 	}
-	d.Status, d.RecipientName, d.PhotoID, d.Volunteer, d.DeliveredAt = campaign.DeliveryDelivered, recipient, photoID, staffActorOf(by), s.now()
+	d.Status, d.RecipientName, d.PhotoID, d.Volunteer, d.DeliveredAt = next, recipient, photoID, staffActorOf(by), s.now()
 	s.regs.mu.Lock()
 	if r := s.reg(d.RegistrationCode); r != nil {
-		r.Status, r.UpdatedAt = campaign.StatusDelivered, s.now()
+		r.Status, r.UpdatedAt = campaign.DeliveryHandOver.Registration().To(), s.now()
 	}
 	s.regs.mu.Unlock()
 	if d.DeviceLabel != "" {
@@ -712,9 +719,11 @@ func (s *Cases) MarkFailed(_ context.Context, code string, reason campaign.FailR
 	if s.keyApplied("fail", key, code) {
 		return *d, nil
 	}
-	if d.Status != campaign.DeliveryPending {
-		return campaign.Delivery{}, campaign.Errorf(campaign.ECONFLICT, "delivery %s is %s", code, d.Status)
+	next, err := d.Status.Apply(campaign.DeliveryFail)
+	if err != nil {
+		return campaign.Delivery{}, fmt.Errorf("delivery %s: %w", code, err)
 	}
+	d.Status = next
 	d.Attempts++
 	d.LastFailure = reason
 	s.applyKey("fail", key, code)
@@ -731,14 +740,19 @@ func (s *Cases) ConfirmDelivery(_ context.Context, code string, parent campaign.
 		return campaign.Delivery{}, false, err
 	}
 	d := s.deliveryPtr(normCode(code))
-	if d == nil || d.Parent != parent || d.Status == campaign.DeliveryPending {
+	if d == nil || d.Parent != parent {
 		return campaign.Delivery{}, false, campaign.Errorf(campaign.ENOTFOUND, "no delivered delivery %s for this chat", code)
 	}
-	if d.Status == campaign.DeliveryConfirmed {
+	if campaign.DeliveryConfirm.Repeated(d.Status) {
 		return *d, true, nil
 	}
-	d.Status, d.ConfirmedAt = campaign.DeliveryConfirmed, s.now()
-	s.record(parent.Channel+":"+parent.ChatID, "delivery.confirmed", d.Code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryConfirmed})
+	next, err := d.Status.Apply(campaign.DeliveryConfirm)
+	if err != nil {
+		return campaign.Delivery{}, false, fmt.Errorf("no delivered delivery %s for this chat: %w", code, err)
+	}
+	before := d.Status
+	d.Status, d.ConfirmedAt = next, s.now()
+	s.record(parent.Channel+":"+parent.ChatID, "delivery.confirmed", d.Code, map[string]any{"status": before}, map[string]any{"status": next})
 	queueNotices(s.Outbox, notify, *d)
 	return *d, false, nil
 }
@@ -758,15 +772,16 @@ func (s *Cases) ReportNotReceived(_ context.Context, code string, parent campaig
 	if s.keyApplied("not_received", key, code) {
 		return *d, nil
 	}
-	if d.Status != campaign.DeliveryDelivered {
-		return campaign.Delivery{}, campaign.Errorf(campaign.ENOTFOUND, "delivery %s is %s", code, d.Status)
+	next, err := d.Status.Apply(campaign.DeliveryNotReceived)
+	if err != nil {
+		return campaign.Delivery{}, fmt.Errorf("delivery %s: %w", code, err)
 	}
-	d.Status, d.DeliveredAt = campaign.DeliveryPending, time.Time{}
+	d.Status, d.DeliveredAt = next, time.Time{}
 	d.Attempts++
 	d.LastFailure, d.LastFailureNote = campaign.FailNotReceived, campaign.NormalizeText(words)
 	s.regs.mu.Lock()
 	if r := s.reg(d.RegistrationCode); r != nil {
-		r.Status, r.UpdatedAt = campaign.StatusAllocated, s.now()
+		r.Status, r.UpdatedAt = campaign.DeliveryNotReceived.Registration().To(), s.now()
 	}
 	s.regs.mu.Unlock()
 	if d.DeviceLabel != "" {
@@ -792,9 +807,10 @@ func (s *Cases) FinalizeDeliveries(_ context.Context, cutoff time.Time, notify c
 	out := []campaign.Delivery{}
 	for i := range s.deliveries {
 		d := &s.deliveries[i]
-		if d.Status == campaign.DeliveryDelivered && d.DeliveredAt.Before(cutoff) {
-			d.Status, d.ConfirmedAt, d.AutoConfirmed = campaign.DeliveryConfirmed, s.now(), true
-			s.record("system", "delivery.auto_confirmed", d.Code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryConfirmed})
+		if next, err := d.Status.Apply(campaign.DeliveryAutoConfirm); err == nil && d.DeliveredAt.Before(cutoff) {
+			before := d.Status
+			d.Status, d.ConfirmedAt, d.AutoConfirmed = next, s.now(), true
+			s.record("system", "delivery.auto_confirmed", d.Code, map[string]any{"status": before}, map[string]any{"status": next})
 			queueNotices(s.Outbox, notify, *d)
 			out = append(out, *d)
 		}

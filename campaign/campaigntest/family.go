@@ -2,6 +2,7 @@ package campaigntest
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -132,14 +133,15 @@ func (f *Family) Withdraw(_ context.Context, code string, parent campaign.Sessio
 		w.Registration = *r
 		return w, nil
 	}
-	if !r.Status.Withdrawable() {
-		return campaign.Withdrawal{}, campaign.Errorf(campaign.ECONFLICT, "registration %s is %s", code, r.Status)
+	next, err := r.Status.Apply(campaign.RegistrationWithdraw)
+	if err != nil {
+		return campaign.Withdrawal{}, fmt.Errorf("registration %s: %w", code, err)
 	}
 	w := campaign.Withdrawal{Before: r.Status}
 	if i := slices.IndexFunc(s.deliveries, func(d campaign.Delivery) bool { return d.RegistrationCode == code }); i >= 0 {
 		d := s.deliveries[i]
-		if d.Status != campaign.DeliveryPending {
-			return campaign.Withdrawal{}, campaign.Errorf(campaign.ECONFLICT, "delivery %s is %s", d.Code, d.Status)
+		if _, err := d.Status.Apply(campaign.DeliveryCancel); err != nil {
+			return campaign.Withdrawal{}, fmt.Errorf("registration %s: its delivery %s: %w", code, d.Code, err)
 		}
 		w.DeliveryCode, w.Stock, w.Handler = d.Code, slices.Clone(d.Stock), d.Volunteer
 		for _, e := range slices.Backward(s.audit) {
@@ -163,7 +165,7 @@ func (f *Family) Withdraw(_ context.Context, code string, parent campaign.Sessio
 		}
 		s.deliveries = slices.Delete(s.deliveries, i, i+1)
 	}
-	r.Status, r.UpdatedAt = campaign.StatusWithdrawn, s.now()
+	r.Status, r.UpdatedAt = next, s.now()
 	w.Registration = *r
 	if key != "" {
 		f.withdrawals[key+"|"+code] = w

@@ -302,8 +302,12 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 	if err := validateKey("decision", d.Key); err != nil {
 		return campaign.Registration{}, err
 	}
+	event, ok := d.Verdict.Event()
+	if !ok {
+		return campaign.Registration{}, invalid("unknown verdict %q", d.Verdict)
+	}
 	var (
-		next         campaign.RegistrationStatus
+		next         = event.To()
 		rejectCode   campaign.RejectReason
 		rejectReason string
 		action       string
@@ -311,12 +315,12 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 	)
 	switch d.Verdict {
 	case campaign.VerdictApprove:
-		next, action = campaign.StatusVerified, "registration.verify"
+		action = "registration.verify"
 	case campaign.VerdictReject:
 		if !slices.Contains(campaign.RejectReasons, d.Reason) {
 			return campaign.Registration{}, invalid("unknown reject reason %q", d.Reason)
 		}
-		next, action, rejectCode = campaign.StatusRejected, "registration.reject", d.Reason
+		action, rejectCode = "registration.reject", d.Reason
 		after["reason"] = d.Reason
 		if d.Reason == campaign.RejectOther {
 			if text == "" {
@@ -331,7 +335,7 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 			return campaign.Registration{}, invalid("a question for the parent is required")
 		}
 		// The question is in the registration's notes (erasure deletes them), not in the audit.
-		next, action = campaign.StatusNeedsInfo, "registration.ask_info"
+		action = "registration.ask_info"
 	default:
 		return campaign.Registration{}, invalid("unknown verdict %q", d.Verdict)
 	}
@@ -349,8 +353,8 @@ func (s *CaseStore) Decide(ctx context.Context, d campaign.Decision, by campaign
 			return err
 		}
 		if !applied {
-			if locked.Status != campaign.StatusSubmitted {
-				return campaign.Errorf(campaign.ECONFLICT, "registration %s is %s, no longer pending", code, locked.Status)
+			if _, err := locked.Status.Apply(event); err != nil {
+				return fmt.Errorf("registration %s no longer pending: %w", code, err)
 			}
 			_, err = tx.ExecContext(ctx, `
 				UPDATE registrations SET status = $2, reject_code = $3, reject_reason = $4, decided_by = $5,
@@ -435,10 +439,11 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 			return err
 		}
 		if !applied {
-			switch locked.Status {
-			case campaign.StatusNeedsInfo:
-			case campaign.StatusSubmitted:
-				// More of an answer just given: only while this chat's answer is the latest note.
+			next, err := locked.Status.Apply(campaign.RegistrationAnswer)
+			switch {
+			case err == nil:
+			case locked.Status == campaign.RegistrationAnswer.To():
+				// Answered already (and not decided since): more of an answer just given: only while this chat's answer is the latest note.
 				// A family's own message to officials (MessageOfficials) answers nothing.
 				var last struct {
 					Actor   string `db:"actor"`
@@ -455,14 +460,14 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 				}
 				more = true
 			default:
-				return notWaiting
+				return fmt.Errorf("registration %s of this chat is not waiting for an answer: %w", code, err)
 			}
 			if err := insertNotePhoto(ctx, tx, locked.ID, now, actor, true, a.Text, a.PhotoID, a.PhotoChannel); err != nil {
 				return err
 			}
 			if !more {
-				_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'submitted', updated_at = $2 WHERE id = $1`,
-					locked.ID, now)
+				_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = $1`,
+					locked.ID, now, next)
 				if err != nil {
 					return wrapErr(err, "postgres: answer info")
 				}
@@ -474,7 +479,7 @@ func (s *CaseStore) AnswerInfo(ctx context.Context, code string, parent campaign
 				err = insertAudit(ctx, tx, campaign.AuditEntry{
 					At: now, Actor: campaign.FamilyActor, Action: "registration.answer", Subject: code,
 					Before: map[string]any{"status": locked.Status},
-					After:  map[string]any{"status": campaign.StatusSubmitted},
+					After:  map[string]any{"status": next},
 				})
 				if err != nil {
 					return err
@@ -782,19 +787,19 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 			appliedRegs[r.ID] = append(appliedRegs[r.ID], i)
 			continue
 		}
-		if r.Status != campaign.StatusVerified {
+		if !campaign.RegistrationAllocate.Allows(r.Status) {
 			continue
 		}
 		var dev *deviceRow
 		if a.DeviceLabel != "" {
-			if dev = devices[a.DeviceLabel]; dev == nil || dev.State != campaign.DeviceReady {
+			if dev = devices[a.DeviceLabel]; dev == nil || !dev.State.CanMove(campaign.DeviceAllocated) {
 				continue
 			}
 		}
 		if slices.ContainsFunc(a.Stock, func(k campaign.StockKind) bool { return left[k] <= 0 }) {
 			continue
 		}
-		r.Status = campaign.StatusAllocated
+		r.Status = campaign.RegistrationAllocate.To()
 		if key != "" {
 			applied[a.Code] = true // a copy later in the list is the same allocation
 		}
@@ -820,11 +825,11 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 		}
 		err := tx.SelectContext(ctx, &rows, `
 			INSERT INTO deliveries (code, status, registration_id, device_id, stock, allocated_by, allocated_at)
-			SELECT format_code($1, nextval($2::regclass)), 'pending', u.reg, nullif(u.dev, 0), string_to_array(u.stock, ','), $3, $4
+			SELECT format_code($1, nextval($2::regclass)), $8::text, u.reg, nullif(u.dev, 0), string_to_array(u.stock, ','), $3, $4
 			FROM unnest($5::bigint[], $6::bigint[], $7::text[]) WITH ORDINALITY AS u (reg, dev, stock, ord)
 			ORDER BY u.ord
 			RETURNING id, registration_id, code, coalesce(device_id, 0) AS device_id`,
-			deliveryCodePrefix, seq, actor, now, regIDs, deviceIDs, stocks)
+			deliveryCodePrefix, seq, actor, now, regIDs, deviceIDs, stocks, campaign.DeliveryPending)
 		if err != nil {
 			return nil, wrapErr(err, "postgres: confirm allocations: deliveries")
 		}
@@ -833,7 +838,8 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 		for i, row := range rows {
 			code[row.RegID], ids[i] = row.Code, row.ID
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'allocated', updated_at = $2 WHERE id = ANY($1)`, regIDs, now)
+		_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = ANY($1)`,
+			regIDs, now, campaign.RegistrationAllocate.To())
 		if err != nil {
 			return nil, wrapErr(err, "postgres: confirm allocations: registrations")
 		}
@@ -870,7 +876,7 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 		for j, i := range newAt {
 			a := chunk[i]
 			before := map[string]any{"status": campaign.StatusVerified}
-			after := map[string]any{"status": campaign.StatusAllocated, "delivery": code[regIDs[j]], "stock": toStrings(a.Stock)}
+			after := map[string]any{"status": campaign.RegistrationAllocate.To(), "delivery": code[regIDs[j]], "stock": toStrings(a.Stock)}
 			if deviceIDs[j] != 0 {
 				before["device_state"] = campaign.DeviceReady
 				after["device"], after["device_state"] = a.DeviceLabel, campaign.DeviceAllocated
@@ -939,8 +945,11 @@ func (s *CaseStore) SetHandover(ctx context.Context, code string, parent campaig
 		if err != nil {
 			return err
 		}
-		if !locked.of(parent) || locked.Status != campaign.DeliveryPending {
+		if !locked.of(parent) {
 			return campaign.Errorf(campaign.ENOTFOUND, "no pending delivery %s for this chat", code)
+		}
+		if _, err := locked.Status.Apply(campaign.DeliveryChoosePlace); err != nil {
+			return fmt.Errorf("no pending delivery %s for this chat: %w", code, err)
 		}
 		if locked.Handover != h {
 			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET handover = $2 WHERE id = $1`, locked.ID, h)
@@ -1013,18 +1022,20 @@ func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID,
 			return err
 		}
 		if !applied {
-			if locked.Status != campaign.DeliveryPending {
-				return campaign.Errorf(campaign.ECONFLICT, "delivery %s is %s, not pending", code, locked.Status)
+			next, err := locked.Status.Apply(campaign.DeliveryHandOver)
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", code, err)
 			}
 			_, err = tx.ExecContext(ctx, `
-				UPDATE deliveries SET status = 'delivered', recipient_name = $2, photo_id = $3, volunteer = $4,
+				UPDATE deliveries SET status = $6, recipient_name = $2, photo_id = $3, volunteer = $4,
 					delivered_at = $5
-				WHERE id = $1`, locked.ID, recipient, photoID, actor, now)
+				WHERE id = $1`, locked.ID, recipient, photoID, actor, now, next)
 			if err != nil {
 				return wrapErr(err, "postgres: mark delivered")
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'delivered', updated_at = $2 WHERE id = $1`,
-				locked.RegistrationID, now)
+			// The registration follows its delivery.
+			_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = $1`,
+				locked.RegistrationID, now, campaign.DeliveryHandOver.Registration().To())
 			if err != nil {
 				return wrapErr(err, "postgres: mark delivered: registration")
 			}
@@ -1050,7 +1061,7 @@ func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID,
 			err = insertAudit(ctx, tx, campaign.AuditEntry{
 				At: now, Actor: actor, Action: "delivery.delivered", Subject: code,
 				Before: map[string]any{"status": locked.Status},
-				After:  map[string]any{"status": campaign.DeliveryDelivered, "photo": photoID != ""},
+				After:  map[string]any{"status": next, "photo": photoID != ""},
 			})
 			if err != nil {
 				return err
@@ -1097,12 +1108,13 @@ func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign
 			return err
 		}
 		if !applied {
-			if locked.Status != campaign.DeliveryPending {
-				return campaign.Errorf(campaign.ECONFLICT, "delivery %s is %s, not pending", code, locked.Status)
+			next, err := locked.Status.Apply(campaign.DeliveryFail)
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", code, err)
 			}
 			_, err = tx.ExecContext(ctx, `
-				UPDATE deliveries SET attempts = attempts + 1, last_failure = $2, last_failure_note = $3
-				WHERE id = $1`, locked.ID, reason, note)
+				UPDATE deliveries SET status = $4, attempts = attempts + 1, last_failure = $2, last_failure_note = $3
+				WHERE id = $1`, locked.ID, reason, note, next)
 			if err != nil {
 				return wrapErr(err, "postgres: mark failed")
 			}
@@ -1160,18 +1172,20 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 			return err
 		}
 		if !applied {
-			if locked.Status != campaign.DeliveryDelivered {
-				return campaign.Errorf(campaign.ENOTFOUND, "delivery %s is %s, not waiting for the family's word", code, locked.Status)
+			next, err := locked.Status.Apply(campaign.DeliveryNotReceived)
+			if err != nil {
+				return fmt.Errorf("delivery %s not waiting for the family's word: %w", code, err)
 			}
 			_, err = tx.ExecContext(ctx, `
-				UPDATE deliveries SET status = 'pending', delivered_at = NULL, attempts = attempts + 1,
-					last_failure = 'not_received', last_failure_note = $2
-				WHERE id = $1`, locked.ID, words)
+				UPDATE deliveries SET status = $4, delivered_at = NULL, attempts = attempts + 1,
+					last_failure = $3, last_failure_note = $2
+				WHERE id = $1`, locked.ID, words, campaign.FailNotReceived, next)
 			if err != nil {
 				return wrapErr(err, "postgres: not received")
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'allocated', updated_at = $2 WHERE id = $1`,
-				locked.RegistrationID, now)
+			// The registration follows its delivery.
+			_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = $1`,
+				locked.RegistrationID, now, campaign.DeliveryNotReceived.Registration().To())
 			if err != nil {
 				return wrapErr(err, "postgres: not received: registration")
 			}
@@ -1200,7 +1214,7 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 			err = insertAudit(ctx, tx, campaign.AuditEntry{
 				At: now, Actor: campaign.FamilyActor, Action: "delivery.not_received", Subject: code,
 				Before: map[string]any{"status": locked.Status},
-				After:  map[string]any{"status": campaign.DeliveryPending, "attempts": locked.Attempts + 1},
+				After:  map[string]any{"status": next, "attempts": locked.Attempts + 1},
 			})
 			if err != nil {
 				return err
@@ -1232,20 +1246,24 @@ func (s *CaseStore) ConfirmDelivery(ctx context.Context, code string, parent cam
 		if err != nil {
 			return err
 		}
-		if !locked.of(parent) || locked.Status == campaign.DeliveryPending {
+		if !locked.of(parent) {
 			return campaign.Errorf(campaign.ENOTFOUND, "no delivered delivery %s for this chat", code)
 		}
-		already = locked.Status == campaign.DeliveryConfirmed
+		already = campaign.DeliveryConfirm.Repeated(locked.Status)
 		if !already {
-			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'confirmed', confirmed_at = $2 WHERE id = $1`,
-				locked.ID, now)
+			next, err := locked.Status.Apply(campaign.DeliveryConfirm)
+			if err != nil {
+				return fmt.Errorf("no delivered delivery %s for this chat: %w", code, err)
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = $3, confirmed_at = $2 WHERE id = $1`,
+				locked.ID, now, next)
 			if err != nil {
 				return wrapErr(err, "postgres: confirm delivery")
 			}
 			err = insertAudit(ctx, tx, campaign.AuditEntry{
 				At: now, Actor: campaign.FamilyActor, Action: "delivery.confirmed", Subject: code,
 				Before: map[string]any{"status": locked.Status},
-				After:  map[string]any{"status": campaign.DeliveryConfirmed},
+				After:  map[string]any{"status": next},
 			})
 			if err != nil {
 				return err
@@ -1274,19 +1292,22 @@ func (s *CaseStore) FinalizeDeliveries(ctx context.Context, cutoff time.Time, no
 	err := s.db.tx(ctx, "finalize deliveries", txOptions{}, func(tx *sqlx.Tx) error {
 		var ids pq.Int64Array
 		err := tx.SelectContext(ctx, &ids, `
-			WITH done AS (
-				UPDATE deliveries dl SET status = 'confirmed', confirmed_at = $2, auto_confirmed = true
-				FROM registrations r
-				WHERE r.id = dl.registration_id AND r.campaign_id = $1
-					AND dl.status = 'delivered' AND dl.delivered_at < $3
-				RETURNING dl.id, dl.code
+			WITH due AS (
+				SELECT dl.id, dl.status FROM deliveries dl JOIN registrations r ON r.id = dl.registration_id
+				WHERE r.campaign_id = $1 AND dl.status = ANY($5) AND dl.delivered_at < $3
+				FOR UPDATE OF dl
+			), done AS (
+				UPDATE deliveries dl SET status = $6, confirmed_at = $2, auto_confirmed = true
+				FROM due WHERE dl.id = due.id
+				RETURNING dl.id, dl.code, dl.status, due.status AS was
 			), audit AS (
 				INSERT INTO audit_log (at, actor, action, subject, before, after)
-				SELECT $2, $4, 'delivery.auto_confirmed', code, '{"status": "delivered"}'::jsonb,
-					'{"status": "confirmed", "auto_confirmed": true}'::jsonb
+				SELECT $2, $4, 'delivery.auto_confirmed', code, jsonb_build_object('status', was),
+					jsonb_build_object('status', status, 'auto_confirmed', true)
 				FROM done
 			)
-			SELECT id FROM done`, s.c.ID, now, cutoff.UTC(), systemActor)
+			SELECT id FROM done`, s.c.ID, now, cutoff.UTC(), systemActor,
+			toStrings(campaign.DeliveryAutoConfirm.From()), campaign.DeliveryAutoConfirm.To())
 		if err != nil {
 			return wrapErr(err, "postgres: finalize deliveries")
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -254,15 +255,16 @@ func (s *FamilyStore) Withdraw(ctx context.Context, code string, parent campaign
 			out.Registration, err = s.cases.regs.one(ctx, tx, "code", selectRegistrations+`WHERE r.id = $1`, locked.ID)
 			return err
 		}
-		if !locked.Status.Withdrawable() {
-			return campaign.Errorf(campaign.ECONFLICT, "registration %s is %s: it cannot be withdrawn", code, locked.Status)
+		next, err := locked.Status.Apply(campaign.RegistrationWithdraw)
+		if err != nil {
+			return fmt.Errorf("registration %s: %w", code, err)
 		}
 		a := withdrawAudit{Status: locked.Status}
-		after := map[string]any{"status": campaign.StatusWithdrawn}
+		after := map[string]any{"status": next}
 		if err := s.cancelDelivery(ctx, tx, locked.ID, code, now, &a, after); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = 'withdrawn', updated_at = $2 WHERE id = $1`, locked.ID, now)
+		_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = $1`, locked.ID, now, next)
 		if err != nil {
 			return wrapErr(err, "postgres: withdraw")
 		}
@@ -312,8 +314,8 @@ func (s *FamilyStore) cancelDelivery(ctx context.Context, tx *sqlx.Tx, registrat
 	if err != nil {
 		return wrapErr(err, "postgres: withdraw: lock delivery")
 	}
-	if dl.Status != string(campaign.DeliveryPending) {
-		return campaign.Errorf(campaign.ECONFLICT, "registration %s: its delivery %s is %s", code, dl.Code, dl.Status)
+	if _, err := campaign.DeliveryStatus(dl.Status).Apply(campaign.DeliveryCancel); err != nil {
+		return fmt.Errorf("registration %s: its delivery %s: %w", code, dl.Code, err)
 	}
 	a.Delivery, a.Stock = dl.Code, fromStrings[campaign.StockKind](dl.Stock)
 	// Who was handling it: the volunteer who handed it over (a family then said it never came)
