@@ -18,6 +18,8 @@ func init() {
 		commands: []flowCommand{{name: "assist", run: func(c *turn, _ string) error { return c.assistCommand() }}},
 		buttons:  []flowButton{{prefix: assistAfterPrefix, run: (*turn).assistAfter}},
 		words:    []flowWords{{rank: 30, take: (*turn).assistWords}},
+		// the button that starts the assisted form, under the staff help (rank 10, staff.go)
+		idleHelp: []flowHelp{{rank: 20, add: (*turn).offerAssist}},
 		setup: func(e *Engine) error {
 			assist := registrationFormFor(e.cfg.Campaign, true)
 			for _, w := range e.cfg.Campaign.Wards {

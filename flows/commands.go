@@ -103,7 +103,8 @@ func (c *turn) cancel() {
 	c.say(c.t(done))
 }
 
-// help explains the current question and asks it again, or explains the bot.
+// help explains the current question and asks it again, or explains the bot: out of any form or
+// dialog, the public help (whom a family can reach), then what each flow adds (flowHelp, by rank).
 func (c *turn) help() {
 	f := c.form()
 	if d := c.dialog(); f == nil && d != nil {
@@ -111,8 +112,10 @@ func (c *turn) help() {
 		return
 	}
 	if f == nil {
-		c.say(c.helpIdle())
-		c.offerAssist()
+		c.say(paragraphs(c.t("common.help_idle"), c.contactLines(c.familyWard())))
+		for _, h := range c.e.routes.idleHelp {
+			h.add(c)
+		}
 		return
 	}
 	c.st.Misses = 0

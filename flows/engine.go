@@ -513,20 +513,30 @@ func (c *turn) startOrOffer(f *form) error {
 	return c.startForm(f)
 }
 
-// welcome is the greeting with the main choices.
+// welcome is the greeting with the main choices: the flows' buttons (flowWelcome, by row and
+// rank, with their lines under the greeting's text), then the button that switches the language.
 func (c *turn) welcome() {
 	other := langEN
 	if c.lang == langEN {
 		other = langVI
 	}
-	o := Output{
-		Text: c.t("common.welcome", "Campaign", c.e.cfg.Campaign.Name.In(c.lang)),
-		Buttons: [][]Button{
-			{{Text: c.t("common.btn_register"), Data: "g:register"}},
-			{{Text: c.t("common.btn_status"), Data: "g:status"}, {Text: c.t("common.btn_talk"), Data: "g:talk"}},
-			{{Text: c.t("common.btn_lang_other"), Data: "g:lang:" + other}},
-		},
+	o := Output{Text: c.t("common.welcome", "Campaign", c.e.cfg.Campaign.Name.In(c.lang))}
+	row := 0
+	for _, w := range c.e.routes.welcome {
+		if w.shown != nil && !w.shown(c.e) {
+			continue
+		}
+		if w.line != "" {
+			o.Text += "\n" + c.t(w.line)
+		}
+		b := Button{Text: c.t(w.text), Data: globalPrefix + ":" + w.action}
+		if n := len(o.Buttons); n > 0 && row == w.row {
+			o.Buttons[n-1] = append(o.Buttons[n-1], b)
+		} else {
+			o.Buttons = append(o.Buttons, []Button{b})
+		}
+		row = w.row
 	}
-	c.pledgeWelcome(&o)
+	o.Buttons = append(o.Buttons, []Button{{Text: c.t("common.btn_lang_other"), Data: globalPrefix + ":lang:" + other}})
 	c.out = append(c.out, o)
 }

@@ -27,6 +27,10 @@ type Flow interface {
 	Steps() []stepOwner
 	// Words are what it takes from a typed message out of any flow.
 	Words() []flowWords
+	// Welcome are the buttons it adds to the greeting (welcome), each with its line, if any.
+	Welcome() []flowWelcome
+	// IdleHelp is what it adds to /help when no form or dialog is in progress.
+	IdleHelp() []flowHelp
 	// Setup adds to e what depends on its Config (forms, /start payloads); nil for nothing.
 	Setup(e *Engine) error
 }
@@ -94,6 +98,32 @@ type flowWords struct {
 	take func(c *turn) (handled bool, err error)
 }
 
+// flowWelcome is a button of the greeting (welcome), "g:<action>", and a line it adds to the
+// greeting's text. The greeting is its text, then the flows' rows of buttons, then the engine's
+// own row that switches the language.
+type flowWelcome struct {
+	// row orders the greeting's rows of buttons, lowest first; buttons with the same row share it,
+	// in rank order (lowest first).
+	row, rank int
+	// text is the id of the button's text; action is the menu action it runs (its data is
+	// "g:<action>"), a flowAction of any flow.
+	text, action string
+	// line, when set, is the id of a line added to the greeting's text (in the order of the rows).
+	line string
+	// shown, when set, says whether the greeting offers it with e's Config.
+	shown func(e *Engine) bool
+}
+
+// flowHelp is what a flow adds to /help out of any form or dialog, after the public help.
+type flowHelp struct {
+	// rank orders the additions, lowest first: staff's own help is said before the assisted
+	// form's button is put under the last message.
+	rank int
+	// add says what the flow adds (messages, or buttons under the last one). It must not fail:
+	// help always answers, so a failed look-up only leaves the addition out.
+	add func(c *turn)
+}
+
 // flowSpec is a Flow given by its parts.
 type flowSpec struct {
 	name     string
@@ -103,6 +133,8 @@ type flowSpec struct {
 	dialogs  []dialog
 	steps    []stepOwner
 	words    []flowWords
+	welcome  []flowWelcome
+	idleHelp []flowHelp
 	setup    func(e *Engine) error
 }
 
@@ -113,6 +145,8 @@ func (f flowSpec) Actions() []flowAction   { return f.actions }
 func (f flowSpec) Dialogs() []dialog       { return f.dialogs }
 func (f flowSpec) Steps() []stepOwner      { return f.steps }
 func (f flowSpec) Words() []flowWords      { return f.words }
+func (f flowSpec) Welcome() []flowWelcome  { return f.welcome }
+func (f flowSpec) IdleHelp() []flowHelp    { return f.idleHelp }
 func (f flowSpec) Setup(e *Engine) error {
 	if f.setup == nil {
 		return nil
@@ -129,6 +163,8 @@ type routes struct {
 	dialogs  map[string]dialog
 	steps    map[string]stepOwner
 	words    []flowWords
+	welcome  []flowWelcome
+	idleHelp []flowHelp
 }
 
 func newRoutes() *routes {
@@ -216,6 +252,25 @@ func (r *routes) add(f Flow) error {
 		r.words = append(r.words, w)
 	}
 	slices.SortStableFunc(r.words, func(a, b flowWords) int { return a.rank - b.rank })
+	for _, w := range f.Welcome() {
+		if w.text == "" || w.action == "" {
+			return fmt.Errorf("flows: flow %q: a greeting button without a text or an action", name)
+		}
+		r.welcome = append(r.welcome, w)
+	}
+	slices.SortStableFunc(r.welcome, func(a, b flowWelcome) int {
+		if a.row != b.row {
+			return a.row - b.row
+		}
+		return a.rank - b.rank
+	})
+	for _, h := range f.IdleHelp() {
+		if h.add == nil {
+			return fmt.Errorf("flows: flow %q: an idle help without an addition", name)
+		}
+		r.idleHelp = append(r.idleHelp, h)
+	}
+	slices.SortStableFunc(r.idleHelp, func(a, b flowHelp) int { return a.rank - b.rank })
 	r.flows = append(r.flows, f)
 	return nil
 }
@@ -225,7 +280,7 @@ func (r *routes) clone() *routes {
 	return &routes{
 		flows: slices.Clone(r.flows), commands: maps.Clone(r.commands), buttons: maps.Clone(r.buttons),
 		actions: maps.Clone(r.actions), dialogs: maps.Clone(r.dialogs), steps: maps.Clone(r.steps),
-		words: slices.Clone(r.words),
+		words: slices.Clone(r.words), welcome: slices.Clone(r.welcome), idleHelp: slices.Clone(r.idleHelp),
 	}
 }
 

@@ -3,7 +3,6 @@ package flows
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +21,8 @@ func init() {
 			{name: "pledges", run: func(c *turn, _ string) error { return c.pledges() }, menu: "cmd.pledges", rank: 31, shown: pledgesOn},
 		},
 		actions: []flowAction{{name: "pledge", run: (*turn).startPledge}, {name: "pledges", run: (*turn).pledges}},
+		// the donors' line and button, under the families' registration
+		welcome: []flowWelcome{{row: 20, text: "pledge.btn_start", action: "pledge", line: "pledge.welcome", shown: pledgesOn}},
 		setup:   (*Engine).addPledgeFlow,
 	})
 }
@@ -189,15 +190,6 @@ func (c *turn) startPledge() error {
 		return nil
 	}
 	return c.startOrOffer(c.e.formNamed(FlowPledge))
-}
-
-// pledgeWelcome adds the donors' line and button to the greeting when pledges are taken.
-func (c *turn) pledgeWelcome(o *Output) {
-	if c.e.cfg.Pledges == nil {
-		return
-	}
-	o.Text += "\n" + c.t("pledge.welcome")
-	o.Buttons = slices.Insert(o.Buttons, min(1, len(o.Buttons)), []Button{{Text: c.t("pledge.btn_start"), Data: "g:pledge"}})
 }
 
 // pledgeForm is the form a donor fills in to pledge items.

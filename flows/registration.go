@@ -15,6 +15,7 @@ func init() {
 		actions: []flowAction{{name: "register", run: func(c *turn) error {
 			return c.startOrOffer(c.e.formNamed(FlowRegistration))
 		}}},
+		welcome: []flowWelcome{{row: 10, text: "common.btn_register", action: "register"}},
 		setup: func(e *Engine) error {
 			reg := registrationForm(e.cfg.Campaign)
 			start := func(c *turn, _ string) error { return c.startOrOffer(reg) }

@@ -23,7 +23,8 @@ func init() {
 			{name: "staff", run: func(c *turn, _ string) error { return c.staffList() }},
 			{name: "revoke", run: (*turn).revokeCommand},
 		},
-		buttons: []flowButton{{prefix: staffPrefix, run: (*turn).staffChoice}},
+		buttons:  []flowButton{{prefix: staffPrefix, run: (*turn).staffChoice}},
+		idleHelp: []flowHelp{{rank: 10, add: (*turn).helpIdle}},
 		dialogs: []dialog{{
 			name:   FlowStaff,
 			expire: (*turn).expireStaff,
@@ -1061,23 +1062,19 @@ func (c *turn) staffHelp(s campaign.Staff) []string {
 	return msgs
 }
 
-// helpIdle is /help outside a form: the public help, then for staff what each of their commands
-// does. It says all its messages but the last, which it returns for the caller to say. A failed
-// staff look-up only leaves the staff help out: help must always answer.
-func (c *turn) helpIdle() string {
-	text := paragraphs(c.t("common.help_idle"), c.contactLines(c.familyWard()))
+// helpIdle is what /help adds outside a form or dialog, after the public help: for staff, what
+// each of their commands does. A failed staff look-up only leaves it out: help must always answer.
+func (c *turn) helpIdle() {
 	if c.e.cfg.Staff == nil {
-		return text
+		return
 	}
 	who, err := c.whoIs()
 	if err != nil {
-		return text
+		return
 	}
 	for _, m := range c.staffHelp(who) {
-		c.say(text)
-		text = m
+		c.say(m)
 	}
-	return text
 }
 
 // staffList is /staff: the active staff, each with a button to revoke their role.

@@ -9,6 +9,7 @@ func init() {
 		name:     "status",
 		commands: []flowCommand{{name: "status", run: func(c *turn, _ string) error { return c.status() }, menu: "cmd.status", rank: 20}},
 		actions:  []flowAction{{name: "status", run: (*turn).status}},
+		welcome:  []flowWelcome{{row: 30, rank: 1, text: "common.btn_status", action: "status"}},
 	})
 }
 

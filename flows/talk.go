@@ -11,6 +11,7 @@ func init() {
 		name:     "talk",
 		commands: []flowCommand{{name: "talk", run: func(c *turn, _ string) error { return c.talk() }, menu: "cmd.talk", rank: 40}},
 		actions:  []flowAction{{name: "talk", run: (*turn).talk}},
+		welcome:  []flowWelcome{{row: 30, rank: 2, text: "common.btn_talk", action: "talk"}},
 		buttons:  []flowButton{{prefix: talkPrefix, run: (*turn).talkChoice}},
 		steps:    []stepOwner{{owner: talkPrefix, step: talkStep}},
 		words: []flowWords{{rank: 50, take: func(c *turn) (bool, error) {
