@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -138,16 +139,19 @@ func (c *turn) listTemplateHeaders() []string {
 }
 
 func (c *turn) listTemplateExample(who campaign.Staff) []string {
-	ward := "Linh Trung"
-	if w, ok := c.e.cfg.Campaign.Ward(who.WardCode); ok {
-		ward = c.e.wardNameIn(langVI, w.Code)
+	camp := c.e.cfg.Campaign
+	w, ok := camp.Ward(who.WardCode)
+	if !ok && len(camp.Wards) > 0 {
+		w = camp.Wards[0] // the campaign's own first ward, whatever the city
 	}
-	school := "Trường THCS Linh Trung"
-	if who.School != "" {
-		school = who.School
+	ward := c.e.wardNameIn(langVI, w.Code)
+	school := who.School
+	if school == "" {
+		school = c.e.text(langVI, "import.example_school", map[string]any{"Ward": cmp.Or(w.ShortName, ward)})
 	}
-	return []string{"1", "Nguyễn Văn An", "05/09/2010", "6A", school, ward, "12 đường số 5, KP3",
-		"Nguyễn Thị Bình", "0912345678", "hộ nghèo, mồ côi cha do Covid", "dùng chung điện thoại", "laptop"}
+	// The example row is the locale's words, one cell each between "|" (the template is in
+	// Vietnamese, as the lists are).
+	return strings.Split(c.e.text(langVI, "import.example_row", map[string]any{"School": school, "Ward": ward}), "|")
 }
 
 // importDocument takes a file sent out of any flow as a list, when the sender may import lists;
