@@ -189,6 +189,19 @@ func registerFlow(f Flow) {
 	}
 }
 
+// put adds v to m under key for flow: a route that is not whole (ok false: no name, no handler,
+// a part missing) or a key another flow took is refused.
+func put[T any](m map[string]T, flow, what, key string, v T, ok bool) error {
+	if !ok {
+		return fmt.Errorf("flows: flow %q: %s %q lacks its name or a part", flow, what, key)
+	}
+	if _, dup := m[key]; dup {
+		return fmt.Errorf("flows: flow %q: %s %q taken", flow, what, key)
+	}
+	m[key] = v
+	return nil
+}
+
 // add adds f's routes, refusing a name already taken.
 func (r *routes) add(f Flow) error {
 	name := f.Name()
@@ -201,49 +214,31 @@ func (r *routes) add(f Flow) error {
 		}
 	}
 	for _, c := range f.Commands() {
-		if c.name == "" || c.run == nil {
-			return fmt.Errorf("flows: flow %q: a command without a name or a handler", name)
+		if err := put(r.commands, name, "command", c.name, c, c.name != "" && c.run != nil); err != nil {
+			return err
 		}
-		if _, dup := r.commands[c.name]; dup {
-			return fmt.Errorf("flows: flow %q: command /%s taken", name, c.name)
-		}
-		r.commands[c.name] = c
 	}
 	for _, b := range f.Buttons() {
-		if b.prefix == "" || strings.Contains(b.prefix, ":") || b.prefix == globalPrefix || b.run == nil {
-			return fmt.Errorf("flows: flow %q: button prefix %q", name, b.prefix)
+		ok := b.prefix != "" && !strings.Contains(b.prefix, ":") && b.prefix != globalPrefix && b.run != nil
+		if err := put(r.buttons, name, "button prefix", b.prefix, b, ok); err != nil {
+			return err
 		}
-		if _, dup := r.buttons[b.prefix]; dup {
-			return fmt.Errorf("flows: flow %q: button prefix %q taken", name, b.prefix)
-		}
-		r.buttons[b.prefix] = b
 	}
 	for _, a := range f.Actions() {
-		if a.name == "" || a.run == nil {
-			return fmt.Errorf("flows: flow %q: a menu action without a name or a handler", name)
+		if err := put(r.actions, name, "menu action", a.name, a, a.name != "" && a.run != nil); err != nil {
+			return err
 		}
-		if _, dup := r.actions[a.name]; dup {
-			return fmt.Errorf("flows: flow %q: menu action %q taken", name, a.name)
-		}
-		r.actions[a.name] = a
 	}
 	for _, d := range f.Dialogs() {
-		if d.name == "" || d.expire == nil || d.ask == nil || d.input == nil || d.help == nil || d.cancelled == nil {
-			return fmt.Errorf("flows: flow %q: dialog %q lacks a part", name, d.name)
+		ok := d.name != "" && d.expire != nil && d.ask != nil && d.input != nil && d.help != nil && d.cancelled != nil
+		if err := put(r.dialogs, name, "dialog", d.name, d, ok); err != nil {
+			return err
 		}
-		if _, dup := r.dialogs[d.name]; dup {
-			return fmt.Errorf("flows: flow %q: dialog %q taken", name, d.name)
-		}
-		r.dialogs[d.name] = d
 	}
 	for _, s := range f.Steps() {
-		if s.owner == "" || s.step == nil {
-			return fmt.Errorf("flows: flow %q: a step owner without a name or steps", name)
+		if err := put(r.steps, name, "step owner", s.owner, s, s.owner != "" && s.step != nil); err != nil {
+			return err
 		}
-		if _, dup := r.steps[s.owner]; dup {
-			return fmt.Errorf("flows: flow %q: step owner %q taken", name, s.owner)
-		}
-		r.steps[s.owner] = s
 	}
 	for _, w := range f.Words() {
 		if w.take == nil {
