@@ -16,8 +16,8 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "allocate",
-		commands: []flowCommand{{name: "allocate", run: (*turn).allocateCommand}},
-		buttons:  []flowButton{{prefix: allocPrefix, run: (*turn).allocChoice}},
+		commands: []flowCommand{{name: "allocate", run: fn1(allocTurn.allocateCommand)}},
+		buttons:  []flowButton{{prefix: allocPrefix, run: fn1(allocTurn.allocChoice)}},
 		steps:    []stepOwner{{owner: allocPrefix, step: allocStep}},
 	})
 }
@@ -176,24 +176,24 @@ func allocStep(step string) (caseStep, bool) {
 	case allocStepList:
 		return caseStep{
 			help:  "alloc.help_list",
-			ask:   func(c *turn, reason string) { c.allocCityAsk(reason) },
-			input: func(c *turn) error { return c.allocCityInput() },
+			ask:   func(c *turn, reason string) { allocTurn{c}.allocCityAsk(reason) },
+			input: func(c *turn) error { return allocTurn{c}.allocCityInput() },
 		}, true
 	case allocStepSure:
 		return caseStep{
 			help: "case.help_buttons",
-			ask:  func(c *turn, reason string) { c.allocCitySure(reason) },
+			ask:  func(c *turn, reason string) { allocTurn{c}.allocCitySure(reason) },
 			input: func(c *turn) error {
-				c.allocCitySure(c.t("common.use_buttons"))
+				allocTurn{c}.allocCitySure(c.t("common.use_buttons"))
 				return nil
 			},
 		}, true
 	case allocStepReview:
 		return caseStep{
 			help: "case.help_buttons",
-			ask:  func(c *turn, reason string) { c.allocShow(reason, false) },
+			ask:  func(c *turn, reason string) { allocTurn{c}.allocShow(reason, false) },
 			input: func(c *turn) error {
-				c.allocShow(c.t("common.use_buttons"), false)
+				allocTurn{c}.allocShow(c.t("common.use_buttons"), false)
 				return nil
 			},
 		}, true
@@ -201,10 +201,14 @@ func allocStep(step string) (caseStep, bool) {
 	return caseStep{}, false
 }
 
+// allocTurn is a turn of the allocation flow (/allocate); its methods are the flow's own (see
+// flowTurn).
+type allocTurn struct{ *turn }
+
 // allocateCommand is /allocate: the proposal of who gets which ready device and stock, highest
 // priority first, for the official to tick and confirm: line by line up to allocShown, else by
 // ward and page (allocCityStart).
-func (c *turn) allocateCommand(string) error {
+func (c allocTurn) allocateCommand(string) error {
 	if c.casesOff() {
 		return nil
 	}
@@ -319,7 +323,7 @@ func allocCounts(s string) ([]string, []int) {
 }
 
 // allocSummary says how many children still wait and why, and what is ready.
-func (c *turn) allocSummary(a map[string]string) string {
+func (c allocTurn) allocSummary(a map[string]string) string {
 	var lines []string
 	keys, counts := allocCounts(a[allocAnswerSkips])
 	waiting := 0
@@ -349,7 +353,7 @@ func (c *turn) allocSummary(a map[string]string) string {
 }
 
 // allocNothing says why nothing can be allocated, with the summary.
-func (c *turn) allocNothing(candidates int, a map[string]string) string {
+func (c allocTurn) allocNothing(candidates int, a map[string]string) string {
 	if candidates == 0 {
 		return c.t("alloc.no_children")
 	}
@@ -362,7 +366,7 @@ func (c *turn) allocNothing(candidates int, a map[string]string) string {
 
 // allocLines reads the proposal kept in the state; ok is false for a state this version cannot
 // read.
-func (c *turn) allocLines() ([]allocLine, bool) {
+func (c allocTurn) allocLines() ([]allocLine, bool) {
 	var lines []allocLine
 	for i := 1; ; i++ {
 		v, found := c.st.Answers[allocLinePrefix+strconv.Itoa(i)]
@@ -379,7 +383,7 @@ func (c *turn) allocLines() ([]allocLine, bool) {
 }
 
 // allocSelected reads which of n lines are ticked.
-func (c *turn) allocSelected(n int) []bool {
+func (c allocTurn) allocSelected(n int) []bool {
 	sel := make([]bool, n)
 	for _, s := range splitNonEmpty(c.st.Answers[allocAnswerSel], ",") {
 		if i, err := strconv.Atoi(s); err == nil && i >= 1 && i <= n {
@@ -389,7 +393,7 @@ func (c *turn) allocSelected(n int) []bool {
 	return sel
 }
 
-func (c *turn) setAllocSelected(sel []bool) {
+func (c allocTurn) setAllocSelected(sel []bool) {
 	var parts []string
 	for i, on := range sel {
 		if on {
@@ -401,7 +405,7 @@ func (c *turn) setAllocSelected(sel []bool) {
 
 // allocShow shows the proposal kept in the state with its toggles, with reason (if any) before
 // it; edit redraws the message whose button was pressed.
-func (c *turn) allocShow(reason string, edit bool) {
+func (c allocTurn) allocShow(reason string, edit bool) {
 	lines, ok := c.allocLines()
 	if !ok {
 		c.toIdle()
@@ -432,7 +436,7 @@ func (c *turn) allocShow(reason string, edit bool) {
 }
 
 // allocLineText is line n of the proposal.
-func (c *turn) allocLineText(n int, mark string, l allocLine) string {
+func (c allocTurn) allocLineText(n int, mark string, l allocLine) string {
 	why := clip(l.score.Explain(c.lang, c.allocScoreLabel), allocExplainMax)
 	if why == "" {
 		why = "—"
@@ -452,7 +456,7 @@ func (c *turn) allocLineText(n int, mark string, l allocLine) string {
 }
 
 // allocScoreLabel names a priority reason (a circumstance or a device situation) for Explain.
-func (c *turn) allocScoreLabel(key string) string {
+func (c allocTurn) allocScoreLabel(key string) string {
 	r := campaign.Reason{Key: key}
 	if k, ok := r.Circumstance(); ok {
 		return c.t(circumstanceLabels[k])
@@ -535,7 +539,7 @@ func (c *turn) authorizeOrDrop(action campaign.Action) (campaign.Staff, bool, er
 }
 
 // allocChoice runs a button of a proposal; rest is what follows "a:".
-func (c *turn) allocChoice(rest string) error {
+func (c allocTurn) allocChoice(rest string) error {
 	action, args, _ := strings.Cut(rest, ":")
 	tag, n, _ := strings.Cut(args, ":")
 	step := c.st.Step
@@ -588,7 +592,7 @@ func (c *turn) allocChoice(rest string) error {
 
 // allocStale answers a proposal's button that no longer applies: the proposal was confirmed,
 // dropped or replaced.
-func (c *turn) allocStale() {
+func (c allocTurn) allocStale() {
 	c.notice = c.t("common.stale")
 	c.say(c.t("alloc.stale"))
 	c.resume("")
@@ -597,7 +601,7 @@ func (c *turn) allocStale() {
 // allocConfirm makes the ticked allocations real, reports what was made and what had changed,
 // and asks each family where to receive the device. A store error is returned with the state
 // (and its idempotency key) kept, so pressing again writes once.
-func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
+func (c allocTurn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 	sel := c.allocSelected(len(lines))
 	var picked []campaign.Allocation
 	for i, l := range lines {
@@ -636,7 +640,7 @@ func (c *turn) allocConfirm(lines []allocLine, who campaign.Staff) error {
 
 // allocParentMessage tells a family, in lang, that their child was allocated a device
 // and asks where to receive it.
-func (c *turn) allocParentMessage(d campaign.Delivery, lang string) Output {
+func (c allocTurn) allocParentMessage(d campaign.Delivery, lang string) Output {
 	o := Output{Text: c.e.text(lang, "parent.allocated", map[string]any{
 		"Campaign": c.e.cfg.Campaign.Name.In(lang), "Reg": d.RegistrationCode,
 		"What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Code": d.Code,
@@ -885,7 +889,7 @@ func allocCityData(action, tag string, args ...string) string {
 
 // allocCityStart keeps allocs (in Match's order) as the snapshot, grouped by ward, and shows the
 // summary.
-func (c *turn) allocCityStart(allocs []campaign.Allocation, candidates map[string]campaign.Candidate, answers map[string]string) {
+func (c allocTurn) allocCityStart(allocs []campaign.Allocation, candidates map[string]campaign.Candidate, answers map[string]string) {
 	var p cityProposal
 	for _, a := range allocs {
 		l := cityLine{code: a.Code, label: a.DeviceLabel, stock: a.Stock, ward: candidates[a.Code].WardCode}
@@ -916,23 +920,23 @@ func (c *turn) allocCityStart(allocs []campaign.Allocation, candidates map[strin
 }
 
 // city reads the snapshot kept in the state; ok is false for a state this version cannot read.
-func (c *turn) city() (cityProposal, bool) {
+func (c allocTurn) city() (cityProposal, bool) {
 	return decodeCity(c.st.Answers[allocAnswerLines], c.st.Answers[allocAnswerWards], c.st.Answers[allocAnswerOff])
 }
 
-func (c *turn) setCity(p cityProposal) {
+func (c allocTurn) setCity(p cityProposal) {
 	c.st.Answers[allocAnswerLines], c.st.Answers[allocAnswerWards] = p.encode()
 	c.st.Answers[allocAnswerOff] = encodeRanges(p.off)
 }
 
 // allocCityGone ends a city-scale proposal this version cannot read.
-func (c *turn) allocCityGone(reason string) {
+func (c allocTurn) allocCityGone(reason string) {
 	c.toIdle()
 	c.say(paragraphs(reason, c.t("alloc.gone")))
 }
 
 // allocCityAsk shows the current view again (after /help, or a form resumed).
-func (c *turn) allocCityAsk(reason string) {
+func (c allocTurn) allocCityAsk(reason string) {
 	if c.st.Answers[allocAnswerView] == "" {
 		c.allocCitySummary(reason, false)
 		return
@@ -945,7 +949,7 @@ func (c *turn) allocCityAsk(reason string) {
 }
 
 // allocScopeName is a view's name: a ward's, or every ward.
-func (c *turn) allocScopeName(scope string) string {
+func (c allocTurn) allocScopeName(scope string) string {
 	switch scope {
 	case allocAllWards:
 		return c.t("alloc.scope_all")
@@ -956,7 +960,7 @@ func (c *turn) allocScopeName(scope string) string {
 }
 
 // allocWardShort is a ward's short name, for its button and the summary's counts.
-func (c *turn) allocWardShort(code string) string {
+func (c allocTurn) allocWardShort(code string) string {
 	if code == "" {
 		return c.t("alloc.ward_unknown")
 	}
@@ -967,7 +971,7 @@ func (c *turn) allocWardShort(code string) string {
 }
 
 // allocCitySummary shows the city-scale proposal by ward, with reason (if any) before it.
-func (c *turn) allocCitySummary(reason string, edit bool) {
+func (c allocTurn) allocCitySummary(reason string, edit bool) {
 	p, ok := c.city()
 	if !ok {
 		c.allocCityGone(reason)
@@ -1006,7 +1010,7 @@ func (c *turn) allocCitySummary(reason string, edit bool) {
 
 // allocCityPage shows the page of the view in the state, with reason (if any) before it. The
 // lines' details are read afresh; an error reading them is returned with nothing shown.
-func (c *turn) allocCityPage(reason string, edit bool) error {
+func (c allocTurn) allocCityPage(reason string, edit bool) error {
 	p, ok := c.city()
 	if !ok {
 		c.allocCityGone(reason)
@@ -1098,7 +1102,7 @@ func (c *turn) allocCityPage(reason string, edit bool) error {
 
 // allocCitySure asks, once, before everything ticked in the scope kept in allocAnswerView is
 // confirmed.
-func (c *turn) allocCitySure(reason string) {
+func (c allocTurn) allocCitySure(reason string) {
 	p, ok := c.city()
 	if !ok {
 		c.allocCityGone(reason)
@@ -1132,7 +1136,7 @@ func (c *turn) allocCitySure(reason string) {
 }
 
 // allocCityChoice runs a button of a city-scale proposal; args is what follows the tag.
-func (c *turn) allocCityChoice(action, args string, who campaign.Staff) error {
+func (c allocTurn) allocCityChoice(action, args string, who campaign.Staff) error {
 	p, ok := c.city()
 	if !ok {
 		c.allocCityGone("")
@@ -1178,7 +1182,7 @@ func (c *turn) allocCityChoice(action, args string, who campaign.Staff) error {
 // the first page of the view after a page, the summary after a whole view. A store error is
 // returned with the state (and its key) kept, so pressing again finishes the work and makes
 // nothing twice.
-func (c *turn) allocCityConfirm(p cityProposal, idx []int, scope string, page bool, who campaign.Staff) error {
+func (c allocTurn) allocCityConfirm(p cityProposal, idx []int, scope string, page bool, who campaign.Staff) error {
 	var picked []campaign.Allocation
 	for _, i := range idx {
 		if !p.off[i] {
@@ -1233,7 +1237,7 @@ func (c *turn) allocCityConfirm(p cityProposal, idx []int, scope string, page bo
 }
 
 // allocTakeSupply takes what made took out of the ready devices and stock the summary counts.
-func (c *turn) allocTakeSupply(made []campaign.Delivery) {
+func (c allocTurn) allocTakeSupply(made []campaign.Delivery) {
 	ready, _ := strconv.Atoi(c.st.Answers[allocAnswerReady])
 	stock := map[campaign.StockKind]int{}
 	keys, counts := allocCounts(c.st.Answers[allocAnswerStock])
@@ -1254,7 +1258,7 @@ func (c *turn) allocTakeSupply(made []campaign.Delivery) {
 
 // allocCityReport counts what a confirmation made (with the range of its deliveries' codes), the
 // families who will be told and those who cannot be, and names the first stale lines.
-func (c *turn) allocCityReport(made []campaign.Delivery, stale []string) string {
+func (c allocTurn) allocCityReport(made []campaign.Delivery, stale []string) string {
 	var parts []string
 	if len(made) > 0 {
 		codes := made[0].Code
@@ -1279,7 +1283,7 @@ func (c *turn) allocCityReport(made []campaign.Delivery, stale []string) string 
 
 // allocCityInput takes a typed message at a city-scale proposal: lines left out or put back
 // ("bỏ 3, 5-7", "chọn 3", a bare "3" turns a line over), a ward's name, or "tất cả".
-func (c *turn) allocCityInput() error {
+func (c allocTurn) allocCityInput() error {
 	text := strings.TrimSpace(c.in.Text)
 	if c.in.Kind != KindText || text == "" || len(text) > 300 {
 		c.allocCityAsk(c.t("alloc.typed_how"))
@@ -1312,7 +1316,7 @@ func (c *turn) allocCityInput() error {
 
 // allocMark leaves out (mode < 0), puts back (mode > 0) or turns over (0) the numbered lines,
 // keeps the result and says what changed.
-func (c *turn) allocMark(p cityProposal, mode int, nums []int) string {
+func (c allocTurn) allocMark(p cityProposal, mode int, nums []int) string {
 	nums = slices.Compact(slices.Sorted(slices.Values(nums)))
 	var off, on, unknown []string
 	for _, n := range nums {
@@ -1415,7 +1419,7 @@ func isLetter(b byte) bool { return b >= 'a' && b <= 'z' }
 // confirmPicked confirms picked under the proposal's key, each parent told by their own notice
 // queued with their delivery. ok is false when there is nothing more to say: another official
 // confirmed first (said here) or err is set.
-func (c *turn) confirmPicked(picked []campaign.Allocation, who campaign.Staff) (made []campaign.Delivery, stale []string, ok bool, err error) {
+func (c allocTurn) confirmPicked(picked []campaign.Allocation, who campaign.Staff) (made []campaign.Delivery, stale []string, ok bool, err error) {
 	made, stale, err = c.e.cfg.Cases.ConfirmAllocations(c.ctx, picked, c.formKey(), who, func(d campaign.Delivery) []campaign.OutboxMessage {
 		return c.e.familyNotice(c.noticeKey(c.formKey(), "allocated:"+d.Code), d.RegistrationCode, d.Parent, d.ParentLanguage,
 			d.Registrar, "claim.staff.hint_handover", func(lang string) Output { return c.allocParentMessage(d, lang) })
@@ -1435,7 +1439,7 @@ func (c *turn) confirmPicked(picked []campaign.Allocation, who campaign.Staff) (
 // reachLines says how the families of new deliveries were told, a line per way that reached any:
 // in their own chat (toldID, with the count), through the staff who registered them, through
 // staff standing in for them, or not at all.
-func (c *turn) reachLines(made []campaign.Delivery, toldID string) []string {
+func (c allocTurn) reachLines(made []campaign.Delivery, toldID string) []string {
 	n := c.e.reachCounts(made)
 	var lines []string
 	for _, l := range []struct {

@@ -15,11 +15,11 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     FlowAssist,
-		commands: []flowCommand{{name: "assist", run: func(c *turn, _ string) error { return c.assistCommand() }}},
-		buttons:  []flowButton{{prefix: assistAfterPrefix, run: (*turn).assistAfter}},
-		words:    []flowWords{{rank: 30, take: (*turn).assistWords}},
+		commands: []flowCommand{{name: "assist", run: func(c *turn, _ string) error { return assistTurn{c}.assistCommand() }}},
+		buttons:  []flowButton{{prefix: assistAfterPrefix, run: fn1(assistTurn.assistAfter)}},
+		words:    []flowWords{{rank: 30, take: func(c *turn) (bool, error) { return assistTurn{c}.assistWords() }}},
 		// the button that starts the assisted form, under the staff help (rank 10, staff.go)
-		idleHelp: []flowHelp{{rank: 20, add: (*turn).offerAssist}},
+		idleHelp: []flowHelp{{rank: 20, add: do0(assistTurn.offerAssist)}},
 		setup: func(e *Engine) error {
 			assist := registrationFormFor(e.cfg.Campaign, true)
 			for _, w := range e.cfg.Campaign.Wards {
@@ -72,9 +72,9 @@ var assistShared = []string{stepParentName, stepPhone, stepWard, stepAddress}
 func assistVariant(f *form) {
 	f.name, f.prefix = FlowAssist, assistPrefix
 	f.reviewTitle = "assist.review.title"
-	f.submit = (*turn).submitAssisted
+	f.submit = fn1(assistTurn.submitAssisted)
 	f.main = false
-	f.start = func(c *turn, _ *form) error { return c.restartAssist() }
+	f.start = func(c *turn, _ *form) error { return assistTurn{c}.restartAssist() }
 	f.cancelled = "assist.cancelled"
 	f.locked = func(c *turn, fld *field) bool {
 		switch fld.name {
@@ -123,7 +123,7 @@ func assistVariant(f *form) {
 	phone.after = nil
 	phone.prompt, phone.help = "assist.phone.prompt", "assist.phone.help"
 	phone.parse = func(c *turn, s string) (string, error) {
-		if c.typedYes(cleanText(s), "assist.phone.none_words") {
+		if (formTurn{c}).typedYes(cleanText(s), "assist.phone.none_words") {
 			return phoneNone, nil
 		}
 		return parseFamilyPhone(s)
@@ -175,11 +175,15 @@ func parseFamilyPhone(s string) (string, error) {
 	return "", err
 }
 
+// assistTurn is a turn of the registration on a family's behalf (/assist); its methods are the
+// flow's own (see flowTurn).
+type assistTurn struct{ *turn }
+
 // assistCommand is /assist: a staff member whose role allows it starts registering a child on a
 // family's behalf. A form in progress is never dropped: it is offered to go on with (or, when it
 // is an assisted one, to start again).
-func (c *turn) assistCommand() error {
-	if c.staffOff() {
+func (c assistTurn) assistCommand() error {
+	if staffTurn(c).staffOff() {
 		return nil
 	}
 	return c.startAssist(false)
@@ -188,8 +192,8 @@ func (c *turn) assistCommand() error {
 // assistWords starts the assisted form when a staff member types its words out of any flow
 // ("đăng ký giúp", "đăng ký giúp gia đình"); handled is false for anyone without a role, whose
 // words are a parent's and get the welcome.
-func (c *turn) assistWords() (handled bool, err error) {
-	if c.in.Kind != KindText || c.e.cfg.Staff == nil || !c.typedYes(c.in.Text, "assist.words") {
+func (c assistTurn) assistWords() (handled bool, err error) {
+	if c.in.Kind != KindText || c.e.cfg.Staff == nil || !formTurn(c).typedYes(c.in.Text, "assist.words") {
 		return false, nil
 	}
 	who, err := c.whoIs()
@@ -203,7 +207,7 @@ func (c *turn) assistWords() (handled bool, err error) {
 // assisted form: a ward role's ward and a school's school are answered and fixed; next fills in
 // what the family's next child shares with the one just registered. Outside the registration
 // window the form is begun all the same, with a note: the window is the families' own chat's.
-func (c *turn) startAssist(next bool) error {
+func (c assistTurn) startAssist(next bool) error {
 	who, err := c.whoIs()
 	if err != nil {
 		return err
@@ -219,7 +223,7 @@ func (c *turn) startAssist(next bool) error {
 
 // restartAssist is "Làm lại từ đầu" of an assisted form in progress: authorised again, then a new,
 // empty one for a new family (the registration window does not apply; see assistWindowNote).
-func (c *turn) restartAssist() error {
+func (c assistTurn) restartAssist() error {
 	who, err := c.whoIs()
 	if err != nil {
 		return err
@@ -232,7 +236,7 @@ func (c *turn) restartAssist() error {
 
 // openAssist opens the assisted form for who, dropping any form in progress (the caller has
 // offered to keep it).
-func (c *turn) openAssist(who campaign.Staff, next bool) error {
+func (c assistTurn) openAssist(who campaign.Staff, next bool) error {
 	shared := map[string]string{}
 	if at, err := time.Parse(time.RFC3339, c.st.Answers[lastAssistAt]); next && err == nil && c.now.Sub(at) <= assistVisitMax {
 		for _, k := range assistShared {
@@ -262,7 +266,7 @@ func (c *turn) openAssist(who campaign.Staff, next bool) error {
 }
 
 // forgetFamily drops what was kept of the last family registered on its behalf.
-func (c *turn) forgetFamily() {
+func (c assistTurn) forgetFamily() {
 	for k := range c.st.Answers {
 		if strings.HasPrefix(k, lastAssist) {
 			delete(c.st.Answers, k)
@@ -274,7 +278,7 @@ func (c *turn) forgetFamily() {
 // chat's and this registration is taken all the same; "" inside it. Staff compiled lists before
 // the launch, and a family a ward official finds after the chat closed is the one the campaign
 // is for: officials decide on it in verification like on any other.
-func (c *turn) assistWindowNote() string {
+func (c assistTurn) assistWindowNote() string {
 	camp := c.e.cfg.Campaign
 	switch camp.RegistrationPhaseAt(c.now) {
 	case campaign.RegistrationNotYetOpen:
@@ -287,10 +291,10 @@ func (c *turn) assistWindowNote() string {
 
 // assistAfter runs the buttons that start the assisted form: "new" (a new family), "next" (the
 // next child of the family just registered) and "done".
-func (c *turn) assistAfter(action string) error {
+func (c assistTurn) assistAfter(action string) error {
 	switch action {
 	case "new", "next":
-		if c.staffOff() {
+		if staffTurn(c).staffOff() {
 			return nil
 		}
 		return c.startAssist(action == "next")
@@ -310,11 +314,11 @@ func (c *turn) assistAfter(action string) error {
 // child's ward: a role revoked or moved since the form began is refused, the answers kept. The
 // store audits "registration.assist" in the same transaction as the registration, so a retried
 // submit neither makes a second record nor a second audit row.
-func (c *turn) submitAssisted(f *form) error {
+func (c assistTurn) submitAssisted(f *form) error {
 	if f.firstMissing(c.st.Answers) != nil {
 		return c.advance(f)
 	}
-	r, ok := c.registration()
+	r, ok := regTurn(c).registration()
 	if !ok {
 		return c.advance(f)
 	}
@@ -361,7 +365,7 @@ func (c *turn) submitAssisted(f *form) error {
 
 // assistButtons is the button that starts the assisted form, for staff who may use it (under
 // /help and /whoami); none for anyone else.
-func (c *turn) assistButtons(who campaign.Staff) [][]Button {
+func (c assistTurn) assistButtons(who campaign.Staff) [][]Button {
 	if campaign.Authorize(who, campaign.ActionAssist, who.WardCode) != nil {
 		return nil
 	}
@@ -371,7 +375,7 @@ func (c *turn) assistButtons(who campaign.Staff) [][]Button {
 // offerAssist puts the button that starts the assisted form under the last message said, when
 // the sender may use it and the message has no buttons of its own. A failed look-up only leaves
 // it out: help must always answer.
-func (c *turn) offerAssist() {
+func (c assistTurn) offerAssist() {
 	if c.e.cfg.Staff == nil || len(c.out) == 0 || len(c.out[len(c.out)-1].Buttons) > 0 {
 		return
 	}

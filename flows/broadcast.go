@@ -16,8 +16,8 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "broadcast",
-		commands: []flowCommand{{name: "broadcast", run: (*turn).broadcastCommand}},
-		buttons:  []flowButton{{prefix: broadcastPrefix, run: (*turn).broadcastChoice}},
+		commands: []flowCommand{{name: "broadcast", run: fn1(broadcastTurn.broadcastCommand)}},
+		buttons:  []flowButton{{prefix: broadcastPrefix, run: fn1(broadcastTurn.broadcastChoice)}},
 		steps:    []stepOwner{{owner: broadcastPrefix, step: broadcastStep, cancelled: "broadcast.cancelled"}},
 	})
 }
@@ -76,18 +76,21 @@ func mayBroadcast(r campaign.Role) bool {
 func broadcastStep(step string) (caseStep, bool) {
 	switch step {
 	case bcStepAudience:
-		return caseStep{ask: (*turn).askAudience, input: (*turn).audienceInput, help: "case.help_buttons"}, true
+		return caseStep{ask: do1(broadcastTurn.askAudience), input: fn0(broadcastTurn.audienceInput), help: "case.help_buttons"}, true
 	case bcStepWard:
-		return caseStep{ask: func(c *turn, reason string) { c.askBroadcastWard(reason, false) }, input: (*turn).broadcastWardInput, help: "broadcast.help_ward"}, true
+		return caseStep{ask: func(c *turn, reason string) { broadcastTurn{c}.askBroadcastWard(reason, false) }, input: fn0(broadcastTurn.broadcastWardInput), help: "broadcast.help_ward"}, true
 	case bcStepText:
-		return caseStep{ask: (*turn).askBroadcastText, input: (*turn).broadcastTextInput, help: "broadcast.help_text"}, true
+		return caseStep{ask: do1(broadcastTurn.askBroadcastText), input: fn0(broadcastTurn.broadcastTextInput), help: "broadcast.help_text"}, true
 	case bcStepPreview:
-		return caseStep{ask: (*turn).askPreview, input: (*turn).previewInput, help: "case.help_buttons"}, true
+		return caseStep{ask: do1(broadcastTurn.askPreview), input: fn0(broadcastTurn.previewInput), help: "case.help_buttons"}, true
 	}
 	return caseStep{}, false
 }
 
-func (c *turn) inBroadcast() bool {
+// broadcastTurn is a turn of /broadcast; its methods are the flow's own (see flowTurn).
+type broadcastTurn struct{ *turn }
+
+func (c broadcastTurn) inBroadcast() bool {
 	return c.inCaseFlow() && strings.HasPrefix(c.st.Step, broadcastPrefix+".")
 }
 
@@ -98,7 +101,7 @@ func broadcastData(step, value string) string {
 // authorizeBroadcast is authorize for ActionBroadcast (city-wide). A refusal is said and audited
 // as authorize does, and ends a broadcast being composed (instead of asking its question again
 // under the refusal).
-func (c *turn) authorizeBroadcast() (campaign.Staff, bool, error) {
+func (c broadcastTurn) authorizeBroadcast() (campaign.Staff, bool, error) {
 	if c.inBroadcast() {
 		return c.authorizeOrDrop(campaign.ActionBroadcast)
 	}
@@ -107,7 +110,7 @@ func (c *turn) authorizeBroadcast() (campaign.Staff, bool, error) {
 
 // broadcastsOff says /broadcast is not available here and asks the current question again; it
 // reports whether it did.
-func (c *turn) broadcastsOff() bool {
+func (c broadcastTurn) broadcastsOff() bool {
 	if c.e.cfg.Broadcasts != nil {
 		return false
 	}
@@ -118,7 +121,7 @@ func (c *turn) broadcastsOff() bool {
 
 // broadcastCommand is /broadcast: compose an announcement (audience, text, preview, send), or
 // with a code, /broadcast BC-000012, see how one is being sent.
-func (c *turn) broadcastCommand(args string) error {
+func (c broadcastTurn) broadcastCommand(args string) error {
 	if c.broadcastsOff() {
 		return nil
 	}
@@ -149,7 +152,7 @@ func (c *turn) broadcastCommand(args string) error {
 	return nil
 }
 
-func (c *turn) askAudience(reason string) {
+func (c broadcastTurn) askAudience(reason string) {
 	var buttons []Button
 	for _, k := range campaign.AudienceKinds {
 		buttons = append(buttons, Button{Text: c.t(audienceLabels[k][0]), Data: broadcastData(bcAudience, string(k))})
@@ -167,7 +170,7 @@ func audienceOptions() []option {
 }
 
 // audienceInput takes an audience typed as its button's text ("phụ huynh").
-func (c *turn) audienceInput() error {
+func (c broadcastTurn) audienceInput() error {
 	if c.in.Kind == KindText {
 		if o, ok := c.matchOption(audienceOptions(), c.in.Text); ok {
 			return c.chooseAudience(campaign.AudienceKind(o.value))
@@ -179,7 +182,7 @@ func (c *turn) audienceInput() error {
 
 // chooseAudience keeps the audience and asks the ward, or goes on to the text (or straight to the
 // preview when the text was typed before the audience was changed).
-func (c *turn) chooseAudience(k campaign.AudienceKind) error {
+func (c broadcastTurn) chooseAudience(k campaign.AudienceKind) error {
 	if _, ok := audienceLabels[k]; !ok {
 		c.stale()
 		return nil
@@ -202,7 +205,7 @@ func (c *turn) chooseAudience(k campaign.AudienceKind) error {
 }
 
 // afterAudience asks the text, or shows the preview when there is one already.
-func (c *turn) afterAudience() error {
+func (c broadcastTurn) afterAudience() error {
 	if c.st.Answers[bcAnswerText] != "" {
 		return c.preview()
 	}
@@ -220,11 +223,11 @@ func wardIndex(camp *campaign.Campaign, code string) int {
 	return 0
 }
 
-func (c *turn) askBroadcastWard(reason string, edit bool) {
+func (c broadcastTurn) askBroadcastWard(reason string, edit bool) {
 	page, pages := c.wardPage()
 	lead := c.lead
 	c.lead = ""
-	rows := c.wardPageRows(func(v string) string { return broadcastData("ward", v) })
+	rows := formTurn(c).wardPageRows(func(v string) string { return broadcastData("ward", v) })
 	rows = append(rows, []Button{{Text: c.t("common.btn_cancel"), Data: broadcastData("ward", ctlCancel)}})
 	c.out = append(c.out, Output{
 		Text:    paragraphs(lead, reason, c.t("broadcast.ward_prompt", "Page", page+1, "Pages", pages)),
@@ -235,7 +238,7 @@ func (c *turn) askBroadcastWard(reason string, edit bool) {
 
 // broadcastWardInput matches a typed ward name as the registration does: one match is taken,
 // several are offered, none or too many show the list.
-func (c *turn) broadcastWardInput() error {
+func (c broadcastTurn) broadcastWardInput() error {
 	text := strings.TrimSpace(c.in.Text)
 	if c.in.Kind != KindText || text == "" {
 		c.askBroadcastWard(c.t("common.need_text"), false)
@@ -257,12 +260,12 @@ func (c *turn) broadcastWardInput() error {
 		c.st.Page = 0
 		c.askBroadcastWard(c.t("reg.ward.too_many", "Query", query, "Count", len(matches)), false)
 	default:
-		c.out = append(c.out, c.wardChoices(matches, query, func(v string) string { return broadcastData("ward", v) }))
+		c.out = append(c.out, formTurn(c).wardChoices(matches, query, func(v string) string { return broadcastData("ward", v) }))
 	}
 	return nil
 }
 
-func (c *turn) chooseBroadcastWard(code string) error {
+func (c broadcastTurn) chooseBroadcastWard(code string) error {
 	if code != c.st.Answers[bcAnswerWard] {
 		c.st.IdempotencyKey = ""
 	}
@@ -272,7 +275,7 @@ func (c *turn) chooseBroadcastWard(code string) error {
 }
 
 // audience is the audience being composed; ok is false for a state that lacks one.
-func (c *turn) audience() (campaign.Audience, bool) {
+func (c broadcastTurn) audience() (campaign.Audience, bool) {
 	a := campaign.Audience{Kind: campaign.AudienceKind(c.st.Answers[bcAnswerKind])}
 	if _, ok := audienceLabels[a.Kind]; !ok {
 		return a, false
@@ -287,7 +290,7 @@ func (c *turn) audience() (campaign.Audience, bool) {
 }
 
 // audienceName names an audience in a sentence.
-func (c *turn) audienceName(a campaign.Audience) string {
+func (c broadcastTurn) audienceName(a campaign.Audience) string {
 	l, ok := audienceLabels[a.Kind]
 	if !ok {
 		return string(a.Kind)
@@ -297,7 +300,7 @@ func (c *turn) audienceName(a campaign.Audience) string {
 
 // askBroadcastText asks for the text; a text typed before is shown first, exactly, with a button
 // to keep it.
-func (c *turn) askBroadcastText(reason string) {
+func (c broadcastTurn) askBroadcastText(reason string) {
 	a, _ := c.audience()
 	lead := c.lead
 	c.lead = ""
@@ -314,7 +317,7 @@ func (c *turn) askBroadcastText(reason string) {
 
 // broadcastTextInput takes the text: not empty, at most bcTextMax, text only. A refused input
 // leaves a text typed before as it was.
-func (c *turn) broadcastTextInput() error {
+func (c broadcastTurn) broadcastTextInput() error {
 	if c.in.Kind != KindText {
 		c.askBroadcastText(c.t("broadcast.err.not_text"))
 		return nil
@@ -350,7 +353,7 @@ func (e *Engine) broadcastTexts(body string) map[string]string {
 
 // preview counts the recipients and shows the message as they will see it. The broadcast's
 // idempotency key is chosen here, once for this audience and text.
-func (c *turn) preview() error {
+func (c broadcastTurn) preview() error {
 	a, ok := c.audience()
 	if !ok || c.st.Answers[bcAnswerText] == "" {
 		c.toIdle() // a state from another version
@@ -372,7 +375,7 @@ func (c *turn) preview() error {
 
 // askPreview shows the message and the count kept by preview, with send, edit and cancel (or,
 // with nobody to send to, another audience and cancel).
-func (c *turn) askPreview(reason string) {
+func (c broadcastTurn) askPreview(reason string) {
 	a, _ := c.audience()
 	n, _ := strconv.Atoi(c.st.Answers[bcAnswerCount])
 	lead := c.lead
@@ -402,13 +405,13 @@ func (c *turn) askPreview(reason string) {
 }
 
 // previewInput answers a message typed at the preview: the buttons decide.
-func (c *turn) previewInput() error {
+func (c broadcastTurn) previewInput() error {
 	c.askPreview(c.t("broadcast.use_buttons"))
 	return nil
 }
 
 // broadcastChoice runs a /broadcast button; rest is what follows "b:".
-func (c *turn) broadcastChoice(rest string) error {
+func (c broadcastTurn) broadcastChoice(rest string) error {
 	step, value, _ := strings.Cut(rest, ":")
 	if c.broadcastsOff() {
 		return nil
@@ -475,7 +478,7 @@ func (c *turn) broadcastChoice(rest string) error {
 // sendBroadcast records the broadcast, which queues its messages, with the key chosen at the
 // preview: pressing "Gửi" again after a failure, or the same update run again, queues nothing
 // more. The store audits it.
-func (c *turn) sendBroadcast() error {
+func (c broadcastTurn) sendBroadcast() error {
 	a, ok := c.audience()
 	n, _ := strconv.Atoi(c.st.Answers[bcAnswerCount])
 	body := c.st.Answers[bcAnswerText]
@@ -501,7 +504,7 @@ func (c *turn) sendBroadcast() error {
 
 // showBroadcastProgress says where the messages of broadcast code stand, with a button to look
 // again while some are left to send.
-func (c *turn) showBroadcastProgress(code string) error {
+func (c broadcastTurn) showBroadcastProgress(code string) error {
 	p, err := c.e.cfg.Broadcasts.BroadcastProgress(c.ctx, code)
 	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
 		c.say(c.t("broadcast.not_found", "Code", clip(code, 30)))

@@ -24,14 +24,14 @@ func init() {
 		name: FlowCase,
 		dialogs: []dialog{{
 			name:   FlowCase,
-			expire: (*turn).expireCase,
+			expire: do0(caseTurn.expireCase),
 			leave: func(c *turn) {
 				if s, ok := caseStepNamed(c.st.Step); ok && s.leaveOnOther {
 					c.toIdle()
 				}
 			},
 			ask:   (*turn).caseAsk,
-			input: (*turn).caseInput,
+			input: fn0(caseTurn.caseInput),
 			help: func(c *turn) {
 				help := c.t("case.help_step")
 				if s, ok := caseStepNamed(c.st.Step); ok && s.help != "" {
@@ -85,8 +85,12 @@ func (c *turn) enterCase(step string, answers map[string]string) {
 	}
 }
 
+// caseTurn is a turn of the case dialog (FlowCase), whose steps the flows own; its methods are the
+// flow's own (see flowTurn).
+type caseTurn struct{ *turn }
+
 // expireCase drops a case question that is old or at a step this version does not know.
-func (c *turn) expireCase() {
+func (c caseTurn) expireCase() {
 	s, ok := caseStepNamed(c.st.Step)
 	limit := caseFlowExpiry
 	if s.parent {
@@ -110,7 +114,7 @@ func (c *turn) caseAsk(reason string) {
 }
 
 // caseInput handles a message (not a command or button) in FlowCase.
-func (c *turn) caseInput() error {
+func (c caseTurn) caseInput() error {
 	s, ok := caseStepNamed(c.st.Step)
 	if !ok {
 		c.toIdle()
@@ -118,10 +122,10 @@ func (c *turn) caseInput() error {
 		return nil
 	}
 	if c.in.Kind == KindEdited {
-		s.ask(c, c.t("common.edited_idle"))
+		s.ask(c.turn, c.t("common.edited_idle"))
 		return nil
 	}
-	return s.input(c)
+	return s.input(c.turn)
 }
 
 // casesOff says the case work is not available here (no store configured) and asks the current

@@ -10,8 +10,8 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "claim",
-		commands: []flowCommand{{name: "unblock", run: (*turn).unblockCommand}},
-		buttons:  []flowButton{{prefix: claimPrefix, run: (*turn).claimChoice}},
+		commands: []flowCommand{{name: "unblock", run: fn1(claimTurn.unblockCommand)}},
+		buttons:  []flowButton{{prefix: claimPrefix, run: fn1(claimTurn.claimChoice)}},
 		steps:    []stepOwner{{owner: claimPrefix, step: claimStep}},
 	})
 }
@@ -60,18 +60,22 @@ const (
 func claimStep(step string) (caseStep, bool) {
 	switch step {
 	case claimStepPhone:
-		return caseStep{ask: (*turn).claimAskPhone, input: (*turn).claimPhoneInput, parent: true, help: "claim.help_phone", asksPhone: true}, true
+		return caseStep{ask: do1(claimTurn.claimAskPhone), input: fn0(claimTurn.claimPhoneInput), parent: true, help: "claim.help_phone", asksPhone: true}, true
 	case claimStepBirth:
-		return caseStep{ask: (*turn).claimAskBirth, input: (*turn).claimBirthInput, parent: true, help: "claim.help_birth"}, true
+		return caseStep{ask: do1(claimTurn.claimAskBirth), input: fn0(claimTurn.claimBirthInput), parent: true, help: "claim.help_birth"}, true
 	}
 	return caseStep{}, false
 }
 
 func claimData(action string) string { return claimPrefix + ":" + action }
 
+// claimTurn is a turn of a family's claim of what a list or staff registered for it; its methods
+// are the flow's own (see flowTurn).
+type claimTurn struct{ *turn }
+
 // claimButton is "🏫 Trường/phường đã đăng ký giúp tôi", offered where a chat has no registration;
 // nil when claims are off.
-func (c *turn) claimButton() [][]Button {
+func (c claimTurn) claimButton() [][]Button {
 	if c.e.cfg.Claims == nil {
 		return nil
 	}
@@ -79,7 +83,7 @@ func (c *turn) claimButton() [][]Button {
 }
 
 // claimChoice runs a claim's button; action is what follows "cl:".
-func (c *turn) claimChoice(action string) error {
+func (c claimTurn) claimChoice(action string) error {
 	if c.e.cfg.Claims == nil {
 		c.stale()
 		return nil
@@ -116,7 +120,7 @@ func (c *turn) claimChoice(action string) error {
 }
 
 // claimAskPhone asks for the phone the school or ward has, as the form asks it.
-func (c *turn) claimAskPhone(reason string) {
+func (c claimTurn) claimAskPhone(reason string) {
 	o := Output{Text: paragraphs(reason, c.t("claim.phone_prompt")), AskContact: &ContactRequest{Label: c.t("reg.phone.share")}}
 	if last := c.st.Answers[lastPrefix+stepPhone]; last != "" {
 		o.AskContact.Suggestions = []string{phoneDisplay(last)}
@@ -125,7 +129,7 @@ func (c *turn) claimAskPhone(reason string) {
 }
 
 // claimPhoneInput takes the phone (shared as the sender's own contact, or typed).
-func (c *turn) claimPhoneInput() error {
+func (c claimTurn) claimPhoneInput() error {
 	var raw string
 	switch {
 	case c.in.Kind == KindContact && c.in.Contact != nil:
@@ -153,7 +157,7 @@ func (c *turn) claimPhoneInput() error {
 // claim (asks the birth date). inForm says the phone was given in the registration form, which
 // is kept aside; else the family asked to claim, and a phone with nothing to claim (or blocked)
 // is said so. In the form nothing is said then and the form goes on (handled false).
-func (c *turn) claimOffer(phone string, inForm bool) (handled bool, err error) {
+func (c claimTurn) claimOffer(phone string, inForm bool) (handled bool, err error) {
 	if c.e.cfg.Claims == nil {
 		return false, nil
 	}
@@ -191,7 +195,7 @@ func (c *turn) claimOffer(phone string, inForm bool) (handled bool, err error) {
 }
 
 // claimAskBirth asks the child's birth date, with the way back to the form when it came from it.
-func (c *turn) claimAskBirth(reason string) {
+func (c claimTurn) claimAskBirth(reason string) {
 	var rows [][]Button
 	if c.st.Answers[claimFormKey] != "" {
 		rows = append(rows, []Button{{Text: c.t("claim.btn_form"), Data: claimData(claimForm)}})
@@ -201,7 +205,7 @@ func (c *turn) claimAskBirth(reason string) {
 }
 
 // claimBirthInput takes the child's birth date and claims what it matches.
-func (c *turn) claimBirthInput() error {
+func (c claimTurn) claimBirthInput() error {
 	if c.in.Kind != KindText || strings.TrimSpace(c.in.Text) == "" {
 		c.claimAskBirth(c.t("common.need_text"))
 		return nil
@@ -252,10 +256,10 @@ func (c *turn) claimBirthInput() error {
 
 // claimed tells the family what is now linked to its chat, with each child's status; while the
 // phone holds more unclaimed registrations the next birth date is asked.
-func (c *turn) claimed(res campaign.ClaimResult, phone, parent string) error {
+func (c claimTurn) claimed(res campaign.ClaimResult, phone, parent string) error {
 	lines := []string{c.t("claim.done", "Count", len(res.Claimed))}
 	for _, r := range res.Claimed {
-		lines = append(lines, c.t("status.line", "Code", r.Code, "Name", clip(r.StudentName, 100), "Status", c.statusText(r)))
+		lines = append(lines, c.t("status.line", "Code", r.Code, "Name", clip(r.StudentName, 100), "Status", statusTurn(c).statusText(r)))
 	}
 	text := strings.Join(lines, "\n")
 	if res.Left > 0 {
@@ -274,7 +278,7 @@ func (c *turn) claimed(res campaign.ClaimResult, phone, parent string) error {
 }
 
 // claimAfterButtons are /status and /mydata, and a registration of another child.
-func (c *turn) claimAfterButtons() [][]Button {
+func (c claimTurn) claimAfterButtons() [][]Button {
 	return [][]Button{
 		{{Text: c.t("common.btn_status"), Data: "g:status"}, {Text: c.t("claim.btn_mydata"), Data: mydataData(myList)}},
 		{{Text: c.t("reg.btn_another"), Data: "g:register"}},
@@ -282,7 +286,7 @@ func (c *turn) claimAfterButtons() [][]Button {
 }
 
 // claimBackToForm gives the registration form kept aside back, where it was.
-func (c *turn) claimBackToForm() error {
+func (c claimTurn) claimBackToForm() error {
 	kept := map[string]string{}
 	for k, v := range c.st.Answers {
 		if name, ok := strings.CutPrefix(k, claimFormPrefix); ok {
@@ -402,7 +406,7 @@ func (e *Engine) reachCounts(ds []campaign.Delivery) reachTally {
 // try. A code stands for its registration's phone, so an official who sees phones masked can
 // name it too. A phone with nothing in the sender's scope gets the same reply as one that holds
 // nothing; the store audits the unblock on each registration (registration.claim_unblock).
-func (c *turn) unblockCommand(args string) error {
+func (c claimTurn) unblockCommand(args string) error {
 	who, ok, err := c.authorizeOwn(campaign.ActionVerify)
 	if !ok {
 		return err

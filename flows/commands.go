@@ -11,16 +11,16 @@ func init() {
 	registerFlow(flowSpec{
 		name: "core",
 		commands: []flowCommand{
-			{name: "start", run: (*turn).start, menu: "cmd.start", rank: 10},
+			{name: "start", run: fn1(coreTurn.start), menu: "cmd.start", rank: 10},
 			{name: "cancel", run: func(c *turn, _ string) error { c.cancel(); return nil }, menu: "cmd.cancel", rank: 60},
 			{name: "help", run: func(c *turn, _ string) error { c.help(); return nil }, menu: "cmd.help", rank: 70},
-			{name: "lang", run: (*turn).langCommand, menu: "cmd.lang", rank: 80},
+			{name: "lang", run: fn1(coreTurn.langCommand), menu: "cmd.lang", rank: 80},
 		},
 		actions: []flowAction{
-			{name: "lang:vi", run: func(c *turn) error { return c.setLang(langVI) }},
-			{name: "lang:en", run: func(c *turn) error { return c.setLang(langEN) }},
-			{name: "resume", run: (*turn).resumeAction},
-			{name: "restart", run: (*turn).restartAction},
+			{name: "lang:vi", run: func(c *turn) error { return coreTurn{c}.setLang(langVI) }},
+			{name: "lang:en", run: func(c *turn) error { return coreTurn{c}.setLang(langEN) }},
+			{name: "resume", run: fn0(coreTurn.resumeAction)},
+			{name: "restart", run: fn0(coreTurn.restartAction)},
 		},
 	})
 }
@@ -36,8 +36,12 @@ func (c *turn) command() error {
 	return nil
 }
 
+// coreTurn is a turn of the engine's own flow (/start, /lang, resume, restart); its methods are the
+// flow's own (see flowTurn).
+type coreTurn struct{ *turn }
+
 // langCommand is /lang: /lang vi and /lang en choose at once, else the choice is offered.
-func (c *turn) langCommand(args string) error {
+func (c coreTurn) langCommand(args string) error {
 	switch lang := strings.ToLower(args); lang {
 	case langVI, langEN:
 		return c.setLang(lang)
@@ -47,14 +51,14 @@ func (c *turn) langCommand(args string) error {
 }
 
 // start greets, follows a deep-link payload, or offers to go on with a form in progress.
-func (c *turn) start(payload string) error {
+func (c coreTurn) start(payload string) error {
 	if c.dialog() != nil {
 		c.toIdle() // a half-made invitation or a typed reason is a few taps, not worth an offer to resume
 	}
 	if payload != "" {
 		for _, d := range c.e.deepLinks {
 			if payload == d.payload || (d.prefix && strings.HasPrefix(payload, d.payload)) {
-				return d.handle(c, payload)
+				return d.handle(c.turn, payload)
 			}
 		}
 		c.say(c.t("common.deeplink_unknown"))
@@ -131,13 +135,13 @@ func (c *turn) help() {
 // (if any) before it.
 func (c *turn) resume(reason string) {
 	if f := c.form(); f != nil {
-		c.reask(f, reason)
+		formTurn{c}.reask(f, reason)
 	} else if d := c.dialog(); d != nil {
 		d.ask(c, reason)
 	}
 }
 
-func (c *turn) chooseLang() {
+func (c coreTurn) chooseLang() {
 	c.out = append(c.out, Output{
 		Text: c.t("lang.choose"),
 		Buttons: [][]Button{{
@@ -149,7 +153,7 @@ func (c *turn) chooseLang() {
 
 // setLang keeps the chosen language in the state and the contact, then shows the current
 // question (or the greeting) in it.
-func (c *turn) setLang(lang string) error {
+func (c coreTurn) setLang(lang string) error {
 	if c.e.cfg.Contacts != nil {
 		err := c.e.cfg.Contacts.UpsertContact(c.ctx, campaign.Contact{
 			Channel: c.sess.Channel, ExternalID: c.sess.ChatID, Name: c.in.UserName, Language: lang,
@@ -190,11 +194,11 @@ func (c *turn) choice() error {
 		c.stale()
 		return nil
 	}
-	return c.formChoice(f, value)
+	return formTurn{c}.formChoice(f, value)
 }
 
 // resumeAction is "Tiếp tục": the form in progress goes on.
-func (c *turn) resumeAction() error {
+func (c coreTurn) resumeAction() error {
 	if c.form() == nil {
 		c.say(c.t("common.resume_none"))
 		c.welcome()
@@ -206,7 +210,7 @@ func (c *turn) resumeAction() error {
 }
 
 // restartAction is "Làm lại từ đầu": the form in progress, or the main form, afresh.
-func (c *turn) restartAction() error {
+func (c coreTurn) restartAction() error {
 	f := c.form()
 	if f == nil {
 		f = c.e.mainForm

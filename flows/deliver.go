@@ -16,8 +16,8 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "deliver",
-		commands: []flowCommand{{name: "deliveries", run: (*turn).deliveriesCommand}},
-		buttons:  []flowButton{{prefix: deliverPrefix, run: (*turn).deliverChoice}, {prefix: parentPrefix, run: (*turn).parentChoice}},
+		commands: []flowCommand{{name: "deliveries", run: fn1(deliverTurn.deliveriesCommand)}},
+		buttons:  []flowButton{{prefix: deliverPrefix, run: fn1(deliverTurn.deliverChoice)}, {prefix: parentPrefix, run: fn1(deliverTurn.parentChoice)}},
 		steps:    []stepOwner{{owner: deliverPrefix, step: deliverStep}, {owner: parentPrefix, step: parentStep}},
 	})
 }
@@ -109,13 +109,13 @@ func deliverLang(lang string) string {
 func deliverStep(step string) (caseStep, bool) {
 	switch step {
 	case deliverStepRecipient:
-		return caseStep{ask: (*turn).deliverAskRecipient, input: (*turn).deliverRecipientInput}, true
+		return caseStep{ask: do1(deliverTurn.deliverAskRecipient), input: fn0(deliverTurn.deliverRecipientInput)}, true
 	case deliverStepPhoto:
-		return caseStep{ask: (*turn).deliverAskPhoto, input: (*turn).deliverPhotoInput}, true
+		return caseStep{ask: do1(deliverTurn.deliverAskPhoto), input: fn0(deliverTurn.deliverPhotoInput)}, true
 	case deliverStepFail:
-		return caseStep{ask: (*turn).deliverAskFail, input: (*turn).deliverFailInput, help: "case.help_buttons"}, true
+		return caseStep{ask: do1(deliverTurn.deliverAskFail), input: fn0(deliverTurn.deliverFailInput), help: "case.help_buttons"}, true
 	case deliverStepFailNote:
-		return caseStep{ask: (*turn).deliverAskFailNote, input: (*turn).deliverFailNoteInput}, true
+		return caseStep{ask: do1(deliverTurn.deliverAskFailNote), input: fn0(deliverTurn.deliverFailNoteInput)}, true
 	}
 	return caseStep{}, false
 }
@@ -124,14 +124,18 @@ func deliverStep(step string) (caseStep, bool) {
 // buttons that carry the delivery's code; only "not received" asks for words.
 func parentStep(step string) (caseStep, bool) {
 	if step == parentStepMissing {
-		return caseStep{ask: (*turn).parentAskMissing, input: (*turn).parentMissingInput, parent: true}, true
+		return caseStep{ask: do1(deliverTurn.parentAskMissing), input: fn0(deliverTurn.parentMissingInput), parent: true}, true
 	}
 	return caseStep{}, false
 }
 
+// deliverTurn is a turn of the deliveries (/deliveries) and of a family's answer to one; its
+// methods are the flow's own (see flowTurn).
+type deliverTurn struct{ *turn }
+
 // deliveriesCommand is /deliveries: the open deliveries, those with failed attempts first, one
 // message each with "delivered" and "could not deliver" buttons.
-func (c *turn) deliveriesCommand(string) error {
+func (c deliverTurn) deliveriesCommand(string) error {
 	if c.casesOff() {
 		return nil
 	}
@@ -173,7 +177,7 @@ func (c *turn) deliveriesCommand(string) error {
 }
 
 // deliverCard is what a volunteer needs to hand a delivery over.
-func (c *turn) deliverCard(d campaign.Delivery, who campaign.Staff) string {
+func (c deliverTurn) deliverCard(d campaign.Delivery, who campaign.Staff) string {
 	where := c.t("deliver.where.home", "Address", orDash(clip(d.Address, addressMax)))
 	if d.Handover == campaign.HandoverSchool {
 		where = c.t("deliver.where.school", "School", orDash(clip(d.School, schoolMax)))
@@ -202,7 +206,7 @@ func orDash(s string) string {
 }
 
 // deliverChoice runs a volunteer's button; rest is what follows "d:".
-func (c *turn) deliverChoice(rest string) error {
+func (c deliverTurn) deliverChoice(rest string) error {
 	action, args, _ := strings.Cut(rest, ":")
 	code, value, _ := strings.Cut(args, ":")
 	if code == "" || len(code) > deliverCodeMax {
@@ -252,8 +256,8 @@ func (c *turn) deliverChoice(rest string) error {
 }
 
 // deliverStale answers a volunteer's button that no longer applies.
-func (c *turn) deliverStale() {
-	if c.form() != nil || c.inStaffFlow() || c.inCaseFlow() {
+func (c deliverTurn) deliverStale() {
+	if c.form() != nil || staffTurn(c).inStaffFlow() || c.inCaseFlow() {
 		c.stale()
 		return
 	}
@@ -263,7 +267,7 @@ func (c *turn) deliverStale() {
 
 // deliverStart begins recording a hand-over (action deliverDone) or a failed attempt
 // (deliverFail) of the delivery code, once it is known to be still open.
-func (c *turn) deliverStart(action, code string) error {
+func (c deliverTurn) deliverStart(action, code string) error {
 	if c.casesOff() {
 		return nil
 	}
@@ -299,20 +303,20 @@ func (c *turn) deliverStart(action, code string) error {
 	return nil
 }
 
-func (c *turn) deliverStatus(s campaign.DeliveryStatus) string {
+func (c deliverTurn) deliverStatus(s campaign.DeliveryStatus) string {
 	if id, ok := deliverStatusNames[s]; ok {
 		return c.t(id)
 	}
 	return string(s)
 }
 
-func (c *turn) deliverCode() string { return c.st.Answers[deliverAnswerCode] }
+func (c deliverTurn) deliverCode() string { return c.st.Answers[deliverAnswerCode] }
 
-func (c *turn) deliverCancelRow() []Button {
+func (c deliverTurn) deliverCancelRow() []Button {
 	return []Button{{Text: c.t("common.btn_cancel"), Data: deliverData(deliverCancel, c.deliverCode())}}
 }
 
-func (c *turn) deliverAskRecipient(reason string) {
+func (c deliverTurn) deliverAskRecipient(reason string) {
 	code := c.deliverCode()
 	var rows [][]Button
 	if name := c.st.Answers[deliverAnswerParent]; name != "" {
@@ -327,7 +331,7 @@ func (c *turn) deliverAskRecipient(reason string) {
 }
 
 // deliverRecipientInput takes the recipient's name; a photo sent first is kept for the proof.
-func (c *turn) deliverRecipientInput() error {
+func (c deliverTurn) deliverRecipientInput() error {
 	if c.in.PhotoID != "" {
 		c.st.Answers[deliverAnswerPhoto] = c.in.PhotoID
 		if strings.TrimSpace(c.in.Text) == "" {
@@ -349,7 +353,7 @@ func (c *turn) deliverRecipientInput() error {
 
 // deliverRecipient keeps the recipient's name and asks for the photo, or records the hand-over
 // when the photo came first.
-func (c *turn) deliverRecipient(name string) error {
+func (c deliverTurn) deliverRecipient(name string) error {
 	c.st.Answers[deliverAnswerRecipient] = name
 	if photo := c.st.Answers[deliverAnswerPhoto]; photo != "" {
 		return c.deliverMark(photo)
@@ -375,7 +379,7 @@ func parseRecipient(s string) (string, error) {
 	return v, nil
 }
 
-func (c *turn) deliverAskPhoto(reason string) {
+func (c deliverTurn) deliverAskPhoto(reason string) {
 	code := c.deliverCode()
 	c.out = append(c.out, Output{
 		Text: paragraphs(reason, c.t("deliver.photo.prompt", "Code", code, "Name", c.st.Answers[deliverAnswerRecipient])),
@@ -387,7 +391,7 @@ func (c *turn) deliverAskPhoto(reason string) {
 }
 
 // deliverPhotoInput takes the proof photo, or the skip word.
-func (c *turn) deliverPhotoInput() error {
+func (c deliverTurn) deliverPhotoInput() error {
 	switch {
 	case c.in.PhotoID != "":
 		return c.deliverMark(c.in.PhotoID)
@@ -405,7 +409,7 @@ func (c *turn) deliverPhotoInput() error {
 
 // deliverMark records the hand-over, confirms it to the volunteer and asks the parent to
 // confirm. The key is the state's, so a save retried after a store error writes once.
-func (c *turn) deliverMark(photoID string) error {
+func (c deliverTurn) deliverMark(photoID string) error {
 	code, name := c.deliverCode(), c.st.Answers[deliverAnswerRecipient]
 	if name == "" {
 		c.st.Step = deliverStepRecipient // a state from another version
@@ -440,7 +444,7 @@ func (c *turn) deliverMark(photoID string) error {
 
 // deliveredNotice asks the family of d, in their language, to confirm that name received the
 // device.
-func (c *turn) deliveredNotice(d campaign.Delivery, name string) []campaign.OutboxMessage {
+func (c deliverTurn) deliveredNotice(d campaign.Delivery, name string) []campaign.OutboxMessage {
 	build := func(lang string) Output {
 		o := Output{Text: c.e.text(lang, "parent.delivered", map[string]any{
 			"Code": d.Code, "What": c.e.allocWhat(lang, "", d.DeviceType, d.Stock), "Name": name, "Count": c.e.confirmDays(),
@@ -458,7 +462,7 @@ func (c *turn) deliveredNotice(d campaign.Delivery, name string) []campaign.Outb
 
 // deliverRefused turns a store's answer to a volunteer's save into a reply: done is true when the
 // save did not happen, with err the failure to return (nil when the volunteer was told why).
-func (c *turn) deliverRefused(code string, err error, what string) (done bool, _ error) {
+func (c deliverTurn) deliverRefused(code string, err error, what string) (done bool, _ error) {
 	switch campaign.ErrorCode(err) {
 	case "":
 		return false, nil
@@ -487,7 +491,7 @@ func failReasonOptions() []option {
 	return opts
 }
 
-func (c *turn) deliverAskFail(reason string) {
+func (c deliverTurn) deliverAskFail(reason string) {
 	code := c.deliverCode()
 	var rows [][]Button
 	for _, o := range failReasonOptions() {
@@ -498,7 +502,7 @@ func (c *turn) deliverAskFail(reason string) {
 }
 
 // deliverFailInput matches a typed reason against the buttons.
-func (c *turn) deliverFailInput() error {
+func (c deliverTurn) deliverFailInput() error {
 	if c.in.Kind == KindText {
 		if o, ok := c.matchOption(failReasonOptions(), c.in.Text); ok {
 			return c.deliverFailReason(campaign.FailReason(o.value))
@@ -509,7 +513,7 @@ func (c *turn) deliverFailInput() error {
 }
 
 // deliverFailReason records a failed attempt, or asks for a note when the reason is "other".
-func (c *turn) deliverFailReason(r campaign.FailReason) error {
+func (c deliverTurn) deliverFailReason(r campaign.FailReason) error {
 	if r == campaign.FailOther {
 		c.st.Step = deliverStepFailNote
 		c.deliverAskFailNote("")
@@ -518,14 +522,14 @@ func (c *turn) deliverFailReason(r campaign.FailReason) error {
 	return c.deliverMarkFailed(r, "")
 }
 
-func (c *turn) deliverAskFailNote(reason string) {
+func (c deliverTurn) deliverAskFailNote(reason string) {
 	c.out = append(c.out, Output{
 		Text:    paragraphs(reason, c.t("deliver.failnote.prompt", "Code", c.deliverCode(), "Max", failNoteMax)),
 		Buttons: [][]Button{c.deliverCancelRow()},
 	})
 }
 
-func (c *turn) deliverFailNoteInput() error {
+func (c deliverTurn) deliverFailNoteInput() error {
 	if c.in.Kind != KindText {
 		c.deliverAskFailNote(c.t("common.need_text"))
 		return nil
@@ -540,7 +544,7 @@ func (c *turn) deliverFailNoteInput() error {
 
 // deliverMarkFailed records a failed attempt: the delivery goes back to the list. A parent who
 // was not at home is told the volunteer came and will call.
-func (c *turn) deliverMarkFailed(r campaign.FailReason, note string) error {
+func (c deliverTurn) deliverMarkFailed(r campaign.FailReason, note string) error {
 	code := c.deliverCode()
 	who, ok, err := c.authorizeOrDrop(campaign.ActionDeliver)
 	if !ok {
@@ -571,7 +575,7 @@ func (c *turn) deliverMarkFailed(r campaign.FailReason, note string) error {
 }
 
 // parentChoice runs a parent's button about a delivery; rest is what follows "h:".
-func (c *turn) parentChoice(rest string) error {
+func (c deliverTurn) parentChoice(rest string) error {
 	action, code, _ := strings.Cut(rest, ":")
 	if code == "" || (action != parentHome && action != parentSchool && action != parentReceived && action != parentMissing) {
 		c.stale()
@@ -614,7 +618,7 @@ func (c *turn) parentChoice(rest string) error {
 
 // parentStartMissing is the parent's "Chưa nhận được" on a delivery marked delivered: it asks
 // what happened. A form in progress stays: the parent finishes or cancels it first.
-func (c *turn) parentStartMissing(code string) error {
+func (c deliverTurn) parentStartMissing(code string) error {
 	d, err := c.e.cfg.Cases.DeliveryByCode(c.ctx, code)
 	switch {
 	case campaign.ErrorCode(err) == campaign.ENOTFOUND:
@@ -640,14 +644,14 @@ func (c *turn) parentStartMissing(code string) error {
 }
 
 // parentAskMissing asks the parent what happened to a device that never arrived.
-func (c *turn) parentAskMissing(reason string) {
+func (c deliverTurn) parentAskMissing(reason string) {
 	c.say(paragraphs(reason, c.t("parent.missing.prompt", "Code", c.st.Answers[deliverAnswerCode], "Max", failNoteMax)))
 }
 
 // parentMissingInput takes the parent's words: the delivery is reopened for the volunteers, who
 // are told, and is no longer made final on its own.
-func (c *turn) parentMissingInput() error {
-	words, ok := c.typedText(failNoteMin, failNoteMax, (*turn).parentAskMissing)
+func (c deliverTurn) parentMissingInput() error {
+	words, ok := verifyTurn(c).typedText(failNoteMin, failNoteMax, do1(deliverTurn.parentAskMissing))
 	if !ok {
 		return nil
 	}
@@ -678,7 +682,7 @@ func (c *turn) parentMissingInput() error {
 }
 
 // parentReceived records the parent's "Đã nhận" and tells the donor, once.
-func (c *turn) parentReceived(code string, parent campaign.Session) error {
+func (c deliverTurn) parentReceived(code string, parent campaign.Session) error {
 	_, already, err := c.e.cfg.Cases.ConfirmDelivery(c.ctx, code, parent, func(d campaign.Delivery) []campaign.OutboxMessage {
 		// Once per delivery: the store calls this only when the delivery becomes confirmed.
 		return c.e.donorReached(d, "notice:reached:"+d.Code)

@@ -362,7 +362,7 @@ func (c *turn) run() error {
 		return c.choice()
 	}
 	if f := c.form(); f != nil {
-		return c.formInput(f)
+		return formTurn{c}.formInput(f)
 	}
 	if d := c.dialog(); d != nil {
 		return d.input(c)

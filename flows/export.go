@@ -12,13 +12,16 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "export",
-		commands: []flowCommand{{name: "export", run: (*turn).exportCommand}},
-		buttons:  []flowButton{{prefix: exportPrefix, run: (*turn).exportChoice}},
+		commands: []flowCommand{{name: "export", run: fn1(exportTurn.exportCommand)}},
+		buttons:  []flowButton{{prefix: exportPrefix, run: fn1(exportTurn.exportChoice)}},
 	})
 }
 
 // exportPrefix starts the button data of /export's buttons: "x:xlsx", "x:csv".
 const exportPrefix = "x"
+
+// exportTurn is a turn of /export; its methods are the flow's own (see flowTurn).
+type exportTurn struct{ *turn }
 
 // exportCommand is /export [csv|xlsx] [phuong <ward>] [trang-thai <status>] [tu <date>] [den <date>]
 // (or in English: ward, status, from, to): the campaign's registrations, pledges, devices and
@@ -27,7 +30,7 @@ const exportPrefix = "x"
 // always gets only their ward, whatever they type; a school only its own students (of every
 // ward, or of the one it names). Each gets only the sheets their role may see
 // (campaign.ScopeExport).
-func (c *turn) exportCommand(args string) error {
+func (c exportTurn) exportCommand(args string) error {
 	if c.e.cfg.Exporter == nil {
 		c.say(c.t("case.unavailable"))
 		c.resume("")
@@ -62,7 +65,7 @@ func (c *turn) exportCommand(args string) error {
 }
 
 // exportChoice runs a format button of /export.
-func (c *turn) exportChoice(data string) error {
+func (c exportTurn) exportChoice(data string) error {
 	format := campaign.ExportFormat(data)
 	if c.e.cfg.Exporter == nil || (format != campaign.FormatXLSX && format != campaign.FormatCSV) {
 		c.stale()
@@ -76,7 +79,7 @@ func (c *turn) exportChoice(data string) error {
 }
 
 // export writes the file and sends it, audited with the filter, the sheets and the rows sent.
-func (c *turn) export(who campaign.Staff, asked campaign.ExportFilter, format campaign.ExportFormat) error {
+func (c exportTurn) export(who campaign.Staff, asked campaign.ExportFilter, format campaign.ExportFormat) error {
 	// A ward official's export holds only their ward; each role's, only the sheets it may see.
 	f, err := campaign.ScopeExport(who, asked)
 	if err != nil {
@@ -147,7 +150,7 @@ func (c *turn) export(who campaign.Staff, asked campaign.ExportFilter, format ca
 // parseExportArgs reads /export's words, in Vietnamese with or without accents and hyphens
 // (phuong, trang-thai, tu, den) or in English (ward, status, from, to); problem is a polite reason
 // when one is not understood.
-func (c *turn) parseExportArgs(args string) (f campaign.ExportFilter, format campaign.ExportFormat, problem string) {
+func (c exportTurn) parseExportArgs(args string) (f campaign.ExportFilter, format campaign.ExportFormat, problem string) {
 	format = campaign.FormatXLSX
 	words := exportWords(args)
 	loc := c.e.cfg.Campaign.Location
@@ -287,7 +290,7 @@ func exportStatus(words []exportWord) (campaign.RegistrationStatus, int) {
 }
 
 // matchOneWard finds the one ward a typed name or code names.
-func (c *turn) matchOneWard(query string) (string, bool) {
+func (c exportTurn) matchOneWard(query string) (string, bool) {
 	if query == "" {
 		return "", false
 	}

@@ -10,8 +10,8 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "find",
-		commands: []flowCommand{{name: "find", run: (*turn).findCommand}},
-		buttons:  []flowButton{{prefix: findPrefix, run: (*turn).findChoice}},
+		commands: []flowCommand{{name: "find", run: fn1(findTurn.findCommand)}},
+		buttons:  []flowButton{{prefix: findPrefix, run: fn1(findTurn.findChoice)}},
 	})
 }
 
@@ -21,13 +21,16 @@ const findPrefix = "f"
 // findListed is how many registrations and pledges a phone search lists.
 const findListed = 10
 
+// findTurn is a turn of /find; its methods are the flow's own (see flowTurn).
+type findTurn struct{ *turn }
+
 // findCommand is /find <code or phone>: a registration, pledge, device or delivery by its code,
 // or the registrations and pledges made with a phone number, within the sender's scope. Each
 // record found by its code is checked on its own (a ward official finds only their ward's
 // children, a school only its own students), and a record outside the scope is refused like any
 // staff action, and audited; a phone search asks the store for the sender's scope only
 // (campaign.FindScopeOf).
-func (c *turn) findCommand(args string) error {
+func (c findTurn) findCommand(args string) error {
 	if c.e.cfg.Find == nil {
 		c.say(c.t("case.unavailable"))
 		c.resume("")
@@ -52,7 +55,7 @@ func (c *turn) findCommand(args string) error {
 
 // findChoice opens a record listed by a phone search; data is its code. A button is a search
 // like a typed one (its data may be forged: "f:<phone>" searches), audited by find.
-func (c *turn) findChoice(code string) error {
+func (c findTurn) findChoice(code string) error {
 	if c.e.cfg.Find == nil {
 		c.stale()
 		return nil
@@ -68,7 +71,7 @@ func (c *turn) findChoice(code string) error {
 // ("data.find", the kind of query and its code, and whether it came typed or from a button)
 // whatever started it: a typed /find or a button, forged or not. A phone search is audited by
 // findPhone, with the codes it found.
-func (c *turn) find(who campaign.Staff, query string) error {
+func (c findTurn) find(who campaign.Staff, query string) error {
 	if kind, code := c.findQuery(query); kind != findByPhone {
 		if err := c.findAudit(kind, code, nil); err != nil {
 			return err
@@ -94,7 +97,7 @@ func (c *turn) find(who campaign.Staff, query string) error {
 }
 
 // findRegistration shows a child's record to those who may see it.
-func (c *turn) findRegistration(who campaign.Staff, code string) error {
+func (c findTurn) findRegistration(who campaign.Staff, code string) error {
 	if c.e.cfg.Cases == nil {
 		r, err := c.e.cfg.Find.RegistrationByCode(c.ctx, code)
 		if campaign.ErrorCode(err) == campaign.ENOTFOUND {
@@ -121,14 +124,14 @@ func (c *turn) findRegistration(who campaign.Staff, code string) error {
 // school's) children. Only those who may verify it get the decision buttons; the possible
 // duplicates listed are those the sender may see (a school sees no code of another school's
 // registration, even of the same child).
-func (c *turn) showFoundRegistration(who campaign.Staff, k campaign.Case) error {
+func (c findTurn) showFoundRegistration(who campaign.Staff, k campaign.Case) error {
 	if ok, err := c.findAllowed(who, campaign.ActionViewChildData, k.WardCode, k.School, k.Code); !ok {
 		return err
 	}
 	k.Duplicates = slices.DeleteFunc(slices.Clone(k.Duplicates), func(d campaign.Registration) bool {
 		return campaign.AuthorizeRecord(who, campaign.ActionViewChildData, d.WardCode, d.School) != nil
 	})
-	if err := c.showCase(who, k, "", false); err != nil {
+	if err := verifyTurn(c).showCase(who, k, "", false); err != nil {
 		return err
 	}
 	if campaign.Authorize(who, campaign.ActionVerify, k.WardCode) != nil {
@@ -138,7 +141,7 @@ func (c *turn) showFoundRegistration(who campaign.Staff, k campaign.Case) error 
 }
 
 // findPledge shows a pledge to those who may see donors' pledges.
-func (c *turn) findPledge(who campaign.Staff, code string) error {
+func (c findTurn) findPledge(who campaign.Staff, code string) error {
 	if c.e.cfg.Pledges == nil {
 		c.say(c.t("case.unavailable"))
 		return nil
@@ -162,14 +165,14 @@ func (c *turn) findPledge(who campaign.Staff, code string) error {
 		donor += " (" + p.ContactPerson + ")"
 	}
 	c.say(paragraphs(
-		c.pledgeBlock(campaign.PledgeProgress{Pledge: p}),
+		pledgeTurn(c).pledgeBlock(campaign.PledgeProgress{Pledge: p}),
 		c.t("find.pledge.donor", "Name", donor, "Phone", phoneFor(who, p.Phone)),
 	))
 	return nil
 }
 
 // findDevice shows a device to those who may see the pipeline.
-func (c *turn) findDevice(who campaign.Staff, label string) error {
+func (c findTurn) findDevice(who campaign.Staff, label string) error {
 	if c.e.cfg.Devices == nil {
 		c.say(c.t("case.unavailable"))
 		return nil
@@ -177,11 +180,11 @@ func (c *turn) findDevice(who campaign.Staff, label string) error {
 	if _, ok, err := c.authorizeAs(who, campaign.ActionViewDevices, ""); !ok {
 		return err
 	}
-	d, found, err := c.device(label)
+	d, found, err := intakeTurn(c).device(label)
 	if !found {
 		return err
 	}
-	c.showDevice(d)
+	intakeTurn(c).showDevice(d)
 	if campaign.Authorize(who, campaign.ActionIntake, "") != nil {
 		c.out[len(c.out)-1].Buttons = nil // only volunteers move devices
 	}
@@ -189,7 +192,7 @@ func (c *turn) findDevice(who campaign.Staff, label string) error {
 }
 
 // findDelivery shows a delivery to volunteers and to officials of its ward.
-func (c *turn) findDelivery(who campaign.Staff, code string) error {
+func (c findTurn) findDelivery(who campaign.Staff, code string) error {
 	if c.e.cfg.Cases == nil {
 		c.say(c.t("case.unavailable"))
 		return nil
@@ -231,7 +234,7 @@ var deliveryStatusLabels = map[campaign.DeliveryStatus]string{
 // findPhone lists the registrations and pledges made with a phone number within the sender's
 // scope. The store filters by the scope, so nothing outside it is read, listed or counted: the
 // reply is the same whether or not the number was used elsewhere.
-func (c *turn) findPhone(who campaign.Staff, phone string) error {
+func (c findTurn) findPhone(who campaign.Staff, phone string) error {
 	scope := campaign.FindScopeOf(who)
 	var regs []campaign.Registration
 	var pledges []campaign.Pledge
@@ -286,7 +289,7 @@ const (
 
 // findQuery is the kind of record q names, as find reads it, and its code ("" for a phone or
 // nothing known).
-func (c *turn) findQuery(q string) (kind, code string) {
+func (c findTurn) findQuery(q string) (kind, code string) {
 	if code, ok := parseRegistrationCode(c.e.cfg.Campaign, q); ok {
 		return findByRegistration, code
 	}
@@ -309,7 +312,7 @@ func (c *turn) findQuery(q string) (kind, code string) {
 // a phone search found (found, nil for the others), and whether it came typed or from a button.
 // Never the query's own words (a phone, a name typed for a code): the audit log is append-only,
 // nothing personal goes into it.
-func (c *turn) findAudit(kind, code string, found []string) error {
+func (c findTurn) findAudit(kind, code string, found []string) error {
 	via := "command"
 	if c.in.Kind == KindChoice {
 		via = "button"
@@ -328,7 +331,7 @@ func (c *turn) findAudit(kind, code string, found []string) error {
 // others) found by its code (audited as any refusal). A ward role asking for another ward's
 // record, or a school for another school's student, is told the code is not found in their
 // scope, as for a code that does not exist: a reply never says that a code exists elsewhere.
-func (c *turn) findAllowed(who campaign.Staff, action campaign.Action, ward, school, code string) (bool, error) {
+func (c findTurn) findAllowed(who campaign.Staff, action campaign.Action, ward, school, code string) (bool, error) {
 	if campaign.AuthorizeRecord(who, action, ward, school) == nil {
 		return true, nil
 	}

@@ -311,3 +311,30 @@ func caseStepNamed(step string) (caseStep, bool) {
 	}
 	return caseStep{}, false
 }
+
+// flowTurn is the type of a flow's turn: the *turn with the flow's own handlers and helpers as its
+// methods (allocTurn is struct{ *turn }), so that turn keeps only the engine's and what the flows
+// share. The registry's parts take the *turn; fn1, fn0, do1 and do0 adapt a flow's method to them:
+// run: fn1(allocTurn.allocateCommand). A flow calls another's method through a conversion,
+// verifyTurn(c).showCase(…) (or verifyTurn{c} from a *turn), which shows the coupling where it is.
+type flowTurn interface{ ~struct{ *turn } }
+
+// fn1 adapts a flow's method with one argument and one result (a command's or a button's handler).
+func fn1[F flowTurn, A, R any](m func(F, A) R) func(*turn, A) R {
+	return func(c *turn, a A) R { return m(F{c}, a) }
+}
+
+// fn0 adapts a flow's method with no argument and one result (an action, a step's input).
+func fn0[F flowTurn, R any](m func(F) R) func(*turn) R {
+	return func(c *turn) R { return m(F{c}) }
+}
+
+// do1 adapts a flow's method with one argument and no result (a step's question, with its reason).
+func do1[F flowTurn, A any](m func(F, A)) func(*turn, A) {
+	return func(c *turn, a A) { m(F{c}, a) }
+}
+
+// do0 adapts a flow's method with no argument and no result (expire, leave, help).
+func do0[F flowTurn](m func(F)) func(*turn) {
+	return func(c *turn) { m(F{c}) }
+}

@@ -190,8 +190,12 @@ const missesBeforeHelp = 3
 // (or keeping the old answer when editing) does not change the answer.
 func draftKey(name string) string { return "~" + name }
 
+// formTurn is a turn of the form engine (the form dialog every form flow uses); its methods are the
+// flow's own (see flowTurn).
+type formTurn struct{ *turn }
+
 // formInput handles a message (not a command or button) while a form is in progress.
-func (c *turn) formInput(f *form) error {
+func (c formTurn) formInput(f *form) error {
 	fld := f.field(c.st.Step)
 	if fld == nil && c.st.Step != stepReview {
 		return c.advance(f) // a step this version does not know: ask what is missing
@@ -222,14 +226,14 @@ func (c *turn) formInput(f *form) error {
 	return nil
 }
 
-func (c *turn) answerText(f *form, fld *field, text string) error {
+func (c formTurn) answerText(f *form, fld *field, text string) error {
 	if fld.more != nil {
-		own, rest := fld.more(c, text)
+		own, rest := fld.more(c.turn, text)
 		next := f.field(fld.then)
-		if rest != "" && next != nil && next.isNeeded(c.st.Answers) && !f.isLocked(c, next) {
+		if rest != "" && next != nil && next.isNeeded(c.st.Answers) && !f.isLocked(c.turn, next) {
 			return c.answerTwo(f, fld, own, next, rest)
 		}
-		if rest == "" || f.isLocked(c, next) {
+		if rest == "" || f.isLocked(c.turn, next) {
 			text = own // the rest would answer a fixed field: it goes
 		}
 	}
@@ -240,14 +244,14 @@ func (c *turn) answerText(f *form, fld *field, text string) error {
 		return c.typedWard(f, fld, text)
 	case kindChoice:
 		if fld.parse == nil {
-			if o, ok := c.matchOption(fld.options(c), text); ok {
+			if o, ok := c.matchOption(fld.options(c.turn), text); ok {
 				return c.accept(f, fld, o.value)
 			}
 			c.miss(f, refuse("common.use_buttons"), false)
 			return nil
 		}
 	}
-	v, err := fld.parse(c, text)
+	v, err := fld.parse(c.turn, text)
 	if inv := (*invalid)(nil); err != nil && !errors.As(err, &inv) {
 		return err // a store failed while checking (a pledge code looked up): the state is kept
 	}
@@ -261,8 +265,8 @@ func (c *turn) answerText(f *form, fld *field, text string) error {
 // answerTwo takes a typed answer that answers next too: own must do for fld, else the whole is
 // refused as if typed alone; rest then answers next as if typed to it, so a rest refused asks
 // next with the reason, fld's answer kept.
-func (c *turn) answerTwo(f *form, fld *field, own string, next *field, rest string) error {
-	v, err := fld.parse(c, own)
+func (c formTurn) answerTwo(f *form, fld *field, own string, next *field, rest string) error {
+	v, err := fld.parse(c.turn, own)
 	if inv := (*invalid)(nil); err != nil && !errors.As(err, &inv) {
 		return err
 	}
@@ -278,7 +282,7 @@ func (c *turn) answerTwo(f *form, fld *field, own string, next *field, rest stri
 }
 
 // formChoice handles a button of the current step.
-func (c *turn) formChoice(f *form, value string) error {
+func (c formTurn) formChoice(f *form, value string) error {
 	fld := f.field(c.st.Step)
 	switch value {
 	case ctlHelp:
@@ -305,13 +309,13 @@ func (c *turn) formChoice(f *form, value string) error {
 		return nil
 	}
 	if fld.control != nil && strings.HasPrefix(value, "!") {
-		if handled, err := fld.control(c, f, value); handled {
+		if handled, err := fld.control(c.turn, f, value); handled {
 			return err
 		}
 	}
 	switch fld.kind {
 	case kindChoice:
-		if o, ok := findOption(fld.options(c), value); ok {
+		if o, ok := findOption(fld.options(c.turn), value); ok {
 			c.notice = c.t("common.chosen", "Label", withoutSymbols(c.e.text(c.lang, o.label, o.data)))
 			return c.accept(f, fld, o.value)
 		}
@@ -319,7 +323,7 @@ func (c *turn) formChoice(f *form, value string) error {
 		if value == ctlDone {
 			return c.finishMulti(f, fld, true)
 		}
-		if _, ok := findOption(fld.options(c), value); ok {
+		if _, ok := findOption(fld.options(c.turn), value); ok {
 			c.toggle(fld, value)
 			c.ask(f, fld, "", true)
 			return nil
@@ -343,7 +347,7 @@ func (c *turn) formChoice(f *form, value string) error {
 
 // accept stores a valid answer and moves on.
 func (c *turn) accept(f *form, fld *field, value string) error {
-	if c.store(f, fld, value) {
+	if (formTurn{c}).store(f, fld, value) {
 		return nil
 	}
 	if fld.after != nil {
@@ -356,7 +360,7 @@ func (c *turn) accept(f *form, fld *field, value string) error {
 
 // store keeps a valid answer, drops what it makes wrong or not needed, and runs the field's
 // accepted; stop is accepted's.
-func (c *turn) store(f *form, fld *field, value string) (stop bool) {
+func (c formTurn) store(f *form, fld *field, value string) (stop bool) {
 	c.st.Answers[fld.name] = value
 	delete(c.st.Answers, draftKey(fld.name))
 	for _, k := range fld.clears {
@@ -368,7 +372,7 @@ func (c *turn) store(f *form, fld *field, value string) (stop bool) {
 		}
 	}
 	c.st.Misses = 0
-	return fld.accepted != nil && fld.accepted(c, value)
+	return fld.accepted != nil && fld.accepted(c.turn, value)
 }
 
 // advance asks the first question still unanswered, or shows the review when none is. While
@@ -389,7 +393,7 @@ func (c *turn) advance(f *form) error {
 }
 
 // miss counts a refused answer and asks again with the reason.
-func (c *turn) miss(f *form, err error, edit bool) {
+func (c formTurn) miss(f *form, err error, edit bool) {
 	c.st.Misses++
 	c.reaskEdit(f, c.reason(err), edit)
 }
@@ -404,9 +408,9 @@ func (c *turn) reason(err error) string {
 }
 
 // reask asks the current step again, with reason before it when not "".
-func (c *turn) reask(f *form, reason string) { c.reaskEdit(f, reason, false) }
+func (c formTurn) reask(f *form, reason string) { c.reaskEdit(f, reason, false) }
 
-func (c *turn) reaskEdit(f *form, reason string, edit bool) {
+func (c formTurn) reaskEdit(f *form, reason string, edit bool) {
 	fld := f.field(c.st.Step)
 	if fld == nil && c.st.Step != stepReview {
 		// A step this version does not know (a state saved by another version): the first
@@ -447,12 +451,12 @@ func (c *turn) ask(f *form, fld *field, reason string, edit bool) {
 	o := Output{Text: b.String(), Replace: edit}
 	switch fld.kind {
 	case kindChoice:
-		o.Buttons = c.optionRows(f, fld, nil)
+		o.Buttons = formTurn{c}.optionRows(f, fld, nil)
 	case kindMulti:
-		o.Buttons = c.optionRows(f, fld, c.selection(fld))
+		o.Buttons = formTurn{c}.optionRows(f, fld, formTurn{c}.selection(fld))
 		o.Buttons = append(o.Buttons, []Button{{Text: c.t("common.btn_done"), Data: f.data(fld.name, ctlDone)}})
 	case kindWard:
-		o.Buttons = c.wardRows(f, fld)
+		o.Buttons = formTurn{c}.wardRows(f, fld)
 	case kindPhone:
 		o.AskContact = &ContactRequest{Label: c.t("reg.phone.share")}
 		prefill := c.st.Answers[lastPrefix+fld.name]
@@ -472,17 +476,17 @@ func (c *turn) ask(f *form, fld *field, reason string, edit bool) {
 	}
 	stuck := c.st.Misses >= missesBeforeHelp
 	if stuck && o.AskContact == nil {
-		o.Buttons = append(o.Buttons, c.stuckRow(f))
+		o.Buttons = append(o.Buttons, formTurn{c}.stuckRow(f))
 	}
 	c.out = append(c.out, o)
 	if stuck && o.AskContact != nil {
 		// The request for the phone stays alone with its question; the offer of help follows.
-		c.out = append(c.out, Output{Text: c.t("common.stuck"), Buttons: [][]Button{c.stuckRow(f)}})
+		c.out = append(c.out, Output{Text: c.t("common.stuck"), Buttons: [][]Button{formTurn{c}.stuckRow(f)}})
 	}
 }
 
 // stuckRow offers help, cancelling or trying again, after repeated misses.
-func (c *turn) stuckRow(f *form) []Button {
+func (c formTurn) stuckRow(f *form) []Button {
 	return []Button{
 		{Text: c.t("common.btn_help"), Data: f.data(c.st.Step, ctlHelp)},
 		{Text: c.t("common.btn_cancel"), Data: f.data(c.st.Step, ctlCancel)},
@@ -491,9 +495,9 @@ func (c *turn) stuckRow(f *form) []Button {
 }
 
 // optionRows lays out a field's options as buttons, ticking those in ticked.
-func (c *turn) optionRows(f *form, fld *field, ticked []string) [][]Button {
+func (c formTurn) optionRows(f *form, fld *field, ticked []string) [][]Button {
 	var buttons []Button
-	for _, o := range fld.options(c) {
+	for _, o := range fld.options(c.turn) {
 		text := c.e.text(c.lang, o.label, o.data)
 		if slices.Contains(ticked, o.value) {
 			text = c.t("common.ticked", "Label", text)
@@ -600,7 +604,7 @@ func withoutSymbols(s string) string {
 }
 
 // selection is what is ticked on a multi-choice question: the draft, else the stored answer.
-func (c *turn) selection(fld *field) []string {
+func (c formTurn) selection(fld *field) []string {
 	v, ok := c.st.Answers[draftKey(fld.name)]
 	if !ok {
 		v = c.st.Answers[fld.name]
@@ -612,9 +616,9 @@ func (c *turn) selection(fld *field) []string {
 }
 
 // setSelection keeps sel as the draft, in the options' order.
-func (c *turn) setSelection(fld *field, sel []string) {
+func (c formTurn) setSelection(fld *field, sel []string) {
 	var ordered []string
-	for _, o := range fld.options(c) {
+	for _, o := range fld.options(c.turn) {
 		if slices.Contains(sel, o.value) {
 			ordered = append(ordered, o.value)
 		}
@@ -622,12 +626,12 @@ func (c *turn) setSelection(fld *field, sel []string) {
 	c.st.Answers[draftKey(fld.name)] = strings.Join(ordered, ",")
 }
 
-func (c *turn) toggle(fld *field, value string) {
+func (c formTurn) toggle(fld *field, value string) {
 	sel := c.selection(fld)
 	if i := slices.Index(sel, value); i >= 0 {
 		sel = slices.Delete(sel, i, i+1)
 	} else {
-		sel = tick(fld.options(c), sel, value)
+		sel = tick(fld.options(c.turn), sel, value)
 	}
 	c.setSelection(fld, sel)
 }
@@ -650,9 +654,9 @@ func tick(opts []option, sel []string, value string) []string {
 // "1, 5" by their places, as channels that number choices show them) are ticked, with those
 // ticked before, and the question is done, the answer said before the next one. Naming nothing
 // but «xong» finishes with what is ticked; a word that names no option asks again.
-func (c *turn) typedMulti(f *form, fld *field, text string) error {
+func (c formTurn) typedMulti(f *form, fld *field, text string) error {
 	done := option{value: ctlDone, label: "common.btn_done", words: "common.done_words"}
-	opts := fld.options(c)
+	opts := fld.options(c.turn)
 	var typed []string
 	for _, tok := range c.listItems(text) {
 		if _, ok := c.matchOption([]option{done}, tok); ok {
@@ -682,14 +686,14 @@ func (c *turn) typedMulti(f *form, fld *field, text string) error {
 		c.setSelection(fld, sel)
 	}
 	if len(sel) >= fld.minPicks {
-		c.lead = c.t("common.chosen", "Label", c.t("common.line", "Label", c.t(fld.label), "Value", fld.show(c, strings.Join(c.selection(fld), ","))))
+		c.lead = c.t("common.chosen", "Label", c.t("common.line", "Label", c.t(fld.label), "Value", fld.show(c.turn, strings.Join(c.selection(fld), ","))))
 	}
 	return c.finishMulti(f, fld, false)
 }
 
 // listItems splits a typed list at commas, semicolons, new lines, "+" and the word "và" (or
 // "and"), and numbers written with spaces ("1 3 5") at the spaces; items are trimmed.
-func (c *turn) listItems(text string) []string {
+func (c formTurn) listItems(text string) []string {
 	if len(text) > inputMax {
 		return []string{text}
 	}
@@ -730,7 +734,7 @@ func (c *turn) listItems(text string) []string {
 // changes it: the first such miss puts the reason in, and the one that reaches missesBeforeHelp
 // adds the offer of help. Any other press would redraw the message exactly as it is, an edit a
 // channel that edits messages refuses, so the reason is said in a message of its own.
-func (c *turn) finishMulti(f *form, fld *field, edit bool) error {
+func (c formTurn) finishMulti(f *form, fld *field, edit bool) error {
 	sel := c.selection(fld)
 	if len(sel) < fld.minPicks {
 		c.st.Misses++
@@ -765,7 +769,7 @@ const (
 func (c *turn) wardPage() (page, pages int) {
 	n := len(c.e.cfg.Campaign.Wards)
 	per := wardsPerPage
-	if c.wardsAtOnce() {
+	if (formTurn{c}).wardsAtOnce() {
 		per = max(n, 1)
 	}
 	pages = max(1, (n+per-1)/per)
@@ -776,7 +780,7 @@ func (c *turn) wardPage() (page, pages int) {
 
 // wardsAtOnce reports whether the question asked is a form's ward question of a campaign with
 // few enough wards to show them all at once.
-func (c *turn) wardsAtOnce() bool {
+func (c formTurn) wardsAtOnce() bool {
 	f := c.form()
 	if f == nil || len(c.e.cfg.Campaign.Wards) > wardsAtOnceMax {
 		return false
@@ -785,7 +789,7 @@ func (c *turn) wardsAtOnce() bool {
 	return fld != nil && fld.kind == kindWard
 }
 
-func (c *turn) wardRows(f *form, fld *field) [][]Button {
+func (c formTurn) wardRows(f *form, fld *field) [][]Button {
 	data := func(v string) string { return f.data(fld.name, v) }
 	if !c.wardsAtOnce() {
 		return c.wardPageRows(data)
@@ -823,7 +827,7 @@ func packRows(buttons []Button, columns, width int) [][]Button {
 
 // wardPageRows lays out the shown page of wards, two per row, with previous/next buttons; data
 // makes a button's button data from a ward code or a page control.
-func (c *turn) wardPageRows(data func(value string) string) [][]Button {
+func (c formTurn) wardPageRows(data func(value string) string) [][]Button {
 	page, pages := c.wardPage()
 	wards := c.e.cfg.Campaign.Wards
 	end := min((page+1)*wardsPerPage, len(wards))
@@ -849,7 +853,7 @@ func (c *turn) wardPageRows(data func(value string) string) [][]Button {
 // buttons, too many show the list. An address typed instead (when the field takes one) is kept,
 // with the ward it names. A name that matches none gets the nearest names offered ("Ý bạn
 // là…?", which "đúng" answers), else the list.
-func (c *turn) typedWard(f *form, fld *field, text string) error {
+func (c formTurn) typedWard(f *form, fld *field, text string) error {
 	camp := c.e.cfg.Campaign
 	data := func(v string) string { return f.data(fld.name, v) }
 	var clean string
@@ -929,7 +933,7 @@ func addressLike(s string) bool {
 
 // acceptWard takes w as the ward question's answer, with the address typed with it (or kept
 // from before, when the ward was not found in it) as the answer of the field's addressField.
-func (c *turn) acceptWard(f *form, fld *field, w campaign.Ward, address string) error {
+func (c formTurn) acceptWard(f *form, fld *field, w campaign.Ward, address string) error {
 	if fld.addressField != "" {
 		if address == "" {
 			address = c.st.Answers[draftKey(fld.addressField)]
@@ -944,7 +948,7 @@ func (c *turn) acceptWard(f *form, fld *field, w campaign.Ward, address string) 
 
 // wardSuggestion offers the wards nearest a name that matched none, and the whole list, after
 // lead (what was not found).
-func (c *turn) wardSuggestion(near []campaign.Ward, lead string, data func(value string) string) Output {
+func (c formTurn) wardSuggestion(near []campaign.Ward, lead string, data func(value string) string) Output {
 	var rows [][]Button
 	for _, w := range near {
 		rows = append(rows, []Button{{Text: c.t("reg.ward.suggested", "Ward", w.ShortName), Data: data(w.Code)}})
@@ -959,14 +963,14 @@ func (c *turn) wardSuggestion(near []campaign.Ward, lead string, data func(value
 
 // typedYes reports whether text is one of the words of the message id words ("có|đúng"), in
 // either language.
-func (c *turn) typedYes(text, words string) bool {
+func (c formTurn) typedYes(text, words string) bool {
 	_, ok := c.matchOption([]option{{value: "yes", label: words, words: words}}, text)
 	return ok
 }
 
 // wardChoices offers the wards a typed name matched, and the whole list; data makes a button's
 // button data from a ward code or a page control.
-func (c *turn) wardChoices(matches []campaign.Ward, query string, data func(value string) string) Output {
+func (c formTurn) wardChoices(matches []campaign.Ward, query string, data func(value string) string) Output {
 	var buttons []Button
 	for _, w := range matches {
 		buttons = append(buttons, Button{Text: w.ShortName, Data: data(w.Code)})
@@ -1006,18 +1010,18 @@ func (c *turn) showReview(f *form, reason string) {
 	rows := grid(edits, 2)
 	rows = append(rows, []Button{{Text: c.t(f.submitLabel), Data: f.data(stepReview, reviewSubmit)}})
 	if c.st.Misses >= missesBeforeHelp {
-		rows = append(rows, c.stuckRow(f))
+		rows = append(rows, formTurn{c}.stuckRow(f))
 	}
 	c.out = append(c.out, Output{Text: b.String(), Buttons: rows})
 }
 
 // reviewChoice submits or starts editing one answer.
-func (c *turn) reviewChoice(f *form, value string) error {
+func (c formTurn) reviewChoice(f *form, value string) error {
 	if value == reviewSubmit {
-		return f.submit(c, f)
+		return f.submit(c.turn, f)
 	}
 	if name, ok := strings.CutPrefix(value, reviewEdit); ok {
-		if fld := f.fieldOrFormer(name); fld != nil && !fld.fixed && !f.isLocked(c, fld) && c.st.Answers[fld.name] != "" {
+		if fld := f.fieldOrFormer(name); fld != nil && !fld.fixed && !f.isLocked(c.turn, fld) && c.st.Answers[fld.name] != "" {
 			c.st.Step = fld.name
 			c.st.Editing = true
 			c.st.Misses = 0

@@ -21,8 +21,8 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "import",
-		commands: []flowCommand{{name: "import", run: func(c *turn, _ string) error { return c.importCommand() }}},
-		words:    []flowWords{{rank: 10, take: (*turn).importDocument}},
+		commands: []flowCommand{{name: "import", run: func(c *turn, _ string) error { return importTurn{c}.importCommand() }}},
+		words:    []flowWords{{rank: 10, take: func(c *turn) (bool, error) { return importTurn{c}.importDocument() }}},
 	})
 }
 
@@ -94,8 +94,11 @@ type listRowReader struct {
 	words         map[string]map[string]string
 }
 
+// importTurn is a turn of /import; its methods are the flow's own (see flowTurn).
+type importTurn struct{ *turn }
+
 // importCommand is /import: how to send a list, with the template.
-func (c *turn) importCommand() error {
+func (c importTurn) importCommand() error {
 	who, err := c.whoIs()
 	if err != nil {
 		return err
@@ -127,7 +130,7 @@ func (c *turn) importCommand() error {
 	return nil
 }
 
-func (c *turn) listTemplateHeaders() []string {
+func (c importTurn) listTemplateHeaders() []string {
 	ids := []string{"import.col.no", "import.col.name", "import.col.birth", "import.col.grade", "import.col.school",
 		"import.col.ward", "import.col.address", "import.col.parent", "import.col.phone",
 		"import.col.circumstances", "import.col.situation", "import.col.needs"}
@@ -138,7 +141,7 @@ func (c *turn) listTemplateHeaders() []string {
 	return out
 }
 
-func (c *turn) listTemplateExample(who campaign.Staff) []string {
+func (c importTurn) listTemplateExample(who campaign.Staff) []string {
 	camp := c.e.cfg.Campaign
 	w, ok := camp.Ward(who.WardCode)
 	if !ok && len(camp.Wards) > 0 {
@@ -156,7 +159,7 @@ func (c *turn) listTemplateExample(who campaign.Staff) []string {
 
 // importDocument takes a file sent out of any flow as a list, when the sender may import lists;
 // handled is false for anyone else (a family's file is not a list).
-func (c *turn) importDocument() (handled bool, err error) {
+func (c importTurn) importDocument() (handled bool, err error) {
 	doc := c.in.Document
 	if doc == nil || c.e.cfg.Lists == nil || c.e.cfg.ListReader == nil || c.e.cfg.Files == nil {
 		return false, nil
@@ -198,9 +201,9 @@ func (c *turn) importDocument() (handled bool, err error) {
 }
 
 // importList reads, checks and stores one list and returns the report for the sender.
-func (c *turn) importList(who campaign.Staff, name string, file io.Reader) ([]Output, error) {
+func (c importTurn) importList(who campaign.Staff, name string, file io.Reader) ([]Output, error) {
 	h := sha256.New()
-	rr := &listRowReader{c: c, who: who, seen: map[string]int{}}
+	rr := &listRowReader{c: c.turn, who: who, seen: map[string]int{}}
 	rr.imp.Sender, rr.imp.Actor = who, c.actor()
 	err := c.e.cfg.ListReader.ReadList(c.ctx, name, io.TeeReader(file, h), rr.row)
 	if errors.Is(err, errListTooLong) {

@@ -15,11 +15,11 @@ func init() {
 	registerFlow(flowSpec{
 		name: FlowIntake,
 		commands: []flowCommand{
-			{name: "intake", run: (*turn).startIntake},
-			{name: "myintake", run: func(c *turn, _ string) error { return c.myIntake() }},
-			{name: "device", run: (*turn).deviceCommand},
+			{name: "intake", run: fn1(intakeTurn.startIntake)},
+			{name: "myintake", run: func(c *turn, _ string) error { return intakeTurn{c}.myIntake() }},
+			{name: "device", run: fn1(intakeTurn.deviceCommand)},
 		},
-		buttons: []flowButton{{prefix: intakeAfterPrefix, run: (*turn).intakeAfter}, {prefix: devicePrefix, run: (*turn).deviceChoice}},
+		buttons: []flowButton{{prefix: intakeAfterPrefix, run: fn1(intakeTurn.intakeAfter)}, {prefix: devicePrefix, run: fn1(intakeTurn.deviceChoice)}},
 		setup: func(e *Engine) error {
 			if e.cfg.Devices == nil {
 				return nil
@@ -126,9 +126,13 @@ var (
 	}
 )
 
+// intakeTurn is a turn of the intake of devices (/intake); its methods are the flow's own (see
+// flowTurn).
+type intakeTurn struct{ *turn }
+
 // devicesOff says device intake is not available here (no store configured), and asks the
 // current question again; it reports whether it did.
-func (c *turn) devicesOff() bool {
+func (c intakeTurn) devicesOff() bool {
 	if c.e.cfg.Devices != nil {
 		return false
 	}
@@ -147,7 +151,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 		reviewHint:  "intake.review.hint",
 		reviewHelp:  "intake.review.help",
 		submitLabel: "intake.review.submit",
-		submit:      (*turn).submitIntake,
+		submit:      fn1(intakeTurn.submitIntake),
 		cancelled:   "intake.cancelled",
 	}
 	kind := func(a map[string]string) campaign.ItemKind { return campaign.ItemKind(a[stepIntakeKind]) }
@@ -192,11 +196,11 @@ func intakeForm(camp *campaign.Campaign) *form {
 				if o, ok := c.matchOption(walkIn, s); ok {
 					return o.value, nil
 				}
-				p, err := c.lookupPledge(s)
+				p, err := intakeTurn{c}.lookupPledge(s)
 				if err != nil {
 					return "", err
 				}
-				if err := c.pledgeSource(p); err != nil {
+				if err := (intakeTurn{c}).pledgeSource(p); err != nil {
 					return "", err
 				}
 				return p.Code, nil
@@ -211,7 +215,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 				if v == sourceWalkIn {
 					delete(c.st.Answers, answerPromised)
 				}
-				if k := c.st.Answers[stepIntakeKind]; k != "" && !slices.Contains(c.intakeKinds(), campaign.ItemKind(k)) {
+				if k := c.st.Answers[stepIntakeKind]; k != "" && !slices.Contains((intakeTurn{c}).intakeKinds(), campaign.ItemKind(k)) {
 					delete(c.st.Answers, stepIntakeKind) // the new pledge did not promise it: ask again
 				}
 				return false
@@ -222,7 +226,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 			label: "intake.kind.label", prompt: "intake.kind.prompt", help: "intake.kind.help",
 			options: func(c *turn) []option {
 				var opts []option
-				for _, k := range c.intakeKinds() {
+				for _, k := range (intakeTurn{c}).intakeKinds() {
 					opts = append(opts, option{value: string(k), label: itemKindLabels[k][0], words: itemKindLabels[k][1]})
 				}
 				return opts
@@ -246,7 +250,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 			},
 			options: func(c *turn) []option {
 				quick := []int{1, 10, 50, 100}
-				if p, ok := c.promised(kind(c.st.Answers)); ok && !slices.Contains(quick, p.quantity) {
+				if p, ok := (intakeTurn{c}).promised(kind(c.st.Answers)); ok && !slices.Contains(quick, p.quantity) {
 					quick = append([]int{p.quantity}, quick...)
 				}
 				var opts []option
@@ -263,7 +267,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 			needed: func(a map[string]string) bool { return kind(a) == campaign.ItemInternetPackage },
 			options: func(c *turn) []option {
 				quick := []int{1, 3, 6, 12}
-				if p, ok := c.promised(campaign.ItemInternetPackage); ok && p.months > 0 && !slices.Contains(quick, p.months) {
+				if p, ok := (intakeTurn{c}).promised(campaign.ItemInternetPackage); ok && p.months > 0 && !slices.Contains(quick, p.months) {
 					quick = append([]int{p.months}, quick...)
 				}
 				var opts []option
@@ -325,7 +329,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 				if v == intakeSkip {
 					return c.t("intake.checks.none")
 				}
-				return c.listLabels(v, func(s string) string { return checkLabels[campaign.CheckItem(s)] })
+				return regTurn{c}.listLabels(v, func(s string) string { return checkLabels[campaign.CheckItem(s)] })
 			},
 			accepted: func(c *turn, v string) bool {
 				if v == "" {
@@ -379,11 +383,11 @@ func intakeForm(camp *campaign.Campaign) *form {
 				if v == softwareNone {
 					return withoutSymbols(c.t("intake.software.none"))
 				}
-				return c.t("intake.software.shown", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", c.apps(campaign.SchoolLevel(v)))
+				return c.t("intake.software.shown", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", intakeTurn{c}.apps(campaign.SchoolLevel(v)))
 			},
 			accepted: func(c *turn, v string) bool {
 				if v != softwareNone {
-					c.lead = c.t("intake.software.installed", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", c.apps(campaign.SchoolLevel(v)))
+					c.lead = c.t("intake.software.installed", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", intakeTurn{c}.apps(campaign.SchoolLevel(v)))
 				}
 				return false
 			},
@@ -396,10 +400,10 @@ func intakeForm(camp *campaign.Campaign) *form {
 				if c.st.Answers[stepIntakeWiped] != intakeYes {
 					warn = "\n" + c.t("intake.outcome.wipe_warning")
 				}
-				return map[string]any{"Proposed": c.outcomeName(c.proposedOutcome()), "Warn": warn}
+				return map[string]any{"Proposed": intakeTurn{c}.outcomeName(intakeTurn{c}.proposedOutcome()), "Warn": warn}
 			},
 			options: func(c *turn) []option {
-				proposed := c.proposedOutcome()
+				proposed := intakeTurn{c}.proposedOutcome()
 				var opts []option
 				for _, s := range outcomes {
 					mark := ""
@@ -410,7 +414,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 				}
 				return opts
 			},
-			display: func(c *turn, v string) string { return c.outcomeName(campaign.DeviceState(v)) },
+			display: func(c *turn, v string) string { return intakeTurn{c}.outcomeName(campaign.DeviceState(v)) },
 			accepted: func(c *turn, v string) bool {
 				if v != string(campaign.DeviceReady) || c.st.Answers[stepIntakeWiped] == intakeYes {
 					return false
@@ -451,7 +455,7 @@ func parseDeviceLabel(s string) (string, bool) { return parseCode("TB", s) }
 
 // lookupPledge finds the pledge a typed code names. An unknown or mistyped code is a refusal
 // (an *invalid); any other error is a store failure.
-func (c *turn) lookupPledge(s string) (campaign.Pledge, error) {
+func (c intakeTurn) lookupPledge(s string) (campaign.Pledge, error) {
 	code, ok := parsePledgeCode(s)
 	if !ok {
 		return campaign.Pledge{}, refuse("intake.err.code_format", "Query", clip(s, 30))
@@ -471,7 +475,7 @@ func (c *turn) lookupPledge(s string) (campaign.Pledge, error) {
 
 // pledgeSource checks that things can be taken in against pledge p, keeps what it promised and
 // shows it before the next question.
-func (c *turn) pledgeSource(p campaign.Pledge) error {
+func (c intakeTurn) pledgeSource(p campaign.Pledge) error {
 	if p.Status == campaign.PledgeCancelled {
 		return refuse("intake.err.pledge_cancelled", "Code", p.Code)
 	}
@@ -500,7 +504,7 @@ func (c *turn) pledgeSource(p campaign.Pledge) error {
 		if i == maxPledgeItems {
 			break
 		}
-		lines = append(lines, "• "+c.itemText(it))
+		lines = append(lines, "• "+pledgeTurn(c).itemText(it))
 	}
 	name := clip(p.DonorName, 60)
 	if name == "" {
@@ -517,7 +521,7 @@ type promise struct {
 }
 
 // promises reads answerPromised.
-func (c *turn) promises() []promise {
+func (c intakeTurn) promises() []promise {
 	var out []promise
 	for _, part := range strings.Split(c.st.Answers[answerPromised], ",") {
 		f := strings.Split(part, "=")
@@ -533,7 +537,7 @@ func (c *turn) promises() []promise {
 	return out
 }
 
-func (c *turn) promised(k campaign.ItemKind) (promise, bool) {
+func (c intakeTurn) promised(k campaign.ItemKind) (promise, bool) {
 	for _, p := range c.promises() {
 		if p.kind == k {
 			return p, true
@@ -543,7 +547,7 @@ func (c *turn) promised(k campaign.ItemKind) (promise, bool) {
 }
 
 // intakeKinds are the kinds that can be taken in: what the pledge promised, or any but money.
-func (c *turn) intakeKinds() []campaign.ItemKind {
+func (c intakeTurn) intakeKinds() []campaign.ItemKind {
 	var kinds []campaign.ItemKind
 	if src := c.st.Answers[stepIntakeSource]; src != "" && src != sourceWalkIn {
 		for _, p := range c.promises() {
@@ -562,7 +566,7 @@ func (c *turn) intakeKinds() []campaign.ItemKind {
 }
 
 // passedChecks is the checklist as answered.
-func (c *turn) passedChecks() map[campaign.CheckItem]bool {
+func (c intakeTurn) passedChecks() map[campaign.CheckItem]bool {
 	passed := map[campaign.CheckItem]bool{}
 	for _, s := range strings.Split(c.st.Answers[stepIntakeChecks], ",") {
 		if s != "" && s != intakeSkip {
@@ -572,15 +576,15 @@ func (c *turn) passedChecks() map[campaign.CheckItem]bool {
 	return passed
 }
 
-func (c *turn) proposedOutcome() campaign.DeviceState {
+func (c intakeTurn) proposedOutcome() campaign.DeviceState {
 	return campaign.CheckOutcome(campaign.DeviceType(c.st.Answers[stepIntakeKind]), c.passedChecks())
 }
 
-func (c *turn) outcomeName(s campaign.DeviceState) string {
+func (c intakeTurn) outcomeName(s campaign.DeviceState) string {
 	return withoutSymbols(c.t(outcomeLabels[s], "Mark", ""))
 }
 
-func (c *turn) stateName(s campaign.DeviceState) string {
+func (c intakeTurn) stateName(s campaign.DeviceState) string {
 	if id, ok := intakeStateNames[s]; ok {
 		return c.t(id)
 	}
@@ -588,7 +592,7 @@ func (c *turn) stateName(s campaign.DeviceState) string {
 }
 
 // apps lists the learning software of a school level, from the campaign.
-func (c *turn) apps(l campaign.SchoolLevel) string {
+func (c intakeTurn) apps(l campaign.SchoolLevel) string {
 	list := c.e.cfg.Campaign.Software[l]
 	if len(list) == 0 {
 		return c.t("intake.software.no_list")
@@ -598,7 +602,7 @@ func (c *turn) apps(l campaign.SchoolLevel) string {
 
 // startIntake is /intake [code]: a new intake, from a pledge when a code is given (or source is
 // sourceWalkIn), or an offer to go on with the form in progress.
-func (c *turn) startIntake(source string) error {
+func (c intakeTurn) startIntake(source string) error {
 	if c.devicesOff() {
 		return nil
 	}
@@ -638,7 +642,7 @@ func (c *turn) startIntake(source string) error {
 
 // intakeAfter runs the buttons under a saved intake: another device or batch from the same
 // source, or done.
-func (c *turn) intakeAfter(rest string) error {
+func (c intakeTurn) intakeAfter(rest string) error {
 	action, source, _ := strings.Cut(rest, ":")
 	switch action {
 	case "next":
@@ -656,7 +660,7 @@ func (c *turn) intakeAfter(rest string) error {
 }
 
 // submitIntake saves the reviewed intake: a device with its check, or counted stock.
-func (c *turn) submitIntake(f *form) error {
+func (c intakeTurn) submitIntake(f *form) error {
 	if f.firstMissing(c.st.Answers) != nil {
 		return c.advance(f)
 	}
@@ -712,7 +716,7 @@ func (c *turn) submitIntake(f *form) error {
 		err := c.e.cfg.Devices.IntakeDevice(c.ctx, &d, by, news)
 		if campaign.ErrorCode(err) == campaign.EINVALID {
 			c.st.Misses = 0
-			c.showReview(f, c.t("intake.err.refused", "Code", codeOrWalkIn(c, code), "Kind", c.kindName(kind)))
+			c.showReview(f, c.t("intake.err.refused", "Code", codeOrWalkIn(c.turn, code), "Kind", c.kindName(kind)))
 			return nil
 		}
 		if err != nil {
@@ -723,13 +727,13 @@ func (c *turn) submitIntake(f *form) error {
 		err := c.e.cfg.Devices.ReceiveStock(c.ctx, code, kind, quantity, months, key, by, news)
 		if campaign.ErrorCode(err) == campaign.EINVALID {
 			c.st.Misses = 0
-			c.showReview(f, c.t("intake.err.refused", "Code", codeOrWalkIn(c, code), "Kind", c.kindName(kind)))
+			c.showReview(f, c.t("intake.err.refused", "Code", codeOrWalkIn(c.turn, code), "Kind", c.kindName(kind)))
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("receive stock: %w", err)
 		}
-		saved = c.t("intake.stock_saved", "What", c.receivedText(c.lang, kind, quantity, months), "Source", codeOrWalkIn(c, code))
+		saved = c.t("intake.stock_saved", "What", c.receivedText(c.lang, kind, quantity, months), "Source", codeOrWalkIn(c.turn, code))
 	}
 	c.toIdle()
 	next := c.t("intake.btn_next_walkin")
@@ -755,7 +759,7 @@ func codeOrWalkIn(c *turn, code string) string {
 
 // intakeDevice builds the device taken in from the answers. The first word of the brand and
 // model is the brand.
-func (c *turn) intakeDevice(code string, by campaign.Staff) campaign.Device {
+func (c intakeTurn) intakeDevice(code string, by campaign.Staff) campaign.Device {
 	a := c.st.Answers
 	brand, model, _ := strings.Cut(campaign.NormalizeText(a[stepIntakeBrand]), " ")
 	d := campaign.Device{
@@ -787,7 +791,7 @@ func (c *turn) intakeDevice(code string, by campaign.Staff) campaign.Device {
 }
 
 // receivedText is what was received, counted, in lang: "1 laptop", "100 internet packages of 6 months".
-func (c *turn) receivedText(lang string, k campaign.ItemKind, quantity, months int) string {
+func (c intakeTurn) receivedText(lang string, k campaign.ItemKind, quantity, months int) string {
 	id, ok := kindNouns[k]
 	if !ok {
 		return string(k)
@@ -797,7 +801,7 @@ func (c *turn) receivedText(lang string, k campaign.ItemKind, quantity, months i
 
 // donorNews is the notice that tells the donor of p, in their chat (on their channel) and
 // language, message id with What, queued under key with what was received.
-func (c *turn) donorNews(p campaign.Pledge, key, id string, what func(lang string) string) []campaign.OutboxMessage {
+func (c intakeTurn) donorNews(p campaign.Pledge, key, id string, what func(lang string) string) []campaign.OutboxMessage {
 	lang := p.Language
 	if lang != langEN {
 		lang = langVI
@@ -807,7 +811,7 @@ func (c *turn) donorNews(p campaign.Pledge, key, id string, what func(lang strin
 }
 
 // myIntake is /myintake: the devices the sender took in, newest first.
-func (c *turn) myIntake() error {
+func (c intakeTurn) myIntake() error {
 	if c.devicesOff() {
 		return nil
 	}
@@ -836,7 +840,7 @@ func (c *turn) myIntake() error {
 }
 
 // deviceCommand is /device <label> [state]: the device and the states it may move to.
-func (c *turn) deviceCommand(args string) error {
+func (c intakeTurn) deviceCommand(args string) error {
 	if c.devicesOff() {
 		return nil
 	}
@@ -881,7 +885,7 @@ func (c *turn) deviceCommand(args string) error {
 }
 
 // device finds a device; when there is none it has said so (found false, err nil).
-func (c *turn) device(label string) (campaign.Device, bool, error) {
+func (c intakeTurn) device(label string) (campaign.Device, bool, error) {
 	d, err := c.e.cfg.Devices.DeviceByLabel(c.ctx, label)
 	switch campaign.ErrorCode(err) {
 	case "":
@@ -895,7 +899,7 @@ func (c *turn) device(label string) (campaign.Device, bool, error) {
 }
 
 // matchState finds the device state a typed text names: its value or its name in any language.
-func (c *turn) matchState(text string) (campaign.DeviceState, bool) {
+func (c intakeTurn) matchState(text string) (campaign.DeviceState, bool) {
 	if s := campaign.DeviceState(strings.ToLower(strings.TrimSpace(text))); s.Valid() {
 		return s, true
 	}
@@ -914,7 +918,7 @@ func deviceData(action, label string, values ...string) string {
 }
 
 // showDevice shows a device with a button for each state it may move to.
-func (c *turn) showDevice(d campaign.Device) {
+func (c intakeTurn) showDevice(d campaign.Device) {
 	source := c.t("intake.device.walkin")
 	switch {
 	case d.PledgeCode != "":
@@ -941,7 +945,7 @@ func (c *turn) showDevice(d campaign.Device) {
 }
 
 // confirmMove asks to confirm moving d to next.
-func (c *turn) confirmMove(d campaign.Device, next campaign.DeviceState) {
+func (c intakeTurn) confirmMove(d campaign.Device, next campaign.DeviceState) {
 	yes := deviceData("ok", d.Label, string(d.State), string(next))
 	no := deviceData("no", d.Label)
 	if len(yes) > maxData || len(no) > maxData {
@@ -958,7 +962,7 @@ func (c *turn) confirmMove(d campaign.Device, next campaign.DeviceState) {
 }
 
 // moveRefusal says in words why d cannot move to next.
-func (c *turn) moveRefusal(d campaign.Device, next campaign.DeviceState) string {
+func (c intakeTurn) moveRefusal(d campaign.Device, next campaign.DeviceState) string {
 	var allowed []string
 	for _, s := range campaign.DeviceStates {
 		if d.State.CanMove(s) {
@@ -977,7 +981,7 @@ func (c *turn) moveRefusal(d campaign.Device, next campaign.DeviceState) string 
 }
 
 // deviceChoice runs a /device button; rest is what follows "dv:".
-func (c *turn) deviceChoice(rest string) error {
+func (c intakeTurn) deviceChoice(rest string) error {
 	action, args, _ := strings.Cut(rest, ":")
 	parts := strings.Split(args, ":")
 	if c.devicesOff() {
@@ -1041,7 +1045,7 @@ func (c *turn) deviceChoice(rest string) error {
 
 // intakeCommands are the intake and money commands s may use, for the staff help line; only
 // those whose store is configured.
-func (c *turn) intakeCommands(s campaign.Staff) []string {
+func (c intakeTurn) intakeCommands(s campaign.Staff) []string {
 	var names []string
 	if c.e.cfg.Devices != nil && campaign.Authorize(s, campaign.ActionIntake, s.WardCode) == nil {
 		names = append(names, "/intake", "/myintake", "/device")

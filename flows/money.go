@@ -13,8 +13,8 @@ func init() {
 	registerFlow(flowSpec{
 		name: FlowMoney,
 		commands: []flowCommand{
-			{name: "money", run: (*turn).moneyCommand},
-			{name: "buy", run: (*turn).buyCommand},
+			{name: "money", run: fn1(moneyTurn.moneyCommand)},
+			{name: "buy", run: fn1(moneyTurn.buyCommand)},
 		},
 		setup: func(e *Engine) error {
 			if e.cfg.Money == nil {
@@ -53,7 +53,7 @@ func moneyForm() *form {
 		reviewHint:  "intake.money.review_hint",
 		reviewHelp:  "intake.money.review_help",
 		submitLabel: "intake.money.submit",
-		submit:      (*turn).submitMoney,
+		submit:      fn1(moneyTurn.submitMoney),
 		cancelled:   "intake.cancelled",
 	}
 	skip := []option{{value: intakeSkip, label: "intake.money.note_skip", words: "intake.money.note_skip_words"}}
@@ -62,7 +62,7 @@ func moneyForm() *form {
 			name: stepMoneyCode, kind: kindText,
 			label: "intake.money.code_label", prompt: "intake.money.code_prompt", help: "intake.money.code_help",
 			parse: func(c *turn, s string) (string, error) {
-				p, err := c.lookupPledge(s)
+				p, err := intakeTurn{c}.lookupPledge(s)
 				if err != nil {
 					return "", err
 				}
@@ -117,9 +117,13 @@ func parseMoney(s string) (int64, error) {
 	return n, nil
 }
 
+// moneyTurn is a turn of the receipt of money (/money); its methods are the flow's own (see
+// flowTurn).
+type moneyTurn struct{ *turn }
+
 // moneyOff says money is not recorded here (no store configured), and asks the current question
 // again; it reports whether it did.
-func (c *turn) moneyOff() bool {
+func (c moneyTurn) moneyOff() bool {
 	if c.e.cfg.Money != nil {
 		return false
 	}
@@ -129,7 +133,7 @@ func (c *turn) moneyOff() bool {
 }
 
 // moneyCommand is /money: the totals alone, or /money <code> <amount> [note] to record money.
-func (c *turn) moneyCommand(args string) error {
+func (c moneyTurn) moneyCommand(args string) error {
 	if c.moneyOff() {
 		return nil
 	}
@@ -153,7 +157,7 @@ func (c *turn) moneyCommand(args string) error {
 	c.openForm(f)
 	var reasons []string
 	words := strings.Fields(args)
-	p, err := c.lookupPledge(words[0])
+	p, err := intakeTurn(c).lookupPledge(words[0])
 	var inv *invalid
 	switch {
 	case errors.As(err, &inv):
@@ -199,7 +203,7 @@ func (c *turn) moneyCommand(args string) error {
 }
 
 // submitMoney records the reviewed money and tells the donor.
-func (c *turn) submitMoney(f *form) error {
+func (c moneyTurn) submitMoney(f *form) error {
 	if f.firstMissing(c.st.Answers) != nil {
 		return c.advance(f)
 	}
@@ -214,7 +218,7 @@ func (c *turn) submitMoney(f *form) error {
 		return c.advance(f)
 	}
 	// The pledge is read before the store is written: once it is written, nothing may fail.
-	p, err := c.lookupPledge(a[stepMoneyCode])
+	p, err := intakeTurn(c).lookupPledge(a[stepMoneyCode])
 	var inv *invalid
 	if errors.As(err, &inv) {
 		delete(a, stepMoneyCode)
@@ -228,7 +232,7 @@ func (c *turn) submitMoney(f *form) error {
 	if note == intakeSkip {
 		note = ""
 	}
-	news := c.donorNews(p, c.noticeKey(c.formKey(), "money:"+p.Code), "intake.donor.money", func(string) string { return campaign.FormatVND(amount) })
+	news := intakeTurn(c).donorNews(p, c.noticeKey(c.formKey(), "money:"+p.Code), "intake.donor.money", func(string) string { return campaign.FormatVND(amount) })
 	rec, err := c.e.cfg.Money.RecordMoney(c.ctx, p.Code, amount, note, c.formKey(), by, news)
 	if campaign.ErrorCode(err) == campaign.EINVALID {
 		c.st.Misses = 0
@@ -246,7 +250,7 @@ func (c *turn) submitMoney(f *form) error {
 
 // buyCommand is /buy <money id> <type> <quantity> <total cost>: devices bought with money received,
 // each entering the pipeline as received.
-func (c *turn) buyCommand(args string) error {
+func (c moneyTurn) buyCommand(args string) error {
 	if c.moneyOff() {
 		return nil
 	}
@@ -283,7 +287,7 @@ func (c *turn) buyCommand(args string) error {
 	for _, d := range got {
 		labels = append(labels, d.Label)
 	}
-	c.say(c.t("intake.buy.done", "What", c.receivedText(c.lang, kind, quantity, 0), "ID", id,
+	c.say(c.t("intake.buy.done", "What", intakeTurn(c).receivedText(c.lang, kind, quantity, 0), "ID", id,
 		"Cost", campaign.FormatVND(cost), "Labels", strings.Join(labels, ", ")))
 	c.resume("")
 	return nil
@@ -291,7 +295,7 @@ func (c *turn) buyCommand(args string) error {
 
 // parseBuy reads "<money id> <type> <quantity> <total cost>": "3 laptop 2 10tr", "#3 máy tính bảng 5 12,5 triệu".
 // reason says what is wrong, "" when nothing is.
-func (c *turn) parseBuy(args string) (id int64, kind campaign.ItemKind, quantity int, cost int64, reason string) {
+func (c moneyTurn) parseBuy(args string) (id int64, kind campaign.ItemKind, quantity int, cost int64, reason string) {
 	words := strings.Fields(args)
 	if len(args) > 200 || len(words) < 4 {
 		return 0, "", 0, 0, c.t("intake.buy.missing")

@@ -12,16 +12,16 @@ func init() {
 	registerFlow(flowSpec{
 		name: "mydata",
 		commands: []flowCommand{
-			{name: "mydata", run: (*turn).mydataCommand, menu: "mydata.cmd", rank: 50},
-			{name: "erase", run: (*turn).eraseCommand},
+			{name: "mydata", run: fn1(mydataTurn.mydataCommand), menu: "mydata.cmd", rank: 50},
+			{name: "erase", run: fn1(mydataTurn.eraseCommand)},
 		},
-		buttons: []flowButton{{prefix: mydataPrefix, run: (*turn).mydataChoice}},
+		buttons: []flowButton{{prefix: mydataPrefix, run: fn1(mydataTurn.mydataChoice)}},
 		steps:   []stepOwner{{owner: "my", step: mydataStep}},
 		words: []flowWords{{rank: 40, take: func(c *turn) (bool, error) {
-			if !c.wantsMydata() {
+			if !(mydataTurn{c}).wantsMydata() {
 				return false, nil
 			}
-			return true, c.mydataCommand("")
+			return true, mydataTurn{c}.mydataCommand("")
 		}}},
 	})
 }
@@ -99,23 +99,26 @@ var fixLabels = map[campaign.CorrectionField][3]string{
 func mydataStep(step string) (caseStep, bool) {
 	switch step {
 	case myStepFix:
-		return caseStep{ask: (*turn).myAskFix, input: (*turn).myFixInput, parent: true, help: "mydata.help_fix"}, true
+		return caseStep{ask: do1(mydataTurn.myAskFix), input: fn0(mydataTurn.myFixInput), parent: true, help: "mydata.help_fix"}, true
 	case myStepConfirm:
-		return caseStep{ask: (*turn).myAskConfirm, input: (*turn).myConfirmInput, parent: true, help: "mydata.help_confirm"}, true
+		return caseStep{ask: do1(mydataTurn.myAskConfirm), input: fn0(mydataTurn.myConfirmInput), parent: true, help: "mydata.help_confirm"}, true
 	case myStepErase:
-		return caseStep{ask: (*turn).myAskErase, input: (*turn).myConfirmInput, help: "mydata.help_confirm"}, true
+		return caseStep{ask: do1(mydataTurn.myAskErase), input: fn0(mydataTurn.myConfirmInput), help: "mydata.help_confirm"}, true
 	}
 	return caseStep{}, false
 }
 
 func mydataData(parts ...string) string { return mydataPrefix + ":" + strings.Join(parts, ":") }
 
+// mydataTurn is a turn of /mydata and /erase; its methods are the flow's own (see flowTurn).
+type mydataTurn struct{ *turn }
+
 // inMydata reports whether the chat is at a step of /mydata.
-func (c *turn) inMydata() bool { return c.inCaseFlow() && strings.HasPrefix(c.st.Step, "my.") }
+func (c mydataTurn) inMydata() bool { return c.inCaseFlow() && strings.HasPrefix(c.st.Step, "my.") }
 
 // wantsMydata reports whether a message out of any flow is nothing but words that ask for one's
 // data ("xóa", "hủy đăng ký", "sửa thông tin", "delete my data"), in either language.
-func (c *turn) wantsMydata() bool {
+func (c mydataTurn) wantsMydata() bool {
 	if c.in.Kind != KindText {
 		return false
 	}
@@ -126,7 +129,7 @@ func (c *turn) wantsMydata() bool {
 // mydataCommand is /mydata [code]: the registrations made from the chat, or the one named, with
 // what is kept about them. A correction or a confirmation in hand is dropped (nothing was
 // changed yet); a form in progress is asked again after.
-func (c *turn) mydataCommand(args string) error {
+func (c mydataTurn) mydataCommand(args string) error {
 	if c.inMydata() {
 		c.toIdle()
 	}
@@ -153,7 +156,7 @@ func (c *turn) mydataCommand(args string) error {
 	}
 	switch len(regs) {
 	case 0:
-		c.out = append(c.out, Output{Text: paragraphs(c.t("mydata.none"), c.contactLines("")), Buttons: c.claimButton()})
+		c.out = append(c.out, Output{Text: paragraphs(c.t("mydata.none"), c.contactLines("")), Buttons: claimTurn(c).claimButton()})
 	case 1:
 		c.myShow(regs[0], "", false)
 	default:
@@ -164,7 +167,7 @@ func (c *turn) mydataCommand(args string) error {
 }
 
 // myList lists the chat's registrations, newest first, each a button that shows it.
-func (c *turn) myList(regs []campaign.Registration, lead string) {
+func (c mydataTurn) myList(regs []campaign.Registration, lead string) {
 	lines := []string{c.t("mydata.list", "Count", len(regs))}
 	var rows [][]Button
 	for i, r := range regs {
@@ -172,7 +175,7 @@ func (c *turn) myList(regs []campaign.Registration, lead string) {
 			lines = append(lines, c.t("mydata.list_more", "Count", len(regs)-statusShown))
 			break
 		}
-		lines = append(lines, c.t("status.line", "Code", r.Code, "Name", clip(r.StudentName, 100), "Status", c.statusText(r)))
+		lines = append(lines, c.t("status.line", "Code", r.Code, "Name", clip(r.StudentName, 100), "Status", statusTurn(c).statusText(r)))
 		rows = append(rows, []Button{{Text: c.t("mydata.btn_pick", "Code", r.Code, "Name", clip(r.StudentName, 30)),
 			Data: mydataData(myShow, r.Code)}})
 	}
@@ -182,18 +185,18 @@ func (c *turn) myList(regs []campaign.Registration, lead string) {
 
 // myShow shows one registration: everything kept about it, what its status allows, whom to
 // reach, and a button for each action allowed.
-func (c *turn) myShow(r campaign.Registration, lead string, others bool) {
+func (c mydataTurn) myShow(r campaign.Registration, lead string, others bool) {
 	camp := c.e.cfg.Campaign
 	lines := []string{
-		c.t("mydata.show.title", "Code", r.Code, "Status", c.statusText(r)),
+		c.t("mydata.show.title", "Code", r.Code, "Status", statusTurn(c).statusText(r)),
 		c.t("mydata.show.kept"),
 		c.t("mydata.show.parent", "Name", r.ParentName, "Phone", phoneDisplay(r.ParentPhone)),
 		c.t("mydata.show.student", "Name", r.StudentName, "Birth", r.BirthDate.Format("02/01/2006")),
 		c.t("mydata.show.school", "Grade", c.e.allocLevelGrade(c.lang, r.Level, r.Grade), "School", r.School),
 		c.t("mydata.show.address", "Address", r.Address, "Ward", c.wardName(r.WardCode)),
-		c.t("mydata.show.circumstances", "List", orDash(c.circumstancesText(r))),
+		c.t("mydata.show.circumstances", "List", orDash(verifyTurn(c).circumstancesText(r))),
 		c.t("mydata.show.situation", "Situation", c.t(situationLabels[r.DeviceSituation])),
-		c.t("mydata.show.needs", "List", c.listLabels(joinEnum(r.Needs), func(s string) string { return needLabels[campaign.Need(s)] })),
+		c.t("mydata.show.needs", "List", regTurn(c).listLabels(joinEnum(r.Needs), func(s string) string { return needLabels[campaign.Need(s)] })),
 		c.t("mydata.show.since", "Date", r.CreatedAt.In(camp.Location).Format("02/01/2006"), "Until", c.keptUntil()),
 	}
 	var can string
@@ -239,14 +242,14 @@ func (c *turn) myShow(r campaign.Registration, lead string, others bool) {
 }
 
 // keptUntil is the last day personal data is kept, in the campaign's time zone.
-func (c *turn) keptUntil() string {
+func (c mydataTurn) keptUntil() string {
 	camp := c.e.cfg.Campaign
 	return camp.RetentionEnd().Add(-time.Nanosecond).In(camp.Location).Format("02/01/2006")
 }
 
 // myRegistration finds the chat's registration code; ok is false when the chat has none such
 // (another chat's, erased, or unknown).
-func (c *turn) myRegistration(code string) (campaign.Registration, []campaign.Registration, bool, error) {
+func (c mydataTurn) myRegistration(code string) (campaign.Registration, []campaign.Registration, bool, error) {
 	regs, err := c.e.cfg.Registrations.RegistrationsByChat(c.ctx, c.sess.Channel, c.sess.ChatID)
 	if err != nil {
 		return campaign.Registration{}, nil, false, err
@@ -260,7 +263,7 @@ func (c *turn) myRegistration(code string) (campaign.Registration, []campaign.Re
 }
 
 // mydataChoice runs a /mydata button; rest is what follows "md:".
-func (c *turn) mydataChoice(rest string) error {
+func (c mydataTurn) mydataChoice(rest string) error {
 	parts := strings.Split(rest, ":")
 	action := parts[0]
 	if action == myList {
@@ -351,7 +354,7 @@ func (c *turn) mydataChoice(rest string) error {
 }
 
 // myFormBusy keeps a registration form in progress: the family finishes or cancels it first.
-func (c *turn) myFormBusy() bool {
+func (c mydataTurn) myFormBusy() bool {
 	if c.form() == nil {
 		return false
 	}
@@ -361,12 +364,12 @@ func (c *turn) myFormBusy() bool {
 }
 
 // myChanged says the registration moved on since its buttons were shown, and shows it as it is.
-func (c *turn) myChanged(r campaign.Registration, regs []campaign.Registration) error {
+func (c mydataTurn) myChanged(r campaign.Registration, regs []campaign.Registration) error {
 	if c.inMydata() {
 		c.toIdle()
 	}
 	c.notice = c.t("common.stale")
-	c.myShow(r, c.t("mydata.changed", "Code", r.Code, "Status", c.statusText(r)), len(regs) > 1)
+	c.myShow(r, c.t("mydata.changed", "Code", r.Code, "Status", statusTurn(c).statusText(r)), len(regs) > 1)
 	c.resume("")
 	return nil
 }
@@ -383,12 +386,12 @@ func myValue(r campaign.Registration, f campaign.CorrectionField) string {
 }
 
 // myField is the field being corrected.
-func (c *turn) myField() campaign.CorrectionField {
+func (c mydataTurn) myField() campaign.CorrectionField {
 	return campaign.CorrectionField(c.st.Answers[myAnswerField])
 }
 
 // myAskFix asks for the new value of the field being corrected.
-func (c *turn) myAskFix(reason string) {
+func (c mydataTurn) myAskFix(reason string) {
 	a := c.st.Answers
 	f := c.myField()
 	c.out = append(c.out, Output{
@@ -398,7 +401,7 @@ func (c *turn) myAskFix(reason string) {
 }
 
 // myFixInput takes the new value: typed (or, for the phone, the family's own contact shared).
-func (c *turn) myFixInput() error {
+func (c mydataTurn) myFixInput() error {
 	f := c.myField()
 	var value string
 	var err error
@@ -442,7 +445,7 @@ func (c *turn) myFixInput() error {
 
 // myAskConfirm asks to confirm what is in hand: a correction (direct or a request), a withdrawal
 // or a deletion, saying what will and will not be kept.
-func (c *turn) myAskConfirm(reason string) {
+func (c mydataTurn) myAskConfirm(reason string) {
 	a := c.st.Answers
 	code, status := a[myAnswerCode], campaign.RegistrationStatus(a[myAnswerStatus])
 	no := Button{Text: c.t("mydata.btn_no"), Data: mydataData(myNo, code)}
@@ -477,7 +480,7 @@ func (c *turn) myAskConfirm(reason string) {
 // myDeleteText is the confirmation of an erasure of code (the child's name given to the family):
 // what goes, what stays, and what happens first for a registration in status; the family is
 // spoken to about "your child", an administrator about the family.
-func (c *turn) myDeleteText(admin bool, code, name string, status campaign.RegistrationStatus) string {
+func (c mydataTurn) myDeleteText(admin bool, code, name string, status campaign.RegistrationStatus) string {
 	var parts []string
 	if admin {
 		parts = append(parts, c.t("mydata.erase.confirm", "Code", code), c.t("mydata.erase.what"))
@@ -512,7 +515,7 @@ func withdrawnFirst(action string, shown, now campaign.RegistrationStatus) bool 
 }
 
 // myNewValue is the new value being confirmed, as the family reads it.
-func (c *turn) myNewValue() string {
+func (c mydataTurn) myNewValue() string {
 	v := c.st.Answers[myAnswerValue]
 	if c.myField() == campaign.CorrectPhone {
 		return phoneDisplay(v)
@@ -522,7 +525,7 @@ func (c *turn) myNewValue() string {
 
 // myConfirmInput reads a typed answer to a confirmation: "có" confirms, "không" cancels; anything
 // else asks again, nothing lost.
-func (c *turn) myConfirmInput() error {
+func (c mydataTurn) myConfirmInput() error {
 	code := c.st.Answers[myAnswerCode]
 	if c.in.Kind == KindText {
 		opts := []option{{value: myYes, label: "mydata.btn_confirm", words: "mydata.yes_words"},
@@ -542,7 +545,7 @@ func (c *turn) myConfirmInput() error {
 
 // myAnswer runs "yes" or "redo" on the confirmation of code in hand; a button of another
 // confirmation, or of one already answered, is stale.
-func (c *turn) myAnswer(action, code string) error {
+func (c mydataTurn) myAnswer(action, code string) error {
 	if !c.inMydata() || c.st.Step == myStepFix || c.st.Answers[myAnswerCode] != code {
 		c.stale()
 		return nil
@@ -597,7 +600,7 @@ func (c *turn) myAnswer(action, code string) error {
 
 // myCorrect makes the confirmed correction: at once before verification, else a request to the
 // ward's officials, who are told through the outbox.
-func (c *turn) myCorrect(r campaign.Registration, regs []campaign.Registration) error {
+func (c mydataTurn) myCorrect(r campaign.Registration, regs []campaign.Registration) error {
 	f, key := c.myField(), c.formKey()
 	corr := campaign.Correction{Field: f, Value: c.st.Answers[myAnswerValue]}
 	corr.Request = c.e.text(langVI, "mydata.note.correction", map[string]any{
@@ -633,7 +636,7 @@ func (c *turn) myCorrect(r campaign.Registration, regs []campaign.Registration) 
 
 // correctionNotices tell the ward's officials of a family's correction request, in their
 // language, with the button that opens the registration.
-func (c *turn) correctionNotices(d campaign.Corrected, key string) []campaign.OutboxMessage {
+func (c mydataTurn) correctionNotices(d campaign.Corrected, key string) []campaign.OutboxMessage {
 	if d.Applied {
 		return nil
 	}
@@ -657,7 +660,7 @@ func (c *turn) correctionNotices(d campaign.Corrected, key string) []campaign.Ou
 }
 
 // myWithdraw withdraws the registration after the family confirmed it.
-func (c *turn) myWithdraw(r campaign.Registration) error {
+func (c mydataTurn) myWithdraw(r campaign.Registration) error {
 	w, err := c.withdraw(r.Code, domainSession(c.sess), c.sess.Channel+":"+c.sess.ChatID)
 	if err != nil || w == nil {
 		return err
@@ -674,7 +677,7 @@ func (c *turn) myWithdraw(r campaign.Registration) error {
 // withdraw withdraws code (from the family's chat parent, or by an administrator with parent
 // zero) with the turn's key, telling whoever was handling its delivery. A registration gone or
 // moved on meanwhile has been answered (w is nil then).
-func (c *turn) withdraw(code string, parent campaign.Session, by string) (*campaign.Withdrawal, error) {
+func (c mydataTurn) withdraw(code string, parent campaign.Session, by string) (*campaign.Withdrawal, error) {
 	key := c.formKey()
 	w, err := c.e.cfg.Family.Withdraw(c.ctx, code, parent, by, key+":withdraw",
 		func(w campaign.Withdrawal) []campaign.OutboxMessage { return c.withdrawnNotice(w, key) })
@@ -710,7 +713,7 @@ func (c *turn) withdraw(code string, parent campaign.Session, by string) (*campa
 
 // withdrawnNotice tells whoever was handling the cancelled delivery that it is off and its
 // device back in the pool. Staff are written to in Vietnamese, as the case work does.
-func (c *turn) withdrawnNotice(w campaign.Withdrawal, key string) []campaign.OutboxMessage {
+func (c mydataTurn) withdrawnNotice(w campaign.Withdrawal, key string) []campaign.OutboxMessage {
 	if w.DeliveryCode == "" || w.Handler == "" {
 		return nil
 	}
@@ -727,7 +730,7 @@ func (c *turn) withdrawnNotice(w campaign.Withdrawal, key string) []campaign.Out
 // first when it still waits for officials or a device (so the figures no longer count a child
 // who left, and an allocated device goes back to the pool), then erased everywhere. The dialog
 // is emptied by this turn's own save: nothing of the family stays in it.
-func (c *turn) myDelete(r campaign.Registration, regs []campaign.Registration) error {
+func (c mydataTurn) myDelete(r campaign.Registration, regs []campaign.Registration) error {
 	if r.Status.Withdrawable() && c.e.cfg.Family != nil {
 		w, err := c.withdraw(r.Code, domainSession(c.sess), c.sess.Channel+":"+c.sess.ChatID)
 		if err != nil || w == nil {
@@ -751,7 +754,7 @@ func (c *turn) myDelete(r campaign.Registration, regs []campaign.Registration) e
 
 // myDeleted says the registration code (of ward) is erased, with how many registrations the chat
 // has left, and empties the dialog: the turn's save leaves nothing of the family in it.
-func (c *turn) myDeleted(code, ward string, left int) error {
+func (c mydataTurn) myDeleted(code, ward string, left int) error {
 	*c.st = State{Lang: c.st.Lang, Answers: map[string]string{}}
 	text := c.t("mydata.delete.done", "Code", code)
 	if left > 0 {
@@ -765,7 +768,7 @@ func (c *turn) myDeleted(code, ward string, left int) error {
 // registration erased on its written request, after one confirmation. The reason is the
 // reference of the request (its number and date); it is kept in the audit log after the
 // erasure, so it may not name the family.
-func (c *turn) eraseCommand(args string) error {
+func (c mydataTurn) eraseCommand(args string) error {
 	if c.e.cfg.Eraser == nil || c.e.cfg.Family == nil {
 		c.say(c.t("mydata.erase.unavailable"))
 		c.resume("")
@@ -835,7 +838,7 @@ func namesFamily(text string, r campaign.Registration) bool {
 }
 
 // myAskErase asks the administrator to confirm the erasure, saying what goes and what stays.
-func (c *turn) myAskErase(reason string) {
+func (c mydataTurn) myAskErase(reason string) {
 	a := c.st.Answers
 	code, status := a[myAnswerCode], campaign.RegistrationStatus(a[myAnswerStatus])
 	text := c.myDeleteText(true, code, "", status)
@@ -851,7 +854,7 @@ func (c *turn) myAskErase(reason string) {
 // first when it still waits (its device back to the pool, whoever handled its delivery told),
 // then erased everywhere with a tombstone by the administrator, then the request's reference
 // audited.
-func (c *turn) eraseConfirmed() error {
+func (c mydataTurn) eraseConfirmed() error {
 	who, ok, err := c.authorize(campaign.ActionErase, "")
 	if !ok {
 		return err

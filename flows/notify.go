@@ -15,8 +15,8 @@ func init() {
 	registerFlow(flowSpec{
 		name: "subscribe",
 		commands: []flowCommand{
-			{name: "subscribe", run: func(c *turn, _ string) error { return c.subscribeCommand() }},
-			{name: "unsubscribe", run: func(c *turn, _ string) error { return c.unsubscribeCommand() }},
+			{name: "subscribe", run: func(c *turn, _ string) error { return notifyTurn{c}.subscribeCommand() }},
+			{name: "unsubscribe", run: func(c *turn, _ string) error { return notifyTurn{c}.unsubscribeCommand() }},
 		},
 	})
 }
@@ -31,9 +31,13 @@ const (
 // whose captions are shorter sends a longer one as a message of its own.)
 const captionMax = 1000
 
+// notifyTurn is a turn of the subscriptions to reports (/subscribe); its methods are the flow's own
+// (see flowTurn).
+type notifyTurn struct{ *turn }
+
 // subscriptionsOff says /subscribe and /unsubscribe are not available here (no store configured)
 // and asks the current question again; it reports whether it did.
-func (c *turn) subscriptionsOff() bool {
+func (c notifyTurn) subscriptionsOff() bool {
 	if c.e.cfg.Subscriptions != nil {
 		return false
 	}
@@ -44,7 +48,7 @@ func (c *turn) subscriptionsOff() bool {
 
 // subscribeCommand is /subscribe: staff who may see the progress get the daily summary of their
 // scope (the city, or their ward for ward roles) and the milestones.
-func (c *turn) subscribeCommand() error {
+func (c notifyTurn) subscribeCommand() error {
 	if c.subscriptionsOff() {
 		return nil
 	}
@@ -85,7 +89,7 @@ func (c *turn) subscribeCommand() error {
 
 // unsubscribeCommand is /unsubscribe. It needs no role: anyone may stop what they get, also
 // staff whose role was revoked since.
-func (c *turn) unsubscribeCommand() error {
+func (c notifyTurn) unsubscribeCommand() error {
 	if c.subscriptionsOff() {
 		return nil
 	}
@@ -108,7 +112,7 @@ func (c *turn) unsubscribeCommand() error {
 
 // notifyCommands are the commands of this file and broadcast.go that s may use, for the staff
 // help line.
-func (c *turn) notifyCommands(s campaign.Staff) []string {
+func (c notifyTurn) notifyCommands(s campaign.Staff) []string {
 	var names []string
 	if c.e.cfg.Subscriptions != nil && campaign.Authorize(s, campaign.ActionViewProgress, s.WardCode) == nil {
 		names = append(names, "/subscribe", "/unsubscribe")
@@ -120,7 +124,7 @@ func (c *turn) notifyCommands(s campaign.Staff) []string {
 }
 
 // scopeName is the city's name for "", else the ward's.
-func (c *turn) scopeName(wardCode string) string {
+func (c notifyTurn) scopeName(wardCode string) string {
 	if wardCode == "" {
 		return c.e.cfg.Campaign.City.In(c.lang)
 	}
@@ -136,7 +140,7 @@ func (e *Engine) talk(lang string) *turn {
 // chart shows; at most 1,024 characters.
 func (e *Engine) ChartCaption(lang string, p campaign.Progress) string {
 	c := e.talk(lang)
-	s := c.t("notify.chart_caption", "Scope", c.scopeName(p.WardCode), "Date", p.Date.Format("02/01/2006"))
+	s := c.t("notify.chart_caption", "Scope", notifyTurn{c}.scopeName(p.WardCode), "Date", p.Date.Format("02/01/2006"))
 	return cutRunes(s, captionMax)
 }
 
@@ -165,13 +169,13 @@ func (e *Engine) MilestoneText(lang string, ev campaign.MilestoneEvent, p campai
 		name = ev.Key()
 	}
 	if ev.FinalReport() {
-		parts := []string{c.t("notify.final.title", "Name", name, "Campaign", e.cfg.Campaign.Name.In(c.lang)), c.summaryText(p)}
+		parts := []string{c.t("notify.final.title", "Name", name, "Campaign", e.cfg.Campaign.Name.In(c.lang)), summaryTurn{c}.summaryText(p)}
 		if withWorkbook {
 			parts = append(parts, c.t("notify.final.workbook"))
 		}
 		return paragraphs(parts...)
 	}
-	lines := []string{c.t("notify.milestone.title", "Name", name, "Scope", c.scopeName(p.WardCode))}
+	lines := []string{c.t("notify.milestone.title", "Name", name, "Scope", notifyTurn{c}.scopeName(p.WardCode))}
 	today := ev.Date
 	if ev.Ends {
 		today = ev.End
@@ -276,7 +280,7 @@ func (e *Engine) PledgeReminder(p campaign.PledgeAwaiting) campaign.Notice {
 // (wardCode "" for the city) and how to start.
 func (e *Engine) MorningCount(lang string, pending int, wardCode string) campaign.Notice {
 	c := e.talk(lang)
-	scope := c.scopeName(wardCode)
+	scope := notifyTurn{c}.scopeName(wardCode)
 	if pending <= 0 {
 		return campaign.Notice{Text: c.t("notify.morning_none", "Scope", scope)}
 	}

@@ -17,10 +17,10 @@ func init() {
 	registerFlow(flowSpec{
 		name: FlowPledge,
 		commands: []flowCommand{
-			{name: "pledge", run: func(c *turn, _ string) error { return c.startPledge() }, menu: "cmd.pledge", rank: 30, shown: pledgesOn},
-			{name: "pledges", run: func(c *turn, _ string) error { return c.pledges() }, menu: "cmd.pledges", rank: 31, shown: pledgesOn},
+			{name: "pledge", run: func(c *turn, _ string) error { return pledgeTurn{c}.startPledge() }, menu: "cmd.pledge", rank: 30, shown: pledgesOn},
+			{name: "pledges", run: func(c *turn, _ string) error { return pledgeTurn{c}.pledges() }, menu: "cmd.pledges", rank: 31, shown: pledgesOn},
 		},
-		actions: []flowAction{{name: "pledge", run: (*turn).startPledge}, {name: "pledges", run: (*turn).pledges}},
+		actions: []flowAction{{name: "pledge", run: fn0(pledgeTurn.startPledge)}, {name: "pledges", run: fn0(pledgeTurn.pledges)}},
 		// the donors' line and button, under the families' registration
 		welcome: []flowWelcome{{row: 20, text: "pledge.btn_start", action: "pledge", line: "pledge.welcome", shown: pledgesOn}},
 		setup:   (*Engine).addPledgeFlow,
@@ -153,7 +153,7 @@ var (
 // addPledgeFlow adds the pledge form and its deep links when pledges are taken, and deep links
 // that say they are not otherwise.
 func (e *Engine) addPledgeFlow() error {
-	start := func(c *turn, _ string) error { return c.startPledge() }
+	start := func(c *turn, _ string) error { return pledgeTurn{c}.startPledge() }
 	e.deepLinks = append(e.deepLinks,
 		deepLink{payload: "pledge", handle: start},
 		deepLink{payload: "ungho", handle: start},
@@ -173,9 +173,13 @@ func (e *Engine) addPledgeFlow() error {
 	return nil
 }
 
+// pledgeTurn is a turn of the donor's pledge form and /pledges; its methods are the flow's own (see
+// flowTurn).
+type pledgeTurn struct{ *turn }
+
 // pledgesOff says pledges are not taken here (no store configured), and asks the current
 // question again; it reports whether it did.
-func (c *turn) pledgesOff() bool {
+func (c pledgeTurn) pledgesOff() bool {
 	if c.e.cfg.Pledges != nil {
 		return false
 	}
@@ -185,7 +189,7 @@ func (c *turn) pledgesOff() bool {
 }
 
 // startPledge starts the pledge form (or offers to go on with the form in progress).
-func (c *turn) startPledge() error {
+func (c pledgeTurn) startPledge() error {
 	if c.pledgesOff() {
 		return nil
 	}
@@ -202,13 +206,13 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 		reviewHint:  "pledge.review.hint",
 		reviewHelp:  "pledge.review.help",
 		submitLabel: "pledge.review.submit",
-		submit:      (*turn).submitPledge,
+		submit:      fn1(pledgeTurn.submitPledge),
 		cancelled:   "pledge.cancelled",
 	}
 	kind := func(a map[string]string) campaign.DonorKind { return campaign.DonorKind(a[stepDonorKind]) }
 	item := func(a map[string]string) campaign.ItemKind { return campaign.ItemKind(a[stepItemKind]) }
 	open := func(a map[string]string) bool { return a[stepItems] != itemsDone }
-	commit := func(c *turn, _ string) bool { c.commitItem(f); return false }
+	commit := func(c *turn, _ string) bool { pledgeTurn{c}.commitItem(f); return false }
 	name := func(_ *turn, s string) (string, error) { return parseName(s) }
 	// Today and tomorrow are a tap away; other dates are typed.
 	pickupDays := func(c *turn) []option {
@@ -271,7 +275,7 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 			label: "pledge.items.label", prompt: "pledge.items.prompt", help: "pledge.items.help",
 			needed: func(a map[string]string) bool { return itemCount(a) > 0 },
 			promptData: func(c *turn) map[string]any {
-				list := c.itemList() + "\n\n"
+				list := pledgeTurn{c}.itemList() + "\n\n"
 				if c.st.Editing && c.st.Answers[stepItems] != "" {
 					list = "" // shown as the current answer
 				}
@@ -284,7 +288,7 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 				}
 				return append(opts, option{value: itemsDone, label: "common.btn_done", words: "common.done_words"})
 			},
-			display: func(c *turn, _ string) string { return "\n" + c.itemLines() },
+			display: func(c *turn, _ string) string { return "\n" + pledgeTurn{c}.itemLines() },
 			extra: func(c *turn, f *form) [][]Button {
 				var buttons []Button
 				for i := range itemCount(c.st.Answers) {
@@ -306,8 +310,8 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 				if err != nil || !ok || c.st.Answers[itemKey(n)] != enc {
 					return false, nil // a button from before a removal: never remove the wrong item
 				}
-				c.removeItem(n)
-				c.lead = c.t("pledge.items.removed", "Item", c.itemText(it))
+				pledgeTurn{c}.removeItem(n)
+				c.lead = c.t("pledge.items.removed", "Item", pledgeTurn{c}.itemText(it))
 				if itemCount(c.st.Answers) == 0 {
 					delete(c.st.Answers, stepItems)
 					return true, c.advance(f)
@@ -345,7 +349,7 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 				if v != ctlItemBack || itemCount(c.st.Answers) == 0 {
 					return false, nil
 				}
-				c.clearDraft()
+				pledgeTurn{c}.clearDraft()
 				delete(c.st.Answers, stepItems)
 				return true, c.advance(f)
 			},
@@ -464,7 +468,7 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 					delete(c.st.Answers, stepItemConfirm)
 					return false
 				}
-				c.commitItem(f)
+				pledgeTurn{c}.commitItem(f)
 				return false
 			},
 		},
@@ -658,7 +662,7 @@ func pledgeItems(a map[string]string) ([]campaign.PledgeItem, bool) {
 }
 
 // removeItem drops item n and renumbers those after it.
-func (c *turn) removeItem(n int) {
+func (c pledgeTurn) removeItem(n int) {
 	a := c.st.Answers
 	last := itemCount(a)
 	for i := n; i < last; i++ {
@@ -668,7 +672,7 @@ func (c *turn) removeItem(n int) {
 }
 
 // clearDraft forgets the item being added.
-func (c *turn) clearDraft() {
+func (c pledgeTurn) clearDraft() {
 	for _, s := range itemSteps {
 		delete(c.st.Answers, s)
 	}
@@ -676,7 +680,7 @@ func (c *turn) clearDraft() {
 
 // commitItem adds the item being asked about to the list once every question about it is
 // answered, and asks "another, or done?" next.
-func (c *turn) commitItem(f *form) {
+func (c pledgeTurn) commitItem(f *form) {
 	a := c.st.Answers
 	if a[stepItemKind] == "" {
 		return
@@ -734,7 +738,7 @@ func formatAmount(v string) string {
 }
 
 // itemText is one item in words: "2 × Laptop (used)".
-func (c *turn) itemText(it campaign.PledgeItem) string {
+func (c pledgeTurn) itemText(it campaign.PledgeItem) string {
 	k := c.kindName(it.Kind)
 	switch {
 	case it.Kind.IsDevice():
@@ -756,7 +760,7 @@ func (c *turn) itemText(it campaign.PledgeItem) string {
 }
 
 // itemLines lists the items, numbered.
-func (c *turn) itemLines() string {
+func (c pledgeTurn) itemLines() string {
 	var lines []string
 	for i := range itemCount(c.st.Answers) {
 		it, ok := itemAt(c.st.Answers, i+1)
@@ -769,7 +773,7 @@ func (c *turn) itemLines() string {
 }
 
 // itemList is the items under a title, for the "another, or done?" question.
-func (c *turn) itemList() string {
+func (c pledgeTurn) itemList() string {
 	return c.t("pledge.items.title") + "\n" + c.itemLines()
 }
 
@@ -886,7 +890,7 @@ func parsePickupDate(s string, now time.Time, loc *time.Location) (time.Time, er
 
 // pledge builds what is submitted from the answers; ok is false when an answer is missing or no
 // longer holds (a pickup date now past), and the form then asks again.
-func (c *turn) pledge() (campaign.Pledge, bool) {
+func (c pledgeTurn) pledge() (campaign.Pledge, bool) {
 	a := c.st.Answers
 	items, ok := pledgeItems(a)
 	if !ok || len(items) == 0 {
@@ -932,7 +936,7 @@ func (c *turn) pledge() (campaign.Pledge, bool) {
 
 // submitPledge sends the reviewed pledge. A retried submit carries the same idempotency key and
 // gets the same record back, so the donor sees the same code.
-func (c *turn) submitPledge(f *form) error {
+func (c pledgeTurn) submitPledge(f *form) error {
 	if f.firstMissing(c.st.Answers) != nil {
 		return c.advance(f)
 	}
@@ -979,7 +983,7 @@ func (c *turn) submitPledge(f *form) error {
 // pledges lists the chat's pledges and where what they gave is now, then asks the current
 // question again if a form is in progress. It names no child: deliveries are counted by school
 // level and ward.
-func (c *turn) pledges() error {
+func (c pledgeTurn) pledges() error {
 	if c.pledgesOff() {
 		return nil
 	}
@@ -1028,7 +1032,7 @@ func localDate(t time.Time, loc *time.Location) time.Time {
 
 // pledgeBlock is one pledge in /pledges: its code, date and status, what it gives, and where
 // that is now.
-func (c *turn) pledgeBlock(p campaign.PledgeProgress) string {
+func (c pledgeTurn) pledgeBlock(p campaign.PledgeProgress) string {
 	status := c.t("pledge.status.unknown")
 	if id, ok := pledgeStatusLabels[p.Status]; ok {
 		status = c.t(id)

@@ -127,7 +127,7 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 		reviewHint:  "reg.review.hint",
 		reviewHelp:  "reg.review.help",
 		submitLabel: "reg.review.submit",
-		submit:      (*turn).submitRegistration,
+		submit:      fn1(regTurn.submitRegistration),
 		main:        true,
 		// Begun only inside the campaign's registration window (else the family is told).
 		start: func(c *turn, f *form) error {
@@ -200,7 +200,7 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 			},
 			// A school's or ward's list, or staff on the family's behalf, may have registered a
 			// child with this phone: the family is offered to claim it instead (claim.go).
-			after: func(c *turn, v string) (bool, error) { return c.claimOffer(v, true) },
+			after: func(c *turn, v string) (bool, error) { return claimTurn{c}.claimOffer(v, true) },
 		},
 		{
 			// The name may come with the birth date, as on a birth certificate: one message.
@@ -326,7 +326,7 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 				return append(opts, option{value: circumstancesNone, label: "reg.circumstances.none", words: "reg.circumstances.none_words", exclusive: true})
 			},
 			display: func(c *turn, v string) string {
-				return c.listLabels(v, func(s string) string {
+				return regTurn{c}.listLabels(v, func(s string) string {
 					if s == circumstancesNone {
 						return "reg.circumstances.none"
 					}
@@ -353,7 +353,7 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 			label:      "reg.needs.label", prompt: "reg.needs.prompt", help: "reg.needs.help",
 			options: enumOptions(campaign.Needs, needLabels, needWords),
 			display: func(c *turn, v string) string {
-				return c.listLabels(v, func(s string) string { return needLabels[campaign.Need(s)] })
+				return regTurn{c}.listLabels(v, func(s string) string { return needLabels[campaign.Need(s)] })
 			},
 		},
 	}
@@ -436,8 +436,11 @@ func gradeUnusual(camp *campaign.Campaign, a map[string]string) bool {
 	return off > gradeYearsOff || off < -gradeYearsOff
 }
 
+// regTurn is a turn of the registration form; its methods are the flow's own (see flowTurn).
+type regTurn struct{ *turn }
+
 // listLabels shows a stored list ("poor,other") by the labels of its values.
-func (c *turn) listLabels(v string, label func(string) string) string {
+func (c regTurn) listLabels(v string, label func(string) string) string {
 	var names []string
 	for _, s := range strings.Split(v, ",") {
 		if id := label(s); id != "" {
@@ -449,7 +452,7 @@ func (c *turn) listLabels(v string, label func(string) string) string {
 
 // registration builds what is submitted from the answers; ok is false when one is missing or
 // unreadable (a state from an older version), and the form then asks again.
-func (c *turn) registration() (campaign.Registration, bool) {
+func (c regTurn) registration() (campaign.Registration, bool) {
 	a := c.st.Answers
 	birth, err := time.Parse(dateLayout, a[stepBirthDate])
 	if err != nil {
@@ -500,7 +503,7 @@ func (c *turn) registration() (campaign.Registration, bool) {
 
 // submitRegistration sends the reviewed form. A retried submit carries the same idempotency key
 // and gets the same record back, so the parent sees the same code.
-func (c *turn) submitRegistration(f *form) error {
+func (c regTurn) submitRegistration(f *form) error {
 	if f.firstMissing(c.st.Answers) != nil {
 		return c.advance(f)
 	}

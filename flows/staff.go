@@ -17,19 +17,19 @@ func init() {
 	registerFlow(flowSpec{
 		name: FlowStaff,
 		commands: []flowCommand{
-			{name: "whoami", run: func(c *turn, _ string) error { return c.whoami() }},
-			{name: "invite", run: (*turn).invite},
-			{name: "invites", run: func(c *turn, _ string) error { return c.invites() }},
-			{name: "staff", run: func(c *turn, _ string) error { return c.staffList() }},
-			{name: "revoke", run: (*turn).revokeCommand},
+			{name: "whoami", run: func(c *turn, _ string) error { return staffTurn{c}.whoami() }},
+			{name: "invite", run: fn1(staffTurn.invite)},
+			{name: "invites", run: func(c *turn, _ string) error { return staffTurn{c}.invites() }},
+			{name: "staff", run: func(c *turn, _ string) error { return staffTurn{c}.staffList() }},
+			{name: "revoke", run: fn1(staffTurn.revokeCommand)},
 		},
-		buttons:  []flowButton{{prefix: staffPrefix, run: (*turn).staffChoice}},
-		idleHelp: []flowHelp{{rank: 10, add: (*turn).helpIdle}},
+		buttons:  []flowButton{{prefix: staffPrefix, run: fn1(staffTurn.staffChoice)}},
+		idleHelp: []flowHelp{{rank: 10, add: do0(staffTurn.helpIdle)}},
 		dialogs: []dialog{{
 			name:   FlowStaff,
-			expire: (*turn).expireStaff,
-			ask:    func(c *turn, reason string) { c.staffAsk(reason, false) },
-			input:  (*turn).staffInput,
+			expire: do0(staffTurn.expireStaff),
+			ask:    func(c *turn, reason string) { staffTurn{c}.staffAsk(reason, false) },
+			input:  fn0(staffTurn.staffInput),
 			help: func(c *turn) {
 				c.say(c.t("staff.help_step"))
 				c.resume("")
@@ -41,7 +41,7 @@ func init() {
 				return errors.New("flows: Config.Entries is required with Staff: invitation links need it")
 			}
 			e.deepLinks = append(e.deepLinks, deepLink{payload: invitePrefix, prefix: true, handle: func(c *turn, p string) error {
-				return c.redeem(strings.TrimPrefix(p, invitePrefix))
+				return staffTurn{c}.redeem(strings.TrimPrefix(p, invitePrefix))
 			}})
 			return nil
 		},
@@ -202,10 +202,14 @@ func cleanAdmins(ids []string) []string {
 	return out
 }
 
-func (c *turn) inStaffFlow() bool { return c.st.Flow == FlowStaff }
+// staffTurn is a turn of staff's own commands (/invite, /whoami, /staff, /revoke); its methods are
+// the flow's own (see flowTurn).
+type staffTurn struct{ *turn }
+
+func (c staffTurn) inStaffFlow() bool { return c.st.Flow == FlowStaff }
 
 // expireStaff drops a staff flow that is old or at a step this version does not know.
-func (c *turn) expireStaff() {
+func (c staffTurn) expireStaff() {
 	known := false
 	for _, s := range staffSteps {
 		known = known || s == c.st.Step
@@ -216,7 +220,7 @@ func (c *turn) expireStaff() {
 }
 
 // enterStaff starts the staff flow at step, dropping an earlier one.
-func (c *turn) enterStaff(step string) {
+func (c staffTurn) enterStaff(step string) {
 	c.toIdle()
 	c.st.Flow = FlowStaff
 	c.st.Step = step
@@ -224,7 +228,7 @@ func (c *turn) enterStaff(step string) {
 }
 
 // isAdmin reports whether the sender is named in Config.Admins.
-func (c *turn) isAdmin() bool {
+func (c staffTurn) isAdmin() bool {
 	return c.e.isAdminAccount(c.sess.Channel, c.in.UserID)
 }
 
@@ -258,7 +262,7 @@ func (c *turn) actor() string {
 // without a role (Role "").
 func (c *turn) whoIs() (campaign.Staff, error) {
 	me := campaign.Staff{Channel: c.sess.Channel, ExternalID: c.sess.ChatID, Name: c.in.UserName}
-	if c.isAdmin() {
+	if (staffTurn{c}).isAdmin() {
 		me.Role = campaign.RoleAdmin
 		return me, nil
 	}
@@ -313,9 +317,9 @@ func (c *turn) authorizeAs(who campaign.Staff, action campaign.Action, ward stri
 	case who.Role.NeedsWard() && campaign.Authorize(who, action, ward) == nil:
 		c.say(c.t("staff.refused_ward", "Ward", c.wardName(otherWard)))
 	default:
-		c.say(c.t("staff.refused_role", "Role", c.roleName(who.Role)))
+		c.say(c.t("staff.refused_role", "Role", staffTurn{c}.roleName(who.Role)))
 	}
-	if c.inStaffFlow() {
+	if (staffTurn{c}).inStaffFlow() {
 		c.toIdle()
 	}
 	c.resume("")
@@ -323,7 +327,7 @@ func (c *turn) authorizeAs(who campaign.Staff, action campaign.Action, ward stri
 }
 
 // staffOff answers that staff commands are off when no StaffStore is configured.
-func (c *turn) staffOff() bool {
+func (c staffTurn) staffOff() bool {
 	if c.e.cfg.Staff != nil {
 		return false
 	}
@@ -343,7 +347,7 @@ func (c *turn) formBusy() bool {
 	return true
 }
 
-func (c *turn) roleName(r campaign.Role) string { return c.e.roleNameIn(c.lang, r) }
+func (c staffTurn) roleName(r campaign.Role) string { return c.e.roleNameIn(c.lang, r) }
 
 // roleNameIn is the role's name in lang, for a notice to someone else.
 func (e *Engine) roleNameIn(lang string, r campaign.Role) string {
@@ -364,7 +368,7 @@ func (e *Engine) roleLabelIn(lang string, r campaign.Role, ward string) string {
 	return e.text(lang, "staff.role_label", map[string]any{"Role": e.roleNameIn(lang, r)})
 }
 
-func (c *turn) roleLabel(r campaign.Role, ward string) string {
+func (c staffTurn) roleLabel(r campaign.Role, ward string) string {
 	return c.e.roleLabelIn(c.lang, r, ward)
 }
 
@@ -378,7 +382,7 @@ func (e *Engine) postLabelIn(lang string, r campaign.Role, ward, school string) 
 		"School": clip(school, staffSchoolShown), "Ward": e.wardNameIn(lang, ward)})
 }
 
-func (c *turn) postLabel(r campaign.Role, ward, school string) string {
+func (c staffTurn) postLabel(r campaign.Role, ward, school string) string {
 	if school == "" {
 		return c.roleLabel(r, ward)
 	}
@@ -386,7 +390,7 @@ func (c *turn) postLabel(r campaign.Role, ward, school string) string {
 }
 
 // staffTime writes an instant as dd/mm/yyyy HH:MM in the campaign's time zone.
-func (c *turn) staffTime(t time.Time) string {
+func (c staffTurn) staffTime(t time.Time) string {
 	loc := c.e.cfg.Campaign.Location
 	if loc == nil {
 		loc = time.UTC
@@ -415,7 +419,7 @@ func roleOptions() []option {
 
 // parseRole reads a role from the start of typed text ("cán bộ phường linh trung",
 // "womens_union thao dien") and returns what follows it (a ward's name).
-func (c *turn) parseRole(text string) (campaign.Role, string, bool) {
+func (c staffTurn) parseRole(text string) (campaign.Role, string, bool) {
 	words := strings.Fields(text)
 	for n := len(words); n > 0; n-- {
 		head := strings.Join(words[:n], " ")
@@ -443,7 +447,7 @@ func paragraphs(parts ...string) string {
 func staffData(step, value string) string { return staffPrefix + ":" + step + ":" + value }
 
 // staffAsk asks the staff flow's current question again, with reason (if any) before it.
-func (c *turn) staffAsk(reason string, edit bool) {
+func (c staffTurn) staffAsk(reason string, edit bool) {
 	switch c.st.Step {
 	case staffStepRole:
 		c.askRole(reason)
@@ -458,11 +462,11 @@ func (c *turn) staffAsk(reason string, edit bool) {
 	}
 }
 
-func (c *turn) cancelRow(step string) []Button {
+func (c staffTurn) cancelRow(step string) []Button {
 	return []Button{{Text: c.t("common.btn_cancel"), Data: staffData(step, ctlCancel)}}
 }
 
-func (c *turn) askRole(reason string) {
+func (c staffTurn) askRole(reason string) {
 	var buttons []Button
 	for _, o := range roleOptions() {
 		buttons = append(buttons, Button{Text: c.t(o.label), Data: staffData(staffStepRole, o.value)})
@@ -471,7 +475,7 @@ func (c *turn) askRole(reason string) {
 	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("staff.invite.role_prompt")), Buttons: rows})
 }
 
-func (c *turn) askWard(reason string, edit bool) {
+func (c staffTurn) askWard(reason string, edit bool) {
 	page, pages := c.wardPage()
 	lead := c.lead
 	c.lead = ""
@@ -479,18 +483,18 @@ func (c *turn) askWard(reason string, edit bool) {
 	if school := c.st.Answers[staffStepSchool]; school != "" {
 		text = c.t("staff.invite.school_ward_prompt", "School", clip(school, staffSchoolShown), "Page", page+1, "Pages", pages)
 	}
-	rows := c.wardPageRows(func(v string) string { return staffData(staffStepWard, v) })
+	rows := formTurn(c).wardPageRows(func(v string) string { return staffData(staffStepWard, v) })
 	rows = append(rows, c.cancelRow(staffStepWard))
 	c.out = append(c.out, Output{Text: paragraphs(lead, reason, text), Buttons: rows, Replace: edit})
 }
 
 // askSchool asks a school's name, typed: there is no list of schools to choose from.
-func (c *turn) askSchool(reason string) {
+func (c staffTurn) askSchool(reason string) {
 	c.out = append(c.out, Output{Text: paragraphs(reason, c.t("staff.invite.school_prompt")),
 		Buttons: [][]Button{c.cancelRow(staffStepSchool)}})
 }
 
-func (c *turn) askConfirm(reason string) {
+func (c staffTurn) askConfirm(reason string) {
 	a := c.st.Answers
 	text := c.t("staff.revoke.confirm", "Name", a[answerName], "Role", c.roleName(campaign.Role(a[staffStepRole])))
 	c.out = append(c.out, Output{Text: paragraphs(reason, text), Buttons: [][]Button{{
@@ -500,7 +504,7 @@ func (c *turn) askConfirm(reason string) {
 }
 
 // staffInput handles a message (not a command or button) in the staff flow.
-func (c *turn) staffInput() error {
+func (c staffTurn) staffInput() error {
 	switch c.in.Kind {
 	case KindEdited:
 		c.staffAsk(c.t("common.edited_idle"), false)
@@ -534,7 +538,7 @@ func (c *turn) staffInput() error {
 }
 
 // staffChoice runs a pressed staff button; data is what follows "s:".
-func (c *turn) staffChoice(data string) error {
+func (c staffTurn) staffChoice(data string) error {
 	step, value, _ := strings.Cut(data, ":")
 	action := campaign.ActionInvite
 	switch step {
@@ -609,7 +613,7 @@ func (c *turn) staffChoice(data string) error {
 }
 
 // invite is /invite [role [ward]]: it asks what it was not told, then makes the link.
-func (c *turn) invite(args string) error {
+func (c staffTurn) invite(args string) error {
 	if c.staffOff() {
 		return nil
 	}
@@ -635,7 +639,7 @@ func (c *turn) invite(args string) error {
 // chooseRole keeps the role and asks its ward (or matches the typed ward), or makes the link
 // for a city-wide role. A school's name is asked (or taken from what was typed after the role:
 // "/invite trường THCS Linh Trung"), then its ward.
-func (c *turn) chooseRole(r campaign.Role, ward string) error {
+func (c staffTurn) chooseRole(r campaign.Role, ward string) error {
 	c.st.Answers[staffStepRole] = string(r)
 	delete(c.st.Answers, staffStepSchool)
 	if r.NeedsSchool() {
@@ -660,7 +664,7 @@ func (c *turn) chooseRole(r campaign.Role, ward string) error {
 
 // staffTypedWard matches a typed ward name as the registration does: one match makes the link,
 // several are offered, none or too many show the list.
-func (c *turn) staffTypedWard(text string) error {
+func (c staffTurn) staffTypedWard(text string) error {
 	var matches []campaign.Ward
 	if len(text) <= 200 {
 		matches = c.e.cfg.Campaign.MatchWards(cleanText(text))
@@ -677,7 +681,7 @@ func (c *turn) staffTypedWard(text string) error {
 		c.st.Page = 0
 		c.askWard(c.t("reg.ward.too_many", "Query", query, "Count", len(matches)), false)
 	default:
-		c.out = append(c.out, c.wardChoices(matches, query, func(v string) string { return staffData(staffStepWard, v) }))
+		c.out = append(c.out, formTurn(c).wardChoices(matches, query, func(v string) string { return staffData(staffStepWard, v) }))
 	}
 	return nil
 }
@@ -685,7 +689,7 @@ func (c *turn) staffTypedWard(text string) error {
 // staffTypedSchool takes a school's name typed for an invitation, checked as the registration
 // form checks a school (parseFreeText), and asks the school's ward. A name that says no more
 // than its level ("THCS") is asked again: it would take in every school of the level.
-func (c *turn) staffTypedSchool(text string) error {
+func (c staffTurn) staffTypedSchool(text string) error {
 	school, err := parseFreeText(text, schoolMin, schoolMax)
 	if err != nil {
 		c.askSchool(c.reason(err))
@@ -705,7 +709,7 @@ func (c *turn) staffTypedSchool(text string) error {
 // createInvitation stores an invitation and gives the administrator its link. A store error is
 // returned with the state unchanged, so pressing the button again tries again. A school's name
 // is the one kept in the flow.
-func (c *turn) createInvitation(r campaign.Role, ward string) error {
+func (c staffTurn) createInvitation(r campaign.Role, ward string) error {
 	school := ""
 	if r.NeedsSchool() {
 		school = c.st.Answers[staffStepSchool]
@@ -749,7 +753,7 @@ func (c *turn) createInvitation(r campaign.Role, ward string) error {
 
 // entryLinks writes how to reach the bot with payload: the main channel's link alone when it
 // carries the payload and is the only one, else a line per channel.
-func (c *turn) entryLinks(payload string) string {
+func (c staffTurn) entryLinks(payload string) string {
 	entries := c.e.cfg.Entries(payload)
 	if len(entries) == 1 && entries[0].Typed == "" {
 		return entries[0].URL
@@ -767,7 +771,7 @@ func (c *turn) entryLinks(payload string) string {
 
 // redeem binds the role of invitation code to this chat (from the deep link /start inv_<code>),
 // then goes on with a form in progress. Someone who has a role already is asked first.
-func (c *turn) redeem(code string) error {
+func (c staffTurn) redeem(code string) error {
 	if c.staffOff() {
 		return nil
 	}
@@ -783,7 +787,7 @@ func (c *turn) redeem(code string) error {
 // redeemCode redeems code for this chat, replacing a role it has only when replace is set; a
 // role that would be replaced by another is asked about (the code is kept in the staff flow).
 // The inviter is told by a notice queued with the redemption.
-func (c *turn) redeemCode(code string, replace bool) error {
+func (c staffTurn) redeemCode(code string, replace bool) error {
 	who := campaign.Staff{Channel: c.sess.Channel, ExternalID: c.sess.ChatID, Name: c.in.UserName}
 	var r campaign.Redemption
 	var err error = campaign.Errorf(campaign.ENOTFOUND, "empty invitation code")
@@ -838,7 +842,7 @@ func (c *turn) redeemCode(code string, replace bool) error {
 }
 
 // askReplace asks a staff member whether the invitation they opened replaces the role they have.
-func (c *turn) askReplace(reason string) {
+func (c staffTurn) askReplace(reason string) {
 	a := c.st.Answers
 	text := c.t("staff.redeem.replace_prompt",
 		"Current", c.postLabel(campaign.Role(a[answerOldRole]), a[answerOldWard], a[answerOldSchool]),
@@ -851,7 +855,7 @@ func (c *turn) askReplace(reason string) {
 
 // replaceChoice answers askReplace: yes redeems the kept code in place of the role, no keeps the
 // role and leaves the invitation unused.
-func (c *turn) replaceChoice(value string) error {
+func (c staffTurn) replaceChoice(value string) error {
 	switch value {
 	case confirmYes:
 		if c.in.UserID != "" && c.in.UserID != c.sess.ChatID {
@@ -872,7 +876,7 @@ func (c *turn) replaceChoice(value string) error {
 // redemptionNotices tell the invitation's maker who redeemed it (and the role it replaced), in
 // their language, with a button to revoke the new role; queued by the store with the redemption.
 // Someone redeeming their own invitation is not told twice.
-func (c *turn) redemptionNotices(r campaign.Redemption) []campaign.OutboxMessage {
+func (c staffTurn) redemptionNotices(r campaign.Redemption) []campaign.OutboxMessage {
 	to, s := r.Inviter, r.Staff
 	if to.Channel == s.Channel && to.ChatID == s.ExternalID {
 		return nil
@@ -899,7 +903,7 @@ func (c *turn) redemptionNotices(r campaign.Redemption) []campaign.OutboxMessage
 
 // invites is /invites: the open invitations with their role, ward, maker and expiry, each with a
 // button that revokes it.
-func (c *turn) invites() error {
+func (c staffTurn) invites() error {
 	if c.staffOff() {
 		return nil
 	}
@@ -916,7 +920,7 @@ func (c *turn) invites() error {
 
 // showInvites lists the invitations of list after lead, in place of the pressed message when
 // replace is set, then asks a form's question again.
-func (c *turn) showInvites(lead string, list []campaign.Invitation, replace bool) {
+func (c staffTurn) showInvites(lead string, list []campaign.Invitation, replace bool) {
 	if len(list) == 0 {
 		c.out = append(c.out, Output{Text: paragraphs(lead, c.t("staff.invites.none")), Replace: replace})
 		c.resume("")
@@ -942,7 +946,7 @@ func (c *turn) showInvites(lead string, list []campaign.Invitation, replace bool
 }
 
 // uninvite revokes the open invitation id (a button of /invites) and lists those left.
-func (c *turn) uninvite(id int64) error {
+func (c staffTurn) uninvite(id int64) error {
 	list, err := c.e.cfg.Staff.Invitations(c.ctx)
 	if err != nil {
 		return fmt.Errorf("list invitations: %w", err)
@@ -968,7 +972,7 @@ func (c *turn) uninvite(id int64) error {
 }
 
 // whoami says the sender's role and the staff commands it allows.
-func (c *turn) whoami() error {
+func (c staffTurn) whoami() error {
 	if c.staffOff() {
 		return nil
 	}
@@ -990,14 +994,14 @@ func (c *turn) whoami() error {
 		c.say(paragraphs(c.t("staff.whoami.role", "Role", c.roleName(who.Role)), c.staffHelpLine(who)))
 	}
 	if c.form() == nil && !c.inStaffFlow() && !c.inCaseFlow() {
-		c.out[len(c.out)-1].Buttons = c.assistButtons(who)
+		c.out[len(c.out)-1].Buttons = assistTurn(c).assistButtons(who)
 	}
 	c.resume("")
 	return nil
 }
 
 // staffHelpLine lists the staff commands s may use, "" for someone without a role.
-func (c *turn) staffHelpLine(s campaign.Staff) string {
+func (c staffTurn) staffHelpLine(s campaign.Staff) string {
 	names := c.staffCommandNames(s)
 	if len(names) == 0 {
 		return ""
@@ -1006,7 +1010,7 @@ func (c *turn) staffHelpLine(s campaign.Staff) string {
 }
 
 // staffCommandNames are the staff commands s may use ("/verify"), none for someone without a role.
-func (c *turn) staffCommandNames(s campaign.Staff) []string {
+func (c staffTurn) staffCommandNames(s campaign.Staff) []string {
 	if s.Role == "" {
 		return nil
 	}
@@ -1016,20 +1020,20 @@ func (c *turn) staffCommandNames(s campaign.Staff) []string {
 			names = append(names, "/"+sc.name)
 		}
 	}
-	names = append(names, c.intakeCommands(s)...)
-	names = append(names, c.notifyCommands(s)...)
+	names = append(names, intakeTurn(c).intakeCommands(s)...)
+	names = append(names, notifyTurn(c).notifyCommands(s)...)
 	return append(names, "/whoami")
 }
 
 // staffHelp is the staff part of /help for s: a heading, then each group of the commands s may
 // use, a line each saying what it does with an example, in as few messages of at most
 // staffHelpMax characters as hold them (a group is never split). None for someone without a role.
-func (c *turn) staffHelp(s campaign.Staff) []string {
+func (c staffTurn) staffHelp(s campaign.Staff) []string {
 	names := c.staffCommandNames(s)
 	if len(names) == 0 {
 		return nil
 	}
-	wards, scope := c.t("staff.help.every_ward"), c.scopeName("")
+	wards, scope := c.t("staff.help.every_ward"), notifyTurn(c).scopeName("")
 	if s.Role.NeedsWard() {
 		wards, scope = c.wardName(s.WardCode), c.wardName(s.WardCode)
 	}
@@ -1064,7 +1068,7 @@ func (c *turn) staffHelp(s campaign.Staff) []string {
 
 // helpIdle is what /help adds outside a form or dialog, after the public help: for staff, what
 // each of their commands does. A failed staff look-up only leaves it out: help must always answer.
-func (c *turn) helpIdle() {
+func (c staffTurn) helpIdle() {
 	if c.e.cfg.Staff == nil {
 		return
 	}
@@ -1078,7 +1082,7 @@ func (c *turn) helpIdle() {
 }
 
 // staffList is /staff: the active staff, each with a button to revoke their role.
-func (c *turn) staffList() error {
+func (c staffTurn) staffList() error {
 	if c.staffOff() {
 		return nil
 	}
@@ -1088,7 +1092,7 @@ func (c *turn) staffList() error {
 	return c.showStaff()
 }
 
-func (c *turn) showStaff() error {
+func (c staffTurn) showStaff() error {
 	list, err := c.e.cfg.Staff.ListStaff(c.ctx)
 	if err != nil {
 		return fmt.Errorf("list staff: %w", err)
@@ -1128,7 +1132,7 @@ func (c *turn) showStaff() error {
 	return nil
 }
 
-func (c *turn) staffName(s campaign.Staff) string {
+func (c staffTurn) staffName(s campaign.Staff) string {
 	if n := clip(s.Name, staffNameMax); n != "" {
 		return n
 	}
@@ -1137,7 +1141,7 @@ func (c *turn) staffName(s campaign.Staff) string {
 
 // revokeCommand is /revoke <id> (this channel) or /revoke <channel>:<id>; without an id it lists
 // the staff.
-func (c *turn) revokeCommand(args string) error {
+func (c staffTurn) revokeCommand(args string) error {
 	if c.staffOff() {
 		return nil
 	}
@@ -1160,7 +1164,7 @@ func (c *turn) revokeCommand(args string) error {
 }
 
 // startRevoke asks to confirm revoking the role of an account.
-func (c *turn) startRevoke(channel, id string) error {
+func (c staffTurn) startRevoke(channel, id string) error {
 	if c.formBusy() {
 		return nil
 	}
@@ -1185,7 +1189,7 @@ func (c *turn) startRevoke(channel, id string) error {
 
 // revokeConfirmed removes the role. The person is not told: the bot does not yet send to other
 // chats, and the administrator is reminded of that.
-func (c *turn) revokeConfirmed() error {
+func (c staffTurn) revokeConfirmed() error {
 	channel, id, _ := strings.Cut(c.st.Answers[answerTarget], ":")
 	name := c.st.Answers[answerName]
 	err := c.e.cfg.Staff.RevokeStaff(c.ctx, channel, id, c.actor())

@@ -376,7 +376,7 @@ func TestStaff_Admins(t *testing.T) {
 		admin       bool
 	}{{"telegram", "7007", true}, {"zalo", "7007", true}, {"zalo", "8008", true}, {"telegram", "8008", false}, {"telegram", "", false}} {
 		tu := &turn{e: c.e, sess: Session{Channel: tt.channel, ChatID: tt.id}, in: Input{UserID: tt.id}}
-		if got := tu.isAdmin(); got != tt.admin {
+		if got := (staffTurn{tu}).isAdmin(); got != tt.admin {
 			t.Errorf("%s:%s admin = %v", tt.channel, tt.id, got)
 		}
 	}
@@ -517,7 +517,7 @@ func TestStaff_HelpEveryRole(t *testing.T) {
 				}
 			}
 			tu := &turn{e: c.e, lang: lang}
-			if want := tu.staffCommandNames(who); !slices.Equal(sortedCopy(listed), sortedCopy(want)) {
+			if want := (staffTurn{tu}).staffCommandNames(who); !slices.Equal(sortedCopy(listed), sortedCopy(want)) {
 				t.Errorf("%s %s: help lists %q, the role may use %q", lang, who.Role, listed, want)
 			}
 			if len(listed) < 4 {

@@ -7,8 +7,8 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "status",
-		commands: []flowCommand{{name: "status", run: func(c *turn, _ string) error { return c.status() }, menu: "cmd.status", rank: 20}},
-		actions:  []flowAction{{name: "status", run: (*turn).status}},
+		commands: []flowCommand{{name: "status", run: func(c *turn, _ string) error { return statusTurn{c}.status() }, menu: "cmd.status", rank: 20}},
+		actions:  []flowAction{{name: "status", run: fn0(statusTurn.status)}},
 		welcome:  []flowWelcome{{row: 30, rank: 1, text: "common.btn_status", action: "status"}},
 	})
 }
@@ -27,9 +27,12 @@ var statusLabels = map[campaign.RegistrationStatus]string{
 	campaign.StatusWithdrawn: "mydata.status.withdrawn",
 }
 
+// statusTurn is a turn of /status; its methods are the flow's own (see flowTurn).
+type statusTurn struct{ *turn }
+
 // status lists the chat's registrations, then asks the current question again if a form is in
 // progress.
-func (c *turn) status() error {
+func (c statusTurn) status() error {
 	regs, err := c.e.cfg.Registrations.RegistrationsByChat(c.ctx, c.sess.Channel, c.sess.ChatID)
 	if err != nil {
 		return err
@@ -37,10 +40,10 @@ func (c *turn) status() error {
 	if len(regs) == 0 {
 		// A school's or ward's list may hold the child: "🏫 Trường/phường đã đăng ký giúp tôi".
 		if shut := c.registrationShut(); shut == "" {
-			c.out = append(c.out, Output{Text: c.t("status.none"), Buttons: c.claimButton()})
+			c.out = append(c.out, Output{Text: c.t("status.none"), Buttons: claimTurn(c).claimButton()})
 		} else {
 			// Outside the window /start would not register: say so, and whom to reach.
-			c.out = append(c.out, Output{Text: paragraphs(c.t("status.none_window"), shut), Buttons: c.claimButton()})
+			c.out = append(c.out, Output{Text: paragraphs(c.t("status.none_window"), shut), Buttons: claimTurn(c).claimButton()})
 		}
 	} else {
 		text := c.t("status.count", "Count", len(regs))
@@ -69,7 +72,7 @@ func (c *turn) status() error {
 }
 
 // statusText says where a registration stands, with the reason of a refusal.
-func (c *turn) statusText(r campaign.Registration) string {
+func (c statusTurn) statusText(r campaign.Registration) string {
 	id, ok := statusLabels[r.Status]
 	if !ok {
 		return c.t("status.unknown")
@@ -78,7 +81,7 @@ func (c *turn) statusText(r campaign.Registration) string {
 		if r.RejectReason == "" && r.RejectCode == "" {
 			return c.t("status.rejected_no_reason")
 		}
-		return c.t(id, "Reason", c.rejectText(r))
+		return c.t(id, "Reason", verifyTurn(c).rejectText(r))
 	}
 	return c.t(id)
 }

@@ -12,7 +12,7 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "summary",
-		commands: []flowCommand{{name: "summary", run: func(c *turn, _ string) error { return c.summaryCommand() }}},
+		commands: []flowCommand{{name: "summary", run: func(c *turn, _ string) error { return summaryTurn{c}.summaryCommand() }}},
 	})
 }
 
@@ -35,10 +35,13 @@ const (
 // messageMax.
 func (e *Engine) SummaryText(lang string, p campaign.Progress) string {
 	c := &turn{e: e, lang: lang}
-	return c.summaryText(p)
+	return summaryTurn{c}.summaryText(p)
 }
 
-func (c *turn) summaryText(p campaign.Progress) string {
+// summaryTurn is a turn of /summary; its methods are the flow's own (see flowTurn).
+type summaryTurn struct{ *turn }
+
+func (c summaryTurn) summaryText(p campaign.Progress) string {
 	camp := c.e.cfg.Campaign
 	scope := camp.City.In(c.lang)
 	if p.WardCode != "" {
@@ -133,7 +136,7 @@ func (c *turn) summaryText(p campaign.Progress) string {
 // summarySchools are the summary's lines of the schools with the most registrations, the first
 // summarySchools of them, and how many more there are; none when no registration names a school.
 // The registrations without a school (erased ones) are not a school: neither listed nor counted.
-func (c *turn) summarySchools(schools []campaign.SchoolCount) []string {
+func (c summaryTurn) summarySchools(schools []campaign.SchoolCount) []string {
 	named := slices.DeleteFunc(slices.Clone(schools), func(s campaign.SchoolCount) bool { return s.Key == "" })
 	if len(named) == 0 {
 		return nil
@@ -151,7 +154,7 @@ func (c *turn) summarySchools(schools []campaign.SchoolCount) []string {
 
 // summaryCommand is /summary: today's progress within the sender's scope, the city for city-wide
 // roles and their ward for ward staff, with the chart when one is configured.
-func (c *turn) summaryCommand() error {
+func (c summaryTurn) summaryCommand() error {
 	if c.e.cfg.Progress == nil {
 		c.say(c.t("case.unavailable"))
 		c.resume("")

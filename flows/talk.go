@@ -9,16 +9,16 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "talk",
-		commands: []flowCommand{{name: "talk", run: func(c *turn, _ string) error { return c.talk() }, menu: "cmd.talk", rank: 40}},
-		actions:  []flowAction{{name: "talk", run: (*turn).talk}},
+		commands: []flowCommand{{name: "talk", run: func(c *turn, _ string) error { return talkTurn{c}.talk() }, menu: "cmd.talk", rank: 40}},
+		actions:  []flowAction{{name: "talk", run: fn0(talkTurn.talk)}},
 		welcome:  []flowWelcome{{row: 30, rank: 2, text: "common.btn_talk", action: "talk"}},
-		buttons:  []flowButton{{prefix: talkPrefix, run: (*turn).talkChoice}},
+		buttons:  []flowButton{{prefix: talkPrefix, run: fn1(talkTurn.talkChoice)}},
 		steps:    []stepOwner{{owner: talkPrefix, step: talkStep}},
 		words: []flowWords{{rank: 50, take: func(c *turn) (bool, error) {
-			if !c.wantsTalk() {
+			if !(talkTurn{c}).wantsTalk() {
 				return false, nil
 			}
-			return true, c.talk()
+			return true, talkTurn{c}.talk()
 		}}},
 	})
 }
@@ -41,15 +41,19 @@ const stepTalkMessage = "t.message"
 // talkStep returns FlowCase's talk steps.
 func talkStep(step string) (caseStep, bool) {
 	if step == stepTalkMessage {
-		return caseStep{ask: (*turn).askTalk, input: (*turn).talkInput, parent: true, help: "talk.help"}, true
+		return caseStep{ask: do1(talkTurn.askTalk), input: fn0(talkTurn.talkInput), parent: true, help: "talk.help"}, true
 	}
 	return caseStep{}, false
 }
 
+// talkTurn is a turn of a family's messages to the ward's officials (/talk); its methods are the
+// flow's own (see flowTurn).
+type talkTurn struct{ *turn }
+
 // wantsTalk reports whether a message out of any flow asks for a person: it holds one of the
 // words of talk.words ("cán bộ", "nói chuyện", "official"...) in either language, with or without
 // accents ("Cho tôi nói chuyện với cán bộ").
-func (c *turn) wantsTalk() bool {
+func (c talkTurn) wantsTalk() bool {
 	if c.in.Kind != KindText {
 		return false
 	}
@@ -66,7 +70,7 @@ func (c *turn) wantsTalk() bool {
 
 // talk begins a message to officials: about the chat's only registration, or the one the family
 // picks; with none, the contacts.
-func (c *turn) talk() error {
+func (c talkTurn) talk() error {
 	if c.e.cfg.Messages == nil {
 		c.say(paragraphs(c.t("talk.unavailable"), c.contactLines(c.familyWard())))
 		c.resume("")
@@ -99,7 +103,7 @@ func (c *turn) talk() error {
 }
 
 // talkAbout asks for the message about the registration code.
-func (c *turn) talkAbout(code string) error {
+func (c talkTurn) talkAbout(code string) error {
 	if c.formBusy() {
 		return nil
 	}
@@ -109,7 +113,7 @@ func (c *turn) talkAbout(code string) error {
 }
 
 // askTalk asks for the message, naming whom it goes to.
-func (c *turn) askTalk(reason string) {
+func (c talkTurn) askTalk(reason string) {
 	code := c.st.Answers[answerCaseCode]
 	c.out = append(c.out, Output{
 		Text:    paragraphs(reason, c.t("talk.prompt", "Code", code, "Max", answerMax)),
@@ -119,8 +123,8 @@ func (c *turn) askTalk(reason string) {
 
 // talkInput sends one message (words, or a photo with its caption) to the ward's staff; the
 // family stays at the step, so what they send next goes too, until «Xong».
-func (c *turn) talkInput() error {
-	m, ok := c.answerMessage((*turn).askTalk)
+func (c talkTurn) talkInput() error {
+	m, ok := verifyTurn(c).answerMessage(do1(talkTurn.askTalk))
 	if !ok {
 		return nil
 	}
@@ -147,7 +151,7 @@ func (c *turn) talkInput() error {
 
 // talkNotices tell each of the ward's verifying staff of a family's message, with the button
 // that opens the case.
-func (c *turn) talkNotices(fm campaign.FamilyMessage, key string) []campaign.OutboxMessage {
+func (c talkTurn) talkNotices(fm campaign.FamilyMessage, key string) []campaign.OutboxMessage {
 	code := fm.Registration.Code
 	textID := "talk.to_official"
 	if fm.Message.PhotoID != "" {
@@ -171,7 +175,7 @@ func (c *turn) talkNotices(fm campaign.FamilyMessage, key string) []campaign.Out
 }
 
 // talkChoice runs the talk buttons; data is what follows "t:".
-func (c *turn) talkChoice(data string) error {
+func (c talkTurn) talkChoice(data string) error {
 	action, code, _ := strings.Cut(data, ":")
 	switch {
 	case action == "pick" && registrationCodeShape(code):

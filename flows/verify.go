@@ -11,10 +11,10 @@ import (
 func init() {
 	registerFlow(flowSpec{
 		name:     "verify",
-		commands: []flowCommand{{name: "verify", run: (*turn).verifyCommand}},
-		buttons:  []flowButton{{prefix: verifyPrefix, run: (*turn).verifyChoice}},
+		commands: []flowCommand{{name: "verify", run: fn1(verifyTurn.verifyCommand)}},
+		buttons:  []flowButton{{prefix: verifyPrefix, run: fn1(verifyTurn.verifyChoice)}},
 		steps:    []stepOwner{{owner: verifyPrefix, step: verifyStep}},
-		words:    []flowWords{{rank: 20, take: (*turn).answerUnprompted}},
+		words:    []flowWords{{rank: 20, take: func(c *turn) (bool, error) { return verifyTurn{c}.answerUnprompted() }}},
 	})
 }
 
@@ -73,13 +73,13 @@ var (
 func verifyStep(step string) (caseStep, bool) {
 	switch step {
 	case stepVerifyReason:
-		return caseStep{ask: (*turn).askRejectText, input: (*turn).rejectTextInput}, true
+		return caseStep{ask: do1(verifyTurn.askRejectText), input: fn0(verifyTurn.rejectTextInput)}, true
 	case stepVerifyQuestion:
-		return caseStep{ask: (*turn).askQuestion, input: (*turn).questionInput}, true
+		return caseStep{ask: do1(verifyTurn.askQuestion), input: fn0(verifyTurn.questionInput)}, true
 	case stepVerifyAnswer:
-		return caseStep{ask: (*turn).askAnswer, input: (*turn).answerInput, parent: true}, true
+		return caseStep{ask: do1(verifyTurn.askAnswer), input: fn0(verifyTurn.answerInput), parent: true}, true
 	case stepVerifyMore:
-		return caseStep{ask: (*turn).askMore, input: (*turn).moreInput, parent: true, leaveOnOther: true}, true
+		return caseStep{ask: do1(verifyTurn.askMore), input: fn0(verifyTurn.moreInput), parent: true, leaveOnOther: true}, true
 	}
 	return caseStep{}, false
 }
@@ -93,9 +93,13 @@ func verifyScope(who campaign.Staff) string {
 	return ""
 }
 
+// verifyTurn is a turn of the verification (/verify); its methods are the flow's own (see
+// flowTurn).
+type verifyTurn struct{ *turn }
+
 // verifyCommand is /verify [code]: the next pending registration in the sender's scope, or the
 // one named.
-func (c *turn) verifyCommand(args string) error {
+func (c verifyTurn) verifyCommand(args string) error {
 	if c.casesOff() || c.formBusy() {
 		return nil
 	}
@@ -128,7 +132,7 @@ func (c *turn) authorizeOwn(action campaign.Action) (campaign.Staff, bool, error
 }
 
 // nextCase shows the next pending registration in who's scope, with lead (may be "") before it.
-func (c *turn) nextCase(who campaign.Staff, lead string) error {
+func (c verifyTurn) nextCase(who campaign.Staff, lead string) error {
 	skip := splitList(c.st.Answers[answerVerifySkip])
 	cases, err := c.e.cfg.Cases.PendingCases(c.ctx, verifyScope(who), skip, 2)
 	if err != nil {
@@ -147,7 +151,7 @@ func (c *turn) nextCase(who campaign.Staff, lead string) error {
 }
 
 // showCaseCode shows one registration named by code, within who's scope.
-func (c *turn) showCaseCode(who campaign.Staff, code string) error {
+func (c verifyTurn) showCaseCode(who campaign.Staff, code string) error {
 	k, err := c.e.cfg.Cases.CaseByCode(c.ctx, code)
 	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
 		c.say(c.t("verify.not_found", "Code", code))
@@ -164,7 +168,7 @@ func (c *turn) showCaseCode(who campaign.Staff, code string) error {
 
 // showCase shows a registration in full with its priority, duplicates and notes, and the
 // decision buttons when it is pending. Seeing a child's full record is audited.
-func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more bool) error {
+func (c verifyTurn) showCase(who campaign.Staff, k campaign.Case, lead string, more bool) error {
 	if err := c.auditView("registration.view", k.Code, map[string]any{"role": who.Role, "status": k.Status}); err != nil {
 		return fmt.Errorf("audit view of %s: %w", k.Code, err)
 	}
@@ -184,7 +188,7 @@ func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more b
 	lines = append(lines,
 		c.t("verify.case.circumstances", "List", c.circumstancesText(k.Registration)),
 		c.t("verify.case.situation", "Situation", c.t(situationLabels[k.DeviceSituation])),
-		c.t("verify.case.needs", "List", c.listLabels(joinEnum(k.Needs), func(s string) string { return needLabels[campaign.Need(s)] })),
+		c.t("verify.case.needs", "List", regTurn(c).listLabels(joinEnum(k.Needs), func(s string) string { return needLabels[campaign.Need(s)] })),
 		c.t("verify.case.priority", "Points", score.Points, "Why", c.scoreText(score)),
 	)
 	if k.Status == campaign.StatusRejected {
@@ -249,7 +253,7 @@ func (c *turn) showCase(who campaign.Staff, k campaign.Case, lead string, more b
 
 // caseParentLine is the card's line of the parent: the name and phone, and in words what a
 // school's or ward's list (or a family without a phone) did not give.
-func (c *turn) caseParentLine(who campaign.Staff, r campaign.Registration) string {
+func (c verifyTurn) caseParentLine(who campaign.Staff, r campaign.Registration) string {
 	phone := ""
 	if r.ParentPhone != "" {
 		phone = phoneFor(who, r.ParentPhone)
@@ -265,7 +269,7 @@ func (c *turn) caseParentLine(who campaign.Staff, r campaign.Registration) strin
 // whether the family has linked it to a chat since and, while it has not, whether its phone was
 // blocked after wrong birth dates (with /unblock for those who may clear it). A chat's
 // registration has none: the card stays as short as it was.
-func (c *turn) caseSourceLines(who campaign.Staff, r campaign.Registration) ([]string, error) {
+func (c verifyTurn) caseSourceLines(who campaign.Staff, r campaign.Registration) ([]string, error) {
 	if r.RegisteredBy == "" || r.Erased() {
 		return nil, nil
 	}
@@ -309,7 +313,7 @@ func registrarSession(by string) campaign.Session {
 func verifyData(parts ...string) string { return verifyPrefix + ":" + strings.Join(parts, ":") }
 
 // verifyChoice runs a verification button; data is what follows "v:".
-func (c *turn) verifyChoice(data string) error {
+func (c verifyTurn) verifyChoice(data string) error {
 	parts := strings.Split(data, ":")
 	if len(parts) < 2 || !registrationCodeShape(parts[1]) {
 		c.stale()
@@ -403,7 +407,7 @@ func (c *turn) verifyChoice(data string) error {
 }
 
 // askRejectReason offers the reasons of a refusal as buttons.
-func (c *turn) askRejectReason(code string) {
+func (c verifyTurn) askRejectReason(code string) {
 	var rows [][]Button
 	for _, r := range campaign.RejectReasons {
 		rows = append(rows, []Button{{Text: c.t(rejectLabels[r]), Data: verifyData("rj", code, string(r))}})
@@ -413,7 +417,7 @@ func (c *turn) askRejectReason(code string) {
 }
 
 // askRejectText asks for the reason of a refusal "for another reason".
-func (c *turn) askRejectText(reason string) {
+func (c verifyTurn) askRejectText(reason string) {
 	code := c.st.Answers[answerCaseCode]
 	c.out = append(c.out, Output{
 		Text:    paragraphs(reason, c.t("verify.reject.other_prompt", "Code", code, "Max", reasonMax)),
@@ -422,7 +426,7 @@ func (c *turn) askRejectText(reason string) {
 }
 
 // askQuestion asks for the question to send the parent.
-func (c *turn) askQuestion(reason string) {
+func (c verifyTurn) askQuestion(reason string) {
 	code := c.st.Answers[answerCaseCode]
 	c.out = append(c.out, Output{
 		Text:    paragraphs(reason, c.t("verify.ask.prompt", "Code", code, "Max", questionMax)),
@@ -431,22 +435,22 @@ func (c *turn) askQuestion(reason string) {
 }
 
 // typedText reads the text typed at a case step, or re-asks with the reason; ok is false then.
-func (c *turn) typedText(minLen, maxLen int, ask func(*turn, string)) (string, bool) {
+func (c verifyTurn) typedText(minLen, maxLen int, ask func(*turn, string)) (string, bool) {
 	if c.in.Kind != KindText {
-		ask(c, c.t("common.need_text"))
+		ask(c.turn, c.t("common.need_text"))
 		return "", false
 	}
 	s, err := parseFreeText(c.in.Text, minLen, maxLen)
 	if err != nil {
-		ask(c, c.reason(err))
+		ask(c.turn, c.reason(err))
 		return "", false
 	}
 	return s, true
 }
 
 // rejectTextInput takes the typed reason of a refusal.
-func (c *turn) rejectTextInput() error {
-	text, ok := c.typedText(reasonMin, reasonMax, (*turn).askRejectText)
+func (c verifyTurn) rejectTextInput() error {
+	text, ok := c.typedText(reasonMin, reasonMax, do1(verifyTurn.askRejectText))
 	if !ok {
 		return nil
 	}
@@ -454,8 +458,8 @@ func (c *turn) rejectTextInput() error {
 }
 
 // questionInput takes the typed question for the parent.
-func (c *turn) questionInput() error {
-	text, ok := c.typedText(questionMin, questionMax, (*turn).askQuestion)
+func (c verifyTurn) questionInput() error {
+	text, ok := c.typedText(questionMin, questionMax, do1(verifyTurn.askQuestion))
 	if !ok {
 		return nil
 	}
@@ -464,7 +468,7 @@ func (c *turn) questionInput() error {
 
 // decideTyped completes a decision typed at a case step: it checks the sender may still decide
 // on the registration, then decides with the step's key.
-func (c *turn) decideTyped(d campaign.Decision) error {
+func (c verifyTurn) decideTyped(d campaign.Decision) error {
 	d.Code = c.st.Answers[answerCaseCode]
 	d.Key = c.st.IdempotencyKey
 	k, err := c.e.cfg.Cases.CaseByCode(c.ctx, d.Code)
@@ -484,7 +488,7 @@ func (c *turn) decideTyped(d campaign.Decision) error {
 }
 
 // decide applies a decision, tells the parent in their language and shows the next case.
-func (c *turn) decide(who campaign.Staff, d campaign.Decision) error {
+func (c verifyTurn) decide(who campaign.Staff, d campaign.Decision) error {
 	reg, err := c.e.cfg.Cases.Decide(c.ctx, d, who, func(reg campaign.Registration) []campaign.OutboxMessage {
 		return c.decisionNotice(d, reg)
 	})
@@ -527,7 +531,7 @@ func (c *turn) decide(who campaign.Staff, d campaign.Decision) error {
 // parent; while no family has claimed it, the staff member who registered it (named, or "you"),
 // or those standing in for them; or nobody, and then how to reach the family (its phone as who
 // may see it, else through the school).
-func (c *turn) toldText(reg campaign.Registration, who campaign.Staff) string {
+func (c verifyTurn) toldText(reg campaign.Registration, who campaign.Staff) string {
 	r := c.e.reachOf(campaign.Session{Channel: reg.Channel, ChatID: reg.ChatID}, reg.Registrar)
 	me := domainSession(c.sess)
 	switch {
@@ -563,7 +567,7 @@ func (c *turn) toldText(reg campaign.Registration, who campaign.Staff) string {
 // registrarName names the staff member who registered a family for other staff: "name (role)",
 // the role alone when the staff table has no name, an administrator as such, or "the staff member
 // who registered the family".
-func (c *turn) registrarName(name string, role campaign.Role, s campaign.Session) string {
+func (c verifyTurn) registrarName(name string, role campaign.Role, s campaign.Session) string {
 	label := ""
 	if ids, ok := roleLabels[role]; ok {
 		label = c.t(ids[0])
@@ -586,7 +590,7 @@ func (c *turn) registrarName(name string, role campaign.Role, s campaign.Session
 // refused with the reason, or the officials' question with a button to answer it. A registration
 // no family has claimed tells the staff member who registered it instead, or those standing in
 // for one who left (familyNotice); a question then asks them to help the family answer.
-func (c *turn) decisionNotice(d campaign.Decision, reg campaign.Registration) []campaign.OutboxMessage {
+func (c verifyTurn) decisionNotice(d campaign.Decision, reg campaign.Registration) []campaign.OutboxMessage {
 	hint := ""
 	switch d.Verdict {
 	case campaign.VerdictApprove, campaign.VerdictReject:
@@ -614,10 +618,10 @@ func (c *turn) decisionNotice(d campaign.Decision, reg campaign.Registration) []
 }
 
 // rejectText is the reason of a refusal in the turn's language.
-func (c *turn) rejectText(r campaign.Registration) string { return c.rejectTextIn(c.lang, r) }
+func (c verifyTurn) rejectText(r campaign.Registration) string { return c.rejectTextIn(c.lang, r) }
 
 // rejectTextIn is the reason of a refusal in lang: the typed text for "other", else the reason's name.
-func (c *turn) rejectTextIn(lang string, r campaign.Registration) string {
+func (c verifyTurn) rejectTextIn(lang string, r campaign.Registration) string {
 	if r.RejectCode == campaign.RejectOther || r.RejectCode == "" {
 		if r.RejectReason != "" {
 			return clip(r.RejectReason, 150)
@@ -630,7 +634,7 @@ func (c *turn) rejectTextIn(lang string, r campaign.Registration) string {
 }
 
 // startAnswer is the parent's "Trả lời" under a question from officials: it asks for the answer.
-func (c *turn) startAnswer(code string) error {
+func (c verifyTurn) startAnswer(code string) error {
 	waiting, err := c.e.cfg.Cases.WaitingForInfo(c.ctx, domainSession(c.sess))
 	if err != nil {
 		return err
@@ -654,14 +658,14 @@ func (c *turn) startAnswer(code string) error {
 }
 
 // askAnswer asks the parent for the answer to officials' question.
-func (c *turn) askAnswer(reason string) {
+func (c verifyTurn) askAnswer(reason string) {
 	c.say(paragraphs(reason, c.t("verify.answer.prompt", "Code", c.st.Answers[answerCaseCode], "Max", answerMax)))
 }
 
 // answerInput takes the parent's answer (words, or a photo with or without a caption) after
 // "Trả lời" and sends it to the official who asked.
-func (c *turn) answerInput() error {
-	a, ok := c.answerMessage((*turn).askAnswer)
+func (c verifyTurn) answerInput() error {
+	a, ok := c.answerMessage(do1(verifyTurn.askAnswer))
 	if !ok {
 		return nil
 	}
@@ -669,15 +673,15 @@ func (c *turn) answerInput() error {
 }
 
 // askMore asks for more of an answer given, after a message that cannot be one (a sticker, say).
-func (c *turn) askMore(reason string) {
+func (c verifyTurn) askMore(reason string) {
 	c.say(paragraphs(reason, c.t("verify.answer.more_prompt", "Code", c.st.Answers[answerCaseCode])))
 }
 
 // moreInput takes one more message of the answer just given (the photo asked for, a second line).
 // Once officials have decided or asked again it is no longer part of that answer: it is handled
 // as a message out of any flow (the answer to a new question, or the welcome).
-func (c *turn) moreInput() error {
-	a, ok := c.answerMessage((*turn).askMore)
+func (c verifyTurn) moreInput() error {
+	a, ok := c.answerMessage(do1(verifyTurn.askMore))
 	if !ok {
 		return nil
 	}
@@ -698,7 +702,7 @@ func (c *turn) moreInput() error {
 // question on one of their registrations (the oldest), without "Trả lời" being pressed first:
 // whatever the parent sends next is the answer. handled is false when no question is open (or
 // the message is neither words nor a photo).
-func (c *turn) answerUnprompted() (handled bool, err error) {
+func (c verifyTurn) answerUnprompted() (handled bool, err error) {
 	if c.e.cfg.Cases == nil || (c.in.Kind != KindText && !(c.in.Kind == KindOther && c.in.PhotoID != "")) {
 		return false, nil
 	}
@@ -707,7 +711,7 @@ func (c *turn) answerUnprompted() (handled bool, err error) {
 		return false, err
 	}
 	c.st.Answers[answerCaseCode] = waiting[0]
-	a, ok := c.answerMessage((*turn).askAnswer)
+	a, ok := c.answerMessage(do1(verifyTurn.askAnswer))
 	if !ok {
 		delete(c.st.Answers, answerCaseCode)
 		return true, nil
@@ -717,13 +721,13 @@ func (c *turn) answerUnprompted() (handled bool, err error) {
 
 // answerMessage reads the input as a message of an answer: a photo (its caption as words) or
 // typed words; ask asks again, with the reason, when it is neither.
-func (c *turn) answerMessage(ask func(*turn, string)) (campaign.Answer, bool) {
+func (c verifyTurn) answerMessage(ask func(*turn, string)) (campaign.Answer, bool) {
 	if c.in.Kind == KindOther && c.in.PhotoID != "" {
 		a := campaign.Answer{PhotoID: c.in.PhotoID, PhotoChannel: c.sess.Channel}
 		if strings.TrimSpace(c.in.Text) != "" {
 			text, err := parseFreeText(c.in.Text, 1, answerMax)
 			if err != nil {
-				ask(c, c.reason(err))
+				ask(c.turn, c.reason(err))
 				return campaign.Answer{}, false
 			}
 			a.Text = text
@@ -737,7 +741,7 @@ func (c *turn) answerMessage(ask func(*turn, string)) (campaign.Answer, bool) {
 // answerWith stores the first message of the parent's answer on code and sends it on; the parent
 // then stays at "v.more", so what they send next is added to the answer until they start
 // something else.
-func (c *turn) answerWith(code string, a campaign.Answer, key string) error {
+func (c verifyTurn) answerWith(code string, a campaign.Answer, key string) error {
 	reg, err := c.answerStore(code, a, key)
 	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
 		c.toIdle()
@@ -753,7 +757,7 @@ func (c *turn) answerWith(code string, a campaign.Answer, key string) error {
 }
 
 // answerStore stores a message of the answer with its notice to the official who asked.
-func (c *turn) answerStore(code string, a campaign.Answer, key string) (campaign.Registration, error) {
+func (c verifyTurn) answerStore(code string, a campaign.Answer, key string) (campaign.Registration, error) {
 	reg, _, err := c.e.cfg.Cases.AnswerInfo(c.ctx, code, domainSession(c.sess), a, key,
 		func(ia campaign.InfoAnswer) []campaign.OutboxMessage { return c.answerNotice(ia, key) })
 	if err == nil {
@@ -767,7 +771,7 @@ func (c *turn) answerStore(code string, a campaign.Answer, key string) (campaign
 // answer: not revoked, not moved to another ward; an administrator while the configuration names
 // them), else the ward's verification queue (its verifying staff, in their language; the case is
 // back in /verify anyway). The words, or the photo with its caption.
-func (c *turn) answerNotice(a campaign.InfoAnswer, key string) []campaign.OutboxMessage {
+func (c verifyTurn) answerNotice(a campaign.InfoAnswer, key string) []campaign.OutboxMessage {
 	code := a.Registration.Code
 	textID := "verify.answer.to_official"
 	switch {
@@ -812,7 +816,7 @@ func domainSession(s Session) campaign.Session {
 }
 
 // circumstancesText lists a registration's circumstances, with the text of "other".
-func (c *turn) circumstancesText(r campaign.Registration) string {
+func (c verifyTurn) circumstancesText(r campaign.Registration) string {
 	var names []string
 	for _, k := range r.Circumstances {
 		name := withoutSymbols(c.t(circumstanceLabels[k]))
@@ -828,7 +832,7 @@ func (c *turn) circumstancesText(r campaign.Registration) string {
 }
 
 // scoreText explains a priority score in the turn's language: "Mồ côi cha hoặc mẹ do Covid-19 +50; Hộ nghèo +30".
-func (c *turn) scoreText(s campaign.Score) string {
+func (c verifyTurn) scoreText(s campaign.Score) string {
 	if len(s.Reasons) == 0 {
 		return c.t("verify.case.no_points")
 	}
