@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"strings"
 	"time"
 
 	"github.com/thuduc/maytinhchoem/campaign"
@@ -13,10 +12,14 @@ import (
 // says what is being typed and the answers hold the record's code. Each file owns its steps, named
 // "<owner>.<what>" (verify.go "v.", allocate.go "a.", deliver.go "d.", parent side "h.",
 // broadcast.go "b.").
+//
+// It is the one dialog of the package's flows (the other mechanism is the form engine, form.go):
+// staff.go's invitation and revocation taps are case steps too, kept under State.Flow FlowStaff
+// with their bare names ("role"), as they were saved before (stepOwner.flow).
 const FlowCase = "case"
 
 // caseFlowExpiry is how long a staff member's case question waits; a parent answering officials
-// has Config.IdleExpiry, as a form does.
+// has Config.IdleExpiry, as a form does, and a step may say its own (caseStep.expiry).
 const caseFlowExpiry = 2 * time.Hour
 
 func init() {
@@ -26,7 +29,7 @@ func init() {
 			name:   FlowCase,
 			expire: do0(caseTurn.expireCase),
 			leave: func(c *turn) {
-				if s, ok := caseStepNamed(c.st.Step); ok && s.leaveOnOther {
+				if s, ok := (caseTurn{c}).atStep(); ok && s.leaveOnOther {
 					c.toIdle()
 				}
 			},
@@ -34,21 +37,20 @@ func init() {
 			input: fn0(caseTurn.caseInput),
 			help: func(c *turn) {
 				help := c.t("case.help_step")
-				if s, ok := caseStepNamed(c.st.Step); ok && s.help != "" {
+				if s, ok := (caseTurn{c}).atStep(); ok && s.help != "" {
 					help = c.t(s.help)
 				}
 				c.say(help)
 				c.resume("")
 			},
 			cancelled: func(c *turn) string {
-				owner, _, _ := strings.Cut(c.st.Step, ".")
-				if s, ok := registry.steps[owner]; ok && s.cancelled != "" {
-					return s.cancelled
+				if o, ok := c.e.routes.ownerAt(c.st.Flow, c.st.Step); ok && o.cancelled != "" {
+					return o.cancelled
 				}
 				return "case.cancelled"
 			},
-			showsKeyboard: func(step string) bool {
-				s, ok := caseStepNamed(step)
+			showsKeyboard: func(st State) bool {
+				s, _, ok := registry.stepAt(st.Flow, st.Step)
 				return ok && s.asksPhone
 			},
 		}},
@@ -69,12 +71,24 @@ type caseStep struct {
 	leaveOnOther bool
 	// asksPhone marks a step that requests the phone (a keyboard to take away when left).
 	asksPhone bool
+	// expiry, when set, is how long the step waits for its answer, instead of caseFlowExpiry (or
+	// Config.IdleExpiry at a parent's step): staff's invitation and revocation taps wait
+	// staffFlowExpiry. Either way the step is dropped without a word.
+	expiry time.Duration
+	// leaveOnRefusal ends the step when authorize refuses the sender anything, instead of asking
+	// it again under the refusal: staff's half-made invitation or revocation, by someone who may
+	// no longer make one (an administrator removed from the configuration).
+	leaveOnRefusal bool
 }
 
+// inCaseFlow reports whether the chat is at a step of FlowCase ("<owner>.<what>"). Steps an owner
+// keeps under a State.Flow of its own (staff's, stepOwner.flow) are not: the case work's commands
+// and buttons, which end the FlowCase step they find, leave those alone, as they always have.
+// c.dialog() != nil is true at either.
 func (c *turn) inCaseFlow() bool { return c.st.Flow == FlowCase }
 
 // enterCase starts FlowCase at step with answers (the record's code and the like), dropping any
-// earlier staff or case flow. Callers check first that no form is in progress (formBusy).
+// earlier case step (staff's too). Callers check first that no form is in progress (formBusy).
 func (c *turn) enterCase(step string, answers map[string]string) {
 	c.toIdle()
 	c.st.Flow = FlowCase
@@ -89,11 +103,22 @@ func (c *turn) enterCase(step string, answers map[string]string) {
 // flow's own (see flowTurn).
 type caseTurn struct{ *turn }
 
-// expireCase drops a case question that is old or at a step this version does not know.
+// atStep returns the case step the chat is at, false at none (or at one this version does not
+// know).
+func (c caseTurn) atStep() (caseStep, bool) {
+	s, _, ok := c.e.routes.stepAt(c.st.Flow, c.st.Step)
+	return s, ok
+}
+
+// expireCase drops a case question that is old or at a step this version does not know, without
+// a word.
 func (c caseTurn) expireCase() {
-	s, ok := caseStepNamed(c.st.Step)
+	s, ok := c.atStep()
 	limit := caseFlowExpiry
-	if s.parent {
+	switch {
+	case s.expiry > 0:
+		limit = s.expiry
+	case s.parent:
 		limit = c.e.cfg.IdleExpiry
 	}
 	if !ok || c.now.Sub(c.st.UpdatedAt) > limit {
@@ -103,7 +128,7 @@ func (c caseTurn) expireCase() {
 
 // caseAsk asks the current case question again.
 func (c *turn) caseAsk(reason string) {
-	if s, ok := caseStepNamed(c.st.Step); ok {
+	if s, _, ok := c.e.routes.stepAt(c.st.Flow, c.st.Step); ok {
 		s.ask(c, reason)
 		return
 	}
@@ -115,7 +140,7 @@ func (c *turn) caseAsk(reason string) {
 
 // caseInput handles a message (not a command or button) in FlowCase.
 func (c caseTurn) caseInput() error {
-	s, ok := caseStepNamed(c.st.Step)
+	s, ok := c.atStep()
 	if !ok {
 		c.toIdle()
 		c.welcome()

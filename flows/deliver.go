@@ -255,9 +255,10 @@ func (c deliverTurn) deliverChoice(rest string) error {
 	return c.deliverFailReason(reason)
 }
 
-// deliverStale answers a volunteer's button that no longer applies.
+// deliverStale answers a volunteer's button that no longer applies: in a form or at a case step
+// (staff's too), with the question asked again under the note (stale).
 func (c deliverTurn) deliverStale() {
-	if c.form() != nil || staffTurn(c).inStaffFlow() || c.inCaseFlow() {
+	if c.form() != nil || c.dialog() != nil {
 		c.stale()
 		return
 	}

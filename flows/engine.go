@@ -175,7 +175,7 @@ func (e *Engine) addForm(f *form) error {
 	if _, taken := e.routes.buttons[f.prefix]; taken {
 		return fmt.Errorf("flows: form %q: button prefix %q taken", f.name, f.prefix)
 	}
-	if _, taken := e.routes.dialogs[f.name]; taken {
+	if _, taken := e.routes.dialogAt(f.name); taken {
 		return fmt.Errorf("flows: form %q: name taken by a dialog", f.name)
 	}
 	if f.main {
@@ -406,8 +406,8 @@ func (c *turn) finish(old State) {
 
 // showsKeyboard reports whether a request for the phone may be on the person's screen in state st.
 func (e *Engine) showsKeyboard(st State) bool {
-	if d, ok := e.routes.dialogs[st.Flow]; ok {
-		return d.showsKeyboard != nil && d.showsKeyboard(st.Step)
+	if d, ok := e.routes.dialogAt(st.Flow); ok {
+		return d.showsKeyboard != nil && d.showsKeyboard(st)
 	}
 	f := e.formNamed(st.Flow)
 	if f == nil {

@@ -21,9 +21,11 @@ type Flow interface {
 	Buttons() []flowButton
 	// Actions are the main-menu buttons ("g:<action>") it answers.
 	Actions() []flowAction
-	// Dialogs are the State.Flow values it owns that are not forms, and how each resumes.
+	// Dialogs are the State.Flow values it owns that are not forms, and how each resumes. The
+	// package's flows have one, FlowCase (casework.go), whose steps they own (Steps).
 	Dialogs() []dialog
-	// Steps are the steps of FlowCase it owns: "<owner>.<what>".
+	// Steps are the steps of FlowCase it owns: "<owner>.<what>" (or kept under a State.Flow of
+	// their own, stepOwner.flow).
 	Steps() []stepOwner
 	// Words are what it takes from a typed message out of any flow.
 	Words() []flowWords
@@ -62,7 +64,9 @@ type flowAction struct {
 	run  func(c *turn) error
 }
 
-// dialog is a State.Flow that is not a form: how the engine resumes it.
+// dialog is a State.Flow that is not a form: how the engine resumes it. The package's flows
+// share one, FlowCase, and own its steps (stepOwner); a flow may still add a dialog of its own
+// (flow_test.go's echo does).
 type dialog struct {
 	name string
 	// expire drops the state when it is old or at a step this version does not know (before
@@ -78,16 +82,23 @@ type dialog struct {
 	help func(c *turn)
 	// cancelled is the message id /cancel says when it ends the dialog.
 	cancelled func(c *turn) string
-	// showsKeyboard reports whether a request for the phone may be on the screen at step.
-	showsKeyboard func(step string) bool
+	// showsKeyboard reports whether a request for the phone may be on the screen in state st.
+	showsKeyboard func(st State) bool
 }
 
 // stepOwner is a file's share of FlowCase: the steps named "<owner>.<what>".
 type stepOwner struct {
 	owner string
-	step  func(step string) (caseStep, bool)
+	// step returns the step named step (State.Step), false for one the owner does not have.
+	step func(step string) (caseStep, bool)
 	// cancelled, when set, is the message id /cancel says at these steps (else "case.cancelled").
 	cancelled string
+	// flow, when set, is the State.Flow the owner's steps are kept under, each by its bare name
+	// (State{Flow: "staff", Step: "role"}), instead of FlowCase and "<owner>.<what>"; the case
+	// dialog runs them all the same. Staff's steps were a dialog of their own before they became
+	// case steps: keeping their states as they were lets a chat's saved state go on across a
+	// deploy. A flow taken by a form or a dialog, or FlowCase itself, is refused.
+	flow string
 }
 
 // flowWords takes a typed message out of any flow, if it is its own.
@@ -162,15 +173,18 @@ type routes struct {
 	actions  map[string]flowAction
 	dialogs  map[string]dialog
 	steps    map[string]stepOwner
-	words    []flowWords
-	welcome  []flowWelcome
-	idleHelp []flowHelp
+	// stepFlows are the State.Flow values of step owners that keep their own (stepOwner.flow),
+	// each with its owner.
+	stepFlows map[string]string
+	words     []flowWords
+	welcome   []flowWelcome
+	idleHelp  []flowHelp
 }
 
 func newRoutes() *routes {
 	return &routes{
 		commands: map[string]flowCommand{}, buttons: map[string]flowButton{}, actions: map[string]flowAction{},
-		dialogs: map[string]dialog{}, steps: map[string]stepOwner{},
+		dialogs: map[string]dialog{}, steps: map[string]stepOwner{}, stepFlows: map[string]string{},
 	}
 }
 
@@ -182,7 +196,8 @@ func newRoutes() *routes {
 var registry = newRoutes()
 
 // registerFlow adds f to the registry; called from a file's init. A name used twice (a flow, a
-// command, a button prefix, an action, a dialog or a step owner) is a programming error: it panics.
+// command, a button prefix, an action, a dialog, a step owner or its State.Flow) is a programming
+// error: it panics.
 func registerFlow(f Flow) {
 	if err := registry.add(f); err != nil {
 		panic(err)
@@ -231,12 +246,24 @@ func (r *routes) add(f Flow) error {
 	}
 	for _, d := range f.Dialogs() {
 		ok := d.name != "" && d.expire != nil && d.ask != nil && d.input != nil && d.help != nil && d.cancelled != nil
+		if _, taken := r.stepFlows[d.name]; taken {
+			return fmt.Errorf("flows: flow %q: dialog %q taken by a step owner", name, d.name)
+		}
 		if err := put(r.dialogs, name, "dialog", d.name, d, ok); err != nil {
 			return err
 		}
 	}
 	for _, s := range f.Steps() {
 		if err := put(r.steps, name, "step owner", s.owner, s, s.owner != "" && s.step != nil); err != nil {
+			return err
+		}
+		if s.flow == "" {
+			continue
+		}
+		if _, taken := r.dialogs[s.flow]; taken || s.flow == FlowCase {
+			return fmt.Errorf("flows: flow %q: step owner %q: State.Flow %q taken", name, s.owner, s.flow)
+		}
+		if err := put(r.stepFlows, name, "step owner's State.Flow", s.flow, s.owner, true); err != nil {
 			return err
 		}
 	}
@@ -275,7 +302,7 @@ func (r *routes) clone() *routes {
 	return &routes{
 		flows: slices.Clone(r.flows), commands: maps.Clone(r.commands), buttons: maps.Clone(r.buttons),
 		actions: maps.Clone(r.actions), dialogs: maps.Clone(r.dialogs), steps: maps.Clone(r.steps),
-		words: slices.Clone(r.words), welcome: slices.Clone(r.welcome), idleHelp: slices.Clone(r.idleHelp),
+		stepFlows: maps.Clone(r.stepFlows), words: slices.Clone(r.words), welcome: slices.Clone(r.welcome), idleHelp: slices.Clone(r.idleHelp),
 	}
 }
 
@@ -293,23 +320,56 @@ func (e *Engine) addFlow(f Flow) error {
 
 // dialog returns the dialog in progress (a State.Flow that is not a form), nil when none.
 func (c *turn) dialog() *dialog {
-	if c.st.Flow == "" {
-		return nil
-	}
-	if d, ok := c.e.routes.dialogs[c.st.Flow]; ok {
+	if d, ok := c.e.routes.dialogAt(c.st.Flow); ok {
 		return &d
 	}
 	return nil
 }
 
+// dialogAt returns the dialog of State.Flow flow: FlowCase's for the State.Flow of a step owner
+// that keeps its own (stepOwner.flow).
+func (r *routes) dialogAt(flow string) (dialog, bool) {
+	if flow == "" {
+		return dialog{}, false
+	}
+	if _, ok := r.stepFlows[flow]; ok {
+		flow = FlowCase
+	}
+	d, ok := r.dialogs[flow]
+	return d, ok
+}
+
+// ownerAt returns the owner of the case step a state is at: under FlowCase the owner named by
+// the part of the step before the dot, else the owner that keeps its steps under flow.
+func (r *routes) ownerAt(flow, step string) (stepOwner, bool) {
+	owner, ok := r.stepFlows[flow]
+	if flow == FlowCase {
+		owner, _, _ = strings.Cut(step, ".")
+	} else if !ok {
+		return stepOwner{}, false
+	}
+	o, ok := r.steps[owner]
+	if !ok || (flow == FlowCase) != (o.flow == "") {
+		return stepOwner{}, false // an owner that keeps its own State.Flow has no FlowCase steps
+	}
+	return o, true
+}
+
+// stepAt returns the case step a state is at (State.Flow flow, State.Step step), and its owner.
+func (r *routes) stepAt(flow, step string) (caseStep, stepOwner, bool) {
+	o, ok := r.ownerAt(flow, step)
+	if !ok {
+		return caseStep{}, stepOwner{}, false
+	}
+	s, ok := o.step(step)
+	return s, o, ok
+}
+
 // caseStepNamed returns the step of FlowCase named step; each file registers its own steps
 // (stepOwner, by the part of the name before the dot).
 func caseStepNamed(step string) (caseStep, bool) {
-	owner, _, _ := strings.Cut(step, ".")
-	if s, ok := registry.steps[owner]; ok {
-		return s.step(step)
-	}
-	return caseStep{}, false
+	s, _, ok := registry.stepAt(FlowCase, step)
+	return s, ok
 }
 
 // flowTurn is the type of a flow's turn: the *turn with the flow's own handlers and helpers as its

@@ -103,3 +103,41 @@ func TestFlowRegistry_TrivialFlow(t *testing.T) {
 		t.Errorf("another engine knows /echo: %q", texts(out))
 	}
 }
+
+// A step owner that keeps its steps under a State.Flow of its own (stepOwner.flow, staff's) is run
+// by the case dialog; its State.Flow may not be FlowCase, a dialog's or another owner's.
+func TestFlowRegistry_StepOwnerFlow(t *testing.T) {
+	r := registry.clone()
+	if _, o, ok := r.stepAt(FlowStaff, staffStepRole); !ok || o.owner != staffPrefix {
+		t.Errorf("staff's role step: %+v %v", o, ok)
+	}
+	if _, _, ok := r.stepAt(FlowCase, staffPrefix+"."+staffStepRole); ok {
+		t.Error("staff's steps are also FlowCase steps")
+	}
+	if _, _, ok := r.stepAt(FlowStaff, "frobnicate"); ok {
+		t.Error("an unknown staff step was found")
+	}
+	if _, _, ok := r.stepAt(FlowCase, claimStepBirth); !ok {
+		t.Error("a FlowCase step was not found")
+	}
+	if d, ok := r.dialogAt(FlowStaff); !ok || d.name != FlowCase {
+		t.Errorf("the dialog of State.Flow staff is %q (%v), want the case dialog", d.name, ok)
+	}
+	if _, ok := r.dialogAt(""); ok {
+		t.Error("an idle state has a dialog")
+	}
+	step := func(string) (caseStep, bool) { return caseStep{}, false }
+	for _, f := range []flowSpec{
+		{name: "x1", steps: []stepOwner{{owner: "x1", step: step, flow: FlowCase}}},
+		{name: "x2", steps: []stepOwner{{owner: "x2", step: step, flow: FlowStaff}}},
+		{name: "x3", dialogs: []dialog{{name: FlowStaff, expire: func(*turn) {}, ask: func(*turn, string) {}, input: func(*turn) error { return nil },
+			help: func(*turn) {}, cancelled: func(*turn) string { return "" }}}},
+	} {
+		if err := r.clone().add(f); err == nil {
+			t.Errorf("flow %q was accepted", f.name)
+		}
+	}
+	if err := r.clone().add(flowSpec{name: "x4", steps: []stepOwner{{owner: "x4", step: step, flow: "x4"}}}); err != nil {
+		t.Errorf("an owner with a State.Flow of its own was refused: %v", err)
+	}
+}

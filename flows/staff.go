@@ -25,17 +25,7 @@ func init() {
 		},
 		buttons:  []flowButton{{prefix: staffPrefix, run: fn1(staffTurn.staffChoice)}},
 		idleHelp: []flowHelp{{rank: 10, add: do0(staffTurn.helpIdle)}},
-		dialogs: []dialog{{
-			name:   FlowStaff,
-			expire: do0(staffTurn.expireStaff),
-			ask:    func(c *turn, reason string) { staffTurn{c}.staffAsk(reason, false) },
-			input:  fn0(staffTurn.staffInput),
-			help: func(c *turn) {
-				c.say(c.t("staff.help_step"))
-				c.resume("")
-			},
-			cancelled: func(*turn) string { return "staff.cancelled" },
-		}},
+		steps:    []stepOwner{{owner: staffPrefix, step: staffStep, cancelled: "staff.cancelled", flow: FlowStaff}},
 		setup: func(e *Engine) error {
 			if e.cfg.Staff != nil && (e.cfg.Entries == nil || len(e.cfg.Entries(invitePrefix+"x")) == 0) {
 				return errors.New("flows: Config.Entries is required with Staff: invitation links need it")
@@ -48,9 +38,17 @@ func init() {
 	})
 }
 
-// FlowStaff is the State.Flow of an administrator choosing an invitation's role and ward, or
-// confirming a revocation. It is a few taps, not a form: no review, no idempotency key, and it is
-// dropped without a word after staffFlowExpiry or when /start is sent.
+// FlowStaff names the staff flow, and is the State.Flow of its case steps: an administrator
+// choosing an invitation's role and ward, or confirming a revocation, or someone with a role
+// answering whether an invitation replaces it. They are a few taps, not a form: no review, no
+// idempotency key; the case dialog runs them (casework.go), so /start drops them, /cancel says
+// "staff.cancelled", /help "staff.help_step", and they are dropped without a word after
+// staffFlowExpiry. Commands and other buttons do not leave them: the question is asked again.
+//
+// The steps are kept as State{Flow: "staff", Step: "role"}, as when they were a dialog of their
+// own, rather than as FlowCase's "s.role" (stepOwner.flow): a chat's state saved by the earlier
+// version (Redis keeps it across a deploy) goes on where it was, and the buttons on screen,
+// "s:<step>:<value>", name the step as State.Step does.
 const FlowStaff = "staff"
 
 // Steps of the staff flow; the answers are kept under staffStepRole (the role being invited or
@@ -69,6 +67,28 @@ const (
 
 // staffSteps are the steps a State of FlowStaff may be at.
 var staffSteps = []string{staffStepRole, staffStepSchool, staffStepWard, staffStepConfirm, staffStepReplace}
+
+// staffStep returns staff's case steps (kept under State.Flow FlowStaff, see FlowStaff). Each
+// takes typed text through staffInput; they wait staffFlowExpiry, and a refusal ends them.
+func staffStep(step string) (caseStep, bool) {
+	var ask func(c *turn, reason string)
+	switch step {
+	case staffStepRole:
+		ask = do1(staffTurn.askRole)
+	case staffStepSchool:
+		ask = do1(staffTurn.askSchool)
+	case staffStepWard:
+		ask = func(c *turn, reason string) { staffTurn{c}.askWard(reason, false) }
+	case staffStepConfirm:
+		ask = do1(staffTurn.askConfirm)
+	case staffStepReplace:
+		ask = do1(staffTurn.askReplace)
+	default:
+		return caseStep{}, false
+	}
+	return caseStep{ask: ask, input: fn0(staffTurn.staffInput), help: "staff.help_step",
+		expiry: staffFlowExpiry, leaveOnRefusal: true}, true
+}
 
 const (
 	// staffPrefix starts the button data of staff buttons: "s:<step>:<value>".
@@ -206,20 +226,13 @@ func cleanAdmins(ids []string) []string {
 // the flow's own (see flowTurn).
 type staffTurn struct{ *turn }
 
-func (c staffTurn) inStaffFlow() bool { return c.st.Flow == FlowStaff }
-
-// expireStaff drops a staff flow that is old or at a step this version does not know.
-func (c staffTurn) expireStaff() {
-	known := false
-	for _, s := range staffSteps {
-		known = known || s == c.st.Step
-	}
-	if !known || c.now.Sub(c.st.UpdatedAt) > staffFlowExpiry {
-		c.toIdle()
-	}
+// atOwnStep reports whether the chat is at one of staff's case steps (staffStep).
+func (c staffTurn) atOwnStep() bool {
+	_, o, ok := c.e.routes.stepAt(c.st.Flow, c.st.Step)
+	return ok && o.owner == staffPrefix
 }
 
-// enterStaff starts the staff flow at step, dropping an earlier one.
+// enterStaff starts the staff flow at step, dropping an earlier one (or a case step).
 func (c staffTurn) enterStaff(step string) {
 	c.toIdle()
 	c.st.Flow = FlowStaff
@@ -281,7 +294,8 @@ func (c *turn) whoIs() (campaign.Staff, error) {
 
 // authorize is the one place the staff flows ask whether the sender may take action (on a record
 // of ward; "" for city-wide actions), through campaign.Authorize. On refusal it has replied
-// politely, written an "auth.refused" audit row and left any staff flow; err is a store failure.
+// politely, written an "auth.refused" audit row and left a case step that ends on a refusal
+// (caseStep.leaveOnRefusal: staff's); err is a store failure.
 func (c *turn) authorize(action campaign.Action, ward string) (campaign.Staff, bool, error) {
 	who, err := c.whoIs()
 	if err != nil {
@@ -319,7 +333,7 @@ func (c *turn) authorizeAs(who campaign.Staff, action campaign.Action, ward stri
 	default:
 		c.say(c.t("staff.refused_role", "Role", staffTurn{c}.roleName(who.Role)))
 	}
-	if (staffTurn{c}).inStaffFlow() {
+	if s, _, ok := c.e.routes.stepAt(c.st.Flow, c.st.Step); ok && s.leaveOnRefusal {
 		c.toIdle()
 	}
 	c.resume("")
@@ -446,22 +460,6 @@ func paragraphs(parts ...string) string {
 
 func staffData(step, value string) string { return staffPrefix + ":" + step + ":" + value }
 
-// staffAsk asks the staff flow's current question again, with reason (if any) before it.
-func (c staffTurn) staffAsk(reason string, edit bool) {
-	switch c.st.Step {
-	case staffStepRole:
-		c.askRole(reason)
-	case staffStepSchool:
-		c.askSchool(reason)
-	case staffStepWard:
-		c.askWard(reason, edit)
-	case staffStepConfirm:
-		c.askConfirm(reason)
-	case staffStepReplace:
-		c.askReplace(reason)
-	}
-}
-
 func (c staffTurn) cancelRow(step string) []Button {
 	return []Button{{Text: c.t("common.btn_cancel"), Data: staffData(step, ctlCancel)}}
 }
@@ -503,19 +501,17 @@ func (c staffTurn) askConfirm(reason string) {
 	}}})
 }
 
-// staffInput handles a message (not a command or button) in the staff flow.
+// staffInput handles a message (not a command or button) at a staff step; an edited message is
+// the case dialog's (caseInput).
 func (c staffTurn) staffInput() error {
 	switch c.in.Kind {
-	case KindEdited:
-		c.staffAsk(c.t("common.edited_idle"), false)
-		return nil
 	case KindText:
 		text := strings.TrimSpace(c.in.Text)
 		if text == "" {
 			break
 		}
 		if c.st.Step == staffStepConfirm || c.st.Step == staffStepReplace {
-			c.staffAsk(c.t("common.use_buttons"), false)
+			c.resume(c.t("common.use_buttons"))
 			return nil
 		}
 		if _, ok, err := c.authorize(campaign.ActionInvite, ""); !ok {
@@ -533,7 +529,7 @@ func (c staffTurn) staffInput() error {
 		c.askRole(c.t("staff.invite.role_unknown", "Query", clip(text, 40)))
 		return nil
 	}
-	c.staffAsk(c.t("common.need_text"), false)
+	c.resume(c.t("common.need_text"))
 	return nil
 }
 
@@ -543,7 +539,9 @@ func (c staffTurn) staffChoice(data string) error {
 	action := campaign.ActionInvite
 	switch step {
 	case staffStepRole, staffStepSchool, staffStepWard, staffStepConfirm, staffStepReplace:
-		if !c.inStaffFlow() || c.st.Step != step {
+		// The button names the step bare, as State.Step keeps it (FlowStaff), so buttons still
+		// on screen from before work, and one of an earlier question is stale.
+		if !c.atOwnStep() || c.st.Step != step {
 			c.stale()
 			return nil
 		}
@@ -567,7 +565,7 @@ func (c staffTurn) staffChoice(data string) error {
 	if _, ok, err := c.authorize(action, ""); !ok {
 		return err
 	}
-	if value == ctlCancel && c.inStaffFlow() {
+	if value == ctlCancel && c.atOwnStep() {
 		c.cancel()
 		return nil
 	}
@@ -797,7 +795,7 @@ func (c staffTurn) redeemCode(code string, replace bool) error {
 	if err != nil && campaign.ErrorCode(err) != campaign.ENOTFOUND {
 		return fmt.Errorf("redeem invitation: %w", err)
 	}
-	if c.inStaffFlow() {
+	if c.atOwnStep() {
 		c.toIdle() // the question is answered: the code is not kept
 	}
 	inv, old := r.Invitation, r.Previous
@@ -993,7 +991,7 @@ func (c staffTurn) whoami() error {
 	default:
 		c.say(paragraphs(c.t("staff.whoami.role", "Role", c.roleName(who.Role)), c.staffHelpLine(who)))
 	}
-	if c.form() == nil && !c.inStaffFlow() && !c.inCaseFlow() {
+	if c.form() == nil && c.dialog() == nil {
 		c.out[len(c.out)-1].Buttons = assistTurn(c).assistButtons(who)
 	}
 	c.resume("")
@@ -1170,7 +1168,7 @@ func (c staffTurn) startRevoke(channel, id string) error {
 	}
 	s, err := c.e.cfg.Staff.StaffMember(c.ctx, channel, id)
 	if campaign.ErrorCode(err) == campaign.ENOTFOUND {
-		if c.inStaffFlow() {
+		if c.atOwnStep() {
 			c.toIdle()
 		}
 		c.say(c.t("staff.revoke.gone"))

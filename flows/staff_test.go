@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -1096,4 +1097,60 @@ func staffScenarios() []scenario {
 			c.send(cmd("whoami"))
 		}},
 	}...)
+}
+
+// Staff's steps are case steps kept as State{Flow: "staff", Step: "role"}, as the staff dialog
+// saved them: a state saved before the change goes on, and at each step /help and /cancel say
+// staff's texts and the question comes back with its "s:<step>:…" buttons.
+func TestStaff_StepsAreCaseSteps(t *testing.T) {
+	c := newChat(t).as(testAdmin)
+	saved := map[string]map[string]string{
+		staffStepRole:    {},
+		staffStepSchool:  {staffStepRole: string(campaign.RoleSchool)},
+		staffStepWard:    {staffStepRole: string(campaign.RoleWardOfficial)},
+		staffStepConfirm: {answerTarget: "telegram:6666", answerName: "Lan", staffStepRole: string(campaign.RoleVolunteer)},
+		staffStepReplace: {answerCode: "abc", staffStepRole: string(campaign.RoleVolunteer), answerOldRole: string(campaign.RoleWardOfficial), answerOldWard: wardLT},
+	}
+	for _, step := range staffSteps {
+		at := func() {
+			c.st = State{Flow: FlowStaff, Step: step, Answers: maps.Clone(saved[step]), StartedAt: c.now, UpdatedAt: c.now}
+		}
+		at()
+		out := c.send(cmd("help"))
+		if len(out) != 2 || out[0].Text != msg(c.e, langVI, "staff.help_step") || c.st.Flow != FlowStaff || c.st.Step != step {
+			t.Errorf("%s: /help:%s", step, dump(out))
+		}
+		if d := buttonData(out[1:]); len(d) == 0 || slices.ContainsFunc(d, func(s string) bool { return !strings.HasPrefix(s, "s:"+step+":") }) {
+			t.Errorf("%s: the question's buttons %q", step, d)
+		}
+		if out := c.send(cmd("status")); c.st.Flow != FlowStaff || c.st.Step != step || len(out) < 2 {
+			t.Errorf("%s: /status left the step or did not ask again: %+v%s", step, c.st, dump(out))
+		}
+		if out := c.send(cmd("cancel")); allText(out) != msg(c.e, langVI, "staff.cancelled") || c.st.Flow != "" {
+			t.Errorf("%s: /cancel:%s", step, dump(out))
+		}
+		// Dropped without a word after staffFlowExpiry (an hour), not caseFlowExpiry.
+		at()
+		c.now = c.now.Add(staffFlowExpiry - time.Minute)
+		c.send(cmd("status"))
+		if c.st.Flow != FlowStaff {
+			t.Errorf("%s: dropped before staffFlowExpiry", step)
+		}
+		c.now = c.now.Add(staffFlowExpiry + time.Minute)
+		if out := c.send(cmd("whoami")); c.st.Flow != "" || strings.Contains(allText(out), msg(c.e, langVI, "staff.help_step")) {
+			t.Errorf("%s: kept after staffFlowExpiry: %+v", step, c.st)
+		}
+	}
+	// A ward chosen on a question saved before makes the invitation.
+	c.st = State{Flow: FlowStaff, Step: staffStepWard, Answers: maps.Clone(saved[staffStepWard]), StartedAt: c.now, UpdatedAt: c.now}
+	c.send(press("s:ward:" + wardLT))
+	if c.staff.Created() != 1 || c.st.Flow != "" {
+		t.Errorf("the saved ward question made no invitation: %+v", c.st)
+	}
+	// FlowCase has no "s." steps: such a state is dropped.
+	c.st = State{Flow: FlowCase, Step: "s." + staffStepRole, StartedAt: c.now, UpdatedAt: c.now}
+	c.send(press("s:role:volunteer"))
+	if c.st.Flow != "" || c.staff.Created() != 1 {
+		t.Errorf("a FlowCase state at s.role was kept: %+v", c.st)
+	}
 }
