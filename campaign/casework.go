@@ -213,11 +213,11 @@ type CaseStore interface {
 	// each is kept, and the stock not yet allocated.
 	Proposal(ctx context.Context) (Proposal, error)
 	// ConfirmAllocations makes each allocation real, in their order, in transactions of a chunk
-	// of allocations each (a city's day of hundreds is a handful of transactions): the
-	// device becomes allocated to the registration, the registration allocated, the stock is
-	// taken and a pending delivery made. An allocation whose registration is no longer verified
-	// or whose device is no longer ready, or whose stock ran out, is skipped and its code
-	// returned in stale. key+code de-duplicates: confirming again returns the same deliveries,
+	// of allocations each (a city's day of hundreds is a handful of transactions), as
+	// AllocationAllocate says: the device becomes allocated to the registration, the
+	// registration allocated, the stock is taken and a pending delivery made. An allocation
+	// whose registration is no longer verified or whose device is no longer ready, or whose
+	// stock ran out, is skipped and its code returned in stale. key+code de-duplicates: confirming again returns the same deliveries,
 	// and a confirmation cut short by an error (the chunks before it are kept) makes the rest
 	// when repeated. notify's messages for each delivery made (to its family) are queued with it.
 	ConfirmAllocations(ctx context.Context, allocs []Allocation, key string, by Staff, notify Notify[Delivery]) (made []Delivery, stale []string, err error)
@@ -230,10 +230,11 @@ type CaseStore interface {
 	OpenDeliveries(ctx context.Context, wardCode string, limit int) ([]Delivery, error)
 	// DeliveryByCode returns a delivery, ENOTFOUND when none.
 	DeliveryByCode(ctx context.Context, code string) (Delivery, error)
-	// MarkDelivered records the hand-over of a pending delivery: the device and the registration
-	// become delivered. Marking a delivered or confirmed delivery again with the same key
-	// returns it unchanged; otherwise a delivery that is not pending is ECONFLICT. notify's
-	// messages (to the family) are queued with the hand-over.
+	// MarkDelivered records the hand-over of a pending delivery as AllocationHandOver says: the
+	// device (unless moved by hand since the allocation) and the registration become delivered.
+	// Marking a delivered or confirmed delivery again with the same key returns it unchanged;
+	// otherwise a delivery that is not pending is ECONFLICT. notify's messages (to the family)
+	// are queued with the hand-over.
 	MarkDelivered(ctx context.Context, code, recipient, photoID, key string, by Staff, notify Notify[Delivery]) (Delivery, error)
 	// MarkFailed records a failed attempt: the delivery stays pending and comes back to the list.
 	// key de-duplicates as in MarkDelivered; notify's messages are queued with the attempt.
@@ -245,9 +246,9 @@ type CaseStore interface {
 	ConfirmDelivery(ctx context.Context, code string, parent Session, notify Notify[Delivery]) (d Delivery, already bool, err error)
 	// ReportNotReceived records the parent's word that a delivery marked delivered never reached
 	// them, with their words: the delivery goes back to pending (first in OpenDeliveries, its
-	// failure FailNotReceived), its device and registration back to allocated, so it is never
-	// made final automatically meanwhile. notify's messages (to the volunteer who marked it) are
-	// queued with it. key de-duplicates; a delivery of another chat, still pending, or already
+	// failure FailNotReceived), its device (when still delivered) and registration back to
+	// allocated as AllocationNotReceived says, so it is never made final automatically
+	// meanwhile. notify's messages (to the volunteer who marked it) are queued with it. key de-duplicates; a delivery of another chat, still pending, or already
 	// confirmed (final) is ENOTFOUND.
 	ReportNotReceived(ctx context.Context, code string, parent Session, words, key string, notify Notify[Delivery]) (Delivery, error)
 	// FinalizeDeliveries makes final every delivery handed over before cutoff and not confirmed,

@@ -45,15 +45,21 @@ const (
 	DeviceReturned   DeviceState = "returned"    // came back (family moved, device failed): re-checked
 )
 
-// deviceTransitions lists, for each state, the states it may move to.
+// deviceTransitions lists, for each state, the states it may move to: every move a device makes,
+// whether a volunteer makes it by hand (DeviceStore.MoveDevice) or an allocation's event does
+// (allocationMoves, whose device moves must all be here). Allocated goes back to ready when the
+// family withdraws before the hand-over. Delivered goes back to allocated when the family says
+// the device handed over never came (AllocationNotReceived): the hand-over record was wrong, the
+// device is still promised to the same child and its delivery is pending again, so it is neither
+// returned (which sends it to be checked for someone else) nor ready.
 var deviceTransitions = map[DeviceState][]DeviceState{
 	DevicePledged:    {DeviceReceived},
 	DeviceReceived:   {DeviceChecking},
 	DeviceChecking:   {DeviceReady, DeviceNeedsParts, DeviceUnusable},
 	DeviceNeedsParts: {DeviceChecking, DeviceUnusable},
 	DeviceReady:      {DeviceAllocated, DeviceChecking},
-	DeviceAllocated:  {DeviceDelivered, DeviceReady}, // back to ready when a delivery is cancelled
-	DeviceDelivered:  {DeviceReturned},
+	DeviceAllocated:  {DeviceDelivered, DeviceReady},
+	DeviceDelivered:  {DeviceReturned, DeviceAllocated},
 	DeviceReturned:   {DeviceChecking},
 	DeviceUnusable:   {},
 }
@@ -68,6 +74,26 @@ func (s DeviceState) Valid() bool { _, ok := deviceTransitions[s]; return ok }
 // CanMove reports whether a device may go from s to next.
 func (s DeviceState) CanMove(next DeviceState) bool {
 	return slices.Contains(deviceTransitions[s], next)
+}
+
+// eventOnlyMoves are the moves only an allocation's event makes, never a volunteer by hand: a
+// delivered device goes back to allocated only with its delivery (AllocationNotReceived); by hand
+// it would be promised again with no delivery waiting for it.
+var eventOnlyMoves = map[[2]DeviceState]bool{{DeviceDelivered, DeviceAllocated}: true}
+
+// CanMoveByHand reports whether a volunteer may move a device from s to next (the /device card's
+// buttons, DeviceStore.MoveDevice): a move CanMove allows that is not an allocation's own.
+func (s DeviceState) CanMoveByHand(next DeviceState) bool {
+	return s.CanMove(next) && !eventOnlyMoves[[2]DeviceState{s, next}]
+}
+
+// MoveByHand checks a volunteer's move of a device from s to next, as Move does, refusing the
+// moves only an allocation's event makes.
+func (s DeviceState) MoveByHand(next DeviceState) error {
+	if eventOnlyMoves[[2]DeviceState{s, next}] {
+		return Errorf(EINVALID, "a device that is %s becomes %s only with its delivery", s, next)
+	}
+	return s.Move(next)
 }
 
 // Move checks a device's move from s to next, returning an EINVALID error that says why not.

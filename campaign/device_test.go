@@ -19,6 +19,7 @@ func TestDeviceState_Move(t *testing.T) {
 		{DeviceAllocated, DeviceDelivered}: true,
 		{DeviceAllocated, DeviceReady}:     true,
 		{DeviceDelivered, DeviceReturned}:  true,
+		{DeviceDelivered, DeviceAllocated}: true,
 		{DeviceReturned, DeviceChecking}:   true,
 	}
 	// Every pair of states, allowed and refused.
@@ -33,6 +34,20 @@ func TestDeviceState_Move(t *testing.T) {
 				if ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), string(from)) {
 					t.Errorf("%s -> %s: error %v should be invalid and name the state", from, to, err)
 				}
+			}
+		}
+	}
+	// By hand, every move but the ones only an allocation's event makes.
+	for _, from := range DeviceStates {
+		for _, to := range DeviceStates {
+			pair := [2]DeviceState{from, to}
+			want := allowed[pair] && pair != [2]DeviceState{DeviceDelivered, DeviceAllocated}
+			err := from.MoveByHand(to)
+			if (err == nil) != want || from.CanMoveByHand(to) != want {
+				t.Errorf("%s -> %s by hand: err = %v, CanMoveByHand %v, want allowed=%v", from, to, err, from.CanMoveByHand(to), want)
+			}
+			if err != nil && ErrorCode(err) != EINVALID {
+				t.Errorf("%s -> %s by hand: error %v should be invalid", from, to, err)
 			}
 		}
 	}

@@ -111,9 +111,9 @@ type FamilyStore interface {
 	// Withdraw withdraws the registration code: from the chat parent, which must be the one it was
 	// made from; or, with parent zero, by an administrator on the family's written request. by is
 	// the audit's actor: the administrator's "channel:id", or FamilyActor from the family's chat. A registration that is not Withdrawable is ECONFLICT. An
-	// allocated one loses its pending delivery: the device goes back to ready (an event by
-	// WithdrawnActor) and the stock to stock; notify's messages (to Withdrawal.Handler) are
-	// queued with it.
+	// allocated one loses its pending delivery, as AllocationCancel says: the device goes back
+	// to ready (an event by WithdrawnActor) unless moved by hand since, and the stock to stock;
+	// notify's messages (to Withdrawal.Handler) are queued with it.
 	Withdraw(ctx context.Context, code string, parent Session, by, key string, notify Notify[Withdrawal]) (Withdrawal, error)
 	// RegistrationByCode returns the campaign's registration code, erased or not, ENOTFOUND when
 	// there is none (for an administrator's erasure by code).

@@ -130,7 +130,7 @@ type DeviceStore interface {
 	// that device and writes nothing; an empty key is never de-duplicated. notices (the donor's
 	// news) are queued in the outbox with the intake.
 	IntakeDevice(ctx context.Context, d *Device, by Staff, notices []OutboxMessage) error
-	// MoveDevice moves a device to next when DeviceState.Move allows it, with an audit row;
+	// MoveDevice moves a device to next when DeviceState.MoveByHand allows it, with an audit row;
 	// otherwise it returns that EINVALID error and changes nothing.
 	MoveDevice(ctx context.Context, label string, next DeviceState, by Staff, note string) (Device, error)
 	// DeviceByLabel returns a device, ENOTFOUND when there is none.

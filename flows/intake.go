@@ -931,7 +931,7 @@ func (c intakeTurn) showDevice(d campaign.Device) {
 	text := c.t("intake.device.card", "Label", d.Label, "Kind", kind, "State", c.stateName(d.State), "Source", source)
 	var buttons []Button
 	for _, s := range campaign.DeviceStates {
-		if !d.State.CanMove(s) {
+		if !d.State.CanMoveByHand(s) {
 			continue
 		}
 		if data := deviceData("mv", d.Label, string(d.State), string(s)); len(data) <= maxData {
@@ -965,14 +965,14 @@ func (c intakeTurn) confirmMove(d campaign.Device, next campaign.DeviceState) {
 func (c intakeTurn) moveRefusal(d campaign.Device, next campaign.DeviceState) string {
 	var allowed []string
 	for _, s := range campaign.DeviceStates {
-		if d.State.CanMove(s) {
+		if d.State.CanMoveByHand(s) {
 			allowed = append(allowed, c.stateName(s))
 		}
 	}
 	switch {
 	case len(allowed) == 0:
 		return c.t("intake.device.move_final", "Label", d.Label, "State", c.stateName(d.State))
-	case d.State.CanMove(next):
+	case d.State.CanMoveByHand(next):
 		// The transition is allowed, so the store refused for another reason (the device's record).
 		return c.t("intake.device.move_refused", "Label", d.Label, "To", c.stateName(next))
 	}
@@ -1006,7 +1006,7 @@ func (c intakeTurn) deviceChoice(rest string) error {
 	if !found {
 		return err
 	}
-	if d.State != from || !from.CanMove(to) {
+	if d.State != from || !from.CanMoveByHand(to) {
 		// The device moved since the button was sent.
 		c.notice = c.t("common.stale")
 		c.say(c.t("intake.device.changed", "Label", d.Label))

@@ -545,21 +545,24 @@ func (s *Cases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocati
 			}
 			continue
 		}
+		// Asked as storage/postgres asks: a verified registration has no delivery yet.
+		was := campaign.AllocationState{Registration: r.Status}
 		var dev *campaign.Device
 		if a.DeviceLabel != "" {
-			dev = s.dev(normCode(a.DeviceLabel))
-			if dev == nil || !dev.State.CanMove(campaign.DeviceAllocated) {
+			if dev = s.dev(normCode(a.DeviceLabel)); dev == nil {
 				stale = append(stale, code)
 				continue
 			}
+			was.Device = dev.State
 		}
+		next, err := was.Apply(campaign.AllocationAllocate)
 		left := s.stockLeft()
-		if !campaign.RegistrationAllocate.Allows(r.Status) || slices.ContainsFunc(a.Stock, func(k campaign.StockKind) bool { return left[k] <= 0 }) {
+		if err != nil || slices.ContainsFunc(a.Stock, func(k campaign.StockKind) bool { return left[k] <= 0 }) {
 			stale = append(stale, code)
 			continue
 		}
 		d := campaign.Delivery{
-			ID: int64(len(s.deliveries) + 12), Status: campaign.DeliveryPending, RegistrationCode: code,
+			ID: int64(len(s.deliveries) + 12), Status: next.Delivery, RegistrationCode: code,
 			StudentName: r.StudentName, Level: r.Level, Grade: r.Grade, School: r.School, WardCode: r.WardCode,
 			Address: r.Address, ParentName: r.ParentName, ParentPhone: r.ParentPhone,
 			Parent: campaign.Session{Channel: r.Channel, ChatID: r.ChatID}, ParentLanguage: r.Language,
@@ -569,7 +572,7 @@ func (s *Cases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocati
 		d.Code = fmt.Sprintf("GH-%06d", d.ID)
 		if dev != nil {
 			d.DeviceLabel, d.DeviceType = dev.Label, dev.Type
-			dev.State, dev.UpdatedAt = campaign.DeviceAllocated, s.now()
+			dev.State, dev.UpdatedAt = next.Device, s.now()
 			if dev.PledgeCode != "" && s.pledges != nil {
 				s.pledges.mu.Lock()
 				for _, p := range s.pledges.pledges {
@@ -584,7 +587,7 @@ func (s *Cases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocati
 		for _, k := range a.Stock {
 			s.stockTaken[k]++
 		}
-		r.Status, r.UpdatedAt = campaign.RegistrationAllocate.To(), s.now()
+		r.Status, r.UpdatedAt = next.Registration, s.now()
 		s.deliveries = append(s.deliveries, d)
 		s.applyKey("allocate", key, code)
 		s.record(staffActorOf(by), "allocation.confirm", code, map[string]any{"status": campaign.StatusVerified}, map[string]any{"delivery": d.Code})
@@ -678,27 +681,41 @@ func (s *Cases) MarkDelivered(_ context.Context, code, recipient, photoID, key s
 	if s.keyApplied("deliver", key, code) {
 		return *d, nil
 	}
-	next, err := d.Status.Apply(campaign.DeliveryHandOver)
+	next, err := d.Status.Apply(campaign.AllocationHandOver.Delivery())
 	if err != nil {
 		return campaign.Delivery{}, fmt.Errorf("delivery %s: %w", code, err)
 	}
 	d.Status, d.RecipientName, d.PhotoID, d.Volunteer, d.DeliveredAt = next, recipient, photoID, staffActorOf(by), s.now()
 	s.regs.mu.Lock()
 	if r := s.reg(d.RegistrationCode); r != nil {
-		r.Status, r.UpdatedAt = campaign.DeliveryHandOver.Registration().To(), s.now()
+		r.Status, r.UpdatedAt = campaign.AllocationHandOver.Registration().To(), s.now()
 	}
 	s.regs.mu.Unlock()
-	if d.DeviceLabel != "" {
-		s.devices.mu.Lock()
-		if dev := s.dev(d.DeviceLabel); dev != nil {
-			dev.State, dev.UpdatedAt = campaign.DeviceDelivered, s.now()
-		}
-		s.devices.mu.Unlock()
-	}
+	s.moveAllocated(d.DeviceLabel, campaign.AllocationHandOver)
 	s.applyKey("deliver", key, code)
 	s.record(staffActorOf(by), "delivery.delivered", code, map[string]any{"status": campaign.DeliveryPending}, map[string]any{"photo": photoID != ""})
 	queueNotices(s.Outbox, notify, *d)
 	return *d, nil
+}
+
+// moveAllocated moves the device labelled label ("" none) of an allocation as e says, as
+// storage/postgres does: only from where the allocation left it. It reports whether the device
+// moved. The caller does not hold the devices' lock.
+func (s *Cases) moveAllocated(label string, e campaign.AllocationEvent) bool {
+	if label == "" {
+		return false
+	}
+	s.devices.mu.Lock()
+	defer s.devices.mu.Unlock()
+	dev := s.dev(label)
+	if dev == nil {
+		return false
+	}
+	to, moved := e.MoveDevice(dev.State)
+	if moved {
+		dev.State, dev.UpdatedAt = to, s.now()
+	}
+	return moved
 }
 
 // MarkFailed implements campaign.CaseStore.
@@ -772,7 +789,7 @@ func (s *Cases) ReportNotReceived(_ context.Context, code string, parent campaig
 	if s.keyApplied("not_received", key, code) {
 		return *d, nil
 	}
-	next, err := d.Status.Apply(campaign.DeliveryNotReceived)
+	next, err := d.Status.Apply(campaign.AllocationNotReceived.Delivery())
 	if err != nil {
 		return campaign.Delivery{}, fmt.Errorf("delivery %s: %w", code, err)
 	}
@@ -781,16 +798,10 @@ func (s *Cases) ReportNotReceived(_ context.Context, code string, parent campaig
 	d.LastFailure, d.LastFailureNote = campaign.FailNotReceived, campaign.NormalizeText(words)
 	s.regs.mu.Lock()
 	if r := s.reg(d.RegistrationCode); r != nil {
-		r.Status, r.UpdatedAt = campaign.DeliveryNotReceived.Registration().To(), s.now()
+		r.Status, r.UpdatedAt = campaign.AllocationNotReceived.Registration().To(), s.now()
 	}
 	s.regs.mu.Unlock()
-	if d.DeviceLabel != "" {
-		s.devices.mu.Lock()
-		if dev := s.dev(d.DeviceLabel); dev != nil && dev.State == campaign.DeviceDelivered {
-			dev.State, dev.UpdatedAt = campaign.DeviceAllocated, s.now()
-		}
-		s.devices.mu.Unlock()
-	}
+	s.moveAllocated(d.DeviceLabel, campaign.AllocationNotReceived)
 	s.applyKey("not_received", key, code)
 	s.record(parent.Channel+":"+parent.ChatID, "delivery.not_received", code, map[string]any{"status": campaign.DeliveryDelivered}, map[string]any{"status": campaign.DeliveryPending})
 	queueNotices(s.Outbox, notify, *d)

@@ -115,7 +115,7 @@ func (s *Devices) MoveDevice(_ context.Context, label string, next campaign.Devi
 	}
 	for i, d := range s.devices {
 		if d.Label == label {
-			if err := d.State.Move(next); err != nil {
+			if err := d.State.MoveByHand(next); err != nil {
 				return campaign.Device{}, err
 			}
 			s.devices[i].State = next

@@ -140,7 +140,7 @@ func (f *Family) Withdraw(_ context.Context, code string, parent campaign.Sessio
 	w := campaign.Withdrawal{Before: r.Status}
 	if i := slices.IndexFunc(s.deliveries, func(d campaign.Delivery) bool { return d.RegistrationCode == code }); i >= 0 {
 		d := s.deliveries[i]
-		if _, err := d.Status.Apply(campaign.DeliveryCancel); err != nil {
+		if _, err := d.Status.Apply(campaign.AllocationCancel.Delivery()); err != nil {
 			return campaign.Withdrawal{}, fmt.Errorf("registration %s: its delivery %s: %w", code, d.Code, err)
 		}
 		w.DeliveryCode, w.Stock, w.Handler = d.Code, slices.Clone(d.Stock), d.Volunteer
@@ -152,13 +152,8 @@ func (f *Family) Withdraw(_ context.Context, code string, parent campaign.Sessio
 		if w.Handler == "" {
 			w.Handler = d.AllocatedBy
 		}
-		if d.DeviceLabel != "" {
-			s.devices.mu.Lock()
-			if dev := s.dev(d.DeviceLabel); dev != nil && dev.State == campaign.DeviceAllocated {
-				dev.State, dev.UpdatedAt = campaign.DeviceReady, s.now()
-				w.DeviceLabel, w.DeviceType = dev.Label, dev.Type
-			}
-			s.devices.mu.Unlock()
+		if s.moveAllocated(d.DeviceLabel, campaign.AllocationCancel) {
+			w.DeviceLabel, w.DeviceType = d.DeviceLabel, d.DeviceType
 		}
 		for _, k := range d.Stock {
 			s.stockTaken[k]--

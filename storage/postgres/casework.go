@@ -770,6 +770,7 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 	}
 
 	// Each allocation in turn, against what the ones before it took.
+	devFrom, devTo, _ := campaign.AllocationAllocate.Device()
 	out := make([]allocOutcome, len(chunk))
 	var (
 		regIDs, deviceIDs pq.Int64Array
@@ -787,25 +788,30 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 			appliedRegs[r.ID] = append(appliedRegs[r.ID], i)
 			continue
 		}
-		if !campaign.RegistrationAllocate.Allows(r.Status) {
-			continue
-		}
+		// campaign decides: the registration verified, the device ready (a verified registration
+		// has no delivery: allocating makes it).
+		was := campaign.AllocationState{Registration: r.Status}
 		var dev *deviceRow
 		if a.DeviceLabel != "" {
-			if dev = devices[a.DeviceLabel]; dev == nil || !dev.State.CanMove(campaign.DeviceAllocated) {
+			if dev = devices[a.DeviceLabel]; dev == nil {
 				continue
 			}
+			was.Device = dev.State
+		}
+		next, err := was.Apply(campaign.AllocationAllocate)
+		if err != nil {
+			continue
 		}
 		if slices.ContainsFunc(a.Stock, func(k campaign.StockKind) bool { return left[k] <= 0 }) {
 			continue
 		}
-		r.Status = campaign.RegistrationAllocate.To()
+		r.Status = next.Registration
 		if key != "" {
 			applied[a.Code] = true // a copy later in the list is the same allocation
 		}
 		var deviceID int64
 		if dev != nil {
-			dev.State, deviceID = campaign.DeviceAllocated, dev.ID
+			dev.State, deviceID = next.Device, dev.ID
 		}
 		for _, k := range a.Stock {
 			left[k]--
@@ -829,7 +835,7 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 			FROM unnest($5::bigint[], $6::bigint[], $7::text[]) WITH ORDINALITY AS u (reg, dev, stock, ord)
 			ORDER BY u.ord
 			RETURNING id, registration_id, code, coalesce(device_id, 0) AS device_id`,
-			deliveryCodePrefix, seq, actor, now, regIDs, deviceIDs, stocks, campaign.DeliveryPending)
+			deliveryCodePrefix, seq, actor, now, regIDs, deviceIDs, stocks, campaign.AllocationAllocate.Makes())
 		if err != nil {
 			return nil, wrapErr(err, "postgres: confirm allocations: deliveries")
 		}
@@ -839,7 +845,7 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 			code[row.RegID], ids[i] = row.Code, row.ID
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = ANY($1)`,
-			regIDs, now, campaign.RegistrationAllocate.To())
+			regIDs, now, campaign.AllocationAllocate.Registration().To())
 		if err != nil {
 			return nil, wrapErr(err, "postgres: confirm allocations: registrations")
 		}
@@ -847,13 +853,13 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 		for j, id := range deviceIDs {
 			if id != 0 {
 				devIDs, devRegs = append(devIDs, id), append(devRegs, regIDs[j])
-				events = append(events, deviceEvent{id, campaign.DeviceReady, campaign.DeviceAllocated, code[regIDs[j]]})
+				events = append(events, deviceEvent{id, devFrom, devTo, code[regIDs[j]]})
 			}
 		}
 		if len(devIDs) > 0 {
 			_, err = tx.ExecContext(ctx, `
-				UPDATE devices d SET state = 'allocated', allocated_registration_id = u.reg, updated_at = $3
-				FROM unnest($1::bigint[], $2::bigint[]) AS u (dev, reg) WHERE d.id = u.dev`, devIDs, devRegs, now)
+				UPDATE devices d SET state = $4, allocated_registration_id = u.reg, updated_at = $3
+				FROM unnest($1::bigint[], $2::bigint[]) AS u (dev, reg) WHERE d.id = u.dev`, devIDs, devRegs, now, devTo)
 			if err != nil {
 				return nil, wrapErr(err, "postgres: confirm allocations: devices")
 			}
@@ -876,10 +882,10 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 		for j, i := range newAt {
 			a := chunk[i]
 			before := map[string]any{"status": campaign.StatusVerified}
-			after := map[string]any{"status": campaign.RegistrationAllocate.To(), "delivery": code[regIDs[j]], "stock": toStrings(a.Stock)}
+			after := map[string]any{"status": campaign.AllocationAllocate.Registration().To(), "delivery": code[regIDs[j]], "stock": toStrings(a.Stock)}
 			if deviceIDs[j] != 0 {
-				before["device_state"] = campaign.DeviceReady
-				after["device"], after["device_state"] = a.DeviceLabel, campaign.DeviceAllocated
+				before["device_state"] = devFrom
+				after["device"], after["device_state"] = a.DeviceLabel, devTo
 			}
 			err := insertAudit(ctx, tx, campaign.AuditEntry{At: now, Actor: actor, Action: "allocation.confirm", Subject: a.Code, Before: before, After: after})
 			if err != nil {
@@ -989,9 +995,10 @@ func (s *CaseStore) DeliveryByCode(ctx context.Context, code string) (campaign.D
 // MarkDelivered records the hand-over of a pending delivery to recipient (required) by the
 // volunteer by, with the channel's file id of the proof photo (may be ""), in one transaction
 // with the delivery locked: the delivery, the device (with its event) and the registration become
-// delivered, and an audit row "delivery.delivered" records it without the recipient's name. When
-// key was applied to the delivery before, it is returned unchanged; otherwise a delivery that is
-// not pending is ECONFLICT, an unknown one ENOTFOUND.
+// delivered as campaign.AllocationHandOver says (a device someone has moved by hand from
+// allocated since stays where it is), and an audit row "delivery.delivered" records it without
+// the recipient's name. When key was applied to the delivery before, it is returned unchanged;
+// otherwise a delivery that is not pending is ECONFLICT, an unknown one ENOTFOUND.
 func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID, key string, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	actor, err := staffActor(by)
 	if err != nil {
@@ -1022,7 +1029,7 @@ func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID,
 			return err
 		}
 		if !applied {
-			next, err := locked.Status.Apply(campaign.DeliveryHandOver)
+			next, err := locked.Status.Apply(campaign.AllocationHandOver.Delivery())
 			if err != nil {
 				return fmt.Errorf("delivery %s: %w", code, err)
 			}
@@ -1035,23 +1042,12 @@ func (s *CaseStore) MarkDelivered(ctx context.Context, code, recipient, photoID,
 			}
 			// The registration follows its delivery.
 			_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = $1`,
-				locked.RegistrationID, now, campaign.DeliveryHandOver.Registration().To())
+				locked.RegistrationID, now, campaign.AllocationHandOver.Registration().To())
 			if err != nil {
 				return wrapErr(err, "postgres: mark delivered: registration")
 			}
 			if locked.DeviceID.Valid {
-				var from campaign.DeviceState
-				err = tx.GetContext(ctx, &from, `SELECT state FROM devices WHERE id = $1 FOR UPDATE`, locked.DeviceID)
-				if err != nil {
-					return wrapErr(err, "postgres: mark delivered: lock device")
-				}
-				_, err = tx.ExecContext(ctx, `UPDATE devices SET state = 'delivered', updated_at = $2 WHERE id = $1`,
-					locked.DeviceID, now)
-				if err != nil {
-					return wrapErr(err, "postgres: mark delivered: device")
-				}
-				err = insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{locked.DeviceID.Int64, from, campaign.DeviceDelivered, code}})
-				if err != nil {
+				if _, _, err := moveAllocatedDevice(ctx, tx, now, actor, locked.DeviceID.Int64, campaign.AllocationHandOver, code); err != nil {
 					return err
 				}
 			}
@@ -1143,11 +1139,11 @@ func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign
 // reached them, in one transaction with the delivery locked: attempts grows by one with the
 // failure not_received and the parent's words as its note, delivered_at is cleared (so the
 // delivery counts as not yet handed over, and FinalizeDeliveries leaves it alone), the device and
-// the registration go back to allocated, and an audit row "delivery.not_received" by
-// campaign.FamilyActor records it without the words. The volunteer's record of the hand-over
-// (recipient, photo) stays, for whoever looks into it. When key was applied before, the delivery is returned as it is.
-// The device's move back from delivered to allocated is this case work's own, as allocation's
-// ready to allocated is: it is not among the moves a volunteer may make by hand (campaign.Move).
+// the registration go back to allocated as campaign.AllocationNotReceived says (a device someone
+// has since moved by hand from delivered, returned say, stays where it is), and an audit row
+// "delivery.not_received" by campaign.FamilyActor records it without the words. The volunteer's
+// record of the hand-over (recipient, photo) stays, for whoever looks into it. When key was
+// applied before, the delivery is returned as it is.
 func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent campaign.Session, words, key string, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	parent = normalizeSession(parent)
 	code, words = normalizeCode(code), campaign.NormalizeText(words)
@@ -1172,7 +1168,7 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 			return err
 		}
 		if !applied {
-			next, err := locked.Status.Apply(campaign.DeliveryNotReceived)
+			next, err := locked.Status.Apply(campaign.AllocationNotReceived.Delivery())
 			if err != nil {
 				return fmt.Errorf("delivery %s not waiting for the family's word: %w", code, err)
 			}
@@ -1185,27 +1181,16 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 			}
 			// The registration follows its delivery.
 			_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = $1`,
-				locked.RegistrationID, now, campaign.DeliveryNotReceived.Registration().To())
+				locked.RegistrationID, now, campaign.AllocationNotReceived.Registration().To())
 			if err != nil {
 				return wrapErr(err, "postgres: not received: registration")
 			}
 			if locked.DeviceID.Valid {
-				// Back to allocated only from delivered: a device someone has since moved by hand
-				// (returned, say) stays where it is, with no event claiming otherwise.
-				res, err := tx.ExecContext(ctx, `UPDATE devices SET state = 'allocated', updated_at = $2 WHERE id = $1 AND state = 'delivered'`,
-					locked.DeviceID, now)
+				// The device's history says "family", never the family's chat, which erasure
+				// would have to find there (as a withdrawal's move does).
+				_, _, err := moveAllocatedDevice(ctx, tx, now, campaign.WithdrawnActor, locked.DeviceID.Int64, campaign.AllocationNotReceived, code)
 				if err != nil {
-					return wrapErr(err, "postgres: not received: device")
-				}
-				if moved, err := res.RowsAffected(); err != nil {
-					return wrapErr(err, "postgres: not received: device")
-				} else if moved == 1 {
-					// The device's history says "family", never the family's chat, which erasure
-					// would have to find there (as a withdrawal's move does).
-					err = insertDeviceEvents(ctx, tx, now, campaign.WithdrawnActor, []deviceEvent{{locked.DeviceID.Int64, campaign.DeviceDelivered, campaign.DeviceAllocated, code}})
-					if err != nil {
-						return err
-					}
+					return err
 				}
 			}
 			if err := insertCaseKey(ctx, tx, key, keyMissing, code, now); err != nil {
@@ -1387,6 +1372,29 @@ func (s *CaseStore) lockDelivery(ctx context.Context, tx *sqlx.Tx, code string) 
 		return d, wrapErr(err, "postgres: lock delivery")
 	}
 	return d, nil
+}
+
+// moveAllocatedDevice moves the device id of an allocation as event e says, with its event in the
+// device's history (note, the delivery's code) by actor, after locking its row: a device in
+// another state than the one e moves from (moved by hand since) stays where it is, with no event
+// claiming otherwise; moved reports whether it moved, to where. A device e takes back to ready
+// loses its allocation.
+func moveAllocatedDevice(ctx context.Context, tx *sqlx.Tx, now time.Time, actor string, id int64, e campaign.AllocationEvent, note string) (to campaign.DeviceState, moved bool, err error) {
+	var from campaign.DeviceState
+	if err := tx.GetContext(ctx, &from, `SELECT state FROM devices WHERE id = $1 FOR UPDATE`, id); err != nil {
+		return "", false, wrapErr(err, "postgres: lock device")
+	}
+	if to, moved = e.MoveDevice(from); !moved {
+		return from, false, nil
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE devices SET state = $2, updated_at = $3,
+			allocated_registration_id = CASE WHEN $2 IN ('allocated', 'delivered') THEN allocated_registration_id END
+		WHERE id = $1`, id, to, now)
+	if err != nil {
+		return from, false, wrapErr(err, "postgres: move device")
+	}
+	return to, true, insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{id, from, to, note}})
 }
 
 // insertNote adds a question (answer false) or an answer to a registration's notes.

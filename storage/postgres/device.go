@@ -327,7 +327,7 @@ func (s *DeviceStore) MoveDevice(ctx context.Context, label string, next campaig
 		if err != nil {
 			return wrapErr(err, "postgres: move device")
 		}
-		if err := from.Move(next); err != nil {
+		if err := from.MoveByHand(next); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `

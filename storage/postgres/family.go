@@ -293,8 +293,9 @@ func (s *FamilyStore) Withdraw(ctx context.Context, code string, parent campaign
 	return out, nil
 }
 
-// cancelDelivery deletes the registration's pending delivery, if it has one, putting its device
-// back to ready; it records what it did in a and after.
+// cancelDelivery deletes the registration's pending delivery, if it has one, and with it what it
+// held (its stock counts as left again), as campaign.AllocationCancel says: its device goes back
+// to ready unless someone moved it by hand since. It records what it did in a and after.
 func (s *FamilyStore) cancelDelivery(ctx context.Context, tx *sqlx.Tx, registrationID int64, code string, now time.Time, a *withdrawAudit, after map[string]any) error {
 	var dl struct {
 		ID          int64          `db:"id"`
@@ -314,7 +315,7 @@ func (s *FamilyStore) cancelDelivery(ctx context.Context, tx *sqlx.Tx, registrat
 	if err != nil {
 		return wrapErr(err, "postgres: withdraw: lock delivery")
 	}
-	if _, err := campaign.DeliveryStatus(dl.Status).Apply(campaign.DeliveryCancel); err != nil {
+	if _, err := campaign.DeliveryStatus(dl.Status).Apply(campaign.AllocationCancel.Delivery()); err != nil {
 		return fmt.Errorf("registration %s: its delivery %s: %w", code, dl.Code, err)
 	}
 	a.Delivery, a.Stock = dl.Code, fromStrings[campaign.StockKind](dl.Stock)
@@ -330,28 +331,16 @@ func (s *FamilyStore) cancelDelivery(ctx context.Context, tx *sqlx.Tx, registrat
 		}
 	}
 	if dl.DeviceID.Valid {
-		var dev struct {
-			Label string `db:"label"`
-			Type  string `db:"type"`
-			State string `db:"state"`
+		to, moved, err := moveAllocatedDevice(ctx, tx, now, campaign.WithdrawnActor, dl.DeviceID.Int64, campaign.AllocationCancel, dl.Code)
+		if err != nil {
+			return fmt.Errorf("withdraw: %w", err)
 		}
-		if err := tx.GetContext(ctx, &dev, `SELECT label, type, state FROM devices WHERE id = $1 FOR UPDATE`, dl.DeviceID); err != nil {
-			return wrapErr(err, "postgres: withdraw: lock device")
-		}
-		if dev.State == string(campaign.DeviceAllocated) {
-			_, err := tx.ExecContext(ctx, `
-				UPDATE devices SET state = 'ready', allocated_registration_id = NULL, updated_at = $2 WHERE id = $1`,
-				dl.DeviceID, now)
+		if moved {
+			err := tx.QueryRowxContext(ctx, `SELECT label, type FROM devices WHERE id = $1`, dl.DeviceID).Scan(&a.Device, &a.Type)
 			if err != nil {
 				return wrapErr(err, "postgres: withdraw: device")
 			}
-			err = insertDeviceEvents(ctx, tx, now, campaign.WithdrawnActor,
-				[]deviceEvent{{dl.DeviceID.Int64, campaign.DeviceAllocated, campaign.DeviceReady, dl.Code}})
-			if err != nil {
-				return err
-			}
-			a.Device, a.Type = dev.Label, campaign.DeviceType(dev.Type)
-			after["device_state"] = campaign.DeviceReady
+			after["device_state"] = to
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = $1`, dl.ID); err != nil {
