@@ -20,13 +20,16 @@ func init() {
 			{name: "device", run: fn1(intakeTurn.deviceCommand)},
 		},
 		buttons: []flowButton{{prefix: intakeAfterPrefix, run: fn1(intakeTurn.intakeAfter)}, {prefix: devicePrefix, run: fn1(intakeTurn.deviceChoice)}},
-		setup: func(e *Engine) error {
-			if e.cfg.Devices == nil {
-				return nil
-			}
-			return e.addForm(intakeForm(e.cfg.Campaign))
-		},
+		setup:   setupIntake,
 	})
+}
+
+// setupIntake adds the intake form to e, when e has a store of devices to take them in to.
+func setupIntake(e *Engine) error {
+	if e.cfg.Devices == nil {
+		return nil
+	}
+	return e.addForm(intakeForm(e.cfg.Campaign))
 }
 
 // FlowIntake is the State.Flow of a volunteer taking in a device (checked, cleaned, software
@@ -64,10 +67,6 @@ const (
 	softwareNone      = "none"
 	// intakeAfterPrefix starts the buttons under a saved intake: "ia:next:<source>", "ia:done".
 	intakeAfterPrefix = "ia"
-	// devicePrefix starts the buttons of /device: "dv:mv:<label>:<from>:<to>" offers a move,
-	// "dv:ok:..." confirms it, "dv:no:<label>" keeps the device as it is. They carry the state
-	// the device was in, so a button pressed after the device moved is stale.
-	devicePrefix = "dv"
 )
 
 // Limits of the intake.
@@ -141,7 +140,9 @@ func (c intakeTurn) devicesOff() bool {
 	return true
 }
 
-// intakeForm is the form a volunteer fills in for each device or batch of stock taken in.
+// intakeForm is the form a volunteer fills in for each device or batch of stock taken in: where
+// it comes from, what it is and how many, then, for a device, the device itself, its check, its
+// software and its outcome. Stock needs no more than its count.
 func intakeForm(camp *campaign.Campaign) *form {
 	f := &form{
 		name:        FlowIntake,
@@ -154,73 +155,110 @@ func intakeForm(camp *campaign.Campaign) *form {
 		submit:      fn1(intakeTurn.submitIntake),
 		cancelled:   "intake.cancelled",
 	}
-	kind := func(a map[string]string) campaign.ItemKind { return campaign.ItemKind(a[stepIntakeKind]) }
-	device := func(a map[string]string) bool { return kind(a).IsDevice() }
-	stock := func(a map[string]string) bool { return kind(a) != "" && !kind(a).IsDevice() }
-	yesNo := func(*turn) []option {
-		return []option{
-			{value: intakeYes, label: "intake.yes", words: "intake.yes_words"},
-			{value: intakeNo, label: "intake.no", words: "intake.no_words"},
-		}
+	f.fields = slices.Concat(
+		intakeSourceFields(),
+		intakeKindFields(),
+		intakeDeviceFields(),
+		intakeCheckFields(),
+		intakeSoftwareFields(),
+		intakeOutcomeFields(f),
+	)
+	return f
+}
+
+// intakeKindOf is the item kind the intake's answers a are for, "" before it is chosen.
+func intakeKindOf(a map[string]string) campaign.ItemKind { return campaign.ItemKind(a[stepIntakeKind]) }
+
+// takesDevice says the answers a take in a device, which is described and checked.
+func takesDevice(a map[string]string) bool { return intakeKindOf(a).IsDevice() }
+
+// takesStock says the answers a take in counted stock, which is only counted.
+func takesStock(a map[string]string) bool {
+	return intakeKindOf(a) != "" && !intakeKindOf(a).IsDevice()
+}
+
+// intakeYesNo offers yes and no, for the device's wiping and cleaning.
+func intakeYesNo(*turn) []option {
+	return []option{
+		{value: intakeYes, label: "intake.yes", words: "intake.yes_words"},
+		{value: intakeNo, label: "intake.no", words: "intake.no_words"},
 	}
-	showYesNo := func(c *turn, v string) string {
-		if v == intakeYes {
-			return withoutSymbols(c.t("intake.yes"))
-		}
-		return withoutSymbols(c.t("intake.no"))
+}
+
+// showIntakeYesNo shows a yes or no answer on the review.
+func showIntakeYesNo(c *turn, v string) string {
+	if v == intakeYes {
+		return withoutSymbols(c.t("intake.yes"))
 	}
-	skipShown := func(id string) func(*turn, string) string {
-		return func(c *turn, v string) string {
-			if v == intakeSkip {
-				return withoutSymbols(c.t(id))
+	return withoutSymbols(c.t("intake.no"))
+}
+
+// skipShown shows an answer that may be intakeSkip: the skip as message id, anything else as typed.
+func skipShown(id string) func(*turn, string) string {
+	return func(c *turn, v string) string {
+		if v == intakeSkip {
+			return withoutSymbols(c.t(id))
+		}
+		return v
+	}
+}
+
+// countParser reads a typed count, 1 to most, as a field's parse (parseCount).
+func countParser(most int, formatID, rangeID string) func(*turn, string) (string, error) {
+	return func(_ *turn, s string) (string, error) {
+		n, err := parseCount(s, most, formatID, rangeID)
+		if err != nil {
+			return "", err
+		}
+		return strconv.Itoa(n), nil
+	}
+}
+
+// intakeSourceFields ask where the intake comes from: a pledge's code, typed, or a walk-in
+// gift. A pledge is checked and what it promised kept, so the next questions offer it; a new
+// source forgets a kind it did not promise.
+func intakeSourceFields() []*field {
+	walkIn := []option{{value: sourceWalkIn, label: "intake.source.walkin", words: "intake.source.walkin_words"}}
+	return []*field{{
+		name: stepIntakeSource, kind: kindChoice, columns: 1,
+		label: "intake.source.label", prompt: "intake.source.prompt", help: "intake.source.help",
+		options: func(*turn) []option { return walkIn },
+		parse: func(c *turn, s string) (string, error) {
+			if o, ok := c.matchOption(walkIn, s); ok {
+				return o.value, nil
 			}
-			return v
-		}
-	}
-	count := func(most int, formatID, rangeID string) func(*turn, string) (string, error) {
-		return func(_ *turn, s string) (string, error) {
-			n, err := parseCount(s, most, formatID, rangeID)
+			p, err := intakeTurn{c}.lookupPledge(s)
 			if err != nil {
 				return "", err
 			}
-			return strconv.Itoa(n), nil
-		}
-	}
-	walkIn := []option{{value: sourceWalkIn, label: "intake.source.walkin", words: "intake.source.walkin_words"}}
-	f.fields = []*field{
-		{
-			name: stepIntakeSource, kind: kindChoice, columns: 1,
-			label: "intake.source.label", prompt: "intake.source.prompt", help: "intake.source.help",
-			options: func(*turn) []option { return walkIn },
-			parse: func(c *turn, s string) (string, error) {
-				if o, ok := c.matchOption(walkIn, s); ok {
-					return o.value, nil
-				}
-				p, err := intakeTurn{c}.lookupPledge(s)
-				if err != nil {
-					return "", err
-				}
-				if err := (intakeTurn{c}).pledgeSource(p); err != nil {
-					return "", err
-				}
-				return p.Code, nil
-			},
-			display: func(c *turn, v string) string {
-				if v == sourceWalkIn {
-					return withoutSymbols(c.t("intake.source.walkin"))
-				}
-				return v
-			},
-			accepted: func(c *turn, v string) bool {
-				if v == sourceWalkIn {
-					delete(c.st.Answers, answerPromised)
-				}
-				if k := c.st.Answers[stepIntakeKind]; k != "" && !slices.Contains((intakeTurn{c}).intakeKinds(), campaign.ItemKind(k)) {
-					delete(c.st.Answers, stepIntakeKind) // the new pledge did not promise it: ask again
-				}
-				return false
-			},
+			if err := (intakeTurn{c}).pledgeSource(p); err != nil {
+				return "", err
+			}
+			return p.Code, nil
 		},
+		display: func(c *turn, v string) string {
+			if v == sourceWalkIn {
+				return withoutSymbols(c.t("intake.source.walkin"))
+			}
+			return v
+		},
+		accepted: func(c *turn, v string) bool {
+			if v == sourceWalkIn {
+				delete(c.st.Answers, answerPromised)
+			}
+			if k := c.st.Answers[stepIntakeKind]; k != "" && !slices.Contains((intakeTurn{c}).intakeKinds(), campaign.ItemKind(k)) {
+				delete(c.st.Answers, stepIntakeKind) // the new pledge did not promise it: ask again
+			}
+			return false
+		},
+	}}
+}
+
+// intakeKindFields ask what is taken in and, for stock, how much: the kind (those the pledge
+// promised, else any but money), the quantity of stock and the months of internet packages. The
+// buttons offer the promised count first, so a pledge kept as promised is one tap.
+func intakeKindFields() []*field {
+	return []*field{
 		{
 			name: stepIntakeKind, kind: kindChoice, columns: 2,
 			label: "intake.kind.label", prompt: "intake.kind.prompt", help: "intake.kind.help",
@@ -243,14 +281,14 @@ func intakeForm(camp *campaign.Campaign) *form {
 			},
 		},
 		{
-			name: stepIntakeQuantity, kind: kindChoice, columns: 4, needed: stock,
+			name: stepIntakeQuantity, kind: kindChoice, columns: 4, needed: takesStock,
 			label: "intake.quantity.label", prompt: "intake.quantity.prompt", help: "intake.quantity.help",
 			promptData: func(c *turn) map[string]any {
-				return map[string]any{"Kind": c.kindName(kind(c.st.Answers)), "Max": c.count(stockQuantityMax)}
+				return map[string]any{"Kind": c.kindName(intakeKindOf(c.st.Answers)), "Max": c.count(stockQuantityMax)}
 			},
 			options: func(c *turn) []option {
 				quick := []int{1, 10, 50, 100}
-				if p, ok := (intakeTurn{c}).promised(kind(c.st.Answers)); ok && !slices.Contains(quick, p.quantity) {
+				if p, ok := (intakeTurn{c}).promised(intakeKindOf(c.st.Answers)); ok && !slices.Contains(quick, p.quantity) {
 					quick = append([]int{p.quantity}, quick...)
 				}
 				var opts []option
@@ -259,12 +297,12 @@ func intakeForm(camp *campaign.Campaign) *form {
 				}
 				return opts
 			},
-			parse: count(stockQuantityMax, "intake.err.quantity_format", "intake.err.quantity_range"),
+			parse: countParser(stockQuantityMax, "intake.err.quantity_format", "intake.err.quantity_range"),
 		},
 		{
 			name: stepIntakeMonths, kind: kindChoice, columns: 4,
 			label: "intake.months.label", prompt: "intake.months.prompt", help: "intake.months.help",
-			needed: func(a map[string]string) bool { return kind(a) == campaign.ItemInternetPackage },
+			needed: func(a map[string]string) bool { return intakeKindOf(a) == campaign.ItemInternetPackage },
 			options: func(c *turn) []option {
 				quick := []int{1, 3, 6, 12}
 				if p, ok := (intakeTurn{c}).promised(campaign.ItemInternetPackage); ok && p.months > 0 && !slices.Contains(quick, p.months) {
@@ -276,16 +314,23 @@ func intakeForm(camp *campaign.Campaign) *form {
 				}
 				return opts
 			},
-			parse: count(monthsMax, "intake.err.months_format", "intake.err.months_range"),
+			parse: countParser(monthsMax, "intake.err.months_format", "intake.err.months_range"),
 		},
+	}
+}
+
+// intakeDeviceFields ask, for a device, which one it is: brand and model, its serial or IMEI
+// (skipped when there is none to read), and whether it is new or used, for the device's record.
+func intakeDeviceFields() []*field {
+	return []*field{
 		{
-			name: stepIntakeBrand, kind: kindText, needed: device,
+			name: stepIntakeBrand, kind: kindText, needed: takesDevice,
 			label: "intake.brand.label", prompt: "intake.brand.prompt", help: "intake.brand.help",
-			promptData: func(c *turn) map[string]any { return map[string]any{"Kind": c.kindName(kind(c.st.Answers))} },
+			promptData: func(c *turn) map[string]any { return map[string]any{"Kind": c.kindName(intakeKindOf(c.st.Answers))} },
 			parse:      func(_ *turn, s string) (string, error) { return parseFreeText(s, brandMin, brandMax) },
 		},
 		{
-			name: stepIntakeSerial, kind: kindChoice, columns: 1, needed: device,
+			name: stepIntakeSerial, kind: kindChoice, columns: 1, needed: takesDevice,
 			label: "intake.serial.label", prompt: "intake.serial.prompt", help: "intake.serial.help",
 			options: func(*turn) []option {
 				return []option{{value: intakeSkip, label: "intake.serial.skip", words: "intake.serial.skip_words"}}
@@ -299,7 +344,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 			display: skipShown("intake.serial.none"),
 		},
 		{
-			name: stepIntakeCondition, kind: kindChoice, columns: 2, needed: device,
+			name: stepIntakeCondition, kind: kindChoice, columns: 2, needed: takesDevice,
 			label: "intake.condition.label", prompt: "intake.condition.prompt", help: "intake.condition.help",
 			options: func(*turn) []option {
 				return []option{
@@ -314,13 +359,21 @@ func intakeForm(camp *campaign.Campaign) *form {
 				return withoutSymbols(c.t("intake.condition.new"))
 			},
 		},
+	}
+}
+
+// intakeCheckFields ask how the device was checked: the points of its type's checklist that
+// passed, whether it was wiped and cleaned, and the parts added. The checklist proposes the
+// outcome, so answering it again forgets the outcome; a device found not wiped cannot stay ready.
+func intakeCheckFields() []*field {
+	return []*field{
 		{
-			name: stepIntakeChecks, kind: kindMulti, columns: 2, needed: device,
+			name: stepIntakeChecks, kind: kindMulti, columns: 2, needed: takesDevice,
 			label: "intake.checks.label", prompt: "intake.checks.prompt", help: "intake.checks.help",
-			promptData: func(c *turn) map[string]any { return map[string]any{"Kind": c.kindName(kind(c.st.Answers))} },
+			promptData: func(c *turn) map[string]any { return map[string]any{"Kind": c.kindName(intakeKindOf(c.st.Answers))} },
 			options: func(c *turn) []option {
 				var opts []option
-				for _, it := range campaign.Checklist(campaign.DeviceType(kind(c.st.Answers))) {
+				for _, it := range campaign.Checklist(campaign.DeviceType(intakeKindOf(c.st.Answers))) {
 					opts = append(opts, option{value: string(it), label: checkLabels[it]})
 				}
 				return opts
@@ -341,7 +394,7 @@ func intakeForm(camp *campaign.Campaign) *form {
 			},
 		},
 		{
-			name: stepIntakeWiped, kind: kindChoice, columns: 2, needed: device, options: yesNo, display: showYesNo,
+			name: stepIntakeWiped, kind: kindChoice, columns: 2, needed: takesDevice, options: intakeYesNo, display: showIntakeYesNo,
 			label: "intake.wiped.label", prompt: "intake.wiped.prompt", help: "intake.wiped.help",
 			accepted: func(c *turn, v string) bool {
 				if v == intakeNo && c.st.Answers[stepIntakeOutcome] == string(campaign.DeviceReady) {
@@ -352,11 +405,11 @@ func intakeForm(camp *campaign.Campaign) *form {
 			},
 		},
 		{
-			name: stepIntakeCleaned, kind: kindChoice, columns: 2, needed: device, options: yesNo, display: showYesNo,
+			name: stepIntakeCleaned, kind: kindChoice, columns: 2, needed: takesDevice, options: intakeYesNo, display: showIntakeYesNo,
 			label: "intake.cleaned.label", prompt: "intake.cleaned.prompt", help: "intake.cleaned.help",
 		},
 		{
-			name: stepIntakeParts, kind: kindChoice, columns: 1, needed: device,
+			name: stepIntakeParts, kind: kindChoice, columns: 1, needed: takesDevice,
 			label: "intake.parts.label", prompt: "intake.parts.prompt", help: "intake.parts.help",
 			options: func(*turn) []option {
 				return []option{{value: intakeSkip, label: "intake.parts.none", words: "intake.parts.none_words"}}
@@ -369,66 +422,76 @@ func intakeForm(camp *campaign.Campaign) *form {
 			},
 			display: skipShown("intake.parts.none"),
 		},
-		{
-			name: stepIntakeSoftware, kind: kindChoice, columns: 1, needed: device,
-			label: "intake.software.label", prompt: "intake.software.prompt", help: "intake.software.help",
-			options: func(*turn) []option {
-				var opts []option
-				for _, l := range campaign.SchoolLevels {
-					opts = append(opts, option{value: string(l), label: levelLabels[l][0], words: levelLabels[l][1]})
-				}
-				return append(opts, option{value: softwareNone, label: "intake.software.none", words: "intake.software.none_words"})
-			},
-			display: func(c *turn, v string) string {
-				if v == softwareNone {
-					return withoutSymbols(c.t("intake.software.none"))
-				}
-				return c.t("intake.software.shown", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", intakeTurn{c}.apps(campaign.SchoolLevel(v)))
-			},
-			accepted: func(c *turn, v string) bool {
-				if v != softwareNone {
-					c.lead = c.t("intake.software.installed", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", intakeTurn{c}.apps(campaign.SchoolLevel(v)))
-				}
-				return false
-			},
-		},
-		{
-			name: stepIntakeOutcome, kind: kindChoice, columns: 1, needed: device,
-			label: "intake.outcome.label", prompt: "intake.outcome.prompt", help: "intake.outcome.help",
-			promptData: func(c *turn) map[string]any {
-				warn := ""
-				if c.st.Answers[stepIntakeWiped] != intakeYes {
-					warn = "\n" + c.t("intake.outcome.wipe_warning")
-				}
-				return map[string]any{"Proposed": intakeTurn{c}.outcomeName(intakeTurn{c}.proposedOutcome()), "Warn": warn}
-			},
-			options: func(c *turn) []option {
-				proposed := intakeTurn{c}.proposedOutcome()
-				var opts []option
-				for _, s := range outcomes {
-					mark := ""
-					if s == proposed {
-						mark = "👉 "
-					}
-					opts = append(opts, option{value: string(s), label: outcomeLabels[s], data: map[string]any{"Mark": mark}})
-				}
-				return opts
-			},
-			display: func(c *turn, v string) string { return intakeTurn{c}.outcomeName(campaign.DeviceState(v)) },
-			accepted: func(c *turn, v string) bool {
-				if v != string(campaign.DeviceReady) || c.st.Answers[stepIntakeWiped] == intakeYes {
-					return false
-				}
-				// Ready means a student can be given it: another family's data must be gone.
-				delete(c.st.Answers, stepIntakeOutcome)
-				c.st.Misses++
-				c.notice = ""
-				c.ask(f, f.field(stepIntakeOutcome), c.t("intake.err.ready_not_wiped"), false)
-				return true
-			},
-		},
 	}
-	return f
+}
+
+// intakeSoftwareFields ask which school level's learning software was installed on the device,
+// or none; the campaign's list of that level's apps is shown, so the volunteer can check it.
+func intakeSoftwareFields() []*field {
+	return []*field{{
+		name: stepIntakeSoftware, kind: kindChoice, columns: 1, needed: takesDevice,
+		label: "intake.software.label", prompt: "intake.software.prompt", help: "intake.software.help",
+		options: func(*turn) []option {
+			var opts []option
+			for _, l := range campaign.SchoolLevels {
+				opts = append(opts, option{value: string(l), label: levelLabels[l][0], words: levelLabels[l][1]})
+			}
+			return append(opts, option{value: softwareNone, label: "intake.software.none", words: "intake.software.none_words"})
+		},
+		display: func(c *turn, v string) string {
+			if v == softwareNone {
+				return withoutSymbols(c.t("intake.software.none"))
+			}
+			return c.t("intake.software.shown", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", intakeTurn{c}.apps(campaign.SchoolLevel(v)))
+		},
+		accepted: func(c *turn, v string) bool {
+			if v != softwareNone {
+				c.lead = c.t("intake.software.installed", "Level", c.t(levelLabels[campaign.SchoolLevel(v)][0]), "Apps", intakeTurn{c}.apps(campaign.SchoolLevel(v)))
+			}
+			return false
+		},
+	}}
+}
+
+// intakeOutcomeFields ask the device's state after the check: ready, needs parts or unusable,
+// the one the checklist proposes marked. Ready means a student can be given it, so a device not
+// wiped is refused it, and the question of form f is asked again with the reason.
+func intakeOutcomeFields(f *form) []*field {
+	return []*field{{
+		name: stepIntakeOutcome, kind: kindChoice, columns: 1, needed: takesDevice,
+		label: "intake.outcome.label", prompt: "intake.outcome.prompt", help: "intake.outcome.help",
+		promptData: func(c *turn) map[string]any {
+			warn := ""
+			if c.st.Answers[stepIntakeWiped] != intakeYes {
+				warn = "\n" + c.t("intake.outcome.wipe_warning")
+			}
+			return map[string]any{"Proposed": intakeTurn{c}.outcomeName(intakeTurn{c}.proposedOutcome()), "Warn": warn}
+		},
+		options: func(c *turn) []option {
+			proposed := intakeTurn{c}.proposedOutcome()
+			var opts []option
+			for _, s := range outcomes {
+				mark := ""
+				if s == proposed {
+					mark = "👉 "
+				}
+				opts = append(opts, option{value: string(s), label: outcomeLabels[s], data: map[string]any{"Mark": mark}})
+			}
+			return opts
+		},
+		display: func(c *turn, v string) string { return intakeTurn{c}.outcomeName(campaign.DeviceState(v)) },
+		accepted: func(c *turn, v string) bool {
+			if v != string(campaign.DeviceReady) || c.st.Answers[stepIntakeWiped] == intakeYes {
+				return false
+			}
+			// Ready means a student can be given it: another family's data must be gone.
+			delete(c.st.Answers, stepIntakeOutcome)
+			c.st.Misses++
+			c.notice = ""
+			c.ask(f, f.field(stepIntakeOutcome), c.t("intake.err.ready_not_wiped"), false)
+			return true
+		},
+	}}
 }
 
 // parseSerial checks a serial number or IMEI: 3-40 letters, digits, spaces and . / -, kept in
@@ -835,210 +898,6 @@ func (c intakeTurn) myIntake() error {
 			"State", c.stateName(d.State), "Date", d.CreatedAt.In(c.e.cfg.Campaign.Location).Format(dateShownAs)))
 	}
 	c.say(strings.Join(lines, "\n"))
-	c.resume("")
-	return nil
-}
-
-// deviceCommand is /device <label> [state]: the device and the states it may move to.
-func (c intakeTurn) deviceCommand(args string) error {
-	if c.devicesOff() {
-		return nil
-	}
-	if _, ok, err := c.authorize(campaign.ActionIntake, ""); !ok {
-		return err
-	}
-	words := strings.Fields(args)
-	label, ok := "", len(words) > 0
-	if ok {
-		label, ok = parseDeviceLabel(words[0])
-	}
-	if !ok {
-		c.say(c.t("intake.device.usage"))
-		c.resume("")
-		return nil
-	}
-	d, found, err := c.device(label)
-	if !found {
-		return err
-	}
-	if len(words) > 1 {
-		typed := strings.Join(words[1:], " ")
-		next, ok := c.matchState(typed)
-		if !ok {
-			c.say(c.t("intake.device.state_unknown", "Query", clip(typed, 40)))
-			c.showDevice(d)
-			c.resume("")
-			return nil
-		}
-		if err := d.State.Move(next); err != nil {
-			c.say(c.moveRefusal(d, next))
-			c.resume("")
-			return nil
-		}
-		c.confirmMove(d, next)
-		c.resume("")
-		return nil
-	}
-	c.showDevice(d)
-	c.resume("")
-	return nil
-}
-
-// device finds a device; when there is none it has said so (found false, err nil).
-func (c intakeTurn) device(label string) (campaign.Device, bool, error) {
-	d, err := c.e.cfg.Devices.DeviceByLabel(c.ctx, label)
-	switch campaign.ErrorCode(err) {
-	case "":
-		return d, true, nil
-	case campaign.ENOTFOUND:
-		c.say(c.t("intake.device.unknown", "Label", label))
-		c.resume("")
-		return d, false, nil
-	}
-	return d, false, fmt.Errorf("device %s: %w", label, err)
-}
-
-// matchState finds the device state a typed text names: its value or its name in any language.
-func (c intakeTurn) matchState(text string) (campaign.DeviceState, bool) {
-	if s := campaign.DeviceState(strings.ToLower(strings.TrimSpace(text))); s.Valid() {
-		return s, true
-	}
-	var opts []option
-	for _, s := range campaign.DeviceStates {
-		opts = append(opts, option{value: string(s), label: intakeStateNames[s]})
-	}
-	if o, ok := c.matchOption(opts, text); ok {
-		return campaign.DeviceState(o.value), true
-	}
-	return "", false
-}
-
-func deviceData(action, label string, values ...string) string {
-	return devicePrefix + ":" + action + ":" + strings.Join(append([]string{label}, values...), ":")
-}
-
-// showDevice shows a device with a button for each state it may move to.
-func (c intakeTurn) showDevice(d campaign.Device) {
-	source := c.t("intake.device.walkin")
-	switch {
-	case d.PledgeCode != "":
-		source = d.PledgeCode
-	case d.MoneyID > 0:
-		source = c.t("intake.device.bought", "ID", d.MoneyID)
-	}
-	model := strings.TrimSpace(d.Brand + " " + d.Model)
-	kind := strings.TrimSpace(c.kindName(campaign.ItemKind(d.Type)) + " " + clip(model, brandMax))
-	text := c.t("intake.device.card", "Label", d.Label, "Kind", kind, "State", c.stateName(d.State), "Source", source)
-	var buttons []Button
-	for _, s := range campaign.DeviceStates {
-		if !d.State.CanMoveByHand(s) {
-			continue
-		}
-		if data := deviceData("mv", d.Label, string(d.State), string(s)); len(data) <= maxData {
-			buttons = append(buttons, Button{Text: c.t("intake.device.btn_move", "State", c.stateName(s)), Data: data})
-		}
-	}
-	if len(buttons) == 0 {
-		text += "\n" + c.t("intake.device.final")
-	}
-	c.out = append(c.out, Output{Text: text, Buttons: grid(buttons, 1)})
-}
-
-// confirmMove asks to confirm moving d to next.
-func (c intakeTurn) confirmMove(d campaign.Device, next campaign.DeviceState) {
-	yes := deviceData("ok", d.Label, string(d.State), string(next))
-	no := deviceData("no", d.Label)
-	if len(yes) > maxData || len(no) > maxData {
-		c.say(c.t("intake.device.usage"))
-		return
-	}
-	c.out = append(c.out, Output{
-		Text: c.t("intake.device.confirm", "Label", d.Label, "From", c.stateName(d.State), "To", c.stateName(next)),
-		Buttons: [][]Button{{
-			{Text: c.t("intake.device.btn_yes"), Data: yes},
-			{Text: c.t("intake.device.btn_no"), Data: no},
-		}},
-	})
-}
-
-// moveRefusal says in words why d cannot move to next.
-func (c intakeTurn) moveRefusal(d campaign.Device, next campaign.DeviceState) string {
-	var allowed []string
-	for _, s := range campaign.DeviceStates {
-		if d.State.CanMoveByHand(s) {
-			allowed = append(allowed, c.stateName(s))
-		}
-	}
-	switch {
-	case len(allowed) == 0:
-		return c.t("intake.device.move_final", "Label", d.Label, "State", c.stateName(d.State))
-	case d.State.CanMoveByHand(next):
-		// The transition is allowed, so the store refused for another reason (the device's record).
-		return c.t("intake.device.move_refused", "Label", d.Label, "To", c.stateName(next))
-	}
-	return c.t("intake.device.move_invalid", "Label", d.Label, "State", c.stateName(d.State),
-		"To", c.stateName(next), "Allowed", strings.Join(allowed, ", "))
-}
-
-// deviceChoice runs a /device button; rest is what follows "dv:".
-func (c intakeTurn) deviceChoice(rest string) error {
-	action, args, _ := strings.Cut(rest, ":")
-	parts := strings.Split(args, ":")
-	if c.devicesOff() {
-		return nil
-	}
-	by, ok, err := c.authorize(campaign.ActionIntake, "")
-	if !ok {
-		return err
-	}
-	label := parts[0]
-	if action == "no" && len(parts) == 1 {
-		c.say(c.t("intake.device.kept", "Label", label))
-		c.resume("")
-		return nil
-	}
-	if (action != "mv" && action != "ok") || len(parts) != 3 {
-		c.stale()
-		return nil
-	}
-	from, to := campaign.DeviceState(parts[1]), campaign.DeviceState(parts[2])
-	d, found, err := c.device(label)
-	if !found {
-		return err
-	}
-	if d.State != from || !from.CanMoveByHand(to) {
-		// The device moved since the button was sent.
-		c.notice = c.t("common.stale")
-		c.say(c.t("intake.device.changed", "Label", d.Label))
-		c.showDevice(d)
-		c.resume("")
-		return nil
-	}
-	if action == "mv" {
-		c.notice = c.t("common.chosen", "Label", c.stateName(to))
-		c.confirmMove(d, to)
-		c.resume("")
-		return nil
-	}
-	moved, err := c.e.cfg.Devices.MoveDevice(c.ctx, label, to, by, "")
-	switch campaign.ErrorCode(err) {
-	case "":
-	case campaign.EINVALID:
-		c.say(c.moveRefusal(d, to))
-		c.resume("")
-		return nil
-	case campaign.ENOTFOUND:
-		c.say(c.t("intake.device.unknown", "Label", label))
-		c.resume("")
-		return nil
-	default:
-		return fmt.Errorf("move device %s: %w", label, err)
-	}
-	if moved.Label == "" {
-		moved = d
-		moved.State = to
-	}
-	c.say(c.t("intake.device.moved", "Label", moved.Label, "From", c.stateName(from), "To", c.stateName(moved.State)))
 	c.resume("")
 	return nil
 }

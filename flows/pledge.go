@@ -3,6 +3,7 @@ package flows
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,19 +14,22 @@ import (
 )
 
 func init() {
-	pledgesOn := func(e *Engine) bool { return e.cfg.Pledges != nil }
 	registerFlow(flowSpec{
 		name: FlowPledge,
 		commands: []flowCommand{
-			{name: "pledge", run: func(c *turn, _ string) error { return pledgeTurn{c}.startPledge() }, menu: "cmd.pledge", rank: 30, shown: pledgesOn},
-			{name: "pledges", run: func(c *turn, _ string) error { return pledgeTurn{c}.pledges() }, menu: "cmd.pledges", rank: 31, shown: pledgesOn},
+			{name: "pledge", run: fn1(pledgeTurn.pledgeCommand), menu: "cmd.pledge", rank: 30, shown: pledgesTaken},
+			{name: "pledges", run: fn1(pledgeTurn.pledgesCommand), menu: "cmd.pledges", rank: 31, shown: pledgesTaken},
 		},
 		actions: []flowAction{{name: "pledge", run: fn0(pledgeTurn.startPledge)}, {name: "pledges", run: fn0(pledgeTurn.pledges)}},
 		// the donors' line and button, under the families' registration
-		welcome: []flowWelcome{{row: 20, text: "pledge.btn_start", action: "pledge", line: "pledge.welcome", shown: pledgesOn}},
+		welcome: []flowWelcome{{row: 20, text: "pledge.btn_start", action: "pledge", line: "pledge.welcome", shown: pledgesTaken}},
 		setup:   (*Engine).addPledgeFlow,
 	})
 }
+
+// pledgesTaken says whether e takes pledges (a pledge store is configured): the command menu and
+// the greeting offer the pledge only then.
+func pledgesTaken(e *Engine) bool { return e.cfg.Pledges != nil }
 
 // FlowPledge is the State.Flow of a donor pledging devices, connectivity or money.
 const FlowPledge = "pledge"
@@ -57,18 +61,6 @@ const (
 
 // itemSteps are the questions about the item being added: a draft until the item is complete.
 var itemSteps = []string{stepItemKind, stepItemCondition, stepItemQuantity, stepItemMonths, stepItemComplete, stepItemAmount, stepItemConfirm}
-
-// Items are kept in State.Answers one key per item, itemPrefix + "1", "2", ... numbered from 1
-// without gaps, each a compact "|"-separated line:
-//
-//	device:            <kind>|new|<quantity>|complete   laptop|used|2|complete, desktop|new|1|parts
-//	SIM 4G, USB Wi-Fi: <kind>|<quantity>                sim_4g|500
-//	internet package:  internet_package|<quantity>|<months>   internet_package|200|6
-//	money:             money|<VND>                      money|5000000
-//
-// "parts" marks devices the donor said do not connect or lack charger and cables (or, for a
-// desktop, a part of the set): they are taken and flagged as needing parts.
-const itemPrefix = "item."
 
 // Values of the pledge's choices and controls.
 const (
@@ -153,7 +145,7 @@ var (
 // addPledgeFlow adds the pledge form and its deep links when pledges are taken, and deep links
 // that say they are not otherwise.
 func (e *Engine) addPledgeFlow() error {
-	start := func(c *turn, _ string) error { return pledgeTurn{c}.startPledge() }
+	start := fn1(pledgeTurn.pledgeCommand)
 	e.deepLinks = append(e.deepLinks,
 		deepLink{payload: "pledge", handle: start},
 		deepLink{payload: "ungho", handle: start},
@@ -196,7 +188,16 @@ func (c pledgeTurn) startPledge() error {
 	return c.startOrOffer(c.e.formNamed(FlowPledge))
 }
 
-// pledgeForm is the form a donor fills in to pledge items.
+// pledgeCommand is /pledge and the pledge's deep links: it starts the form; the arguments (a deep
+// link's payload) are not used.
+func (c pledgeTurn) pledgeCommand(string) error { return c.startPledge() }
+
+// pledgesCommand is /pledges: it lists the chat's pledges; the arguments are not used.
+func (c pledgeTurn) pledgesCommand(string) error { return c.pledges() }
+
+// pledgeForm is the form a donor fills in to pledge items: who gives, a phone to reach them, the
+// items one at a time, how they reach the campaign and how to be thanked, then the review.
+// ceiling is the amount of money above which a pledged sum is asked to be confirmed.
 func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 	f := &form{
 		name:        FlowPledge,
@@ -209,21 +210,34 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 		submit:      fn1(pledgeTurn.submitPledge),
 		cancelled:   "pledge.cancelled",
 	}
-	kind := func(a map[string]string) campaign.DonorKind { return campaign.DonorKind(a[stepDonorKind]) }
-	item := func(a map[string]string) campaign.ItemKind { return campaign.ItemKind(a[stepItemKind]) }
-	open := func(a map[string]string) bool { return a[stepItems] != itemsDone }
-	commit := func(c *turn, _ string) bool { pledgeTurn{c}.commitItem(f); return false }
-	name := func(_ *turn, s string) (string, error) { return parseName(s) }
-	// Today and tomorrow are a tap away; other dates are typed.
-	pickupDays := func(c *turn) []option {
-		today := localDate(c.now, camp.Location)
-		tomorrow := today.AddDate(0, 0, 1)
-		return []option{
-			{value: today.Format(dateLayout), label: "pledge.pickup_date.today", data: map[string]any{"Date": today.Format("02/01")}, words: "pledge.pickup_date.today_words"},
-			{value: tomorrow.Format(dateLayout), label: "pledge.pickup_date.tomorrow", data: map[string]any{"Date": tomorrow.Format("02/01")}, words: "pledge.pickup_date.tomorrow_words"},
-		}
-	}
-	f.fields = []*field{
+	f.fields = slices.Concat(
+		donorFields(camp),
+		[]*field{donorPhoneField(), itemsField()},
+		itemDraftFields(f, ceiling),
+		deliveryFields(camp),
+		pickupFields(camp),
+		[]*field{thanksField()},
+	)
+	return f
+}
+
+// donorKind is the kind of donor the answers name ("" before it is asked).
+func donorKind(a map[string]string) campaign.DonorKind { return campaign.DonorKind(a[stepDonorKind]) }
+
+// draftKind is the kind of the item being added ("" before it is asked).
+func draftKind(a map[string]string) campaign.ItemKind { return campaign.ItemKind(a[stepItemKind]) }
+
+// addingItems says the item list is still open: the donor has not said it is done.
+func addingItems(a map[string]string) bool { return a[stepItems] != itemsDone }
+
+// typedName reads a person's name (parseName), for a form field's parse.
+func typedName(_ *turn, s string) (string, error) { return parseName(s) }
+
+// donorFields ask who gives: the kind of donor, then an individual's own name, or a body's name
+// and its contact person. The kind decides which names are asked, and whom the thanks and the
+// next steps address.
+func donorFields(camp *campaign.Campaign) []*field {
+	return []*field{
 		{
 			name: stepDonorKind, kind: kindChoice, columns: 2,
 			label: "pledge.donor_kind.label", prompt: "pledge.donor_kind.prompt", help: "pledge.donor_kind.help",
@@ -240,238 +254,314 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 			},
 		},
 		{
-			name: stepDonorName, kind: kindText, parse: name,
+			name: stepDonorName, kind: kindText, parse: typedName,
 			label: "pledge.donor_name.label", prompt: "pledge.donor_name.prompt", help: "pledge.donor_name.help",
-			needed: func(a map[string]string) bool { return kind(a) != "" && !kind(a).HasContactPerson() },
+			needed: func(a map[string]string) bool { return donorKind(a) != "" && !donorKind(a).HasContactPerson() },
 		},
 		{
 			name: stepOrgName, kind: kindText,
 			label: "pledge.org_name.label", prompt: "pledge.org_name.prompt", help: "pledge.org_name.help",
 			promptData: func(c *turn) map[string]any {
-				return map[string]any{"Kind": strings.ToLower(withoutSymbols(c.t(donorKindLabels[kind(c.st.Answers)][0])))}
+				return map[string]any{"Kind": strings.ToLower(withoutSymbols(c.t(donorKindLabels[donorKind(c.st.Answers)][0])))}
 			},
 			parse:  func(_ *turn, s string) (string, error) { return parseOrgName(s) },
-			needed: func(a map[string]string) bool { return kind(a).HasContactPerson() && kind(a) != "" },
+			needed: func(a map[string]string) bool { return donorKind(a).HasContactPerson() && donorKind(a) != "" },
 		},
 		{
-			name: stepContactName, kind: kindText, parse: name,
+			name: stepContactName, kind: kindText, parse: typedName,
 			label: "pledge.contact_name.label", prompt: "pledge.contact_name.prompt", help: "pledge.contact_name.help",
-			needed: func(a map[string]string) bool { return kind(a).HasContactPerson() && kind(a) != "" },
+			needed: func(a map[string]string) bool { return donorKind(a).HasContactPerson() && donorKind(a) != "" },
 		},
-		{
-			name: stepPhone, kind: kindPhone,
-			label: "reg.phone.label", prompt: "pledge.phone.prompt", help: "reg.phone.help",
-			parse:   func(_ *turn, s string) (string, error) { return parsePhone(s) },
-			display: func(_ *turn, v string) string { return phoneDisplay(v) },
-			accepted: func(c *turn, v string) bool {
-				c.say(c.t("reg.phone.saved", "Phone", phoneDisplay(v)))
+	}
+}
+
+// donorPhoneField asks the donor's mobile number, the registration's question in the pledge's
+// words: volunteers call it about the hand-over. It is shown back once saved.
+func donorPhoneField() *field {
+	return &field{
+		name: stepPhone, kind: kindPhone,
+		label: "reg.phone.label", prompt: "pledge.phone.prompt", help: "reg.phone.help",
+		parse:   func(_ *turn, s string) (string, error) { return parsePhone(s) },
+		display: func(_ *turn, v string) string { return phoneDisplay(v) },
+		accepted: func(c *turn, v string) bool {
+			c.say(c.t("reg.phone.saved", "Phone", phoneDisplay(v)))
+			return false
+		},
+	}
+}
+
+// itemsField asks, once an item is added, whether to add another or the list is done, showing
+// the list with a button to remove each item. Its answer is "done" once the list is finished;
+// the items themselves are under itemPrefix (pledge_items.go).
+func itemsField() *field {
+	return &field{
+		name: stepItems, kind: kindChoice, columns: 2,
+		label: "pledge.items.label", prompt: "pledge.items.prompt", help: "pledge.items.help",
+		needed: func(a map[string]string) bool { return itemCount(a) > 0 },
+		promptData: func(c *turn) map[string]any {
+			list := pledgeTurn{c}.itemList() + "\n\n"
+			if c.st.Editing && c.st.Answers[stepItems] != "" {
+				list = "" // shown as the current answer
+			}
+			return map[string]any{"Items": list}
+		},
+		options: func(c *turn) []option {
+			var opts []option
+			if itemCount(c.st.Answers) < maxPledgeItems {
+				opts = append(opts, option{value: itemsMore, label: "pledge.items.more", words: "pledge.items.more_words"})
+			}
+			return append(opts, option{value: itemsDone, label: "common.btn_done", words: "common.done_words"})
+		},
+		display: func(c *turn, _ string) string { return "\n" + pledgeTurn{c}.itemLines() },
+		extra:   fn1(pledgeTurn.removeButtons),
+		control: func(c *turn, f *form, v string) (bool, error) { return pledgeTurn{c}.removeTapped(f, v) },
+		accepted: func(c *turn, _ string) bool {
+			if itemCount(c.st.Answers) == 0 {
+				delete(c.st.Answers, stepItems) // a state from another version: ask for an item
+			}
+			return false
+		},
+	}
+}
+
+// removeButtons are the items question's buttons that remove an item, one per item.
+func (c pledgeTurn) removeButtons(f *form) [][]Button {
+	var buttons []Button
+	for i := range itemCount(c.st.Answers) {
+		buttons = append(buttons, Button{
+			Text: c.t("pledge.items.remove", "N", i+1),
+			Data: f.data(stepItems, removeValue(i+1, c.st.Answers[itemKey(i+1)])),
+		})
+	}
+	return grid(buttons, 3)
+}
+
+// removeTapped handles a tap on a remove button (v is removeValue's): it drops the item, then
+// asks for an item again if none is left, else "another, or done?". It reports whether v was
+// such a tap; one from before another removal is ignored, so the wrong item is never removed.
+func (c pledgeTurn) removeTapped(f *form, v string) (bool, error) {
+	p, ok := strings.CutPrefix(v, ctlItemRemove)
+	if !ok {
+		return false, nil
+	}
+	num, enc, _ := strings.Cut(p, "=")
+	n, err := strconv.Atoi(num)
+	it, ok := itemAt(c.st.Answers, n)
+	if err != nil || !ok || c.st.Answers[itemKey(n)] != enc {
+		return false, nil // a button from before a removal: never remove the wrong item
+	}
+	c.removeItem(n)
+	c.lead = c.t("pledge.items.removed", "Item", c.itemText(it))
+	if itemCount(c.st.Answers) == 0 {
+		delete(c.st.Answers, stepItems)
+		return true, c.advance(f)
+	}
+	c.st.Misses = 0
+	c.ask(f, f.field(stepItems), "", false)
+	return true, nil
+}
+
+// itemDraftFields ask about the item being added, in order: its kind, then only what that kind
+// needs (a device's condition, a count, an internet package's months, whether a device is
+// complete, a sum of money and, above ceiling, its confirmation). The answer that completes the
+// item adds it to the list (commitItem), and "another, or done?" is asked next.
+func itemDraftFields(f *form, ceiling int64) []*field {
+	commit := func(c *turn, _ string) bool { pledgeTurn{c}.commitItem(f); return false }
+	return []*field{
+		itemKindField(),
+		itemConditionField(commit),
+		itemQuantityField(commit),
+		itemMonthsField(commit),
+		itemCompleteField(commit),
+		itemAmountField(commit),
+		itemConfirmField(f, ceiling),
+	}
+}
+
+// itemKindField asks what the item is: a kind of device, connectivity or money. Once an item is
+// in the list, a button leaves the item being added and goes back to "another, or done?".
+func itemKindField() *field {
+	return &field{
+		name: stepItemKind, kind: kindChoice, columns: 2,
+		label: "pledge.item_kind.label", prompt: "pledge.item_kind.prompt", help: "pledge.item_kind.help",
+		needed: addingItems,
+		options: func(*turn) []option {
+			var opts []option
+			for _, k := range campaign.ItemKinds {
+				opts = append(opts, option{value: string(k), label: itemKindLabels[k][0], words: itemKindLabels[k][1]})
+			}
+			return opts
+		},
+		display: func(c *turn, v string) string { return c.kindName(campaign.ItemKind(v)) },
+		extra: func(c *turn, f *form) [][]Button {
+			if itemCount(c.st.Answers) == 0 {
+				return nil
+			}
+			return [][]Button{{{Text: c.t("pledge.item_kind.back"), Data: f.data(stepItemKind, ctlItemBack)}}}
+		},
+		control: func(c *turn, f *form, v string) (bool, error) {
+			if v != ctlItemBack || itemCount(c.st.Answers) == 0 {
+				return false, nil
+			}
+			pledgeTurn{c}.clearDraft()
+			delete(c.st.Answers, stepItems)
+			return true, c.advance(f)
+		},
+	}
+}
+
+// itemConditionField asks whether a device is new or used: volunteers check and clean used ones.
+func itemConditionField(commit func(*turn, string) bool) *field {
+	return &field{
+		name: stepItemCondition, kind: kindChoice, columns: 2, accepted: commit,
+		label: "pledge.item_condition.label", prompt: "pledge.item_condition.prompt", help: "pledge.item_condition.help",
+		needed:     func(a map[string]string) bool { return addingItems(a) && draftKind(a).IsDevice() },
+		promptData: func(c *turn) map[string]any { return map[string]any{"Kind": c.kindName(draftKind(c.st.Answers))} },
+		options: func(*turn) []option {
+			return []option{
+				{value: condNew, label: "pledge.item_condition.new", words: "pledge.item_condition.new_words"},
+				{value: condUsed, label: "pledge.item_condition.used", words: "pledge.item_condition.used_words"},
+			}
+		},
+	}
+}
+
+// itemQuantityField asks how many of the item are given (anything but money), up to quantityMax
+// of its kind; the quick buttons are small counts for devices, larger ones for SIMs and the like.
+func itemQuantityField(commit func(*turn, string) bool) *field {
+	return &field{
+		name: stepItemQuantity, kind: kindChoice, columns: 4, accepted: commit,
+		label: "pledge.item_quantity.label", prompt: "pledge.item_quantity.prompt", help: "pledge.item_quantity.help",
+		needed: func(a map[string]string) bool {
+			return addingItems(a) && draftKind(a) != "" && draftKind(a) != campaign.ItemMoney
+		},
+		promptData: func(c *turn) map[string]any {
+			return map[string]any{"Kind": c.kindName(draftKind(c.st.Answers)), "Max": c.count(quantityMax(draftKind(c.st.Answers)))}
+		},
+		options: func(c *turn) []option {
+			quick := []int{10, 50, 100, 500}
+			if draftKind(c.st.Answers).IsDevice() {
+				quick = []int{1, 2, 5, 10}
+			}
+			var opts []option
+			for _, n := range quick {
+				opts = append(opts, option{value: strconv.Itoa(n), label: "pledge.item_quantity.button", data: map[string]any{"N": n}})
+			}
+			return opts
+		},
+		parse: func(c *turn, s string) (string, error) {
+			most := quantityMax(draftKind(c.st.Answers))
+			n, err := parseCount(s, most, "pledge.err.quantity_format", "pledge.err.quantity_range")
+			if inv, ok := err.(*invalid); ok && inv.ID == "pledge.err.quantity_range" {
+				inv.Data["Max"] = c.count(most)
+			}
+			if err != nil {
+				return "", err
+			}
+			return strconv.Itoa(n), nil
+		},
+	}
+}
+
+// itemMonthsField asks how many months an internet package pays for, up to monthsMax.
+func itemMonthsField(commit func(*turn, string) bool) *field {
+	return &field{
+		name: stepItemMonths, kind: kindChoice, columns: 4, accepted: commit,
+		label: "pledge.item_months.label", prompt: "pledge.item_months.prompt", help: "pledge.item_months.help",
+		needed: func(a map[string]string) bool { return addingItems(a) && draftKind(a) == campaign.ItemInternetPackage },
+		options: func(*turn) []option {
+			var opts []option
+			for _, n := range []int{1, 3, 6, 12} {
+				opts = append(opts, option{value: strconv.Itoa(n), label: "pledge.item_months.button", data: map[string]any{"Count": n}})
+			}
+			return opts
+		},
+		parse: func(_ *turn, s string) (string, error) {
+			n, err := parseCount(s, monthsMax, "pledge.err.months_format", "pledge.err.months_range")
+			if err != nil {
+				return "", err
+			}
+			return strconv.Itoa(n), nil
+		},
+	}
+}
+
+// itemCompleteField asks whether a device connects to the internet and comes with its charger
+// and cables (a desktop: whether the set is complete); those that do not are still taken, flagged
+// as needing parts.
+func itemCompleteField(commit func(*turn, string) bool) *field {
+	return &field{
+		name: stepItemComplete, kind: kindChoice, columns: 2, accepted: commit,
+		label: "pledge.item_complete.label", prompt: "pledge.item_complete.prompt", help: "pledge.item_complete.help",
+		needed: func(a map[string]string) bool { return addingItems(a) && draftKind(a).IsDevice() },
+		promptData: func(c *turn) map[string]any {
+			q := c.t("pledge.item_complete.question_device", "Kind", c.kindName(draftKind(c.st.Answers)))
+			if draftKind(c.st.Answers) == campaign.ItemDesktop {
+				q = c.t("pledge.item_complete.question_desktop")
+			}
+			return map[string]any{"Question": q}
+		},
+		options: func(*turn) []option {
+			return []option{
+				{value: answerYes, label: "pledge.yes", words: "pledge.yes_words"},
+				{value: answerNo, label: "pledge.no", words: "pledge.no_words"},
+			}
+		},
+	}
+}
+
+// itemAmountField asks the sum of money given, in VND (parseAmount).
+func itemAmountField(commit func(*turn, string) bool) *field {
+	return &field{
+		name: stepItemAmount, kind: kindText, accepted: commit,
+		label: "pledge.item_amount.label", prompt: "pledge.item_amount.prompt", help: "pledge.item_amount.help",
+		needed: func(a map[string]string) bool { return addingItems(a) && draftKind(a) == campaign.ItemMoney },
+		parse: func(_ *turn, s string) (string, error) {
+			n, err := parseAmount(s)
+			if err != nil {
+				return "", err
+			}
+			return strconv.FormatInt(n, 10), nil
+		},
+		display: func(_ *turn, v string) string { return formatAmount(v) },
+	}
+}
+
+// itemConfirmField asks to confirm a sum of money above ceiling, as an extra zero typed by mistake
+// is easy to miss; "fix" asks the sum again, "yes" adds the item to the list.
+func itemConfirmField(f *form, ceiling int64) *field {
+	return &field{
+		name: stepItemConfirm, kind: kindChoice, columns: 2,
+		label: "pledge.item_confirm.label", prompt: "pledge.item_confirm.prompt", help: "pledge.item_confirm.help",
+		needed: func(a map[string]string) bool {
+			n, err := strconv.ParseInt(a[stepItemAmount], 10, 64)
+			return addingItems(a) && draftKind(a) == campaign.ItemMoney && err == nil && n > ceiling
+		},
+		promptData: func(c *turn) map[string]any {
+			return map[string]any{"Amount": formatAmount(c.st.Answers[stepItemAmount])}
+		},
+		options: func(*turn) []option {
+			return []option{
+				{value: answerYes, label: "pledge.yes", words: "pledge.yes_words"},
+				{value: confirmFix, label: "pledge.item_confirm.fix", words: "pledge.item_confirm.fix_words"},
+			}
+		},
+		accepted: func(c *turn, v string) bool {
+			if v == confirmFix {
+				delete(c.st.Answers, stepItemAmount)
+				delete(c.st.Answers, stepItemConfirm)
 				return false
-			},
+			}
+			pledgeTurn{c}.commitItem(f)
+			return false
 		},
-		{
-			// Asked once an item is added: add another, or done. Its answer is "done" once the
-			// list is finished; the items themselves are under itemPrefix.
-			name: stepItems, kind: kindChoice, columns: 2,
-			label: "pledge.items.label", prompt: "pledge.items.prompt", help: "pledge.items.help",
-			needed: func(a map[string]string) bool { return itemCount(a) > 0 },
-			promptData: func(c *turn) map[string]any {
-				list := pledgeTurn{c}.itemList() + "\n\n"
-				if c.st.Editing && c.st.Answers[stepItems] != "" {
-					list = "" // shown as the current answer
-				}
-				return map[string]any{"Items": list}
-			},
-			options: func(c *turn) []option {
-				var opts []option
-				if itemCount(c.st.Answers) < maxPledgeItems {
-					opts = append(opts, option{value: itemsMore, label: "pledge.items.more", words: "pledge.items.more_words"})
-				}
-				return append(opts, option{value: itemsDone, label: "common.btn_done", words: "common.done_words"})
-			},
-			display: func(c *turn, _ string) string { return "\n" + pledgeTurn{c}.itemLines() },
-			extra: func(c *turn, f *form) [][]Button {
-				var buttons []Button
-				for i := range itemCount(c.st.Answers) {
-					buttons = append(buttons, Button{
-						Text: c.t("pledge.items.remove", "N", i+1),
-						Data: f.data(stepItems, removeValue(i+1, c.st.Answers[itemKey(i+1)])),
-					})
-				}
-				return grid(buttons, 3)
-			},
-			control: func(c *turn, f *form, v string) (bool, error) {
-				p, ok := strings.CutPrefix(v, ctlItemRemove)
-				if !ok {
-					return false, nil
-				}
-				num, enc, _ := strings.Cut(p, "=")
-				n, err := strconv.Atoi(num)
-				it, ok := itemAt(c.st.Answers, n)
-				if err != nil || !ok || c.st.Answers[itemKey(n)] != enc {
-					return false, nil // a button from before a removal: never remove the wrong item
-				}
-				pledgeTurn{c}.removeItem(n)
-				c.lead = c.t("pledge.items.removed", "Item", pledgeTurn{c}.itemText(it))
-				if itemCount(c.st.Answers) == 0 {
-					delete(c.st.Answers, stepItems)
-					return true, c.advance(f)
-				}
-				c.st.Misses = 0
-				c.ask(f, f.field(stepItems), "", false)
-				return true, nil
-			},
-			accepted: func(c *turn, _ string) bool {
-				if itemCount(c.st.Answers) == 0 {
-					delete(c.st.Answers, stepItems) // a state from another version: ask for an item
-				}
-				return false
-			},
-		},
-		{
-			name: stepItemKind, kind: kindChoice, columns: 2,
-			label: "pledge.item_kind.label", prompt: "pledge.item_kind.prompt", help: "pledge.item_kind.help",
-			needed: open,
-			options: func(*turn) []option {
-				var opts []option
-				for _, k := range campaign.ItemKinds {
-					opts = append(opts, option{value: string(k), label: itemKindLabels[k][0], words: itemKindLabels[k][1]})
-				}
-				return opts
-			},
-			display: func(c *turn, v string) string { return c.kindName(campaign.ItemKind(v)) },
-			extra: func(c *turn, f *form) [][]Button {
-				if itemCount(c.st.Answers) == 0 {
-					return nil
-				}
-				return [][]Button{{{Text: c.t("pledge.item_kind.back"), Data: f.data(stepItemKind, ctlItemBack)}}}
-			},
-			control: func(c *turn, f *form, v string) (bool, error) {
-				if v != ctlItemBack || itemCount(c.st.Answers) == 0 {
-					return false, nil
-				}
-				pledgeTurn{c}.clearDraft()
-				delete(c.st.Answers, stepItems)
-				return true, c.advance(f)
-			},
-		},
-		{
-			name: stepItemCondition, kind: kindChoice, columns: 2, accepted: commit,
-			label: "pledge.item_condition.label", prompt: "pledge.item_condition.prompt", help: "pledge.item_condition.help",
-			needed:     func(a map[string]string) bool { return open(a) && item(a).IsDevice() },
-			promptData: func(c *turn) map[string]any { return map[string]any{"Kind": c.kindName(item(c.st.Answers))} },
-			options: func(*turn) []option {
-				return []option{
-					{value: condNew, label: "pledge.item_condition.new", words: "pledge.item_condition.new_words"},
-					{value: condUsed, label: "pledge.item_condition.used", words: "pledge.item_condition.used_words"},
-				}
-			},
-		},
-		{
-			name: stepItemQuantity, kind: kindChoice, columns: 4, accepted: commit,
-			label: "pledge.item_quantity.label", prompt: "pledge.item_quantity.prompt", help: "pledge.item_quantity.help",
-			needed: func(a map[string]string) bool { return open(a) && item(a) != "" && item(a) != campaign.ItemMoney },
-			promptData: func(c *turn) map[string]any {
-				return map[string]any{"Kind": c.kindName(item(c.st.Answers)), "Max": c.count(quantityMax(item(c.st.Answers)))}
-			},
-			options: func(c *turn) []option {
-				quick := []int{10, 50, 100, 500}
-				if item(c.st.Answers).IsDevice() {
-					quick = []int{1, 2, 5, 10}
-				}
-				var opts []option
-				for _, n := range quick {
-					opts = append(opts, option{value: strconv.Itoa(n), label: "pledge.item_quantity.button", data: map[string]any{"N": n}})
-				}
-				return opts
-			},
-			parse: func(c *turn, s string) (string, error) {
-				most := quantityMax(item(c.st.Answers))
-				n, err := parseCount(s, most, "pledge.err.quantity_format", "pledge.err.quantity_range")
-				if inv, ok := err.(*invalid); ok && inv.ID == "pledge.err.quantity_range" {
-					inv.Data["Max"] = c.count(most)
-				}
-				if err != nil {
-					return "", err
-				}
-				return strconv.Itoa(n), nil
-			},
-		},
-		{
-			name: stepItemMonths, kind: kindChoice, columns: 4, accepted: commit,
-			label: "pledge.item_months.label", prompt: "pledge.item_months.prompt", help: "pledge.item_months.help",
-			needed: func(a map[string]string) bool { return open(a) && item(a) == campaign.ItemInternetPackage },
-			options: func(*turn) []option {
-				var opts []option
-				for _, n := range []int{1, 3, 6, 12} {
-					opts = append(opts, option{value: strconv.Itoa(n), label: "pledge.item_months.button", data: map[string]any{"Count": n}})
-				}
-				return opts
-			},
-			parse: func(_ *turn, s string) (string, error) {
-				n, err := parseCount(s, monthsMax, "pledge.err.months_format", "pledge.err.months_range")
-				if err != nil {
-					return "", err
-				}
-				return strconv.Itoa(n), nil
-			},
-		},
-		{
-			name: stepItemComplete, kind: kindChoice, columns: 2, accepted: commit,
-			label: "pledge.item_complete.label", prompt: "pledge.item_complete.prompt", help: "pledge.item_complete.help",
-			needed: func(a map[string]string) bool { return open(a) && item(a).IsDevice() },
-			promptData: func(c *turn) map[string]any {
-				q := c.t("pledge.item_complete.question_device", "Kind", c.kindName(item(c.st.Answers)))
-				if item(c.st.Answers) == campaign.ItemDesktop {
-					q = c.t("pledge.item_complete.question_desktop")
-				}
-				return map[string]any{"Question": q}
-			},
-			options: func(*turn) []option {
-				return []option{
-					{value: answerYes, label: "pledge.yes", words: "pledge.yes_words"},
-					{value: answerNo, label: "pledge.no", words: "pledge.no_words"},
-				}
-			},
-		},
-		{
-			name: stepItemAmount, kind: kindText, accepted: commit,
-			label: "pledge.item_amount.label", prompt: "pledge.item_amount.prompt", help: "pledge.item_amount.help",
-			needed: func(a map[string]string) bool { return open(a) && item(a) == campaign.ItemMoney },
-			parse: func(_ *turn, s string) (string, error) {
-				n, err := parseAmount(s)
-				if err != nil {
-					return "", err
-				}
-				return strconv.FormatInt(n, 10), nil
-			},
-			display: func(_ *turn, v string) string { return formatAmount(v) },
-		},
-		{
-			name: stepItemConfirm, kind: kindChoice, columns: 2,
-			label: "pledge.item_confirm.label", prompt: "pledge.item_confirm.prompt", help: "pledge.item_confirm.help",
-			needed: func(a map[string]string) bool {
-				n, err := strconv.ParseInt(a[stepItemAmount], 10, 64)
-				return open(a) && item(a) == campaign.ItemMoney && err == nil && n > ceiling
-			},
-			promptData: func(c *turn) map[string]any {
-				return map[string]any{"Amount": formatAmount(c.st.Answers[stepItemAmount])}
-			},
-			options: func(*turn) []option {
-				return []option{
-					{value: answerYes, label: "pledge.yes", words: "pledge.yes_words"},
-					{value: confirmFix, label: "pledge.item_confirm.fix", words: "pledge.item_confirm.fix_words"},
-				}
-			},
-			accepted: func(c *turn, v string) bool {
-				if v == confirmFix {
-					delete(c.st.Answers, stepItemAmount)
-					delete(c.st.Answers, stepItemConfirm)
-					return false
-				}
-				pledgeTurn{c}.commitItem(f)
-				return false
-			},
-		},
+	}
+}
+
+// deliveryFields ask how the items reach the campaign: brought to a ward office (then which
+// ward), to the city's Fatherland Front, or picked up from the donor (pickupFields).
+func deliveryFields(camp *campaign.Campaign) []*field {
+	return []*field{
 		{
 			name: stepDelivery, kind: kindChoice, columns: 1,
 			label: "pledge.delivery.label", prompt: "pledge.delivery.prompt", help: "pledge.delivery.help",
@@ -501,6 +591,14 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 				return v
 			},
 		},
+	}
+}
+
+// pickupFields ask, when the items are picked up, where and on which day (today or later, at
+// most pickupDaysMax days ahead, in the campaign's time zone).
+func pickupFields(camp *campaign.Campaign) []*field {
+	days := pickupDays(camp)
+	return []*field{
 		{
 			name: stepPickupAddress, kind: kindText,
 			label: "pledge.pickup_address.label", prompt: "pledge.pickup_address.prompt", help: "pledge.pickup_address.help",
@@ -512,9 +610,9 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 			label: "pledge.pickup_date.label", prompt: "pledge.pickup_date.prompt", help: "pledge.pickup_date.help",
 			needed:     func(a map[string]string) bool { return a[stepDelivery] == string(campaign.DeliverByPickup) },
 			promptData: func(*turn) map[string]any { return map[string]any{"Max": pickupDaysMax} },
-			options:    pickupDays,
+			options:    days,
 			parse: func(c *turn, s string) (string, error) {
-				if o, ok := c.matchOption(pickupDays(c), s); ok {
+				if o, ok := c.matchOption(days(c), s); ok {
 					return o.value, nil
 				}
 				d, err := parsePickupDate(s, c.now, camp.Location)
@@ -531,24 +629,41 @@ func pledgeForm(camp *campaign.Campaign, ceiling int64) *form {
 				return d.Format(dateShownAs)
 			},
 		},
-		{
-			name: stepThanks, kind: kindChoice, columns: 1,
-			label: "pledge.thanks.label", prompt: "pledge.thanks.prompt", help: "pledge.thanks.help",
-			options: func(*turn) []option {
-				return []option{
-					{value: thanksPublic, label: "pledge.thanks.public", words: "pledge.thanks.public_words"},
-					{value: thanksAnon, label: "pledge.thanks.anonymous", words: "pledge.thanks.anonymous_words"},
-				}
-			},
-			display: func(c *turn, v string) string {
-				if v == thanksAnon {
-					return withoutSymbols(c.t("pledge.thanks.anonymous"))
-				}
-				return withoutSymbols(c.t("pledge.thanks.public"))
-			},
+	}
+}
+
+// pickupDays offers the pickup days a tap away, today and tomorrow in the campaign's time zone;
+// other dates are typed.
+func pickupDays(camp *campaign.Campaign) func(c *turn) []option {
+	return func(c *turn) []option {
+		today := localDate(c.now, camp.Location)
+		tomorrow := today.AddDate(0, 0, 1)
+		return []option{
+			{value: today.Format(dateLayout), label: "pledge.pickup_date.today", data: map[string]any{"Date": today.Format("02/01")}, words: "pledge.pickup_date.today_words"},
+			{value: tomorrow.Format(dateLayout), label: "pledge.pickup_date.tomorrow", data: map[string]any{"Date": tomorrow.Format("02/01")}, words: "pledge.pickup_date.tomorrow_words"},
+		}
+	}
+}
+
+// thanksField asks, last before the review, whether the donor's name may be on the organisers'
+// published list of thanks, or the pledge stays anonymous.
+func thanksField() *field {
+	return &field{
+		name: stepThanks, kind: kindChoice, columns: 1,
+		label: "pledge.thanks.label", prompt: "pledge.thanks.prompt", help: "pledge.thanks.help",
+		options: func(*turn) []option {
+			return []option{
+				{value: thanksPublic, label: "pledge.thanks.public", words: "pledge.thanks.public_words"},
+				{value: thanksAnon, label: "pledge.thanks.anonymous", words: "pledge.thanks.anonymous_words"},
+			}
+		},
+		display: func(c *turn, v string) string {
+			if v == thanksAnon {
+				return withoutSymbols(c.t("pledge.thanks.anonymous"))
+			}
+			return withoutSymbols(c.t("pledge.thanks.public"))
 		},
 	}
-	return f
 }
 
 // quantityMax is the most of one item kind a pledge line may count.
@@ -557,156 +672,6 @@ func quantityMax(k campaign.ItemKind) int {
 		return deviceQuantityMax
 	}
 	return stockQuantityMax
-}
-
-// encodeItem writes an item in its State.Answers form (see itemPrefix).
-func encodeItem(it campaign.PledgeItem) string {
-	k := string(it.Kind)
-	switch {
-	case it.Kind.IsDevice():
-		cond, compl := condNew, itemComplete
-		if it.Used {
-			cond = condUsed
-		}
-		if !it.Complete {
-			compl = itemParts
-		}
-		return k + "|" + cond + "|" + strconv.Itoa(it.Quantity) + "|" + compl
-	case it.Kind == campaign.ItemInternetPackage:
-		return k + "|" + strconv.Itoa(it.Quantity) + "|" + strconv.Itoa(it.Months)
-	case it.Kind == campaign.ItemMoney:
-		return k + "|" + strconv.FormatInt(it.Amount, 10)
-	}
-	return k + "|" + strconv.Itoa(it.Quantity)
-}
-
-// decodeItem reads an item written by encodeItem; ok is false for anything else.
-func decodeItem(s string) (campaign.PledgeItem, bool) {
-	p := strings.Split(s, "|")
-	it := campaign.PledgeItem{Kind: campaign.ItemKind(p[0])}
-	num := func(i, most int) (int, bool) {
-		n, err := strconv.Atoi(p[i])
-		return n, err == nil && n >= 1 && n <= most
-	}
-	var ok bool
-	switch {
-	case it.Kind.IsDevice():
-		if len(p) != 4 || (p[1] != condNew && p[1] != condUsed) || (p[3] != itemComplete && p[3] != itemParts) {
-			return it, false
-		}
-		it.Used, it.Complete = p[1] == condUsed, p[3] == itemComplete
-		it.Quantity, ok = num(2, deviceQuantityMax)
-		return it, ok
-	case it.Kind == campaign.ItemInternetPackage:
-		if len(p) != 3 {
-			return it, false
-		}
-		var okMonths bool
-		it.Quantity, ok = num(1, stockQuantityMax)
-		it.Months, okMonths = num(2, monthsMax)
-		return it, ok && okMonths
-	case it.Kind == campaign.ItemSIM4G, it.Kind == campaign.ItemUSBWiFi:
-		if len(p) != 2 {
-			return it, false
-		}
-		it.Quantity, ok = num(1, stockQuantityMax)
-		return it, ok
-	case it.Kind == campaign.ItemMoney:
-		if len(p) != 2 {
-			return it, false
-		}
-		n, err := strconv.ParseInt(p[1], 10, 64)
-		it.Amount = n
-		return it, err == nil && n > 0
-	}
-	return it, false
-}
-
-func itemKey(n int) string { return itemPrefix + strconv.Itoa(n) }
-
-// removeValue is the button value that removes item n, stored as enc. It names the item, so a
-// button left from before another removal (when the numbers have moved) is refused as stale.
-// The longest, "!rm=10=internet_package|100000|36", keeps the data far under 64 bytes.
-func removeValue(n int, enc string) string {
-	return ctlItemRemove + strconv.Itoa(n) + "=" + enc
-}
-
-// itemCount is how many items the answers hold (item.1 ... item.N without a gap).
-func itemCount(a map[string]string) int {
-	n := 0
-	for a[itemKey(n+1)] != "" {
-		n++
-	}
-	return n
-}
-
-// itemAt returns item n (from 1).
-func itemAt(a map[string]string, n int) (campaign.PledgeItem, bool) {
-	if n < 1 || n > itemCount(a) {
-		return campaign.PledgeItem{}, false
-	}
-	return decodeItem(a[itemKey(n)])
-}
-
-// pledgeItems returns the items in order; ok is false when one is unreadable.
-func pledgeItems(a map[string]string) ([]campaign.PledgeItem, bool) {
-	var items []campaign.PledgeItem
-	for i := range itemCount(a) {
-		it, ok := decodeItem(a[itemKey(i+1)])
-		if !ok {
-			return nil, false
-		}
-		items = append(items, it)
-	}
-	return items, true
-}
-
-// removeItem drops item n and renumbers those after it.
-func (c pledgeTurn) removeItem(n int) {
-	a := c.st.Answers
-	last := itemCount(a)
-	for i := n; i < last; i++ {
-		a[itemKey(i)] = a[itemKey(i+1)]
-	}
-	delete(a, itemKey(last))
-}
-
-// clearDraft forgets the item being added.
-func (c pledgeTurn) clearDraft() {
-	for _, s := range itemSteps {
-		delete(c.st.Answers, s)
-	}
-}
-
-// commitItem adds the item being asked about to the list once every question about it is
-// answered, and asks "another, or done?" next.
-func (c pledgeTurn) commitItem(f *form) {
-	a := c.st.Answers
-	if a[stepItemKind] == "" {
-		return
-	}
-	for _, s := range itemSteps {
-		if fld := f.field(s); fld.isNeeded(a) && a[s] == "" {
-			return
-		}
-	}
-	it := campaign.PledgeItem{Kind: campaign.ItemKind(a[stepItemKind])}
-	it.Used = a[stepItemCondition] == condUsed
-	it.Complete = a[stepItemComplete] == answerYes
-	it.Quantity, _ = strconv.Atoi(a[stepItemQuantity])
-	it.Months, _ = strconv.Atoi(a[stepItemMonths])
-	it.Amount, _ = strconv.ParseInt(a[stepItemAmount], 10, 64)
-	c.clearDraft()
-	enc := encodeItem(it)
-	if _, ok := decodeItem(enc); !ok {
-		return // a draft from another version: ask for the item again
-	}
-	a[itemKey(itemCount(a)+1)] = enc
-	delete(a, stepItems)
-	c.lead = c.t("pledge.item.added", "Item", c.itemText(it))
-	if it.Kind.IsDevice() && !it.Complete {
-		c.lead += "\n" + c.t("pledge.item.parts_note")
-	}
 }
 
 // kindName is an item kind's name without its emoji.
@@ -735,46 +700,6 @@ func formatAmount(v string) string {
 		return v
 	}
 	return campaign.FormatVND(n)
-}
-
-// itemText is one item in words: "2 × Laptop (used)".
-func (c pledgeTurn) itemText(it campaign.PledgeItem) string {
-	k := c.kindName(it.Kind)
-	switch {
-	case it.Kind.IsDevice():
-		cond := c.t("pledge.item_condition.new")
-		if it.Used {
-			cond = c.t("pledge.item_condition.used")
-		}
-		cond = strings.ToLower(withoutSymbols(cond))
-		if !it.Complete {
-			return c.t("pledge.item.device_parts", "Quantity", c.count(it.Quantity), "Kind", k, "Condition", cond)
-		}
-		return c.t("pledge.item.device", "Quantity", c.count(it.Quantity), "Kind", k, "Condition", cond)
-	case it.Kind == campaign.ItemInternetPackage:
-		return c.t("pledge.item.package", "Quantity", c.count(it.Quantity), "Kind", k, "Count", it.Months)
-	case it.Kind == campaign.ItemMoney:
-		return c.t("pledge.item.money", "Kind", k, "Amount", campaign.FormatVND(it.Amount))
-	}
-	return c.t("pledge.item.stock", "Quantity", c.count(it.Quantity), "Kind", k)
-}
-
-// itemLines lists the items, numbered.
-func (c pledgeTurn) itemLines() string {
-	var lines []string
-	for i := range itemCount(c.st.Answers) {
-		it, ok := itemAt(c.st.Answers, i+1)
-		if !ok {
-			continue
-		}
-		lines = append(lines, strconv.Itoa(i+1)+". "+c.itemText(it))
-	}
-	return strings.Join(lines, "\n")
-}
-
-// itemList is the items under a title, for the "another, or done?" question.
-func (c pledgeTurn) itemList() string {
-	return c.t("pledge.items.title") + "\n" + c.itemLines()
 }
 
 // parseOrgName checks the name of a business, organisation or other body: free text of 2-150

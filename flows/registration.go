@@ -11,18 +11,20 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name: FlowRegistration,
-		actions: []flowAction{{name: "register", run: func(c *turn) error {
-			return c.startOrOffer(c.e.formNamed(FlowRegistration))
-		}}},
+		name:    FlowRegistration,
+		actions: []flowAction{{name: "register", run: fn0(regTurn.register)}},
 		welcome: []flowWelcome{{row: 10, text: "common.btn_register", action: "register"}},
-		setup: func(e *Engine) error {
-			reg := registrationForm(e.cfg.Campaign)
-			start := func(c *turn, _ string) error { return c.startOrOffer(reg) }
-			e.deepLinks = append(e.deepLinks, deepLink{payload: "dangky", handle: start}, deepLink{payload: "register", handle: start})
-			return e.addForm(reg)
-		},
+		setup:   setupRegistration,
 	})
+}
+
+// setupRegistration adds the registration form to e, and the deep links that start it
+// (/start dangky, /start register).
+func setupRegistration(e *Engine) error {
+	reg := registrationForm(e.cfg.Campaign)
+	start := func(c *turn, _ string) error { return c.startOrOffer(reg) }
+	e.deepLinks = append(e.deepLinks, deepLink{payload: "dangky", handle: start}, deepLink{payload: "register", handle: start})
+	return e.addForm(reg)
 }
 
 // FlowRegistration is the State.Flow of a parent registering a child for a device.
@@ -129,48 +131,80 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 		submitLabel: "reg.review.submit",
 		submit:      fn1(regTurn.submitRegistration),
 		main:        true,
-		// Begun only inside the campaign's registration window (else the family is told).
-		start: func(c *turn, f *form) error {
-			if !c.registrationOpen() {
-				return nil
+		start:       fn1(regTurn.startInWindow),
+	}
+	f.fields = slices.Concat(
+		regConsentFields(camp),
+		regParentFields(),
+		regChildFields(camp),
+		regGradeFields(camp, f),
+		regHomeFields(camp),
+		regCircumstanceFields(),
+		regNeedFields(),
+	)
+	if assisted {
+		assistVariant(f)
+	}
+	return f
+}
+
+// startInWindow begins form f only inside the campaign's registration window; outside it the
+// family is told when registration opens or that it closed (registrationOpen).
+func (c regTurn) startInWindow(f *form) error {
+	if !c.registrationOpen() {
+		return nil
+	}
+	c.openForm(f)
+	return c.advance(f)
+}
+
+// freeText reads a free text of minLen to maxLen characters (parseFreeText) as a field's parse.
+func freeText(minLen, maxLen int) func(*turn, string) (string, error) {
+	return func(_ *turn, s string) (string, error) { return parseFreeText(s, minLen, maxLen) }
+}
+
+// parseNameAnswer reads a person's name (parseName) as a field's parse.
+func parseNameAnswer(_ *turn, s string) (string, error) { return parseName(s) }
+
+// regConsentFields ask the parent's consent first, before any personal data: what the campaign
+// keeps, who keeps it and until when. A refusal ends the form; what is kept of a yes is when it
+// was given. The assisted variant changes its words (assistVariant).
+func regConsentFields(camp *campaign.Campaign) []*field {
+	return []*field{{
+		name: stepConsent, kind: kindChoice, fixed: true, columns: 2,
+		label: "reg.consent.label", prompt: "reg.consent.prompt", help: "reg.consent.help",
+		promptData: func(c *turn) map[string]any {
+			// The last day kept: RetentionEnd is the first moment past it.
+			kept := camp.RetentionEnd().Add(-time.Nanosecond).In(camp.Location)
+			return map[string]any{"Campaign": camp.Name.In(c.lang), "Organizer": camp.Organizer.In(c.lang),
+				"KeptUntil": kept.Format(dateShownAs), "Months": camp.RetentionMonths}
+		},
+		options: func(*turn) []option {
+			return []option{
+				{value: consentYes, label: "reg.consent.yes", words: "reg.consent.yes_words"},
+				{value: consentNo, label: "reg.consent.no", words: "reg.consent.no_words"},
 			}
-			c.openForm(f)
-			return c.advance(f)
 		},
-	}
-	text := func(minLen, maxLen int) func(*turn, string) (string, error) {
-		return func(_ *turn, s string) (string, error) { return parseFreeText(s, minLen, maxLen) }
-	}
-	name := func(_ *turn, s string) (string, error) { return parseName(s) }
-	f.fields = []*field{
-		{
-			name: stepConsent, kind: kindChoice, fixed: true, columns: 2,
-			label: "reg.consent.label", prompt: "reg.consent.prompt", help: "reg.consent.help",
-			promptData: func(c *turn) map[string]any {
-				// The last day kept: RetentionEnd is the first moment past it.
-				kept := camp.RetentionEnd().Add(-time.Nanosecond).In(camp.Location)
-				return map[string]any{"Campaign": camp.Name.In(c.lang), "Organizer": camp.Organizer.In(c.lang),
-					"KeptUntil": kept.Format(dateShownAs), "Months": camp.RetentionMonths}
-			},
-			options: func(*turn) []option {
-				return []option{
-					{value: consentYes, label: "reg.consent.yes", words: "reg.consent.yes_words"},
-					{value: consentNo, label: "reg.consent.no", words: "reg.consent.no_words"},
-				}
-			},
-			accepted: func(c *turn, v string) bool {
-				if v == consentNo {
-					c.toIdle()
-					c.say(c.t("reg.consent.declined"))
-					return true
-				}
-				// What is kept is when the parent agreed.
-				c.st.Answers[stepConsent] = c.now.UTC().Format(time.RFC3339)
-				return false
-			},
+		accepted: func(c *turn, v string) bool {
+			if v == consentNo {
+				c.toIdle()
+				c.say(c.t("reg.consent.declined"))
+				return true
+			}
+			// What is kept is when the parent agreed.
+			c.st.Answers[stepConsent] = c.now.UTC().Format(time.RFC3339)
+			return false
 		},
+	}}
+}
+
+// regParentFields ask who registers: the parent's name (the last registration's offered as a
+// button, for a second child) and the phone by which officials reach the family. A phone a list
+// or staff already registered a child with is offered to be claimed instead (claim.go).
+func regParentFields() []*field {
+	return []*field{
 		{
-			name: stepParentName, kind: kindText, parse: name,
+			name: stepParentName, kind: kindText, parse: parseNameAnswer,
 			label: "reg.parent_name.label", prompt: "reg.parent_name.prompt", help: "reg.parent_name.help",
 			extra: func(c *turn, f *form) [][]Button {
 				last := c.st.Answers[lastPrefix+stepParentName]
@@ -202,9 +236,16 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 			// child with this phone: the family is offered to claim it instead (claim.go).
 			after: func(c *turn, v string) (bool, error) { return claimTurn{c}.claimOffer(v, true) },
 		},
+	}
+}
+
+// regChildFields ask who the child is: their name and birth date. With the ward they tell one
+// child from another: a second registration of the same child is flagged to officials.
+func regChildFields(camp *campaign.Campaign) []*field {
+	return []*field{
 		{
 			// The name may come with the birth date, as on a birth certificate: one message.
-			name: stepStudentName, kind: kindText, parse: name,
+			name: stepStudentName, kind: kindText, parse: parseNameAnswer,
 			label: "reg.student_name.label", prompt: "reg.student_name.prompt", help: "reg.student_name.help",
 			more: func(_ *turn, s string) (string, string) { return splitNameDate(s) }, then: stepBirthDate,
 		},
@@ -226,19 +267,21 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 				return d.Format(dateShownAs)
 			},
 		},
+	}
+}
+
+// regGradeFields ask where the child studies: the grade, which says the school level, a check of
+// a grade more than gradeYearsOff from the birth date's usual one, and the school. A "fix" on the
+// check asks the grade of form f again in its place.
+func regGradeFields(camp *campaign.Campaign, f *form) []*field {
+	return []*field{
 		{
 			// One question for grade and level: the grade says the level. The school may come
 			// with it ("lớp 4, Tiểu học Linh Trung").
 			name: stepGrade, kind: kindChoice, rowSizes: gradeRows(), clears: []string{stepGradeCheck},
 			label: "reg.grade.label", prompt: "reg.grade.prompt", help: "reg.grade.help",
 			formerly: []string{stepLevel},
-			options: func(c *turn) []option {
-				var opts []option
-				for g := 1; g <= gradeMaxTyped; g++ {
-					opts = append(opts, option{value: strconv.Itoa(g), label: "reg.grade.button", data: map[string]any{"Grade": g}})
-				}
-				return opts
-			},
+			options:  gradeOptions,
 			parse: func(_ *turn, s string) (string, error) {
 				g, err := parseGrade(s)
 				if err != nil {
@@ -246,15 +289,7 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 				}
 				return strconv.Itoa(g), nil
 			},
-			display: func(c *turn, v string) string {
-				g, _ := strconv.Atoi(v)
-				level, ok := levelOfGrade(g)
-				if !ok {
-					return v
-				}
-				name, _, _ := strings.Cut(c.t(levelLabels[level][0]), " (")
-				return c.t("reg.grade.shown", "Grade", g, "Level", name)
-			},
+			display: gradeShown,
 			accepted: func(c *turn, v string) bool {
 				g, _ := strconv.Atoi(v)
 				if level, ok := levelOfGrade(g); ok {
@@ -295,9 +330,36 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 			},
 		},
 		{
-			name: stepSchool, kind: kindText, parse: text(schoolMin, schoolMax),
+			name: stepSchool, kind: kindText, parse: freeText(schoolMin, schoolMax),
 			label: "reg.school.label", prompt: "reg.school.prompt", help: "reg.school.help",
 		},
+	}
+}
+
+// gradeOptions offers a button for each grade, 1 to gradeMaxTyped.
+func gradeOptions(*turn) []option {
+	var opts []option
+	for g := 1; g <= gradeMaxTyped; g++ {
+		opts = append(opts, option{value: strconv.Itoa(g), label: "reg.grade.button", data: map[string]any{"Grade": g}})
+	}
+	return opts
+}
+
+// gradeShown shows a grade with its school level, "4 (Tiểu học)": the level's name without its grades.
+func gradeShown(c *turn, v string) string {
+	g, _ := strconv.Atoi(v)
+	level, ok := levelOfGrade(g)
+	if !ok {
+		return v
+	}
+	name, _, _ := strings.Cut(c.t(levelLabels[level][0]), " (")
+	return c.t("reg.grade.shown", "Grade", g, "Level", name)
+}
+
+// regHomeFields ask where the family lives: the ward, one of the campaign's (paged buttons),
+// whose officials look after the registration, and the address within it.
+func regHomeFields(camp *campaign.Campaign) []*field {
+	return []*field{
 		{
 			name: stepWard, kind: kindWard, addressField: stepAddress,
 			label: "reg.ward.label", prompt: "reg.ward.prompt", help: "reg.ward.help",
@@ -313,9 +375,17 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 			},
 		},
 		{
-			name: stepAddress, kind: kindText, parse: text(addressMin, addressMax),
+			name: stepAddress, kind: kindText, parse: freeText(addressMin, addressMax),
 			label: "reg.address.label", prompt: "reg.address.prompt", help: "reg.address.help",
 		},
+	}
+}
+
+// regCircumstanceFields ask the family's circumstances (poor, near-poor, orphaned by COVID, …),
+// by which the campaign's priority rules rank who is given a device first, and an "other" one
+// in words.
+func regCircumstanceFields() []*field {
+	return []*field{
 		{
 			// "None of these" is a choice of its own, excluding the others.
 			name: stepCircumstances, kind: kindMulti, columns: 1, minPicks: 1,
@@ -335,12 +405,19 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 			},
 		},
 		{
-			name: stepOtherText, kind: kindText, parse: text(otherTextMin, otherTextMax),
+			name: stepOtherText, kind: kindText, parse: freeText(otherTextMin, otherTextMax),
 			label: "reg.other_text.label", prompt: "reg.other_text.prompt", help: "reg.other_text.help",
 			needed: func(a map[string]string) bool {
 				return slices.Contains(strings.Split(a[stepCircumstances], ","), string(campaign.CircumstanceOther))
 			},
 		},
+	}
+}
+
+// regNeedFields ask what the child studies with now (which orders children whose circumstances
+// weigh the same) and what they need: a device, a SIM, internet.
+func regNeedFields() []*field {
+	return []*field{
 		{
 			name: stepDeviceSituation, kind: kindChoice, columns: 1,
 			label: "reg.device_situation.label", prompt: "reg.device_situation.prompt", help: "reg.device_situation.help",
@@ -357,10 +434,6 @@ func registrationFormFor(camp *campaign.Campaign, assisted bool) *form {
 			},
 		},
 	}
-	if assisted {
-		assistVariant(f)
-	}
-	return f
 }
 
 // enumOptions offers the values of a domain enumeration, in its order, by their message ids
@@ -438,6 +511,10 @@ func gradeUnusual(camp *campaign.Campaign, a map[string]string) bool {
 
 // regTurn is a turn of the registration form; its methods are the flow's own (see flowTurn).
 type regTurn struct{ *turn }
+
+// register is the menu's "register" action: a new registration, or an offer to go on with the
+// one in progress.
+func (c regTurn) register() error { return c.startOrOffer(c.e.formNamed(FlowRegistration)) }
 
 // listLabels shows a stored list ("poor,other") by the labels of its values.
 func (c regTurn) listLabels(v string, label func(string) string) string {
