@@ -18,10 +18,14 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name:     "allocate",
-		commands: []flowCommand{{name: "allocate", run: fn1(allocTurn.allocateCommand)}},
-		buttons:  []flowButton{{prefix: allocPrefix, run: fn1(allocTurn.allocChoice)}},
-		steps:    []stepOwner{{owner: allocPrefix, step: allocStep}},
+		name: "allocate",
+		commands: []flowCommand{{
+			name: "allocate", run: fn1(allocTurn.allocateCommand),
+			staff: &staffLine{group: "staff.help.group.cases", rank: 90, text: "staff.help.allocate",
+				may: staffMay(campaign.ActionAllocate, func(c Config) bool { return c.Cases != nil })},
+		}},
+		buttons: []flowButton{{prefix: allocPrefix, run: fn1(allocTurn.allocChoice)}},
+		steps:   []stepOwner{{owner: allocPrefix, step: allocStep}},
 	})
 }
 

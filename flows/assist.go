@@ -14,10 +14,14 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name:     FlowAssist,
-		commands: []flowCommand{{name: "assist", run: func(c *turn, _ string) error { return assistTurn{c}.assistCommand() }}},
-		buttons:  []flowButton{{prefix: assistAfterPrefix, run: fn1(assistTurn.assistAfter)}},
-		words:    []flowWords{{rank: 30, take: func(c *turn) (bool, error) { return assistTurn{c}.assistWords() }}},
+		name: FlowAssist,
+		commands: []flowCommand{{
+			name: "assist", run: func(c *turn, _ string) error { return assistTurn{c}.assistCommand() },
+			staff: &staffLine{group: "staff.help.group.cases", rank: 60, text: "staff.help.assist",
+				may: staffMay(campaign.ActionAssist, nil)},
+		}},
+		buttons: []flowButton{{prefix: assistAfterPrefix, run: fn1(assistTurn.assistAfter)}},
+		words:   []flowWords{{rank: 30, take: func(c *turn) (bool, error) { return assistTurn{c}.assistWords() }}},
 		// the button that starts the assisted form, under the staff help (rank 10, staff.go)
 		idleHelp: []flowHelp{{rank: 20, add: do0(assistTurn.offerAssist)}},
 		setup: func(e *Engine) error {

@@ -15,10 +15,14 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name:     "broadcast",
-		commands: []flowCommand{{name: "broadcast", run: fn1(broadcastTurn.broadcastCommand)}},
-		buttons:  []flowButton{{prefix: broadcastPrefix, run: fn1(broadcastTurn.broadcastChoice)}},
-		steps:    []stepOwner{{owner: broadcastPrefix, step: broadcastStep, cancelled: "broadcast.cancelled"}},
+		name: "broadcast",
+		commands: []flowCommand{{
+			name: "broadcast", run: fn1(broadcastTurn.broadcastCommand),
+			staff: &staffLine{group: "staff.help.group.news", rank: 210, text: "staff.help.broadcast",
+				may: func(cfg Config, s campaign.Staff) bool { return cfg.Broadcasts != nil && mayBroadcast(s.Role) }},
+		}},
+		buttons: []flowButton{{prefix: broadcastPrefix, run: fn1(broadcastTurn.broadcastChoice)}},
+		steps:   []stepOwner{{owner: broadcastPrefix, step: broadcastStep, cancelled: "broadcast.cancelled"}},
 	})
 }
 

@@ -15,10 +15,14 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name:     "deliver",
-		commands: []flowCommand{{name: "deliveries", run: fn1(deliverTurn.deliveriesCommand)}},
-		buttons:  []flowButton{{prefix: deliverPrefix, run: fn1(deliverTurn.deliverChoice)}, {prefix: parentPrefix, run: fn1(deliverTurn.parentChoice)}},
-		steps:    []stepOwner{{owner: deliverPrefix, step: deliverStep}, {owner: parentPrefix, step: parentStep}},
+		name: "deliver",
+		commands: []flowCommand{{
+			name: "deliveries", run: fn1(deliverTurn.deliveriesCommand),
+			staff: &staffLine{group: "staff.help.group.cases", rank: 100, text: "staff.help.deliveries",
+				may: staffMay(campaign.ActionDeliver, func(c Config) bool { return c.Cases != nil })},
+		}},
+		buttons: []flowButton{{prefix: deliverPrefix, run: fn1(deliverTurn.deliverChoice)}, {prefix: parentPrefix, run: fn1(deliverTurn.parentChoice)}},
+		steps:   []stepOwner{{owner: deliverPrefix, step: deliverStep}, {owner: parentPrefix, step: parentStep}},
 	})
 }
 

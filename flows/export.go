@@ -11,9 +11,13 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name:     "export",
-		commands: []flowCommand{{name: "export", run: fn1(exportTurn.exportCommand)}},
-		buttons:  []flowButton{{prefix: exportPrefix, run: fn1(exportTurn.exportChoice)}},
+		name: "export",
+		commands: []flowCommand{{
+			name: "export", run: fn1(exportTurn.exportCommand),
+			staff: &staffLine{group: "staff.help.group.cases", rank: 120, text: "staff.help.export",
+				may: staffMay(campaign.ActionExport, func(c Config) bool { return c.Exporter != nil })},
+		}},
+		buttons: []flowButton{{prefix: exportPrefix, run: fn1(exportTurn.exportChoice)}},
 	})
 }
 

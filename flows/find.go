@@ -9,9 +9,13 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name:     "find",
-		commands: []flowCommand{{name: "find", run: fn1(findTurn.findCommand)}},
-		buttons:  []flowButton{{prefix: findPrefix, run: fn1(findTurn.findChoice)}},
+		name: "find",
+		commands: []flowCommand{{
+			name: "find", run: fn1(findTurn.findCommand),
+			staff: &staffLine{group: "staff.help.group.cases", rank: 110, text: "staff.help.find",
+				may: staffMay(campaign.ActionFind, func(c Config) bool { return c.Find != nil })},
+		}},
+		buttons: []flowButton{{prefix: findPrefix, run: fn1(findTurn.findChoice)}},
 	})
 }
 

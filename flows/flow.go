@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/thuduc/maytinhchoem/campaign"
 )
 
 // Flow is one conversation as the engine sees it: the commands, buttons, typed words and states
@@ -50,6 +52,24 @@ type flowCommand struct {
 	rank int
 	// shown, when set, says whether the menu offers it with e's Config.
 	shown func(e *Engine) bool
+	// staff, when set, is the command's line in staff's /help and its place in /whoami's list.
+	staff *staffLine
+}
+
+// staffLine is how staff's /help and /whoami (staff_help.go) show a staff command, to those who
+// may use it: the command says it itself, so no list of the help names another flow's commands.
+type staffLine struct {
+	// group is the id of the heading of /help the line is under, one of staffHelpGroups.
+	group string
+	// rank orders the staff commands, lowest first: /whoami's list by rank alone, /help's lines
+	// by group (in staffHelpGroups' order), then by rank.
+	rank int
+	// text is the id of the line: what the command does, with an example. It takes Wards (the
+	// sender's ward, every ward, or a school's students) and Scope (their ward, or the city).
+	text string
+	// may says whether s may use the command with cfg: what campaign.Authorize allows and whether
+	// the command's store is configured (staffMay). Nil: every member of the staff.
+	may func(cfg Config, s campaign.Staff) bool
 }
 
 // flowButton routes the buttons whose data is "<prefix>:<rest>".
@@ -196,7 +216,8 @@ func newRoutes() *routes {
 var registry = newRoutes()
 
 // registerFlow adds f to the registry; called from a file's init. A name used twice (a flow, a
-// command, a button prefix, an action, a dialog, a step owner or its State.Flow) is a programming
+// command, a button prefix, an action, a dialog, a step owner or its State.Flow), or a command's
+// staff line under a heading staffHelpGroups does not have or without a text, is a programming
 // error: it panics.
 func registerFlow(f Flow) {
 	if err := registry.add(f); err != nil {
@@ -229,6 +250,9 @@ func (r *routes) add(f Flow) error {
 		}
 	}
 	for _, c := range f.Commands() {
+		if l := c.staff; l != nil && (!slices.Contains(staffHelpGroups, l.group) || l.text == "") {
+			return fmt.Errorf("flows: flow %q: command %q: a staff line under heading %q, text %q", name, c.name, l.group, l.text)
+		}
 		if err := put(r.commands, name, "command", c.name, c, c.name != "" && c.run != nil); err != nil {
 			return err
 		}

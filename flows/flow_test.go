@@ -3,6 +3,8 @@ package flows
 import (
 	"strings"
 	"testing"
+
+	"github.com/thuduc/maytinhchoem/campaign"
 )
 
 // echoFlow is the smallest flow, and the README's example of adding one: this file, and one
@@ -139,5 +141,57 @@ func TestFlowRegistry_StepOwnerFlow(t *testing.T) {
 	}
 	if err := r.clone().add(flowSpec{name: "x4", steps: []stepOwner{{owner: "x4", step: step, flow: "x4"}}}); err != nil {
 		t.Errorf("an owner with a State.Flow of its own was refused: %v", err)
+	}
+}
+
+// A command added by a flow says its own line in staff's /help (flowCommand.staff): under its
+// heading, in its rank's place, and in /whoami's list, for those its may allows only. A line
+// under an unknown heading or without a text is refused.
+func TestFlowRegistry_StaffLine(t *testing.T) {
+	tally := flowSpec{name: "tally", commands: []flowCommand{{
+		name: "tally", run: func(c *turn, _ string) error { c.say("Counted."); return nil },
+		// between /find (110) and /export (120); the text is any message id of the locales
+		staff: &staffLine{group: "staff.help.group.cases", rank: 115, text: "common.cancelled", may: staffMay(campaign.ActionVerify, nil)},
+	}}}
+	c := newChat(t)
+	c.as("6006")
+	c.staff.Add("6006", "Đỗ An", campaign.RoleWomensUnion, wardTD)
+	c.staff.Add("6007", "Hồ Nga", campaign.RoleCityOfficial, "")
+	before, beforeWho := c.send(cmd("help")), allText(c.send(cmd("whoami")))
+	c.as("6007")
+	officialBefore, officialWho := allText(c.send(cmd("help"))), allText(c.send(cmd("whoami")))
+	if err := c.e.addFlow(tally); err != nil {
+		t.Fatal(err)
+	}
+
+	// The women's union may verify: the line is in the cases' group, after /find's.
+	c.as("6006")
+	out := c.send(cmd("help"))
+	find := msg(c.e, langVI, "staff.help.find")
+	if len(before) != 2 || len(out) != 2 || !strings.Contains(before[1].Text, find+"\n") {
+		t.Fatalf("help before:%s\nafter:%s", dump(before), dump(out))
+	}
+	want := strings.Replace(before[1].Text, find+"\n", find+"\n"+msg(c.e, langVI, "common.cancelled")+"\n", 1)
+	if out[1].Text != want {
+		t.Errorf("help: got\n%s\nwant\n%s", out[1].Text, want)
+	}
+	if got, want := allText(c.send(cmd("whoami"))), strings.Replace(beforeWho, "/find, ", "/find, /tally, ", 1); got != want || got == beforeWho {
+		t.Errorf("whoami: got %q, want %q", got, want)
+	}
+	// A city official may not verify: neither their help nor their list changes.
+	c.as("6007")
+	if got := allText(c.send(cmd("help"))); got != officialBefore {
+		t.Errorf("official's help: got\n%s\nwant\n%s", got, officialBefore)
+	}
+	if got := allText(c.send(cmd("whoami"))); got != officialWho {
+		t.Errorf("official's whoami: got %q, want %q", got, officialWho)
+	}
+
+	run := func(c *turn, _ string) error { return nil }
+	for _, l := range []staffLine{{group: "staff.help.group.nope", text: "common.cancelled"}, {group: "staff.help.group.cases"}} {
+		f := flowSpec{name: "bad", commands: []flowCommand{{name: "bad", run: run, staff: &l}}}
+		if err := registry.clone().add(f); err == nil {
+			t.Errorf("staff line %+v was accepted", l)
+		}
 	}
 }

@@ -20,9 +20,13 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name:     "import",
-		commands: []flowCommand{{name: "import", run: func(c *turn, _ string) error { return importTurn{c}.importCommand() }}},
-		words:    []flowWords{{rank: 10, take: func(c *turn) (bool, error) { return importTurn{c}.importDocument() }}},
+		name: "import",
+		commands: []flowCommand{{
+			name: "import", run: func(c *turn, _ string) error { return importTurn{c}.importCommand() },
+			staff: &staffLine{group: "staff.help.group.cases", rank: 70, text: "staff.help.import",
+				may: staffMay(campaign.ActionImportList, func(c Config) bool { return c.Lists != nil && c.ListReader != nil && c.Files != nil })},
+		}},
+		words: []flowWords{{rank: 10, take: func(c *turn) (bool, error) { return importTurn{c}.importDocument() }}},
 	})
 }
 

@@ -15,9 +15,12 @@ func init() {
 	registerFlow(flowSpec{
 		name: FlowIntake,
 		commands: []flowCommand{
-			{name: "intake", run: fn1(intakeTurn.startIntake)},
-			{name: "myintake", run: func(c *turn, _ string) error { return intakeTurn{c}.myIntake() }},
-			{name: "device", run: fn1(intakeTurn.deviceCommand)},
+			{name: "intake", run: fn1(intakeTurn.startIntake),
+				staff: &staffLine{group: "staff.help.group.devices", rank: 140, text: "staff.help.intake", may: mayIntake}},
+			{name: "myintake", run: func(c *turn, _ string) error { return intakeTurn{c}.myIntake() },
+				staff: &staffLine{group: "staff.help.group.devices", rank: 150, text: "staff.help.myintake", may: mayIntake}},
+			{name: "device", run: fn1(intakeTurn.deviceCommand),
+				staff: &staffLine{group: "staff.help.group.devices", rank: 160, text: "staff.help.device", may: mayIntake}},
 		},
 		buttons: []flowButton{{prefix: intakeAfterPrefix, run: fn1(intakeTurn.intakeAfter)}, {prefix: devicePrefix, run: fn1(intakeTurn.deviceChoice)}},
 		setup:   setupIntake,
@@ -124,6 +127,10 @@ var (
 		campaign.ItemInternetPackage: "intake.noun.internet_package",
 	}
 )
+
+// mayIntake is the staff line's may of /intake, /myintake and /device: the devices' store is
+// configured and s may take devices in.
+var mayIntake = staffMay(campaign.ActionIntake, func(c Config) bool { return c.Devices != nil })
 
 // intakeTurn is a turn of the intake of devices (/intake); its methods are the flow's own (see
 // flowTurn).
@@ -900,17 +907,4 @@ func (c intakeTurn) myIntake() error {
 	c.say(strings.Join(lines, "\n"))
 	c.resume("")
 	return nil
-}
-
-// intakeCommands are the intake and money commands s may use, for the staff help line; only
-// those whose store is configured.
-func (c intakeTurn) intakeCommands(s campaign.Staff) []string {
-	var names []string
-	if c.e.cfg.Devices != nil && campaign.Authorize(s, campaign.ActionIntake, s.WardCode) == nil {
-		names = append(names, "/intake", "/myintake", "/device")
-	}
-	if c.e.cfg.Money != nil && campaign.Authorize(s, campaign.ActionRecordMoney, s.WardCode) == nil {
-		names = append(names, "/money", "/buy")
-	}
-	return names
 }

@@ -13,8 +13,10 @@ func init() {
 	registerFlow(flowSpec{
 		name: FlowMoney,
 		commands: []flowCommand{
-			{name: "money", run: fn1(moneyTurn.moneyCommand)},
-			{name: "buy", run: fn1(moneyTurn.buyCommand)},
+			{name: "money", run: fn1(moneyTurn.moneyCommand),
+				staff: &staffLine{group: "staff.help.group.devices", rank: 170, text: "staff.help.money", may: mayMoney}},
+			{name: "buy", run: fn1(moneyTurn.buyCommand),
+				staff: &staffLine{group: "staff.help.group.devices", rank: 180, text: "staff.help.buy", may: mayMoney}},
 		},
 		setup: func(e *Engine) error {
 			if e.cfg.Money == nil {
@@ -116,6 +118,10 @@ func parseMoney(s string) (int64, error) {
 	}
 	return n, nil
 }
+
+// mayMoney is the staff line's may of /money and /buy: the money's store is configured and s may
+// record money.
+var mayMoney = staffMay(campaign.ActionRecordMoney, func(c Config) bool { return c.Money != nil })
 
 // moneyTurn is a turn of the receipt of money (/money); its methods are the flow's own (see
 // flowTurn).

@@ -13,7 +13,9 @@ func init() {
 		name: "mydata",
 		commands: []flowCommand{
 			{name: "mydata", run: fn1(mydataTurn.mydataCommand), menu: "mydata.cmd", rank: 50},
-			{name: "erase", run: fn1(mydataTurn.eraseCommand)},
+			{name: "erase", run: fn1(mydataTurn.eraseCommand),
+				staff: &staffLine{group: "staff.help.group.team", rank: 50, text: "staff.help.erase",
+					may: staffMay(campaign.ActionErase, func(c Config) bool { return c.Eraser != nil && c.Family != nil })}},
 		},
 		buttons: []flowButton{{prefix: mydataPrefix, run: fn1(mydataTurn.mydataChoice)}},
 		steps:   []stepOwner{{owner: "my", step: mydataStep}},

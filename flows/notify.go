@@ -15,8 +15,10 @@ func init() {
 	registerFlow(flowSpec{
 		name: "subscribe",
 		commands: []flowCommand{
-			{name: "subscribe", run: func(c *turn, _ string) error { return notifyTurn{c}.subscribeCommand() }},
-			{name: "unsubscribe", run: func(c *turn, _ string) error { return notifyTurn{c}.unsubscribeCommand() }},
+			{name: "subscribe", run: func(c *turn, _ string) error { return notifyTurn{c}.subscribeCommand() },
+				staff: &staffLine{group: "staff.help.group.news", rank: 190, text: "staff.help.subscribe", may: maySubscribe}},
+			{name: "unsubscribe", run: func(c *turn, _ string) error { return notifyTurn{c}.unsubscribeCommand() },
+				staff: &staffLine{group: "staff.help.group.news", rank: 200, text: "staff.help.unsubscribe", may: maySubscribe}},
 		},
 	})
 }
@@ -30,6 +32,10 @@ const (
 // captionMax is the most characters of a file's caption: a line or two under a chart. (A channel
 // whose captions are shorter sends a longer one as a message of its own.)
 const captionMax = 1000
+
+// maySubscribe is the staff line's may of /subscribe and /unsubscribe: the subscriptions' store is
+// configured and s may view the campaign's progress (the reports follow it).
+var maySubscribe = staffMay(campaign.ActionViewProgress, func(c Config) bool { return c.Subscriptions != nil })
 
 // notifyTurn is a turn of the subscriptions to reports (/subscribe); its methods are the flow's own
 // (see flowTurn).
@@ -108,19 +114,6 @@ func (c notifyTurn) unsubscribeCommand() error {
 	c.say(c.t("notify.unsubscribe.done"))
 	c.resume("")
 	return nil
-}
-
-// notifyCommands are the commands of this file and broadcast.go that s may use, for the staff
-// help line.
-func (c notifyTurn) notifyCommands(s campaign.Staff) []string {
-	var names []string
-	if c.e.cfg.Subscriptions != nil && campaign.Authorize(s, campaign.ActionViewProgress, s.WardCode) == nil {
-		names = append(names, "/subscribe", "/unsubscribe")
-	}
-	if c.e.cfg.Broadcasts != nil && mayBroadcast(s.Role) {
-		names = append(names, "/broadcast")
-	}
-	return names
 }
 
 // scopeName is the city's name for "", else the ward's.

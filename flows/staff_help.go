@@ -1,10 +1,12 @@
 // staff_help.go holds what the sender may do as staff: /whoami and the staff part of /help.
-// They ask other flows what those offer: intake's and notify's commands, notify's scope name and
-// assist's buttons.
+// Each command says its own line (flowCommand.staff: heading, rank, text, who may use it); this
+// file keeps only the headings' order, and asks notify for its scope name and assist for its
+// buttons.
 
 package flows
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -12,70 +14,23 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 )
 
-// staffCommands are the typed staff commands and the action each needs, for the /help line.
-// They are not in Commands: the public menu stays short for parents.
-// on says whether the command's store is configured (nil: always).
-var staffCommands = []struct {
-	name   string
-	action campaign.Action
-	on     func(Config) bool
-}{
-	{"invite", campaign.ActionInvite, nil},
-	{"invites", campaign.ActionInvite, nil},
-	{"staff", campaign.ActionManageStaff, nil},
-	{"revoke", campaign.ActionManageStaff, nil},
-	{"erase", campaign.ActionErase, func(c Config) bool { return c.Eraser != nil && c.Family != nil }},
-	{"assist", campaign.ActionAssist, nil},
-	{"import", campaign.ActionImportList, func(c Config) bool { return c.Lists != nil && c.ListReader != nil && c.Files != nil }},
-	{"verify", campaign.ActionVerify, func(c Config) bool { return c.Cases != nil }},
-	{"allocate", campaign.ActionAllocate, func(c Config) bool { return c.Cases != nil }},
-	{"deliveries", campaign.ActionDeliver, func(c Config) bool { return c.Cases != nil }},
-	{"find", campaign.ActionFind, func(c Config) bool { return c.Find != nil }},
-	{"export", campaign.ActionExport, func(c Config) bool { return c.Exporter != nil }},
-	{"summary", campaign.ActionViewProgress, func(c Config) bool { return c.Progress != nil }},
+// staffHelpGroups are the headings of staff's /help, in the order it shows them: each staff
+// command's line (flowCommand.staff) names the one it is under, and a group with no command the
+// sender may use is left out. Registration refuses a line under a heading not here.
+var staffHelpGroups = []string{
+	"staff.help.group.team",
+	"staff.help.group.cases",
+	"staff.help.group.devices",
+	"staff.help.group.news",
+	"staff.help.group.you",
 }
 
-// staffHelpGroups are the staff commands as /help explains them, in groups under a heading: each
-// line says what the command does and gives an example. A command shows for those who may use
-// it (staffCommands, intakeCommands, notifyCommands); a group with none is left out. The lines
-// take Wards (the sender's ward, every ward, or a school's students) and Scope (their ward, or
-// the city).
-var staffHelpGroups = []struct {
-	title string
-	lines []struct{ name, text string }
-}{
-	{"staff.help.group.team", []struct{ name, text string }{
-		{"invite", "staff.help.invite"},
-		{"invites", "staff.help.invites"},
-		{"staff", "staff.help.staff"},
-		{"revoke", "staff.help.revoke"},
-		{"erase", "staff.help.erase"},
-	}},
-	{"staff.help.group.cases", []struct{ name, text string }{
-		{"assist", "staff.help.assist"},
-		{"import", "staff.help.import"},
-		{"verify", "staff.help.verify"},
-		{"allocate", "staff.help.allocate"},
-		{"deliveries", "staff.help.deliveries"},
-		{"find", "staff.help.find"},
-		{"export", "staff.help.export"},
-	}},
-	{"staff.help.group.devices", []struct{ name, text string }{
-		{"intake", "staff.help.intake"},
-		{"myintake", "staff.help.myintake"},
-		{"device", "staff.help.device"},
-		{"money", "staff.help.money"},
-		{"buy", "staff.help.buy"},
-	}},
-	{"staff.help.group.news", []struct{ name, text string }{
-		{"summary", "staff.help.summary"},
-		{"subscribe", "staff.help.subscribe"},
-		{"unsubscribe", "staff.help.unsubscribe"},
-		{"broadcast", "staff.help.broadcast"},
-	}},
-	{"staff.help.group.you", []struct{ name, text string }{
-		{"whoami", "staff.help.whoami"},
-	}},
+// staffMay is a staff line's may for a command that needs action a in the member's own ward (or
+// the city), and whose store on says is configured (nil: always).
+func staffMay(a campaign.Action, on func(Config) bool) func(Config, campaign.Staff) bool {
+	return func(cfg Config, s campaign.Staff) bool {
+		return (on == nil || on(cfg)) && campaign.Authorize(s, a, s.WardCode) == nil
+	}
 }
 
 // staffHelpMax is the longest message of the staff help: 2,000 characters (the smallest
@@ -120,28 +75,39 @@ func (c staffTurn) staffHelpLine(s campaign.Staff) string {
 	return c.t("staff.help_line", "Commands", strings.Join(names, ", "))
 }
 
-// staffCommandNames are the staff commands s may use ("/verify"), none for someone without a role.
-func (c staffTurn) staffCommandNames(s campaign.Staff) []string {
+// staffCommands are the commands with a staff line that s may use with the engine's Config, in
+// their lines' rank order; none for someone without a role.
+func (c staffTurn) staffCommands(s campaign.Staff) []flowCommand {
 	if s.Role == "" {
 		return nil
 	}
-	var names []string
-	for _, sc := range staffCommands {
-		if (sc.on == nil || sc.on(c.e.cfg)) && campaign.Authorize(s, sc.action, s.WardCode) == nil {
-			names = append(names, "/"+sc.name)
+	var cmds []flowCommand
+	for _, fc := range c.e.routes.commands {
+		if l := fc.staff; l != nil && (l.may == nil || l.may(c.e.cfg, s)) {
+			cmds = append(cmds, fc)
 		}
 	}
-	names = append(names, intakeTurn(c).intakeCommands(s)...)
-	names = append(names, notifyTurn(c).notifyCommands(s)...)
-	return append(names, "/whoami")
+	slices.SortFunc(cmds, func(a, b flowCommand) int {
+		return cmp.Or(cmp.Compare(a.staff.rank, b.staff.rank), strings.Compare(a.name, b.name))
+	})
+	return cmds
+}
+
+// staffCommandNames are the staff commands s may use ("/verify"), none for someone without a role.
+func (c staffTurn) staffCommandNames(s campaign.Staff) []string {
+	var names []string
+	for _, fc := range c.staffCommands(s) {
+		names = append(names, "/"+fc.name)
+	}
+	return names
 }
 
 // staffHelp is the staff part of /help for s: a heading, then each group of the commands s may
 // use, a line each saying what it does with an example, in as few messages of at most
 // staffHelpMax characters as hold them (a group is never split). None for someone without a role.
 func (c staffTurn) staffHelp(s campaign.Staff) []string {
-	names := c.staffCommandNames(s)
-	if len(names) == 0 {
+	cmds := c.staffCommands(s)
+	if len(cmds) == 0 {
 		return nil
 	}
 	wards, scope := c.t("staff.help.every_ward"), notifyTurn(c).scopeName("")
@@ -157,13 +123,13 @@ func (c staffTurn) staffHelp(s campaign.Staff) []string {
 	parts := []string{title}
 	for _, g := range staffHelpGroups {
 		var lines []string
-		for _, l := range g.lines {
-			if slices.Contains(names, "/"+l.name) {
-				lines = append(lines, c.t(l.text, "Wards", wards, "Scope", scope))
+		for _, fc := range cmds {
+			if fc.staff.group == g {
+				lines = append(lines, c.t(fc.staff.text, "Wards", wards, "Scope", scope))
 			}
 		}
 		if len(lines) > 0 {
-			parts = append(parts, c.t(g.title)+"\n"+strings.Join(lines, "\n"))
+			parts = append(parts, c.t(g)+"\n"+strings.Join(lines, "\n"))
 		}
 	}
 	var msgs []string

@@ -11,8 +11,12 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name:     "summary",
-		commands: []flowCommand{{name: "summary", run: func(c *turn, _ string) error { return summaryTurn{c}.summaryCommand() }}},
+		name: "summary",
+		commands: []flowCommand{{
+			name: "summary", run: func(c *turn, _ string) error { return summaryTurn{c}.summaryCommand() },
+			staff: &staffLine{group: "staff.help.group.news", rank: 130, text: "staff.help.summary",
+				may: staffMay(campaign.ActionViewProgress, func(c Config) bool { return c.Progress != nil })},
+		}},
 	})
 }
 

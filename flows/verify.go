@@ -10,11 +10,15 @@ import (
 
 func init() {
 	registerFlow(flowSpec{
-		name:     "verify",
-		commands: []flowCommand{{name: "verify", run: fn1(verifyTurn.verifyCommand)}},
-		buttons:  []flowButton{{prefix: verifyPrefix, run: fn1(verifyTurn.verifyChoice)}},
-		steps:    []stepOwner{{owner: verifyPrefix, step: verifyStep}},
-		words:    []flowWords{{rank: 20, take: func(c *turn) (bool, error) { return verifyTurn{c}.answerUnprompted() }}},
+		name: "verify",
+		commands: []flowCommand{{
+			name: "verify", run: fn1(verifyTurn.verifyCommand),
+			staff: &staffLine{group: "staff.help.group.cases", rank: 80, text: "staff.help.verify",
+				may: staffMay(campaign.ActionVerify, func(c Config) bool { return c.Cases != nil })},
+		}},
+		buttons: []flowButton{{prefix: verifyPrefix, run: fn1(verifyTurn.verifyChoice)}},
+		steps:   []stepOwner{{owner: verifyPrefix, step: verifyStep}},
+		words:   []flowWords{{rank: 20, take: func(c *turn) (bool, error) { return verifyTurn{c}.answerUnprompted() }}},
 	})
 }
 
