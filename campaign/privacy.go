@@ -133,6 +133,9 @@ type ErasureCounts struct {
 	Mentions int `json:"mentions"`
 	// FileLinks are published download links of exports (which may list the family), deleted.
 	FileLinks int `json:"file_links"`
+	// ClaimAttempts are the counts of wrong birth dates typed to claim with the family's phone
+	// (kept as its sha256), deleted.
+	ClaimAttempts int `json:"claim_attempts"`
 }
 
 // Anonymization is what one retention pass did: counts of what it erased now (what was erased

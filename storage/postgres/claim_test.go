@@ -352,11 +352,14 @@ func TestClaimAttempts_Erasure(t *testing.T) {
 		t.Fatal("no wrong dates counted: the test means nothing")
 	}
 	privacy := postgres.NewPrivacyStore(w.db, w.c)
+	erased := map[string]int{} // ErasureCounts.ClaimAttempts of each erasure
 	erase := func(code string) {
 		t.Helper()
-		if _, err := privacy.EraseRegistration(ctx, code, "telegram:9001", campaign.ErasureFamilyRequest); err != nil {
+		e, err := privacy.EraseRegistration(ctx, code, "telegram:9001", campaign.ErasureFamilyRequest)
+		if err != nil {
 			t.Fatal(err)
 		}
+		erased[code] = e.Erased.ClaimAttempts
 	}
 	erase(codeA)
 	if claimAttempts(t, w.db, phoneTwo) != 1 {
@@ -369,6 +372,10 @@ func TestClaimAttempts_Erasure(t *testing.T) {
 	erase(codeC)
 	if n := claimAttempts(t, w.db, phoneTwo) + claimAttempts(t, w.db, phoneOne); n != 0 {
 		t.Errorf("%d claim_attempts rows of erased phones remain", n)
+	}
+	// Each erasure counts the rows it deleted: none while the twin was kept, one with each last holder.
+	if want := map[string]int{codeA: 0, codeB: 1, codeC: 1}; !reflect.DeepEqual(erased, want) {
+		t.Errorf("ErasureCounts.ClaimAttempts by erasure = %v, want %v", erased, want)
 	}
 	if found := findInDatabase(t, w.db, []string{sha256Hex(phoneTwo), sha256Hex(phoneOne)}); len(found) > 0 {
 		t.Errorf("the erased phones' hashes are still in %q", found)

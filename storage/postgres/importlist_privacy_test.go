@@ -71,6 +71,9 @@ func TestListRows_ErasureAndRetention(t *testing.T) {
 	if e.Already || e.Code != res.Accepted[0].Code || e.Family != (campaign.Session{}) {
 		t.Errorf("erasure = %+v; a list's row has no chat to forget", e)
 	}
+	if e.Erased.ClaimAttempts != 1 {
+		t.Errorf("erasure counted %d claim attempts deleted, want 1 (its phone's)", e.Erased.ClaimAttempts)
+	}
 	if found := findInDatabase(t, w.db, erasedTraces); len(found) > 0 {
 		t.Errorf("after erasure the list's row is still in %q", found)
 	}
@@ -90,8 +93,12 @@ func TestListRows_ErasureAndRetention(t *testing.T) {
 
 	// The retention pass erases the list's other row with the chat's registration.
 	w.db.Now = func() time.Time { return w.c.RetentionEnd().Add(time.Hour) }
-	if _, err := store.AnonymizeExpired(ctx); err != nil {
+	rest, err := store.AnonymizeExpired(ctx)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if rest.ClaimAttempts != 1 {
+		t.Errorf("the retention pass counted %d claim attempts deleted, want 1 (+84906000444's)", rest.ClaimAttempts)
 	}
 	if found := findInDatabase(t, w.db, kept); len(found) > 0 {
 		t.Errorf("after the retention pass still in %q", found)

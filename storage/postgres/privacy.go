@@ -453,7 +453,7 @@ func (s *PrivacyStore) erase(ctx context.Context, tx *sqlx.Tx, targets []eraseTa
 		}
 	}
 	if len(claimHashes) > 0 {
-		if _, err := exec("claim attempts", `
+		if counts.ClaimAttempts, err = exec("claim attempts", `
 			DELETE FROM claim_attempts ca WHERE ca.campaign_id = $1 AND ca.phone_hash = ANY($2)
 				AND NOT EXISTS (SELECT 1 FROM registrations r
 					WHERE r.campaign_id = $1 AND r.parent_phone = ANY($3) AND r.chat_id = '' AND r.registered_by <> ''
@@ -849,6 +849,7 @@ func (s *PrivacyStore) AnonymizeExpired(ctx context.Context) (campaign.Anonymiza
 		out.CaseKeys += c.CaseKeys
 		out.Mentions += c.Mentions
 		out.FileLinks += c.FileLinks
+		out.ClaimAttempts += c.ClaimAttempts
 	}
 	// Each transaction's results are taken only once it committed: a run retried after a
 	// conflict (see DB.tx) starts from the same place and counts nothing twice.
@@ -1036,8 +1037,7 @@ func (s *PrivacyStore) anonymizeRest(ctx context.Context, tx *sqlx.Tx, now time.
 	// Wrong birth dates counted for phones no registration kept longer (one made after the
 	// campaign's end) may still claim with: those of phones whose registrations were erased, and of
 	// phones a family corrected since.
-	var none int
-	if err := count(&none, "claim attempts", `
+	if err := count(&c.ClaimAttempts, "claim attempts", `
 		DELETE FROM claim_attempts ca WHERE ca.campaign_id = $1
 			AND NOT EXISTS (SELECT 1 FROM registrations r
 				WHERE r.campaign_id = $1 AND r.chat_id = '' AND r.registered_by <> '' AND r.parent_phone <> ''
