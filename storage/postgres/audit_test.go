@@ -267,9 +267,26 @@ func TestAuditLog_MigrationCleansEarlierRows(t *testing.T) {
 	if err := postgres.MigrateTo(ctx, db, 19); err != nil {
 		t.Fatal(err)
 	}
-	db.Now = (&testClock{t: campaignDay()}).Now
-	r := submit(t, postgres.NewRegistrationStore(db, campaign.Default()), validRegistration("earlier"))
+	// A registration from chat telegram:1001, written as the schema of then had it (the store's
+	// submit needs the submit_registration of migration 00028), with its submit's audit row, by
+	// the family already.
+	var student int64
+	if err := db.SQLX().Get(&student, `INSERT INTO students (campaign_id, full_name, name_key, birth_date, ward_code, created_at)
+		VALUES ('thu-duc-2021', 'Nguyễn Văn An', 'nguyen van an', '2012-05-03', '26800', now()) RETURNING id`); err != nil {
+		t.Fatal(err)
+	}
+	r := campaign.Registration{Code: "TD-000001"}
+	if _, err := db.SQLX().Exec(`
+		INSERT INTO registrations (campaign_id, code, status, channel, chat_id, user_id, parent_name, parent_phone,
+			student_id, level, grade, school, ward_code, address, device_situation, needs, idempotency_key,
+			consent_at, created_at, updated_at)
+		VALUES ('thu-duc-2021', $1, 'submitted', 'telegram', '1001', '1001', 'Trần Thị Bình', '+84903123456',
+			$2, 'primary', 4, 'Trường Tiểu học Linh Trung', '26800', '', 'shares_phone', '{tablet}', 'earlier',
+			now(), now(), now())`, r.Code, student); err != nil {
+		t.Fatal(err)
+	}
 	legacy := []struct{ actor, action, subject, before, after string }{
+		{"family", "registration.create", r.Code, "", `{"code": "` + r.Code + `", "ward": "26800", "grade": 4, "level": "primary", "status": "submitted", "possible_duplicate": false}`},
 		{"telegram:1001", "registration.create", r.Code, "", `{"code": "` + r.Code + `", "status": "submitted"}`},
 		{"telegram:8101", "registration.ask_info", r.Code, `{"status": "submitted"}`, `{"status": "needs_info", "text": "Cháu ở hẻm 45?"}`},
 		{"telegram:1001", "registration.answer", r.Code, `{"status": "needs_info"}`, `{"status": "submitted"}`},

@@ -45,6 +45,14 @@ func reachable(msgs []campaign.OutboxMessage) []campaign.OutboxMessage {
 // already has (same folded name, birth date and ward, from any source, an earlier list
 // included) is not stored: it comes back in Duplicates with the existing codes. Imports of the
 // campaign take turns on an advisory lock, so a resend racing its first send adds nothing.
+//
+// It does not store its rows through submit_registration, the function that stores a chat's and
+// an assisted registration (RegistrationStore.submit): a list of 5,000 rows would be 5,000 runs
+// of it, each with its own lock, look-ups and inserts, where the statements here do each step
+// once for the whole list (BenchmarkImportList_5000 in flows). Its rules differ as well: a child
+// the campaign has is reported, not stored again, and one lock on the campaign stands for the
+// children's. What a registration stores, and its "registration.create" audit row, are
+// therefore written in both places, and a change to one is made to the other.
 func (s *ListStore) ImportList(ctx context.Context, l *campaign.ListImport) (campaign.ListResult, error) {
 	var res campaign.ListResult
 	if l == nil || l.Actor == "" || l.FileHash == "" {

@@ -21,3 +21,17 @@ func MigrateTo(ctx context.Context, db *DB, version int64) error {
 	_, err = provider.UpTo(ctx, version)
 	return err
 }
+
+// MigrateDownTo rolls the schema back to version, for the tests of a migration's Down.
+func MigrateDownTo(ctx context.Context, db *DB, version int64) error {
+	migrations, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db.maintenance.DB, migrations, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return err
+	}
+	_, err = provider.DownTo(ctx, version)
+	return err
+}

@@ -69,6 +69,9 @@ func NewRegistrationStore(db *DB, c *campaign.Campaign) *RegistrationStore {
 // is harmless in a code. Submits of what may be the same child take turns on an advisory lock on
 // the child's key, so a concurrent registration of the same child by another parent is seen and
 // flagged.
+//
+// A registration of campaign.SourceAssisted, made by staff on a family's behalf, is stored the
+// same way, by the same function, with the rules of validateAssisted (see submit).
 func (s *RegistrationStore) SubmitRegistration(ctx context.Context, r *campaign.Registration) (created bool, err error) {
 	if r == nil {
 		return false, campaign.Errorf(campaign.EINVALID, "no registration")
@@ -77,25 +80,21 @@ func (s *RegistrationStore) SubmitRegistration(ctx context.Context, r *campaign.
 	if in.IdempotencyKey == "" {
 		return false, campaign.Errorf(campaign.EINVALID, "registration has no idempotency key")
 	}
-	submit := s.submit
 	switch in.Source {
-	case "", campaign.SourceChat:
-	case campaign.SourceAssisted:
-		submit = s.submitAssisted
+	case "", campaign.SourceChat, campaign.SourceAssisted:
 	default:
 		return false, campaign.Errorf(campaign.EINVALID, "registration: source %q is not submitted one by one", in.Source)
 	}
 	// One retry: a lost race on the idempotency key finds the winner's row the second time, and a
 	// serialization failure or deadlock is safe to run again because the key makes it idempotent.
-	// An assisted submit is a transaction of DB.tx, which retries conflicts itself.
 	for attempt := 1; ; attempt++ {
 		out := in
-		created, err = submit(ctx, &out)
+		created, err = s.submit(ctx, &out)
 		if err == nil {
 			*r = out
 			return created, nil
 		}
-		if attempt < 2 && (errors.Is(err, errKeyRace) || (in.Source != campaign.SourceAssisted && isRetryableConflict(err))) {
+		if attempt < 2 && (errors.Is(err, errKeyRace) || isRetryableConflict(err)) {
 			continue
 		}
 		if errors.Is(err, errKeyRace) {
@@ -106,10 +105,26 @@ func (s *RegistrationStore) SubmitRegistration(ctx context.Context, r *campaign.
 	}
 }
 
-// submit is one attempt of SubmitRegistration; r is already normalised. The work is done by the
-// submit_registration function (migration 00002) in one round trip.
+// submit is one attempt of SubmitRegistration; r is already normalised and its source is a
+// chat's (or none) or campaign.SourceAssisted. The work is done by the submit_registration
+// function (migrations 00002 and 00028) in one round trip, whatever the source.
+//
+// A chat's registration is audited by campaign.FamilyActor (the append-only audit log keeps no
+// family's chat) and makes its chat a contact. An assisted one has no chat (the family has none
+// until it claims the registration) and so makes no contact; it stores who registered the family
+// and who witnessed its consent, and the audit log gets "registration.create", with the source,
+// and "registration.assist", with the witness, the consent's time and whether a phone was given,
+// both by the staff member and with codes and the ward only. The child's earlier registrations,
+// from any source, are flagged in PossibleDuplicateOf either way.
 func (s *RegistrationStore) submit(ctx context.Context, r *campaign.Registration) (created bool, err error) {
-	if err := s.validate(r); err != nil {
+	assisted := r.Source == campaign.SourceAssisted
+	validate := s.validate
+	source, actor, by, witness := campaign.SourceChat, campaign.FamilyActor, "", ""
+	if assisted {
+		validate = s.validateAssisted
+		source, actor, by, witness = campaign.SourceAssisted, r.RegisteredBy, r.RegisteredBy, r.ConsentWitness
+	}
+	if err := validate(r); err != nil {
 		// A retried submit of a stored registration is not refused for rules added since.
 		if existing, kerr := s.byKey(ctx, s.db.db, r.IdempotencyKey); kerr == nil {
 			*r = existing
@@ -137,14 +152,15 @@ func (s *RegistrationStore) submit(ctx context.Context, r *campaign.Registration
 	err = s.db.db.QueryRowxContext(ctx, `
 		SELECT o_created, o_id, o_code, o_student_id, o_student_name, o_duplicate_of
 		FROM submit_registration($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-			$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+			$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
 		r.IdempotencyKey, s.c.ID, s.c.RegistrationPrefix, seq,
 		s.c.ID+"|"+nameKey+"|"+birthDate+"|"+r.WardCode,
 		r.StudentName, nameKey, birthDate, r.WardCode,
 		r.Channel, r.ChatID, r.UserID, r.Language,
 		r.ParentName, r.ParentPhone, r.Level, r.Grade, r.School, r.Address,
 		toStrings(r.Circumstances), r.CircumstanceOther, r.DeviceSituation, toStrings(r.Needs),
-		r.ConsentAt, now, campaign.FamilyActor, // the append-only audit log keeps no family's chat
+		r.ConsentAt, now, actor,
+		source, by, witness,
 	).StructScan(&out)
 	if err != nil {
 		if pq.As(err, "MT001") != nil {
@@ -164,7 +180,9 @@ func (s *RegistrationStore) submit(ctx context.Context, r *campaign.Registration
 	r.CampaignID, r.StudentID, r.StudentName = s.c.ID, out.StudentID.Int64, out.StudentName.String
 	r.PossibleDuplicateOf = fromStrings[string](out.DuplicateOf)
 	r.CreatedAt, r.UpdatedAt = now, now
-	r.Source, r.ListID, r.ListRow, r.RegisteredBy, r.ConsentWitness = campaign.SourceChat, 0, 0, "", ""
+	if !assisted {
+		r.Source, r.ListID, r.ListRow, r.RegisteredBy, r.ConsentWitness = campaign.SourceChat, 0, 0, "", ""
+	}
 	return true, nil
 }
 
