@@ -24,11 +24,16 @@ const (
 	// AllocationCancel: the family withdrew the registration before the hand-over; the
 	// allocation is undone and what it held is free again.
 	AllocationCancel AllocationEvent = "cancel"
+	// AllocationRelease: a volunteer found the allocated device unfit before the hand-over and
+	// moved it back to ready by hand (DeviceStore.MoveDevice); the delivery is removed, the
+	// registration waits to be allocated again and what the allocation held is free again.
+	AllocationRelease AllocationEvent = "release"
 )
 
 // AllocationEvents lists every allocation event.
 var AllocationEvents = []AllocationEvent{AllocationAllocate, AllocationChoosePlace, AllocationFail,
-	AllocationHandOver, AllocationNotReceived, AllocationConfirm, AllocationAutoConfirm, AllocationCancel}
+	AllocationHandOver, AllocationNotReceived, AllocationConfirm, AllocationAutoConfirm, AllocationCancel,
+	AllocationRelease}
 
 // StockEffect is what an allocation event does to the stock its allocation lists. Stock is
 // counted, not tracked one by one: what is left of a kind is what came in less what the
@@ -53,8 +58,10 @@ type allocationMove struct {
 
 // allocationMoves is the allocation's state machine. Allocating takes a ready device, the stock
 // and a verified registration together, or nothing; the events after it move the device only
-// from where the allocation left it: a device someone has moved by hand since (found broken and
-// sent back to checking, say) stays where it is, with no event claiming otherwise. The
+// from where the allocation left it: a device someone has moved by hand since (returned after a
+// hand-over the family then said never came, say) stays where it is, with no event claiming
+// otherwise. A device a pending delivery holds leaves allocated by hand only back to ready, and
+// that is AllocationRelease (Device.MoveByHand). The
 // stock an allocation holds stays taken once handed over, even when the family then says it
 // never came: it is still theirs, on its way.
 var allocationMoves = map[AllocationEvent]allocationMove{
@@ -66,6 +73,7 @@ var allocationMoves = map[AllocationEvent]allocationMove{
 	AllocationConfirm:     {"", DeliveryConfirm, "", [2]DeviceState{}, StockKept},
 	AllocationAutoConfirm: {"", DeliveryAutoConfirm, "", [2]DeviceState{}, StockKept},
 	AllocationCancel:      {RegistrationWithdraw, DeliveryCancel, "", [2]DeviceState{DeviceAllocated, DeviceReady}, StockGiveBack},
+	AllocationRelease:     {RegistrationRelease, DeliveryRelease, "", [2]DeviceState{DeviceAllocated, DeviceReady}, StockGiveBack},
 }
 
 // Valid reports whether e is a known event.

@@ -23,6 +23,7 @@ func TestAllocationEvent_Table(t *testing.T) {
 		AllocationConfirm:     {"", DeliveryConfirm, "", [2]DeviceState{}, StockKept},
 		AllocationAutoConfirm: {"", DeliveryAutoConfirm, "", [2]DeviceState{}, StockKept},
 		AllocationCancel:      {RegistrationWithdraw, DeliveryCancel, "", [2]DeviceState{DeviceAllocated, DeviceReady}, StockGiveBack},
+		AllocationRelease:     {RegistrationRelease, DeliveryRelease, "", [2]DeviceState{DeviceAllocated, DeviceReady}, StockGiveBack},
 	}
 	if len(want) != len(AllocationEvents) {
 		t.Fatalf("the test knows %d events, campaign %d", len(want), len(AllocationEvents))
@@ -94,6 +95,7 @@ func TestAllocationState_Apply(t *testing.T) {
 		{pending, AllocationFail}:        pending,
 		{pending, AllocationHandOver}:    handed,
 		{pending, AllocationCancel}:      undone,
+		{pending, AllocationRelease}:     none,
 		{handed, AllocationNotReceived}:  pending,
 		{handed, AllocationConfirm}:      confirmed,
 		{handed, AllocationAutoConfirm}:  confirmed,
@@ -103,7 +105,7 @@ func TestAllocationState_Apply(t *testing.T) {
 	refused := map[AllocationEvent]string{
 		AllocationAllocate: ECONFLICT, AllocationChoosePlace: ENOTFOUND, AllocationFail: ECONFLICT,
 		AllocationHandOver: ECONFLICT, AllocationNotReceived: ENOTFOUND, AllocationConfirm: ENOTFOUND,
-		AllocationAutoConfirm: ECONFLICT, AllocationCancel: ECONFLICT,
+		AllocationAutoConfirm: ECONFLICT, AllocationCancel: ECONFLICT, AllocationRelease: ECONFLICT,
 	}
 	if len(refused) != len(AllocationEvents) {
 		t.Fatalf("the test knows %d events, campaign %d", len(refused), len(AllocationEvents))
@@ -188,6 +190,7 @@ func TestAllocationEvent_MoveDevice(t *testing.T) {
 		AllocationHandOver:    {DeviceAllocated, DeviceDelivered},
 		AllocationNotReceived: {DeviceDelivered, DeviceAllocated},
 		AllocationCancel:      {DeviceAllocated, DeviceReady},
+		AllocationRelease:     {DeviceAllocated, DeviceReady},
 	}
 	for _, e := range append(AllocationEvents, "lose") {
 		for _, s := range DeviceStates {

@@ -18,11 +18,14 @@ const (
 	DeliveryAutoConfirm DeliveryEvent = "auto_confirm" // the configured days passed after the hand-over
 	// DeliveryCancel: the family withdrew the registration; the delivery is removed (To is "").
 	DeliveryCancel DeliveryEvent = "cancel"
+	// DeliveryRelease: a volunteer took the device back as unfit before the hand-over; the
+	// delivery is removed (To is "") and its registration waits to be allocated again.
+	DeliveryRelease DeliveryEvent = "release"
 )
 
 // DeliveryEvents lists every delivery event.
 var DeliveryEvents = []DeliveryEvent{DeliveryHandOver, DeliveryFail, DeliveryChoosePlace, DeliveryNotReceived,
-	DeliveryConfirm, DeliveryAutoConfirm, DeliveryCancel}
+	DeliveryConfirm, DeliveryAutoConfirm, DeliveryCancel, DeliveryRelease}
 
 // DeliveryStatuses lists every delivery status.
 var DeliveryStatuses = []DeliveryStatus{DeliveryPending, DeliveryDelivered, DeliveryConfirmed}
@@ -47,6 +50,7 @@ var deliveryMoves = map[DeliveryEvent]deliveryMove{
 	DeliveryConfirm:     {statusMove[DeliveryStatus]{[]DeliveryStatus{DeliveryDelivered}, DeliveryConfirmed, ENOTFOUND}, "", true},
 	DeliveryAutoConfirm: {statusMove[DeliveryStatus]{[]DeliveryStatus{DeliveryDelivered}, DeliveryConfirmed, ECONFLICT}, "", false},
 	DeliveryCancel:      {statusMove[DeliveryStatus]{[]DeliveryStatus{DeliveryPending}, "", ECONFLICT}, "", false},
+	DeliveryRelease:     {statusMove[DeliveryStatus]{[]DeliveryStatus{DeliveryPending}, "", ECONFLICT}, RegistrationRelease, false},
 }
 
 // Valid reports whether e is a known event.
@@ -55,7 +59,8 @@ func (e DeliveryEvent) Valid() bool { _, ok := deliveryMoves[e]; return ok }
 // From lists the statuses e may happen in (for a store's WHERE status = ANY(...) guard).
 func (e DeliveryEvent) From() []DeliveryStatus { return slices.Clone(deliveryMoves[e].from) }
 
-// To is the status e leads to; "" for DeliveryCancel (the delivery is removed) and unknown events.
+// To is the status e leads to; "" for DeliveryCancel and DeliveryRelease (the delivery is
+// removed) and unknown events.
 func (e DeliveryEvent) To() DeliveryStatus { return deliveryMoves[e].to }
 
 // Allows reports whether e may happen to a delivery in status s.

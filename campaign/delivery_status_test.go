@@ -15,6 +15,7 @@ func TestDeliveryStatus_Apply(t *testing.T) {
 		{DeliveryPending, DeliveryFail}:          DeliveryPending,
 		{DeliveryPending, DeliveryChoosePlace}:   DeliveryPending,
 		{DeliveryPending, DeliveryCancel}:        "", // removed
+		{DeliveryPending, DeliveryRelease}:       "", // removed
 		{DeliveryDelivered, DeliveryNotReceived}: DeliveryPending,
 		{DeliveryDelivered, DeliveryConfirm}:     DeliveryConfirmed,
 		{DeliveryDelivered, DeliveryAutoConfirm}: DeliveryConfirmed,
@@ -24,10 +25,11 @@ func TestDeliveryStatus_Apply(t *testing.T) {
 	refused := map[DeliveryEvent]string{
 		DeliveryHandOver: ECONFLICT, DeliveryFail: ECONFLICT, DeliveryChoosePlace: ENOTFOUND,
 		DeliveryNotReceived: ENOTFOUND, DeliveryConfirm: ENOTFOUND, DeliveryAutoConfirm: ECONFLICT,
-		DeliveryCancel: ECONFLICT,
+		DeliveryCancel: ECONFLICT, DeliveryRelease: ECONFLICT,
 	}
 	registration := map[DeliveryEvent]RegistrationEvent{
 		DeliveryHandOver: RegistrationDeliver, DeliveryNotReceived: RegistrationNotReceived,
+		DeliveryRelease: RegistrationRelease,
 	}
 	if len(refused) != len(DeliveryEvents) {
 		t.Fatalf("the test knows %d events, campaign %d", len(refused), len(DeliveryEvents))
@@ -60,10 +62,15 @@ func TestDeliveryStatus_Apply(t *testing.T) {
 					if got := e.Registration(); got != registration[e] {
 						t.Fatalf("Registration() = %q, want %q", got, registration[e])
 					}
+					// A removed delivery leaves its registration waiting to be allocated again.
+					want := to.Registration()
+					if to == "" {
+						want = StatusVerified
+					}
 					if re := e.Registration(); re != "" {
 						next, err := from.Registration().Apply(re)
-						if err != nil || next != to.Registration() {
-							t.Errorf("registration %s -> %s (%v), want %s", from.Registration(), next, err, to.Registration())
+						if err != nil || next != want {
+							t.Errorf("registration %s -> %s (%v), want %s", from.Registration(), next, err, want)
 						}
 					}
 				}

@@ -48,7 +48,8 @@ const (
 // deviceTransitions lists, for each state, the states it may move to: every move a device makes,
 // whether a volunteer makes it by hand (DeviceStore.MoveDevice) or an allocation's event does
 // (allocationMoves, whose device moves must all be here). Allocated goes back to ready when the
-// family withdraws before the hand-over. Delivered goes back to allocated when the family says
+// family withdraws before the hand-over, or a volunteer finds it unfit before then
+// (AllocationRelease). Delivered goes back to allocated when the family says
 // the device handed over never came (AllocationNotReceived): the hand-over record was wrong, the
 // device is still promised to the same child and its delivery is pending again, so it is neither
 // returned (which sends it to be checked for someone else) nor ready.
@@ -94,6 +95,35 @@ func (s DeviceState) MoveByHand(next DeviceState) error {
 		return Errorf(EINVALID, "a device that is %s becomes %s only with its delivery", s, next)
 	}
 	return s.Move(next)
+}
+
+// MoveByHand checks a volunteer's move of device d to next (the /device card,
+// DeviceStore.MoveDevice), as DeviceState.MoveByHand does, and says what it does to the pending
+// delivery that holds d (d.Delivery), if any. An allocated device sent back to ready releases
+// its allocation (release true: AllocationRelease, the delivery removed and the child back on the
+// list); one marked delivered by hand is refused as ECONFLICT, since its hand-over is the
+// delivery's (/deliveries), which records who received it. Every other move is as for a device
+// no delivery holds.
+func (d Device) MoveByHand(next DeviceState) (release bool, err error) {
+	if err := d.State.MoveByHand(next); err != nil {
+		return false, err
+	}
+	if d.Delivery == "" || d.State != DeviceAllocated {
+		return false, nil
+	}
+	switch next {
+	case DeviceDelivered:
+		return false, Errorf(ECONFLICT, "device %s is on delivery %s: it is handed over in /deliveries", d.Label, d.Delivery)
+	case DeviceReady:
+		return true, nil
+	}
+	return false, nil
+}
+
+// CanMoveByHand reports whether a volunteer may move device d to next (Device.MoveByHand).
+func (d Device) CanMoveByHand(next DeviceState) bool {
+	_, err := d.MoveByHand(next)
+	return err == nil
 }
 
 // Move checks a device's move from s to next, returning an EINVALID error that says why not.

@@ -102,3 +102,36 @@ func TestItemKind_IsDevice(t *testing.T) {
 		t.Error("HasContactPerson wrong")
 	}
 }
+
+// A device a pending delivery holds: back to ready releases the allocation, delivered by hand is
+// refused and names the delivery; every other move, and every move of a device no delivery
+// holds, is DeviceState.MoveByHand's.
+func TestDevice_MoveByHand(t *testing.T) {
+	for _, held := range []string{"", "GH-000012"} {
+		for _, from := range DeviceStates {
+			for _, to := range DeviceStates {
+				d := Device{Label: "TB-000123", State: from, Delivery: held}
+				release, err := d.MoveByHand(to)
+				stateErr := from.MoveByHand(to)
+				onDelivery := held != "" && from == DeviceAllocated
+				switch {
+				case stateErr != nil:
+					if err == nil || err.Error() != stateErr.Error() || release {
+						t.Errorf("%s %s→%s: %v, %v; want %v", held, from, to, release, err, stateErr)
+					}
+				case onDelivery && to == DeviceDelivered:
+					if ErrorCode(err) != ECONFLICT || !strings.Contains(err.Error(), held) || !strings.Contains(err.Error(), "/deliveries") || release {
+						t.Errorf("%s→%s on a delivery: %v, %v; want ECONFLICT naming %s", from, to, release, err, held)
+					}
+				default:
+					if err != nil || release != (onDelivery && to == DeviceReady) {
+						t.Errorf("%s %s→%s: release %v, %v", held, from, to, release, err)
+					}
+				}
+				if d.CanMoveByHand(to) != (err == nil) {
+					t.Errorf("%s %s→%s: CanMoveByHand = %v, MoveByHand %v", held, from, to, d.CanMoveByHand(to), err)
+				}
+			}
+		}
+	}
+}

@@ -127,6 +127,9 @@ type Device struct {
 	SoftwareLevel SchoolLevel
 	Note          string
 	CheckedBy     string // "<channel>:<id>" of the volunteer
+	// Delivery is the code of the pending delivery that holds the device (GH-000012), "" when
+	// none: a volunteer's moves of it by hand then follow Device.MoveByHand.
+	Delivery string
 	// IdempotencyKey makes IntakeDevice safe to repeat: a second intake with it writes nothing.
 	IdempotencyKey string
 	CreatedAt      time.Time

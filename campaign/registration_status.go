@@ -19,11 +19,15 @@ const (
 	// RegistrationNotReceived: the family said the device handed over never came; the
 	// registration waits for its delivery again.
 	RegistrationNotReceived RegistrationEvent = "not_received"
+	// RegistrationRelease: a volunteer found the device allocated to it unfit before the
+	// hand-over and took it back (AllocationRelease); the registration waits to be allocated
+	// again.
+	RegistrationRelease RegistrationEvent = "release"
 )
 
 // RegistrationEvents lists every registration event.
 var RegistrationEvents = []RegistrationEvent{RegistrationApprove, RegistrationReject, RegistrationAskInfo,
-	RegistrationAnswer, RegistrationAllocate, RegistrationDeliver, RegistrationNotReceived, RegistrationWithdraw}
+	RegistrationAnswer, RegistrationAllocate, RegistrationDeliver, RegistrationNotReceived, RegistrationRelease, RegistrationWithdraw}
 
 // statusMove is one event of a state machine: the statuses it may happen in, where it leads,
 // and the code of the error when it may not happen.
@@ -44,6 +48,7 @@ var registrationMoves = map[RegistrationEvent]statusMove[RegistrationStatus]{
 	RegistrationAllocate:    {[]RegistrationStatus{StatusVerified}, StatusAllocated, ECONFLICT},
 	RegistrationDeliver:     {[]RegistrationStatus{StatusAllocated}, StatusDelivered, ECONFLICT},
 	RegistrationNotReceived: {[]RegistrationStatus{StatusDelivered}, StatusAllocated, ENOTFOUND},
+	RegistrationRelease:     {[]RegistrationStatus{StatusAllocated}, StatusVerified, ECONFLICT},
 	RegistrationWithdraw: {[]RegistrationStatus{StatusSubmitted, StatusNeedsInfo, StatusVerified, StatusAllocated},
 		StatusWithdrawn, ECONFLICT},
 }

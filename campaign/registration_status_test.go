@@ -18,6 +18,7 @@ func TestRegistrationStatus_Apply(t *testing.T) {
 		{StatusVerified, RegistrationAllocate}:     StatusAllocated,
 		{StatusAllocated, RegistrationDeliver}:     StatusDelivered,
 		{StatusDelivered, RegistrationNotReceived}: StatusAllocated,
+		{StatusAllocated, RegistrationRelease}:     StatusVerified,
 		{StatusSubmitted, RegistrationWithdraw}:    StatusWithdrawn,
 		{StatusNeedsInfo, RegistrationWithdraw}:    StatusWithdrawn,
 		{StatusVerified, RegistrationWithdraw}:     StatusWithdrawn,
@@ -28,7 +29,7 @@ func TestRegistrationStatus_Apply(t *testing.T) {
 	refused := map[RegistrationEvent]string{
 		RegistrationApprove: ECONFLICT, RegistrationReject: ECONFLICT, RegistrationAskInfo: ECONFLICT,
 		RegistrationAnswer: ENOTFOUND, RegistrationAllocate: ECONFLICT, RegistrationDeliver: ECONFLICT,
-		RegistrationNotReceived: ENOTFOUND, RegistrationWithdraw: ECONFLICT,
+		RegistrationNotReceived: ENOTFOUND, RegistrationRelease: ECONFLICT, RegistrationWithdraw: ECONFLICT,
 	}
 	if len(refused) != len(RegistrationEvents) {
 		t.Fatalf("the test knows %d events, campaign %d", len(refused), len(RegistrationEvents))
@@ -91,6 +92,7 @@ func TestRegistrationStatus_CanMove(t *testing.T) {
 		{StatusVerified, StatusAllocated}:  true,
 		{StatusAllocated, StatusDelivered}: true,
 		{StatusDelivered, StatusAllocated}: true,
+		{StatusAllocated, StatusVerified}:  true,
 		{StatusSubmitted, StatusWithdrawn}: true,
 		{StatusNeedsInfo, StatusWithdrawn}: true,
 		{StatusVerified, StatusWithdrawn}:  true,

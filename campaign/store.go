@@ -130,10 +130,15 @@ type DeviceStore interface {
 	// that device and writes nothing; an empty key is never de-duplicated. notices (the donor's
 	// news) are queued in the outbox with the intake.
 	IntakeDevice(ctx context.Context, d *Device, by Staff, notices []OutboxMessage) error
-	// MoveDevice moves a device to next when DeviceState.MoveByHand allows it, with an audit row;
-	// otherwise it returns that EINVALID error and changes nothing.
-	MoveDevice(ctx context.Context, label string, next DeviceState, by Staff, note string) (Device, error)
-	// DeviceByLabel returns a device, ENOTFOUND when there is none.
+	// MoveDevice moves a device to next when Device.MoveByHand allows it, with an audit row;
+	// otherwise it returns that error (EINVALID, or ECONFLICT for a device a pending delivery
+	// holds marked delivered) and changes nothing. An allocated device a pending delivery holds
+	// sent back to ready releases its allocation as AllocationRelease says, in the same
+	// transaction: the delivery removed, the registration verified again, its stock free, and
+	// notify's messages for the delivery as it was (to its family) queued with it.
+	MoveDevice(ctx context.Context, label string, next DeviceState, by Staff, note string, notify Notify[Delivery]) (Device, error)
+	// DeviceByLabel returns a device with the pending delivery that holds it (Delivery),
+	// ENOTFOUND when there is none.
 	DeviceByLabel(ctx context.Context, label string) (Device, error)
 	// DevicesCheckedBy lists the devices a volunteer took in, newest first.
 	DevicesCheckedBy(ctx context.Context, by Staff, limit int) ([]Device, error)

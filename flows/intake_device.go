@@ -48,6 +48,9 @@ func (c intakeTurn) deviceCommand(args string) error {
 			c.resume("")
 			return nil
 		}
+		if c.heldByDelivery(d, next) {
+			return nil
+		}
 		c.confirmMove(d, next)
 		c.resume("")
 		return nil
@@ -91,7 +94,20 @@ func deviceData(action, label string, values ...string) string {
 	return devicePrefix + ":" + action + ":" + strings.Join(append([]string{label}, values...), ":")
 }
 
-// showDevice shows a device with a button for each state it may move to.
+// heldByDelivery refuses politely to mark delivered by hand a device a pending delivery holds,
+// pointing to /deliveries, where the hand-over is recorded with who received it; it reports
+// whether it did (Device.MoveByHand's ECONFLICT).
+func (c intakeTurn) heldByDelivery(d campaign.Device, next campaign.DeviceState) bool {
+	if _, err := d.MoveByHand(next); campaign.ErrorCode(err) != campaign.ECONFLICT {
+		return false
+	}
+	c.say(c.t("intake.device.deliver_elsewhere", "Label", d.Label, "Code", d.Delivery))
+	c.resume("")
+	return true
+}
+
+// showDevice shows a device with a button for each state a volunteer may move it to; a device a
+// pending delivery holds says so, and is offered no "delivered" (Device.CanMoveByHand).
 func (c intakeTurn) showDevice(d campaign.Device) {
 	source := c.t("intake.device.walkin")
 	switch {
@@ -103,9 +119,12 @@ func (c intakeTurn) showDevice(d campaign.Device) {
 	model := strings.TrimSpace(d.Brand + " " + d.Model)
 	kind := strings.TrimSpace(c.kindName(campaign.ItemKind(d.Type)) + " " + clip(model, brandMax))
 	text := c.t("intake.device.card", "Label", d.Label, "Kind", kind, "State", c.stateName(d.State), "Source", source)
+	if d.Delivery != "" {
+		text += "\n" + c.t("intake.device.on_delivery", "Code", d.Delivery)
+	}
 	var buttons []Button
 	for _, s := range campaign.DeviceStates {
-		if !d.State.CanMoveByHand(s) {
+		if !d.CanMoveByHand(s) {
 			continue
 		}
 		if data := deviceData("mv", d.Label, string(d.State), string(s)); len(data) <= maxData {
@@ -118,7 +137,8 @@ func (c intakeTurn) showDevice(d campaign.Device) {
 	c.out = append(c.out, Output{Text: text, Buttons: grid(buttons, 1)})
 }
 
-// confirmMove asks to confirm moving d to next.
+// confirmMove asks to confirm moving d to next; when that releases the delivery that holds d,
+// it says what that does: the delivery cancelled, the child back on the list, the family told.
 func (c intakeTurn) confirmMove(d campaign.Device, next campaign.DeviceState) {
 	yes := deviceData("ok", d.Label, string(d.State), string(next))
 	no := deviceData("no", d.Label)
@@ -126,8 +146,12 @@ func (c intakeTurn) confirmMove(d campaign.Device, next campaign.DeviceState) {
 		c.say(c.t("intake.device.usage"))
 		return
 	}
+	text := c.t("intake.device.confirm", "Label", d.Label, "From", c.stateName(d.State), "To", c.stateName(next))
+	if release, _ := d.MoveByHand(next); release {
+		text = paragraphs(c.t("intake.device.confirm_release", "Label", d.Label, "Code", d.Delivery), text)
+	}
 	c.out = append(c.out, Output{
-		Text: c.t("intake.device.confirm", "Label", d.Label, "From", c.stateName(d.State), "To", c.stateName(next)),
+		Text: text,
 		Buttons: [][]Button{{
 			{Text: c.t("intake.device.btn_yes"), Data: yes},
 			{Text: c.t("intake.device.btn_no"), Data: no},
@@ -188,15 +212,33 @@ func (c intakeTurn) deviceChoice(rest string) error {
 		c.resume("")
 		return nil
 	}
+	if c.heldByDelivery(d, to) {
+		return nil
+	}
 	if action == "mv" {
 		c.notice = c.t("common.chosen", "Label", c.stateName(to))
 		c.confirmMove(d, to)
 		c.resume("")
 		return nil
 	}
-	moved, err := c.e.cfg.Devices.MoveDevice(c.ctx, label, to, by, "")
+	var released string
+	moved, err := c.e.cfg.Devices.MoveDevice(c.ctx, label, to, by, "", func(dl campaign.Delivery) []campaign.OutboxMessage {
+		released = dl.Code
+		return c.recheckNotice(dl)
+	})
 	switch campaign.ErrorCode(err) {
 	case "":
+	case campaign.ECONFLICT:
+		// A delivery took the device since the card was shown: the card as it is now.
+		c.notice = c.t("common.stale")
+		c.say(c.t("intake.device.changed", "Label", d.Label))
+		now, found, err := c.device(label)
+		if !found {
+			return err
+		}
+		c.showDevice(now)
+		c.resume("")
+		return nil
 	case campaign.EINVALID:
 		c.say(c.moveRefusal(d, to))
 		c.resume("")
@@ -213,6 +255,23 @@ func (c intakeTurn) deviceChoice(rest string) error {
 		moved.State = to
 	}
 	c.say(c.t("intake.device.moved", "Label", moved.Label, "From", c.stateName(from), "To", c.stateName(moved.State)))
+	if released != "" {
+		c.noticesQueued()
+		c.say(c.t("intake.device.released", "Code", released))
+	}
 	c.resume("")
 	return nil
+}
+
+// recheckNotice tells the family of delivery dl, whose device a volunteer took back as unfit
+// before the hand-over, that it needs another check and that they will be told when another is
+// allocated: the device's kind only, no label or model. A family with no chat hears it through
+// staff (familyNotice).
+func (c intakeTurn) recheckNotice(dl campaign.Delivery) []campaign.OutboxMessage {
+	return c.e.familyNotice(c.noticeKey(c.updateKey(), "recheck:"+dl.Code), dl.RegistrationCode, dl.Parent, dl.ParentLanguage,
+		dl.Registrar, "", func(lang string) Output {
+			return Output{Text: c.e.text(lang, "parent.device_recheck", map[string]any{
+				"Code": dl.Code, "What": c.e.allocWhat(lang, "", dl.DeviceType, dl.Stock),
+			})}
+		})
 }

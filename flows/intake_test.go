@@ -194,6 +194,43 @@ func intakeScenarios() []scenario {
 			c.send(press("dv:mv:TB-000123:allocated:delivered"))
 			c.send(press("dv:ok:TB-000123:allocated:delivered"))
 		}},
+		// A device on a pending delivery (TB-000123, for TD-000001 with a SIM; TB-000125, for
+		// TD-000002, whose family has no chat: a ward official registered it): its card names
+		// the delivery and offers no "delivered" (pressed or typed anyway, the volunteer is
+		// pointed to /deliveries); back to ready warns, then releases the allocation: the child
+		// is back on the list and the family told, through the ward official for the second.
+		{FlowIntake, "device_release", func(c *convo) {
+			c.record = false
+			c.withIntakeStores().withCases("vi")
+			edu := campaign.Staff{Channel: "telegram", ExternalID: eduID, Role: campaign.RoleEducationOffice}
+			made, _, err := c.cases.ConfirmAllocations(context.Background(), []campaign.Allocation{
+				{Code: "TD-000001", DeviceLabel: "TB-000123", Stock: []campaign.StockKind{campaign.StockSIM4G}},
+				{Code: "TD-000002", DeviceLabel: "TB-000125"},
+			}, "release", edu, nil)
+			if err != nil || len(made) != 2 {
+				c.t.Fatalf("allocations: %d, %v", len(made), err)
+			}
+			c.cases.EditDelivery(made[1].Code, func(d *campaign.Delivery) {
+				d.Parent, d.ParentLanguage = campaign.Session{}, ""
+				d.Registrar = &campaign.Registrar{Session: campaign.Session{Channel: "telegram", ChatID: wardOffID}, Language: "vi",
+					Active: true, Source: campaign.SourceAssisted, Name: "Phạm Thị Phường", Role: campaign.RoleWardOfficial}
+			})
+			c.become(volunteerID, "vi")
+			c.record = true
+			c.send(cmd("device", "TB-000123"))
+			c.send(press("dv:mv:TB-000123:allocated:delivered"))
+			c.send(cmd("device", "TB-000123", "đã trao"))
+			c.send(press("dv:mv:TB-000123:allocated:ready"))
+			c.send(press("dv:ok:TB-000123:allocated:ready"))
+			c.send(cmd("device", "TB-000123"))
+			c.send(press("dv:ok:TB-000125:allocated:ready"))
+			if r := c.cases.Registration("TD-000001"); r.Status != campaign.StatusVerified || c.cases.Delivery(made[0].Code).Code != "" {
+				c.t.Errorf("after the release: registration %s, delivery %+v", r.Status, c.cases.Delivery(made[0].Code))
+			}
+			if r := c.cases.Registration("TD-000002"); r.Status != campaign.StatusVerified || c.cases.Device("TB-000125").State != campaign.DeviceReady {
+				c.t.Errorf("the second release: registration %s, device %s", r.Status, c.cases.Device("TB-000125").State)
+			}
+		}},
 		{FlowMoney, "money_received", func(c *convo) {
 			c.withDonor("vi").as(officialID)
 			c.send(cmd("money"))

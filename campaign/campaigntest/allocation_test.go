@@ -11,8 +11,9 @@ import (
 
 // The fakes move an allocation's device as storage/postgres does, by campaign's allocation
 // table: a delivered device is allocated to nobody else, a device moved by hand since stays
-// where it is through a hand-over, a "not received" and a withdrawal, and an allocated one is
-// ready again after a withdrawal.
+// where it is through a "not received" and a hand-over, an allocated one is ready again after a
+// withdrawal, and one a pending delivery holds is released when sent back to ready by hand and
+// is never marked delivered by hand.
 func TestCases_AllocationMovesDevicesAsCampaignSays(t *testing.T) {
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2021, 9, 15, 9, 0, 0, 0, time.UTC) }
@@ -48,7 +49,7 @@ func TestCases_AllocationMovesDevicesAsCampaignSays(t *testing.T) {
 	}
 	move := func(label string, next campaign.DeviceState) {
 		t.Helper()
-		if _, err := devices.MoveDevice(ctx, label, next, volunteer, ""); err != nil {
+		if _, err := devices.MoveDevice(ctx, label, next, volunteer, "", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,13 +78,33 @@ func TestCases_AllocationMovesDevicesAsCampaignSays(t *testing.T) {
 		t.Errorf("not received on a returned device: %v, %s", err, state(laptop))
 	}
 
+	// Pending again with its device returned by hand: the hand-over leaves the device returned.
+	deliver(d1.Code)
+	if got := cases.Delivery(d1.Code); got.Status != campaign.DeliveryDelivered || state(laptop) != campaign.DeviceReturned {
+		t.Errorf("hand-over of a returned device: delivery %s, device %s", got.Status, state(laptop))
+	}
+
+	// Sent back to ready by hand before the hand-over: the allocation is released, and the
+	// device is allocated to another child.
 	tablet := cases.AddReadyDevice(campaign.DeviceTablet, "26800", "")
-	d3, _ := allocate(verified("Phạm Văn Long").Code, tablet)
-	move(tablet, campaign.DeviceReady)
-	move(tablet, campaign.DeviceChecking)
-	deliver(d3.Code)
-	if got := cases.Delivery(d3.Code); got.Status != campaign.DeliveryDelivered || state(tablet) != campaign.DeviceChecking {
-		t.Errorf("hand-over of a device in checking: delivery %s, device %s", got.Status, state(tablet))
+	r3 := verified("Phạm Văn Long")
+	d3, _ := allocate(r3.Code, tablet)
+	if d, err := devices.DeviceByLabel(ctx, tablet); err != nil || d.Delivery != d3.Code {
+		t.Errorf("an allocated device names delivery %q, %v; want %s", d.Delivery, err, d3.Code)
+	}
+	var told []string
+	moved, err := devices.MoveDevice(ctx, tablet, campaign.DeviceReady, volunteer, "", func(d campaign.Delivery) []campaign.OutboxMessage {
+		told = append(told, d.Code)
+		return nil
+	})
+	if err != nil || moved.State != campaign.DeviceReady || moved.Delivery != "" || len(told) != 1 || told[0] != d3.Code {
+		t.Fatalf("release: %+v, %v, told %v", moved, err, told)
+	}
+	if got := cases.Delivery(d3.Code); got.Code != "" || cases.Registration(r3.Code).Status != campaign.StatusVerified {
+		t.Errorf("after the release: delivery %+v, registration %s", got, cases.Registration(r3.Code).Status)
+	}
+	if d, ok := allocate(verified("Bùi Thị Mai").Code, tablet); !ok || state(tablet) != campaign.DeviceAllocated {
+		t.Errorf("a released device allocated again: %+v, %v, %s", d, ok, state(tablet))
 	}
 
 	phone := cases.AddReadyDevice(campaign.DeviceSmartphone, "26800", "")
@@ -94,9 +115,11 @@ func TestCases_AllocationMovesDevicesAsCampaignSays(t *testing.T) {
 	}
 	other := cases.AddReadyDevice(campaign.DeviceTablet, "26800", "")
 	r5 := verified("Vũ Thị Lan")
-	allocate(r5.Code, other)
-	move(other, campaign.DeviceDelivered)
-	if wd, err := family.Withdraw(ctx, r5.Code, parent, "telegram:1001", "", nil); err != nil || wd.DeviceLabel != "" || state(other) != campaign.DeviceDelivered {
-		t.Errorf("withdrawal of a device delivered by hand: %+v, %v, device %s; want it left", wd, err, state(other))
+	d5, _ := allocate(r5.Code, other)
+	if _, err := devices.MoveDevice(ctx, other, campaign.DeviceDelivered, volunteer, "", nil); campaign.ErrorCode(err) != campaign.ECONFLICT || state(other) != campaign.DeviceAllocated {
+		t.Errorf("a device on delivery %s marked delivered by hand: %v, %s; want ECONFLICT and allocated", d5.Code, err, state(other))
+	}
+	if got := cases.Delivery(d5.Code); got.Status != campaign.DeliveryPending {
+		t.Errorf("the refused move left delivery %s", got.Status)
 	}
 }

@@ -62,12 +62,16 @@ type Cases struct {
 // NewCases returns a store over regs, devices and pledges (nil: no donors), with no cases of its
 // own yet, queueing into an outbox of its own.
 func NewCases(now func() time.Time, camp *campaign.Campaign, regs *Registrations, devices *Devices, pledges *Pledges) *Cases {
-	return &Cases{
+	s := &Cases{
 		now: now, Campaign: camp, regs: regs, devices: devices, pledges: pledges,
 		notes: map[string][]campaign.Note{}, deviceWard: map[string]string{}, helped: map[string]bool{},
 		stockTaken: map[campaign.StockKind]int{}, applied: map[string]bool{},
 		errs: map[string]error{}, calls: map[string]int{}, keys: map[string][]string{}, Outbox: &Outbox{},
 	}
+	if devices != nil {
+		devices.cases = s
+	}
+	return s
 }
 
 var (
@@ -696,6 +700,47 @@ func (s *Cases) MarkDelivered(_ context.Context, code, recipient, photoID, key s
 	s.record(staffActorOf(by), "delivery.delivered", code, map[string]any{"status": campaign.DeliveryPending}, map[string]any{"photo": photoID != ""})
 	queueNotices(s.Outbox, notify, *d)
 	return *d, nil
+}
+
+// releaseDevice undoes the allocation of the pending delivery that holds device d (d.Delivery),
+// which a volunteer by sends back to ready, as campaign.AllocationRelease says and
+// storage/postgres does: notify's messages for the delivery as it was are queued, the delivery
+// is removed with its keys, its stock given back and the registration verified again, with an
+// audit row "allocation.release". The caller moves the device; s.mu and s.devices.mu are held,
+// not s.regs.mu.
+func (s *Cases) releaseDevice(d campaign.Device, by campaign.Staff, notify campaign.Notify[campaign.Delivery]) error {
+	i := slices.IndexFunc(s.deliveries, func(dl campaign.Delivery) bool { return dl.Code == d.Delivery })
+	if i < 0 {
+		return campaign.Errorf(campaign.ENOTFOUND, "no delivery %s", d.Delivery)
+	}
+	dl := s.deliveries[i]
+	s.regs.mu.Lock()
+	defer s.regs.mu.Unlock()
+	r := s.reg(dl.RegistrationCode)
+	if r == nil {
+		return campaign.Errorf(campaign.ENOTFOUND, "no registration %s", dl.RegistrationCode)
+	}
+	was := campaign.AllocationState{Registration: r.Status, Delivery: dl.Status, Device: d.State}
+	after, err := was.Apply(campaign.AllocationRelease)
+	if err != nil {
+		return fmt.Errorf("delivery %s: %w", dl.Code, err)
+	}
+	queueNotices(s.Outbox, notify, dl)
+	s.deliveries = slices.Delete(s.deliveries, i, i+1)
+	for k := range s.applied {
+		what, _, _ := strings.Cut(k, "|")
+		code := k[strings.LastIndex(k, "|")+1:]
+		if code == dl.Code || (what == "allocate" && code == r.Code) {
+			delete(s.applied, k)
+		}
+	}
+	for _, k := range dl.Stock {
+		s.stockTaken[k]--
+	}
+	r.Status, r.UpdatedAt = after.Registration, s.now()
+	s.record(staffActorOf(by), "allocation.release", r.Code,
+		map[string]any{"status": was.Registration, "delivery": dl.Code}, map[string]any{"status": after.Registration})
+	return nil
 }
 
 // moveAllocated moves the device labelled label ("" none) of an allocation as e says, as

@@ -25,6 +25,9 @@ type Devices struct {
 	intakes                       int
 	// Outbox receives the notices an intake or a stock receipt queues (the donor's news).
 	Outbox *Outbox
+	// cases, set by NewCases, holds the deliveries: a device a pending delivery holds moves by
+	// hand as campaign.Device.MoveByHand says, and a release is the case store's.
+	cases *Cases
 }
 
 // StockBatch is stock received in one go.
@@ -106,27 +109,62 @@ func (s *Devices) IntakeDevice(_ context.Context, d *campaign.Device, by campaig
 	return nil
 }
 
-// MoveDevice implements campaign.DeviceStore.
-func (s *Devices) MoveDevice(_ context.Context, label string, next campaign.DeviceState, _ campaign.Staff, _ string) (campaign.Device, error) {
+// MoveDevice implements campaign.DeviceStore. Over a Cases (NewCases), a device a pending
+// delivery holds moves as campaign.Device.MoveByHand says, and back to ready it releases the
+// allocation as storage/postgres does (Cases.releaseDevice); notify's messages go to the
+// Cases' outbox.
+func (s *Devices) MoveDevice(_ context.Context, label string, next campaign.DeviceState, by campaign.Staff, _ string, notify campaign.Notify[campaign.Delivery]) (campaign.Device, error) {
+	if s.cases != nil {
+		s.cases.mu.Lock()
+		defer s.cases.mu.Unlock()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.MoveErr != nil {
 		return campaign.Device{}, s.MoveErr
 	}
 	for i, d := range s.devices {
-		if d.Label == label {
-			if err := d.State.MoveByHand(next); err != nil {
+		if d.Label != label {
+			continue
+		}
+		d.Delivery = s.holding(label)
+		release, err := d.MoveByHand(next)
+		if err != nil {
+			return campaign.Device{}, err
+		}
+		if release {
+			if err := s.cases.releaseDevice(d, by, notify); err != nil {
 				return campaign.Device{}, err
 			}
-			s.devices[i].State = next
-			return s.devices[i], nil
 		}
+		s.devices[i].State, s.devices[i].UpdatedAt = next, s.now()
+		out := s.devices[i]
+		out.Delivery = s.holding(label)
+		return out, nil
 	}
 	return campaign.Device{}, campaign.Errorf(campaign.ENOTFOUND, "device %s", label)
 }
 
-// DeviceByLabel implements campaign.DeviceStore.
+// holding is the code of the pending delivery that holds the device labelled label, "" when
+// none or with no Cases; s.cases.mu (when set) and s.mu are held.
+func (s *Devices) holding(label string) string {
+	if s.cases == nil {
+		return ""
+	}
+	for _, dl := range s.cases.deliveries {
+		if dl.DeviceLabel == label && dl.Status == campaign.DeliveryPending {
+			return dl.Code
+		}
+	}
+	return ""
+}
+
+// DeviceByLabel implements campaign.DeviceStore, with the pending delivery that holds the device.
 func (s *Devices) DeviceByLabel(_ context.Context, label string) (campaign.Device, error) {
+	if s.cases != nil {
+		s.cases.mu.Lock()
+		defer s.cases.mu.Unlock()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.LookupErr != nil {
@@ -134,6 +172,7 @@ func (s *Devices) DeviceByLabel(_ context.Context, label string) (campaign.Devic
 	}
 	for _, d := range s.devices {
 		if d.Label == label {
+			d.Delivery = s.holding(label)
 			return d, nil
 		}
 	}

@@ -208,7 +208,7 @@ func TestAuditLog_NothingPersonal(t *testing.T) {
 		to   campaign.DeviceState
 		note string
 	}{{campaign.DeviceChecking, devNote}, {campaign.DeviceReady, ""}} {
-		if _, err := w.devices.MoveDevice(ctx, device.Label, move.to, volunteer, move.note); err != nil {
+		if _, err := w.devices.MoveDevice(ctx, device.Label, move.to, volunteer, move.note, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -302,11 +303,22 @@ func insertDeviceEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, actor s
 	return nil
 }
 
-// MoveDevice moves the device labelled label to next when campaign.DeviceState.Move allows it, in
-// one transaction with the device row locked: the state, an event in its history and an audit row
-// "device.move". A refused move returns Move's EINVALID error and changes nothing. A device that
-// leaves allocated or delivered for another state loses its allocation.
-func (s *DeviceStore) MoveDevice(ctx context.Context, label string, next campaign.DeviceState, by campaign.Staff, note string) (campaign.Device, error) {
+// MoveDevice moves the device labelled label to next when campaign.Device.MoveByHand allows it,
+// in one transaction: the state, an event in its history and an audit row "device.move". A
+// refused move returns MoveByHand's error (EINVALID; ECONFLICT for an allocated device a pending
+// delivery holds marked delivered, whose hand-over is the delivery's) and changes nothing. A
+// device that leaves allocated or delivered for another state loses its allocation.
+//
+// An allocated device a pending delivery holds sent back to ready (found unfit before the
+// hand-over) releases the allocation as campaign.AllocationRelease says, in the same
+// transaction: the delivery is deleted with its case keys (its stock counts as left again), the
+// registration is verified again, to be allocated anew, an audit row "allocation.release" names
+// the codes only, and the messages notify gives for the delivery as it was (to its family, or to
+// whoever hears for a family with no chat) are queued in the outbox. Rows are locked in the case
+// work's order, the delivery, then its registration, then the device, so a release never waits
+// in a circle with a hand-over or an allocation; a delivery made for the device between the
+// look-up and the lock is ECONFLICT, to be tried again.
+func (s *DeviceStore) MoveDevice(ctx context.Context, label string, next campaign.DeviceState, by campaign.Staff, note string, notify campaign.Notify[campaign.Delivery]) (campaign.Device, error) {
 	actor, err := staffActor(by)
 	if err != nil {
 		return campaign.Device{}, err
@@ -319,16 +331,41 @@ func (s *DeviceStore) MoveDevice(ctx context.Context, label string, next campaig
 	var d campaign.Device
 	err = s.db.tx(ctx, "move device", txOptions{}, func(tx *sqlx.Tx) error {
 		var id int64
-		var from campaign.DeviceState
-		err := tx.QueryRowxContext(ctx, `SELECT id, state FROM devices WHERE label = $1 FOR UPDATE`, label).Scan(&id, &from)
+		err := tx.GetContext(ctx, &id, `SELECT id FROM devices WHERE label = $1`, label)
 		if errors.Is(err, sql.ErrNoRows) {
 			return campaign.Errorf(campaign.ENOTFOUND, "no device %s", label)
 		}
 		if err != nil {
 			return wrapErr(err, "postgres: move device")
 		}
-		if err := from.MoveByHand(next); err != nil {
+		held, err := lockHoldingDelivery(ctx, tx, id)
+		if err != nil {
 			return err
+		}
+		var from campaign.DeviceState
+		if err := tx.GetContext(ctx, &from, `SELECT state FROM devices WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return wrapErr(err, "postgres: move device")
+		}
+		if held.ID == 0 {
+			// Locked now, the device cannot be allocated any more; one allocated since the
+			// look-up is told, not moved past its delivery.
+			var code string
+			err := tx.GetContext(ctx, &code, `SELECT code FROM deliveries WHERE device_id = $1 AND status = $2`, id, campaign.DeliveryPending)
+			if err == nil {
+				return campaign.Errorf(campaign.ECONFLICT, "device %s was just allocated (delivery %s): look at it again", label, code)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return wrapErr(err, "postgres: move device: delivery")
+			}
+		}
+		release, err := campaign.Device{Label: label, State: from, Delivery: held.Code}.MoveByHand(next)
+		if err != nil {
+			return err
+		}
+		if release {
+			if err := releaseAllocation(ctx, tx, now, actor, held, from, notify); err != nil {
+				return err
+			}
 		}
 		_, err = tx.ExecContext(ctx, `
 			UPDATE devices SET state = $2, updated_at = $3,
@@ -337,7 +374,11 @@ func (s *DeviceStore) MoveDevice(ctx context.Context, label string, next campaig
 		if err != nil {
 			return wrapErr(err, "postgres: move device")
 		}
-		if err := insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{id, from, next, note}}); err != nil {
+		eventNote := note
+		if release {
+			eventNote = strings.TrimSpace(held.Code + " " + note)
+		}
+		if err := insertDeviceEvents(ctx, tx, now, actor, []deviceEvent{{id, from, next, eventNote}}); err != nil {
 			return err
 		}
 		err = insertAudit(ctx, tx, campaign.AuditEntry{
@@ -349,10 +390,7 @@ func (s *DeviceStore) MoveDevice(ctx context.Context, label string, next campaig
 			return err
 		}
 		d, err = oneDevice(ctx, tx, "label", selectDevices+`WHERE d.id = $1`, id)
-		if err != nil {
-			return err
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return campaign.Device{}, err
@@ -360,7 +398,86 @@ func (s *DeviceStore) MoveDevice(ctx context.Context, label string, next campaig
 	return d, nil
 }
 
-// DeviceByLabel returns the device with the given label (in any case), or an ENOTFOUND error.
+// holdingDelivery is what a release reads of the pending delivery that holds a device.
+type holdingDelivery struct {
+	ID                 int64                       `db:"id"`
+	Code               string                      `db:"code"`
+	RegistrationID     int64                       `db:"registration_id"`
+	RegistrationCode   string                      `db:"registration_code"`
+	RegistrationStatus campaign.RegistrationStatus `db:"registration_status"`
+	Stock              pq.StringArray              `db:"stock"`
+}
+
+// lockHoldingDelivery locks the pending delivery that holds device id, then its registration,
+// and returns them; the zero value when no pending delivery holds it. The delivery is locked
+// first, as the case work locks it (CaseStore.MarkDelivered), and one that stopped being pending
+// while it waited for the lock is not returned.
+func lockHoldingDelivery(ctx context.Context, tx *sqlx.Tx, id int64) (holdingDelivery, error) {
+	var h holdingDelivery
+	err := tx.GetContext(ctx, &h, `
+		SELECT id, code, registration_id, '' AS registration_code, ''::text AS registration_status, stock
+		FROM deliveries WHERE device_id = $1 AND status = $2 FOR UPDATE`, id, campaign.DeliveryPending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return holdingDelivery{}, nil
+	}
+	if err != nil {
+		return h, wrapErr(err, "postgres: move device: lock delivery")
+	}
+	err = tx.QueryRowxContext(ctx, `SELECT code, status FROM registrations WHERE id = $1 FOR UPDATE`, h.RegistrationID).
+		Scan(&h.RegistrationCode, &h.RegistrationStatus)
+	if err != nil {
+		return h, wrapErr(err, "postgres: move device: lock registration")
+	}
+	return h, nil
+}
+
+// releaseAllocation undoes the allocation of pending delivery h, whose device (in state from) a
+// volunteer sent back to ready, as campaign.AllocationRelease says: it queues notify's messages
+// for the delivery as it was, deletes the delivery and its case keys (so the registration can be
+// allocated again, under any key) and makes the registration verified, with an audit row
+// "allocation.release" that names codes only. The caller moves the device.
+func releaseAllocation(ctx context.Context, tx *sqlx.Tx, now time.Time, actor string, h holdingDelivery, from campaign.DeviceState, notify campaign.Notify[campaign.Delivery]) error {
+	was := campaign.AllocationState{Registration: h.RegistrationStatus, Delivery: campaign.DeliveryPending, Device: from}
+	after, err := was.Apply(campaign.AllocationRelease)
+	if err != nil {
+		return fmt.Errorf("delivery %s: %w", h.Code, err)
+	}
+	if notify != nil {
+		var row deliveryRow
+		if err := tx.GetContext(ctx, &row, selectDeliveries+`WHERE dl.id = $1`, h.ID); err != nil {
+			return wrapErr(err, "postgres: release: delivery")
+		}
+		dl, err := row.delivery()
+		if err != nil {
+			return err
+		}
+		if err := notifyIn(ctx, tx, now, notify, dl); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = $1`, h.ID); err != nil {
+		return wrapErr(err, "postgres: release: delivery")
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM case_keys WHERE subject = $1 OR (subject = $2 AND kind = $3)`,
+		h.Code, h.RegistrationCode, keyAllocate)
+	if err != nil {
+		return wrapErr(err, "postgres: release: case keys")
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = $1`,
+		h.RegistrationID, now, after.Registration)
+	if err != nil {
+		return wrapErr(err, "postgres: release: registration")
+	}
+	stock := fromStrings[campaign.StockKind](h.Stock)
+	return insertAudit(ctx, tx, campaign.AuditEntry{
+		At: now, Actor: actor, Action: "allocation.release", Subject: h.RegistrationCode,
+		Before: map[string]any{"status": was.Registration, "delivery": h.Code, "device_state": was.Device},
+		After:  map[string]any{"status": after.Registration, "device_state": after.Device, "stock": toStrings(stock)},
+	})
+}
+
+// DeviceByLabel returns the device with the given label (in any case), with the code of the
+// pending delivery that holds it, or an ENOTFOUND error.
 func (s *DeviceStore) DeviceByLabel(ctx context.Context, label string) (campaign.Device, error) {
 	return oneDevice(ctx, s.db.db, "label", selectDevices+`WHERE d.label = $1`, normalizeCode(label))
 }
@@ -507,7 +624,8 @@ const selectDevices = `
 	SELECT d.id, d.label, d.type, d.state, coalesce(p.code, '') AS pledge_code,
 		coalesce(d.money_id, 0) AS money_id, d.brand, d.model, d.serial, d.used, d.checks, d.wiped,
 		d.cleaned, d.parts_added, d.software_level, d.note, d.checked_by,
-		coalesce(d.idempotency_key, '') AS idempotency_key, d.created_at, d.updated_at
+		coalesce(d.idempotency_key, '') AS idempotency_key, d.created_at, d.updated_at,
+		coalesce((SELECT dl.code FROM deliveries dl WHERE dl.device_id = d.id AND dl.status = 'pending'), '') AS delivery
 	FROM devices d LEFT JOIN pledges p ON p.id = d.pledge_id
 	`
 
@@ -531,6 +649,7 @@ type deviceRow struct {
 	Note          string    `db:"note"`
 	CheckedBy     string    `db:"checked_by"`
 	Key           string    `db:"idempotency_key"`
+	Delivery      string    `db:"delivery"`
 	CreatedAt     time.Time `db:"created_at"`
 	UpdatedAt     time.Time `db:"updated_at"`
 }
@@ -563,6 +682,7 @@ func (row deviceRow) device() (campaign.Device, error) {
 		Note:           row.Note,
 		CheckedBy:      row.CheckedBy,
 		IdempotencyKey: row.Key,
+		Delivery:       row.Delivery,
 		CreatedAt:      row.CreatedAt.UTC(),
 		UpdatedAt:      row.UpdatedAt.UTC(),
 	}, nil

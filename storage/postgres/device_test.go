@@ -26,7 +26,7 @@ func intake(t testing.TB, s *postgres.DeviceStore, d campaign.Device) campaign.D
 // move moves a device by the volunteer and fails the test on an error.
 func move(t testing.TB, s *postgres.DeviceStore, label string, next campaign.DeviceState) campaign.Device {
 	t.Helper()
-	d, err := s.MoveDevice(t.Context(), label, next, volunteer, "")
+	d, err := s.MoveDevice(t.Context(), label, next, volunteer, "", nil)
 	if err != nil {
 		t.Fatalf("MoveDevice(%s, %s): %v", label, next, err)
 	}
@@ -378,7 +378,7 @@ func TestDeviceStore_MoveDevice(t *testing.T) {
 				}
 				before := history(t, db, d.Label)
 
-				got, err := devices.MoveDevice(t.Context(), d.Label, to, volunteer, "ghi chú")
+				got, err := devices.MoveDevice(t.Context(), d.Label, to, volunteer, "ghi chú", nil)
 				after := history(t, db, d.Label)
 				stored, serr := devices.DeviceByLabel(t.Context(), d.Label)
 				if serr != nil {
@@ -412,7 +412,7 @@ func TestDeviceStore_MoveDevice(t *testing.T) {
 	}
 
 	t.Run("unknown device", func(t *testing.T) {
-		_, err := devices.MoveDevice(t.Context(), "TB-999999", campaign.DeviceChecking, volunteer, "")
+		_, err := devices.MoveDevice(t.Context(), "TB-999999", campaign.DeviceChecking, volunteer, "", nil)
 		if code := campaign.ErrorCode(err); code != campaign.ENOTFOUND {
 			t.Errorf("MoveDevice: %v (code %q), want %q", err, code, campaign.ENOTFOUND)
 		}
@@ -420,7 +420,7 @@ func TestDeviceStore_MoveDevice(t *testing.T) {
 
 	t.Run("unknown state", func(t *testing.T) {
 		d := intake(t, devices, campaign.Device{Type: campaign.DeviceTablet, State: campaign.DeviceReady})
-		_, err := devices.MoveDevice(t.Context(), d.Label, "lost", volunteer, "")
+		_, err := devices.MoveDevice(t.Context(), d.Label, "lost", volunteer, "", nil)
 		if code := campaign.ErrorCode(err); code != campaign.EINVALID {
 			t.Errorf("MoveDevice: %v (code %q), want %q", err, code, campaign.EINVALID)
 		}
