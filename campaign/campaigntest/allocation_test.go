@@ -123,3 +123,94 @@ func TestCases_AllocationMovesDevicesAsCampaignSays(t *testing.T) {
 		t.Errorf("the refused move left delivery %s", got.Status)
 	}
 }
+
+// A device handed over, come back and made ready by hand goes to another child in the fakes as
+// in storage/postgres, and the first family's "not received" cannot reopen a delivery whose
+// device another child holds: ENOTFOUND, with nothing changed. A delivery reopened while its
+// device was away still holds it once ready: an allocation of it is stale.
+func TestCases_DeviceAllocatedAgainAfterItCameBack(t *testing.T) {
+	ctx := context.Background()
+	now := func() time.Time { return time.Date(2021, 9, 15, 9, 0, 0, 0, time.UTC) }
+	regs := campaigntest.NewRegistrations(now)
+	devices := campaigntest.NewDevices(now)
+	cases := campaigntest.NewCases(now, campaign.Default(), regs, devices, nil)
+	official := campaign.Staff{Channel: "telegram", ExternalID: "8001", Role: campaign.RoleCityOfficial}
+	volunteer := campaign.Staff{Channel: "telegram", ExternalID: "7001", Role: campaign.RoleVolunteer}
+	parent := campaign.Session{Channel: "telegram", ChatID: "1001"}
+	verified := func(name string) string {
+		return cases.AddRegistration(campaign.Registration{Status: campaign.StatusVerified, StudentName: name,
+			WardCode: "26800", Channel: parent.Channel, ChatID: parent.ChatID}).Code
+	}
+	allocate := func(code, label string) (campaign.Delivery, bool) {
+		t.Helper()
+		made, _, err := cases.ConfirmAllocations(ctx, []campaign.Allocation{{Code: code, DeviceLabel: label}}, "", official, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(made) != 1 {
+			return campaign.Delivery{}, false
+		}
+		return made[0], true
+	}
+	move := func(label string, states ...campaign.DeviceState) {
+		t.Helper()
+		for _, next := range states {
+			if _, err := devices.MoveDevice(ctx, label, next, volunteer, "", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deliver := func(code string) {
+		t.Helper()
+		if _, err := cases.MarkDelivered(ctx, code, "Trần Thị Bình", "", "", volunteer, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	card := func(label string) campaign.Device {
+		t.Helper()
+		d, err := devices.DeviceByLabel(ctx, label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	laptop := cases.AddReadyDevice(campaign.DeviceLaptop, "26800", "")
+	d1, _ := allocate(verified("Trần Minh Khang"), laptop)
+	deliver(d1.Code)
+	move(laptop, campaign.DeviceReturned, campaign.DeviceChecking, campaign.DeviceReady)
+	d2, ok := allocate(verified("Lê Thị Hoa"), laptop)
+	if !ok || card(laptop).State != campaign.DeviceAllocated || card(laptop).Delivery != d2.Code {
+		t.Fatalf("allocated again: %v, device %+v; want allocated on %s", ok, card(laptop), d2.Code)
+	}
+	for _, when := range []string{"before the hand-over", "after"} {
+		if when == "after" {
+			deliver(d2.Code)
+		}
+		_, err := cases.ReportNotReceived(ctx, d1.Code, parent, "", "", nil)
+		if campaign.ErrorCode(err) != campaign.ENOTFOUND || cases.Delivery(d1.Code).Status != campaign.DeliveryDelivered {
+			t.Errorf("%s: the first family's not received = %v, delivery %s; want ENOTFOUND and delivered", when, err, cases.Delivery(d1.Code).Status)
+		}
+	}
+	if card(laptop).State != campaign.DeviceDelivered {
+		t.Errorf("the second child's device is %s", card(laptop).State)
+	}
+
+	tablet := cases.AddReadyDevice(campaign.DeviceTablet, "26800", "")
+	d3, _ := allocate(verified("Phạm Văn Long"), tablet)
+	deliver(d3.Code)
+	move(tablet, campaign.DeviceReturned)
+	if _, err := cases.ReportNotReceived(ctx, d3.Code, parent, "", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	move(tablet, campaign.DeviceChecking, campaign.DeviceReady)
+	if _, ok := allocate(verified("Bùi Thị Mai"), tablet); ok {
+		t.Error("a device a reopened delivery holds was allocated again")
+	}
+	if p, err := cases.Proposal(ctx); err != nil || len(p.Supply.Devices) != 0 {
+		t.Errorf("proposed devices = %+v, %v; want none", p.Supply.Devices, err)
+	}
+	if c := card(tablet); c.State != campaign.DeviceReady || c.Delivery != d3.Code {
+		t.Errorf("the held device: %+v; want ready on %s", c, d3.Code)
+	}
+}

@@ -223,6 +223,30 @@ func (s *Cases) dev(label string) *campaign.Device {
 	return nil
 }
 
+// deviceTakenFrom returns the code of the delivery that took the device of delivery d since, as
+// storage/postgres finds it: one made after d with the same device, or another pending one; ""
+// when none did or d has no device. A "not received" does not reopen d then.
+func (s *Cases) deviceTakenFrom(d campaign.Delivery) string {
+	if d.DeviceLabel == "" {
+		return ""
+	}
+	i := slices.IndexFunc(s.deliveries, func(dl campaign.Delivery) bool { return dl.Code == d.Code })
+	for j := len(s.deliveries) - 1; j >= 0; j-- {
+		dl := s.deliveries[j]
+		if j != i && dl.DeviceLabel == d.DeviceLabel && (j > i || dl.Status == campaign.DeliveryPending) {
+			return dl.Code
+		}
+	}
+	return ""
+}
+
+// heldByPending reports whether a pending delivery holds the device labelled label.
+func (s *Cases) heldByPending(label string) bool {
+	return slices.ContainsFunc(s.deliveries, func(dl campaign.Delivery) bool {
+		return dl.DeviceLabel == label && dl.Status == campaign.DeliveryPending
+	})
+}
+
 func (s *Cases) deliveryPtr(code string) *campaign.Delivery {
 	for i := range s.deliveries {
 		if s.deliveries[i].Code == code {
@@ -502,7 +526,7 @@ func (s *Cases) Proposal(context.Context) (campaign.Proposal, error) {
 		}
 	}
 	for _, d := range s.devices.devices {
-		if d.State == campaign.DeviceReady {
+		if d.State == campaign.DeviceReady && !s.heldByPending(d.Label) {
 			p.Supply.Devices = append(p.Supply.Devices, campaign.ReadyDevice{Label: d.Label, Type: d.Type, WardCode: s.deviceWard[d.Label]})
 		}
 	}
@@ -553,7 +577,8 @@ func (s *Cases) ConfirmAllocations(_ context.Context, allocs []campaign.Allocati
 		was := campaign.AllocationState{Registration: r.Status}
 		var dev *campaign.Device
 		if a.DeviceLabel != "" {
-			if dev = s.dev(normCode(a.DeviceLabel)); dev == nil {
+			// A device a pending delivery holds (one a family reopened) is not allocated again.
+			if dev = s.dev(normCode(a.DeviceLabel)); dev == nil || s.heldByPending(dev.Label) {
 				stale = append(stale, code)
 				continue
 			}
@@ -837,6 +862,9 @@ func (s *Cases) ReportNotReceived(_ context.Context, code string, parent campaig
 	next, err := d.Status.Apply(campaign.AllocationNotReceived.Delivery())
 	if err != nil {
 		return campaign.Delivery{}, fmt.Errorf("delivery %s: %w", code, err)
+	}
+	if other := s.deviceTakenFrom(*d); other != "" {
+		return campaign.Delivery{}, campaign.Errorf(campaign.ENOTFOUND, "delivery %s cannot be reopened: its device is on delivery %s since", code, other)
 	}
 	d.Status, d.DeliveredAt = next, time.Time{}
 	d.Attempts++

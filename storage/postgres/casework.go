@@ -537,9 +537,10 @@ func (s *CaseStore) WaitingForInfo(ctx context.Context, parent campaign.Session)
 
 // Proposal returns, in one snapshot, the campaign's verified registrations as candidates scored
 // by its rules, with their grade (AlreadyHelped when the child, by folded name and date of birth,
-// has a delivered registration in any campaign), the ready devices with the ward of the office
-// their pledge brought them to ("" for any other), and per stock kind what was received less what
-// deliveries took. Each of the three is one query, however many rows there are.
+// has a delivered registration in any campaign), the ready devices no pending delivery holds
+// with the ward of the office their pledge brought them to ("" for any other), and per stock
+// kind what was received less what deliveries took. Each of the three is one query, however many
+// rows there are.
 func (s *CaseStore) Proposal(ctx context.Context) (campaign.Proposal, error) {
 	var out campaign.Proposal
 	err := s.db.tx(ctx, "proposal", snapshotRead, func(tx *sqlx.Tx) error {
@@ -577,7 +578,9 @@ func (s *CaseStore) Proposal(ctx context.Context) (campaign.Proposal, error) {
 		err = tx.SelectContext(ctx, &devices, `
 			SELECT d.label, d.type, CASE WHEN p.delivery = 'ward_office' THEN p.ward_code ELSE '' END AS ward_code
 			FROM devices d LEFT JOIN pledges p ON p.id = d.pledge_id
-			WHERE d.state = 'ready' ORDER BY d.label`)
+			WHERE d.state = 'ready'
+				AND NOT EXISTS (SELECT 1 FROM deliveries dl WHERE dl.device_id = d.id AND dl.status = 'pending')
+			ORDER BY d.label`)
 		if err != nil {
 			return wrapErr(err, "postgres: proposal: devices")
 		}
@@ -626,9 +629,10 @@ const allocChunk = 100
 // order, in one statement) and, when it takes stock, the stock lock, so concurrent confirmations
 // (chunks or single allocations) never wait on each other in a circle. Then each allocation is
 // checked in turn against what the chunk has locked and given so far: the registration still
-// verified, the device still ready and every stock kind listed still left. For each one that
-// passes, the device becomes allocated to the registration (with its event), the registration
-// allocated, a pending delivery GH-000012 is made with the stock, and an audit row
+// verified, the device still ready and held by no pending delivery (one a family reopened may
+// hold a device moved by hand to ready since), and every stock kind listed still left. For each
+// one that passes, the device becomes allocated to the registration (with its event), the
+// registration allocated, a pending delivery GH-000012 is made with the stock, and an audit row
 // "allocation.confirm" (subject the registration's code) records it; the notices notify gives for
 // the chunk's deliveries are queued in the chunk's transaction. An allocation with no device
 // label gives connectivity only.
@@ -755,6 +759,20 @@ func (s *CaseStore) confirmChunk(ctx context.Context, tx *sqlx.Tx, seq string, c
 		}
 		for i := range rows {
 			devices[rows[i].Label] = &rows[i]
+		}
+		// A device a pending delivery holds is not allocated again, whatever its state: a
+		// delivery the family reopened ("not received") after the device was moved by hand to
+		// ready still holds it. Looked for in a statement after the lock, so its snapshot sees
+		// the delivery of whoever held the lock before.
+		var held []string
+		err = tx.SelectContext(ctx, &held, `
+			SELECT d.label FROM devices d JOIN deliveries dl ON dl.device_id = d.id AND dl.status = $2
+			WHERE d.label = ANY($1)`, labels, campaign.DeliveryPending)
+		if err != nil {
+			return nil, wrapErr(err, "postgres: confirm allocations: held devices")
+		}
+		for _, label := range held {
+			delete(devices, label)
 		}
 	}
 	var left map[campaign.StockKind]int
@@ -1142,8 +1160,10 @@ func (s *CaseStore) MarkFailed(ctx context.Context, code string, reason campaign
 // the registration go back to allocated as campaign.AllocationNotReceived says (a device someone
 // has since moved by hand from delivered, returned say, stays where it is), and an audit row
 // "delivery.not_received" by campaign.FamilyActor records it without the words. The volunteer's
-// record of the hand-over (recipient, photo) stays, for whoever looks into it. When key was
-// applied before, the delivery is returned as it is.
+// record of the hand-over (recipient, photo) stays, for whoever looks into it. A delivery whose
+// device has gone to another delivery since (it came back and was allocated to another child) is
+// not reopened: ENOTFOUND, as for a final one, so the family is told to contact the ward. When
+// key was applied before, the delivery is returned as it is.
 func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent campaign.Session, words, key string, notify campaign.Notify[campaign.Delivery]) (campaign.Delivery, error) {
 	parent = normalizeSession(parent)
 	code, words = normalizeCode(code), campaign.NormalizeText(words)
@@ -1171,6 +1191,11 @@ func (s *CaseStore) ReportNotReceived(ctx context.Context, code string, parent c
 			next, err := locked.Status.Apply(campaign.AllocationNotReceived.Delivery())
 			if err != nil {
 				return fmt.Errorf("delivery %s not waiting for the family's word: %w", code, err)
+			}
+			if locked.DeviceID.Valid {
+				if err := deviceStillFor(ctx, tx, locked, code); err != nil {
+					return err
+				}
 			}
 			_, err = tx.ExecContext(ctx, `
 				UPDATE deliveries SET status = $4, delivered_at = NULL, attempts = attempts + 1,
@@ -1372,6 +1397,30 @@ func (s *CaseStore) lockDelivery(ctx context.Context, tx *sqlx.Tx, code string) 
 		return d, wrapErr(err, "postgres: lock delivery")
 	}
 	return d, nil
+}
+
+// deviceStillFor locks the device of delivery d (code) until tx ends and returns ENOTFOUND, as
+// for a delivery that cannot be reopened, when the device went to another delivery since: one
+// made after d (the device came back, was moved by hand to ready and allocated to another child,
+// who may have it already), or another pending one. Reopening d would then put two children's
+// deliveries on one device; the family is told to contact the ward instead, where staff can sort
+// it out. The device's lock orders this check with an allocation of the device
+// (CaseStore.ConfirmAllocations locks it before it looks for a pending delivery holding it).
+func deviceStillFor(ctx context.Context, tx *sqlx.Tx, d lockedDelivery, code string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM devices WHERE id = $1 FOR UPDATE`, d.DeviceID.Int64); err != nil {
+		return wrapErr(err, "postgres: lock device")
+	}
+	var other string
+	err := tx.GetContext(ctx, &other, `
+		SELECT code FROM deliveries WHERE device_id = $1 AND id <> $2 AND (id > $2 OR status = $3)
+		ORDER BY id DESC LIMIT 1`, d.DeviceID.Int64, d.ID, campaign.DeliveryPending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return wrapErr(err, "postgres: device's later delivery")
+	}
+	return campaign.Errorf(campaign.ENOTFOUND, "delivery %s cannot be reopened: its device is on delivery %s since", code, other)
 }
 
 // moveAllocatedDevice moves the device id of an allocation as event e says, with its event in the
