@@ -221,9 +221,9 @@ func (c intakeTurn) deviceChoice(rest string) error {
 		c.resume("")
 		return nil
 	}
-	var released string
+	var released *campaign.Delivery
 	moved, err := c.e.cfg.Devices.MoveDevice(c.ctx, label, to, by, "", func(dl campaign.Delivery) []campaign.OutboxMessage {
-		released = dl.Code
+		released = &dl
 		return c.recheckNotice(dl)
 	})
 	switch campaign.ErrorCode(err) {
@@ -255,9 +255,9 @@ func (c intakeTurn) deviceChoice(rest string) error {
 		moved.State = to
 	}
 	c.say(c.t("intake.device.moved", "Label", moved.Label, "From", c.stateName(from), "To", c.stateName(moved.State)))
-	if released != "" {
+	if released != nil {
 		c.noticesQueued()
-		c.say(c.t("intake.device.released", "Code", released))
+		c.say(paragraphs(c.t("intake.device.released", "Code", released.Code), c.releaseReach(*released)))
 	}
 	c.resume("")
 	return nil
@@ -274,4 +274,19 @@ func (c intakeTurn) recheckNotice(dl campaign.Delivery) []campaign.OutboxMessage
 				"Code": dl.Code, "What": c.e.allocWhat(lang, "", dl.DeviceType, dl.Stock),
 			})}
 		})
+}
+
+// releaseReach says how the family of released delivery dl heard of it: in its own chat, through
+// the staff who registered it or those standing in for them, or not at all (then the volunteer
+// is asked to call), so nobody is told a family knows when it cannot.
+func (c intakeTurn) releaseReach(dl campaign.Delivery) string {
+	switch r := c.e.deliveryReach(dl); {
+	case r.family:
+		return c.t("intake.device.family_told")
+	case r.registrar:
+		return c.t("intake.device.family_via_staff")
+	case len(r.standIns) > 0:
+		return c.t("intake.device.family_via_stand_ins")
+	}
+	return c.t("intake.device.family_not_told")
 }

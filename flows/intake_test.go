@@ -635,3 +635,27 @@ func TestIntake_RerunWritesOnce(t *testing.T) {
 		}
 	})
 }
+
+// After a release, the volunteer is told how the family heard of it, and never that the family
+// knows when nobody could tell it.
+func TestIntake_ReleaseReach(t *testing.T) {
+	c := newChat(t)
+	tc := intakeTurn{&turn{e: c.e, st: &State{}, lang: langVI, now: testStart}}
+	gone := &campaign.Registrar{Session: campaign.Session{Channel: "telegram", ChatID: "9100"}}
+	standIn := &campaign.Registrar{Session: gone.Session, StandIns: []campaign.Recipient{{Channel: "telegram", ChatID: "9200"}}}
+	for _, tt := range []struct {
+		name string
+		dl   campaign.Delivery
+		want string
+	}{
+		{"own chat", campaign.Delivery{Parent: campaign.Session{Channel: "telegram", ChatID: "1001"}}, "intake.device.family_told"},
+		{"registrar", campaign.Delivery{Registrar: &campaign.Registrar{Session: gone.Session, Active: true}}, "intake.device.family_via_staff"},
+		{"stand-ins", campaign.Delivery{Registrar: standIn}, "intake.device.family_via_stand_ins"},
+		{"nobody", campaign.Delivery{Registrar: gone}, "intake.device.family_not_told"},
+		{"no registrar", campaign.Delivery{}, "intake.device.family_not_told"},
+	} {
+		if got, want := tc.releaseReach(tt.dl), tc.t(tt.want); got != want {
+			t.Errorf("%s: %q, want %q", tt.name, got, want)
+		}
+	}
+}
