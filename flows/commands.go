@@ -2,7 +2,6 @@ package flows
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -228,14 +227,4 @@ func (c *turn) stale() {
 		return
 	}
 	c.resume(c.notice)
-}
-
-// clip shortens s to at most n characters, for echoing what a user typed.
-func clip(s string, n int) string {
-	s = cleanText(s)
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

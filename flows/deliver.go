@@ -202,13 +202,6 @@ func (c deliverTurn) deliverCard(d campaign.Delivery, who campaign.Staff) string
 	return strings.Join(lines, "\n")
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
-}
-
 // deliverChoice runs a volunteer's button; rest is what follows "d:".
 func (c deliverTurn) deliverChoice(rest string) error {
 	action, args, _ := strings.Cut(rest, ":")

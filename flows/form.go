@@ -598,11 +598,6 @@ func choiceKey(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
-// withoutSymbols drops the emoji a button text starts with, to quote it in a notice.
-func withoutSymbols(s string) string {
-	return strings.TrimLeftFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-}
-
 // selection is what is ticked on a multi-choice question: the draft, else the stored answer.
 func (c formTurn) selection(fld *field) []string {
 	v, ok := c.st.Answers[draftKey(fld.name)]

@@ -1,8 +1,6 @@
 package flows
 
 import (
-	"strings"
-
 	"github.com/thuduc/maytinhchoem/locales"
 )
 
@@ -12,14 +10,3 @@ const (
 	langVI = locales.VI
 	langEN = locales.EN
 )
-
-// paragraphs joins the parts that are not empty with blank lines.
-func paragraphs(parts ...string) string {
-	var kept []string
-	for _, p := range parts {
-		if p != "" {
-			kept = append(kept, p)
-		}
-	}
-	return strings.Join(kept, "\n\n")
-}

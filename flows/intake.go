@@ -32,7 +32,7 @@ func setupIntake(e *Engine) error {
 	if e.cfg.Devices == nil {
 		return nil
 	}
-	return e.addForm(intakeForm(e.cfg.Campaign))
+	return e.addForm(intakeForm())
 }
 
 // FlowIntake is the State.Flow of a volunteer taking in a device (checked, cleaned, software
@@ -150,7 +150,7 @@ func (c intakeTurn) devicesOff() bool {
 // intakeForm is the form a volunteer fills in for each device or batch of stock taken in: where
 // it comes from, what it is and how many, then, for a device, the device itself, its check, its
 // software and its outcome. Stock needs no more than its count.
-func intakeForm(camp *campaign.Campaign) *form {
+func intakeForm() *form {
 	f := &form{
 		name:        FlowIntake,
 		prefix:      "i",

@@ -484,7 +484,7 @@ func TestMoney_Reasks(t *testing.T) {
 }
 
 func TestIntakeButtonsFit(t *testing.T) {
-	f := intakeForm(campaign.Default())
+	f := intakeForm()
 	for _, fld := range f.fields {
 		if d := f.data(stepReview, reviewEdit+fld.name); len(d) > maxData {
 			t.Errorf("%s: %d bytes", d, len(d))
