@@ -248,25 +248,9 @@ func (c broadcastTurn) broadcastWardInput() error {
 		c.askBroadcastWard(c.t("common.need_text"), false)
 		return nil
 	}
-	var matches []campaign.Ward
-	if len(text) <= 200 {
-		matches = c.e.cfg.Campaign.MatchWards(cleanText(text))
-	}
-	query := clip(text, 40)
-	switch {
-	case len(matches) == 1:
-		c.lead = c.t("reg.ward.chosen", "Ward", matches[0].DisplayName(c.lang))
-		return c.chooseBroadcastWard(matches[0].Code)
-	case len(matches) == 0:
-		c.st.Page = 0
-		c.askBroadcastWard(c.t("reg.err.ward_not_found", "Query", query), false)
-	case len(matches) > maxWardChoices:
-		c.st.Page = 0
-		c.askBroadcastWard(c.t("reg.ward.too_many", "Query", query, "Count", len(matches)), false)
-	default:
-		c.out = append(c.out, formTurn(c).wardChoices(matches, query, func(v string) string { return broadcastData("ward", v) }))
-	}
-	return nil
+	return formTurn(c).matchTypedWard(text, c.chooseBroadcastWard,
+		func(reason string) { c.askBroadcastWard(reason, false) },
+		func(v string) string { return broadcastData("ward", v) })
 }
 
 func (c broadcastTurn) chooseBroadcastWard(code string) error {

@@ -844,6 +844,32 @@ func (c formTurn) wardPageRows(data func(value string) string) [][]Button {
 	return rows
 }
 
+// matchTypedWard matches a ward name typed outside a form (staff's invitation, a broadcast's
+// ward) as the registration does: one match is chosen (choose, with a line saying which), a few
+// are offered as buttons whose data data makes, none or too many ask again (ask) with the reason
+// and the list from its first page.
+func (c formTurn) matchTypedWard(text string, choose func(code string) error, ask func(reason string), data func(string) string) error {
+	var matches []campaign.Ward
+	if len(text) <= 200 {
+		matches = c.e.cfg.Campaign.MatchWards(cleanText(text))
+	}
+	query := clip(text, 40)
+	switch {
+	case len(matches) == 1:
+		c.lead = c.t("reg.ward.chosen", "Ward", matches[0].DisplayName(c.lang))
+		return choose(matches[0].Code)
+	case len(matches) == 0:
+		c.st.Page = 0
+		ask(c.t("reg.err.ward_not_found", "Query", query))
+	case len(matches) > maxWardChoices:
+		c.st.Page = 0
+		ask(c.t("reg.ward.too_many", "Query", query, "Count", len(matches)))
+	default:
+		c.out = append(c.out, c.wardChoices(matches, query, data))
+	}
+	return nil
+}
+
 // typedWard matches a typed ward name: one match is taken (and said), several are offered as
 // buttons, too many show the list. An address typed instead (when the field takes one) is kept,
 // with the ward it names. A name that matches none gets the nearest names offered ("Ý bạn

@@ -205,11 +205,7 @@ func (c intakeTurn) deviceChoice(rest string) error {
 		return err
 	}
 	if d.State != from || !from.CanMoveByHand(to) {
-		// The device moved since the button was sent.
-		c.notice = c.t("common.stale")
-		c.say(c.t("intake.device.changed", "Label", d.Label))
-		c.showDevice(d)
-		c.resume("")
+		c.deviceChanged(d) // the device moved since the button was sent
 		return nil
 	}
 	if c.heldByDelivery(d, to) {
@@ -230,14 +226,11 @@ func (c intakeTurn) deviceChoice(rest string) error {
 	case "":
 	case campaign.ECONFLICT:
 		// A delivery took the device since the card was shown: the card as it is now.
-		c.notice = c.t("common.stale")
-		c.say(c.t("intake.device.changed", "Label", d.Label))
 		now, found, err := c.device(label)
 		if !found {
 			return err
 		}
-		c.showDevice(now)
-		c.resume("")
+		c.deviceChanged(now)
 		return nil
 	case campaign.EINVALID:
 		c.say(c.moveRefusal(d, to))
@@ -261,6 +254,14 @@ func (c intakeTurn) deviceChoice(rest string) error {
 	}
 	c.resume("")
 	return nil
+}
+
+// deviceChanged says d moved since its button or card was shown and shows its card as it is now.
+func (c intakeTurn) deviceChanged(d campaign.Device) {
+	c.notice = c.t("common.stale")
+	c.say(c.t("intake.device.changed", "Label", d.Label))
+	c.showDevice(d)
+	c.resume("")
 }
 
 // recheckNotice tells the family of delivery dl, whose device a volunteer took back as unfit

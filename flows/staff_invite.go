@@ -94,25 +94,10 @@ func (c staffTurn) chooseRole(r campaign.Role, ward string) error {
 // staffTypedWard matches a typed ward name as the registration does: one match makes the link,
 // several are offered, none or too many show the list.
 func (c staffTurn) staffTypedWard(text string) error {
-	var matches []campaign.Ward
-	if len(text) <= 200 {
-		matches = c.e.cfg.Campaign.MatchWards(cleanText(text))
-	}
-	query := clip(text, 40)
-	switch {
-	case len(matches) == 1:
-		c.lead = c.t("reg.ward.chosen", "Ward", matches[0].DisplayName(c.lang))
-		return c.createInvitation(campaign.Role(c.st.Answers[staffStepRole]), matches[0].Code)
-	case len(matches) == 0:
-		c.st.Page = 0
-		c.askWard(c.t("reg.err.ward_not_found", "Query", query), false)
-	case len(matches) > maxWardChoices:
-		c.st.Page = 0
-		c.askWard(c.t("reg.ward.too_many", "Query", query, "Count", len(matches)), false)
-	default:
-		c.out = append(c.out, formTurn(c).wardChoices(matches, query, func(v string) string { return staffData(staffStepWard, v) }))
-	}
-	return nil
+	return formTurn(c).matchTypedWard(text,
+		func(code string) error { return c.createInvitation(campaign.Role(c.st.Answers[staffStepRole]), code) },
+		func(reason string) { c.askWard(reason, false) },
+		func(v string) string { return staffData(staffStepWard, v) })
 }
 
 // staffTypedSchool takes a school's name typed for an invitation, checked as the registration

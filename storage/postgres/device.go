@@ -455,13 +455,8 @@ func releaseAllocation(ctx context.Context, tx *sqlx.Tx, now time.Time, actor st
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = $1`, h.ID); err != nil {
-		return wrapErr(err, "postgres: release: delivery")
-	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM case_keys WHERE subject = $1 OR (subject = $2 AND kind = $3)`,
-		h.Code, h.RegistrationCode, keyAllocate)
-	if err != nil {
-		return wrapErr(err, "postgres: release: case keys")
+	if err := dropDelivery(ctx, tx, h.ID, h.Code, h.RegistrationCode, "release"); err != nil {
+		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE registrations SET status = $3, updated_at = $2 WHERE id = $1`,
 		h.RegistrationID, now, after.Registration)

@@ -305,10 +305,15 @@ func (s *FamilyStore) cancelDelivery(ctx context.Context, tx *sqlx.Tx, registrat
 		Stock       pq.StringArray `db:"stock"`
 		Volunteer   string         `db:"volunteer"`
 		AllocatedBy string         `db:"allocated_by"`
+		DeviceLabel string         `db:"device_label"`
+		DeviceType  string         `db:"device_type"`
 	}
+	// The device's label and type come with the delivery (its row is locked when it moves).
 	err := tx.GetContext(ctx, &dl, `
-		SELECT id, code, status, device_id, stock, volunteer, allocated_by FROM deliveries
-		WHERE registration_id = $1 FOR UPDATE`, registrationID)
+		SELECT dl.id, dl.code, dl.status, dl.device_id, dl.stock, dl.volunteer, dl.allocated_by,
+			coalesce(d.label, '') AS device_label, coalesce(d.type, '') AS device_type
+		FROM deliveries dl LEFT JOIN devices d ON d.id = dl.device_id
+		WHERE dl.registration_id = $1 FOR UPDATE OF dl`, registrationID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -336,20 +341,25 @@ func (s *FamilyStore) cancelDelivery(ctx context.Context, tx *sqlx.Tx, registrat
 			return fmt.Errorf("withdraw: %w", err)
 		}
 		if moved {
-			err := tx.QueryRowxContext(ctx, `SELECT label, type FROM devices WHERE id = $1`, dl.DeviceID).Scan(&a.Device, &a.Type)
-			if err != nil {
-				return wrapErr(err, "postgres: withdraw: device")
-			}
+			a.Device, a.Type = dl.DeviceLabel, campaign.DeviceType(dl.DeviceType)
 			after["device_state"] = to
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = $1`, dl.ID); err != nil {
-		return wrapErr(err, "postgres: withdraw: delivery")
+	return dropDelivery(ctx, tx, dl.ID, dl.Code, code, "withdraw")
+}
+
+// dropDelivery deletes delivery id (code) of registration regCode, undoing its allocation, with
+// the case keys applied to it and the registration's allocation keys, so the registration can be
+// allocated again under any key; the stock it held counts as left again. what names the caller
+// in errors.
+func dropDelivery(ctx context.Context, tx *sqlx.Tx, id int64, code, regCode, what string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = $1`, id); err != nil {
+		return wrapErr(err, "postgres: "+what+": delivery")
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM case_keys WHERE subject = $1 OR (subject = $2 AND kind = $3)`,
-		dl.Code, code, keyAllocate)
+	_, err := tx.ExecContext(ctx, `DELETE FROM case_keys WHERE subject = $1 OR (subject = $2 AND kind = $3)`,
+		code, regCode, keyAllocate)
 	if err != nil {
-		return wrapErr(err, "postgres: withdraw: case keys")
+		return wrapErr(err, "postgres: "+what+": case keys")
 	}
 	return nil
 }
