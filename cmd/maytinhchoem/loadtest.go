@@ -148,6 +148,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	replicas := fs.Int("replicas", 0, "run the bot as this many serve processes of this binary, configured by their environment as in production (0: one bot in this process)")
 	mode := fs.String("mode", "webhook", "with -replicas, telegram: webhook (the emulator posts to a round-robin proxy in front of the replicas) or polling (one replica polls, elected by the poller lease); Zalo is always webhook")
 	kill := fs.Bool("kill", false, "with -replicas: kill -9 one replica (in polling mode, the poller) when the parents are done with half their updates, and start it again 2 s later")
+	replicaCPUs := fs.Int("replica-cpus", 1, "with -replicas: the CPUs each serve process may use (its GOMAXPROCS), as the compose file's cpus limit gives each replica; 0: Go's default, every CPU of the machine")
 	pgRestart := fs.Bool("pg-restart", false, "restart the local PostgreSQL (pg_ctlcluster) in the middle of the run (with -kill: the kill at a third, the restart at two thirds); skipped when this machine cannot")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -180,7 +181,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("-kill needs -replicas: it kills a serve process")
 	}
 	o := loadOptions{Parents: *parents, Workers: *workers, Think: *think, ServerURL: *dbURL, RedisURL: *redisURL, Log: stderr,
-		Replicas: *replicas, Mode: *mode, Kill: *kill}
+		Replicas: *replicas, ReplicaCPUs: *replicaCPUs, Mode: *mode, Kill: *kill}
 	if *pgRestart {
 		cmd, err := pgRestartCommand()
 		if err != nil {
@@ -241,10 +242,12 @@ type loadOptions struct {
 	Limits    bool
 	Broadcast int
 	// Replicas is how many serve processes run the bot (0: one app in this process), in Mode
-	// (Telegram's webhook or polling), started from Executable (this binary when empty).
-	Replicas   int
-	Mode       string
-	Executable string
+	// (Telegram's webhook or polling), started from Executable (this binary when empty), each
+	// with ReplicaCPUs as its GOMAXPROCS (0: Go's default).
+	Replicas    int
+	ReplicaCPUs int
+	Mode        string
+	Executable  string
 	// Kill kills a replica in the middle of the run; PGRestart, when set, is the command that
 	// restarts PostgreSQL then.
 	Kill      bool
@@ -459,7 +462,7 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 	dis := newDisruptor(o.Parents*len(parentScript), disruptions(o, replicas)...)
 
 	callsBefore := apiCalls(emu)
-	cpuBefore := processCPU()
+	cpuBefore, botBefore := processCPU(), replicas.cpuSoFar()
 	start := time.Now()
 	runs := make([]parentRun, o.Parents)
 	chats := make([]int64, o.Parents)
@@ -477,6 +480,7 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 	res.Elapsed = time.Since(start)
 	parentsDone := time.Now()
 	ownCPU := processCPU() - cpuBefore
+	res.BotCPUWhileRegistering = replicas.cpuSoFar() - botBefore
 	res.APICalls = apiCalls(emu) - callsBefore - len(events.between(families, start, parentsDone))
 	res.Parents, res.Exchanges = o.Parents, len(parentScript)
 	latMu.Lock()
@@ -556,7 +560,7 @@ func startInProcess(ctx context.Context, cfg app.Config, o loadOptions, env *scr
 // mode behind a round-robin proxy the emulator posts to, in polling mode electing their poller.
 // It returns once every replica is ready and the bot receives updates.
 func startTelegramReplicas(ctx context.Context, o loadOptions, env *scratchEnv, emuURL string, emu *telegramtest.Server) (*replicaSet, *roundRobin, error) {
-	rs, err := newReplicaSet(o.Executable, o.Replicas, o.Log)
+	rs, err := newReplicaSet(o.Executable, o.Replicas, o.ReplicaCPUs, o.Log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -123,7 +124,7 @@ func TestLoadtest_Replicas(t *testing.T) {
 	}
 	logs := &syncBuffer{}
 	res, err := loadtest(context.Background(), loadOptions{Parents: 6, Think: 20 * time.Millisecond, ServerURL: postgrestest.ServerURL(),
-		RedisURL: redisURL(), Log: logs, Replicas: 2, Mode: "webhook", Executable: exe})
+		RedisURL: redisURL(), Log: logs, Replicas: 2, ReplicaCPUs: 1, Mode: "webhook", Executable: exe})
 	if err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, logs)
 	}
@@ -136,5 +137,33 @@ func TestLoadtest_Replicas(t *testing.T) {
 	}
 	if res.Replies.Expected != 6*perParent || res.Registrations != 6 || res.BotCPU <= 0 || !strings.Contains(res.Replicas, "2 serve processes") {
 		t.Errorf("replies %+v, %d registrations, bot CPU %s, replicas %q", res.Replies, res.Registrations, res.BotCPU, res.Replicas)
+	}
+	if res.BotCPUWhileRegistering < 0 || res.BotCPUWhileRegistering > res.BotCPU {
+		t.Errorf("bot CPU while the parents registered %s, from start to exit %s: a part of the run cannot cost more than all of it", res.BotCPUWhileRegistering, res.BotCPU)
+	}
+}
+
+// TestProcCPU: a process's CPU read from /proc (as cpuSoFar reads the replicas') agrees with
+// what the kernel reports to the process itself, to the 10 ms ticks /proc counts in.
+func TestProcCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc here")
+	}
+	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
+	}
+	got, err := procCPU(os.Getpid())
+	want := processCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got < 50*time.Millisecond || got > want+20*time.Millisecond || got < want-20*time.Millisecond {
+		t.Errorf("procCPU = %s, getrusage = %s: want them within 20 ms, after 100 ms of work", got, want)
+	}
+	if _, err := procCPU(1 << 30); err == nil {
+		t.Error("procCPU of a process that does not exist: no error")
+	}
+	var none *replicaSet
+	if got := none.cpuSoFar(); got != 0 {
+		t.Errorf("cpuSoFar of no replicas = %s", got)
 	}
 }

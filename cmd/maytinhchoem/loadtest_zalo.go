@@ -98,7 +98,7 @@ func loadtestZalo(ctx context.Context, o loadOptions) (zaloLoadResult, error) {
 		}
 		hookURL = "http://" + botAddr + "/zalo/webhook"
 	} else {
-		if replicas, err = newReplicaSet(o.Executable, o.Replicas, o.Log); err != nil {
+		if replicas, err = newReplicaSet(o.Executable, o.Replicas, o.ReplicaCPUs, o.Log); err != nil {
 			return res, err
 		}
 		if proxy, err = startRoundRobin(replicas.addrs()); err != nil {
@@ -157,7 +157,7 @@ func loadtestZalo(ctx context.Context, o loadOptions) (zaloLoadResult, error) {
 	dis := newDisruptor(o.Parents*(len(zaloParentScript)+1), disruptions(o, replicas)...)
 
 	callsBefore, _ := emu.APICalls()
-	cpuBefore := processCPU()
+	cpuBefore, botBefore := processCPU(), replicas.cpuSoFar()
 	start := time.Now()
 	var (
 		wg        sync.WaitGroup
@@ -180,6 +180,7 @@ func loadtestZalo(ctx context.Context, o loadOptions) (zaloLoadResult, error) {
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	ownCPU := processCPU() - cpuBefore
+	res.BotCPUWhileRegistering = replicas.cpuSoFar() - botBefore
 	calls, throttled := emu.APICalls()
 	res.APICalls, res.Throttled = calls-callsBefore, throttled
 	res.Parents, res.Exchanges = o.Parents, len(zaloParentScript)+1 // +1: the follow
