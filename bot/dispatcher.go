@@ -94,6 +94,12 @@ type Dispatcher struct {
 	stopped chan struct{}   // closed once closed and every chat's runner has returned
 	// chats holds the updates waiting in each chat that has a runner, in the order they came.
 	chats map[string]*chatQueue
+	// idle hands a chat that has inputs waiting to a runner whose own chat has none left (see
+	// runner): a goroutine that has handled updates has the stack they need, one started afresh
+	// grows it again, copying it each time (5% of the bot's CPU in `loadtest -replicas 3`).
+	idle chan chatRun
+	// runners counts the runners started, for the tests.
+	runners atomic.Int64
 	// apologized remembers updates whose failure the user was already told about, so a batch
 	// retried while Redis is down does not repeat the apology.
 	apologized map[string]time.Time
@@ -109,6 +115,16 @@ type job struct {
 type chatQueue struct {
 	jobs []job
 }
+
+// chatRun is a chat for a runner to handle: its key in Dispatcher.chats and its queue.
+type chatRun struct {
+	key string
+	q   *chatQueue
+}
+
+// runnerIdle is how long a runner whose chat has no more inputs waits for another chat before it
+// ends.
+const runnerIdle = 5 * time.Second
 
 // NewDispatcher returns a Dispatcher; call Start before Dispatch.
 func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
@@ -134,7 +150,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		cfg.Logger = slog.Default()
 	}
 	return &Dispatcher{cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.Workers),
-		stopped: make(chan struct{}), chats: map[string]*chatQueue{}, apologized: map[string]time.Time{}}
+		stopped: make(chan struct{}), chats: map[string]*chatQueue{}, idle: make(chan chatRun), apologized: map[string]time.Time{}}
 }
 
 // Start lets Dispatch handle inputs until ctx is done; inputs still queued then fail with ctx's
@@ -165,7 +181,8 @@ func (d *Dispatcher) Wait() { <-d.stopped }
 // Each chat with inputs waiting has a runner of its own, which handles them one at a time, in the
 // order they came, when one of Workers slots is free. A chat stuck on a slow update (until its
 // UpdateDeadline) thus holds up its own inputs and one slot, and no other chat: with a fixed
-// worker per chat, chosen by a hash, the chats sharing its worker would wait behind it.
+// worker per chat, chosen by a hash, the chats sharing its worker would wait behind it. A runner
+// whose chat is done takes the next chat that comes within runnerIdle instead of ending.
 func (d *Dispatcher) Dispatch(ctx context.Context, in Input) <-chan error {
 	done := make(chan error, 1)
 	key := in.Channel + "\x00" + in.ChatID
@@ -183,16 +200,39 @@ func (d *Dispatcher) Dispatch(ctx context.Context, in Input) <-chan error {
 	if q == nil {
 		q = &chatQueue{}
 		d.chats[key] = q
-		d.wg.Add(1)
-		go d.run(key, q)
+		select {
+		case d.idle <- chatRun{key: key, q: q}:
+		default:
+			d.wg.Add(1)
+			d.runners.Add(1)
+			go d.runner(chatRun{key: key, q: q})
+		}
 	}
 	q.jobs = append(q.jobs, job{ctx: ctx, in: in, done: done})
 	return done
 }
 
+// runner runs chat, then each chat Dispatch hands it (see idle), until none comes for runnerIdle
+// or Start's context ends.
+func (d *Dispatcher) runner(chat chatRun) {
+	defer d.wg.Done()
+	wait := time.NewTimer(runnerIdle)
+	defer wait.Stop()
+	for {
+		d.run(chat.key, chat.q)
+		wait.Reset(runnerIdle)
+		select {
+		case chat = <-d.idle:
+		case <-wait.C:
+			return
+		case <-d.ctx.Done():
+			return
+		}
+	}
+}
+
 // run handles the inputs of one chat in order until none is waiting.
 func (d *Dispatcher) run(key string, q *chatQueue) {
-	defer d.wg.Done()
 	for {
 		d.mu.Lock()
 		if len(q.jobs) == 0 {

@@ -666,3 +666,72 @@ func (m ctxDialogs) SaveStep(ctx context.Context, channel, chatID string, versio
 	}
 	return m.memDialogs.SaveStep(ctx, channel, chatID, version, data, updateID, replies, count, owner)
 }
+
+// TestDispatcher_RunnersAreReused: chats whose inputs come one after the other are handled by the
+// one runner, which waits for the next chat instead of ending (a new goroutine grows its stack
+// again); chats at once still get a runner each; and an idle runner does not hold up the stop.
+func TestDispatcher_RunnersAreReused(t *testing.T) {
+	dialogs, flow, sender := newMemDialogs(), &countingFlow{}, &recordingSender{}
+	d := newTestDispatcher(dialogs, flow, sender)
+	ctx, cancel := context.WithCancel(context.Background())
+	d.Start(ctx)
+	for chat := range 20 {
+		if err := d.HandleOne(ctx, textInput(strconv.Itoa(chat), chat+1, "a")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A runner takes a chat once it waits for one: a chat that comes in the microsecond between
+	// its last reply and its wait gets a runner of its own, so a few more than one may start.
+	if got := d.runners.Load(); got > 10 {
+		t.Errorf("20 chats one after the other started %d runners, want about 1", got)
+	}
+	for chat := range 20 {
+		if got := dialogs.state(t, strconv.Itoa(chat)).Answers["log"]; got != "a;" {
+			t.Errorf("chat %d log = %q, want its one answer", chat, got)
+		}
+	}
+
+	// Chats at once: each has a runner while it is handled, none waits behind another's.
+	release := make(chan struct{})
+	blocking := &blockingFlow{entered: make(chan struct{}, 3), release: release}
+	d2 := newTestDispatcher(newMemDialogs(), blocking, &recordingSender{})
+	d2.Start(ctx)
+	var results []<-chan error
+	for chat := range 3 {
+		results = append(results, d2.Dispatch(ctx, textInput(strconv.Itoa(chat), chat+1, "x")))
+	}
+	for range 3 {
+		select {
+		case <-blocking.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("three chats at once were not handled at once")
+		}
+	}
+	close(release)
+	for _, r := range results {
+		if err := <-r; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	stopped := make(chan struct{})
+	go func() { cancel(); d.Wait(); d2.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(runnerIdle / 2):
+		t.Fatalf("the dispatchers did not stop within %s of their context's end: an idle runner holds them", runnerIdle/2)
+	}
+}
+
+// blockingFlow says when a chat's input has entered it, and holds every input until release.
+type blockingFlow struct {
+	silentFlow
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (f *blockingFlow) Handle(ctx context.Context, sess flows.Session, st flows.State, in flows.Input) (flows.State, []flows.Output, error) {
+	f.entered <- struct{}{}
+	<-f.release
+	return st, nil, nil
+}
