@@ -36,7 +36,13 @@ type Catalog struct {
 	localizers map[string]*i18n.Localizer
 	// ids lists the message ids of each language, sorted.
 	ids map[string][]string
+	// plain keeps each message rendered without data, by textKey: most of what a conversation
+	// says has none, and go-i18n matches the language and runs the template on every call.
+	plain sync.Map
 }
+
+// textKey is a message of a language, in Catalog.plain.
+type textKey struct{ lang, id string }
 
 // load reads the embedded files once: they never change while the program runs.
 var load = sync.OnceValues(func() (*Catalog, error) { return LoadFS(files) })
@@ -109,7 +115,19 @@ func diff(vi, en []string) string {
 func (c *Catalog) Text(lang, id string, data map[string]any) (string, error) {
 	l, ok := c.localizers[lang]
 	if !ok {
-		l = c.localizers[VI]
+		lang, l = VI, c.localizers[VI]
+	}
+	if len(data) == 0 {
+		key := textKey{lang, id}
+		if s, ok := c.plain.Load(key); ok {
+			return s.(string), nil
+		}
+		s, err := l.Localize(&i18n.LocalizeConfig{MessageID: id})
+		if err != nil {
+			return id, err
+		}
+		c.plain.Store(key, s)
+		return s, nil
 	}
 	lc := &i18n.LocalizeConfig{MessageID: id, TemplateData: data}
 	if n, ok := data["Count"]; ok {

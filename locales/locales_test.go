@@ -249,3 +249,36 @@ func mustText(t *testing.T, c *Catalog, lang, id string) string {
 	}
 	return s
 }
+
+// TestText_Plain: a message without data is rendered once and kept; what is kept is what
+// rendering gives, per language (a language the catalog lacks is Vietnamese's), and data still
+// fills a template; a missing message is never kept.
+func TestText_Plain(t *testing.T) {
+	cat, err := LoadFS(fstest.MapFS{
+		"vi/a.json": {Data: []byte(`{"a.hi": "Chào", "a.name": "Chào {{.Name}}"}`)},
+		"en/a.json": {Data: []byte(`{"a.hi": "Hello", "a.name": "Hello {{.Name}}"}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second time from what was kept
+		for _, tt := range []struct{ lang, id, want string }{
+			{"vi", "a.hi", "Chào"}, {"en", "a.hi", "Hello"}, {"fr", "a.hi", "Chào"},
+		} {
+			if got, err := cat.Text(tt.lang, tt.id, nil); err != nil || got != tt.want {
+				t.Errorf("Text(%s, %s) = %q, %v; want %q", tt.lang, tt.id, got, err, tt.want)
+			}
+		}
+		if got, _ := cat.Text("en", "a.name", map[string]any{"Name": "Lan"}); got != "Hello Lan" {
+			t.Errorf("with data: %q", got)
+		}
+		if got, err := cat.Text("en", "a.gone", nil); err == nil || got != "a.gone" {
+			t.Errorf("missing message: %q, %v; want its id and an error every time", got, err)
+		}
+	}
+	kept := 0
+	cat.plain.Range(func(k, v any) bool { kept++; return true })
+	if kept != 2 {
+		t.Errorf("%d messages kept, want 2 (a.hi in vi and en)", kept)
+	}
+}
