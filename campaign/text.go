@@ -2,7 +2,9 @@ package campaign
 
 import (
 	"strings"
+	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
@@ -20,10 +22,14 @@ func NormalizeText(s string) string {
 // Trung", "phuong linh trung" and "PHƯỜNG LINH TRUNG" fold alike. Đ/đ is not a base letter plus
 // a combining mark, so NFD leaves it alone; it is folded to d explicitly.
 func Fold(s string) string {
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
-	if err != nil {
-		out = s
+	out := s
+	if !isASCII(s) { // ASCII has no marks to remove: NFD and NFC leave it as it is
+		t := foldChains.Get().(transform.Transformer)
+		var err error
+		if out, _, err = transform.String(t, s); err != nil {
+			out = s
+		}
+		foldChains.Put(t)
 	}
 	out = strings.Map(func(r rune) rune {
 		switch r {
@@ -33,4 +39,21 @@ func Fold(s string) string {
 		return unicode.ToLower(r)
 	}, out)
 	return strings.Join(strings.Fields(out), " ")
+}
+
+// foldChains keeps Fold's transformers for reuse: a chain holds a 4 KB buffer for each link
+// between two of its transformers, and the bot folds every answer typed and every option it is
+// matched against (transform.String resets a chain before use).
+var foldChains = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}}
+
+// isASCII says whether s is ASCII only.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
