@@ -16,7 +16,10 @@ const InteractionTTL = 8 * 24 * time.Hour
 
 // ChannelState keeps what a channel adapter remembers for a while per chat and per person: the
 // choices of the last question shown as a numbered list (the menu) and the time of the person's
-// last interaction. It is safe for concurrent use.
+// last interaction. It is safe for concurrent use. Each call is one script, and the calls of
+// chats handled at the same moment share a round trip, as the dialogs' do (see batcher): an update
+// on Zalo records its interaction and takes its menu, and its reply checks the window and stores
+// the next menu.
 //
 // Keys, each starting with the prefix given to NewChannelState ("mtce:zalo:<app id>:"):
 //
@@ -24,14 +27,14 @@ const InteractionTTL = 8 * 24 * time.Hour
 //	<prefix>menutakers:<chatID>  a hash of event id -> the menu that event took, for a day
 //	<prefix>last:<userID>  Unix milliseconds of the last interaction, expiring InteractionTTL after it was stored
 type ChannelState struct {
-	client goredis.UniversalClient
+	batch  *batcher
 	prefix string
 }
 
 // NewChannelState returns a ChannelState over client with keys under prefix; the client stays
 // owned by the caller.
 func NewChannelState(client goredis.UniversalClient, prefix string) *ChannelState {
-	return &ChannelState{client: client, prefix: prefix}
+	return &ChannelState{batch: &batcher{client: client}, prefix: prefix}
 }
 
 // SetMenu stores data as chatID's menu for ttl, replacing any earlier one.
@@ -45,7 +48,7 @@ func (s *ChannelState) SetMenu(ctx context.Context, chatID string, data []byte, 
 	if data == nil {
 		data = []byte{}
 	}
-	if err := s.client.Set(ctx, s.prefix+"menu:"+chatID, data, ttl).Err(); err != nil {
+	if err := s.batch.run(ctx, setScript, []string{s.prefix + "menu:" + chatID}, data, ttl.Milliseconds()).Err(); err != nil {
 		return fmt.Errorf("redis: set menu %s: %w", chatID, err)
 	}
 	return nil
@@ -63,6 +66,15 @@ redis.call('HSET', KEYS[2], ARGV[1], menu)
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return menu`)
 
+// setScript, getScript and delScript are SET with a TTL (ARGV[2] ms), GET and DEL of KEYS[1], as
+// scripts so that they share round trips with the others (GET of no key is a Nil error, as
+// goredis's Get gives).
+var (
+	setScript = goredis.NewScript(`return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])`)
+	getScript = goredis.NewScript(`return redis.call('GET', KEYS[1])`)
+	delScript = goredis.NewScript(`return redis.call('DEL', KEYS[1])`)
+)
+
 // menuTakersTTL is how long the menu an event took is remembered for its redeliveries.
 const menuTakersTTL = 24 * time.Hour
 
@@ -74,7 +86,7 @@ func (s *ChannelState) TakeMenu(ctx context.Context, chatID, eventID string) ([]
 		return nil, fmt.Errorf("redis: take menu: empty chat or event id: %w", ErrInvalidKey)
 	}
 	keys := []string{s.prefix + "menu:" + chatID, s.prefix + "menutakers:" + chatID}
-	data, err := takeMenuScript.Run(ctx, s.client, keys, eventID, menuTakersTTL.Milliseconds()).Text()
+	data, err := s.batch.run(ctx, takeMenuScript, keys, eventID, menuTakersTTL.Milliseconds()).Text()
 	if err != nil {
 		return nil, fmt.Errorf("redis: take menu %s: %w", chatID, err)
 	}
@@ -89,7 +101,7 @@ func (s *ChannelState) ClearMenu(ctx context.Context, chatID string) error {
 	if chatID == "" {
 		return fmt.Errorf("redis: clear menu: empty chat id: %w", ErrInvalidKey)
 	}
-	if err := s.client.Del(ctx, s.prefix+"menu:"+chatID).Err(); err != nil {
+	if err := s.batch.run(ctx, delScript, []string{s.prefix + "menu:" + chatID}).Err(); err != nil {
 		return fmt.Errorf("redis: clear menu %s: %w", chatID, err)
 	}
 	return nil
@@ -113,7 +125,7 @@ func (s *ChannelState) Touch(ctx context.Context, userID string, at time.Time) e
 	if at.IsZero() {
 		return fmt.Errorf("redis: touch %s: no time", userID)
 	}
-	err := touchScript.Run(ctx, s.client, []string{s.prefix + "last:" + userID},
+	err := s.batch.run(ctx, touchScript, []string{s.prefix + "last:" + userID},
 		strconv.FormatInt(at.UnixMilli(), 10), InteractionTTL.Milliseconds()).Err()
 	if err != nil {
 		return fmt.Errorf("redis: touch %s: %w", userID, err)
@@ -127,7 +139,7 @@ func (s *ChannelState) LastInteraction(ctx context.Context, userID string) (time
 	if userID == "" {
 		return time.Time{}, fmt.Errorf("redis: last interaction: empty user id: %w", ErrInvalidKey)
 	}
-	ms, err := s.client.Get(ctx, s.prefix+"last:"+userID).Int64()
+	ms, err := s.batch.run(ctx, getScript, []string{s.prefix + "last:" + userID}).Int64()
 	if errors.Is(err, goredis.Nil) {
 		return time.Time{}, nil
 	}

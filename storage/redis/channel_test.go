@@ -437,3 +437,63 @@ func TestLease_OneHolder(t *testing.T) {
 		t.Fatal("b's second release freed a's lease")
 	}
 }
+
+// TestChannelState_ConcurrentCallsShareRoundTrips: many chats on Zalo at once record their
+// interactions, store and take their menus and read their windows; each call answers as it would
+// alone, in fewer round trips than calls.
+func TestChannelState_ConcurrentCallsShareRoundTrips(t *testing.T) {
+	ctx := t.Context()
+	client, prefix := redistest.New(t)
+	s := redis.NewChannelState(client, prefix+"zalo:4321:")
+	hook := &countHook{}
+	client.AddHook(hook)
+
+	const chats = 64
+	at := time.UnixMilli(1_700_000_000_000).UTC()
+	var wg sync.WaitGroup
+	errs := make(chan error, chats)
+	for c := range chats {
+		chat := fmt.Sprint("u", c)
+		wg.Go(func() {
+			errs <- func() error {
+				if err := s.Touch(ctx, chat, at.Add(time.Duration(c)*time.Millisecond)); err != nil {
+					return err
+				}
+				if err := s.SetMenu(ctx, chat, []byte("menu of "+chat), time.Hour); err != nil {
+					return err
+				}
+				if got, err := s.LastInteraction(ctx, chat); err != nil || !got.Equal(at.Add(time.Duration(c)*time.Millisecond)) {
+					return fmt.Errorf("%s: last interaction %v, %v", chat, got, err)
+				}
+				if got, err := s.TakeMenu(ctx, chat, "e1"); err != nil || string(got) != "menu of "+chat {
+					return fmt.Errorf("%s: took %q, %v", chat, got, err)
+				}
+				if got, err := s.TakeMenu(ctx, chat, "e2"); err != nil || got != nil {
+					return fmt.Errorf("%s: a second event took %q, %v; want nothing left", chat, got, err)
+				}
+				if got, err := s.LastInteraction(ctx, chat+"-nobody"); err != nil || !got.IsZero() {
+					return fmt.Errorf("%s: nobody's last interaction %v, %v", chat, got, err)
+				}
+				return s.ClearMenu(ctx, chat)
+			}()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	trips, commands := hook.take()
+	calls := 0
+	for _, c := range commands {
+		if c == "evalsha" || c == "eval" {
+			calls++
+		}
+	}
+	t.Logf("%d calls in %d round trips", calls, trips)
+	if calls < chats*7 || trips >= calls {
+		t.Errorf("%d round trips for %d script calls (want %d calls at least, in fewer trips)", trips, calls, chats*7)
+	}
+}
