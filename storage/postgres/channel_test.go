@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -459,6 +460,49 @@ func TestContactStore_Unreachable(t *testing.T) {
 	_, err := s.Contact(ctx, "zalo", "u2")
 	wantCode(t, "Contact after clearing an unknown contact", err, campaign.ENOTFOUND)
 	wantCode(t, "SetContactUnreachable without a chat", s.SetContactUnreachable(ctx, "zalo", " ", true), campaign.EINVALID)
+}
+
+// TestContactStore_ReachableAtOnce: contacts who write at the same moment are cleared together,
+// each as if alone: every one of them is reachable afterwards, on its own channel only, and a
+// contact who did not write stays unreachable.
+func TestContactStore_ReachableAtOnce(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	s := postgres.NewContactStore(db)
+	ctx := t.Context()
+	const n = 200
+	for i := range n {
+		for _, ch := range []string{"zalo", "telegram"} {
+			if err := s.SetContactUnreachable(ctx, ch, fmt.Sprint("p", i), true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n - 1 { // p<n-1> does not write
+		wg.Go(func() { errs <- s.SetContactUnreachable(ctx, "zalo", fmt.Sprint("p", i), false) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var zalo, telegram int
+	if err := db.SQLX().Get(&zalo, `SELECT count(*) FROM contacts WHERE channel = 'zalo' AND unreachable_since IS NOT NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SQLX().Get(&telegram, `SELECT count(*) FROM contacts WHERE channel = 'telegram' AND unreachable_since IS NOT NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if zalo != 1 || telegram != n {
+		t.Errorf("unreachable after %d wrote on Zalo: %d on Zalo, %d on Telegram; want 1 (who did not write) and %d", n-1, zalo, telegram, n)
+	}
+	if c, err := s.Contact(ctx, "zalo", fmt.Sprint("p", n-1)); err != nil || !c.Unreachable {
+		t.Errorf("the contact who did not write: %+v, %v; want unreachable", c, err)
+	}
 }
 
 func TestOutbox_MarkUnreachable(t *testing.T) {

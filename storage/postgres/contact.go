@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
+
+	"github.com/lib/pq"
 
 	"github.com/thuduc/maytinhchoem/campaign"
 )
@@ -11,6 +14,8 @@ import (
 // ContactStore keeps the people the bot talks to, in the contacts table.
 type ContactStore struct {
 	db *DB
+	// reach shares the round trips of contacts found reachable at the same moment.
+	reach reachTrips
 }
 
 var _ campaign.ContactStore = (*ContactStore)(nil)
@@ -86,10 +91,7 @@ func (s *ContactStore) SetContactUnreachable(ctx context.Context, channel, exter
 			WHERE contacts.unreachable_since IS NULL`,
 			channel, externalID, s.db.now())
 	} else {
-		_, err = s.db.db.ExecContext(ctx, `
-			UPDATE contacts SET unreachable_since = NULL, updated_at = $3
-			WHERE channel = $1 AND external_id = $2 AND unreachable_since IS NOT NULL`,
-			channel, externalID, s.db.now())
+		err = s.reach.run(ctx, s.db, reachCall{channel: channel, id: externalID})
 	}
 	if err != nil {
 		return wrapErr(err, "postgres: set contact unreachable")
@@ -112,4 +114,80 @@ func (s *ContactStore) Contact(ctx context.Context, channel, externalID string) 
 		return campaign.Contact{}, wrapErr(err, "postgres: contact")
 	}
 	return c, nil
+}
+
+// reachTrips clears the unreachable mark of the contacts that wrote at the same moment in one
+// statement: on Zalo every message a person sends clears theirs (a no-op but for the first
+// after the 7-day window closed), so under load one round trip serves many messages. Nothing
+// waits to fill a trip: the first caller runs its own at once; callers that come while a trip is
+// under way queue and the next trip carries them all (as storage/redis's batcher does).
+type reachTrips struct {
+	mu      sync.Mutex
+	running bool
+	queue   []*reachCall
+}
+
+// reachCall is one contact to clear; turn tells its caller to run the next trip (true) or that
+// its contact's trip is done, with err (false).
+type reachCall struct {
+	channel, id string
+	turn        chan bool
+	err         error
+}
+
+// maxReachTrip bounds the contacts of one statement.
+const maxReachTrip = 256
+
+// run clears c's mark, sharing a round trip with concurrent calls.
+func (r *reachTrips) run(ctx context.Context, db *DB, c reachCall) error {
+	call := &c
+	r.mu.Lock()
+	if r.running {
+		call.turn = make(chan bool, 1)
+		r.queue = append(r.queue, call)
+		r.mu.Unlock()
+		if !<-call.turn {
+			return call.err
+		}
+		r.mu.Lock()
+	} else {
+		r.running = true
+		r.queue = append(r.queue, call)
+	}
+	n := min(len(r.queue), maxReachTrip)
+	trip := r.queue[:n:n]
+	r.queue = r.queue[n:]
+	r.mu.Unlock()
+
+	channels, ids := make([]string, len(trip)), make([]string, len(trip))
+	for i, t := range trip {
+		channels[i], ids[i] = t.channel, t.id
+	}
+	// The trip is shared, so no one caller's cancellation cuts it off; statement_timeout bounds it.
+	_, err := db.db.ExecContext(context.WithoutCancel(ctx), `
+		UPDATE contacts SET unreachable_since = NULL, updated_at = $1
+		FROM unnest($2::text[], $3::text[]) AS w(channel, external_id)
+		WHERE contacts.channel = w.channel AND contacts.external_id = w.external_id
+			AND contacts.unreachable_since IS NOT NULL`,
+		db.now(), pq.Array(channels), pq.Array(ids))
+	if err != nil {
+		err = wrapErr(err, "postgres: set contact reachable")
+	}
+
+	r.mu.Lock()
+	if len(r.queue) > 0 {
+		next := r.queue[0]
+		r.mu.Unlock()
+		next.turn <- true
+	} else {
+		r.running = false
+		r.mu.Unlock()
+	}
+	for _, t := range trip {
+		if t != call {
+			t.err = err
+			t.turn <- false
+		}
+	}
+	return err
 }
