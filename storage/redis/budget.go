@@ -67,7 +67,7 @@ func NewBudget(client goredis.UniversalClient, prefix string, l BudgetLimits) *B
 	if l.InteractiveWindow <= 0 {
 		l.InteractiveWindow = 2 * time.Second
 	}
-	b := &Budget{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix, limits: l, bulkTurn: make(chan struct{}, 1), replyTurn: make(chan struct{}, 1)}
+	b := &Budget{client: client, limiter: redis_rate.NewLimiter(probingClient{client}), prefix: prefix, limits: l, bulkTurn: make(chan struct{}, 1), replyTurn: make(chan struct{}, 1)}
 	b.account = limitOf(l.PerSecond, l.Burst)
 	b.chat = limitOf(l.PerChatPerSecond, l.PerChatBurst)
 	b.bulk = limitOf(l.PerSecond*l.BulkShare, int(math.Ceil(float64(max(l.Burst, 1))*l.BulkShare)))
@@ -109,8 +109,13 @@ const maxBudgetWait = 500 * time.Millisecond
 // and notices in one line, bulk in another): when many chats wait at once, the message the budget
 // frees goes to the one that waited longest in this process, not to whichever looks first, so no
 // parent loses every race for minutes. Each chat's token is taken once, before its turn.
+//
+// The account's state (paused, interactive) is read in the round trip that takes the chat's
+// token (see probingClient), and used when the message's turn comes at once; a message that
+// waited for its turn reads it again.
 func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
-	if err := b.waitFor(ctx, "chat:"+chatID, b.chat); err != nil {
+	probe := &stateProbe{pauseKey: b.prefix + "pause", interactiveKey: b.prefix + "interactive"}
+	if err := b.waitFor(context.WithValue(ctx, stateProbeKey{}, probe), "chat:"+chatID, b.chat); err != nil {
 		return err
 	}
 	turn := b.replyTurn
@@ -119,17 +124,25 @@ func (b *Budget) Wait(ctx context.Context, chatID string, bulk bool) error {
 	}
 	select {
 	case turn <- struct{}{}:
-		defer func() { <-turn }()
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		probe.read = false // the state may change while other messages of this process go first
+		select {
+		case turn <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	defer func() { <-turn }()
 	// shared is whether bulk's share was spent already: like the chat's token, it is taken once,
 	// not again each time the account's budget makes the message wait.
 	shared := !bulk
 	for {
-		pause, interactive, err := b.state(ctx)
-		if err != nil {
-			return err
+		pause, interactive, fresh := probe.use()
+		if !fresh {
+			var err error
+			if pause, interactive, err = b.state(ctx); err != nil {
+				return err
+			}
 		}
 		if pause > 0 {
 			if err := sleepCtx(ctx, pause); err != nil {
@@ -210,10 +223,62 @@ func (b *Budget) state(ctx context.Context) (pause time.Duration, interactive bo
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
 		return 0, false, fmt.Errorf("redis: budget: %w", err)
 	}
+	pause, interactive = stateOf(ttl, live)
+	return pause, interactive, nil
+}
+
+// stateOf is the state the pause key's PTTL and the interactive key's EXISTS say: the time left
+// to wait (at most maxBudgetWait, so a pause lifted early is seen) and whether people are being
+// answered.
+func stateOf(ttl *goredis.DurationCmd, live *goredis.IntCmd) (pause time.Duration, interactive bool) {
 	if d := ttl.Val(); d > 0 {
 		pause = min(d, maxBudgetWait)
 	}
-	return pause, live.Val() > 0, nil
+	return pause, live.Val() > 0
+}
+
+// stateProbe asks probingClient to read the account's state (its pause and interactive keys)
+// in the round trip of the next script it runs; read says it did, and the values are then those of
+// the last such trip.
+type stateProbe struct {
+	pauseKey, interactiveKey string
+
+	read        bool
+	pause       time.Duration
+	interactive bool
+}
+
+// stateProbeKey is the context key of a call's stateProbe.
+type stateProbeKey struct{}
+
+// use returns the state the probe read, once: fresh says whether it had one.
+func (p *stateProbe) use() (pause time.Duration, interactive, fresh bool) {
+	fresh, p.read = p.read, false
+	return p.pause, p.interactive, fresh
+}
+
+// probingClient is the client redis_rate runs its GCRA script on. It runs it as the client
+// would; when the call's context carries a stateProbe, it reads the account's state in the same
+// pipeline, so that taking a chat's token and reading whether the account is paused cost one
+// round trip, not two. The library's script and its NOSCRIPT fallback are left as they are.
+type probingClient struct{ goredis.UniversalClient }
+
+// EvalSha implements redis_rate's client.
+func (c probingClient) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *goredis.Cmd {
+	p, _ := ctx.Value(stateProbeKey{}).(*stateProbe)
+	if p == nil {
+		return c.UniversalClient.EvalSha(ctx, sha1, keys, args...)
+	}
+	pipe := c.UniversalClient.Pipeline()
+	cmd := pipe.EvalSha(ctx, sha1, keys, args...)
+	ttl := pipe.PTTL(ctx, p.pauseKey)
+	live := pipe.Exists(ctx, p.interactiveKey)
+	_, _ = pipe.Exec(ctx) // the script's error is on cmd; a state not read is read again
+	p.read = ttl.Err() == nil && live.Err() == nil
+	if p.read {
+		p.pause, p.interactive = stateOf(ttl, live)
+	}
+	return cmd
 }
 
 // take spends one message of limit under key, or says how long to wait for one.

@@ -128,3 +128,37 @@ func TestBudget_BulkYieldsToReplies(t *testing.T) {
 		t.Errorf("replies: %d in 1 s, the slowest waited %s; want about 10, none held behind bulk", replies.Load(), time.Duration(slowest.Load()))
 	}
 }
+
+// A reply's wait costs two round trips when nothing holds it: its chat's token with the
+// account's state in one, the account's token in the other. The state read with the chat's
+// token is honoured: a pause another process asked holds it.
+func TestBudget_StateReadWithTheChatsToken(t *testing.T) {
+	client, prefix := redistest.New(t)
+	limits := redis.BudgetLimits{PerSecond: 100, Burst: 100, PerChatPerSecond: 10, PerChatBurst: 5, InteractiveWindow: time.Hour}
+	a, b := redis.NewBudget(client, prefix+"budget:", limits), redis.NewBudget(client, prefix+"budget:", limits)
+	ctx := context.Background()
+	if err := b.Wait(ctx, "c0", false); err != nil { // marks the account interactive: a round trip of its own
+		t.Fatal(err)
+	}
+	hook := &countHook{}
+	client.AddHook(hook)
+	for _, chat := range []string{"c1", "c2", "c3"} {
+		if err := b.Wait(ctx, chat, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if trips, commands := hook.take(); trips != 6 {
+		t.Errorf("3 replies took %d round trips (%q), want 2 each", trips, commands)
+	}
+
+	if err := a.Pause(ctx, 400*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := b.Wait(ctx, "c4", false); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 350*time.Millisecond {
+		t.Errorf("a reply went %s into another process's 400 ms pause", el)
+	}
+}
