@@ -541,7 +541,7 @@ func (d *Dispatcher) plan(in Input, st flows.State, outs []flows.Output) []Reply
 	lang := d.cfg.Flow.Language(st, in.Input)
 	replies := make([]Reply, len(outs))
 	for i, o := range outs {
-		r := Reply{Output: o, Channel: in.Channel, ChatID: in.ChatID, Lang: lang}
+		r := Reply{Output: o, Channel: in.Channel, ChatID: in.ChatID, Lang: lang, Prompted: in.Received}
 		if i == 0 {
 			r.AckID = in.AckID
 		}

@@ -735,3 +735,38 @@ func (f *blockingFlow) Handle(ctx context.Context, sess flows.Session, st flows.
 	<-f.release
 	return st, nil, nil
 }
+
+// TestDispatcher_RepliesSayWhatPromptedThem: a step's replies carry when the person's message
+// they answer was received, also when they are resumed from their record.
+func TestDispatcher_RepliesSayWhatPromptedThem(t *testing.T) {
+	dialogs, flow, sender := newMemDialogs(), &countingFlow{}, &recordingSender{}
+	d := newTestDispatcher(dialogs, flow, sender)
+	in := textInput("1", 1, "a")
+	in.Received = time.Date(2021, 9, 13, 8, 30, 0, 0, time.UTC)
+	if err := d.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	sender.mu.Lock()
+	defer sender.mu.Unlock()
+	if len(sender.sent) == 0 {
+		t.Fatal("nothing sent")
+	}
+	for _, r := range sender.sent {
+		if !r.Prompted.Equal(in.Received) {
+			t.Errorf("reply %q prompted at %v, want %v", r.Text, r.Prompted, in.Received)
+		}
+	}
+	var recorded []Reply
+	if err := json.Unmarshal(mustRecord(t, d, in, sender.sent), &recorded); err != nil || !recorded[0].Prompted.Equal(in.Received) {
+		t.Errorf("recorded %+v, %v: the time is lost when replies are resumed", recorded, err)
+	}
+}
+
+func mustRecord(t *testing.T, d *Dispatcher, in Input, replies []Reply) []byte {
+	t.Helper()
+	_, data, err := d.record(in, replies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

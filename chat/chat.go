@@ -172,6 +172,10 @@ type Reply struct {
 	// Lane says how urgent the message is, which decides who goes first when the channel's
 	// budget is short.
 	Lane Lane
+	// Prompted is when the person's message this answers was received (Update.Received); zero
+	// for a message nobody's message prompted. A channel whose reach depends on the person's
+	// last message (Zalo's 7-day window) knows from it that the person has just written.
+	Prompted time.Time
 }
 
 // Lane is how urgent a message is: a reply to a person in a conversation goes before a notice to

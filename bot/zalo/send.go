@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/thuduc/maytinhchoem/chat"
@@ -95,7 +96,7 @@ func (a *Adapter) Send(ctx context.Context, r chat.Reply) error {
 	if _, err := a.accessToken(); err != nil {
 		return fmt.Errorf("zalo: send: %w", err)
 	}
-	if err := a.checkWindow(ctx, r.ChatID); err != nil {
+	if err := a.checkWindow(ctx, r); err != nil {
 		return err
 	}
 
@@ -136,8 +137,14 @@ func (a *Adapter) Send(ctx context.Context, r chat.Reply) error {
 }
 
 // checkWindow refuses a person Zalo will not carry a consultation message to, by their last known
-// interaction, so the OA never writes blindly. An unknown interaction is left to Zalo to judge.
-func (a *Adapter) checkWindow(ctx context.Context, userID string) error {
+// interaction, so the OA never writes blindly. An unknown interaction is left to Zalo to judge. A
+// reply to a message the person sent within the window (less promptSlack) goes without asking:
+// that message opened the window (most of what the bot sends, and a Redis round trip each).
+func (a *Adapter) checkWindow(ctx context.Context, r chat.Reply) error {
+	if !r.Prompted.IsZero() && a.now().Sub(r.Prompted) < a.cfg.Window-promptSlack {
+		return nil
+	}
+	userID := r.ChatID
 	last, err := a.cfg.Interactions.LastInteraction(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("zalo: last interaction of %s: %w", userID, err)
@@ -148,6 +155,10 @@ func (a *Adapter) checkWindow(ctx context.Context, userID string) error {
 	}
 	return nil
 }
+
+// promptSlack is how much earlier than a reply's Prompted time the person's message may have
+// been made (the time an event waited in the inbox), for checkWindow.
+const promptSlack = time.Hour
 
 // sendMessage sends one consultation message.
 func (a *Adapter) sendMessage(ctx context.Context, userID string, msg outMessage) error {

@@ -563,11 +563,17 @@ func TestAdapter_Send_window(t *testing.T) {
 	tests := []struct {
 		name     string
 		last     time.Duration // before now; 0 for unknown
+		prompted time.Duration // the reply answers a message received this long ago; 0 for none
 		wantSent bool
 	}{
-		{"8 days ago", 8 * 24 * time.Hour, false},
-		{"6 days ago", 6 * 24 * time.Hour, true},
-		{"unknown", 0, true},
+		{"8 days ago", 8 * 24 * time.Hour, 0, false},
+		{"6 days ago", 6 * 24 * time.Hour, 0, true},
+		{"unknown", 0, 0, true},
+		// A reply to a message just received goes without asking: that message opened the window
+		// (here the store's record of it is older, as if its Touch had failed).
+		{"8 days ago, answering a message of a minute ago", 8 * 24 * time.Hour, time.Minute, true},
+		// Within the slack an event may have waited in the inbox, the record decides.
+		{"8 days ago, answering a message of 7 days less half an hour", 8 * 24 * time.Hour, 7*24*time.Hour - 30*time.Minute, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -575,7 +581,11 @@ func TestAdapter_Send_window(t *testing.T) {
 			if tt.last > 0 {
 				fx.inter.set(testUser, fx.clock.Now().Add(-tt.last))
 			}
-			err := fx.a.Send(context.Background(), reply(chat.Output{Text: "Nhắc lịch nhận máy"}))
+			r := reply(chat.Output{Text: "Nhắc lịch nhận máy"})
+			if tt.prompted > 0 {
+				r.Prompted = fx.clock.Now().Add(-tt.prompted)
+			}
+			err := fx.a.Send(context.Background(), r)
 			sent := len(fx.zalo.Calls()) > 0
 			if sent != tt.wantSent {
 				t.Errorf("sent %v, want %v", sent, tt.wantSent)
