@@ -143,6 +143,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	zaloPerMinute := fs.Int("zalo-budget", 4000, "zalo: the emulator's calls a minute per app before -32 (Zalo's is about 4,000)")
 	zaloSendRate := fs.Float64("zalo-send-rate", 0, "zalo: the bot's sends per second on Zalo (ZALO_SEND_RATE; 0 keeps its default)")
 	limits := fs.Bool("limits", false, "telegram: Telegram's flood limits on, in the emulator and in the bot (30/s, 1/s per chat), as in production")
+	budget := fs.Bool("budget", false, "telegram, without -limits: the bot keeps its sending budget in Redis as in production, with limits far above the load, so that what the budget costs is counted (the emulator has no flood limits)")
 	broadcast := fs.Int("broadcast", 0, "telegram: queue a broadcast to this many families (chats of the emulator) as the parents start, to see what it costs them; the run waits until it is sent and checks each family got it once")
 	tokenDays := fs.Int("token-days", 10, "zalo: afterwards, run three replicas this many days on the emulator's clock and count the token refreshes (0: skip)")
 	replicas := fs.Int("replicas", 0, "run the bot as this many serve processes of this binary, configured by their environment as in production (0: one bot in this process)")
@@ -177,6 +178,8 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("-mode needs -replicas: the bot in this process polls")
 	case modeSet && *mode == "polling" && *channel == "zalo":
 		return fmt.Errorf("-mode polling: Zalo has webhooks only")
+	case *budget && *channel == "zalo":
+		return fmt.Errorf("-budget is Telegram's: the Zalo run keeps its budget always (-zalo-send-rate)")
 	case *kill && *replicas == 0:
 		return fmt.Errorf("-kill needs -replicas: it kills a serve process")
 	}
@@ -197,7 +200,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	default:
 		return fmt.Errorf("-channel: telegram or zalo, got %q", *channel)
 	}
-	o.Limits, o.Broadcast = *limits, *broadcast
+	o.Limits, o.Budget, o.Broadcast = *limits, *budget, *broadcast
 	res, err := loadtest(ctx, o)
 	if err != nil {
 		return err
@@ -220,6 +223,9 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		limit = 30
 		fmt.Fprintf(stdout, "flood limits:       on (30/s, 1/s per chat); 429 answers: %d\n", res.TooManyRequests)
 	}
+	if *budget && !*limits {
+		fmt.Fprintf(stdout, "bot budget:         in Redis, at 100,000/s and 10,000/s per chat (never reached)\n")
+	}
 	if *broadcast > 0 {
 		fmt.Fprintf(stdout, "broadcast:          %d families queued, %d sent while the parents registered\n", *broadcast, res.BroadcastSent)
 	}
@@ -238,8 +244,10 @@ type loadOptions struct {
 	ZaloPerMinute int
 	ZaloSendRate  float64
 	TokenDays     int
-	// Telegram's: flood limits on, and a broadcast to this many families queued at the start.
+	// Telegram's: flood limits on (in the emulator and the bot), the bot's budget on at limits it
+	// never reaches (without Limits), and a broadcast to this many families queued at the start.
 	Limits    bool
+	Budget    bool
 	Broadcast int
 	// Replicas is how many serve processes run the bot (0: one app in this process), in Mode
 	// (Telegram's webhook or polling), started from Executable (this binary when empty), each
@@ -252,6 +260,19 @@ type loadOptions struct {
 	// restarts PostgreSQL then.
 	Kill      bool
 	PGRestart []string
+}
+
+// sendRates are the bot's SEND_RATE_GLOBAL and SEND_RATE_PER_CHAT: Telegram's with Limits; with
+// Budget, rates a hundred times above anything the load test sends, so the budget in Redis is
+// made and asked for every message without holding one back; none otherwise (no budget is made).
+func (o loadOptions) sendRates() (global, perChat float64) {
+	switch {
+	case o.Limits:
+		return 30, 1
+	case o.Budget:
+		return 100_000, 10_000
+	}
+	return 0, 0
 }
 
 // printZaloLoad runs loadtestZalo and prints what it measured.
@@ -411,10 +432,7 @@ func loadtest(ctx context.Context, o loadOptions) (loadResult, error) {
 		cfg.TelegramToken = demoToken
 		cfg.TelegramAPIURL = emuURL
 		cfg.RedisPrefix = env.prefix
-		cfg.RateGlobal, cfg.RatePerChat = 0, 0
-		if o.Limits {
-			cfg.RateGlobal, cfg.RatePerChat = 30, 1
-		}
+		cfg.RateGlobal, cfg.RatePerChat = o.sendRates()
 		if a, appDone, stopApp, err = startInProcess(ctx, cfg, o, env, ""); err != nil {
 			return res, err
 		}
@@ -568,11 +586,10 @@ func startTelegramReplicas(ctx context.Context, o loadOptions, env *scratchEnv, 
 		"TELEGRAM_TOKEN": demoToken, "TELEGRAM_API_URL": emuURL, "TELEGRAM_MODE": o.Mode,
 		"DATABASE_URL": env.dbURL, "REDIS_URL": o.RedisURL, "REDIS_KEY_PREFIX": env.prefix,
 		"METRICS_ADDR": "off", "LOG_LEVEL": "info", // info: the poller says when it takes the lease
-		"SEND_RATE_GLOBAL": "0", "SEND_RATE_PER_CHAT": "0",
 	}
-	if o.Limits {
-		settings["SEND_RATE_GLOBAL"], settings["SEND_RATE_PER_CHAT"] = "30", "1"
-	}
+	global, perChat := o.sendRates()
+	settings["SEND_RATE_GLOBAL"] = strconv.FormatFloat(global, 'f', -1, 64)
+	settings["SEND_RATE_PER_CHAT"] = strconv.FormatFloat(perChat, 'f', -1, 64)
 	var proxy *roundRobin
 	if o.Mode == "webhook" {
 		if proxy, err = startRoundRobin(rs.addrs()); err != nil {
