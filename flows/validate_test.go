@@ -121,8 +121,13 @@ func TestParsePhone(t *testing.T) {
 			t.Errorf("parsePhone(%.40q) = %q, %q; want %q, %q", tt.in, got, r, tt.want, tt.reason)
 		}
 	}
-	if got := phoneDisplay("+84912345678"); got != "0912 345 678" {
-		t.Errorf("phoneDisplay = %q", got)
+	for range 2 { // the second time from what phoneDisplay kept
+		if got := phoneDisplay("+84912345678"); got != "0912 345 678" {
+			t.Errorf("phoneDisplay = %q", got)
+		}
+		if got := phoneDisplay("not a phone"); got != "not a phone" {
+			t.Errorf("phoneDisplay of what is no phone = %q, want it as it is", got)
+		}
 	}
 }
 
