@@ -4,25 +4,25 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sync"
 
 	"github.com/lib/pq"
 
 	"github.com/thuduc/maytinhchoem/campaign"
+	"github.com/thuduc/maytinhchoem/storage/internal/roundtrip"
 )
 
 // ContactStore keeps the people the bot talks to, in the contacts table.
 type ContactStore struct {
 	db *DB
 	// reach shares the round trips of contacts found reachable at the same moment.
-	reach reachTrips
+	reach *roundtrip.Sharer[reachCall]
 }
 
 var _ campaign.ContactStore = (*ContactStore)(nil)
 
 // NewContactStore returns a ContactStore over db.
 func NewContactStore(db *DB) *ContactStore {
-	return &ContactStore{db: db}
+	return &ContactStore{db: db, reach: newReachTrips(db)}
 }
 
 // UpsertContact creates or updates the contact of c.Channel and c.ExternalID. An empty Role, Name
@@ -91,7 +91,9 @@ func (s *ContactStore) SetContactUnreachable(ctx context.Context, channel, exter
 			WHERE contacts.unreachable_since IS NULL`,
 			channel, externalID, s.db.now())
 	} else {
-		err = s.reach.run(ctx, s.db, reachCall{channel: channel, id: externalID})
+		c := &reachCall{ctx: ctx, channel: channel, id: externalID}
+		s.reach.Run(c)
+		err = c.err
 	}
 	if err != nil {
 		return wrapErr(err, "postgres: set contact unreachable")
@@ -116,78 +118,39 @@ func (s *ContactStore) Contact(ctx context.Context, channel, externalID string) 
 	return c, nil
 }
 
-// reachTrips clears the unreachable mark of the contacts that wrote at the same moment in one
-// statement: on Zalo every message a person sends clears theirs (a no-op but for the first
-// after the 7-day window closed), so under load one round trip serves many messages. Nothing
-// waits to fill a trip: the first caller runs its own at once; callers that come while a trip is
-// under way queue and the next trip carries them all (as storage/redis's batcher does).
-type reachTrips struct {
-	mu      sync.Mutex
-	running bool
-	queue   []*reachCall
-}
-
-// reachCall is one contact to clear; turn tells its caller to run the next trip (true) or that
-// its contact's trip is done, with err (false).
+// reachCall is one contact whose unreachable mark to clear, and the result of its trip.
 type reachCall struct {
+	ctx         context.Context
 	channel, id string
-	turn        chan bool
 	err         error
 }
 
 // maxReachTrip bounds the contacts of one statement.
 const maxReachTrip = 256
 
-// run clears c's mark, sharing a round trip with concurrent calls.
-func (r *reachTrips) run(ctx context.Context, db *DB, c reachCall) error {
-	call := &c
-	r.mu.Lock()
-	if r.running {
-		call.turn = make(chan bool, 1)
-		r.queue = append(r.queue, call)
-		r.mu.Unlock()
-		if !<-call.turn {
-			return call.err
+// newReachTrips clears the unreachable mark of the contacts that wrote at the same moment in one
+// statement: on Zalo every message a person sends clears theirs (a no-op but for the first after
+// the 7-day window closed), so under load one round trip serves many messages (see
+// roundtrip.Sharer).
+func newReachTrips(db *DB) *roundtrip.Sharer[reachCall] {
+	return &roundtrip.Sharer[reachCall]{Max: maxReachTrip, Do: func(trip []*reachCall) {
+		channels, ids := make([]string, len(trip)), make([]string, len(trip))
+		for i, c := range trip {
+			channels[i], ids[i] = c.channel, c.id
 		}
-		r.mu.Lock()
-	} else {
-		r.running = true
-		r.queue = append(r.queue, call)
-	}
-	n := min(len(r.queue), maxReachTrip)
-	trip := r.queue[:n:n]
-	r.queue = r.queue[n:]
-	r.mu.Unlock()
-
-	channels, ids := make([]string, len(trip)), make([]string, len(trip))
-	for i, t := range trip {
-		channels[i], ids[i] = t.channel, t.id
-	}
-	// The trip is shared, so no one caller's cancellation cuts it off; statement_timeout bounds it.
-	_, err := db.db.ExecContext(context.WithoutCancel(ctx), `
-		UPDATE contacts SET unreachable_since = NULL, updated_at = $1
-		FROM unnest($2::text[], $3::text[]) AS w(channel, external_id)
-		WHERE contacts.channel = w.channel AND contacts.external_id = w.external_id
-			AND contacts.unreachable_since IS NOT NULL`,
-		db.now(), pq.Array(channels), pq.Array(ids))
-	if err != nil {
-		err = wrapErr(err, "postgres: set contact reachable")
-	}
-
-	r.mu.Lock()
-	if len(r.queue) > 0 {
-		next := r.queue[0]
-		r.mu.Unlock()
-		next.turn <- true
-	} else {
-		r.running = false
-		r.mu.Unlock()
-	}
-	for _, t := range trip {
-		if t != call {
-			t.err = err
-			t.turn <- false
+		// The trip is shared, so no one caller's cancellation cuts it off; statement_timeout
+		// bounds it.
+		_, err := db.db.ExecContext(context.WithoutCancel(trip[0].ctx), `
+			UPDATE contacts SET unreachable_since = NULL, updated_at = $1
+			FROM unnest($2::text[], $3::text[]) AS w(channel, external_id)
+			WHERE contacts.channel = w.channel AND contacts.external_id = w.external_id
+				AND contacts.unreachable_since IS NOT NULL`,
+			db.now(), pq.Array(channels), pq.Array(ids))
+		if err != nil {
+			err = wrapErr(err, "postgres: set contact reachable")
 		}
-	}
-	return err
+		for _, c := range trip {
+			c.err = err
+		}
+	}}
 }

@@ -2,24 +2,29 @@ package redis
 
 import (
 	"context"
-	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/thuduc/maytinhchoem/storage/internal/roundtrip"
 )
 
 // batcher runs the scripts of one update's handling (Load, SaveStep, RepliesSent) that several
 // chats ask for at the same moment as one pipeline: one connection taken from the pool, one write
-// and one read instead of one of each per call, on both sides. Nothing waits to fill a batch: the
-// first caller runs its script at once, as before; callers that come while a round trip is under
-// way queue, and the next round trip carries all of them. A caller therefore waits at most for one
-// round trip in flight before its own, and each call stays one script, atomic on its own: only
-// the trip is shared (the store needs a single Redis, so every key is on the one server).
+// and one read instead of one of each per call, on both sides. Nothing waits to fill a batch (see
+// roundtrip.Sharer): the first caller runs its script at once, as before; callers that come while
+// a round trip is under way queue, and the next round trip carries all of them. Each call stays
+// one script, atomic on its own: only the trip is shared (the store needs a single Redis, so every
+// key is on the one server).
 type batcher struct {
 	client goredis.UniversalClient
+	trips  roundtrip.Sharer[batchCall]
+}
 
-	mu      sync.Mutex
-	running bool // a caller is running a round trip, and the next one after it
-	queue   []*batchCall
+// newBatcher returns a batcher of scripts on client.
+func newBatcher(client goredis.UniversalClient) *batcher {
+	b := &batcher{client: client}
+	b.trips.Do, b.trips.Max = b.exec, maxBatch
+	return b
 }
 
 // batchCall is one script call waiting for a round trip.
@@ -29,9 +34,6 @@ type batchCall struct {
 	keys   []string
 	args   []any
 	cmd    *goredis.Cmd
-	// turn receives true when this call's caller is to run the next round trip (its own call
-	// included), false once its call has run.
-	turn chan bool
 }
 
 // maxBatch bounds one round trip's scripts, so a burst does not make one enormous pipeline.
@@ -40,42 +42,7 @@ const maxBatch = 128
 // run runs script with keys and args, sharing a round trip with concurrent calls.
 func (b *batcher) run(ctx context.Context, script *goredis.Script, keys []string, args ...any) *goredis.Cmd {
 	c := &batchCall{ctx: ctx, script: script, keys: keys, args: args}
-	b.mu.Lock()
-	if b.running {
-		c.turn = make(chan bool, 1)
-		b.queue = append(b.queue, c)
-		b.mu.Unlock()
-		if !<-c.turn {
-			return c.cmd
-		}
-		// Our turn to run a round trip: the calls queued so far, ours among them.
-		b.mu.Lock()
-	} else {
-		b.running = true
-		b.queue = append(b.queue, c)
-	}
-	n := min(len(b.queue), maxBatch)
-	batch := b.queue[:n:n]
-	b.queue = b.queue[n:]
-	b.mu.Unlock()
-
-	b.exec(batch)
-
-	b.mu.Lock()
-	if len(b.queue) > 0 {
-		// Hand the next round trip to the first caller waiting, so that ours returns now.
-		next := b.queue[0]
-		b.mu.Unlock()
-		next.turn <- true
-	} else {
-		b.running = false
-		b.mu.Unlock()
-	}
-	for _, o := range batch {
-		if o != c {
-			o.turn <- false
-		}
-	}
+	b.trips.Run(c)
 	return c.cmd
 }
 

@@ -34,7 +34,7 @@ type ChannelState struct {
 // NewChannelState returns a ChannelState over client with keys under prefix; the client stays
 // owned by the caller.
 func NewChannelState(client goredis.UniversalClient, prefix string) *ChannelState {
-	return &ChannelState{batch: &batcher{client: client}, prefix: prefix}
+	return &ChannelState{batch: newBatcher(client), prefix: prefix}
 }
 
 // SetMenu stores data as chatID's menu for ttl, replacing any earlier one.

@@ -120,7 +120,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 
 		pendingTTL: opts.PendingTTL,
 		replyLease: opts.ReplyLease,
-		batch:      &batcher{client: client},
+		batch:      newBatcher(client),
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
