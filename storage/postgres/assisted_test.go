@@ -11,7 +11,6 @@ import (
 
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
-	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
 )
 
 // assistedRegistration is a registration a ward official of Linh Trung made on a family's behalf,
@@ -275,11 +274,7 @@ func TestRegistrationStore_SubmitAssisted(t *testing.T) {
 func TestSubmitRegistrationMigration(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := postgres.Open(ctx, postgrestest.NewDatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := dbAtVersion(t, 27)
 	definition := func() (args, def string) {
 		t.Helper()
 		err := db.SQLX().QueryRow(`SELECT pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid)
@@ -288,9 +283,6 @@ func TestSubmitRegistrationMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		return args, def
-	}
-	if err := postgres.MigrateTo(ctx, db, 27); err != nil {
-		t.Fatal(err)
 	}
 	args27, def27 := definition()
 	if err := postgres.Migrate(ctx, db); err != nil {
@@ -303,7 +295,7 @@ func TestSubmitRegistrationMigration(t *testing.T) {
 
 	// The previous release's call.
 	var code string
-	err = db.SQLX().QueryRow(`CREATE SEQUENCE registration_code_td;
+	err := db.SQLX().QueryRow(`CREATE SEQUENCE registration_code_td;
 		SELECT o_code FROM submit_registration('old-release', 'thu-duc-2021', 'TD', 'registration_code_td',
 			'thu-duc-2021|nguyen van an|2012-05-03|26800', 'Nguyễn Văn An', 'nguyen van an', '2012-05-03', '26800',
 			'telegram', '1001', '1001', 'vi', 'Trần Thị Bình', '+84903123456', 'primary', 4,

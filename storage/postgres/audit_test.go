@@ -13,7 +13,6 @@ import (
 
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
-	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
 )
 
 func TestAuditLog(t *testing.T) {
@@ -259,14 +258,7 @@ func TestAuditLog_NothingPersonal(t *testing.T) {
 func TestAuditLog_MigrationCleansEarlierRows(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := postgres.Open(ctx, postgrestest.NewDatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := postgres.MigrateTo(ctx, db, 19); err != nil {
-		t.Fatal(err)
-	}
+	db := dbAtVersion(t, 19)
 	// A registration from chat telegram:1001, written as the schema of then had it (the store's
 	// submit needs the submit_registration of migration 00028), with its submit's audit row, by
 	// the family already.
@@ -312,7 +304,7 @@ func TestAuditLog_MigrationCleansEarlierRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	err = db.SQLX().Select(&got, `SELECT concat_ws(' ', actor, action, coalesce(before::text, '-'), coalesce(after::text, '-'))
+	err := db.SQLX().Select(&got, `SELECT concat_ws(' ', actor, action, coalesce(before::text, '-'), coalesce(after::text, '-'))
 		FROM audit_log ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)

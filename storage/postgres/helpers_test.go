@@ -27,6 +27,28 @@ func (c *testClock) Now() time.Time {
 	return c.t
 }
 
+// emptyDB returns a pool over a new database with nothing in it, closed at the test's end.
+func emptyDB(t testing.TB) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(t.Context(), postgrestest.NewDatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// dbAtVersion returns a new database migrated up to version and no further, for the tests of a
+// migration over the rows an earlier schema held.
+func dbAtVersion(t testing.TB, version int64) *postgres.DB {
+	t.Helper()
+	db := emptyDB(t)
+	if err := postgres.MigrateTo(t.Context(), db, version); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // newDB returns a fresh migrated database whose clock is a testClock on campaignDay.
 func newDB(t testing.TB) *postgres.DB {
 	t.Helper()

@@ -8,7 +8,6 @@ import (
 
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
-	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
 )
 
 // schoolCountersDiffer counts the (campaign, ward, school, source, status) whose counter in
@@ -231,14 +230,7 @@ func TestProgressStore_SchoolCountersFollowChurn(t *testing.T) {
 func TestSchoolCountsMigration_CountsEarlierRows(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := postgres.Open(ctx, postgrestest.NewDatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := postgres.MigrateTo(ctx, db, 26); err != nil {
-		t.Fatal(err)
-	}
+	db := dbAtVersion(t, 26)
 	for i, r := range []struct{ school, source, status, ward string }{
 		{"THCS Linh Trung", "chat", "submitted", "26800"},
 		{"THCS Linh Trung", "chat", "submitted", "26800"},

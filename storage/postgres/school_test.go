@@ -12,7 +12,6 @@ import (
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/export"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
-	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
 )
 
 // The school_key_of function of migration 00025 is campaign.SchoolKey rule for rule: every letter
@@ -297,14 +296,7 @@ func TestExportSource_SchoolScope(t *testing.T) {
 func TestSchoolMigration_FillsTheKeysOfEarlierRows(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := postgres.Open(ctx, postgrestest.NewDatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := postgres.MigrateTo(ctx, db, 24); err != nil {
-		t.Fatal(err)
-	}
+	db := dbAtVersion(t, 24)
 	for i, school := range []string{"Trường Trung học cơ sở Linh Trung", "THCS Bình Thọ", ""} {
 		var student int64
 		if err := db.SQLX().Get(&student, `INSERT INTO students (campaign_id, full_name, name_key, birth_date, ward_code, created_at)

@@ -14,18 +14,13 @@ import (
 
 	"github.com/thuduc/maytinhchoem/campaign"
 	"github.com/thuduc/maytinhchoem/storage/postgres"
-	"github.com/thuduc/maytinhchoem/storage/postgres/postgrestest"
 )
 
 // txDB returns a pool over a new empty database with a table tx_rows of two rows, (1, 0) and (2, 0).
 func txDB(t *testing.T) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(t.Context(), postgrestest.NewDatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	_, err = db.SQLX().ExecContext(t.Context(), `
+	db := emptyDB(t)
+	_, err := db.SQLX().ExecContext(t.Context(), `
 		CREATE TABLE tx_rows (id int PRIMARY KEY, n int NOT NULL);
 		INSERT INTO tx_rows VALUES (1, 0), (2, 0)`)
 	if err != nil {

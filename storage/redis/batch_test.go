@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
 	"testing"
 )
 
@@ -22,21 +21,7 @@ func TestStore_ConcurrentCallsShareRoundTrips(t *testing.T) {
 	hook.take()
 
 	const chats, steps = 64, 5
-	var wg sync.WaitGroup
-	errs := make(chan error, chats)
-	for c := range chats {
-		chat := strconv.Itoa(c)
-		wg.Go(func() {
-			errs <- handleSteps(ctx, s, chat, steps)
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
+	atOnce(t, chats, func(c int) error { return handleSteps(ctx, s, strconv.Itoa(c), steps) })
 	trips, commands := hook.take()
 	calls := chats * steps * 4 // Load, SaveStep, RepliesSent, and the Load that finds the update seen
 	scripts := 0
@@ -63,18 +48,7 @@ func TestStore_ConcurrentCallsShareRoundTrips(t *testing.T) {
 	if err := client.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	errs = make(chan error, chats)
-	for c := range chats {
-		chat := "after-flush-" + strconv.Itoa(c)
-		wg.Go(func() { errs <- handleSteps(ctx, s, chat, 2) })
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
+	atOnce(t, chats, func(c int) error { return handleSteps(ctx, s, "after-flush-"+strconv.Itoa(c), 2) })
 }
 
 // handleSteps handles steps updates of chat as the dispatcher does, each with one reply, and

@@ -450,41 +450,28 @@ func TestChannelState_ConcurrentCallsShareRoundTrips(t *testing.T) {
 
 	const chats = 64
 	at := time.UnixMilli(1_700_000_000_000).UTC()
-	var wg sync.WaitGroup
-	errs := make(chan error, chats)
-	for c := range chats {
+	atOnce(t, chats, func(c int) error {
 		chat := fmt.Sprint("u", c)
-		wg.Go(func() {
-			errs <- func() error {
-				if err := s.Touch(ctx, chat, at.Add(time.Duration(c)*time.Millisecond)); err != nil {
-					return err
-				}
-				if err := s.SetMenu(ctx, chat, []byte("menu of "+chat), time.Hour); err != nil {
-					return err
-				}
-				if got, err := s.LastInteraction(ctx, chat); err != nil || !got.Equal(at.Add(time.Duration(c)*time.Millisecond)) {
-					return fmt.Errorf("%s: last interaction %v, %v", chat, got, err)
-				}
-				if got, err := s.TakeMenu(ctx, chat, "e1"); err != nil || string(got) != "menu of "+chat {
-					return fmt.Errorf("%s: took %q, %v", chat, got, err)
-				}
-				if got, err := s.TakeMenu(ctx, chat, "e2"); err != nil || got != nil {
-					return fmt.Errorf("%s: a second event took %q, %v; want nothing left", chat, got, err)
-				}
-				if got, err := s.LastInteraction(ctx, chat+"-nobody"); err != nil || !got.IsZero() {
-					return fmt.Errorf("%s: nobody's last interaction %v, %v", chat, got, err)
-				}
-				return s.ClearMenu(ctx, chat)
-			}()
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
+		if err := s.Touch(ctx, chat, at.Add(time.Duration(c)*time.Millisecond)); err != nil {
+			return err
 		}
-	}
+		if err := s.SetMenu(ctx, chat, []byte("menu of "+chat), time.Hour); err != nil {
+			return err
+		}
+		if got, err := s.LastInteraction(ctx, chat); err != nil || !got.Equal(at.Add(time.Duration(c)*time.Millisecond)) {
+			return fmt.Errorf("%s: last interaction %v, %v", chat, got, err)
+		}
+		if got, err := s.TakeMenu(ctx, chat, "e1"); err != nil || string(got) != "menu of "+chat {
+			return fmt.Errorf("%s: took %q, %v", chat, got, err)
+		}
+		if got, err := s.TakeMenu(ctx, chat, "e2"); err != nil || got != nil {
+			return fmt.Errorf("%s: a second event took %q, %v; want nothing left", chat, got, err)
+		}
+		if got, err := s.LastInteraction(ctx, chat+"-nobody"); err != nil || !got.IsZero() {
+			return fmt.Errorf("%s: nobody's last interaction %v, %v", chat, got, err)
+		}
+		return s.ClearMenu(ctx, chat)
+	})
 	trips, commands := hook.take()
 	calls := 0
 	for _, c := range commands {

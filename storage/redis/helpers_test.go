@@ -3,6 +3,7 @@ package redis_test
 import (
 	"bufio"
 	"net"
+	"sync"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -66,4 +67,21 @@ func loadingServer(t *testing.T) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// atOnce runs f(0) to f(n-1), each on a goroutine of its own, all at once, and reports every
+// error it returns.
+func atOnce(t *testing.T, n int, f func(i int) error) {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = f(i) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 }
