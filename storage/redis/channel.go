@@ -66,13 +66,13 @@ redis.call('HSET', KEYS[2], ARGV[1], menu)
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return menu`)
 
-// setScript, getScript and delScript are SET with a TTL (ARGV[2] ms), GET and DEL of KEYS[1], as
-// scripts so that they share round trips with the others (GET of no key is a Nil error, as
-// goredis's Get gives).
+// setScript, getScript and delScript are SET of KEYS[1] with a TTL (ARGV[2] ms), GET of KEYS[1]
+// and DEL of every key, as scripts so that they share round trips with the others (GET of no key
+// is a Nil error, as goredis's Get gives).
 var (
 	setScript = goredis.NewScript(`return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])`)
 	getScript = goredis.NewScript(`return redis.call('GET', KEYS[1])`)
-	delScript = goredis.NewScript(`return redis.call('DEL', KEYS[1])`)
+	delScript = goredis.NewScript(`return redis.call('DEL', unpack(KEYS))`)
 )
 
 // menuTakersTTL is how long the menu an event took is remembered for its redeliveries.

@@ -85,7 +85,7 @@ func (s *ChannelState) ForgetChat(ctx context.Context, chatID string) error {
 	if chatID == "" {
 		return fmt.Errorf("redis: forget chat: empty chat id: %w", ErrInvalidKey)
 	}
-	if err := s.batch.client.Del(ctx, s.prefix+"menu:"+chatID, s.prefix+"menutakers:"+chatID).Err(); err != nil {
+	if err := s.batch.run(ctx, delScript, []string{s.prefix + "menu:" + chatID, s.prefix + "menutakers:" + chatID}).Err(); err != nil {
 		return fmt.Errorf("redis: forget chat %s: %w", chatID, err)
 	}
 	return nil
